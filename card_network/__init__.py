@@ -1,0 +1,1 @@
+"""A card-network simulator: authorises live charges and records every message it receives."""

@@ -1,0 +1,74 @@
+"""Merchant keys: generated, stored as keyed hashes, and resolved to a marketplace."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from typing import Literal
+
+from sqlalchemy.orm import Session
+
+from api.store.models import ApiKey
+from strongroom.web import AuthenticationError, ServiceError
+
+KeyKind = Literal["secret", "publishable"]
+
+
+@dataclass(frozen=True)
+class Caller:
+    marketplace_id: str
+    kind: KeyKind
+
+
+def hash_key(secret: str, key: str) -> str:
+    # Keyed, so a stolen table cannot be checked against guessed keys offline.
+    return hmac.new(secret.encode(), key.encode(), hashlib.sha256).hexdigest()
+
+
+def new_key(kind: KeyKind, mode: str) -> str:
+    prefix = "sk" if kind == "secret" else "pk"
+    return f"{prefix}_{mode}_{secrets.token_urlsafe(24).replace('-', 'x').replace('_', 'y')}"
+
+
+def presented_key(authorization: str | None) -> str:
+    """The key from `Bearer KEY` or HTTP Basic with the key as user name."""
+    if not authorization:
+        raise AuthenticationError(
+            "No API key provided. Send it as 'Authorization: Bearer sk_test_…'.",
+            code="missing_api_key",
+        )
+    scheme, _, value = authorization.partition(" ")
+    if scheme.lower() == "bearer":
+        return value.strip()
+    if scheme.lower() == "basic":
+        try:
+            return base64.b64decode(value.strip(), validate=True).decode("ascii").partition(":")[0]
+        except (binascii.Error, UnicodeDecodeError):
+            pass
+    raise AuthenticationError("The Authorization header is malformed.")
+
+
+def authenticate(session: Session, secret: str, mode: str, authorization: str | None) -> Caller:
+    key = presented_key(authorization)
+    if not key.startswith((f"sk_{mode}_", f"pk_{mode}_")):
+        raise AuthenticationError("Invalid API key provided.")
+    row = session.get(ApiKey, hash_key(secret, key))
+    if row is None:
+        raise AuthenticationError("Invalid API key provided.")
+    return Caller(
+        marketplace_id=row.marketplace_id, kind="secret" if row.kind == "secret" else "publishable"
+    )
+
+
+def require_secret(caller: Caller) -> None:
+    if caller.kind != "secret":
+        raise ServiceError(
+            "This request needs a secret key (sk_…); publishable keys may only create cards.",
+            code="secret_key_required",
+            type="permission_error",
+            status_code=403,
+        )

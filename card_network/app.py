@@ -1,0 +1,96 @@
+"""The simulator's HTTP surface: authorise, and show what was received."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hmac
+import secrets
+import threading
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from card_network.config import Settings
+from card_network.contracts import AuthorizationRequest, AuthorizationResponse, RecordedMessage
+from strongroom.web import EXCEPTION_HANDLERS, AuthenticationError, health_route, parse_json_object
+
+# Above this many minor units the simulated issuer declines for want of funds.
+ISSUER_LIMIT = 5_000_000
+
+
+def decide(msg: AuthorizationRequest, today: dt.date) -> AuthorizationResponse:
+    if (msg.exp_year, msg.exp_month) < (today.year, today.month):
+        return AuthorizationResponse(approved=False, code="expired_card")
+    if msg.amount > ISSUER_LIMIT:
+        return AuthorizationResponse(approved=False, code="insufficient_funds")
+    return AuthorizationResponse(
+        approved=True, code="approved", authorization_code=secrets.token_hex(3).upper()
+    )
+
+
+class Record:
+    """Messages in arrival order, in memory and appended to a JSON-lines file."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._path = settings.record_path
+        self._path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._messages: list[RecordedMessage] = []
+
+    def add(self, message: RecordedMessage) -> None:
+        with self._lock:
+            self._messages.append(message)
+            with self._path.open("a", encoding="utf-8") as f:
+                f.write(message.model_dump_json() + "\n")
+
+    def all(self) -> list[RecordedMessage]:
+        with self._lock:
+            return list(self._messages)
+
+
+def create_app(settings: Settings) -> Starlette:
+    record = Record(settings)
+    credential = settings.credential.get_secret_value().encode()
+
+    def authenticate(request: Request) -> None:
+        token = request.headers.get("authorization", "").removeprefix("Bearer ").encode()
+        if not hmac.compare_digest(token, credential):
+            raise AuthenticationError("Unknown network credential.", code="invalid_credential")
+
+    async def authorizations(request: Request) -> JSONResponse:
+        authenticate(request)
+        msg = AuthorizationRequest.model_validate(await parse_json_object(request))
+        now = dt.datetime.now(dt.UTC)
+        answer = decide(msg, now.date())
+        record.add(
+            RecordedMessage(
+                received_at=now.isoformat(),
+                reference=msg.reference,
+                merchant=msg.merchant,
+                bin=msg.pan[:6],
+                last4=msg.pan[-4:],
+                cvc_present=msg.cvc is not None,
+                amount=msg.amount,
+                currency=msg.currency,
+                approved=answer.approved,
+                code=answer.code,
+            )
+        )
+        return JSONResponse(answer.model_dump(exclude_none=True))
+
+    async def messages(request: Request) -> JSONResponse:
+        authenticate(request)
+        return JSONResponse({"data": [m.model_dump() for m in record.all()]})
+
+    app = Starlette(
+        routes=[
+            health_route(),
+            Route("/v1/authorizations", authorizations, methods=["POST"]),
+            Route("/v1/messages", messages, methods=["GET"]),
+        ],
+        exception_handlers=EXCEPTION_HANDLERS,
+    )
+    app.state.service_name = "card_network"
+    return app

@@ -1,0 +1,39 @@
+"""Messages the simulator accepts and the record it keeps of them."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class AuthorizationRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    reference: str = Field(min_length=1, max_length=64)
+    merchant: str = Field(min_length=1, max_length=64)
+    pan: str = Field(pattern=r"^[0-9]{13,19}$", repr=False)
+    exp_month: int = Field(ge=1, le=12)
+    exp_year: int = Field(ge=2000, le=2200)
+    cvc: str | None = Field(default=None, pattern=r"^[0-9]{3,4}$", repr=False)
+    amount: int = Field(gt=0)
+    currency: str = Field(pattern=r"^[a-z]{3}$")
+
+
+class AuthorizationResponse(BaseModel):
+    approved: bool
+    code: str
+    authorization_code: str | None = None
+
+
+class RecordedMessage(BaseModel):
+    """A received authorisation, the number reduced to what may be printed."""
+
+    received_at: str
+    reference: str
+    merchant: str
+    bin: str
+    last4: str
+    cvc_present: bool
+    amount: int
+    currency: str
+    approved: bool
+    code: str

@@ -1,0 +1,7 @@
+from fraud.app import create_app
+from fraud.config import Settings
+from strongroom.web import configure_logging, serve
+
+settings = Settings()
+configure_logging(settings.log_level)
+serve(create_app(settings), settings.host, settings.port)
