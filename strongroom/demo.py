@@ -1,0 +1,136 @@
+"""A scripted checkout through the edge: every outcome a merchant meets, checked."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from strongroom import testcards
+from strongroom.marketplaces import MarketplaceKeys
+
+
+@dataclass
+class Step:
+    name: str
+    expected: str
+    got: str
+    detail: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.expected == self.got
+
+
+class Checkout:
+    """A merchant's two halves: the browser tokenises, the server charges."""
+
+    def __init__(self, edge_url: str, keys: MarketplaceKeys) -> None:
+        self.http = httpx.Client(base_url=edge_url, timeout=30.0, headers={"host": "api.localhost"})
+        self.keys = keys
+
+    def tokenise(self, number: str, live: bool = False) -> dict[str, Any]:
+        key = self.keys.pk_live if live else self.keys.pk_test
+        exp_year = dt.date.today().year + 3
+        card = {"number": number, "exp_month": 12, "exp_year": exp_year, "cvc": "123"}
+        response = self.http.post(
+            "/v1/cards", json=card, headers={"authorization": f"Bearer {key}"}
+        )
+        response.raise_for_status()
+        body: dict[str, Any] = response.json()
+        return body
+
+    def charge(self, token: str, amount: int, live: bool = False) -> dict[str, Any]:
+        key = self.keys.sk_live if live else self.keys.sk_test
+        response = self.http.post(
+            "/v1/charges",
+            json={"card": token, "amount": amount, "currency": "usd", "description": "demo"},
+            headers={"authorization": f"Bearer {key}", "idempotency-key": secrets.token_hex(8)},
+        )
+        body: dict[str, Any] = response.json()
+        if response.status_code >= 400:
+            raise RuntimeError(f"charge refused: {response.status_code} {body}")
+        return body
+
+
+def outcome(charge: dict[str, Any]) -> str:
+    code = charge.get("failure_code")
+    return f"{charge['status']} ({code})" if code else str(charge["status"])
+
+
+def run(
+    edge_url: str,
+    keys: MarketplaceKeys,
+    network_messages: Callable[[], list[dict[str, Any]]],
+    say: Callable[[str], None] = print,
+    live_number: str | None = None,
+) -> list[Step]:
+    """Run every step; `live_number` is the card charged in live mode (generated if None)."""
+    shop = Checkout(edge_url, keys)
+    steps: list[Step] = []
+
+    def record(step: Step) -> None:
+        steps.append(step)
+        say(f"  {'ok ' if step.ok else 'BAD'} {step.name:<38} {step.got:<32} {step.detail}")
+
+    test_charges = []
+    for name, number, expected in [
+        ("test card succeeds", testcards.SUCCEEDS, "succeeded"),
+        ("test card declined", testcards.DECLINED, "failed (card_declined)"),
+        (
+            "test card insufficient funds",
+            testcards.INSUFFICIENT_FUNDS,
+            "failed (insufficient_funds)",
+        ),
+        ("test card blocked by fraud", testcards.FRAUD_BLOCKED, "blocked (fraud_blocked)"),
+        ("test card held for review", testcards.PENDING_REVIEW, "pending_review"),
+    ]:
+        card = shop.tokenise(number)
+        charge = shop.charge(card["id"], 2500)
+        test_charges.append(charge["id"])
+        fraud = charge.get("fraud") or {}
+        record(
+            Step(
+                name,
+                expected,
+                outcome(charge),
+                f"{charge['id']} {card['brand']} …{card['last4']} fraud={fraud.get('score')}",
+            )
+        )
+
+    live_number = live_number or testcards.generated_card()
+    card = shop.tokenise(live_number, live=True)
+    live = shop.charge(card["id"], 4200, live=True)
+    record(Step("live charge", "succeeded", outcome(live), f"{live['id']} …{card['last4']}"))
+
+    seen = network_messages()
+    references = {m["reference"] for m in seen}
+    record(
+        Step(
+            "card network recorded the live charge",
+            "yes",
+            "yes" if live["id"] in references else "no",
+            f"{len(seen)} message(s) in its record",
+        )
+    )
+    leaked = references.intersection(test_charges)
+    record(Step("card network saw no test charge", "none", ", ".join(sorted(leaked)) or "none"))
+
+    blocked = shop.http.post(
+        "/v1/charges",
+        json={"card": testcards.SUCCEEDS, "amount": 100, "currency": "usd"},
+        headers={"authorization": f"Bearer {keys.sk_test}"},
+    )
+    error = blocked.json().get("error", {})
+    record(
+        Step(
+            "edge refuses a card number sent to /v1/charges",
+            "400 sensitive_data",
+            f"{blocked.status_code} {error.get('type')}",
+        )
+    )
+    return steps

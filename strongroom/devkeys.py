@@ -1,0 +1,73 @@
+"""Development secrets: generated at first run into the data directory, mode 0600."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import secrets
+from pathlib import Path
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from pydantic import BaseModel
+
+
+class DevSecrets(BaseModel):
+    """Every credential the processes of one local stack share, one per caller and purpose."""
+
+    vault_test_credential: str
+    vault_live_credential: str
+    fraud_test_credential: str
+    fraud_live_credential: str
+    network_credential: str
+    fraud_signing_key: str
+    fraud_public_key: str
+    vault_fingerprint_key: str
+    vault_key_hash_secret: str
+    api_test_key_hash_secret: str
+    api_live_key_hash_secret: str
+
+
+def generate() -> DevSecrets:
+    signing = Ed25519PrivateKey.generate()
+    public = signing.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+
+    def token() -> str:
+        return secrets.token_urlsafe(32)
+
+    return DevSecrets(
+        vault_test_credential=token(),
+        vault_live_credential=token(),
+        fraud_test_credential=token(),
+        fraud_live_credential=token(),
+        network_credential=token(),
+        fraud_signing_key=base64.b64encode(signing.private_bytes_raw()).decode(),
+        fraud_public_key=base64.b64encode(public).decode(),
+        vault_fingerprint_key=base64.b64encode(secrets.token_bytes(32)).decode(),
+        vault_key_hash_secret=token(),
+        api_test_key_hash_secret=token(),
+        api_live_key_hash_secret=token(),
+    )
+
+
+def write_private(path: Path, text: str) -> None:
+    """Create a file readable by its owner alone; never overwrite one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
+
+
+def read_private(path: Path) -> str:
+    # Fail closed: a secret others could read is a secret no longer.
+    if path.stat().st_mode & 0o077:
+        raise PermissionError(f"{path} is readable by others; chmod 600 it or delete it")
+    return path.read_text(encoding="utf-8")
+
+
+def load_or_create(data_dir: Path) -> DevSecrets:
+    path = data_dir / "secrets.json"
+    if not path.exists():
+        write_private(path, generate().model_dump_json(indent=2))
+    return DevSecrets.model_validate(json.loads(read_private(path)))

@@ -1,0 +1,154 @@
+"""The local stack: which processes, on which ports, with which settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from strongroom.devkeys import DevSecrets
+
+
+@dataclass(frozen=True)
+class Ports:
+    edge: int = 8080
+    router: int = 8081
+    api_test: int = 8082
+    api_live: int = 8083
+    vault: int = 8084
+    fraud: int = 8085
+    network: int = 8086
+
+
+@dataclass(frozen=True)
+class Options:
+    """What `strongroom up` may change; the defaults need no outside service."""
+
+    data_dir: Path
+    host: str = "127.0.0.1"
+    ports: Ports = field(default_factory=Ports)
+    vault_database_url: str | None = None
+    api_test_database_url: str | None = None
+    api_live_database_url: str | None = None
+    fraud_counters_url: str = "memory"
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str
+    module: str
+    port: int
+    env: dict[str, str]
+
+    def url(self, host: str) -> str:
+        return f"http://{host}:{self.port}"
+
+
+def services(opts: Options, keys: DevSecrets) -> list[Service]:
+    """Every process of the stack, in the order they start (dependencies first)."""
+    p, h, data = opts.ports, opts.host, str(opts.data_dir.resolve())
+
+    def url(port: int) -> str:
+        return f"http://{h}:{port}"
+
+    def api(
+        mode: str, port: int, db: str | None, vault_cred: str, fraud_cred: str, hs: str
+    ) -> Service:
+        env = {
+            "API_MODE": mode,
+            "API_HOST": h,
+            "API_PORT": str(port),
+            "API_DATA_DIR": data,
+            "API_KEY_HASH_SECRET": hs,
+            "API_VAULT_URL": url(p.vault),
+            "API_VAULT_CREDENTIAL": vault_cred,
+            "API_FRAUD_URL": url(p.fraud),
+            "API_FRAUD_CREDENTIAL": fraud_cred,
+        }
+        if db:
+            env["API_DATABASE_URL"] = db
+        return Service(f"api-{mode}", "api", port, env)
+
+    vault_env = {
+        "VAULT_HOST": h,
+        "VAULT_PORT": str(p.vault),
+        "VAULT_DATA_DIR": data,
+        "VAULT_TEST_CREDENTIAL": keys.vault_test_credential,
+        "VAULT_LIVE_CREDENTIAL": keys.vault_live_credential,
+        "VAULT_FRAUD_PUBLIC_KEY": keys.fraud_public_key,
+        "VAULT_FINGERPRINT_KEY": keys.vault_fingerprint_key,
+        "VAULT_KEY_HASH_SECRET": keys.vault_key_hash_secret,
+        "VAULT_NETWORK_URL": url(p.network),
+        "VAULT_NETWORK_CREDENTIAL": keys.network_credential,
+    }
+    if opts.vault_database_url:
+        vault_env["VAULT_DATABASE_URL"] = opts.vault_database_url
+    return [
+        Service(
+            "card_network",
+            "card_network",
+            p.network,
+            {
+                "NETWORK_HOST": h,
+                "NETWORK_PORT": str(p.network),
+                "NETWORK_CREDENTIAL": keys.network_credential,
+                "NETWORK_DATA_DIR": data,
+            },
+        ),
+        Service("vault", "vault", p.vault, vault_env),
+        Service(
+            "fraud",
+            "fraud",
+            p.fraud,
+            {
+                "FRAUD_HOST": h,
+                "FRAUD_PORT": str(p.fraud),
+                "FRAUD_TEST_CREDENTIAL": keys.fraud_test_credential,
+                "FRAUD_LIVE_CREDENTIAL": keys.fraud_live_credential,
+                "FRAUD_SIGNING_KEY": keys.fraud_signing_key,
+                "FRAUD_COUNTERS_URL": opts.fraud_counters_url,
+            },
+        ),
+        api(
+            "test",
+            p.api_test,
+            opts.api_test_database_url,
+            keys.vault_test_credential,
+            keys.fraud_test_credential,
+            keys.api_test_key_hash_secret,
+        ),
+        api(
+            "live",
+            p.api_live,
+            opts.api_live_database_url,
+            keys.vault_live_credential,
+            keys.fraud_live_credential,
+            keys.api_live_key_hash_secret,
+        ),
+        Service(
+            "router",
+            "router",
+            p.router,
+            {
+                "ROUTER_HOST": h,
+                "ROUTER_PORT": str(p.router),
+                "ROUTER_TEST_URL": url(p.api_test),
+                "ROUTER_LIVE_URL": url(p.api_live),
+            },
+        ),
+        Service(
+            "edge",
+            "edge_proxy",
+            p.edge,
+            {
+                "EDGE_HOST": h,
+                "EDGE_PORT": str(p.edge),
+                "EDGE_VAULT_URL": url(p.vault),
+                "EDGE_ROUTER_URL": url(p.router),
+            },
+        ),
+    ]
+
+
+def settings_kwargs(env: dict[str, str], prefix: str) -> dict[str, str]:
+    """A service's environment as keyword arguments for its Settings class."""
+    return {k[len(prefix) :].lower(): v for k, v in env.items() if k.startswith(prefix)}

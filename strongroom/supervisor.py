@@ -1,0 +1,124 @@
+"""Starts the stack's processes, waits until each is healthy, and stops them all."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+
+from strongroom.stack import Service
+
+
+class StartupError(Exception):
+    pass
+
+
+def port_free(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def tail(path: Path, lines: int = 15) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+class Supervisor:
+    """The processes of one stack. Use as a context manager: leaving it stops them all."""
+
+    def __init__(
+        self,
+        services: list[Service],
+        host: str,
+        log_dir: Path,
+        progress: Callable[[str], None] = lambda _: None,
+    ) -> None:
+        self._services = services
+        self._host = host
+        self._log_dir = log_dir
+        self._progress = progress
+        self._procs: list[tuple[Service, subprocess.Popen[bytes]]] = []
+
+    def __enter__(self) -> Supervisor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def start(self, timeout: float = 60.0) -> None:
+        busy = [s for s in self._services if not port_free(self._host, s.port)]
+        if busy:
+            names = ", ".join(f"{s.name} ({self._host}:{s.port})" for s in busy)
+            raise StartupError(
+                f"ports already in use: {names}. Stop what holds them or pick other ports."
+            )
+        self._log_dir.mkdir(parents=True, exist_ok=True)
+        for service in self._services:
+            log = (self._log_dir / f"{service.name}.log").open("ab")
+            env = {**os.environ, **service.env, "PYTHONUNBUFFERED": "1"}
+            proc = subprocess.Popen(
+                [sys.executable, "-m", service.module],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,  # Ctrl-C reaches the supervisor, which stops them in order
+            )
+            log.close()
+            self._procs.append((service, proc))
+        deadline = time.monotonic() + timeout
+        for service, proc in self._procs:
+            self._wait_healthy(service, proc, deadline)
+            self._progress(f"  {service.name:<13} healthy on {service.url(self._host)}")
+
+    def _wait_healthy(
+        self, service: Service, proc: subprocess.Popen[bytes], deadline: float
+    ) -> None:
+        url = service.url(self._host) + "/healthz"
+        while True:
+            if proc.poll() is not None:
+                log = self._log_dir / f"{service.name}.log"
+                raise StartupError(
+                    f"{service.name} exited with status {proc.returncode}; "
+                    f"its log ends:\n{tail(log)}"
+                )
+            try:
+                if httpx.get(url, timeout=1.0).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise StartupError(f"{service.name} did not become healthy at {url}")
+            time.sleep(0.1)
+
+    def dead(self) -> list[str]:
+        """Names of processes that have exited on their own."""
+        return [s.name for s, p in self._procs if p.poll() is not None]
+
+    def stop(self, grace: float = 10.0) -> None:
+        """SIGTERM in reverse start order (the edge first), SIGKILL what outlives the grace."""
+        for _, proc in reversed(self._procs):
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        for _, proc in reversed(self._procs):
+            try:
+                proc.wait(max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        self._procs.clear()

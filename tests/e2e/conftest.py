@@ -1,0 +1,60 @@
+"""A whole Strongroom stack as real processes on free ports, for tests through the edge."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from strongroom.devkeys import DevSecrets, load_or_create
+from strongroom.marketplaces import MarketplaceKeys, dev_marketplace
+from strongroom.stack import Options, Ports, services
+from strongroom.supervisor import Supervisor
+from tests.helpers.servers import free_ports
+
+
+@dataclass
+class Stack:
+    opts: Options
+    secrets: DevSecrets
+    keys: MarketplaceKeys
+
+    @property
+    def edge_url(self) -> str:
+        return f"http://127.0.0.1:{self.opts.ports.edge}"
+
+    def client(self, key: str) -> httpx.Client:
+        """A client of the api host, through the edge, authenticated with `key`."""
+        return httpx.Client(
+            base_url=self.edge_url,
+            headers={"host": "api.localhost", "authorization": f"Bearer {key}"},
+            timeout=30.0,
+        )
+
+    def network_messages(self) -> list[dict[str, object]]:
+        response = httpx.get(
+            f"http://127.0.0.1:{self.opts.ports.network}/v1/messages",
+            headers={"authorization": f"Bearer {self.secrets.network_credential}"},
+        )
+        response.raise_for_status()
+        data: list[dict[str, object]] = response.json()["data"]
+        return data
+
+
+def start_stack(data_dir: Path, **databases: str) -> Iterator[Stack]:
+    ports = Ports(*free_ports(7))
+    opts = Options(data_dir=data_dir, ports=ports, **databases)
+    secrets = load_or_create(data_dir)
+    keys = dev_marketplace(opts, secrets)
+    with Supervisor(services(opts, secrets), opts.host, data_dir / "logs") as supervisor:
+        supervisor.start()
+        yield Stack(opts, secrets, keys)
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """The stack on its embedded defaults: SQLite, local keyring, in-process counters."""
+    yield from start_stack(tmp_path_factory.mktemp("stack"))
