@@ -163,6 +163,6 @@ def files_holding(root: Path, needles: list[str]) -> list[str]:
 
 
 def test_no_pan_rests_anywhere_in_the_data_dir(stack: Stack) -> None:
-    """Defined last, so it runs after the rest of this module: every file the stack wrote (databases, logs) is PAN-free."""
+    """Every file the stack wrote (databases, logs) is PAN-free; defined last, so runs last."""
     assert (stack.opts.data_dir / "api-test").exists() and (stack.opts.data_dir / "logs").exists()
     assert files_holding(stack.opts.data_dir, SENT_PANS) == []
