@@ -23,18 +23,29 @@ PG_ADMIN = os.environ.get("STRONGROOM_TEST_PG", "postgresql://postgres@127.0.0.1
 REDIS_URL = os.environ.get("STRONGROOM_TEST_REDIS", "redis://127.0.0.1:6379/0")
 
 
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    """A SQLAlchemy URL to a new, empty PostgreSQL database, dropped afterwards."""
+def create_database() -> str:
+    """A new, empty PostgreSQL database; returns its SQLAlchemy URL."""
     name = "strongroom_test_" + secrets.token_hex(6)
     with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     base = PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)
+    return f"{base}/{name}"
+
+
+def drop_database(url: str) -> None:
+    name = url.rsplit("/", 1)[1]
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A SQLAlchemy URL to a new, empty PostgreSQL database, dropped afterwards."""
+    url = create_database()
     try:
-        yield f"{base}/{name}"
+        yield url
     finally:
-        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        drop_database(url)
 
 
 @pytest.fixture
