@@ -1,0 +1,1 @@
+"""Strongroom's vault: tokenises cards, holds them encrypted, executes charges, audits all."""

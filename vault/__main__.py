@@ -1,0 +1,37 @@
+"""`python -m vault`: settings from VAULT_* variables, then serve on h11."""
+
+from __future__ import annotations
+
+import sys
+
+import uvicorn
+from pydantic import ValidationError
+
+from vault.app import create_app
+from vault.config import Settings
+from vault.logs import configure_logging
+
+
+def main() -> None:
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        # Fail closed with the names of the bad settings, never their (secret) values.
+        for error in exc.errors(include_input=False, include_url=False):
+            name = "VAULT_" + "_".join(str(part) for part in error["loc"]).upper()
+            print(f"vault: {name or 'settings'}: {error['msg']}", file=sys.stderr)
+        sys.exit(2)
+    configure_logging(settings.log_level)
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        http="h11",  # h11's parser refuses ambiguous framing (request smuggling)
+        access_log=False,  # paths and queries are logged by nothing
+        log_config=None,
+        server_header=False,
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,86 @@
+"""Who is calling: a merchant API key (public route) or an API stack's service credential."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from vault.crypto.keyed_hash import api_key_hash
+from vault.errors import AuthenticationFailed
+from vault.store import repository
+
+_MAX_KEY_LENGTH = 256
+
+
+@dataclass(frozen=True, slots=True)
+class Merchant:
+    """The owner of a registered API key: its marketplace, mode and key kind."""
+
+    marketplace: str
+    livemode: bool
+    kind: str
+
+    @property
+    def actor(self) -> str:
+        """How the audit log names this caller (never the key itself)."""
+        return f"merchant:{self.marketplace}:{self.kind}:{'live' if self.livemode else 'test'}"
+
+
+def _split(header: str | None) -> tuple[str, str]:
+    scheme, _, value = (header or "").strip().partition(" ")
+    return scheme.lower(), value.strip()
+
+
+def merchant_key_from(header: str | None) -> str | None:
+    """The API key in `Bearer <key>` or in HTTP Basic as the user name, else None."""
+    scheme, value = _split(header)
+    if scheme == "bearer":
+        return value or None
+    if scheme == "basic":
+        try:
+            user = base64.b64decode(value, validate=True).decode().partition(":")[0]
+        except (binascii.Error, UnicodeDecodeError):
+            return None
+        return user or None
+    return None
+
+
+class MerchantKeys:
+    """Authenticates merchant keys against their stored HMACs."""
+
+    def __init__(self, sessions: sessionmaker[Session], secret: bytes) -> None:
+        self._sessions = sessions
+        self._secret = secret
+
+    def authenticate(self, header: str | None) -> Merchant:
+        key = merchant_key_from(header)
+        if key is None or len(key) > _MAX_KEY_LENGTH:
+            raise AuthenticationFailed("invalid_api_key", "No valid API key provided.")
+        # Looked up by keyed hash: the DB index sees an HMAC, never the key.
+        with self._sessions() as session:
+            row = repository.find_merchant_key(session, api_key_hash(self._secret, key))
+        if row is None:
+            raise AuthenticationFailed("invalid_api_key", "Invalid API key provided.")
+        return Merchant(row.marketplace_id, row.livemode, row.kind)
+
+
+class ServiceCredentials:
+    """Maps the calling API stack's credential to its mode; the body never decides the mode."""
+
+    def __init__(self, test_credential: str, live_credential: str) -> None:
+        self._test = test_credential.encode()
+        self._live = live_credential.encode()
+
+    def livemode(self, header: str | None) -> bool:
+        scheme, value = _split(header)
+        presented = value.encode() if scheme == "bearer" else b""
+        # Both comparisons always run, each in constant time: timing reveals neither.
+        is_test = hmac.compare_digest(presented, self._test)
+        is_live = hmac.compare_digest(presented, self._live)
+        if is_test == is_live:  # neither (the two credentials differ, so never both)
+            raise AuthenticationFailed("invalid_credential", "Unknown service credential.")
+        return is_live

@@ -1,0 +1,99 @@
+"""The client for the card network's POST /v1/authorizations (live mode only)."""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+
+import httpx
+from pydantic import BaseModel, ConfigDict, StrictBool, ValidationError
+
+from vault.domain.secret import Cvc, Pan
+from vault.domain.test_network import Outcome
+
+log = logging.getLogger("vault.cardnet")
+
+_CODE = re.compile(r"[a-z_]{1,64}")
+_AUTHORIZATION_CODE = re.compile(r"[A-Za-z0-9]{1,32}")
+
+
+class NetworkUnavailable(Exception):
+    """No usable answer from the network; the charge is recorded as a processing error."""
+
+
+@dataclass(frozen=True, slots=True)
+class Authorization:
+    """One authorisation request; the PAN and CVC stay wrapped until serialised."""
+
+    reference: str
+    merchant: str
+    pan: Pan
+    exp_month: int
+    exp_year: int
+    cvc: Cvc | None
+    amount: int
+    currency: str
+
+
+class _Reply(BaseModel):
+    """Reader model of the network's answer: only what the vault uses."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    approved: StrictBool
+    code: str
+    authorization_code: str | None = None
+
+
+class CardNetwork:
+    """Sends authorisations to the network with the network credential."""
+
+    def __init__(self, url: str, credential: str, timeout: float) -> None:
+        self._client = httpx.Client(
+            base_url=url,
+            headers={"Authorization": f"Bearer {credential}"},
+            timeout=timeout,
+            # Card data goes straight to the configured network: no proxy from the
+            # environment, no redirect to wherever a response points.
+            trust_env=False,
+            follow_redirects=False,
+        )
+
+    def authorize(self, request: Authorization) -> Outcome:
+        """The network's decision, or NetworkUnavailable."""
+        body: dict[str, object] = {
+            "reference": request.reference,
+            "merchant": request.merchant,
+            "pan": request.pan.reveal(),
+            "exp_month": request.exp_month,
+            "exp_year": request.exp_year,
+            "amount": request.amount,
+            "currency": request.currency,
+        }
+        if request.cvc is not None:
+            body["cvc"] = request.cvc.reveal()
+        try:
+            response = self._client.post("/v1/authorizations", json=body)
+        except httpx.HTTPError as exc:
+            log.warning("card network unreachable: %s", type(exc).__name__)
+            raise NetworkUnavailable() from None
+        if response.status_code != 200:
+            log.warning("card network answered %d", response.status_code)
+            raise NetworkUnavailable()
+        try:
+            reply = _Reply.model_validate_json(response.content)
+        except ValidationError:
+            log.warning("card network answer is not a valid authorization reply")
+            raise NetworkUnavailable() from None
+        # The network's codes are passed on only if they look like codes, never free text.
+        if reply.approved:
+            auth = reply.authorization_code or ""
+            return Outcome(
+                True, authorization_code=auth if _AUTHORIZATION_CODE.fullmatch(auth) else None
+            )
+        code = reply.code if _CODE.fullmatch(reply.code) else "card_declined"
+        return Outcome(approved=False, failure_code=code)
+
+    def close(self) -> None:
+        self._client.close()

@@ -1,0 +1,78 @@
+"""The vault's settings: built once at start from VAULT_* variables or keyword arguments."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def decode_key32(encoded: str) -> bytes:
+    """32 bytes from standard base64, or ValueError (without the value)."""
+    try:
+        raw = base64.b64decode(encoded, validate=True)
+    except binascii.Error:
+        raise ValueError("must be base64") from None
+    if len(raw) != 32:
+        raise ValueError("must be base64 of exactly 32 bytes")
+    return raw
+
+
+class Settings(BaseSettings):
+    """Every secret is required and has no default: a vault missing one does not start."""
+
+    model_config = SettingsConfigDict(env_prefix="VAULT_", env_nested_delimiter="__")
+
+    host: str = "127.0.0.1"
+    port: int = 8084
+    data_dir: Path = Path("var")
+    database_url: str | None = Field(default=None, description="default: sqlite in data_dir")
+    keyring_path: Path | None = Field(default=None, description="default: in data_dir")
+    test_credential: SecretStr = Field(min_length=16, description="the test API stack's")
+    live_credential: SecretStr = Field(min_length=16, description="the live API stack's")
+    fraud_public_key: str = Field(description="base64 of fraud's raw Ed25519 public key")
+    fingerprint_key: SecretStr = Field(description="base64 of 32 random bytes")
+    key_hash_secret: SecretStr = Field(min_length=16, description="HMAC key for merchant keys")
+    network_url: str = "http://127.0.0.1:8086"
+    network_credential: SecretStr = Field(min_length=16)
+    network_timeout: float = Field(default=10.0, gt=0)
+    log_level: str = "INFO"
+
+    @field_validator("fraud_public_key")
+    @classmethod
+    def _public_key_is_32_bytes(cls, value: str) -> str:
+        decode_key32(value)
+        return value
+
+    @field_validator("fingerprint_key")
+    @classmethod
+    def _fingerprint_key_is_32_bytes(cls, value: SecretStr) -> SecretStr:
+        decode_key32(value.get_secret_value())
+        return value
+
+    @model_validator(mode="after")
+    def _credentials_differ(self) -> Settings:
+        # The mode of a charge is read from which credential called: they must not coincide.
+        if self.test_credential.get_secret_value() == self.live_credential.get_secret_value():
+            raise ValueError("test_credential and live_credential must differ")
+        return self
+
+    @property
+    def vault_dir(self) -> Path:
+        return self.data_dir / "vault"
+
+    @property
+    def db_url(self) -> str:
+        """The configured database, or a SQLite file in the data directory."""
+        return self.database_url or f"sqlite:///{self.vault_dir / 'vault.db'}"
+
+    @property
+    def keyring_file(self) -> Path:
+        return self.keyring_path or self.vault_dir / "keyring.json"
+
+    @property
+    def audit_path(self) -> Path:
+        return self.vault_dir / "audit.log"

@@ -1,0 +1,1 @@
+"""Envelope encryption, the key provider behind it, and keyed digests."""

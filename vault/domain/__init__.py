@@ -1,0 +1,1 @@
+"""Pure card logic: no I/O, no keys, no database."""

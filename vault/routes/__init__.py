@@ -1,0 +1,1 @@
+"""HTTP routes: thin, contract in -> service -> contract out."""

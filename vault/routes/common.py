@@ -1,0 +1,49 @@
+"""What every route needs: the services, a strict JSON body, and a worker thread."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.requests import Request
+
+from vault.errors import VaultError
+from vault.services import Services
+
+
+def services(request: Request) -> Services:
+    """The services the lifespan built for this app."""
+    built: Services = request.state.services
+    return built
+
+
+def _invalid(message: str) -> VaultError:
+    return VaultError(400, "invalid_request_error", "body_invalid", message)
+
+
+def _refuse_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # The edge and the vault must read the same body: a duplicated key could be read twice.
+    keys = [key for key, _ in pairs]
+    if len(keys) != len(set(keys)):
+        raise _invalid("The JSON body has a duplicate key.")
+    return dict(pairs)
+
+
+async def json_object(request: Request) -> dict[str, Any]:
+    """The body as a JSON object; anything else is a 400 that quotes none of it."""
+    raw = await request.body()
+    try:
+        body = json.loads(raw, object_pairs_hook=_refuse_duplicates)
+    except (ValueError, UnicodeDecodeError):
+        raise _invalid("The body is not valid JSON.") from None
+    if not isinstance(body, dict):
+        raise _invalid("The JSON body must be an object.")
+    return body
+
+
+def single_query(request: Request) -> dict[str, str]:
+    """The query parameters, refusing any that is repeated (which one would count?)."""
+    params = request.query_params
+    if len(params.keys()) != len(set(params.keys())):
+        raise VaultError(400, "invalid_request_error", "parameter_invalid", "Repeated parameter.")
+    return dict(params)

@@ -1,0 +1,19 @@
+"""Use cases: each joins domain checks, crypto, the store and the audit log in one place."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from vault.auth import MerchantKeys, ServiceCredentials
+from vault.services.cards import CardService
+from vault.services.charges import ChargeService
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    """Everything a route may call, built once by the app's lifespan."""
+
+    merchants: MerchantKeys
+    credentials: ServiceCredentials
+    cards: CardService
+    charges: ChargeService

@@ -1,0 +1,139 @@
+"""Tokenising a card, reading its metadata, and opening its sealed fields for a charge."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from vault.audit import AuditLog
+from vault.auth import Merchant
+from vault.contracts import Card, CardCreate, CardMetadata
+from vault.crypto.envelope import Envelope, IntegrityError, Sealed, record_aad
+from vault.crypto.keyed_hash import card_fingerprint
+from vault.crypto.keyring import KeyringError
+from vault.domain.cards import check_card, new_token
+from vault.domain.secret import Cvc, Pan
+from vault.domain.test_network import is_test_card
+from vault.errors import CardError, NotFound, VaultError
+from vault.store import repository
+from vault.store.models import CardRecord
+
+log = logging.getLogger("vault.cards")
+
+
+class CardService:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        envelope: Envelope,
+        audit: AuditLog,
+        fingerprint_key: bytes,
+    ) -> None:
+        self._sessions = sessions
+        self._envelope = envelope
+        self._audit = audit
+        self._fingerprint_key = fingerprint_key
+
+    def tokenise(self, merchant: Merchant, request: CardCreate) -> Card:
+        """Check the card, seal it under a fresh data key, store it, audit it."""
+        today = dt.datetime.now(dt.UTC).date()
+        card = check_card(request.number, request.exp_month, request.exp_year, request.cvc, today)
+        if merchant.livemode and is_test_card(card.pan):
+            # A published test number in live mode is a mistake or a probe; never store it.
+            self._audit.append(merchant.actor, "tokenize", None, "refused:test_card_in_live_mode")
+            raise CardError(
+                "card_declined",
+                "Your card was declined: a known test card was used in live mode.",
+                "number",
+            )
+        token = new_token()
+        key = self._envelope.new_record_key()
+
+        def aad(field: str) -> bytes:
+            return record_aad(token, merchant.marketplace, merchant.livemode, field)
+
+        pan = key.seal(card.pan.reveal().encode(), aad("pan"))
+        # Sealed apart from the PAN, so it can be destroyed alone after first use.
+        cvc = key.seal(card.cvc.reveal().encode(), aad("cvc"))
+        record = CardRecord(
+            token=token,
+            marketplace_id=merchant.marketplace,
+            livemode=merchant.livemode,
+            brand=card.brand,
+            bin=card.pan.bin,
+            last4=card.pan.last4,
+            exp_month=card.exp_month,
+            exp_year=card.exp_year,
+            fingerprint=card_fingerprint(self._fingerprint_key, merchant.marketplace, card.pan),
+            name=request.name,
+            key_version=key.key_version,
+            wrapped_key=key.wrapped,
+            pan_nonce=pan.nonce,
+            pan_ciphertext=pan.ciphertext,
+            cvc_nonce=cvc.nonce,
+            cvc_ciphertext=cvc.ciphertext,
+            created_at=int(time.time()),
+        )
+        with self._sessions.begin() as session:
+            session.add(record)
+            session.flush()
+            # Audited before commit: a failed audit write rolls the card back (fail closed);
+            # a failed commit after it leaves an over-report, never an unaudited card.
+            self._audit.append(merchant.actor, "tokenize", token, "created")
+        return Card(
+            id=token,
+            last4=record.last4,
+            brand=record.brand,
+            exp_month=record.exp_month,
+            exp_year=record.exp_year,
+            fingerprint=record.fingerprint,
+            livemode=record.livemode,
+        )
+
+    def find(self, actor: str, token: str, marketplace: str, livemode: bool) -> CardRecord:
+        """The card of this marketplace and mode, or 404; each look-up is audited."""
+        with self._sessions() as session:
+            record = repository.find_card(session, token, marketplace, livemode)
+        if record is None:
+            self._audit.append(actor, "read", None, "not_found")
+            raise NotFound("No such card.", "card")
+        self._audit.append(actor, "read", token, "ok")
+        return record
+
+    def metadata(self, actor: str, token: str, marketplace: str, livemode: bool) -> CardMetadata:
+        record = self.find(actor, token, marketplace, livemode)
+        return CardMetadata(
+            id=record.token,
+            marketplace=record.marketplace_id,
+            livemode=record.livemode,
+            brand=record.brand,
+            bin=record.bin,
+            last4=record.last4,
+            exp_month=record.exp_month,
+            exp_year=record.exp_year,
+            fingerprint=record.fingerprint,
+            name=record.name,
+        )
+
+    def open(self, record: CardRecord) -> tuple[Pan, Cvc | None]:
+        """Decrypt the PAN, and the CVC if it still exists; refuse a record that fails its tag."""
+
+        def aad(field: str) -> bytes:
+            return record_aad(record.token, record.marketplace_id, record.livemode, field)
+
+        try:
+            key = self._envelope.record_key(record.key_version, record.wrapped_key)
+            pan = key.open(Sealed(record.pan_nonce, record.pan_ciphertext), aad("pan"))
+            cvc = None
+            if record.cvc_nonce is not None and record.cvc_ciphertext is not None:
+                cvc = key.open(Sealed(record.cvc_nonce, record.cvc_ciphertext), aad("cvc"))
+        except (IntegrityError, KeyringError) as exc:
+            # Fail closed: a record that does not authenticate is never sent anywhere.
+            log.error("card record %s cannot be opened: %s", record.token, exc)
+            raise VaultError(
+                500, "api_error", "record_integrity", "The card record failed an integrity check."
+            ) from None
+        return Pan(pan.decode()), None if cvc is None else Cvc(cvc.decode())

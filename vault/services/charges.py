@@ -1,0 +1,167 @@
+"""Executing a charge: clearance, once-only claim, authorisation, CVC destruction, audit."""
+
+from __future__ import annotations
+
+import time
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from vault.audit import AuditLog
+from vault.cardnet import Authorization, CardNetwork, NetworkUnavailable
+from vault.contracts import ChargeCreate, ChargeResult
+from vault.domain.clearance import ExpectedCharge, verify_clearance
+from vault.domain.secret import Cvc, Pan
+from vault.domain.test_network import FAILURE_MESSAGES, Outcome, authorize_test
+from vault.errors import ClearanceRefused, Conflict
+from vault.services.cards import CardService
+from vault.store import repository
+from vault.store.models import CardRecord, ChargeRecord
+
+
+def _result(charge_id: str, livemode: bool, outcome: Outcome) -> ChargeResult:
+    code = outcome.failure_code
+    return ChargeResult(
+        charge_id=charge_id,
+        status="succeeded" if outcome.approved else "failed",
+        failure_code=code,
+        failure_message=None if code is None else FAILURE_MESSAGES.get(code, "Card declined."),
+        authorization_code=outcome.authorization_code,
+        livemode=livemode,
+    )
+
+
+class ChargeService:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        cards: CardService,
+        audit: AuditLog,
+        fraud_key: Ed25519PublicKey,
+        network: CardNetwork,
+    ) -> None:
+        self._sessions = sessions
+        self._cards = cards
+        self._audit = audit
+        self._fraud_key = fraud_key
+        self._network = network
+
+    def charge(self, livemode: bool, request: ChargeCreate) -> ChargeResult:
+        """Execute `request` once, in the caller's mode; a repeat returns the first result."""
+        actor = f"service:{'live' if livemode else 'test'}"
+        expected = ExpectedCharge(
+            request.charge_id,
+            request.card,
+            request.marketplace,
+            request.amount,
+            request.currency,
+            livemode,
+        )
+        try:
+            verify_clearance(
+                self._fraud_key,
+                request.clearance.payload,
+                request.clearance.signature,
+                expected,
+                time.time(),
+            )
+        except ClearanceRefused:
+            self._audit.append(actor, "charge", None, "refused:clearance_invalid")
+            raise
+        with self._sessions() as session:
+            existing = repository.find_charge(session, request.charge_id)
+        if existing is not None:
+            return self._repeat(actor, existing, expected)
+        record = self._cards.find(actor, request.card, request.marketplace, livemode)
+        pan, cvc = self._cards.open(record)
+        # Audited before anything can move money: no audit entry, no charge (fail closed).
+        self._audit.append(actor, "charge", record.token, "attempt")
+        try:
+            with self._sessions.begin() as session:
+                session.add(self._claim(expected, record))
+        except IntegrityError:
+            # Another request claimed this charge id first: it executes, this one does not.
+            with self._sessions() as session:
+                claimed = repository.find_charge(session, request.charge_id)
+            if claimed is None:
+                raise
+            return self._repeat(actor, claimed, expected)
+        outcome = self._authorize(livemode, request, record, pan, cvc)
+        status = "succeeded" if outcome.approved else "failed"
+        with self._sessions.begin() as session:
+            repository.complete_charge(
+                session,
+                request.charge_id,
+                status,
+                outcome.failure_code,
+                outcome.authorization_code,
+                int(time.time()),
+            )
+            # The CVC serves the first authorisation attempt only, whatever its outcome.
+            cvc_destroyed = repository.destroy_cvc(session, record.token)
+        # Recorded before auditing: the network has acted, so the result must persist even
+        # if the audit write below fails (the caller then gets 503 and its retry replays).
+        self._audit.append(actor, "charge", record.token, outcome.failure_code or status)
+        if cvc_destroyed:
+            self._audit.append(actor, "destroy_cvc", record.token, "destroyed")
+        return _result(request.charge_id, livemode, outcome)
+
+    def _claim(self, expected: ExpectedCharge, record: CardRecord) -> ChargeRecord:
+        return ChargeRecord(
+            charge_id=expected.charge_id,
+            token=record.token,
+            marketplace_id=expected.marketplace,
+            livemode=expected.livemode,
+            amount=expected.amount,
+            currency=expected.currency,
+            status="processing",
+            created_at=int(time.time()),
+        )
+
+    def _authorize(
+        self,
+        livemode: bool,
+        request: ChargeCreate,
+        record: CardRecord,
+        pan: Pan,
+        cvc: Cvc | None,
+    ) -> Outcome:
+        if not livemode:
+            # Test mode answers from the simulator and never reaches a card network.
+            return authorize_test(pan, request.charge_id)
+        message = Authorization(
+            reference=request.charge_id,
+            merchant=request.marketplace,
+            pan=pan,
+            exp_month=record.exp_month,
+            exp_year=record.exp_year,
+            cvc=cvc,
+            amount=request.amount,
+            currency=request.currency,
+        )
+        try:
+            return self._network.authorize(message)
+        except NetworkUnavailable:
+            return Outcome(approved=False, failure_code="processing_error")
+
+    def _repeat(self, actor: str, charge: ChargeRecord, expected: ExpectedCharge) -> ChargeResult:
+        """The stored result of an executed charge id, if the request is the same charge."""
+        same = (
+            charge.token == expected.card
+            and charge.marketplace_id == expected.marketplace
+            and charge.livemode == expected.livemode
+            and charge.amount == expected.amount
+            and charge.currency == expected.currency
+        )
+        if not same:
+            self._audit.append(actor, "charge", None, "refused:charge_id_reused")
+            raise Conflict("charge_id_reused", "This charge id was used for a different charge.")
+        if charge.status == "processing":
+            self._audit.append(actor, "charge", charge.token, "refused:in_progress")
+            raise Conflict("charge_in_progress", "This charge is being executed; retry shortly.")
+        self._audit.append(actor, "charge", charge.token, "replayed")
+        outcome = Outcome(
+            charge.status == "succeeded", charge.failure_code, charge.authorization_code
+        )
+        return _result(charge.charge_id, charge.livemode, outcome)

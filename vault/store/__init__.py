@@ -1,0 +1,1 @@
+"""The vault's own database: tables, engine, migrations and repository functions."""

@@ -1,0 +1,39 @@
+"""Engines and sessions for SQLite (the embedded default) and PostgreSQL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+
+def make_engine(url: str) -> Engine:
+    """An engine whose errors never quote bound values (those are ciphertext and key hashes)."""
+    parsed = make_url(url)
+    is_sqlite = parsed.get_backend_name() == "sqlite"
+    if is_sqlite and parsed.database and parsed.database != ":memory:":
+        # The card database's directory is private to the vault's user.
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    # hide_parameters: a failed statement's text in a log or traceback omits its values.
+    engine = create_engine(url, hide_parameters=True, pool_pre_ping=not is_sqlite)
+    if is_sqlite:
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")  # readers do not block the writer
+    cursor.execute("PRAGMA synchronous=FULL")  # a committed card or charge survives power loss
+    cursor.execute("PRAGMA secure_delete=ON")  # a destroyed CVC is zeroed, not left in free pages
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")  # concurrent writers wait instead of failing
+    cursor.close()
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    """One session per unit of work; objects stay readable after commit."""
+    return sessionmaker(engine, expire_on_commit=False)

@@ -1,0 +1,57 @@
+"""Queries and writes, one function per question the services ask of the database."""
+
+from __future__ import annotations
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from vault.store.models import CardRecord, ChargeRecord, MerchantKey
+
+
+def find_merchant_key(session: Session, key_hash: bytes) -> MerchantKey | None:
+    return session.get(MerchantKey, key_hash)
+
+
+def find_card(session: Session, token: str, marketplace: str, livemode: bool) -> CardRecord | None:
+    """The card only if it belongs to this marketplace and mode: others' cards do not exist."""
+    query = select(CardRecord).where(
+        CardRecord.token == token,
+        CardRecord.marketplace_id == marketplace,
+        CardRecord.livemode == livemode,
+    )
+    return session.scalars(query).one_or_none()
+
+
+def find_charge(session: Session, charge_id: str) -> ChargeRecord | None:
+    return session.get(ChargeRecord, charge_id)
+
+
+def complete_charge(
+    session: Session,
+    charge_id: str,
+    status: str,
+    failure_code: str | None,
+    authorization_code: str | None,
+    now: int,
+) -> None:
+    """Record the result of a charge this process claimed."""
+    session.execute(
+        update(ChargeRecord)
+        .where(ChargeRecord.charge_id == charge_id, ChargeRecord.status == "processing")
+        .values(
+            status=status,
+            failure_code=failure_code,
+            authorization_code=authorization_code,
+            completed_at=now,
+        )
+    )
+
+
+def destroy_cvc(session: Session, token: str) -> bool:
+    """Erase a card's CVC ciphertext; True if there was one to erase."""
+    result = session.execute(
+        update(CardRecord)
+        .where(CardRecord.token == token, CardRecord.cvc_ciphertext.is_not(None))
+        .values(cvc_nonce=None, cvc_ciphertext=None)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
