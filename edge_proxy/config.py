@@ -1,0 +1,86 @@
+"""The edge's settings, read once at start from ``EDGE_*`` environment variables."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, Literal, Self
+from urllib.parse import urlsplit
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from edge_proxy.routing import host_name
+
+HostList = Annotated[list[str], NoDecode]
+
+
+def _host_list(value: Any) -> Any:
+    """Accept a JSON list or a comma-separated string; names are compared without port."""
+    if isinstance(value, str):
+        text = value.strip()
+        value = json.loads(text) if text.startswith("[") else text.split(",")
+    if isinstance(value, list):
+        return [host_name(str(item)) for item in value if str(item).strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    """Everything the edge can be told. Tests pass keyword arguments instead of variables."""
+
+    model_config = SettingsConfigDict(env_prefix="EDGE_", extra="ignore", frozen=True)
+
+    host: str = Field("127.0.0.1", description="Interface to listen on.")
+    port: int = Field(8080, ge=1, le=65535, description="Port to listen on.")
+    api_hosts: HostList = Field(
+        ["api.localhost", "localhost", "127.0.0.1"],
+        description="Host names of the public API (JSON list or comma-separated).",
+    )
+    js_hosts: HostList = Field(
+        ["js.localhost"], description="Host names that serve the JS bundle (same format)."
+    )
+    vault_url: str = Field(
+        "http://127.0.0.1:8084", description="Base URL of the vault: POST /v1/cards goes there."
+    )
+    router_url: str = Field(
+        "http://127.0.0.1:8081",
+        description="Base URL of the router: every other API request, once filtered.",
+    )
+    max_body_bytes: int = Field(
+        1 << 20, gt=0, description="Largest request body accepted, in bytes; larger is 413."
+    )
+    upstream_timeout: float = Field(
+        30.0, gt=0, description="Seconds to wait for an upstream (connect, read, write)."
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "INFO", description="Level of the edge's log on stderr."
+    )
+
+    @field_validator("api_hosts", "js_hosts", mode="before")
+    @classmethod
+    def _parse_hosts(cls, value: Any) -> Any:
+        return _host_list(value)
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_level(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("vault_url", "router_url")
+    @classmethod
+    def _check_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an http:// or https:// URL with a host")
+        if parts.query or parts.fragment:
+            raise ValueError("must not have a query or fragment")
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _hosts_are_distinct(self) -> Self:
+        # Loud at start, not a guess per request: a host cannot be both API and JS.
+        if not self.api_hosts:
+            raise ValueError("api_hosts must name at least one host")
+        shared = set(self.api_hosts) & set(self.js_hosts)
+        if shared:
+            raise ValueError(f"hosts both API and JS: {sorted(shared)}")
+        return self

@@ -1,0 +1,87 @@
+"""Which digit strings in normalised text are card numbers: runs, windows and the PAN rule.
+
+A *run* is a maximal stretch of ASCII digits in which neighbouring digits touch or are
+parted by exactly one separator: whitespace, ``-``, ``.``, ``/`` or ``_``. The separators
+cut the run into *groups*. Two separators in a row (``", "``, ``" - "``) end a run.
+
+Rule for runs longer than 19 digits — candidates are *windows of whole groups*:
+
+- Every window of consecutive whole groups whose significant digits (leading zeros
+  dropped: they change neither the number nor its Luhn sum) number 13 to 19 is checked.
+  A card number written whole or in groups begins and ends at a separator or at the end
+  of its run, so ``4242 4242 4242 4242 12/34 123`` (card, expiry and CVC: one 23-digit
+  run) is found through its first four groups, and ``order 12 4000000000000002`` through
+  its last.
+- A group that alone has more than 19 significant digits is one number too long to be a
+  card number (a 20+ digit id, a big integer, a hash written in decimal), and no slice of
+  it is checked: every 13–19 digit slice of a long number is Luhn-valid one time in ten,
+  so checking slices would refuse almost every long id. A card number glued to other
+  digits with no separator is therefore not found; that is the price of letting ids pass.
+
+A window is reported as a card number (`is_pan`) when its significant digits:
+
+- number 13 to 19 and pass the Luhn check, and
+- start with 1 only if they are 15 long. The only issued card numbers starting with 1 are
+  UATP's, 15 digits; epoch timestamps in milliseconds, microseconds and nanoseconds have
+  13, 16 and 19 digits and start with 1 (until the year 2286), and one in ten would
+  otherwise be refused. Timestamps in milliseconds start with 2 from May 2033: revisit.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from edge_proxy.detect.luhn import luhn_valid
+
+MIN_DIGITS = 13
+MAX_DIGITS = 19
+
+_RUN = re.compile(r"[0-9]+(?:[\s\-./_][0-9]+)*")
+_SEPARATOR = re.compile(r"[\s\-./_]")
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A card number was seen. It keeps only the length: a finding is safe to log."""
+
+    digits: int
+
+
+def is_pan(significant: str) -> bool:
+    """True when a digit string with no leading zero meets the card number rule above."""
+    length = len(significant)
+    if not MIN_DIGITS <= length <= MAX_DIGITS:
+        return False
+    if significant[0] == "1" and length != 15:
+        return False
+    return luhn_valid(significant)
+
+
+def _windows(groups: list[str]) -> Iterator[str]:
+    """Significant digits of every window of whole groups that could hold a card number."""
+    for start, first in enumerate(groups):
+        window = first.lstrip("0")
+        if not window:
+            continue  # a window opening with zeros equals the one opening after them
+        end = start
+        while len(window) <= MAX_DIGITS:
+            if len(window) >= MIN_DIGITS:
+                yield window
+            end += 1
+            if end == len(groups):
+                break
+            window += groups[end]
+
+
+def find_pan(text: str) -> Finding | None:
+    """The first card number in normalised text, or None."""
+    for match in _RUN.finditer(text):
+        run = match.group()
+        if len(run) < MIN_DIGITS:
+            continue
+        for window in _windows(_SEPARATOR.split(run)):
+            if is_pan(window):
+                return Finding(len(window))
+    return None

@@ -1,0 +1,127 @@
+"""The edge's errors, each with its status and code, rendered as ``{"error": {...}}`` here."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+INVALID_REQUEST = "invalid_request_error"
+API_ERROR = "api_error"
+
+
+class EdgeError(Exception):
+    """An answer the edge gives itself instead of forwarding. Messages never quote input."""
+
+    status_code = 400
+    type = INVALID_REQUEST
+    code = "invalid_request"
+    message = "The request is invalid."
+
+    def __init__(self, message: str | None = None, *, param: str | None = None) -> None:
+        super().__init__(message or self.message)
+        if message is not None:
+            self.message = message
+        self.param = param
+
+    def body(self) -> dict[str, dict[str, str]]:
+        error = {"type": self.type, "code": self.code, "message": self.message}
+        if self.param is not None:
+            error["param"] = self.param
+        return {"error": error}
+
+
+class PanDetected(EdgeError):
+    type = "sensitive_data"
+    code = "pan_detected"
+    message = (
+        "The request appears to contain a card number. To protect it, card data may only "
+        "be sent to POST /v1/cards, in its body; use the card token (card_…) elsewhere."
+    )
+
+
+class BodyMalformed(EdgeError):
+    code = "body_malformed"
+    message = "The body cannot be read as its Content-Type says."
+
+
+class BodyTooLarge(EdgeError):
+    status_code = 413
+    code = "body_too_large"
+    message = "The request body is too large."
+
+
+class UnsupportedEncoding(EdgeError):
+    status_code = 415
+    code = "unsupported_encoding"
+    message = "Content-Encoding is not supported: send the body uncompressed."
+
+
+class UnsupportedCharset(EdgeError):
+    status_code = 415
+    code = "unsupported_charset"
+    message = "The body's charset is not supported: send UTF-8."
+
+
+class NotFound(EdgeError):
+    status_code = 404
+    code = "not_found"
+    message = "Nothing is served here."
+
+
+class MethodNotAllowed(EdgeError):
+    status_code = 405
+    code = "method_not_allowed"
+    message = "This method is not allowed here."
+
+
+class MisdirectedRequest(EdgeError):
+    status_code = 421
+    code = "misdirected_request"
+    message = "This server does not serve the requested host."
+
+
+class InternalError(EdgeError):
+    status_code = 500
+    type = API_ERROR
+    code = "internal_error"
+    message = "An internal error occurred; the request was not forwarded."
+
+
+class UpstreamUnavailable(EdgeError):
+    status_code = 502
+    type = API_ERROR
+    code = "upstream_unavailable"
+    message = "The service behind the edge is unavailable; try again later."
+
+
+class UpstreamTimeout(EdgeError):
+    status_code = 504
+    type = API_ERROR
+    code = "upstream_timeout"
+    message = "The service behind the edge did not answer in time."
+
+
+class SensitiveDataInResponse(EdgeError):
+    status_code = 502
+    type = API_ERROR
+    code = "sensitive_data_in_response"
+    message = "The response was withheld: it appeared to contain card data."
+
+
+class UnreadableResponse(EdgeError):
+    status_code = 502
+    type = API_ERROR
+    code = "unreadable_response"
+    message = "The response was withheld: the edge could not inspect it."
+
+
+def reason(error: EdgeError) -> str:
+    """The block reason for the request log: code, and where when known."""
+    return f"{error.code}:{error.param}" if error.param else error.code
+
+
+async def handle_edge_error(request: Request, exc: Exception) -> Response:
+    """Render an EdgeError and note its reason for the request's log line."""
+    assert isinstance(exc, EdgeError)
+    request.state.reason = reason(exc)
+    return JSONResponse(exc.body(), status_code=exc.status_code)

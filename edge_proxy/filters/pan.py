@@ -1,0 +1,106 @@
+"""Requests bound for the app zone must carry no card number: path, query, headers, body.
+
+Each place is its own filter, so each can be tested alone and the vault's chain can leave
+the body out. A refusal is 400 ``pan_detected`` with ``param`` naming the place; the log
+line says where and how many digits, never which.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from edge_proxy.detect import Finding, PanDetector, Uninspectable
+from edge_proxy.errors import (
+    BodyMalformed,
+    EdgeError,
+    PanDetected,
+    UnsupportedCharset,
+    UnsupportedEncoding,
+)
+from edge_proxy.filters.base import Filter
+from edge_proxy.flow import Flow
+
+log = logging.getLogger("edge_proxy.filters.pan")
+
+
+def refuse(flow: Flow, where: str, finding: Finding) -> PanDetected:
+    """Log a refused card number by place and length only, and build the error."""
+    log.warning(
+        "card number refused: where=%s digits=%d request_id=%s",
+        where,
+        finding.digits,
+        flow.request_id,
+    )
+    return PanDetected(param=where)
+
+
+def uninspectable(error: Uninspectable, where: str) -> EdgeError:
+    """The client error for a body the detector cannot read."""
+    if error.kind == "charset":
+        return UnsupportedCharset(param=where)
+    if error.kind == "encoding":
+        return UnsupportedEncoding(param=where)
+    return BodyMalformed(error.message, param=where)
+
+
+class PanInPath(Filter):
+    """The path as sent and percent-decoded, each layer."""
+
+    name = "pan_in_path"
+
+    def __init__(self, detector: PanDetector) -> None:
+        self.detector = detector
+
+    def requestheaders(self, flow: Flow) -> None:
+        finding = self.detector.path(flow.request.raw_path)
+        if finding is not None:
+            raise refuse(flow, "path", finding)
+
+
+class PanInQuery(Filter):
+    """The query string as sent and percent-decoded, each layer."""
+
+    name = "pan_in_query"
+
+    def __init__(self, detector: PanDetector) -> None:
+        self.detector = detector
+
+    def requestheaders(self, flow: Flow) -> None:
+        finding = self.detector.query(flow.request.query_string)
+        if finding is not None:
+            raise refuse(flow, "query", finding)
+
+
+class PanInHeaders(Filter):
+    """Every header's name and value: Cookie and Authorization too (keys never look like PANs)."""
+
+    name = "pan_in_headers"
+
+    def __init__(self, detector: PanDetector) -> None:
+        self.detector = detector
+
+    def requestheaders(self, flow: Flow) -> None:
+        for name, value in flow.request.headers:
+            finding = self.detector.header(name)
+            if finding is not None:
+                raise refuse(flow, "header", finding)  # the name is the card: not repeated
+            finding = self.detector.header(value)
+            if finding is not None:
+                raise refuse(flow, "header:" + name.decode("latin-1").lower(), finding)
+
+
+class PanInBody(Filter):
+    """The body, read by its Content-Type; a body that cannot be read is refused."""
+
+    name = "pan_in_body"
+
+    def __init__(self, detector: PanDetector) -> None:
+        self.detector = detector
+
+    def request(self, flow: Flow) -> None:
+        try:
+            finding = self.detector.body(flow.request.body, flow.request.header("content-type"))
+        except Uninspectable as error:
+            raise uninspectable(error, "body") from None
+        if finding is not None:
+            raise refuse(flow, "body", finding)
