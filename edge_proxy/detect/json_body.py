@@ -1,29 +1,28 @@
-"""Card numbers in JSON: in the raw text, in every string and key, in every number's value.
+"""Card numbers in JSON: in every string and key as written and as parsed, and in every
+number by its value.
 
-Two passes, because each sees what the other cannot:
-
-- the raw text, as sent: every duplicate key (``json.loads`` keeps only the last) and every
-  number as written (``4242.4242…`` reads as two groups of digits);
-- the parsed document, with duplicates kept: strings after their escapes are undone
-  (``"\\u0034\\u0032…"``), and each number by its exact value, read from its own text
-  with `Decimal` rather than float, so ``4.242424242424242e15`` is seen as the integer
-  it denotes.
+- Strings and keys are scanned twice: as written in the raw text (every duplicate key,
+  which ``json.loads`` would collapse to the last) and as parsed with duplicates kept
+  (escapes undone: ``"\\u0034\\u0032…"``).
+- A number is a card number only by its value: its integer part, computed exactly from
+  its own text with `Decimal` (never float), is checked as one group of digits. So
+  ``4.242424242424242e15``, ``4242424242424242.0`` and ``42424242424242420e-1`` are found,
+  while the digits of a fraction (``5.960464477539063e-08``, ``0.30000000000000004``)
+  are not read as a card: a full-precision float would otherwise be refused one time in
+  ten.
 """
 
 from __future__ import annotations
 
 import json
-from decimal import Decimal, InvalidOperation
+import re
+from decimal import ROUND_DOWN, Decimal, InvalidOperation
 from typing import Any
 
-from edge_proxy.detect.candidates import Finding, find_pan
+from edge_proxy.detect.candidates import MAX_DIGITS, MIN_DIGITS, Finding, find_pan, is_pan
 from edge_proxy.detect.normalise import normalise
 
-# Only values below 10**20 are written out: a larger integer part is one group of more
-# than 19 digits, which the card number rule ignores anyway. The lower bound keeps a
-# tiny exponent from growing a huge string of zeros.
-_MAX_ADJUSTED = 19
-_MIN_ADJUSTED = -40
+_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
 
 
 class MalformedJson(ValueError):
@@ -38,17 +37,22 @@ class _Number(str):
     """A number exactly as written in the document."""
 
 
-def _number_text(token: str) -> str | None:
-    """A JSON number written out in full (no exponent), or None when it cannot be a card."""
+def integer_part(token: str) -> str | None:
+    """The digits of a JSON number's integer part when it has 13 to 19, else None."""
     try:
-        value = Decimal(normalise(token))
+        value = Decimal(normalise(token)).copy_abs()  # exact: no context, no rounding
     except InvalidOperation:
         return None
-    if not value.is_finite() or value.is_zero():
+    # adjusted() is the power of ten of the first digit: bounds the length without
+    # writing out 1e999999999.
+    if not value.is_finite() or not MIN_DIGITS - 1 <= value.adjusted() <= MAX_DIGITS - 1:
         return None
-    if not _MIN_ADJUSTED <= value.adjusted() <= _MAX_ADJUSTED:
-        return None
-    return format(abs(value), "f")
+    return format(value.to_integral_value(rounding=ROUND_DOWN), "f")
+
+
+def _find_in_number(token: str) -> Finding | None:
+    digits = integer_part(token)
+    return Finding(len(digits)) if digits is not None and is_pan(digits) else None
 
 
 def _parse(text: str) -> Any:
@@ -64,28 +68,27 @@ def _parse(text: str) -> Any:
         raise MalformedJson("not valid JSON") from None
 
 
+def _find_in_written_strings(text: str) -> Finding | None:
+    for match in _STRING.finditer(text):
+        finding = find_pan(normalise(match.group()))
+        if finding is not None:
+            return finding
+    return None
+
+
 def find_in_json(text: str) -> Finding | None:
     """The first card number in a JSON document; raise MalformedJson if it does not parse."""
-    finding = find_pan(normalise(text))
-    if finding is not None:
-        return finding
     stack: list[Any] = [_parse(text)]
-    while stack:  # a loop, not recursion: nesting depth is the sender's choice
+    finding = _find_in_written_strings(text)
+    while stack and finding is None:  # a loop, not recursion: the sender picks the depth
         value = stack.pop()
         if isinstance(value, _Number):
-            written = _number_text(value)
-            finding = find_pan(written) if written is not None else None
+            finding = _find_in_number(value)
         elif isinstance(value, str):
             finding = find_pan(normalise(value))
         elif isinstance(value, _Members):
             for key, member in value:
                 stack.extend((key, member))
-            continue
         elif isinstance(value, list):
             stack.extend(value)
-            continue
-        else:  # true, false, null
-            continue
-        if finding is not None:
-            return finding
-    return None
+    return finding

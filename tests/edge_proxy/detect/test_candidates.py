@@ -1,0 +1,86 @@
+import time
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from edge_proxy.detect.candidates import Finding, find_pan, is_pan
+from tests.edge_proxy.cards import TEST_CARDS, luhn_breaks, luhn_complete, pans
+
+
+def test_each_test_card_is_found_whole_and_in_groups():
+    for card in TEST_CARDS:
+        assert find_pan(card) == Finding(len(card))
+        grouped = " ".join(card[i : i + 4] for i in range(0, len(card), 4))
+        assert find_pan(f"card: {grouped}.") == Finding(len(card))
+
+
+def test_every_single_separator_joins_groups():
+    for sep in [" ", "-", ".", "/", "_", "\t", "\n"]:
+        assert find_pan(sep.join(["4242", "4242", "4242", "4242"])) is not None
+
+
+def test_two_separators_in_a_row_end_the_run():
+    assert find_pan("4242 4242 4242  4242") is None
+    assert find_pan("4242, 4242, 4242, 4242") is None
+
+
+def test_a_card_followed_by_expiry_and_cvc_is_found():
+    assert find_pan("4242 4242 4242 4242 12/34 123") == Finding(16)
+    assert find_pan("4000000000000002 12/34 123") == Finding(16)
+
+
+def test_a_card_after_other_numbers_is_found():
+    assert find_pan("order 12 item 7 4000000000000002") == Finding(16)
+
+
+def test_a_card_glued_to_other_digits_is_one_long_number_and_passes():
+    # The documented rule: a group of more than 19 digits is never sliced.
+    assert find_pan("9" + "4242424242424242" + "999") is None
+    assert find_pan("12345678901234567890123") is None
+
+
+def test_leading_zeros_are_not_significant():
+    assert find_pan("0000" + "4242424242424242") == Finding(16)
+    assert find_pan("0000 4242 4242 4242 4242") == Finding(16)
+    assert find_pan("00000000-0000-0000-0000-000000000000") is None
+    assert find_pan("0" * 40) is None
+
+
+def test_timestamps_starting_with_one_pass_even_when_luhn_valid():
+    for digits in (13, 16, 19):
+        stamp = luhn_complete("17" + "0" * (digits - 3))
+        assert not is_pan(stamp)
+    assert is_pan(luhn_complete("1" + "2" * 13))  # 15 digits: UATP
+
+
+def test_lengths_outside_13_to_19_are_not_cards():
+    assert not is_pan(luhn_complete("4" * 11))
+    assert not is_pan(luhn_complete("4" * 19))
+
+
+@given(pans())
+def test_generated_pans_are_found(pan):
+    assert find_pan(f"x {pan} y") == Finding(len(pan))
+
+
+@given(pans())
+def test_a_wrong_check_digit_passes(pan):
+    assert find_pan(luhn_breaks(pan)) is None
+
+
+@given(st.integers(10**19, 10**40))
+def test_long_unseparated_numbers_pass(number):
+    assert find_pan(str(number)) is None
+
+
+@given(st.integers(1_000_000_000_000, 1_999_999_999_999), st.integers(0, 999_999))
+def test_epoch_timestamps_pass(millis, micros):
+    assert find_pan(str(millis)) is None
+    assert find_pan(str(millis * 1000 + micros % 1000)) is None
+    assert find_pan(str(millis * 1_000_000 + micros)) is None
+
+
+def test_a_long_run_of_zero_groups_is_linear():
+    started = time.perf_counter()
+    assert find_pan("0 " * 300_000) is None
+    assert time.perf_counter() - started < 10
