@@ -4,11 +4,25 @@ from __future__ import annotations
 
 import logging
 import sys
+from typing import Any
 
 import uvicorn
 
 from edge_proxy.app import create_app
 from edge_proxy.config import Settings
+
+
+def server_options(settings: Settings) -> dict[str, Any]:
+    """How uvicorn runs the edge; the tests serve it the same way."""
+    return {
+        "host": settings.host,
+        "port": settings.port,
+        "http": "h11",  # its parser refuses ambiguous framing (request smuggling)
+        "access_log": False,  # uvicorn's access log prints query strings; the edge logs its own
+        "log_config": None,
+        "server_header": False,
+        "proxy_headers": False,  # the client's address is the peer's, never a header's claim
+    }
 
 
 def main() -> None:
@@ -20,16 +34,7 @@ def main() -> None:
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
         force=True,
     )
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        http="h11",  # its parser refuses ambiguous framing (smuggling)
-        access_log=False,  # uvicorn's access log prints query strings; the edge logs its own
-        log_config=None,
-        server_header=False,
-        proxy_headers=False,  # the client's address is the peer's, never a header's claim
-    )
+    uvicorn.run(create_app(settings), **server_options(settings))
 
 
 if __name__ == "__main__":

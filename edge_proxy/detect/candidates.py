@@ -17,6 +17,9 @@ Rule for runs longer than 19 digits — candidates are *windows of whole groups*
   it is checked: every 13–19 digit slice of a long number is Luhn-valid one time in ten,
   so checking slices would refuse almost every long id. A card number glued to other
   digits with no separator is therefore not found; that is the price of letting ids pass.
+- In text, a decimal number is digits parted by one dot: ``564635529791.9844`` is read as
+  a grouped 16-digit number and refused if it passes the rule below. JSON numbers are
+  judged by value instead (see `json_body`).
 
 A window is reported as a card number (`is_pan`) when its significant digits:
 

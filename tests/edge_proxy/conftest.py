@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import httpx
 import pytest
+import uvicorn
 
+from edge_proxy.__main__ import server_options
 from edge_proxy.app import create_app
 from edge_proxy.config import Settings
-from tests.helpers.servers import serving
+from tests.helpers.servers import free_port
 
 VAULT_URL = "http://vault.internal:8084"
 ROUTER_URL = "http://router.internal:8081"
@@ -62,13 +66,34 @@ class Upstreams:
 
 
 @contextmanager
+def serving_edge(settings: Settings, transport: httpx.AsyncBaseTransport | None) -> Iterator[str]:
+    """The edge served by uvicorn exactly as `python -m edge_proxy` serves it, in a thread."""
+    app = create_app(settings, transport=transport)
+    server = uvicorn.Server(uvicorn.Config(app, **server_options(settings)))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        assert time.monotonic() < deadline and thread.is_alive(), "the edge did not start"
+        time.sleep(0.01)
+    try:
+        yield f"http://{settings.host}:{settings.port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+@contextmanager
 def running_edge(upstreams: Upstreams | None = None, **settings: Any) -> Iterator[httpx.Client]:
     """A client of an edge served on a free port; the Host it sends is an API host."""
     settings.setdefault("vault_url", VAULT_URL)
     settings.setdefault("router_url", ROUTER_URL)
+    settings.setdefault("port", free_port())
     transport = httpx.MockTransport(upstreams.handler) if upstreams is not None else None
-    app = create_app(Settings(**settings), transport=transport)
-    with serving(app) as url, httpx.Client(base_url=url, timeout=10) as client:
+    with (
+        serving_edge(Settings(**settings), transport) as url,
+        httpx.Client(base_url=url, timeout=10) as client,
+    ):
         yield client
 
 
