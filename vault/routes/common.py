@@ -43,7 +43,7 @@ async def json_object(request: Request) -> dict[str, Any]:
 
 def single_query(request: Request) -> dict[str, str]:
     """The query parameters, refusing any that is repeated (which one would count?)."""
-    params = request.query_params
-    if len(params.keys()) != len(set(params.keys())):
+    items = request.query_params.multi_items()
+    if len(items) != len({key for key, _ in items}):
         raise VaultError(400, "invalid_request_error", "parameter_invalid", "Repeated parameter.")
-    return dict(params)
+    return dict(items)

@@ -1,0 +1,259 @@
+"""Fixtures for the vault: settings, a running app over either store, a fake card network."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import os
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+from starlette.testclient import TestClient
+
+from tests.helpers.servers import serving
+from vault.admin import register_marketplace
+from vault.app import create_app
+from vault.config import Settings
+from vault.domain.luhn import check_digit
+
+MARKETPLACE = "mkt_alpha"
+OTHER_MARKETPLACE = "mkt_beta"
+KEYS = {
+    "pk_test": "pk_test_alphaPublishableTestKey",
+    "sk_test": "sk_test_alphaSecretTestKey0000",
+    "pk_live": "pk_live_alphaPublishableLiveKey",
+    "sk_live": "sk_live_alphaSecretLiveKey0000",
+    "other_pk_test": "pk_test_betaPublishableTestKey0",
+}
+TEST_CREDENTIAL = "test-stack-credential-0123456789"
+LIVE_CREDENTIAL = "live-stack-credential-0123456789"
+NETWORK_CREDENTIAL = "network-credential-0123456789"
+NEXT_YEAR = dt.datetime.now(dt.UTC).year + 1
+
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def luhn_number(prefix: str, length: int = 16) -> str:
+    """A Luhn-valid number made up at test time (never a real card)."""
+    body = prefix + "".join(str(b % 10) for b in os.urandom(length - len(prefix) - 1))
+    return body + check_digit(body)
+
+
+@pytest.fixture
+def fraud_key() -> Ed25519PrivateKey:
+    return Ed25519PrivateKey.generate()
+
+
+@pytest.fixture
+def sign(fraud_key: Ed25519PrivateKey) -> Callable[..., dict[str, str]]:
+    """Signs a clearance as fraud does; keyword arguments override or add payload fields."""
+
+    def _sign(raw: bytes | None = None, **fields: Any) -> dict[str, str]:
+        body = {"decision": "allow", "expires_at": int(time.time()) + 60, **fields}
+        payload = (
+            raw
+            if raw is not None
+            else json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+        )
+        return {"payload": b64url(payload), "signature": b64url(fraud_key.sign(payload))}
+
+    return _sign
+
+
+def make_settings(data_dir: Path, fraud_key: Ed25519PrivateKey, **overrides: Any) -> Settings:
+    public = fraud_key.public_key().public_bytes(
+        serialization.Encoding.Raw, serialization.PublicFormat.Raw
+    )
+    values: dict[str, Any] = {
+        "data_dir": data_dir,
+        "test_credential": TEST_CREDENTIAL,
+        "live_credential": LIVE_CREDENTIAL,
+        "fraud_public_key": base64.b64encode(public).decode(),
+        "fingerprint_key": base64.b64encode(b"f" * 32).decode(),
+        "key_hash_secret": "key-hash-secret-0123456789",
+        "network_credential": NETWORK_CREDENTIAL,
+        "network_url": "http://127.0.0.1:9",
+        "network_timeout": 2.0,
+        **overrides,
+    }
+    return Settings(**values)
+
+
+@pytest.fixture
+def settings_factory(tmp_path: Path, fraud_key: Ed25519PrivateKey) -> Callable[..., Settings]:
+    def _make(**overrides: Any) -> Settings:
+        return make_settings(tmp_path / "data", fraud_key, **overrides)
+
+    return _make
+
+
+@dataclass
+class FakeNetwork:
+    """Stands in for the card network simulator and records every authorisation."""
+
+    url: str = ""
+    received: list[dict[str, Any]] = field(default_factory=list)
+    headers: list[str] = field(default_factory=list)
+    reply: dict[str, Any] = field(default_factory=dict)
+    status: int = 200
+    delay: float = 0.0
+
+    def reset(self) -> None:
+        self.received.clear()
+        self.headers.clear()
+        self.reply = {"approved": True, "code": "approved", "authorization_code": "NET123"}
+        self.status = 200
+        self.delay = 0.0
+
+
+@pytest.fixture(scope="session")
+def _network_server() -> Iterator[FakeNetwork]:
+    fake = FakeNetwork()
+
+    async def authorizations(request: Request) -> JSONResponse:
+        fake.headers.append(request.headers.get("authorization", ""))
+        fake.received.append(json.loads(await request.body()))
+        if fake.delay:
+            time.sleep(fake.delay)  # blocks this one-worker server on purpose
+        return JSONResponse(fake.reply, status_code=fake.status)
+
+    app = Starlette(routes=[Route("/v1/authorizations", authorizations, methods=["POST"])])
+    with serving(app) as url:
+        fake.url = url
+        yield fake
+
+
+@pytest.fixture
+def network(_network_server: FakeNetwork) -> FakeNetwork:
+    _network_server.reset()
+    return _network_server
+
+
+@dataclass
+class Harness:
+    """A started vault with two marketplaces registered, and shortcuts for its routes.
+
+    Test modules take everything from this object (no `from conftest import`), so they
+    run the same under any pytest import mode.
+    """
+
+    client: TestClient
+    settings: Settings
+    sign: Callable[..., dict[str, str]]
+    marketplace: str = MARKETPLACE
+    other_marketplace: str = OTHER_MARKETPLACE
+    keys: dict[str, str] = field(default_factory=lambda: dict(KEYS))
+    test_credential: str = TEST_CREDENTIAL
+    live_credential: str = LIVE_CREDENTIAL
+    network_credential: str = NETWORK_CREDENTIAL
+    next_year: int = NEXT_YEAR
+
+    @staticmethod
+    def number(prefix: str, length: int = 16) -> str:
+        return luhn_number(prefix, length)
+
+    def tokenise(
+        self, number: str, key: str = "pk_test", cvc: str = "123", **extra: Any
+    ) -> httpx.Response:
+        body = {"number": number, "exp_month": 12, "exp_year": NEXT_YEAR, "cvc": cvc, **extra}
+        headers = {"Authorization": f"Bearer {KEYS[key]}"}
+        response: httpx.Response = self.client.post("/v1/cards", json=body, headers=headers)
+        return response
+
+    def token(self, number: str, key: str = "pk_test", cvc: str = "123") -> str:
+        response = self.tokenise(number, key, cvc)
+        assert response.status_code == 201, response.json()
+        token: str = response.json()["id"]
+        return token
+
+    def metadata(
+        self, token: str, marketplace: str = MARKETPLACE, live: bool = False
+    ) -> httpx.Response:
+        credential = LIVE_CREDENTIAL if live else TEST_CREDENTIAL
+        response: httpx.Response = self.client.get(
+            f"/internal/v1/cards/{token}",
+            params={"marketplace": marketplace},
+            headers={"Authorization": f"Bearer {credential}"},
+        )
+        return response
+
+    def charge_body(
+        self,
+        token: str,
+        charge_id: str = "ch_1",
+        live: bool = False,
+        amount: int = 1000,
+        clearance: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """A charge request and a clearance signed for it; `clearance` overrides signed fields."""
+        request = {
+            "charge_id": charge_id,
+            "card": token,
+            "marketplace": MARKETPLACE,
+            "amount": amount,
+            "currency": "usd",
+        }
+        signed = {**request, "livemode": live, **(clearance or {})}
+        return {**request, "clearance": self.sign(**signed)}
+
+    def post_charge(self, body: dict[str, Any], live: bool = False) -> httpx.Response:
+        credential = LIVE_CREDENTIAL if live else TEST_CREDENTIAL
+        headers = {"Authorization": f"Bearer {credential}"}
+        response: httpx.Response = self.client.post(
+            "/internal/v1/charges", json=body, headers=headers
+        )
+        return response
+
+    def charge(self, token: str, charge_id: str = "ch_1", live: bool = False) -> httpx.Response:
+        return self.post_charge(self.charge_body(token, charge_id, live), live)
+
+
+def _start(
+    url: str,
+    settings_factory: Callable[..., Settings],
+    sign: Callable[..., dict[str, str]],
+    network: FakeNetwork,
+) -> Iterator[Harness]:
+    settings = settings_factory(database_url=url, network_url=network.url)
+    register_marketplace(
+        settings, MARKETPLACE, [KEYS[k] for k in ("pk_test", "sk_test", "pk_live", "sk_live")]
+    )
+    register_marketplace(settings, OTHER_MARKETPLACE, [KEYS["other_pk_test"]])
+    with TestClient(create_app(settings)) as client:
+        yield Harness(client, settings, sign)
+
+
+@pytest.fixture
+def vault(
+    database_url: str,
+    settings_factory: Callable[..., Settings],
+    sign: Callable[..., dict[str, str]],
+    network: FakeNetwork,
+) -> Iterator[Harness]:
+    """The vault on SQLite and on PostgreSQL, the fake network as its card network."""
+    yield from _start(database_url, settings_factory, sign, network)
+
+
+@pytest.fixture
+def sqlite_vault(
+    sqlite_url: str,
+    settings_factory: Callable[..., Settings],
+    sign: Callable[..., dict[str, str]],
+    network: FakeNetwork,
+) -> Iterator[Harness]:
+    """The vault on SQLite only: for input checks that never reach the store."""
+    yield from _start(sqlite_url, settings_factory, sign, network)

@@ -1,0 +1,269 @@
+"""POST /internal/v1/charges: clearance, once-only execution, test simulator, live network."""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from starlette.testclient import TestClient
+
+from vault.app import create_app
+
+VISA = "4242424242424242"
+
+
+def test_test_cards_get_their_documented_outcomes_without_the_network(vault, network) -> None:
+    expected = {
+        "4242424242424242": ("succeeded", None),
+        "4000000000000002": ("failed", "card_declined"),
+        "4000000000009995": ("failed", "insufficient_funds"),
+    }
+    for n, (number, (status, code)) in enumerate(expected.items()):
+        response = vault.charge(vault.token(number), charge_id=f"ch_{n}")
+        assert response.status_code == 200
+        result = response.json()
+        assert (result["status"], result.get("failure_code"), result["livemode"]) == (
+            status,
+            code,
+            False,
+        )
+        assert result["charge_id"] == f"ch_{n}"
+        if status == "succeeded":
+            assert len(result["authorization_code"]) == 6
+            assert "failure_message" not in result
+        else:
+            assert "authorization_code" not in result
+            assert result["failure_message"]
+    assert network.received == []
+
+
+def test_any_other_card_succeeds_in_test_mode(vault) -> None:
+    result = vault.charge(vault.token(vault.number("5"))).json()
+    assert result["status"] == "succeeded"
+
+
+def test_a_repeated_charge_id_returns_the_first_result_without_executing_again(
+    vault, network
+) -> None:
+    token = vault.token(vault.number("4"), key="pk_live")
+    body = vault.charge_body(token, "ch_once", live=True)
+    first = vault.post_charge(body, live=True)
+    network.reply = {"approved": False, "code": "card_declined"}
+    second = vault.post_charge(body, live=True)
+    assert first.status_code == second.status_code == 200
+    assert first.json() == second.json()
+    assert first.json()["authorization_code"] == "NET123"
+    assert len(network.received) == 1
+
+
+def test_a_charge_id_reused_for_another_amount_is_409(vault) -> None:
+    token = vault.token(VISA)
+    assert vault.charge(token, "ch_reuse").status_code == 200
+    response = vault.post_charge(vault.charge_body(token, "ch_reuse", amount=5))
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "charge_id_reused"
+
+
+def test_concurrent_duplicates_execute_once(vault, network) -> None:
+    token = vault.token(vault.number("4"), key="pk_live")
+    body = vault.charge_body(token, "ch_race", live=True)
+    network.delay = 0.3
+    responses = []
+
+    def send() -> None:
+        responses.append(vault.post_charge(body, live=True))
+
+    threads = [threading.Thread(target=send) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(network.received) == 1
+    codes = sorted(r.status_code for r in responses)
+    assert codes[0] == 200 and set(codes) <= {200, 409}
+    assert all(
+        r.json()["error"]["code"] == "charge_in_progress" for r in responses if r.status_code == 409
+    )
+
+
+def test_a_card_of_another_marketplace_is_404(vault) -> None:
+    token = vault.token(VISA, key="other_pk_test")
+    response = vault.charge(token)
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "resource_missing"
+
+
+def test_the_other_modes_credential_cannot_charge_a_card_it_does_not_own(vault, network) -> None:
+    test_token = vault.token(VISA)
+    live_token = vault.token(vault.number("4"), key="pk_live")
+    assert vault.charge(test_token, "ch_a", live=True).status_code == 404
+    assert vault.charge(live_token, "ch_b", live=False).status_code == 404
+    assert network.received == []
+
+
+def test_a_clearance_for_the_other_mode_is_403(vault) -> None:
+    token = vault.token(VISA)
+    body = vault.charge_body(token, clearance={"livemode": True})
+    response = vault.post_charge(body)  # test credential, live clearance
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "clearance_invalid"
+    assert "livemode" in response.json()["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"amount": 1001},
+        {"currency": "eur"},
+        {"charge_id": "ch_other"},
+        {"expires_at": 1},
+        {"decision": "review"},
+    ],
+)
+def test_a_clearance_that_does_not_match_the_charge_is_403(sqlite_vault, change) -> None:
+    token = sqlite_vault.token(VISA)
+    response = sqlite_vault.post_charge(sqlite_vault.charge_body(token, clearance=change))
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "clearance_invalid"
+
+
+def test_the_cvc_is_destroyed_after_the_first_attempt_and_not_sent_again(vault, network) -> None:
+    token = vault.token(vault.number("4"), key="pk_live", cvc="737")
+    network.reply = {"approved": False, "code": "insufficient_funds"}
+    declined = vault.charge(token, "ch_1", live=True).json()
+    assert (declined["status"], declined["failure_code"]) == ("failed", "insufficient_funds")
+    network.reply = {"approved": True, "code": "approved", "authorization_code": "OK42"}
+    approved = vault.charge(token, "ch_2", live=True).json()
+    assert approved["status"] == "succeeded"
+    assert network.received[0]["cvc"] == "737"
+    assert "cvc" not in network.received[1]
+    engine = create_engine(vault.settings.db_url)
+    with engine.connect() as conn:
+        row = conn.execute(
+            text("SELECT cvc_nonce, cvc_ciphertext, pan_ciphertext FROM cards WHERE token = :t"),
+            {"t": token},
+        ).one()
+    engine.dispose()
+    assert row[0] is None and row[1] is None and row[2] is not None
+
+
+def test_the_cvc_is_destroyed_after_a_test_mode_charge_too(sqlite_vault) -> None:
+    token = sqlite_vault.token(VISA)
+    sqlite_vault.charge(token)
+    engine = create_engine(sqlite_vault.settings.db_url)
+    with engine.connect() as conn:
+        cvc = conn.execute(
+            text("SELECT cvc_ciphertext FROM cards WHERE token = :t"), {"t": token}
+        ).scalar()
+    engine.dispose()
+    assert cvc is None
+    actions = [
+        line
+        for line in sqlite_vault.settings.audit_path.read_text().splitlines()
+        if "destroy_cvc" in line
+    ]
+    assert len(actions) == 1
+
+
+def test_live_charges_send_the_card_to_the_network(vault, network) -> None:
+    number = vault.number("5")
+    token = vault.token(number, key="pk_live", cvc="321")
+    response = vault.charge(token, "ch_live", live=True)
+    assert response.json() == {
+        "charge_id": "ch_live",
+        "status": "succeeded",
+        "authorization_code": "NET123",
+        "livemode": True,
+    }
+    assert network.received == [
+        {
+            "reference": "ch_live",
+            "merchant": vault.marketplace,
+            "pan": number,
+            "exp_month": 12,
+            "exp_year": vault.next_year,
+            "cvc": "321",
+            "amount": 1000,
+            "currency": "usd",
+        }
+    ]
+    assert network.headers == [f"Bearer {vault.network_credential}"]
+
+
+def test_a_network_error_answer_is_a_processing_error(sqlite_vault, network) -> None:
+    token = sqlite_vault.token(sqlite_vault.number("4"), key="pk_live")
+    network.status = 500
+    result = sqlite_vault.charge(token, live=True).json()
+    assert (result["status"], result["failure_code"]) == ("failed", "processing_error")
+
+
+def test_free_text_codes_from_the_network_are_not_passed_on(sqlite_vault, network) -> None:
+    token = sqlite_vault.token(sqlite_vault.number("4"), key="pk_live")
+    network.reply = {"approved": False, "code": "Declined: see 4242424242424242"}
+    result = sqlite_vault.charge(token, live=True).json()
+    assert result["failure_code"] == "card_declined"
+
+
+def test_an_unreachable_network_is_a_processing_error(
+    sqlite_vault, settings_factory, tmp_path: Path
+) -> None:
+    token = sqlite_vault.token(sqlite_vault.number("4"), key="pk_live")
+    body = sqlite_vault.charge_body(token, "ch_down", live=True)
+    settings = sqlite_vault.settings.model_copy(update={"network_url": "http://127.0.0.1:9"})
+    with TestClient(create_app(settings)) as client:
+        response = client.post(
+            "/internal/v1/charges",
+            json=body,
+            headers={"Authorization": f"Bearer {sqlite_vault.live_credential}"},
+        )
+    assert (response.json()["status"], response.json()["failure_code"]) == (
+        "failed",
+        "processing_error",
+    )
+
+
+def test_charges_need_a_service_credential(sqlite_vault) -> None:
+    token = sqlite_vault.token(VISA)
+    body = sqlite_vault.charge_body(token)
+    for header in ("", f"Bearer {sqlite_vault.keys['sk_test']}", "Bearer "):
+        response = sqlite_vault.client.post(
+            "/internal/v1/charges", json=body, headers={"Authorization": header}
+        )
+        assert response.status_code == 401
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"amount": 0},
+        {"amount": True},
+        {"currency": "USD"},
+        {"charge_id": "ch:1"},
+        {"livemode": True},
+        {"amount": "10"},
+    ],
+)
+def test_malformed_charge_requests_are_400(sqlite_vault, change) -> None:
+    body = {**sqlite_vault.charge_body(sqlite_vault.token(VISA)), **change}
+    assert sqlite_vault.post_charge(body).status_code == 400
+
+
+def test_every_charge_step_is_in_the_audit_log(sqlite_vault) -> None:
+    token = sqlite_vault.token(VISA)
+    sqlite_vault.charge(token)
+    sqlite_vault.charge(token)
+    entries = [
+        json.loads(line) for line in sqlite_vault.settings.audit_path.read_text().splitlines()
+    ]
+    assert [(e["action"], e["outcome"]) for e in entries[-5:]] == [
+        ("read", "ok"),
+        ("charge", "attempt"),
+        ("charge", "succeeded"),
+        ("destroy_cvc", "destroyed"),
+        ("charge", "replayed"),
+    ]
+    assert {e["token"] for e in entries[-5:]} == {token}
+    assert {e["actor"] for e in entries[-5:]} == {"service:test"}
