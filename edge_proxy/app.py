@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -15,12 +16,20 @@ from starlette.routing import Route
 
 from edge_proxy.config import Settings
 from edge_proxy.detect import PanDetector
-from edge_proxy.errors import EdgeError, MethodNotAllowed, NotFound, handle_edge_error
+from edge_proxy.errors import (
+    EdgeError,
+    InternalError,
+    MethodNotAllowed,
+    NotFound,
+    handle_edge_error,
+)
 from edge_proxy.proxy import EdgeProxy
 from edge_proxy.record import RequestRecord
 from edge_proxy.upstream import make_client
 
 SERVICE_NAME = "edge_proxy"
+
+log = logging.getLogger("edge_proxy")
 
 # Methods the edge forwards; TRACE, CONNECT and the like are refused (405).
 FORWARDED_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
@@ -32,8 +41,19 @@ async def health(request: Request) -> Response:
 
 
 async def proxy(request: Request) -> Response:
+    """Every request that is not the health check."""
     edge: EdgeProxy = request.app.state.edge
-    return await edge.handle(request)
+    try:
+        return await edge.handle(request)
+    except EdgeError:
+        raise
+    except Exception as exc:
+        # Handled here, not by the server: its traceback would print a message that may
+        # quote the request. Fail closed: nothing further is forwarded.
+        log.error(
+            "unexpected error: %s request_id=%s", type(exc).__name__, request.state.request_id
+        )
+        raise InternalError() from None
 
 
 async def http_error(request: Request, exc: Exception) -> Response:
@@ -41,6 +61,12 @@ async def http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     error: EdgeError = MethodNotAllowed() if exc.status_code == 405 else NotFound()
     return await handle_edge_error(request, error)
+
+
+async def unexpected_error(request: Request, exc: Exception) -> Response:
+    """The edge's own bug: logged by type only (a message may quote input), nothing sent on."""
+    log.error("unexpected error: %s request_id=%s", type(exc).__name__, request.state.request_id)
+    return await handle_edge_error(request, InternalError())
 
 
 def create_app(
@@ -61,6 +87,10 @@ def create_app(
             Route("/{path:path}", proxy, methods=FORWARDED_METHODS),
         ],
         middleware=[Middleware(RequestRecord, detector=detector)],
-        exception_handlers={EdgeError: handle_edge_error, HTTPException: http_error},
+        exception_handlers={
+            EdgeError: handle_edge_error,
+            HTTPException: http_error,
+            Exception: unexpected_error,
+        },
         lifespan=lifespan,
     )

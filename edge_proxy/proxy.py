@@ -20,8 +20,10 @@ def forwarded_response(response: EdgeResponse, *, head: bool) -> Response:
     """An upstream's response as the client gets it. Headers stay a raw list: several
     Set-Cookie headers must stay several."""
     forwarded = Response(response.body, status_code=response.status_code)
-    headers: Headers = downstream_headers(response.headers, keep_length=head)
-    if not head:
+    # No body by definition: the upstream's Content-Length (if any) describes another.
+    bodiless = head or response.status_code in (204, 304) or response.status_code < 200
+    headers: Headers = downstream_headers(response.headers, keep_length=bodiless)
+    if not bodiless:
         headers.append((b"content-length", str(len(response.body)).encode("ascii")))
     forwarded.raw_headers = headers
     return forwarded
@@ -61,7 +63,7 @@ class EdgeProxy:
 
     async def handle(self, request: Request) -> Response:
         """Answer one request: refused by the edge, or forwarded and checked."""
-        destination = self.routes.destination(request.headers.get("host"), request.url.path)
+        destination = self.routes.destination(request.headers.get("host"), request.scope["path"])
         if destination is Destination.JS:
             raise NotFound()  # the JS bundle is served here by a later issue
         if destination is Destination.MISDIRECTED:

@@ -5,6 +5,7 @@ import time
 from edge_proxy.app import SERVICE_NAME, create_app
 from edge_proxy.config import Settings
 from edge_proxy.detect import PanDetector
+from edge_proxy.routing import HostRoutes
 from tests.edge_proxy.conftest import Upstreams, running_edge
 
 
@@ -52,3 +53,18 @@ def test_a_body_the_client_abandons_is_not_forwarded(upstreams):
         time.sleep(0.2)
         assert edge.get("/healthz").status_code == 200
     assert upstreams.seen == []
+
+
+def test_an_unexpected_error_is_an_enveloped_500_and_nothing_is_forwarded(monkeypatch, caplog):
+    def broken(self, host, path):
+        raise KeyError("4242424242424242")
+
+    monkeypatch.setattr(HostRoutes, "destination", broken)
+    upstreams = Upstreams()
+    with caplog.at_level(logging.ERROR), running_edge(upstreams) as edge:
+        response = edge.get("/v1/charges")
+    assert response.status_code == 500
+    assert response.json()["error"]["code"] == "internal_error"
+    assert upstreams.seen == []
+    assert "KeyError" in caplog.text
+    assert "4242424242424242" not in caplog.text  # no traceback from the server either

@@ -211,3 +211,12 @@ def test_trace_is_not_forwarded(edge, upstreams):
     assert response.status_code == 405
     assert response.json()["error"]["code"] == "method_not_allowed"
     assert upstreams.seen == []
+
+
+def test_bodiless_statuses_get_no_invented_length(edge, upstreams):
+    upstreams.replies["router"] = reply(204, b"", [])
+    response = edge.delete("/v1/customers/cus_1")
+    assert response.status_code == 204 and response.content == b""
+    upstreams.replies["router"] = reply(304, b"", [("etag", '"v1"')])
+    response = edge.get("/v1/customers/cus_1")
+    assert response.status_code == 304 and response.headers["etag"] == '"v1"'
