@@ -18,8 +18,9 @@ def main() -> None:
     except ValidationError as exc:
         # Fail closed with the names of the bad settings, never their (secret) values.
         for error in exc.errors(include_input=False, include_url=False):
-            name = "VAULT_" + "_".join(str(part) for part in error["loc"]).upper()
-            print(f"vault: {name or 'settings'}: {error['msg']}", file=sys.stderr)
+            loc = "_".join(str(part) for part in error["loc"]).upper()
+            name = f"VAULT_{loc}" if loc else "settings"
+            print(f"vault: {name}: {error['msg']}", file=sys.stderr)
         sys.exit(2)
     configure_logging(settings.log_level)
     uvicorn.run(

@@ -24,6 +24,7 @@ from vault.routes.health import healthz
 from vault.services import Services
 from vault.services.cards import CardService
 from vault.services.charges import ChargeService
+from vault.store import repository
 from vault.store.db import make_engine, session_factory
 from vault.store.migrate import upgrade_to_head
 
@@ -34,7 +35,9 @@ def build_services(settings: Settings, engine: Engine, network: CardNetwork) -> 
     """Wire the services; any unusable key, keyring or audit log stops the start here."""
     sessions = session_factory(engine)
     audit = AuditLog(settings.audit_path)
-    envelope = Envelope(LocalKeyring(settings.keyring_file))
+    with sessions() as session:
+        first_start = not repository.has_cards(session)
+    envelope = Envelope(LocalKeyring(settings.keyring_file, create=first_start))
     fraud_key = Ed25519PublicKey.from_public_bytes(decode_key32(settings.fraud_public_key))
     fingerprint_key = decode_key32(settings.fingerprint_key.get_secret_value())
     cards = CardService(sessions, envelope, audit, fingerprint_key)

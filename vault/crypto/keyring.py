@@ -8,6 +8,7 @@ HashiCorp Vault Transit; the envelope code does not change.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import stat
@@ -43,9 +44,14 @@ def _wrap_aad(version: int) -> bytes:
 class LocalKeyring:
     """Master keys in a JSON file of mode 0600: `{"current": 1, "versions": {"1": b64}}`."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, create: bool = True) -> None:
         if not path.exists():
-            _create(path)
+            if not create:
+                # A new key now would strand every stored card: restore the file instead.
+                raise KeyringError(f"{path} is missing; it holds the keys of stored cards")
+            # FileExistsError: another process created it meanwhile; load theirs.
+            with contextlib.suppress(FileExistsError):
+                _create(path)
         self._current, self._keys = _load(path)
 
     def wrap(self, dek: bytes) -> tuple[int, bytes]:
@@ -76,6 +82,11 @@ def _create(path: Path) -> None:
         json.dump(body, f)
         f.flush()
         os.fsync(f.fileno())
+    directory = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)  # the new file's name is durable too, not only its bytes
+    finally:
+        os.close(directory)
 
 
 def _load(path: Path) -> tuple[int, dict[int, bytes]]:

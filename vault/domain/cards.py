@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import secrets
 import string
 from dataclasses import dataclass
@@ -10,13 +11,16 @@ from typing import Literal
 
 from vault.domain.luhn import is_ascii_digits, luhn_valid
 from vault.domain.secret import Cvc, Pan
-from vault.errors import CardError
+from vault.errors import CardError, VaultError
 
 Brand = Literal["visa", "mastercard", "amex", "discover", "unknown"]
 
 ID_PREFIX = "card_"
 ID_ALPHABET = string.ascii_letters + string.digits
 ID_LENGTH = 24  # 24 base62 characters: about 143 bits, not guessable.
+
+# Twelve or more digits, spaces and dashes allowed between them: a card number's shape.
+_DIGIT_RUN = re.compile(r"\d(?:[ -]?\d){11,}")
 
 # Issuer identification number ranges: (brand, prefix length, low, high), both ends inclusive.
 _RANGES: tuple[tuple[Brand, int, int, int], ...] = (
@@ -85,6 +89,23 @@ def check_cvc(cvc: str, brand: Brand) -> Cvc:
     if not (is_ascii_digits(cvc) and len(cvc) in cvc_lengths(brand)):
         raise CardError("invalid_cvc", "Your card's security code is invalid.", "cvc")
     return Cvc(cvc)
+
+
+def check_name(name: str | None) -> str | None:
+    """The cardholder name, refused if it holds a card number.
+
+    The name is stored in the clear and served to the app zone (card metadata), so a
+    number typed into the name field would carry a PAN out of the PCI zone.
+    """
+    if name is not None and _DIGIT_RUN.search(name):
+        raise VaultError(
+            400,
+            "invalid_request_error",
+            "parameter_invalid",
+            "The name must not contain a card number.",
+            "name",
+        )
+    return name
 
 
 def check_card(number: str, exp_month: int, exp_year: int, cvc: str, today: dt.date) -> CardDetails:

@@ -14,7 +14,7 @@ from vault.contracts import Card, CardCreate, CardMetadata
 from vault.crypto.envelope import Envelope, IntegrityError, Sealed, record_aad
 from vault.crypto.keyed_hash import card_fingerprint
 from vault.crypto.keyring import KeyringError
-from vault.domain.cards import check_card, new_token
+from vault.domain.cards import check_card, check_name, new_token
 from vault.domain.secret import Cvc, Pan
 from vault.domain.test_network import is_test_card
 from vault.errors import CardError, NotFound, VaultError
@@ -41,6 +41,7 @@ class CardService:
         """Check the card, seal it under a fresh data key, store it, audit it."""
         today = dt.datetime.now(dt.UTC).date()
         card = check_card(request.number, request.exp_month, request.exp_year, request.cvc, today)
+        name = check_name(request.name)
         if merchant.livemode and is_test_card(card.pan):
             # A published test number in live mode is a mistake or a probe; never store it.
             self._audit.append(merchant.actor, "tokenize", None, "refused:test_card_in_live_mode")
@@ -68,7 +69,7 @@ class CardService:
             exp_month=card.exp_month,
             exp_year=card.exp_year,
             fingerprint=card_fingerprint(self._fingerprint_key, merchant.marketplace, card.pan),
-            name=request.name,
+            name=name,
             key_version=key.key_version,
             wrapped_key=key.wrapped,
             pan_nonce=pan.nonce,

@@ -12,6 +12,10 @@ def find_merchant_key(session: Session, key_hash: bytes) -> MerchantKey | None:
     return session.get(MerchantKey, key_hash)
 
 
+def has_cards(session: Session) -> bool:
+    return session.scalars(select(CardRecord.token).limit(1)).first() is not None
+
+
 def find_card(session: Session, token: str, marketplace: str, livemode: bool) -> CardRecord | None:
     """The card only if it belongs to this marketplace and mode: others' cards do not exist."""
     query = select(CardRecord).where(

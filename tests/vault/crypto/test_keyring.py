@@ -87,3 +87,9 @@ def test_a_wrapped_key_of_one_version_does_not_unwrap_as_another(tmp_path: Path)
     _, wrapped = keyring.wrap(b"d" * 32)
     with pytest.raises(KeyringError):
         keyring.unwrap(2, wrapped)
+
+
+def test_a_missing_keyring_is_not_recreated_when_cards_depend_on_it(tmp_path: Path) -> None:
+    with pytest.raises(KeyringError, match="missing"):
+        LocalKeyring(tmp_path / "keyring.json", create=False)
+    assert not (tmp_path / "keyring.json").exists()

@@ -18,7 +18,7 @@ from vault.domain.cards import (
     new_token,
 )
 from vault.domain.luhn import check_digit
-from vault.errors import CardError
+from vault.errors import CardError, VaultError
 
 TODAY = dt.date(2030, 6, 15)
 
@@ -125,3 +125,22 @@ def test_tokens_are_card_and_24_base62_characters_and_do_not_repeat() -> None:
     tokens = {new_token() for _ in range(1000)}
     assert len(tokens) == 1000
     assert all(re.fullmatch(r"card_[A-Za-z0-9]{24}", t) for t in tokens)
+
+
+@pytest.mark.parametrize(
+    "name", ["4242424242424242", "Ada 4242 4242 4242 4242", "x 4242-4242-4242-4242"]
+)
+def test_a_name_holding_a_card_number_is_refused(name: str) -> None:
+    from vault.domain.cards import check_name
+
+    with pytest.raises(VaultError) as caught:
+        check_name(name)
+    assert caught.value.param == "name" and "4242" not in caught.value.message
+
+
+def test_ordinary_names_pass() -> None:
+    from vault.domain.cards import check_name
+
+    assert check_name("Ada Lovelace") == "Ada Lovelace"
+    assert check_name("Flat 12, 221B") == "Flat 12, 221B"
+    assert check_name(None) is None

@@ -143,6 +143,13 @@ def test_malformed_fields_are_400_naming_the_field_not_the_value(
     assert VISA not in response.text
 
 
+def test_a_card_number_in_the_name_is_refused_so_metadata_never_carries_one(sqlite_vault) -> None:
+    response = sqlite_vault.tokenise(VISA, name=f"Ada {VISA}")
+    assert response.status_code == 400
+    assert response.json()["error"]["param"] == "name"
+    assert VISA not in response.text
+
+
 def test_missing_field_is_parameter_missing(sqlite_vault) -> None:
     body = {"number": VISA, "exp_month": 1, "exp_year": NEXT_YEAR}
     response = sqlite_vault.client.post(
