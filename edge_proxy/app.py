@@ -65,7 +65,8 @@ async def http_error(request: Request, exc: Exception) -> Response:
 
 async def unexpected_error(request: Request, exc: Exception) -> Response:
     """The edge's own bug: logged by type only (a message may quote input), nothing sent on."""
-    log.error("unexpected error: %s request_id=%s", type(exc).__name__, request.state.request_id)
+    request_id = getattr(request.state, "request_id", None)
+    log.error("unexpected error: %s request_id=%s", type(exc).__name__, request_id)
     return await handle_edge_error(request, InternalError())
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
@@ -75,11 +76,13 @@ class EdgeProxy:
             flow.request.body = await read_body(request, self.max_body_bytes)
         except ClientDisconnect:
             return Response(status_code=400)  # nobody is listening for the answer
-        run_hook(filters, "request", flow)
+        # Body scans are CPU-bound (an adversarial 1 MiB body costs seconds): run them off
+        # the event loop so one request cannot stall every other.
+        await run_in_threadpool(run_hook, filters, "request", flow)
         # The vault gets exactly the one path it serves, however the client spelled it.
         raw_path = CARDS_PATH.encode() if destination is Destination.VAULT else None
         flow.response = await upstream.send(
             flow.request, flow.request_id, raw_path or flow.request.raw_path
         )
-        run_hook(filters, "response", flow)
+        await run_in_threadpool(run_hook, filters, "response", flow)
         return forwarded_response(flow.response, head=request.method == "HEAD")

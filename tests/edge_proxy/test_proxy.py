@@ -1,12 +1,15 @@
 """The edge end to end over a real socket; its upstreams a recording transport."""
 
 import json
+import threading
+import time
 from collections.abc import Iterator
 
 import httpx
 
 from tests.edge_proxy.conftest import Upstreams, reply
 
+TEXT = {"content-type": "text/plain"}
 CARD_BODY = b'{"number": "4242424242424242", "exp_month": 12, "exp_year": 2031, "cvc": "123"}'
 
 
@@ -220,3 +223,19 @@ def test_bodiless_statuses_get_no_invented_length(edge, upstreams):
     upstreams.replies["router"] = reply(304, b"", [("etag", '"v1"')])
     response = edge.get("/v1/customers/cus_1")
     assert response.status_code == 304 and response.headers["etag"] == '"v1"'
+
+
+def test_a_slow_body_scan_does_not_stall_other_requests(edge, upstreams):
+    slow = b"3 " * (1 << 19)  # 1 MiB of one-digit groups: the detector's worst case
+    upstreams.replies["router"] = reply(200, b"{}")
+    result: list[int] = []
+    worker = threading.Thread(
+        target=lambda: result.append(edge.post("/v1/notes", content=slow, headers=TEXT).status_code)
+    )
+    worker.start()
+    time.sleep(0.05)
+    started = time.monotonic()
+    assert edge.get("/healthz").status_code == 200
+    assert time.monotonic() - started < 1.5 or not worker.is_alive()
+    worker.join(30)
+    assert result == [200]
