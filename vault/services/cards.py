@@ -119,8 +119,8 @@ class CardService:
             name=record.name,
         )
 
-    def open(self, record: CardRecord) -> tuple[Pan, Cvc | None]:
-        """Decrypt the PAN, and the CVC if it still exists; refuse a record that fails its tag."""
+    def open(self, record: CardRecord, with_cvc: bool) -> tuple[Pan, Cvc | None]:
+        """Decrypt the PAN, and the CVC if asked and it still exists; refuse a failed tag."""
 
         def aad(field: str) -> bytes:
             return record_aad(record.token, record.marketplace_id, record.livemode, field)
@@ -129,7 +129,7 @@ class CardService:
             key = self._envelope.record_key(record.key_version, record.wrapped_key)
             pan = key.open(Sealed(record.pan_nonce, record.pan_ciphertext), aad("pan"))
             cvc = None
-            if record.cvc_nonce is not None and record.cvc_ciphertext is not None:
+            if with_cvc and record.cvc_nonce is not None and record.cvc_ciphertext is not None:
                 cvc = key.open(Sealed(record.cvc_nonce, record.cvc_ciphertext), aad("cvc"))
         except (IntegrityError, KeyringError) as exc:
             # Fail closed: a record that does not authenticate is never sent anywhere.

@@ -14,7 +14,7 @@ from vault.contracts import ChargeCreate, ChargeResult
 from vault.domain.clearance import ExpectedCharge, verify_clearance
 from vault.domain.secret import Cvc, Pan
 from vault.domain.test_network import FAILURE_MESSAGES, Outcome, authorize_test
-from vault.errors import ClearanceRefused, Conflict
+from vault.errors import ClearanceRefused, Conflict, VaultError
 from vault.services.cards import CardService
 from vault.store import repository
 from vault.store.models import CardRecord, ChargeRecord
@@ -74,7 +74,12 @@ class ChargeService:
         if existing is not None:
             return self._repeat(actor, existing, expected)
         record = self._cards.find(actor, request.card, request.marketplace, livemode)
-        pan, cvc = self._cards.open(record)
+        try:
+            # Only the network takes a CVC: test mode leaves it sealed.
+            pan, cvc = self._cards.open(record, with_cvc=livemode)
+        except VaultError:
+            self._audit.append(actor, "charge", record.token, "refused:record_integrity")
+            raise
         # Audited before anything can move money: no audit entry, no charge (fail closed).
         self._audit.append(actor, "charge", record.token, "attempt")
         try:
@@ -88,24 +93,28 @@ class ChargeService:
                 raise
             return self._repeat(actor, claimed, expected)
         outcome = self._authorize(livemode, request, record, pan, cvc)
+        self._record(actor, request.charge_id, record.token, outcome)
+        return _result(request.charge_id, livemode, outcome)
+
+    def _record(self, actor: str, charge_id: str, token: str, outcome: Outcome) -> None:
+        """Store the outcome of an attempt, destroy the CVC, then audit both."""
         status = "succeeded" if outcome.approved else "failed"
         with self._sessions.begin() as session:
             repository.complete_charge(
                 session,
-                request.charge_id,
+                charge_id,
                 status,
                 outcome.failure_code,
                 outcome.authorization_code,
                 int(time.time()),
             )
             # The CVC serves the first authorisation attempt only, whatever its outcome.
-            cvc_destroyed = repository.destroy_cvc(session, record.token)
+            cvc_destroyed = repository.destroy_cvc(session, token)
         # Recorded before auditing: the network has acted, so the result must persist even
         # if the audit write below fails (the caller then gets 503 and its retry replays).
-        self._audit.append(actor, "charge", record.token, outcome.failure_code or status)
+        self._audit.append(actor, "charge", token, outcome.failure_code or status)
         if cvc_destroyed:
-            self._audit.append(actor, "destroy_cvc", record.token, "destroyed")
-        return _result(request.charge_id, livemode, outcome)
+            self._audit.append(actor, "destroy_cvc", token, "destroyed")
 
     def _claim(self, expected: ExpectedCharge, record: CardRecord) -> ChargeRecord:
         return ChargeRecord(

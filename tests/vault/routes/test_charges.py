@@ -267,3 +267,24 @@ def test_every_charge_step_is_in_the_audit_log(sqlite_vault) -> None:
     ]
     assert {e["token"] for e in entries[-5:]} == {token}
     assert {e["actor"] for e in entries[-5:]} == {"service:test"}
+
+
+def test_a_tampered_card_record_is_never_sent_to_the_network(vault, network) -> None:
+    first = vault.token(vault.number("4"), key="pk_live")
+    second = vault.token(vault.number("5"), key="pk_live")
+    engine = create_engine(vault.settings.db_url)
+    with engine.begin() as conn:
+        # Move the second card's sealed PAN into the first card's row.
+        nonce, sealed = conn.execute(
+            text("SELECT pan_nonce, pan_ciphertext FROM cards WHERE token = :t"), {"t": second}
+        ).one()
+        conn.execute(
+            text("UPDATE cards SET pan_nonce = :n, pan_ciphertext = :c WHERE token = :t"),
+            {"n": nonce, "c": sealed, "t": first},
+        )
+    engine.dispose()
+    response = vault.charge(first, "ch_tampered", live=True)
+    assert response.status_code == 500
+    assert response.json()["error"]["code"] == "record_integrity"
+    assert network.received == []
+    assert "refused:record_integrity" in vault.settings.audit_path.read_text()
