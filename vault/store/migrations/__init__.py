@@ -1,0 +1,1 @@
+"""Alembic migrations of the vault database (packages, so that installs carry them)."""
