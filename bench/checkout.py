@@ -97,18 +97,10 @@ async def run(n: int, c: int, data_dir: Path) -> None:
 
     with Supervisor(services(opts, secrets), opts.host, data_dir / "logs") as supervisor:
         supervisor.start()
-        token = httpx.post(edge + "/v1/cards", json=card, headers=pk).json()["id"]
-        charge = {"card": token, "amount": 100, "currency": "usd"}
         rows = [
-            await measure(
-                "vault direct", lambda h: h.post(vault + "/v1/cards", json=card, headers=pk), n, c
-            ),
-            await measure(
-                "edge tokenise", lambda h: h.post(edge + "/v1/cards", json=card, headers=pk), n, c
-            ),
-            await measure(
-                "edge charge", lambda h: h.post(edge + "/v1/charges", json=charge, headers=sk), n, c
-            ),
+            await measure("vault direct", lambda h: tokenise(h, vault), n, c),
+            await measure("edge tokenise", lambda h: tokenise(h, edge), n, c),
+            await measure("edge charge", charge, n, c),
         ]
     base = rows[0][1]
     print(f"{n} requests each, concurrency {c}, SQLite, one process per service")

@@ -48,7 +48,7 @@ def create_marketplace(opts: Options, secrets_: DevSecrets, name: str) -> Market
     keys = new_keys(name)
     env = {s.name: s.env for s in services(opts, secrets_)}
     vault.admin.register_marketplace(
-        vault.config.Settings(**settings_kwargs(env["vault"], "VAULT_")),  # type: ignore[arg-type]
+        vault.config.Settings.model_validate(settings_kwargs(env["vault"], "VAULT_")),
         keys.id,
         [keys.pk_test, keys.sk_test, keys.pk_live, keys.sk_live],
     )
@@ -56,7 +56,7 @@ def create_marketplace(opts: Options, secrets_: DevSecrets, name: str) -> Market
         ("test", [keys.pk_test, keys.sk_test]),
         ("live", [keys.pk_live, keys.sk_live]),
     ):
-        settings = api.config.Settings(**settings_kwargs(env[f"api-{mode}"], "API_"))
+        settings = api.config.Settings.model_validate(settings_kwargs(env[f"api-{mode}"], "API_"))
         api.admin.register_marketplace(settings, keys.id, name, stack_keys)
     return keys
 

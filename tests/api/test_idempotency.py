@@ -13,14 +13,14 @@ from strongroom.web import ServiceError
 
 
 @pytest.fixture
-def sessions(database_url: str):  # type: ignore[no-untyped-def]
+def sessions(database_url: str):
     engine = make_engine(database_url)
     migrate(engine)
     yield session_factory(engine)
     engine.dispose()
 
 
-def test_first_use_claims_then_replays_the_stored_response(sessions) -> None:  # type: ignore[no-untyped-def]
+def test_first_use_claims_then_replays_the_stored_response(sessions) -> None:
     assert idempotency.begin(sessions, "mkt_1", "k1", "h") is None
     idempotency.finish(sessions, "mkt_1", "k1", idempotency.Stored(201, {"id": "ch_1"}))
     assert idempotency.begin(sessions, "mkt_1", "k1", "h") == idempotency.Stored(
@@ -28,7 +28,7 @@ def test_first_use_claims_then_replays_the_stored_response(sessions) -> None:  #
     )
 
 
-def test_same_key_other_parameters_is_409(sessions) -> None:  # type: ignore[no-untyped-def]
+def test_same_key_other_parameters_is_409(sessions) -> None:
     idempotency.begin(sessions, "mkt_1", "k1", "h")
     idempotency.finish(sessions, "mkt_1", "k1", idempotency.Stored(201, {}))
     with pytest.raises(ServiceError) as caught:
@@ -36,19 +36,19 @@ def test_same_key_other_parameters_is_409(sessions) -> None:  # type: ignore[no-
     assert (caught.value.status_code, caught.value.code) == (409, "idempotency_key_reused")
 
 
-def test_same_key_while_in_flight_is_409(sessions) -> None:  # type: ignore[no-untyped-def]
+def test_same_key_while_in_flight_is_409(sessions) -> None:
     idempotency.begin(sessions, "mkt_1", "k1", "h")
     with pytest.raises(ServiceError) as caught:
         idempotency.begin(sessions, "mkt_1", "k1", "h")
     assert caught.value.code == "idempotency_key_in_flight"
 
 
-def test_keys_are_per_marketplace(sessions) -> None:  # type: ignore[no-untyped-def]
+def test_keys_are_per_marketplace(sessions) -> None:
     assert idempotency.begin(sessions, "mkt_1", "k1", "h") is None
     assert idempotency.begin(sessions, "mkt_2", "k1", "h") is None
 
 
-def test_a_key_older_than_24_hours_is_forgotten(sessions) -> None:  # type: ignore[no-untyped-def]
+def test_a_key_older_than_24_hours_is_forgotten(sessions) -> None:
     idempotency.begin(sessions, "mkt_1", "k1", "h")
     idempotency.finish(sessions, "mkt_1", "k1", idempotency.Stored(201, {}))
     with sessions.begin() as session:
@@ -60,7 +60,7 @@ def test_a_key_older_than_24_hours_is_forgotten(sessions) -> None:  # type: igno
     assert idempotency.begin(sessions, "mkt_1", "k1", "different") is None
 
 
-def test_concurrent_first_uses_claim_the_key_exactly_once(sessions) -> None:  # type: ignore[no-untyped-def]
+def test_concurrent_first_uses_claim_the_key_exactly_once(sessions) -> None:
     outcomes: list[str] = []
     barrier = threading.Barrier(8)
 
