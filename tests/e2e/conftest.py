@@ -44,6 +44,15 @@ class Stack:
         return data
 
 
+def files_holding(root: Path, needles: list[str]) -> list[str]:
+    found = []
+    for path in root.rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            found += [f"{path.relative_to(root)}: …{n[-4:]}" for n in needles if n.encode() in data]
+    return found
+
+
 def start_stack(data_dir: Path, **databases: str) -> Iterator[Stack]:
     ports = Ports(*free_ports(7))
     opts = Options(data_dir=data_dir, ports=ports, **databases)

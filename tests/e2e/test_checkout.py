@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import base64
 import secrets
-from pathlib import Path
 
 import httpx
 import pytest
 
 from strongroom import demo, testcards
-from tests.e2e.conftest import Stack
+from tests.e2e.conftest import Stack, files_holding
 
 pytestmark = pytest.mark.e2e
 
@@ -151,15 +150,6 @@ def test_unknown_key_and_missing_key_are_401(stack: Stack) -> None:
         bad = anon.get("/v1/charges", headers={"authorization": "Bearer sk_test_nope"})
         assert bad.status_code == 401
         assert bad.json()["error"]["type"] == "authentication_error"
-
-
-def files_holding(root: Path, needles: list[str]) -> list[str]:
-    found = []
-    for path in root.rglob("*"):
-        if path.is_file():
-            data = path.read_bytes()
-            found += [f"{path.relative_to(root)}: …{n[-4:]}" for n in needles if n.encode() in data]
-    return found
 
 
 def test_no_pan_rests_anywhere_in_the_data_dir(stack: Stack) -> None:

@@ -9,7 +9,7 @@ import pytest
 
 from strongroom import demo, testcards
 from tests.conftest import REDIS_URL, create_database, drop_database
-from tests.e2e.conftest import Stack, start_stack
+from tests.e2e.conftest import Stack, files_holding, start_stack
 
 pytestmark = pytest.mark.e2e
 
@@ -39,3 +39,4 @@ def test_demo_checkout_on_postgresql_and_redis(pg_stack: Stack) -> None:
     data_dir: Path = pg_stack.opts.data_dir
     # Nothing was written to SQLite: the stacks used the databases they were given.
     assert list(data_dir.rglob("*.db")) == []
+    assert files_holding(data_dir, [*testcards.TEST_CARDS, live]) == []

@@ -1,0 +1,99 @@
+"""The `strongroom` command as a newcomer runs it: real processes, real signals."""
+
+from __future__ import annotations
+
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.helpers.servers import free_ports
+
+pytestmark = pytest.mark.e2e
+
+STRONGROOM = [sys.executable, "-m", "strongroom"]
+PORT_OPTIONS = ["edge", "router", "api-test", "api-live", "vault", "fraud", "network"]
+
+
+def port_args(ports: list[int]) -> list[str]:
+    return [
+        arg
+        for name, port in zip(PORT_OPTIONS, ports, strict=True)
+        for arg in (f"--{name}-port", str(port))
+    ]
+
+
+def test_marketplace_create_prints_four_keys_that_work_once_the_stack_is_up(tmp_path: Path) -> None:
+    ports = free_ports(7)
+    created = subprocess.run(
+        [
+            *STRONGROOM,
+            "marketplace",
+            "create",
+            "Acme Books",
+            "--data-dir",
+            str(tmp_path),
+            *port_args(ports),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    keys = dict(re.findall(r"^\s+(pk_test|sk_test|pk_live|sk_live)\s+(\S+)$", created.stdout, re.M))
+    assert sorted(keys) == ["pk_live", "pk_test", "sk_live", "sk_test"]
+    assert all(value.startswith(name + "_") for name, value in keys.items())
+
+    up = subprocess.Popen(
+        [*STRONGROOM, "up", "--data-dir", str(tmp_path), *port_args(ports)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert up.stdout is not None
+        lines = []
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            line = up.stdout.readline()
+            lines.append(line)
+            if "Press Ctrl-C to stop." in line or not line:
+                break
+        output = "".join(lines)
+        assert "Strongroom is up" in output, output
+        assert re.search(r"sk_test\s+sk_test_\w+", output)  # the dev marketplace's keys
+
+        card = httpx.post(
+            f"http://127.0.0.1:{ports[0]}/v1/cards",
+            headers={"host": "api.localhost", "authorization": f"Bearer {keys['pk_test']}"},
+            json={"number": "4242424242424242", "exp_month": 1, "exp_year": 2040, "cvc": "314"},
+        )
+        assert card.status_code == 201, card.text
+    finally:
+        up.send_signal(signal.SIGTERM)
+        rest, _ = up.communicate(timeout=30)
+    assert up.returncode == 0, rest
+    assert "Stopped." in rest
+    for port in ports:  # every process is gone and its port free again
+        with pytest.raises(httpx.ConnectError):
+            httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
+
+
+def test_up_refuses_a_port_in_use_and_says_which(tmp_path: Path) -> None:
+    ports = free_ports(7)
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", ports[4]))
+        holder.listen()
+        result = subprocess.run(
+            [*STRONGROOM, "up", "--data-dir", str(tmp_path), *port_args(ports)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert result.returncode != 0
+    assert f"vault (127.0.0.1:{ports[4]})" in result.stderr
