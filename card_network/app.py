@@ -13,7 +13,15 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from card_network.config import Settings
-from card_network.contracts import AuthorizationRequest, AuthorizationResponse, RecordedMessage
+from card_network.contracts import (
+    AuthorizationRequest,
+    AuthorizationResponse,
+    CaptureRequest,
+    RecordedMessage,
+    RefundRequest,
+    VoidRequest,
+)
+from card_network.settlement import Ledger
 from strongroom.web import EXCEPTION_HANDLERS, AuthenticationError, health_route, parse_json_object
 
 # Above this many minor units the simulated issuer declines for want of funds.
@@ -52,6 +60,7 @@ class Record:
 
 def create_app(settings: Settings) -> Starlette:
     record = Record(settings)
+    ledger = Ledger()
     credential = settings.credential.get_secret_value().encode()
 
     def authenticate(request: Request) -> None:
@@ -64,6 +73,8 @@ def create_app(settings: Settings) -> Starlette:
         msg = AuthorizationRequest.model_validate(await parse_json_object(request))
         now = dt.datetime.now(dt.UTC)
         answer = decide(msg, now.date())
+        if answer.approved:
+            ledger.authorized(msg.reference, msg.merchant, msg.amount, msg.currency)
         record.add(
             RecordedMessage(
                 received_at=now.isoformat(),
@@ -80,6 +91,30 @@ def create_app(settings: Settings) -> Starlette:
         )
         return JSONResponse(answer.model_dump(exclude_none=True))
 
+    def settled(kind: str, answer: AuthorizationResponse, **fields: object) -> JSONResponse:
+        now = dt.datetime.now(dt.UTC).isoformat()
+        record.add(
+            RecordedMessage.model_validate(
+                {"received_at": now, "kind": kind, **fields, **answer.model_dump()}
+            )
+        )
+        return JSONResponse(answer.model_dump(exclude_none=True))
+
+    async def captures(request: Request) -> JSONResponse:
+        authenticate(request)
+        msg = CaptureRequest.model_validate(await parse_json_object(request))
+        return settled("capture", ledger.capture(msg), **msg.model_dump())
+
+    async def voids(request: Request) -> JSONResponse:
+        authenticate(request)
+        msg = VoidRequest.model_validate(await parse_json_object(request))
+        return settled("void", ledger.void(msg), **msg.model_dump())
+
+    async def refunds(request: Request) -> JSONResponse:
+        authenticate(request)
+        msg = RefundRequest.model_validate(await parse_json_object(request))
+        return settled("refund", ledger.refund(msg), **msg.model_dump())
+
     async def messages(request: Request) -> JSONResponse:
         authenticate(request)
         return JSONResponse({"data": [m.model_dump() for m in record.all()]})
@@ -88,6 +123,9 @@ def create_app(settings: Settings) -> Starlette:
         routes=[
             health_route(),
             Route("/v1/authorizations", authorizations, methods=["POST"]),
+            Route("/v1/captures", captures, methods=["POST"]),
+            Route("/v1/voids", voids, methods=["POST"]),
+            Route("/v1/refunds", refunds, methods=["POST"]),
             Route("/v1/messages", messages, methods=["GET"]),
         ],
         exception_handlers=EXCEPTION_HANDLERS,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -18,6 +20,32 @@ class AuthorizationRequest(BaseModel):
     currency: str = Field(pattern=r"^[a-z]{3}$")
 
 
+class CaptureRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    reference: str = Field(min_length=1, max_length=64)
+    merchant: str = Field(min_length=1, max_length=64)
+    amount: int = Field(gt=0)
+    currency: str = Field(pattern=r"^[a-z]{3}$")
+
+
+class VoidRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    reference: str = Field(min_length=1, max_length=64)
+    merchant: str = Field(min_length=1, max_length=64)
+
+
+class RefundRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    reference: str = Field(min_length=1, max_length=64)
+    authorization: str = Field(min_length=1, max_length=64)
+    merchant: str = Field(min_length=1, max_length=64)
+    amount: int = Field(gt=0)
+    currency: str = Field(pattern=r"^[a-z]{3}$")
+
+
 class AuthorizationResponse(BaseModel):
     approved: bool
     code: str
@@ -25,15 +53,17 @@ class AuthorizationResponse(BaseModel):
 
 
 class RecordedMessage(BaseModel):
-    """A received authorisation, the number reduced to what may be printed."""
+    """A received message, the number (authorisations only) reduced to what may be printed."""
 
     received_at: str
+    kind: Literal["authorization", "capture", "void", "refund"] = "authorization"
     reference: str
     merchant: str
-    bin: str
-    last4: str
-    cvc_present: bool
-    amount: int
-    currency: str
+    bin: str | None = None
+    last4: str | None = None
+    cvc_present: bool = False
+    authorization: str | None = None
+    amount: int = 0
+    currency: str | None = None
     approved: bool
     code: str

@@ -57,3 +57,51 @@ def test_wrong_credential_is_refused_and_not_recorded(tmp_path: Path) -> None:
     )
     assert response.status_code == 401
     assert client.get("/v1/messages", headers=AUTH).json()["data"] == []
+
+
+def authorised(client: TestClient, reference: str = "ch_1", amount: int = 1000) -> None:
+    answer = client.post(
+        "/v1/authorizations",
+        json=message(generated_card(), reference=reference, amount=amount),
+        headers=AUTH,
+    )
+    assert answer.json()["approved"] is True
+
+
+def settle(client: TestClient, kind: str, **body: object) -> dict[str, object]:
+    base: dict[str, object] = {"reference": "ch_1", "merchant": "mkt_1"}
+    response = client.post(f"/v1/{kind}", json={**base, **body}, headers=AUTH)
+    assert response.status_code == 200, response.text
+    answer: dict[str, object] = response.json()
+    return answer
+
+
+def test_a_capture_settles_at_most_the_authorised_amount_once(tmp_path: Path) -> None:
+    client = TestClient(create_app(Settings(credential="net-cred", data_dir=tmp_path)))
+    authorised(client)
+    assert settle(client, "captures", amount=1001, currency="usd")["approved"] is False
+    assert settle(client, "captures", amount=600, currency="usd")["approved"] is True
+    assert settle(client, "captures", amount=100, currency="usd")["code"] == "invalid_capture"
+    assert settle(client, "voids")["code"] == "invalid_void"
+    kinds = [m["kind"] for m in client.get("/v1/messages", headers=AUTH).json()["data"]]
+    assert kinds == ["authorization", "capture", "capture", "capture", "void"]
+
+
+def test_refunds_never_exceed_the_capture_and_need_one(tmp_path: Path) -> None:
+    client = TestClient(create_app(Settings(credential="net-cred", data_dir=tmp_path)))
+    authorised(client)
+    refund = {"authorization": "ch_1", "currency": "usd"}
+    assert settle(client, "refunds", reference="re_0", amount=1, **refund)["approved"] is False
+    settle(client, "captures", amount=600, currency="usd")
+    assert settle(client, "refunds", reference="re_1", amount=400, **refund)["approved"] is True
+    assert settle(client, "refunds", reference="re_1", amount=100, **refund)["approved"] is False
+    assert settle(client, "refunds", reference="re_2", amount=201, **refund)["approved"] is False
+    assert settle(client, "refunds", reference="re_3", amount=200, **refund)["approved"] is True
+
+
+def test_another_merchant_cannot_settle_an_authorisation(tmp_path: Path) -> None:
+    client = TestClient(create_app(Settings(credential="net-cred", data_dir=tmp_path)))
+    authorised(client)
+    answer = settle(client, "captures", merchant="mkt_2", amount=1, currency="usd")
+    assert answer["code"] == "invalid_capture"
+    assert settle(client, "voids", merchant="mkt_2")["code"] == "invalid_void"
