@@ -21,9 +21,11 @@ from vault.errors import EXCEPTION_HANDLERS
 from vault.routes.cards import card_metadata, create_card
 from vault.routes.charges import create_charge
 from vault.routes.health import healthz
+from vault.routes.settlement import capture_charge, charge_state, create_refund, void_charge
 from vault.services import Services
 from vault.services.cards import CardService
 from vault.services.charges import ChargeService
+from vault.services.settlement import SettlementService
 from vault.store import repository
 from vault.store.db import make_engine, session_factory
 from vault.store.migrate import upgrade_to_head
@@ -49,6 +51,7 @@ def build_services(settings: Settings, engine: Engine, network: CardNetwork) -> 
         ),
         cards=cards,
         charges=ChargeService(sessions, cards, audit, fraud_key, network),
+        settlement=SettlementService(sessions, audit, network),
     )
 
 
@@ -75,6 +78,10 @@ def create_app(settings: Settings) -> Starlette:
         Route("/v1/cards", create_card, methods=["POST"]),
         Route("/internal/v1/cards/{id}", card_metadata, methods=["GET"]),
         Route("/internal/v1/charges", create_charge, methods=["POST"]),
+        Route("/internal/v1/charges/{id}", charge_state, methods=["GET"]),
+        Route("/internal/v1/charges/{id}/capture", capture_charge, methods=["POST"]),
+        Route("/internal/v1/charges/{id}/void", void_charge, methods=["POST"]),
+        Route("/internal/v1/refunds", create_refund, methods=["POST"]),
     ]
     return Starlette(
         routes=routes,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
+import time
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -62,7 +63,9 @@ class MerchantKeys:
             raise AuthenticationFailed("invalid_api_key", "No valid API key provided.")
         # Looked up by keyed hash: the DB index sees an HMAC, never the key.
         with self._sessions() as session:
-            row = repository.find_merchant_key(session, api_key_hash(self._secret, key))
+            row = repository.find_usable_merchant_key(
+                session, api_key_hash(self._secret, key), int(time.time())
+            )
         if row is None:
             raise AuthenticationFailed("invalid_api_key", "Invalid API key provided.")
         return Merchant(row.marketplace_id, row.livemode, row.kind)

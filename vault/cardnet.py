@@ -95,5 +95,23 @@ class CardNetwork:
         code = reply.code if _CODE.fullmatch(reply.code) else "card_declined"
         return Outcome(approved=False, failure_code=code)
 
+    def settle(self, kind: str, body: dict[str, object]) -> Outcome:
+        """A capture, void or refund (no card data: the reference names the authorisation)."""
+        try:
+            response = self._client.post(f"/v1/{kind}", json=body)
+        except httpx.HTTPError as exc:
+            log.warning("card network unreachable: %s", type(exc).__name__)
+            raise NetworkUnavailable() from None
+        if response.status_code != 200:
+            log.warning("card network answered %d", response.status_code)
+            raise NetworkUnavailable()
+        try:
+            reply = _Reply.model_validate_json(response.content)
+        except ValidationError:
+            raise NetworkUnavailable() from None
+        if reply.approved:
+            return Outcome(True)
+        return Outcome(False, reply.code if _CODE.fullmatch(reply.code) else "declined")
+
     def close(self) -> None:
         self._client.close()

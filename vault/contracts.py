@@ -88,3 +88,73 @@ class CardQuery(_Contract):
     """Query of GET /internal/v1/cards/{id}."""
 
     marketplace: Identifier
+
+
+class MarketplaceQuery(_Contract):
+    """Query of GET /internal/v1/charges/{id}."""
+
+    marketplace: Identifier
+
+
+class CaptureCreate(_Contract):
+    """POST /internal/v1/charges/{id}/capture body: at most the authorised amount."""
+
+    marketplace: Identifier
+    amount: int = Field(gt=0, le=99_999_999)
+
+
+class VoidCreate(_Contract):
+    """POST /internal/v1/charges/{id}/void body."""
+
+    marketplace: Identifier
+
+
+class SettlementResult(_Contract):
+    """200 answer to a capture or a void."""
+
+    charge_id: str
+    action: Literal["capture", "void"]
+    status: Literal["succeeded", "failed"]
+    amount: int
+    failure_code: str | None = None
+    livemode: bool
+
+
+class RefundCreate(_Contract):
+    """POST /internal/v1/refunds body."""
+
+    refund_id: Identifier
+    charge_id: Identifier
+    marketplace: Identifier
+    amount: int = Field(gt=0, le=99_999_999)
+
+
+class RefundResult(_Contract):
+    """200 answer to POST /internal/v1/refunds."""
+
+    refund_id: str
+    charge_id: str
+    status: Literal["succeeded", "failed"]
+    amount: int
+    failure_code: str | None = None
+    livemode: bool
+
+
+class Settlement(_Contract):
+    action: Literal["capture", "void"]
+    status: Literal["processing", "succeeded", "failed"]
+    amount: int
+
+
+class ChargeState(_Contract):
+    """200 answer to GET /internal/v1/charges/{id}: what the vault knows of a charge."""
+
+    charge_id: str
+    status: Literal["processing", "succeeded", "failed"]
+    amount: int
+    currency: str
+    failure_code: str | None = None
+    authorization_code: str | None = None
+    settlement: Settlement | None = None
+    amount_refunded: int
+    livemode: bool

@@ -111,10 +111,15 @@ class FakeNetwork:
     reply: dict[str, Any] = field(default_factory=dict)
     status: int = 200
     delay: float = 0.0
+    # Captures, voids and refunds: (kind, body), and the reply they get.
+    settled: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    settle_reply: dict[str, Any] = field(default_factory=dict)
 
     def reset(self) -> None:
         self.received.clear()
         self.headers.clear()
+        self.settled.clear()
+        self.settle_reply = {"approved": True, "code": "approved"}
         self.reply = {"approved": True, "code": "approved", "authorization_code": "NET123"}
         self.status = 200
         self.delay = 0.0
@@ -131,7 +136,16 @@ def _network_server() -> Iterator[FakeNetwork]:
             time.sleep(fake.delay)  # blocks this one-worker server on purpose
         return JSONResponse(fake.reply, status_code=fake.status)
 
-    app = Starlette(routes=[Route("/v1/authorizations", authorizations, methods=["POST"])])
+    async def settle(request: Request) -> JSONResponse:
+        fake.settled.append((request.path_params["kind"], json.loads(await request.body())))
+        return JSONResponse(fake.settle_reply)
+
+    app = Starlette(
+        routes=[
+            Route("/v1/authorizations", authorizations, methods=["POST"]),
+            Route("/v1/{kind:str}", settle, methods=["POST"]),
+        ]
+    )
     with serving(app) as url:
         fake.url = url
         yield fake

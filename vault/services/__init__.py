@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from vault.auth import MerchantKeys, ServiceCredentials
 from vault.services.cards import CardService
 from vault.services.charges import ChargeService
+from vault.services.settlement import SettlementService
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,3 +18,4 @@ class Services:
     credentials: ServiceCredentials
     cards: CardService
     charges: ChargeService
+    settlement: SettlementService

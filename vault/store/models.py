@@ -27,6 +27,8 @@ class MerchantKey(Base):
     livemode: Mapped[bool]
     kind: Mapped[str] = mapped_column(String(16))  # publishable | secret
     created_at: Mapped[UnixTime]
+    # Set when the key is rolled: refused from this moment on (NULL: never expires).
+    expires_at: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class CardRecord(Base):
@@ -68,5 +70,35 @@ class ChargeRecord(Base):
     status: Mapped[str] = mapped_column(String(16))  # processing | succeeded | failed
     failure_code: Mapped[str | None] = mapped_column(String(64))
     authorization_code: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[UnixTime]
+    completed_at: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class SettlementRecord(Base):
+    """The one capture or void of an authorised charge; the primary key makes it once only."""
+
+    __tablename__ = "settlements"
+
+    charge_id: Mapped[Id] = mapped_column(ForeignKey("charges.charge_id"), primary_key=True)
+    action: Mapped[str] = mapped_column(String(16))  # capture | void
+    amount: Mapped[int] = mapped_column(BigInteger)  # captured; 0 for a void
+    # Refunds reserve against `amount` here, atomically, before anything is sent.
+    amount_refunded: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(16))  # processing | succeeded | failed
+    failure_code: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[UnixTime]
+    completed_at: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class RefundRecord(Base):
+    """A refund of a captured charge; the primary key makes each refund id execute once."""
+
+    __tablename__ = "refunds"
+
+    refund_id: Mapped[Id] = mapped_column(primary_key=True)
+    charge_id: Mapped[Id] = mapped_column(ForeignKey("charges.charge_id"), index=True)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(16))  # processing | succeeded | failed
+    failure_code: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[UnixTime]
     completed_at: Mapped[int | None] = mapped_column(BigInteger)

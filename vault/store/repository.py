@@ -12,6 +12,12 @@ def find_merchant_key(session: Session, key_hash: bytes) -> MerchantKey | None:
     return session.get(MerchantKey, key_hash)
 
 
+def find_usable_merchant_key(session: Session, key_hash: bytes, now: int) -> MerchantKey | None:
+    """The key if it is registered and not expired (a rolled key past its overlap)."""
+    row = session.get(MerchantKey, key_hash)
+    return row if row is not None and (row.expires_at is None or row.expires_at > now) else None
+
+
 def has_cards(session: Session) -> bool:
     return session.scalars(select(CardRecord.token).limit(1)).first() is not None
 

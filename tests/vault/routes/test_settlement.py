@@ -1,0 +1,212 @@
+"""Capture, void, refund and charge state: once-only, within the authorisation, by mode."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import pytest
+
+VISA = "4242424242424242"
+DECLINED = "4000000000000002"
+
+
+def post(vault, path: str, body: dict[str, object], live: bool = False):
+    credential = vault.live_credential if live else vault.test_credential
+    return vault.client.post(path, json=body, headers={"Authorization": f"Bearer {credential}"})
+
+
+def capture(vault, charge_id: str, amount: int, live: bool = False, marketplace=None):
+    body = {"marketplace": marketplace or vault.marketplace, "amount": amount}
+    return post(vault, f"/internal/v1/charges/{charge_id}/capture", body, live)
+
+
+def refund(vault, refund_id: str, charge_id: str, amount: int, live: bool = False):
+    body = {
+        "refund_id": refund_id,
+        "charge_id": charge_id,
+        "marketplace": vault.marketplace,
+        "amount": amount,
+    }
+    return post(vault, "/internal/v1/refunds", body, live)
+
+
+def state(vault, charge_id: str, live: bool = False) -> dict[str, object]:
+    credential = vault.live_credential if live else vault.test_credential
+    response = vault.client.get(
+        f"/internal/v1/charges/{charge_id}",
+        params={"marketplace": vault.marketplace},
+        headers={"Authorization": f"Bearer {credential}"},
+    )
+    assert response.status_code == 200, response.text
+    body: dict[str, object] = response.json()
+    return body
+
+
+def authorised(vault, charge_id: str = "ch_1", live: bool = False) -> str:
+    token = vault.token(vault.number("4") if live else VISA, key="pk_live" if live else "pk_test")
+    assert vault.charge(token, charge_id, live=live).json()["status"] == "succeeded"
+    return str(token)
+
+
+def test_a_test_capture_settles_once_without_the_network(vault, network) -> None:
+    authorised(vault)
+    first = capture(vault, "ch_1", 600)
+    assert first.status_code == 200
+    assert first.json() == {
+        "charge_id": "ch_1",
+        "action": "capture",
+        "status": "succeeded",
+        "amount": 600,
+        "livemode": False,
+    }
+    assert capture(vault, "ch_1", 600).json() == first.json()
+    again = capture(vault, "ch_1", 700)
+    assert (again.status_code, again.json()["error"]["code"]) == (409, "charge_already_settled")
+    void = post(vault, "/internal/v1/charges/ch_1/void", {"marketplace": vault.marketplace})
+    assert void.json()["error"]["code"] == "charge_already_settled"
+    assert network.settled == []
+    assert state(vault, "ch_1")["settlement"] == {
+        "action": "capture",
+        "status": "succeeded",
+        "amount": 600,
+    }
+
+
+def test_a_capture_cannot_exceed_the_authorisation_nor_settle_a_declined_charge(vault) -> None:
+    authorised(vault)
+    too_much = capture(vault, "ch_1", 1001)
+    assert (too_much.status_code, too_much.json()["error"]["code"]) == (400, "amount_too_large")
+    assert vault.charge(vault.token(DECLINED), "ch_declined").json()["status"] == "failed"
+    declined = capture(vault, "ch_declined", 1)
+    assert (declined.status_code, declined.json()["error"]["code"]) == (
+        409,
+        "charge_not_authorized",
+    )
+
+
+def test_the_other_mode_and_another_marketplace_see_no_charge(vault) -> None:
+    authorised(vault)
+    assert capture(vault, "ch_1", 10, live=True).status_code == 404
+    assert capture(vault, "ch_1", 10, marketplace=vault.other_marketplace).status_code == 404
+    assert refund(vault, "re_1", "ch_1", 10, live=True).status_code == 404
+    assert capture(vault, "ch_unknown", 10).status_code == 404
+
+
+def test_a_live_capture_and_refund_reach_the_network_by_reference_without_card_data(
+    vault, network
+) -> None:
+    authorised(vault, "ch_live", live=True)
+    assert capture(vault, "ch_live", 1000, live=True).json()["status"] == "succeeded"
+    assert refund(vault, "re_live", "ch_live", 250, live=True).json()["status"] == "succeeded"
+    assert network.settled == [
+        (
+            "captures",
+            {
+                "reference": "ch_live",
+                "merchant": vault.marketplace,
+                "amount": 1000,
+                "currency": "usd",
+            },
+        ),
+        (
+            "refunds",
+            {
+                "reference": "re_live",
+                "authorization": "ch_live",
+                "merchant": vault.marketplace,
+                "amount": 250,
+                "currency": "usd",
+            },
+        ),
+    ]
+    pan = network.received[0]["pan"]
+    assert all(pan not in json.dumps(body) for _, body in network.settled)
+
+
+def test_a_network_decline_fails_the_capture_and_is_kept(vault, network) -> None:
+    authorised(vault, "ch_live", live=True)
+    network.settle_reply = {"approved": False, "code": "invalid_capture"}
+    result = capture(vault, "ch_live", 1000, live=True).json()
+    assert (result["status"], result["failure_code"]) == ("failed", "invalid_capture")
+    network.settle_reply = {"approved": True, "code": "approved"}
+    assert capture(vault, "ch_live", 1000, live=True).json() == result
+
+
+def test_a_void_releases_the_authorisation_and_forbids_refunds(vault) -> None:
+    authorised(vault)
+    void = post(vault, "/internal/v1/charges/ch_1/void", {"marketplace": vault.marketplace})
+    assert (void.json()["action"], void.json()["status"], void.json()["amount"]) == (
+        "void",
+        "succeeded",
+        0,
+    )
+    response = refund(vault, "re_1", "ch_1", 1)
+    assert (response.status_code, response.json()["error"]["code"]) == (409, "charge_not_captured")
+
+
+def test_refunds_add_up_to_the_capture_and_never_beyond(vault) -> None:
+    authorised(vault)
+    assert refund(vault, "re_0", "ch_1", 1).json()["error"]["code"] == "charge_not_captured"
+    capture(vault, "ch_1", 800)
+    assert refund(vault, "re_1", "ch_1", 500).json()["status"] == "succeeded"
+    assert refund(vault, "re_1", "ch_1", 500).json()["status"] == "succeeded"  # replayed
+    reused = refund(vault, "re_1", "ch_1", 100)
+    assert (reused.status_code, reused.json()["error"]["code"]) == (409, "refund_id_reused")
+    over = refund(vault, "re_2", "ch_1", 301)
+    assert (over.status_code, over.json()["error"]["code"]) == (409, "amount_too_large")
+    assert refund(vault, "re_3", "ch_1", 300).json()["status"] == "succeeded"
+    assert state(vault, "ch_1")["amount_refunded"] == 800
+
+
+def test_concurrent_refunds_never_exceed_the_capture(vault) -> None:
+    authorised(vault)
+    capture(vault, "ch_1", 1000)
+    outcomes: list[str] = []
+    barrier = threading.Barrier(8)
+
+    def send(n: int) -> None:
+        barrier.wait()
+        response = refund(vault, f"re_{n}", "ch_1", 300)
+        body = response.json()
+        outcomes.append(body["status"] if response.status_code == 200 else body["error"]["code"])
+
+    threads = [threading.Thread(target=send, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["amount_too_large"] * 5 + ["succeeded"] * 3
+    assert state(vault, "ch_1")["amount_refunded"] == 900
+
+
+def test_a_failed_live_refund_gives_its_reservation_back(vault, network) -> None:
+    authorised(vault, "ch_live", live=True)
+    capture(vault, "ch_live", 1000, live=True)
+    network.settle_reply = {"approved": False, "code": "invalid_refund"}
+    assert refund(vault, "re_1", "ch_live", 1000, live=True).json()["status"] == "failed"
+    network.settle_reply = {"approved": True, "code": "approved"}
+    assert refund(vault, "re_2", "ch_live", 1000, live=True).json()["status"] == "succeeded"
+
+
+def test_settlement_is_audited_by_token_and_outcome(vault) -> None:
+    token = authorised(vault)
+    capture(vault, "ch_1", 1000)
+    refund(vault, "re_1", "ch_1", 1)
+    refund(vault, "re_2", "ch_1", 5000)
+    entries = [json.loads(line) for line in vault.settings.audit_path.read_text().splitlines()]
+    seen = [(e["action"], e["token"], e["outcome"]) for e in entries[-6:]]
+    assert seen == [
+        ("capture", token, "attempt"),
+        ("capture", token, "succeeded"),
+        ("refund", token, "attempt"),
+        ("refund", token, "succeeded"),
+        ("refund", token, "attempt"),
+        ("refund", token, "refused:amount_too_large"),
+    ]
+
+
+@pytest.mark.parametrize("charge_id", ["ch:1", "x" * 65])
+def test_a_malformed_charge_id_is_404(sqlite_vault, charge_id: str) -> None:
+    response = capture(sqlite_vault, charge_id, 1)
+    assert response.status_code == 404

@@ -1,0 +1,61 @@
+"""Capture, void, refund and charge state (service credential; it decides the mode)."""
+
+from __future__ import annotations
+
+import re
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from vault.contracts import CaptureCreate, MarketplaceQuery, RefundCreate, VoidCreate
+from vault.errors import NotFound
+from vault.routes.common import json_object, services, single_query
+
+_CHARGE_ID = re.compile(r"[A-Za-z0-9_]{1,64}")
+
+
+def _charge_id(request: Request) -> str:
+    charge_id: str = request.path_params["id"]
+    if not _CHARGE_ID.fullmatch(charge_id):
+        raise NotFound("No such charge.", "charge_id")
+    return charge_id
+
+
+async def capture_charge(request: Request) -> Response:
+    vault = services(request)
+    livemode = vault.credentials.livemode(request.headers.get("authorization"))
+    charge_id = _charge_id(request)
+    body = CaptureCreate.model_validate(await json_object(request))
+    result = await run_in_threadpool(
+        vault.settlement.settle, livemode, charge_id, body.marketplace, "capture", body.amount
+    )
+    return JSONResponse(result.model_dump(exclude_none=True))
+
+
+async def void_charge(request: Request) -> Response:
+    vault = services(request)
+    livemode = vault.credentials.livemode(request.headers.get("authorization"))
+    charge_id = _charge_id(request)
+    body = VoidCreate.model_validate(await json_object(request))
+    result = await run_in_threadpool(
+        vault.settlement.settle, livemode, charge_id, body.marketplace, "void", 0
+    )
+    return JSONResponse(result.model_dump(exclude_none=True))
+
+
+async def create_refund(request: Request) -> Response:
+    vault = services(request)
+    livemode = vault.credentials.livemode(request.headers.get("authorization"))
+    body = RefundCreate.model_validate(await json_object(request))
+    result = await run_in_threadpool(vault.settlement.refund, livemode, body)
+    return JSONResponse(result.model_dump(exclude_none=True))
+
+
+async def charge_state(request: Request) -> Response:
+    vault = services(request)
+    livemode = vault.credentials.livemode(request.headers.get("authorization"))
+    charge_id = _charge_id(request)
+    query = MarketplaceQuery.model_validate(single_query(request))
+    state = await run_in_threadpool(vault.settlement.state, livemode, charge_id, query.marketplace)
+    return JSONResponse(state.model_dump(exclude_none=True))
