@@ -15,6 +15,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from edge_proxy.config import Settings
+from edge_proxy.cors import CardsCors
 from edge_proxy.detect import PanDetector
 from edge_proxy.errors import (
     EdgeError,
@@ -87,7 +88,10 @@ def create_app(
             Route("/healthz", health, methods=["GET"]),
             Route("/{path:path}", proxy, methods=FORWARDED_METHODS),
         ],
-        middleware=[Middleware(RequestRecord, detector=detector)],
+        middleware=[
+            Middleware(RequestRecord, detector=detector),
+            Middleware(CardsCors, api_hosts=settings.api_hosts),
+        ],
         exception_handlers={
             EdgeError: handle_edge_error,
             HTTPException: http_error,
