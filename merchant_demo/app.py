@@ -1,0 +1,155 @@
+"""`create_app(settings)`: the demo shop as an ASGI app, assembled in one place."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl
+
+import httpx
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from merchant_demo import pages
+from merchant_demo.bundle import Bundle, BundleUnavailable
+from merchant_demo.config import Settings
+from merchant_demo.payments import ChargeRefused, Payments
+from merchant_demo.recorder import RecordRequests, RequestLog
+
+TOKEN = re.compile(r"card_[A-Za-z0-9]{1,64}")
+ORDER_ID = re.compile(r"[a-z0-9]{16,32}")
+
+STATUS_MESSAGES = {
+    "succeeded": "Your payment went through.",
+    "pending_review": "Your payment is being reviewed; we will email you when it completes.",
+    "blocked": "Your payment was blocked. Try another card or contact your bank.",
+}
+
+
+def content_security_policy(settings: Settings) -> str:
+    """What a checkout page with strongroom.js must allow, and nothing more."""
+    js, api = settings.js_url, settings.api_url
+    return (
+        f"default-src 'self'; script-src 'self' {js}; frame-src {js}; "
+        f"connect-src 'self' {api}; style-src 'self'; img-src 'self' data:; "
+        "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    )
+
+
+def html(request: Request, text: str, status_code: int = 200) -> HTMLResponse:
+    headers = {
+        "content-security-policy": request.app.state.csp,
+        "referrer-policy": "strict-origin-when-cross-origin",
+        "cache-control": "no-store",
+    }
+    return HTMLResponse(text, status_code=status_code, headers=headers)
+
+
+async def index(request: Request) -> Response:
+    return html(request, pages.index())
+
+
+async def checkout_form(request: Request) -> Response:
+    """Form mode: the shop's own form, card fields without names; a fresh order id."""
+    settings: Settings = request.app.state.settings
+    try:
+        script = await request.app.state.bundle.script()
+    except BundleUnavailable:
+        return html(request, pages.unavailable(), 503)
+    order_id = secrets.token_hex(8)
+    return html(request, pages.checkout_form(script, settings.pk_test, settings.api_url, order_id))
+
+
+async def checkout_hosted(request: Request) -> Response:
+    """Hosted-fields mode: the card inputs in Strongroom's iframe; a fresh order id."""
+    settings: Settings = request.app.state.settings
+    try:
+        script = await request.app.state.bundle.script()
+    except BundleUnavailable:
+        return html(request, pages.unavailable(), 503)
+    return html(request, pages.checkout_hosted(script, settings.pk_test, secrets.token_hex(8)))
+
+
+async def charge(request: Request) -> Response:
+    """The shop's server: charge the token the checkout sent, once per order."""
+    form = dict(parse_qsl((await request.body()).decode("utf-8", "replace")))
+    token, order_id = form.get("strongroom_token", ""), form.get("order_id", "")
+    item = pages.CATALOGUE.get(form.get("item", ""))
+    if not TOKEN.fullmatch(token):
+        message = "No card token arrived with the order, so nothing was charged."
+        return html(request, pages.result("no_token", message), 400)
+    if item is None or not ORDER_ID.fullmatch(order_id):
+        return html(request, pages.result("bad_order", "That order is not one of ours."), 400)
+    payments: Payments = request.app.state.payments
+    try:
+        reply = await payments.charge(token, item.amount, item.currency, item.title, order_id)
+    except ChargeRefused as exc:
+        return html(request, pages.result("refused", exc.message), 402)
+    except httpx.HTTPError:
+        message = "The payment service could not be reached; nothing was charged."
+        return html(request, pages.result("unavailable", message), 502)
+    request.app.state.charges.append(
+        {"order_id": order_id, "token": token, **reply.model_dump(include={"id", "status"})}
+    )
+    message = STATUS_MESSAGES.get(reply.status) or reply.failure_message or "Payment failed."
+    status_code = 200 if reply.status in ("succeeded", "pending_review") else 402
+    return html(request, pages.result(reply.status, message, reply.id), status_code)
+
+
+async def received(request: Request) -> Response:
+    """Every request the shop received (this one excluded), for tests and the demo."""
+    log: RequestLog = request.app.state.requests
+    return JSONResponse({"data": [r.as_json() for r in log.all()]})
+
+
+async def charges(request: Request) -> Response:
+    """The charges the shop made: order, token, charge id and status."""
+    return JSONResponse({"data": request.app.state.charges})
+
+
+async def health(request: Request) -> Response:
+    return JSONResponse({"status": "ok", "service": "merchant_demo"})
+
+
+def create_app(
+    settings: Settings, *, transport: httpx.AsyncBaseTransport | None = None
+) -> Starlette:
+    """The shop. `transport` replaces the network under its client of the edge (tests)."""
+    log = RequestLog(settings.record_limit)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
+        async with httpx.AsyncClient(
+            base_url=settings.edge_url, transport=transport, timeout=30.0
+        ) as client:
+            app.state.bundle = Bundle(client, settings.js_url)
+            app.state.payments = Payments(client, settings.api_url, settings.sk_test)
+            yield {}
+
+    app = Starlette(
+        routes=[
+            Route("/", index, methods=["GET"]),
+            Route("/checkout/form", checkout_form, methods=["GET"]),
+            Route("/checkout/hosted", checkout_hosted, methods=["GET"]),
+            Route("/charge", charge, methods=["POST"]),
+            Route("/healthz", health, methods=["GET"]),
+            Route("/_demo/requests", received, methods=["GET"]),
+            Route("/_demo/charges", charges, methods=["GET"]),
+            Mount("/static", StaticFiles(directory=Path(__file__).parent / "static")),
+        ],
+        middleware=[Middleware(RecordRequests, log=log)],
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.csp = content_security_policy(settings)
+    app.state.requests = log
+    app.state.charges = []
+    return app
