@@ -6,6 +6,7 @@ import signal
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from strongroom.stack import Options, Ports, services
 from strongroom.supervisor import StartupError, Supervisor
 
 PORT_DEFAULTS = Ports()
+PORT_NAMES = tuple(f.name for f in fields(Ports))
 
 
 def stack_options(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -43,7 +45,7 @@ def stack_options(f: Callable[..., Any]) -> Callable[..., Any]:
                 show_default=True,
                 help=f"Port of the {name.replace('_', ' ')} process.",
             )
-            for name in ("edge", "router", "api_test", "api_live", "vault", "fraud", "network")
+            for name in PORT_NAMES
         ],
         click.option(
             "--vault-database-url",
@@ -77,12 +79,7 @@ def options_from(kw: dict[str, Any]) -> Options:
     return Options(
         data_dir=kw["data_dir"],
         host=kw["host"],
-        ports=Ports(
-            **{
-                n: kw[n + "_port"]
-                for n in ("edge", "router", "api_test", "api_live", "vault", "fraud", "network")
-            }
-        ),
+        ports=Ports(**{n: kw[n + "_port"] for n in PORT_NAMES}),
         vault_database_url=kw["vault_database_url"],
         api_test_database_url=kw["api_test_database_url"],
         api_live_database_url=kw["api_live_database_url"],
@@ -96,8 +93,12 @@ def main() -> None:
 
 
 @contextmanager
-def running_stack(opts: Options, secrets_: DevSecrets) -> Iterator[Supervisor]:
-    supervisor = Supervisor(services(opts, secrets_), opts.host, opts.data_dir / "logs", click.echo)
+def running_stack(
+    opts: Options, secrets_: DevSecrets, shop: MarketplaceKeys
+) -> Iterator[Supervisor]:
+    """Every process, the demo shop with `shop`'s keys included, until the block ends."""
+    processes = services(opts, secrets_, shop)
+    supervisor = Supervisor(processes, opts.host, opts.data_dir / "logs", click.echo)
     with supervisor:
         try:
             supervisor.start()
@@ -127,11 +128,12 @@ def up(**kw: Any) -> None:
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     click.echo("Starting Strongroom:")
-    with running_stack(opts, secrets_) as supervisor:
+    with running_stack(opts, secrets_, keys) as supervisor:
         edge = f"http://{opts.host}:{opts.ports.edge}"
         click.echo(
             f"\nStrongroom is up. API: {edge} (Host api.localhost). Logs: {opts.data_dir / 'logs'}"
         )
+        click.echo(f"Demo shop: http://{opts.host}:{opts.ports.merchant}/")
         click.echo(f"Try: curl -s {edge}/healthz\nDev keys:")
         print_keys(keys)
         click.echo("Press Ctrl-C to stop.")
@@ -182,14 +184,17 @@ def demo(**kw: Any) -> None:
 
     def checkout() -> list[demo_script.Step]:
         click.echo(f"\nCheckout through the edge at {edge}, marketplace {keys.id}:")
-        return demo_script.run(edge, keys, network_reader(opts, secrets_), click.echo)
+        shop = f"http://{opts.host}:{opts.ports.merchant}"
+        return demo_script.run(
+            edge, keys, network_reader(opts, secrets_), click.echo, merchant_url=shop
+        )
 
     if edge_healthy(opts):
         click.echo(f"Using the stack already running at {edge}.")
         steps = checkout()
     else:
         click.echo("No stack running; starting one:")
-        with running_stack(opts, secrets_):
+        with running_stack(opts, secrets_, keys):
             steps = checkout()
     failed = [s for s in steps if not s.ok]
     click.echo(f"\nSummary: {len(steps) - len(failed)} of {len(steps)} checks as expected.")

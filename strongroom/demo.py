@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import hashlib
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -62,20 +64,68 @@ def outcome(charge: dict[str, Any]) -> str:
     return f"{charge['status']} ({code})" if code else str(charge["status"])
 
 
+def bundle_integrity(http: httpx.Client) -> Step:
+    """The js host serves strongroom.js whose bytes match the manifest's integrity value."""
+    js = {"host": "js.localhost"}
+    manifest = http.get("/manifest.json", headers=js)
+    if manifest.status_code != 200:
+        return Step("js host serves strongroom.js", "matches", f"manifest {manifest.status_code}")
+    entry = manifest.json()["strongroom.js"]
+    bundle = http.get(f"/{entry['file']}", headers=js)
+    digest = "sha384-" + base64.b64encode(hashlib.sha384(bundle.content).digest()).decode()
+    got = "matches" if bundle.status_code == 200 and digest == entry["integrity"] else "differs"
+    return Step("js host serves strongroom.js", "matches", got, entry["file"])
+
+
+def merchant_steps(shop: Checkout, merchant_url: str) -> list[Step]:
+    """The demo shop's server charges tokens the browser made; it never sees a card."""
+    steps = [bundle_integrity(shop.http)]
+    with httpx.Client(base_url=merchant_url, timeout=30.0) as merchant:
+        page = merchant.get("/checkout/form")
+        served = "yes" if page.status_code == 200 and 'integrity="sha384-' in page.text else "no"
+        steps.append(Step("shop's checkout loads strongroom.js with SRI", "yes", served))
+        for name, number, expected in [
+            ("shop charges a token", testcards.SUCCEEDS, "succeeded"),
+            ("shop shows a declined card", testcards.DECLINED, "failed"),
+        ]:
+            token = shop.tokenise(number)["id"]  # what strongroom.js does in the browser
+            order = secrets.token_hex(8)
+            form = {"strongroom_token": token, "item": "field-guide", "order_id": order}
+            merchant.post("/charge", data=form)
+            made = [
+                c for c in merchant.get("/_demo/charges").json()["data"] if c["order_id"] == order
+            ]
+            got = made[0]["status"] if made else "no charge"
+            steps.append(Step(name, expected, got, made[0]["id"] if made else ""))
+        received = merchant.get("/_demo/requests").json()["data"]
+        leaked = [r["path"] for r in received if any(n in str(r) for n in testcards.TEST_CARDS)]
+        steps.append(
+            Step(
+                "shop received no card number",
+                "none",
+                ", ".join(leaked) or "none",
+                f"{len(received)} request(s) recorded",
+            )
+        )
+    return steps
+
+
 def run(
     edge_url: str,
     keys: MarketplaceKeys,
     network_messages: Callable[[], list[dict[str, Any]]],
     say: Callable[[str], None] = print,
     live_number: str | None = None,
+    merchant_url: str | None = None,
 ) -> list[Step]:
-    """Run every step; `live_number` is the card charged in live mode (generated if None)."""
+    """Run every step; `live_number` is the card charged in live mode (generated if None);
+    with `merchant_url`, the demo shop's steps too."""
     shop = Checkout(edge_url, keys)
     steps: list[Step] = []
 
     def record(step: Step) -> None:
         steps.append(step)
-        say(f"  {'ok ' if step.ok else 'BAD'} {step.name:<38} {step.got:<32} {step.detail}")
+        say(f"  {'ok ' if step.ok else 'BAD'} {step.name:<46} {step.got:<32} {step.detail}")
 
     test_charges = []
     for name, number, expected in [
@@ -133,4 +183,6 @@ def run(
             f"{blocked.status_code} {error.get('type')}",
         )
     )
+    for step in merchant_steps(shop, merchant_url) if merchant_url else []:
+        record(step)
     return steps

@@ -4,8 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from strongroom.devkeys import DevSecrets
+
+if TYPE_CHECKING:
+    from strongroom.marketplaces import MarketplaceKeys
+
+# The repository the stack runs from: the demo shop's package and the built JS bundle.
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 @dataclass(frozen=True)
@@ -17,6 +24,7 @@ class Ports:
     vault: int = 8084
     fraud: int = 8085
     network: int = 8086
+    merchant: int = 8000
 
 
 @dataclass(frozen=True)
@@ -30,6 +38,7 @@ class Options:
     api_test_database_url: str | None = None
     api_live_database_url: str | None = None
     fraud_counters_url: str = "memory"
+    js_dir: Path = REPO_ROOT / "js-sdk" / "dist"
 
 
 @dataclass(frozen=True)
@@ -43,8 +52,9 @@ class Service:
         return f"http://{host}:{self.port}"
 
 
-def services(opts: Options, keys: DevSecrets) -> list[Service]:
-    """Every process of the stack, in the order they start (dependencies first)."""
+def services(opts: Options, keys: DevSecrets, shop: MarketplaceKeys | None = None) -> list[Service]:
+    """Every process of the stack, in the order they start (dependencies first); with
+    `shop`, the demo merchant too, using that marketplace's test keys."""
     p, h, data = opts.ports, opts.host, str(opts.data_dir.resolve())
 
     def url(port: int) -> str:
@@ -144,9 +154,29 @@ def services(opts: Options, keys: DevSecrets) -> list[Service]:
                 "EDGE_PORT": str(p.edge),
                 "EDGE_VAULT_URL": url(p.vault),
                 "EDGE_ROUTER_URL": url(p.router),
+                "EDGE_JS_DIR": str(opts.js_dir.resolve()),
             },
         ),
+        *([merchant(opts, shop)] if shop else []),
     ]
+
+
+def merchant(opts: Options, shop: MarketplaceKeys) -> Service:
+    """The demo shop, outside every zone: it reaches Strongroom through the edge alone."""
+    edge = opts.ports.edge
+    env = {
+        "MERCHANT_HOST": opts.host,
+        "MERCHANT_PORT": str(opts.ports.merchant),
+        "MERCHANT_EDGE_URL": f"http://{opts.host}:{edge}",
+        # The names a browser uses; *.localhost is loopback in every current browser.
+        "MERCHANT_API_URL": f"http://api.localhost:{edge}",
+        "MERCHANT_JS_URL": f"http://js.localhost:{edge}",
+        "MERCHANT_PK_TEST": shop.pk_test,
+        "MERCHANT_SK_TEST": shop.sk_test,
+        # merchant_demo is not among pyproject's installed packages: found from the repo.
+        "PYTHONPATH": str(REPO_ROOT),
+    }
+    return Service("merchant", "merchant_demo", opts.ports.merchant, env)
 
 
 def settings_kwargs(env: dict[str, str], prefix: str) -> dict[str, str]:

@@ -18,7 +18,7 @@ from tests.helpers.servers import free_ports
 pytestmark = pytest.mark.e2e
 
 STRONGROOM = [sys.executable, "-m", "strongroom"]
-PORT_OPTIONS = ["edge", "router", "api-test", "api-live", "vault", "fraud", "network"]
+PORT_OPTIONS = ["edge", "router", "api-test", "api-live", "vault", "fraud", "network", "merchant"]
 
 
 def port_args(ports: list[int]) -> list[str]:
@@ -30,7 +30,7 @@ def port_args(ports: list[int]) -> list[str]:
 
 
 def test_marketplace_create_prints_four_keys_that_work_once_the_stack_is_up(tmp_path: Path) -> None:
-    ports = free_ports(7)
+    ports = free_ports(len(PORT_OPTIONS))
     created = subprocess.run(
         [
             *STRONGROOM,
@@ -74,6 +74,8 @@ def test_marketplace_create_prints_four_keys_that_work_once_the_stack_is_up(tmp_
             json={"number": "4242424242424242", "exp_month": 1, "exp_year": 2040, "cvc": "314"},
         )
         assert card.status_code == 201, card.text
+        shop = httpx.get(f"http://127.0.0.1:{ports[PORT_OPTIONS.index('merchant')]}/healthz")
+        assert shop.json()["service"] == "merchant_demo"  # the demo shop runs with the stack
     finally:
         up.send_signal(signal.SIGTERM)
         rest, _ = up.communicate(timeout=30)
@@ -85,7 +87,7 @@ def test_marketplace_create_prints_four_keys_that_work_once_the_stack_is_up(tmp_
 
 
 def test_up_refuses_a_port_in_use_and_says_which(tmp_path: Path) -> None:
-    ports = free_ports(7)
+    ports = free_ports(len(PORT_OPTIONS))
     with socket.socket() as holder:
         holder.bind(("127.0.0.1", ports[4]))
         holder.listen()
