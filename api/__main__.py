@@ -1,7 +1,34 @@
+"""`python -m api`: one stack, in API_WORKERS processes at CPU priority API_NICE."""
+
+import os
+
+import uvicorn
+
 from api.app import create_app
 from api.config import Settings
+from api.store.db import make_engine, migrate
 from strongroom.web import configure_logging, serve
 
 settings = Settings()
 configure_logging(settings.log_level)
-serve(create_app(settings), settings.host, settings.port)
+if settings.nice:
+    os.nice(settings.nice)  # inherited by every worker process started below
+# Migrated once here, before any worker starts: workers racing on a new database would not.
+engine = make_engine(settings.resolved_database_url())
+migrate(engine)
+engine.dispose()
+if settings.workers == 1:
+    serve(create_app(settings), settings.host, settings.port)
+else:
+    uvicorn.run(
+        "api.app:app_from_environment",
+        factory=True,
+        workers=settings.workers,
+        host=settings.host,
+        port=settings.port,
+        http="h11",
+        loop="asyncio",
+        log_config=None,
+        server_header=False,
+        timeout_graceful_shutdown=5,
+    )

@@ -2,19 +2,36 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
 
-from api.charging import ChargeService
 from api.clients.fraud import FraudClient
 from api.clients.vault import VaultClient
 from api.config import Settings
-from api.routes import cards, charges, events
+from api.openapi import document
+from api.routes import cards, charges, customers, events, marketplace, refunds, webhooks
 from api.routes.common import Context
+from api.services.charges import ChargeService
+from api.services.customers import CustomerService
+from api.services.refunds import RefundService
+from api.services.webhooks import WebhookService
 from api.store.db import make_engine, migrate, session_factory
+from api.webhooks.deliveries import RetryPolicy
+from api.webhooks.worker import WebhookWorker
 from strongroom.web import EXCEPTION_HANDLERS, health_route
+
+log = logging.getLogger("api")
+
+
+async def openapi(request: Request) -> JSONResponse:
+    return JSONResponse(document())
 
 
 def create_app(settings: Settings) -> Starlette:
@@ -30,21 +47,71 @@ def create_app(settings: Settings) -> Starlette:
             settings.fraud_url, settings.fraud_credential.get_secret_value(), timeout
         )
         sessions = session_factory(engine)
+        secret = settings.key_hash_secret.get_secret_value().encode()
+        live = settings.livemode
+        charge_service = ChargeService(sessions, vault, fraud, live, secret)
+        refund_service = RefundService(sessions, vault, live, secret)
+
+        def housekeeping() -> None:
+            charge_service.reconcile()
+            refund_service.reconcile()
+
+        worker = None
+        if settings.webhook_worker:
+            policy = RetryPolicy(
+                max_attempts=settings.webhook_max_attempts,
+                base=dt.timedelta(seconds=settings.webhook_backoff_seconds),
+                cap=dt.timedelta(seconds=settings.webhook_backoff_max_seconds),
+            )
+            worker = WebhookWorker(
+                sessions,
+                secret,
+                live,
+                policy,
+                timeout=settings.webhook_timeout_seconds,
+                concurrency=settings.webhook_concurrency,
+                poll_seconds=settings.webhook_poll_seconds,
+                allow_private=settings.webhook_allow_private_networks,
+                housekeeping=housekeeping,
+            )
         app.state.ctx = Context(
             settings=settings,
             sessions=sessions,
             vault=vault,
-            charges=ChargeService(sessions, vault, fraud, settings.livemode),
+            charges=charge_service,
+            refunds=refund_service,
+            customers=CustomerService(sessions, vault, live, secret),
+            webhooks=WebhookService(sessions, live, secret),
+            worker=worker,
         )
+        if worker is not None:
+            worker.start()
         yield
+        if worker is not None:
+            worker.stop()
         vault.close()
         fraud.close()
         engine.dispose()
 
     app = Starlette(
-        routes=[health_route(), *charges.routes, *cards.routes, *events.routes],
+        routes=[
+            health_route(),
+            Route("/v1/openapi.json", openapi, methods=["GET"]),
+            *marketplace.routes,
+            *customers.routes,
+            *cards.routes,
+            *charges.routes,
+            *refunds.routes,
+            *events.routes,
+            *webhooks.routes,
+        ],
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,
     )
     app.state.service_name = f"api-{settings.mode}"
     return app
+
+
+def app_from_environment() -> Starlette:
+    """The app from API_* variables: what each uvicorn worker process builds."""
+    return create_app(Settings())

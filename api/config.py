@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -15,16 +15,33 @@ class Settings(BaseSettings):
     mode: Literal["test", "live"]
     host: str = "127.0.0.1"
     port: int = 8082
+    # Processes serving this stack (uvicorn workers); each runs a webhook worker thread.
+    workers: int = Field(default=1, ge=1, le=64)
+    # CPU priority of the stack's processes (os.nice): `strongroom up` runs the test stack
+    # at a lower priority, so a flood of test traffic yields the CPU to live traffic.
+    nice: int = Field(default=0, ge=0, le=19)
     data_dir: Path = Path("var")
     # Default: a SQLite file of this stack's own; production passes a PostgreSQL URL.
     database_url: str | None = None
-    # Merchant keys are stored only as HMAC-SHA256 under this secret.
+    # Merchant keys are stored only as HMAC-SHA256 under this secret; ids derived from
+    # idempotency keys and webhook signing secrets are derived from it too.
     key_hash_secret: SecretStr
     vault_url: str = "http://127.0.0.1:8084"
     vault_credential: SecretStr
     fraud_url: str = "http://127.0.0.1:8085"
     fraud_credential: SecretStr
     upstream_timeout_seconds: float = 20.0
+    # Webhooks: attempt n failing waits base·2^(n-1) (at most the cap); after the last
+    # attempt the delivery is dead (the dead-letter list) until redelivered on demand.
+    webhook_worker: bool = True
+    webhook_max_attempts: int = Field(default=10, ge=1)
+    webhook_backoff_seconds: float = Field(default=60.0, gt=0)
+    webhook_backoff_max_seconds: float = Field(default=6 * 3600.0, gt=0)
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0)
+    webhook_poll_seconds: float = Field(default=1.0, gt=0)
+    webhook_concurrency: int = Field(default=4, ge=1, le=64)
+    # Off in production: a merchant could otherwise make the API post into our network.
+    webhook_allow_private_networks: bool = False
     log_level: str = "INFO"
 
     @property

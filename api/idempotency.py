@@ -1,4 +1,14 @@
-"""Idempotency keys, as merchants know them: a replay returns the first response."""
+"""Idempotency keys as Stripe has them: a replay returns the first response, whatever it was.
+
+- The first request with a key claims it; its response (errors and 5xx included) is kept
+  24 hours and returned to every retry with the same key and the same parameters.
+- The same key with other parameters is 409 `idempotency_key_reused`; while the first
+  request is still running, a retry is 409 `idempotency_key_in_flight`.
+- A request refused before it ran (authentication, validation) stores nothing.
+- A claim whose request died (a crashed process) is taken over after LOCK_TIMEOUT by the
+  next retry, which gets the same `seed` and so derives the same object ids: the vault
+  sees the same charge id again and executes it at most once.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +18,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -16,6 +26,8 @@ from api.store.models import IdempotencyRecord, utcnow
 from strongroom.web import ServiceError
 
 RETENTION = dt.timedelta(hours=24)
+# Longer than any request may take (the API's upstream timeouts are 20 s each).
+LOCK_TIMEOUT = dt.timedelta(seconds=90)
 MAX_KEY_LENGTH = 255
 
 
@@ -25,8 +37,16 @@ class Stored:
     body: dict[str, Any]
 
 
-def request_hash(path: str, body: dict[str, Any]) -> str:
-    canonical = json.dumps([path, body], sort_keys=True, separators=(",", ":"))
+@dataclass(frozen=True)
+class Claim:
+    """This request holds the key; `seed` names what it creates, the same on a takeover."""
+
+    record_id: int
+    seed: str
+
+
+def request_hash(method: str, path: str, query: str, body: dict[str, Any]) -> str:
+    canonical = json.dumps([method, path, query, body], sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
@@ -39,53 +59,107 @@ def check_key(key: str) -> None:
         )
 
 
+def _find(session: Session, marketplace_id: str, key: str) -> IdempotencyRecord | None:
+    return session.scalars(
+        select(IdempotencyRecord).where(
+            IdempotencyRecord.marketplace_id == marketplace_id, IdempotencyRecord.key == key
+        )
+    ).one_or_none()
+
+
+def _as_utc(moment: dt.datetime) -> dt.datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def _seed(record: IdempotencyRecord) -> str:
+    """Unique to this use of the key: the row id, and its creation time, since SQLite
+    reuses the id of a deleted row (a key recycled after 24 h must name new objects)."""
+    created = int(_as_utc(record.created).timestamp() * 1_000_000)
+    return f"{record.marketplace_id}:{record.key}:{record.id}:{created}"
+
+
 def begin(
-    sessions: sessionmaker[Session], marketplace_id: str, key: str, digest: str
-) -> Stored | None:
+    sessions: sessionmaker[Session],
+    marketplace_id: str,
+    key: str,
+    digest: str,
+    now: dt.datetime | None = None,
+) -> Stored | Claim:
     """Claim the key for this request, or return the response stored under it."""
+    now = now or utcnow()
     with sessions.begin() as session:
         session.execute(
             delete(IdempotencyRecord).where(
                 IdempotencyRecord.marketplace_id == marketplace_id,
                 IdempotencyRecord.key == key,
-                IdempotencyRecord.created < utcnow() - RETENTION,
+                IdempotencyRecord.created < now - RETENTION,
             )
         )
     try:
         with sessions.begin() as session:
-            session.add(
-                IdempotencyRecord(marketplace_id=marketplace_id, key=key, request_hash=digest)
+            record = IdempotencyRecord(
+                marketplace_id=marketplace_id,
+                key=key,
+                request_hash=digest,
+                created=now,
+                locked_at=now,
             )
-        return None
+            session.add(record)
+            session.flush()
+            return Claim(record.id, _seed(record))
     except IntegrityError:
         pass  # the unique constraint decided: another request holds this key
     with sessions() as session:
-        row = session.scalars(
-            select(IdempotencyRecord).where(
-                IdempotencyRecord.marketplace_id == marketplace_id, IdempotencyRecord.key == key
-            )
-        ).one()
+        row = _find(session, marketplace_id, key)
+    if row is None:  # expired and deleted between our two statements: a rare retry
+        raise ServiceError(
+            "A request with this Idempotency-Key is still being processed; retry later.",
+            code="idempotency_key_in_flight",
+            status_code=409,
+        )
     if row.request_hash != digest:
         raise ServiceError(
             "This Idempotency-Key was used with different parameters.",
             code="idempotency_key_reused",
             status_code=409,
         )
-    if row.response_status is None or row.response_body is None:
-        raise ServiceError(
-            "A request with this Idempotency-Key is still being processed; retry later.",
-            code="idempotency_key_in_flight",
-            status_code=409,
-        )
-    return Stored(row.response_status, row.response_body)
-
-
-def finish(sessions: sessionmaker[Session], marketplace_id: str, key: str, stored: Stored) -> None:
-    with sessions.begin() as session:
-        row = session.scalars(
-            select(IdempotencyRecord).where(
-                IdempotencyRecord.marketplace_id == marketplace_id, IdempotencyRecord.key == key
+    if row.response_status is not None and row.response_body is not None:
+        return Stored(row.response_status, row.response_body)
+    if row.locked_at is not None and _as_utc(row.locked_at) < now - LOCK_TIMEOUT:
+        with sessions.begin() as session:
+            # Compare-and-set: of several retries after a crash, one takes the claim over.
+            taken = session.execute(
+                update(IdempotencyRecord)
+                .where(
+                    IdempotencyRecord.id == row.id,
+                    IdempotencyRecord.response_status.is_(None),
+                    IdempotencyRecord.locked_at == row.locked_at,
+                )
+                .values(locked_at=now)
             )
-        ).one()
-        row.response_status = stored.status
-        row.response_body = stored.body
+        if taken.rowcount:  # type: ignore[attr-defined]
+            return Claim(row.id, _seed(row))
+    raise ServiceError(
+        "A request with this Idempotency-Key is still being processed; retry later.",
+        code="idempotency_key_in_flight",
+        status_code=409,
+    )
+
+
+def finish(sessions: sessionmaker[Session], claim: Claim, stored: Stored) -> None:
+    with sessions.begin() as session:
+        session.execute(
+            update(IdempotencyRecord)
+            .where(IdempotencyRecord.id == claim.record_id)
+            .values(response_status=stored.status, response_body=stored.body, locked_at=None)
+        )
+
+
+def purge_expired(sessions: sessionmaker[Session], now: dt.datetime | None = None) -> int:
+    """Forget every key older than 24 hours; returns how many."""
+    cutoff = (now or utcnow()) - RETENTION
+    with sessions.begin() as session:
+        result = session.execute(
+            delete(IdempotencyRecord).where(IdempotencyRecord.created < cutoff)
+        )
+    return int(result.rowcount)  # type: ignore[attr-defined]

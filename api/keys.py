@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import datetime as dt
 import hashlib
 import hmac
 import secrets
@@ -12,7 +13,7 @@ from typing import Literal
 
 from sqlalchemy.orm import Session
 
-from api.store.models import ApiKey
+from api.store.models import ApiKey, utcnow
 from strongroom.web import AuthenticationError, ServiceError
 
 KeyKind = Literal["secret", "publishable"]
@@ -22,6 +23,10 @@ KeyKind = Literal["secret", "publishable"]
 class Caller:
     marketplace_id: str
     kind: KeyKind
+
+
+def _utc(moment: dt.datetime) -> dt.datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
 def hash_key(secret: str, key: str) -> str:
@@ -57,7 +62,8 @@ def authenticate(session: Session, secret: str, mode: str, authorization: str | 
     if not key.startswith((f"sk_{mode}_", f"pk_{mode}_")):
         raise AuthenticationError("Invalid API key provided.")
     row = session.get(ApiKey, hash_key(secret, key))
-    if row is None:
+    if row is None or (row.expires_at is not None and _utc(row.expires_at) <= utcnow()):
+        # A rolled key past its overlap is as unknown as a key never issued.
         raise AuthenticationError("Invalid API key provided.")
     return Caller(
         marketplace_id=row.marketplace_id, kind="secret" if row.kind == "secret" else "publishable"

@@ -5,10 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from api.contracts import Charge as ChargeOut
-from api.contracts import Event as EventOut
-from api.contracts import FraudOutcome
-from api.store.models import Charge, Event
+from api import contracts as out
+from api.store import models
 
 
 def unix(moment: dt.datetime) -> int:
@@ -18,19 +16,29 @@ def unix(moment: dt.datetime) -> int:
     return int(moment.timestamp())
 
 
-def charge_json(charge: Charge, livemode: bool) -> dict[str, Any]:
+def maybe_unix(moment: dt.datetime | None) -> int | None:
+    return None if moment is None else unix(moment)
+
+
+def charge_json(charge: models.Charge, livemode: bool) -> dict[str, Any]:
     fraud = None
     if charge.fraud_decision is not None and charge.fraud_score is not None:
-        fraud = FraudOutcome(
+        fraud = out.FraudOutcome(
             score=charge.fraud_score,
             decision=charge.fraud_decision,
             reasons=list(charge.fraud_reasons),
         )
-    return ChargeOut(
+    captured = charge.amount_captured > 0
+    return out.Charge(
         id=charge.id,
         amount=charge.amount,
+        amount_captured=charge.amount_captured,
+        amount_refunded=charge.amount_refunded,
+        captured=captured,
+        refunded=captured and charge.amount_refunded >= charge.amount_captured,
         currency=charge.currency,
         card=charge.card,
+        customer=charge.customer_id,
         description=charge.description,
         metadata=dict(charge.metadata_),
         status=charge.status,
@@ -40,14 +48,102 @@ def charge_json(charge: Charge, livemode: bool) -> dict[str, Any]:
         fraud=fraud,
         livemode=livemode,
         created=unix(charge.created),
-    ).model_dump()
+    ).model_dump(mode="json")
 
 
-def event_json(event: Event, livemode: bool) -> dict[str, Any]:
-    return EventOut(
+def refund_json(refund: models.Refund, livemode: bool) -> dict[str, Any]:
+    return out.Refund(
+        id=refund.id,
+        amount=refund.amount,
+        charge=refund.charge_id,
+        currency=refund.currency,
+        reason=refund.reason,
+        metadata=dict(refund.metadata_),
+        status=refund.status,
+        failure_code=refund.failure_code,
+        failure_message=refund.failure_message,
+        livemode=livemode,
+        created=unix(refund.created),
+    ).model_dump(mode="json")
+
+
+def customer_json(customer: models.Customer, livemode: bool) -> dict[str, Any]:
+    return out.Customer(
+        id=customer.id,
+        email=customer.email,
+        name=customer.name,
+        description=customer.description,
+        metadata=dict(customer.metadata_),
+        default_card=customer.default_card,
+        livemode=livemode,
+        created=unix(customer.created),
+    ).model_dump(mode="json")
+
+
+def customer_card_json(card: models.CustomerCard, livemode: bool) -> dict[str, Any]:
+    return out.Card(
+        id=card.id,
+        brand=card.brand,
+        last4=card.last4,
+        exp_month=card.exp_month,
+        exp_year=card.exp_year,
+        fingerprint=card.fingerprint,
+        customer=card.customer_id,
+        livemode=livemode,
+    ).model_dump(mode="json")
+
+
+def event_json(event: models.Event, livemode: bool) -> dict[str, Any]:
+    return out.Event(
         id=event.id,
         type=event.type,
         data=event.data,
         livemode=livemode,
         created=unix(event.created),
-    ).model_dump()
+    ).model_dump(mode="json")
+
+
+def endpoint_json(
+    endpoint: models.WebhookEndpoint, livemode: bool, secret: str | None = None
+) -> dict[str, Any]:
+    body = out.WebhookEndpoint(
+        id=endpoint.id,
+        url=endpoint.url,
+        description=endpoint.description,
+        enabled_events=list(endpoint.enabled_events),
+        status=endpoint.status,
+        secret=secret,
+        livemode=livemode,
+        created=unix(endpoint.created),
+    ).model_dump(mode="json")
+    if secret is None:
+        del body["secret"]  # shown once, at creation
+    return body
+
+
+def delivery_json(
+    delivery: models.WebhookDelivery, event_type: str, livemode: bool
+) -> dict[str, Any]:
+    return out.WebhookDelivery(
+        id=delivery.id,
+        endpoint=delivery.endpoint_id,
+        event=delivery.event_id,
+        event_type=event_type,
+        status=delivery.status,
+        attempts=delivery.attempts,
+        next_attempt=maybe_unix(delivery.next_attempt_at),
+        last_attempt=maybe_unix(delivery.last_attempt_at),
+        last_response_status=delivery.last_response_status,
+        last_error=delivery.last_error,
+        livemode=livemode,
+        created=unix(delivery.created),
+    ).model_dump(mode="json")
+
+
+def marketplace_json(marketplace: models.Marketplace, livemode: bool) -> dict[str, Any]:
+    return out.Marketplace(
+        id=marketplace.id,
+        name=marketplace.name,
+        livemode=livemode,
+        created=unix(marketplace.created),
+    ).model_dump(mode="json")

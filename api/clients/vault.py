@@ -33,6 +33,35 @@ class VaultCharge(BaseModel):
     livemode: bool
 
 
+class VaultSettlement(BaseModel):
+    charge_id: str
+    action: str
+    status: str
+    amount: int
+    failure_code: str | None = None
+    livemode: bool
+
+
+class VaultRefund(BaseModel):
+    refund_id: str
+    charge_id: str
+    status: str
+    amount: int
+    failure_code: str | None = None
+    livemode: bool
+
+
+class VaultChargeState(BaseModel):
+    charge_id: str
+    status: str
+    amount: int
+    failure_code: str | None = None
+    authorization_code: str | None = None
+    settlement: dict[str, Any] | None = None
+    amount_refunded: int
+    livemode: bool
+
+
 class VaultUnreachable(Exception):
     """The vault could not be reached: the charge was certainly not executed."""
 
@@ -65,6 +94,42 @@ class VaultClient:
             raise NotFound(f"No such card: '{body['card']}'.", param="card")
         self._raise_for_status(response)
         return VaultCharge.model_validate_json(response.content)
+
+    def state(self, charge_id: str, marketplace: str) -> VaultChargeState | None:
+        """What the vault knows of a charge; None if it never received it."""
+        path = f"/internal/v1/charges/{charge_id}"
+        response = self._call("GET", path, {"marketplace": marketplace})
+        if response.status_code == 404:
+            return None
+        self._raise_for_status(response)
+        return VaultChargeState.model_validate_json(response.content)
+
+    def capture(self, charge_id: str, marketplace: str, amount: int) -> VaultSettlement:
+        body = {"marketplace": marketplace, "amount": amount}
+        return self._settle(f"/internal/v1/charges/{charge_id}/capture", body)
+
+    def void(self, charge_id: str, marketplace: str) -> VaultSettlement:
+        return self._settle(f"/internal/v1/charges/{charge_id}/void", {"marketplace": marketplace})
+
+    def _settle(self, path: str, body: dict[str, Any]) -> VaultSettlement:
+        response = self._call("POST", path, None, body)
+        if response.status_code == 404:
+            raise NotFound("No such charge.", param="id")
+        self._raise_for_status(response)
+        return VaultSettlement.model_validate_json(response.content)
+
+    def refund(self, refund_id: str, charge_id: str, marketplace: str, amount: int) -> VaultRefund:
+        body = {
+            "refund_id": refund_id,
+            "charge_id": charge_id,
+            "marketplace": marketplace,
+            "amount": amount,
+        }
+        response = self._call("POST", "/internal/v1/refunds", None, body)
+        if response.status_code == 404:
+            raise NotFound("No such charge.", param="charge")
+        self._raise_for_status(response)
+        return VaultRefund.model_validate_json(response.content)
 
     def _call(
         self,

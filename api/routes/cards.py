@@ -2,29 +2,48 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from api.contracts import Card
-from api.routes.common import Context, caller
+from api.ids import well_formed
+from api.routes.common import caller, context, path_id
+from api.store.models import CustomerCard
+from strongroom.web import NotFound
 
 
 async def retrieve_card(request: Request) -> JSONResponse:
-    ctx: Context = request.app.state.ctx
-    who = await caller(request, secret=True)
-    card = await run_in_threadpool(ctx.vault.card, request.path_params["id"], who.marketplace_id)
-    out = Card(
-        id=card.id,
-        brand=card.brand,
-        last4=card.last4,
-        exp_month=card.exp_month,
-        exp_year=card.exp_year,
-        fingerprint=card.fingerprint,
-        livemode=card.livemode,
-    )
-    return JSONResponse(out.model_dump())
+    ctx = context(request)
+    who = await caller(request)
+    card_id = path_id(request)
+    if not well_formed(card_id) or not card_id.startswith("card_"):
+        raise NotFound(f"No such card: '{card_id[:64]}'.", param="id")
+
+    def load() -> dict[str, Any]:
+        card = ctx.vault.card(card_id, who.marketplace_id)  # 404 unless ours, of this mode
+        with ctx.sessions() as session:
+            customer = session.scalars(
+                select(CustomerCard.customer_id).where(
+                    CustomerCard.id == card.id, CustomerCard.marketplace_id == who.marketplace_id
+                )
+            ).first()
+        return Card(
+            id=card.id,
+            brand=card.brand,
+            last4=card.last4,
+            exp_month=card.exp_month,
+            exp_year=card.exp_year,
+            fingerprint=card.fingerprint,
+            customer=customer,
+            livemode=card.livemode,
+        ).model_dump(mode="json")
+
+    return JSONResponse(await run_in_threadpool(load))
 
 
 routes = [Route("/v1/cards/{id}", retrieve_card, methods=["GET"])]

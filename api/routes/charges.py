@@ -1,58 +1,140 @@
-"""/v1/charges: create, retrieve, list."""
+"""/v1/charges: create, list, retrieve, update, capture, cancel."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from api.contracts import ChargeCreate
-from api.presenters import charge_json
-from api.routes.common import Context, caller, page_params, scoped_page
-from api.store.models import Charge
-from strongroom.web import NotFound, parse_json_object
+from api.contracts import Card, ChargeCapture, ChargeCreate, ChargeUpdate
+from api.contracts.common import NoParameters
+from api.domain.states import CHARGE_STATUSES
+from api.presenters import charge_json, customer_json
+from api.routes.common import Context, caller, context, path_id, read_body
+from api.routes.idempotent import respond
+from api.routes.listing import expand_params, fetch_page, listing, page_params, query_filter
+from api.services.common import owned
+from api.store.models import Charge, Customer
+
+EXPANDABLE = {"card", "customer"}
+
+
+def expand_charge(
+    ctx: Context, marketplace_id: str, charge: dict[str, Any], wanted: set[str]
+) -> dict[str, Any]:
+    """Replace ids by the objects they name (runs in a worker thread)."""
+    customer_id = charge["customer"]
+    if "customer" in wanted and customer_id is not None:
+        with ctx.sessions() as session:
+            row = session.get(Customer, customer_id)
+        if row is not None:
+            charge["customer"] = customer_json(row, ctx.livemode)
+    if "card" in wanted:
+        card = ctx.vault.card(charge["card"], marketplace_id)
+        charge["card"] = Card(
+            id=card.id,
+            brand=card.brand,
+            last4=card.last4,
+            exp_month=card.exp_month,
+            exp_year=card.exp_year,
+            fingerprint=card.fingerprint,
+            customer=customer_id,
+            livemode=card.livemode,
+        ).model_dump(mode="json")
+    return charge
 
 
 async def create_charge(request: Request) -> JSONResponse:
-    ctx: Context = request.app.state.ctx
-    who = await caller(request, secret=True)
-    body = ChargeCreate.model_validate(await parse_json_object(request))
-    key = request.headers.get("idempotency-key")
-    stored = await run_in_threadpool(ctx.charges.create_idempotent, who.marketplace_id, body, key)
-    return JSONResponse(stored.body, status_code=stored.status)
+    ctx = context(request)
+    who = await caller(request)
+    body, raw = await read_body(request, ChargeCreate)
+    wanted = expand_params(request, EXPANDABLE)
+
+    def run(seed: str | None) -> dict[str, Any]:
+        return expand_charge(
+            ctx, who.marketplace_id, ctx.charges.create(who.marketplace_id, body, seed), wanted
+        )
+
+    return await respond(request, who, raw, run, status=201)
 
 
 async def retrieve_charge(request: Request) -> JSONResponse:
-    ctx: Context = request.app.state.ctx
-    who = await caller(request, secret=True)
-    charge_id = request.path_params["id"]
+    ctx = context(request)
+    who = await caller(request)
+    wanted = expand_params(request, EXPANDABLE)
+    charge_id = path_id(request)
 
-    def load() -> Charge | None:
+    def load() -> dict[str, Any]:
         with ctx.sessions() as session:
-            row = session.get(Charge, charge_id)
-        # Another marketplace's charge, like the other mode's, simply does not exist here.
-        return row if row is not None and row.marketplace_id == who.marketplace_id else None
+            row = owned(session, Charge, charge_id, who.marketplace_id, "id", "charge")
+        return expand_charge(ctx, who.marketplace_id, charge_json(row, ctx.livemode), wanted)
 
-    row = await run_in_threadpool(load)
-    if row is None:
-        raise NotFound(f"No such charge: '{charge_id}'.", param="id")
-    return JSONResponse(charge_json(row, ctx.settings.livemode))
+    return JSONResponse(await run_in_threadpool(load))
 
 
 async def list_charges(request: Request) -> JSONResponse:
-    ctx: Context = request.app.state.ctx
-    who = await caller(request, secret=True)
-    limit, after = page_params(request)
-    rows, has_more = await run_in_threadpool(
-        scoped_page, ctx, Charge, who.marketplace_id, limit, after
+    ctx = context(request)
+    who = await caller(request)
+    page = page_params(request)
+    wanted = expand_params(request, EXPANDABLE, listing=True)
+    customer = query_filter(request, "customer")
+    status = query_filter(request, "status", CHARGE_STATUSES)
+
+    def load() -> dict[str, Any]:
+        where = []
+        if customer is not None:
+            where.append(Charge.customer_id == customer)
+        if status is not None:
+            where.append(Charge.status == status)
+        with ctx.sessions() as session:
+            rows, more = fetch_page(session, Charge, who.marketplace_id, page, *where)
+        data = [
+            expand_charge(ctx, who.marketplace_id, charge_json(r, ctx.livemode), wanted)
+            for r in rows
+        ]
+        return listing(request, data, more)
+
+    return JSONResponse(await run_in_threadpool(load))
+
+
+async def update_charge(request: Request) -> JSONResponse:
+    ctx = context(request)
+    who = await caller(request)
+    body, raw = await read_body(request, ChargeUpdate)
+    charge_id = path_id(request)
+    return await respond(
+        request, who, raw, lambda _: ctx.charges.update(who.marketplace_id, charge_id, body)
     )
-    data = [charge_json(r, ctx.settings.livemode) for r in rows]
-    return JSONResponse({"object": "list", "data": data, "has_more": has_more})
+
+
+async def capture_charge(request: Request) -> JSONResponse:
+    ctx = context(request)
+    who = await caller(request)
+    body, raw = await read_body(request, ChargeCapture)
+    charge_id = path_id(request)
+    return await respond(
+        request, who, raw, lambda _: ctx.charges.capture(who.marketplace_id, charge_id, body)
+    )
+
+
+async def cancel_charge(request: Request) -> JSONResponse:
+    ctx = context(request)
+    who = await caller(request)
+    _, raw = await read_body(request, NoParameters)
+    charge_id = path_id(request)
+    return await respond(
+        request, who, raw, lambda _: ctx.charges.cancel(who.marketplace_id, charge_id)
+    )
 
 
 routes = [
     Route("/v1/charges", create_charge, methods=["POST"]),
     Route("/v1/charges", list_charges, methods=["GET"]),
     Route("/v1/charges/{id}", retrieve_charge, methods=["GET"]),
+    Route("/v1/charges/{id}", update_charge, methods=["POST"]),
+    Route("/v1/charges/{id}/capture", capture_charge, methods=["POST"]),
+    Route("/v1/charges/{id}/cancel", cancel_charge, methods=["POST"]),
 ]

@@ -1,21 +1,24 @@
-"""What every route needs: the stack's context, the caller, pagination."""
+"""What every route needs: the stack's context, the caller, a clean body, an id."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from sqlalchemy import select
+from pydantic import BaseModel
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
-from api.charging import ChargeService
 from api.clients.vault import VaultClient
 from api.config import Settings
 from api.keys import Caller, authenticate, require_secret
-from api.store.models import Charge, Event
-from strongroom.web import NotFound, ServiceError
+from api.services.charges import ChargeService
+from api.services.customers import CustomerService
+from api.services.refunds import RefundService
+from api.services.webhooks import WebhookService
+from api.webhooks.worker import WebhookWorker
+from strongroom.web import ServiceError, parse_json_object
 
 
 @dataclass
@@ -24,10 +27,23 @@ class Context:
     sessions: sessionmaker[Session]
     vault: VaultClient
     charges: ChargeService
+    refunds: RefundService
+    customers: CustomerService
+    webhooks: WebhookService
+    worker: WebhookWorker | None = None
+
+    @property
+    def livemode(self) -> bool:
+        return self.settings.livemode
 
 
-async def caller(request: Request, *, secret: bool) -> Caller:
+def context(request: Request) -> Context:
     ctx: Context = request.app.state.ctx
+    return ctx
+
+
+async def caller(request: Request, *, secret: bool = True) -> Caller:
+    ctx = context(request)
 
     def lookup() -> Caller:
         with ctx.sessions() as session:
@@ -44,32 +60,34 @@ async def caller(request: Request, *, secret: bool) -> Caller:
     return who
 
 
-def page_params(request: Request) -> tuple[int, str | None]:
-    raw = request.query_params.get("limit", "10")
-    # ASCII only: int() would also take digits of other scripts.
-    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= 100:
-        raise ServiceError("limit must be an integer from 1 to 100.", param="limit")
-    return int(raw), request.query_params.get("starting_after")
+def _refuse_unstorable(value: Any) -> None:
+    """No NUL and no lone surrogate anywhere: neither can be stored, both are refused."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise ServiceError("Text may not contain NUL characters.", code="body_invalid")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ServiceError("Text must be valid Unicode.", code="body_invalid") from None
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _refuse_unstorable(key)
+            _refuse_unstorable(item)
+    elif isinstance(value, list):
+        for item in value:
+            _refuse_unstorable(item)
 
 
-Row = TypeVar("Row", Charge, Event)
+Model = TypeVar("Model", bound=BaseModel)
 
 
-def scoped_page(
-    ctx: Context, model: type[Row], marketplace_id: str, limit: int, after: str | None
-) -> tuple[list[Row], bool]:
-    """Newest first; `after` is the id of the last object of the previous page."""
-    with ctx.sessions() as session:
-        query = select(model).where(model.marketplace_id == marketplace_id)
-        if after is not None:
-            anchor = session.get(model, after)
-            if anchor is None or anchor.marketplace_id != marketplace_id:
-                raise NotFound(f"No such object: '{after}'.", param="starting_after")
-            query = query.where(
-                (model.created < anchor.created)
-                | ((model.created == anchor.created) & (model.id < anchor.id))
-            )
-        rows = list(
-            session.scalars(query.order_by(model.created.desc(), model.id.desc()).limit(limit + 1))
-        )
-    return rows[:limit], len(rows) > limit
+async def read_body(request: Request, model: type[Model]) -> tuple[Model, dict[str, Any]]:
+    """The validated body, and the raw object (what an idempotency key is compared on)."""
+    raw = await parse_json_object(request)
+    _refuse_unstorable(raw)
+    return model.model_validate(raw), raw
+
+
+def path_id(request: Request, name: str = "id") -> str:
+    value: str = request.path_params[name]
+    return value

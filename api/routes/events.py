@@ -2,25 +2,50 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from api.domain.states import EVENT_TYPES
 from api.presenters import event_json
-from api.routes.common import Context, caller, page_params, scoped_page
+from api.routes.common import caller, context, path_id
+from api.routes.listing import fetch_page, listing, page_params, query_filter
+from api.services.common import owned
 from api.store.models import Event
 
 
 async def list_events(request: Request) -> JSONResponse:
-    ctx: Context = request.app.state.ctx
-    who = await caller(request, secret=True)
-    limit, after = page_params(request)
-    rows, has_more = await run_in_threadpool(
-        scoped_page, ctx, Event, who.marketplace_id, limit, after
-    )
-    data = [event_json(r, ctx.settings.livemode) for r in rows]
-    return JSONResponse({"object": "list", "data": data, "has_more": has_more})
+    ctx = context(request)
+    who = await caller(request)
+    page = page_params(request)
+    type_ = query_filter(request, "type", EVENT_TYPES)
+
+    def load() -> dict[str, Any]:
+        where = [] if type_ is None else [Event.type == type_]
+        with ctx.sessions() as session:
+            rows, more = fetch_page(session, Event, who.marketplace_id, page, *where)
+        return listing(request, [event_json(r, ctx.livemode) for r in rows], more)
+
+    return JSONResponse(await run_in_threadpool(load))
 
 
-routes = [Route("/v1/events", list_events, methods=["GET"])]
+async def retrieve_event(request: Request) -> JSONResponse:
+    ctx = context(request)
+    who = await caller(request)
+    event_id = path_id(request)
+
+    def load() -> dict[str, Any]:
+        with ctx.sessions() as session:
+            row = owned(session, Event, event_id, who.marketplace_id, "id", "event")
+        return event_json(row, ctx.livemode)
+
+    return JSONResponse(await run_in_threadpool(load))
+
+
+routes = [
+    Route("/v1/events", list_events, methods=["GET"]),
+    Route("/v1/events/{id}", retrieve_event, methods=["GET"]),
+]

@@ -5,7 +5,17 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, ClassVar
 
-from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, String, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 Id = Annotated[str, mapped_column(String(64), primary_key=True)]
@@ -19,7 +29,11 @@ def utcnow() -> dt.datetime:
 
 
 class Base(DeclarativeBase):
-    type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JSON, list[str]: JSON}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        dict[str, Any]: JSON,
+        list[str]: JSON,
+        dt.datetime: DateTime(timezone=True),
+    }
 
 
 class Marketplace(Base):
@@ -38,6 +52,38 @@ class ApiKey(Base):
     marketplace_id: Mapped[str] = mapped_column(ForeignKey("marketplaces.id"), index=True)
     kind: Mapped[str] = mapped_column(String(16))  # "secret" or "publishable"
     created: Mapped[Timestamp] = mapped_column(default=utcnow)
+    # Set when the key is rolled: it works until then (the overlap), never after.
+    expires_at: Mapped[dt.datetime | None]
+
+
+class Customer(Base):
+    __tablename__ = "customers"
+
+    id: Mapped[Id]
+    marketplace_id: Mapped[Ref]
+    email: Mapped[str | None] = mapped_column(String(512))
+    name: Mapped[str | None] = mapped_column(String(256))
+    description: Mapped[str | None] = mapped_column(String(1000))
+    metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", default=dict)
+    default_card: Mapped[str | None] = mapped_column(String(64))
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+    created: Mapped[Timestamp] = mapped_column(default=utcnow, index=True)
+
+
+class CustomerCard(Base):
+    """A card token attached to a customer, with the vault's metadata of it (never a PAN)."""
+
+    __tablename__ = "customer_cards"
+
+    id: Mapped[Id]  # the vault's card token; a token belongs to one customer at most
+    marketplace_id: Mapped[Ref]
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"), index=True)
+    brand: Mapped[str] = mapped_column(String(16))
+    last4: Mapped[str] = mapped_column(String(4))
+    exp_month: Mapped[int]
+    exp_year: Mapped[int]
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    created: Mapped[Timestamp] = mapped_column(default=utcnow, index=True)
 
 
 class Charge(Base):
@@ -46,17 +92,39 @@ class Charge(Base):
     id: Mapped[Id]
     marketplace_id: Mapped[Ref]
     card: Mapped[str] = mapped_column(String(64))
+    customer_id: Mapped[str | None] = mapped_column(String(64), index=True)
     amount: Mapped[Money]
     currency: Mapped[str] = mapped_column(String(3))
     description: Mapped[str | None] = mapped_column(String(1000))
     metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", default=dict)
     status: Mapped[str] = mapped_column(String(32))
+    capture: Mapped[bool] = mapped_column(Boolean, default=True)  # as asked at creation
+    amount_captured: Mapped[int] = mapped_column(BigInteger, default=0)
+    amount_refunded: Mapped[int] = mapped_column(BigInteger, default=0)
+    # Pending refunds hold their amount here, so refunds together never pass the capture.
+    refund_reserved: Mapped[int] = mapped_column(BigInteger, default=0)
     failure_code: Mapped[str | None] = mapped_column(String(64))
     failure_message: Mapped[str | None] = mapped_column(String(500))
     authorization_code: Mapped[str | None] = mapped_column(String(32))
     fraud_score: Mapped[int | None]
     fraud_decision: Mapped[str | None] = mapped_column(String(16))
     fraud_reasons: Mapped[list[str]] = mapped_column(default=list)
+    created: Mapped[Timestamp] = mapped_column(default=utcnow, index=True)
+
+
+class Refund(Base):
+    __tablename__ = "refunds"
+
+    id: Mapped[Id]
+    marketplace_id: Mapped[Ref]
+    charge_id: Mapped[str] = mapped_column(ForeignKey("charges.id"), index=True)
+    amount: Mapped[Money]
+    currency: Mapped[str] = mapped_column(String(3))
+    reason: Mapped[str | None] = mapped_column(String(32))
+    metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", default=dict)
+    status: Mapped[str] = mapped_column(String(16))  # pending | succeeded | failed
+    failure_code: Mapped[str | None] = mapped_column(String(64))
+    failure_message: Mapped[str | None] = mapped_column(String(500))
     created: Mapped[Timestamp] = mapped_column(default=utcnow, index=True)
 
 
@@ -67,6 +135,42 @@ class Event(Base):
     marketplace_id: Mapped[Ref]
     type: Mapped[str] = mapped_column(String(64))
     data: Mapped[dict[str, Any]]
+    created: Mapped[Timestamp] = mapped_column(default=utcnow, index=True)
+
+
+class WebhookEndpoint(Base):
+    __tablename__ = "webhook_endpoints"
+
+    id: Mapped[Id]
+    marketplace_id: Mapped[Ref]
+    url: Mapped[str] = mapped_column(String(2048))
+    description: Mapped[str | None] = mapped_column(String(1000))
+    enabled_events: Mapped[list[str]]
+    status: Mapped[str] = mapped_column(String(16))  # enabled | disabled
+    # The signing secret is derived from the stack's secret and this version, never stored.
+    secret_version: Mapped[int] = mapped_column(Integer, default=1)
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+    created: Mapped[Timestamp] = mapped_column(default=utcnow, index=True)
+
+
+class WebhookDelivery(Base):
+    """One event owed to one endpoint: written with the event, so none is ever lost."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),)
+
+    id: Mapped[Id]
+    marketplace_id: Mapped[Ref]
+    endpoint_id: Mapped[str] = mapped_column(ForeignKey("webhook_endpoints.id"), index=True)
+    event_id: Mapped[str] = mapped_column(ForeignKey("events.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16))  # pending | succeeded | dead
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime | None]
+    # A worker holds a delivery until this moment; past it, another may take it over.
+    lease_until: Mapped[dt.datetime | None]
+    last_attempt_at: Mapped[dt.datetime | None]
+    last_response_status: Mapped[int | None]
+    last_error: Mapped[str | None] = mapped_column(String(200))
     created: Mapped[Timestamp] = mapped_column(default=utcnow, index=True)
 
 
@@ -81,4 +185,6 @@ class IdempotencyRecord(Base):
     # NULL while the first request with this key is still being processed.
     response_status: Mapped[int | None]
     response_body: Mapped[dict[str, Any] | None] = mapped_column(JSON)
-    created: Mapped[Timestamp] = mapped_column(default=utcnow)
+    created: Mapped[Timestamp] = mapped_column(default=utcnow, index=True)
+    # When the request holding the key began (or took it over from one that died).
+    locked_at: Mapped[dt.datetime | None]

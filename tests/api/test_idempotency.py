@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import update
 
 from api import idempotency
+from api.idempotency import Claim, Stored
 from api.store.db import make_engine, migrate, session_factory
 from api.store.models import IdempotencyRecord
 from strongroom.web import ServiceError
@@ -20,62 +21,88 @@ def sessions(database_url: str):
     engine.dispose()
 
 
+def claim(sessions, key: str = "k1", digest: str = "h", marketplace: str = "mkt_1") -> Claim:
+    begun = idempotency.begin(sessions, marketplace, key, digest)
+    assert isinstance(begun, Claim)
+    return begun
+
+
 def test_first_use_claims_then_replays_the_stored_response(sessions) -> None:
-    assert idempotency.begin(sessions, "mkt_1", "k1", "h") is None
-    idempotency.finish(sessions, "mkt_1", "k1", idempotency.Stored(201, {"id": "ch_1"}))
-    assert idempotency.begin(sessions, "mkt_1", "k1", "h") == idempotency.Stored(
-        201, {"id": "ch_1"}
-    )
+    first = claim(sessions)
+    idempotency.finish(sessions, first, Stored(201, {"id": "ch_1"}))
+    assert idempotency.begin(sessions, "mkt_1", "k1", "h") == Stored(201, {"id": "ch_1"})
+
+
+def test_a_stored_server_error_is_replayed_too(sessions) -> None:
+    idempotency.finish(sessions, claim(sessions), Stored(500, {"error": {"code": "x"}}))
+    assert idempotency.begin(sessions, "mkt_1", "k1", "h") == Stored(500, {"error": {"code": "x"}})
 
 
 def test_same_key_other_parameters_is_409(sessions) -> None:
-    idempotency.begin(sessions, "mkt_1", "k1", "h")
-    idempotency.finish(sessions, "mkt_1", "k1", idempotency.Stored(201, {}))
+    idempotency.finish(sessions, claim(sessions), Stored(201, {}))
     with pytest.raises(ServiceError) as caught:
         idempotency.begin(sessions, "mkt_1", "k1", "other")
     assert (caught.value.status_code, caught.value.code) == (409, "idempotency_key_reused")
 
 
 def test_same_key_while_in_flight_is_409(sessions) -> None:
-    idempotency.begin(sessions, "mkt_1", "k1", "h")
+    claim(sessions)
     with pytest.raises(ServiceError) as caught:
         idempotency.begin(sessions, "mkt_1", "k1", "h")
-    assert caught.value.code == "idempotency_key_in_flight"
+    assert (caught.value.status_code, caught.value.code) == (409, "idempotency_key_in_flight")
 
 
 def test_keys_are_per_marketplace(sessions) -> None:
-    assert idempotency.begin(sessions, "mkt_1", "k1", "h") is None
-    assert idempotency.begin(sessions, "mkt_2", "k1", "h") is None
+    assert claim(sessions, marketplace="mkt_1").seed != claim(sessions, marketplace="mkt_2").seed
 
 
-def test_a_key_older_than_24_hours_is_forgotten(sessions) -> None:
-    idempotency.begin(sessions, "mkt_1", "k1", "h")
-    idempotency.finish(sessions, "mkt_1", "k1", idempotency.Stored(201, {}))
+def test_a_key_older_than_24_hours_is_forgotten_and_a_new_use_gets_a_new_seed(sessions) -> None:
+    first = claim(sessions)
+    idempotency.finish(sessions, first, Stored(201, {}))
     with sessions.begin() as session:
         session.execute(
             update(IdempotencyRecord).values(
                 created=dt.datetime.now(dt.UTC) - dt.timedelta(hours=25)
             )
         )
-    assert idempotency.begin(sessions, "mkt_1", "k1", "different") is None
+    second = claim(sessions, digest="different")
+    assert second.seed != first.seed  # so a recycled key never names the old charge
+
+
+def test_purge_forgets_every_expired_key(sessions) -> None:
+    claim(sessions, "old")
+    claim(sessions, "new")
+    with sessions.begin() as session:
+        session.execute(
+            update(IdempotencyRecord)
+            .where(IdempotencyRecord.key == "old")
+            .values(created=dt.datetime.now(dt.UTC) - dt.timedelta(hours=25))
+        )
+    assert idempotency.purge_expired(sessions) == 1
+
+
+def test_a_claim_whose_request_died_is_taken_over_with_the_same_seed(sessions) -> None:
+    first = claim(sessions)
+    later = dt.datetime.now(dt.UTC) + idempotency.LOCK_TIMEOUT + dt.timedelta(seconds=1)
+    taken = idempotency.begin(sessions, "mkt_1", "k1", "h", now=later)
+    assert taken == first  # same record, same seed: the retry resumes the same objects
+    with pytest.raises(ServiceError):  # and only one retry takes it over
+        idempotency.begin(sessions, "mkt_1", "k1", "h", now=later)
 
 
 def test_concurrent_first_uses_claim_the_key_exactly_once(sessions) -> None:
     outcomes: list[str] = []
     barrier = threading.Barrier(8)
 
-    def claim() -> None:
+    def race() -> None:
         barrier.wait()
         try:
-            outcomes.append(
-                "claimed"
-                if idempotency.begin(sessions, "mkt_1", "race", "h") is None
-                else "replayed"
-            )
+            begun = idempotency.begin(sessions, "mkt_1", "race", "h")
+            outcomes.append("claimed" if isinstance(begun, Claim) else "replayed")
         except ServiceError as exc:
             outcomes.append(exc.code)
 
-    threads = [threading.Thread(target=claim) for _ in range(8)]
+    threads = [threading.Thread(target=race) for _ in range(8)]
     for t in threads:
         t.start()
     for t in threads:

@@ -1,0 +1,74 @@
+"""Events and webhooks: what changed, and how merchants hear of it."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, StringConstraints
+
+from api.contracts.common import Request, Resource, text
+from api.domain.states import EVENT_TYPES
+
+EventType = Literal[EVENT_TYPES]  # type: ignore[valid-type]
+EnabledEvent = Literal[("*", *EVENT_TYPES)]  # type: ignore[valid-type]
+WebhookUrl = Annotated[
+    str, StringConstraints(min_length=10, max_length=2048, pattern=r"^https?://[^\s\x00]+$")
+]
+
+
+class Event(Resource):
+    id: str
+    object: Literal["event"] = "event"
+    type: str
+    data: dict[str, Any] = Field(description="{object: the resource as it became}")
+    livemode: bool
+    created: int
+
+
+class WebhookEndpointCreate(Request):
+    url: WebhookUrl
+    enabled_events: list[EnabledEvent] = Field(
+        min_length=1, max_length=len(EVENT_TYPES) + 1, description='Event types, or ["*"].'
+    )
+    description: text(1000) | None = None  # type: ignore[valid-type]
+
+
+class WebhookEndpointUpdate(Request):
+    url: WebhookUrl | None = None
+    enabled_events: list[EnabledEvent] | None = Field(
+        default=None, min_length=1, max_length=len(EVENT_TYPES) + 1
+    )
+    description: text(1000) | None = None  # type: ignore[valid-type]
+    disabled: bool | None = Field(default=None, description="true: deliver nothing to it.")
+
+
+class WebhookEndpoint(Resource):
+    id: str
+    object: Literal["webhook_endpoint"] = "webhook_endpoint"
+    url: str
+    description: str | None
+    enabled_events: list[str]
+    status: Literal["enabled", "disabled"]
+    secret: str | None = Field(
+        default=None, description="whsec_…: in the response that creates the endpoint only."
+    )
+    livemode: bool
+    created: int
+
+
+class WebhookDelivery(Resource):
+    """One event owed to one endpoint: retried with backoff, dead after the last attempt."""
+
+    id: str
+    object: Literal["webhook_delivery"] = "webhook_delivery"
+    endpoint: str
+    event: str
+    event_type: str
+    status: Literal["pending", "succeeded", "dead"]
+    attempts: int
+    next_attempt: int | None
+    last_attempt: int | None
+    last_response_status: int | None
+    last_error: str | None
+    livemode: bool
+    created: int

@@ -1,0 +1,80 @@
+"""The charge and refund state machines: every legal transition and the event it records.
+
+```
+charge   pending ──► succeeded        authorised and captured in one request
+         pending ──► authorized       capture=false: the card is held, not yet charged
+         pending ──► failed | blocked | pending_review
+         authorized ──► succeeded     captured (in full or in part; the rest is released)
+         authorized ──► canceled      the authorisation released
+         pending_review ──► canceled  the merchant gives up on a held charge
+refund   pending ──► succeeded | failed
+```
+
+Anything else is refused. A succeeded charge keeps its status as it is refunded; its
+`amount_refunded` grows (event `charge.refunded`) and never passes `amount_captured`.
+"""
+
+from __future__ import annotations
+
+from strongroom.web import ServiceError
+
+CHARGE_STATUSES = (
+    "pending",
+    "authorized",
+    "succeeded",
+    "failed",
+    "blocked",
+    "pending_review",
+    "canceled",
+)
+REFUND_STATUSES = ("pending", "succeeded", "failed")
+
+CHARGE_TRANSITIONS: dict[tuple[str, str], str] = {
+    ("pending", "succeeded"): "charge.succeeded",
+    ("pending", "authorized"): "charge.authorized",
+    ("pending", "failed"): "charge.failed",
+    ("pending", "blocked"): "charge.blocked",
+    ("pending", "pending_review"): "charge.pending_review",
+    ("authorized", "succeeded"): "charge.captured",
+    ("authorized", "canceled"): "charge.canceled",
+    ("pending_review", "canceled"): "charge.canceled",
+}
+
+REFUND_TRANSITIONS: dict[tuple[str, str], str] = {
+    ("pending", "succeeded"): "refund.succeeded",
+    ("pending", "failed"): "refund.failed",
+}
+
+# Events that are not a status change: creations and the refunded amount of a charge.
+OTHER_EVENTS = (
+    "charge.refunded",
+    "refund.created",
+    "customer.created",
+    "customer.updated",
+    "customer.deleted",
+)
+
+EVENT_TYPES: tuple[str, ...] = tuple(
+    sorted({*CHARGE_TRANSITIONS.values(), *REFUND_TRANSITIONS.values(), *OTHER_EVENTS})
+)
+
+
+class IllegalTransition(ServiceError):
+    status_code = 409
+    code = "illegal_transition"
+
+
+def _event(table: dict[tuple[str, str], str], kind: str, current: str, new: str) -> str:
+    event = table.get((current, new))
+    if event is None:
+        raise IllegalTransition(f"A {kind} cannot go from {current} to {new}.")
+    return event
+
+
+def charge_event(current: str, new: str) -> str:
+    """The event type recording this charge transition; IllegalTransition if there is none."""
+    return _event(CHARGE_TRANSITIONS, "charge", current, new)
+
+
+def refund_event(current: str, new: str) -> str:
+    return _event(REFUND_TRANSITIONS, "refund", current, new)

@@ -1,0 +1,132 @@
+"""/v1/customers and their cards."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from api.contracts import CardAttach, CustomerCreate, CustomerUpdate
+from api.presenters import customer_card_json, customer_json
+from api.routes.common import caller, context, path_id, read_body
+from api.routes.idempotent import respond
+from api.routes.listing import fetch_page, listing, page_params, text_filter
+from api.services.common import owned
+from api.store.models import Customer, CustomerCard
+
+
+async def create_customer(request: Request) -> JSONResponse:
+    ctx = context(request)
+    who = await caller(request)
+    body, raw = await read_body(request, CustomerCreate)
+    return await respond(
+        request,
+        who,
+        raw,
+        lambda seed: ctx.customers.create(who.marketplace_id, body, seed),
+        status=201,
+    )
+
+
+async def retrieve_customer(request: Request) -> JSONResponse:
+    ctx = context(request)
+    who = await caller(request)
+    customer_id = path_id(request)
+
+    def load() -> dict[str, Any]:
+        with ctx.sessions() as session:
+            row = owned(session, Customer, customer_id, who.marketplace_id, "id", "customer")
+        return customer_json(row, ctx.livemode)
+
+    return JSONResponse(await run_in_threadpool(load))
+
+
+async def list_customers(request: Request) -> JSONResponse:
+    ctx = context(request)
+    who = await caller(request)
+    page = page_params(request)
+    email = text_filter(request, "email", 512)
+
+    def load() -> dict[str, Any]:
+        where = [] if email is None else [Customer.email == email]
+        with ctx.sessions() as session:
+            rows, more = fetch_page(session, Customer, who.marketplace_id, page, *where)
+        return listing(request, [customer_json(r, ctx.livemode) for r in rows], more)
+
+    return JSONResponse(await run_in_threadpool(load))
+
+
+async def update_customer(request: Request) -> JSONResponse:
+    ctx = context(request)
+    who = await caller(request)
+    body, raw = await read_body(request, CustomerUpdate)
+    customer_id = path_id(request)
+    return await respond(
+        request, who, raw, lambda _: ctx.customers.update(who.marketplace_id, customer_id, body)
+    )
+
+
+async def delete_customer(request: Request) -> JSONResponse:
+    ctx = context(request)
+    who = await caller(request)
+    customer_id = path_id(request)
+    body = await run_in_threadpool(ctx.customers.delete, who.marketplace_id, customer_id)
+    return JSONResponse(body)
+
+
+async def attach_card(request: Request) -> JSONResponse:
+    ctx = context(request)
+    who = await caller(request)
+    body, raw = await read_body(request, CardAttach)
+    customer_id = path_id(request)
+    return await respond(
+        request,
+        who,
+        raw,
+        lambda _: ctx.customers.attach(who.marketplace_id, customer_id, body.card),
+        status=201,
+    )
+
+
+async def list_cards(request: Request) -> JSONResponse:
+    ctx = context(request)
+    who = await caller(request)
+    page = page_params(request)
+    customer_id = path_id(request)
+
+    def load() -> dict[str, Any]:
+        with ctx.sessions() as session:
+            owned(session, Customer, customer_id, who.marketplace_id, "id", "customer")
+            rows, more = fetch_page(
+                session,
+                CustomerCard,
+                who.marketplace_id,
+                page,
+                CustomerCard.customer_id == customer_id,
+            )
+        return listing(request, [customer_card_json(r, ctx.livemode) for r in rows], more)
+
+    return JSONResponse(await run_in_threadpool(load))
+
+
+async def detach_card(request: Request) -> JSONResponse:
+    ctx = context(request)
+    who = await caller(request)
+    customer_id, card_id = path_id(request), path_id(request, "card")
+    body = await run_in_threadpool(ctx.customers.detach, who.marketplace_id, customer_id, card_id)
+    return JSONResponse(body)
+
+
+routes = [
+    Route("/v1/customers", create_customer, methods=["POST"]),
+    Route("/v1/customers", list_customers, methods=["GET"]),
+    Route("/v1/customers/{id}", retrieve_customer, methods=["GET"]),
+    Route("/v1/customers/{id}", update_customer, methods=["POST"]),
+    Route("/v1/customers/{id}", delete_customer, methods=["DELETE"]),
+    Route("/v1/customers/{id}/cards", attach_card, methods=["POST"]),
+    Route("/v1/customers/{id}/cards", list_cards, methods=["GET"]),
+    Route("/v1/customers/{id}/cards/{card}", detach_card, methods=["DELETE"]),
+]

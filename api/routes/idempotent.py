@@ -1,0 +1,70 @@
+"""Running a POST under its Idempotency-Key: the one place the contract is kept."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from api import idempotency
+from api.keys import Caller
+from api.routes.common import context
+from strongroom.web import ServiceError, error_body
+
+log = logging.getLogger("api.idempotency")
+
+Operation = Callable[[str | None], dict[str, Any]]
+
+
+def _outcome(run: Operation, seed: str | None, status: int) -> idempotency.Stored:
+    """The response to store and send, errors included (as a replay must repeat them)."""
+    try:
+        return idempotency.Stored(status, run(seed))
+    except ServiceError as exc:
+        return idempotency.Stored(
+            exc.status_code, error_body(exc.type, exc.code, exc.message, exc.param)
+        )
+    except Exception:
+        log.exception("request failed: %s", type(run).__name__)
+        return idempotency.Stored(
+            500, error_body("api_error", "internal_error", "An internal error occurred.")
+        )
+
+
+async def respond(
+    request: Request, who: Caller, raw_body: dict[str, Any], run: Operation, status: int = 200
+) -> JSONResponse:
+    """Call this only once the request is authenticated and valid: nothing before is kept.
+
+    `run` gets the claim's seed (None without a key) to derive the ids of what it creates.
+    """
+    ctx = context(request)
+    key = request.headers.get("idempotency-key")
+    if key is None:
+        body = await run_in_threadpool(run, None)
+        _wake(request)
+        return JSONResponse(body, status_code=status)
+    idempotency.check_key(key)
+    digest = idempotency.request_hash(request.method, request.url.path, request.url.query, raw_body)
+    begun = await run_in_threadpool(
+        idempotency.begin, ctx.sessions, who.marketplace_id, key, digest
+    )
+    if isinstance(begun, idempotency.Stored):
+        return JSONResponse(
+            begun.body, status_code=begun.status, headers={"idempotent-replayed": "true"}
+        )
+    stored = await run_in_threadpool(_outcome, run, begun.seed, status)
+    await run_in_threadpool(idempotency.finish, ctx.sessions, begun, stored)
+    _wake(request)
+    return JSONResponse(stored.body, status_code=stored.status)
+
+
+def _wake(request: Request) -> None:
+    """A POST may have queued webhooks: deliver them now rather than at the next poll."""
+    worker = context(request).worker
+    if worker is not None:
+        worker.wake()

@@ -1,0 +1,78 @@
+"""/v1/refunds: create, list, retrieve."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from api.contracts import RefundCreate
+from api.presenters import charge_json, refund_json
+from api.routes.common import Context, caller, context, path_id, read_body
+from api.routes.idempotent import respond
+from api.routes.listing import expand_params, fetch_page, listing, page_params, query_filter
+from api.services.common import owned
+from api.store.models import Charge, Refund
+
+EXPANDABLE = {"charge"}
+
+
+def expand_refund(ctx: Context, refund: dict[str, Any], wanted: set[str]) -> dict[str, Any]:
+    if "charge" in wanted:
+        with ctx.sessions() as session:
+            charge = session.get_one(Charge, refund["charge"])
+        refund["charge"] = charge_json(charge, ctx.livemode)
+    return refund
+
+
+async def create_refund(request: Request) -> JSONResponse:
+    ctx = context(request)
+    who = await caller(request)
+    body, raw = await read_body(request, RefundCreate)
+    wanted = expand_params(request, EXPANDABLE)
+
+    def run(seed: str | None) -> dict[str, Any]:
+        return expand_refund(ctx, ctx.refunds.create(who.marketplace_id, body, seed), wanted)
+
+    return await respond(request, who, raw, run, status=201)
+
+
+async def retrieve_refund(request: Request) -> JSONResponse:
+    ctx = context(request)
+    who = await caller(request)
+    wanted = expand_params(request, EXPANDABLE)
+    refund_id = path_id(request)
+
+    def load() -> dict[str, Any]:
+        with ctx.sessions() as session:
+            row = owned(session, Refund, refund_id, who.marketplace_id, "id", "refund")
+        return expand_refund(ctx, refund_json(row, ctx.livemode), wanted)
+
+    return JSONResponse(await run_in_threadpool(load))
+
+
+async def list_refunds(request: Request) -> JSONResponse:
+    ctx = context(request)
+    who = await caller(request)
+    page = page_params(request)
+    wanted = expand_params(request, EXPANDABLE, listing=True)
+    charge = query_filter(request, "charge")
+
+    def load() -> dict[str, Any]:
+        where = [] if charge is None else [Refund.charge_id == charge]
+        with ctx.sessions() as session:
+            rows, more = fetch_page(session, Refund, who.marketplace_id, page, *where)
+        data = [expand_refund(ctx, refund_json(r, ctx.livemode), wanted) for r in rows]
+        return listing(request, data, more)
+
+    return JSONResponse(await run_in_threadpool(load))
+
+
+routes = [
+    Route("/v1/refunds", create_refund, methods=["POST"]),
+    Route("/v1/refunds", list_refunds, methods=["GET"]),
+    Route("/v1/refunds/{id}", retrieve_refund, methods=["GET"]),
+]

@@ -1,0 +1,1 @@
+"""Use cases: each joins the store, the vault, fraud and the event log in one place."""

@@ -1,0 +1,319 @@
+"""Charges: create (fraud, then the vault), capture, cancel, update; reconcile the stuck.
+
+Every status change goes through move_charge, which enforces the state machine of
+api.domain.states and records the event in the same transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from api.clients.fraud import FraudClient, FraudUnavailable
+from api.clients.vault import VaultCard, VaultClient, VaultTimeout, VaultUnreachable
+from api.contracts import ChargeCapture, ChargeCreate, ChargeUpdate
+from api.ids import derived_id, new_id
+from api.presenters import charge_json
+from api.services.common import move_charge, owned
+from api.store.models import Charge, Customer, CustomerCard, utcnow
+from strongroom.web import NotFound, ServiceError, UpstreamError
+
+log = logging.getLogger("api.charges")
+
+# A charge still pending this long after creation lost its request (a crash, a vault
+# timeout); past the clearance's lifetime the vault can no longer receive it either.
+STUCK_AFTER = dt.timedelta(minutes=5)
+
+
+class ChargeService:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        vault: VaultClient,
+        fraud: FraudClient,
+        livemode: bool,
+        id_secret: bytes,
+    ) -> None:
+        self._sessions = sessions
+        self._vault = vault
+        self._fraud = fraud
+        self._livemode = livemode
+        self._id_secret = id_secret
+
+    def _json(self, charge: Charge) -> dict[str, Any]:
+        return charge_json(charge, self._livemode)
+
+    def _load(self, marketplace_id: str, charge_id: str) -> Charge:
+        with self._sessions() as session:
+            return owned(session, Charge, charge_id, marketplace_id, "id", "charge")
+
+    def create(self, marketplace_id: str, body: ChargeCreate, seed: str | None) -> dict[str, Any]:
+        """The charge as it ends up; with a seed (an idempotency key) its id is derived,
+        so a retry after a crash resumes this very charge instead of making a second."""
+        charge_id = derived_id("ch", self._id_secret, seed) if seed else new_id("ch")
+        with self._sessions() as session:
+            existing = session.get(Charge, charge_id)
+        if existing is not None:
+            if existing.status != "pending":
+                return self._json(existing)
+            return self._execute(existing, self._vault.card(existing.card, marketplace_id))
+        card_id, customer_id = self._card_of(marketplace_id, body)
+        card = self._vault.card(card_id, marketplace_id)
+        charge = Charge(
+            id=charge_id,
+            marketplace_id=marketplace_id,
+            card=card.id,
+            customer_id=customer_id,
+            amount=body.amount,
+            currency=body.currency,
+            description=body.description,
+            metadata_=body.metadata,
+            status="pending",
+            capture=body.capture,
+            amount_captured=0,
+            amount_refunded=0,
+            refund_reserved=0,
+            fraud_reasons=[],
+            created=utcnow(),
+        )
+        with self._sessions.begin() as session:
+            session.add(charge)
+        return self._execute(charge, card)
+
+    def _card_of(self, marketplace_id: str, body: ChargeCreate) -> tuple[str, str | None]:
+        if body.customer is None:
+            assert body.card is not None  # the contract asks for one or the other
+            return body.card, None
+        with self._sessions() as session:
+            customer = owned(
+                session, Customer, body.customer, marketplace_id, "customer", "customer"
+            )
+            if body.card is None:
+                if customer.default_card is None:
+                    raise ServiceError(
+                        f"Customer {customer.id} has no card; attach one or pass card.",
+                        code="customer_has_no_card",
+                        param="customer",
+                    )
+                return customer.default_card, customer.id
+            attached = session.get(CustomerCard, body.card)
+            if attached is None or attached.customer_id != customer.id:
+                raise NotFound(f"Customer {customer.id} has no card '{body.card}'.", param="card")
+            return body.card, customer.id
+
+    def _settle(self, charge: Charge, new: str, **changes: Any) -> dict[str, Any]:
+        """Move the charge to its outcome; if another request got there first, show that."""
+        with self._sessions.begin() as session:
+            if move_charge(session, charge, new, self._livemode, **changes):
+                return self._json(charge)
+            current = session.get_one(Charge, charge.id)
+            return self._json(current)
+
+    def _execute(self, charge: Charge, card: VaultCard) -> dict[str, Any]:
+        try:
+            assessment = self._fraud.assess(
+                {
+                    "charge_id": charge.id,
+                    "marketplace": charge.marketplace_id,
+                    "amount": charge.amount,
+                    "currency": charge.currency,
+                    "card": {
+                        "id": card.id,
+                        "brand": card.brand,
+                        "bin": card.bin,
+                        "last4": card.last4,
+                        "fingerprint": card.fingerprint,
+                    },
+                }
+            )
+        except FraudUnavailable as exc:
+            # Fail closed: without an assessment there is no clearance, so nothing is charged.
+            log.warning("fraud unavailable for %s: %s", charge.id, exc)
+            return self._settle(
+                charge,
+                "failed",
+                failure_code="fraud_unavailable",
+                failure_message="The charge could not be screened; nothing was charged.",
+            )
+        fraud = {
+            "fraud_score": assessment.score,
+            "fraud_decision": assessment.decision,
+            "fraud_reasons": assessment.reasons,
+        }
+        if assessment.decision == "block":
+            return self._settle(
+                charge,
+                "blocked",
+                failure_code="fraud_blocked",
+                failure_message="The charge was blocked by fraud screening.",
+                **fraud,
+            )
+        if assessment.decision == "review" or assessment.clearance is None:
+            return self._settle(charge, "pending_review", **fraud)
+        for name, value in fraud.items():
+            setattr(charge, name, value)
+        try:
+            result = self._vault.charge(
+                {
+                    "charge_id": charge.id,
+                    "card": card.id,
+                    "marketplace": charge.marketplace_id,
+                    "amount": charge.amount,
+                    "currency": charge.currency,
+                    "clearance": assessment.clearance.model_dump(),
+                }
+            )
+        except VaultUnreachable:
+            return self._settle(
+                charge,
+                "failed",
+                failure_code="processing_error",
+                failure_message="The card could not be charged; retry later.",
+                **fraud,
+            )
+        except VaultTimeout:
+            # The vault may have executed it; its charge id makes a retry safe, so stay pending.
+            log.error("vault timed out on %s; charge left pending", charge.id)
+            raise ServiceError(
+                f"The charge {charge.id} is pending: the vault did not answer in time.",
+                code="charge_pending",
+                type="api_error",
+                status_code=502,
+            ) from None
+        except ServiceError as exc:
+            log.error("vault refused %s: %s", charge.id, exc.code)
+            return self._settle(
+                charge, "failed", failure_code=exc.code, failure_message=exc.message, **fraud
+            )
+        if result.status != "succeeded":
+            return self._settle(
+                charge,
+                "failed",
+                failure_code=result.failure_code,
+                failure_message=result.failure_message,
+                **fraud,
+            )
+        authorised = {**fraud, "authorization_code": result.authorization_code}
+        if not charge.capture:
+            return self._settle(charge, "authorized", **authorised)
+        return self._capture_new(charge, authorised)
+
+    def _capture_new(self, charge: Charge, authorised: dict[str, Any]) -> dict[str, Any]:
+        """Capture at once what was just authorised; if that fails it stays authorized."""
+        try:
+            settled = self._vault.capture(charge.id, charge.marketplace_id, charge.amount)
+        except (VaultUnreachable, VaultTimeout, ServiceError) as exc:
+            log.error("capture of %s failed (%s); left authorized", charge.id, type(exc).__name__)
+            return self._settle(charge, "authorized", **authorised)
+        if settled.status != "succeeded":
+            return self._settle(charge, "authorized", **authorised)
+        return self._settle(charge, "succeeded", amount_captured=charge.amount, **authorised)
+
+    def capture(self, marketplace_id: str, charge_id: str, body: ChargeCapture) -> dict[str, Any]:
+        charge = self._load(marketplace_id, charge_id)
+        if charge.status == "succeeded":
+            raise ServiceError(
+                f"Charge {charge.id} has already been captured.",
+                code="charge_already_captured",
+                status_code=409,
+            )
+        if charge.status != "authorized":
+            raise ServiceError(
+                f"A {charge.status} charge cannot be captured.",
+                code="charge_not_capturable",
+                status_code=409,
+            )
+        amount = body.amount or charge.amount
+        if amount > charge.amount:
+            raise ServiceError(
+                f"The capture ({amount}) exceeds the authorised amount ({charge.amount}).",
+                code="amount_too_large",
+                param="amount",
+            )
+        try:
+            settled = self._vault.capture(charge.id, marketplace_id, amount)
+        except (VaultUnreachable, VaultTimeout):
+            raise UpstreamError(
+                "The capture could not be confirmed; retry it (it is executed once)."
+            ) from None
+        if settled.status != "succeeded":
+            raise ServiceError(
+                "The capture was declined.",
+                code=settled.failure_code or "capture_declined",
+                type="card_error",
+                status_code=402,
+            )
+        return self._settle(charge, "succeeded", amount_captured=amount)
+
+    def cancel(self, marketplace_id: str, charge_id: str) -> dict[str, Any]:
+        charge = self._load(marketplace_id, charge_id)
+        if charge.status == "pending_review":
+            return self._settle(charge, "canceled")
+        if charge.status != "authorized":
+            raise ServiceError(
+                f"A {charge.status} charge cannot be canceled"
+                + ("; refund it instead." if charge.status == "succeeded" else "."),
+                code="charge_not_cancelable",
+                status_code=409,
+            )
+        try:
+            settled = self._vault.void(charge.id, marketplace_id)
+        except (VaultUnreachable, VaultTimeout):
+            raise UpstreamError(
+                "The cancelation could not be confirmed; retry it (it is executed once)."
+            ) from None
+        if settled.status != "succeeded":
+            raise ServiceError(
+                "The card network refused to release the authorisation.",
+                code=settled.failure_code or "void_declined",
+                type="card_error",
+                status_code=402,
+            )
+        return self._settle(charge, "canceled")
+
+    def update(self, marketplace_id: str, charge_id: str, body: ChargeUpdate) -> dict[str, Any]:
+        with self._sessions.begin() as session:
+            charge = owned(session, Charge, charge_id, marketplace_id, "id", "charge")
+            if body.description is not None:
+                charge.description = body.description
+            if body.metadata is not None:
+                charge.metadata_ = body.metadata
+            return self._json(charge)
+
+    def reconcile(self, now: dt.datetime | None = None) -> int:
+        """Settle charges left pending by a lost request, from what the vault knows."""
+        cutoff = (now or utcnow()) - STUCK_AFTER
+        with self._sessions() as session:
+            stuck = list(
+                session.scalars(
+                    select(Charge)
+                    .where(Charge.status == "pending", Charge.created < cutoff)
+                    .limit(50)
+                )
+            )
+        for charge in stuck:
+            try:
+                state = self._vault.state(charge.id, charge.marketplace_id)
+            except (VaultUnreachable, VaultTimeout, ServiceError):
+                return 0  # the vault is not answering: try again at the next pass
+            if state is None:
+                # Never reached the vault, and its clearance has expired: it never will.
+                self._settle(
+                    charge,
+                    "failed",
+                    failure_code="processing_error",
+                    failure_message="The charge was not executed; nothing was charged.",
+                )
+            elif state.status == "failed":
+                self._settle(charge, "failed", failure_code=state.failure_code)
+            elif state.status == "succeeded":
+                authorised = {"authorization_code": state.authorization_code}
+                if charge.capture:
+                    self._capture_new(charge, authorised)
+                else:
+                    self._settle(charge, "authorized", **authorised)
+        return len(stuck)

@@ -1,0 +1,69 @@
+"""What the services share: finding a marketplace's own object, moving a state machine."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol, TypeVar
+
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from api.domain.states import charge_event, refund_event
+from api.events import record_event
+from api.ids import well_formed
+from api.presenters import charge_json, refund_json
+from api.store.models import Charge, Refund
+from strongroom.web import NotFound
+
+
+class Owned(Protocol):
+    marketplace_id: str
+
+
+Row = TypeVar("Row", bound=Owned)
+
+
+def owned(
+    session: Session, model: type[Row], object_id: str, marketplace_id: str, param: str, noun: str
+) -> Row:
+    """The marketplace's own object, or 404: another marketplace's (or mode's) does not exist."""
+    row = session.get(model, object_id) if well_formed(object_id) else None
+    if row is None or row.marketplace_id != marketplace_id or getattr(row, "deleted", False):
+        raise NotFound(f"No such {noun}: '{object_id}'.", param=param)
+    return row
+
+
+def move_charge(session: Session, charge: Charge, new: str, livemode: bool, **changes: Any) -> bool:
+    """Compare-and-set the charge from its current status to `new`, with its event.
+
+    The UPDATE names the status it expects, so of two requests racing to move one charge
+    exactly one succeeds (on SQLite and PostgreSQL alike); False tells the loser.
+    """
+    event = charge_event(charge.status, new)  # IllegalTransition before touching anything
+    moved = session.execute(
+        update(Charge)
+        .where(Charge.id == charge.id, Charge.status == charge.status)
+        .values(status=new, **changes)
+    )
+    if not moved.rowcount:  # type: ignore[attr-defined]
+        return False
+    charge.status = new
+    for name, value in changes.items():
+        setattr(charge, name, value)
+    record_event(session, charge.marketplace_id, event, charge_json(charge, livemode))
+    return True
+
+
+def move_refund(session: Session, refund: Refund, new: str, livemode: bool, **changes: Any) -> bool:
+    event = refund_event(refund.status, new)
+    moved = session.execute(
+        update(Refund)
+        .where(Refund.id == refund.id, Refund.status == refund.status)
+        .values(status=new, **changes)
+    )
+    if not moved.rowcount:  # type: ignore[attr-defined]
+        return False
+    refund.status = new
+    for name, value in changes.items():
+        setattr(refund, name, value)
+    record_event(session, refund.marketplace_id, event, refund_json(refund, livemode))
+    return True

@@ -1,0 +1,174 @@
+"""Refunds: reserve the amount on the charge, have the vault execute it, settle both.
+
+The reservation is one conditional UPDATE (`amount_refunded + refund_reserved + amount
+<= amount_captured`), so concurrent refunds can never together pass the capture; a
+failed refund gives its reservation back. The vault enforces the same bound again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from api.clients.vault import VaultClient, VaultTimeout, VaultUnreachable
+from api.contracts import RefundCreate
+from api.events import record_event
+from api.ids import derived_id, new_id
+from api.presenters import charge_json, refund_json
+from api.services.common import move_refund, owned
+from api.store.models import Charge, Refund, utcnow
+from strongroom.web import ServiceError
+
+log = logging.getLogger("api.refunds")
+
+RETRY_PENDING_AFTER = dt.timedelta(minutes=1)
+
+
+class RefundService:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        vault: VaultClient,
+        livemode: bool,
+        id_secret: bytes,
+    ) -> None:
+        self._sessions = sessions
+        self._vault = vault
+        self._livemode = livemode
+        self._id_secret = id_secret
+
+    def create(self, marketplace_id: str, body: RefundCreate, seed: str | None) -> dict[str, Any]:
+        refund_id = derived_id("re", self._id_secret, seed) if seed else new_id("re")
+        with self._sessions() as session:
+            existing = session.get(Refund, refund_id)
+        if existing is not None:
+            return self._execute(existing) if existing.status == "pending" else self._json(existing)
+        refund = self._reserve(marketplace_id, refund_id, body)
+        return self._execute(refund)
+
+    def _json(self, refund: Refund) -> dict[str, Any]:
+        return refund_json(refund, self._livemode)
+
+    def _reserve(self, marketplace_id: str, refund_id: str, body: RefundCreate) -> Refund:
+        with self._sessions.begin() as session:
+            charge = owned(session, Charge, body.charge, marketplace_id, "charge", "charge")
+            if charge.status != "succeeded":
+                hint = " Cancel it instead." if charge.status == "authorized" else ""
+                raise ServiceError(
+                    f"A {charge.status} charge cannot be refunded.{hint}",
+                    code="charge_not_refundable",
+                    param="charge",
+                    status_code=409,
+                )
+            left = charge.amount_captured - charge.amount_refunded - charge.refund_reserved
+            if left <= 0:
+                raise ServiceError(
+                    f"Charge {charge.id} has already been refunded.",
+                    code="charge_already_refunded",
+                    param="charge",
+                    status_code=409,
+                )
+            amount = body.amount or left
+            reserved = session.execute(
+                update(Charge)
+                .where(
+                    Charge.id == charge.id,
+                    Charge.status == "succeeded",
+                    Charge.amount_refunded + Charge.refund_reserved + amount
+                    <= Charge.amount_captured,
+                )
+                .values(refund_reserved=Charge.refund_reserved + amount)
+            )
+            if not reserved.rowcount:  # type: ignore[attr-defined]
+                raise ServiceError(
+                    f"The refund ({amount}) is greater than what is left to refund ({left}).",
+                    code="amount_too_large",
+                    param="amount",
+                )
+            refund = Refund(
+                id=refund_id,
+                marketplace_id=marketplace_id,
+                charge_id=charge.id,
+                amount=amount,
+                currency=charge.currency,
+                reason=body.reason,
+                metadata_=body.metadata,
+                status="pending",
+                created=utcnow(),
+            )
+            session.add(refund)
+            session.flush()
+            record_event(session, marketplace_id, "refund.created", self._json(refund))
+        return refund
+
+    def _execute(self, refund: Refund) -> dict[str, Any]:
+        try:
+            result = self._vault.refund(
+                refund.id, refund.charge_id, refund.marketplace_id, refund.amount
+            )
+        except VaultTimeout:
+            # It may have been executed; the refund id makes the retry (reconcile) safe.
+            log.error("vault timed out on refund %s; left pending", refund.id)
+            raise ServiceError(
+                f"The refund {refund.id} is pending: the vault did not answer in time.",
+                code="refund_pending",
+                type="api_error",
+                status_code=502,
+            ) from None
+        except VaultUnreachable:
+            return self._finish(refund, "failed", "processing_error", "Retry the refund later.")
+        except ServiceError as exc:
+            return self._finish(refund, "failed", exc.code, exc.message)
+        if result.status == "succeeded":
+            return self._finish(refund, "succeeded", None, None)
+        return self._finish(refund, "failed", result.failure_code, "The refund was declined.")
+
+    def _finish(
+        self, refund: Refund, status: str, code: str | None, message: str | None
+    ) -> dict[str, Any]:
+        with self._sessions.begin() as session:
+            if not move_refund(
+                session, refund, status, self._livemode, failure_code=code, failure_message=message
+            ):
+                return self._json(session.get_one(Refund, refund.id))
+            # The reservation becomes a refunded amount, or is given back.
+            kept = refund.amount if status == "succeeded" else 0
+            session.execute(
+                update(Charge)
+                .where(Charge.id == refund.charge_id)
+                .values(
+                    refund_reserved=Charge.refund_reserved - refund.amount,
+                    amount_refunded=Charge.amount_refunded + kept,
+                )
+            )
+            if status == "succeeded":
+                charge = session.get_one(Charge, refund.charge_id, populate_existing=True)
+                record_event(
+                    session,
+                    refund.marketplace_id,
+                    "charge.refunded",
+                    charge_json(charge, self._livemode),
+                )
+        return self._json(refund)
+
+    def reconcile(self, now: dt.datetime | None = None) -> int:
+        """Ask the vault again about refunds whose answer was lost (it replays, never redoes)."""
+        cutoff = (now or utcnow()) - RETRY_PENDING_AFTER
+        with self._sessions() as session:
+            pending = list(
+                session.scalars(
+                    select(Refund)
+                    .where(Refund.status == "pending", Refund.created < cutoff)
+                    .limit(50)
+                )
+            )
+        for refund in pending:
+            try:
+                self._execute(refund)
+            except ServiceError:
+                return 0
+        return len(pending)

@@ -1,0 +1,127 @@
+"""The delivery table as a work queue: due rows are leased, attempted, then settled.
+
+A lease (`lease_until`) is taken by compare-and-set, so any number of worker threads in
+any number of API processes may share one database: each attempt is made by one of them,
+and a worker that dies mid-attempt only delays that delivery until its lease runs out.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from dataclasses import dataclass
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from api.store.models import Event, WebhookDelivery, WebhookEndpoint
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Attempt n (1-based) failing waits base·2^(n-1), at most `cap`, then `max_attempts`
+    failures make the delivery dead: it stays in the dead-letter list until redelivered."""
+
+    max_attempts: int = 10
+    base: dt.timedelta = dt.timedelta(seconds=60)
+    cap: dt.timedelta = dt.timedelta(hours=6)
+
+    def delay(self, attempts: int) -> dt.timedelta:
+        plain = min(self.base * (1 << min(attempts - 1, 40)), self.cap)
+        # Up to 10% jitter, so endpoints that failed together are not retried together.
+        jitter: float = 1 + random.random() / 10  # noqa: S311 - not a secret
+        return plain * jitter
+
+
+@dataclass(frozen=True)
+class Attempt:
+    delivery_id: str
+    endpoint_id: str
+    url: str
+    secret_version: int
+    event: Event
+    deliverable: bool  # false: the endpoint was deleted or disabled meanwhile
+
+
+def claim_due(
+    sessions: sessionmaker[Session], now: dt.datetime, lease: dt.timedelta, limit: int
+) -> list[str]:
+    """Lease up to `limit` due deliveries; returns the ids this caller now holds."""
+    free = or_(WebhookDelivery.lease_until.is_(None), WebhookDelivery.lease_until < now)
+    with sessions() as session:
+        candidates = list(
+            session.scalars(
+                select(WebhookDelivery.id)
+                .where(
+                    WebhookDelivery.status == "pending",
+                    WebhookDelivery.next_attempt_at <= now,
+                    free,
+                )
+                .order_by(WebhookDelivery.next_attempt_at)
+                .limit(limit)
+            )
+        )
+    claimed = []
+    for delivery_id in candidates:
+        with sessions.begin() as session:
+            taken = session.execute(
+                update(WebhookDelivery)
+                .where(
+                    WebhookDelivery.id == delivery_id,
+                    WebhookDelivery.status == "pending",
+                    free,
+                )
+                .values(lease_until=now + lease)
+            )
+        if taken.rowcount:  # type: ignore[attr-defined]
+            claimed.append(delivery_id)
+    return claimed
+
+
+def load(sessions: sessionmaker[Session], delivery_id: str) -> Attempt:
+    with sessions() as session:
+        delivery = session.get_one(WebhookDelivery, delivery_id)
+        endpoint = session.get_one(WebhookEndpoint, delivery.endpoint_id)
+        event = session.get_one(Event, delivery.event_id)
+    return Attempt(
+        delivery_id=delivery.id,
+        endpoint_id=endpoint.id,
+        url=endpoint.url,
+        secret_version=endpoint.secret_version,
+        event=event,
+        deliverable=endpoint.status == "enabled" and not endpoint.deleted,
+    )
+
+
+def settle(
+    sessions: sessionmaker[Session],
+    delivery_id: str,
+    ok: bool,
+    response_status: int | None,
+    error: str | None,
+    now: dt.datetime,
+    policy: RetryPolicy,
+) -> str:
+    """Record one attempt; returns the delivery's new status."""
+    with sessions.begin() as session:
+        delivery = session.get_one(WebhookDelivery, delivery_id, with_for_update=True)
+        delivery.attempts += 1
+        delivery.last_attempt_at = now
+        delivery.last_response_status = response_status
+        delivery.last_error = None if ok else (error or "failed")[:200]
+        delivery.lease_until = None
+        if ok:
+            delivery.status, delivery.next_attempt_at = "succeeded", None
+        elif delivery.attempts >= policy.max_attempts:
+            delivery.status, delivery.next_attempt_at = "dead", None
+        else:
+            delivery.next_attempt_at = now + policy.delay(delivery.attempts)
+        return delivery.status
+
+
+def redeliver(session: Session, delivery: WebhookDelivery, now: dt.datetime) -> None:
+    """Back to the queue, due now, with a fresh set of attempts (redelivery on demand)."""
+    delivery.status = "pending"
+    delivery.attempts = 0
+    delivery.next_attempt_at = now
+    delivery.lease_until = None

@@ -1,0 +1,144 @@
+"""The webhook worker: a thread in each API process, delivering its own stack's events.
+
+Why a thread in the stack and not a process of its own: each stack then delivers its
+own mode's events (a test-mode backlog can never delay a live webhook), needs no port,
+credential or supervision of its own, and scales with the stack's workers. The threads
+of all processes share the work through leases in the stack's database (deliveries.py).
+Requests are served by the event loop and its thread pool; this thread only waits on I/O.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+from sqlalchemy.orm import Session, sessionmaker
+
+from api import idempotency
+from api.presenters import event_json
+from api.store.models import utcnow
+from api.webhooks import deliveries, destinations, signing
+
+log = logging.getLogger("api.webhooks")
+
+LEASE = dt.timedelta(seconds=60)  # longer than one attempt can take
+HOUSEKEEPING_EVERY = 60.0
+
+
+class WebhookWorker:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        stack_secret: bytes,
+        livemode: bool,
+        policy: deliveries.RetryPolicy,
+        *,
+        timeout: float = 10.0,
+        concurrency: int = 4,
+        poll_seconds: float = 1.0,
+        allow_private: bool = False,
+        housekeeping: Callable[[], None] | None = None,
+    ) -> None:
+        self._sessions = sessions
+        self._secret = stack_secret
+        self._livemode = livemode
+        self._policy = policy
+        self._poll = poll_seconds
+        self._allow_private = allow_private
+        self._concurrency = concurrency
+        self._housekeeping = housekeeping
+        self._http = httpx.Client(
+            timeout=timeout,
+            follow_redirects=False,  # a redirect could point anywhere: it counts as a failure
+            trust_env=False,
+            headers={"user-agent": "Strongroom-Webhooks/1", "content-type": "application/json"},
+        )
+        self._pool = ThreadPoolExecutor(concurrency, thread_name_prefix="webhook")
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="webhook-worker", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(15)
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        self._http.close()
+
+    def wake(self) -> None:
+        """Look for due deliveries now rather than at the next poll."""
+        self._wake.set()
+
+    def _run(self) -> None:
+        last_housekeeping = 0.0
+        while not self._stop.is_set():
+            try:
+                delivered = self.run_once()
+                if time.monotonic() - last_housekeeping > HOUSEKEEPING_EVERY:
+                    last_housekeeping = time.monotonic()
+                    idempotency.purge_expired(self._sessions)
+                    if self._housekeeping is not None:
+                        self._housekeeping()
+            except Exception:
+                # The worker outlives any one failure (a database restart, say): log, go on.
+                log.exception("webhook worker pass failed")
+                delivered = 0
+            if not delivered:
+                self._wake.wait(self._poll)
+                self._wake.clear()
+
+    def run_once(self) -> int:
+        """Lease a batch of due deliveries and attempt each; returns how many."""
+        claimed = deliveries.claim_due(self._sessions, utcnow(), LEASE, self._concurrency * 4)
+        list(self._pool.map(self._attempt, claimed))
+        return len(claimed)
+
+    def _attempt(self, delivery_id: str) -> None:
+        attempt = deliveries.load(self._sessions, delivery_id)
+        ok: bool
+        status: int | None
+        error: str | None
+        if not attempt.deliverable:
+            ok, status, error = False, None, "endpoint disabled or deleted"
+        else:
+            ok, status, error = self._post(attempt)
+        outcome = deliveries.settle(
+            self._sessions, delivery_id, ok, status, error, utcnow(), self._policy
+        )
+        log.info(
+            "webhook %s event %s to %s: %s (%s)",
+            delivery_id,
+            attempt.event.id,
+            attempt.endpoint_id,
+            outcome,
+            status or error,
+        )
+
+    def _post(self, attempt: deliveries.Attempt) -> tuple[bool, int | None, str | None]:
+        try:
+            destinations.check(attempt.url, self._allow_private)
+        except destinations.DestinationRefused as exc:
+            return False, None, f"destination refused: {exc}"
+        payload = json.dumps(event_json(attempt.event, self._livemode)).encode()
+        secret = signing.endpoint_secret(self._secret, attempt.endpoint_id, attempt.secret_version)
+        header = signing.sign(secret, int(time.time()), payload)
+        try:
+            response = self._http.post(
+                attempt.url, content=payload, headers={signing.HEADER: header}
+            )
+        except httpx.HTTPError as exc:
+            return False, None, type(exc).__name__
+        # The response body is never kept: it is the merchant's, and could hold anything.
+        ok = 200 <= response.status_code < 300
+        return ok, response.status_code, None if ok else f"status {response.status_code}"
