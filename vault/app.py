@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import Engine
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.routing import Route
 
 from vault.audit import AuditLog
@@ -16,8 +19,10 @@ from vault.auth import MerchantKeys, ServiceCredentials
 from vault.cardnet import CardNetwork
 from vault.config import Settings, decode_key32
 from vault.crypto.envelope import Envelope
-from vault.crypto.keyring import LocalKeyring
+from vault.crypto.keyring import KeyProvider, LocalKeyring
+from vault.crypto.transit import TransitKeys
 from vault.errors import EXCEPTION_HANDLERS
+from vault.routes.admin import command, unseal
 from vault.routes.cards import card_metadata, create_card
 from vault.routes.charges import create_charge
 from vault.routes.health import healthz
@@ -25,24 +30,53 @@ from vault.routes.settlement import capture_charge, charge_state, create_refund,
 from vault.services import Services
 from vault.services.cards import CardService
 from vault.services.charges import ChargeService
+from vault.services.limits import Caps
+from vault.services.operator import OperatorService
 from vault.services.settlement import SettlementService
+from vault.services.unseal import Unsealer
 from vault.store import repository
 from vault.store.db import make_engine, session_factory
 from vault.store.migrate import upgrade_to_head
 
 MAX_BODY_BYTES = 16 * 1024  # a card or a charge is a few hundred bytes
+log = logging.getLogger("vault")
+
+
+def key_provider(settings: Settings, first_start: bool) -> KeyProvider:
+    """Transit if configured, else the local keyring (created only while no card needs it)."""
+    if settings.key_provider == "transit":
+        assert settings.transit_token is not None  # Settings requires it for transit
+        return TransitKeys(
+            settings.transit_url,
+            settings.transit_token.get_secret_value(),
+            settings.transit_key,
+            settings.transit_mount,
+            settings.network_timeout,
+        )
+    return LocalKeyring(settings.keyring_file, create=first_start)
 
 
 def build_services(settings: Settings, engine: Engine, network: CardNetwork) -> Services:
     """Wire the services; any unusable key, keyring or audit log stops the start here."""
     sessions = session_factory(engine)
-    audit = AuditLog(settings.audit_path)
+    audit = AuditLog(settings.audit_path, engine)
     with sessions() as session:
         first_start = not repository.has_cards(session)
-    envelope = Envelope(LocalKeyring(settings.keyring_file, create=first_start))
+    keys = key_provider(settings, first_start)
     fraud_key = Ed25519PublicKey.from_public_bytes(decode_key32(settings.fraud_public_key))
     fingerprint_key = decode_key32(settings.fingerprint_key.get_secret_value())
-    cards = CardService(sessions, envelope, audit, fingerprint_key)
+    operator_key = None
+    if settings.operator_public_key is not None:
+        operator_key = Ed25519PublicKey.from_public_bytes(
+            decode_key32(settings.operator_public_key)
+        )
+    caps = Caps(
+        settings.marketplace_minute_cap,
+        settings.marketplace_total_cap,
+        settings.global_minute_cap,
+        settings.global_total_cap,
+    )
+    cards = CardService(sessions, Envelope(keys), audit, fingerprint_key, settings.cvc_ttl)
     return Services(
         merchants=MerchantKeys(sessions, settings.key_hash_secret.get_secret_value().encode()),
         credentials=ServiceCredentials(
@@ -50,9 +84,23 @@ def build_services(settings: Settings, engine: Engine, network: CardNetwork) -> 
             settings.live_credential.get_secret_value(),
         ),
         cards=cards,
-        charges=ChargeService(sessions, cards, audit, fraud_key, network),
+        charges=ChargeService(sessions, cards, audit, fraud_key, network, caps),
         settlement=SettlementService(sessions, audit, network),
+        keys=keys,
+        operator=OperatorService(sessions, keys, audit, operator_key),
+        unsealer=Unsealer(keys, audit),
     )
+
+
+async def sweep_cvcs(cards: CardService, interval: float) -> None:
+    """Destroy CVCs kept past their time, for as long as the vault runs."""
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await run_in_threadpool(cards.destroy_expired_cvcs)
+        except Exception as exc:
+            # Retried at the next sweep; the charge path never uses an expired CVC anyway.
+            log.error("CVC sweep failed: %s", type(exc).__name__)
 
 
 def create_app(settings: Settings) -> Starlette:
@@ -66,10 +114,18 @@ def create_app(settings: Settings) -> Starlette:
             settings.network_credential.get_secret_value(),
             settings.network_timeout,
         )
+        sweeper = None
         try:
             upgrade_to_head(engine)
-            yield {"services": build_services(settings, engine, network)}
+            services = build_services(settings, engine, network)
+            interval = min(60.0, settings.cvc_ttl / 2)
+            sweeper = asyncio.create_task(sweep_cvcs(services.cards, interval))
+            yield {"services": services}
         finally:
+            if sweeper is not None:
+                sweeper.cancel()
+                with suppress(asyncio.CancelledError):
+                    await sweeper
             network.close()
             engine.dispose()
 
@@ -82,6 +138,8 @@ def create_app(settings: Settings) -> Starlette:
         Route("/internal/v1/charges/{id}/capture", capture_charge, methods=["POST"]),
         Route("/internal/v1/charges/{id}/void", void_charge, methods=["POST"]),
         Route("/internal/v1/refunds", create_refund, methods=["POST"]),
+        Route("/admin/v1/unseal", unseal, methods=["POST"]),
+        Route("/admin/v1/commands", command, methods=["POST"]),
     ]
     return Starlette(
         routes=routes,

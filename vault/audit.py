@@ -1,127 +1,211 @@
-"""An append-only, hash-chained JSON-lines audit log of every access to card data.
+"""The audit log's writer: group commit of entries, then of the operations they record.
 
-Each line is one entry: {seq, time, actor, action, token, outcome, prev_hash, hash}, where
-hash = SHA-256(prev_hash + canonical JSON of the entry without `hash`). Editing, removing
-or reordering any entry breaks every later hash. Writers take an exclusive flock, so the
-server and the `strongroom` command can append to one log.
+Callers queue their entries (and any database work they audit) and wait. One writer
+thread appends everything queued in one write and one fsync, then runs the queued
+database work and moves the log's anchor (its newest seq and hash, in the database) in
+one transaction. So an operation's entries are on disk before its data is: if they cannot
+be written, nothing is done (fail closed), and one fsync serves every waiting request.
+Writers take an exclusive flock: the server and the `strongroom` command share one log.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import fcntl
-import hashlib
 import json
 import logging
 import os
 import re
 import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
+from sqlalchemy import Connection, Engine, select
+
+from vault.audit_chain import (
+    GENESIS,
+    AuditChainBroken,
+    Head,
+    canonical,
+    check_line,
+    entry_hash,
+    verify_chain,
+)
 from vault.errors import AuditUnavailable
+from vault.store.db import upsert
+from vault.store.models import AuditAnchor
 
 log = logging.getLogger("vault.audit")
 
-GENESIS = "0" * 64
+Entry = tuple[str, str, str | None, str]  # actor, action, token, outcome
+Work = Callable[[Connection], None]
+
 _TAIL_BYTES = 65536  # an entry is a few hundred bytes; the last one is within this
 _DIGIT_RUN = re.compile(r"\d{12,}")
+_IDLE_SECONDS = 5.0  # the writer thread ends when idle this long, and restarts on demand
 
 
-class AuditChainBroken(Exception):
-    """The log on disk does not verify; the vault does not start on it (fail closed)."""
+@dataclass
+class _Job:
+    entries: Sequence[Entry]
+    work: Work | None
+    future: Future[None] = field(default_factory=Future)
 
 
-def entry_hash(prev_hash: str, body: dict[str, Any]) -> str:
-    """The chained hash of an entry body (every field but `hash`)."""
-    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256((prev_hash + canonical).encode()).hexdigest()
-
-
-def _check(line: bytes, seq: int, prev_hash: str) -> str:
-    """The hash of `line` if it is entry number `seq` chained to `prev_hash`."""
-    try:
-        entry = json.loads(line)
-        body = {k: v for k, v in entry.items() if k != "hash"}
-        ok = entry["seq"] == seq and entry["prev_hash"] == prev_hash
-        ok = ok and entry["hash"] == entry_hash(prev_hash, body)
-    except (ValueError, KeyError, TypeError, AttributeError):
-        ok = False
-    if not ok:
-        raise AuditChainBroken(f"audit entry {seq} does not verify")
-    return str(entry["hash"])
-
-
-def verify_chain(path: Path) -> int:
-    """The number of entries, after checking every link of the chain."""
-    seq, prev_hash = 0, GENESIS
-    with path.open("rb") as f:
-        for line in f:
-            if not line.endswith(b"\n"):
-                raise AuditChainBroken(f"audit entry {seq + 1} is incomplete")
-            seq += 1
-            prev_hash = _check(line, seq, prev_hash)
-    return seq
-
-
-def _last_entry(fd: int, size: int) -> tuple[int, str]:
-    """(seq, hash) of the last entry, itself verified; (0, GENESIS) for an empty log."""
-    if size == 0:
-        return 0, GENESIS
-    tail = os.pread(fd, min(size, _TAIL_BYTES), max(0, size - _TAIL_BYTES))
-    lines = tail.split(b"\n")
-    if lines[-1] != b"" or len(lines) < 2:
-        raise AuditChainBroken("the last audit entry is incomplete")
-    entry = json.loads(lines[-2])
-    return int(entry["seq"]), _check(lines[-2], int(entry["seq"]), str(entry["prev_hash"]))
+def read_anchors(engine: Engine) -> dict[str, tuple[int, str]]:
+    """Every log identity the database has anchored, with its newest (seq, hash)."""
+    with engine.connect() as conn:
+        rows = conn.execute(select(AuditAnchor.chain, AuditAnchor.seq, AuditAnchor.hash))
+        return {chain: (seq, hash_) for chain, seq, hash_ in rows}
 
 
 class AuditLog:
     """Appends entries durably, or raises AuditUnavailable so the caller does nothing."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, engine: Engine | None = None) -> None:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600))
-        verify_chain(path)  # never extend a chain that is already broken
-        self._path = path
-        self._lock = threading.Lock()
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, 0o600))
+        # Never extend a chain that is broken, or shorter than its anchor.
+        anchors = None if engine is None else read_anchors(engine)
+        self._chain = verify_chain(path, anchors).chain
+        self._path, self._engine, self._size = path, engine, path.stat().st_size
+        self._pending: list[_Job] = []
+        self._wake = threading.Condition()
+        self._writer: threading.Thread | None = None
 
     def append(self, actor: str, action: str, token: str | None, outcome: str) -> None:
-        """Write one entry and fsync it before returning."""
-        fields = (actor, action, token or "", outcome)
-        if any(_DIGIT_RUN.search(field) for field in fields):
-            # Twelve digits in a row could be part of a card number: refuse to write it.
-            raise ValueError("refusing to write a long digit run into the audit log")
-        with self._lock:
-            try:
-                self._append_locked(actor, action, token, outcome)
-            except (OSError, ValueError, KeyError, TypeError, AuditChainBroken) as exc:
-                log.error("audit log write failed: %s", type(exc).__name__)
-                raise AuditUnavailable() from None
+        """Write one entry; it is on disk when this returns."""
+        self.submit([(actor, action, token, outcome)]).result()
 
-    def _append_locked(self, actor: str, action: str, token: str | None, outcome: str) -> None:
-        fd = os.open(self._path, os.O_RDWR | os.O_APPEND)
+    def submit(self, entries: Sequence[Entry], work: Work | None = None) -> Future[None]:
+        """Queue entries, and database work to run in a transaction once they are on disk."""
+        for actor, action, token, outcome in entries:
+            if any(_DIGIT_RUN.search(f) for f in (actor, action, token or "", outcome)):
+                # Twelve digits in a row could be part of a card number: refuse to write it.
+                raise ValueError("refusing to write a long digit run into the audit log")
+        if work is not None and self._engine is None:
+            raise ValueError("database work needs an audit log with an engine")
+        job = _Job(entries, work)
+        with self._wake:
+            self._pending.append(job)
+            if self._writer is None:
+                self._writer = threading.Thread(target=self._run, name="audit", daemon=True)
+                self._writer.start()
+            self._wake.notify()
+        return job.future
+
+    def _run(self) -> None:
+        while True:
+            with self._wake:
+                if not self._pending:
+                    self._wake.wait(_IDLE_SECONDS)
+                if not self._pending:
+                    self._writer = None
+                    return
+                batch, self._pending = self._pending, []
+            self._commit(batch)
+
+    def _commit(self, batch: list[_Job]) -> None:
+        try:
+            head = self._write([entry for job in batch for entry in job.entries])
+        except (OSError, ValueError, KeyError, TypeError, AuditChainBroken) as exc:
+            log.error("audit log write failed: %s", type(exc).__name__)
+            for job in batch:
+                job.future.set_exception(AuditUnavailable())
+            return
+        if self._engine is None:
+            for job in batch:
+                job.future.set_result(None)
+            return
+        try:
+            with self._engine.begin() as conn:
+                for job in batch:
+                    if job.work is not None:
+                        job.work(conn)
+                _advance(conn, head)
+        except Exception:
+            # One failing operation must not fail the others: each again, alone.
+            self._one_by_one(batch, head)
+            return
+        for job in batch:
+            job.future.set_result(None)
+
+    def _one_by_one(self, batch: list[_Job], head: Head) -> None:
+        assert self._engine is not None
+        for job in batch:
+            try:
+                with self._engine.begin() as conn:
+                    if job.work is not None:
+                        job.work(conn)
+                    _advance(conn, head)
+            except Exception as exc:
+                # Its entries stay: the log over-reports an attempt, never hides one.
+                job.future.set_exception(exc)
+            else:
+                job.future.set_result(None)
+
+    def _write(self, entries: Sequence[Entry]) -> Head:
+        """Append `entries` under the flock and fsync them; all or none of them."""
+        fd = os.open(self._path, os.O_RDWR | os.O_APPEND | os.O_NOFOLLOW)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)  # other processes append to this file too
             size = os.fstat(fd).st_size
-            seq, prev_hash = _last_entry(fd, size)
-            body = {
-                "seq": seq + 1,
-                "time": dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"),
-                "actor": actor,
-                "action": action,
-                "token": token,
-                "outcome": outcome,
-                "prev_hash": prev_hash,
-            }
-            entry = {**body, "hash": entry_hash(prev_hash, body)}
-            line = (json.dumps(entry, sort_keys=True, separators=(",", ":")) + "\n").encode()
+            if size < self._size:
+                raise AuditChainBroken("the audit log shrank: entries were removed")
+            seq, prev_hash = self._last(fd, size)
+            now = dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
+            lines = []
+            for actor, action, token, outcome in entries:
+                seq += 1
+                body = {
+                    "seq": seq,
+                    "time": now,
+                    "actor": actor,
+                    "action": action,
+                    "token": token,
+                    "outcome": outcome,
+                    "prev_hash": prev_hash,
+                }
+                prev_hash = entry_hash(prev_hash, body)
+                lines.append(canonical({**body, "hash": prev_hash}) + "\n")
+                self._chain = self._chain or (prev_hash if seq == 1 else None)
+            data = "".join(lines).encode()
             try:
-                if os.write(fd, line) != len(line):
+                if os.write(fd, data) != len(data):
                     raise OSError("short write to the audit log")
-                os.fsync(fd)  # the entry is on disk before the operation proceeds
+                os.fsync(fd)  # the entries are on disk before the operations proceed
             except OSError:
                 os.ftruncate(fd, size)  # leave no partial entry to break the chain
                 raise
+            self._size = size + len(data)
+            return Head(seq, prev_hash, self._chain)
         finally:
             os.close(fd)  # also releases the flock
+
+    def _last(self, fd: int, size: int) -> tuple[int, str]:
+        """(seq, hash) of the last entry, itself verified; (0, GENESIS) for an empty log."""
+        if size == 0:
+            return 0, GENESIS
+        if self._chain is None:  # another process wrote the first entry
+            first = os.pread(fd, _TAIL_BYTES, 0).split(b"\n", 1)[0] + b"\n"
+            self._chain = check_line(first, 1, GENESIS)
+        lines = os.pread(fd, min(size, _TAIL_BYTES), max(0, size - _TAIL_BYTES)).split(b"\n")
+        if lines[-1] != b"" or len(lines) < 2:
+            raise AuditChainBroken("the last audit entry is incomplete")
+        entry = json.loads(lines[-2])
+        seq = int(entry["seq"])
+        return seq, check_line(lines[-2], seq, str(entry["prev_hash"]))
+
+
+def _advance(conn: Connection, head: Head) -> None:
+    """Move the anchor forward to `head`; never back (another writer may be further on)."""
+    if head.chain is not None:
+        upsert(
+            conn,
+            AuditAnchor.__table__,
+            {"chain": head.chain, "seq": head.seq, "hash": head.hash},
+            key="chain",
+            only_if_greater="seq",
+        )

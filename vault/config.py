@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -40,11 +41,33 @@ class Settings(BaseSettings):
     network_credential: SecretStr = Field(min_length=16)
     network_timeout: float = Field(default=10.0, gt=0)
     log_level: str = "INFO"
+    # Master keys: the local keyring file, or HashiCorp Vault / OpenBao Transit.
+    key_provider: Literal["local", "transit"] = "local"
+    transit_url: str = "http://127.0.0.1:8200"
+    transit_token: SecretStr | None = None
+    transit_mount: str = "transit"
+    transit_key: str = "strongroom-vault"
+    operator_public_key: str | None = Field(
+        default=None, description="base64 of the raw Ed25519 key that signs operator commands"
+    )
+    cvc_ttl: int = Field(default=900, gt=0, description="seconds a CVC is kept unused at most")
+    # Caps on live charge volume, in minor units; operators change them by signed command.
+    marketplace_minute_cap: int = Field(default=5_000_000, ge=0)
+    marketplace_total_cap: int = Field(default=1_000_000_000, ge=0)
+    global_minute_cap: int = Field(default=50_000_000, ge=0)
+    global_total_cap: int = Field(default=10_000_000_000, ge=0)
 
     @field_validator("fraud_public_key")
     @classmethod
     def _public_key_is_32_bytes(cls, value: str) -> str:
         decode_key32(value)
+        return value
+
+    @field_validator("operator_public_key")
+    @classmethod
+    def _operator_key_is_32_bytes(cls, value: str | None) -> str | None:
+        if value is not None:
+            decode_key32(value)
         return value
 
     @field_validator("fingerprint_key")
@@ -58,6 +81,8 @@ class Settings(BaseSettings):
         # The mode of a charge is read from which credential called: they must not coincide.
         if self.test_credential.get_secret_value() == self.live_credential.get_secret_value():
             raise ValueError("test_credential and live_credential must differ")
+        if self.key_provider == "transit" and self.transit_token is None:
+            raise ValueError("key_provider transit needs transit_token")
         return self
 
     @property

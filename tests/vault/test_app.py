@@ -6,7 +6,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from vault.app import create_app
-from vault.audit import AuditChainBroken
+from vault.audit_chain import AuditChainBroken
 from vault.crypto.keyring import KeyringError
 
 

@@ -1,19 +1,36 @@
-"""The audit log: chained, verified at start, durable, fail-closed, shared by writers."""
+"""The audit log: chained, anchored, group-committed, durable, fail-closed, shared by writers."""
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import subprocess
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine, insert, select, text
 
-from vault.audit import GENESIS, AuditChainBroken, AuditLog, entry_hash, verify_chain
+from vault.audit import AuditLog, read_anchors
+from vault.audit_chain import GENESIS, AuditChainBroken, entry_hash, main, verify_chain
 from vault.errors import AuditUnavailable
+from vault.store.db import make_engine
+from vault.store.migrate import upgrade_to_head
+from vault.store.models import OperatorCommand
 
 
 def entries(path: Path) -> list[dict[str, object]]:
     return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = make_engine(database_url)
+    upgrade_to_head(engine)
+    yield engine
+    engine.dispose()
 
 
 def test_entries_chain_each_to_the_one_before(tmp_path: Path) -> None:
@@ -27,7 +44,8 @@ def test_entries_chain_each_to_the_one_before(tmp_path: Path) -> None:
     body = {k: v for k, v in second.items() if k != "hash"}
     assert second["hash"] == entry_hash(str(first["hash"]), body)
     assert set(first) == {"seq", "time", "actor", "action", "token", "outcome", "prev_hash", "hash"}
-    assert verify_chain(path) == 2
+    head = verify_chain(path)
+    assert (head.seq, head.hash, head.chain) == (2, second["hash"], first["hash"])
 
 
 def test_the_log_file_is_private(tmp_path: Path) -> None:
@@ -45,7 +63,33 @@ def test_a_new_writer_continues_the_chain(tmp_path: Path) -> None:
     two.append("c", "read", None, "ok")
     one.append("d", "read", None, "ok")
     assert [e["seq"] for e in entries(path)] == [1, 2, 3, 4]
-    assert verify_chain(path) == 4
+    assert verify_chain(path).seq == 4
+
+
+def test_concurrent_appends_share_fsyncs_and_keep_one_chain(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "audit.log"
+    log = AuditLog(path)
+    fsyncs = []
+    real_fsync = os.fsync
+
+    def counting_fsync(fd: int) -> None:
+        fsyncs.append(fd)
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", counting_fsync)
+    threads = [
+        threading.Thread(target=log.append, args=(f"actor{n}", "read", None, "ok"))
+        for n in range(64)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert verify_chain(path).seq == 64
+    assert {e["actor"] for e in entries(path)} == {f"actor{n}" for n in range(64)}
+    assert len(fsyncs) < 64  # entries that waited together were written together
 
 
 @pytest.mark.parametrize(
@@ -56,6 +100,7 @@ def test_a_new_writer_continues_the_chain(tmp_path: Path) -> None:
         lambda lines: lines[1:],
         lambda lines: [*lines[:-1], lines[-1][:-5]],
         lambda lines: [lines[0], "{}", *lines[1:]],
+        lambda lines: [lines[0], lines[2]],
     ],
 )
 def test_an_edited_log_does_not_verify_and_the_vault_does_not_start_on_it(
@@ -69,6 +114,43 @@ def test_an_edited_log_does_not_verify_and_the_vault_does_not_start_on_it(
     path.write_text("\n".join(tamper(lines)) + "\n")
     with pytest.raises(AuditChainBroken):
         AuditLog(path)
+
+
+def test_the_anchor_catches_removed_newest_entries(tmp_path: Path, engine: Engine) -> None:
+    path = tmp_path / "audit.log"
+    log = AuditLog(path, engine)
+    for n in range(3):
+        log.append("a", "read", f"card_{n}", "ok")
+    head = verify_chain(path)
+    assert read_anchors(engine) == {head.chain: (3, head.hash)}
+    lines = path.read_text().splitlines(keepends=True)
+    path.write_text("".join(lines[:-1]))
+    assert verify_chain(path).seq == 2  # a shorter chain is still a chain…
+    with pytest.raises(AuditChainBroken, match="before its anchor"):
+        verify_chain(path, read_anchors(engine))  # …but not the one anchored
+    with pytest.raises(AuditChainBroken):
+        AuditLog(path, engine)
+
+
+def test_a_log_whose_first_entry_was_rewritten_is_not_the_anchored_one(
+    tmp_path: Path, engine: Engine
+) -> None:
+    path = tmp_path / "audit.log"
+    AuditLog(path, engine).append("a", "read", None, "ok")
+    path.unlink()
+    AuditLog(path).append("forger", "read", None, "ok")  # a whole new, valid chain
+    with pytest.raises(AuditChainBroken, match="no anchor"):
+        verify_chain(path, read_anchors(engine))
+
+
+def test_a_log_truncated_while_the_vault_runs_stops_appends(tmp_path: Path) -> None:
+    path = tmp_path / "audit.log"
+    log = AuditLog(path)
+    log.append("a", "read", None, "ok")
+    log.append("a", "read", None, "ok")
+    path.write_text(path.read_text().splitlines(keepends=True)[0])
+    with pytest.raises(AuditUnavailable):
+        log.append("a", "read", None, "ok")
 
 
 def test_a_torn_last_line_stops_appends(tmp_path: Path) -> None:
@@ -91,23 +173,77 @@ def test_an_unwritable_log_refuses_with_503(tmp_path: Path) -> None:
     assert caught.value.status_code == 503 and caught.value.code == "audit_unavailable"
 
 
-def test_a_failed_write_leaves_no_partial_entry(
+def make_read_only(path: Path) -> None:
+    """Read-only even for root: the immutable attribute where we run as root."""
+    if os.geteuid() == 0:
+        subprocess.run(["chattr", "+i", str(path)], check=True)
+    else:
+        path.chmod(0o400)
+
+
+def make_writable(path: Path) -> None:
+    if os.geteuid() == 0:
+        subprocess.run(["chattr", "-i", str(path)], check=True)
+    path.chmod(0o600)
+
+
+def test_work_runs_only_after_its_entries_are_written(tmp_path: Path, engine: Engine) -> None:
+    path = tmp_path / "audit.log"
+    log = AuditLog(path, engine)
+
+    def work(conn) -> None:
+        conn.execute(insert(OperatorCommand), {"nonce": "n" * 16, "action": "x", "created_at": 1})
+
+    make_read_only(path)
+    try:
+        with pytest.raises(AuditUnavailable):
+            log.submit([("a", "x", None, "ok")], work).result()
+    finally:
+        make_writable(path)
+    with engine.connect() as conn:
+        assert conn.execute(select(OperatorCommand.nonce)).all() == []
+    assert path.read_text() == ""
+    log.submit([("a", "x", None, "ok")], work).result()
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM operator_commands")).scalar() == 1
+
+
+def test_one_failing_work_fails_only_its_own_operation(tmp_path: Path, engine: Engine) -> None:
+    log = AuditLog(tmp_path / "audit.log", engine)
+
+    def add(nonce: str):
+        def work(conn) -> None:
+            conn.execute(insert(OperatorCommand), {"nonce": nonce, "action": "x", "created_at": 1})
+
+        return work
+
+    log.submit([("a", "x", None, "ok")], add("a" * 16)).result()
+    futures = [log.submit([("a", "x", None, "ok")], add(n * 16)) for n in "bac"]
+    assert [f.exception() is None for f in futures] == [True, False, True]
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM operator_commands")).scalar() == 3
+
+
+def test_a_full_disk_leaves_no_partial_entry(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = tmp_path / "audit.log"
     log = AuditLog(path)
     log.append("a", "read", None, "ok")
+    before = path.read_bytes()
+    real_write = os.write
 
-    def failing_fsync(fd: int) -> None:
-        raise OSError("disk gone")
+    def full_disk(fd: int, data: bytes) -> int:
+        real_write(fd, data[:10])  # a torn write, then the disk is full
+        raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(os, "fsync", failing_fsync)
+    monkeypatch.setattr(os, "write", full_disk)
     with pytest.raises(AuditUnavailable):
         log.append("a", "read", None, "ok")
     monkeypatch.undo()
-    assert verify_chain(path) == 1
+    assert path.read_bytes() == before
     log.append("a", "read", None, "ok")
-    assert verify_chain(path) == 2
+    assert verify_chain(path).seq == 2
 
 
 def test_anything_shaped_like_a_card_number_is_never_written(tmp_path: Path) -> None:
@@ -116,3 +252,18 @@ def test_anything_shaped_like_a_card_number_is_never_written(tmp_path: Path) -> 
     with pytest.raises(ValueError):
         log.append("a", "read", "card_4242424242424242", "ok")
     assert path.read_text() == ""
+
+
+def test_the_standalone_verifier_checks_an_export_against_its_head(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "audit.log"
+    log = AuditLog(path)
+    for n in range(3):
+        log.append("a", "read", f"card_{n}", "ok")
+    head = verify_chain(path)
+    assert main(["audit_chain.py", str(path), "3", head.hash]) == 0
+    assert "OK: 3 entries" in capsys.readouterr().out
+    path.write_text("".join(path.read_text().splitlines(keepends=True)[:2]))
+    assert main(["audit_chain.py", str(path)]) == 0
+    assert main(["audit_chain.py", str(path), "3", head.hash]) == 1

@@ -18,6 +18,7 @@ ALLOWED = {
     "alembic",
     "cryptography",
     "httpx",
+    "hvac",
 }
 
 

@@ -1,39 +1,79 @@
 """Master keys: the KeyProvider protocol and the local keyring file used by default.
 
 The master key never encrypts card data itself; it only wraps (encrypts) the per-record
-data keys. Production swaps LocalKeyring for a provider whose keys never leave an HSM or
-HashiCorp Vault Transit; the envelope code does not change.
+data keys. Master keys have versions: rotation adds one and new data keys are wrapped
+under it; a rewrap moves a wrapped key to the newest; versions below `min_version` are
+retired and refused. Production may swap LocalKeyring for Transit (vault.crypto.transit);
+the envelope code does not change.
+
+The keyring file is `{"current", "min_version", "versions"}`, or, once split among
+custodians, that body sealed with AES-256-GCM under a key-encryption key (KEK) that only
+the custodians' components rebuild (vault.crypto.custodians). A sealed keyring holds no
+usable key until unsealed.
 """
 
 from __future__ import annotations
 
 import base64
+import binascii
 import contextlib
+import fcntl
 import json
 import os
 import stat
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from vault.crypto import custodians as shares
 
 KEY_BYTES = 32  # AES-256
 NONCE_BYTES = 12  # 96 bits, the size GCM is specified for
 
 
 class KeyringError(Exception):
-    """The keyring is unusable; the vault refuses to start or to decrypt (fail closed)."""
+    """The keys are unusable; the vault refuses to start or to decrypt (fail closed)."""
 
 
 class KeyProvider(Protocol):
+    @property
+    def sealed(self) -> bool:
+        """True while the keys cannot be used: a keyring waiting for its custodians."""
+        ...
+
+    @property
+    def current(self) -> int:
+        """The version new data keys are wrapped under."""
+        ...
+
     def wrap(self, dek: bytes) -> tuple[int, bytes]:
         """Encrypt a data key under the current master key: (key version, wrapped key)."""
         ...
 
     def unwrap(self, version: int, wrapped: bytes) -> bytes:
-        """Decrypt a data key wrapped under master key `version`."""
+        """Decrypt a data key wrapped under master key `version`, unless it is retired."""
         ...
+
+    def rewrap(self, version: int, wrapped: bytes) -> tuple[int, bytes]:
+        """The same data key wrapped under the current version."""
+        ...
+
+    def rotate(self) -> int:
+        """Add a master key version and make it current; returns it."""
+        ...
+
+    def retire(self, below: int) -> None:
+        """Refuse every version below `below` from now on."""
+        ...
+
+
+def _canonical(body: dict[str, Any]) -> bytes:
+    return json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
 
 
 def _wrap_aad(version: int) -> bytes:
@@ -41,58 +81,226 @@ def _wrap_aad(version: int) -> bytes:
     return b"strongroom-vault/dek-wrap/v%d" % version
 
 
+@dataclass(frozen=True, slots=True)
+class Custody:
+    """How a sealed keyring is split: k of N custodians, and each component's check value."""
+
+    custodians: int
+    threshold: int
+    check_values: dict[int, str]
+
+    def header(self) -> dict[str, Any]:
+        checks = {str(c): v for c, v in self.check_values.items()}
+        return {"custodians": self.custodians, "threshold": self.threshold, "check_values": checks}
+
+
 class LocalKeyring:
-    """Master keys in a JSON file of mode 0600: `{"current": 1, "versions": {"1": b64}}`."""
+    """Master keys in a file of mode 0600; reread when another process changed it."""
 
     def __init__(self, path: Path, *, create: bool = True) -> None:
+        self._path = path
+        self._lock = threading.RLock()
+        self._kek: bytes | None = None
+        self._keys: dict[int, bytes] | None = None
+        self._current = self._min = 0
+        self.custody: Custody | None = None
         if not path.exists():
             if not create:
                 # A new key now would strand every stored card: restore the file instead.
                 raise KeyringError(f"{path} is missing; it holds the keys of stored cards")
+            body = {"current": 1, "min_version": 1, "versions": {"1": _new_key()}}
             # FileExistsError: another process created it meanwhile; load theirs.
             with contextlib.suppress(FileExistsError):
-                _create(path)
-        self._current, self._keys = _load(path)
+                _install(path, _canonical(body), replace=False)
+        self._load()
+
+    # -- reading -------------------------------------------------------------------------
+
+    @property
+    def sealed(self) -> bool:
+        with self._lock:
+            self._refresh()
+            return self._keys is None
+
+    @property
+    def current(self) -> int:
+        return self._usable()[0]
+
+    def _refresh(self) -> None:
+        if _stamp(self._path) != self._stamp:
+            self._load()
+
+    def _load(self) -> None:
+        raw, self._stamp = _read(self._path)
+        try:
+            if "sealed" in raw:
+                checks = {int(c): str(v) for c, v in raw["check_values"].items()}
+                self.custody = Custody(int(raw["custodians"]), int(raw["threshold"]), checks)
+                body = None if self._kek is None else self._open(raw)
+            else:
+                self.custody, body = None, raw
+            if body is None:
+                self._keys = None
+                return
+            keys = {int(v): base64.b64decode(k, validate=True) for v, k in body["versions"].items()}
+            current, minimum = int(body["current"]), int(body.get("min_version", 1))
+        except (ValueError, KeyError, TypeError, AttributeError, binascii.Error):
+            raise KeyringError(f"{self._path} is not a valid keyring") from None
+        if current not in keys or any(len(k) != KEY_BYTES for k in keys.values()):
+            raise KeyringError(f"{self._path} lacks the current key or has a key not 32 bytes")
+        self._keys, self._current, self._min = keys, current, minimum
+
+    def _open(self, raw: dict[str, Any]) -> dict[str, Any]:
+        assert self._kek is not None and self.custody is not None
+        try:
+            plain = AESGCM(self._kek).decrypt(
+                base64.b64decode(raw["nonce"]),
+                base64.b64decode(raw["sealed"]),
+                _canonical(self.custody.header()),  # the split itself cannot be swapped
+            )
+        except InvalidTag:
+            self._kek = None
+            raise KeyringError("the key-encryption key does not open this keyring") from None
+        body: dict[str, Any] = json.loads(plain)
+        return body
+
+    def _usable(self) -> tuple[int, dict[int, bytes]]:
+        with self._lock:
+            self._refresh()
+            if self._keys is None:
+                raise KeyringError("the keyring is sealed")
+            return self._current, self._keys
+
+    # -- the KeyProvider protocol ----------------------------------------------------------
 
     def wrap(self, dek: bytes) -> tuple[int, bytes]:
+        current, keys = self._usable()
         # A fresh random nonce per wrap: a repeated (key, nonce) pair breaks GCM entirely.
         nonce = os.urandom(NONCE_BYTES)
-        sealed = AESGCM(self._keys[self._current]).encrypt(nonce, dek, _wrap_aad(self._current))
-        return self._current, nonce + sealed
+        return current, nonce + AESGCM(keys[current]).encrypt(nonce, dek, _wrap_aad(current))
 
     def unwrap(self, version: int, wrapped: bytes) -> bytes:
-        key = self._keys.get(version)
-        if key is None:
+        _, keys = self._usable()
+        if version < self._min:
+            raise KeyringError(f"master key version {version} is retired")
+        if version not in keys:
             raise KeyringError(f"master key version {version} is not in the keyring")
         try:
-            return AESGCM(key).decrypt(
+            return AESGCM(keys[version]).decrypt(
                 wrapped[:NONCE_BYTES], wrapped[NONCE_BYTES:], _wrap_aad(version)
             )
         except InvalidTag:
             raise KeyringError("a wrapped data key failed authentication") from None
 
+    def rewrap(self, version: int, wrapped: bytes) -> tuple[int, bytes]:
+        return self.wrap(self.unwrap(version, wrapped))
 
-def _create(path: Path) -> None:
-    """A first master key, written where only this user can read it."""
+    def rotate(self) -> int:
+        with self._changing() as body:
+            body["current"] = max(int(v) for v in body["versions"]) + 1
+            body["versions"][str(body["current"])] = _new_key()
+        return self._current
+
+    def retire(self, below: int) -> None:
+        with self._changing() as body:
+            # Lowering it again restores a version: retired keys are refused, not destroyed.
+            if not 1 <= below <= body["current"]:
+                raise KeyringError("only versions up to the current one can be retired")
+            body["min_version"] = below
+
+    # -- custodians ----------------------------------------------------------------------
+
+    def split(self, custodians: int, threshold: int) -> dict[int, bytes]:
+        """Seal the keyring under a new KEK and return the custodians' components of it."""
+        kek = os.urandom(shares.KEK_BYTES)
+        components = shares.split(kek, custodians, threshold)
+        with self._changing() as _:
+            if self.custody is not None:
+                raise KeyringError("the keyring is already split among custodians")
+            checks = {c: shares.check_value(part) for c, part in components.items()}
+            self.custody, self._kek = Custody(custodians, threshold, checks), kek
+        return components
+
+    def unseal(self, kek: bytes) -> None:
+        """Open a sealed keyring with the KEK the custodians' components rebuilt."""
+        with self._lock:
+            self._kek = kek
+            self._load()
+
+    @contextlib.contextmanager
+    def _changing(self) -> Iterator[dict[str, Any]]:
+        """The current body to edit, written back atomically under a lock of all processes."""
+        lock = os.open(
+            self._path.with_name(self._path.name + ".lock"), os.O_CREAT | os.O_RDWR, 0o600
+        )
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # no two processes add the same version
+            with self._lock:
+                self._load()
+                current, keys = self._usable()
+                body = {
+                    "current": current,
+                    "min_version": self._min,
+                    "versions": {str(v): base64.b64encode(k).decode() for v, k in keys.items()},
+                }
+                yield body
+                plain = _canonical(body)
+                if self.custody is not None and self._kek is not None:
+                    nonce = os.urandom(NONCE_BYTES)
+                    header = self.custody.header()
+                    sealed = AESGCM(self._kek).encrypt(nonce, plain, _canonical(header))
+                    plain = _canonical(
+                        {
+                            **header,
+                            "nonce": base64.b64encode(nonce).decode(),
+                            "sealed": base64.b64encode(sealed).decode(),
+                        }
+                    )
+                # On disk before any data key is wrapped under a new version.
+                _install(self._path, plain, replace=True)
+                self._load()
+        finally:
+            os.close(lock)
+
+
+def _new_key() -> str:
+    return base64.b64encode(os.urandom(KEY_BYTES)).decode()
+
+
+def _stamp(path: Path) -> tuple[int, int, int]:
+    info = os.stat(path)
+    return info.st_ino, info.st_mtime_ns, info.st_size
+
+
+def _install(path: Path, data: bytes, *, replace: bool) -> None:
+    """Write `data` at `path` whole or not at all, private from birth, durably."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    body = {"current": 1, "versions": {"1": base64.b64encode(os.urandom(KEY_BYTES)).decode()}}
-    # O_EXCL: never overwrite a keyring another process created meanwhile; 0o600 from birth.
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        json.dump(body, f)
-        f.flush()
-        os.fsync(f.fileno())
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        os.write(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    try:
+        if replace:
+            os.replace(tmp, path)
+        else:
+            os.link(tmp, path)  # never overwrites: FileExistsError if another made it first
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
     directory = os.open(path.parent, os.O_RDONLY)
     try:
-        os.fsync(directory)  # the new file's name is durable too, not only its bytes
+        os.fsync(directory)  # the file's name is durable too, not only its bytes
     finally:
         os.close(directory)
 
 
-def _load(path: Path) -> tuple[int, dict[int, bytes]]:
+def _read(path: Path) -> tuple[dict[str, Any], tuple[int, int, int]]:
     # O_NOFOLLOW: a symlink planted in place of the keyring is refused, not followed.
     fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
-    with os.fdopen(fd, encoding="utf-8") as f:
+    with os.fdopen(fd, "rb") as f:
         info = os.fstat(f.fileno())
         # A master key others could read is a leaked key: refuse rather than use it.
         if info.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
@@ -100,11 +308,9 @@ def _load(path: Path) -> tuple[int, dict[int, bytes]]:
         if info.st_uid != os.getuid():
             raise KeyringError(f"{path} is not owned by the user running the vault")
         try:
-            body = json.load(f)
-            current = int(body["current"])
-            keys = {int(v): base64.b64decode(k, validate=True) for v, k in body["versions"].items()}
-        except (ValueError, KeyError, TypeError, AttributeError):
+            body = json.loads(f.read())
+        except ValueError:
             raise KeyringError(f"{path} is not a valid keyring") from None
-    if current not in keys or any(len(k) != KEY_BYTES for k in keys.values()):
-        raise KeyringError(f"{path} lacks the current key or holds a key that is not 32 bytes")
-    return current, keys
+    if not isinstance(body, dict):
+        raise KeyringError(f"{path} is not a valid keyring")
+    return body, (info.st_ino, info.st_mtime_ns, info.st_size)

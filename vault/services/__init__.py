@@ -5,9 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from vault.auth import MerchantKeys, ServiceCredentials
+from vault.crypto.keyring import KeyProvider
 from vault.services.cards import CardService
 from vault.services.charges import ChargeService
+from vault.services.operator import OperatorService
 from vault.services.settlement import SettlementService
+from vault.services.unseal import Unsealer
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,3 +22,6 @@ class Services:
     cards: CardService
     charges: ChargeService
     settlement: SettlementService
+    keys: KeyProvider
+    operator: OperatorService
+    unsealer: Unsealer

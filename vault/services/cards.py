@@ -1,4 +1,4 @@
-"""Tokenising a card, reading its metadata, and opening its sealed fields for a charge."""
+"""Tokenising a card, reading its metadata, opening its sealed fields, destroying CVCs."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import datetime as dt
 import logging
 import time
 
+from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from vault.audit import AuditLog
@@ -31,11 +32,13 @@ class CardService:
         envelope: Envelope,
         audit: AuditLog,
         fingerprint_key: bytes,
+        cvc_ttl: int,
     ) -> None:
         self._sessions = sessions
         self._envelope = envelope
         self._audit = audit
         self._fingerprint_key = fingerprint_key
+        self._cvc_ttl = cvc_ttl
 
     def tokenise(self, merchant: Merchant, request: CardCreate) -> Card:
         """Check the card, seal it under a fresh data key, store it, audit it."""
@@ -59,39 +62,40 @@ class CardService:
         pan = key.seal(card.pan.reveal().encode(), aad("pan"))
         # Sealed apart from the PAN, so it can be destroyed alone after first use.
         cvc = key.seal(card.cvc.reveal().encode(), aad("cvc"))
-        record = CardRecord(
-            token=token,
-            marketplace_id=merchant.marketplace,
-            livemode=merchant.livemode,
-            brand=card.brand,
-            bin=card.pan.bin,
-            last4=card.pan.last4,
-            exp_month=card.exp_month,
-            exp_year=card.exp_year,
-            fingerprint=card_fingerprint(self._fingerprint_key, merchant.marketplace, card.pan),
-            name=name,
-            key_version=key.key_version,
-            wrapped_key=key.wrapped,
-            pan_nonce=pan.nonce,
-            pan_ciphertext=pan.ciphertext,
-            cvc_nonce=cvc.nonce,
-            cvc_ciphertext=cvc.ciphertext,
-            created_at=int(time.time()),
-        )
-        with self._sessions.begin() as session:
-            session.add(record)
-            session.flush()
-            # Audited before commit: a failed audit write rolls the card back (fail closed);
-            # a failed commit after it leaves an over-report, never an unaudited card.
-            self._audit.append(merchant.actor, "tokenize", token, "created")
+        row = {
+            "token": token,
+            "marketplace_id": merchant.marketplace,
+            "livemode": merchant.livemode,
+            "brand": card.brand,
+            "bin": card.pan.bin,
+            "last4": card.pan.last4,
+            "exp_month": card.exp_month,
+            "exp_year": card.exp_year,
+            "fingerprint": card_fingerprint(self._fingerprint_key, merchant.marketplace, card.pan),
+            "name": name,
+            "key_version": key.key_version,
+            "wrapped_key": key.wrapped,
+            "pan_nonce": pan.nonce,
+            "pan_ciphertext": pan.ciphertext,
+            "cvc_nonce": cvc.nonce,
+            "cvc_ciphertext": cvc.ciphertext,
+            "created_at": int(time.time()),
+        }
+
+        def store(conn: Connection) -> None:
+            conn.execute(insert(CardRecord), row)
+
+        # Stored only once its entry is on disk: a failed audit write stores nothing (fail
+        # closed); a failed insert after it leaves an over-report, never an unaudited card.
+        self._audit.submit([(merchant.actor, "tokenize", token, "created")], store).result()
         return Card(
             id=token,
-            last4=record.last4,
-            brand=record.brand,
-            exp_month=record.exp_month,
-            exp_year=record.exp_year,
-            fingerprint=record.fingerprint,
-            livemode=record.livemode,
+            last4=card.pan.last4,
+            brand=card.brand,
+            exp_month=card.exp_month,
+            exp_year=card.exp_year,
+            fingerprint=str(row["fingerprint"]),
+            livemode=merchant.livemode,
         )
 
     def find(self, actor: str, token: str, marketplace: str, livemode: bool) -> CardRecord:
@@ -120,7 +124,9 @@ class CardService:
         )
 
     def open(self, record: CardRecord, with_cvc: bool) -> tuple[Pan, Cvc | None]:
-        """Decrypt the PAN, and the CVC if asked and it still exists; refuse a failed tag."""
+        """Decrypt the PAN, and the CVC if asked and still kept; refuse a failed tag."""
+        # Past its time a CVC is never used, even before the sweep has destroyed it.
+        with_cvc = with_cvc and record.created_at + self._cvc_ttl > time.time()
 
         def aad(field: str) -> bytes:
             return record_aad(record.token, record.marketplace_id, record.livemode, field)
@@ -138,3 +144,24 @@ class CardService:
                 500, "api_error", "record_integrity", "The card record failed an integrity check."
             ) from None
         return Pan(pan.decode()), None if cvc is None else Cvc(cvc.decode())
+
+    def destroy_expired_cvcs(self) -> int:
+        """Destroy the CVCs kept unused past their time, each destruction audited first."""
+        cutoff = int(time.time()) - self._cvc_ttl
+        with self._sessions() as session:
+            query = select(CardRecord.token).where(
+                CardRecord.cvc_ciphertext.is_not(None), CardRecord.created_at <= cutoff
+            )
+            tokens = list(session.scalars(query.limit(1000)))
+
+        def destroy(conn: Connection) -> None:
+            conn.execute(
+                update(CardRecord)
+                .where(CardRecord.token.in_(tokens))
+                .values(cvc_nonce=None, cvc_ciphertext=None)
+            )
+
+        if tokens:
+            entries = [("vault", "destroy_cvc", token, "expired") for token in tokens]
+            self._audit.submit(entries, destroy).result()
+        return len(tokens)

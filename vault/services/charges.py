@@ -15,6 +15,7 @@ from vault.domain.clearance import ExpectedCharge, verify_clearance
 from vault.domain.secret import Cvc, Pan
 from vault.domain.test_network import FAILURE_MESSAGES, Outcome, authorize_test
 from vault.errors import ClearanceRefused, Conflict, VaultError
+from vault.services import limits
 from vault.services.cards import CardService
 from vault.store import repository
 from vault.store.models import CardRecord, ChargeRecord
@@ -40,12 +41,14 @@ class ChargeService:
         audit: AuditLog,
         fraud_key: Ed25519PublicKey,
         network: CardNetwork,
+        caps: limits.Caps,
     ) -> None:
         self._sessions = sessions
         self._cards = cards
         self._audit = audit
         self._fraud_key = fraud_key
         self._network = network
+        self._caps = caps
 
     def charge(self, livemode: bool, request: ChargeCreate) -> ChargeResult:
         """Execute `request` once, in the caller's mode; a repeat returns the first result."""
@@ -82,9 +85,16 @@ class ChargeService:
             raise
         # Audited before anything can move money: no audit entry, no charge (fail closed).
         self._audit.append(actor, "charge", record.token, "attempt")
+        refusal = None
         try:
             with self._sessions.begin() as session:
-                session.add(self._claim(expected, record))
+                if livemode:  # test charges move no money: no caps, no breaker
+                    now = int(time.time())
+                    refusal = limits.reserve(
+                        session, self._caps, expected.marketplace, expected.amount, now
+                    )
+                if refusal is None:
+                    session.add(self._claim(expected, record))
         except IntegrityError:
             # Another request claimed this charge id first: it executes, this one does not.
             with self._sessions() as session:
@@ -92,6 +102,9 @@ class ChargeService:
             if claimed is None:
                 raise
             return self._repeat(actor, claimed, expected)
+        if refusal is not None:
+            self._audit.append(actor, "charge", record.token, f"refused:{refusal.code}")
+            raise refusal
         outcome = self._authorize(livemode, request, record, pan, cvc)
         self._record(actor, request.charge_id, record.token, outcome)
         return _result(request.charge_id, livemode, outcome)

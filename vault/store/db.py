@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -37,3 +39,22 @@ def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     """One session per unit of work; objects stay readable after commit."""
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def upsert(
+    conn: Connection,
+    table: Any,
+    values: dict[str, Any],
+    *,
+    key: str,
+    only_if_greater: str | None = None,
+) -> None:
+    """Insert a row, or update the row with the same `key`; with `only_if_greater`, only
+    when that column grows (a concurrent writer may have moved it further already)."""
+    insert = sqlite_insert if conn.dialect.name == "sqlite" else postgresql_insert
+    statement = insert(table).values(**values)
+    changes = {column: statement.excluded[column] for column in values if column != key}
+    where = None
+    if only_if_greater is not None:
+        where = table.c[only_if_greater] < statement.excluded[only_if_greater]
+    conn.execute(statement.on_conflict_do_update(index_elements=[key], set_=changes, where=where))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from sqlalchemy import BigInteger, ForeignKey, LargeBinary, SmallInteger, String
+from sqlalchemy import BigInteger, ForeignKey, Index, LargeBinary, SmallInteger, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 Id = Annotated[str, mapped_column(String(64))]
@@ -102,3 +102,48 @@ class RefundRecord(Base):
     failure_code: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[UnixTime]
     completed_at: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class SpendControl(Base):
+    """The circuit breaker and caps on live charges of one marketplace, or of all ("*")."""
+
+    __tablename__ = "spend_controls"
+
+    scope: Mapped[Id] = mapped_column(primary_key=True)
+    breaker_open: Mapped[bool] = mapped_column(default=False)
+    tripped: Mapped[str | None] = mapped_column(String(16))  # the cap passed: minute | total
+    minute_cap: Mapped[int | None] = mapped_column(BigInteger)  # None: the configured cap
+    total_cap: Mapped[int | None] = mapped_column(BigInteger)
+    total_spent: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class OperatorCommand(Base):
+    """A signed operator command that was executed; its nonce as key: none runs twice."""
+
+    __tablename__ = "operator_commands"
+
+    nonce: Mapped[Id] = mapped_column(primary_key=True)
+    action: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[UnixTime]
+
+
+class AuditAnchor(Base):
+    """An audit log's newest (seq, hash), by the log's identity: its first entry's hash."""
+
+    __tablename__ = "audit_anchors"
+
+    chain: Mapped[str] = mapped_column(String(64), primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+# Rewrap finds records under old key versions; the CVC sweep, CVCs past their time; the
+# spend limits, the last minute's live charges.
+Index("ix_cards_key_version", CardRecord.key_version)
+Index(
+    "ix_cards_cvc_kept",
+    CardRecord.created_at,
+    sqlite_where=CardRecord.cvc_ciphertext.is_not(None),
+    postgresql_where=CardRecord.cvc_ciphertext.is_not(None),
+)
+Index("ix_charges_live_created", ChargeRecord.livemode, ChargeRecord.created_at)

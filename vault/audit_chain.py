@@ -1,0 +1,103 @@
+"""The audit log's format and its verification: hash-chained JSON lines.
+
+Each line is one entry: {seq, time, actor, action, token, outcome, prev_hash, hash}, where
+hash = SHA-256(prev_hash + canonical JSON of the entry without `hash`) and the first
+prev_hash is 64 zeros. Editing, removing or reordering any entry breaks every later hash.
+Removing the newest entries leaves a valid shorter chain: that is caught by comparing with
+an anchor, a (seq, hash) of the log kept elsewhere (the vault's database, an export).
+
+Standard library only, so that the security team can check an exported log on any machine:
+`python3 audit_chain.py EXPORTED_LOG [SEQ HASH]`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+GENESIS = "0" * 64
+
+
+class AuditChainBroken(Exception):
+    """The log does not verify; the vault does not start or append on it (fail closed)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Head:
+    """The newest entry's seq and hash, and the log's identity: the hash of its first entry."""
+
+    seq: int
+    hash: str
+    chain: str | None
+
+
+def canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+def entry_hash(prev_hash: str, body: dict[str, Any]) -> str:
+    """The chained hash of an entry body (every field but `hash`)."""
+    return hashlib.sha256((prev_hash + canonical(body)).encode()).hexdigest()
+
+
+def check_line(line: bytes, seq: int, prev_hash: str) -> str:
+    """The hash of `line` if it is entry number `seq` chained to `prev_hash`."""
+    try:
+        entry = json.loads(line)
+        body = {k: v for k, v in entry.items() if k != "hash"}
+        ok = entry["seq"] == seq and entry["prev_hash"] == prev_hash
+        ok = ok and entry["hash"] == entry_hash(prev_hash, body)
+    except (ValueError, KeyError, TypeError, AttributeError):
+        ok = False
+    if not ok:
+        raise AuditChainBroken(f"audit entry {seq} does not verify")
+    return str(entry["hash"])
+
+
+def verify_chain(path: Path, anchors: dict[str, tuple[int, str]] | None = None) -> Head:
+    """The head of the log after checking every link, and that it reaches its anchor.
+
+    `anchors` maps a log's identity to a (seq, hash) recorded elsewhere; a log that has
+    none there, when others do, had its first entry changed or is not the one anchored.
+    """
+    seq, prev_hash, chain, anchored = 0, GENESIS, None, None
+    with path.open("rb") as f:
+        for line in f:
+            if not line.endswith(b"\n"):
+                raise AuditChainBroken(f"audit entry {seq + 1} is incomplete")
+            seq += 1
+            prev_hash = check_line(line, seq, prev_hash)
+            if seq == 1:
+                chain = prev_hash
+                anchored = (anchors or {}).get(chain)
+            if anchored is not None and anchored[0] == seq and anchored[1] != prev_hash:
+                raise AuditChainBroken(f"audit entry {seq} is not the one anchored")
+    if anchors and anchored is None:
+        raise AuditChainBroken("no anchor knows this log: its first entry changed")
+    if anchored is not None and anchored[0] > seq:
+        raise AuditChainBroken(f"the log ends at entry {seq}, before its anchor")
+    return Head(seq, prev_hash, chain)
+
+
+def main(argv: list[str]) -> int:
+    """Verify an exported log, and optionally that it reaches a (seq, hash) known elsewhere."""
+    path = Path(argv[1])
+    try:
+        with path.open("rb") as f:
+            first = f.readline()
+        chain = check_line(first, 1, GENESIS) if first else ""
+        anchors = {chain: (int(argv[2]), argv[3])} if len(argv) == 4 else None
+        head = verify_chain(path, anchors)
+    except (AuditChainBroken, OSError, ValueError) as exc:
+        print(f"FAILED: {exc}")
+        return 1
+    print(f"OK: {head.seq} entries, newest hash {head.hash}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,82 @@
+"""Operator commands: signed by the operator key the vault knows, short-lived, run once.
+
+The signed payload is `{nonce, expires_at, command: {action, …}}` (vault.domain.signed).
+Only a command signed by the operator's private key is run: neither a compromised API
+stack nor anyone who can reach the vault's port can raise a cap or close the breaker.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from vault.domain.signed import open_signed
+from vault.errors import VaultError
+
+MAX_LIFETIME = 300  # seconds: a signed command cannot be kept to be used much later
+Scope = Annotated[str, Field(pattern=r"^(\*|[A-Za-z0-9_]{1,64})$")]  # "*": every marketplace
+
+
+class CommandRefused(VaultError):
+    def __init__(self, reason: str) -> None:
+        super().__init__(
+            403, "permission_error", "command_refused", f"Operator command refused: {reason}."
+        )
+
+
+class _Command(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class RotateKey(_Command):
+    action: Literal["rotate_key"]
+
+
+class Rewrap(_Command):
+    action: Literal["rewrap"]
+    batch: int = Field(default=500, ge=1, le=10_000)
+
+
+class RetireKeys(_Command):
+    action: Literal["retire_keys"]
+    below: int = Field(ge=1)
+
+
+class Breaker(_Command):
+    action: Literal["breaker"]
+    scope: Scope
+    open: bool
+
+
+class SetLimit(_Command):
+    action: Literal["set_limit"]
+    scope: Scope
+    window: Literal["minute", "total"]
+    amount: int = Field(ge=0, le=10**15)
+
+
+Command = Annotated[
+    RotateKey | Rewrap | RetireKeys | Breaker | SetLimit, Field(discriminator="action")
+]
+
+
+class SignedCommand(_Command):
+    nonce: str = Field(pattern=r"^[A-Za-z0-9_-]{16,64}$")
+    expires_at: int
+    command: Command
+
+
+def verify_command(
+    key: Ed25519PublicKey, payload: str, signature: str, now: float
+) -> SignedCommand:
+    """The command, if the operator signed it and it is neither expired nor long-lived."""
+    body = open_signed(key, payload, signature, CommandRefused)
+    try:
+        signed = SignedCommand.model_validate(body)
+    except ValidationError:
+        raise CommandRefused("the command is malformed") from None
+    if not now < signed.expires_at <= now + MAX_LIFETIME:
+        raise CommandRefused(f"it must expire within {MAX_LIFETIME} seconds from now")
+    return signed
