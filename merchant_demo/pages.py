@@ -44,6 +44,7 @@ def page(title: str, body: str, scripts: list[Script] | None = None, own: str | 
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{escape(title)} · Vault Books</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="/static/shop.css">
 </head>
 <body>

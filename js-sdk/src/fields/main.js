@@ -84,9 +84,14 @@ function start(settings) {
     inputs[field] = input;
     form.append(input);
   }
-  form.addEventListener("submit", (event) => {
-    event.preventDefault(); // this form is never sent anywhere; Enter asks the page to pay
-    send("submit");
+  // This form is never sent anywhere. Enter asks the page to pay: with several inputs and
+  // no submit button, a browser submits nothing on Enter by itself.
+  form.addEventListener("submit", (event) => event.preventDefault());
+  form.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && !event.isComposing) {
+      event.preventDefault();
+      send("submit");
+    }
   });
   document.body.append(form);
   applyStyle(document, settings.style);
