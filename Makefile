@@ -3,16 +3,27 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+JS := js-sdk
+JS_DEPS := $(JS)/node_modules/.package-lock.json
+JS_BUNDLE := $(JS)/dist/manifest.json
 
-.PHONY: install demo up test lint typecheck unit services clean
+.PHONY: install demo up test lint typecheck unit services browser jstest clean
 
-install: $(STAMP)
+install: $(STAMP) $(JS_BUNDLE)
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python 3.11" >&2; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
+
+# strongroom.js: npm ci from the committed lock file, then the esbuild build into dist/.
+$(JS_DEPS): $(JS)/package-lock.json
+	scripts/browser node
+	cd $(JS) && npm ci --no-audit --no-fund
+
+$(JS_BUNDLE): $(JS_DEPS) $(JS)/build.mjs $(JS)/package.json $(shell find $(JS)/src -type f)
+	cd $(JS) && npm run build
 
 demo: install
 	$(BIN)/strongroom demo --data-dir var
@@ -30,8 +41,14 @@ typecheck: install
 services:
 	scripts/services
 
-test: install lint typecheck services
+browser:
+	scripts/browser
+
+jstest: install
+	cd $(JS) && npm test
+
+test: install lint typecheck services browser jstest
 	$(BIN)/pytest
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis $(JS)/node_modules $(JS)/dist
