@@ -5,6 +5,19 @@
 import { accept, message, newId } from "./protocol.js";
 
 const EVENTS = ["ready", "change", "focus", "blur", "submit"];
+// The vault answers in well under a second; past this the iframe is gone or stuck.
+const TOKENIZE_TIMEOUT_MS = 60_000;
+
+const NOT_READY = {
+  type: "api_error",
+  code: "fields_not_ready",
+  message: "The card fields have not loaded. Reload the page and try again.",
+};
+const TIMED_OUT = {
+  type: "api_connection_error",
+  code: "timeout",
+  message: "The card could not be sent in time. Please try again.",
+};
 
 export class StrongroomError extends Error {
   constructor({ type, code, message: text, param }) {
@@ -30,6 +43,8 @@ export class HostedFields {
     this.frame = null;
     this.handlers = Object.fromEntries(EVENTS.map((name) => [name, []]));
     this.pending = null;
+    this.ready = false;
+    this.queue = []; // messages for the iframe until it says it is ready
     this.state = { complete: false, empty: true, brand: "unknown", error: null };
     this.onMessage = this.onMessage.bind(this);
   }
@@ -75,17 +90,17 @@ export class HostedFields {
    */
   tokenize() {
     if (!this.frame) return Promise.reject(new Error("Strongroom.fields: mount it first."));
+    if (!this.ready) return Promise.reject(new StrongroomError(NOT_READY));
     if (this.pending) return this.pending.promise; // one card at a time: a double click waits
-    let resolve;
-    let reject;
-    const promise = new Promise((yes, no) => {
-      resolve = yes;
-      reject = no;
-    });
     const nonce = newId();
-    this.pending = { nonce, promise, resolve, reject };
+    const pending = { nonce };
+    pending.promise = new Promise((resolve, reject) => {
+      const timer = setTimeout(() => this.settle(nonce, { error: TIMED_OUT }), TOKENIZE_TIMEOUT_MS);
+      Object.assign(pending, { resolve, reject, timer });
+    });
+    this.pending = pending;
     this.post("tokenize", { nonce });
-    return promise;
+    return pending.promise;
   }
 
   /** Empty every input. */
@@ -107,12 +122,24 @@ export class HostedFields {
     window.removeEventListener("message", this.onMessage);
     this.frame?.remove();
     this.frame = null;
-    this.pending?.reject(new Error("Strongroom.fields: destroyed."));
-    this.pending = null;
+    this.ready = false;
+    if (this.pending) this.settle(this.pending.nonce, { error: NOT_READY });
   }
 
   post(type, data) {
-    this.frame?.contentWindow?.postMessage(message(type, this.id, data), this.origin);
+    const sent = message(type, this.id, data);
+    if (!this.ready) this.queue.push(sent);
+    else this.frame?.contentWindow?.postMessage(sent, this.origin);
+  }
+
+  // Answer the pending tokenize call `nonce` with {token} or {error}.
+  settle(nonce, { token, error }) {
+    const pending = this.pending;
+    if (pending?.nonce !== nonce) return;
+    this.pending = null;
+    clearTimeout(pending.timer);
+    if (token) pending.resolve(token);
+    else pending.reject(new StrongroomError(error ?? {}));
   }
 
   onMessage(event) {
@@ -120,12 +147,15 @@ export class HostedFields {
     if (!data) return;
     if (data.type === "resize" && Number.isFinite(data.height)) {
       this.frame.style.height = `${Math.ceil(Math.min(Math.max(data.height, 0), 2000))}px`;
-    } else if (data.type === "result" && this.pending?.nonce === data.nonce) {
-      const { resolve, reject } = this.pending;
-      this.pending = null;
-      if (data.token) resolve(data.token);
-      else reject(new StrongroomError(data.error ?? {}));
+    } else if (data.type === "result") {
+      this.settle(data.nonce, data);
     } else if (EVENTS.includes(data.type)) {
+      if (data.type === "ready") {
+        this.ready = true;
+        for (const queued of this.queue.splice(0)) {
+          this.frame.contentWindow.postMessage(queued, this.origin);
+        }
+      }
       if (data.type === "change") {
         const { complete, empty, brand, error } = data;
         this.state = { complete: !!complete, empty: !!empty, brand, error: error ?? null };

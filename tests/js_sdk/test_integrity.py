@@ -91,5 +91,8 @@ def test_a_tampered_fields_script_renders_no_card_inputs(shopper: Shopper) -> No
     assert frame.locator("input").count() == 0
     assert any("integrity" in e for e in shopper.errors), shopper.errors
     shopper.page.click("button[type=submit]")
+    errors = shopper.page.locator("#card-errors")
+    errors.filter(has_text="not loaded").wait_for()
+    assert errors.inner_text() == "The card fields have not loaded. Reload the page and try again."
     assert shopper.posts_to("/v1/cards") == []
     assert shopper.posts_to("/charge") == []
