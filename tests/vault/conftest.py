@@ -6,6 +6,9 @@ import base64
 import datetime as dt
 import json
 import os
+import secrets
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -13,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import hvac  # type: ignore[import-untyped]
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -22,7 +26,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
-from tests.helpers.servers import serving
+from tests.helpers.servers import free_port, serving
 from vault.admin import register_marketplace
 from vault.app import create_app
 from vault.config import Settings
@@ -41,6 +45,7 @@ TEST_CREDENTIAL = "test-stack-credential-0123456789"
 LIVE_CREDENTIAL = "live-stack-credential-0123456789"
 NETWORK_CREDENTIAL = "network-credential-0123456789"
 NEXT_YEAR = dt.datetime.now(dt.UTC).year + 1
+OPERATOR_KEY = Ed25519PrivateKey.generate()  # signs the operator commands of every test vault
 
 
 def b64url(data: bytes) -> str:
@@ -74,15 +79,25 @@ def sign(fraud_key: Ed25519PrivateKey) -> Callable[..., dict[str, str]]:
     return _sign
 
 
+def raw_public(key: Ed25519PrivateKey) -> str:
+    raw = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return base64.b64encode(raw).decode()
+
+
+def signed_command(key: Ed25519PrivateKey = OPERATOR_KEY, **fields: Any) -> dict[str, str]:
+    """An operator command as `strongroom vault …` sends it; fields override the envelope."""
+    body = {"nonce": secrets.token_urlsafe(16), "expires_at": int(time.time()) + 60, **fields}
+    payload = json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+    return {"payload": b64url(payload), "signature": b64url(key.sign(payload))}
+
+
 def make_settings(data_dir: Path, fraud_key: Ed25519PrivateKey, **overrides: Any) -> Settings:
-    public = fraud_key.public_key().public_bytes(
-        serialization.Encoding.Raw, serialization.PublicFormat.Raw
-    )
     values: dict[str, Any] = {
         "data_dir": data_dir,
         "test_credential": TEST_CREDENTIAL,
         "live_credential": LIVE_CREDENTIAL,
-        "fraud_public_key": base64.b64encode(public).decode(),
+        "fraud_public_key": raw_public(fraud_key),
+        "operator_public_key": raw_public(OPERATOR_KEY),
         "fingerprint_key": base64.b64encode(b"f" * 32).decode(),
         "key_hash_secret": "key-hash-secret-0123456789",
         "network_credential": NETWORK_CREDENTIAL,
@@ -235,6 +250,22 @@ class Harness:
     def charge(self, token: str, charge_id: str = "ch_1", live: bool = False) -> httpx.Response:
         return self.post_charge(self.charge_body(token, charge_id, live), live)
 
+    def command(self, action: str, **args: Any) -> httpx.Response:
+        """An operator command, signed with the operator key the test vault knows."""
+        body = signed_command(command={"action": action, **args})
+        response: httpx.Response = self.client.post("/admin/v1/commands", json=body)
+        return response
+
+    def unseal(self, custodian: int, component: bytes | str) -> httpx.Response:
+        text = component.hex() if isinstance(component, bytes) else component
+        body = {"custodian": custodian, "component": text}
+        response: httpx.Response = self.client.post("/admin/v1/unseal", json=body)
+        return response
+
+    def audit_entries(self) -> list[dict[str, Any]]:
+        lines = self.settings.audit_path.read_text().splitlines()
+        return [json.loads(line) for line in lines]
+
 
 def _start(
     url: str,
@@ -271,3 +302,40 @@ def sqlite_vault(
 ) -> Iterator[Harness]:
     """The vault on SQLite only: for input checks that never reach the store."""
     yield from _start(sqlite_url, settings_factory, sign, network)
+
+
+@pytest.fixture(scope="session")
+def openbao(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+    """A real OpenBao dev server (the HashiCorp Vault API) with Transit enabled: (url, token)."""
+    bao = Path(sys.executable).parent / "bao"
+    port, token = free_port(), secrets.token_hex(16)
+    home = tmp_path_factory.mktemp("bao-home")  # the dev server writes a token file in HOME
+    process = subprocess.Popen(
+        [
+            str(bao),
+            "server",
+            "-dev",
+            f"-dev-root-token-id={token}",
+            f"-dev-listen-address=127.0.0.1:{port}",
+        ],
+        env={**os.environ, "HOME": str(home)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(url + "/v1/sys/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise RuntimeError("the OpenBao dev server did not start")
+            time.sleep(0.1)
+        hvac.Client(url=url, token=token).sys.enable_secrets_engine("transit")
+        yield url, token
+    finally:
+        process.terminate()
+        process.wait(10)

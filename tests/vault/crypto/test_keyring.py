@@ -5,10 +5,12 @@ from __future__ import annotations
 import base64
 import json
 import os
+import threading
 from pathlib import Path
 
 import pytest
 
+from vault.crypto.custodians import combine
 from vault.crypto.keyring import KeyringError, LocalKeyring
 
 
@@ -93,3 +95,66 @@ def test_a_missing_keyring_is_not_recreated_when_cards_depend_on_it(tmp_path: Pa
     with pytest.raises(KeyringError, match="missing"):
         LocalKeyring(tmp_path / "keyring.json", create=False)
     assert not (tmp_path / "keyring.json").exists()
+
+
+def test_a_rotation_by_another_process_is_seen_at_the_next_wrap(tmp_path: Path) -> None:
+    path = tmp_path / "keyring.json"
+    server, operator = LocalKeyring(path), LocalKeyring(path)
+    assert operator.rotate() == 2
+    version, wrapped = server.wrap(b"d" * 32)
+    assert version == 2
+    assert LocalKeyring(path).unwrap(version, wrapped) == b"d" * 32
+
+
+def test_concurrent_rotations_never_lose_a_version(tmp_path: Path) -> None:
+    path = tmp_path / "keyring.json"
+    keyrings = [LocalKeyring(path) for _ in range(4)]
+    wrapped: list[tuple[int, bytes]] = []
+
+    def rotate_and_wrap(keyring: LocalKeyring) -> None:
+        for _ in range(5):
+            keyring.rotate()
+            wrapped.append(keyring.wrap(b"d" * 32))
+
+    threads = [threading.Thread(target=rotate_and_wrap, args=(k,)) for k in keyrings]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    fresh = LocalKeyring(path)
+    assert fresh.current == 21
+    assert all(fresh.unwrap(v, w) == b"d" * 32 for v, w in wrapped)
+
+
+def test_a_split_keyring_is_sealed_until_its_custodians_rebuild_the_kek(tmp_path: Path) -> None:
+    path = tmp_path / "keyring.json"
+    keyring = LocalKeyring(path)
+    version, wrapped = keyring.wrap(b"d" * 32)
+    old_key = json.loads(path.read_text())["versions"]["1"]
+    components = keyring.split(3, 2)
+    assert old_key not in path.read_text()
+    restarted = LocalKeyring(path, create=False)
+    assert restarted.sealed
+    with pytest.raises(KeyringError, match="sealed"):
+        restarted.wrap(b"e" * 32)
+    with pytest.raises(KeyringError):
+        restarted.unseal(os.urandom(32))
+    assert restarted.sealed
+    restarted.unseal(combine({1: components[1], 3: components[3]}, 3, 2))
+    assert not restarted.sealed
+    assert restarted.unwrap(version, wrapped) == b"d" * 32
+    assert restarted.rotate() == 2
+    assert old_key not in path.read_text() and '"versions"' not in path.read_text()
+    with pytest.raises(KeyringError, match="already split"):
+        restarted.split(3, 2)
+
+
+def test_the_split_itself_is_bound_to_the_sealed_keys(tmp_path: Path) -> None:
+    path = tmp_path / "keyring.json"
+    components = LocalKeyring(path).split(2, 2)
+    body = json.loads(path.read_text())
+    body["threshold"] = 3  # a changed header no longer opens
+    path.write_text(json.dumps(body))
+    keyring = LocalKeyring(path)
+    with pytest.raises(KeyringError):
+        keyring.unseal(combine(components, 2, 2))
