@@ -21,7 +21,7 @@ def key_versions(vault) -> dict[str, int]:
     with engine.connect() as conn:
         rows = conn.execute(text("SELECT token, key_version FROM cards")).all()
     engine.dispose()
-    return dict(rows)
+    return {token: version for token, version in rows}
 
 
 def rewrap_all(vault, batch: int = 7) -> None:
