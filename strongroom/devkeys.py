@@ -27,11 +27,16 @@ class DevSecrets(BaseModel):
     vault_key_hash_secret: str
     api_test_key_hash_secret: str
     api_live_key_hash_secret: str
+    # Signs `strongroom vault …` commands; empty in secrets made before operator keys were.
+    operator_signing_key: str = ""
+    operator_public_key: str = ""
 
 
 def generate() -> DevSecrets:
     signing = Ed25519PrivateKey.generate()
     public = signing.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    operator = Ed25519PrivateKey.generate()
+    operator_public = operator.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
 
     def token() -> str:
         return secrets.token_urlsafe(32)
@@ -48,6 +53,8 @@ def generate() -> DevSecrets:
         vault_key_hash_secret=token(),
         api_test_key_hash_secret=token(),
         api_live_key_hash_secret=token(),
+        operator_signing_key=base64.b64encode(operator.private_bytes_raw()).decode(),
+        operator_public_key=base64.b64encode(operator_public).decode(),
     )
 
 

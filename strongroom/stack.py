@@ -92,6 +92,8 @@ def services(opts: Options, keys: DevSecrets, shop: MarketplaceKeys | None = Non
     }
     if opts.vault_database_url:
         vault_env["VAULT_DATABASE_URL"] = opts.vault_database_url
+    if keys.operator_public_key:
+        vault_env["VAULT_OPERATOR_PUBLIC_KEY"] = keys.operator_public_key
     return [
         Service(
             "card_network",
