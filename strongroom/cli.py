@@ -18,6 +18,7 @@ from strongroom.devkeys import DevSecrets, load_or_create
 from strongroom.marketplaces import MarketplaceKeys, create_marketplace, dev_marketplace
 from strongroom.stack import Options, Ports, services
 from strongroom.supervisor import StartupError, Supervisor
+from strongroom.vault_cli import audit_group, vault_group
 
 PORT_DEFAULTS = Ports()
 PORT_NAMES = tuple(f.name for f in fields(Ports))
@@ -219,3 +220,7 @@ def marketplace_create(name: str, **kw: Any) -> None:
     opts = options_from(kw)
     keys = create_marketplace(opts, load_or_create(opts.data_dir), name)
     print_keys(keys)
+
+
+main.add_command(vault_group)
+main.add_command(audit_group)
