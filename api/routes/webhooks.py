@@ -100,11 +100,10 @@ async def list_deliveries(request: Request) -> JSONResponse:
             where.append(WebhookDelivery.status == status)
         with ctx.sessions() as session:
             rows, more = fetch_page(session, WebhookDelivery, who.marketplace_id, page, *where)
-            types = dict(
-                session.execute(
-                    select(Event.id, Event.type).where(Event.id.in_([r.event_id for r in rows]))
-                ).tuples()
+            found = session.execute(
+                select(Event.id, Event.type).where(Event.id.in_([r.event_id for r in rows]))
             )
+            types = {event_id: type_ for event_id, type_ in found.tuples()}
         data = [delivery_json(r, types[r.event_id], ctx.livemode) for r in rows]
         return listing(request, data, more)
 

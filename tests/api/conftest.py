@@ -127,16 +127,23 @@ def start(data_dir: Path, store: str, **api_overrides: Any) -> Iterator[Stacks]:
             drop_database(url)
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def stacks(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
-    """Both API stacks and their neighbours, on the embedded default and on PostgreSQL."""
-    yield from start(tmp_path_factory.mktemp("stacks"), request.param)
-
-
-@pytest.fixture(scope="module")
-def sqlite_stacks(tmp_path_factory: pytest.TempPathFactory):
-    """The same on SQLite only: for behaviour that does not depend on the store."""
+@pytest.fixture(scope="session")
+def sqlite_stacks(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stacks]:
+    """The stacks on SQLite: also for behaviour that does not depend on the store."""
     yield from start(tmp_path_factory.mktemp("stacks"), "sqlite")
+
+
+@pytest.fixture(scope="session")
+def postgresql_stacks(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stacks]:
+    yield from start(tmp_path_factory.mktemp("stacks"), "postgresql")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def stacks(request: pytest.FixtureRequest) -> Stacks:
+    """Both API stacks and their neighbours, on the embedded default and on PostgreSQL.
+    Started once per session; each test makes a marketplace of its own (`shop`)."""
+    running: Stacks = request.getfixturevalue(f"{request.param}_stacks")
+    return running
 
 
 @pytest.fixture

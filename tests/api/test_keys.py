@@ -1,0 +1,48 @@
+"""Rolling a key: the new one works at once, the old one until its overlap ends."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import httpx
+import pytest
+
+from api.admin import roll_key
+from tests.api.conftest import Stacks
+
+
+def status(stacks: Stacks, key: str) -> int:
+    with stacks.client(key) as client:
+        return client.get("/v1/marketplace").status_code
+
+
+def test_a_rolled_key_overlaps_then_stops(sqlite_stacks: Stacks) -> None:
+    shop = sqlite_stacks.marketplace()
+    settings = sqlite_stacks.settings["test"]
+    new = "sk_test_" + "n" * 32
+    assert roll_key(settings, shop.sk_test, new, dt.timedelta(hours=1)) == shop.id
+    assert status(sqlite_stacks, shop.sk_test) == 200  # in its overlap
+    assert status(sqlite_stacks, new) == 200
+    newer = "sk_test_" + "m" * 32
+    roll_key(settings, shop.sk_test, newer, dt.timedelta(0))
+    assert status(sqlite_stacks, shop.sk_test) == 401  # expired now
+    assert status(sqlite_stacks, newer) == 200
+    with pytest.raises(ValueError, match="unknown or has expired"):
+        roll_key(settings, shop.sk_test, "sk_test_" + "o" * 32, dt.timedelta(hours=1))
+
+
+def test_a_key_rolls_only_into_one_of_its_kind_and_mode(sqlite_stacks: Stacks) -> None:
+    shop = sqlite_stacks.marketplace()
+    settings = sqlite_stacks.settings["test"]
+    for wrong in ("pk_test_" + "p" * 32, "sk_live_" + "l" * 32):
+        with pytest.raises(ValueError):
+            roll_key(settings, shop.sk_test, wrong, dt.timedelta(hours=1))
+
+
+def test_an_unknown_key_is_401_in_the_envelope(sqlite_stacks: Stacks) -> None:
+    response = httpx.get(
+        sqlite_stacks.urls["api-test"] + "/v1/marketplace",
+        headers={"authorization": "Bearer sk_test_unknown"},
+    )
+    assert response.status_code == 401
+    assert response.json()["error"]["type"] == "authentication_error"
