@@ -1,28 +1,30 @@
-"""``python -m edge_proxy``: settings from the environment, logs to stderr, serve."""
+"""``python -m edge_proxy``: settings from the environment, logs to stderr, serve until
+SIGTERM or SIGINT."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import signal
 import sys
-from typing import Any
 
-import uvicorn
-
-from edge_proxy.app import create_app
+from edge_proxy.app import EdgeServer
 from edge_proxy.config import Settings
 
+log = logging.getLogger("edge_proxy")
 
-def server_options(settings: Settings) -> dict[str, Any]:
-    """How uvicorn runs the edge; the tests serve it the same way."""
-    return {
-        "host": settings.host,
-        "port": settings.port,
-        "http": "h11",  # its parser refuses ambiguous framing (request smuggling)
-        "access_log": False,  # uvicorn's access log prints query strings; the edge logs its own
-        "log_config": None,
-        "server_header": False,
-        "proxy_headers": False,  # the client's address is the peer's, never a header's claim
-    }
+
+async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
+    """Serve until `stop` is set (by SIGTERM or SIGINT when not given)."""
+    loop = asyncio.get_running_loop()
+    if stop is None:
+        stop = asyncio.Event()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+    async with EdgeServer(settings):
+        log.info("edge listening on http://%s:%d", settings.host, settings.port)
+        await stop.wait()
+    log.info("edge stopped")
 
 
 def main() -> None:
@@ -34,7 +36,7 @@ def main() -> None:
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
         force=True,
     )
-    uvicorn.run(create_app(settings), **server_options(settings))
+    asyncio.run(run(settings))
 
 
 if __name__ == "__main__":

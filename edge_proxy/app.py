@@ -1,101 +1,90 @@
-"""`create_app(settings)`: the edge as an ASGI app, assembled in one place."""
+"""The edge assembled in one place: `create_app(settings)` builds the handler,
+`EdgeServer` serves it (and the metrics listener) until it is closed."""
 
 from __future__ import annotations
 
-import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-
-import httpx
-from starlette.applications import Starlette
-from starlette.exceptions import HTTPException
-from starlette.middleware import Middleware
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+import asyncio
+from collections.abc import Mapping
+from types import TracebackType
 
 from edge_proxy.config import Settings
-from edge_proxy.cors import CardsCors
 from edge_proxy.detect import PanDetector
-from edge_proxy.errors import (
-    EdgeError,
-    InternalError,
-    MethodNotAllowed,
-    NotFound,
-    handle_edge_error,
-)
-from edge_proxy.proxy import EdgeProxy
-from edge_proxy.record import RequestRecord
-from edge_proxy.upstream import make_client
+from edge_proxy.metrics import Metrics
+from edge_proxy.proxy import SERVICE_NAME, Edge, MetricsEndpoint, Upstream
+from edge_proxy.routing import Destination
+from edge_proxy.wire.client import UpstreamPool
+from edge_proxy.wire.server import Limits, serve
 
-SERVICE_NAME = "edge_proxy"
-
-log = logging.getLogger("edge_proxy")
-
-# Methods the edge forwards; TRACE, CONNECT and the like are refused (405).
-FORWARDED_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+__all__ = ["SERVICE_NAME", "EdgeServer", "create_app", "upstream_pools"]
 
 
-async def health(request: Request) -> Response:
-    """Answered by the edge itself, on any host."""
-    return JSONResponse({"status": "ok", "service": SERVICE_NAME})
-
-
-async def proxy(request: Request) -> Response:
-    """Every request that is not the health check."""
-    edge: EdgeProxy = request.app.state.edge
-    try:
-        return await edge.handle(request)
-    except EdgeError:
-        raise
-    except Exception as exc:
-        # Handled here, not by the server: its traceback would print a message that may
-        # quote the request. Fail closed: nothing further is forwarded.
-        log.error(
-            "unexpected error: %s request_id=%s", type(exc).__name__, request.state.request_id
+def upstream_pools(settings: Settings) -> dict[Destination, UpstreamPool]:
+    """One pooled client per upstream, as `python -m edge_proxy` uses them."""
+    return {
+        destination: UpstreamPool(
+            url,
+            timeout=settings.upstream_timeout,
+            max_response_bytes=settings.max_response_bytes,
         )
-        raise InternalError() from None
-
-
-async def http_error(request: Request, exc: Exception) -> Response:
-    """Starlette's own refusals (no route, wrong method) in the edge's envelope."""
-    assert isinstance(exc, HTTPException)
-    error: EdgeError = MethodNotAllowed() if exc.status_code == 405 else NotFound()
-    return await handle_edge_error(request, error)
-
-
-async def unexpected_error(request: Request, exc: Exception) -> Response:
-    """The edge's own bug: logged by type only (a message may quote input), nothing sent on."""
-    request_id = getattr(request.state, "request_id", None)
-    log.error("unexpected error: %s request_id=%s", type(exc).__name__, request_id)
-    return await handle_edge_error(request, InternalError())
+        for destination, url in (
+            (Destination.VAULT, settings.vault_url),
+            (Destination.ROUTER, settings.router_url),
+        )
+    }
 
 
 def create_app(
-    settings: Settings, *, transport: httpx.AsyncBaseTransport | None = None
-) -> Starlette:
-    """The edge app. `transport` replaces the network under the upstream client (tests)."""
-    detector = PanDetector()
+    settings: Settings, *, upstreams: Mapping[Destination, Upstream] | None = None
+) -> Edge:
+    """The edge's handler. `upstreams` replaces the network behind it (tests)."""
+    return Edge(settings, upstreams or upstream_pools(settings), detector=PanDetector())
 
-    @asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        async with make_client(settings.upstream_timeout, transport) as client:
-            app.state.edge = EdgeProxy(settings, client, detector)
-            yield
 
-    return Starlette(
-        routes=[
-            Route("/healthz", health, methods=["GET"]),
-            Route("/{path:path}", proxy, methods=FORWARDED_METHODS),
-        ],
-        middleware=[
-            Middleware(RequestRecord, detector=detector),
-            Middleware(CardsCors, api_hosts=settings.api_hosts),
-        ],
-        exception_handlers={
-            EdgeError: handle_edge_error,
-            HTTPException: http_error,
-            Exception: unexpected_error,
-        },
-        lifespan=lifespan,
+def limits(settings: Settings) -> Limits:
+    return Limits(
+        max_head_bytes=settings.max_head_bytes,
+        max_body_bytes=settings.max_body_bytes,
+        read_timeout=settings.read_timeout,
+        keepalive_timeout=settings.keepalive_timeout,
     )
+
+
+class EdgeServer:
+    """The edge listening: ``async with EdgeServer(settings) as server: ...``."""
+
+    def __init__(
+        self, settings: Settings, *, upstreams: Mapping[Destination, Upstream] | None = None
+    ) -> None:
+        self.settings = settings
+        self.pools = upstream_pools(settings) if upstreams is None else {}
+        self.edge = Edge(settings, upstreams or self.pools, metrics=Metrics())
+        self.servers: list[asyncio.Server] = []
+
+    @property
+    def port(self) -> int:
+        """The public port actually bound (settings may say 0: any free port)."""
+        port: int = self.servers[0].sockets[0].getsockname()[1]
+        return port
+
+    async def __aenter__(self) -> EdgeServer:
+        settings = self.settings
+        self.servers.append(await serve(self.edge, settings.host, settings.port, limits(settings)))
+        if settings.metrics_port is not None:
+            endpoint = MetricsEndpoint(self.edge.metrics)
+            self.servers.append(
+                await serve(endpoint, settings.host, settings.metrics_port, limits(settings))
+            )
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        for server in self.servers:
+            server.close()
+        for server in self.servers:
+            await server.wait_closed()
+        for pool in self.pools.values():
+            pool.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Annotated, Any, Literal, Self
 from urllib.parse import urlsplit
 
@@ -48,8 +49,43 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         1 << 20, gt=0, description="Largest request body accepted, in bytes; larger is 413."
     )
+    max_inspect_bytes: int = Field(
+        4 << 20,
+        gt=0,
+        description="Largest body once its Content-Encoding is undone; larger is 413 "
+        "(requests) or 502 (responses): what cannot be inspected is not passed.",
+    )
+    max_response_bytes: int = Field(
+        8 << 20, gt=0, description="Largest upstream response body read; larger is 502."
+    )
+    max_head_bytes: int = Field(
+        32 * 1024, ge=1024, description="Largest request line and headers; larger is 431."
+    )
     upstream_timeout: float = Field(
         30.0, gt=0, description="Seconds to wait for an upstream (connect, read, write)."
+    )
+    read_timeout: float = Field(
+        30.0, gt=0, description="Seconds a client has to send a whole request; then 408."
+    )
+    keepalive_timeout: float = Field(
+        15.0, gt=0, description="Seconds an idle client connection is kept open."
+    )
+    js_dir: Path = Field(
+        Path("js-sdk/dist"),
+        description="Directory whose files the JS host serves (relative to the working "
+        "directory); absent, every path is 404.",
+    )
+    api_origins: HostList = Field(
+        [],
+        description="Origins the JS host's HTML may connect to (its CSP connect-src); "
+        "empty: http://<api host>:<port> for each API host.",
+    )
+    metrics_port: int | None = Field(
+        None,
+        ge=1,
+        le=65535,
+        description="Port of the Prometheus metrics listener (GET /metrics, on `host`); "
+        "unset: no listener. Never on the public port.",
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         "INFO", description="Level of the edge's log on stderr."
@@ -59,6 +95,14 @@ class Settings(BaseSettings):
     @classmethod
     def _parse_hosts(cls, value: Any) -> Any:
         return _host_list(value)
+
+    @field_validator("api_origins", mode="before")
+    @classmethod
+    def _parse_origins(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            text = value.strip()
+            value = json.loads(text) if text.startswith("[") else text.split(",")
+        return [str(item).strip().rstrip("/") for item in value if str(item).strip()]
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -83,4 +127,12 @@ class Settings(BaseSettings):
         shared = set(self.api_hosts) & set(self.js_hosts)
         if shared:
             raise ValueError(f"hosts both API and JS: {sorted(shared)}")
+        for origin in self.api_origins:
+            parts = urlsplit(origin)
+            if parts.scheme not in ("http", "https") or not parts.hostname or parts.path:
+                raise ValueError(f"api_origins: not an origin: {origin!r}")
+        if not self.api_origins:
+            # Frozen: set through the back door, once, while validating.
+            default = [f"http://{host}:{self.port}" for host in self.api_hosts]
+            object.__setattr__(self, "api_origins", default)
         return self

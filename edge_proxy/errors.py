@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+import json
+
+from edge_proxy.flow import EdgeResponse
 
 INVALID_REQUEST = "invalid_request_error"
 API_ERROR = "api_error"
@@ -115,13 +116,45 @@ class UnreadableResponse(EdgeError):
     message = "The response was withheld: the edge could not inspect it."
 
 
+class BadFraming(EdgeError):
+    code = "bad_request"
+    message = "The request is not well-formed HTTP/1.1; the connection is closed."
+
+
+class BodyUnreadable(EdgeError):
+    status_code = 413
+    code = "body_too_large_to_inspect"
+    message = "The body is too large once decoded to be inspected."
+
+
+_FRAMING: dict[int, tuple[str, str]] = {
+    400: ("bad_request", "The request is not well-formed HTTP/1.1; the connection is closed."),
+    408: ("request_timeout", "The request was not received in time."),
+    413: ("body_too_large", "The request body is too large."),
+    417: ("expectation_failed", "Only Expect: 100-continue is supported."),
+    431: ("headers_too_large", "The request head is too large."),
+    505: ("http_version_not_supported", "Only HTTP/1.1 and HTTP/1.0 are served."),
+}
+
+
+def framing_error(status: int) -> EdgeError:
+    """The error for a request the HTTP parser refused with `status`."""
+    code, message = _FRAMING.get(status, _FRAMING[400])
+    error = BadFraming(message)
+    error.status_code = status if status in _FRAMING else 400
+    error.code = code
+    return error
+
+
 def reason(error: EdgeError) -> str:
     """The block reason for the request log: code, and where when known."""
     return f"{error.code}:{error.param}" if error.param else error.code
 
 
-async def handle_edge_error(request: Request, exc: Exception) -> Response:
-    """Render an EdgeError and note its reason for the request's log line."""
-    assert isinstance(exc, EdgeError)
-    request.state.reason = reason(exc)
-    return JSONResponse(exc.body(), status_code=exc.status_code)
+JSON_HEADERS = [(b"content-type", b"application/json")]
+
+
+def error_response(error: EdgeError) -> EdgeResponse:
+    """An EdgeError as the client gets it: ``{"error": {...}}`` with its status."""
+    body = json.dumps(error.body(), ensure_ascii=False).encode("utf-8")
+    return EdgeResponse(error.status_code, list(JSON_HEADERS), body)

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from starlette.types import Scope
-
 Headers = list[tuple[bytes, bytes]]
 
 
@@ -20,7 +18,7 @@ def _values(headers: Headers, name: str) -> list[str]:
 
 @dataclass
 class EdgeRequest:
-    """A request as received; `body` is filled once read, after the `requestheaders` hook."""
+    """A request as received: header names lowercased, everything else as sent."""
 
     method: str
     path: str
@@ -30,19 +28,12 @@ class EdgeRequest:
     body: bytes = b""
     client: str | None = None
     scheme: str = "http"
+    decoded: bytes | None = None  # the body with its Content-Encoding undone, once it is
 
-    @classmethod
-    def from_scope(cls, scope: Scope) -> EdgeRequest:
-        client = scope.get("client")
-        return cls(
-            method=scope["method"],
-            path=scope["path"],
-            raw_path=scope.get("raw_path") or scope["path"].encode("utf-8"),
-            query_string=scope.get("query_string", b""),
-            headers=list(scope.get("headers", [])),
-            client=client[0] if client else None,
-            scheme=scope.get("scheme", "http"),
-        )
+    @property
+    def inspected(self) -> bytes:
+        """The bytes the body filters read: decoded if it was encoded, else as sent."""
+        return self.body if self.decoded is None else self.decoded
 
     def header(self, name: str) -> str | None:
         """The first value of a header, or None."""
@@ -60,6 +51,11 @@ class EdgeResponse:
     status_code: int
     headers: Headers = field(default_factory=list)
     body: bytes = b""
+    decoded: bytes | None = None  # as for a request
+
+    @property
+    def inspected(self) -> bytes:
+        return self.body if self.decoded is None else self.decoded
 
     def header(self, name: str) -> str | None:
         values = _values(self.headers, name)

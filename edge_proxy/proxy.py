@@ -1,88 +1,210 @@
-"""The edge's one endpoint: route by host and path, run the chain, forward, answer."""
+"""The edge's handler: route by host and path, run the chain, forward, answer, record."""
 
 from __future__ import annotations
 
-import httpx
-from starlette.concurrency import run_in_threadpool
-from starlette.requests import ClientDisconnect, Request
-from starlette.responses import Response
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Mapping
+from typing import Protocol
 
 from edge_proxy.config import Settings
+from edge_proxy.cors import CardsCors
 from edge_proxy.detect import PanDetector
-from edge_proxy.errors import MisdirectedRequest, NotFound
+from edge_proxy.errors import (
+    EdgeError,
+    InternalError,
+    MethodNotAllowed,
+    MisdirectedRequest,
+    NotFound,
+    UnreadableResponse,
+    UpstreamTimeout,
+    UpstreamUnavailable,
+    error_response,
+    framing_error,
+    reason,
+)
 from edge_proxy.filters import Filter, router_chain, run_hook, vault_chain
+from edge_proxy.filters.base import Hook
 from edge_proxy.flow import EdgeRequest, EdgeResponse, Flow, Headers
-from edge_proxy.headers import downstream_headers
+from edge_proxy.headers import downstream_headers, upstream_headers
+from edge_proxy.metrics import Metrics
+from edge_proxy.record import AccessLog
+from edge_proxy.request_id import accepted_request_id, new_request_id
 from edge_proxy.routing import CARDS_PATH, Destination, HostRoutes
-from edge_proxy.upstream import Upstream
+from edge_proxy.static import StaticFiles
+from edge_proxy.wire.client import UpstreamError
+from edge_proxy.wire.parse import Malformed
+from edge_proxy.wire.server import is_bodiless
+
+SERVICE_NAME = "edge_proxy"
+
+log = logging.getLogger("edge_proxy")
+
+# Methods the edge forwards; TRACE, CONNECT and the like are refused (405).
+FORWARDED_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+# Bodies larger than this are scanned off the event loop: an adversarial 1 MiB body costs
+# seconds, and one request must not stall every other. Smaller ones cost less than the
+# hand-over to a thread.
+INLINE_SCAN_BYTES = 16 * 1024
+HEALTH = json.dumps({"status": "ok", "service": SERVICE_NAME}).encode()
+JSON = b"application/json"
 
 
-def forwarded_response(response: EdgeResponse, *, head: bool) -> Response:
+class Upstream(Protocol):
+    """A service behind the edge (`wire.client.UpstreamPool`, or a fake in tests)."""
+
+    async def send(
+        self, method: str, target: bytes, headers: Headers, body: bytes
+    ) -> EdgeResponse: ...
+
+
+def forwarded_response(response: EdgeResponse, *, head: bool) -> EdgeResponse:
     """An upstream's response as the client gets it. Headers stay a raw list: several
     Set-Cookie headers must stay several."""
-    forwarded = Response(response.body, status_code=response.status_code)
     # No body by definition: the upstream's Content-Length (if any) describes another.
-    bodiless = head or response.status_code in (204, 304) or response.status_code < 200
-    headers: Headers = downstream_headers(response.headers, keep_length=bodiless)
-    if not bodiless:
-        headers.append((b"content-length", str(len(response.body)).encode("ascii")))
-    forwarded.raw_headers = headers
-    return forwarded
+    bodiless = head or is_bodiless(response.status_code)
+    headers = downstream_headers(response.headers, keep_length=bodiless)
+    return EdgeResponse(response.status_code, headers, b"" if bodiless else response.body)
 
 
-async def read_body(request: Request, max_bytes: int) -> bytes:
-    """The body, but never more than ``max_bytes + 1`` bytes of it: enough to know it is
-    too large without holding a large one."""
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        chunks.append(chunk)
-        size += len(chunk)
-        if size > max_bytes:
-            break
-    return b"".join(chunks)[: max_bytes + 1]
-
-
-class EdgeProxy:
+class Edge:
     """Routing table, filter chains and upstreams, built once from the settings."""
 
     def __init__(
-        self, settings: Settings, client: httpx.AsyncClient, detector: PanDetector
+        self,
+        settings: Settings,
+        upstreams: Mapping[Destination, Upstream],
+        *,
+        detector: PanDetector | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
+        detector = detector or PanDetector()
         self.routes = HostRoutes(settings.api_hosts, settings.js_hosts)
-        self.max_body_bytes = settings.max_body_bytes
+        self.metrics = metrics or Metrics()
+        self.access = AccessLog(detector)
+        self.detector = detector
+        self.static = StaticFiles(settings.js_dir, settings.api_origins)
+        self.cors = CardsCors(settings.api_hosts)
         self.chains: dict[Destination, tuple[list[Filter], Upstream]] = {
             Destination.VAULT: (
                 vault_chain(settings.max_body_bytes, detector),
-                Upstream(client, settings.vault_url, "vault"),
+                upstreams[Destination.VAULT],
             ),
             Destination.ROUTER: (
-                router_chain(settings.max_body_bytes, detector),
-                Upstream(client, settings.router_url, "router"),
+                router_chain(settings.max_body_bytes, settings.max_inspect_bytes, detector),
+                upstreams[Destination.ROUTER],
             ),
         }
 
-    async def handle(self, request: Request) -> Response:
-        """Answer one request: refused by the edge, or forwarded and checked."""
-        destination = self.routes.destination(request.headers.get("host"), request.scope["path"])
+    async def handle(self, request: EdgeRequest) -> EdgeResponse:
+        """Answer one whole request: refused by the edge, or forwarded and checked."""
+        started = time.perf_counter()
+        given = request.header("x-request-id")
+        request_id = accepted_request_id(given, self.detector) or new_request_id()
+        flow = Flow(request, request_id)
+        destination = "-"
+        why: str | None = None
+        try:
+            destination, response = await self._answer(flow)
+        except EdgeError as error:
+            why = reason(error)
+            self.metrics.blocked(error)
+            response = error_response(error)
+        except Exception as exc:
+            # Handled here: a traceback would print a message that may quote the request.
+            # Fail closed: nothing further is forwarded.
+            log.error("unexpected error: %s request_id=%s", type(exc).__name__, request_id)
+            why = "internal_error"
+            response = error_response(InternalError())
+        if self.cors.applies(request):
+            self.cors.expose(response)
+        response.headers.append((b"x-request-id", request_id.encode("ascii")))
+        seconds = time.perf_counter() - started
+        self.metrics.observe(destination, response.status_code, seconds)
+        self.access.record(request, response.status_code, seconds, request_id, why)
+        return response
+
+    def refuse(self, error: Malformed, client: str | None) -> EdgeResponse:
+        """The answer to bytes the HTTP parser would not read as a request."""
+        refusal = framing_error(error.status)
+        self.metrics.blocked(refusal)
+        self.metrics.observe("-", refusal.status_code, 0.0)
+        log.warning("refused: reason=%s detail=%r", refusal.code, error.reason)
+        return error_response(refusal)
+
+    async def _answer(self, flow: Flow) -> tuple[str, EdgeResponse]:
+        request = flow.request
+        if request.path == "/healthz" and request.method == "GET":
+            return "health", EdgeResponse(200, [(b"content-type", JSON)], HEALTH)
+        if request.method not in FORWARDED_METHODS:
+            raise MethodNotAllowed()
+        destination = self.routes.destination(request.header("host"), request.path)
         if destination is Destination.JS:
-            raise NotFound()  # the JS bundle is served here by a later issue
+            return destination.value, self.static.serve(request)
         if destination is Destination.MISDIRECTED:
             raise MisdirectedRequest()
+        preflight = self.cors.preflight(request) if self.cors.applies(request) else None
+        if preflight is not None:
+            return "cors", preflight
         filters, upstream = self.chains[destination]
-        flow = Flow(EdgeRequest.from_scope(request.scope), request.state.request_id)
         run_hook(filters, "requestheaders", flow)
-        try:
-            flow.request.body = await read_body(request, self.max_body_bytes)
-        except ClientDisconnect:
-            return Response(status_code=400)  # nobody is listening for the answer
-        # Body scans are CPU-bound (an adversarial 1 MiB body costs seconds): run them off
-        # the event loop so one request cannot stall every other.
-        await run_in_threadpool(run_hook, filters, "request", flow)
+        await self._scan(filters, "request", flow, len(request.body))
         # The vault gets exactly the one path it serves, however the client spelled it.
-        raw_path = CARDS_PATH.encode() if destination is Destination.VAULT else None
-        flow.response = await upstream.send(
-            flow.request, flow.request_id, raw_path or flow.request.raw_path
+        path = CARDS_PATH.encode() if destination is Destination.VAULT else request.raw_path
+        target = path + (b"?" + request.query_string if request.query_string else b"")
+        flow.response = await self._send(upstream, destination, flow, target)
+        await self._scan(filters, "response", flow, len(flow.response.body))
+        return destination.value, forwarded_response(flow.response, head=request.method == "HEAD")
+
+    async def _scan(self, filters: list[Filter], hook: Hook, flow: Flow, size: int) -> None:
+        if size <= INLINE_SCAN_BYTES:
+            run_hook(filters, hook, flow)
+        else:
+            await asyncio.get_running_loop().run_in_executor(None, run_hook, filters, hook, flow)
+
+    async def _send(
+        self, upstream: Upstream, destination: Destination, flow: Flow, target: bytes
+    ) -> EdgeResponse:
+        started = time.perf_counter()
+        request = flow.request
+        try:
+            response = await upstream.send(
+                request.method, target, upstream_headers(request, flow.request_id), request.body
+            )
+        except UpstreamError as error:
+            log.warning(
+                "upstream failed: upstream=%s error=%s request_id=%s",
+                destination.value,
+                error.kind,
+                flow.request_id,
+            )
+            if error.kind == "timeout":
+                raise UpstreamTimeout() from None
+            if error.kind == "unavailable":
+                raise UpstreamUnavailable() from None
+            raise UnreadableResponse() from None
+        self.metrics.upstream_latency.labels(destination.value).observe(
+            time.perf_counter() - started
         )
-        await run_in_threadpool(run_hook, filters, "response", flow)
-        return forwarded_response(flow.response, head=request.method == "HEAD")
+        return response
+
+
+class MetricsEndpoint:
+    """The metrics listener's handler: ``GET /metrics`` and nothing else."""
+
+    def __init__(self, metrics: Metrics) -> None:
+        self.metrics = metrics
+
+    async def handle(self, request: EdgeRequest) -> EdgeResponse:
+        if request.path != "/metrics":
+            return error_response(NotFound())
+        if request.method != "GET":
+            return error_response(MethodNotAllowed())
+        return EdgeResponse(
+            200, [(b"content-type", b"text/plain; version=0.0.4")], self.metrics.exposition()
+        )
+
+    def refuse(self, error: Malformed, client: str | None) -> EdgeResponse:
+        return error_response(framing_error(error.status))

@@ -1,16 +1,12 @@
-"""Every request gets an id and one structured log line; plain ASGI middleware."""
+"""One structured log line per request, with no card number in it, ever."""
 
 from __future__ import annotations
 
 import logging
-import time
 from typing import Any
 
-from starlette.datastructures import Headers, MutableHeaders
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
 from edge_proxy.detect import PanDetector
-from edge_proxy.request_id import accepted_request_id, new_request_id
+from edge_proxy.flow import EdgeRequest
 
 log = logging.getLogger("edge_proxy.access")
 
@@ -27,54 +23,41 @@ def _logfmt(fields: dict[str, Any]) -> str:
     return " ".join(parts)
 
 
-class RequestRecord:
-    """Assigns the request id (``scope["state"]["request_id"]``), echoes it in the
-    response's X-Request-Id, and logs method, host, path (never the query), status,
-    duration, id and the reason the edge answered itself, if it did.
+class AccessLog:
+    """Logs method, host, path (never the query), status, duration, request id and the
+    reason the edge answered itself, if it did, in logfmt.
 
     A value is logged only if the detector finds no card number in it: the log must hold
     none, even of a request that was refused for carrying one.
     """
 
-    def __init__(self, app: ASGIApp, detector: PanDetector) -> None:
-        self.app = app
+    def __init__(self, detector: PanDetector) -> None:
         self.detector = detector
 
     def _safe(self, value: str | None) -> str | None:
         # Read as the path filter reads: every percent layer, so no encoded card slips by.
-        if value is None or self.detector.header(value.encode("utf-8", "surrogatepass")) is None:
+        if value is None or self.detector.header(value.encode("utf-8", "surrogateescape")) is None:
             return value
         return REDACTED
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
+    def record(
+        self,
+        request: EdgeRequest,
+        status: int,
+        seconds: float,
+        request_id: str,
+        reason: str | None,
+    ) -> None:
+        """Write the request's line, if INFO is on."""
+        if not log.isEnabledFor(logging.INFO):
             return
-        headers = Headers(scope=scope)
-        request_id = accepted_request_id(headers.get("x-request-id"), self.detector)
-        request_id = request_id or new_request_id()
-        state = scope.setdefault("state", {})
-        state["request_id"] = request_id
-        status = 500
-        started = time.perf_counter()
-
-        async def send_with_id(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                MutableHeaders(scope=message)["x-request-id"] = request_id
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_with_id)
-        finally:
-            fields = {
-                "method": self._safe(scope["method"]),
-                "host": self._safe(headers.get("host")),
-                "path": self._safe(scope["path"]),
-                "status": status,
-                "duration_ms": round((time.perf_counter() - started) * 1000, 1),
-                "request_id": request_id,
-                "reason": state.get("reason"),
-            }
-            log.info("request %s", _logfmt(fields))
+        fields = {
+            "method": self._safe(request.method),
+            "host": self._safe(request.header("host")),
+            "path": self._safe(request.path),
+            "status": status,
+            "duration_ms": round(seconds * 1000, 1),
+            "request_id": request_id,
+            "reason": reason,
+        }
+        log.info("request %s", _logfmt(fields))

@@ -1,11 +1,17 @@
-"""Card numbers in a body, read the way its Content-Type says a receiver will read it.
+"""The exact (slow) path: card numbers in a body read the way every receiver could read it.
 
-- JSON (``application/json``, ``*/*+json``): see `json_body`; invalid JSON is refused.
-- ``application/x-www-form-urlencoded``: like a query string, every percent layer.
+Every textual atom is given the text reading (`reading`). Which atoms a body has depends
+on its Content-Type:
+
+- JSON (``application/json``, ``*/*+json``): see `json_body`; read in its declared charset
+  or, without one, as ``json.loads`` would detect it (UTF-8, -16 or -32); when a charset
+  is declared, the detected reading is searched too. Invalid JSON is refused.
+- ``application/x-www-form-urlencoded``: the whole body, as a query string.
 - ``multipart/*``: split strictly, then every part's headers and, by its own type, its
   content; a malformed body is refused.
-- anything else, or no type: text, decoded with the declared charset or UTF-8; bytes
-  that do not decode, or a charset Python does not know, are refused.
+- anything else, or no type: text in the declared charset or UTF-8; bytes that do not
+  decode, or a charset Python does not know, are refused. Other charsets are read as
+  UTF-8 and Latin-1 too, in case a receiver ignores the declared one.
 
 What cannot be read cannot be checked, so it is refused (`Uninspectable`), never passed.
 """
@@ -13,37 +19,20 @@ What cannot be read cannot be checked, so it is refused (`Uninspectable`), never
 from __future__ import annotations
 
 import codecs
-from typing import Literal
+import json
 
-from edge_proxy.detect.candidates import Finding, find_pan
+from edge_proxy.detect.candidates import Finding
 from edge_proxy.detect.content_type import ContentType, parse_content_type
-from edge_proxy.detect.encodings import byte_views, percent_layers
+from edge_proxy.detect.errors import Uninspectable
 from edge_proxy.detect.json_body import MalformedJson, find_in_json
 from edge_proxy.detect.multipart import MalformedMultipart, Part, parse_multipart
-from edge_proxy.detect.normalise import normalise
+from edge_proxy.detect.reading import find_in_bytes, find_in_text
+
+__all__ = ["Uninspectable", "find_in_body", "find_in_bytes", "find_in_text"]
 
 MAX_MULTIPART_DEPTH = 2
 _IDENTITY_TRANSFER = frozenset({"7bit", "8bit", "binary"})
 _UTF8 = "utf-8"
-
-
-class Uninspectable(Exception):
-    """The detector cannot read these bytes; `kind` says why, for the caller's status code."""
-
-    def __init__(self, kind: Literal["malformed", "charset", "encoding"], message: str) -> None:
-        super().__init__(message)
-        self.kind = kind
-        self.message = message
-
-
-def find_in_url(raw: bytes, *, plus_is_space: bool) -> Finding | None:
-    """The first card number in any reading and any percent layer of a URL part or value."""
-    for view in byte_views(raw):
-        for layer in percent_layers(view, plus_is_space=plus_is_space):
-            finding = find_pan(normalise(layer))
-            if finding is not None:
-                return finding
-    return None
 
 
 def _decode(body: bytes, charset: str | None) -> str:
@@ -55,24 +44,36 @@ def _decode(body: bytes, charset: str | None) -> str:
         raise Uninspectable("malformed", "The body does not decode as its charset.") from None
 
 
-def _is_utf8(charset: str | None) -> bool:
+def _codec(charset: str | None) -> str | None:
     try:
-        return charset is None or codecs.lookup(charset).name in ("utf-8", "ascii")
+        return codecs.lookup(charset).name if charset else None
     except LookupError:
-        return False
+        return None
 
 
-def _find_in_text(body: bytes, charset: str | None) -> Finding | None:
-    finding = find_pan(normalise(_decode(body, charset)))
-    if finding is None and not _is_utf8(charset):
-        # A receiver may ignore the declared charset: check the ASCII digits as sent, too.
-        finding = find_pan(body.decode("latin-1"))
+def _find_in_json(body: bytes, charset: str | None) -> Finding | None:
+    detected = json.detect_encoding(body)
+    try:
+        finding = find_in_json(_decode(body, charset or detected))
+    except MalformedJson:
+        raise Uninspectable("malformed", "The body is not valid JSON.") from None
+    if finding is None and charset is not None and _codec(charset) != _codec(detected):
+        # A receiver that ignores the declared charset reads it as json.loads does.
+        finding = find_in_text(body.decode(detected, "ignore"))
+    return finding
+
+
+def _find_in_text_body(body: bytes, charset: str | None) -> Finding | None:
+    finding = find_in_text(_decode(body, charset))
+    if finding is None and _codec(charset) not in (None, "utf-8", "ascii"):
+        # A receiver may ignore the declared charset: read the bytes as UTF-8 and Latin-1.
+        finding = find_in_bytes(body)
     return finding
 
 
 def _find_in_part(part: Part, depth: int) -> Finding | None:
     for _, value in part.headers:
-        finding = find_in_url(value, plus_is_space=False)
+        finding = find_in_bytes(value, plus_is_space=False)
         if finding is not None:
             return finding
     transfer = (part.header("content-transfer-encoding") or "7bit").strip().lower()
@@ -101,17 +102,20 @@ def _find_in_body(body: bytes, ctype: ContentType, depth: int) -> Finding | None
     if not body:
         return None
     if ctype.is_json:
-        try:
-            return find_in_json(_decode(body, ctype.charset))
-        except MalformedJson:
-            raise Uninspectable("malformed", "The body is not valid JSON.") from None
+        return _find_in_json(body, ctype.charset)
     if ctype.mime == "application/x-www-form-urlencoded":
-        return find_in_url(body, plus_is_space=True)
+        return find_in_bytes(body, plus_is_space=True)
     if ctype.mime.startswith("multipart/"):
         return _find_in_multipart(body, ctype, depth)
-    return _find_in_text(body, ctype.charset)
+    return _find_in_text_body(body, ctype.charset)
 
 
 def find_in_body(body: bytes, content_type: str | None) -> Finding | None:
     """The first card number in a body of the given Content-Type; raise Uninspectable."""
     return _find_in_body(body, parse_content_type(content_type), 0)
+
+
+# Kept for the callers of the first version: a URL part is read as bytes are.
+def find_in_url(raw: bytes, *, plus_is_space: bool) -> Finding | None:
+    """The first card number in a path, query string or header value as sent."""
+    return find_in_bytes(raw, plus_is_space=plus_is_space)

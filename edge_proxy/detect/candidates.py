@@ -41,8 +41,17 @@ from edge_proxy.detect.luhn import luhn_valid
 MIN_DIGITS = 13
 MAX_DIGITS = 19
 
-_RUN = re.compile(r"[0-9]+(?:[\s\-./_][0-9]+)*")
-_SEPARATOR = re.compile(r"[\s\-./_]")
+_SEP = r"\s\-./_"
+_RUN = re.compile(rf"[0-9]+(?:[{_SEP}][0-9]+)*")
+_SEPARATOR = re.compile(rf"[{_SEP}]")
+# Where a run of at least MIN_DIGITS digits starts: only those reach Python code. The
+# leftmost match of this pattern is always the first digit of its run (it cannot cross
+# two separators in a row or any other character, and neither can a run).
+_DENSE = re.compile(rf"[0-9](?:[{_SEP}]?[0-9]){{{MIN_DIGITS - 1}}}")
+# The same with "+" as one more separator: a form or query reader turns "+" into a space.
+_RUN_PLUS = re.compile(rf"[0-9]+(?:[{_SEP}+][0-9]+)*")
+_SEPARATOR_PLUS = re.compile(rf"[{_SEP}+]")
+_DENSE_PLUS = re.compile(rf"[0-9](?:[{_SEP}+]?[0-9]){{{MIN_DIGITS - 1}}}")
 
 
 @dataclass(frozen=True)
@@ -78,13 +87,20 @@ def _windows(groups: list[str]) -> Iterator[str]:
             window += groups[end]
 
 
-def find_pan(text: str) -> Finding | None:
-    """The first card number in normalised text, or None."""
-    for match in _RUN.finditer(text):
-        run = match.group()
-        if len(run) < MIN_DIGITS:
-            continue
-        for window in _windows(_SEPARATOR.split(run)):
+def find_pan(text: str, *, plus_separates: bool = False) -> Finding | None:
+    """The first card number in normalised text, or None. `plus_separates` reads "+" as
+    a separator too (a superset of the plain reading: used by the fast path)."""
+    dense, run, separator = (
+        (_DENSE_PLUS, _RUN_PLUS, _SEPARATOR_PLUS) if plus_separates else (_DENSE, _RUN, _SEPARATOR)
+    )
+    position = 0
+    while True:
+        start = dense.search(text, position)
+        if start is None:
+            return None
+        match = run.match(text, start.start())
+        assert match is not None
+        for window in _windows(separator.split(match.group())):
             if is_pan(window):
                 return Finding(len(window))
-    return None
+        position = match.end()

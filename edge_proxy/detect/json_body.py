@@ -1,9 +1,9 @@
 """Card numbers in JSON: in every string and key as written and as parsed, and in every
 number by its value.
 
-- Strings and keys are scanned twice: as written in the raw text (every duplicate key,
-  which ``json.loads`` would collapse to the last) and as parsed with duplicates kept
-  (escapes undone: ``"\\u0034\\u0032…"``).
+- Strings and keys are given the text reading (`reading`) twice: as written in the raw
+  text (every duplicate key, which ``json.loads`` would collapse to the last) and as
+  parsed with duplicates kept (escapes undone: ``"\\u0034\\u0032…"``).
 - A number is a card number only by its value: its integer part, computed exactly from
   its own text with `Decimal` (never float), is checked as one group of digits. So
   ``4.242424242424242e15``, ``4242424242424242.0`` and ``42424242424242420e-1`` are found,
@@ -19,8 +19,9 @@ import re
 from decimal import ROUND_DOWN, Decimal, InvalidOperation
 from typing import Any
 
-from edge_proxy.detect.candidates import MAX_DIGITS, MIN_DIGITS, Finding, find_pan, is_pan
+from edge_proxy.detect.candidates import MAX_DIGITS, MIN_DIGITS, Finding, is_pan
 from edge_proxy.detect.normalise import normalise
+from edge_proxy.detect.reading import find_in_text
 
 _STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
 
@@ -70,7 +71,7 @@ def _parse(text: str) -> Any:
 
 def _find_in_written_strings(text: str) -> Finding | None:
     for match in _STRING.finditer(text):
-        finding = find_pan(normalise(match.group()))
+        finding = find_in_text(match.group())
         if finding is not None:
             return finding
     return None
@@ -85,7 +86,7 @@ def find_in_json(text: str) -> Finding | None:
         if isinstance(value, _Number):
             finding = _find_in_number(value)
         elif isinstance(value, str):
-            finding = find_pan(normalise(value))
+            finding = find_in_text(value)
         elif isinstance(value, _Members):
             for key, member in value:
                 stack.extend((key, member))

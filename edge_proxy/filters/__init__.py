@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from edge_proxy.detect import PanDetector
 from edge_proxy.filters.base import Filter, run_hook
-from edge_proxy.filters.encoding import IdentityEncodingOnly
+from edge_proxy.filters.encoding import DecodeContent, IdentityEncodingOnly
 from edge_proxy.filters.pan import PanInBody, PanInHeaders, PanInPath, PanInQuery
 from edge_proxy.filters.response_pan import PanInResponse
 from edge_proxy.filters.size import BodySizeLimit
@@ -12,11 +12,13 @@ from edge_proxy.filters.size import BodySizeLimit
 __all__ = ["Filter", "router_chain", "run_hook", "vault_chain"]
 
 
-def router_chain(max_body_bytes: int, detector: PanDetector) -> list[Filter]:
+def router_chain(
+    max_body_bytes: int, max_inspect_bytes: int, detector: PanDetector
+) -> list[Filter]:
     """For the app zone: nothing that looks like card data goes in or comes back."""
     return [
         BodySizeLimit(max_body_bytes),
-        IdentityEncodingOnly(),
+        DecodeContent(max_inspect_bytes),
         PanInPath(detector),
         PanInQuery(detector),
         PanInHeaders(detector),

@@ -1,25 +1,31 @@
-"""Only uncompressed bodies cross the edge, in both directions: what it cannot read, it refuses."""
+"""Content-Encoding: undone before a body is inspected, or refused when it cannot be.
+
+`DecodeContent` (the router's chain) decodes gzip, deflate and br, stacked too, into
+`decoded`, which the body filters read; the body is forwarded as it was sent. Anything
+else is refused (415), and so is a body that inflates past the inspection limit (413):
+a size limit on the compressed bytes says nothing about what a receiver inflates.
+Responses are decoded the same way, or withheld (502).
+
+`IdentityEncodingOnly` (the vault's chain) refuses any encoded body: the vault parses
+the bytes it gets, and the size limit must mean something for those bytes.
+"""
 
 from __future__ import annotations
 
-from edge_proxy.errors import UnreadableResponse, UnsupportedEncoding
+from edge_proxy.detect.codings import codings, decode_content
+from edge_proxy.detect.errors import Uninspectable
+from edge_proxy.errors import BodyMalformed, BodyUnreadable, UnreadableResponse, UnsupportedEncoding
 from edge_proxy.filters.base import Filter
 from edge_proxy.flow import Flow
 
 
 def _is_identity(values: list[str]) -> bool:
-    codings = [c.strip().lower() for value in values for c in value.split(",")]
-    return all(coding in ("", "identity") for coding in codings)
+    return all(coding == "identity" for coding in codings(values))
 
 
 class IdentityEncodingOnly(Filter):
-    """Refuses a request body with a Content-Encoding (415), and withholds such a response.
-
-    A compressed body cannot be scanned without inflating it, and a size limit on the
-    compressed bytes says nothing about what a receiver inflates. The edge asks upstreams
-    for ``identity``; a response encoded anyway is not passed on (502), unless
-    `responses` is off: the vault's responses are not inspected.
-    """
+    """Refuses a request body with a Content-Encoding (415), and withholds such a response
+    unless `responses` is off (the vault's responses are not inspected)."""
 
     name = "identity_encoding"
 
@@ -35,3 +41,44 @@ class IdentityEncodingOnly(Filter):
             return
         if not _is_identity(flow.response.header_values("content-encoding")):
             raise UnreadableResponse()
+
+
+class DecodeContent(Filter):
+    """Undoes the body's Content-Encoding into `decoded`, within `max_bytes`."""
+
+    name = "decode_content"
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+
+    def requestheaders(self, flow: Flow) -> None:
+        applied = codings(flow.request.header_values("content-encoding"))
+        try:
+            decode_content(b"", applied, self.max_bytes)  # refuses unknown codings early
+        except Uninspectable:
+            raise UnsupportedEncoding(param="content-encoding") from None
+
+    def request(self, flow: Flow) -> None:
+        applied = codings(flow.request.header_values("content-encoding"))
+        if _is_identity(applied) or not flow.request.body:
+            return
+        try:
+            flow.request.decoded = decode_content(flow.request.body, applied, self.max_bytes)
+        except Uninspectable as error:
+            if error.kind == "too_large":
+                raise BodyUnreadable(param="body") from None
+            if error.kind == "encoding":
+                raise UnsupportedEncoding(param="content-encoding") from None
+            raise BodyMalformed("The body does not decode as its Content-Encoding.") from None
+
+    def response(self, flow: Flow) -> None:
+        response = flow.response
+        if response is None:
+            return
+        applied = codings(response.header_values("content-encoding"))
+        if _is_identity(applied) or not response.body:
+            return
+        try:
+            response.decoded = decode_content(response.body, applied, self.max_bytes)
+        except Uninspectable:
+            raise UnreadableResponse() from None

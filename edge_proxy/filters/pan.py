@@ -12,6 +12,7 @@ import logging
 from edge_proxy.detect import Finding, PanDetector, Uninspectable
 from edge_proxy.errors import (
     BodyMalformed,
+    BodyUnreadable,
     EdgeError,
     PanDetected,
     UnsupportedCharset,
@@ -40,6 +41,8 @@ def uninspectable(error: Uninspectable, where: str) -> EdgeError:
         return UnsupportedCharset(param=where)
     if error.kind == "encoding":
         return UnsupportedEncoding(param=where)
+    if error.kind == "too_large":
+        return BodyUnreadable(param=where)
     return BodyMalformed(error.message, param=where)
 
 
@@ -90,7 +93,8 @@ class PanInHeaders(Filter):
 
 
 class PanInBody(Filter):
-    """The body, read by its Content-Type; a body that cannot be read is refused."""
+    """The body (decoded, if it was encoded), read by its Content-Type; a body that cannot
+    be read is refused."""
 
     name = "pan_in_body"
 
@@ -99,7 +103,9 @@ class PanInBody(Filter):
 
     def request(self, flow: Flow) -> None:
         try:
-            finding = self.detector.body(flow.request.body, flow.request.header("content-type"))
+            finding = self.detector.body(
+                flow.request.inspected, flow.request.header("content-type")
+            )
         except Uninspectable as error:
             raise uninspectable(error, "body") from None
         if finding is not None:

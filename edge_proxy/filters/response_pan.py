@@ -47,7 +47,7 @@ class PanInResponse(Filter):
             if finding is not None:
                 raise _alert(flow, "header", finding)
         try:
-            finding = self.detector.body(response.body, response.header("content-type"))
+            finding = self.detector.body(response.inspected, response.header("content-type"))
         except Uninspectable:
             raise UnreadableResponse() from None
         if finding is not None:

@@ -1,20 +1,21 @@
-"""The edge under test: served by uvicorn on loopback, its upstreams a recording transport."""
+"""The edge under test: served on loopback in a thread, its upstreams fakes that record."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
-from edge_proxy.__main__ import server_options
-from edge_proxy.app import create_app
+from edge_proxy.app import EdgeServer
 from edge_proxy.config import Settings
+from edge_proxy.flow import EdgeResponse, Headers
+from edge_proxy.routing import Destination
+from edge_proxy.wire.client import UpstreamError
 from tests.helpers.servers import free_port
 
 VAULT_URL = "http://vault.internal:8084"
@@ -26,7 +27,7 @@ Reply = Callable[[httpx.Request], httpx.Response]
 def reply(
     status: int = 200, body: bytes = b"{}", headers: list[tuple[str, str]] | None = None
 ) -> Reply:
-    """A scripted upstream response; streamed, as a real upstream's is."""
+    """A scripted upstream response."""
     headers = headers if headers is not None else [("content-type", "application/json")]
 
     def respond(request: httpx.Request) -> httpx.Response:
@@ -40,6 +41,27 @@ def echo(request: httpx.Request) -> httpx.Response:
     content_type = request.headers.get("content-type", "application/json")
     body = request.content or b"{}"
     return reply(200, body, [("content-type", content_type)])(request)
+
+
+class FakeUpstream:
+    """One upstream as the edge sees it: each request recorded (as an httpx.Request, for
+    its handy accessors) and answered by `upstreams`."""
+
+    def __init__(self, upstreams: Upstreams, base_url: str) -> None:
+        self.upstreams = upstreams
+        self.base_url = httpx.URL(base_url)
+
+    async def send(self, method: str, target: bytes, headers: Headers, body: bytes) -> EdgeResponse:
+        url = self.base_url.copy_with(raw_path=target)
+        request = httpx.Request(method, url, headers=headers, content=body)
+        try:
+            response = self.upstreams.handler(request)
+        except httpx.TimeoutException:
+            raise UpstreamError("timeout") from None
+        except httpx.HTTPError:
+            raise UpstreamError("unavailable") from None
+        content = b"".join(response.iter_raw())  # as sent: no decompression
+        return EdgeResponse(response.status_code, list(response.headers.raw), content)
 
 
 class Upstreams:
@@ -64,23 +86,43 @@ class Upstreams:
         assert len(self.seen) == 1, [str(r.url) for r in self.seen]
         return self.seen[0]
 
+    def fakes(self) -> dict[Destination, FakeUpstream]:
+        return {
+            Destination.VAULT: FakeUpstream(self, VAULT_URL),
+            Destination.ROUTER: FakeUpstream(self, ROUTER_URL),
+        }
+
 
 @contextmanager
-def serving_edge(settings: Settings, transport: httpx.AsyncBaseTransport | None) -> Iterator[str]:
-    """The edge served by uvicorn exactly as `python -m edge_proxy` serves it, in a thread."""
-    app = create_app(settings, transport=transport)
-    server = uvicorn.Server(uvicorn.Config(app, **server_options(settings)))
-    thread = threading.Thread(target=server.run, daemon=True)
+def serving_edge(settings: Settings, upstreams: Upstreams | None = None) -> Iterator[str]:
+    """The edge served exactly as `python -m edge_proxy` serves it, in a thread of its own.
+    Without `upstreams` it reaches the real ones in the settings."""
+    loop = asyncio.new_event_loop()
+    stop = asyncio.Event()
+    started = threading.Event()
+    failure: list[BaseException] = []
+
+    async def run() -> None:
+        try:
+            fakes = upstreams.fakes() if upstreams is not None else None
+            async with EdgeServer(settings, upstreams=fakes):
+                started.set()
+                await stop.wait()
+        except BaseException as exc:
+            failure.append(exc)
+            started.set()
+
+    thread = threading.Thread(target=loop.run_until_complete, args=(run(),), daemon=True)
     thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "the edge did not start"
-        time.sleep(0.01)
+    assert started.wait(15), "the edge did not start"
+    if failure:
+        raise failure[0]
     try:
         yield f"http://{settings.host}:{settings.port}"
     finally:
-        server.should_exit = True
+        loop.call_soon_threadsafe(stop.set)
         thread.join(10)
+        loop.close()
 
 
 @contextmanager
@@ -89,9 +131,8 @@ def running_edge(upstreams: Upstreams | None = None, **settings: Any) -> Iterato
     settings.setdefault("vault_url", VAULT_URL)
     settings.setdefault("router_url", ROUTER_URL)
     settings.setdefault("port", free_port())
-    transport = httpx.MockTransport(upstreams.handler) if upstreams is not None else None
     with (
-        serving_edge(Settings(**settings), transport) as url,
+        serving_edge(Settings(**settings), upstreams) as url,
         httpx.Client(base_url=url, timeout=10) as client,
     ):
         yield client

@@ -5,13 +5,14 @@ import time
 from edge_proxy.app import SERVICE_NAME, create_app
 from edge_proxy.config import Settings
 from edge_proxy.detect import PanDetector
+from edge_proxy.proxy import Edge
 from edge_proxy.routing import HostRoutes
 from tests.edge_proxy.conftest import Upstreams, running_edge
 
 
 def test_create_app_builds_without_serving():
     app = create_app(Settings())
-    assert app.state is not None
+    assert isinstance(app, Edge)
     assert SERVICE_NAME == "edge_proxy"
 
 

@@ -1,31 +1,54 @@
+import asyncio
 import logging
 import sys
 
-import uvicorn
+import httpx
 
 import edge_proxy.__main__ as main_module
 from edge_proxy.config import Settings
+from tests.helpers.servers import free_port
 
 
-def test_main_serves_the_app_as_documented(monkeypatch):
+def test_main_reads_the_environment_and_logs_to_stderr(monkeypatch):
     calls = []
     logged = []
-    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: calls.append((app, kw)))
+
+    async def fake_run(settings, stop=None):
+        calls.append(settings)
+
+    monkeypatch.setattr(main_module, "run", fake_run)
     monkeypatch.setattr(logging, "basicConfig", lambda **kw: logged.append(kw))
     monkeypatch.setenv("EDGE_PORT", "9999")
     monkeypatch.setenv("EDGE_LOG_LEVEL", "warning")
     main_module.main()
-    ((_app, options),) = calls
-    assert options["port"] == 9999 and options["host"] == "127.0.0.1"
-    assert options["http"] == "h11"
-    assert options["access_log"] is False
-    assert options["log_config"] is None
-    assert options["server_header"] is False
-    assert options["proxy_headers"] is False
+    ((settings,),) = [tuple(calls)]
+    assert settings.port == 9999 and settings.host == "127.0.0.1"
     ((config,),) = [tuple(logged)]
     assert config["level"] == "WARNING" and config["stream"] is sys.stderr
 
 
-def test_server_options_follow_settings():
-    options = main_module.server_options(Settings(host="0.0.0.0", port=1234))
-    assert (options["host"], options["port"]) == ("0.0.0.0", 1234)
+def test_run_serves_until_stopped_with_metrics_on_their_own_port():
+    port, metrics_port = free_port(), free_port()
+    settings = Settings(port=port, metrics_port=metrics_port)
+
+    async def scenario() -> tuple[httpx.Response, httpx.Response, httpx.Response]:
+        stop = asyncio.Event()
+        server = asyncio.create_task(main_module.run(settings, stop))
+        async with httpx.AsyncClient() as client:
+            for _ in range(100):
+                try:
+                    health = await client.get(f"http://127.0.0.1:{port}/healthz")
+                    break
+                except httpx.ConnectError:
+                    await asyncio.sleep(0.02)
+            metrics = await client.get(f"http://127.0.0.1:{metrics_port}/metrics")
+            public = await client.get(f"http://127.0.0.1:{port}/metrics")
+        stop.set()
+        await server
+        return health, metrics, public
+
+    health, metrics, public = asyncio.run(scenario())
+    assert health.json() == {"status": "ok", "service": "edge_proxy"}
+    assert metrics.status_code == 200
+    assert 'edge_requests_total{destination="health",status="2xx"} 1.0' in metrics.text
+    assert "edge_requests_total" not in public.text  # never served on the public port

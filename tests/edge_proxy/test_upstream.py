@@ -1,24 +1,31 @@
+"""The edge against real upstream servers, over its own pooled client."""
+
+import asyncio
+import socket
+import threading
+from collections.abc import AsyncIterator
+
 import httpx
+import pytest
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, StreamingResponse
 from starlette.routing import Route
 
-from edge_proxy.upstream import Upstream, make_client
-from tests.edge_proxy.conftest import Upstreams, running_edge
+from edge_proxy.flow import EdgeResponse
+from edge_proxy.wire.client import UpstreamError, UpstreamPool
+from tests.edge_proxy.conftest import running_edge
 from tests.helpers.servers import free_port, serving
 
 
-def test_urls_keep_the_path_and_query_as_sent():
-    upstream = Upstream(make_client(1), "http://router.internal:8081/base/", "router")
-    url = upstream.url(b"/v1/a%2Fb", b"x=%20y&z")
-    assert url.raw_path == b"/base/v1/a%2Fb?x=%20y&z"
-    assert url.host == "router.internal" and url.port == 8081
-
-
-def test_the_client_adds_no_defaults_of_its_own():
-    assert "user-agent" not in make_client(1).headers
-    assert "accept-encoding" not in make_client(1).headers
+def test_the_request_carries_our_framing_and_host():
+    pool = UpstreamPool("http://router.internal:8081/base/", timeout=1, max_response_bytes=10)
+    message = pool.message("POST", b"/v1/a%2Fb?x=%20y", [(b"x-a", b"1")], b"{}")
+    assert message == (
+        b"POST /base/v1/a%2Fb?x=%20y HTTP/1.1\r\nhost: router.internal:8081\r\n"
+        b"x-a: 1\r\ncontent-length: 2\r\n\r\n{}"
+    )
+    assert b"content-length" not in pool.message("GET", b"/", [], b"")
 
 
 def test_an_unreachable_upstream_is_502():
@@ -30,26 +37,25 @@ def test_an_unreachable_upstream_is_502():
             assert response.json()["error"]["code"] == "upstream_unavailable"
 
 
-def test_a_slow_upstream_is_504():
-    upstreams = Upstreams()
-
-    def timeout(request: httpx.Request) -> httpx.Response:
-        raise httpx.ReadTimeout("slow", request=request)
-
-    upstreams.replies["router"] = timeout
-    with running_edge(upstreams) as edge:
-        response = edge.get("/v1/charges")
-        assert response.status_code == 504
-        assert response.json()["error"]["code"] == "upstream_timeout"
-
-
 def recording_service(name: str, seen: list[tuple[str, str, bytes, str | None]]) -> Starlette:
     async def record(request: Request) -> JSONResponse:
         body = await request.body()
         seen.append((name, request.url.path, body, request.headers.get("x-request-id")))
         return JSONResponse({"service": name}, headers={"x-service": name})
 
-    return Starlette(routes=[Route("/{p:path}", record, methods=["GET", "POST"])])
+    async def chunked(request: Request) -> StreamingResponse:
+        async def parts() -> AsyncIterator[bytes]:
+            yield b'{"a": '
+            yield b'"chunked"}'
+
+        return StreamingResponse(parts(), media_type="application/json")
+
+    return Starlette(
+        routes=[
+            Route("/v1/chunked", chunked),
+            Route("/{p:path}", record, methods=["GET", "POST"]),
+        ]
+    )
 
 
 def test_real_upstreams_over_the_pooled_client():
@@ -63,11 +69,98 @@ def test_real_upstreams_over_the_pooled_client():
         first = edge.post("/v1/cards", content=card)
         second = edge.post("/v1/charges", json={"card": "card_1", "amount": 5})
         third = edge.post("/v1/charges", json={"card": "4242424242424242"})
+        for _ in range(5):  # the pooled connection is reused
+            assert edge.get("/v1/charges").json() == {"service": "router"}
+        chunked = edge.get("/v1/chunked")
     assert (first.json(), first.headers["x-service"]) == ({"service": "vault"}, "vault")
     assert second.json() == {"service": "router"}
     assert third.status_code == 400
-    assert [(s[0], s[1], s[3]) for s in seen] == [
+    assert [(s[0], s[1], s[3]) for s in seen[:2]] == [
         ("vault", "/v1/cards", first.headers["x-request-id"]),
         ("router", "/v1/charges", second.headers["x-request-id"]),
     ]
     assert seen[0][2] == card
+    assert chunked.json() == {"a": "chunked"}
+    assert "transfer-encoding" not in chunked.headers
+
+
+def raw_upstream(answer: bytes) -> tuple[str, threading.Thread]:
+    """A server that reads one request and answers `answer` verbatim, then closes."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+
+    def run() -> None:
+        conn, _ = listener.accept()
+        with conn:
+            conn.recv(65536)
+            conn.sendall(answer)
+        listener.close()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return f"http://127.0.0.1:{listener.getsockname()[1]}", thread
+
+
+def send(url: str, **pool_options: float) -> EdgeResponse:
+    async def go() -> EdgeResponse:
+        options = {"timeout": 2.0, **pool_options}
+        pool = UpstreamPool(url, timeout=options["timeout"], max_response_bytes=1024)
+        try:
+            return await pool.send("GET", b"/", [], b"")
+        finally:
+            pool.close()
+
+    return asyncio.run(go())
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n{}",
+        b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}",
+        b"HTTP/1.1 200 OK\nContent-Length: 2\n\n{}",
+        b"HTTP/1.1 200 OK\r\nX: a\r\n b\r\nContent-Length: 2\r\n\r\n{}",
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+        b"HTTP/1.1 2000 OK\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nContent-Length: 2000\r\n\r\n{}",
+    ],
+)
+def test_a_malformed_or_oversized_response_is_an_error(answer):
+    url, thread = raw_upstream(answer)
+    with pytest.raises(UpstreamError) as info:
+        send(url)
+    assert info.value.kind in ("malformed", "too_large", "unavailable")
+    thread.join(5)
+
+
+def test_a_response_framed_by_close_is_read_to_the_end():
+    url, thread = raw_upstream(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nuntil close")
+    response = send(url)
+    assert response.body == b"until close"
+    thread.join(5)
+
+
+def test_a_silent_upstream_times_out():
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    with pytest.raises(UpstreamError) as info:
+        send(f"http://127.0.0.1:{listener.getsockname()[1]}", timeout=0.3)
+    assert info.value.kind == "timeout"
+    listener.close()
+
+
+def test_a_slow_upstream_is_504_through_the_edge():
+    from tests.edge_proxy.conftest import Upstreams
+
+    upstreams = Upstreams()
+
+    def timeout(request: httpx.Request) -> httpx.Response:
+        raise httpx.ReadTimeout("slow", request=request)
+
+    upstreams.replies["router"] = timeout
+    with running_edge(upstreams) as edge:
+        response = edge.get("/v1/charges")
+        assert response.status_code == 504
+        assert response.json()["error"]["code"] == "upstream_timeout"

@@ -1,27 +1,29 @@
 import base64
 
-from edge_proxy.detect import Finding, PanDetector
-from edge_proxy.detect.detector import basic_credentials
+import pytest
+
+from edge_proxy.detect import Finding, PanDetector, Uninspectable
 
 detector = PanDetector()
+exact = PanDetector(fast=False)
 
 
-def test_basic_credentials_are_decoded():
+@pytest.mark.parametrize("d", [detector, exact], ids=["fast", "exact"])
+def test_basic_credentials_are_decoded(d):
     value = b"Basic " + base64.b64encode(b"4242424242424242:")
-    assert basic_credentials(value) == b"4242424242424242:"
-    assert detector.header(value) == Finding(16)
+    assert d.header(value) == Finding(16)
 
 
-def test_basic_credentials_in_urlsafe_unpadded_base64_are_decoded():
+@pytest.mark.parametrize("d", [detector, exact], ids=["fast", "exact"])
+def test_basic_credentials_in_urlsafe_unpadded_base64_are_decoded(d):
     value = b"basic " + base64.urlsafe_b64encode(b"4000-0000-0000-0002").rstrip(b"=")
-    assert detector.header(value) == Finding(16)
+    assert d.header(value) == Finding(16)
 
 
 def test_api_keys_pass():
     assert detector.header(b"Bearer sk_test_51HxQ2abcDEF0123456789") is None
     assert detector.header(b"Basic " + base64.b64encode(b"pk_test_abc123:")) is None
-    assert basic_credentials(b"Basic !!!") is None
-    assert basic_credentials(b"Bearer abc") is None
+    assert detector.header(b"Basic !!!") is None
 
 
 def test_path_is_read_without_plus_as_space():
@@ -31,3 +33,19 @@ def test_path_is_read_without_plus_as_space():
 
 def test_cookie_values_are_percent_decoded():
     assert detector.header(b"memo=4242%204242%204242%204242; other=1") == Finding(16)
+
+
+def test_a_clean_json_body_takes_the_fast_path_and_an_invalid_one_is_refused():
+    assert detector.body(b'{"amount": 1999, "card": "card_1"}', "application/json") is None
+    with pytest.raises(Uninspectable):
+        detector.body(b'{"amount": 1999,', "application/json")
+
+
+def test_a_json_exponent_is_judged_by_value_on_either_path():
+    for d in (detector, exact):
+        assert d.body(b'{"amount": 42e14}', "application/json") == Finding(16)
+        assert d.body(b'{"ratio": 1.5e3}', "application/json") is None
+
+
+def test_an_empty_body_is_clean():
+    assert detector.body(b"", "application/json") is None

@@ -58,11 +58,11 @@ def test_a_broken_filter_fails_closed_and_logs_no_message(caplog):
 
 def test_the_router_chain_scans_the_body_and_the_vault_chain_does_not():
     detector = PanDetector()
-    assert any(isinstance(f, PanInBody) for f in router_chain(1024, detector))
+    assert any(isinstance(f, PanInBody) for f in router_chain(1024, 4096, detector))
     assert not any(isinstance(f, PanInBody) for f in vault_chain(1024, detector))
     flow = tflow(body=b'{"number": "4242424242424242"}')
     flow.request.headers = [(b"content-type", b"application/json")]
     run_hook(vault_chain(1024, detector), "requestheaders", flow)
     run_hook(vault_chain(1024, detector), "request", flow)
     with pytest.raises(PanDetected):
-        run_hook(router_chain(1024, detector), "request", flow)
+        run_hook(router_chain(1024, 4096, detector), "request", flow)

@@ -1,0 +1,289 @@
+"""The edge's HTTP/1.1 server: an asyncio protocol that frames requests by `parse` alone.
+
+One request at a time per connection: the head is parsed strictly, the body read whole
+(bounded by the body limit), the handler called, the response written with a
+Content-Length, and only then is the next request on the connection read (pipelined
+bytes wait in the buffer, reading is paused meanwhile). Anything `parse` refuses is
+answered by the handler's `refuse` and the connection is closed: after a framing error
+nothing later on the connection can be trusted to start where it seems to.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+from email.utils import formatdate
+from http import HTTPStatus
+from typing import Protocol
+from urllib.parse import unquote
+
+from edge_proxy.flow import EdgeRequest, EdgeResponse
+from edge_proxy.wire.parse import (
+    ChunkedReader,
+    Malformed,
+    RequestHead,
+    head_end,
+    parse_request_head,
+)
+
+log = logging.getLogger("edge_proxy.server")
+
+CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+
+
+class Handler(Protocol):
+    async def handle(self, request: EdgeRequest) -> EdgeResponse:
+        """Answer a whole request; never raises."""
+
+    def refuse(self, error: Malformed, client: str | None) -> EdgeResponse:
+        """The answer to bytes that are not a request the edge accepts."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_head_bytes: int = 32 * 1024
+    max_body_bytes: int = 1 << 20
+    read_timeout: float = 30.0  # from a request's first byte to its last
+    keepalive_timeout: float = 15.0  # idle between requests
+
+
+_dates: tuple[int, bytes] = (0, b"")
+
+
+def http_date() -> bytes:
+    """The Date header's value, formatted once a second."""
+    global _dates
+    now = int(time.time())
+    if _dates[0] != now:
+        _dates = (now, formatdate(now, usegmt=True).encode("ascii"))
+    return _dates[1]
+
+
+def _reason(status: int) -> bytes:
+    try:
+        return HTTPStatus(status).phrase.encode("ascii")
+    except ValueError:
+        return b""
+
+
+def is_bodiless(status: int) -> bool:
+    return status < 200 or status in (204, 304)
+
+
+def serialize(response: EdgeResponse, *, head: bool, close: bool) -> bytes:
+    """Status line, headers and body; Content-Length from the body unless it has none."""
+    out = [b"HTTP/1.1 %d %s\r\n" % (response.status_code, _reason(response.status_code))]
+    bodiless = head or is_bodiless(response.status_code)
+    for name, value in response.headers:
+        if not bodiless and name.lower() == b"content-length":
+            continue  # the server frames the body it writes, nothing else does
+        out.append(name + b": " + value + b"\r\n")
+    if not bodiless:
+        out.append(b"content-length: %d\r\n" % len(response.body))
+    out.append(b"date: " + http_date() + b"\r\n")
+    if close:
+        out.append(b"connection: close\r\n")
+    out.append(b"\r\n")
+    if not bodiless:
+        out.append(response.body)
+    return b"".join(out)
+
+
+def request_from_head(head: RequestHead, body: bytes, client: str | None) -> EdgeRequest:
+    raw_path, _, query = head.target.partition(b"?")
+    return EdgeRequest(
+        method=head.method,
+        path=unquote(raw_path.decode("ascii"), errors="surrogateescape"),
+        raw_path=raw_path,
+        query_string=query,
+        headers=head.headers,
+        body=body,
+        client=client,
+    )
+
+
+class HttpProtocol(asyncio.Protocol):
+    """One client connection."""
+
+    def __init__(self, handler: Handler, limits: Limits) -> None:
+        self.handler = handler
+        self.limits = limits
+        self.loop = asyncio.get_running_loop()
+        self.transport: asyncio.Transport | None = None
+        self.client: str | None = None
+        self.buffer = bytearray()
+        self.head: RequestHead | None = None
+        self.chunks: ChunkedReader | None = None
+        self.busy = False  # a request is being handled; later bytes wait
+        self.reading = False  # a request has begun to arrive: the read timeout runs
+        self.task: asyncio.Task[None] | None = None
+        self.timer: asyncio.TimerHandle | None = None
+        self.writable = asyncio.Event()
+        self.writable.set()
+
+    # asyncio callbacks
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        peer = transport.get_extra_info("peername")
+        self.client = peer[0] if isinstance(peer, tuple) else None
+        self._arm(self.limits.keepalive_timeout)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        if self.task is not None and not self.task.done():
+            self.task.cancel()  # nobody is listening for the answer
+        self.transport = None
+        self.writable.set()
+
+    def pause_writing(self) -> None:
+        self.writable.clear()
+
+    def resume_writing(self) -> None:
+        self.writable.set()
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        if not self.busy:
+            self._advance()
+
+    def eof_received(self) -> bool | None:
+        return False  # close our side too; a half-closed request is not answered
+
+    # the state machine
+
+    def _advance(self) -> None:
+        """Parse as far as the buffer allows; start the handler once a request is whole."""
+        if self.buffer and not self.reading:
+            self.reading = True
+            self._arm(self.limits.read_timeout)
+        try:
+            if self.head is None and not self._read_head():
+                return
+            body = self._read_body()
+        except Malformed as error:
+            self._refuse(error)
+            return
+        if body is None:
+            return
+        assert self.head is not None
+        request = request_from_head(self.head, body, self.client)
+        keep_alive = self.head.keep_alive
+        self.head, self.chunks, self.busy, self.reading = None, None, True, False
+        self._disarm()
+        assert self.transport is not None
+        self.transport.pause_reading()
+        self.task = self.loop.create_task(self._respond(request, keep_alive))
+
+    def _read_head(self) -> bool:
+        if not self.buffer:
+            return False
+        end = head_end(self.buffer)
+        if end < 0:
+            if len(self.buffer) > self.limits.max_head_bytes:
+                raise Malformed("request head too large", 431)
+            return False
+        if end > self.limits.max_head_bytes:
+            raise Malformed("request head too large", 431)
+        head = parse_request_head(bytes(self.buffer[:end]))
+        del self.buffer[:end]
+        self._expect(head)
+        self.head = head
+        if head.framing.chunked:
+            self.chunks = ChunkedReader(self.limits.max_body_bytes)
+        return True
+
+    def _expect(self, head: RequestHead) -> None:
+        expect = head.values(b"expect")
+        if not expect:
+            return
+        if len(expect) > 1 or expect[0].lower() != b"100-continue":
+            raise Malformed("unsupported Expect", 417)
+        length = head.framing.length
+        if length is not None and length > self.limits.max_body_bytes:
+            raise Malformed("body over the limit", 413)
+        if (length or head.framing.chunked) and not self.buffer and self.transport:
+            self.transport.write(CONTINUE)
+
+    def _read_body(self) -> bytes | None:
+        assert self.head is not None
+        if self.chunks is not None:
+            rest = self.chunks.feed(self.buffer)
+            self.buffer.clear()
+            if not self.chunks.done:
+                return None
+            self.buffer += rest
+            return bytes(self.chunks.body)
+        length = self.head.framing.length or 0
+        if length > self.limits.max_body_bytes:
+            raise Malformed("body over the limit", 413)
+        if len(self.buffer) < length:
+            return None
+        body = bytes(self.buffer[:length])
+        del self.buffer[:length]
+        return body
+
+    async def _respond(self, request: EdgeRequest, keep_alive: bool) -> None:
+        head_only = request.method == "HEAD"
+        try:
+            response = await self.handler.handle(request)
+        except Exception as exc:
+            # The handler's own guard failed; by type only, a message may quote input.
+            log.error("handler failed: %s", type(exc).__name__)
+            response, keep_alive = EdgeResponse(500), False
+        if self.transport is None:
+            return
+        self.transport.write(serialize(response, head=head_only, close=not keep_alive))
+        if not keep_alive:
+            self._close()
+            return
+        await self.writable.wait()  # the client reads its answer before it sends more
+        if self.transport is None:
+            return
+        self.busy = False
+        self.transport.resume_reading()
+        self._arm(self.limits.keepalive_timeout)
+        self._advance()
+
+    def _refuse(self, error: Malformed) -> None:
+        response = self.handler.refuse(error, self.client)
+        if self.transport is not None:
+            self.transport.write(serialize(response, head=False, close=True))
+        self._close()
+
+    def _close(self) -> None:
+        self._disarm()
+        self.busy = True  # read nothing more
+        if self.transport is not None:
+            self.transport.close()
+
+    # timers
+
+    def _arm(self, seconds: float) -> None:
+        self._disarm()
+        self.timer = self.loop.call_later(seconds, self._timed_out)
+
+    def _disarm(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+
+    def _timed_out(self) -> None:
+        self.timer = None
+        if self.busy or self.transport is None:
+            return
+        if self.buffer or self.head is not None:
+            self._refuse(Malformed("request not received in time", 408))
+        else:
+            self._close()  # an idle keep-alive connection: closed without a word
+
+
+async def serve(handler: Handler, host: str, port: int, limits: Limits) -> asyncio.Server:
+    """Listen on host:port; the caller closes the returned server."""
+    loop = asyncio.get_running_loop()
+    return await loop.create_server(
+        lambda: HttpProtocol(handler, limits), host, port, reuse_address=True, backlog=1024
+    )
