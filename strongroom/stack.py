@@ -11,8 +11,10 @@ from strongroom.devkeys import DevSecrets
 if TYPE_CHECKING:
     from strongroom.marketplaces import MarketplaceKeys
 
-# The repository the stack runs from: the demo shop's package and the built JS bundle.
+# The repository the stack runs from: the demo shop's package and the built JS bundle
+# (`make install` builds it; the edge serves it on the js host).
 REPO_ROOT = Path(__file__).resolve().parents[1]
+JS_DIR = REPO_ROOT / "js-sdk" / "dist"
 
 
 @dataclass(frozen=True)
@@ -38,7 +40,6 @@ class Options:
     api_test_database_url: str | None = None
     api_live_database_url: str | None = None
     fraud_counters_url: str = "memory"
-    js_dir: Path = REPO_ROOT / "js-sdk" / "dist"
 
 
 @dataclass(frozen=True)
@@ -156,7 +157,7 @@ def services(opts: Options, keys: DevSecrets, shop: MarketplaceKeys | None = Non
                 "EDGE_PORT": str(p.edge),
                 "EDGE_VAULT_URL": url(p.vault),
                 "EDGE_ROUTER_URL": url(p.router),
-                "EDGE_JS_DIR": str(opts.js_dir.resolve()),
+                "EDGE_JS_DIR": str(JS_DIR),
             },
         ),
         *([merchant(opts, shop)] if shop else []),

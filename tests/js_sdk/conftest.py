@@ -19,7 +19,7 @@ from playwright.sync_api import Browser, ConsoleMessage, Page, Request, sync_pla
 from strongroom import testcards
 from strongroom.devkeys import load_or_create
 from strongroom.marketplaces import MarketplaceKeys, dev_marketplace
-from strongroom.stack import Options, Ports, services
+from strongroom.stack import JS_DIR, Options, Ports, services
 from strongroom.supervisor import Supervisor
 from tests.helpers.servers import free_ports
 
@@ -70,7 +70,7 @@ class ShopStack:
 
 @pytest.fixture(scope="package")
 def manifest() -> dict[str, dict[str, str]]:
-    path = Options(data_dir=Path()).js_dir / "manifest.json"
+    path = JS_DIR / "manifest.json"
     if not path.exists():
         pytest.fail(f"{path} is missing: `make install` builds the bundle (npm ci, npm run build)")
     data: dict[str, dict[str, str]] = json.loads(path.read_text())
