@@ -1,21 +1,30 @@
-"""The router: sends each API request to the test or the live stack by its key."""
+"""The router: sends each API request to the test or the live stack by its key.
+
+The mode is read from the key's prefix (sk_/pk_ + test_/live_), so the router needs no
+database. Each stack has its own connection pool, admission gate, timeouts and health
+(router.stacks): whatever the test stack suffers, live requests never wait for it.
+Bodies stream through in both directions; nothing is buffered whole.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import httpx
 from starlette.applications import Starlette
-from starlette.background import BackgroundTask
 from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
-from router.config import Settings
-from router.keys import KeyMalformed, KeyMissing, Mode, mode_of
-from strongroom.web import EXCEPTION_HANDLERS, error_response, health_route
+from router.config import Mode, Settings
+from router.gate import Overloaded
+from router.keys import KeyMalformed, KeyMissing, mode_of
+from router.stacks import Stack
+from strongroom.web import EXCEPTION_HANDLERS, error_response
 
 log = logging.getLogger("router")
 
@@ -30,79 +39,146 @@ HOP_BY_HOP = frozenset(
         "transfer-encoding",
         "upgrade",
         "host",
-        "content-length",
     }
 )
+# Readable without a key: the API's description of itself (served by the test stack).
+PUBLIC = frozenset({("GET", "/v1/openapi.json")})
 
 
-def stack_client(base_url: str, timeout: float, max_connections: int) -> httpx.AsyncClient:
-    return httpx.AsyncClient(
-        base_url=base_url,
-        timeout=httpx.Timeout(timeout),
-        limits=httpx.Limits(max_connections=max_connections),
+def _mode(request: Request) -> Mode | Response:
+    try:
+        return mode_of(request.headers.get("authorization"))
+    except KeyMissing:
+        if (request.method, request.url.path) in PUBLIC:
+            return "test"
+        return error_response(
+            401,
+            "authentication_error",
+            "missing_api_key",
+            "No API key provided. Send it as 'Authorization: Bearer sk_test_…'.",
+        )
+    except KeyMalformed:
+        return error_response(
+            401, "authentication_error", "invalid_api_key", "The API key is not recognised."
+        )
+
+
+def _has_body(request: Request) -> bool:
+    length = request.headers.get("content-length")
+    return "transfer-encoding" in request.headers or (length is not None and length != "0")
+
+
+async def _forward(stack: Stack, request: Request) -> Response:
+    headers = [(k, v) for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP]
+    upstream = stack.client.build_request(
+        request.method,
+        httpx.URL(path=request.url.path, query=request.url.query.encode("ascii")),
+        headers=headers,
+        content=request.stream() if _has_body(request) else None,
     )
+    try:
+        response = await stack.client.send(upstream, stream=True)
+    except httpx.TimeoutException:
+        log.warning("%s stack timed out on %s %s", stack.mode, request.method, request.url.path)
+        return error_response(
+            504, "api_error", "upstream_timeout", f"The {stack.mode} stack did not answer in time."
+        )
+    except httpx.TransportError as exc:
+        log.warning("%s stack unreachable: %s", stack.mode, type(exc).__name__)
+        return error_response(
+            502, "api_error", "upstream_unavailable", f"The {stack.mode} stack is unavailable."
+        )
+
+    out_headers = {k: v for k, v in response.headers.items() if k.lower() not in HOP_BY_HOP}
+    return Relay(stack, response, out_headers)
+
+
+class Relay(StreamingResponse):
+    """The upstream response, streamed; its permit and connection are given back exactly
+    once when sending ends, however it ends (done, failed, or the client gone)."""
+
+    def __init__(self, stack: Stack, upstream: httpx.Response, headers: dict[str, str]) -> None:
+        super().__init__(upstream.aiter_raw(), status_code=upstream.status_code, headers=headers)
+        self._stack = stack
+        self._upstream = upstream
+        self._done = False
+
+    async def release(self) -> None:
+        if not self._done:
+            self._done = True
+            try:
+                await self._upstream.aclose()
+            finally:
+                self._stack.gate.leave()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            await self.release()
 
 
 def create_app(settings: Settings) -> Starlette:
-    clients: dict[Mode, httpx.AsyncClient] = {}
+    stacks: dict[Mode, Stack] = {}
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        clients["test"] = stack_client(
-            settings.test_url, settings.test_timeout_seconds, settings.test_max_connections
-        )
-        clients["live"] = stack_client(
-            settings.live_url, settings.live_timeout_seconds, settings.live_max_connections
-        )
+        modes: tuple[Mode, ...] = ("test", "live")
+        for mode in modes:
+            stacks[mode] = Stack(mode, settings.stack(mode))
+        watchers = [
+            asyncio.create_task(
+                stack.watch(settings.health_interval_seconds, settings.unhealthy_after)
+            )
+            for stack in stacks.values()
+        ]
         yield
-        for client in clients.values():
-            await client.aclose()
+        for watcher in watchers:
+            watcher.cancel()
+        for stack in stacks.values():
+            await stack.close()
 
     async def forward(request: Request) -> Response:
+        mode = _mode(request)
+        if isinstance(mode, Response):
+            return mode
+        stack = stacks[mode]
+        if not stack.healthy:
+            return error_response(
+                503, "api_error", "stack_unavailable", f"The {mode} stack is unavailable."
+            )
         try:
-            mode = mode_of(request.headers.get("authorization"))
-        except KeyMissing:
-            return error_response(
-                401,
-                "authentication_error",
-                "missing_api_key",
-                "No API key provided. Send it as 'Authorization: Bearer sk_test_…'.",
+            await stack.gate.enter()
+        except Overloaded:
+            busy = error_response(
+                503, "api_error", "stack_overloaded", f"The {mode} stack is busy; retry shortly."
             )
-        except KeyMalformed:
-            return error_response(
-                401, "authentication_error", "invalid_api_key", "The API key is not recognised."
-            )
-        headers = [(k, v) for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP]
-        client = clients[mode]
-        upstream = client.build_request(
-            request.method,
-            httpx.URL(path=request.url.path, query=request.url.query.encode("ascii")),
-            headers=headers,
-            content=request.stream(),
-        )
+            busy.headers["retry-after"] = "1"
+            return busy
         try:
-            response = await client.send(upstream, stream=True)
-        except httpx.TimeoutException:
-            log.warning("stack %s timed out on %s %s", mode, request.method, request.url.path)
-            return error_response(
-                504, "api_error", "upstream_timeout", f"The {mode} stack did not answer in time."
-            )
-        except httpx.TransportError as exc:
-            log.warning("stack %s unreachable: %s", mode, type(exc).__name__)
-            return error_response(
-                502, "api_error", "upstream_unavailable", f"The {mode} stack is unavailable."
-            )
-        out_headers = {k: v for k, v in response.headers.items() if k.lower() not in HOP_BY_HOP}
-        return StreamingResponse(
-            response.aiter_raw(),
-            status_code=response.status_code,
-            headers=out_headers,
-            background=BackgroundTask(response.aclose),
+            response = await _forward(stack, request)
+        except BaseException:
+            stack.gate.leave()
+            raise
+        if not isinstance(response, Relay):
+            stack.gate.leave()  # answered here (an upstream failure): nothing to stream
+        return response
+
+    async def health(request: Request) -> Response:
+        return JSONResponse(
+            {
+                "status": "ok",
+                "service": "router",
+                "stacks": {mode: stack.status() for mode, stack in stacks.items()},
+            }
         )
 
     methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
     app = Starlette(
-        routes=[health_route(), Route("/{path:path}", forward, methods=methods)],
+        routes=[
+            Route("/healthz", health, methods=["GET"]),
+            Route("/{path:path}", forward, methods=methods),
+        ],
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,
     )

@@ -1,8 +1,28 @@
-"""Router settings, from ROUTER_* variables."""
+"""Router settings, from ROUTER_* variables: each stack configured on its own."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Literal
+
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Mode = Literal["test", "live"]
+
+
+@dataclass(frozen=True)
+class StackSettings:
+    url: str
+    timeout_seconds: float
+    connect_timeout_seconds: float
+    # Connections kept open to the stack (the pool) and requests let in at once; the rest
+    # wait in a short queue, and past it are refused at once with 503. Each stack has its
+    # own: a flooded test stack fills its own queue and never the live stack's.
+    max_connections: int
+    max_in_flight: int
+    queue: int
+    queue_timeout_seconds: float
 
 
 class Settings(BaseSettings):
@@ -12,10 +32,27 @@ class Settings(BaseSettings):
     port: int = 8081
     test_url: str = "http://127.0.0.1:8082"
     live_url: str = "http://127.0.0.1:8083"
-    # Each stack has its own timeout and connection pool, so a slow test stack
-    # cannot hold the connections the live stack needs.
-    test_timeout_seconds: float = 30.0
-    live_timeout_seconds: float = 30.0
-    test_max_connections: int = 100
-    live_max_connections: int = 100
+    test_timeout_seconds: float = Field(default=30.0, gt=0)
+    live_timeout_seconds: float = Field(default=30.0, gt=0)
+    test_connect_timeout_seconds: float = Field(default=2.0, gt=0)
+    live_connect_timeout_seconds: float = Field(default=2.0, gt=0)
+    test_max_connections: int = Field(default=32, ge=1)
+    live_max_connections: int = Field(default=64, ge=1)
+    test_max_in_flight: int = Field(default=32, ge=1)
+    live_max_in_flight: int = Field(default=64, ge=1)
+    test_queue: int = Field(default=128, ge=0)
+    live_queue: int = Field(default=256, ge=0)
+    test_queue_timeout_seconds: float = Field(default=5.0, gt=0)
+    live_queue_timeout_seconds: float = Field(default=10.0, gt=0)
+    # Each stack's /healthz is polled; a stack failing it is refused fast (503) until it passes.
+    health_interval_seconds: float = Field(default=1.0, gt=0)
+    unhealthy_after: int = Field(default=2, ge=1)
     log_level: str = "INFO"
+
+    def stack(self, mode: Mode) -> StackSettings:
+        """The settings of one stack, from its `test_…` or `live_…` fields."""
+        values = {
+            name: getattr(self, f"{mode}_{name}")
+            for name in StackSettings.__dataclass_fields__  # the same names, prefixed
+        }
+        return StackSettings(**values)

@@ -1,69 +1,223 @@
 """The router against two real upstream stacks on loopback."""
 
-from collections.abc import Iterator
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import httpx
 import pytest
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from router.app import create_app
 from router.config import Settings
 from tests.helpers.servers import free_port, serving
 
+TEST = {"authorization": "Bearer sk_test_1"}
+LIVE = {"authorization": "Bearer sk_live_1"}
 
-def echo_stack(name: str) -> Starlette:
-    async def echo(request: Request) -> JSONResponse:
-        body = await request.body()
-        return JSONResponse(
-            {
-                "stack": name,
-                "path": request.url.path,
-                "query": request.url.query,
-                "body": body.decode(),
-            },
-            headers={"x-stack": name},
+
+class Upstream:
+    """A stand-in API stack: echoes, can be slow, can stream, counts its connections."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.delay = 0.0
+        self.healthy = True
+        self.clients: set[tuple[str, int]] = set()
+        self.release = threading.Event()
+        self.release.set()
+
+    def app(self) -> Starlette:
+        async def echo(request: Request) -> Response:
+            if request.client is not None:
+                self.clients.add((request.client.host, request.client.port))
+            size = 0
+            async for chunk in request.stream():
+                size += len(chunk)
+            while not self.release.is_set():
+                await asyncio.sleep(0.01)
+            await asyncio.sleep(self.delay)
+            return JSONResponse(
+                {
+                    "stack": self.name,
+                    "path": request.url.path,
+                    "query": request.url.query,
+                    "size": size,
+                },
+                headers={"x-stack": self.name},
+            )
+
+        async def trickle(request: Request) -> Response:
+            async def chunks() -> AsyncIterator[bytes]:
+                for n in range(3):
+                    yield f"chunk{n};".encode()
+                    await asyncio.sleep(0.3)
+
+            return StreamingResponse(chunks(), media_type="text/plain")
+
+        async def health(request: Request) -> Response:
+            return JSONResponse({"status": "ok"}, status_code=200 if self.healthy else 503)
+
+        return Starlette(
+            routes=[
+                Route("/healthz", health, methods=["GET"]),
+                Route("/trickle", trickle, methods=["GET"]),
+                Route("/{p:path}", echo, methods=["GET", "POST", "DELETE"]),
+            ]
         )
-
-    return Starlette(routes=[Route("/{p:path}", echo, methods=["GET", "POST"])])
 
 
 @pytest.fixture
-def router_url() -> Iterator[str]:
-    with serving(echo_stack("test")) as test_url, serving(echo_stack("live")) as live_url:
-        settings = Settings(test_url=test_url, live_url=live_url)
-        with serving(create_app(settings)) as url:
-            yield url
+def upstreams() -> Iterator[dict[str, Upstream]]:
+    stacks = {"test": Upstream("test"), "live": Upstream("live")}
+    yield stacks
+    for stack in stacks.values():
+        stack.release.set()
 
 
-def test_requests_go_to_the_stack_of_their_key(router_url: str) -> None:
-    for key, stack in (("sk_test_1", "test"), ("pk_live_2", "live")):
-        response = httpx.post(
-            router_url + "/v1/charges?expand=card",
-            content=b'{"amount": 5}',
-            headers={"authorization": f"Bearer {key}"},
-        )
-        assert response.status_code == 200
-        assert response.json() == {
-            "stack": stack,
-            "path": "/v1/charges",
-            "query": "expand=card",
-            "body": '{"amount": 5}',
-        }
-        assert response.headers["x-stack"] == stack
+def start(upstreams: dict[str, Upstream], **overrides: Any) -> Any:
+    class Running:
+        def __enter__(self) -> str:
+            self._servers = [
+                serving(upstreams["test"].app()),
+                serving(upstreams["live"].app()),
+            ]
+            test_url, live_url = (s.__enter__() for s in self._servers)
+            settings = Settings(test_url=test_url, live_url=live_url, **overrides)
+            self._router = serving(create_app(settings))
+            return self._router.__enter__()
+
+        def __exit__(self, *exc: object) -> None:
+            self._router.__exit__(None, None, None)
+            for server in reversed(self._servers):
+                server.__exit__(None, None, None)
+
+    return Running()
 
 
-def test_no_key_is_401_and_reaches_no_stack(router_url: str) -> None:
-    response = httpx.get(router_url + "/v1/charges")
-    assert response.status_code == 401
-    assert response.json()["error"]["code"] == "missing_api_key"
+def test_requests_go_to_the_stack_of_their_key(upstreams) -> None:
+    with start(upstreams) as url:
+        for key, stack in (("sk_test_1", "test"), ("pk_live_2", "live")):
+            response = httpx.post(
+                url + "/v1/charges?expand=card",
+                content=b'{"amount": 5}',
+                headers={"authorization": f"Bearer {key}"},
+            )
+            assert response.status_code == 200
+            assert response.json() == {
+                "stack": stack,
+                "path": "/v1/charges",
+                "query": "expand=card",
+                "size": 13,
+            }
+            assert response.headers["x-stack"] == stack
+
+
+def test_no_key_is_401_and_reaches_no_stack_except_for_the_openapi_document(upstreams) -> None:
+    with start(upstreams) as url:
+        response = httpx.get(url + "/v1/charges")
+        assert response.status_code == 401
+        assert response.json()["error"]["code"] == "missing_api_key"
+        assert httpx.get(url + "/v1/openapi.json").json()["stack"] == "test"
+    assert upstreams["live"].clients == set()
 
 
 def test_a_stack_that_is_down_is_502() -> None:
     settings = Settings(test_url=f"http://127.0.0.1:{free_port()}", live_url="http://127.0.0.1:9")
     with serving(create_app(settings)) as url:
-        response = httpx.get(url + "/v1/charges", headers={"authorization": "Bearer sk_test_1"})
+        response = httpx.get(url + "/v1/charges", headers=TEST)
     assert response.status_code == 502
     assert response.json()["error"]["code"] == "upstream_unavailable"
+
+
+def test_bodies_stream_through_both_ways(upstreams) -> None:
+    def upload() -> Iterator[bytes]:
+        for _ in range(64):
+            yield b"x" * 65536  # 4 MiB, never held whole by the client
+
+    with start(upstreams) as url:
+        sent = httpx.post(url + "/v1/upload", content=upload(), headers=TEST, timeout=30)
+        assert sent.json()["size"] == 64 * 65536
+        began = time.monotonic()
+        with httpx.stream("GET", url + "/trickle", headers=LIVE) as response:
+            chunks = response.iter_raw()
+            first = next(chunks)
+            first_after = time.monotonic() - began
+            rest = b"".join(chunks)
+        assert first.startswith(b"chunk0;") and rest.endswith(b"chunk2;")
+        assert first_after < 0.5  # the first chunk arrived before the upstream finished
+
+
+def test_connections_to_a_stack_are_pooled(upstreams) -> None:
+    with start(upstreams) as url, httpx.Client(headers=LIVE) as client:
+        for _ in range(20):
+            assert client.get(url + "/v1/charges").status_code == 200
+    assert len(upstreams["live"].clients) == 1
+
+
+def test_each_stack_has_its_own_timeout(upstreams) -> None:
+    upstreams["test"].delay = 2.0
+    with start(upstreams, test_timeout_seconds=0.3) as url:
+        slow = httpx.get(url + "/v1/charges", headers=TEST)
+        assert (slow.status_code, slow.json()["error"]["code"]) == (504, "upstream_timeout")
+        assert httpx.get(url + "/v1/charges", headers=LIVE).status_code == 200
+
+
+def test_a_flooded_test_stack_is_refused_at_its_own_gate_while_live_flows(upstreams) -> None:
+    upstreams["test"].release.clear()  # the test stack holds every request it gets
+    limits = {"test_max_in_flight": 2, "test_queue": 2, "test_queue_timeout_seconds": 5.0}
+    with start(upstreams, **limits) as url:
+        results: list[int] = []
+
+        def flood() -> None:
+            results.append(httpx.get(url + "/v1/charges", headers=TEST, timeout=30).status_code)
+
+        threads = [threading.Thread(target=flood) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        time.sleep(0.5)
+        status = httpx.get(url + "/healthz").json()["stacks"]
+        assert status["test"]["in_flight"] == 2 and status["test"]["queued"] == 2
+        began = time.monotonic()
+        for _ in range(10):
+            assert httpx.get(url + "/v1/charges", headers=LIVE).status_code == 200
+        assert time.monotonic() - began < 2.0
+        assert status["live"]["in_flight"] == 0
+        busy = httpx.get(url + "/v1/charges", headers=TEST)
+        assert (busy.status_code, busy.headers["retry-after"]) == (503, "1")
+        assert busy.json()["error"]["code"] == "stack_overloaded"
+        upstreams["test"].release.set()
+        for thread in threads:
+            thread.join()
+        assert sorted(results) == [200] * 4 + [503] * 4
+        after = httpx.get(url + "/healthz").json()["stacks"]["test"]
+        assert (after["in_flight"], after["queued"]) == (0, 0)
+
+
+def test_a_client_gone_mid_stream_gives_its_permit_back(upstreams) -> None:
+    with start(upstreams, live_max_in_flight=1, live_queue=0) as url:
+        with httpx.stream("GET", url + "/trickle", headers=LIVE) as response:
+            next(response.iter_raw())
+        time.sleep(1.0)
+        assert httpx.get(url + "/healthz").json()["stacks"]["live"]["in_flight"] == 0
+        assert httpx.get(url + "/v1/x", headers=LIVE).status_code == 200
+
+
+def test_an_unhealthy_stack_is_failed_fast_until_it_recovers(upstreams) -> None:
+    with start(upstreams, health_interval_seconds=0.05, unhealthy_after=2) as url:
+        upstreams["test"].healthy = False
+        time.sleep(0.4)
+        assert httpx.get(url + "/healthz").json()["stacks"]["test"]["healthy"] is False
+        refused = httpx.get(url + "/v1/charges", headers=TEST)
+        assert (refused.status_code, refused.json()["error"]["code"]) == (503, "stack_unavailable")
+        assert httpx.get(url + "/v1/charges", headers=LIVE).status_code == 200
+        upstreams["test"].healthy = True
+        time.sleep(0.3)
+        assert httpx.get(url + "/v1/charges", headers=TEST).status_code == 200

@@ -1,0 +1,68 @@
+"""One API stack as the router sees it: its own pool, gate, timeouts and health."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+import httpx
+
+from router.config import Mode, StackSettings
+from router.gate import Gate
+
+log = logging.getLogger("router.stacks")
+
+
+class Stack:
+    def __init__(self, mode: Mode, settings: StackSettings) -> None:
+        self.mode = mode
+        self.settings = settings
+        self.gate = Gate(settings.max_in_flight, settings.queue, settings.queue_timeout_seconds)
+        self.client = httpx.AsyncClient(
+            base_url=settings.url,
+            timeout=httpx.Timeout(
+                settings.timeout_seconds,
+                connect=settings.connect_timeout_seconds,
+                pool=settings.queue_timeout_seconds,
+            ),
+            limits=httpx.Limits(
+                max_connections=settings.max_connections,
+                max_keepalive_connections=settings.max_connections,
+                keepalive_expiry=30.0,
+            ),
+            trust_env=False,
+            follow_redirects=False,
+        )
+        self.healthy = True  # until a probe says otherwise: the supervisor started it healthy
+        self.failures = 0
+        self.checked_at: float | None = None
+
+    async def probe(self, unhealthy_after: int) -> None:
+        """One health check, on a connection of its own (the pool may be full by design)."""
+        try:
+            async with httpx.AsyncClient(timeout=2.0, trust_env=False) as probe:
+                ok = (await probe.get(self.settings.url + "/healthz")).status_code == 200
+        except httpx.HTTPError:
+            ok = False
+        self.checked_at = time.time()
+        if ok:
+            if not self.healthy:
+                log.warning("%s stack is healthy again", self.mode)
+            self.healthy, self.failures = True, 0
+            return
+        self.failures += 1
+        if self.healthy and self.failures >= unhealthy_after:
+            log.warning("%s stack is unhealthy: failing its requests fast", self.mode)
+            self.healthy = False
+
+    async def watch(self, interval: float, unhealthy_after: int) -> None:
+        while True:
+            await asyncio.sleep(interval)
+            await self.probe(unhealthy_after)
+
+    def status(self) -> dict[str, object]:
+        return {"healthy": self.healthy, **self.gate.status()}
+
+    async def close(self) -> None:
+        await self.client.aclose()
