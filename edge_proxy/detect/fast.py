@@ -46,8 +46,9 @@ def _table(capable: bytes) -> bytes:
 _ALNUM = (string.ascii_letters + string.digits).encode("ascii")
 _DIGITS = _table(string.digits.encode("ascii"))
 _HEX = _table(string.hexdigits.encode("ascii"))
-_WHOLE_SPLIT = bytes(b if b in _ALNUM + b"+/_-" else 0x20 for b in range(256))
-_ALNUM_SPLIT = bytes(b if b in _ALNUM else 0x20 for b in range(256))
+_WHOLE = _table(_ALNUM + b"+/_-")
+_ALNUM_ONLY = _table(_ALNUM)
+_TOKEN_RUN = b"0" * MIN_TOKEN
 _DECODED_UTF8 = _table(string.hexdigits.encode("ascii") + b"%?")
 _DECODED_LATIN1 = _table(string.hexdigits.encode("ascii") + b"%\xb2\xb3\xb9\xbc\xbd\xbe")
 _LATIN1_JOINERS = _SEPARATORS + b"\xa0\xad"
@@ -58,13 +59,28 @@ _GAP = b"AAAA"  # three NUL bytes between two tokens' decodings: no run crosses 
 _URLSAFE = bytes.maketrans(b"-_", b"+/")
 
 
+def _runs(data: bytes, table: bytes) -> list[bytes]:
+    """The runs of at least MIN_TOKEN characters that `table` marks, found with C-level
+    searches: the leftmost occurrence of MIN_TOKEN marks is always where a run starts."""
+    marked = data.translate(table)
+    runs = []
+    start = marked.find(_TOKEN_RUN)
+    while start >= 0:
+        end = marked.find(b"x", start + MIN_TOKEN)
+        if end < 0:
+            end = len(marked)
+        runs.append(data[start:end])
+        start = marked.find(_TOKEN_RUN, end)
+    return runs
+
+
 def _base64_tokens(data: bytes) -> list[bytes]:
     """Both kinds of token; letters-and-digits runs are looked for only inside whole
     tokens that hold a "+/_-" (elsewhere they are the whole tokens themselves)."""
-    found = [w for w in data.translate(_WHOLE_SPLIT).split() if len(w) >= MIN_TOKEN]
+    found = _runs(data, _WHOLE)
     joined = b" ".join(found)
-    if any(mark in joined for mark in (b"+", b"/", b"_", b"-")):
-        found.extend(w for w in joined.translate(_ALNUM_SPLIT).split() if len(w) >= MIN_TOKEN)
+    if joined.translate(None, _ALNUM + b" "):  # some "+/_-" inside a token
+        found.extend(_runs(joined, _ALNUM_ONLY))
     return found
 
 
@@ -85,6 +101,8 @@ def quick_clean(data: bytes) -> bool:
         return False
     if b"\\" in data and any(escape in data for escape in _ESCAPES):
         return False
+    if len(data) < MIN_DIGITS:
+        return True  # ASCII reads as itself: too short to hold a card number or a token
     if _RUN in data.translate(_DIGITS, _SEPARATORS):
         return False
     if b"0" * MIN_HEX in data.translate(_HEX):

@@ -83,13 +83,13 @@ class PanInHeaders(Filter):
         self.detector = detector
 
     def requestheaders(self, flow: Flow) -> None:
-        for name, value in flow.request.headers:
-            finding = self.detector.header(name)
-            if finding is not None:
-                raise refuse(flow, "header", finding)  # the name is the card: not repeated
-            finding = self.detector.header(value)
-            if finding is not None:
-                raise refuse(flow, "header:" + name.decode("latin-1").lower(), finding)
+        found = self.detector.headers(flow.request.headers)
+        if found is None:
+            return
+        name, finding = found
+        if name is None:
+            raise refuse(flow, "header", finding)  # the name is the card: not repeated
+        raise refuse(flow, "header:" + name.decode("latin-1").lower(), finding)
 
 
 class PanInBody(Filter):

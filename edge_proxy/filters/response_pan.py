@@ -42,10 +42,9 @@ class PanInResponse(Filter):
         response = flow.response
         if response is None:
             return
-        for name, value in response.headers:
-            finding = self.detector.header(name) or self.detector.header(value)
-            if finding is not None:
-                raise _alert(flow, "header", finding)
+        found = self.detector.headers(response.headers)
+        if found is not None:
+            raise _alert(flow, "header", found[1])
         try:
             finding = self.detector.body(response.inspected, response.header("content-type"))
         except Uninspectable:
