@@ -49,7 +49,9 @@ class AccessLog:
         """Write the request's line, if INFO is on."""
         if not log.isEnabledFor(logging.INFO):
             return
-        method, host, path = request.method, request.header("host"), request.path
+        method: str | None = request.method
+        host: str | None = request.header("host")
+        path: str | None = request.path
         if not self.detector.values(method, host, path):  # one check for the usual case
             method, host, path = self._safe(method), self._safe(host), self._safe(path)
         fields = {
