@@ -40,6 +40,11 @@ class Options:
     api_test_database_url: str | None = None
     api_live_database_url: str | None = None
     fraud_counters_url: str = "memory"
+    # Each API stack is scaled on its own; the test stack runs at a lower CPU priority,
+    # so that a flood of test traffic yields the CPU to live traffic.
+    api_test_workers: int = 1
+    api_live_workers: int = 1
+    api_test_nice: int = 10
 
 
 @dataclass(frozen=True)
@@ -64,6 +69,7 @@ def services(opts: Options, keys: DevSecrets, shop: MarketplaceKeys | None = Non
     def api(
         mode: str, port: int, db: str | None, vault_cred: str, fraud_cred: str, hs: str
     ) -> Service:
+        test = mode == "test"
         env = {
             "API_MODE": mode,
             "API_HOST": h,
@@ -74,6 +80,10 @@ def services(opts: Options, keys: DevSecrets, shop: MarketplaceKeys | None = Non
             "API_VAULT_CREDENTIAL": vault_cred,
             "API_FRAUD_URL": url(p.fraud),
             "API_FRAUD_CREDENTIAL": fraud_cred,
+            "API_WORKERS": str(opts.api_test_workers if test else opts.api_live_workers),
+            "API_NICE": str(opts.api_test_nice if test else 0),
+            # The local stack's webhooks go to local servers (the demo shop, tests).
+            "API_WEBHOOK_ALLOW_PRIVATE_NETWORKS": "true",
         }
         if db:
             env["API_DATABASE_URL"] = db
