@@ -70,6 +70,27 @@ def stack_options(f: Callable[..., Any]) -> Callable[..., Any]:
             show_default=True,
             help="'memory' or a redis:// URL.",
         ),
+        click.option(
+            "--api-test-workers",
+            type=click.IntRange(1, 64),
+            default=1,
+            show_default=True,
+            help="Processes serving the test stack.",
+        ),
+        click.option(
+            "--api-live-workers",
+            type=click.IntRange(1, 64),
+            default=1,
+            show_default=True,
+            help="Processes serving the live stack.",
+        ),
+        click.option(
+            "--api-test-nice",
+            type=click.IntRange(0, 19),
+            default=10,
+            show_default=True,
+            help="CPU niceness of the test stack: test traffic yields the CPU to live.",
+        ),
     ]
     for decorator in reversed(decorators):
         f = decorator(f)
@@ -85,6 +106,9 @@ def options_from(kw: dict[str, Any]) -> Options:
         api_test_database_url=kw["api_test_database_url"],
         api_live_database_url=kw["api_live_database_url"],
         fraud_counters_url=kw["fraud_counters_url"],
+        api_test_workers=kw["api_test_workers"],
+        api_live_workers=kw["api_live_workers"],
+        api_test_nice=kw["api_test_nice"],
     )
 
 
