@@ -4,19 +4,7 @@
 
 /* global API_URL */
 import { apiUrlFor, checkKey, createToken } from "../api.js";
-import {
-  brandOf,
-  checkCvc,
-  checkExpiry,
-  checkNumber,
-  cvcLengths,
-  digitsOf,
-  fieldError,
-  formatNumber,
-  numberLengths,
-  parseExpiry,
-  validateCard,
-} from "../card.js";
+import { brandOf, cvcLengths, digitsOf, fieldError, formatNumber, numberLengths, validateCard } from "../card.js";
 import { accept, isId, message } from "../protocol.js";
 import { formatExpiry, reformat } from "./format.js";
 import { applyStyle } from "./style.js";
@@ -111,23 +99,19 @@ function start(settings) {
     report();
   }
 
-  // Each field's error, or null; an incomplete field is an error only once left.
+  const values = () => Object.fromEntries(Object.entries(inputs).map(([f, input]) => [f, input.value]));
+
+  // Each field's error, or null; an incomplete field is shown as one only once left.
   function fieldErrors() {
-    const digits = digitsOf(inputs.number.value) ?? "";
-    const brand = brandOf(digits);
-    const exp = parseExpiry(inputs.exp.value);
-    const codes = {
-      number: checkNumber(inputs.number.value),
-      exp: exp.error ?? checkExpiry(exp.month, exp.year),
-      cvc: checkCvc(inputs.cvc.value, brand),
-    };
+    const current = values();
+    const codes = Object.fromEntries((validateCard(current).errors ?? []).map((e) => [e.param, e.code]));
     const errors = {};
-    for (const [field, code] of Object.entries(codes)) {
-      const empty = inputs[field].value === "";
-      const shown = code && !empty && (touched.has(field) || !code.startsWith("incomplete"));
+    for (const field of Object.keys(inputs)) {
+      const code = codes[field];
+      const shown = code && current[field] !== "" && (touched.has(field) || !code.startsWith("incomplete"));
       errors[field] = code ? { code, shown } : null;
     }
-    return { brand, errors };
+    return { brand: brandOf(digitsOf(current.number) ?? ""), errors };
   }
 
   function report() {
@@ -146,8 +130,7 @@ function start(settings) {
 
   async function tokenize(nonce) {
     if (busy) return; // the page waits on the first answer
-    const values = Object.fromEntries(Object.entries(inputs).map(([f, input]) => [f, input.value]));
-    const checked = validateCard(values);
+    const checked = validateCard(values());
     if (checked.errors) {
       for (const field of Object.keys(inputs)) touched.add(field);
       report();
