@@ -15,7 +15,12 @@ import httpx
 
 from strongroom import demo as demo_script
 from strongroom.devkeys import DevSecrets, load_or_create
-from strongroom.marketplaces import MarketplaceKeys, create_marketplace, dev_marketplace
+from strongroom.marketplaces import (
+    MarketplaceKeys,
+    create_marketplace,
+    dev_marketplace,
+    roll_key,
+)
 from strongroom.stack import Options, Ports, services
 from strongroom.supervisor import StartupError, Supervisor
 from strongroom.vault_cli import audit_group, vault_group
@@ -244,6 +249,27 @@ def marketplace_create(name: str, **kw: Any) -> None:
     opts = options_from(kw)
     keys = create_marketplace(opts, load_or_create(opts.data_dir), name)
     print_keys(keys)
+
+
+@marketplace.command("roll-key")
+@click.argument("key")
+@click.option(
+    "--overlap",
+    type=click.IntRange(0, 7 * 24 * 3600),
+    default=24 * 3600,
+    show_default=True,
+    help="Seconds the old key keeps working beside the new one (0: stop it now).",
+)
+@stack_options
+def marketplace_roll_key(key: str, overlap: int, **kw: Any) -> None:
+    """Replace KEY by a new key of its kind and mode; print the new key (shown only once)."""
+    opts = options_from(kw)
+    try:
+        new_key = roll_key(opts, load_or_create(opts.data_dir), key, overlap)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(new_key)
+    click.echo(f"The old key works for {overlap} more seconds.", err=True)
 
 
 main.add_command(vault_group)

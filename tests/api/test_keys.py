@@ -46,3 +46,24 @@ def test_an_unknown_key_is_401_in_the_envelope(sqlite_stacks: Stacks) -> None:
     )
     assert response.status_code == 401
     assert response.json()["error"]["type"] == "authentication_error"
+
+
+def test_strongroom_marketplace_roll_key_replaces_a_key_in_the_stack_and_the_vault(
+    tmp_path,
+) -> None:
+    from click.testing import CliRunner
+
+    from strongroom.cli import main
+
+    runner = CliRunner()
+    made = runner.invoke(main, ["marketplace", "create", "Roll", "--data-dir", str(tmp_path)])
+    assert made.exit_code == 0, made.output
+    old = next(w for w in made.output.split() if w.startswith("pk_live_"))
+    rolled = runner.invoke(
+        main, ["marketplace", "roll-key", old, "--overlap", "0", "--data-dir", str(tmp_path)]
+    )
+    assert rolled.exit_code == 0, rolled.output
+    new = rolled.stdout.strip()
+    assert new.startswith("pk_live_") and new != old
+    again = runner.invoke(main, ["marketplace", "roll-key", old, "--data-dir", str(tmp_path)])
+    assert again.exit_code != 0 and "unknown or has expired" in again.output
