@@ -7,7 +7,8 @@ unambiguous spelling of a message head (RFC 9112) and refusing everything else w
 
 - lines end in CRLF; a bare LF or CR anywhere in the head is refused, and so is a NUL;
 - no obs-fold (a header line that starts with a space or tab), no space before a colon,
-  no empty name, names are tokens and values visible ASCII, Latin-1, space or tab;
+  no empty name, names are tokens and values visible ASCII, Latin-1, space or tab; no
+  ``Content_Length``, ``Transfer_Encoding`` or ``Host`` with an underscore;
 - the request target is origin-form (``/…``) or ``*`` for OPTIONS; versions 1.0 and 1.1;
 - exactly one Host in HTTP/1.1;
 - Content-Length: at most one header, plain decimal digits, nothing else (not ``5, 5``);
@@ -114,6 +115,11 @@ def _lines(head: bytes) -> list[bytes]:
     return lines
 
 
+# Some servers read "_" as "-" in header names (CGI-style variables): these would be
+# framing or routing headers to them and a harmless header to the edge.
+_LOOKALIKES = frozenset({b"content-length", b"transfer-encoding", b"host"})
+
+
 def _headers(lines: list[bytes]) -> Headers:
     headers: Headers = []
     for line in lines:
@@ -122,7 +128,10 @@ def _headers(lines: list[bytes]) -> Headers:
         match = _HEADER.fullmatch(line)
         if match is None:
             raise Malformed("malformed header line")
-        headers.append((match.group(1).lower(), match.group(2)))
+        name = match.group(1).lower()
+        if b"_" in name and name.replace(b"_", b"-") in _LOOKALIKES:
+            raise Malformed("a framing header spelled with an underscore")
+        headers.append((name, match.group(2)))
     return headers
 
 
