@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import string
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -26,6 +27,13 @@ from merchant_demo.recorder import RecordRequests, RequestLog
 
 TOKEN = re.compile(r"card_[A-Za-z0-9]{1,64}")
 ORDER_ID = re.compile(r"[a-z0-9]{16,32}")
+
+
+def new_order_id() -> str:
+    """Letters only: it travels in an Idempotency-Key header, and random hex now and then
+    holds a Luhn-valid run of digits that the edge would refuse as a card number."""
+    return "".join(secrets.choice(string.ascii_lowercase) for _ in range(20))
+
 
 STATUS_MESSAGES = {
     "succeeded": "Your payment went through.",
@@ -64,7 +72,7 @@ async def checkout_form(request: Request) -> Response:
         script = await request.app.state.bundle.script()
     except BundleUnavailable:
         return html(request, pages.unavailable(), 503)
-    order_id = secrets.token_hex(8)
+    order_id = new_order_id()
     return html(request, pages.checkout_form(script, settings.pk_test, settings.api_url, order_id))
 
 
@@ -75,7 +83,7 @@ async def checkout_hosted(request: Request) -> Response:
         script = await request.app.state.bundle.script()
     except BundleUnavailable:
         return html(request, pages.unavailable(), 503)
-    return html(request, pages.checkout_hosted(script, settings.pk_test, secrets.token_hex(8)))
+    return html(request, pages.checkout_hosted(script, settings.pk_test, new_order_id()))
 
 
 async def charge(request: Request) -> Response:
