@@ -17,9 +17,9 @@ C-level passes (`bytes.translate`, `split`, `find`), not character by character:
 4. Every base64 token, of either kind (`tokens`), decoded in one call, shows no 13
    digit-capable characters in a row with separators deleted, in either charset view:
    a digit-capable character is a digit, a hex letter or ``%`` (a percent escape), any
-   non-ASCII character in the UTF-8 view (a digit of another script, or an invisible
-   joiner), and the superscripts and fractions in the Latin-1 view (the soft hyphen
-   and no-break space join).
+   non-ASCII character in the UTF-8 view (a digit of another script, an invisible
+   joiner, or "⑩": counted as four), and the superscripts and fractions in the Latin-1
+   view (the soft hyphen and no-break space join).
 
 Property tests (tests/edge_proxy/detect/test_fast.py) check that the fast path never
 clears what the exact path would refuse.
@@ -49,7 +49,11 @@ _HEX = _table(string.hexdigits.encode("ascii"))
 _WHOLE = _table(_ALNUM + b"+/_-")
 _ALNUM_ONLY = _table(_ALNUM)
 _TOKEN_RUN = b"0" * MIN_TOKEN
-_DECODED_UTF8 = _table(string.hexdigits.encode("ascii") + b"%?")
+# The UTF-8 view spells each non-ASCII character as a backslash escape ("\\u2469"): at
+# least four capable characters, and `normalise` makes at most three digits of one
+# character ("⅒" is "1⁄10"; a test checks this over all of Unicode).
+DIGITS_PER_CHAR = 3
+_DECODED_UTF8 = _table(string.hexdigits.encode("ascii") + b"%\\xuU")
 _DECODED_LATIN1 = _table(string.hexdigits.encode("ascii") + b"%\xb2\xb3\xb9\xbc\xbd\xbe")
 _LATIN1_JOINERS = _SEPARATORS + b"\xa0\xad"
 _PADDING = (b"", b"AAA", b"AA", b"A")  # to a whole quad: each token decodes on its own
@@ -89,7 +93,7 @@ def _decoded_clean(tokens: list[bytes]) -> bool:
     decoded = binascii.a2b_base64(blob)
     if decoded.isascii():
         return _RUN not in decoded.translate(_DECODED_UTF8, _SEPARATORS)
-    utf8 = decoded.decode("utf-8", "ignore").encode("ascii", "replace")
+    utf8 = decoded.decode("utf-8", "ignore").encode("ascii", "backslashreplace")
     if _RUN in utf8.translate(_DECODED_UTF8, _SEPARATORS):
         return False
     return _RUN not in decoded.translate(_DECODED_LATIN1, _LATIN1_JOINERS)

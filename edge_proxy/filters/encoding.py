@@ -12,7 +12,7 @@ the bytes it gets, and the size limit must mean something for those bytes.
 
 from __future__ import annotations
 
-from edge_proxy.detect.codings import codings, decode_content
+from edge_proxy.detect.codings import check_codings, codings, decode_content
 from edge_proxy.detect.errors import Uninspectable
 from edge_proxy.errors import BodyMalformed, BodyUnreadable, UnreadableResponse, UnsupportedEncoding
 from edge_proxy.filters.base import Filter
@@ -54,7 +54,7 @@ class DecodeContent(Filter):
     def requestheaders(self, flow: Flow) -> None:
         applied = codings(flow.request.header_values("content-encoding"))
         try:
-            decode_content(b"", applied, self.max_bytes)  # refuses unknown codings early
+            check_codings(applied)  # refused before the body is read
         except Uninspectable:
             raise UnsupportedEncoding(param="content-encoding") from None
 

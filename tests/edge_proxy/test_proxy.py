@@ -1,5 +1,6 @@
 """The edge end to end over a real socket; its upstreams a recording transport."""
 
+import gzip
 import json
 import threading
 import time
@@ -90,11 +91,30 @@ def test_a_chunked_body_over_the_limit_is_refused(edge, upstreams):
     assert upstreams.seen == []
 
 
-def test_compressed_bodies_are_refused(edge, upstreams):
-    for path in ("/v1/cards", "/v1/charges"):
-        response = edge.post(path, content=b"\x1f\x8b", headers={"content-encoding": "gzip"})
-        assert response.status_code == 415
-        assert response.json()["error"]["code"] == "unsupported_encoding"
+def test_compressed_bodies_for_the_vault_are_refused(edge, upstreams):
+    response = edge.post("/v1/cards", content=b"\x1f\x8b", headers={"content-encoding": "gzip"})
+    assert response.status_code == 415
+    assert response.json()["error"]["code"] == "unsupported_encoding"
+    assert upstreams.seen == []
+
+
+def test_compressed_bodies_for_the_router_are_inspected_and_forwarded_as_sent(edge, upstreams):
+    upstreams.replies["router"] = reply(200, b"{}")
+    clean = gzip.compress(b'{"amount": 100}')
+    headers = {"content-encoding": "gzip", "content-type": "application/json"}
+    assert edge.post("/v1/charges", content=clean, headers=headers).status_code == 200
+    assert upstreams.only().content == clean
+    upstreams.seen.clear()
+    card = gzip.compress(b'{"memo": "4242 4242 4242 4242"}')
+    response = edge.post("/v1/charges", content=card, headers=headers)
+    assert response.status_code == 400 and response.json()["error"]["code"] == "pan_detected"
+    for sent, coding, status in ((b"\x1f\x8b", "gzip", 400), (clean, "zstd", 415)):
+        response = edge.post("/v1/charges", content=sent, headers={"content-encoding": coding})
+        assert response.status_code == status
+    bomb = gzip.compress(b"0" * (5 << 20))
+    response = edge.post("/v1/charges", content=bomb, headers={"content-encoding": "gzip"})
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "body_too_large_to_inspect"
     assert upstreams.seen == []
 
 
@@ -191,11 +211,20 @@ def test_a_pan_in_a_router_response_becomes_502(edge, upstreams):
     assert b"0002" not in response.content
 
 
-def test_a_compressed_router_response_is_withheld(edge, upstreams):
+def test_a_compressed_router_response_is_inspected_or_withheld(edge, upstreams):
     upstreams.replies["router"] = reply(200, b"\x1f\x8b", [("content-encoding", "gzip")])
     response = edge.get("/v1/charges")
     assert response.status_code == 502
     assert response.json()["error"]["code"] == "unreadable_response"
+    leak = gzip.compress(b'{"leak": "4242424242424242"}')
+    upstreams.replies["router"] = reply(200, leak, [("content-encoding", "gzip")])
+    assert edge.get("/v1/charges").json()["error"]["code"] == "sensitive_data_in_response"
+    clean = gzip.compress(b'{"id": "ch_1"}')
+    upstreams.replies["router"] = reply(
+        200, clean, [("content-encoding", "gzip"), ("content-type", "application/json")]
+    )
+    response = edge.get("/v1/charges")
+    assert response.status_code == 200 and response.json() == {"id": "ch_1"}
 
 
 def test_upstream_errors_pass_through(edge, upstreams):

@@ -7,14 +7,17 @@ Each example goes over a real socket to the edge; the upstreams record what reac
 from __future__ import annotations
 
 import base64
+import gzip
 import json
 import random
 import string
+import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from urllib.parse import urlencode
 
+import brotli  # type: ignore[import-untyped]
 import httpx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -71,14 +74,49 @@ def pan_requests(draw: st.DrawFn) -> Outgoing:
                 "header",
                 "cookie",
                 "basic auth",
+                "json escaped",
+                "json base64",
+                "json hex",
+                "compressed json",
+                "utf-16 json",
+                "header base64",
             ]
         )
     )
+    if place == "json escaped":
+        escaped = "".join(f"\\u{ord(c):04x}" if ord(c) < 0x10000 else c for c in text)
+        return Outgoing("POST", "/v1/charges", "body", JSON, f'{{"memo": "{escaped}"}}'.encode())
+    if place == "json base64":
+        encoder = draw(st.sampled_from([base64.b64encode, base64.urlsafe_b64encode]))
+        doc = {"memo": encoder(text.encode()).decode()}
+        return Outgoing("POST", "/v1/charges", "body", JSON, json.dumps(doc).encode())
+    if place == "json hex":
+        doc = {"memo": text.encode().hex()}
+        return Outgoing("POST", "/v1/charges", "body", JSON, json.dumps(doc).encode())
+    if place == "compressed json":
+        body = json.dumps({"memo": text}).encode()
+        codings = draw(st.lists(st.sampled_from(["gzip", "deflate", "br"]), min_size=1, max_size=3))
+        compress = {"gzip": gzip.compress, "deflate": zlib.compress, "br": brotli.compress}
+        for coding in codings:
+            body = compress[coding](body)
+        headers = {**JSON, "content-encoding": ", ".join(codings)}
+        return Outgoing("POST", "/v1/charges", "body", headers, body)
+    if place == "utf-16 json":
+        body = json.dumps({"memo": text}, ensure_ascii=False).encode("utf-16")
+        headers = {"content-type": "application/json; charset=utf-16"}
+        return Outgoing("POST", "/v1/charges", "body", headers, body)
+    if place == "header base64":
+        encoded = base64.b64encode(text.encode()).decode()
+        return Outgoing("GET", "/v1/charges", "header:x-memo", {"x-memo": encoded})
     if place == "json string":
         ascii_only = draw(st.booleans())  # True: non-ASCII sent as \\uXXXX escapes
-        doc = {"description": text, "amount": 100}
+        described = {"description": text, "amount": 100}
         return Outgoing(
-            "POST", "/v1/charges", "body", JSON, json.dumps(doc, ensure_ascii=ascii_only).encode()
+            "POST",
+            "/v1/charges",
+            "body",
+            JSON,
+            json.dumps(described, ensure_ascii=ascii_only).encode(),
         )
     if place == "json number":
         form = draw(st.sampled_from(number_forms(pan)))

@@ -45,7 +45,9 @@ def test_head_end_waits_for_the_blank_line_and_refuses_a_bare_lf_early():
 def test_response_framing():
     ok = parse_response_head(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\n", request_method="GET")
     assert ok.framing == Framing(length=3) and ok.keep_alive
-    head = parse_response_head(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\n", request_method="HEAD")
+    head = parse_response_head(
+        b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\n", request_method="HEAD"
+    )
     assert head.framing.length == 0
     close = parse_response_head(b"HTTP/1.1 200 OK\r\n\r\n", request_method="GET")
     assert close.framing.until_close and not close.keep_alive

@@ -49,10 +49,8 @@ CASES: dict[str, bytes] = {
     "length_underscore": head(POST, HOST, b"Content_Length: 5") + b"abcde",
     # Obfuscated Transfer-Encoding.
     "te_xchunked": head(POST, HOST, b"Transfer-Encoding: xchunked") + b"0\r\n\r\n",
-    "te_chunked_identity": head(POST, HOST, b"Transfer-Encoding: chunked, identity")
-    + b"0\r\n\r\n",
-    "te_identity_chunked": head(POST, HOST, b"Transfer-Encoding: identity, chunked")
-    + b"0\r\n\r\n",
+    "te_chunked_identity": head(POST, HOST, b"Transfer-Encoding: chunked, identity") + b"0\r\n\r\n",
+    "te_identity_chunked": head(POST, HOST, b"Transfer-Encoding: identity, chunked") + b"0\r\n\r\n",
     "te_twice": head(POST, HOST, b"Transfer-Encoding: chunked", b"Transfer-Encoding: chunked")
     + b"0\r\n\r\n",
     "te_vertical_tab": head(POST, HOST, b"Transfer-Encoding:\x0bchunked") + b"0\r\n\r\n",
@@ -145,13 +143,13 @@ def test_malformed_framing_is_400_and_closed(edge_port, name):
 
 
 def test_an_unsupported_version_is_505_and_closed(edge_port):
-    port, upstreams = edge_port
+    port, _upstreams = edge_port
     received, closed = exchange(port, head(b"GET /v1/charges HTTP/2.0", HOST))
     assert received.startswith(b"HTTP/1.1 505 ") and closed
 
 
 def test_a_head_too_large_is_431_and_closed(edge_port):
-    port, upstreams = edge_port
+    port, _upstreams = edge_port
     data = head(b"GET /v1/charges HTTP/1.1", HOST, b"X-Big: " + b"a" * 40_000)
     received, closed = exchange(port, data)
     assert received.startswith(b"HTTP/1.1 431 ") and closed
@@ -196,9 +194,9 @@ def test_a_chunked_body_reaches_the_upstream_with_a_length_of_its_own(edge_port)
 def test_pipelined_requests_are_answered_in_order(edge_port):
     port, upstreams = edge_port
     upstreams.reset()
-    data = b"".join(
-        head(b"GET /v1/charges/ch_%d HTTP/1.1" % i, HOST) for i in range(3)
-    ) + head(b"GET /v1/charges/ch_3 HTTP/1.1", HOST, b"Connection: close")
+    data = b"".join(head(b"GET /v1/charges/ch_%d HTTP/1.1" % i, HOST) for i in range(3)) + head(
+        b"GET /v1/charges/ch_3 HTTP/1.1", HOST, b"Connection: close"
+    )
     received, closed = exchange(port, data)
     assert received.count(b"HTTP/1.1 200 ") == 4 and closed
     assert [r.url.path for r in upstreams.seen] == [f"/v1/charges/ch_{i}" for i in range(4)]
@@ -224,7 +222,7 @@ def test_http10_is_answered_and_closed(edge_port):
 
 def test_a_slow_client_gets_408_and_an_idle_one_is_closed():
     with running_edge(Upstreams(), read_timeout=0.3, keepalive_timeout=0.3) as client:
-        port = client.base_url.port
+        port = client.base_url.port or 0
         received, closed = exchange(port, b"GET /v1/charges HTTP/1.1\r\nHost: api")
         assert received.startswith(b"HTTP/1.1 408 ") and closed
         received, closed = exchange(port, b"")

@@ -1,0 +1,47 @@
+import base64
+
+from edge_proxy.detect.candidates import Finding
+from edge_proxy.detect.reading import find_in_text
+from edge_proxy.detect.tokens import decodings, tokens
+
+PAN = "4000000000000002"
+
+
+def test_both_kinds_of_token_are_found():
+    found = tokens("see /v1/x/" + "A" * 20 + " and card_" + "b" * 18 + " short_one")
+    assert "/v1/x/" + "A" * 20 in found and "A" * 20 in found  # "/" is in the alphabet
+    assert "card_" + "b" * 18 in found and "b" * 18 in found
+    assert not any("short" in t for t in found)
+
+
+def test_base64_either_alphabet_and_hex_are_decoded():
+    raw = b"4000 0000 0000 0002?>"
+    assert raw in list(decodings(base64.b64encode(raw).decode().rstrip("=")))
+    assert raw in list(decodings(base64.urlsafe_b64encode(raw).decode()))
+    assert raw in list(decodings(raw.hex()))
+
+
+def test_a_card_in_base64_or_hex_is_found_anywhere():
+    encoded = base64.b64encode(PAN.encode()).decode()
+    for text in (
+        encoded,
+        "/v1/customers/" + base64.urlsafe_b64encode(PAN.encode()).decode().rstrip("="),
+        "card_" + encoded,
+        PAN.encode().hex(),
+        "-".join(PAN[i : i + 4] for i in range(0, 16, 4)).encode().hex(),
+        base64.b64encode(b'{"number": "' + PAN.encode() + b'"}').decode(),
+        base64.b64encode(b"4000%200000%200000%200002").decode(),
+        "{}".format(base64.b64encode(PAN.encode()).decode().replace("=", "%3D")),
+    ):
+        assert find_in_text(text) == Finding(16), text
+
+
+def test_ids_and_keys_decode_to_nothing():
+    for text in (
+        "card_1MvN8zKq2eZvKYlo2C0eEXAm",
+        "sk_test_51HxQ2abcDEF0123456789",
+        "req_u2xd4ztr4s6rtkxakeiohn73",
+        "550e8400-e29b-41d4-a716-446655440000",
+        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+    ):
+        assert find_in_text(text) is None
