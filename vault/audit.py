@@ -21,8 +21,9 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Generic, TypeVar
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, select, update
 
 from vault.audit_chain import (
     GENESIS,
@@ -47,6 +48,9 @@ _DIGIT_RUN = re.compile(r"\d{12,}")
 _IDLE_SECONDS = 5.0  # the writer thread ends when idle this long, and restarts on demand
 
 
+T = TypeVar("T")
+
+
 @dataclass
 class _Job:
     entries: Sequence[Entry]
@@ -61,6 +65,35 @@ def read_anchors(engine: Engine) -> dict[str, tuple[int, str]]:
         return {chain: (seq, hash_) for chain, seq, hash_ in rows}
 
 
+class _Stage(Generic[T]):
+    """A thread that hands everything queued since its last round to `handle` at once."""
+
+    def __init__(self, name: str, handle: Callable[[list[T]], None]) -> None:
+        self._name, self._handle = name, handle
+        self._queue: list[T] = []
+        self._wake = threading.Condition()
+        self._thread: threading.Thread | None = None
+
+    def put(self, item: T) -> None:
+        with self._wake:
+            self._queue.append(item)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
+                self._thread.start()
+            self._wake.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self._wake:
+                if not self._queue:
+                    self._wake.wait(_IDLE_SECONDS)
+                if not self._queue:
+                    self._thread = None
+                    return
+                batch, self._queue = self._queue, []
+            self._handle(batch)
+
+
 class AuditLog:
     """Appends entries durably, or raises AuditUnavailable so the caller does nothing."""
 
@@ -71,9 +104,10 @@ class AuditLog:
         anchors = None if engine is None else read_anchors(engine)
         self._chain = verify_chain(path, anchors).chain
         self._path, self._engine, self._size = path, engine, path.stat().st_size
-        self._pending: list[_Job] = []
-        self._wake = threading.Condition()
-        self._writer: threading.Thread | None = None
+        # Two stages, so that one batch's entries are fsync'd while the previous batch's
+        # transaction commits.
+        self._writing = _Stage[_Job]("audit", self._write_batch)
+        self._storing = _Stage[tuple[list[_Job], Head]]("audit-store", self._store_batches)
 
     def append(self, actor: str, action: str, token: str | None, outcome: str) -> None:
         """Write one entry; it is on disk when this returns."""
@@ -88,26 +122,10 @@ class AuditLog:
         if work is not None and self._engine is None:
             raise ValueError("database work needs an audit log with an engine")
         job = _Job(entries, work)
-        with self._wake:
-            self._pending.append(job)
-            if self._writer is None:
-                self._writer = threading.Thread(target=self._run, name="audit", daemon=True)
-                self._writer.start()
-            self._wake.notify()
+        self._writing.put(job)
         return job.future
 
-    def _run(self) -> None:
-        while True:
-            with self._wake:
-                if not self._pending:
-                    self._wake.wait(_IDLE_SECONDS)
-                if not self._pending:
-                    self._writer = None
-                    return
-                batch, self._pending = self._pending, []
-            self._commit(batch)
-
-    def _commit(self, batch: list[_Job]) -> None:
+    def _write_batch(self, batch: list[_Job]) -> None:
         try:
             head = self._write([entry for job in batch for entry in job.entries])
         except (OSError, ValueError, KeyError, TypeError, AuditChainBroken) as exc:
@@ -118,7 +136,14 @@ class AuditLog:
         if self._engine is None:
             for job in batch:
                 job.future.set_result(None)
-            return
+        else:
+            self._storing.put((batch, head))
+
+    def _store_batches(self, written: list[tuple[list[_Job], Head]]) -> None:
+        """The work of every written batch, and the newest anchor, in one transaction."""
+        assert self._engine is not None
+        batch = [job for jobs, _ in written for job in jobs]
+        head = written[-1][1]
         try:
             with self._engine.begin() as conn:
                 for job in batch:
@@ -201,11 +226,13 @@ class AuditLog:
 
 def _advance(conn: Connection, head: Head) -> None:
     """Move the anchor forward to `head`; never back (another writer may be further on)."""
-    if head.chain is not None:
-        upsert(
-            conn,
-            AuditAnchor.__table__,
-            {"chain": head.chain, "seq": head.seq, "hash": head.hash},
-            key="chain",
-            only_if_greater="seq",
-        )
+    if head.chain is None:
+        return
+    moved = conn.execute(
+        update(AuditAnchor)
+        .where(AuditAnchor.chain == head.chain, AuditAnchor.seq < head.seq)
+        .values(seq=head.seq, hash=head.hash)
+    )
+    if moved.rowcount == 0:  # a new log, or another writer is further on already
+        row = {"chain": head.chain, "seq": head.seq, "hash": head.hash}
+        upsert(conn, AuditAnchor.__table__, row, key="chain", only_if_greater="seq")

@@ -68,7 +68,7 @@ class MerchantKeys:
             )
         if row is None:
             raise AuthenticationFailed("invalid_api_key", "Invalid API key provided.")
-        return Merchant(row.marketplace_id, row.livemode, row.kind)
+        return Merchant(*row)
 
 
 class ServiceCredentials:

@@ -33,7 +33,11 @@ def _refuse_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 async def json_object(request: Request) -> dict[str, Any]:
     """The body as a JSON object; anything else is a 400 that quotes none of it."""
-    raw = await request.body()
+    return parse_object(await request.body())
+
+
+def parse_object(raw: bytes) -> dict[str, Any]:
+    """`raw` as a JSON object; anything else is a 400 that quotes none of it."""
     try:
         body = json.loads(raw, object_pairs_hook=_refuse_duplicates)
     except (ValueError, UnicodeDecodeError):

@@ -12,10 +12,17 @@ def find_merchant_key(session: Session, key_hash: bytes) -> MerchantKey | None:
     return session.get(MerchantKey, key_hash)
 
 
-def find_usable_merchant_key(session: Session, key_hash: bytes, now: int) -> MerchantKey | None:
-    """The key if it is registered and not expired (a rolled key past its overlap)."""
-    row = session.get(MerchantKey, key_hash)
-    return row if row is not None and (row.expires_at is None or row.expires_at > now) else None
+def find_usable_merchant_key(
+    session: Session, key_hash: bytes, now: int
+) -> tuple[str, bool, str] | None:
+    """(marketplace, livemode, kind) of a registered key, unless it expired (rolled)."""
+    query = select(
+        MerchantKey.marketplace_id, MerchantKey.livemode, MerchantKey.kind, MerchantKey.expires_at
+    ).where(MerchantKey.key_hash == key_hash)
+    row = session.execute(query).first()  # columns, not an ORM object: this runs per request
+    if row is None or (row.expires_at is not None and row.expires_at <= now):
+        return None
+    return row.marketplace_id, row.livemode, row.kind
 
 
 def has_cards(session: Session) -> bool:
