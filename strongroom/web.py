@@ -84,7 +84,9 @@ async def _service_error(request: Request, exc: Exception) -> Response:
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     code = {404: "resource_missing", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-    return error_response(exc.status_code, "invalid_request_error", code, str(exc.detail))
+    response = error_response(exc.status_code, "invalid_request_error", code, str(exc.detail))
+    response.headers.update(exc.headers or {})  # a 405 names the methods that are allowed
+    return response
 
 
 async def _validation_error(request: Request, exc: Exception) -> Response:
