@@ -72,3 +72,4 @@ class Flow:
     request: EdgeRequest
     request_id: str = ""
     response: EdgeResponse | None = None
+    checked: bool = False  # the request line and headers passed the filters

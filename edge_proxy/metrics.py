@@ -3,6 +3,8 @@ build many). Labels take only bounded values: never a path, a header name or a h
 
 from __future__ import annotations
 
+from typing import Any
+
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 
 from edge_proxy.errors import EdgeError
@@ -43,9 +45,20 @@ class Metrics:
             registry=self.registry,
         )
 
+        # labels() takes a lock and builds a key each time: the children are kept here.
+        self._counted: dict[tuple[str, int], Any] = {}
+        self._timed: dict[str, Any] = {}
+
     def observe(self, destination: str, status: int, seconds: float) -> None:
-        self.requests.labels(destination, f"{status // 100}xx").inc()
-        self.latency.labels(destination).observe(seconds)
+        key = (destination, status // 100)
+        counter = self._counted.get(key)
+        if counter is None:
+            counter = self._counted[key] = self.requests.labels(destination, f"{key[1]}xx")
+        counter.inc()
+        timer = self._timed.get(destination)
+        if timer is None:
+            timer = self._timed[destination] = self.latency.labels(destination)
+        timer.observe(seconds)
 
     def blocked(self, error: EdgeError) -> None:
         # "header:x-memo" -> "header": a header's name is the client's choice, unbounded.

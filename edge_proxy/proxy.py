@@ -123,7 +123,8 @@ class Edge:
         response.headers.append((b"x-request-id", request_id.encode("ascii")))
         seconds = time.perf_counter() - started
         self.metrics.observe(destination, response.status_code, seconds)
-        self.access.record(request, response.status_code, seconds, request_id, why)
+        checked = flow.checked and why is None
+        self.access.record(request, response.status_code, seconds, request_id, why, checked=checked)
         return response
 
     def refuse(self, error: Malformed, client: str | None) -> EdgeResponse:
@@ -150,6 +151,7 @@ class Edge:
             return "cors", preflight
         filters, upstream = self.chains[destination]
         run_hook(filters, "requestheaders", flow)
+        flow.checked = True  # path, query and headers: no card number
         await self._scan(filters, "request", flow, len(request.body))
         # The vault gets exactly the one path it serves, however the client spelled it.
         path = CARDS_PATH.encode() if destination is Destination.VAULT else request.raw_path

@@ -45,14 +45,17 @@ class AccessLog:
         seconds: float,
         request_id: str,
         reason: str | None,
+        *,
+        checked: bool = False,
     ) -> None:
-        """Write the request's line, if INFO is on."""
+        """Write the request's line, if INFO is on. `checked`: the filters have already
+        found no card number in the method, Host and path."""
         if not log.isEnabledFor(logging.INFO):
             return
         method: str | None = request.method
         host: str | None = request.header("host")
         path: str | None = request.path
-        if not self.detector.values(method, host, path):  # one check for the usual case
+        if not checked and not self.detector.values(method, host, path):
             method, host, path = self._safe(method), self._safe(host), self._safe(path)
         fields = {
             "method": method,

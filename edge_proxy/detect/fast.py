@@ -18,8 +18,8 @@ C-level passes (`bytes.translate`, `split`, `find`), not character by character:
    digit-capable characters in a row with separators deleted, in either charset view:
    a digit-capable character is a digit, a hex letter or ``%`` (a percent escape), any
    non-ASCII character in the UTF-8 view (a digit of another script, an invisible
-   joiner, or "⑩": counted as four), and the superscripts and fractions in the Latin-1
-   view (the soft hyphen and no-break space join).
+   joiner, or "⑩": counted as three), and the superscripts and fractions in the
+   Latin-1 view (the soft hyphen and no-break space join).
 
 Property tests (tests/edge_proxy/detect/test_fast.py) check that the fast path never
 clears what the exact path would refuse.
@@ -49,11 +49,10 @@ _HEX = _table(string.hexdigits.encode("ascii"))
 _WHOLE = _table(_ALNUM + b"+/_-")
 _ALNUM_ONLY = _table(_ALNUM)
 _TOKEN_RUN = b"0" * MIN_TOKEN
-# The UTF-8 view spells each non-ASCII character as a backslash escape ("\\u2469"): at
-# least four capable characters, and `normalise` makes at most three digits of one
-# character ("⅒" is "1⁄10"; a test checks this over all of Unicode).
+# The UTF-8 view spells each non-ASCII character as three "?": `normalise` makes at most
+# three digits of one character ("⅒" is "1⁄10"; a test checks this over all of Unicode).
 DIGITS_PER_CHAR = 3
-_DECODED_UTF8 = _table(string.hexdigits.encode("ascii") + b"%\\xuU")
+_DECODED_UTF8 = _table(string.hexdigits.encode("ascii") + b"%?")
 _DECODED_LATIN1 = _table(string.hexdigits.encode("ascii") + b"%\xb2\xb3\xb9\xbc\xbd\xbe")
 _LATIN1_JOINERS = _SEPARATORS + b"\xa0\xad"
 _PADDING = (b"", b"AAA", b"AA", b"A")  # to a whole quad: each token decodes on its own
@@ -93,7 +92,8 @@ def _decoded_clean(tokens: list[bytes]) -> bool:
     decoded = binascii.a2b_base64(blob)
     if decoded.isascii():
         return _RUN not in decoded.translate(_DECODED_UTF8, _SEPARATORS)
-    utf8 = decoded.decode("utf-8", "ignore").encode("ascii", "backslashreplace")
+    utf8 = decoded.decode("utf-8", "ignore").encode("ascii", "replace")
+    utf8 = utf8.replace(b"?", b"?" * DIGITS_PER_CHAR)
     if _RUN in utf8.translate(_DECODED_UTF8, _SEPARATORS):
         return False
     return _RUN not in decoded.translate(_DECODED_LATIN1, _LATIN1_JOINERS)
@@ -109,7 +109,9 @@ def quick_clean(data: bytes) -> bool:
         return True  # ASCII reads as itself: too short to hold a card number or a token
     if _RUN in data.translate(_DIGITS, _SEPARATORS):
         return False
-    if b"0" * MIN_HEX in data.translate(_HEX):
+    if len(data) >= MIN_HEX and b"0" * MIN_HEX in data.translate(_HEX):
         return False
+    if len(data) < MIN_TOKEN:
+        return True
     tokens = _base64_tokens(data)
     return not tokens or _decoded_clean(tokens)

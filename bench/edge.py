@@ -1,0 +1,360 @@
+"""The edge's cost, measured: throughput and latency through it beside a direct baseline.
+
+In one run and one process tree (every server is a child of this process, on loopback):
+
+  direct        the load generator straight to a trivial upstream (an echo server)
+  edge          through `python -m edge_proxy`, filter on (the router's chain)
+  edge-nofilter through the same edge with an empty filter chain (this file's --serve-edge)
+  mitmproxy     through `mitmdump --mode reverse:…` (mitmproxy 11, from .venv-mitmproxy)
+
+each for a 1 KB and a 64 KB PAN-free JSON body (POSTed, echoed back, so the edge scans
+both ways), with the same concurrency and request count; it prints requests/s, p50, p99
+and the ratios against direct (and edge against mitmproxy), then the detector's speed on
+PAN-free JSON in MB/s (CPU time, fast path and exact path).
+
+The upstream is a raw asyncio echo server by default (`--upstream asyncio`: the fastest
+trivial upstream, so "direct" is as high as it gets); `--upstream uvicorn` serves the echo
+with uvicorn and h11, as the stack's own services are served.
+
+Usage: .venv/bin/python bench/edge.py [--requests N] [--concurrency C] [--upstream KIND]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import signal
+import socket
+import string
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+MITMDUMP = ROOT / ".venv-mitmproxy" / "bin" / "mitmdump"
+HOST = "api.localhost"
+
+
+# -- bodies ------------------------------------------------------------------------------
+
+
+def _id(chooser: random.Random, prefix: str) -> str:
+    return prefix + "".join(chooser.choice(string.ascii_letters + string.digits) for _ in range(24))
+
+
+def charge(chooser: random.Random, i: int) -> dict[str, object]:
+    """A charge as the API writes one: ids, amounts, timestamps, text; no card number."""
+    return {
+        "id": _id(chooser, "ch_"),
+        "object": "charge",
+        "amount": chooser.randint(100, 99_999),
+        "currency": chooser.choice(["usd", "eur", "gbp"]),
+        "card": _id(chooser, "card_"),
+        "customer": _id(chooser, "cus_"),
+        "created": 1_700_000_000 + i * 37,
+        "description": f"Order #{10_000 + i}: two tickets, row {i % 30}, seats 14 and 15",
+        "metadata": {"order_id": f"A-{1000 + i}", "channel": "web", "sku": f"BK-{i:05d}"},
+        "status": "succeeded",
+        "livemode": False,
+        "fraud": {"score": chooser.randint(0, 30), "decision": "allow", "reasons": []},
+        "last4": "4242",
+    }
+
+
+def json_body(size: int) -> bytes:
+    """A PAN-free JSON document of exactly `size` bytes: a list of charges, padded."""
+    chooser = random.Random(size)  # noqa: S311 - test data, not secrets
+    doc: dict[str, object] = {"object": "list", "data": [], "note": ""}
+    data: list[object] = []
+    doc["data"] = data
+    while len(json.dumps(doc)) < size - 400:
+        data.append(charge(chooser, len(data)))
+    text = json.dumps(doc)
+    doc["note"] = "x" * (size - len(text))
+    body = json.dumps(doc).encode()
+    assert len(body) == size, len(body)
+    return body
+
+
+# -- servers -----------------------------------------------------------------------------
+
+
+class Echo(asyncio.Protocol):
+    """The trivial upstream: answers every request with its own body, keep-alive."""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        self.buffer = b""
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        while True:
+            end = self.buffer.find(b"\r\n\r\n")
+            if end < 0:
+                return
+            head = self.buffer[:end].lower()
+            at = head.find(b"content-length:")
+            length = int(head[at + 15 : head.find(b"\r\n", at) % (len(head) + 1)]) if at >= 0 else 0
+            if len(self.buffer) < end + 4 + length:
+                return
+            body = self.buffer[end + 4 : end + 4 + length]
+            self.buffer = self.buffer[end + 4 + length :]
+            self.transport.write(
+                b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: %d\r\n\r\n"
+                % len(body)
+                + body
+            )
+
+
+async def _serve_forever(factory: Callable[[], asyncio.Protocol], port: int) -> None:
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(factory, "127.0.0.1", port)
+    async with server:
+        await server.serve_forever()
+
+
+def serve_upstream(port: int, kind: str) -> None:
+    if kind == "asyncio":
+        asyncio.run(_serve_forever(Echo, port))
+        return
+    import uvicorn
+
+    async def app(scope: dict[str, object], receive: object, send: object) -> None:
+        body = b""
+        while True:
+            message = await receive()  # type: ignore[operator]
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        headers = [(b"content-type", b"application/json")]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})  # type: ignore[operator]
+        await send({"type": "http.response.body", "body": body})  # type: ignore[operator]
+
+    uvicorn.run(app, host="127.0.0.1", port=port, http="h11", log_level="warning", access_log=False)
+
+
+def serve_edge_without_filters(port: int, upstream: int) -> None:
+    """The edge exactly as `python -m edge_proxy` runs it, but with empty filter chains."""
+    from edge_proxy.app import EdgeServer
+    from edge_proxy.config import Settings
+
+    settings = Settings(port=port, router_url=f"http://127.0.0.1:{upstream}", log_level="WARNING")
+
+    async def run() -> None:
+        async with EdgeServer(settings) as server:
+            for destination, (_, pool) in list(server.edge.chains.items()):
+                server.edge.chains[destination] = ([], pool)
+            await asyncio.Event().wait()
+
+    asyncio.run(run())
+
+
+# -- the load generator -------------------------------------------------------------------
+
+
+@dataclass
+class Result:
+    name: str
+    size: int
+    rps: float
+    p50: float
+    p99: float
+
+
+async def _worker(port: int, request: bytes, remaining: list[int], latencies: list[float]) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        while remaining[0] > 0:
+            remaining[0] -= 1
+            started = time.perf_counter()
+            writer.write(request)
+            head = await reader.readuntil(b"\r\n\r\n")
+            at = head.lower().find(b"content-length:")
+            length = int(head[at + 15 : head.index(b"\r\n", at)]) if at >= 0 else 0
+            body = await reader.readexactly(length)
+            if not head.startswith(b"HTTP/1.1 200"):
+                raise SystemExit(f"port {port}: {head[:200]!r} {body[:200]!r}")
+            latencies.append(time.perf_counter() - started)
+    finally:
+        writer.close()
+
+
+async def _load(
+    port: int, body: bytes, requests: int, concurrency: int
+) -> tuple[float, list[float]]:
+    request = (
+        b"POST /v1/echo HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\n"
+        b"Content-Length: %d\r\n\r\n" % (HOST.encode(), len(body))
+    ) + body
+    warm: list[float] = []
+    await asyncio.gather(*[_worker(port, request, [20], warm) for _ in range(concurrency)])
+    latencies: list[float] = []
+    remaining = [requests]
+    started = time.perf_counter()
+    await asyncio.gather(
+        *[_worker(port, request, remaining, latencies) for _ in range(concurrency)]
+    )
+    return time.perf_counter() - started, latencies
+
+
+def measure(name: str, port: int, body: bytes, requests: int, concurrency: int) -> Result:
+    elapsed, latencies = asyncio.run(_load(port, body, requests, concurrency))
+    latencies.sort()
+    return Result(
+        name,
+        len(body),
+        len(latencies) / elapsed,
+        latencies[len(latencies) // 2] * 1000,
+        latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000,
+    )
+
+
+# -- processes ------------------------------------------------------------------------------
+
+
+def free_ports(n: int) -> list[int]:
+    sockets = [socket.socket() for _ in range(n)]
+    for s in sockets:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
+
+
+def wait_listening(port: int, process: subprocess.Popen[bytes], timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"a server on port {port} exited with status {process.returncode}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise SystemExit(f"nothing listens on port {port}")
+
+
+@contextmanager
+def started(commands: list[tuple[list[str], dict[str, str], int]]) -> Iterator[None]:
+    processes: list[subprocess.Popen[bytes]] = []
+    try:
+        for argv, env, port in commands:
+            process = subprocess.Popen(
+                argv,
+                env={**os.environ, **env},
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                cwd=ROOT,
+            )
+            processes.append(process)
+            wait_listening(port, process)
+        yield
+    finally:
+        for process in processes:
+            process.send_signal(signal.SIGTERM)
+        for process in processes:
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+# -- the detector -----------------------------------------------------------------------------
+
+
+def detector_speed(body: bytes, fast: bool) -> float:
+    """MB/s of CPU time for PanDetector.body on `body` (which must be PAN-free)."""
+    from edge_proxy.detect import PanDetector
+
+    detector = PanDetector(fast=fast)
+    assert detector.body(body, "application/json") is None
+    rounds = max(3, (8 << 20 if fast else 1 << 20) // len(body))
+    started = time.process_time()
+    for _ in range(rounds):
+        detector.body(body, "application/json")
+    return len(body) * rounds / (time.process_time() - started) / 1e6
+
+
+# -- main ---------------------------------------------------------------------------------
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--requests", type=int, default=3000, help="per scenario and body")
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--upstream", choices=["asyncio", "uvicorn"], default="asyncio")
+    parser.add_argument("--serve-upstream", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--serve-edge", type=int, nargs=2, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve_upstream:
+        serve_upstream(args.serve_upstream, args.upstream)
+        return
+    if args.serve_edge:
+        serve_edge_without_filters(*args.serve_edge)
+        return
+
+    upstream, edge, bare, mitm = free_ports(4)
+    python = sys.executable
+    edge_env = {
+        "EDGE_PORT": str(edge),
+        "EDGE_ROUTER_URL": f"http://127.0.0.1:{upstream}",
+        "EDGE_LOG_LEVEL": "INFO",  # the access log is written, as in production
+    }
+    commands: list[tuple[list[str], dict[str, str], int]] = [
+        (
+            [python, __file__, "--upstream", args.upstream, "--serve-upstream", str(upstream)],
+            {},
+            upstream,
+        ),
+        ([python, "-m", "edge_proxy"], edge_env, edge),
+        ([python, __file__, "--serve-edge", str(bare), str(upstream)], {}, bare),
+    ]
+    scenarios = [("direct", upstream), ("edge", edge), ("edge-nofilter", bare)]
+    if MITMDUMP.exists():
+        mode = f"reverse:http://127.0.0.1:{upstream}@127.0.0.1:{mitm}"
+        commands.append(([str(MITMDUMP), "--mode", mode, "-q"], {}, mitm))
+        scenarios.append(("mitmproxy", mitm))
+    else:
+        print(f"(no {MITMDUMP.relative_to(ROOT)}: run `make install`; mitmproxy skipped)")
+
+    results: dict[tuple[str, int], Result] = {}
+    bodies = [json_body(1024), json_body(64 * 1024)]
+    with started(commands):
+        for body in bodies:
+            for name, port in scenarios:
+                # mitmproxy is slow: fewer requests keep the run short, rates are per second.
+                count = args.requests if name != "mitmproxy" else max(200, args.requests // 4)
+                if len(body) > 4096:
+                    count = max(200, count // 4)
+                results[(name, len(body))] = measure(name, port, body, count, args.concurrency)
+
+    print(f"\nedge benchmark: {args.concurrency} connections, upstream {args.upstream}, loopback")
+    print(f"{'scenario':<14}{'body':>7}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'vs direct':>11}")
+    for (name, size), result in results.items():
+        ratio = result.rps / results[("direct", size)].rps
+        print(
+            f"{name:<14}{size // 1024:>5}KB{result.rps:>10.0f}{result.p50:>9.2f}"
+            f"{result.p99:>9.2f}{ratio:>10.2f}x"
+        )
+    for body in bodies:
+        if ("mitmproxy", len(body)) in results:
+            ratio = results[("edge", len(body))].rps / results[("mitmproxy", len(body))].rps
+            print(f"edge (filter on) vs mitmproxy, {len(body) // 1024} KB: {ratio:.1f}x")
+    print("\ndetector on PAN-free JSON (CPU time):")
+    for body in bodies:
+        fast, exact = detector_speed(body, True), detector_speed(body, False)
+        size = len(body) // 1024
+        print(f"  {size:>3} KB: fast path {fast:7.1f} MB/s   exact path {exact:6.1f} MB/s")
+
+
+if __name__ == "__main__":
+    main()
