@@ -6,16 +6,27 @@ STAMP := $(VENV)/.installed
 JS := js-sdk
 JS_DEPS := $(JS)/node_modules/.package-lock.json
 JS_BUNDLE := $(JS)/dist/manifest.json
+# mitmproxy is the edge's wiretap in the e2e tests and its yardstick in bench/edge.py. It
+# gets a venv of its own: mitmproxy 11 pins h11<=0.14 and cryptography<44.1, while the
+# services pin h11==0.16.0 (the request-smuggling fix) and a newer cryptography.
+MITMPROXY := mitmproxy==11.0.2
+MITM_VENV := .venv-mitmproxy
+MITM_STAMP := $(MITM_VENV)/.installed
 
 .PHONY: install demo up test lint typecheck unit services browser jstest clean
 
-install: $(STAMP) $(JS_BUNDLE)
+install: $(STAMP) $(JS_BUNDLE) $(MITM_STAMP)
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python 3.11" >&2; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
+
+$(MITM_STAMP): Makefile
+	$(PYTHON) -m venv $(MITM_VENV)
+	$(MITM_VENV)/bin/pip install --quiet '$(MITMPROXY)'
+	touch $(MITM_STAMP)
 
 # strongroom.js: npm ci from the committed lock file, then the esbuild build into dist/.
 $(JS_DEPS): $(JS)/package-lock.json
@@ -51,4 +62,4 @@ test: install lint typecheck services browser jstest
 	$(BIN)/pytest
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis $(JS)/node_modules $(JS)/dist
+	rm -rf $(VENV) $(MITM_VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis $(JS)/node_modules $(JS)/dist
