@@ -37,7 +37,8 @@ def create_app(
     settings: Settings, *, upstreams: Mapping[Destination, Upstream] | None = None
 ) -> Edge:
     """The edge's handler. `upstreams` replaces the network behind it (tests)."""
-    return Edge(settings, upstreams or upstream_pools(settings), detector=PanDetector())
+    detector = PanDetector(budget=settings.max_inspect_seconds)
+    return Edge(settings, upstreams or upstream_pools(settings), detector=detector)
 
 
 def limits(settings: Settings) -> Limits:

@@ -55,6 +55,12 @@ class Settings(BaseSettings):
         description="Largest body once its Content-Encoding is undone; larger is 413 "
         "(requests) or 502 (responses): what cannot be inspected is not passed.",
     )
+    max_inspect_seconds: float = Field(
+        2.0,
+        gt=0,
+        description="CPU budget to inspect one body on the exact path; a body that needs "
+        "more is refused (413) or withheld (502), never passed.",
+    )
     max_response_bytes: int = Field(
         8 << 20, gt=0, description="Largest upstream response body read; larger is 502."
     )

@@ -127,6 +127,12 @@ class BodyUnreadable(EdgeError):
     message = "The body is too large once decoded to be inspected."
 
 
+class BodyTooComplex(EdgeError):
+    status_code = 413
+    code = "body_too_complex_to_inspect"
+    message = "The body could not be inspected in time; send a simpler or smaller one."
+
+
 _FRAMING: dict[int, tuple[str, str]] = {
     400: ("bad_request", "The request is not well-formed HTTP/1.1; the connection is closed."),
     408: ("request_timeout", "The request was not received in time."),

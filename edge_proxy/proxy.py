@@ -80,7 +80,7 @@ class Edge:
         detector: PanDetector | None = None,
         metrics: Metrics | None = None,
     ) -> None:
-        detector = detector or PanDetector()
+        detector = detector or PanDetector(budget=settings.max_inspect_seconds)
         self.routes = HostRoutes(settings.api_hosts, settings.js_hosts)
         self.metrics = metrics or Metrics()
         self.access = AccessLog(detector)

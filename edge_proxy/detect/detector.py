@@ -11,6 +11,7 @@ import codecs
 import json
 
 from edge_proxy.detect.body import find_in_body
+from edge_proxy.detect.budget import deadline
 from edge_proxy.detect.candidates import Finding
 from edge_proxy.detect.content_type import ContentType, parse_content_type
 from edge_proxy.detect.fast import quick_clean
@@ -54,8 +55,9 @@ def _fast_eligible(ctype: ContentType) -> bool:
 class PanDetector:
     """Finds card numbers in the parts of an HTTP message."""
 
-    def __init__(self, *, fast: bool = True) -> None:
+    def __init__(self, *, fast: bool = True, budget: float | None = None) -> None:
         self.fast = fast
+        self.budget = budget  # seconds for one body's exact path; then Uninspectable
 
     def text(self, text: str) -> Finding | None:
         """In free text, such as a value already decoded."""
@@ -114,4 +116,5 @@ class PanDetector:
             and (not ctype.is_json or _plain_json(body))
         ):
             return None
-        return find_in_body(body, content_type)
+        with deadline(self.budget):
+            return find_in_body(body, content_type)

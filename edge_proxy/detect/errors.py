@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-Kind = Literal["malformed", "charset", "encoding", "too_large"]
+Kind = Literal["malformed", "charset", "encoding", "too_large", "too_slow"]
 
 
 class Uninspectable(Exception):

@@ -19,6 +19,7 @@ import re
 from decimal import ROUND_DOWN, Decimal, InvalidOperation
 from typing import Any
 
+from edge_proxy.detect.budget import check
 from edge_proxy.detect.candidates import MAX_DIGITS, MIN_DIGITS, Finding, is_pan
 from edge_proxy.detect.normalise import normalise
 from edge_proxy.detect.reading import find_in_text
@@ -70,7 +71,9 @@ def _parse(text: str) -> Any:
 
 
 def _find_in_written_strings(text: str) -> Finding | None:
-    for match in _STRING.finditer(text):
+    for count, match in enumerate(_STRING.finditer(text)):
+        if not count & 0x3FF:
+            check()
         finding = find_in_text(match.group())
         if finding is not None:
             return finding
@@ -81,8 +84,12 @@ def find_in_json(text: str) -> Finding | None:
     """The first card number in a JSON document; raise MalformedJson if it does not parse."""
     stack: list[Any] = [_parse(text)]
     finding = _find_in_written_strings(text)
+    walked = 0
     while stack and finding is None:  # a loop, not recursion: the sender picks the depth
         value = stack.pop()
+        walked += 1
+        if not walked & 0x3FF:
+            check()
         if isinstance(value, _Number):
             finding = _find_in_number(value)
         elif isinstance(value, str):

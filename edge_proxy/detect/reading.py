@@ -7,6 +7,7 @@ a path, where it is a plus.
 
 from __future__ import annotations
 
+from edge_proxy.detect.budget import check
 from edge_proxy.detect.candidates import Finding, find_pan
 from edge_proxy.detect.encodings import byte_views, percent_layers
 from edge_proxy.detect.normalise import normalise
@@ -33,6 +34,7 @@ def find_in_text(text: str, *, plus_is_space: bool = True) -> Finding | None:
     # nothing for its receiver either.
     for layer in percent_layers(text, plus_is_space=False):
         for token in tokens(normalise(layer)):
+            check()
             for decoded in decodings(token):
                 finding = find_in_decoded(decoded)
                 if finding is not None:

@@ -12,6 +12,7 @@ import logging
 from edge_proxy.detect import Finding, PanDetector, Uninspectable
 from edge_proxy.errors import (
     BodyMalformed,
+    BodyTooComplex,
     BodyUnreadable,
     EdgeError,
     PanDetected,
@@ -43,6 +44,8 @@ def uninspectable(error: Uninspectable, where: str) -> EdgeError:
         return UnsupportedEncoding(param=where)
     if error.kind == "too_large":
         return BodyUnreadable(param=where)
+    if error.kind == "too_slow":
+        return BodyTooComplex(param=where)
     return BodyMalformed(error.message, param=where)
 
 
