@@ -13,6 +13,16 @@ def test_defaults():
     assert settings.router_url == "http://127.0.0.1:8081"
     assert settings.max_body_bytes == 1 << 20
     assert settings.upstream_timeout == 30
+    assert settings.max_inspect_bytes == 4 << 20 and settings.max_inspect_seconds == 2
+    assert settings.max_response_bytes == 8 << 20 and settings.max_head_bytes == 32 * 1024
+    assert (settings.read_timeout, settings.keepalive_timeout) == (30, 15)
+    assert str(settings.js_dir) == "js-sdk/dist"
+    assert settings.api_origins == [
+        "http://api.localhost:8080",
+        "http://localhost:8080",
+        "http://127.0.0.1:8080",
+    ]
+    assert settings.metrics_port is None
 
 
 def test_environment_with_prefix(monkeypatch):
@@ -23,7 +33,13 @@ def test_environment_with_prefix(monkeypatch):
     monkeypatch.setenv("EDGE_MAX_BODY_BYTES", "2048")
     monkeypatch.setenv("EDGE_UPSTREAM_TIMEOUT", "2.5")
     monkeypatch.setenv("EDGE_LOG_LEVEL", "debug")
+    monkeypatch.setenv("EDGE_JS_DIR", "/srv/js")
+    monkeypatch.setenv("EDGE_API_ORIGINS", "https://api.example.com")
+    monkeypatch.setenv("EDGE_METRICS_PORT", "9180")
     settings = Settings()
+    assert str(settings.js_dir) == "/srv/js"
+    assert settings.api_origins == ["https://api.example.com"]
+    assert settings.metrics_port == 9180
     assert settings.port == 9090
     assert settings.api_hosts == ["api.example.com", "localhost"]
     assert settings.js_hosts == ["js.example.com"]
@@ -44,6 +60,10 @@ def test_environment_with_prefix(monkeypatch):
         {"upstream_timeout": 0},
         {"port": 70000},
         {"log_level": "chatty"},
+        {"api_origins": ["https://api.example.com/path"]},
+        {"api_origins": ["api.example.com"]},
+        {"max_head_bytes": 10},
+        {"max_inspect_seconds": 0},
     ],
 )
 def test_bad_configuration_fails_loudly(kwargs):

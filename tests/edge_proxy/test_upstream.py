@@ -164,3 +164,55 @@ def test_a_slow_upstream_is_504_through_the_edge():
         response = edge.get("/v1/charges")
         assert response.status_code == 504
         assert response.json()["error"]["code"] == "upstream_timeout"
+
+
+def one_answer_per_connection() -> tuple[str, list[bytes]]:
+    """A server that answers the first request on each connection and drops the
+    connection on the second, unanswered: a keep-alive race, every time."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    seen: list[bytes] = []
+
+    def handle(conn: socket.socket) -> None:
+        with conn:
+            for answered in (True, False):
+                data = conn.recv(65536)
+                if not data:
+                    return
+                seen.append(data.split(b"\r\n", 1)[0])
+                if answered:
+                    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+
+    def run() -> None:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=handle, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=run, daemon=True).start()
+    return f"http://127.0.0.1:{listener.getsockname()[1]}", seen
+
+
+def test_an_idempotent_request_is_retried_once_when_a_reused_connection_drops():
+    url, seen = one_answer_per_connection()
+
+    async def go() -> tuple[bytes, bytes, str]:
+        pool = UpstreamPool(url, timeout=2, max_response_bytes=1024)
+        try:
+            first = await pool.send("GET", b"/a", [], b"")
+            second = await pool.send("GET", b"/b", [], b"")  # dropped, then sent again
+            await pool.send("GET", b"/c", [], b"")  # the fresh connection is pooled
+            try:
+                await pool.send("POST", b"/d", [], b"{}")  # never sent twice
+            except UpstreamError as error:
+                return first.body, second.body, error.kind
+            return first.body, second.body, "answered"
+        finally:
+            pool.close()
+
+    first, second, post = asyncio.run(go())
+    assert (first, second, post) == (b"ok", b"ok", "unavailable")
+    assert seen.count(b"GET /b HTTP/1.1") == 2 and seen.count(b"POST /d HTTP/1.1") == 1
