@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -53,7 +54,7 @@ def files_holding(root: Path, needles: list[str]) -> list[str]:
     return found
 
 
-def start_stack(data_dir: Path, **databases: str) -> Iterator[Stack]:
+def start_stack(data_dir: Path, **databases: Any) -> Iterator[Stack]:
     ports = Ports(*free_ports(7))
     opts = Options(data_dir=data_dir, ports=ports, **databases)
     secrets = load_or_create(data_dir)
