@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
+import logging
 import os
 import secrets
 import subprocess
@@ -27,6 +28,7 @@ from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from tests.helpers.servers import free_port, serving
+from tests.vault.leaks import LeakScan
 from vault.admin import register_marketplace
 from vault.app import create_app
 from vault.config import Settings
@@ -46,6 +48,20 @@ LIVE_CREDENTIAL = "live-stack-credential-0123456789"
 NETWORK_CREDENTIAL = "network-credential-0123456789"
 NEXT_YEAR = dt.datetime.now(dt.UTC).year + 1
 OPERATOR_KEY = Ed25519PrivateKey.generate()  # signs the operator commands of every test vault
+LEAKS = LeakScan()  # every card number and CVC sent, every place the vault kept data
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_card_data_left_anywhere() -> Iterator[None]:
+    """After the whole run, a byte-scan of every vault database, file, audit log and log record
+    for every card number and CVC any test sent (each PostgreSQL database is scanned before
+    it is dropped)."""
+    handler = LEAKS.capture_logs()
+    yield
+    logging.getLogger().removeHandler(handler)
+    LEAKS.scan_files()
+    LEAKS.scan_logs()
+    assert not LEAKS.findings, "\n".join(sorted(set(LEAKS.findings))[:40])
 
 
 def b64url(data: bytes) -> str:
@@ -199,6 +215,7 @@ class Harness:
         self, number: str, key: str = "pk_test", cvc: str = "123", **extra: Any
     ) -> httpx.Response:
         body = {"number": number, "exp_month": 12, "exp_year": NEXT_YEAR, "cvc": cvc, **extra}
+        LEAKS.sent(number, cvc)
         headers = {"Authorization": f"Bearer {KEYS[key]}"}
         response: httpx.Response = self.client.post("/v1/cards", json=body, headers=headers)
         return response
@@ -278,8 +295,10 @@ def _start(
         settings, MARKETPLACE, [KEYS[k] for k in ("pk_test", "sk_test", "pk_live", "sk_live")]
     )
     register_marketplace(settings, OTHER_MARKETPLACE, [KEYS["other_pk_test"]])
+    LEAKS.roots.add(settings.data_dir.parent)  # the data dir and a SQLite database beside it
     with TestClient(create_app(settings)) as client:
         yield Harness(client, settings, sign)
+    LEAKS.scan_database(url)
 
 
 @pytest.fixture
