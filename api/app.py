@@ -17,7 +17,7 @@ from api.clients.vault import VaultClient
 from api.config import Settings
 from api.openapi import document
 from api.routes import cards, charges, customers, events, marketplace, refunds, webhooks
-from api.routes.common import Context
+from api.routes.common import Context, grouped
 from api.services.charges import ChargeService
 from api.services.customers import CustomerService
 from api.services.refunds import RefundService
@@ -97,13 +97,17 @@ def create_app(settings: Settings) -> Starlette:
         routes=[
             health_route(),
             Route("/v1/openapi.json", openapi, methods=["GET"]),
-            *marketplace.routes,
-            *customers.routes,
-            *cards.routes,
-            *charges.routes,
-            *refunds.routes,
-            *events.routes,
-            *webhooks.routes,
+            *grouped(
+                [
+                    *marketplace.routes,
+                    *customers.routes,
+                    *cards.routes,
+                    *charges.routes,
+                    *refunds.routes,
+                    *events.routes,
+                    *webhooks.routes,
+                ]
+            ),
         ],
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,

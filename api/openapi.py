@@ -17,6 +17,7 @@ from pydantic.json_schema import models_json_schema
 from api import contracts as c
 from api.domain.states import CHARGE_STATUSES, EVENT_TYPES
 from api.idempotency import MAX_KEY_LENGTH
+from api.ids import ID_PATTERN
 
 REF = "#/components/schemas/{model}"
 
@@ -40,11 +41,15 @@ def _q(name: str, schema: dict[str, Any], description: str = "") -> dict[str, An
     )
 
 
-ID = {"type": "string", "maxLength": 72}
+ID = {"type": "string", "pattern": ID_PATTERN}
 PAGE = (
     _q("limit", {"type": "integer", "minimum": 1, "maximum": 100, "default": 10}),
     _q("starting_after", ID, "The last id of the previous page: the next, older page."),
-    _q("ending_before", ID, "The first id of the next page: the previous, newer page."),
+    _q(
+        "ending_before",
+        ID,
+        "The first id of the next page: the previous, newer page. Not with starting_after.",
+    ),
 )
 
 OPS: tuple[Op, ...] = (
@@ -159,10 +164,38 @@ def _operation(op: Op, refs: dict[tuple[type[BaseModel], str], Any]) -> dict[str
     }
     if op.body is not None:
         body["requestBody"] = {
-            "required": op.body is not c.NoParameters,
+            # An empty body is a valid one when every field is optional.
+            "required": any(f.is_required() for f in op.body.model_fields.values()),
             "content": {"application/json": {"schema": refs[(op.body, "validation")]}},
         }
     return body
+
+
+def _operation_id(op: Op) -> str:
+    return f"{op.method}_{op.path.strip('/').replace('/', '_')}".replace("{", "").replace("}", "")
+
+
+def _links(op: Op) -> dict[str, Any]:
+    """What a created object's id opens (for clients and for schemathesis's stateful runs)."""
+    if op.status != 201:
+        return {}
+    links: dict[str, Any] = {}
+    for target in OPS:
+        params: dict[str, str] = {}
+        if target.path.startswith(op.path + "/{id}") and "{card}" not in target.path:
+            params = {"id": "$response.body#/id"}
+        elif op.path == "/v1/refunds" and target.path.startswith("/v1/charges/{id}"):
+            params = {"id": "$response.body#/charge"}
+        elif op.path.endswith("/cards") and target.path == "/v1/cards/{id}":
+            params = {"id": "$response.body#/id"}
+        elif op.path.endswith("/cards") and "{card}" in target.path:
+            params = {"id": "$request.path.id", "card": "$response.body#/id"}
+        if params:
+            links[_operation_id(target)] = {
+                "operationId": _operation_id(target),
+                "parameters": params,
+            }
+    return links
 
 
 @cache
@@ -170,7 +203,11 @@ def document() -> dict[str, Any]:
     refs, schemas = _schemas()
     paths: dict[str, dict[str, Any]] = {}
     for op in OPS:
-        paths.setdefault(op.path, {})[op.method] = _operation(op, refs)
+        operation = _operation(op, refs)
+        links = _links(op)
+        if links:
+            operation["responses"][str(op.status)]["links"] = links
+        paths.setdefault(op.path, {})[op.method] = operation
     return {
         "openapi": "3.1.0",
         "info": {

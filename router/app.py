@@ -69,13 +69,21 @@ def _has_body(request: Request) -> bool:
 
 
 async def _forward(stack: Stack, request: Request) -> Response:
-    headers = [(k, v) for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP]
-    upstream = stack.client.build_request(
-        request.method,
-        httpx.URL(path=request.url.path, query=request.url.query.encode("ascii")),
-        headers=headers,
-        content=request.stream() if _has_body(request) else None,
-    )
+    # As received, byte for byte: the path still percent-encoded, headers undecoded.
+    raw_path: bytes = request.scope.get("raw_path") or request.url.path.encode()
+    query: bytes = request.scope.get("query_string", b"")
+    headers = [
+        (k, v) for k, v in request.scope["headers"] if k.decode("latin-1").lower() not in HOP_BY_HOP
+    ]
+    try:
+        upstream = stack.client.build_request(
+            request.method,
+            httpx.URL(raw_path=raw_path + (b"?" + query if query else b"")),
+            headers=headers,
+            content=request.stream() if _has_body(request) else None,
+        )
+    except (httpx.InvalidURL, UnicodeError):
+        return error_response(400, "invalid_request_error", "url_invalid", "Malformed URL.")
     try:
         response = await stack.client.send(upstream, stream=True)
     except httpx.TimeoutException:
@@ -89,16 +97,18 @@ async def _forward(stack: Stack, request: Request) -> Response:
             502, "api_error", "upstream_unavailable", f"The {stack.mode} stack is unavailable."
         )
 
-    out_headers = {k: v for k, v in response.headers.items() if k.lower() not in HOP_BY_HOP}
-    return Relay(stack, response, out_headers)
+    return Relay(stack, response)
 
 
 class Relay(StreamingResponse):
     """The upstream response, streamed; its permit and connection are given back exactly
     once when sending ends, however it ends (done, failed, or the client gone)."""
 
-    def __init__(self, stack: Stack, upstream: httpx.Response, headers: dict[str, str]) -> None:
-        super().__init__(upstream.aiter_raw(), status_code=upstream.status_code, headers=headers)
+    def __init__(self, stack: Stack, upstream: httpx.Response) -> None:
+        super().__init__(upstream.aiter_raw(), status_code=upstream.status_code)
+        self.raw_headers = [
+            (k, v) for k, v in upstream.headers.raw if k.decode("latin-1").lower() not in HOP_BY_HOP
+        ]
         self._stack = stack
         self._upstream = upstream
         self._done = False
@@ -173,7 +183,8 @@ def create_app(settings: Settings) -> Starlette:
             }
         )
 
-    methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+    # Every method reaches the stack, which knows its routes (and answers 405 with Allow).
+    methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
     app = Starlette(
         routes=[
             Route("/healthz", health, methods=["GET"]),

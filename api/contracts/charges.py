@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, model_validator
 
-from api.contracts.common import Metadata, ObjectId, Request, Resource, text
+from api.contracts.common import CardToken, CustomerId, Metadata, Request, Resource, text
 from api.domain.money import EXPONENTS, MAX_AMOUNT
 
 ChargeStatus = Literal[
@@ -19,29 +19,15 @@ else:
 
 
 class ChargeCreate(Request):
-    card: ObjectId | None = Field(
+    card: CardToken | None = Field(
         default=None, description="A card token; optional with a customer that has one."
     )
-    customer: ObjectId | None = Field(default=None, description="Charge this customer.")
+    customer: CustomerId | None = Field(default=None, description="Charge this customer.")
     amount: int = Field(gt=0, le=MAX_AMOUNT, description="In the currency's minor unit.")
     currency: Currency = Field(description="Lower-case ISO 4217 code.")
     capture: bool = Field(default=True, description="false: authorise only, and capture later.")
     description: text(1000) | None = None  # type: ignore[valid-type]
     metadata: Metadata = Field(default_factory=dict)
-
-    @field_validator("card")
-    @classmethod
-    def _a_card_token(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith("card_"):
-            raise ValueError("must be a card token (card_…)")
-        return value
-
-    @field_validator("customer")
-    @classmethod
-    def _a_customer(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith("cus_"):
-            raise ValueError("must be a customer id (cus_…)")
-        return value
 
     @model_validator(mode="after")
     def _card_or_customer(self) -> ChargeCreate:

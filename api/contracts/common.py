@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema
 
 from api.ids import ID_PATTERN
 
@@ -20,9 +20,25 @@ def text(max_length: int, min_length: int = 0) -> type[str]:
 
 
 ObjectId = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
+CardToken = Annotated[str, StringConstraints(pattern=r"^card_[A-Za-z0-9]{8,64}$")]
+CustomerId = Annotated[str, StringConstraints(pattern=r"^cus_[A-Za-z0-9]{8,64}$")]
+ChargeId = Annotated[str, StringConstraints(pattern=r"^ch_[A-Za-z0-9]{8,64}$")]
 MetadataKey = Annotated[str, StringConstraints(min_length=1, max_length=40, pattern=NO_NUL)]
 MetadataValue = Annotated[str, StringConstraints(max_length=500, pattern=NO_NUL)]
-Metadata = Annotated[dict[MetadataKey, MetadataValue], Field(max_length=50)]
+Metadata = Annotated[
+    dict[MetadataKey, MetadataValue],
+    Field(max_length=50),
+    # Spelled out: pydantic's own schema leaves values under an odd key unconstrained.
+    WithJsonSchema(
+        {
+            "type": "object",
+            "maxProperties": 50,
+            "propertyNames": {"minLength": 1, "maxLength": 40, "pattern": NO_NUL},
+            "additionalProperties": {"type": "string", "maxLength": 500, "pattern": NO_NUL},
+            "description": "Up to 50 keys of 1-40 characters, values of at most 500.",
+        }
+    ),
+]
 
 
 class Request(BaseModel):

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
-from api.contracts.common import Metadata, ObjectId, Request, Resource, text
+from api.contracts.common import CardToken, Metadata, Request, Resource, text
 
 
 class CustomerCreate(Request):
@@ -14,14 +14,7 @@ class CustomerCreate(Request):
     name: text(256) | None = None  # type: ignore[valid-type]
     description: text(1000) | None = None  # type: ignore[valid-type]
     metadata: Metadata = Field(default_factory=dict)
-    card: ObjectId | None = Field(default=None, description="A card token to attach.")
-
-    @field_validator("card")
-    @classmethod
-    def _a_card_token(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith("card_"):
-            raise ValueError("must be a card token (card_…)")
-        return value
+    card: CardToken | None = Field(default=None, description="A card token to attach.")
 
 
 class CustomerUpdate(Request):
@@ -29,11 +22,11 @@ class CustomerUpdate(Request):
     name: text(256) | None = None  # type: ignore[valid-type]
     description: text(1000) | None = None  # type: ignore[valid-type]
     metadata: Metadata | None = None
-    default_card: ObjectId | None = Field(default=None, description="An attached card.")
+    default_card: CardToken | None = Field(default=None, description="An attached card.")
 
 
 class CardAttach(Request):
-    card: ObjectId = Field(description="A card token (card_…) of this marketplace and mode.")
+    card: CardToken = Field(description="A card token (card_…) of this marketplace and mode.")
 
 
 class Customer(Resource):

@@ -3,16 +3,37 @@
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field, StringConstraints
+from pydantic import AfterValidator, Field, StringConstraints
 
 from api.contracts.common import Request, Resource, text
 from api.domain.states import EVENT_TYPES
 
 EventType = Literal[EVENT_TYPES]  # type: ignore[valid-type]
 EnabledEvent = Literal[("*", *EVENT_TYPES)]  # type: ignore[valid-type]
+
+
+def _a_url_with_a_host(value: str) -> str:
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError on a malformed port
+    except ValueError:
+        raise ValueError("must be a valid http(s) URL") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.username:
+        raise ValueError("must be an http(s) URL with a host and no credentials")
+    return value
+
+
 WebhookUrl = Annotated[
-    str, StringConstraints(min_length=10, max_length=2048, pattern=r"^https?://[^\s\x00]+$")
+    str,
+    StringConstraints(
+        min_length=10,
+        max_length=2048,
+        # ASCII only (an international host name in its xn-- form), no credentials.
+        pattern=r"^https?://[A-Za-z0-9.-]+(?::[0-9]{1,5})?(?:[/?#][\x21-\x7e]*)?$",
+    ),
+    AfterValidator(_a_url_with_a_host),
 ]
 
 

@@ -4,29 +4,22 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from api.contracts.charges import Charge
-from api.contracts.common import Metadata, ObjectId, Request, Resource
+from api.contracts.common import ChargeId, Metadata, Request, Resource
 from api.domain.money import MAX_AMOUNT
 
 RefundReason = Literal["duplicate", "fraudulent", "requested_by_customer"]
 
 
 class RefundCreate(Request):
-    charge: ObjectId
+    charge: ChargeId
     amount: int | None = Field(
         default=None, gt=0, le=MAX_AMOUNT, description="Default: all that is left to refund."
     )
     reason: RefundReason | None = None
     metadata: Metadata = Field(default_factory=dict)
-
-    @field_validator("charge")
-    @classmethod
-    def _a_charge(cls, value: str) -> str:
-        if not value.startswith("ch_"):
-            raise ValueError("must be a charge id (ch_…)")
-        return value
 
 
 class Refund(Resource):

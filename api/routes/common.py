@@ -9,6 +9,8 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
 from api.clients.vault import VaultClient
 from api.config import Settings
@@ -91,3 +93,21 @@ async def read_body(request: Request, model: type[Model]) -> tuple[Model, dict[s
 def path_id(request: Request, name: str = "id") -> str:
     value: str = request.path_params[name]
     return value
+
+
+def grouped(routes: list[Route]) -> list[Route]:
+    """One route per path, dispatching by method: a 405 then names every allowed method."""
+    handlers: dict[str, dict[str, Any]] = {}
+    for route in routes:
+        for method in route.methods or ():
+            if method != "HEAD":
+                handlers.setdefault(route.path, {})[method] = route.endpoint
+
+    def dispatcher(table: dict[str, Any]) -> Any:
+        async def dispatch(request: Request) -> Response:
+            response: Response = await table[request.method](request)
+            return response
+
+        return dispatch
+
+    return [Route(path, dispatcher(table), methods=list(table)) for path, table in handlers.items()]

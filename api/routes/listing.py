@@ -36,6 +36,9 @@ def page_params(request: Request) -> Page:
     if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= 100:
         raise ServiceError("limit must be an integer from 1 to 100.", param="limit")
     after, before = params.get("starting_after"), params.get("ending_before")
+    for name, cursor in (("starting_after", after), ("ending_before", before)):
+        if cursor is not None and not well_formed(cursor):
+            raise ServiceError(f"{name} must be the id of an object in this list.", param=name)
     if after is not None and before is not None:
         raise ServiceError("Pass starting_after or ending_before, not both.", param="ending_before")
     return Page(int(raw), after, before)

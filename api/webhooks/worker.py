@@ -105,6 +105,13 @@ class WebhookWorker:
         return len(claimed)
 
     def _attempt(self, delivery_id: str) -> None:
+        try:
+            self._deliver(delivery_id)
+        except Exception:
+            # This delivery stays leased and is tried again once its lease lapses.
+            log.exception("webhook %s: attempt failed", delivery_id)
+
+    def _deliver(self, delivery_id: str) -> None:
         attempt = deliveries.load(self._sessions, delivery_id)
         ok: bool
         status: int | None
@@ -137,7 +144,8 @@ class WebhookWorker:
             response = self._http.post(
                 attempt.url, content=payload, headers={signing.HEADER: header}
             )
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, httpx.InvalidURL, ValueError, UnicodeError) as exc:
+            # A bad URL or an unreachable host is this attempt's failure, nothing more.
             return False, None, type(exc).__name__
         # The response body is never kept: it is the merchant's, and could hold anything.
         ok = 200 <= response.status_code < 300

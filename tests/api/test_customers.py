@@ -76,6 +76,7 @@ def test_pages_walk_forwards_and_backwards(sqlite_stacks: Stacks) -> None:
         assert both.status_code == 400
         for limit in ("0", "101", "x", "١"):
             assert client.get("/v1/customers", params={"limit": limit}).status_code == 400
+        assert client.get("/v1/customers", params={"starting_after": ""}).status_code == 400
         unknown = client.get("/v1/customers", params={"starting_after": "cus_" + "z" * 24})
         assert (unknown.status_code, unknown.json()["error"]["param"]) == (404, "starting_after")
 

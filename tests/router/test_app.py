@@ -221,3 +221,13 @@ def test_an_unhealthy_stack_is_failed_fast_until_it_recovers(upstreams) -> None:
         upstreams["test"].healthy = True
         time.sleep(0.3)
         assert httpx.get(url + "/v1/charges", headers=TEST).status_code == 200
+
+
+def test_odd_bytes_in_the_path_and_headers_pass_through_untouched(upstreams) -> None:
+    with start(upstreams) as url:
+        response = httpx.get(
+            url + "/v1/x%1B%01%5C?q=%FF",
+            headers=[(b"authorization", b"Bearer sk_test_1"), (b"x-odd", "é".encode())],
+        )
+    assert response.status_code == 200
+    assert response.json()["path"].startswith("/v1/x\x1b\x01")

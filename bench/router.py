@@ -1,0 +1,207 @@
+"""Does a flood of test-mode traffic slow the live stack? Live p99 alone, then under flood.
+
+Starts the whole stack on embedded defaults on free loopback ports (the test stack with
+--test-workers processes at niceness --test-nice, as `strongroom up` runs it), then:
+
+  unloaded   live probe alone: GET /v1/charges?limit=10 with sk_live, one at a time
+  flooded    the same probe while a separate, low-priority process floods the test stack
+             with --concurrency connections (POST /v1/customers and GET /v1/charges)
+
+and prints live p50/p99 for both, their ratio, and what the flood achieved (requests/s,
+how many the router turned away with 503). Requests go to the router (the component under
+test) unless --via edge. The flood runs in its own process at niceness 19: it stands for
+testers elsewhere on the internet, whose CPU is not ours. Everything is bounded in time and
+stays on 127.0.0.1.
+
+Usage: .venv/bin/python bench/router.py [--seconds S] [--concurrency C] [--max-ratio R]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing as mp
+import os
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from strongroom.devkeys import load_or_create
+from strongroom.marketplaces import MarketplaceKeys, dev_marketplace
+from strongroom.stack import Options, Ports, services
+from strongroom.supervisor import Supervisor
+from strongroom.testcards import generated_card
+
+HOST = "127.0.0.1"
+
+
+def free_ports(n: int) -> list[int]:
+    import socket
+
+    socks = [socket.socket() for _ in range(n)]
+    for s in socks:
+        s.bind((HOST, 0))
+    ports = [s.getsockname()[1] for s in socks]
+    for s in socks:
+        s.close()
+    return ports
+
+
+@dataclass
+class Probe:
+    p50: float
+    p99: float
+    count: int
+    errors: int
+
+
+async def probe(url: str, headers: dict[str, str], seconds: float, pause: float) -> Probe:
+    """One live request at a time, `pause` apart, for `seconds`; latencies in ms."""
+    latencies: list[float] = []
+    errors = 0
+    async with httpx.AsyncClient(timeout=30, headers=headers) as client:
+        await client.get(url)  # warm the connection
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            began = time.perf_counter()
+            response = await client.get(url)
+            latencies.append((time.perf_counter() - began) * 1000)
+            errors += response.status_code != 200
+            await asyncio.sleep(pause)
+    q = statistics.quantiles(latencies, n=100)
+    return Probe(q[49], q[98], len(latencies), errors)
+
+
+Counts = tuple[int, int, int]  # served, refused with 503, other errors
+
+
+def flood(
+    base: str,
+    headers: dict[str, str],
+    concurrency: int,
+    seconds: float,
+    out: mp.Queue[Counts],
+) -> None:
+    """The flood, in a process of its own at the lowest CPU priority."""
+    os.nice(19)
+
+    async def run() -> Counts:
+        done = refused = other = 0
+        deadline = time.monotonic() + seconds
+        limits = httpx.Limits(max_connections=concurrency)
+
+        async def worker(client: httpx.AsyncClient, n: int) -> None:
+            nonlocal done, refused, other
+            while time.monotonic() < deadline:
+                try:
+                    if n % 2:
+                        response = await client.post(f"{base}/v1/customers", json={"name": "t"})
+                    else:
+                        response = await client.get(f"{base}/v1/charges?limit=10")
+                except httpx.HTTPError:
+                    other += 1
+                    continue
+                if response.status_code == 503:
+                    refused += 1
+                elif response.status_code < 400:
+                    done += 1
+                else:
+                    other += 1
+
+        async with httpx.AsyncClient(timeout=30, headers=headers, limits=limits) as client:
+            await asyncio.gather(*(worker(client, n) for n in range(concurrency)))
+        return done, refused, other
+
+    out.put(asyncio.run(run()))
+
+
+def seed(base: str, edge: str, keys: MarketplaceKeys, live_headers: dict[str, str]) -> None:
+    """A few live charges, so the probe reads real rows."""
+    year = time.gmtime().tm_year + 2
+    with httpx.Client(timeout=30) as client:
+        for _ in range(10):
+            card = client.post(
+                edge + "/v1/cards",
+                json={"number": generated_card(), "exp_month": 12, "exp_year": year, "cvc": "123"},
+                headers={"host": "api.localhost", "authorization": f"Bearer {keys.pk_live}"},
+            ).json()["id"]
+            response = client.post(
+                base + "/v1/charges",
+                json={"card": card, "amount": 1000, "currency": "usd"},
+                headers=live_headers,
+            )
+            response.raise_for_status()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=12.0, help="length of each phase")
+    parser.add_argument("--concurrency", type=int, default=64, help="flood connections")
+    parser.add_argument("--test-workers", type=int, default=2)
+    parser.add_argument("--test-nice", type=int, default=10)
+    parser.add_argument("--pause-ms", type=float, default=5.0, help="between live probes")
+    parser.add_argument("--via", choices=["router", "edge"], default="router")
+    parser.add_argument("--max-ratio", type=float, default=None, help="exit 1 above this")
+    args = parser.parse_args()
+    if not 1 <= args.seconds <= 120 or not 1 <= args.concurrency <= 512:
+        sys.exit("keep it bounded: 1-120 seconds, 1-512 connections")
+
+    with tempfile.TemporaryDirectory(prefix="strongroom-bench-") as tmp:
+        data_dir = Path(tmp)
+        names = ("edge", "router", "api_test", "api_live", "vault", "fraud", "network", "merchant")
+        ports = Ports(**dict(zip(names, free_ports(len(names)), strict=True)))
+        opts = Options(
+            data_dir=data_dir,
+            ports=ports,
+            api_test_workers=args.test_workers,
+            api_test_nice=args.test_nice,
+        )
+        secrets = load_or_create(data_dir)
+        keys = dev_marketplace(opts, secrets)
+        edge = f"http://{HOST}:{ports.edge}"
+        base = edge if args.via == "edge" else f"http://{HOST}:{ports.router}"
+        extra = {"host": "api.localhost"} if args.via == "edge" else {}
+        live = {"authorization": f"Bearer {keys.sk_live}", **extra}
+        test = {"authorization": f"Bearer {keys.sk_test}", **extra}
+        probe_url = f"{base}/v1/charges?limit=10"
+        pause = args.pause_ms / 1000
+        with Supervisor(services(opts, secrets), HOST, data_dir / "logs") as supervisor:
+            supervisor.start()
+            seed(base, edge, keys, live)
+            unloaded = asyncio.run(probe(probe_url, live, args.seconds, pause))
+            results: mp.Queue[Counts] = mp.Queue()
+            flooder = mp.Process(
+                target=flood,
+                args=(base, test, args.concurrency, args.seconds + 3, results),
+            )
+            flooder.start()
+            time.sleep(2.0)  # let the flood reach its steady state
+            flooded = asyncio.run(probe(probe_url, live, args.seconds, pause))
+            done, refused, other = results.get(timeout=args.seconds + 60)
+            flooder.join()
+        ratio = flooded.p99 / unloaded.p99
+        print(
+            f"live probe GET /v1/charges via {args.via}; test stack: {args.test_workers} "
+            f"worker(s) at nice {args.test_nice}; flood: {args.concurrency} connections, "
+            f"{args.seconds + 3:.0f} s, 2 CPUs shared by every process"
+        )
+        print(f"{'':<10} {'p50 ms':>8} {'p99 ms':>8} {'probes':>7} {'errors':>7}")
+        for name, p in (("unloaded", unloaded), ("flooded", flooded)):
+            print(f"{name:<10} {p.p50:>8.2f} {p.p99:>8.2f} {p.count:>7} {p.errors:>7}")
+        span = args.seconds + 3
+        print(
+            f"flood: {done / span:.0f} req/s served, {refused} refused with 503 by the "
+            f"router, {other} other errors"
+        )
+        print(f"live p99 flooded / unloaded: {ratio:.2f}x")
+        if args.max_ratio is not None and (ratio > args.max_ratio or flooded.errors):
+            sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
