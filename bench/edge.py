@@ -143,10 +143,12 @@ def serve_upstream(port: int, kind: str) -> None:
 
 def serve_edge_without_filters(port: int, upstream: int) -> None:
     """The edge exactly as `python -m edge_proxy` runs it, but with empty filter chains."""
+    from edge_proxy.__main__ import configure_logging
     from edge_proxy.app import EdgeServer
     from edge_proxy.config import Settings
 
-    settings = Settings(port=port, router_url=f"http://127.0.0.1:{upstream}", log_level="WARNING")
+    settings = Settings(port=port, router_url=f"http://127.0.0.1:{upstream}")
+    configure_logging(settings.log_level)  # the access log costs the same in both edges
 
     async def run() -> None:
         async with EdgeServer(settings) as server:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import logging.handlers
+import queue
 import signal
 import sys
 
@@ -27,16 +29,26 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
     log.info("edge stopped")
 
 
+def configure_logging(level: str) -> logging.handlers.QueueListener:
+    """Logs to stderr, written by a thread of their own (started here; stop it at the
+    end): a write per request would otherwise be a system call on the event loop."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
+    listener = logging.handlers.QueueListener(records, handler)
+    logging.basicConfig(level=level, handlers=[logging.handlers.QueueHandler(records)], force=True)
+    listener.start()
+    return listener
+
+
 def main() -> None:
     """Build the settings, set up logging and run the edge until stopped."""
     settings = Settings()
-    logging.basicConfig(
-        level=settings.log_level,
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-        force=True,
-    )
-    asyncio.run(run(settings))
+    listener = configure_logging(settings.log_level)
+    try:
+        asyncio.run(run(settings))
+    finally:
+        listener.stop()  # writes what is still queued
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""A time budget for one inspection: past it, the body is refused, never passed.
+"""A time budget for one inspection: past it, the body is refused, never passed; and a
+way to allow the fast path alone, on the event loop.
 
 The exact path is linear but not cheap: a megabyte of one-digit groups costs seconds of
 CPU. An inspection runs under `deadline(seconds)`; the detector's loops call `check()`,
@@ -27,6 +28,26 @@ def deadline(seconds: float | None) -> Iterator[None]:
         yield
     finally:
         _local.deadline = previous
+
+
+class Deferred(Exception):
+    """The fast path could not clear a body while only the fast path was allowed."""
+
+
+@contextmanager
+def fast_only() -> Iterator[None]:
+    """Inside the block, a body the fast path cannot clear raises `Deferred` instead of
+    running the exact path (the caller runs it again where it may take its time)."""
+    previous = getattr(_local, "fast_only", False)
+    _local.fast_only = True
+    try:
+        yield
+    finally:
+        _local.fast_only = previous
+
+
+def exact_allowed() -> bool:
+    return not getattr(_local, "fast_only", False)
 
 
 def check() -> None:

@@ -11,7 +11,7 @@ import codecs
 import json
 
 from edge_proxy.detect.body import find_in_body
-from edge_proxy.detect.budget import deadline
+from edge_proxy.detect.budget import Deferred, deadline, exact_allowed
 from edge_proxy.detect.candidates import Finding
 from edge_proxy.detect.content_type import ContentType, parse_content_type
 from edge_proxy.detect.fast import quick_clean
@@ -116,5 +116,7 @@ class PanDetector:
             and (not ctype.is_json or _plain_json(body))
         ):
             return None
+        if not exact_allowed():
+            raise Deferred
         with deadline(self.budget):
             return find_in_body(body, content_type)

@@ -60,6 +60,7 @@ _GAP = b"AAAA"  # three NUL bytes between two tokens' decodings: no run crosses 
 
 
 _URLSAFE = bytes.maketrans(b"-_", b"+/")
+_ALNUM_SPACE = _ALNUM + b" "
 
 
 def _runs(data: bytes, table: bytes) -> list[bytes]:
@@ -82,7 +83,7 @@ def _base64_tokens(data: bytes) -> list[bytes]:
     tokens that hold a "+/_-" (elsewhere they are the whole tokens themselves)."""
     found = _runs(data, _WHOLE)
     joined = b" ".join(found)
-    if joined.translate(None, _ALNUM + b" "):  # some "+/_-" inside a token
+    if joined.translate(None, _ALNUM_SPACE):  # some "+/_-" inside a token
         found.extend(_runs(joined, _ALNUM_ONLY))
     return found
 

@@ -16,6 +16,7 @@ import logging
 from collections.abc import Sequence
 from typing import Literal
 
+from edge_proxy.detect.budget import Deferred
 from edge_proxy.errors import EdgeError, InternalError
 from edge_proxy.flow import Flow
 
@@ -44,8 +45,8 @@ def run_hook(filters: Sequence[Filter], hook: Hook, flow: Flow) -> None:
     for item in filters:
         try:
             getattr(item, hook)(flow)
-        except EdgeError:
-            raise
+        except (EdgeError, Deferred):
+            raise  # Deferred: the caller runs the hook again, off the event loop
         except Exception as exc:
             # The type only: an exception's message may quote its input, a card number.
             log.error(

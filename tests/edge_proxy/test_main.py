@@ -1,6 +1,6 @@
 import asyncio
 import logging
-import sys
+import logging.handlers
 
 import httpx
 
@@ -24,7 +24,9 @@ def test_main_reads_the_environment_and_logs_to_stderr(monkeypatch):
     ((settings,),) = [tuple(calls)]
     assert settings.port == 9999 and settings.host == "127.0.0.1"
     ((config,),) = [tuple(logged)]
-    assert config["level"] == "WARNING" and config["stream"] is sys.stderr
+    assert config["level"] == "WARNING"
+    (handler,) = config["handlers"]
+    assert isinstance(handler, logging.handlers.QueueHandler)
 
 
 def test_run_serves_until_stopped_with_metrics_on_their_own_port():

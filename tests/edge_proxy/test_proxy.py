@@ -11,6 +11,7 @@ import httpx
 from tests.edge_proxy.conftest import Upstreams, reply, running_edge
 
 TEXT = {"content-type": "text/plain"}
+JSON = {"content-type": "application/json"}
 CARD_BODY = b'{"number": "4242424242424242", "exp_month": 12, "exp_year": 2031, "cvc": "123"}'
 
 
@@ -277,4 +278,16 @@ def test_a_body_that_takes_too_long_to_inspect_is_refused(upstreams):
         assert response.status_code == 413
         assert response.json()["error"]["code"] == "body_too_complex_to_inspect"
         assert edge.post("/v1/notes", content=b"short note", headers=TEXT).status_code == 200
+    assert len(upstreams.seen) == 1
+
+
+def test_large_bodies_take_the_fast_path_on_the_loop_and_the_exact_one_off_it(edge, upstreams):
+    upstreams.replies["router"] = reply(200, b"{}")
+    items = [{"id": f"ch_{i:06d}", "amount": i, "note": "a fine book"} for i in range(2500)]
+    clean = json.dumps(items).encode()
+    assert len(clean) > 64 * 1024
+    assert edge.post("/v1/charges", content=clean, headers=JSON).status_code == 200
+    leaked = json.dumps([*items, {"memo": "4242 4242 4242 4242"}]).encode()
+    response = edge.post("/v1/charges", content=leaked, headers=JSON)
+    assert response.status_code == 400 and response.json()["error"]["param"] == "body"
     assert len(upstreams.seen) == 1
