@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 
@@ -27,6 +28,7 @@ class ContentType:
         return self.mime == "application/json" or self.mime.endswith("+json")
 
 
+@functools.lru_cache(maxsize=256)  # a few types, sent again and again
 def parse_content_type(value: str | None) -> ContentType:
     """Parse a Content-Type header value; unparseable parameters are left out."""
     if not value:

@@ -18,12 +18,13 @@ def byte_views(raw: bytes) -> list[str]:
     return [raw.decode("utf-8", "ignore"), raw.decode("latin-1")]
 
 
-def percent_layers(text: str, *, plus_is_space: bool) -> list[str]:
+def percent_layers(text: str, *, plus_is_space: bool, charset: str = "utf-8") -> list[str]:
     """`text` and what it becomes percent-decoded once, twice, … up to `PERCENT_ROUNDS`.
 
     Each layer is scanned: a receiver may decode once (as it should) or again (as code
     that unquotes an already unquoted value does), and a card number may wait in any layer.
     `plus_is_space` is for query strings and form bodies, where ``+`` means a space.
+    Decoded bytes are read in `charset`; what does not decode is dropped.
     """
     layers = [text]
     for _ in range(PERCENT_ROUNDS):
@@ -31,7 +32,7 @@ def percent_layers(text: str, *, plus_is_space: bool) -> list[str]:
             break
         if plus_is_space:
             text = text.replace("+", " ")
-        decoded = unquote_to_bytes(text).decode("utf-8", "ignore")
+        decoded = unquote_to_bytes(text).decode(charset, "ignore")
         if decoded == layers[-1]:
             break
         layers.append(decoded)

@@ -14,12 +14,10 @@ C-level passes (`bytes.translate`, `split`, `find`), not character by character:
    the exact path could find, in any atom, has 13 digits; nor has a JSON number's
    integer part (the caller rules out exponents, see `detector`).
 3. No 26 hex digits in a row: no hex token.
-4. Every base64 token, of either kind (`tokens`), decoded in one call, shows no 13
-   digit-capable characters in a row with separators deleted, in either charset view:
-   a digit-capable character is a digit, a hex letter or ``%`` (a percent escape), any
-   non-ASCII character in the UTF-8 view (a digit of another script, an invisible
-   joiner, or "⑩": counted as three), and the superscripts and fractions in the
-   Latin-1 view (the soft hyphen and no-break space join).
+4. Every base64 token, of either kind (`tokens`), wherever it starts, decodes to bytes
+   with no 13 digit-capable bytes in a row, separators deleted: a digit, a hex letter or
+   ``%`` (a percent escape). Four C-level decodings of the whole text, one per alignment,
+   cover every token (`_decoded_clean`).
 
 Property tests (tests/edge_proxy/detect/test_fast.py) check that the fast path never
 clears what the exact path would refuse.
@@ -33,7 +31,9 @@ import string
 from edge_proxy.detect.candidates import MIN_DIGITS
 from edge_proxy.detect.tokens import MIN_HEX, MIN_TOKEN
 
-_SEPARATORS = b" \t\n\r\x0b\x0c-./_+"
+# What joins digit groups in the exact path's reading of ASCII: whatever str.isspace()
+# calls a space (the regex \s, \x1c to \x1f included), "-", ".", "/", "_", and "+".
+_SEPARATORS = bytes(b for b in range(128) if chr(b).isspace()) + b"-./_+"
 _RUN = b"0" * MIN_DIGITS
 _ESCAPES = (b"\\u", b"\\b", b"\\f", b"\\n", b"\\r", b"\\t", b"\\/")
 
@@ -43,61 +43,36 @@ def _table(capable: bytes) -> bytes:
     return bytes(0x30 if b in capable else 0x78 for b in range(256))
 
 
-_ALNUM = (string.ascii_letters + string.digits).encode("ascii")
 _DIGITS = _table(string.digits.encode("ascii"))
 _HEX = _table(string.hexdigits.encode("ascii"))
-_WHOLE = _table(_ALNUM + b"+/_-")
-_ALNUM_ONLY = _table(_ALNUM)
-_TOKEN_RUN = b"0" * MIN_TOKEN
-# The UTF-8 view spells each non-ASCII character as three "?": `normalise` makes at most
-# three digits of one character ("⅒" is "1⁄10"; a test checks this over all of Unicode).
-DIGITS_PER_CHAR = 3
-_DECODED_UTF8 = _table(string.hexdigits.encode("ascii") + b"%?")
-_DECODED_LATIN1 = _table(string.hexdigits.encode("ascii") + b"%\xb2\xb3\xb9\xbc\xbd\xbe")
-_LATIN1_JOINERS = _SEPARATORS + b"\xa0\xad"
-_PADDING = (b"", b"AAA", b"AA", b"A")  # to a whole quad: each token decodes on its own
-_GAP = b"AAAA"  # three NUL bytes between two tokens' decodings: no run crosses them
+# Base64, either alphabet, as one stream: other characters become "A" (zero bits).
+_AS_BASE64 = bytes(
+    0x2B
+    if b == 0x2D  # "-" of base64url is "+"
+    else 0x2F
+    if b == 0x5F  # "_" is "/"
+    else b
+    if b < 0x80 and (chr(b).isalnum() or b in b"+/")
+    else 0x41
+    for b in range(256)
+)
+# In decoded bytes read as Latin-1: a digit, or what a percent escape is made of, is
+# capable of showing a digit; separators (str.isspace() in Latin-1 too, and "+") join.
+_DECODED = _table(string.hexdigits.encode("ascii") + b"%")
+_DECODED_JOINERS = bytes(b for b in range(256) if chr(b).isspace()) + b"-./_+"
 
 
-_URLSAFE = bytes.maketrans(b"-_", b"+/")
-_ALNUM_SPACE = _ALNUM + b" "
-
-
-def _runs(data: bytes, table: bytes) -> list[bytes]:
-    """The runs of at least MIN_TOKEN characters that `table` marks, found with C-level
-    searches: the leftmost occurrence of MIN_TOKEN marks is always where a run starts."""
-    marked = data.translate(table)
-    runs = []
-    start = marked.find(_TOKEN_RUN)
-    while start >= 0:
-        end = marked.find(b"x", start + MIN_TOKEN)
-        if end < 0:
-            end = len(marked)
-        runs.append(data[start:end])
-        start = marked.find(_TOKEN_RUN, end)
-    return runs
-
-
-def _base64_tokens(data: bytes) -> list[bytes]:
-    """Both kinds of token; letters-and-digits runs are looked for only inside whole
-    tokens that hold a "+/_-" (elsewhere they are the whole tokens themselves)."""
-    found = _runs(data, _WHOLE)
-    joined = b" ".join(found)
-    if joined.translate(None, _ALNUM_SPACE):  # some "+/_-" inside a token
-        found.extend(_runs(joined, _ALNUM_ONLY))
-    return found
-
-
-def _decoded_clean(tokens: list[bytes]) -> bool:
-    blob = _GAP.join([t + _PADDING[len(t) & 3] for t in tokens]).translate(_URLSAFE)
-    decoded = binascii.a2b_base64(blob)
-    if decoded.isascii():
-        return _RUN not in decoded.translate(_DECODED_UTF8, _SEPARATORS)
-    utf8 = decoded.decode("utf-8", "ignore").encode("ascii", "replace")
-    utf8 = utf8.replace(b"?", b"?" * DIGITS_PER_CHAR)
-    if _RUN in utf8.translate(_DECODED_UTF8, _SEPARATORS):
-        return False
-    return _RUN not in decoded.translate(_DECODED_LATIN1, _LATIN1_JOINERS)
+def _decoded_clean(data: bytes) -> bool:
+    """Every base64 token of `data`, of either kind, from wherever it starts, decodes to
+    bytes that cannot show 13 digits in a row: the text is decoded as one base64 stream
+    at each of the four alignments (a token starting at position p is whole in the one
+    at p mod 4; other characters are zero bits between tokens)."""
+    stream = data.translate(_AS_BASE64)
+    for offset in range(4):
+        decoded = binascii.a2b_base64(stream[offset : offset + (len(stream) - offset) // 4 * 4])
+        if _RUN in decoded.translate(_DECODED, _DECODED_JOINERS):
+            return False
+    return True
 
 
 def quick_clean(data: bytes) -> bool:
@@ -112,7 +87,4 @@ def quick_clean(data: bytes) -> bool:
         return False
     if len(data) >= MIN_HEX and b"0" * MIN_HEX in data.translate(_HEX):
         return False
-    if len(data) < MIN_TOKEN:
-        return True
-    tokens = _base64_tokens(data)
-    return not tokens or _decoded_clean(tokens)
+    return len(data) < MIN_TOKEN or _decoded_clean(data)

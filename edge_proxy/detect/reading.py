@@ -1,5 +1,5 @@
 """The text reading every textual atom gets: percent layers, normalised, digit runs;
-then base64 and hex tokens (`tokens`) decoded and read for digits.
+then base64 and hex tokens (`tokens`) decoded and read for ASCII digits.
 
 ``+`` is read as a space (as a form or query reader would) unless the caller says it is
 a path, where it is a plus.
@@ -15,12 +15,12 @@ from edge_proxy.detect.tokens import decodings, tokens
 
 
 def find_in_decoded(raw: bytes) -> Finding | None:
-    """Decoded token bytes: in each charset view and percent layer, normalised; no tokens."""
-    for view in byte_views(raw):
-        for layer in percent_layers(view, plus_is_space=True):
-            finding = find_pan(normalise(layer))
-            if finding is not None:
-                return finding
+    """Decoded token bytes, read for ASCII digits: as Latin-1 (every byte a character),
+    every percent layer; not normalised, not decoded again."""
+    for layer in percent_layers(raw.decode("latin-1"), plus_is_space=True, charset="latin-1"):
+        finding = find_pan(layer)
+        if finding is not None:
+            return finding
     return None
 
 

@@ -8,8 +8,10 @@ or ``_`` appear. Each token is decoded as base64 (either alphabet, from its firs
 character: bytes encoded from the middle of a word are not found, as no receiver would
 decode them either) and, when it is all hex digits of even length, as hex.
 
-The decoded bytes are read for digits (`reading.find_in_decoded`): in UTF-8 and Latin-1,
-every percent layer, normalised; they are not decoded again.
+The decoded bytes are read for ASCII digits (`reading.find_in_decoded`): every byte a
+character, every percent layer; not normalised, not decoded again. A card number both
+encoded and written in another script, or with invisible characters in it, is not found
+inside base64 or hex.
 """
 
 from __future__ import annotations

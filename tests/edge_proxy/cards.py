@@ -81,6 +81,18 @@ def disguised(draw: st.DrawFn, number: str) -> str:
     return text
 
 
+@st.composite
+def grouped(draw: st.DrawFn, number: str) -> str:
+    """`number` in ASCII, maybe grouped with separators: what base64 and hex are read for
+    (a card number both encoded and in another script is a documented limit)."""
+    size = draw(st.integers(1, 19))
+    groups = [number[i : i + size] for i in range(0, len(number), size)]
+    text = groups[0]
+    for group in groups[1:]:
+        text += draw(st.sampled_from(SEPARATORS)) + group
+    return text
+
+
 def percent_encoded(text: str, times: int) -> str:
     for _ in range(times):
         text = quote(text, safe="")

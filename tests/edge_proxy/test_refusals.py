@@ -22,7 +22,7 @@ import httpx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.edge_proxy.cards import disguised, luhn_breaks, pans, percent_encoded
+from tests.edge_proxy.cards import disguised, grouped, luhn_breaks, pans, percent_encoded
 
 # The module's edge and upstreams are shared by every example: reset in the test body.
 SHARED = settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -86,12 +86,13 @@ def pan_requests(draw: st.DrawFn) -> Outgoing:
     if place == "json escaped":
         escaped = "".join(f"\\u{ord(c):04x}" if ord(c) < 0x10000 else c for c in text)
         return Outgoing("POST", "/v1/charges", "body", JSON, f'{{"memo": "{escaped}"}}'.encode())
+    plain = draw(grouped(pan))
     if place == "json base64":
         encoder = draw(st.sampled_from([base64.b64encode, base64.urlsafe_b64encode]))
-        doc = {"memo": encoder(text.encode()).decode()}
+        doc = {"memo": encoder(plain.encode()).decode()}
         return Outgoing("POST", "/v1/charges", "body", JSON, json.dumps(doc).encode())
     if place == "json hex":
-        doc = {"memo": text.encode().hex()}
+        doc = {"memo": plain.encode().hex()}
         return Outgoing("POST", "/v1/charges", "body", JSON, json.dumps(doc).encode())
     if place == "compressed json":
         body = json.dumps({"memo": text}).encode()
@@ -106,7 +107,7 @@ def pan_requests(draw: st.DrawFn) -> Outgoing:
         headers = {"content-type": "application/json; charset=utf-16"}
         return Outgoing("POST", "/v1/charges", "body", headers, body)
     if place == "header base64":
-        encoded = base64.b64encode(text.encode()).decode()
+        encoded = base64.b64encode(plain.encode()).decode()
         return Outgoing("GET", "/v1/charges", "header:x-memo", {"x-memo": encoded})
     if place == "json string":
         ascii_only = draw(st.booleans())  # True: non-ASCII sent as \\uXXXX escapes

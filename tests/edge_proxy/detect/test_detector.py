@@ -20,6 +20,14 @@ def test_basic_credentials_in_urlsafe_unpadded_base64_are_decoded(d):
     assert d.header(value) == Finding(16)
 
 
+@pytest.mark.parametrize("d", [detector, exact], ids=["fast", "exact"])
+def test_basic_credentials_get_the_whole_text_reading(d):
+    arabic = "".join(chr(0x0660 + int(c)) for c in "4242424242424242")
+    value = b"Basic " + base64.b64encode(arabic.encode() + b":")
+    assert d.header(value) == Finding(16)
+    assert d.headers([(b"authorization", value)]) == (b"authorization", Finding(16))
+
+
 def test_api_keys_pass():
     assert detector.header(b"Bearer sk_test_51HxQ2abcDEF0123456789") is None
     assert detector.header(b"Basic " + base64.b64encode(b"pk_test_abc123:")) is None
