@@ -102,6 +102,13 @@ def start(upstreams: dict[str, Upstream], **overrides: Any) -> Any:
     return Running()
 
 
+def until(condition: Any, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
 def test_requests_go_to_the_stack_of_their_key(upstreams) -> None:
     with start(upstreams) as url:
         for key, stack in (("sk_test_1", "test"), ("pk_live_2", "live")):
@@ -152,7 +159,7 @@ def test_bodies_stream_through_both_ways(upstreams) -> None:
             first_after = time.monotonic() - began
             rest = b"".join(chunks)
         assert first.startswith(b"chunk0;") and rest.endswith(b"chunk2;")
-        assert first_after < 0.5  # the first chunk arrived before the upstream finished
+        assert first_after < 0.6  # the first chunk arrived before the upstream finished
 
 
 def test_connections_to_a_stack_are_pooled(upstreams) -> None:
@@ -172,7 +179,7 @@ def test_each_stack_has_its_own_timeout(upstreams) -> None:
 
 def test_a_flooded_test_stack_is_refused_at_its_own_gate_while_live_flows(upstreams) -> None:
     upstreams["test"].release.clear()  # the test stack holds every request it gets
-    limits = {"test_max_in_flight": 2, "test_queue": 2, "test_queue_timeout_seconds": 5.0}
+    limits = {"test_max_in_flight": 2, "test_queue": 2, "test_queue_timeout_seconds": 60.0}
     with start(upstreams, **limits) as url:
         results: list[int] = []
 
@@ -182,13 +189,18 @@ def test_a_flooded_test_stack_is_refused_at_its_own_gate_while_live_flows(upstre
         threads = [threading.Thread(target=flood) for _ in range(8)]
         for thread in threads:
             thread.start()
-        time.sleep(0.5)
-        status = httpx.get(url + "/healthz").json()["stacks"]
+
+        def stacks() -> dict[str, Any]:
+            found: dict[str, Any] = httpx.get(url + "/healthz").json()["stacks"]
+            return found
+
+        until(lambda: stacks()["test"]["queued"] == 2)
+        status = stacks()
         assert status["test"]["in_flight"] == 2 and status["test"]["queued"] == 2
         began = time.monotonic()
         for _ in range(10):
             assert httpx.get(url + "/v1/charges", headers=LIVE).status_code == 200
-        assert time.monotonic() - began < 2.0
+        assert time.monotonic() - began < 5.0  # never held behind the test stack's queue
         assert status["live"]["in_flight"] == 0
         busy = httpx.get(url + "/v1/charges", headers=TEST)
         assert (busy.status_code, busy.headers["retry-after"]) == (503, "1")
@@ -205,21 +217,19 @@ def test_a_client_gone_mid_stream_gives_its_permit_back(upstreams) -> None:
     with start(upstreams, live_max_in_flight=1, live_queue=0) as url:
         with httpx.stream("GET", url + "/trickle", headers=LIVE) as response:
             next(response.iter_raw())
-        time.sleep(1.0)
-        assert httpx.get(url + "/healthz").json()["stacks"]["live"]["in_flight"] == 0
+        until(lambda: httpx.get(url + "/healthz").json()["stacks"]["live"]["in_flight"] == 0)
         assert httpx.get(url + "/v1/x", headers=LIVE).status_code == 200
 
 
 def test_an_unhealthy_stack_is_failed_fast_until_it_recovers(upstreams) -> None:
     with start(upstreams, health_interval_seconds=0.05, unhealthy_after=2) as url:
         upstreams["test"].healthy = False
-        time.sleep(0.4)
-        assert httpx.get(url + "/healthz").json()["stacks"]["test"]["healthy"] is False
+        until(lambda: httpx.get(url + "/healthz").json()["stacks"]["test"]["healthy"] is False)
         refused = httpx.get(url + "/v1/charges", headers=TEST)
         assert (refused.status_code, refused.json()["error"]["code"]) == (503, "stack_unavailable")
         assert httpx.get(url + "/v1/charges", headers=LIVE).status_code == 200
         upstreams["test"].healthy = True
-        time.sleep(0.3)
+        until(lambda: httpx.get(url + "/healthz").json()["stacks"]["test"]["healthy"] is True)
         assert httpx.get(url + "/v1/charges", headers=TEST).status_code == 200
 
 
