@@ -78,7 +78,7 @@ def build_services(settings: Settings, engine: Engine, network: CardNetwork) -> 
     )
     cards = CardService(sessions, Envelope(keys), audit, fingerprint_key, settings.cvc_ttl)
     return Services(
-        merchants=MerchantKeys(sessions, settings.key_hash_secret.get_secret_value().encode()),
+        merchants=MerchantKeys(engine, settings.key_hash_secret.get_secret_value().encode()),
         credentials=ServiceCredentials(
             settings.test_credential.get_secret_value(),
             settings.live_credential.get_secret_value(),

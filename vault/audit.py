@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Generic, TypeVar
 
-from sqlalchemy import Connection, Engine, select, update
+from sqlalchemy import Connection, Engine, bindparam, select, update
 
 from vault.audit_chain import (
     GENESIS,
@@ -104,6 +104,7 @@ class AuditLog:
         anchors = None if engine is None else read_anchors(engine)
         self._chain = verify_chain(path, anchors).chain
         self._path, self._engine, self._size = path, engine, path.stat().st_size
+        self._tail: tuple[int, str] | None = None  # (seq, hash) of the entry this one wrote last
         # Two stages, so that one batch's entries are fsync'd while the previous batch's
         # transaction commits.
         self._writing = _Stage[_Job]("audit", self._write_batch)
@@ -179,7 +180,9 @@ class AuditLog:
             size = os.fstat(fd).st_size
             if size < self._size:
                 raise AuditChainBroken("the audit log shrank: entries were removed")
-            seq, prev_hash = self._last(fd, size)
+            # Our own last entry, unless another writer appended since: then read it back.
+            tail = self._tail if size == self._size else None
+            seq, prev_hash = tail or self._last(fd, size)
             now = dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
             lines = []
             for actor, action, token, outcome in entries:
@@ -204,7 +207,7 @@ class AuditLog:
             except OSError:
                 os.ftruncate(fd, size)  # leave no partial entry to break the chain
                 raise
-            self._size = size + len(data)
+            self._size, self._tail = size + len(data), (seq, prev_hash)
             return Head(seq, prev_hash, self._chain)
         finally:
             os.close(fd)  # also releases the flock
@@ -224,15 +227,19 @@ class AuditLog:
         return seq, check_line(lines[-2], seq, str(entry["prev_hash"]))
 
 
+# Built once: a statement reused is compiled once, and this runs with every batch.
+_ADVANCE = (
+    update(AuditAnchor)
+    .where(AuditAnchor.chain == bindparam("c"), AuditAnchor.seq < bindparam("s"))
+    .values(seq=bindparam("s"), hash=bindparam("h"))
+)
+
+
 def _advance(conn: Connection, head: Head) -> None:
     """Move the anchor forward to `head`; never back (another writer may be further on)."""
     if head.chain is None:
         return
-    moved = conn.execute(
-        update(AuditAnchor)
-        .where(AuditAnchor.chain == head.chain, AuditAnchor.seq < head.seq)
-        .values(seq=head.seq, hash=head.hash)
-    )
+    moved = conn.execute(_ADVANCE, {"c": head.chain, "s": head.seq, "h": head.hash})
     if moved.rowcount == 0:  # a new log, or another writer is further on already
         row = {"chain": head.chain, "seq": head.seq, "hash": head.hash}
         upsert(conn, AuditAnchor.__table__, row, key="chain", only_if_greater="seq")

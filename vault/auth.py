@@ -8,7 +8,7 @@ import hmac
 import time
 from dataclasses import dataclass
 
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import Engine
 
 from vault.crypto.keyed_hash import api_key_hash
 from vault.errors import AuthenticationFailed
@@ -53,8 +53,8 @@ def merchant_key_from(header: str | None) -> str | None:
 class MerchantKeys:
     """Authenticates merchant keys against their stored HMACs."""
 
-    def __init__(self, sessions: sessionmaker[Session], secret: bytes) -> None:
-        self._sessions = sessions
+    def __init__(self, engine: Engine, secret: bytes) -> None:
+        self._engine = engine
         self._secret = secret
 
     def authenticate(self, header: str | None) -> Merchant:
@@ -62,9 +62,9 @@ class MerchantKeys:
         if key is None or len(key) > _MAX_KEY_LENGTH:
             raise AuthenticationFailed("invalid_api_key", "No valid API key provided.")
         # Looked up by keyed hash: the DB index sees an HMAC, never the key.
-        with self._sessions() as session:
+        with self._engine.connect() as conn:
             row = repository.find_usable_merchant_key(
-                session, api_key_hash(self._secret, key), int(time.time())
+                conn, api_key_hash(self._secret, key), int(time.time())
             )
         if row is None:
             raise AuthenticationFailed("invalid_api_key", "Invalid API key provided.")

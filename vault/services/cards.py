@@ -23,6 +23,7 @@ from vault.store import repository
 from vault.store.models import CardRecord
 
 log = logging.getLogger("vault.cards")
+_INSERT = insert(CardRecord)  # built once: a statement reused is compiled once
 
 
 class CardService:
@@ -83,7 +84,7 @@ class CardService:
         }
 
         def store(conn: Connection) -> None:
-            conn.execute(insert(CardRecord), row)
+            conn.execute(_INSERT, row)
 
         # Stored only once its entry is on disk: a failed audit write stores nothing (fail
         # closed); a failed insert after it leaves an over-report, never an unaudited card.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import Connection, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from vault.store.models import CardRecord, ChargeRecord, MerchantKey
@@ -12,14 +12,17 @@ def find_merchant_key(session: Session, key_hash: bytes) -> MerchantKey | None:
     return session.get(MerchantKey, key_hash)
 
 
+# Built once: this runs on every tokenisation, and a reused statement is compiled once.
+_USABLE_KEY = select(
+    MerchantKey.marketplace_id, MerchantKey.livemode, MerchantKey.kind, MerchantKey.expires_at
+).where(MerchantKey.key_hash == bindparam("key_hash"))
+
+
 def find_usable_merchant_key(
-    session: Session, key_hash: bytes, now: int
+    conn: Connection, key_hash: bytes, now: int
 ) -> tuple[str, bool, str] | None:
     """(marketplace, livemode, kind) of a registered key, unless it expired (rolled)."""
-    query = select(
-        MerchantKey.marketplace_id, MerchantKey.livemode, MerchantKey.kind, MerchantKey.expires_at
-    ).where(MerchantKey.key_hash == key_hash)
-    row = session.execute(query).first()  # columns, not an ORM object: this runs per request
+    row = conn.execute(_USABLE_KEY, {"key_hash": key_hash}).first()
     if row is None or (row.expires_at is not None and row.expires_at <= now):
         return None
     return row.marketplace_id, row.livemode, row.kind
