@@ -44,11 +44,12 @@ test("brand follows the vault's ranges", () => {
     ["644", "discover"],
     ["65", "discover"],
     ["36", "unknown"],
-    ["", "unknown"],
+    ["1", "unknown"],
   ];
   for (const [prefix, brand] of cases) {
     assert.equal(brandOf(generatedCard(prefix, 16)), brand, prefix);
   }
+  assert.equal(brandOf(""), "unknown");
 });
 
 test("digits drop spaces and dashes but nothing else", () => {
