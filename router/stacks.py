@@ -34,15 +34,21 @@ class Stack:
             trust_env=False,
             follow_redirects=False,
         )
+        # Probes have a connection of their own: the pool may be full by design.
+        self._probe = httpx.AsyncClient(
+            base_url=settings.url,
+            timeout=2.0,
+            limits=httpx.Limits(max_connections=1),
+            trust_env=False,
+        )
         self.healthy = True  # until a probe says otherwise: the supervisor started it healthy
         self.failures = 0
         self.checked_at: float | None = None
 
     async def probe(self, unhealthy_after: int) -> None:
-        """One health check, on a connection of its own (the pool may be full by design)."""
+        """One health check."""
         try:
-            async with httpx.AsyncClient(timeout=2.0, trust_env=False) as probe:
-                ok = (await probe.get(self.settings.url + "/healthz")).status_code == 200
+            ok = (await self._probe.get("/healthz")).status_code == 200
         except httpx.HTTPError:
             ok = False
         self.checked_at = time.time()
@@ -66,3 +72,4 @@ class Stack:
 
     async def close(self) -> None:
         await self.client.aclose()
+        await self._probe.aclose()
