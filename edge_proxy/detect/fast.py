@@ -67,7 +67,8 @@ def _decoded_clean(data: bytes) -> bool:
     bytes that cannot show 13 digits in a row: the text is decoded as one base64 stream
     at each of the four alignments (a token starting at position p is whole in the one
     at p mod 4; other characters are zero bits between tokens)."""
-    stream = data.translate(_AS_BASE64)
+    # Zero bits after the end complete the last quad, as "=" padding completes a token.
+    stream = data.translate(_AS_BASE64) + b"AAAA"
     for offset in range(4):
         decoded = binascii.a2b_base64(stream[offset : offset + (len(stream) - offset) // 4 * 4])
         if _RUN in decoded.translate(_DECODED, _DECODED_JOINERS):

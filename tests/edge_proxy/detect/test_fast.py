@@ -80,6 +80,7 @@ def exact_finds(data: bytes) -> bool:
 
 @given(texts)
 @example("NDI0MjQyNDI0MjQyNDI0MjQy")
+@example("MjAwMDAwMDAwMDAwOA")  # a token whose last quad is partial
 @example("4242\x1c4242\x1d4242\x1f4242")
 @example("4242\\u00204242\\u00204242\\u00204242")
 @example(base64.b64encode("⑩⑪⑫⑬⑭⑮⑯⑰".encode()).decode())
