@@ -41,12 +41,10 @@ from strongroom.stack import Options, Ports, services
 from strongroom.supervisor import Supervisor
 from strongroom.testcards import generated_card
 
-Row = tuple[str, float, float, float]
-
 
 def cpu_seconds() -> dict[str, float]:
     """CPU time (user + system) of each child process, by the module it runs (linux /proc)."""
-    tick, out = os.sysconf("SC_CLK_TCK"), {}
+    tick, out = os.sysconf("SC_CLK_TCK"), dict[str, float]()
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
@@ -70,9 +68,9 @@ def free_ports(n: int) -> list[int]:
 
 
 async def measure(
-    name: str, call: Callable[[httpx.AsyncClient], Awaitable[None]], n: int, c: int
-) -> Row:
-    """`n` calls from `c` concurrent workers: (name, calls/s, p50 ms, p99 ms)."""
+    call: Callable[[httpx.AsyncClient], Awaitable[None]], n: int, c: int
+) -> tuple[list[float], float]:
+    """`n` calls from `c` concurrent workers: their latencies and the time they took."""
     latencies: list[float] = []
     remaining = n
 
@@ -90,9 +88,7 @@ async def measure(
             await call(client)  # warm the connections
         began = time.perf_counter()
         await asyncio.gather(*(worker(client) for _ in range(c)))
-        elapsed = time.perf_counter() - began
-    q = statistics.quantiles(latencies, n=100)
-    return name, len(latencies) / elapsed, q[49] * 1000, q[98] * 1000
+        return latencies, time.perf_counter() - began
 
 
 def card() -> dict[str, object]:
@@ -126,8 +122,8 @@ def openbao_raft(work: Path) -> Iterator[tuple[str, str]]:
     )
     try:
         wait_for(lambda: httpx.get(url + "/v1/sys/health", timeout=1).status_code == 501)
-        body = {"secret_shares": 1, "secret_threshold": 1}
-        init = httpx.put(url + "/v1/sys/init", json=body, timeout=120)
+        shares = {"secret_shares": 1, "secret_threshold": 1}
+        init = httpx.put(url + "/v1/sys/init", json=shares, timeout=120)
         check(init, "openbao init")
         keys = init.json()
         unseal = {"key": keys["keys_base64"][0]}
@@ -135,10 +131,11 @@ def openbao_raft(work: Path) -> Iterator[tuple[str, str]]:
         wait_for(lambda: httpx.get(url + "/v1/sys/health", timeout=1).status_code == 200)
         token = keys["root_token"]
         headers = {"X-Vault-Token": token}
-        for mount, body in (
+        mounts: list[tuple[str, dict[str, object]]] = [
             ("transit", {"type": "transit"}),
             ("secret", {"type": "kv", "options": {"version": "2"}}),
-        ):
+        ]
+        for mount, body in mounts:
             mounted = httpx.post(
                 f"{url}/v1/sys/mounts/{mount}", json=body, headers=headers, timeout=60
             )
@@ -164,7 +161,7 @@ def wait_for(ready: Callable[[], bool], timeout: float = 60) -> None:
     raise SystemExit("a server did not become ready")
 
 
-async def run(n: int, c: int, work: Path) -> None:
+async def run(n: int, c: int, rounds: int, work: Path) -> None:
     data_dir = work / "stack"
     opts = Options(data_dir=data_dir, ports=Ports(*free_ports(8)))
     secrets_ = load_or_create(data_dir)
@@ -177,17 +174,13 @@ async def run(n: int, c: int, work: Path) -> None:
 
         return call
 
-    stack = services(opts, secrets_)
-    with Supervisor(stack, opts.host, data_dir / "logs") as supervisor:
-        supervisor.start()
-        edge = f"http://127.0.0.1:{opts.ports.edge}"
-        vault = f"http://127.0.0.1:{opts.ports.vault}"
-        before = cpu_seconds()
-        rows = [await measure("strongroom edge", tokenise(edge, "edge"), n, c)]
-        spent = {k: (v - before.get(k, 0.0)) * 1000 / (n + c) for k, v in cpu_seconds().items()}
-        rows.append(await measure("strongroom direct", tokenise(vault, "vault"), n, c))
     (work / "bao").mkdir()
-    with openbao_raft(work / "bao") as (url, token):
+    stack = services(opts, secrets_)
+    with (
+        Supervisor(stack, opts.host, data_dir / "logs") as supervisor,
+        openbao_raft(work / "bao") as (url, token),
+    ):
+        supervisor.start()
         headers = {"X-Vault-Token": token}
 
         async def openbao(client: httpx.AsyncClient) -> None:
@@ -202,13 +195,33 @@ async def run(n: int, c: int, work: Path) -> None:
             path = f"{url}/v1/secret/data/cards/card_{secrets.token_urlsafe(18)}"
             check(await client.post(path, json=record, headers=headers), "kv write")
 
-        rows.append(await measure("openbao raft", openbao, n, c))
-    bao = rows[-1][1]
-    print(f"{n} cards each, concurrency {c}, loopback, durable writes on both sides")
+        calls = {
+            "strongroom edge": tokenise(f"http://127.0.0.1:{opts.ports.edge}", "edge"),
+            "strongroom direct": tokenise(f"http://127.0.0.1:{opts.ports.vault}", "vault"),
+            "openbao raft": openbao,
+        }
+        results: dict[str, tuple[list[float], float]] = {name: ([], 0.0) for name in calls}
+        spent: dict[str, float] = {}
+        # Rounds taken in turn: a change in the machine's load falls on every contender.
+        for _ in range(rounds):
+            for name, call in calls.items():
+                before = cpu_seconds()
+                latencies, elapsed = await measure(call, n // rounds, c)
+                if name == "strongroom edge":
+                    for k, v in cpu_seconds().items():
+                        spent[k] = spent.get(k, 0.0) + v - before.get(k, 0.0)
+                results[name][0].extend(latencies)
+                results[name] = (results[name][0], results[name][1] + elapsed)
+    rate = {name: len(lat) / elapsed for name, (lat, elapsed) in results.items()}
+    print(f"{n} cards each in {rounds} rounds, concurrency {c}, loopback, durable writes")
     print(f"{'':<18} {'cards/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'vs openbao':>11}")
-    for name, rate, p50, p99 in rows:
-        print(f"{name:<18} {rate:>8.1f} {p50:>8.1f} {p99:>8.1f} {rate / bao:>10.2f}x")
-    busy = ", ".join(f"{k} {v:.2f}" for k, v in sorted(spent.items()) if v >= 0.01)
+    for name, (latencies, _) in results.items():
+        q = statistics.quantiles(latencies, n=100)
+        ratio = rate[name] / rate["openbao raft"]
+        p50, p99 = q[49] * 1000, q[98] * 1000
+        print(f"{name:<18} {rate[name]:>8.1f} {p50:>8.1f} {p99:>8.1f} {ratio:>10.2f}x")
+    per_card = {k: v * 1000 / n for k, v in spent.items() if v * 1000 / n >= 0.01}
+    busy = ", ".join(f"{k} {v:.2f}" for k, v in sorted(per_card.items()))
     print(f"CPU ms per card through the edge, by process: {busy}")
 
 
@@ -216,9 +229,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--rounds", type=int, default=4)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="strongroom-bench-") as tmp:
-        asyncio.run(run(args.requests, args.concurrency, Path(tmp)))
+        asyncio.run(run(args.requests, args.concurrency, args.rounds, Path(tmp)))
 
 
 if __name__ == "__main__":
