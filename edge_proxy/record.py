@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from edge_proxy.detect import PanDetector
@@ -13,11 +14,14 @@ log = logging.getLogger("edge_proxy.access")
 REDACTED = "[redacted]"
 
 
+_PLAIN = re.compile(r"[!#-<>-\[\]-~]+")  # printable ASCII but space, quote, "=", backslash
+
+
 def _logfmt(fields: dict[str, Any]) -> str:
     parts = []
     for key, value in fields.items():
         text = "-" if value is None else str(value)
-        if not text or any(c in text for c in ' "=\\') or not text.isprintable():
+        if not _PLAIN.fullmatch(text):
             text = '"' + text.encode("unicode_escape").decode("ascii").replace('"', '\\"') + '"'
         parts.append(f"{key}={text}")
     return " ".join(parts)

@@ -1,6 +1,5 @@
 import asyncio
 import logging
-import logging.handlers
 
 import httpx
 
@@ -26,7 +25,7 @@ def test_main_reads_the_environment_and_logs_to_stderr(monkeypatch):
     ((config,),) = [tuple(logged)]
     assert config["level"] == "WARNING"
     (handler,) = config["handlers"]
-    assert isinstance(handler, logging.handlers.QueueHandler)
+    assert isinstance(handler, main_module.BufferedStderr)
 
 
 def test_run_serves_until_stopped_with_metrics_on_their_own_port():
