@@ -60,7 +60,9 @@ class ChargeService:
         if existing is not None:
             if existing.status != "pending":
                 return self._json(existing)
-            return self._execute(existing, self._vault.card(existing.card, marketplace_id))
+            # A retry of a request that died: the vault knows this charge id, if it saw it.
+            card = self._vault.card(existing.card, marketplace_id)
+            return self._execute(existing, card, retrying=True)
         card_id, customer_id = self._card_of(marketplace_id, body)
         card = self._vault.card(card_id, marketplace_id)
         charge = Charge(
@@ -113,7 +115,7 @@ class ChargeService:
             current = session.get_one(Charge, charge.id)
             return self._json(current)
 
-    def _execute(self, charge: Charge, card: VaultCard) -> dict[str, Any]:
+    def _execute(self, charge: Charge, card: VaultCard, retrying: bool = False) -> dict[str, Any]:
         try:
             assessment = self._fraud.assess(
                 {
@@ -168,6 +170,8 @@ class ChargeService:
                 }
             )
         except VaultUnreachable:
+            if retrying:  # an earlier attempt may have been executed: never fail it blind
+                raise self._pending(charge) from None
             return self._settle(
                 charge,
                 "failed",
@@ -178,13 +182,10 @@ class ChargeService:
         except VaultTimeout:
             # The vault may have executed it; its charge id makes a retry safe, so stay pending.
             log.error("vault timed out on %s; charge left pending", charge.id)
-            raise ServiceError(
-                f"The charge {charge.id} is pending: the vault did not answer in time.",
-                code="charge_pending",
-                type="api_error",
-                status_code=502,
-            ) from None
+            raise self._pending(charge) from None
         except ServiceError as exc:
+            if exc.code == "charge_in_progress":
+                raise self._pending(charge) from None  # another request is executing it
             log.error("vault refused %s: %s", charge.id, exc.code)
             return self._settle(
                 charge, "failed", failure_code=exc.code, failure_message=exc.message, **fraud
@@ -201,6 +202,15 @@ class ChargeService:
         if not charge.capture:
             return self._settle(charge, "authorized", **authorised)
         return self._capture_new(charge, authorised)
+
+    @staticmethod
+    def _pending(charge: Charge) -> ServiceError:
+        return ServiceError(
+            f"The charge {charge.id} is pending: the vault did not answer in time.",
+            code="charge_pending",
+            type="api_error",
+            status_code=502,
+        )
 
     def _capture_new(self, charge: Charge, authorised: dict[str, Any]) -> dict[str, Any]:
         """Capture at once what was just authorised; if that fails it stays authorized."""
@@ -299,7 +309,7 @@ class ChargeService:
             try:
                 state = self._vault.state(charge.id, charge.marketplace_id)
             except (VaultUnreachable, VaultTimeout, ServiceError):
-                return 0  # the vault is not answering: try again at the next pass
+                continue  # no answer: asked again at the next pass
             if state is None:
                 # Never reached the vault, and its clearance has expired: it never will.
                 self._settle(

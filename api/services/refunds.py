@@ -46,7 +46,9 @@ class RefundService:
         with self._sessions() as session:
             existing = session.get(Refund, refund_id)
         if existing is not None:
-            return self._execute(existing) if existing.status == "pending" else self._json(existing)
+            if existing.status == "pending":  # a retry of a request that died: ask again
+                return self._execute(existing, retrying=True)
+            return self._json(existing)
         refund = self._reserve(marketplace_id, refund_id, body)
         return self._execute(refund)
 
@@ -105,7 +107,8 @@ class RefundService:
             record_event(session, marketplace_id, "refund.created", self._json(refund))
         return refund
 
-    def _execute(self, refund: Refund) -> dict[str, Any]:
+    def _execute(self, refund: Refund, retrying: bool = False) -> dict[str, Any]:
+        """Have the vault execute the refund (or replay it: the refund id is the key)."""
         try:
             result = self._vault.refund(
                 refund.id, refund.charge_id, refund.marketplace_id, refund.amount
@@ -113,19 +116,27 @@ class RefundService:
         except VaultTimeout:
             # It may have been executed; the refund id makes the retry (reconcile) safe.
             log.error("vault timed out on refund %s; left pending", refund.id)
-            raise ServiceError(
-                f"The refund {refund.id} is pending: the vault did not answer in time.",
-                code="refund_pending",
-                type="api_error",
-                status_code=502,
-            ) from None
+            raise self._pending(refund) from None
         except VaultUnreachable:
+            if retrying:  # an earlier attempt may have been executed: never fail it blind
+                raise self._pending(refund) from None
             return self._finish(refund, "failed", "processing_error", "Retry the refund later.")
         except ServiceError as exc:
+            if exc.code == "refund_in_progress":
+                raise self._pending(refund) from None  # being executed: not failed, not yet
             return self._finish(refund, "failed", exc.code, exc.message)
         if result.status == "succeeded":
             return self._finish(refund, "succeeded", None, None)
         return self._finish(refund, "failed", result.failure_code, "The refund was declined.")
+
+    @staticmethod
+    def _pending(refund: Refund) -> ServiceError:
+        return ServiceError(
+            f"The refund {refund.id} is pending: the vault did not answer in time.",
+            code="refund_pending",
+            type="api_error",
+            status_code=502,
+        )
 
     def _finish(
         self, refund: Refund, status: str, code: str | None, message: str | None
@@ -166,9 +177,11 @@ class RefundService:
                     .limit(50)
                 )
             )
+        settled = 0
         for refund in pending:
             try:
-                self._execute(refund)
+                self._execute(refund, retrying=True)
+                settled += 1
             except ServiceError:
-                return 0
-        return len(pending)
+                continue  # still pending: asked again at the next pass
+        return settled

@@ -120,3 +120,44 @@ def test_a_refund_reserved_but_never_sent_is_executed_once(sqlite_stacks: Stacks
         charge = session.get_one(Charge, charge_id)
     assert refund.status == "succeeded"
     assert (charge.amount_refunded, charge.refund_reserved) == (300, 0)
+
+
+def test_a_refund_the_vault_is_still_executing_is_left_pending(
+    sqlite_stacks: Stacks, services
+) -> None:
+    from sqlalchemy import create_engine, text
+
+    _, refunds, sessions = services
+    shop = sqlite_stacks.marketplace()
+    with sqlite_stacks.client(shop.sk_test) as client:
+        body = {"card": sqlite_stacks.token(shop), "amount": 800, "currency": "usd"}
+        charge_id = client.post("/v1/charges", json=body).json()["id"]
+    refund_id = new_id("re")
+    vault_db = create_engine(f"sqlite:///{sqlite_stacks.opts.data_dir / 'vault' / 'vault.db'}")
+    with vault_db.begin() as conn:  # the vault has claimed it and not yet finished
+        conn.execute(
+            text(
+                "INSERT INTO refunds (refund_id, charge_id, amount, status, created_at)"
+                " VALUES (:r, :c, 300, 'processing', 0)"
+            ),
+            {"r": refund_id, "c": charge_id},
+        )
+    vault_db.dispose()
+    with sessions.begin() as session:
+        session.execute(update(Charge).where(Charge.id == charge_id).values(refund_reserved=300))
+        session.add(
+            Refund(
+                id=refund_id,
+                marketplace_id=shop.id,
+                charge_id=charge_id,
+                amount=300,
+                currency="usd",
+                status="pending",
+                metadata_={},
+                created=utcnow(),
+            )
+        )
+    refunds.reconcile(now=LATER)
+    with sessions() as session:
+        assert session.get_one(Refund, refund_id).status == "pending"
+        assert session.get_one(Charge, charge_id).refund_reserved == 300
