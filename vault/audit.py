@@ -21,7 +21,6 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Generic, TypeVar
 
 from sqlalchemy import Connection, Engine, bindparam, select, update
 
@@ -48,9 +47,6 @@ _DIGIT_RUN = re.compile(r"\d{12,}")
 _IDLE_SECONDS = 5.0  # the writer thread ends when idle this long, and restarts on demand
 
 
-T = TypeVar("T")
-
-
 @dataclass
 class _Job:
     entries: Sequence[Entry]
@@ -65,16 +61,16 @@ def read_anchors(engine: Engine) -> dict[str, tuple[int, str]]:
         return {chain: (seq, hash_) for chain, seq, hash_ in rows}
 
 
-class _Stage(Generic[T]):
-    """A thread that hands everything queued since its last round to `handle` at once."""
+class _Writer:
+    """A thread that hands every job queued since its last round to `handle` at once."""
 
-    def __init__(self, name: str, handle: Callable[[list[T]], None]) -> None:
+    def __init__(self, name: str, handle: Callable[[list[_Job]], None]) -> None:
         self._name, self._handle = name, handle
-        self._queue: list[T] = []
+        self._queue: list[_Job] = []
         self._wake = threading.Condition()
         self._thread: threading.Thread | None = None
 
-    def put(self, item: T) -> None:
+    def put(self, item: _Job) -> None:
         with self._wake:
             self._queue.append(item)
             if self._thread is None:
@@ -105,10 +101,9 @@ class AuditLog:
         self._chain = verify_chain(path, anchors).chain
         self._path, self._engine, self._size = path, engine, path.stat().st_size
         self._tail: tuple[int, str] | None = None  # (seq, hash) of the entry this one wrote last
-        # Two stages, so that one batch's entries are fsync'd while the previous batch's
-        # transaction commits.
-        self._writing = _Stage[_Job]("audit", self._write_batch)
-        self._storing = _Stage[tuple[list[_Job], Head]]("audit-store", self._store_batches)
+        # One thread for both steps: on a busy machine, handing a batch on to another thread
+        # costs more CPU than overlapping one batch's fsync with the last one's commit saves.
+        self._writer = _Writer("audit", self._commit)
 
     def append(self, actor: str, action: str, token: str | None, outcome: str) -> None:
         """Write one entry; it is on disk when this returns."""
@@ -123,10 +118,10 @@ class AuditLog:
         if work is not None and self._engine is None:
             raise ValueError("database work needs an audit log with an engine")
         job = _Job(entries, work)
-        self._writing.put(job)
+        self._writer.put(job)
         return job.future
 
-    def _write_batch(self, batch: list[_Job]) -> None:
+    def _commit(self, batch: list[_Job]) -> None:
         try:
             head = self._write([entry for job in batch for entry in job.entries])
         except (OSError, ValueError, KeyError, TypeError, AuditChainBroken) as exc:
@@ -137,14 +132,7 @@ class AuditLog:
         if self._engine is None:
             for job in batch:
                 job.future.set_result(None)
-        else:
-            self._storing.put((batch, head))
-
-    def _store_batches(self, written: list[tuple[list[_Job], Head]]) -> None:
-        """The work of every written batch, and the newest anchor, in one transaction."""
-        assert self._engine is not None
-        batch = [job for jobs, _ in written for job in jobs]
-        head = written[-1][1]
+            return
         try:
             with self._engine.begin() as conn:
                 for job in batch:
