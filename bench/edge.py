@@ -9,7 +9,9 @@ In one run and one process tree (every server is a child of this process, on loo
 
 each for a 1 KB and a 64 KB PAN-free JSON body (POSTed, echoed back, so the edge scans
 both ways), with the same concurrency and request count; it prints requests/s, p50, p99
-and the ratios against direct (and edge against mitmproxy), then the detector's speed on
+and the ratios against direct (and edge against mitmproxy), the CPU time the server under
+test spent per request (from /proc: a figure that holds on a busy machine, where
+requests/s measure the scheduler as much as the proxy), then the detector's speed on
 PAN-free JSON in MB/s (CPU time, fast path and exact path).
 
 The upstream is a raw asyncio echo server by default (`--upstream asyncio`: the fastest
@@ -169,6 +171,13 @@ class Result:
     rps: float
     p50: float
     p99: float
+    cpu_us: float  # CPU time of the server under test (the proxy; direct: the upstream)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time of a process and its threads so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def _worker(port: int, request: bytes, remaining: list[int], latencies: list[float]) -> None:
@@ -207,8 +216,11 @@ async def _load(
     return time.perf_counter() - started, latencies
 
 
-def measure(name: str, port: int, body: bytes, requests: int, concurrency: int) -> Result:
+def measure(name: str, port: int, pid: int, body: bytes, requests: int, concurrency: int) -> Result:
+    before = cpu_seconds(pid)
     elapsed, latencies = asyncio.run(_load(port, body, requests, concurrency))
+    # The warm-up's requests are in the CPU time too: counted.
+    cpu = (cpu_seconds(pid) - before) / (len(latencies) + 20 * concurrency) * 1e6
     latencies.sort()
     return Result(
         name,
@@ -216,6 +228,7 @@ def measure(name: str, port: int, body: bytes, requests: int, concurrency: int) 
         len(latencies) / elapsed,
         latencies[len(latencies) // 2] * 1000,
         latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000,
+        cpu,
     )
 
 
@@ -246,7 +259,8 @@ def wait_listening(port: int, process: subprocess.Popen[bytes], timeout: float =
 
 
 @contextmanager
-def started(commands: list[tuple[list[str], dict[str, str], int]]) -> Iterator[None]:
+def started(commands: list[tuple[list[str], dict[str, str], int]]) -> Iterator[dict[int, int]]:
+    """Start each server and wait until it listens; yields their pids by port."""
     processes: list[subprocess.Popen[bytes]] = []
     try:
         for argv, env, port in commands:
@@ -259,7 +273,7 @@ def started(commands: list[tuple[list[str], dict[str, str], int]]) -> Iterator[N
             )
             processes.append(process)
             wait_listening(port, process)
-        yield
+        yield {port: process.pid for (_, _, port), process in zip(commands, processes, strict=True)}
     finally:
         for process in processes:
             process.send_signal(signal.SIGTERM)
@@ -330,27 +344,35 @@ def main() -> None:
 
     results: dict[tuple[str, int], Result] = {}
     bodies = [json_body(1024), json_body(64 * 1024)]
-    with started(commands):
+    with started(commands) as pids:
         for body in bodies:
             for name, port in scenarios:
                 # mitmproxy is slow: fewer requests keep the run short, rates are per second.
                 count = args.requests if name != "mitmproxy" else max(200, args.requests // 4)
                 if len(body) > 4096:
                     count = max(200, count // 4)
-                results[(name, len(body))] = measure(name, port, body, count, args.concurrency)
+                results[(name, len(body))] = measure(
+                    name, port, pids[port], body, count, args.concurrency
+                )
 
     print(f"\nedge benchmark: {args.concurrency} connections, upstream {args.upstream}, loopback")
-    print(f"{'scenario':<14}{'body':>7}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'vs direct':>11}")
+    print(
+        f"{'scenario':<14}{'body':>7}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'vs direct':>11}"
+        f"{'server CPU/req':>16}"
+    )
     for (name, size), result in results.items():
         ratio = result.rps / results[("direct", size)].rps
         print(
             f"{name:<14}{size // 1024:>5}KB{result.rps:>10.0f}{result.p50:>9.2f}"
-            f"{result.p99:>9.2f}{ratio:>10.2f}x"
+            f"{result.p99:>9.2f}{ratio:>10.2f}x{result.cpu_us:>13.0f} us"
         )
     for body in bodies:
         if ("mitmproxy", len(body)) in results:
-            ratio = results[("edge", len(body))].rps / results[("mitmproxy", len(body))].rps
-            print(f"edge (filter on) vs mitmproxy, {len(body) // 1024} KB: {ratio:.1f}x")
+            ours, mitm = results[("edge", len(body))], results[("mitmproxy", len(body))]
+            print(
+                f"edge (filter on) vs mitmproxy, {len(body) // 1024} KB: {ours.rps / mitm.rps:.1f}x"
+                f" the requests/s, {mitm.cpu_us / ours.cpu_us:.1f}x less CPU per request"
+            )
     print("\ndetector on PAN-free JSON (CPU time):")
     for body in bodies:
         fast, exact = detector_speed(body, True), detector_speed(body, False)
