@@ -186,8 +186,6 @@ def merchant(opts: Options, shop: MarketplaceKeys) -> Service:
         "MERCHANT_JS_URL": f"http://js.localhost:{edge}",
         "MERCHANT_PK_TEST": shop.pk_test,
         "MERCHANT_SK_TEST": shop.sk_test,
-        # merchant_demo is not among pyproject's installed packages: found from the repo.
-        "PYTHONPATH": str(REPO_ROOT),
     }
     return Service("merchant", "merchant_demo", opts.ports.merchant, env)
 
