@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping
 from types import TracebackType
 
@@ -13,7 +12,7 @@ from edge_proxy.metrics import Metrics
 from edge_proxy.proxy import SERVICE_NAME, Edge, MetricsEndpoint, Upstream
 from edge_proxy.routing import Destination
 from edge_proxy.wire.client import UpstreamPool
-from edge_proxy.wire.server import Limits, serve
+from edge_proxy.wire.server import Limits, Listener, serve
 
 __all__ = ["SERVICE_NAME", "EdgeServer", "create_app", "upstream_pools"]
 
@@ -59,13 +58,12 @@ class EdgeServer:
         self.settings = settings
         self.pools = upstream_pools(settings) if upstreams is None else {}
         self.edge = Edge(settings, upstreams or self.pools, metrics=Metrics())
-        self.servers: list[asyncio.Server] = []
+        self.servers: list[Listener] = []
 
     @property
     def port(self) -> int:
-        """The public port actually bound (settings may say 0: any free port)."""
-        port: int = self.servers[0].sockets[0].getsockname()[1]
-        return port
+        """The public port actually bound."""
+        return self.servers[0].port
 
     async def __aenter__(self) -> EdgeServer:
         settings = self.settings

@@ -107,9 +107,10 @@ def request_from_head(head: RequestHead, body: bytes, client: str | None) -> Edg
 class HttpProtocol(asyncio.Protocol):
     """One client connection."""
 
-    def __init__(self, handler: Handler, limits: Limits) -> None:
+    def __init__(self, handler: Handler, limits: Limits, clock: Clock) -> None:
         self.handler = handler
         self.limits = limits
+        self.clock = clock
         self.loop = asyncio.get_running_loop()
         self.transport: asyncio.Transport | None = None
         self.client: str | None = None
@@ -119,7 +120,7 @@ class HttpProtocol(asyncio.Protocol):
         self.busy = False  # a request is being handled; later bytes wait
         self.reading = False  # a request has begun to arrive: the read timeout runs
         self.task: asyncio.Task[None] | None = None
-        self.timer: asyncio.TimerHandle | None = None
+        self.deadline: float | None = None  # when `clock` times this connection out
         self.writable = asyncio.Event()
         self.writable.set()
 
@@ -260,19 +261,18 @@ class HttpProtocol(asyncio.Protocol):
         if self.transport is not None:
             self.transport.close()
 
-    # timers
+    # timeouts: a deadline each, checked by the server's `Clock` (no timer per request)
 
     def _arm(self, seconds: float) -> None:
-        self._disarm()
-        self.timer = self.loop.call_later(seconds, self._timed_out)
+        self.deadline = self.loop.time() + seconds
+        self.clock.connections.add(self)
 
     def _disarm(self) -> None:
-        if self.timer is not None:
-            self.timer.cancel()
-            self.timer = None
+        self.deadline = None
+        self.clock.connections.discard(self)
 
-    def _timed_out(self) -> None:
-        self.timer = None
+    def timed_out(self) -> None:
+        self._disarm()
         if self.busy or self.transport is None:
             return
         if self.buffer or self.head is not None:
@@ -281,9 +281,53 @@ class HttpProtocol(asyncio.Protocol):
             self._close()  # an idle keep-alive connection: closed without a word
 
 
-async def serve(handler: Handler, host: str, port: int, limits: Limits) -> asyncio.Server:
-    """Listen on host:port; the caller closes the returned server."""
+class Clock:
+    """Times out the connections that wait for a request, a few times per shortest
+    timeout: cheaper than a timer armed and cancelled twice per request."""
+
+    def __init__(self, limits: Limits) -> None:
+        self.connections: set[HttpProtocol] = set()
+        self.interval = min(1.0, limits.read_timeout / 4, limits.keepalive_timeout / 4)
+        self.handle: asyncio.TimerHandle | None = None
+
+    def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        for connection in [c for c in self.connections if (c.deadline or now) < now]:
+            connection.timed_out()
+        self.handle = loop.call_later(self.interval, self.start)
+
+    def stop(self) -> None:
+        if self.handle is not None:
+            self.handle.cancel()
+
+
+class Listener:
+    """A listening socket and its clock; `close` stops both."""
+
+    def __init__(self, server: asyncio.Server, clock: Clock) -> None:
+        self.server = server
+        self.clock = clock
+
+    @property
+    def port(self) -> int:
+        port: int = self.server.sockets[0].getsockname()[1]
+        return port
+
+    def close(self) -> None:
+        self.clock.stop()
+        self.server.close()
+
+    async def wait_closed(self) -> None:
+        await self.server.wait_closed()
+
+
+async def serve(handler: Handler, host: str, port: int, limits: Limits) -> Listener:
+    """Listen on host:port; the caller closes the returned listener."""
     loop = asyncio.get_running_loop()
-    return await loop.create_server(
-        lambda: HttpProtocol(handler, limits), host, port, reuse_address=True, backlog=1024
+    clock = Clock(limits)
+    server = await loop.create_server(
+        lambda: HttpProtocol(handler, limits, clock), host, port, reuse_address=True, backlog=1024
     )
+    clock.start()
+    return Listener(server, clock)
