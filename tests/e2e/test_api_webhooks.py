@@ -18,6 +18,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from strongroom import testcards
+from strongroom.marketplaces import create_marketplace
 from tests.e2e.conftest import Stack
 from tests.helpers.servers import serving
 
@@ -48,16 +49,17 @@ def receiver() -> Iterator[tuple[str, list[tuple[bytes, str]]]]:
 
 def delivered(stack: Stack, url: str, received: list[tuple[bytes, str]]) -> tuple[str, int]:
     """Register `url`, make a charge, wait for its webhook; the secret and the amount."""
-    with stack.client(stack.keys.sk_test) as api:
+    keys = create_marketplace(stack.opts, stack.secrets, "webhooks")
+    with stack.client(keys.sk_test) as api:
         hook = api.post(
             "/v1/webhook_endpoints", json={"url": url, "enabled_events": ["charge.succeeded"]}
         ).json()
-    with stack.client(stack.keys.pk_test) as browser:
+    with stack.client(keys.pk_test) as browser:
+        number = testcards.generated_card()
         card = browser.post(
-            "/v1/cards",
-            json={"number": testcards.SUCCEEDS, "exp_month": 1, "exp_year": 2040, "cvc": "123"},
+            "/v1/cards", json={"number": number, "exp_month": 1, "exp_year": 2040, "cvc": "123"}
         ).json()["id"]
-    with stack.client(stack.keys.sk_test) as api:
+    with stack.client(keys.sk_test) as api:
         amount = 4217
         api.post("/v1/charges", json={"card": card, "amount": amount, "currency": "usd"})
     deadline = time.monotonic() + 15
