@@ -20,6 +20,7 @@ from api.routes import cards, charges, customers, events, marketplace, refunds, 
 from api.routes.common import Context, grouped
 from api.services.charges import ChargeService
 from api.services.customers import CustomerService
+from api.services.reconcile import reconcile_charges, reconcile_refunds
 from api.services.refunds import RefundService
 from api.services.webhooks import WebhookService
 from api.store.db import make_engine, migrate, session_factory
@@ -53,8 +54,8 @@ def create_app(settings: Settings) -> Starlette:
         refund_service = RefundService(sessions, vault, live, secret)
 
         def housekeeping() -> None:
-            charge_service.reconcile()
-            refund_service.reconcile()
+            reconcile_charges(charge_service, vault)
+            reconcile_refunds(refund_service)
 
         worker = None
         if settings.webhook_worker:

@@ -1,4 +1,4 @@
-"""Charges: create (fraud, then the vault), capture, cancel, update; reconcile the stuck.
+"""Charges: create (fraud, then the vault), capture, cancel, update.
 
 Every status change goes through move_charge, which enforces the state machine of
 api.domain.states and records the event in the same transaction.
@@ -6,11 +6,9 @@ api.domain.states and records the event in the same transaction.
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.clients.fraud import FraudClient, FraudUnavailable
@@ -24,10 +22,6 @@ from strongroom.web import NotFound, ServiceError, UpstreamError
 
 log = logging.getLogger("api.charges")
 
-# A charge still pending this long after creation lost its request (a crash, a vault
-# timeout); past the clearance's lifetime the vault can no longer receive it either.
-STUCK_AFTER = dt.timedelta(minutes=5)
-
 
 class ChargeService:
     def __init__(
@@ -38,8 +32,8 @@ class ChargeService:
         livemode: bool,
         id_secret: bytes,
     ) -> None:
-        self._sessions = sessions
-        self._vault = vault
+        self.sessions = sessions
+        self.vault = vault
         self._fraud = fraud
         self._livemode = livemode
         self._id_secret = id_secret
@@ -48,23 +42,23 @@ class ChargeService:
         return charge_json(charge, self._livemode)
 
     def _load(self, marketplace_id: str, charge_id: str) -> Charge:
-        with self._sessions() as session:
+        with self.sessions() as session:
             return owned(session, Charge, charge_id, marketplace_id, "id", "charge")
 
     def create(self, marketplace_id: str, body: ChargeCreate, seed: str | None) -> dict[str, Any]:
         """The charge as it ends up; with a seed (an idempotency key) its id is derived,
         so a retry after a crash resumes this very charge instead of making a second."""
         charge_id = derived_id("ch", self._id_secret, seed) if seed else new_id("ch")
-        with self._sessions() as session:
+        with self.sessions() as session:
             existing = session.get(Charge, charge_id)
         if existing is not None:
             if existing.status != "pending":
                 return self._json(existing)
             # A retry of a request that died: the vault knows this charge id, if it saw it.
-            card = self._vault.card(existing.card, marketplace_id)
+            card = self.vault.card(existing.card, marketplace_id)
             return self._execute(existing, card, retrying=True)
         card_id, customer_id = self._card_of(marketplace_id, body)
-        card = self._vault.card(card_id, marketplace_id)
+        card = self.vault.card(card_id, marketplace_id)
         charge = Charge(
             id=charge_id,
             marketplace_id=marketplace_id,
@@ -82,7 +76,7 @@ class ChargeService:
             fraud_reasons=[],
             created=utcnow(),
         )
-        with self._sessions.begin() as session:
+        with self.sessions.begin() as session:
             session.add(charge)
         return self._execute(charge, card)
 
@@ -90,7 +84,7 @@ class ChargeService:
         if body.customer is None:
             assert body.card is not None  # the contract asks for one or the other
             return body.card, None
-        with self._sessions() as session:
+        with self.sessions() as session:
             customer = owned(
                 session, Customer, body.customer, marketplace_id, "customer", "customer"
             )
@@ -107,9 +101,9 @@ class ChargeService:
                 raise NotFound(f"Customer {customer.id} has no card '{body.card}'.", param="card")
             return body.card, customer.id
 
-    def _settle(self, charge: Charge, new: str, **changes: Any) -> dict[str, Any]:
+    def settle(self, charge: Charge, new: str, **changes: Any) -> dict[str, Any]:
         """Move the charge to its outcome; if another request got there first, show that."""
-        with self._sessions.begin() as session:
+        with self.sessions.begin() as session:
             if move_charge(session, charge, new, self._livemode, **changes):
                 return self._json(charge)
             current = session.get_one(Charge, charge.id)
@@ -135,7 +129,7 @@ class ChargeService:
         except FraudUnavailable as exc:
             # Fail closed: without an assessment there is no clearance, so nothing is charged.
             log.warning("fraud unavailable for %s: %s", charge.id, exc)
-            return self._settle(
+            return self.settle(
                 charge,
                 "failed",
                 failure_code="fraud_unavailable",
@@ -147,7 +141,7 @@ class ChargeService:
             "fraud_reasons": assessment.reasons,
         }
         if assessment.decision == "block":
-            return self._settle(
+            return self.settle(
                 charge,
                 "blocked",
                 failure_code="fraud_blocked",
@@ -155,11 +149,11 @@ class ChargeService:
                 **fraud,
             )
         if assessment.decision == "review" or assessment.clearance is None:
-            return self._settle(charge, "pending_review", **fraud)
+            return self.settle(charge, "pending_review", **fraud)
         for name, value in fraud.items():
             setattr(charge, name, value)
         try:
-            result = self._vault.charge(
+            result = self.vault.charge(
                 {
                     "charge_id": charge.id,
                     "card": card.id,
@@ -172,7 +166,7 @@ class ChargeService:
         except VaultUnreachable:
             if retrying:  # an earlier attempt may have been executed: never fail it blind
                 raise self._pending(charge) from None
-            return self._settle(
+            return self.settle(
                 charge,
                 "failed",
                 failure_code="processing_error",
@@ -187,11 +181,11 @@ class ChargeService:
             if exc.code == "charge_in_progress":
                 raise self._pending(charge) from None  # another request is executing it
             log.error("vault refused %s: %s", charge.id, exc.code)
-            return self._settle(
+            return self.settle(
                 charge, "failed", failure_code=exc.code, failure_message=exc.message, **fraud
             )
         if result.status != "succeeded":
-            return self._settle(
+            return self.settle(
                 charge,
                 "failed",
                 failure_code=result.failure_code,
@@ -200,8 +194,8 @@ class ChargeService:
             )
         authorised = {**fraud, "authorization_code": result.authorization_code}
         if not charge.capture:
-            return self._settle(charge, "authorized", **authorised)
-        return self._capture_new(charge, authorised)
+            return self.settle(charge, "authorized", **authorised)
+        return self.capture_authorised(charge, authorised)
 
     @staticmethod
     def _pending(charge: Charge) -> ServiceError:
@@ -212,16 +206,16 @@ class ChargeService:
             status_code=502,
         )
 
-    def _capture_new(self, charge: Charge, authorised: dict[str, Any]) -> dict[str, Any]:
+    def capture_authorised(self, charge: Charge, authorised: dict[str, Any]) -> dict[str, Any]:
         """Capture at once what was just authorised; if that fails it stays authorized."""
         try:
-            settled = self._vault.capture(charge.id, charge.marketplace_id, charge.amount)
+            settled = self.vault.capture(charge.id, charge.marketplace_id, charge.amount)
         except (VaultUnreachable, VaultTimeout, ServiceError) as exc:
             log.error("capture of %s failed (%s); left authorized", charge.id, type(exc).__name__)
-            return self._settle(charge, "authorized", **authorised)
+            return self.settle(charge, "authorized", **authorised)
         if settled.status != "succeeded":
-            return self._settle(charge, "authorized", **authorised)
-        return self._settle(charge, "succeeded", amount_captured=charge.amount, **authorised)
+            return self.settle(charge, "authorized", **authorised)
+        return self.settle(charge, "succeeded", amount_captured=charge.amount, **authorised)
 
     def capture(self, marketplace_id: str, charge_id: str, body: ChargeCapture) -> dict[str, Any]:
         charge = self._load(marketplace_id, charge_id)
@@ -245,7 +239,7 @@ class ChargeService:
                 param="amount",
             )
         try:
-            settled = self._vault.capture(charge.id, marketplace_id, amount)
+            settled = self.vault.capture(charge.id, marketplace_id, amount)
         except (VaultUnreachable, VaultTimeout):
             raise UpstreamError(
                 "The capture could not be confirmed; retry it (it is executed once)."
@@ -257,12 +251,12 @@ class ChargeService:
                 type="card_error",
                 status_code=402,
             )
-        return self._settle(charge, "succeeded", amount_captured=amount)
+        return self.settle(charge, "succeeded", amount_captured=amount)
 
     def cancel(self, marketplace_id: str, charge_id: str) -> dict[str, Any]:
         charge = self._load(marketplace_id, charge_id)
         if charge.status == "pending_review":
-            return self._settle(charge, "canceled")
+            return self.settle(charge, "canceled")
         if charge.status != "authorized":
             raise ServiceError(
                 f"A {charge.status} charge cannot be canceled"
@@ -271,7 +265,7 @@ class ChargeService:
                 status_code=409,
             )
         try:
-            settled = self._vault.void(charge.id, marketplace_id)
+            settled = self.vault.void(charge.id, marketplace_id)
         except (VaultUnreachable, VaultTimeout):
             raise UpstreamError(
                 "The cancelation could not be confirmed; retry it (it is executed once)."
@@ -283,47 +277,13 @@ class ChargeService:
                 type="card_error",
                 status_code=402,
             )
-        return self._settle(charge, "canceled")
+        return self.settle(charge, "canceled")
 
     def update(self, marketplace_id: str, charge_id: str, body: ChargeUpdate) -> dict[str, Any]:
-        with self._sessions.begin() as session:
+        with self.sessions.begin() as session:
             charge = owned(session, Charge, charge_id, marketplace_id, "id", "charge")
             if body.description is not None:
                 charge.description = body.description
             if body.metadata is not None:
                 charge.metadata_ = body.metadata
             return self._json(charge)
-
-    def reconcile(self, now: dt.datetime | None = None) -> int:
-        """Settle charges left pending by a lost request, from what the vault knows."""
-        cutoff = (now or utcnow()) - STUCK_AFTER
-        with self._sessions() as session:
-            stuck = list(
-                session.scalars(
-                    select(Charge)
-                    .where(Charge.status == "pending", Charge.created < cutoff)
-                    .limit(50)
-                )
-            )
-        for charge in stuck:
-            try:
-                state = self._vault.state(charge.id, charge.marketplace_id)
-            except (VaultUnreachable, VaultTimeout, ServiceError):
-                continue  # no answer: asked again at the next pass
-            if state is None:
-                # Never reached the vault, and its clearance has expired: it never will.
-                self._settle(
-                    charge,
-                    "failed",
-                    failure_code="processing_error",
-                    failure_message="The charge was not executed; nothing was charged.",
-                )
-            elif state.status == "failed":
-                self._settle(charge, "failed", failure_code=state.failure_code)
-            elif state.status == "succeeded":
-                authorised = {"authorization_code": state.authorization_code}
-                if charge.capture:
-                    self._capture_new(charge, authorised)
-                else:
-                    self._settle(charge, "authorized", **authorised)
-        return len(stuck)

@@ -7,11 +7,10 @@ failed refund gives its reservation back. The vault enforces the same bound agai
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.clients.vault import VaultClient, VaultTimeout, VaultUnreachable
@@ -25,8 +24,6 @@ from strongroom.web import ServiceError
 
 log = logging.getLogger("api.refunds")
 
-RETRY_PENDING_AFTER = dt.timedelta(minutes=1)
-
 
 class RefundService:
     def __init__(
@@ -36,27 +33,27 @@ class RefundService:
         livemode: bool,
         id_secret: bytes,
     ) -> None:
-        self._sessions = sessions
+        self.sessions = sessions
         self._vault = vault
         self._livemode = livemode
         self._id_secret = id_secret
 
     def create(self, marketplace_id: str, body: RefundCreate, seed: str | None) -> dict[str, Any]:
         refund_id = derived_id("re", self._id_secret, seed) if seed else new_id("re")
-        with self._sessions() as session:
+        with self.sessions() as session:
             existing = session.get(Refund, refund_id)
         if existing is not None:
             if existing.status == "pending":  # a retry of a request that died: ask again
-                return self._execute(existing, retrying=True)
+                return self.execute(existing, retrying=True)
             return self._json(existing)
         refund = self._reserve(marketplace_id, refund_id, body)
-        return self._execute(refund)
+        return self.execute(refund)
 
     def _json(self, refund: Refund) -> dict[str, Any]:
         return refund_json(refund, self._livemode)
 
     def _reserve(self, marketplace_id: str, refund_id: str, body: RefundCreate) -> Refund:
-        with self._sessions.begin() as session:
+        with self.sessions.begin() as session:
             charge = owned(session, Charge, body.charge, marketplace_id, "charge", "charge")
             if charge.status != "succeeded":
                 hint = " Cancel it instead." if charge.status == "authorized" else ""
@@ -107,7 +104,7 @@ class RefundService:
             record_event(session, marketplace_id, "refund.created", self._json(refund))
         return refund
 
-    def _execute(self, refund: Refund, retrying: bool = False) -> dict[str, Any]:
+    def execute(self, refund: Refund, retrying: bool = False) -> dict[str, Any]:
         """Have the vault execute the refund (or replay it: the refund id is the key)."""
         try:
             result = self._vault.refund(
@@ -141,7 +138,7 @@ class RefundService:
     def _finish(
         self, refund: Refund, status: str, code: str | None, message: str | None
     ) -> dict[str, Any]:
-        with self._sessions.begin() as session:
+        with self.sessions.begin() as session:
             if not move_refund(
                 session, refund, status, self._livemode, failure_code=code, failure_message=message
             ):
@@ -165,23 +162,3 @@ class RefundService:
                     charge_json(charge, self._livemode),
                 )
         return self._json(refund)
-
-    def reconcile(self, now: dt.datetime | None = None) -> int:
-        """Ask the vault again about refunds whose answer was lost (it replays, never redoes)."""
-        cutoff = (now or utcnow()) - RETRY_PENDING_AFTER
-        with self._sessions() as session:
-            pending = list(
-                session.scalars(
-                    select(Refund)
-                    .where(Refund.status == "pending", Refund.created < cutoff)
-                    .limit(50)
-                )
-            )
-        settled = 0
-        for refund in pending:
-            try:
-                self._execute(refund, retrying=True)
-                settled += 1
-            except ServiceError:
-                continue  # still pending: asked again at the next pass
-        return settled

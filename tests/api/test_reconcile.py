@@ -13,6 +13,7 @@ from api.clients.fraud import FraudClient
 from api.clients.vault import VaultClient
 from api.ids import new_id
 from api.services.charges import ChargeService
+from api.services.reconcile import reconcile_charges, reconcile_refunds
 from api.services.refunds import RefundService
 from api.store.db import make_engine, session_factory
 from api.store.models import Charge, Refund, utcnow
@@ -53,7 +54,7 @@ def test_a_charge_the_vault_executed_but_whose_answer_was_lost_is_settled(
             .where(Charge.id == charge_id)
             .values(status="pending", amount_captured=0, authorization_code=None)
         )
-    assert charges.reconcile(now=LATER) >= 1
+    assert reconcile_charges(charges, charges.vault, now=LATER) >= 1
     with sessions() as session:
         charge = session.get_one(Charge, charge_id)
     assert (charge.status, charge.amount_captured) == ("succeeded", 800)
@@ -83,10 +84,10 @@ def test_a_charge_that_never_reached_the_vault_fails_once_its_clearance_is_past(
                 created=utcnow(),
             )
         )
-    charges.reconcile(now=utcnow())  # too recent: left alone
+    reconcile_charges(charges, charges.vault, now=utcnow())  # too recent: left alone
     with sessions() as session:
         assert session.get_one(Charge, charge_id).status == "pending"
-    charges.reconcile(now=LATER)
+    reconcile_charges(charges, charges.vault, now=LATER)
     with sessions() as session:
         charge = session.get_one(Charge, charge_id)
     assert (charge.status, charge.failure_code) == ("failed", "processing_error")
@@ -113,8 +114,8 @@ def test_a_refund_reserved_but_never_sent_is_executed_once(sqlite_stacks: Stacks
                 created=utcnow(),
             )
         )
-    refunds.reconcile(now=LATER)
-    refunds.reconcile(now=LATER)  # nothing left to do: it is not sent again
+    reconcile_refunds(refunds, now=LATER)
+    reconcile_refunds(refunds, now=LATER)  # nothing left to do: it is not sent again
     with sessions() as session:
         refund = session.get_one(Refund, refund_id)
         charge = session.get_one(Charge, charge_id)
@@ -157,7 +158,7 @@ def test_a_refund_the_vault_is_still_executing_is_left_pending(
                 created=utcnow(),
             )
         )
-    refunds.reconcile(now=LATER)
+    reconcile_refunds(refunds, now=LATER)
     with sessions() as session:
         assert session.get_one(Refund, refund_id).status == "pending"
         assert session.get_one(Charge, charge_id).refund_reserved == 300
