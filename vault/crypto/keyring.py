@@ -22,6 +22,7 @@ import json
 import os
 import stat
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +35,7 @@ from vault.crypto import custodians as shares
 
 KEY_BYTES = 32  # AES-256
 NONCE_BYTES = 12  # 96 bits, the size GCM is specified for
+REFRESH_SECONDS = 0.1
 
 
 class KeyringError(Exception):
@@ -103,6 +105,7 @@ class LocalKeyring:
         self._kek: bytes | None = None
         self._keys: dict[int, bytes] | None = None
         self._current = self._min = 0
+        self._checked = 0.0
         self.custody: Custody | None = None
         if not path.exists():
             if not create:
@@ -127,8 +130,13 @@ class LocalKeyring:
         return self._usable()[0]
 
     def _refresh(self) -> None:
-        if _stamp(self._path) != self._stamp:
-            self._load()
+        # Another process's change (a rotation, a split) is seen within REFRESH_SECONDS; a
+        # stat per request would cost more than the keys themselves.
+        now = time.monotonic()
+        if now - self._checked >= REFRESH_SECONDS:
+            self._checked = now
+            if _stamp(self._path) != self._stamp:
+                self._load()
 
     def _load(self) -> None:
         raw, self._stamp = _read(self._path)

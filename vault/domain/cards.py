@@ -117,5 +117,9 @@ def check_card(number: str, exp_month: int, exp_year: int, cvc: str, today: dt.d
 
 
 def new_token() -> str:
-    """A fresh card token from the OS's CSPRNG."""
-    return ID_PREFIX + "".join(secrets.choice(ID_ALPHABET) for _ in range(ID_LENGTH))
+    """A fresh card token from the OS's CSPRNG, in one read of it rather than one a character."""
+    chars: list[str] = []
+    while len(chars) < ID_LENGTH:
+        # Bytes below 248 (4 x 62) map evenly onto the alphabet; the rest are dropped (no bias).
+        chars += [ID_ALPHABET[b % 62] for b in secrets.token_bytes(2 * ID_LENGTH) if b < 248]
+    return ID_PREFIX + "".join(chars[:ID_LENGTH])
