@@ -7,10 +7,12 @@ concurrency and number of cards:
 
   strongroom edge    POST /v1/cards through the edge: check, encrypt, store, audit
   strongroom direct  the same straight to the vault (no edge), for reference
-  openbao raft       per card: Transit encrypt of the card, then a KV v2 write of the
-                     ciphertext under a new id: what a vault built on OpenBao would do
+  openbao raft+audit per card: Transit encrypt of the card, then a KV v2 write of the
+                     ciphertext under a new id, with a file audit device on: what a
+                     vault built on OpenBao would do in production
+  openbao raft       the same without an audit device, for reference
 
-and prints tokenisations/s, p50 and p99, and Strongroom's ratio to OpenBao.
+and prints tokenisations/s, p50 and p99, and each one's ratio to OpenBao with its audit.
 Usage: .venv/bin/python bench/vault_tokenize.py [--requests N] [--concurrency C]
 """
 
@@ -102,18 +104,25 @@ def check(response: httpx.Response, name: str) -> None:
 
 
 @contextmanager
-def openbao_raft(work: Path) -> Iterator[tuple[str, str]]:
-    """A one-node OpenBao with durable Raft storage, initialised and unsealed: (url, token)."""
+def openbao_raft(work: Path, audit: bool) -> Iterator[tuple[str, str]]:
+    """A one-node OpenBao with durable Raft storage, initialised and unsealed: (url, token).
+
+    With `audit`, its file audit device records every request, as a production HashiCorp
+    Vault would (Strongroom audits every tokenisation: comparing like with like)."""
+    work.mkdir()
     port, cluster_port = free_ports(2)
     url = f"http://127.0.0.1:{port}"
     config = work / "bao.hcl"
     (work / "raft").mkdir()
-    config.write_text(
+    hcl = (
         f'storage "raft" {{\n  path = "{work / "raft"}"\n  node_id = "bench"\n}}\n'
         f'listener "tcp" {{\n  address = "127.0.0.1:{port}"\n  tls_disable = true\n}}\n'
         f'api_addr = "{url}"\ncluster_addr = "http://127.0.0.1:{cluster_port}"\n'
         "disable_mlock = true\n"
     )
+    if audit:  # OpenBao takes audit devices from its configuration only
+        hcl += f'audit "file" "file" {{\n  options {{ file_path = "{work / "audit.log"}" }}\n}}\n'
+    config.write_text(hcl)
     bao = Path(sys.executable).parent / "bao"
     log = (work / "bao.log").open("wb")
     env = {**os.environ, "HOME": str(work)}
@@ -174,16 +183,10 @@ async def run(n: int, c: int, rounds: int, work: Path) -> None:
 
         return call
 
-    (work / "bao").mkdir()
-    stack = services(opts, secrets_)
-    with (
-        Supervisor(stack, opts.host, data_dir / "logs") as supervisor,
-        openbao_raft(work / "bao") as (url, token),
-    ):
-        supervisor.start()
+    def openbao(url: str, token: str) -> Callable[[httpx.AsyncClient], Awaitable[None]]:
         headers = {"X-Vault-Token": token}
 
-        async def openbao(client: httpx.AsyncClient) -> None:
+        async def call(client: httpx.AsyncClient) -> None:
             secret = json.dumps(card()).encode()
             encrypted = await client.post(
                 url + "/v1/transit/encrypt/cards",
@@ -195,10 +198,20 @@ async def run(n: int, c: int, rounds: int, work: Path) -> None:
             path = f"{url}/v1/secret/data/cards/card_{secrets.token_urlsafe(18)}"
             check(await client.post(path, json=record, headers=headers), "kv write")
 
+        return call
+
+    stack = services(opts, secrets_)
+    with (
+        Supervisor(stack, opts.host, data_dir / "logs") as supervisor,
+        openbao_raft(work / "bao", audit=False) as bare,
+        openbao_raft(work / "bao-audit", audit=True) as audited,
+    ):
+        supervisor.start()
         calls = {
             "strongroom edge": tokenise(f"http://127.0.0.1:{opts.ports.edge}", "edge"),
             "strongroom direct": tokenise(f"http://127.0.0.1:{opts.ports.vault}", "vault"),
-            "openbao raft": openbao,
+            "openbao raft": openbao(*bare),
+            "openbao raft+audit": openbao(*audited),
         }
         results: dict[str, tuple[list[float], float]] = {name: ([], 0.0) for name in calls}
         spent: dict[str, float] = {}
@@ -214,12 +227,12 @@ async def run(n: int, c: int, rounds: int, work: Path) -> None:
                 results[name] = (results[name][0], results[name][1] + elapsed)
     rate = {name: len(lat) / elapsed for name, (lat, elapsed) in results.items()}
     print(f"{n} cards each in {rounds} rounds, concurrency {c}, loopback, durable writes")
-    print(f"{'':<18} {'cards/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'vs openbao':>11}")
+    print(f"{'':<19} {'cards/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'vs openbao+audit':>17}")
     for name, (latencies, _) in results.items():
         q = statistics.quantiles(latencies, n=100)
-        ratio = rate[name] / rate["openbao raft"]
+        ratio = rate[name] / rate["openbao raft+audit"]
         p50, p99 = q[49] * 1000, q[98] * 1000
-        print(f"{name:<18} {rate[name]:>8.1f} {p50:>8.1f} {p99:>8.1f} {ratio:>10.2f}x")
+        print(f"{name:<19} {rate[name]:>8.1f} {p50:>8.1f} {p99:>8.1f} {ratio:>16.2f}x")
     per_card = {k: v * 1000 / n for k, v in spent.items() if v * 1000 / n >= 0.01}
     busy = ", ".join(f"{k} {v:.2f}" for k, v in sorted(per_card.items()))
     print(f"CPU ms per card through the edge, by process: {busy}")
