@@ -124,7 +124,8 @@ class AuditLog:
     def _commit(self, batch: list[_Job]) -> None:
         try:
             head = self._write([entry for job in batch for entry in job.entries])
-        except (OSError, ValueError, KeyError, TypeError, AuditChainBroken) as exc:
+        except Exception as exc:
+            # Whatever stopped the write, the operations it would have recorded are refused.
             log.error("audit log write failed: %s", type(exc).__name__)
             for job in batch:
                 job.future.set_exception(AuditUnavailable())
