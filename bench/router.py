@@ -60,19 +60,24 @@ class Probe:
     errors: int
 
 
-async def probe(url: str, headers: dict[str, str], seconds: float, pause: float) -> Probe:
-    """One live request at a time, `pause` apart, for `seconds`; latencies in ms."""
+async def probe(url: str, headers: dict[str, str], seconds: float, pause: float) -> list[float]:
+    """One live request at a time, `pause` apart, for `seconds`: latencies in ms (an
+    answer other than 200 counts as infinitely slow)."""
     latencies: list[float] = []
-    errors = 0
     async with httpx.AsyncClient(timeout=30, headers=headers) as client:
         await client.get(url)  # warm the connection
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
             began = time.perf_counter()
             response = await client.get(url)
-            latencies.append((time.perf_counter() - began) * 1000)
-            errors += response.status_code != 200
+            took = (time.perf_counter() - began) * 1000
+            latencies.append(took if response.status_code == 200 else float("inf"))
             await asyncio.sleep(pause)
+    return latencies
+
+
+def summary(latencies: list[float]) -> Probe:
+    errors = sum(1 for x in latencies if x == float("inf"))
     q = statistics.quantiles(latencies, n=100)
     return Probe(q[49], q[98], len(latencies), errors)
 
@@ -140,12 +145,20 @@ def seed(base: str, edge: str, keys: MarketplaceKeys, live_headers: dict[str, st
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=12.0, help="length of each phase")
+    parser.add_argument(
+        "--seconds", type=float, default=24.0, help="probing time in each condition, in all"
+    )
+    parser.add_argument("--rounds", type=int, default=4, help="quiet/flooded alternations")
     parser.add_argument("--concurrency", type=int, default=64, help="flood connections")
     parser.add_argument("--test-workers", type=int, default=2)
     parser.add_argument("--test-nice", type=int, default=10)
     parser.add_argument("--pause-ms", type=float, default=5.0, help="between live probes")
-    parser.add_argument("--via", choices=["router", "edge"], default="router")
+    parser.add_argument(
+        "--via",
+        choices=["router", "edge", "stack"],
+        default="router",
+        help="where the live probe goes in (stack: the live API directly, for comparison)",
+    )
     parser.add_argument("--max-ratio", type=float, default=None, help="exit 1 above this")
     args = parser.parse_args()
     if not 1 <= args.seconds <= 120 or not 1 <= args.concurrency <= 512:
@@ -168,35 +181,48 @@ def main() -> None:
         extra = {"host": "api.localhost"} if args.via == "edge" else {}
         live = {"authorization": f"Bearer {keys.sk_live}", **extra}
         test = {"authorization": f"Bearer {keys.sk_test}", **extra}
-        probe_url = f"{base}/v1/charges?limit=10"
+        probe_base = f"http://{HOST}:{ports.api_live}" if args.via == "stack" else base
+        probe_url = f"{probe_base}/v1/charges?limit=10"
         pause = args.pause_ms / 1000
         with Supervisor(services(opts, secrets), HOST, data_dir / "logs") as supervisor:
             supervisor.start()
             seed(base, edge, keys, live)
-            unloaded = asyncio.run(probe(probe_url, live, args.seconds, pause))
-            results: mp.Queue[Counts] = mp.Queue()
-            flooder = mp.Process(
-                target=flood,
-                args=(base, test, args.concurrency, args.seconds + 3, results),
-            )
-            flooder.start()
-            time.sleep(2.0)  # let the flood reach its steady state
-            flooded = asyncio.run(probe(probe_url, live, args.seconds, pause))
-            done, refused, other = results.get(timeout=args.seconds + 60)
-            flooder.join()
+            # Alternate quiet and flooded phases, so that a change in the machine's own
+            # load (other work on it) falls on both conditions alike.
+            quiet: list[float] = []
+            flooded_samples: list[float] = []
+            totals = [0, 0, 0]
+            phase = args.seconds / args.rounds
+            for _ in range(args.rounds):
+                quiet += asyncio.run(probe(probe_url, live, phase, pause))
+                results: mp.Queue[Counts] = mp.Queue()
+                flooder = mp.Process(
+                    target=flood, args=(base, test, args.concurrency, phase + 2.0, results)
+                )
+                flooder.start()
+                time.sleep(1.0)  # let the flood reach its steady state
+                flooded_samples += asyncio.run(probe(probe_url, live, phase, pause))
+                counts = results.get(timeout=phase + 60)
+                flooder.join()
+                totals = [a + b for a, b in zip(totals, counts, strict=True)]
+        unloaded, flooded = summary(quiet), summary(flooded_samples)
+        done, refused, other = totals
         ratio = flooded.p99 / unloaded.p99
+        phase = args.seconds / args.rounds
         print(
             f"live probe GET /v1/charges via {args.via}; test stack: {args.test_workers} "
-            f"worker(s) at nice {args.test_nice}; flood: {args.concurrency} connections, "
-            f"{args.seconds + 3:.0f} s, 2 CPUs shared by every process"
+            f"worker(s) at nice {args.test_nice}; flood: {args.concurrency} connections; "
+            f"{args.rounds} rounds of {phase:.0f} s quiet then {phase:.0f} s flooded"
         )
+        load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+        print(f"load average at the end (1, 5, 15 min): {load} on {os.cpu_count()} CPUs")
         print(f"{'':<10} {'p50 ms':>8} {'p99 ms':>8} {'probes':>7} {'errors':>7}")
         for name, p in (("unloaded", unloaded), ("flooded", flooded)):
             print(f"{name:<10} {p.p50:>8.2f} {p.p99:>8.2f} {p.count:>7} {p.errors:>7}")
-        span = args.seconds + 3
+        span = args.rounds * (args.seconds / args.rounds + 2.0)
         print(
             f"flood: {done / span:.0f} req/s served, {refused} refused with 503 by the "
-            f"router, {other} other errors"
+            f"router, {other} other errors (router limits from ROUTER_* in this environment)"
         )
         print(f"live p99 flooded / unloaded: {ratio:.2f}x")
         if args.max_ratio is not None and (ratio > args.max_ratio or flooded.errors):

@@ -4,4 +4,5 @@ from strongroom.web import configure_logging, serve
 
 settings = Settings()
 configure_logging(settings.log_level)
-serve(create_app(settings), settings.host, settings.port)
+# No access log: the edge records every request (with its request id) already.
+serve(create_app(settings), settings.host, settings.port, access_log=False)

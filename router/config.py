@@ -23,6 +23,10 @@ class StackSettings:
     max_in_flight: int
     queue: int
     queue_timeout_seconds: float
+    # Requests a second let through to the stack (0: no limit); the router's CPU is shared.
+    max_rate: float
+    # A refusal waits this long before its 503, so clients that retry at once slow down.
+    refuse_after_seconds: float
 
 
 class Settings(BaseSettings):
@@ -44,6 +48,11 @@ class Settings(BaseSettings):
     live_queue: int = Field(default=256, ge=0)
     test_queue_timeout_seconds: float = Field(default=5.0, gt=0)
     live_queue_timeout_seconds: float = Field(default=10.0, gt=0)
+    # Test traffic is paced so that it can use a bounded share of the router's CPU.
+    test_max_rate: float = Field(default=100.0, ge=0)
+    live_max_rate: float = Field(default=0.0, ge=0)
+    test_refuse_after_seconds: float = Field(default=1.0, ge=0)
+    live_refuse_after_seconds: float = Field(default=0.0, ge=0)
     # Each stack's /healthz is polled; a stack failing it is refused fast (503) until it passes.
     health_interval_seconds: float = Field(default=1.0, gt=0)
     unhealthy_after: int = Field(default=2, ge=1)

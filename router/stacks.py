@@ -18,7 +18,13 @@ class Stack:
     def __init__(self, mode: Mode, settings: StackSettings) -> None:
         self.mode = mode
         self.settings = settings
-        self.gate = Gate(settings.max_in_flight, settings.queue, settings.queue_timeout_seconds)
+        self.gate = Gate(
+            settings.max_in_flight,
+            settings.queue,
+            settings.queue_timeout_seconds,
+            settings.max_rate,
+            settings.refuse_after_seconds,
+        )
         self.client = httpx.AsyncClient(
             base_url=settings.url,
             timeout=httpx.Timeout(
