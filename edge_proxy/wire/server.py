@@ -3,9 +3,9 @@
 One request at a time per connection: the head is parsed strictly, the body read whole
 (bounded by the body limit), the handler called, the response written with a
 Content-Length, and only then is the next request on the connection read (pipelined
-bytes wait in the buffer, reading is paused meanwhile). Anything `parse` refuses is
-answered by the handler's `refuse` and the connection is closed: after a framing error
-nothing later on the connection can be trusted to start where it seems to.
+bytes wait in the buffer; past a head's worth of them, reading is paused). Anything
+`parse` refuses is answered by the handler's `refuse` and the connection is closed: after
+a framing error nothing later on the connection can be trusted to start where it seems to.
 """
 
 from __future__ import annotations
@@ -150,6 +150,10 @@ class HttpProtocol(asyncio.Protocol):
         self.buffer += data
         if not self.busy:
             self._advance()
+        elif len(self.buffer) > self.limits.max_head_bytes and self.transport is not None:
+            # Pipelined bytes wait for the answer before them; past a head's worth, the
+            # socket is not read until then (not paused per request: two system calls).
+            self.transport.pause_reading()
 
     def eof_received(self) -> bool | None:
         return False  # close our side too; a half-closed request is not answered
@@ -176,7 +180,6 @@ class HttpProtocol(asyncio.Protocol):
         self.head, self.chunks, self.busy, self.reading = None, None, True, False
         self._disarm()
         assert self.transport is not None
-        self.transport.pause_reading()
         self.task = self.loop.create_task(self._respond(request, keep_alive))
 
     def _read_head(self) -> bool:
@@ -245,7 +248,8 @@ class HttpProtocol(asyncio.Protocol):
         if self.transport is None:
             return
         self.busy = False
-        self.transport.resume_reading()
+        if not self.transport.is_reading():
+            self.transport.resume_reading()
         self._arm(self.limits.keepalive_timeout)
         self._advance()
 

@@ -227,3 +227,15 @@ def test_a_slow_client_gets_408_and_an_idle_one_is_closed():
         assert received.startswith(b"HTTP/1.1 408 ") and closed
         received, closed = exchange(port, b"")
         assert received == b"" and closed
+
+
+def test_a_flood_of_pipelined_requests_is_read_as_it_is_answered():
+    upstreams = Upstreams()
+    with running_edge(upstreams, max_head_bytes=1024) as client:
+        port = client.base_url.port or 0
+        many = b"".join(head(b"GET /v1/charges/ch_%d HTTP/1.1" % i, HOST) for i in range(300))
+        received, closed = exchange(
+            port, many + head(b"GET /last HTTP/1.1", HOST, b"Connection: close")
+        )
+    assert received.count(b"HTTP/1.1 200 ") == 301 and closed
+    assert len(upstreams.seen) == 301
