@@ -136,7 +136,10 @@ def serve_upstream(port: int, kind: str) -> None:
             body += message.get("body", b"")
             if not message.get("more_body"):
                 break
-        headers = [(b"content-type", b"application/json")]
+        headers = [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+        ]
         await send({"type": "http.response.start", "status": 200, "headers": headers})  # type: ignore[operator]
         await send({"type": "http.response.body", "body": body})  # type: ignore[operator]
 
