@@ -37,8 +37,8 @@ from edge_proxy.request_id import accepted_request_id, new_request_id
 from edge_proxy.routing import CARDS_PATH, Destination, HostRoutes
 from edge_proxy.static import StaticFiles
 from edge_proxy.wire.client import UpstreamError
+from edge_proxy.wire.messages import is_bodiless
 from edge_proxy.wire.parse import Malformed
-from edge_proxy.wire.server import is_bodiless
 
 SERVICE_NAME = "edge_proxy"
 
