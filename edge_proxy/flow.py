@@ -11,13 +11,40 @@ from dataclasses import dataclass, field
 Headers = list[tuple[bytes, bytes]]
 
 
-def _values(headers: Headers, name: str) -> list[str]:
-    key = name.lower().encode("latin-1")
-    return [value.decode("latin-1") for k, value in headers if k.lower() == key]
+class _Indexed:
+    """Header look-ups through an index built once, and again only if the list was
+    replaced or grew (filters look up the same few headers many times per request).
+    Headers are changed by appending or by replacing the list, never item by item."""
+
+    headers: Headers
+    _index: dict[str, list[str]] | None = None
+    _indexed: tuple[Headers, int] | None = None  # the list itself: its id is never reused
+
+    def header_values(self, name: str) -> list[str]:
+        """Every value of a header, in order ([] when absent)."""
+        index, indexed = self._index, self._indexed
+        if (
+            index is None
+            or indexed is None
+            or indexed[0] is not self.headers
+            or (indexed[1] != len(self.headers))
+        ):
+            index = {}
+            for raw_name, value in self.headers:
+                index.setdefault(raw_name.decode("latin-1").lower(), []).append(
+                    value.decode("latin-1")
+                )
+            self._index, self._indexed = index, (self.headers, len(self.headers))
+        return index.get(name.lower(), [])
+
+    def header(self, name: str) -> str | None:
+        """The first value of a header, or None."""
+        values = self.header_values(name)
+        return values[0] if values else None
 
 
 @dataclass
-class EdgeRequest:
+class EdgeRequest(_Indexed):
     """A request as received: header names lowercased, everything else as sent."""
 
     method: str
@@ -35,17 +62,9 @@ class EdgeRequest:
         """The bytes the body filters read: decoded if it was encoded, else as sent."""
         return self.body if self.decoded is None else self.decoded
 
-    def header(self, name: str) -> str | None:
-        """The first value of a header, or None."""
-        values = _values(self.headers, name)
-        return values[0] if values else None
-
-    def header_values(self, name: str) -> list[str]:
-        return _values(self.headers, name)
-
 
 @dataclass
-class EdgeResponse:
+class EdgeResponse(_Indexed):
     """An upstream's response, whole, before the client sees any of it."""
 
     status_code: int
@@ -56,13 +75,6 @@ class EdgeResponse:
     @property
     def inspected(self) -> bytes:
         return self.body if self.decoded is None else self.decoded
-
-    def header(self, name: str) -> str | None:
-        values = _values(self.headers, name)
-        return values[0] if values else None
-
-    def header_values(self, name: str) -> list[str]:
-        return _values(self.headers, name)
 
 
 @dataclass
