@@ -1,4 +1,4 @@
-"""`python -m api`: one stack, in API_WORKERS processes at CPU priority API_NICE."""
+"""`python -m api`: one stack, in API_WORKERS processes at API_CPU_PRIORITY."""
 
 import os
 
@@ -11,8 +11,11 @@ from strongroom.web import configure_logging, serve
 
 settings = Settings()
 configure_logging(settings.log_level)
-if settings.nice:
-    os.nice(settings.nice)  # inherited by every worker process started below
+# Set before the workers start: they inherit it.
+if settings.cpu_priority == "idle" and hasattr(os, "SCHED_IDLE"):
+    os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+elif settings.cpu_priority != "normal":
+    os.nice(10 if settings.cpu_priority == "low" else 19)
 # Migrated once here, before any worker starts: workers racing on a new database would not.
 engine = make_engine(settings.resolved_database_url())
 migrate(engine)

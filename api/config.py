@@ -17,9 +17,10 @@ class Settings(BaseSettings):
     port: int = 8082
     # Processes serving this stack (uvicorn workers); each runs a webhook worker thread.
     workers: int = Field(default=1, ge=1, le=64)
-    # CPU priority of the stack's processes (os.nice): `strongroom up` runs the test stack
-    # at a lower priority, so a flood of test traffic yields the CPU to live traffic.
-    nice: int = Field(default=0, ge=0, le=19)
+    # CPU priority of the stack's processes: "low" is niceness 10; "idle" is Linux's
+    # SCHED_IDLE, which any ordinary process preempts at once. `strongroom up` runs the
+    # test stack at "idle", so a flood of test traffic yields the CPU to live traffic.
+    cpu_priority: Literal["normal", "low", "idle"] = "normal"
     data_dir: Path = Path("var")
     # Default: a SQLite file of this stack's own; production passes a PostgreSQL URL.
     database_url: str | None = None

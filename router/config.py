@@ -23,8 +23,10 @@ class StackSettings:
     max_in_flight: int
     queue: int
     queue_timeout_seconds: float
-    # Requests a second let through to the stack (0: no limit); the router's CPU is shared.
+    # Requests a second let through to the stack, in all and per API key (0: no limit);
+    # the router's CPU is shared by both stacks.
     max_rate: float
+    max_rate_per_key: float
     # A refusal waits this long before its 503, so clients that retry at once slow down.
     refuse_after_seconds: float
 
@@ -48,9 +50,12 @@ class Settings(BaseSettings):
     live_queue: int = Field(default=256, ge=0)
     test_queue_timeout_seconds: float = Field(default=5.0, gt=0)
     live_queue_timeout_seconds: float = Field(default=10.0, gt=0)
-    # Test traffic is paced so that it can use a bounded share of the router's CPU.
+    # Test traffic is paced so that it can use a bounded share of the router's CPU: 25 a
+    # second per key (Stripe's test-mode limit), 100 in all.
     test_max_rate: float = Field(default=100.0, ge=0)
     live_max_rate: float = Field(default=0.0, ge=0)
+    test_max_rate_per_key: float = Field(default=25.0, ge=0)
+    live_max_rate_per_key: float = Field(default=0.0, ge=0)
     test_refuse_after_seconds: float = Field(default=1.0, ge=0)
     live_refuse_after_seconds: float = Field(default=0.0, ge=0)
     # Each stack's /healthz is polled; a stack failing it is refused fast (503) until it passes.

@@ -24,6 +24,7 @@ class Stack:
             settings.queue_timeout_seconds,
             settings.max_rate,
             settings.refuse_after_seconds,
+            settings.max_rate_per_key,
         )
         self.client = httpx.AsyncClient(
             base_url=settings.url,

@@ -65,3 +65,43 @@ def test_a_refusal_is_answered_slowly_so_eager_retries_slow_down() -> None:
         return time.monotonic() - began
 
     assert asyncio.run(scenario()) >= 0.2
+
+
+def test_each_key_has_its_own_pace_within_the_stack_s() -> None:
+    async def scenario() -> dict[str, float]:
+        gate = Gate(max_in_flight=100, queue=100, queue_timeout=5.0, max_rate_per_key=10)
+        began = time.monotonic()
+        finished: dict[str, float] = {}
+
+        async def one(key: str) -> None:
+            await gate.enter(key)
+            gate.leave()
+            finished[key] = time.monotonic() - began
+
+        await asyncio.gather(*(one("busy") for _ in range(6)), one("quiet"))
+        return finished
+
+    finished = asyncio.run(scenario())
+    assert finished["quiet"] < 0.2  # not held behind the busy key
+    assert finished["busy"] >= 0.45  # its sixth request at 10/s: 0.5 s
+
+
+def test_a_key_past_its_pace_for_the_whole_queue_is_rate_limited_not_overloaded() -> None:
+    from router.gate import RateLimited
+
+    async def scenario() -> list[str]:
+        gate = Gate(max_in_flight=100, queue=100, queue_timeout=0.3, max_rate_per_key=5)
+        outcomes = []
+
+        async def one(key: str) -> None:
+            try:
+                await gate.enter(key)
+                gate.leave()
+                outcomes.append("ok")
+            except RateLimited:
+                outcomes.append("429")
+
+        await asyncio.gather(*(one("eager") for _ in range(4)), one("calm"))
+        return outcomes
+
+    assert sorted(asyncio.run(scenario())) == ["429", "429", "ok", "ok", "ok"]
