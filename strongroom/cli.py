@@ -90,11 +90,25 @@ def stack_options(f: Callable[..., Any]) -> Callable[..., Any]:
             help="Processes serving the live stack.",
         ),
         click.option(
-            "--api-test-nice",
-            type=click.IntRange(0, 19),
-            default=10,
+            "--api-test-priority",
+            type=click.Choice(["normal", "low", "idle"]),
+            default="idle",
             show_default=True,
-            help="CPU niceness of the test stack: test traffic yields the CPU to live.",
+            help="CPU priority of the test stack (low: nice 10; idle: SCHED_IDLE).",
+        ),
+        click.option(
+            "--router-test-rate",
+            type=click.FloatRange(0),
+            default=25.0,
+            show_default=True,
+            help="Test-mode requests a second per API key the router lets through (0: any).",
+        ),
+        click.option(
+            "--router-test-total-rate",
+            type=click.FloatRange(0),
+            default=100.0,
+            show_default=True,
+            help="Test-mode requests a second in all the router lets through (0: any).",
         ),
     ]
     for decorator in reversed(decorators):
@@ -113,7 +127,9 @@ def options_from(kw: dict[str, Any]) -> Options:
         fraud_counters_url=kw["fraud_counters_url"],
         api_test_workers=kw["api_test_workers"],
         api_live_workers=kw["api_live_workers"],
-        api_test_nice=kw["api_test_nice"],
+        api_test_priority=kw["api_test_priority"],
+        router_test_rate_per_key=kw["router_test_rate"],
+        router_test_rate=kw["router_test_total_rate"],
     )
 
 

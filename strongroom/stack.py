@@ -40,11 +40,14 @@ class Options:
     api_test_database_url: str | None = None
     api_live_database_url: str | None = None
     fraud_counters_url: str = "memory"
-    # Each API stack is scaled on its own; the test stack runs at a lower CPU priority,
+    # Each API stack is scaled on its own; the test stack runs at the idle CPU priority,
     # so that a flood of test traffic yields the CPU to live traffic.
     api_test_workers: int = 1
     api_live_workers: int = 1
-    api_test_nice: int = 10
+    api_test_priority: str = "idle"
+    # Test requests the router lets through a second, per API key and in all (0: no limit).
+    router_test_rate_per_key: float = 25.0
+    router_test_rate: float = 100.0
 
 
 @dataclass(frozen=True)
@@ -81,7 +84,7 @@ def services(opts: Options, keys: DevSecrets, shop: MarketplaceKeys | None = Non
             "API_FRAUD_URL": url(p.fraud),
             "API_FRAUD_CREDENTIAL": fraud_cred,
             "API_WORKERS": str(opts.api_test_workers if test else opts.api_live_workers),
-            "API_NICE": str(opts.api_test_nice if test else 0),
+            "API_CPU_PRIORITY": opts.api_test_priority if test else "normal",
             # The local stack's webhooks go to local servers (the demo shop, tests).
             "API_WEBHOOK_ALLOW_PRIVATE_NETWORKS": "true",
         }
@@ -156,6 +159,8 @@ def services(opts: Options, keys: DevSecrets, shop: MarketplaceKeys | None = Non
                 "ROUTER_PORT": str(p.router),
                 "ROUTER_TEST_URL": url(p.api_test),
                 "ROUTER_LIVE_URL": url(p.api_live),
+                "ROUTER_TEST_MAX_RATE_PER_KEY": str(opts.router_test_rate_per_key),
+                "ROUTER_TEST_MAX_RATE": str(opts.router_test_rate),
             },
         ),
         Service(
