@@ -67,4 +67,8 @@ def start_stack(data_dir: Path, **databases: Any) -> Iterator[Stack]:
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """The stack on its embedded defaults: SQLite, local keyring, in-process counters."""
-    yield from start_stack(tmp_path_factory.mktemp("stack"))
+    # The router's test-mode pacing (25 requests a second per key) would only slow the
+    # suite down; tests/router tests it.
+    yield from start_stack(
+        tmp_path_factory.mktemp("stack"), router_test_rate_per_key=0, router_test_rate=0
+    )
