@@ -16,8 +16,8 @@ C-level passes (`bytes.translate`, `split`, `find`), not character by character:
 3. No 26 hex digits in a row: no hex token.
 4. Every base64 token, of either kind (`tokens`), wherever it starts, decodes to bytes
    with no 13 digit-capable bytes in a row, separators deleted: a digit, a hex letter or
-   ``%`` (a percent escape). Four C-level decodings of the whole text, one per alignment,
-   cover every token (`_decoded_clean`).
+   ``%`` (a percent escape). Four C-level decodings of the text's base64 characters, one
+   per alignment, cover every token (`_decoded_clean`).
 
 Property tests (tests/edge_proxy/detect/test_fast.py) check that the fast path never
 clears what the exact path would refuse.
@@ -56,6 +56,8 @@ _AS_BASE64 = bytes(
     else 0x41
     for b in range(256)
 )
+# Everything that is not a base64 character, dropped from the stream.
+_NOT_BASE64 = bytes(b for b in range(256) if _AS_BASE64[b] == 0x41 and b != 0x41)
 # In decoded bytes read as Latin-1: a digit, or what a percent escape is made of, is
 # capable of showing a digit; separators (str.isspace() in Latin-1 too, and "+") join.
 _DECODED = _table(string.hexdigits.encode("ascii") + b"%")
@@ -64,11 +66,13 @@ _DECODED_JOINERS = bytes(b for b in range(256) if chr(b).isspace()) + b"-./_+"
 
 def _decoded_clean(data: bytes) -> bool:
     """Every base64 token of `data`, of either kind, from wherever it starts, decodes to
-    bytes that cannot show 13 digits in a row: the text is decoded as one base64 stream
-    at each of the four alignments (a token starting at position p is whole in the one
-    at p mod 4; other characters are zero bits between tokens)."""
+    bytes that cannot show 13 digits in a row. The text's base64 characters, all others
+    dropped, are decoded as one stream at each of the four alignments: a token starting
+    at position p of the stream is decoded whole in the one at p mod 4 (its last partial
+    quad is completed by what follows it, which changes none of its own bytes), followed
+    by other bytes, which can only add to a run."""
     # Zero bits after the end complete the last quad, as "=" padding completes a token.
-    stream = data.translate(_AS_BASE64) + b"AAAA"
+    stream = data.translate(_AS_BASE64, _NOT_BASE64) + b"AAAA"
     for offset in range(4):
         decoded = binascii.a2b_base64(stream[offset : offset + (len(stream) - offset) // 4 * 4])
         if _RUN in decoded.translate(_DECODED, _DECODED_JOINERS):
