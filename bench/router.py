@@ -156,9 +156,9 @@ def seed(base: str, edge: str, keys: MarketplaceKeys, live_headers: dict[str, st
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--seconds", type=float, default=24.0, help="probing time in each condition, in all"
+        "--seconds", type=float, default=60.0, help="probing time in each condition, in all"
     )
-    parser.add_argument("--rounds", type=int, default=4, help="quiet/flooded alternations")
+    parser.add_argument("--rounds", type=int, default=6, help="quiet/flooded alternations")
     parser.add_argument("--concurrency", type=int, default=64, help="flood connections")
     parser.add_argument(
         "--flood-keys", type=int, default=4, help="testers in the flood, a marketplace each"
