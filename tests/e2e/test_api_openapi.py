@@ -71,6 +71,12 @@ def config(objects: dict[str, list[str]]) -> str:
         "[phases.coverage]",
         'unexpected-methods = ["get", "put", "post", "delete", "patch", "options"]',
         "",
+        # Links come from the document. Location-header inference scans response bodies for
+        # URLs and crashes (schemathesis 4.32.5, urlsplit's "Invalid IPv6 URL") on free text
+        # such as a customer named "http://[": the API echoing it is right, the scan is not.
+        "[phases.stateful.inference]",
+        'algorithms = ["dependency-analysis"]',
+        "",
     ]
     return "\n".join(lines)
 
@@ -115,7 +121,7 @@ def test_schemathesis_finds_no_server_error_and_no_schema_violation(
     done = subprocess.run(
         command, capture_output=True, text=True, timeout=240, cwd=tmp_path, check=False
     )
+    print(done.stdout, done.stderr)  # shown by pytest when the test fails
     summary = done.stdout[done.stdout.find("SUMMARY") :] if "SUMMARY" in done.stdout else ""
-    print(summary)
-    assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-2000:]
+    assert done.returncode == 0, summary or done.stderr[-2000:]
     assert "passed" in summary and "failed" not in summary.split("Test cases:")[-1]
