@@ -56,7 +56,10 @@ def files_holding(root: Path, needles: list[str]) -> list[str]:
 
 def start_stack(data_dir: Path, **databases: Any) -> Iterator[Stack]:
     ports = Ports(*free_ports(7))
-    opts = Options(data_dir=data_dir, ports=ports, **databases)
+    # The test stack at normal CPU priority: on a busy CI machine the idle priority that
+    # `strongroom up` gives it could starve it (bench/router.py measures that priority).
+    options = {"api_test_priority": "normal", **databases}
+    opts = Options(data_dir=data_dir, ports=ports, **options)
     secrets = load_or_create(data_dir)
     keys = dev_marketplace(opts, secrets)
     with Supervisor(services(opts, secrets), opts.host, data_dir / "logs") as supervisor:
