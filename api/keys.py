@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import datetime as dt
 import hashlib
 import hmac
@@ -14,7 +12,12 @@ from typing import Literal
 from sqlalchemy.orm import Session
 
 from api.store.models import ApiKey, utcnow
-from strongroom.web import AuthenticationError, ServiceError
+from strongroom.web import (
+    AuthenticationError,
+    MalformedAuthorization,
+    ServiceError,
+    presented_api_key,
+)
 
 KeyKind = Literal["secret", "publishable"]
 
@@ -41,20 +44,16 @@ def new_key(kind: KeyKind, mode: str) -> str:
 
 def presented_key(authorization: str | None) -> str:
     """The key from `Bearer KEY` or HTTP Basic with the key as user name."""
-    if not authorization:
+    try:
+        key = presented_api_key(authorization)
+    except MalformedAuthorization:
+        raise AuthenticationError("The Authorization header is malformed.") from None
+    if key is None:
         raise AuthenticationError(
             "No API key provided. Send it as 'Authorization: Bearer sk_test_…'.",
             code="missing_api_key",
         )
-    scheme, _, value = authorization.partition(" ")
-    if scheme.lower() == "bearer":
-        return value.strip()
-    if scheme.lower() == "basic":
-        try:
-            return base64.b64decode(value.strip(), validate=True).decode("ascii").partition(":")[0]
-        except (binascii.Error, UnicodeDecodeError):
-            pass
-    raise AuthenticationError("The Authorization header is malformed.")
+    return key
 
 
 def authenticate(session: Session, secret: str, mode: str, authorization: str | None) -> Caller:

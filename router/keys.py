@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 from typing import Literal
+
+from strongroom.web import MalformedAuthorization, presented_api_key
 
 Mode = Literal["test", "live"]
 
@@ -26,18 +26,13 @@ class KeyMalformed(Exception):
 
 def api_key(authorization: str | None) -> str:
     """The key from `Bearer KEY` or HTTP Basic with the key as user name."""
-    if not authorization:
+    try:
+        key = presented_api_key(authorization)
+    except MalformedAuthorization:
+        raise KeyMalformed from None
+    if key is None:
         raise KeyMissing
-    scheme, _, value = authorization.partition(" ")
-    if scheme.lower() == "bearer":
-        return value.strip()
-    if scheme.lower() == "basic":
-        try:
-            decoded = base64.b64decode(value.strip(), validate=True).decode("ascii")
-        except (binascii.Error, UnicodeDecodeError):
-            raise KeyMalformed from None
-        return decoded.partition(":")[0]
-    raise KeyMalformed
+    return key
 
 
 def mode_of(authorization: str | None) -> Mode:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import logging
 import sys
@@ -129,6 +131,26 @@ async def parse_json_object(request: Request) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise ServiceError("The JSON body must be an object.", code="body_invalid")
     return body
+
+
+class MalformedAuthorization(ValueError):
+    """An Authorization header that carries no readable API key."""
+
+
+def presented_api_key(authorization: str | None) -> str | None:
+    """The key from `Bearer KEY` or HTTP Basic with the key as user name; None if absent."""
+    if not authorization:
+        return None
+    scheme, _, value = authorization.partition(" ")
+    if scheme.lower() == "bearer":
+        return value.strip()
+    if scheme.lower() == "basic":
+        try:
+            decoded = base64.b64decode(value.strip(), validate=True).decode("ascii")
+        except (binascii.Error, UnicodeDecodeError):
+            raise MalformedAuthorization from None
+        return decoded.partition(":")[0]
+    raise MalformedAuthorization
 
 
 async def _health(request: Request) -> Response:
