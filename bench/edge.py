@@ -148,6 +148,8 @@ def serve_upstream(port: int, kind: str) -> None:
 
 def serve_edge_without_filters(port: int, upstream: int) -> None:
     """The edge exactly as `python -m edge_proxy` runs it, but with empty filter chains."""
+    import uvloop
+
     from edge_proxy.__main__ import configure_logging
     from edge_proxy.app import EdgeServer
     from edge_proxy.config import Settings
@@ -161,7 +163,7 @@ def serve_edge_without_filters(port: int, upstream: int) -> None:
                 server.edge.chains[destination] = ([], pool)
             await asyncio.Event().wait()
 
-    asyncio.run(run())
+    uvloop.run(run())
 
 
 # -- the load generator -------------------------------------------------------------------

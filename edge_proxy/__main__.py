@@ -9,6 +9,8 @@ import logging
 import signal
 import sys
 
+import uvloop
+
 from edge_proxy.app import EdgeServer
 from edge_proxy.config import Settings
 
@@ -65,7 +67,7 @@ def main() -> None:
     settings = Settings()
     handler = configure_logging(settings.log_level)
     try:
-        asyncio.run(run(settings))
+        uvloop.run(run(settings))
     finally:
         handler.flush()
 

@@ -12,7 +12,7 @@ import asyncio
 import ssl
 import time
 from collections import deque
-from typing import Literal
+from typing import Literal, cast
 from urllib.parse import urlsplit
 
 from edge_proxy.flow import EdgeResponse, Headers
@@ -56,8 +56,7 @@ class _Connection(asyncio.Protocol):
         self.idle_since = time.monotonic()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        self.transport = cast(asyncio.Transport, transport)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.transport = None

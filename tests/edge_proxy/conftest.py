@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
+import uvloop
 
 from edge_proxy.app import EdgeServer
 from edge_proxy.config import Settings
@@ -97,7 +98,7 @@ class Upstreams:
 def serving_edge(settings: Settings, upstreams: Upstreams | None = None) -> Iterator[str]:
     """The edge served exactly as `python -m edge_proxy` serves it, in a thread of its own.
     Without `upstreams` it reaches the real ones in the settings."""
-    loop = asyncio.new_event_loop()
+    loop = uvloop.new_event_loop()  # the loop `python -m edge_proxy` runs on
     stop = asyncio.Event()
     started = threading.Event()
     failure: list[BaseException] = []

@@ -8,7 +8,8 @@ from pathlib import Path
 import edge_proxy
 
 # Its own HTTP server and client (edge_proxy.wire): no web framework, no HTTP library.
-ALLOWED = {"edge_proxy", "pydantic", "pydantic_settings", "prometheus_client", "brotli"}
+# uvloop runs its event loop (libuv), as asyncio's own would.
+ALLOWED = {"edge_proxy", "pydantic", "pydantic_settings", "prometheus_client", "brotli", "uvloop"}
 
 
 def imported_roots(path: Path) -> set[str]:
