@@ -28,6 +28,11 @@ from edge_proxy.wire.parse import (
 log = logging.getLogger("edge_proxy.server")
 
 CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+# After a refusal the client may still be sending (a body over the limit): closing with
+# its bytes unread would send a reset, which can destroy the answer before it is read.
+# The edge half-closes instead and reads and drops what comes, this long and this much.
+LINGER_SECONDS = 2.0
+LINGER_BYTES = 4 << 20
 
 
 class Handler(Protocol):
@@ -65,6 +70,7 @@ class HttpProtocol(asyncio.Protocol):
         self.deadline: float | None = None  # when `clock` times this connection out
         self.writable = asyncio.Event()
         self.writable.set()
+        self.lingering: int | None = None  # bytes dropped since a refusal, while lingering
 
     # asyncio callbacks
 
@@ -88,6 +94,11 @@ class HttpProtocol(asyncio.Protocol):
         self.writable.set()
 
     def data_received(self, data: bytes) -> None:
+        if self.lingering is not None:
+            self.lingering += len(data)  # after a refusal: read, dropped, never parsed
+            if self.lingering > LINGER_BYTES:
+                self._close()
+            return
         self.buffer += data
         if not self.busy:
             self._advance()
@@ -198,7 +209,23 @@ class HttpProtocol(asyncio.Protocol):
         response = self.handler.refuse(error, self.client)
         if self.transport is not None:
             self.transport.write(serialize(response, head=False, close=True))
-        self._close()
+        self._linger()
+
+    def _linger(self) -> None:
+        """Send the answer and a FIN, drop whatever else comes, close when the client
+        does or after LINGER_SECONDS or LINGER_BYTES."""
+        self._disarm()
+        self.busy = True  # parse nothing more
+        self.buffer.clear()
+        transport = self.transport
+        if transport is None or not transport.can_write_eof():
+            self._close()
+            return
+        self.lingering = 0
+        transport.write_eof()
+        if not transport.is_reading():
+            transport.resume_reading()
+        self.loop.call_later(LINGER_SECONDS, self._close)
 
     def _close(self) -> None:
         self._disarm()
@@ -267,12 +294,20 @@ class Listener:
         await self.server.wait_closed()
 
 
-async def serve(handler: Handler, host: str, port: int, limits: Limits) -> Listener:
-    """Listen on host:port; the caller closes the returned listener."""
+async def serve(
+    handler: Handler, host: str, port: int, limits: Limits, *, reuse_port: bool = False
+) -> Listener:
+    """Listen on host:port (shared with other processes when `reuse_port`); the caller
+    closes the returned listener."""
     loop = asyncio.get_running_loop()
     clock = Clock(limits)
     server = await loop.create_server(
-        lambda: HttpProtocol(handler, limits, clock), host, port, reuse_address=True, backlog=1024
+        lambda: HttpProtocol(handler, limits, clock),
+        host,
+        port,
+        reuse_address=True,
+        reuse_port=reuse_port or None,
+        backlog=1024,
     )
     clock.start()
     return Listener(server, clock)

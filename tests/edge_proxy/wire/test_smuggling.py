@@ -172,6 +172,21 @@ def test_a_chunked_body_over_the_limit_is_413_and_closed(edge_port):
     assert upstreams.seen == []
 
 
+def test_a_client_still_sending_after_a_refusal_reads_the_answer_not_a_reset(edge_port):
+    port, upstreams = edge_port
+    upstreams.reset()
+    with socket.create_connection(("127.0.0.1", port)) as conn:
+        conn.sendall(head(POST, HOST, b"Content-Length: 2000000"))
+        time.sleep(0.3)  # refused by its head: the edge has answered and half-closed
+        conn.sendall(b"a" * 2_000_000)  # a reset would fail this send or the reads below
+        conn.settimeout(5)
+        received = b""
+        while chunk := conn.recv(65536):
+            received += chunk
+    assert received.startswith(b"HTTP/1.1 413 ")
+    assert upstreams.seen == []
+
+
 def test_an_unsupported_expectation_is_417(edge_port):
     port, _ = edge_port
     received, closed = exchange(port, head(POST, HOST, b"Content-Length: 2", b"Expect: magic"))
