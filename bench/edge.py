@@ -3,8 +3,10 @@
 In one run and one process tree (every server is a child of this process, on loopback):
 
   direct        the load generator straight to a trivial upstream (an echo server)
-  edge          through `python -m edge_proxy`, filter on (the router's chain)
-  edge-nofilter through the same edge with an empty filter chain (this file's --serve-edge)
+  edge          through `python -m edge_proxy`, filter on (the router's chain), with
+                EDGE_WORKERS=--edge-workers (default: one per core, as in production)
+  edge-1worker  the same with one worker process (shown when --edge-workers is not 1)
+  edge-nofilter through one edge process with an empty filter chain (--serve-edge)
   mitmproxy     through `mitmdump --mode reverse:…` (mitmproxy 11, from .venv-mitmproxy)
 
 each for a 1 KB and a 64 KB PAN-free JSON body (POSTed, echoed back, so the edge scans
@@ -180,9 +182,12 @@ class Result:
 
 
 def cpu_seconds(pid: int) -> float:
-    """User and system CPU time of a process and its threads so far (Linux /proc)."""
+    """User and system CPU time so far of a process, its threads and its live children
+    (an edge's workers) (Linux /proc)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return own + sum(cpu_seconds(int(child)) for child in children)
 
 
 async def _worker(port: int, request: bytes, remaining: list[int], latencies: list[float]) -> None:
@@ -313,6 +318,9 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=3000, help="per scenario and body")
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--upstream", choices=["asyncio", "uvicorn"], default="asyncio")
+    parser.add_argument(
+        "--edge-workers", type=int, default=os.cpu_count() or 1, help="EDGE_WORKERS of 'edge'"
+    )
     parser.add_argument("--serve-upstream", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--serve-edge", type=int, nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -323,23 +331,31 @@ def main() -> None:
         serve_edge_without_filters(*args.serve_edge)
         return
 
-    upstream, edge, bare, mitm = free_ports(4)
+    upstream, edge, single, bare, mitm = free_ports(5)
     python = sys.executable
-    edge_env = {
-        "EDGE_PORT": str(edge),
-        "EDGE_ROUTER_URL": f"http://127.0.0.1:{upstream}",
-        "EDGE_LOG_LEVEL": "INFO",  # the access log is written, as in production
-    }
+
+    def edge_env(port: int, workers: int) -> dict[str, str]:
+        return {
+            "EDGE_PORT": str(port),
+            "EDGE_WORKERS": str(workers),
+            "EDGE_ROUTER_URL": f"http://127.0.0.1:{upstream}",
+            "EDGE_LOG_LEVEL": "INFO",  # the access log is written, as in production
+        }
+
     commands: list[tuple[list[str], dict[str, str], int]] = [
         (
             [python, __file__, "--upstream", args.upstream, "--serve-upstream", str(upstream)],
             {},
             upstream,
         ),
-        ([python, "-m", "edge_proxy"], edge_env, edge),
+        ([python, "-m", "edge_proxy"], edge_env(edge, args.edge_workers), edge),
         ([python, __file__, "--serve-edge", str(bare), str(upstream)], {}, bare),
     ]
-    scenarios = [("direct", upstream), ("edge", edge), ("edge-nofilter", bare)]
+    scenarios = [("direct", upstream), ("edge", edge)]
+    if args.edge_workers != 1:
+        commands.append(([python, "-m", "edge_proxy"], edge_env(single, 1), single))
+        scenarios.append(("edge-1worker", single))
+    scenarios.append(("edge-nofilter", bare))
     if MITMDUMP.exists():
         mode = f"reverse:http://127.0.0.1:{upstream}@127.0.0.1:{mitm}"
         commands.append(([str(MITMDUMP), "--mode", mode, "-q"], {}, mitm))
@@ -360,7 +376,10 @@ def main() -> None:
                     name, port, pids[port], body, count, args.concurrency
                 )
 
-    print(f"\nedge benchmark: {args.concurrency} connections, upstream {args.upstream}, loopback")
+    print(
+        f"\nedge benchmark: {args.concurrency} connections, upstream {args.upstream}, "
+        f"loopback, {os.cpu_count()} cores, 'edge' with {args.edge_workers} worker(s)"
+    )
     print(
         f"{'scenario':<14}{'body':>7}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'vs direct':>11}"
         f"{'server CPU/req':>16}"
@@ -372,10 +391,12 @@ def main() -> None:
             f"{result.p99:>9.2f}{ratio:>10.2f}x{result.cpu_us:>13.0f} us"
         )
     for body in bodies:
-        if ("mitmproxy", len(body)) in results:
-            ours, theirs = results[("edge", len(body))], results[("mitmproxy", len(body))]
+        for name in ("edge", "edge-1worker"):
+            if ("mitmproxy", len(body)) not in results or (name, len(body)) not in results:
+                continue
+            ours, theirs = results[(name, len(body))], results[("mitmproxy", len(body))]
             print(
-                f"edge (filter on) vs mitmproxy, {len(body) // 1024} KB: "
+                f"{name} (filter on) vs mitmproxy, {len(body) // 1024} KB: "
                 f"{ours.rps / theirs.rps:.1f}x the requests/s, "
                 f"{theirs.cpu_us / ours.cpu_us:.1f}x less CPU per request"
             )

@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import select
 import signal
 import sys
 
@@ -13,6 +15,7 @@ import uvloop
 
 from edge_proxy.app import EdgeServer
 from edge_proxy.config import Settings
+from edge_proxy.workers import run_workers
 
 log = logging.getLogger("edge_proxy")
 
@@ -34,24 +37,60 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
     log.info("edge stopped")
 
 
-class BufferedStderr(logging.StreamHandler):  # type: ignore[type-arg]
-    """Log lines go to a 64 KiB buffer on stderr, written out once a second (`run` calls
-    `flush`), at once for WARNING and above, and at exit: a write per request would be a
-    system call on the event loop for every request."""
+class BufferedStderr(logging.Handler):
+    """Log lines go to a buffer, written to stderr once a second (`run` calls `flush`), at
+    once for WARNING and above, when 64 KiB are waiting, and at exit: a write per request
+    would be a system call on the event loop for every request.
 
-    def __init__(self) -> None:
-        stream = open(  # noqa: SIM115 - lives as long as the process
-            sys.stderr.fileno(), "w", buffering=1 << 16, closefd=False, errors="backslashreplace"
-        )
-        super().__init__(stream)
+    Every write holds whole lines and at most PIPE_BUF bytes (a longer line goes alone):
+    the workers of one edge share stderr, and such writes never interleave, on a pipe or
+    on a file opened for appending.
+    """
+
+    def __init__(self, fd: int | None = None, limit: int = 1 << 16) -> None:
+        super().__init__()
+        self.fd = sys.stderr.fileno() if fd is None else fd
+        self.limit = limit
+        self.lines: list[bytes] = []
+        self.size = 0
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            self.stream.write(self.format(record) + self.terminator)
+            line = (self.format(record) + "\n").encode("utf-8", "backslashreplace")
         except Exception:
             self.handleError(record)
-        if record.levelno >= logging.WARNING:
-            self.flush()
+            return
+        self.lines.append(line)
+        self.size += len(line)
+        if self.size >= self.limit or record.levelno >= logging.WARNING:
+            self._write()
+
+    def flush(self) -> None:
+        self.acquire()
+        try:
+            self._write()
+        finally:
+            self.release()
+
+    def _write(self) -> None:
+        writes: list[bytes] = []
+        chunk: list[bytes] = []
+        size = 0
+        for line in self.lines:
+            if chunk and size + len(line) > select.PIPE_BUF:
+                writes.append(b"".join(chunk))
+                chunk, size = [], 0
+            chunk.append(line)
+            size += len(line)
+        if chunk:
+            writes.append(b"".join(chunk))
+        self.lines, self.size = [], 0
+        try:
+            for data in writes:
+                while data:
+                    data = data[os.write(self.fd, data) :]
+        except OSError:
+            pass  # stderr is gone: these lines are lost; the edge goes on serving
 
 
 def configure_logging(level: str) -> BufferedStderr:
@@ -66,6 +105,11 @@ def main() -> None:
     """Build the settings, set up logging and run the edge until stopped."""
     settings = Settings()
     handler = configure_logging(settings.log_level)
+    if settings.workers > 1:
+        try:
+            sys.exit(run_workers(settings))
+        finally:
+            handler.flush()
     try:
         uvloop.run(run(settings))
     finally:

@@ -67,7 +67,15 @@ class EdgeServer:
 
     async def __aenter__(self) -> EdgeServer:
         settings = self.settings
-        self.servers.append(await serve(self.edge, settings.host, settings.port, limits(settings)))
+        self.servers.append(
+            await serve(
+                self.edge,
+                settings.host,
+                settings.port,
+                limits(settings),
+                reuse_port=settings.reuse_port,
+            )
+        )
         if settings.metrics_port is not None:
             endpoint = MetricsEndpoint(self.edge.metrics)
             self.servers.append(

@@ -93,6 +93,19 @@ class Settings(BaseSettings):
         description="Port of the Prometheus metrics listener (GET /metrics, on `host`); "
         "unset: no listener. Never on the public port.",
     )
+    workers: int = Field(
+        1,
+        ge=1,
+        le=64,
+        description="Processes serving the port (SO_REUSEPORT; the kernel spreads "
+        "connections over them): one per core. With more than one, worker i serves its "
+        "metrics on metrics_port + i.",
+    )
+    reuse_port: bool = Field(
+        False,
+        description="Listen with SO_REUSEPORT. Set for each worker that `workers` starts; "
+        "only processes of the same user can share the port.",
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         "INFO", description="Level of the edge's log on stderr."
     )
@@ -133,6 +146,8 @@ class Settings(BaseSettings):
         shared = set(self.api_hosts) & set(self.js_hosts)
         if shared:
             raise ValueError(f"hosts both API and JS: {sorted(shared)}")
+        if self.metrics_port is not None and self.metrics_port + self.workers - 1 > 65535:
+            raise ValueError("metrics_port + workers - 1 must be a port number")
         for origin in self.api_origins:
             parts = urlsplit(origin)
             if parts.scheme not in ("http", "https") or not parts.hostname or parts.path:
