@@ -157,10 +157,11 @@ def serve_edge_without_filters(port: int, upstream: int) -> None:
     from edge_proxy.config import Settings
 
     settings = Settings(port=port, router_url=f"http://127.0.0.1:{upstream}")
-    configure_logging(settings.log_level)  # the access log costs the same in both edges
+    # The access log costs the same in both edges.
+    handler = configure_logging(settings.log_level)
 
     async def run() -> None:
-        async with EdgeServer(settings) as server:
+        async with EdgeServer(settings, access_sink=handler.write_line) as server:
             for destination, (_, pool) in list(server.edge.chains.items()):
                 server.edge.chains[destination] = ([], pool)
             await asyncio.Event().wait()

@@ -10,6 +10,7 @@ import os
 import select
 import signal
 import sys
+from collections.abc import Callable
 
 import uvloop
 
@@ -20,14 +21,20 @@ from edge_proxy.workers import run_workers
 log = logging.getLogger("edge_proxy")
 
 
-async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
-    """Serve until `stop` is set (by SIGTERM or SIGINT when not given)."""
+async def run(
+    settings: Settings,
+    stop: asyncio.Event | None = None,
+    *,
+    access_sink: Callable[[str], None] | None = None,
+) -> None:
+    """Serve until `stop` is set (by SIGTERM or SIGINT when not given); access log lines
+    go to `access_sink` when given, else through logging."""
     loop = asyncio.get_running_loop()
     if stop is None:
         stop = asyncio.Event()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
-    async with EdgeServer(settings):
+    async with EdgeServer(settings, access_sink=access_sink):
         log.info("edge listening on http://%s:%d", settings.host, settings.port)
         while not stop.is_set():
             with contextlib.suppress(TimeoutError):
@@ -56,13 +63,25 @@ class BufferedStderr(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            line = (self.format(record) + "\n").encode("utf-8", "backslashreplace")
+            text = self.format(record)
         except Exception:
             self.handleError(record)
             return
+        self._add(text, urgent=record.levelno >= logging.WARNING)
+
+    def write_line(self, text: str) -> None:
+        """A line formatted by its writer (the access log), in turn with the records."""
+        self.acquire()
+        try:
+            self._add(text, urgent=False)
+        finally:
+            self.release()
+
+    def _add(self, text: str, *, urgent: bool) -> None:
+        line = (text + "\n").encode("utf-8", "backslashreplace")
         self.lines.append(line)
         self.size += len(line)
-        if self.size >= self.limit or record.levelno >= logging.WARNING:
+        if urgent or self.size >= self.limit:
             self._write()
 
     def flush(self) -> None:
@@ -111,7 +130,7 @@ def main() -> None:
         finally:
             handler.flush()
     try:
-        uvloop.run(run(settings))
+        uvloop.run(run(settings, access_sink=handler.write_line))
     finally:
         handler.flush()
 

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import TracebackType
 
 from edge_proxy.config import Settings
@@ -53,11 +53,17 @@ class EdgeServer:
     """The edge listening: ``async with EdgeServer(settings) as server: ...``."""
 
     def __init__(
-        self, settings: Settings, *, upstreams: Mapping[Destination, Upstream] | None = None
+        self,
+        settings: Settings,
+        *,
+        upstreams: Mapping[Destination, Upstream] | None = None,
+        access_sink: Callable[[str], None] | None = None,
     ) -> None:
         self.settings = settings
         self.pools = upstream_pools(settings) if upstreams is None else {}
-        self.edge = Edge(settings, upstreams or self.pools, metrics=Metrics())
+        self.edge = Edge(
+            settings, upstreams or self.pools, metrics=Metrics(), access_sink=access_sink
+        )
         self.servers: list[Listener] = []
 
     @property

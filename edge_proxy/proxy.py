@@ -6,7 +6,7 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
 
@@ -84,11 +84,12 @@ class Edge:
         *,
         detector: PanDetector | None = None,
         metrics: Metrics | None = None,
+        access_sink: Callable[[str], None] | None = None,
     ) -> None:
         detector = detector or PanDetector(budget=settings.max_inspect_seconds)
         self.routes = HostRoutes(settings.api_hosts, settings.js_hosts)
         self.metrics = metrics or Metrics()
-        self.access = AccessLog(detector)
+        self.access = AccessLog(detector, access_sink)
         self.detector = detector
         self.static = StaticFiles(settings.js_dir, settings.api_origins)
         self.cors = CardsCors(settings.api_hosts)

@@ -1,9 +1,17 @@
-"""One structured log line per request, with no card number in it, ever."""
+"""One structured log line per request, with no card number in it, ever.
+
+Lines go through the logging module (logger ``edge_proxy.access``), or, when the edge is
+given a `sink`, straight into it already formatted as its log lines are (``python -m
+edge_proxy`` passes its stderr buffer): a log record per request costs more CPU than the
+rest of the line.
+"""
 
 from __future__ import annotations
 
 import logging
 import re
+import time
+from collections.abc import Callable
 from typing import Any
 
 from edge_proxy.detect import PanDetector
@@ -35,8 +43,10 @@ class AccessLog:
     none, even of a request that was refused for carrying one.
     """
 
-    def __init__(self, detector: PanDetector) -> None:
+    def __init__(self, detector: PanDetector, sink: Callable[[str], None] | None = None) -> None:
         self.detector = detector
+        self.sink = sink
+        self._second: tuple[int, str] = (0, "")
 
     def _safe(self, value: str | None) -> str | None:
         # Read as the path filter reads: every percent layer, so no encoded card slips by.
@@ -70,4 +80,15 @@ class AccessLog:
             "request_id": request_id,
             "reason": reason,
         }
-        log.info("request %s", _logfmt(fields))
+        if self.sink is None:
+            log.info("request %s", _logfmt(fields))
+        else:
+            self.sink(f"{self._timestamp()} INFO {log.name} request {_logfmt(fields)}")
+
+    def _timestamp(self) -> str:
+        """As logging's default asctime: local time with milliseconds."""
+        now = time.time()
+        second = int(now)
+        if self._second[0] != second:
+            self._second = (second, time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(second)))
+        return f"{self._second[1]},{int((now - second) * 1000):03d}"

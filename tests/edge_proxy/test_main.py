@@ -10,10 +10,12 @@ from tests.helpers.servers import free_port
 
 def test_main_reads_the_environment_and_logs_to_stderr(monkeypatch):
     calls = []
+    sinks = []
     logged = []
 
-    async def fake_run(settings, stop=None):
+    async def fake_run(settings, stop=None, *, access_sink=None):
         calls.append(settings)
+        sinks.append(access_sink)
 
     monkeypatch.setattr(main_module, "run", fake_run)
     monkeypatch.setattr(logging, "basicConfig", lambda **kw: logged.append(kw))
@@ -26,6 +28,7 @@ def test_main_reads_the_environment_and_logs_to_stderr(monkeypatch):
     assert config["level"] == "WARNING"
     (handler,) = config["handlers"]
     assert isinstance(handler, main_module.BufferedStderr)
+    assert sinks == [handler.write_line]  # the access log goes straight into its buffer
 
 
 def test_run_serves_until_stopped_with_metrics_on_their_own_port():

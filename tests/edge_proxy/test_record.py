@@ -50,3 +50,24 @@ def test_a_percent_encoded_card_in_the_path_is_redacted_too(edge, upstreams, log
 
 def test_logfmt_quotes_what_needs_it():
     assert _logfmt({"a": "x y", "b": None, "c": 'q"\n', "d": 1}) == 'a="x y" b=- c="q\\"\\n" d=1'
+
+
+def test_with_a_sink_lines_skip_logging_and_look_like_its_lines(logs):
+    from edge_proxy.detect import PanDetector
+    from edge_proxy.flow import EdgeRequest
+    from edge_proxy.record import AccessLog
+
+    lines: list[str] = []
+    access = AccessLog(PanDetector(), lines.append)
+    request = EdgeRequest("GET", "/v1/x", b"/v1/x", headers=[(b"host", b"api.localhost")])
+    access.record(request, 404, 0.0123, "req_abc", "not_found")
+    (line,) = lines
+    date, clock, level, name, message = line.split(" ", 4)
+    assert time.strptime(f"{date} {clock.split(',')[0]}", "%Y-%m-%d %H:%M:%S")
+    assert len(clock.split(",")[1]) == 3
+    assert (level, name) == ("INFO", "edge_proxy.access")
+    assert message == (
+        "request method=GET host=api.localhost path=/v1/x status=404 duration_ms=12.3 "
+        "request_id=req_abc reason=not_found"
+    )
+    assert access_lines(logs, 0) == []  # not through logging as well
