@@ -162,8 +162,8 @@ def serve_edge_without_filters(port: int, upstream: int) -> None:
 
     async def run() -> None:
         async with EdgeServer(settings, access_sink=handler.write_line) as server:
-            for destination, (_, pool) in list(server.edge.chains.items()):
-                server.edge.chains[destination] = ([], pool)
+            for destination in list(server.edge.chains):
+                server.edge.replace_chain(destination, [])
             await asyncio.Event().wait()
 
     uvloop.run(run())

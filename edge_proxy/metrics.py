@@ -48,6 +48,7 @@ class Metrics:
         # labels() takes a lock and builds a key each time: the children are kept here.
         self._counted: dict[tuple[str, int], Any] = {}
         self._timed: dict[str, Any] = {}
+        self._upstream_timed: dict[str, Any] = {}
 
     def observe(self, destination: str, status: int, seconds: float) -> None:
         key = (destination, status // 100)
@@ -58,6 +59,12 @@ class Metrics:
         timer = self._timed.get(destination)
         if timer is None:
             timer = self._timed[destination] = self.latency.labels(destination)
+        timer.observe(seconds)
+
+    def upstream_answered(self, upstream: str, seconds: float) -> None:
+        timer = self._upstream_timed.get(upstream)
+        if timer is None:
+            timer = self._upstream_timed[upstream] = self.upstream_latency.labels(upstream)
         timer.observe(seconds)
 
     def blocked(self, error: EdgeError) -> None:

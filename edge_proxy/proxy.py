@@ -28,7 +28,7 @@ from edge_proxy.errors import (
     reason,
 )
 from edge_proxy.filters import Filter, router_chain, run_hook, vault_chain
-from edge_proxy.filters.base import Hook
+from edge_proxy.filters.base import HOOKS, Hook, hooked
 from edge_proxy.flow import EdgeRequest, EdgeResponse, Flow, Headers
 from edge_proxy.headers import downstream_headers, upstream_headers
 from edge_proxy.metrics import Metrics
@@ -94,16 +94,17 @@ class Edge:
         self.static = StaticFiles(settings.js_dir, settings.api_origins)
         self.cors = CardsCors(settings.api_hosts)
         self.scanners = ThreadPoolExecutor(SCAN_WORKERS, thread_name_prefix="edge-scan")
-        self.chains: dict[Destination, tuple[list[Filter], Upstream]] = {
-            Destination.VAULT: (
-                vault_chain(settings.max_body_bytes, detector),
-                upstreams[Destination.VAULT],
-            ),
-            Destination.ROUTER: (
-                router_chain(settings.max_body_bytes, settings.max_inspect_bytes, detector),
-                upstreams[Destination.ROUTER],
-            ),
-        }
+        self.upstreams = {d: upstreams[d] for d in (Destination.VAULT, Destination.ROUTER)}
+        self.chains: dict[Destination, dict[Hook, list[Filter]]] = {}
+        self.replace_chain(Destination.VAULT, vault_chain(settings.max_body_bytes, detector))
+        self.replace_chain(
+            Destination.ROUTER,
+            router_chain(settings.max_body_bytes, settings.max_inspect_bytes, detector),
+        )
+
+    def replace_chain(self, destination: Destination, filters: list[Filter]) -> None:
+        """Set the filters for a destination, kept per hook (the benchmark empties them)."""
+        self.chains[destination] = {hook: hooked(filters, hook) for hook in HOOKS}
 
     async def handle(self, request: EdgeRequest) -> EdgeResponse:
         """Answer one whole request: refused by the edge, or forwarded and checked."""
@@ -156,15 +157,15 @@ class Edge:
         preflight = self.cors.preflight(request) if self.cors.applies(request) else None
         if preflight is not None:
             return "cors", preflight
-        filters, upstream = self.chains[destination]
-        run_hook(filters, "requestheaders", flow)
+        chain, upstream = self.chains[destination], self.upstreams[destination]
+        run_hook(chain["requestheaders"], "requestheaders", flow)
         flow.checked = True  # path, query and headers: no card number
-        await self._scan(filters, "request", flow, len(request.body))
+        await self._scan(chain["request"], "request", flow, len(request.body))
         # The vault gets exactly the one path it serves, however the client spelled it.
         path = CARDS_PATH.encode() if destination is Destination.VAULT else request.raw_path
         target = path + (b"?" + request.query_string if request.query_string else b"")
         flow.response = await self._send(upstream, destination, flow, target)
-        await self._scan(filters, "response", flow, len(flow.response.body))
+        await self._scan(chain["response"], "response", flow, len(flow.response.body))
         return destination.value, forwarded_response(flow.response, head=request.method == "HEAD")
 
     async def _scan(self, filters: list[Filter], hook: Hook, flow: Flow, size: int) -> None:
@@ -201,9 +202,7 @@ class Edge:
             if error.kind == "unavailable":
                 raise UpstreamUnavailable() from None
             raise UnreadableResponse() from None
-        self.metrics.upstream_latency.labels(destination.value).observe(
-            time.perf_counter() - started
-        )
+        self.metrics.upstream_answered(destination.value, time.perf_counter() - started)
         return response
 
 

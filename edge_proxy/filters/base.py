@@ -40,6 +40,15 @@ class Filter:
         """Check the upstream's response."""
 
 
+HOOKS: tuple[Hook, ...] = ("requestheaders", "request", "response")
+
+
+def hooked(filters: Sequence[Filter], hook: Hook) -> list[Filter]:
+    """The filters that override `hook`, in order: the others would do nothing."""
+    inherited = getattr(Filter, hook)
+    return [item for item in filters if getattr(type(item), hook) is not inherited]
+
+
 def run_hook(filters: Sequence[Filter], hook: Hook, flow: Flow) -> None:
     """Call `hook` on each filter in order; the first EdgeError stops the flow."""
     for item in filters:
