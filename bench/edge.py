@@ -331,6 +331,8 @@ def main() -> None:
     if args.serve_edge:
         serve_edge_without_filters(*args.serve_edge)
         return
+    # Stopped from outside (a profiler run, say): the servers are stopped too.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
 
     upstream, edge, single, bare, mitm = free_ports(5)
     python = sys.executable
