@@ -2,8 +2,8 @@
 
 `quick_clean(data)` is True only when no reading of `data` that the exact path makes
 (`body`, `reading`, `json_body`) can hold a card number; when it cannot prove that, it
-says False and the exact path judges. It works on the raw bytes with a handful of
-C-level passes (`bytes.translate`, `split`, `find`), not character by character:
+says False and the exact path judges. It works on the raw bytes, in C, never character
+by character in Python:
 
 1. The bytes are ASCII, with no NUL (``json.loads`` would read UTF-16), no ``%`` (no
    percent layer), and no JSON escape that makes a digit or separator (``\\u``,
@@ -16,8 +16,13 @@ C-level passes (`bytes.translate`, `split`, `find`), not character by character:
 3. No 26 hex digits in a row: no hex token.
 4. Every base64 token, of either kind (`tokens`), wherever it starts, decodes to bytes
    with no 13 digit-capable bytes in a row, separators deleted: a digit, a hex letter or
-   ``%`` (a percent escape). Four C-level decodings of the text's base64 characters, one
-   per alignment, cover every token (`_decoded_clean`).
+   ``%`` (a percent escape). Decoding the text's base64 characters as one stream at each
+   of the four alignments covers every token (`_decoded_clean`).
+
+Step 1 is a few ``bytes`` methods. Steps 2 to 4 are two byte loops in C (`_scan.c`)
+when the extension is built, as `make install` does; the Python below (`_runs_clean`:
+translations and ``a2b_base64``) is the reference they are tested against (test_scan.py),
+answer for answer, and the fallback when it is not built.
 
 Property tests (tests/edge_proxy/detect/test_fast.py) check that the fast path never
 clears what the exact path would refuse.
@@ -27,6 +32,7 @@ from __future__ import annotations
 
 import binascii
 import string
+from collections.abc import Callable
 
 from edge_proxy.detect.candidates import MIN_DIGITS
 from edge_proxy.detect.tokens import MIN_HEX, MIN_TOKEN
@@ -80,6 +86,25 @@ def _decoded_clean(data: bytes) -> bool:
     return True
 
 
+def _runs_clean(data: bytes) -> bool:
+    """Steps 2 to 4 (see above), in Python: the reference for `_scan.runs_clean`."""
+    if _RUN in data.translate(_DIGITS, _SEPARATORS):
+        return False
+    if len(data) >= MIN_HEX and b"0" * MIN_HEX in data.translate(_HEX):
+        return False
+    return len(data) < MIN_TOKEN or _decoded_clean(data)
+
+
+runs_clean: Callable[[bytes], bool] = _runs_clean
+try:
+    from edge_proxy.detect import _scan
+except ImportError:  # not built (a source tree without `make install`): slower, as safe
+    BUILT = False
+else:
+    runs_clean = _scan.runs_clean
+    BUILT = True
+
+
 def quick_clean(data: bytes) -> bool:
     """True when the exact path is sure to find no card number in `data` (see above)."""
     if not data.isascii() or b"\x00" in data or b"%" in data:
@@ -88,8 +113,4 @@ def quick_clean(data: bytes) -> bool:
         return False
     if len(data) < MIN_DIGITS:
         return True  # ASCII reads as itself: too short to hold a card number or a token
-    if _RUN in data.translate(_DIGITS, _SEPARATORS):
-        return False
-    if len(data) >= MIN_HEX and b"0" * MIN_HEX in data.translate(_HEX):
-        return False
-    return len(data) < MIN_TOKEN or _decoded_clean(data)
+    return runs_clean(data)
