@@ -10,10 +10,16 @@
         other bytes dropped, as one stream followed by "AAAA", decoded at each of the four
         alignments: no 13 digit-capable bytes in a row, joiners deleted.
 
-   It takes any buffer (y*), allocates nothing, reads bytes only at an index checked
-   against the length, and lets go of the GIL over large buffers: the edge scans large
-   bodies in worker threads. tests/edge_proxy/detect/test_scan.py checks it against the
-   Python reference. */
+   plain_json(data) is true only when data is one JSON document that json.loads accepts
+   too, with no number in exponent form (fast._plain_json, the reference): a strict
+   RFC 8259 validator for ASCII that refuses more than json.loads does (NaN, Infinity,
+   exponents, nesting deeper than 64, integer parts longer than 640 digits). Refusing only
+   sends the body to the exact path.
+
+   Both take any buffer (y*), allocate nothing, read bytes only at an index checked
+   against the length, and let go of the GIL over large buffers: the edge scans large
+   bodies in worker threads. tests/edge_proxy/detect/test_scan.py checks them against the
+   Python references. */
 
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -124,6 +130,163 @@ static int scan_runs(const unsigned char *text, Py_ssize_t len) {
     return text_clean(text, len) && (len < MIN_TOKEN || decoded_clean(text, len));
 }
 
+/* ---- plain_json --------------------------------------------------------------------- */
+
+#define MAX_DEPTH 64 /* nesting vouched for: one bit each in `objects` below */
+/* The least limit sys.set_int_max_str_digits() accepts: json.loads converts any integer
+   this short whatever the process set. */
+#define MAX_INT_DIGITS 640
+
+typedef struct {
+    const unsigned char *buf;
+    Py_ssize_t len, at;
+} Reader;
+
+/* The byte at the cursor, or -1 past the end: the only way the validator reads. */
+static int peek(const Reader *r) {
+    return r->at < r->len ? r->buf[r->at] : -1;
+}
+
+static int is_digit(int c) {
+    return c >= '0' && c <= '9';
+}
+
+static void skip_space(Reader *r) {
+    for (int c = peek(r); c == ' ' || c == '\t' || c == '\n' || c == '\r'; c = peek(r))
+        r->at++;
+}
+
+/* A string from its opening quote: ASCII, no control character, JSON's escapes only. */
+static int string(Reader *r) {
+    r->at++;
+    for (;;) {
+        int c = peek(r);
+        r->at++;
+        if (c == '"')
+            return 1;
+        if (c < 0x20 || c >= 0x80) /* also the end of the text (-1) */
+            return 0;
+        if (c == '\\') {
+            c = peek(r);
+            r->at++;
+            switch (c) {
+            case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r': case 't':
+                break;
+            case 'u':
+                for (int k = 0; k < 4; k++, r->at++)
+                    if (!is_hex(peek(r)))
+                        return 0;
+                break;
+            default:
+                return 0;
+            }
+        }
+    }
+}
+
+/* -?(0|[1-9][0-9]*)(\.[0-9]+)? and no exponent: the exact path judges 42e14 by value. */
+static int number(Reader *r) {
+    if (peek(r) == '-')
+        r->at++;
+    Py_ssize_t start = r->at;
+    if (peek(r) == '0')
+        r->at++;
+    else if (is_digit(peek(r)))
+        while (is_digit(peek(r)))
+            r->at++;
+    else
+        return 0;
+    if (r->at - start > MAX_INT_DIGITS)
+        return 0;
+    if (peek(r) == '.') {
+        r->at++;
+        if (!is_digit(peek(r)))
+            return 0;
+        while (is_digit(peek(r)))
+            r->at++;
+    }
+    return peek(r) != 'e' && peek(r) != 'E';
+}
+
+static int literal(Reader *r, const char *word) {
+    for (; *word != '\0'; word++, r->at++)
+        if (peek(r) != (unsigned char)*word)
+            return 0;
+    return 1;
+}
+
+static int scalar(Reader *r) {
+    switch (peek(r)) {
+    case '"': return string(r);
+    case 't': return literal(r, "true");
+    case 'f': return literal(r, "false");
+    case 'n': return literal(r, "null");
+    default: return number(r);
+    }
+}
+
+/* A member's key and colon, up to its value. */
+static int key(Reader *r) {
+    if (peek(r) != '"' || !string(r))
+        return 0;
+    skip_space(r);
+    if (peek(r) != ':')
+        return 0;
+    r->at++;
+    skip_space(r);
+    return 1;
+}
+
+static int scan_json(const unsigned char *buf, Py_ssize_t len) {
+    Reader r = {buf, len, 0};
+    uint64_t objects = 0; /* bit d: the container at depth d + 1 is an object */
+    int depth = 0;
+    skip_space(&r);
+    for (;;) {
+        /* at a value */
+        int c = peek(&r);
+        if (c == '{' || c == '[') {
+            if (depth == MAX_DEPTH)
+                return 0;
+            uint64_t bit = (uint64_t)1 << depth;
+            objects = c == '{' ? objects | bit : objects & ~bit;
+            depth++;
+            r.at++;
+            skip_space(&r);
+            if (peek(&r) == (c == '{' ? '}' : ']')) {
+                r.at++; /* empty: a whole value, go on after it */
+                depth--;
+            } else if (c == '[') {
+                continue;
+            } else if (!key(&r)) {
+                return 0;
+            } else {
+                continue;
+            }
+        } else if (!scalar(&r)) {
+            return 0;
+        }
+        /* after a value: a comma, the end of its container (and maybe more), or the end */
+        for (;;) {
+            skip_space(&r);
+            if (depth == 0)
+                return r.at == r.len;
+            int in_object = (int)((objects >> (depth - 1)) & 1);
+            c = peek(&r);
+            r.at++;
+            if (c == ',') {
+                skip_space(&r);
+                if (in_object && !key(&r))
+                    return 0;
+                break; /* to the next value */
+            }
+            if (c != (in_object ? '}' : ']'))
+                return 0;
+            depth--;
+        }
+    }
+}
+
 /* ---- the module --------------------------------------------------------------------- */
 
 typedef int (*Scan)(const unsigned char *, Py_ssize_t);
@@ -149,9 +312,16 @@ static PyObject *runs_clean(PyObject *module, PyObject *data) {
     return run(data, scan_runs);
 }
 
+static PyObject *plain_json(PyObject *module, PyObject *data) {
+    (void)module;
+    return run(data, scan_json);
+}
+
 static PyMethodDef methods[] = {
     {"runs_clean", runs_clean, METH_O,
      "True when steps 2 to 4 of fast.quick_clean find nothing in the bytes."},
+    {"plain_json", plain_json, METH_O,
+     "True only when the bytes are one JSON document, json.loads-valid, with no exponent."},
     {NULL, NULL, 0, NULL},
 };
 

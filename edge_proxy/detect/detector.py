@@ -11,14 +11,13 @@ import base64
 import binascii
 import codecs
 import functools
-import json
 import re
 
 from edge_proxy.detect.body import find_in_body
 from edge_proxy.detect.budget import Deferred, deadline, exact_allowed
 from edge_proxy.detect.candidates import Finding
 from edge_proxy.detect.content_type import parse_content_type
-from edge_proxy.detect.fast import quick_clean
+from edge_proxy.detect.fast import plain_json, quick_clean
 from edge_proxy.detect.reading import find_in_bytes, find_in_text
 
 _BASIC = re.compile(rb"[ \t]*basic[ \t]+([A-Za-z0-9+/_-]+=*)[ \t]*", re.IGNORECASE)
@@ -38,25 +37,6 @@ def basic_credentials(value: bytes) -> bytes | None:
 
 # Charsets in which ASCII bytes read as themselves (the fast path's first condition).
 _ASCII_SUPERSETS = frozenset({"utf-8", "ascii", "latin-1", "iso8859-15", "cp1252"})
-
-
-class _Exponent(Exception):
-    pass
-
-
-def _float(literal: str) -> float:
-    if "e" in literal or "E" in literal:
-        raise _Exponent  # judged by value: 42e14 is 16 digits long
-    return 0.0
-
-
-def _plain_json(body: bytes) -> bool:
-    """True when `body` (ASCII) is one JSON document without a number in exponent form."""
-    try:
-        json.loads(body.decode("ascii"), parse_float=_float)  # ASCII: the fast path's first test
-    except (ValueError, RecursionError, _Exponent):
-        return False
-    return True
 
 
 @functools.lru_cache(maxsize=256)
@@ -137,7 +117,7 @@ class PanDetector:
             self.fast
             and _fast_eligible(ctype.mime, ctype.charset)
             and quick_clean(body)
-            and (not ctype.is_json or _plain_json(body))
+            and (not ctype.is_json or plain_json(body))
         ):
             return None
         if not exact_allowed():

@@ -12,17 +12,24 @@ by character in Python:
    runs and tokens, and normalising ASCII changes nothing.
 2. With every separator (and ``+``) deleted, no 13 digits are left in a row: no run
    the exact path could find, in any atom, has 13 digits; nor has a JSON number's
-   integer part (the caller rules out exponents, see `detector`).
+   integer part, once exponents are ruled out (`plain_json`).
 3. No 26 hex digits in a row: no hex token.
 4. Every base64 token, of either kind (`tokens`), wherever it starts, decodes to bytes
    with no 13 digit-capable bytes in a row, separators deleted: a digit, a hex letter or
    ``%`` (a percent escape). Decoding the text's base64 characters as one stream at each
    of the four alignments covers every token (`_decoded_clean`).
 
-Step 1 is a few ``bytes`` methods. Steps 2 to 4 are two byte loops in C (`_scan.c`)
-when the extension is built, as `make install` does; the Python below (`_runs_clean`:
-translations and ``a2b_base64``) is the reference they are tested against (test_scan.py),
-answer for answer, and the fallback when it is not built.
+A JSON body is cleared only if `plain_json` holds too: it is one document that
+``json.loads`` accepts, with no number in exponent form (the exact path judges ``42e14``
+by its value, 16 digits long).
+
+Step 1 is a few ``bytes`` methods. Steps 2 to 4 and `plain_json` are two byte loops and a
+strict JSON validator in C (`_scan.c`) when the extension is built, as `make install`
+does; the Python below (`_runs_clean`, `_plain_json`: translations, ``a2b_base64``,
+``json.loads``) is the reference they are tested against (test_scan.py) and the fallback
+when it is not built. `runs_clean` answers exactly as its reference; the validator says
+True only where its reference does, and refuses more (NaN, nesting past 64 levels): a
+refusal only sends the body to the exact path.
 
 Property tests (tests/edge_proxy/detect/test_fast.py) check that the fast path never
 clears what the exact path would refuse.
@@ -31,6 +38,7 @@ clears what the exact path would refuse.
 from __future__ import annotations
 
 import binascii
+import json
 import string
 from collections.abc import Callable
 
@@ -95,13 +103,34 @@ def _runs_clean(data: bytes) -> bool:
     return len(data) < MIN_TOKEN or _decoded_clean(data)
 
 
+class _Exponent(Exception):
+    pass
+
+
+def _float(literal: str) -> float:
+    if "e" in literal or "E" in literal:
+        raise _Exponent  # judged by value: 42e14 is 16 digits long
+    return 0.0
+
+
+def _plain_json(body: bytes) -> bool:
+    """True when `body` (ASCII) is one JSON document without a number in exponent form:
+    the reference for `_scan.plain_json`, which may only say True where this does."""
+    try:
+        json.loads(body.decode("ascii"), parse_float=_float)  # ASCII: quick_clean's first test
+    except (ValueError, RecursionError, _Exponent):
+        return False
+    return True
+
+
 runs_clean: Callable[[bytes], bool] = _runs_clean
+plain_json: Callable[[bytes], bool] = _plain_json
 try:
     from edge_proxy.detect import _scan
 except ImportError:  # not built (a source tree without `make install`): slower, as safe
     BUILT = False
 else:
-    runs_clean = _scan.runs_clean
+    runs_clean, plain_json = _scan.runs_clean, _scan.plain_json
     BUILT = True
 
 

@@ -2,7 +2,9 @@
 
 `runs_clean` must give exactly the reference's answer on every input: inputs are biased
 towards digits, separators, hex and base64 characters, and card numbers (made at test
-time) written raw, grouped, in base64, base64url or hex, at every offset.
+time) written raw, grouped, in base64, base64url or hex, at every offset. `plain_json`
+may say True only where the reference (``json.loads``, exponents refused) does, and on
+what ``json.dumps`` writes (no NaN, no exponent, shallow) it must say the same.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ def test_the_c_extension_is_built_and_used():
     from edge_proxy.detect import _scan
 
     assert fast.runs_clean is _scan.runs_clean
+    assert fast.plain_json is _scan.plain_json
 
 
 # -- runs_clean --------------------------------------------------------------------------
@@ -128,3 +131,99 @@ def test_a_large_buffer_scanned_without_the_gil_gets_the_same_answers():
     for thread in threads:
         thread.join()
     assert answers == [False] * 4
+
+
+# -- plain_json --------------------------------------------------------------------------
+
+values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(st.characters(max_codepoint=0x7F), max_size=8)
+    | st.text(max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(st.text(string.ascii_letters + '"\\ \x01', max_size=3), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@st.composite
+def documents(draw: st.DrawFn) -> str:
+    """What a sender's JSON library writes: any layout, escapes or not."""
+    return json.dumps(
+        draw(values),
+        ensure_ascii=draw(st.booleans()),
+        indent=draw(st.sampled_from([None, 0, 2, "\t"])),
+        separators=draw(st.sampled_from([None, (",", ":"), (" , ", " : ")])),
+    )
+
+
+@given(documents())
+@example("[1.5, -0, 0.25, true, false, null]")
+@example('{"a": {"b": [[], {}]}, "a": "dup"}')
+def test_plain_json_says_what_the_reference_says_on_documents(text):
+    data = text.encode("utf-8")
+    assert fast.plain_json(data) == fast._plain_json(data), data
+
+
+JSON_BYTES = '{}[]":,.-+eE0123456789 \t\n\r\x0b\x0c\\/ubfnrtalsx\x00\x01\x1f\x7f\x85'
+
+
+@st.composite
+def mutated(draw: st.DrawFn) -> str:
+    """A document with a few characters inserted, deleted or replaced."""
+    text = draw(documents())
+    for _ in range(draw(st.integers(1, 3))):
+        at = draw(st.integers(0, len(text)))
+        char = draw(st.sampled_from(JSON_BYTES))
+        text = draw(
+            st.sampled_from([text[:at] + char + text[at:], text[:at] + text[at + 1 :]])
+            | st.just(text[:at] + char + text[at + 1 :])
+        )
+    return text
+
+
+@given(st.one_of(mutated(), st.text(JSON_BYTES, max_size=40)))
+@example("NaN")
+@example("[Infinity, -Infinity]")
+@example('"\\ud800"')
+@example("[1e5]")
+@example('{"id": "a1e5", "n": 1E5}')
+@example("1" * 5000)  # past int()'s digit limit
+@example("-" + "1" * 5000 + ".5")
+@example('["\x1f"]')
+@example('["\x00"]')
+@example('["\x7f"]')
+@example('"\\a"')
+@example('"\\u00e9\\/\\"\\\\"')
+@example("[" * 65 + "]" * 65)
+@example("01")
+@example("1.")
+@example("[1,]")
+@example('"\\u12"')
+@example('"\\u123"')
+@example("[1] ")
+@example("[1] x")
+def test_plain_json_says_true_only_where_the_reference_does(text):
+    data = text.encode("utf-8")
+    if fast.plain_json(data):
+        assert fast._plain_json(data), data
+
+
+@given(st.binary(max_size=100))
+def test_plain_json_says_true_only_where_the_reference_does_on_any_bytes(data):
+    if fast.plain_json(data):
+        assert fast._plain_json(data), data
+
+
+def test_plain_json_refuses_exponents_and_deep_nesting_the_reference_may_accept():
+    assert fast.plain_json(b'{"id": "ch_1e5", "n": 15}')  # an "e" in a string is text
+    assert not fast.plain_json(b"[42e14]")
+    assert not fast.plain_json(b"[4.2E+14]")
+    assert fast.plain_json(b"[" * 64 + b"]" * 64)
+    assert not fast.plain_json(b"[" * 65 + b"]" * 65)
+    assert not fast.plain_json(b"NaN")
+    assert fast._plain_json(b"NaN")
