@@ -17,7 +17,8 @@ MITM_STAMP := $(MITM_VENV)/.installed
 
 install: $(STAMP) $(JS_BUNDLE) $(MITM_STAMP)
 
-$(STAMP): pyproject.toml
+# The edge's C scanner is built by the editable install: a change to it installs again.
+$(STAMP): pyproject.toml edge_proxy/detect/_scan.c
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python 3.11" >&2; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet -e '.[dev]'
