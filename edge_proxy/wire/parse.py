@@ -109,10 +109,12 @@ def head_end(buffer: bytes | bytearray) -> int:
 def _lines(head: bytes) -> list[bytes]:
     if b"\x00" in head:
         raise Malformed("NUL in head")
-    lines = head[:-4].split(b"\r\n")
-    if any(b"\r" in line or b"\n" in line for line in lines):
+    text = head[:-4]
+    pairs = text.count(b"\r\n")
+    # Every CR starts a CRLF and every LF ends one: no line keeps a CR or LF of its own.
+    if text.count(b"\r") != pairs or text.count(b"\n") != pairs:
         raise Malformed("bare CR or LF in head")
-    return lines
+    return text.split(b"\r\n")
 
 
 # Some servers read "_" as "-" in header names (CGI-style variables): these would be
