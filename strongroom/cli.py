@@ -90,6 +90,13 @@ def stack_options(f: Callable[..., Any]) -> Callable[..., Any]:
             help="Processes serving the live stack.",
         ),
         click.option(
+            "--edge-workers",
+            type=click.IntRange(1, 64),
+            default=1,
+            show_default=True,
+            help="Edge processes sharing its port (one per core in production).",
+        ),
+        click.option(
             "--api-test-priority",
             type=click.Choice(["normal", "low", "idle"]),
             default="idle",
@@ -127,6 +134,7 @@ def options_from(kw: dict[str, Any]) -> Options:
         fraud_counters_url=kw["fraud_counters_url"],
         api_test_workers=kw["api_test_workers"],
         api_live_workers=kw["api_live_workers"],
+        edge_workers=kw["edge_workers"],
         api_test_priority=kw["api_test_priority"],
         router_test_rate_per_key=kw["router_test_rate"],
         router_test_rate=kw["router_test_total_rate"],

@@ -45,6 +45,7 @@ class Options:
     api_test_workers: int = 1
     api_live_workers: int = 1
     api_test_priority: str = "idle"
+    edge_workers: int = 1
     # Test requests the router lets through a second, per API key and in all (0: no limit).
     router_test_rate_per_key: float = 25.0
     router_test_rate: float = 100.0
@@ -173,6 +174,7 @@ def services(opts: Options, keys: DevSecrets, shop: MarketplaceKeys | None = Non
                 "EDGE_VAULT_URL": url(p.vault),
                 "EDGE_ROUTER_URL": url(p.router),
                 "EDGE_JS_DIR": str(JS_DIR),
+                "EDGE_WORKERS": str(opts.edge_workers),
             },
         ),
         *([merchant(opts, shop)] if shop else []),

@@ -1,4 +1,5 @@
-"""The production shape: vault and both API stacks on PostgreSQL, fraud counters in Redis."""
+"""The production shape: vault and both API stacks on PostgreSQL, fraud counters in Redis,
+an edge of two worker processes."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ def pg_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             api_test_database_url=urls[1],
             api_live_database_url=urls[2],
             fraud_counters_url=REDIS_URL,
+            edge_workers=2,
         )
     finally:
         for url in urls:
