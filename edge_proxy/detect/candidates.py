@@ -21,6 +21,17 @@ Rule for runs longer than 19 digits — candidates are *windows of whole groups*
   a grouped 16-digit number and refused if it passes the rule below. JSON numbers are
   judged by value instead (see `json_body`).
 
+Rule for groups glued to letters — they belong to an identifier: a run's first group
+when an ASCII letter comes right before it, and its last group when one comes right
+after it, are left out of every window. UUIDs and hex ids (``…c2b80-5488-4938-811f…``,
+``…e3596637020912``) are letters and digits mixed: read as runs alone, one in about 400
+of them held a Luhn-valid window. A card number glued to letters (``x4242…``) is
+therefore not found, as one glued to digits is not; magnetic-stripe track 1 data
+(``%B<card number>^NAME^…``), where a card number follows its format code "B" and ends
+at "^", is the one exception and is found. A UUID (8-4-4-4-12 hex digits) is an
+identifier whole, even when its first three groups happen to be all digits and spell a
+Luhn-valid number (3 in 10,000 random UUIDs do); so is anything glued to it.
+
 A window is reported as a card number (`is_pan`) when its significant digits:
 
 - number 13 to 19 and pass the Luhn check, and
@@ -90,12 +101,35 @@ def _windows(groups: list[str]) -> Iterator[str]:
             window += groups[end]
 
 
+_LETTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+_UUID = re.compile(r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}")
+
+
+def _without_uuids(text: str) -> str:
+    """`text` with every UUID spelled in letters: an identifier, whatever its digits."""
+    if "-" not in text:
+        return text
+    return _UUID.sub(lambda match: "u" * len(match.group()), text)
+
+
+def _outside_identifiers(text: str, start: int, end: int, groups: list[str]) -> list[str]:
+    """The groups of the run text[start:end] that are not glued to a letter (see above)."""
+    before = text[start - 1] if start else ""
+    after = text[end] if end < len(text) else ""
+    if before == "B" and after == "^":
+        return groups  # track 1: format code, card number, field separator
+    first = 1 if before in _LETTERS else 0
+    last = len(groups) - 1 if after in _LETTERS else len(groups)
+    return groups[first:last]
+
+
 def find_pan(text: str, *, plus_separates: bool = False) -> Finding | None:
     """The first card number in normalised text, or None. `plus_separates` reads "+" as
     a separator too (a superset of the plain reading: used by the fast path)."""
     dense, run, separator = (
         (_DENSE_PLUS, _RUN_PLUS, _SEPARATOR_PLUS) if plus_separates else (_DENSE, _RUN, _SEPARATOR)
     )
+    text = _without_uuids(text)
     position = 0
     while True:
         start = dense.search(text, position)
@@ -104,7 +138,8 @@ def find_pan(text: str, *, plus_separates: bool = False) -> Finding | None:
         match = run.match(text, start.start())
         assert match is not None
         check()
-        for window in _windows(separator.split(match.group())):
+        groups = separator.split(match.group())
+        for window in _windows(_outside_identifiers(text, match.start(), match.end(), groups)):
             if is_pan(window):
                 return Finding(len(window))
         position = match.end()

@@ -11,6 +11,7 @@ import gzip
 import json
 import random
 import string
+import uuid
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -251,6 +252,20 @@ def test_pan_free_forms_queries_and_headers_pass_unchanged(module_edge, module_u
     assert seen.content == encoded.encode()
     assert seen.url.query == encoded.encode()
     assert seen.headers["x-meta"] == encoded and seen.headers["cookie"] == "m=" + encoded
+
+
+def test_uuid_and_hex_ids_pass_in_headers_bodies_and_paths(edge, upstreams):
+    chooser = random.Random(4)
+    for _ in range(300):
+        key = str(uuid.UUID(int=chooser.getrandbits(128), version=4))
+        order = f"{chooser.getrandbits(128):032x}"
+        body = json.dumps({"metadata": {"order": order, "trace": key.upper()}}).encode()
+        upstreams.reset()
+        response = edge.post(
+            f"/v1/charges/{order}", content=body, headers={**JSON, "idempotency-key": key}
+        )
+        assert response.status_code == 200, (key, order, response.text)
+        assert upstreams.only().content == body
 
 
 @SHARED

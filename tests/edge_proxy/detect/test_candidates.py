@@ -1,9 +1,12 @@
+import random
+import re
 import time
+import uuid
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from edge_proxy.detect.candidates import Finding, find_pan, is_pan
+from edge_proxy.detect.candidates import Finding, _windows, find_pan, is_pan
 from tests.edge_proxy.cards import TEST_CARDS, luhn_breaks, luhn_complete, pans
 
 
@@ -37,6 +40,52 @@ def test_a_card_glued_to_other_digits_is_one_long_number_and_passes():
     # The documented rule: a group of more than 19 digits is never sliced.
     assert find_pan("9" + "4242424242424242" + "999") is None
     assert find_pan("12345678901234567890123") is None
+
+
+def test_digits_glued_to_letters_belong_to_an_identifier():
+    card = TEST_CARDS[0]
+    grouped = " ".join(card[i : i + 4] for i in range(0, len(card), 4))
+    assert find_pan("x" + card) is None
+    assert find_pan(card + "f") is None
+    assert find_pan("ab" + grouped) is None  # its first group is the id's; 12 digits left
+    assert find_pan("ab12 " + grouped) == Finding(len(card))  # only "12" is the id's
+    assert find_pan(grouped + " 12cd") == Finding(len(card))
+    assert find_pan("ж" + card) == Finding(len(card))  # only ASCII letters make ids
+
+
+def test_track_one_data_is_found():
+    for card in TEST_CARDS:
+        assert find_pan(f"%B{card}^DOE/JANE^2512101") == Finding(len(card))
+
+
+def _windows_ignoring_letters(text: str) -> bool:
+    """The reading before the identifier rule: every run, whole."""
+    return any(
+        is_pan(window)
+        for run in re.findall(r"[0-9]+(?:[-.][0-9]+)*", text)
+        for window in _windows(re.split(r"[-.]", run))
+    )
+
+
+def test_uuids_and_hex_ids_pass():
+    chooser = random.Random(20261123)
+    ids = [str(uuid.UUID(int=chooser.getrandbits(128), version=4)) for _ in range(10_000)]
+    ids += [f"{chooser.getrandbits(128):032x}" for _ in range(10_000)]
+    ids += [f"{chooser.getrandbits(64):016x}" for _ in range(10_000)]
+    # Read as bare runs, these ids hold Luhn-valid windows dozens of times.
+    assert sum(_windows_ignoring_letters(i) for i in ids) > 40
+    # Only an id that is itself a card-shaped number (all digits, Luhn-valid) is refused.
+    card_shaped = [i for i in ids if i.isdigit() and is_pan(i.lstrip("0"))]
+    assert [i for i in ids if find_pan(i) is not None] == card_shaped
+    assert len(card_shaped) < 3
+
+
+def test_a_card_number_beside_a_uuid_is_found():
+    card = TEST_CARDS[0]
+    key = f"{card[:8]}-{card[8:12]}-{card[12:]}-b43c-f8cc2a780acc"  # a card's digits, a UUID
+    assert find_pan(f"{key} {card}") == Finding(len(card))
+    assert find_pan(f"{card},{key.upper()}") == Finding(len(card))
+    assert find_pan(key) is None
 
 
 def test_leading_zeros_are_not_significant():
