@@ -10,17 +10,19 @@ In one run and one process tree (every server is a child of this process, on loo
   mitmproxy     through `mitmdump --mode reverse:…` (mitmproxy 11, from .venv-mitmproxy)
 
 each for a 1 KB and a 64 KB PAN-free JSON body (POSTed, echoed back, so the edge scans
-both ways), with the same concurrency and request count; it prints requests/s, p50, p99
-and the ratios against direct (and edge against mitmproxy), the CPU time the server under
-test spent per request (from /proc: a figure that holds on a busy machine, where
-requests/s measure the scheduler as much as the proxy), then the detector's speed on
-PAN-free JSON in MB/s (CPU time, fast path and exact path).
+both ways), with the same concurrency and request count, in --rounds interleaved rounds;
+it prints the medians of requests/s, p50, p99 and the ratios against direct (and edge
+against mitmproxy), the CPU time the server under test spent per request (from /proc: a
+figure that holds on a busy machine, where requests/s measure the scheduler as much as
+the proxy), then the detector's speed on PAN-free JSON in MB/s (CPU time, fast path and
+exact path).
 
 The upstream is a raw asyncio echo server by default (`--upstream asyncio`: the fastest
 trivial upstream, so "direct" is as high as it gets); `--upstream uvicorn` serves the echo
 with uvicorn and h11, as the stack's own services are served.
 
 Usage: .venv/bin/python bench/edge.py [--requests N] [--concurrency C] [--upstream KIND]
+                                      [--edge-workers N] [--rounds N]
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ import os
 import random
 import signal
 import socket
+import statistics
 import string
 import subprocess
 import sys
@@ -182,6 +185,22 @@ class Result:
     cpu_us: float  # CPU time of the server under test (the proxy; direct: the upstream)
 
 
+def median(runs: list[Result]) -> Result:
+    """Each figure's median over the rounds (a busy machine's noise, damped)."""
+
+    def middle(values: list[float]) -> float:
+        return statistics.median(values)
+
+    return Result(
+        runs[0].name,
+        runs[0].size,
+        middle([r.rps for r in runs]),
+        middle([r.p50 for r in runs]),
+        middle([r.p99 for r in runs]),
+        middle([r.cpu_us for r in runs]),
+    )
+
+
 def cpu_seconds(pid: int) -> float:
     """User and system CPU time so far of a process, its threads and its live children
     (an edge's workers) (Linux /proc)."""
@@ -320,6 +339,9 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--upstream", choices=["asyncio", "uvicorn"], default="asyncio")
     parser.add_argument(
+        "--rounds", type=int, default=3, help="runs of every scenario, interleaved; medians shown"
+    )
+    parser.add_argument(
         "--edge-workers", type=int, default=os.cpu_count() or 1, help="EDGE_WORKERS of 'edge'"
     )
     parser.add_argument("--serve-upstream", type=int, help=argparse.SUPPRESS)
@@ -366,22 +388,25 @@ def main() -> None:
     else:
         print(f"(no {MITMDUMP.relative_to(ROOT)}: run `make install`; mitmproxy skipped)")
 
-    results: dict[tuple[str, int], Result] = {}
+    rounds: dict[tuple[str, int], list[Result]] = {}
     bodies = [json_body(1024), json_body(64 * 1024)]
     with started(commands) as pids:
-        for body in bodies:
-            for name, port in scenarios:
-                # mitmproxy is slow: fewer requests keep the run short, rates are per second.
-                count = args.requests if name != "mitmproxy" else max(200, args.requests // 4)
-                if len(body) > 4096:
-                    count = max(200, count // 4)
-                results[(name, len(body))] = measure(
-                    name, port, pids[port], body, count, args.concurrency
-                )
+        for _ in range(args.rounds):
+            for body in bodies:
+                for name, port in scenarios:
+                    # mitmproxy is slow: fewer requests keep the run short; rates are per s.
+                    count = args.requests if name != "mitmproxy" else max(200, args.requests // 4)
+                    if len(body) > 4096:
+                        count = max(200, count // 4)
+                    rounds.setdefault((name, len(body)), []).append(
+                        measure(name, port, pids[port], body, count, args.concurrency)
+                    )
+    results = {key: median(runs) for key, runs in rounds.items()}
 
     print(
         f"\nedge benchmark: {args.concurrency} connections, upstream {args.upstream}, "
-        f"loopback, {os.cpu_count()} cores, 'edge' with {args.edge_workers} worker(s)"
+        f"loopback, {os.cpu_count()} cores, 'edge' with {args.edge_workers} worker(s), "
+        f"medians of {args.rounds} interleaved rounds"
     )
     print(
         f"{'scenario':<14}{'body':>7}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'vs direct':>11}"
