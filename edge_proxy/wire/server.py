@@ -71,6 +71,7 @@ class HttpProtocol(asyncio.Protocol):
         self.writable = asyncio.Event()
         self.writable.set()
         self.lingering: int | None = None  # bytes dropped since a refusal, while lingering
+        self.client_done = False  # the client shut its side: answer what came, then close
 
     # asyncio callbacks
 
@@ -108,7 +109,11 @@ class HttpProtocol(asyncio.Protocol):
             self.transport.pause_reading()
 
     def eof_received(self) -> bool | None:
-        return False  # close our side too; a half-closed request is not answered
+        """The client will send nothing more. A request already whole is answered (and
+        any whole ones pipelined behind it), then the connection closes; a partial one
+        is dropped with the connection."""
+        self.client_done = True
+        return self.busy and self.lingering is None  # True: keep our side open to answer
 
     # the state machine
 
@@ -204,6 +209,8 @@ class HttpProtocol(asyncio.Protocol):
             self.transport.resume_reading()
         self._arm(self.limits.keepalive_timeout)
         self._advance()
+        if self.client_done and not self.busy:
+            self._close()  # nothing whole is left, and nothing more will come
 
     def _refuse(self, error: Malformed) -> None:
         response = self.handler.refuse(error, self.client)

@@ -9,12 +9,14 @@ second request would be answered or forwarded.
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import time
 
 import pytest
 
 from tests.edge_proxy.conftest import Upstreams, running_edge
+from tests.helpers.servers import serving
 
 SMUGGLED = b"GET /v1/smuggled HTTP/1.1\r\nHost: api.localhost\r\n\r\n"
 
@@ -184,6 +186,52 @@ def test_a_client_still_sending_after_a_refusal_reads_the_answer_not_a_reset(edg
         while chunk := conn.recv(65536):
             received += chunk
     assert received.startswith(b"HTTP/1.1 413 ")
+    assert upstreams.seen == []
+
+
+def _after_half_close(port: int, data: bytes) -> bytes:
+    """Send `data`, shut the sending side, read until the edge closes."""
+    with socket.create_connection(("127.0.0.1", port)) as conn:
+        conn.sendall(data)
+        conn.shutdown(socket.SHUT_WR)
+        conn.settimeout(5)
+        received = b""
+        while chunk := conn.recv(65536):
+            received += chunk
+    return received
+
+
+def test_a_client_that_half_closes_gets_its_answers_then_the_edge_closes(edge_port):
+    port, upstreams = edge_port
+    upstreams.reset()
+    one = head(b"GET /v1/charges HTTP/1.1", HOST)
+    assert _after_half_close(port, one).startswith(b"HTTP/1.1 200 ")
+    both = _after_half_close(port, one + head(b"GET /v1/customers HTTP/1.1", HOST))
+    assert both.count(b"HTTP/1.1 200 ") == 2
+    assert [r.url.path for r in upstreams.seen] == ["/v1/charges", "/v1/charges", "/v1/customers"]
+
+
+async def _slow_service(scope, receive, send):
+    """An upstream that answers after the client has long half-closed."""
+    if scope["type"] != "http":
+        return
+    await asyncio.sleep(0.3)
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": b"late"})
+
+
+def test_a_half_closed_client_waits_for_a_slow_upstream():
+    with serving(_slow_service) as url, running_edge(router_url=url) as client:
+        port = client.base_url.port
+        received = _after_half_close(port, head(b"GET /v1/charges HTTP/1.1", HOST))
+    assert received.startswith(b"HTTP/1.1 200 ") and received.endswith(b"late")
+
+
+def test_a_partial_request_before_a_half_close_is_dropped(edge_port):
+    port, upstreams = edge_port
+    upstreams.reset()
+    partial = head(POST, HOST, b"Content-Length: 10") + b"abc"
+    assert _after_half_close(port, partial) == b""
     assert upstreams.seen == []
 
 
