@@ -223,6 +223,7 @@ async def _slow_service(scope, receive, send):
 def test_a_half_closed_client_waits_for_a_slow_upstream():
     with serving(_slow_service) as url, running_edge(router_url=url) as client:
         port = client.base_url.port
+        assert port is not None
         received = _after_half_close(port, head(b"GET /v1/charges HTTP/1.1", HOST))
     assert received.startswith(b"HTTP/1.1 200 ") and received.endswith(b"late")
 
