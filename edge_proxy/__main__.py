@@ -16,6 +16,7 @@ import uvloop
 
 from edge_proxy.app import EdgeServer
 from edge_proxy.config import Settings
+from edge_proxy.detect import fast
 from edge_proxy.workers import run_workers
 
 log = logging.getLogger("edge_proxy")
@@ -36,6 +37,11 @@ async def run(
             loop.add_signal_handler(signum, stop.set)
     async with EdgeServer(settings, access_sink=access_sink):
         log.info("edge listening on http://%s:%d", settings.host, settings.port)
+        if not fast.BUILT:
+            log.warning(
+                "the detector's C scanner (edge_proxy.detect._scan) is not built: its fast "
+                "path runs in Python, about five times slower; run `make install`"
+            )
         while not stop.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), 1.0)

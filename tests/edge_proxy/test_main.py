@@ -56,3 +56,18 @@ def test_run_serves_until_stopped_with_metrics_on_their_own_port():
     assert metrics.status_code == 200
     assert 'edge_requests_total{destination="health",status="2xx"} 1.0' in metrics.text
     assert "edge_requests_total" not in public.text  # never served on the public port
+
+
+def test_run_warns_when_the_c_scanner_is_not_built(monkeypatch, caplog):
+    from edge_proxy.detect import fast
+
+    monkeypatch.setattr(fast, "BUILT", False)
+    caplog.set_level(logging.WARNING, logger="edge_proxy")
+
+    async def scenario() -> None:
+        stop = asyncio.Event()
+        stop.set()
+        await main_module.run(Settings(port=free_port()), stop)
+
+    asyncio.run(scenario())
+    assert "C scanner (edge_proxy.detect._scan) is not built" in caplog.text
