@@ -70,6 +70,8 @@ def run_workers(settings: Settings) -> int:
         settings.port,
         " ".join(str(w.pid) for w in workers),
     )
+    for handler in logging.getLogger().handlers:
+        handler.flush()  # the parent runs no flushing loop: its line goes out now
     while not stopping:
         gone = [w for w in workers if w.poll() is not None]
         if gone:

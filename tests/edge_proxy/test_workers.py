@@ -94,8 +94,10 @@ def requests_counted(metrics_port: int) -> float:
 
 def test_two_workers_share_the_port_and_stop_with_their_parent(tmp_path):
     metrics = metrics_port_block(2)
-    with edge_with_workers(2, metrics, tmp_path / "edge.log") as (port, parent):
+    log = tmp_path / "edge.log"
+    with edge_with_workers(2, metrics, log) as (port, parent):
         assert len(children(parent)) == 2
+        assert "edge: 2 workers on http://" in log.read_text()  # written at once
         # New connections, each one request: the kernel spreads them over both workers.
         for _ in range(200):
             response = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5)
