@@ -47,6 +47,9 @@ async def run(
                 await asyncio.wait_for(stop.wait(), 1.0)
             for handler in logging.getLogger().handlers:
                 handler.flush()  # a buffered log is written at least once a second
+            if settings.worker_of is not None and os.getppid() != settings.worker_of:
+                log.error("the edge's parent process %d is gone: stopping", settings.worker_of)
+                break
     log.info("edge stopped")
 
 

@@ -106,6 +106,11 @@ class Settings(BaseSettings):
         description="Listen with SO_REUSEPORT. Set for each worker that `workers` starts; "
         "only processes of the same user can share the port.",
     )
+    worker_of: int | None = Field(
+        None,
+        description="Set for each worker that `workers` starts: its parent's pid. A worker "
+        "whose parent is gone (killed, not stopped) stops too, within a second.",
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         "INFO", description="Level of the edge's log on stderr."
     )

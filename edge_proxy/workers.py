@@ -28,7 +28,12 @@ STOP_SECONDS = 10.0  # for a worker to finish after SIGTERM; then it is killed
 
 def worker_environment(settings: Settings, index: int) -> dict[str, str]:
     """Worker `index`'s environment: this one, serving alone on a shared port."""
-    env = {**os.environ, "EDGE_WORKERS": "1", "EDGE_REUSE_PORT": "1"}
+    env = {
+        **os.environ,
+        "EDGE_WORKERS": "1",
+        "EDGE_REUSE_PORT": "1",
+        "EDGE_WORKER_OF": str(os.getpid()),
+    }
     if settings.metrics_port is not None:
         env["EDGE_METRICS_PORT"] = str(settings.metrics_port + index)
     return env

@@ -127,6 +127,22 @@ def test_a_worker_that_dies_takes_the_edge_down(tmp_path):
     assert f"worker {first} exited" in log.read_text()
 
 
+def test_workers_stop_when_their_parent_is_killed(tmp_path):
+    metrics = metrics_port_block(2)
+    log = tmp_path / "edge.log"
+    with edge_with_workers(2, metrics, log) as (port, parent):
+        workers = children(parent)
+        os.kill(parent, signal.SIGKILL)  # no chance to stop them itself
+        assert _wait(parent) == -signal.SIGKILL
+        deadline = time.monotonic() + 10
+        while any(Path(f"/proc/{w}").exists() for w in workers) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert [w for w in workers if Path(f"/proc/{w}").exists()] == []
+        with pytest.raises(httpx.ConnectError):
+            httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+    assert f"parent process {parent} is gone" in log.read_text()
+
+
 def _wait(pid: int) -> int:
     """The exit status of a child of this process (the Popen in edge_with_workers)."""
     deadline = time.monotonic() + 20
