@@ -88,6 +88,40 @@ def test_a_card_number_beside_a_uuid_is_found():
     assert find_pan(key) is None
 
 
+def _iban(country: str, bban: str) -> str:
+    """A valid IBAN: ISO 13616 check digits computed for `bban`."""
+    number = int("".join(str(int(c, 36)) for c in bban + country + "00"))
+    return f"{country}{98 - number % 97:02d}{bban}"
+
+
+def _spaced(text: str) -> str:
+    return " ".join(text[i : i + 4] for i in range(0, len(text), 4))
+
+
+def test_ibans_pass_written_whole_or_in_groups():
+    chooser = random.Random(13616)
+    ibans = []
+    for _ in range(2_000):
+        ibans.append(_iban("DE", f"{chooser.randrange(10**18):018d}"))
+        ibans.append(_iban("GB", f"WEST{chooser.randrange(10**14):014d}"))
+        ibans.append(_iban("NL", f"ABNA{chooser.randrange(10**10):010d}"))
+        ibans.append(
+            _iban("FR", f"{chooser.randrange(10**10):010d}AB{chooser.randrange(10**13):013d}")
+        )
+    spaced = [_spaced(iban) for iban in ibans]
+    # Read as digit runs, spaced IBANs hold Luhn-valid windows hundreds of times.
+    assert sum(_windows_ignoring_letters(i.replace(" ", "-")) for i in spaced) > 200
+    assert [i for i in ibans + spaced if find_pan(i) is not None] == []
+
+
+def test_a_card_number_beside_an_iban_or_in_a_false_one_is_found():
+    card = TEST_CARDS[0]
+    iban = _spaced(_iban("DE", "0" * 18))
+    assert find_pan(f"{iban} {card}") == Finding(len(card))
+    assert find_pan(f"{iban}, card {_spaced(card)}") == Finding(len(card))
+    assert find_pan(f"DE00 {_spaced(card)}") == Finding(len(card))  # its check fails
+
+
 def test_leading_zeros_are_not_significant():
     assert find_pan("0000" + "4242424242424242") == Finding(16)
     assert find_pan("0000 4242 4242 4242 4242") == Finding(16)
