@@ -40,14 +40,38 @@ def services(sqlite_stacks: Stacks) -> Iterator[tuple[ChargeService, RefundServi
     engine.dispose()
 
 
+def charged(stacks: Stacks, shop: Any) -> str:
+    """The id of an 800 usd test charge made through the API."""
+    with stacks.client(shop.sk_test) as client:
+        body = {"card": stacks.token(shop), "amount": 800, "currency": "usd"}
+        charge_id: str = client.post("/v1/charges", json=body).json()["id"]
+    return charge_id
+
+
+def reserve_refund(sessions: Any, marketplace_id: str, charge_id: str, refund_id: str) -> None:
+    """A 300 refund as the API leaves it before it asks the vault: reserved, pending."""
+    with sessions.begin() as session:
+        session.execute(update(Charge).where(Charge.id == charge_id).values(refund_reserved=300))
+        session.add(
+            Refund(
+                id=refund_id,
+                marketplace_id=marketplace_id,
+                charge_id=charge_id,
+                amount=300,
+                currency="usd",
+                status="pending",
+                metadata_={},
+                created=utcnow(),
+            )
+        )
+
+
 def test_a_charge_the_vault_executed_but_whose_answer_was_lost_is_settled(
     sqlite_stacks: Stacks, services
 ) -> None:
     charges, _, sessions = services
     shop = sqlite_stacks.marketplace()
-    with sqlite_stacks.client(shop.sk_test) as client:
-        body = {"card": sqlite_stacks.token(shop), "amount": 800, "currency": "usd"}
-        charge_id = client.post("/v1/charges", json=body).json()["id"]
+    charge_id = charged(sqlite_stacks, shop)
     with sessions.begin() as session:  # as it was before the vault's answer arrived
         session.execute(
             update(Charge)
@@ -96,24 +120,9 @@ def test_a_charge_that_never_reached_the_vault_fails_once_its_clearance_is_past(
 def test_a_refund_reserved_but_never_sent_is_executed_once(sqlite_stacks: Stacks, services) -> None:
     _, refunds, sessions = services
     shop = sqlite_stacks.marketplace()
-    with sqlite_stacks.client(shop.sk_test) as client:
-        body = {"card": sqlite_stacks.token(shop), "amount": 800, "currency": "usd"}
-        charge_id = client.post("/v1/charges", json=body).json()["id"]
+    charge_id = charged(sqlite_stacks, shop)
     refund_id = new_id("re")
-    with sessions.begin() as session:  # reserved, then the process died
-        session.execute(update(Charge).where(Charge.id == charge_id).values(refund_reserved=300))
-        session.add(
-            Refund(
-                id=refund_id,
-                marketplace_id=shop.id,
-                charge_id=charge_id,
-                amount=300,
-                currency="usd",
-                status="pending",
-                metadata_={},
-                created=utcnow(),
-            )
-        )
+    reserve_refund(sessions, shop.id, charge_id, refund_id)  # then the process died
     reconcile_refunds(refunds, now=LATER)
     reconcile_refunds(refunds, now=LATER)  # nothing left to do: it is not sent again
     with sessions() as session:
@@ -130,9 +139,7 @@ def test_a_refund_the_vault_is_still_executing_is_left_pending(
 
     _, refunds, sessions = services
     shop = sqlite_stacks.marketplace()
-    with sqlite_stacks.client(shop.sk_test) as client:
-        body = {"card": sqlite_stacks.token(shop), "amount": 800, "currency": "usd"}
-        charge_id = client.post("/v1/charges", json=body).json()["id"]
+    charge_id = charged(sqlite_stacks, shop)
     refund_id = new_id("re")
     vault_db = create_engine(f"sqlite:///{sqlite_stacks.opts.data_dir / 'vault' / 'vault.db'}")
     with vault_db.begin() as conn:  # the vault has claimed it and not yet finished
@@ -144,20 +151,7 @@ def test_a_refund_the_vault_is_still_executing_is_left_pending(
             {"r": refund_id, "c": charge_id},
         )
     vault_db.dispose()
-    with sessions.begin() as session:
-        session.execute(update(Charge).where(Charge.id == charge_id).values(refund_reserved=300))
-        session.add(
-            Refund(
-                id=refund_id,
-                marketplace_id=shop.id,
-                charge_id=charge_id,
-                amount=300,
-                currency="usd",
-                status="pending",
-                metadata_={},
-                created=utcnow(),
-            )
-        )
+    reserve_refund(sessions, shop.id, charge_id, refund_id)
     reconcile_refunds(refunds, now=LATER)
     with sessions() as session:
         assert session.get_one(Refund, refund_id).status == "pending"
