@@ -75,27 +75,14 @@ def stack_options(f: Callable[..., Any]) -> Callable[..., Any]:
             show_default=True,
             help="'memory' or a redis:// URL.",
         ),
-        click.option(
-            "--api-test-workers",
-            type=click.IntRange(1, 64),
-            default=1,
-            show_default=True,
-            help="Processes serving the test stack.",
-        ),
-        click.option(
-            "--api-live-workers",
-            type=click.IntRange(1, 64),
-            default=1,
-            show_default=True,
-            help="Processes serving the live stack.",
-        ),
-        click.option(
-            "--edge-workers",
-            type=click.IntRange(1, 64),
-            default=1,
-            show_default=True,
-            help="Edge processes sharing its port (one per core in production).",
-        ),
+        *[
+            click.option(flag, type=click.IntRange(1, 64), default=1, show_default=True, help=text)
+            for flag, text in (
+                ("--api-test-workers", "Processes serving the test stack."),
+                ("--api-live-workers", "Processes serving the live stack."),
+                ("--edge-workers", "Edge processes sharing its port (one per core in production)."),
+            )
+        ],
         click.option(
             "--api-test-priority",
             type=click.Choice(["normal", "low", "idle"]),
