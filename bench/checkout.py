@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
-import socket
 import statistics
 import tempfile
 import time
@@ -28,18 +27,8 @@ import httpx
 from strongroom.devkeys import load_or_create
 from strongroom.marketplaces import dev_marketplace
 from strongroom.stack import Options, Ports, services
-from strongroom.supervisor import Supervisor
+from strongroom.supervisor import Supervisor, free_ports
 from strongroom.testcards import generated_card
-
-
-def free_ports(n: int) -> list[int]:
-    socks = [socket.socket() for _ in range(n)]
-    for s in socks:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in socks]
-    for s in socks:
-        s.close()
-    return ports
 
 
 async def measure(

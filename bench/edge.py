@@ -44,6 +44,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from strongroom.supervisor import free_ports
+
 ROOT = Path(__file__).resolve().parent.parent
 MITMDUMP = ROOT / ".venv-mitmproxy" / "bin" / "mitmdump"
 HOST = "api.localhost"
@@ -263,16 +265,6 @@ def measure(name: str, port: int, pid: int, body: bytes, requests: int, concurre
 
 
 # -- processes ------------------------------------------------------------------------------
-
-
-def free_ports(n: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(n)]
-    for s in sockets:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
 
 
 def wait_listening(port: int, process: subprocess.Popen[bytes], timeout: float = 30) -> None:

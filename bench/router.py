@@ -38,22 +38,10 @@ import httpx
 from strongroom.devkeys import load_or_create
 from strongroom.marketplaces import MarketplaceKeys, create_marketplace, dev_marketplace
 from strongroom.stack import Options, Ports, services
-from strongroom.supervisor import Supervisor
+from strongroom.supervisor import Supervisor, free_ports
 from strongroom.testcards import generated_card
 
 HOST = "127.0.0.1"
-
-
-def free_ports(n: int) -> list[int]:
-    import socket
-
-    socks = [socket.socket() for _ in range(n)]
-    for s in socks:
-        s.bind((HOST, 0))
-    ports = [s.getsockname()[1] for s in socks]
-    for s in socks:
-        s.close()
-    return ports
 
 
 @dataclass

@@ -25,7 +25,6 @@ import datetime as dt
 import json
 import os
 import secrets
-import socket
 import statistics
 import subprocess
 import sys
@@ -40,7 +39,7 @@ import httpx
 from strongroom.devkeys import load_or_create
 from strongroom.marketplaces import dev_marketplace
 from strongroom.stack import Options, Ports, services
-from strongroom.supervisor import Supervisor
+from strongroom.supervisor import Supervisor, free_ports
 from strongroom.testcards import generated_card
 
 
@@ -57,16 +56,6 @@ def cpu_seconds() -> dict[str, float]:
             name = cmdline[cmdline.index(b"-m") + 1].decode()
             out[name] = out.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / tick
     return out
-
-
-def free_ports(n: int) -> list[int]:
-    socks = [socket.socket() for _ in range(n)]
-    for s in socks:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in socks]
-    for s in socks:
-        s.close()
-    return ports
 
 
 async def measure(

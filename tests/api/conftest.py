@@ -25,8 +25,9 @@ from strongroom import testcards
 from strongroom.devkeys import DevSecrets, generate
 from strongroom.marketplaces import MarketplaceKeys, create_marketplace
 from strongroom.stack import Options, Ports, services, settings_kwargs
+from strongroom.supervisor import free_ports
 from tests.conftest import create_database, drop_database
-from tests.helpers.servers import free_ports, serving
+from tests.helpers.servers import serving
 
 # Webhook retries in tens of milliseconds, so a test sees five attempts in under a second.
 FAST_WEBHOOKS = {

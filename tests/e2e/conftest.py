@@ -13,8 +13,7 @@ import pytest
 from strongroom.devkeys import DevSecrets, load_or_create
 from strongroom.marketplaces import MarketplaceKeys, dev_marketplace
 from strongroom.stack import Options, Ports, services
-from strongroom.supervisor import Supervisor
-from tests.helpers.servers import free_ports
+from strongroom.supervisor import Supervisor, free_ports
 
 
 @dataclass

@@ -20,18 +20,6 @@ def free_port() -> int:
         return port
 
 
-def free_ports(n: int) -> list[int]:
-    """n distinct free ports (held open together, so none is handed out twice)."""
-    socks = [socket.socket() for _ in range(n)]
-    try:
-        for s in socks:
-            s.bind(("127.0.0.1", 0))
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
-
-
 @contextmanager
 def serving(app: Any, port: int | None = None) -> Iterator[str]:
     """Serve `app` over real HTTP until the block ends; yields its base URL."""

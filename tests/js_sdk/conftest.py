@@ -20,8 +20,7 @@ from strongroom import testcards
 from strongroom.devkeys import load_or_create
 from strongroom.marketplaces import MarketplaceKeys, dev_marketplace
 from strongroom.stack import JS_DIR, Options, Ports, services
-from strongroom.supervisor import Supervisor
-from tests.helpers.servers import free_ports
+from strongroom.supervisor import Supervisor, free_ports
 
 pytestmark = pytest.mark.e2e
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.helpers.servers import free_ports
+from strongroom.supervisor import free_ports
 
 pytestmark = pytest.mark.e2e
 
