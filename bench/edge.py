@@ -33,7 +33,6 @@ import json
 import os
 import random
 import signal
-import socket
 import statistics
 import string
 import subprocess
@@ -44,7 +43,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from strongroom.supervisor import free_ports
+from strongroom.supervisor import free_ports, stop_processes, wait_listening
 
 ROOT = Path(__file__).resolve().parent.parent
 MITMDUMP = ROOT / ".venv-mitmproxy" / "bin" / "mitmdump"
@@ -267,19 +266,6 @@ def measure(name: str, port: int, pid: int, body: bytes, requests: int, concurre
 # -- processes ------------------------------------------------------------------------------
 
 
-def wait_listening(port: int, process: subprocess.Popen[bytes], timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"a server on port {port} exited with status {process.returncode}")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise SystemExit(f"nothing listens on port {port}")
-
-
 @contextmanager
 def started(commands: list[tuple[list[str], dict[str, str], int]]) -> Iterator[dict[int, int]]:
     """Start each server and wait until it listens; yields their pids by port."""
@@ -297,13 +283,7 @@ def started(commands: list[tuple[list[str], dict[str, str], int]]) -> Iterator[d
             wait_listening(port, process)
         yield {port: process.pid for (_, _, port), process in zip(commands, processes, strict=True)}
     finally:
-        for process in processes:
-            process.send_signal(signal.SIGTERM)
-        for process in processes:
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        stop_processes(processes)
 
 
 # -- the detector -----------------------------------------------------------------------------

@@ -12,11 +12,8 @@ import gzip
 import json
 import os
 import random
-import signal
-import socket
 import string
 import subprocess
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import quote
@@ -29,7 +26,8 @@ from strongroom import demo, testcards
 from strongroom.devkeys import load_or_create
 from strongroom.marketplaces import MarketplaceKeys, dev_marketplace
 from strongroom.stack import Options, Ports, Service, services
-from strongroom.supervisor import Supervisor, free_ports
+from strongroom.supervisor import Supervisor, free_ports, stop_processes, wait_listening
+from tests.e2e.conftest import Stack
 
 pytestmark = pytest.mark.e2e
 
@@ -47,18 +45,6 @@ class Tapped:
     taps: list[Path]
     network_messages: Callable[[], list[dict[str, object]]]
     router_tap_url: str
-
-
-def wait_port(port: int, process: subprocess.Popen[bytes], timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert process.poll() is None, f"mitmdump on {port} exited: {process.returncode}"
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise AssertionError(f"mitmdump did not listen on {port}")
 
 
 def with_env(service: Service, **env: str) -> Service:
@@ -93,7 +79,7 @@ def tapped(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tapped]:
                     stderr=subprocess.DEVNULL,
                 )
             )
-            wait_port(listen, dumps[-1])
+            wait_listening(listen, dumps[-1])
         rewired = []
         for service in services(opts, secrets):
             if service.name == "edge":
@@ -107,31 +93,16 @@ def tapped(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tapped]:
             rewired.append(service)
         with Supervisor(rewired, opts.host, data_dir / "logs") as supervisor:
             supervisor.start()
-
-            def network_messages() -> list[dict[str, object]]:
-                response = httpx.get(
-                    f"http://127.0.0.1:{ports.network}/v1/messages",
-                    headers={"authorization": f"Bearer {secrets.network_credential}"},
-                )
-                response.raise_for_status()
-                data: list[dict[str, object]] = response.json()["data"]
-                return data
-
+            stack = Stack(opts, secrets, keys)
             yield Tapped(
-                f"http://127.0.0.1:{ports.edge}",
+                stack.edge_url,
                 keys,
                 taps,
-                network_messages,
+                stack.network_messages,
                 f"http://127.0.0.1:{tap_router}",
             )
     finally:
-        for dump in dumps:
-            dump.send_signal(signal.SIGTERM)
-        for dump in dumps:
-            try:
-                dump.wait(10)
-            except subprocess.TimeoutExpired:
-                dump.kill()
+        stop_processes(dumps)
 
 
 def hostile_requests(pan: str, key: str) -> list[dict[str, object]]:
