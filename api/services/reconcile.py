@@ -6,8 +6,10 @@ at once, since every move is a compare-and-set and the vault replays, never redo
 from __future__ import annotations
 
 import datetime as dt
+from typing import TypeVar
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 
 from api.clients.vault import VaultClient, VaultTimeout, VaultUnreachable
 from api.services.charges import ChargeService
@@ -20,20 +22,23 @@ CHARGE_STUCK_AFTER = dt.timedelta(minutes=5)
 REFUND_STUCK_AFTER = dt.timedelta(minutes=1)
 BATCH = 50
 
+Stuck = TypeVar("Stuck", Charge, Refund)
+
+
+def _pending(
+    sessions: sessionmaker[Session], model: type[Stuck], cutoff: dt.datetime
+) -> list[Stuck]:
+    """Up to BATCH rows of `model` still pending since before `cutoff`."""
+    with sessions() as session:
+        query = select(model).where(model.status == "pending", model.created < cutoff)
+        return list(session.scalars(query.limit(BATCH)))
+
 
 def reconcile_charges(
     charges: ChargeService, vault: VaultClient, now: dt.datetime | None = None
 ) -> int:
     """Settle charges left pending; returns how many were looked at."""
-    cutoff = (now or utcnow()) - CHARGE_STUCK_AFTER
-    with charges.sessions() as session:
-        stuck = list(
-            session.scalars(
-                select(Charge)
-                .where(Charge.status == "pending", Charge.created < cutoff)
-                .limit(BATCH)
-            )
-        )
+    stuck = _pending(charges.sessions, Charge, (now or utcnow()) - CHARGE_STUCK_AFTER)
     for charge in stuck:
         try:
             state = vault.state(charge.id, charge.marketplace_id)
@@ -60,15 +65,7 @@ def reconcile_charges(
 
 def reconcile_refunds(refunds: RefundService, now: dt.datetime | None = None) -> int:
     """Ask the vault again about pending refunds (it replays, never redoes); how many settled."""
-    cutoff = (now or utcnow()) - REFUND_STUCK_AFTER
-    with refunds.sessions() as session:
-        pending = list(
-            session.scalars(
-                select(Refund)
-                .where(Refund.status == "pending", Refund.created < cutoff)
-                .limit(BATCH)
-            )
-        )
+    pending = _pending(refunds.sessions, Refund, (now or utcnow()) - REFUND_STUCK_AFTER)
     settled = 0
     for refund in pending:
         try:
