@@ -23,8 +23,8 @@ Rule for runs longer than 19 digits — candidates are *windows of whole groups*
 
 Rule for groups glued to letters — they belong to an identifier: a run's first group
 when an ASCII letter comes right before it, and its last group when one comes right
-after it, are left out of every window. UUIDs and hex ids (``…c2b80-5488-4938-811f…``,
-``…e3596637020912``) are letters and digits mixed: read as runs alone, one in about 400
+after it, are left out of every window. UUIDs and hex ids (``…c2b80-5488-4938-812f…``,
+``…e3596637020913``) are letters and digits mixed: read as runs alone, one in about 400
 of them held a Luhn-valid window. A card number glued to letters (``x4242…``) is
 therefore not found, as one glued to digits is not; magnetic-stripe track 1 data
 (``%B<card number>^NAME^…``), where a card number follows its format code "B" and ends
