@@ -46,26 +46,20 @@ class Metrics:
         )
 
         # labels() takes a lock and builds a key each time: the children are kept here.
-        self._counted: dict[tuple[str, int], Any] = {}
-        self._timed: dict[str, Any] = {}
-        self._upstream_timed: dict[str, Any] = {}
+        self._children: dict[tuple[Any, tuple[str, ...]], Any] = {}
+
+    def _child(self, metric: Any, *labels: str) -> Any:
+        child = self._children.get((metric, labels))
+        if child is None:
+            child = self._children[(metric, labels)] = metric.labels(*labels)
+        return child
 
     def observe(self, destination: str, status: int, seconds: float) -> None:
-        key = (destination, status // 100)
-        counter = self._counted.get(key)
-        if counter is None:
-            counter = self._counted[key] = self.requests.labels(destination, f"{key[1]}xx")
-        counter.inc()
-        timer = self._timed.get(destination)
-        if timer is None:
-            timer = self._timed[destination] = self.latency.labels(destination)
-        timer.observe(seconds)
+        self._child(self.requests, destination, f"{status // 100}xx").inc()
+        self._child(self.latency, destination).observe(seconds)
 
     def upstream_answered(self, upstream: str, seconds: float) -> None:
-        timer = self._upstream_timed.get(upstream)
-        if timer is None:
-            timer = self._upstream_timed[upstream] = self.upstream_latency.labels(upstream)
-        timer.observe(seconds)
+        self._child(self.upstream_latency, upstream).observe(seconds)
 
     def blocked(self, error: EdgeError) -> None:
         # "header:x-memo" -> "header": a header's name is the client's choice, unbounded.
