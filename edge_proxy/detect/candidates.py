@@ -156,6 +156,8 @@ def find_pan(text: str, *, plus_separates: bool = False) -> Finding | None:
     dense, run, separator = (
         (_DENSE_PLUS, _RUN_PLUS, _SEPARATOR_PLUS) if plus_separates else (_DENSE, _RUN, _SEPARATOR)
     )
+    if dense.search(text) is None:
+        return None  # no run long enough: no identifier to set aside either
     text = _without_identifiers(text)
     position = 0
     while True:
