@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 from edge_proxy.__main__ import BufferedStderr
+from strongroom.supervisor import wait_listening
 from tests.helpers.servers import free_port, wait_healthy
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -45,23 +46,12 @@ def edge_with_workers(workers: int, metrics_port: int, log: Path) -> Iterator[tu
     try:
         wait_healthy(f"http://127.0.0.1:{port}")
         for i in range(workers):
-            _wait_listening(metrics_port + i)
+            wait_listening(metrics_port + i, parent, timeout=15)
         yield port, parent.pid
     finally:
         if parent.poll() is None:
             parent.send_signal(signal.SIGTERM)
         parent.wait(20)
-
-
-def _wait_listening(port: int) -> None:
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=1)
-            return
-        except httpx.HTTPError:
-            time.sleep(0.05)
-    raise AssertionError(f"nothing listens on {port}")
 
 
 def metrics_port_block(count: int) -> int:
