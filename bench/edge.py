@@ -188,17 +188,13 @@ class Result:
 
 def median(runs: list[Result]) -> Result:
     """Each figure's median over the rounds (a busy machine's noise, damped)."""
-
-    def middle(values: list[float]) -> float:
-        return statistics.median(values)
-
     return Result(
         runs[0].name,
         runs[0].size,
-        middle([r.rps for r in runs]),
-        middle([r.p50 for r in runs]),
-        middle([r.p99 for r in runs]),
-        middle([r.cpu_us for r in runs]),
+        statistics.median(r.rps for r in runs),
+        statistics.median(r.p50 for r in runs),
+        statistics.median(r.p99 for r in runs),
+        statistics.median(r.cpu_us for r in runs),
     )
 
 
