@@ -181,7 +181,7 @@ def create_app(settings: Settings) -> Starlette:
             return caller
         mode, key = caller
         stack = stacks[mode]
-        if not stack.healthy:
+        if not await stack.available():
             return error_response(
                 503, "api_error", "stack_unavailable", f"The {mode} stack is unavailable."
             )

@@ -13,6 +13,10 @@ from router.gate import Gate
 
 log = logging.getLogger("router.stacks")
 
+# A stack marked unhealthy is checked again by the next request that finds it so, at most
+# this often: it is back as soon as it answers, not at the next tick of the watcher.
+RECHECK_AFTER_SECONDS = 0.25
+
 
 class Stack:
     def __init__(self, mode: Mode, settings: StackSettings) -> None:
@@ -51,6 +55,8 @@ class Stack:
         self.healthy = True  # until a probe says otherwise: the supervisor started it healthy
         self.failures = 0
         self.checked_at: float | None = None
+        self._probed_at = 0.0  # time.monotonic() of the last probe's answer
+        self._rechecking = False
 
     async def probe(self, unhealthy_after: int) -> None:
         """One health check."""
@@ -59,6 +65,7 @@ class Stack:
         except httpx.HTTPError:
             ok = False
         self.checked_at = time.time()
+        self._probed_at = time.monotonic()
         if ok:
             if not self.healthy:
                 log.warning("%s stack is healthy again", self.mode)
@@ -68,6 +75,22 @@ class Stack:
         if self.healthy and self.failures >= unhealthy_after:
             log.warning("%s stack is unhealthy: failing its requests fast", self.mode)
             self.healthy = False
+
+    async def available(self) -> bool:
+        """True if the stack is healthy. One marked unhealthy is probed again here, by one
+        request at a time and at most every RECHECK_AFTER_SECONDS; the other requests are
+        refused at once meanwhile. A stack that was down while the router started (the
+        processes of a stack start together) is thus usable the moment it answers."""
+        if self.healthy:
+            return True
+        if self._rechecking or time.monotonic() - self._probed_at < RECHECK_AFTER_SECONDS:
+            return False
+        self._rechecking = True
+        try:
+            await self.probe(unhealthy_after=1)
+        finally:
+            self._rechecking = False
+        return self.healthy
 
     async def watch(self, interval: float, unhealthy_after: int) -> None:
         while True:

@@ -17,6 +17,7 @@ from starlette.routing import Route
 
 from router.app import create_app
 from router.config import Settings
+from router.stacks import RECHECK_AFTER_SECONDS, Stack
 from tests.helpers.servers import free_port, serving
 
 TEST = {"authorization": "Bearer sk_test_1"}
@@ -30,6 +31,7 @@ class Upstream:
         self.name = name
         self.delay = 0.0
         self.healthy = True
+        self.probes = 0
         self.clients: set[tuple[str, int]] = set()
         self.release = threading.Event()
         self.release.set()
@@ -63,6 +65,7 @@ class Upstream:
             return StreamingResponse(chunks(), media_type="text/plain")
 
         async def health(request: Request) -> Response:
+            self.probes += 1
             return JSONResponse({"status": "ok"}, status_code=200 if self.healthy else 503)
 
         return Starlette(
@@ -239,6 +242,32 @@ def test_an_unhealthy_stack_is_failed_fast_until_it_recovers(upstreams) -> None:
         upstreams["test"].healthy = True
         until(lambda: httpx.get(url + "/healthz").json()["stacks"]["test"]["healthy"] is True)
         assert httpx.get(url + "/v1/charges", headers=TEST).status_code == 200
+
+
+def test_a_request_finding_its_stack_unhealthy_checks_it_again_itself(upstreams) -> None:
+    # As when a stack's processes start beside the router: the watcher saw it down, and
+    # the first request after it came up must not wait for the watcher's next tick.
+    upstream = upstreams["test"]
+
+    async def scenario(url: str) -> list[tuple[bool, int]]:
+        stack = Stack("test", Settings(test_url=url).stack("test"))
+        seen = []
+        try:
+            upstream.healthy = False
+            await stack.probe(unhealthy_after=1)
+            seen.append((stack.healthy, upstream.probes))
+            upstream.healthy = True
+            # Just probed: refused at once, without asking the stack again.
+            seen.append((await stack.available(), upstream.probes))
+            await asyncio.sleep(RECHECK_AFTER_SECONDS)
+            seen.append((await stack.available(), upstream.probes))
+            seen.append((await stack.available(), upstream.probes))  # healthy: no probe
+        finally:
+            await stack.close()
+        return seen
+
+    with serving(upstream.app()) as url:
+        assert asyncio.run(scenario(url)) == [(False, 1), (False, 1), (True, 2), (True, 2)]
 
 
 def test_odd_bytes_in_the_path_and_headers_pass_through_untouched(upstreams) -> None:
