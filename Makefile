@@ -13,7 +13,7 @@ MITMPROXY := mitmproxy==11.0.2
 MITM_VENV := .venv-mitmproxy
 MITM_STAMP := $(MITM_VENV)/.installed
 
-.PHONY: install demo up test lint typecheck unit services browser jstest clean
+.PHONY: install demo up test lint typecheck unit services browser jstest bench-edge clean
 
 install: $(STAMP) $(JS_BUNDLE) $(MITM_STAMP)
 
@@ -61,6 +61,11 @@ jstest: install
 
 test: install lint typecheck services browser jstest
 	$(BIN)/pytest
+
+# The edge benchmark with wrk as its load generator (bench/edge.py --help for options).
+bench-edge: install
+	scripts/bench-tools
+	$(BIN)/python bench/edge.py
 
 clean:
 	rm -rf $(VENV) $(MITM_VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis $(JS)/node_modules $(JS)/dist

@@ -10,7 +10,7 @@ In one run and one process tree (every server is a child of this process, on loo
   mitmproxy     through `mitmdump --mode reverse:…` (mitmproxy 11, from .venv-mitmproxy)
 
 each for a 1 KB and a 64 KB PAN-free JSON body (POSTed, echoed back, so the edge scans
-both ways), with the same concurrency and request count, in --rounds interleaved rounds;
+both ways), with the same concurrency and duration, in --rounds interleaved rounds;
 it prints the medians of requests/s, p50, p99 and the ratios against direct (and edge
 against mitmproxy), the CPU time the server under test spent per request (from /proc: a
 figure that holds on a busy machine, where requests/s measure the scheduler as much as
@@ -21,8 +21,14 @@ The upstream is a raw asyncio echo server by default (`--upstream asyncio`: the 
 trivial upstream, so "direct" is as high as it gets); `--upstream uvicorn` serves the echo
 with uvicorn and h11, as the stack's own services are served.
 
-Usage: .venv/bin/python bench/edge.py [--requests N] [--concurrency C] [--upstream KIND]
-                                      [--edge-workers N] [--rounds N]
+The load generator is `wrk` (Debian's package; `make bench-edge` installs it) when it is
+on the PATH: written in C, it spends about half the CPU per request of the asyncio client
+in this process that is used without it (or with `--client python`); on a 2-core machine
+what the load generator spends is taken from the servers under test. The "client
+CPU/req" column shows it.
+
+Usage: .venv/bin/python bench/edge.py [--seconds S] [--concurrency C] [--upstream KIND]
+                                      [--edge-workers N] [--rounds N] [--client KIND]
 """
 
 from __future__ import annotations
@@ -32,11 +38,14 @@ import asyncio
 import json
 import os
 import random
+import resource
+import shutil
 import signal
 import statistics
 import string
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -48,6 +57,7 @@ from strongroom.supervisor import free_ports, stop_processes, wait_listening
 ROOT = Path(__file__).resolve().parent.parent
 MITMDUMP = ROOT / ".venv-mitmproxy" / "bin" / "mitmdump"
 HOST = "api.localhost"
+WARM_UP_SECONDS = 1.0
 
 
 # -- bodies ------------------------------------------------------------------------------
@@ -184,6 +194,7 @@ class Result:
     p50: float
     p99: float
     cpu_us: float  # CPU time of the server under test (the proxy; direct: the upstream)
+    client_us: float  # CPU time of the load generator
 
 
 def median(runs: list[Result]) -> Result:
@@ -195,6 +206,7 @@ def median(runs: list[Result]) -> Result:
         statistics.median(r.p50 for r in runs),
         statistics.median(r.p99 for r in runs),
         statistics.median(r.cpu_us for r in runs),
+        statistics.median(r.client_us for r in runs),
     )
 
 
@@ -207,11 +219,10 @@ def cpu_seconds(pid: int) -> float:
     return own + sum(cpu_seconds(int(child)) for child in children)
 
 
-async def _worker(port: int, request: bytes, remaining: list[int], latencies: list[float]) -> None:
+async def _worker(port: int, request: bytes, until: float, latencies: list[float]) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     try:
-        while remaining[0] > 0:
-            remaining[0] -= 1
+        while time.perf_counter() < until:
             started = time.perf_counter()
             writer.write(request)
             head = await reader.readuntil(b"\r\n\r\n")
@@ -225,38 +236,119 @@ async def _worker(port: int, request: bytes, remaining: list[int], latencies: li
         writer.close()
 
 
-async def _load(
-    port: int, body: bytes, requests: int, concurrency: int
+async def _python_load(
+    port: int, body: bytes, seconds: float, concurrency: int
 ) -> tuple[float, list[float]]:
     request = (
         b"POST /v1/echo HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\n"
         b"Content-Length: %d\r\n\r\n" % (HOST.encode(), len(body))
     ) + body
-    warm: list[float] = []
-    await asyncio.gather(*[_worker(port, request, [20], warm) for _ in range(concurrency)])
     latencies: list[float] = []
-    remaining = [requests]
     started = time.perf_counter()
     await asyncio.gather(
-        *[_worker(port, request, remaining, latencies) for _ in range(concurrency)]
+        *[_worker(port, request, started + seconds, latencies) for _ in range(concurrency)]
     )
     return time.perf_counter() - started, latencies
 
 
-def measure(name: str, port: int, pid: int, body: bytes, requests: int, concurrency: int) -> Result:
-    before = cpu_seconds(pid)
-    elapsed, latencies = asyncio.run(_load(port, body, requests, concurrency))
-    # The warm-up's requests are in the CPU time too: counted.
-    cpu = (cpu_seconds(pid) - before) / (len(latencies) + 20 * concurrency) * 1e6
+@dataclass
+class Load:
+    """What one run of the load generator saw."""
+
+    requests: int
+    seconds: float
+    p50: float  # milliseconds
+    p99: float
+    cpu: float  # seconds of CPU the load generator spent
+
+
+def python_load(port: int, body: bytes, seconds: float, concurrency: int) -> Load:
+    cpu = time.process_time()
+    elapsed, latencies = asyncio.run(_python_load(port, body, seconds, concurrency))
+    cpu = time.process_time() - cpu
     latencies.sort()
-    return Result(
-        name,
-        len(body),
-        len(latencies) / elapsed,
+    return Load(
+        len(latencies),
+        elapsed,
         latencies[len(latencies) // 2] * 1000,
         latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000,
         cpu,
     )
+
+
+# wrk's script: POST the body in BENCH_BODY to every connection; at the end, one line of
+# JSON with the counts and the latency percentiles (microseconds).
+WRK_SCRIPT = r"""
+local file = assert(io.open(os.getenv("BENCH_BODY"), "rb"))
+wrk.method = "POST"
+wrk.body = file:read("*a")
+file:close()
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Host"] = os.getenv("BENCH_HOST")
+
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    'BENCH {"requests": %.0f, "duration_us": %.0f, "p50_us": %.0f, "p99_us": %.0f, '
+    .. '"status_errors": %.0f, "socket_errors": %.0f}\n',
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
+    e.status, e.connect + e.read + e.write + e.timeout))
+end
+"""
+
+
+def wrk_load(port: int, body: bytes, seconds: float, concurrency: int) -> Load:
+    """One wrk run (one thread: the generator takes at most one core, as the Python one)."""
+    with tempfile.TemporaryDirectory(prefix="bench-edge-") as tmp:
+        script, payload = Path(tmp) / "post.lua", Path(tmp) / "body.json"
+        script.write_text(WRK_SCRIPT)
+        payload.write_bytes(body)
+        argv = ["wrk", "-t1", f"-c{concurrency}", f"-d{seconds:g}s", "-s", str(script)]
+        waited = _children_cpu()
+        ran = subprocess.run(
+            [*argv, f"http://127.0.0.1:{port}/v1/echo"],
+            env={**os.environ, "BENCH_BODY": str(payload), "BENCH_HOST": HOST},
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        cpu = _children_cpu() - waited
+    lines = [line for line in ran.stdout.splitlines() if line.startswith("BENCH ")]
+    if ran.returncode != 0 or not lines:
+        raise SystemExit(f"wrk failed on port {port}: {ran.stdout[-500:]}{ran.stderr[-500:]}")
+    seen = json.loads(lines[-1].removeprefix("BENCH "))
+    if seen["status_errors"] or seen["socket_errors"]:
+        raise SystemExit(f"port {port}: wrk saw errors (a non-2xx answer or a socket): {seen}")
+    return Load(
+        int(seen["requests"]),
+        seen["duration_us"] / 1e6,
+        seen["p50_us"] / 1e3,
+        seen["p99_us"] / 1e3,
+        cpu,
+    )
+
+
+def _children_cpu() -> float:
+    """CPU seconds of this process's children that have been waited for (wrk's runs)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def measure(
+    name: str,
+    port: int,
+    pid: int,
+    body: bytes,
+    load: Callable[[int, bytes, float, int], Load],
+    seconds: float,
+    concurrency: int,
+) -> Result:
+    load(port, body, WARM_UP_SECONDS, concurrency)  # connections opened, caches warm
+    before = cpu_seconds(pid)
+    seen = load(port, body, seconds, concurrency)
+    cpu = (cpu_seconds(pid) - before) / seen.requests * 1e6
+    rps = seen.requests / seen.seconds
+    return Result(name, len(body), rps, seen.p50, seen.p99, cpu, seen.cpu / seen.requests * 1e6)
 
 
 # -- processes ------------------------------------------------------------------------------
@@ -303,8 +395,16 @@ def detector_speed(body: bytes, fast: bool) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--requests", type=int, default=3000, help="per scenario and body")
+    parser.add_argument(
+        "--seconds", type=float, default=3.0, help="per scenario, body and round (after 1 s warm)"
+    )
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument(
+        "--client",
+        choices=["auto", "wrk", "python"],
+        default="auto",
+        help="load generator (auto: wrk if on the PATH)",
+    )
     parser.add_argument("--upstream", choices=["asyncio", "uvicorn"], default="asyncio")
     parser.add_argument(
         "--rounds", type=int, default=3, help="runs of every scenario, interleaved; medians shown"
@@ -321,6 +421,16 @@ def main() -> None:
     if args.serve_edge:
         serve_edge_without_filters(*args.serve_edge)
         return
+    client = args.client
+    if client == "auto":
+        client = "wrk" if shutil.which("wrk") else "python"
+        if client == "python":
+            print(
+                "(wrk not found: `make bench-edge` installs it; the Python load generator is used)"
+            )
+    elif client == "wrk" and not shutil.which("wrk"):
+        parser.error("wrk is not on the PATH: `make bench-edge` installs it")
+    load = wrk_load if client == "wrk" else python_load
     # Stopped from outside (a profiler run, say): the servers are stopped too.
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
 
@@ -362,29 +472,27 @@ def main() -> None:
         for _ in range(args.rounds):
             for body in bodies:
                 for name, port in scenarios:
-                    # mitmproxy is slow: fewer requests keep the run short; rates are per s.
-                    count = args.requests if name != "mitmproxy" else max(200, args.requests // 4)
-                    if len(body) > 4096:
-                        count = max(200, count // 4)
                     rounds.setdefault((name, len(body)), []).append(
-                        measure(name, port, pids[port], body, count, args.concurrency)
+                        measure(name, port, pids[port], body, load, args.seconds, args.concurrency)
                     )
     results = {key: median(runs) for key, runs in rounds.items()}
 
     print(
-        f"\nedge benchmark: {args.concurrency} connections, upstream {args.upstream}, "
+        f"\nedge benchmark: load generator {client}, {args.concurrency} connections, "
+        f"{args.seconds:g} s per run, upstream {args.upstream}, "
         f"loopback, {os.cpu_count()} cores, 'edge' with {args.edge_workers} worker(s), "
         f"medians of {args.rounds} interleaved rounds"
     )
     print(
         f"{'scenario':<14}{'body':>7}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'vs direct':>11}"
-        f"{'server CPU/req':>16}"
+        f"{'server CPU/req':>16}{'client CPU/req':>16}"
     )
     for (name, size), result in results.items():
         ratio = result.rps / results[("direct", size)].rps
         print(
             f"{name:<14}{size // 1024:>5}KB{result.rps:>10.0f}{result.p50:>9.2f}"
             f"{result.p99:>9.2f}{ratio:>10.2f}x{result.cpu_us:>13.0f} us"
+            f"{result.client_us:>13.0f} us"
         )
     for body in bodies:
         for name in ("edge", "edge-1worker"):
