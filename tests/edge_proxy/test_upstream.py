@@ -216,3 +216,74 @@ def test_an_idempotent_request_is_retried_once_when_a_reused_connection_drops():
     first, second, post = asyncio.run(go())
     assert (first, second, post) == (b"ok", b"ok", "unavailable")
     assert seen.count(b"GET /b HTTP/1.1") == 2 and seen.count(b"POST /d HTTP/1.1") == 1
+
+
+def answers_then_falls_silent(answered: int) -> str:
+    """A server that answers the first `answered` requests on a connection, then reads
+    and never answers."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+
+    def run() -> None:
+        conn, _ = listener.accept()
+        with conn:
+            for _ in range(answered):
+                conn.recv(65536)
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+            while conn.recv(65536):
+                pass
+        listener.close()
+
+    threading.Thread(target=run, daemon=True).start()
+    return f"http://127.0.0.1:{listener.getsockname()[1]}"
+
+
+def test_a_late_answer_on_a_reused_connection_times_out_in_time():
+    url = answers_then_falls_silent(answered=3)
+
+    async def go() -> tuple[list[int], BaseException | None, float]:
+        pool = UpstreamPool(url, timeout=0.4, max_response_bytes=1024)
+        loop = asyncio.get_running_loop()
+        try:
+            statuses = [(await pool.send("GET", b"/", [], b"")).status_code for _ in range(3)]
+            started = loop.time()
+            try:
+                await pool.send("POST", b"/", [], b"{}")
+            except UpstreamError as error:
+                return statuses, error, loop.time() - started
+            return statuses, None, loop.time() - started
+        finally:
+            pool.close()
+
+    statuses, error, waited = asyncio.run(go())
+    assert statuses == [200, 200, 200]
+    assert isinstance(error, UpstreamError) and error.kind == "timeout"
+    # The deadline is checked every quarter of the timeout: late by at most that much.
+    assert 0.4 <= waited < 0.4 + 0.1 + 0.25
+
+
+def test_a_pool_used_again_on_a_new_loop_still_times_out():
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(4)
+    pool = UpstreamPool(
+        f"http://127.0.0.1:{listener.getsockname()[1]}", timeout=0.3, max_response_bytes=1024
+    )
+
+    async def abandoned() -> None:
+        # Cancelled while waiting: the loop ends with the pool's sweeper still armed on it.
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(pool.send("GET", b"/", [], b""), 0.05)
+
+    async def go() -> str:
+        try:
+            await asyncio.wait_for(pool.send("GET", b"/", [], b""), 5)
+        except UpstreamError as error:
+            return error.kind
+        return "answered"
+
+    asyncio.run(abandoned())
+    assert asyncio.run(go()) == "timeout"
+    pool.close()
+    listener.close()
