@@ -25,14 +25,16 @@ REDACTED = "[redacted]"
 _PLAIN = re.compile(r"[!#-<>-\[\]-~]+")  # printable ASCII but space, quote, "=", backslash
 
 
+def _value(value: object) -> str:
+    """A logfmt value: as is when plain, else quoted with its escapes shown."""
+    text = "-" if value is None else str(value)
+    if not _PLAIN.fullmatch(text):
+        text = '"' + text.encode("unicode_escape").decode("ascii").replace('"', '\\"') + '"'
+    return text
+
+
 def _logfmt(fields: dict[str, Any]) -> str:
-    parts = []
-    for key, value in fields.items():
-        text = "-" if value is None else str(value)
-        if not _PLAIN.fullmatch(text):
-            text = '"' + text.encode("unicode_escape").decode("ascii").replace('"', '\\"') + '"'
-        parts.append(f"{key}={text}")
-    return " ".join(parts)
+    return " ".join(f"{key}={_value(value)}" for key, value in fields.items())
 
 
 class AccessLog:
@@ -71,19 +73,17 @@ class AccessLog:
         path: str | None = request.path
         if not checked and not self.detector.values(method, host, path):
             method, host, path = self._safe(method), self._safe(host), self._safe(path)
-        fields = {
-            "method": method,
-            "host": host,
-            "path": path,
-            "status": status,
-            "duration_ms": round(seconds * 1000, 1),
-            "request_id": request_id,
-            "reason": reason,
-        }
+        # Status and duration are numbers, plain by construction; the rest may come from
+        # the client (the reason can name a header) and is quoted when it needs to be.
+        line = (
+            f"method={_value(method)} host={_value(host)} path={_value(path)} status={status} "
+            f"duration_ms={round(seconds * 1000, 1)} request_id={_value(request_id)} "
+            f"reason={_value(reason)}"
+        )
         if self.sink is None:
-            log.info("request %s", _logfmt(fields))
+            log.info("request %s", line)
         else:
-            self.sink(f"{self._timestamp()} INFO {log.name} request {_logfmt(fields)}")
+            self.sink(f"{self._timestamp()} INFO {log.name} request {line}")
 
     def _timestamp(self) -> str:
         """As logging's default asctime: local time with milliseconds."""
