@@ -23,11 +23,11 @@ def http_date() -> bytes:
     return _dates[1]
 
 
+_REASONS = {status.value: status.phrase.encode("ascii") for status in HTTPStatus}
+
+
 def _reason(status: int) -> bytes:
-    try:
-        return HTTPStatus(status).phrase.encode("ascii")
-    except ValueError:
-        return b""
+    return _REASONS.get(status, b"")
 
 
 def is_bodiless(status: int) -> bool:

@@ -49,7 +49,7 @@ class Malformed(Exception):
         self.status = status
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Framing:
     """How the body of a message is delimited: a length, chunks, or the connection's end."""
 
@@ -59,9 +59,11 @@ class Framing:
 
 
 NO_BODY = Framing(length=0)
+CHUNKED = Framing(chunked=True)
+UNTIL_CLOSE = Framing(until_close=True)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RequestHead:
     method: str
     target: bytes
@@ -80,7 +82,7 @@ class RequestHead:
         return b"close" not in tokens
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ResponseHead:
     status: int
     version: str
@@ -139,8 +141,13 @@ def _headers(lines: list[bytes]) -> Headers:
 
 def _framing(headers: Headers, version: str) -> Framing | None:
     """The body framing the headers declare; None when they declare none."""
-    lengths = [value for name, value in headers if name == b"content-length"]
-    codings = [value for name, value in headers if name == b"transfer-encoding"]
+    lengths: list[bytes] = []
+    codings: list[bytes] = []
+    for name, value in headers:
+        if name == b"content-length":
+            lengths.append(value)
+        elif name == b"transfer-encoding":
+            codings.append(value)
     if len(lengths) > 1:
         raise Malformed("more than one Content-Length")
     if codings:
@@ -152,7 +159,7 @@ def _framing(headers: Headers, version: str) -> Framing | None:
             raise Malformed("Transfer-Encoding on HTTP/1.0")
         if codings[0].lower() != b"chunked":
             raise Malformed("Transfer-Encoding other than chunked")
-        return Framing(chunked=True)
+        return CHUNKED
     if lengths:
         if not _DIGITS.fullmatch(lengths[0]):
             raise Malformed("invalid Content-Length")
@@ -196,7 +203,7 @@ def parse_response_head(head: bytes, *, request_method: str) -> ResponseHead:
     if request_method == "HEAD" or status < 200 or status in (204, 304):
         framing = NO_BODY  # no body by definition, whatever the headers describe
     elif framing is None:
-        framing = Framing(until_close=True)
+        framing = UNTIL_CLOSE
     return ResponseHead(status, version, headers, framing)
 
 
