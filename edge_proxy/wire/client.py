@@ -54,7 +54,6 @@ class _Connection(asyncio.Protocol):
         self.chunks: ChunkedReader | None = None
         self.reusable = True
         self.idle_since = time.monotonic()
-        self.deadline = 0.0  # loop time by which the exchange under way must be answered
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)
@@ -144,11 +143,6 @@ class _Connection(asyncio.Protocol):
         if self.waiter is not None and not self.waiter.done():
             self.waiter.set_exception(error)
 
-    def expire(self) -> None:
-        """No answer in time: the exchange fails and the connection is dropped."""
-        self._fail(UpstreamError("timeout"))
-        self.close()
-
 
 class UpstreamPool:
     """Connections to one upstream, reused while they are fresh."""
@@ -175,13 +169,6 @@ class UpstreamPool:
         self.idle_seconds = idle_seconds
         self.idle: deque[_Connection] = deque()
         self._ssl = ssl.create_default_context() if self.tls else None
-        # Exchanges under way, timed out by `_sweep` a few times per timeout: cheaper than
-        # a timer armed and cancelled per exchange. A late answer fails at most a quarter
-        # of the timeout (and never more than a second) after its deadline.
-        self.waiting: set[_Connection] = set()
-        self.sweep_interval = min(1.0, timeout / 4)
-        self._sweeper: asyncio.TimerHandle | None = None
-        self._sweeper_loop: asyncio.AbstractEventLoop | None = None
 
     def message(self, method: str, target: bytes, headers: Headers, body: bytes) -> bytes:
         """The request as the upstream receives it: our framing, our Host."""
@@ -199,10 +186,7 @@ class UpstreamPool:
     async def send(self, method: str, target: bytes, headers: Headers, body: bytes) -> EdgeResponse:
         """Send one request and read its whole response; raise UpstreamError."""
         message = self.message(method, target, headers, body)
-        connection = self._idle_connection()
-        reused = connection is not None
-        if connection is None:
-            connection = await self._open()
+        connection, reused = await self._connection()
         try:
             return await self._exchange(connection, method, message)
         except UpstreamError as error:
@@ -215,43 +199,34 @@ class UpstreamPool:
         return await self._exchange(connection, method, message)
 
     async def _exchange(self, connection: _Connection, method: str, message: bytes) -> EdgeResponse:
-        loop = asyncio.get_running_loop()
         waiter = connection.exchange(method, message)
-        connection.deadline = loop.time() + self.timeout
-        self.waiting.add(connection)
-        if self._sweeper is None or self._sweeper_loop is not loop:
-            # None armed, or armed on a loop that has since stopped (a pool kept across
-            # asyncio.run calls): an exchange must never go without its timeout.
-            self._sweeper = loop.call_later(self.sweep_interval, self._sweep)
-            self._sweeper_loop = loop
+        timer = asyncio.get_running_loop().call_later(
+            self.timeout, self._expire, connection, waiter
+        )
         try:
             response = await waiter
         except BaseException:
             connection.close()
             raise
         finally:
-            self.waiting.discard(connection)
+            timer.cancel()
         self._release(connection)
         return response
 
-    def _sweep(self) -> None:
-        """Fail the exchanges past their deadline; run again while any is under way."""
-        loop = asyncio.get_running_loop()
-        now = loop.time()
-        for connection in [c for c in self.waiting if c.deadline <= now]:
-            self.waiting.discard(connection)
-            connection.expire()
-        self._sweeper = loop.call_later(self.sweep_interval, self._sweep) if self.waiting else None
+    @staticmethod
+    def _expire(connection: _Connection, waiter: asyncio.Future[EdgeResponse]) -> None:
+        if not waiter.done():
+            waiter.set_exception(UpstreamError("timeout"))
+        connection.close()
 
-    def _idle_connection(self) -> _Connection | None:
-        """The freshest pooled connection still alive and fresh, or None."""
+    async def _connection(self) -> tuple[_Connection, bool]:
         now = time.monotonic()
         while self.idle:
             connection = self.idle.pop()
             if connection.alive and now - connection.idle_since < self.idle_seconds:
-                return connection
+                return connection, True
             connection.close()
-        return None
+        return await self._open(), False
 
     async def _open(self) -> _Connection:
         loop = asyncio.get_running_loop()
@@ -280,7 +255,6 @@ class UpstreamPool:
             connection.close()
 
     def close(self) -> None:
-        """Close every idle connection (at shutdown). The sweeper stops by itself once no
-        exchange is under way."""
+        """Close every idle connection (at shutdown)."""
         while self.idle:
             self.idle.pop().close()

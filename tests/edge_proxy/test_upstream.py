@@ -259,31 +259,4 @@ def test_a_late_answer_on_a_reused_connection_times_out_in_time():
     statuses, error, waited = asyncio.run(go())
     assert statuses == [200, 200, 200]
     assert isinstance(error, UpstreamError) and error.kind == "timeout"
-    # The deadline is checked every quarter of the timeout: late by at most that much.
-    assert 0.4 <= waited < 0.4 + 0.1 + 0.25
-
-
-def test_a_pool_used_again_on_a_new_loop_still_times_out():
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(4)
-    pool = UpstreamPool(
-        f"http://127.0.0.1:{listener.getsockname()[1]}", timeout=0.3, max_response_bytes=1024
-    )
-
-    async def abandoned() -> None:
-        # Cancelled while waiting: the loop ends with the pool's sweeper still armed on it.
-        with pytest.raises(TimeoutError):
-            await asyncio.wait_for(pool.send("GET", b"/", [], b""), 0.05)
-
-    async def go() -> str:
-        try:
-            await asyncio.wait_for(pool.send("GET", b"/", [], b""), 5)
-        except UpstreamError as error:
-            return error.kind
-        return "answered"
-
-    asyncio.run(abandoned())
-    assert asyncio.run(go()) == "timeout"
-    pool.close()
-    listener.close()
+    assert 0.4 <= waited < 0.4 + 0.35
