@@ -160,23 +160,18 @@ class Edge:
         chain, upstream = self.chains[destination], self.upstreams[destination]
         run_hook(chain["requestheaders"], "requestheaders", flow)
         flow.checked = True  # path, query and headers: no card number
-        # Small bodies are scanned right here, without a coroutine per hook; large ones by `_scan`.
-        if len(request.body) <= INLINE_SCAN_BYTES:
-            run_hook(chain["request"], "request", flow)
-        else:
-            await self._scan(chain["request"], "request", flow)
+        await self._scan(chain["request"], "request", flow, len(request.body))
         # The vault gets exactly the one path it serves, however the client spelled it.
         path = CARDS_PATH.encode() if destination is Destination.VAULT else request.raw_path
         target = path + (b"?" + request.query_string if request.query_string else b"")
         flow.response = await self._send(upstream, destination, flow, target)
-        if len(flow.response.body) <= INLINE_SCAN_BYTES:
-            run_hook(chain["response"], "response", flow)
-        else:
-            await self._scan(chain["response"], "response", flow)
+        await self._scan(chain["response"], "response", flow, len(flow.response.body))
         return destination.value, forwarded_response(flow.response, head=request.method == "HEAD")
 
-    async def _scan(self, filters: list[Filter], hook: Hook, flow: Flow) -> None:
-        """Run a hook over a body too large to scan inline (see INLINE_SCAN_BYTES)."""
+    async def _scan(self, filters: list[Filter], hook: Hook, flow: Flow, size: int) -> None:
+        if size <= INLINE_SCAN_BYTES:
+            run_hook(filters, hook, flow)
+            return
         try:
             with fast_only():
                 run_hook(filters, hook, flow)

@@ -201,8 +201,7 @@ class HttpProtocol(asyncio.Protocol):
         if not keep_alive:
             self._close()
             return
-        if not self.writable.is_set():
-            await self.writable.wait()  # the client reads its answer before it sends more
+        await self.writable.wait()  # the client reads its answer before it sends more
         if self.transport is None:
             return
         self.busy = False
