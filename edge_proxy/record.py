@@ -12,7 +12,6 @@ import logging
 import re
 import time
 from collections.abc import Callable
-from typing import Any
 
 from edge_proxy.detect import PanDetector
 from edge_proxy.flow import EdgeRequest
@@ -31,10 +30,6 @@ def _value(value: object) -> str:
     if not _PLAIN.fullmatch(text):
         text = '"' + text.encode("unicode_escape").decode("ascii").replace('"', '\\"') + '"'
     return text
-
-
-def _logfmt(fields: dict[str, Any]) -> str:
-    return " ".join(f"{key}={_value(value)}" for key, value in fields.items())
 
 
 class AccessLog:

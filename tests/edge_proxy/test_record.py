@@ -3,7 +3,7 @@ import time
 
 import pytest
 
-from edge_proxy.record import _logfmt
+from edge_proxy.record import _value
 
 
 @pytest.fixture
@@ -48,8 +48,9 @@ def test_a_percent_encoded_card_in_the_path_is_redacted_too(edge, upstreams, log
     assert "path=[redacted]" in access_lines(logs)[0]
 
 
-def test_logfmt_quotes_what_needs_it():
-    assert _logfmt({"a": "x y", "b": None, "c": 'q"\n', "d": 1}) == 'a="x y" b=- c="q\\"\\n" d=1'
+def test_logfmt_values_are_quoted_when_they_need_it():
+    values = [_value(v) for v in ("x y", None, 'q"\n', 1, "plain")]
+    assert values == ['"x y"', "-", '"q\\"\\n"', "1", "plain"]
 
 
 def test_with_a_sink_lines_skip_logging_and_look_like_its_lines(logs):
