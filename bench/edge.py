@@ -318,7 +318,9 @@ def wrk_load(port: int, body: bytes, seconds: float, concurrency: int) -> Load:
         raise SystemExit(f"wrk failed on port {port}: {ran.stdout[-500:]}{ran.stderr[-500:]}")
     seen = json.loads(lines[-1].removeprefix("BENCH "))
     if seen["status_errors"] or seen["socket_errors"]:
-        raise SystemExit(f"port {port}: wrk saw errors (answers of 400 or more, or socket errors): {seen}")
+        raise SystemExit(
+            f"port {port}: wrk saw errors (answers of 400 or more, or socket errors): {seen}"
+        )
     return Load(
         int(seen["requests"]),
         seen["duration_us"] / 1e6,
