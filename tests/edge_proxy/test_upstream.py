@@ -3,7 +3,7 @@
 import asyncio
 import socket
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import httpx
 import pytest
@@ -84,8 +84,8 @@ def test_real_upstreams_over_the_pooled_client():
     assert "transfer-encoding" not in chunked.headers
 
 
-def raw_upstream(answer: bytes) -> tuple[str, threading.Thread]:
-    """A server that reads one request and answers `answer` verbatim, then closes."""
+def one_connection(serve: Callable[[socket.socket], None]) -> tuple[str, threading.Thread]:
+    """A server that accepts one connection, has `serve` talk on it, then closes."""
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(1)
@@ -93,13 +93,22 @@ def raw_upstream(answer: bytes) -> tuple[str, threading.Thread]:
     def run() -> None:
         conn, _ = listener.accept()
         with conn:
-            conn.recv(65536)
-            conn.sendall(answer)
+            serve(conn)
         listener.close()
 
     thread = threading.Thread(target=run, daemon=True)
     thread.start()
     return f"http://127.0.0.1:{listener.getsockname()[1]}", thread
+
+
+def raw_upstream(answer: bytes) -> tuple[str, threading.Thread]:
+    """A server that reads one request and answers `answer` verbatim, then closes."""
+
+    def serve(conn: socket.socket) -> None:
+        conn.recv(65536)
+        conn.sendall(answer)
+
+    return one_connection(serve)
 
 
 def send(url: str, **pool_options: float) -> EdgeResponse:
@@ -221,22 +230,15 @@ def test_an_idempotent_request_is_retried_once_when_a_reused_connection_drops():
 def answers_then_falls_silent(answered: int) -> str:
     """A server that answers the first `answered` requests on a connection, then reads
     and never answers."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(1)
 
-    def run() -> None:
-        conn, _ = listener.accept()
-        with conn:
-            for _ in range(answered):
-                conn.recv(65536)
-                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
-            while conn.recv(65536):
-                pass
-        listener.close()
+    def serve(conn: socket.socket) -> None:
+        for _ in range(answered):
+            conn.recv(65536)
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+        while conn.recv(65536):
+            pass
 
-    threading.Thread(target=run, daemon=True).start()
-    return f"http://127.0.0.1:{listener.getsockname()[1]}"
+    return one_connection(serve)[0]
 
 
 def test_a_late_answer_on_a_reused_connection_times_out_in_time():
