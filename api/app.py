@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
@@ -26,7 +27,7 @@ from api.services.webhooks import WebhookService
 from api.store.db import make_engine, migrate, session_factory
 from api.webhooks.deliveries import RetryPolicy
 from api.webhooks.worker import WebhookWorker
-from strongroom.web import EXCEPTION_HANDLERS, health_route
+from strongroom.web import EXCEPTION_HANDLERS, StripeHeaders, health_route
 
 log = logging.getLogger("api")
 
@@ -110,6 +111,7 @@ def create_app(settings: Settings) -> Starlette:
                 ]
             ),
         ],
+        middleware=[Middleware(StripeHeaders)],
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,
     )

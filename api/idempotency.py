@@ -2,8 +2,9 @@
 
 - The first request with a key claims it; its response (errors and 5xx included) is kept
   24 hours and returned to every retry with the same key and the same parameters.
-- The same key with other parameters is 409 `idempotency_key_reused`; while the first
-  request is still running, a retry is 409 `idempotency_key_in_flight`.
+- The same key with other parameters is 400 `idempotency_error` (Stripe's type, which its
+  SDKs raise as IdempotencyError and never retry); while the first request is still
+  running, a retry is 409 `idempotency_key_in_flight`, which they retry.
 - A request refused before it ran (authentication, validation) stores nothing.
 - A claim whose request died (a crashed process) is taken over after LOCK_TIMEOUT by the
   next retry, which gets the same `seed` and so derives the same object ids: the vault
@@ -121,7 +122,7 @@ def begin(
         raise ServiceError(
             "This Idempotency-Key was used with different parameters.",
             code="idempotency_key_reused",
-            status_code=409,
+            type="idempotency_error",
         )
     if row.response_status is not None and row.response_body is not None:
         return Stored(row.response_status, row.response_body)

@@ -15,7 +15,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from api import contracts as c
-from api.domain.states import CHARGE_STATUSES, EVENT_TYPES
+from api.domain.states import EVENT_TYPES
 from api.idempotency import MAX_KEY_LENGTH
 from api.ids import ID_PATTERN
 
@@ -52,6 +52,8 @@ PAGE = (
     ),
 )
 
+CHARGE_EXPANDS = ("source", "customer", "refunds")
+
 OPS: tuple[Op, ...] = (
     Op("get", "/v1/marketplace", "The caller's marketplace", c.Marketplace),
     Op("post", "/v1/customers", "Create a customer", c.Customer, c.CustomerCreate, 201),
@@ -60,22 +62,29 @@ OPS: tuple[Op, ...] = (
     Op("get", "/v1/customers/{id}", "Retrieve a customer", c.Customer),
     Op("post", "/v1/customers/{id}", "Update a customer", c.Customer, c.CustomerUpdate),
     Op("delete", "/v1/customers/{id}", "Delete a customer", c.Deleted),
-    Op("post", "/v1/customers/{id}/cards", "Attach a card token", c.Card, c.CardAttach, 201),
-    Op("get", "/v1/customers/{id}/cards", "List a customer's cards", c.ListOf[c.Card],
-       query=PAGE),
-    Op("delete", "/v1/customers/{id}/cards/{card}", "Detach a card", c.Deleted),
+    *(op
+      for kind in ("sources", "cards")
+      for op in (
+        Op("post", f"/v1/customers/{{id}}/{kind}", "Attach a card token", c.Card, c.CardAttach,
+           201),
+        Op("get", f"/v1/customers/{{id}}/{kind}", "List a customer's cards", c.ListOf[c.Card],
+           query=(*PAGE, _q("object", {"type": "string", "enum": ["card"]}))),
+        Op("get", f"/v1/customers/{{id}}/{kind}/{{card}}", "Retrieve a customer's card", c.Card),
+        Op("delete", f"/v1/customers/{{id}}/{kind}/{{card}}", "Detach a card", c.Deleted),
+      )),
     Op("get", "/v1/cards/{id}", "Retrieve a card token's details", c.Card),
     Op("post", "/v1/charges", "Create a charge", c.Charge, c.ChargeCreate, 201,
-       expand=("card", "customer")),
+       expand=CHARGE_EXPANDS),
     Op("get", "/v1/charges", "List charges", c.ListOf[c.Charge],
        query=(*PAGE, _q("customer", ID), _q("status", {"type": "string",
-                                                         "enum": list(CHARGE_STATUSES)})),
-       expand=("data.card", "data.customer")),
-    Op("get", "/v1/charges/{id}", "Retrieve a charge", c.Charge, expand=("card", "customer")),
+                                                         "enum": ["succeeded", "pending",
+                                                                  "failed"]})),
+       expand=tuple(f"data.{name}" for name in CHARGE_EXPANDS)),
+    Op("get", "/v1/charges/{id}", "Retrieve a charge", c.Charge, expand=CHARGE_EXPANDS),
     Op("post", "/v1/charges/{id}", "Update a charge's description or metadata", c.Charge,
        c.ChargeUpdate),
     Op("post", "/v1/charges/{id}/capture", "Capture an authorized charge", c.Charge,
-       c.ChargeCapture),
+       c.ChargeCapture, expand=CHARGE_EXPANDS),
     Op("post", "/v1/charges/{id}/cancel", "Cancel an authorized or held charge", c.Charge,
        c.NoParameters),
     Op("post", "/v1/refunds", "Refund a charge", c.Refund, c.RefundCreate, 201,
@@ -184,12 +193,12 @@ def _links(op: Op) -> dict[str, Any]:
         params: dict[str, str] = {}
         if target.path.startswith(op.path + "/{id}") and "{card}" not in target.path:
             params = {"id": "$response.body#/id"}
+        elif op.path.startswith("/v1/customers/") and target.path == op.path + "/{card}":
+            params = {"id": "$request.path.id", "card": "$response.body#/id"}
         elif op.path == "/v1/refunds" and target.path.startswith("/v1/charges/{id}"):
             params = {"id": "$response.body#/charge"}
         elif op.path.endswith("/cards") and target.path == "/v1/cards/{id}":
             params = {"id": "$response.body#/id"}
-        elif op.path.endswith("/cards") and "{card}" in target.path:
-            params = {"id": "$request.path.id", "card": "$response.body#/id"}
         if params:
             links[_operation_id(target)] = {
                 "operationId": _operation_id(target),

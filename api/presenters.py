@@ -20,6 +20,70 @@ def maybe_unix(moment: dt.datetime | None) -> int | None:
     return None if moment is None else unix(moment)
 
 
+RISK_LEVELS = {"allow": "normal", "review": "elevated", "block": "highest"}
+# Failures decided before the card network saw the charge.
+NOT_SENT = {"fraud_unavailable", "processing_error"}
+
+
+def _outcome(charge: models.Charge) -> out.Outcome | None:
+    """Stripe's outcome: the network's answer and the fraud screen's score."""
+    if charge.status == "pending":
+        return None
+    level = RISK_LEVELS.get(charge.fraud_decision or "", "not_assessed")
+    rule = charge.fraud_reasons[0] if charge.fraud_reasons else None
+    common = {"risk_level": level, "risk_score": charge.fraud_score, "rule": rule}
+    if charge.status == "blocked":
+        return out.Outcome(
+            network_status="not_sent_to_network",
+            type="blocked",
+            reason="highest_risk_level",
+            seller_message="Strongroom blocked this payment as too risky.",
+            **common,
+        )
+    if charge.status == "pending_review" or (
+        charge.status == "canceled" and charge.authorization_code is None
+    ):
+        return out.Outcome(
+            network_status=None,
+            type="manual_review",
+            reason="elevated_risk_level",
+            seller_message="Strongroom held this payment for review.",
+            **common,
+        )
+    if charge.status == "failed":
+        sent = charge.failure_code not in NOT_SENT
+        return out.Outcome(
+            network_status="declined_by_network" if sent else "not_sent_to_network",
+            type="issuer_declined" if sent else "invalid",
+            reason=charge.failure_code,
+            seller_message=charge.failure_message or "The payment failed.",
+            **common,
+        )
+    return out.Outcome(
+        network_status="approved_by_network",
+        type="authorized",
+        reason=None,
+        seller_message="Payment complete.",
+        **common,
+    )
+
+
+def stripe_status(charge: models.Charge) -> str:
+    """Stripe's status: an authorisation, captured or released, is `succeeded`."""
+    if charge.status in ("succeeded", "authorized"):
+        return "succeeded"
+    if charge.status == "canceled":
+        return "succeeded" if charge.authorization_code is not None else "failed"
+    if charge.status in ("pending", "pending_review"):
+        return "pending"
+    return "failed"  # failed, blocked
+
+
+def review_id(charge_id: str) -> str:
+    """The review of a held charge, named after it (the review queue keeps that name)."""
+    return "prv_" + charge_id.removeprefix("ch_")
+
+
 def charge_json(charge: models.Charge, livemode: bool) -> dict[str, Any]:
     fraud = None
     if charge.fraud_decision is not None and charge.fraud_score is not None:
@@ -29,26 +93,35 @@ def charge_json(charge: models.Charge, livemode: bool) -> dict[str, Any]:
             reasons=list(charge.fraud_reasons),
         )
     captured = charge.amount_captured > 0
+    # A released authorisation shows as refunded in full, as Stripe shows it.
+    released = charge.status == "canceled" and charge.authorization_code is not None
+    refunded = charge.amount if released else charge.amount_refunded
+    held = charge.status == "pending_review" or (charge.status == "canceled" and not released)
     return out.Charge(
         id=charge.id,
         amount=charge.amount,
         amount_captured=charge.amount_captured,
-        amount_refunded=charge.amount_refunded,
+        amount_refunded=refunded,
+        balance_transaction=None,
         captured=captured,
-        refunded=captured and charge.amount_refunded >= charge.amount_captured,
+        paid=charge.status in ("succeeded", "authorized") or released,
+        refunded=released or (captured and charge.amount_refunded >= charge.amount_captured),
         currency=charge.currency,
-        card=charge.card,
+        source=charge.card,
+        payment_method=charge.card,
         customer=charge.customer_id,
         description=charge.description,
         metadata=dict(charge.metadata_),
-        status=charge.status,
+        status=stripe_status(charge),
         failure_code=charge.failure_code,
         failure_message=charge.failure_message,
+        outcome=_outcome(charge),
+        review=review_id(charge.id) if held else None,
         authorization_code=charge.authorization_code,
         fraud=fraud,
         livemode=livemode,
         created=unix(charge.created),
-    ).model_dump(mode="json")
+    ).model_dump(mode="json", exclude={"refunds"})
 
 
 def refund_json(refund: models.Refund, livemode: bool) -> dict[str, Any]:
@@ -74,7 +147,7 @@ def customer_json(customer: models.Customer, livemode: bool) -> dict[str, Any]:
         name=customer.name,
         description=customer.description,
         metadata=dict(customer.metadata_),
-        default_card=customer.default_card,
+        default_source=customer.default_card,
         livemode=livemode,
         created=unix(customer.created),
     ).model_dump(mode="json")

@@ -4,18 +4,23 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import logging
+import re
+import secrets
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import uvicorn
 from pydantic import ValidationError
+from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+_REQUEST_ID = re.compile(r"req_[A-Za-z0-9]{8,64}")
 
 
 class ServiceError(Exception):
@@ -33,16 +38,22 @@ class ServiceError(Exception):
         param: str | None = None,
         status_code: int | None = None,
         type: str | None = None,
+        **extra: str,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.param = param
+        self.extra = extra  # Stripe's further fields of a card error: decline_code, charge
         if code is not None:
             self.code = code
         if status_code is not None:
             self.status_code = status_code
         if type is not None:
             self.type = type
+
+    def body(self) -> dict[str, dict[str, str]]:
+        """This error in its envelope."""
+        return error_body(self.type, self.code, self.message, self.param, **self.extra)
 
 
 class AuthenticationError(ServiceError):
@@ -63,13 +74,13 @@ class UpstreamError(ServiceError):
 
 
 def error_body(
-    type: str, code: str, message: str, param: str | None = None
+    type: str, code: str, message: str, param: str | None = None, **extra: str
 ) -> dict[str, dict[str, str]]:
     """The error envelope; `param` only when the error is about one field."""
     error = {"type": type, "code": code, "message": message}
     if param is not None:
         error["param"] = param
-    return {"error": error}
+    return {"error": {**error, **extra}}
 
 
 def error_response(
@@ -80,7 +91,7 @@ def error_response(
 
 async def _service_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ServiceError)
-    return error_response(exc.status_code, exc.type, exc.code, exc.message, exc.param)
+    return JSONResponse(exc.body(), status_code=exc.status_code)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
@@ -94,9 +105,16 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 async def _validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ValidationError)
     first = exc.errors(include_input=False, include_url=False)[0]
-    param = ".".join(str(p) for p in first["loc"]) or None
+    param = stripe_param([str(p) for p in first["loc"]])
     # The message names the field and the rule, never the value: a value may be card data.
     return error_response(400, "invalid_request_error", "parameter_invalid", first["msg"], param)
+
+
+def stripe_param(path: list[str]) -> str | None:
+    """A field's path as Stripe names it: `card[exp_month]`, `metadata[order]`."""
+    if not path:
+        return None
+    return path[0] + "".join(f"[{p}]" for p in path[1:])
 
 
 async def _unexpected_error(request: Request, exc: Exception) -> Response:
@@ -113,24 +131,43 @@ EXCEPTION_HANDLERS: dict[Any, Callable[[Request, Exception], Awaitable[Response]
 
 
 async def parse_json_object(request: Request) -> dict[str, Any]:
-    """The body as a JSON object; duplicate keys are refused, not silently collapsed."""
+    """The body as a strict JSON object (an internal service's body: JSON only)."""
+    from strongroom.body import read_json  # here: strongroom.body builds on this module
+
     raw = await request.body()
-    if not raw:
-        return {}
+    return read_json(raw) if raw else {}
 
-    def no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-        keys = [k for k, _ in pairs]
-        if len(keys) != len(set(keys)):
-            raise ServiceError("The JSON body has a duplicate key.", code="body_invalid")
-        return dict(pairs)
 
-    try:
-        body = json.loads(raw, object_pairs_hook=no_duplicates)
-    except (ValueError, UnicodeDecodeError):
-        raise ServiceError("The body is not valid JSON.", code="body_invalid") from None
-    if not isinstance(body, dict):
-        raise ServiceError("The JSON body must be an object.", code="body_invalid")
-    return body
+# Error statuses that the same request can never turn into a success.
+_FINAL = frozenset({400, 401, 402, 403, 404, 405, 413, 415, 422})
+
+
+class StripeHeaders:
+    """`Request-Id` on every response, `Stripe-Should-Retry: false` where retrying is useless.
+
+    Stripe's SDKs read both: the id into every error they raise, and the retry hint before
+    their own rule (which would retry a 409). The id is the edge's, so logs of both match.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        given = Headers(scope=scope).get("x-request-id", "")
+        request_id = given if _REQUEST_ID.fullmatch(given) else "req_" + secrets.token_hex(12)
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers["request-id"] = request_id
+                if message["status"] in _FINAL:
+                    headers["stripe-should-retry"] = "false"
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
 
 
 class MalformedAuthorization(ValueError):

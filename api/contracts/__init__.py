@@ -8,6 +8,7 @@ from api.contracts.charges import (
     ChargeStatus,
     ChargeUpdate,
     FraudOutcome,
+    Outcome,
 )
 from api.contracts.common import Deleted, Error, ListOf, Marketplace, NoParameters
 from api.contracts.customers import CardAttach, Customer, CustomerCreate, CustomerUpdate
@@ -38,6 +39,7 @@ __all__ = [
     "ListOf",
     "Marketplace",
     "NoParameters",
+    "Outcome",
     "Refund",
     "RefundCreate",
     "WebhookDelivery",

@@ -6,12 +6,19 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, model_validator
 
-from api.contracts.common import CardToken, CustomerId, Metadata, Request, Resource, text
+from api.contracts.common import (
+    CardToken,
+    CustomerId,
+    ListOf,
+    Metadata,
+    Request,
+    Resource,
+    text,
+)
 from api.domain.money import EXPONENTS, MAX_AMOUNT
 
-ChargeStatus = Literal[
-    "pending", "authorized", "succeeded", "failed", "blocked", "pending_review", "canceled"
-]
+# Stripe's three: an authorisation not yet captured is `succeeded` with `captured: false`.
+ChargeStatus = Literal["succeeded", "pending", "failed"]
 if TYPE_CHECKING:
     Currency = str
 else:
@@ -19,8 +26,13 @@ else:
 
 
 class ChargeCreate(Request):
+    source: CardToken | None = Field(
+        default=None,
+        description="A card token, or a card of `customer`; optional with a customer that "
+        "has a default source.",
+    )
     card: CardToken | None = Field(
-        default=None, description="A card token; optional with a customer that has one."
+        default=None, description="Strongroom's older name for `source`."
     )
     customer: CustomerId | None = Field(default=None, description="Charge this customer.")
     amount: int = Field(gt=0, le=MAX_AMOUNT, description="In the currency's minor unit.")
@@ -30,10 +42,17 @@ class ChargeCreate(Request):
     metadata: Metadata = Field(default_factory=dict)
 
     @model_validator(mode="after")
-    def _card_or_customer(self) -> ChargeCreate:
-        if self.card is None and self.customer is None:
-            raise ValueError("a charge needs a card or a customer")
+    def _source_or_customer(self) -> ChargeCreate:
+        if self.card is not None and self.source is not None:
+            raise ValueError("pass source, or its older name card, not both")
+        if self.token is None and self.customer is None:
+            raise ValueError("a charge needs a source or a customer")
         return self
+
+    @property
+    def token(self) -> str | None:
+        """The card to charge, by either of its names."""
+        return self.source or self.card
 
 
 class ChargeCapture(Request):
@@ -51,6 +70,20 @@ class FraudOutcome(Resource):
     score: int
     decision: Literal["allow", "review", "block"]
     reasons: list[str]
+
+
+class Outcome(Resource):
+    """Stripe's `outcome`: what the network and the fraud screen said."""
+
+    network_status: (
+        Literal["approved_by_network", "declined_by_network", "not_sent_to_network"] | None
+    )
+    type: Literal["authorized", "issuer_declined", "blocked", "manual_review", "invalid"]
+    risk_level: Literal["normal", "elevated", "highest", "not_assessed"]
+    risk_score: int | None
+    reason: str | None
+    rule: str | None
+    seller_message: str
 
 
 class Card(Resource):
@@ -71,16 +104,22 @@ class Charge(Resource):
     amount: int
     amount_captured: int
     amount_refunded: int
+    balance_transaction: None = Field(description="Strongroom keeps no balance: always null.")
     captured: bool
+    paid: bool
     refunded: bool
     currency: str
-    card: str | Card = Field(description="The token, or the card with expand[]=card.")
+    source: str | Card = Field(description="The card token; the card with expand[]=source.")
+    payment_method: str = Field(description="The card token.")
     customer: str | Customer | None = Field(description="Expandable with expand[]=customer.")
     description: str | None
     metadata: dict[str, str]
     status: ChargeStatus
     failure_code: str | None
     failure_message: str | None
+    outcome: Outcome | None
+    review: str | None = Field(description="prv_…: the review holding this charge, if any.")
+    refunds: ListOf[Refund] | None = Field(default=None, description="Only with expand[]=refunds.")
     authorization_code: str | None
     fraud: FraudOutcome | None
     livemode: bool
@@ -88,5 +127,6 @@ class Charge(Resource):
 
 
 from api.contracts.customers import Customer  # noqa: E402  (Charge refers to it)
+from api.contracts.refunds import Refund  # noqa: E402
 
 Charge.model_rebuild()

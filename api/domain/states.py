@@ -60,7 +60,7 @@ EVENT_TYPES: tuple[str, ...] = tuple(
 
 
 class IllegalTransition(ServiceError):
-    status_code = 409
+    status_code = 400  # Stripe's status for a request the object's state forbids
     code = "illegal_transition"
 
 

@@ -13,6 +13,7 @@ from starlette.routing import Route
 from api.contracts import Card
 from api.ids import well_formed
 from api.routes.common import caller, context, path_id
+from api.routes.listing import query
 from api.store.models import CustomerCard
 from strongroom.web import NotFound
 
@@ -20,6 +21,7 @@ from strongroom.web import NotFound
 async def retrieve_card(request: Request) -> JSONResponse:
     ctx = context(request)
     who = await caller(request)
+    query(request)
     card_id = path_id(request)
     if not well_formed(card_id) or not card_id.startswith("card_"):
         raise NotFound(f"No such card: '{card_id[:64]}'.", param="id")

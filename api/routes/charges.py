@@ -4,22 +4,34 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import ColumnElement, select
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from api.card_errors import refused
 from api.contracts import Card, ChargeCapture, ChargeCreate, ChargeUpdate
 from api.contracts.common import NoParameters
-from api.domain.states import CHARGE_STATUSES
-from api.presenters import charge_json, customer_json
-from api.routes.common import Context, caller, context, path_id, read_body
+from api.presenters import charge_json, customer_json, refund_json
+from api.routes.common import Context, caller, context, expansions, path_id, read_body
 from api.routes.idempotent import respond
-from api.routes.listing import expand_params, fetch_page, listing, page_params, query_filter
+from api.routes.listing import (
+    LIST_PARAMETERS,
+    expand_params,
+    fetch_page,
+    listing,
+    page_params,
+    query,
+    query_filter,
+)
 from api.services.common import owned
-from api.store.models import Charge, Customer
+from api.store.models import Charge, Customer, Refund
 
-EXPANDABLE = {"card", "customer"}
+# `card` is Strongroom's older name of `source`.
+EXPANDABLE = {"source", "card", "customer", "refunds"}
+FILTERS = ("customer", "status")
+STATUSES = ("succeeded", "pending", "failed")
 
 
 def expand_charge(
@@ -32,9 +44,22 @@ def expand_charge(
             row = session.get(Customer, customer_id)
         if row is not None:
             charge["customer"] = customer_json(row, ctx.livemode)
-    if "card" in wanted:
-        card = ctx.vault.card(charge["card"], marketplace_id)
-        charge["card"] = Card(
+    if "refunds" in wanted:
+        with ctx.sessions() as session:
+            refunds = session.scalars(
+                select(Refund)
+                .where(Refund.charge_id == charge["id"])
+                .order_by(Refund.created.desc(), Refund.id.desc())
+            ).all()
+        charge["refunds"] = {
+            "object": "list",
+            "data": [refund_json(r, ctx.livemode) for r in refunds],
+            "has_more": False,
+            "url": f"/v1/refunds?charge={charge['id']}",
+        }
+    if wanted & {"source", "card"}:
+        card = ctx.vault.card(charge["source"], marketplace_id)
+        charge["source"] = Card(
             id=card.id,
             brand=card.brand,
             last4=card.last4,
@@ -50,13 +75,15 @@ def expand_charge(
 async def create_charge(request: Request) -> JSONResponse:
     ctx = context(request)
     who = await caller(request)
-    body, raw = await read_body(request, ChargeCreate)
-    wanted = expand_params(request, EXPANDABLE)
+    body, raw = await read_body(request, ChargeCreate, EXPANDABLE)
+    wanted = expansions(request, raw, EXPANDABLE)
 
     def run(seed: str | None) -> dict[str, Any]:
-        return expand_charge(
-            ctx, who.marketplace_id, ctx.charges.create(who.marketplace_id, body, seed), wanted
-        )
+        charge = ctx.charges.create(who.marketplace_id, body, seed)
+        declined = refused(charge)
+        if declined is not None:
+            raise declined  # stored with the key: a retry is told the same
+        return expand_charge(ctx, who.marketplace_id, charge, wanted)
 
     return await respond(request, who, raw, run, status=201)
 
@@ -64,7 +91,7 @@ async def create_charge(request: Request) -> JSONResponse:
 async def retrieve_charge(request: Request) -> JSONResponse:
     ctx = context(request)
     who = await caller(request)
-    wanted = expand_params(request, EXPANDABLE)
+    wanted = expand_params(query(request, "expand"), EXPANDABLE)
     charge_id = path_id(request)
 
     def load() -> dict[str, Any]:
@@ -78,17 +105,18 @@ async def retrieve_charge(request: Request) -> JSONResponse:
 async def list_charges(request: Request) -> JSONResponse:
     ctx = context(request)
     who = await caller(request)
-    page = page_params(request)
-    wanted = expand_params(request, EXPANDABLE, listing=True)
-    customer = query_filter(request, "customer")
-    status = query_filter(request, "status", CHARGE_STATUSES)
+    params = query(request, *LIST_PARAMETERS, *FILTERS)
+    page = page_params(params)
+    wanted = expand_params(params, EXPANDABLE, listing=True)
+    customer = query_filter(params, "customer")
+    status = query_filter(params, "status", STATUSES)
 
     def load() -> dict[str, Any]:
         where = []
         if customer is not None:
             where.append(Charge.customer_id == customer)
         if status is not None:
-            where.append(Charge.status == status)
+            where.append(status_is(status))
         with ctx.sessions() as session:
             rows, more = fetch_page(session, Charge, who.marketplace_id, page, *where)
         data = [
@@ -98,6 +126,18 @@ async def list_charges(request: Request) -> JSONResponse:
         return listing(request, data, more)
 
     return JSONResponse(await run_in_threadpool(load))
+
+
+def status_is(status: str) -> ColumnElement[bool]:
+    """Stripe's status, in terms of the stored one (see api.presenters.stripe_status)."""
+    authorised = Charge.authorization_code.is_not(None)
+    if status == "succeeded":
+        return Charge.status.in_(("succeeded", "authorized")) | (
+            (Charge.status == "canceled") & authorised
+        )
+    if status == "pending":
+        return Charge.status.in_(("pending", "pending_review"))
+    return Charge.status.in_(("failed", "blocked")) | ((Charge.status == "canceled") & ~authorised)
 
 
 async def update_charge(request: Request) -> JSONResponse:
@@ -113,11 +153,15 @@ async def update_charge(request: Request) -> JSONResponse:
 async def capture_charge(request: Request) -> JSONResponse:
     ctx = context(request)
     who = await caller(request)
-    body, raw = await read_body(request, ChargeCapture)
+    body, raw = await read_body(request, ChargeCapture, EXPANDABLE)
+    wanted = expansions(request, raw, EXPANDABLE)
     charge_id = path_id(request)
-    return await respond(
-        request, who, raw, lambda _: ctx.charges.capture(who.marketplace_id, charge_id, body)
-    )
+
+    def run(_: str | None) -> dict[str, Any]:
+        charge = ctx.charges.capture(who.marketplace_id, charge_id, body)
+        return expand_charge(ctx, who.marketplace_id, charge, wanted)
+
+    return await respond(request, who, raw, run)
 
 
 async def cancel_charge(request: Request) -> JSONResponse:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Set
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -14,13 +15,17 @@ from starlette.routing import Route
 
 from api.clients.vault import VaultClient
 from api.config import Settings
+from api.forms import typed
 from api.keys import Caller, authenticate, require_secret
+from api.routes.listing import expand_params, query
 from api.services.charges import ChargeService
 from api.services.customers import CustomerService
 from api.services.refunds import RefundService
 from api.services.webhooks import WebhookService
 from api.webhooks.worker import WebhookWorker
-from strongroom.web import ServiceError, parse_json_object
+from strongroom.body import FORM, media_type
+from strongroom.body import read_body as body_object
+from strongroom.web import ServiceError
 
 
 @dataclass
@@ -83,11 +88,22 @@ def _refuse_unstorable(value: Any) -> None:
 Model = TypeVar("Model", bound=BaseModel)
 
 
-async def read_body(request: Request, model: type[Model]) -> tuple[Model, dict[str, Any]]:
-    """The validated body, and the raw object (what an idempotency key is compared on)."""
-    raw = await parse_json_object(request)
+async def read_body(
+    request: Request, model: type[Model], expandable: Set[str] = frozenset()
+) -> tuple[Model, dict[str, Any]]:
+    """The validated body, JSON or form, and the raw object (what an idempotency key is
+    compared on). `expand` is every POST's parameter: checked here, read by expand_params."""
+    content_type = request.headers.get("content-type")
+    encoding = request.headers.get("content-encoding")
+    raw_bytes = await request.body()
+    raw = body_object(content_type, encoding, raw_bytes)
     _refuse_unstorable(raw)
-    return model.model_validate(raw), raw
+    query(request, "expand")
+    fields = {key: value for key, value in raw.items() if key != "expand"}
+    expand_params(raw, set(expandable))
+    if raw_bytes and media_type(content_type) == FORM:
+        fields = typed(model, fields)
+    return model.model_validate(fields), raw
 
 
 def path_id(request: Request, name: str = "id") -> str:
@@ -111,3 +127,8 @@ def grouped(routes: list[Route]) -> list[Route]:
         return dispatch
 
     return [Route(path, dispatcher(table), methods=list(table)) for path, table in handlers.items()]
+
+
+def expansions(request: Request, raw: dict[str, Any], allowed: set[str]) -> set[str]:
+    """What a POST asks to expand, in its body (as the SDKs send it) or its query."""
+    return expand_params(raw, allowed) | expand_params(query(request, "expand"), allowed)

@@ -1,4 +1,4 @@
-"""/v1/customers and their cards."""
+"""/v1/customers and their cards, as Stripe's `sources` and Strongroom's older `cards`."""
 
 from __future__ import annotations
 
@@ -13,9 +13,17 @@ from api.contracts import CardAttach, CustomerCreate, CustomerUpdate
 from api.presenters import customer_card_json, customer_json
 from api.routes.common import caller, context, path_id, read_body
 from api.routes.idempotent import respond
-from api.routes.listing import fetch_page, listing, page_params, text_filter
+from api.routes.listing import (
+    LIST_PARAMETERS,
+    fetch_page,
+    listing,
+    page_params,
+    query,
+    text_filter,
+)
 from api.services.common import owned
 from api.store.models import Customer, CustomerCard
+from strongroom.web import NotFound, ServiceError
 
 
 async def create_customer(request: Request) -> JSONResponse:
@@ -34,6 +42,7 @@ async def create_customer(request: Request) -> JSONResponse:
 async def retrieve_customer(request: Request) -> JSONResponse:
     ctx = context(request)
     who = await caller(request)
+    query(request, "expand")
     customer_id = path_id(request)
 
     def load() -> dict[str, Any]:
@@ -47,8 +56,9 @@ async def retrieve_customer(request: Request) -> JSONResponse:
 async def list_customers(request: Request) -> JSONResponse:
     ctx = context(request)
     who = await caller(request)
-    page = page_params(request)
-    email = text_filter(request, "email", 512)
+    params = query(request, *LIST_PARAMETERS, "email")
+    page = page_params(params)
+    email = text_filter(params, "email", 512)
 
     def load() -> dict[str, Any]:
         where = [] if email is None else [Customer.email == email]
@@ -86,7 +96,7 @@ async def attach_card(request: Request) -> JSONResponse:
         request,
         who,
         raw,
-        lambda _: ctx.customers.attach(who.marketplace_id, customer_id, body.card),
+        lambda _: ctx.customers.attach(who.marketplace_id, customer_id, body.token),
         status=201,
     )
 
@@ -94,7 +104,10 @@ async def attach_card(request: Request) -> JSONResponse:
 async def list_cards(request: Request) -> JSONResponse:
     ctx = context(request)
     who = await caller(request)
-    page = page_params(request)
+    params = query(request, *LIST_PARAMETERS, "object")
+    if params.get("object", "card") != "card":
+        raise ServiceError("Strongroom's sources are cards: object must be card.", param="object")
+    page = page_params(params)
     customer_id = path_id(request)
 
     def load() -> dict[str, Any]:
@@ -108,6 +121,23 @@ async def list_cards(request: Request) -> JSONResponse:
                 CustomerCard.customer_id == customer_id,
             )
         return listing(request, [customer_card_json(r, ctx.livemode) for r in rows], more)
+
+    return JSONResponse(await run_in_threadpool(load))
+
+
+async def retrieve_card(request: Request) -> JSONResponse:
+    ctx = context(request)
+    who = await caller(request)
+    query(request, "expand")
+    customer_id, card_id = path_id(request), path_id(request, "card")
+
+    def load() -> dict[str, Any]:
+        with ctx.sessions() as session:
+            owned(session, Customer, customer_id, who.marketplace_id, "id", "customer")
+            row = session.get(CustomerCard, card_id)
+            if row is None or row.customer_id != customer_id:
+                raise NotFound(f"Customer {customer_id} has no source '{card_id[:64]}'.")
+        return customer_card_json(row, ctx.livemode)
 
     return JSONResponse(await run_in_threadpool(load))
 
@@ -126,7 +156,14 @@ routes = [
     Route("/v1/customers/{id}", retrieve_customer, methods=["GET"]),
     Route("/v1/customers/{id}", update_customer, methods=["POST"]),
     Route("/v1/customers/{id}", delete_customer, methods=["DELETE"]),
-    Route("/v1/customers/{id}/cards", attach_card, methods=["POST"]),
-    Route("/v1/customers/{id}/cards", list_cards, methods=["GET"]),
-    Route("/v1/customers/{id}/cards/{card}", detach_card, methods=["DELETE"]),
+    *(
+        route
+        for kind in ("sources", "cards")
+        for route in (
+            Route(f"/v1/customers/{{id}}/{kind}", attach_card, methods=["POST"]),
+            Route(f"/v1/customers/{{id}}/{kind}", list_cards, methods=["GET"]),
+            Route(f"/v1/customers/{{id}}/{kind}/{{card}}", retrieve_card, methods=["GET"]),
+            Route(f"/v1/customers/{{id}}/{kind}/{{card}}", detach_card, methods=["DELETE"]),
+        )
+    ),
 ]

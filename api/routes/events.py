@@ -12,7 +12,14 @@ from starlette.routing import Route
 from api.domain.states import EVENT_TYPES
 from api.presenters import event_json
 from api.routes.common import caller, context, path_id
-from api.routes.listing import fetch_page, listing, page_params, query_filter
+from api.routes.listing import (
+    LIST_PARAMETERS,
+    fetch_page,
+    listing,
+    page_params,
+    query,
+    query_filter,
+)
 from api.services.common import owned
 from api.store.models import Event
 
@@ -20,8 +27,9 @@ from api.store.models import Event
 async def list_events(request: Request) -> JSONResponse:
     ctx = context(request)
     who = await caller(request)
-    page = page_params(request)
-    type_ = query_filter(request, "type", EVENT_TYPES)
+    params = query(request, *LIST_PARAMETERS, "type")
+    page = page_params(params)
+    type_ = query_filter(params, "type", EVENT_TYPES)
 
     def load() -> dict[str, Any]:
         where = [] if type_ is None else [Event.type == type_]
@@ -35,6 +43,7 @@ async def list_events(request: Request) -> JSONResponse:
 async def retrieve_event(request: Request) -> JSONResponse:
     ctx = context(request)
     who = await caller(request)
+    query(request)
     event_id = path_id(request)
 
     def load() -> dict[str, Any]:

@@ -25,9 +25,7 @@ def _outcome(run: Operation, seed: str | None, status: int) -> idempotency.Store
     try:
         return idempotency.Stored(status, run(seed))
     except ServiceError as exc:
-        return idempotency.Stored(
-            exc.status_code, error_body(exc.type, exc.code, exc.message, exc.param)
-        )
+        return idempotency.Stored(exc.status_code, exc.body())
     except Exception:
         log.exception("request failed: %s", type(run).__name__)
         return idempotency.Stored(
@@ -45,8 +43,10 @@ async def respond(
     ctx = context(request)
     key = request.headers.get("idempotency-key")
     if key is None:
-        body = await run_in_threadpool(run, None)
-        _wake(request)
+        try:
+            body = await run_in_threadpool(run, None)
+        finally:
+            _wake(request)  # a declined charge has its events too
         return JSONResponse(body, status_code=status)
     idempotency.check_key(key)
     digest = idempotency.request_hash(request.method, request.url.path, request.url.query, raw_body)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
@@ -10,6 +11,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 from starlette.requests import Request
 
 from api.ids import well_formed
+from strongroom.body import read_query
 from strongroom.web import NotFound, ServiceError
 
 
@@ -22,31 +24,82 @@ class Listable(Protocol):
 Row = TypeVar("Row")
 
 
+LIST_PARAMETERS = ("limit", "starting_after", "ending_before", "created", "expand")
+RANGES = ("gt", "gte", "lt", "lte")
+
+
+def query(request: Request, *allowed: str) -> dict[str, Any]:
+    """The query string, read as the body contract reads a form; an unknown name is a 400."""
+    params = read_query(request.scope.get("query_string", b""))
+    for name in params:
+        if name not in allowed:
+            raise ServiceError(
+                f"Received unknown parameter: {name[:40]}.", code="parameter_unknown", param=name
+            )
+    return params
+
+
+def _text(params: dict[str, Any], name: str) -> str | None:
+    value = params.get(name)
+    if value is not None and not isinstance(value, str):
+        raise ServiceError(f"{name} must be a single value.", param=name)
+    return value
+
+
+def _integer(value: Any, name: str) -> int | None:
+    # ASCII only: int() would also take digits of other scripts.
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 12:
+        return int(value)
+    return None
+
+
 @dataclass(frozen=True)
 class Page:
     limit: int
     starting_after: str | None
     ending_before: str | None
+    created: tuple[tuple[str, int], ...] = ()
 
 
-def page_params(request: Request) -> Page:
-    params = request.query_params
-    raw = params.get("limit", "10")
-    # ASCII only: int() would also take digits of other scripts.
-    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= 100:
+def page_params(params: dict[str, Any]) -> Page:
+    limit = _integer(params.get("limit", "10"), "limit")
+    if limit is None or not 1 <= limit <= 100:
         raise ServiceError("limit must be an integer from 1 to 100.", param="limit")
-    after, before = params.get("starting_after"), params.get("ending_before")
+    after, before = _text(params, "starting_after"), _text(params, "ending_before")
     for name, cursor in (("starting_after", after), ("ending_before", before)):
         if cursor is not None and not well_formed(cursor):
             raise ServiceError(f"{name} must be the id of an object in this list.", param=name)
     if after is not None and before is not None:
         raise ServiceError("Pass starting_after or ending_before, not both.", param="ending_before")
-    return Page(int(raw), after, before)
+    return Page(limit, after, before, created_range(params))
 
 
-def query_filter(request: Request, name: str, choices: tuple[str, ...] | None = None) -> str | None:
+def created_range(params: dict[str, Any]) -> tuple[tuple[str, int], ...]:
+    """`created=T` or `created[gt|gte|lt|lte]=T`, in Unix seconds."""
+    created = params.get("created")
+    if created is None:
+        return ()
+    if isinstance(created, str):
+        created = {"eq": created}
+    if not isinstance(created, dict):
+        raise ServiceError("created must be a timestamp or a range.", param="created")
+    bounds = []
+    for op, value in created.items():
+        moment = _integer(value, "created")
+        if op not in (*RANGES, "eq") or moment is None:
+            param = "created" if op == "eq" else f"created[{op[:8]}]"
+            raise ServiceError(
+                "created takes a Unix timestamp, or gt, gte, lt, lte of one.", param=param
+            )
+        bounds.append((op, moment))
+    return tuple(bounds)
+
+
+def query_filter(
+    params: dict[str, Any], name: str, choices: tuple[str, ...] | None = None
+) -> str | None:
     """An optional filter: an id (anything else cannot match) or one of `choices`."""
-    value = request.query_params.get(name)
+    value = _text(params, name)
     if value is None:
         return None
     if choices is not None:
@@ -57,11 +110,29 @@ def query_filter(request: Request, name: str, choices: tuple[str, ...] | None = 
     return value
 
 
-def text_filter(request: Request, name: str, max_length: int) -> str | None:
-    value = request.query_params.get(name)
+def text_filter(params: dict[str, Any], name: str, max_length: int) -> str | None:
+    value = _text(params, name)
     if value is not None and (len(value) > max_length or "\x00" in value):
         raise ServiceError(f"{name} must be at most {max_length} characters.", param=name)
     return value
+
+
+def _created_where(m: Any, bounds: tuple[tuple[str, int], ...]) -> list[ColumnElement[bool]]:
+    where = []
+    for op, seconds in bounds:
+        moment = dt.datetime.fromtimestamp(seconds, dt.UTC)
+        # Stored to the microsecond: "created[lte]=T" includes all of second T.
+        if op == "eq":
+            where += [m.created >= moment, m.created < moment + dt.timedelta(seconds=1)]
+        elif op == "gt":
+            where.append(m.created >= moment + dt.timedelta(seconds=1))
+        elif op == "gte":
+            where.append(m.created >= moment)
+        elif op == "lt":
+            where.append(m.created < moment)
+        else:
+            where.append(m.created < moment + dt.timedelta(seconds=1))
+    return where
 
 
 def fetch_page(
@@ -74,7 +145,9 @@ def fetch_page(
     """Newest first. `starting_after`: older than that object; `ending_before`: newer."""
     m: Any = model
     created: InstrumentedAttribute[Any] = m.created
-    query = select(model).where(m.marketplace_id == marketplace_id, *where)
+    query = select(model).where(
+        m.marketplace_id == marketplace_id, *where, *_created_where(m, page.created)
+    )
     if hasattr(m, "deleted"):
         query = query.where(m.deleted.is_(False))
     cursor = page.starting_after or page.ending_before
@@ -98,16 +171,21 @@ def fetch_page(
     return rows[: page.limit], len(rows) > page.limit
 
 
-def expand_params(request: Request, allowed: set[str], listing: bool = False) -> set[str]:
-    """`expand[]=customer` (or `expand=customer`); in lists, `expand[]=data.customer`."""
-    asked = [v for k, v in request.query_params.multi_items() if k in ("expand", "expand[]")]
+def expand_params(params: dict[str, Any], allowed: set[str], listing: bool = False) -> set[str]:
+    """`expand[]=customer`, `expand[0]=customer` or `expand=customer`; in lists,
+    `expand[]=data.customer`. `params` is the query, or a POST's body."""
+    asked = params.get("expand", [])
+    if isinstance(asked, str):
+        asked = [asked]
+    if not isinstance(asked, list) or not all(isinstance(name, str) for name in asked):
+        raise ServiceError("expand must be a list of field names.", param="expand")
     wanted = set()
     for name in asked:
         field = name.removeprefix("data.") if listing else name
         if field not in allowed or (listing and not name.startswith("data.")):
             choices = ", ".join(sorted(("data." if listing else "") + a for a in allowed))
             raise ServiceError(
-                f"This object cannot expand '{name[:40]}'; it can expand: {choices}.",
+                f"This object cannot expand '{name[:40]}'; it can expand: {choices or 'nothing'}.",
                 param="expand",
             )
         wanted.add(field)

@@ -11,11 +11,20 @@ from starlette.routing import Route
 
 from api.contracts import RefundCreate
 from api.presenters import charge_json, refund_json
-from api.routes.common import Context, caller, context, path_id, read_body
+from api.routes.common import Context, caller, context, expansions, path_id, read_body
 from api.routes.idempotent import respond
-from api.routes.listing import expand_params, fetch_page, listing, page_params, query_filter
+from api.routes.listing import (
+    LIST_PARAMETERS,
+    expand_params,
+    fetch_page,
+    listing,
+    page_params,
+    query,
+    query_filter,
+)
 from api.services.common import owned
 from api.store.models import Charge, Refund
+from strongroom.web import ServiceError
 
 EXPANDABLE = {"charge"}
 
@@ -28,14 +37,35 @@ def expand_refund(ctx: Context, refund: dict[str, Any], wanted: set[str]) -> dic
     return refund
 
 
+def release(
+    ctx: Context, marketplace_id: str, body: RefundCreate, seed: str | None, charge: Charge
+) -> dict[str, Any]:
+    """A refund of an uncaptured charge releases the whole authorisation, as in Stripe."""
+    if body.amount is not None and body.amount != charge.amount:
+        raise ServiceError(
+            "An uncaptured charge is refunded in full (its authorisation released); "
+            "capture part of it to keep the rest.",
+            code="amount_invalid",
+            param="amount",
+        )
+    ctx.charges.cancel(marketplace_id, charge.id)
+    return ctx.refunds.record_release(marketplace_id, body, seed, charge)
+
+
 async def create_refund(request: Request) -> JSONResponse:
     ctx = context(request)
     who = await caller(request)
-    body, raw = await read_body(request, RefundCreate)
-    wanted = expand_params(request, EXPANDABLE)
+    body, raw = await read_body(request, RefundCreate, EXPANDABLE)
+    wanted = expansions(request, raw, EXPANDABLE)
 
     def run(seed: str | None) -> dict[str, Any]:
-        return expand_refund(ctx, ctx.refunds.create(who.marketplace_id, body, seed), wanted)
+        with ctx.sessions() as session:
+            charge = owned(session, Charge, body.charge, who.marketplace_id, "charge", "charge")
+        if charge.status == "authorized":
+            refund = release(ctx, who.marketplace_id, body, seed, charge)
+        else:
+            refund = ctx.refunds.create(who.marketplace_id, body, seed)
+        return expand_refund(ctx, refund, wanted)
 
     return await respond(request, who, raw, run, status=201)
 
@@ -43,7 +73,7 @@ async def create_refund(request: Request) -> JSONResponse:
 async def retrieve_refund(request: Request) -> JSONResponse:
     ctx = context(request)
     who = await caller(request)
-    wanted = expand_params(request, EXPANDABLE)
+    wanted = expand_params(query(request, "expand"), EXPANDABLE)
     refund_id = path_id(request)
 
     def load() -> dict[str, Any]:
@@ -57,9 +87,10 @@ async def retrieve_refund(request: Request) -> JSONResponse:
 async def list_refunds(request: Request) -> JSONResponse:
     ctx = context(request)
     who = await caller(request)
-    page = page_params(request)
-    wanted = expand_params(request, EXPANDABLE, listing=True)
-    charge = query_filter(request, "charge")
+    params = query(request, *LIST_PARAMETERS, "charge")
+    page = page_params(params)
+    wanted = expand_params(params, EXPANDABLE, listing=True)
+    charge = query_filter(params, "charge")
 
     def load() -> dict[str, Any]:
         where = [] if charge is None else [Refund.charge_id == charge]

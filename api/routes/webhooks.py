@@ -15,7 +15,14 @@ from api.contracts.common import NoParameters
 from api.presenters import delivery_json, endpoint_json
 from api.routes.common import caller, context, path_id, read_body
 from api.routes.idempotent import respond
-from api.routes.listing import fetch_page, listing, page_params, query_filter
+from api.routes.listing import (
+    LIST_PARAMETERS,
+    fetch_page,
+    listing,
+    page_params,
+    query,
+    query_filter,
+)
 from api.services.common import owned
 from api.store.models import Event, WebhookDelivery, WebhookEndpoint
 
@@ -38,6 +45,7 @@ async def create_endpoint(request: Request) -> JSONResponse:
 async def retrieve_endpoint(request: Request) -> JSONResponse:
     ctx = context(request)
     who = await caller(request)
+    query(request)
     endpoint_id = path_id(request)
 
     def load() -> dict[str, Any]:
@@ -53,7 +61,7 @@ async def retrieve_endpoint(request: Request) -> JSONResponse:
 async def list_endpoints(request: Request) -> JSONResponse:
     ctx = context(request)
     who = await caller(request)
-    page = page_params(request)
+    page = page_params(query(request, *LIST_PARAMETERS))
 
     def load() -> dict[str, Any]:
         with ctx.sessions() as session:
@@ -85,10 +93,11 @@ async def list_deliveries(request: Request) -> JSONResponse:
     """Filter by `endpoint`, `event` and `status`; `status=dead` is the dead-letter list."""
     ctx = context(request)
     who = await caller(request)
-    page = page_params(request)
-    endpoint = query_filter(request, "endpoint")
-    event = query_filter(request, "event")
-    status = query_filter(request, "status", DELIVERY_STATUSES)
+    params = query(request, *LIST_PARAMETERS, "endpoint", "event", "status")
+    page = page_params(params)
+    endpoint = query_filter(params, "endpoint")
+    event = query_filter(params, "event")
+    status = query_filter(params, "status", DELIVERY_STATUSES)
 
     def load() -> dict[str, Any]:
         where = []
@@ -113,6 +122,7 @@ async def list_deliveries(request: Request) -> JSONResponse:
 async def retrieve_delivery(request: Request) -> JSONResponse:
     ctx = context(request)
     who = await caller(request)
+    query(request)
     delivery_id = path_id(request)
 
     def load() -> dict[str, Any]:

@@ -81,25 +81,26 @@ class ChargeService:
         return self._execute(charge, card)
 
     def _card_of(self, marketplace_id: str, body: ChargeCreate) -> tuple[str, str | None]:
+        token = body.token
         if body.customer is None:
-            assert body.card is not None  # the contract asks for one or the other
-            return body.card, None
+            assert token is not None  # the contract asks for one or the other
+            return token, None
         with self.sessions() as session:
             customer = owned(
                 session, Customer, body.customer, marketplace_id, "customer", "customer"
             )
-            if body.card is None:
+            if token is None:
                 if customer.default_card is None:
                     raise ServiceError(
-                        f"Customer {customer.id} has no card; attach one or pass card.",
-                        code="customer_has_no_card",
+                        f"Customer {customer.id} has no source; attach one or pass source.",
+                        code="missing",
                         param="customer",
                     )
                 return customer.default_card, customer.id
-            attached = session.get(CustomerCard, body.card)
+            attached = session.get(CustomerCard, token)
             if attached is None or attached.customer_id != customer.id:
-                raise NotFound(f"Customer {customer.id} has no card '{body.card}'.", param="card")
-            return body.card, customer.id
+                raise NotFound(f"Customer {customer.id} has no source '{token}'.", param="source")
+            return token, customer.id
 
     def settle(self, charge: Charge, new: str, **changes: Any) -> dict[str, Any]:
         """Move the charge to its outcome; if another request got there first, show that."""
@@ -223,13 +224,11 @@ class ChargeService:
             raise ServiceError(
                 f"Charge {charge.id} has already been captured.",
                 code="charge_already_captured",
-                status_code=409,
             )
         if charge.status != "authorized":
             raise ServiceError(
                 f"A {charge.status} charge cannot be captured.",
                 code="charge_not_capturable",
-                status_code=409,
             )
         amount = body.amount or charge.amount
         if amount > charge.amount:
@@ -262,7 +261,6 @@ class ChargeService:
                 f"A {charge.status} charge cannot be canceled"
                 + ("; refund it instead." if charge.status == "succeeded" else "."),
                 code="charge_not_cancelable",
-                status_code=409,
             )
         try:
             settled = self.vault.void(charge.id, marketplace_id)

@@ -35,7 +35,7 @@ class CustomerService:
 
     def create(self, marketplace_id: str, body: CustomerCreate, seed: str | None) -> dict[str, Any]:
         customer_id = derived_id("cus", self._id_secret, seed) if seed else new_id("cus")
-        card = self._vault.card(body.card, marketplace_id) if body.card else None
+        card = self._vault.card(body.token, marketplace_id) if body.token else None
         with self._sessions.begin() as session:
             customer = Customer(
                 id=customer_id,
@@ -63,12 +63,12 @@ class CustomerService:
                     setattr(customer, field, value)
             if body.metadata is not None:
                 customer.metadata_ = body.metadata
-            if body.default_card is not None:
-                attached = session.get(CustomerCard, body.default_card)
+            if body.default is not None:
+                attached = session.get(CustomerCard, body.default)
                 if attached is None or attached.customer_id != customer.id:
                     raise NotFound(
-                        f"Customer {customer.id} has no card '{body.default_card}'.",
-                        param="default_card",
+                        f"Customer {customer.id} has no source '{body.default}'.",
+                        param="default_source",
                     )
                 customer.default_card = attached.id
             record_event(session, marketplace_id, "customer.updated", self._json(customer))
@@ -98,7 +98,7 @@ class CustomerService:
                 raise ServiceError(
                     "This card is attached to another customer.",
                     code="card_already_attached",
-                    param="card",
+                    param="source",
                     status_code=409,
                 )
             return existing

@@ -49,6 +49,31 @@ class RefundService:
         refund = self._reserve(marketplace_id, refund_id, body)
         return self.execute(refund)
 
+    def record_release(
+        self, marketplace_id: str, body: RefundCreate, seed: str | None, charge: Charge
+    ) -> dict[str, Any]:
+        """The refund that stands for a released authorisation, as Stripe shows one."""
+        refund_id = derived_id("re", self._id_secret, seed) if seed else new_id("re")
+        with self.sessions.begin() as session:
+            existing = session.get(Refund, refund_id)
+            if existing is not None:
+                return self._json(existing)
+            refund = Refund(
+                id=refund_id,
+                marketplace_id=marketplace_id,
+                charge_id=charge.id,
+                amount=charge.amount,
+                currency=charge.currency,
+                reason=body.reason,
+                metadata_=body.metadata,
+                status="succeeded",
+                created=utcnow(),
+            )
+            session.add(refund)
+            session.flush()
+            record_event(session, marketplace_id, "refund.created", self._json(refund))
+            return self._json(refund)
+
     def _json(self, refund: Refund) -> dict[str, Any]:
         return refund_json(refund, self._livemode)
 
@@ -56,12 +81,10 @@ class RefundService:
         with self.sessions.begin() as session:
             charge = owned(session, Charge, body.charge, marketplace_id, "charge", "charge")
             if charge.status != "succeeded":
-                hint = " Cancel it instead." if charge.status == "authorized" else ""
                 raise ServiceError(
-                    f"A {charge.status} charge cannot be refunded.{hint}",
+                    f"Charge {charge.id} cannot be refunded: it was not captured.",
                     code="charge_not_refundable",
                     param="charge",
-                    status_code=409,
                 )
             left = charge.amount_captured - charge.amount_refunded - charge.refund_reserved
             if left <= 0:
@@ -69,7 +92,6 @@ class RefundService:
                     f"Charge {charge.id} has already been refunded.",
                     code="charge_already_refunded",
                     param="charge",
-                    status_code=409,
                 )
             amount = body.amount or left
             reserved = session.execute(

@@ -10,7 +10,11 @@ def test_a_customer_is_created_updated_listed_and_deleted(stacks: Stacks, shop) 
         made = client.post(
             "/v1/customers", json={"email": "ada@example.com", "metadata": {"plan": "pro"}}
         ).json()
-        assert (made["object"], made["livemode"], made["default_card"]) == ("customer", False, None)
+        assert (made["object"], made["livemode"], made["default_source"]) == (
+            "customer",
+            False,
+            None,
+        )
         updated = client.post(f"/v1/customers/{made['id']}", json={"name": "Ada"}).json()
         assert (updated["name"], updated["email"]) == ("Ada", "ada@example.com")
         found = client.get("/v1/customers", params={"email": "ada@example.com"}).json()["data"]
@@ -25,20 +29,23 @@ def test_a_customer_is_created_updated_listed_and_deleted(stacks: Stacks, shop) 
 def test_cards_attach_to_one_customer_and_the_default_follows(stacks: Stacks, shop) -> None:
     first, second = stacks.token(shop), stacks.token(shop)
     with stacks.client(shop.sk_test) as client:
-        ada = client.post("/v1/customers", json={"card": first}).json()
+        ada = client.post("/v1/customers", json={"source": first}).json()
         bob = client.post("/v1/customers", json={}).json()
-        attached = client.post(f"/v1/customers/{ada['id']}/cards", json={"card": second})
+        attached = client.post(f"/v1/customers/{ada['id']}/sources", json={"source": second})
         assert attached.status_code == 201
         assert (attached.json()["customer"], len(attached.json()["last4"])) == (ada["id"], 4)
         taken = client.post(f"/v1/customers/{bob['id']}/cards", json={"card": first})
         assert (taken.status_code, taken.json()["error"]["code"]) == (409, "card_already_attached")
-        cards = client.get(f"/v1/customers/{ada['id']}/cards").json()["data"]
-        assert {c["id"] for c in cards} == {first, second}
+        # Stripe's /sources and Strongroom's older /cards are one list.
+        for kind in ("sources", "cards"):
+            cards = client.get(f"/v1/customers/{ada['id']}/{kind}").json()["data"]
+            assert {c["id"] for c in cards} == {first, second}
+        assert client.get(f"/v1/customers/{ada['id']}/sources/{first}").json()["id"] == first
         assert client.get(f"/v1/cards/{first}").json()["customer"] == ada["id"]
-        client.delete(f"/v1/customers/{ada['id']}/cards/{first}")
-        assert client.get(f"/v1/customers/{ada['id']}").json()["default_card"] == second
-        switch = client.post(f"/v1/customers/{ada['id']}", json={"default_card": first})
-        assert (switch.status_code, switch.json()["error"]["param"]) == (404, "default_card")
+        client.delete(f"/v1/customers/{ada['id']}/sources/{first}")
+        assert client.get(f"/v1/customers/{ada['id']}").json()["default_source"] == second
+        switch = client.post(f"/v1/customers/{ada['id']}", json={"default_source": first})
+        assert (switch.status_code, switch.json()["error"]["param"]) == (404, "default_source")
 
 
 def test_a_card_of_another_marketplace_cannot_be_attached(stacks: Stacks, shop) -> None:

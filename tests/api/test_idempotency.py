@@ -38,11 +38,12 @@ def test_a_stored_server_error_is_replayed_too(sessions) -> None:
     assert idempotency.begin(sessions, "mkt_1", "k1", "h") == Stored(500, {"error": {"code": "x"}})
 
 
-def test_same_key_other_parameters_is_409(sessions) -> None:
+def test_same_key_other_parameters_is_an_idempotency_error(sessions) -> None:
     idempotency.finish(sessions, claim(sessions), Stored(201, {}))
     with pytest.raises(ServiceError) as caught:
         idempotency.begin(sessions, "mkt_1", "k1", "other")
-    assert (caught.value.status_code, caught.value.code) == (409, "idempotency_key_reused")
+    assert (caught.value.status_code, caught.value.code) == (400, "idempotency_key_reused")
+    assert caught.value.type == "idempotency_error"  # what Stripe's SDKs raise, not retry
 
 
 def test_same_key_while_in_flight_is_409(sessions) -> None:

@@ -41,7 +41,9 @@ def test_a_retry_gets_the_first_response_and_says_so(stacks: Stacks, shop) -> No
         assert again.headers["idempotent-replayed"] == "true"
         assert "idempotent-replayed" not in first.headers
         other = client.post("/v1/charges", json={**body, "amount": 701})
-        assert (other.status_code, other.json()["error"]["code"]) == (409, "idempotency_key_reused")
+        assert (other.status_code, other.json()["error"]["code"]) == (400, "idempotency_key_reused")
+        assert other.json()["error"]["type"] == "idempotency_error"
+        assert other.headers["stripe-should-retry"] == "false"
         listed = client.get("/v1/charges", params={"limit": 100}).json()["data"]
     assert [c["id"] for c in listed].count(first.json()["id"]) == 1
     assert len(listed) == 1

@@ -34,7 +34,7 @@ def test_partial_refunds_add_up_to_the_capture_and_no_further(stacks: Stacks, sh
             "succeeded",
         )
         done = client.post("/v1/refunds", json={"charge": charge_id})
-        assert (done.status_code, done.json()["error"]["code"]) == (409, "charge_already_refunded")
+        assert (done.status_code, done.json()["error"]["code"]) == (400, "charge_already_refunded")
         listed = client.get("/v1/refunds", params={"charge": charge_id, "expand[]": "data.charge"})
         assert [r["amount"] for r in listed.json()["data"]] == [600, 400]
         assert listed.json()["data"][0]["charge"]["amount_refunded"] == 1000
@@ -47,15 +47,24 @@ def test_partial_refunds_add_up_to_the_capture_and_no_further(stacks: Stacks, sh
     assert "refund.created" in types and "refund.succeeded" in types
 
 
-def test_an_uncaptured_charge_is_canceled_not_refunded(stacks: Stacks, shop) -> None:
+def test_refunding_an_uncaptured_charge_releases_it_whole(stacks: Stacks, shop) -> None:
     charge_id = captured(stacks, shop, capture=False)
     with stacks.client(shop.sk_test) as client:
+        part = client.post("/v1/refunds", json={"charge": charge_id, "amount": 1})
+        assert (part.status_code, part.json()["error"]["param"]) == (400, "amount")
         response = client.post("/v1/refunds", json={"charge": charge_id})
-    assert (response.status_code, response.json()["error"]["code"]) == (
-        409,
-        "charge_not_refundable",
-    )
-    assert "Cancel it instead" in response.json()["error"]["message"]
+        assert response.status_code == 201, response.text
+        assert (response.json()["amount"], response.json()["status"]) == (1000, "succeeded")
+        charge = client.get(f"/v1/charges/{charge_id}").json()
+        assert (charge["captured"], charge["refunded"], charge["amount_refunded"]) == (
+            False,
+            True,
+            1000,
+        )
+        again = client.post(f"/v1/charges/{charge_id}/capture", json={})
+        assert (again.status_code, again.json()["error"]["code"]) == (400, "charge_not_capturable")
+        types = [e["type"] for e in client.get("/v1/events", params={"limit": 20}).json()["data"]]
+    assert "charge.canceled" in types and "refund.created" in types
 
 
 def test_a_partly_captured_charge_refunds_only_what_was_captured(stacks: Stacks, shop) -> None:
