@@ -34,7 +34,7 @@ from edge_proxy.headers import downstream_headers, upstream_headers
 from edge_proxy.metrics import Metrics
 from edge_proxy.record import AccessLog
 from edge_proxy.request_id import accepted_request_id, new_request_id
-from edge_proxy.routing import CARDS_PATH, Destination, HostRoutes
+from edge_proxy.routing import Destination, HostRoutes
 from edge_proxy.static import StaticFiles
 from edge_proxy.wire.client import UpstreamError
 from edge_proxy.wire.messages import is_bodiless
@@ -161,8 +161,9 @@ class Edge:
         run_hook(chain["requestheaders"], "requestheaders", flow)
         flow.checked = True  # path, query and headers: no card number
         await self._scan(chain["request"], "request", flow, len(request.body))
-        # The vault gets exactly the one path it serves, however the client spelled it.
-        path = CARDS_PATH.encode() if destination is Destination.VAULT else request.raw_path
+        # The vault gets exactly the path it serves (decoded, matched exactly by routing),
+        # however the client spelled it.
+        path = request.path.encode() if destination is Destination.VAULT else request.raw_path
         target = path + (b"?" + request.query_string if request.query_string else b"")
         flow.response = await self._send(upstream, destination, flow, target)
         await self._scan(chain["response"], "response", flow, len(flow.response.body))

@@ -5,8 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from enum import Enum
 
-# The one path that may carry card data: it goes to the vault and nowhere else.
+# The paths that may carry card data: they go to the vault and nowhere else. /v1/tokens is
+# Stripe's server-side tokenisation, which its SDKs call.
 CARDS_PATH = "/v1/cards"
+TOKENS_PATH = "/v1/tokens"
+VAULT_PATHS = frozenset({CARDS_PATH, TOKENS_PATH})
 
 
 class Destination(Enum):
@@ -25,7 +28,7 @@ def host_name(host: str) -> str:
 
 
 class HostRoutes:
-    """The routing table: API hosts, JS hosts, and the exact path of the vault."""
+    """The routing table: API hosts, JS hosts, and the exact paths of the vault."""
 
     def __init__(self, api_hosts: Iterable[str], js_hosts: Iterable[str]) -> None:
         self.api_hosts = frozenset(host_name(h) for h in api_hosts)
@@ -38,5 +41,5 @@ class HostRoutes:
             return Destination.JS
         if name not in self.api_hosts:
             return Destination.MISDIRECTED
-        # Exact match only: "/v1/cards/" or "/v1/cards/../x" go through the filters.
-        return Destination.VAULT if path == CARDS_PATH else Destination.ROUTER
+        # Exact match only: "/v1/cards/" or "/v1/tokens/../x" go through the filters.
+        return Destination.VAULT if path in VAULT_PATHS else Destination.ROUTER

@@ -27,6 +27,7 @@ from vault.routes.cards import card_metadata, create_card
 from vault.routes.charges import create_charge
 from vault.routes.health import healthz
 from vault.routes.settlement import capture_charge, charge_state, create_refund, void_charge
+from vault.routes.tokens import create_token
 from vault.services import Services
 from vault.services.cards import CardService
 from vault.services.charges import ChargeService
@@ -132,6 +133,7 @@ def create_app(settings: Settings) -> Starlette:
     routes = [
         Route("/healthz", healthz, methods=["GET"]),
         Route("/v1/cards", create_card, methods=["POST"]),
+        Route("/v1/tokens", create_token, methods=["POST"]),
         Route("/internal/v1/cards/{id}", card_metadata, methods=["GET"]),
         Route("/internal/v1/charges", create_charge, methods=["POST"]),
         Route("/internal/v1/charges/{id}", charge_state, methods=["GET"]),

@@ -180,3 +180,16 @@ class OperatorCommandBody(_Contract):
 
     payload: str = Field(min_length=1, max_length=2048)
     signature: str = Field(min_length=1, max_length=128)
+
+
+class Token(_Contract):
+    """201 answer to POST /v1/tokens, as Stripe shapes a token; its id is the card token."""
+
+    id: str
+    object: Literal["token"] = "token"
+    type: Literal["card"] = "card"
+    card: Card
+    livemode: bool
+    created: int
+    used: bool = False
+    client_ip: None = None

@@ -35,6 +35,14 @@ def test_the_vault_gets_its_own_path_however_it_was_spelled(edge, upstreams):
     assert upstreams.only().url.raw_path == b"/v1/cards?expand=x"
 
 
+def test_tokens_go_to_the_vault_on_their_own_path(edge, upstreams):
+    form = b"card[number]=4242424242424242&card[exp_month]=12&card[exp_year]=2031"
+    headers = {"content-type": "application/x-www-form-urlencoded"}
+    assert edge.post("/v1/%74okens", content=form, headers=headers).status_code == 200
+    seen = upstreams.only()
+    assert (seen.url.raw_path, seen.content) == (b"/v1/tokens", form)
+
+
 def test_vault_responses_are_not_scanned(edge, upstreams):
     upstreams.replies["vault"] = reply(200, b'{"echo": "4242424242424242"}')
     assert edge.post("/v1/cards", content=CARD_BODY).status_code == 200

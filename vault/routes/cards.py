@@ -2,27 +2,30 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from vault.contracts import Card, CardCreate, CardQuery
-from vault.routes.common import parse_object, services, single_query
+from vault.routes.common import services, single_query
+from vault.routes.tokens import card_fields
 from vault.services import Services
 
 
 async def create_card(request: Request) -> Response:
     vault = services(request)
     header = request.headers.get("authorization")
-    raw = await request.body()
-    card = await run_in_threadpool(_tokenise, vault, header, raw)
+    fields = await card_fields(request)  # JSON, or a form as Stripe's SDKs send it
+    card = await run_in_threadpool(_tokenise, vault, header, fields)
     return JSONResponse(card.model_dump(), status_code=201)
 
 
-def _tokenise(vault: Services, header: str | None, raw: bytes) -> Card:
+def _tokenise(vault: Services, header: str | None, fields: dict[str, Any]) -> Card:
     # One worker thread for the whole request: the key first (401 before any 400).
     merchant = vault.merchants.authenticate(header)
-    return vault.cards.tokenise(merchant, CardCreate.model_validate(parse_object(raw)))
+    return vault.cards.tokenise(merchant, CardCreate.model_validate(fields))
 
 
 async def card_metadata(request: Request) -> Response:

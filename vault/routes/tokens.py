@@ -1,0 +1,52 @@
+"""POST /v1/tokens: Stripe's server-side tokenisation, `card[number]=…` in, a token out.
+
+The token's id is the card token itself (card_…), so what a merchant gets back can be passed
+as a charge's `source` or attached to a customer as it is.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from vault.contracts import Card, CardCreate, Token
+from vault.errors import VaultError
+from vault.forms import is_form, read_form, typed_card
+from vault.routes.common import parse_object, services
+from vault.services import Services
+
+
+async def card_fields(request: Request) -> dict[str, Any]:
+    """The body, JSON or form, as a dict (a form's expiry already integers)."""
+    raw = await request.body()
+    if is_form(request.headers.get("content-type")):
+        fields = read_form(raw)
+        card = fields.get("card")
+        if isinstance(card, dict):
+            fields["card"] = typed_card(card)
+        return typed_card(fields)
+    return parse_object(raw)
+
+
+async def create_token(request: Request) -> Response:
+    vault = services(request)
+    header = request.headers.get("authorization")
+    fields = await card_fields(request)
+    card = fields.pop("card", None)
+    if not isinstance(card, dict) or fields:
+        # Only card tokens here: no bank accounts, PII or anything else Stripe tokenises.
+        raise VaultError(
+            400, "invalid_request_error", "parameter_invalid", "Pass card[...] only.", "card"
+        )
+    made = await run_in_threadpool(_tokenise, vault, header, card)
+    token = Token(id=made.id, card=made, livemode=made.livemode, created=int(time.time()))
+    return JSONResponse(token.model_dump(), status_code=201)
+
+
+def _tokenise(vault: Services, header: str | None, card: dict[str, Any]) -> Card:
+    merchant = vault.merchants.authenticate(header)  # 401 before any 400
+    return vault.cards.tokenise(merchant, CardCreate.model_validate(card))
