@@ -103,6 +103,8 @@ OPS: tuple[Op, ...] = (
     Op("post", "/v1/webhook_endpoints/{id}", "Update a webhook endpoint", c.WebhookEndpoint,
        c.WebhookEndpointUpdate),
     Op("delete", "/v1/webhook_endpoints/{id}", "Delete a webhook endpoint", c.Deleted),
+    Op("post", "/v1/webhook_endpoints/{id}/roll", "Roll the signing secret (shown once)",
+       c.WebhookEndpoint, c.NoParameters),
     Op("get", "/v1/webhook_deliveries", "List deliveries; status=dead is the dead-letter list",
        c.ListOf[c.WebhookDelivery],
        query=(*PAGE, _q("endpoint", ID), _q("event", ID),

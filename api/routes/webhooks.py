@@ -81,6 +81,16 @@ async def update_endpoint(request: Request) -> JSONResponse:
     )
 
 
+async def roll_secret(request: Request) -> JSONResponse:
+    ctx = context(request)
+    who = await caller(request)
+    _, raw = await read_body(request, NoParameters)
+    endpoint_id = path_id(request)
+    return await respond(
+        request, who, raw, lambda _: ctx.webhooks.roll(who.marketplace_id, endpoint_id)
+    )
+
+
 async def delete_endpoint(request: Request) -> JSONResponse:
     ctx = context(request)
     who = await caller(request)
@@ -152,6 +162,7 @@ routes = [
     Route("/v1/webhook_endpoints/{id}", retrieve_endpoint, methods=["GET"]),
     Route("/v1/webhook_endpoints/{id}", update_endpoint, methods=["POST"]),
     Route("/v1/webhook_endpoints/{id}", delete_endpoint, methods=["DELETE"]),
+    Route("/v1/webhook_endpoints/{id}/roll", roll_secret, methods=["POST"]),
     Route("/v1/webhook_deliveries", list_deliveries, methods=["GET"]),
     Route("/v1/webhook_deliveries/{id}", retrieve_delivery, methods=["GET"]),
     Route("/v1/webhook_deliveries/{id}/retry", retry_delivery, methods=["POST"]),

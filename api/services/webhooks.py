@@ -63,6 +63,16 @@ class WebhookService:
                 endpoint.status = "disabled" if body.disabled else "enabled"
             return endpoint_json(endpoint, self._livemode)
 
+    def roll(self, marketplace_id: str, endpoint_id: str) -> dict[str, Any]:
+        """A new signing secret, shown once; deliveries signed from now on use it."""
+        with self._sessions.begin() as session:
+            endpoint = owned(
+                session, WebhookEndpoint, endpoint_id, marketplace_id, "id", "webhook endpoint"
+            )
+            endpoint.secret_version += 1
+            secret = endpoint_secret(self._secret, endpoint.id, endpoint.secret_version)
+            return endpoint_json(endpoint, self._livemode, secret)
+
     def delete(self, marketplace_id: str, endpoint_id: str) -> dict[str, Any]:
         with self._sessions.begin() as session:
             endpoint = owned(

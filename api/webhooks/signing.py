@@ -1,7 +1,10 @@
 """Webhook signatures: HMAC-SHA256 over `timestamp.raw_body`, as Stripe signs them.
 
-Header: `Strongroom-Signature: t=<unix seconds>,v1=<hex digest>`. The timestamp is signed
-with the body, so a captured delivery cannot be replayed outside the tolerance window.
+Header: `Stripe-Signature: t=<unix seconds>,v1=<hex digest>`, Stripe's exact scheme (the key
+is the whole `whsec_…` string), so `stripe.Webhook.construct_event` and every framework's
+Stripe middleware verify it unchanged. The same value goes in `Strongroom-Signature`, its
+older name. The timestamp is signed with the body, so a captured delivery cannot be replayed
+outside the tolerance window.
 
 An endpoint's secret is derived from the stack's secret, the endpoint id and a version,
 never stored: a copy of the database forges no webhook.
@@ -14,7 +17,8 @@ import hashlib
 import hmac
 import time
 
-HEADER = "Strongroom-Signature"
+HEADER = "Stripe-Signature"
+OLD_HEADER = "Strongroom-Signature"
 TOLERANCE_SECONDS = 300
 
 

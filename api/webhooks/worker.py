@@ -142,7 +142,9 @@ class WebhookWorker:
         header = signing.sign(secret, int(time.time()), payload)
         try:
             response = self._http.post(
-                attempt.url, content=payload, headers={signing.HEADER: header}
+                attempt.url,
+                content=payload,
+                headers={signing.HEADER: header, signing.OLD_HEADER: header},
             )
         except (httpx.HTTPError, httpx.InvalidURL, ValueError, UnicodeError) as exc:
             # A bad URL or an unreachable host is this attempt's failure, nothing more.

@@ -106,6 +106,23 @@ def test_a_delivery_verifies_from_the_raw_body_with_the_endpoint_secret(
     assert "secret" not in shown  # shown once, at creation
 
 
+def test_a_rolled_secret_signs_the_next_deliveries(sqlite_stacks: Stacks, receivers) -> None:
+    shop = sqlite_stacks.marketplace()
+    box = receiver(receivers, "rolled")
+    hook = endpoint(sqlite_stacks, shop, box, ["charge.succeeded"])
+    with sqlite_stacks.client(shop.sk_test) as client:
+        rolled = client.post(f"/v1/webhook_endpoints/{hook['id']}/roll")
+    assert rolled.status_code == 200, rolled.text
+    secret = rolled.json()["secret"]
+    assert secret.startswith("whsec_") and secret != hook["secret"]
+    charge(sqlite_stacks, shop)
+    until(lambda: len(box.received) == 1)
+    _, raw, signature = box.received[0]
+    assert verify(raw, signature, secret) > 0
+    with pytest.raises(SignatureError):
+        verify(raw, signature, hook["secret"])
+
+
 def test_a_receiver_failing_four_times_gets_the_event_once_it_recovers(
     stacks: Stacks, shop, receivers
 ) -> None:
