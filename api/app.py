@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -27,13 +28,26 @@ from api.services.webhooks import WebhookService
 from api.store.db import make_engine, migrate, session_factory
 from api.webhooks.deliveries import RetryPolicy
 from api.webhooks.worker import WebhookWorker
-from strongroom.web import EXCEPTION_HANDLERS, StripeHeaders, health_route
+from strongroom.web import EXCEPTION_HANDLERS, StripeHeaders, error_body, health_route
 
 log = logging.getLogger("api")
 
 
 async def openapi(request: Request) -> JSONResponse:
     return JSONResponse(document())
+
+
+async def not_served(request: Request, exc: Exception) -> JSONResponse:
+    """A 404 that says which Stripe resources Strongroom serves, for a path it does not."""
+    assert isinstance(exc, HTTPException)
+    if exc.status_code != 404:
+        return await EXCEPTION_HANDLERS[HTTPException](request, exc)  # type: ignore[return-value]
+    message = (
+        f"Strongroom does not serve {request.url.path[:100]}. It serves Stripe's charges, "
+        "refunds, customers (and their sources), tokens, events and webhook endpoints; "
+        "see 'Switching from Stripe' in docs/api.md."
+    )
+    return JSONResponse(error_body("invalid_request_error", "resource_missing", message), 404)
 
 
 def create_app(settings: Settings) -> Starlette:
@@ -112,7 +126,7 @@ def create_app(settings: Settings) -> Starlette:
             ),
         ],
         middleware=[Middleware(StripeHeaders)],
-        exception_handlers=EXCEPTION_HANDLERS,
+        exception_handlers={**EXCEPTION_HANDLERS, 404: not_served},
         lifespan=lifespan,
     )
     app.state.service_name = f"api-{settings.mode}"
