@@ -37,7 +37,7 @@ def new_order_id() -> str:
 
 STATUS_MESSAGES = {
     "succeeded": "Your payment went through.",
-    "pending_review": "Your payment is being reviewed; we will email you when it completes.",
+    "pending": "Your payment is being reviewed; we will email you when it completes.",
     "blocked": "Your payment was blocked. Try another card or contact your bank.",
 }
 
@@ -108,7 +108,7 @@ async def charge(request: Request) -> Response:
         {"order_id": order_id, "token": token, **reply.model_dump(include={"id", "status"})}
     )
     message = STATUS_MESSAGES.get(reply.status) or reply.failure_message or "Payment failed."
-    status_code = 200 if reply.status in ("succeeded", "pending_review") else 402
+    status_code = 200 if reply.status in ("succeeded", "pending") else 402
     return html(request, pages.result(reply.status, message, reply.id), status_code)
 
 

@@ -132,7 +132,7 @@ def unavailable() -> str:
 def result(status: str, message: str, charge_id: str | None = None) -> str:
     headline = {
         "succeeded": "Thank you: payment received",
-        "pending_review": "Thank you: your payment is being reviewed",
+        "pending": "Thank you: your payment is being reviewed",
     }.get(status, "Payment not completed")
     charge = f' data-charge-id="{escape(charge_id)}"' if charge_id else ""
     return page(

@@ -44,7 +44,7 @@ class Payments:
         response = await self._client.post(
             "/v1/charges",
             json={
-                "card": token,
+                "source": token,
                 "amount": amount,
                 "currency": currency,
                 "description": description,
@@ -56,8 +56,19 @@ class Payments:
             },
         )
         body = response.json()
+        error = body.get("error", {}) if isinstance(body, dict) else {}
+        if response.status_code == 402 and error.get("charge"):
+            # A decline is Stripe's 402 card_error; the charge exists and is named in it.
+            blocked = error.get("decline_code") == "fraudulent"
+            return ChargeReply(
+                id=str(error["charge"]),
+                status="blocked" if blocked else "failed",
+                amount=amount,
+                currency=currency,
+                failure_code=str(error.get("decline_code") or error.get("code")),
+                failure_message=str(error.get("message") or "Your card was declined."),
+            )
         if response.status_code >= 400:
-            error = body.get("error", {}) if isinstance(body, dict) else {}
             raise ChargeRefused(
                 response.status_code,
                 str(error.get("code", "unknown")),

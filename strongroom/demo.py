@@ -51,11 +51,18 @@ class Checkout:
         key = self.keys.sk_live if live else self.keys.sk_test
         response = self.http.post(
             "/v1/charges",
-            json={"card": token, "amount": amount, "currency": "usd", "description": "demo"},
+            json={"source": token, "amount": amount, "currency": "usd", "description": "demo"},
             headers={"authorization": f"Bearer {key}", "idempotency-key": reference()},
         )
         body: dict[str, Any] = response.json()
-        if response.status_code >= 400:
+        declined = body.get("error", {}).get("charge") if response.status_code == 402 else None
+        if declined:  # Stripe's 402 card_error: the charge is stored, and named
+            stored = self.http.get(
+                f"/v1/charges/{declined}", headers={"authorization": f"Bearer {key}"}
+            )
+            stored.raise_for_status()
+            body = stored.json()
+        elif response.status_code >= 400:
             raise RuntimeError(f"charge refused: {response.status_code} {body}")
         return body
 
@@ -67,7 +74,7 @@ def reference() -> str:
 
 
 def outcome(charge: dict[str, Any]) -> str:
-    code = charge.get("failure_code")
+    code = charge.get("failure_code") or ("review" if charge.get("review") else None)
     return f"{charge['status']} ({code})" if code else str(charge["status"])
 
 
@@ -143,8 +150,8 @@ def run(
             testcards.INSUFFICIENT_FUNDS,
             "failed (insufficient_funds)",
         ),
-        ("test card blocked by fraud", testcards.FRAUD_BLOCKED, "blocked (fraud_blocked)"),
-        ("test card held for review", testcards.PENDING_REVIEW, "pending_review"),
+        ("test card blocked by fraud", testcards.FRAUD_BLOCKED, "failed (fraud_blocked)"),
+        ("test card held for review", testcards.PENDING_REVIEW, "pending (review)"),
     ]:
         card = shop.tokenise(number)
         charge = shop.charge(card["id"], 2500)

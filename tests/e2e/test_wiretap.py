@@ -35,7 +35,14 @@ ROOT = Path(__file__).resolve().parents[2]
 MITMDUMP = ROOT / ".venv-mitmproxy" / "bin" / "mitmdump"
 ADDON = Path(__file__).with_name("wiretap_addon.py")
 LIVE_CARD = testcards.generated_card()
-PANS = [*testcards.TEST_CARDS, LIVE_CARD, "5555555555554444", "378282246310005"]
+LIVE_CARD_IN_TEST = testcards.generated_card()  # tokenised in test mode through /v1/tokens
+PANS = [
+    *testcards.TEST_CARDS,
+    LIVE_CARD,
+    LIVE_CARD_IN_TEST,
+    "5555555555554444",
+    "378282246310005",
+]
 
 
 @dataclasses.dataclass
@@ -168,7 +175,42 @@ def hostile_requests(pan: str, key: str) -> list[dict[str, object]]:
         },
         {"method": "POST", "url": "/v1/cards/", "json": {"number": pan}},
         {"method": "POST", "url": "/v1//cards", "json": {"number": pan}},
+        # Stripe's form encoding, as its SDKs send card data: only the vault's paths take it.
+        {"method": "POST", "url": "/v1/charges", "data": {"card[number]": pan, "amount": "1"}},
+        {"method": "POST", "url": "/v1/customers", "data": {"source[number]": grouped}},
+        {
+            "method": "POST",
+            "url": "/v1/charges",
+            "content": b"metadata%5Bm%5D=" + "".join(f"%{ord(c):02X}" for c in pan).encode(),
+            "headers": {**auth, "content-type": "application/x-www-form-urlencoded"},
+        },
+        {
+            "method": "POST",
+            "url": "/v1/charges",
+            "content": f"metadata[m]={grouped.replace(' ', '+')}".encode(),
+            "headers": {**auth, "content-type": "application/x-www-form-urlencoded"},
+        },
+        {"method": "GET", "url": f"/v1/charges?metadata%5Bm%5D={pan}"},
+        {"method": "POST", "url": "/v1/tokens/", "data": {"card[number]": pan}},
+        {"method": "POST", "url": "/v1//tokens", "data": {"card[number]": pan}},
+        {"method": "POST", "url": "/v1/tokens/x", "data": {"card[number]": pan}},
     ]
+
+
+def sdk_checkout(client: httpx.Client, keys: MarketplaceKeys) -> None:
+    """What stripe-python sends: a form-encoded token at /v1/tokens, then a form charge."""
+    form = {"content-type": "application/x-www-form-urlencoded"}
+    auth = {"authorization": f"Bearer {keys.sk_test}"}
+    for number in (LIVE_CARD_IN_TEST, testcards.SUCCEEDS):
+        card = f"card[number]={number}&card[exp_month]=12&card[exp_year]=2040&card[cvc]=123"
+        token = client.post("/v1/tokens", content=card, headers={**form, **auth})
+        assert token.status_code == 201, token.text
+        charge = client.post(
+            "/v1/charges",
+            content=f"source={token.json()['id']}&amount=1200&currency=usd&metadata[o]=sdk",
+            headers={**form, **auth},
+        )
+        assert (charge.status_code, charge.json()["paid"]) == (201, True), charge.text
 
 
 def test_no_card_number_crosses_into_the_app_zone(tapped: Tapped) -> None:
@@ -180,6 +222,7 @@ def test_no_card_number_crosses_into_the_app_zone(tapped: Tapped) -> None:
 
     refused = 0
     with httpx.Client(base_url=tapped.edge_url, headers={"host": "api.localhost"}) as client:
+        sdk_checkout(client, tapped.keys)
         for pan in PANS:
             for spec in hostile_requests(pan, tapped.keys.sk_test):
                 spec = dict(spec)
@@ -197,6 +240,7 @@ def test_no_card_number_crosses_into_the_app_zone(tapped: Tapped) -> None:
     captured = [tap.read_bytes() for tap in tapped.taps if tap.exists()]
     everything = b"".join(captured)
     assert b"POST /v1/charges" in everything  # the checkouts crossed the taps
+    assert b"metadata%5Bo%5D=sdk" in everything or b"metadata[o]=sdk" in everything
     assert marker.encode() in everything
     assert tapped.taps[1].exists() and tapped.taps[2].exists()  # both API stacks were tapped
     for pan in PANS:

@@ -80,7 +80,7 @@ def test_the_token_is_charged_with_the_secret_key_once_per_order(shop, edge: Fak
     assert charge.headers["authorization"] == f"Bearer {SK}"
     assert charge.headers["idempotency-key"] == f"order-{order}"
     assert json.loads(charge.content) == {
-        "card": "card_abc123",
+        "source": "card_abc123",
         "amount": 2500,  # the shop's price, not the page's
         "currency": "usd",
         "description": "A field guide to strongrooms",
@@ -91,16 +91,18 @@ def test_the_token_is_charged_with_the_secret_key_once_per_order(shop, edge: Fak
     ]
 
 
-def test_a_failed_charge_shows_the_apis_message(shop, edge: FakeEdge):
+def test_a_declined_charge_shows_the_apis_message(shop, edge: FakeEdge):
+    # The API answers a decline as Stripe does: 402 card_error naming the stored charge.
     edge.charge = lambda request: httpx.Response(
-        201,
+        402,
         json={
-            "id": "ch_2",
-            "status": "failed",
-            "amount": 2500,
-            "currency": "usd",
-            "failure_code": "card_declined",
-            "failure_message": "Your card was declined.",
+            "error": {
+                "type": "card_error",
+                "code": "card_declined",
+                "decline_code": "generic_decline",
+                "charge": "ch_2",
+                "message": "Your card was declined.",
+            }
         },
     )
     form = {"strongroom_token": "card_x", "item": "field-guide", "order_id": "a" * 16}
@@ -108,6 +110,8 @@ def test_a_failed_charge_shows_the_apis_message(shop, edge: FakeEdge):
     assert result.status_code == 402
     assert 'data-charge-status="failed"' in result.text
     assert "Your card was declined." in result.text
+    made = shop.get("/_demo/charges").json()["data"]
+    assert made == [{"order_id": "a" * 16, "token": "card_x", "id": "ch_2", "status": "failed"}]
 
 
 def test_a_refused_charge_shows_the_apis_error(shop, edge: FakeEdge):
