@@ -15,11 +15,14 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from api import contracts as c
+from api.contracts.tokens import CardCreate, Token, TokenCreate, VaultCard
 from api.domain.states import EVENT_TYPES
 from api.idempotency import MAX_KEY_LENGTH
 from api.ids import ID_PATTERN
 
 REF = "#/components/schemas/{model}"
+API_VERSION = "1.0.0"
+API_DATE = "2025-01-01"  # the one version of the wire protocol (Stripe-Version is ignored)
 
 
 @dataclass(frozen=True)
@@ -50,11 +53,25 @@ PAGE = (
         ID,
         "The first id of the next page: the previous, newer page. Not with starting_after.",
     ),
+    _q("created", {"type": "integer", "minimum": 0}, "Created in this second (Unix time)."),
+    *(
+        _q(f"created[{op}]", {"type": "integer", "minimum": 0}, f"created {op} (Unix time).")
+        for op in ("gt", "gte", "lt", "lte")
+    ),
 )
 
 CHARGE_EXPANDS = ("source", "customer", "refunds")
 
+# Served by the vault: the edge sends exactly these two paths there (docs/vault.md).
+VAULT_OPS: tuple[Op, ...] = (
+    Op("post", "/v1/cards", "Tokenise a card (publishable or secret key)", VaultCard,
+       CardCreate, 201),
+    Op("post", "/v1/tokens", "Tokenise a card as Stripe's server-side tokens do", Token,
+       TokenCreate, 201),
+)  # fmt: skip
+
 OPS: tuple[Op, ...] = (
+    *VAULT_OPS,
     Op("get", "/v1/marketplace", "The caller's marketplace", c.Marketplace),
     Op("post", "/v1/customers", "Create a customer", c.Customer, c.CustomerCreate, 201),
     Op("get", "/v1/customers", "List customers", c.ListOf[c.Customer],
@@ -154,18 +171,23 @@ def _operation(op: Op, refs: dict[tuple[type[BaseModel], str], Any]) -> dict[str
                 "description": "Objects to include in place of their ids.",
             }
         )
-    if op.method == "post":
+    if op.method == "post" and op not in VAULT_OPS:
         params.append(IDEMPOTENCY_KEY)
     body: dict[str, Any] = {
         "summary": op.summary,
-        "operationId": f"{op.method}_{op.path.strip('/').replace('/', '_')}".replace(
-            "{", ""
-        ).replace("}", ""),
+        "operationId": _operation_id(op),
         "parameters": params,
         "responses": {
             str(op.status): {
                 "description": "OK",
                 "content": {"application/json": {"schema": refs[(op.response, "serialization")]}},
+            },
+            **{
+                str(status): {
+                    "description": why,
+                    "content": {"application/json": {"schema": refs[(c.Error, "serialization")]}},
+                }
+                for status, why in _errors(op)
             },
             "default": {
                 "description": "An error",
@@ -174,16 +196,58 @@ def _operation(op: Op, refs: dict[tuple[type[BaseModel], str], Any]) -> dict[str
         },
     }
     if op.body is not None:
+        schema = refs[(op.body, "validation")]
         body["requestBody"] = {
             # An empty body is a valid one when every field is optional.
             "required": any(f.is_required() for f in op.body.model_fields.values()),
-            "content": {"application/json": {"schema": refs[(op.body, "validation")]}},
+            "content": {
+                "application/json": {"schema": schema},
+                # Stripe's encoding, what its SDKs send: metadata[k]=v, expand[0]=customer.
+                "application/x-www-form-urlencoded": {"schema": schema},
+            },
         }
     return body
 
 
+def _errors(op: Op) -> list[tuple[int, str]]:
+    """The statuses a client branches on, beside the default error."""
+    errors = [(400, "A parameter is malformed or unknown, or the object's state forbids it")]
+    if op in VAULT_OPS:
+        return [(400, "A malformed body"), (402, "card_error: the card is not usable")]
+    if (op.path == "/v1/charges" and op.method == "post") or op.path.endswith("/capture"):
+        errors.append((402, "card_error: declined or blocked; the error names the stored charge"))
+    if op.method == "post":
+        errors.append((409, "idempotency_key_in_flight: the first request is still running"))
+    errors.append((429, "rate_limit: too many test-mode requests; see Retry-After"))
+    return errors
+
+
+def _singular(name: str) -> str:
+    return name[:-3] + "y" if name.endswith("ies") else name.removesuffix("s")
+
+
 def _operation_id(op: Op) -> str:
-    return f"{op.method}_{op.path.strip('/').replace('/', '_')}".replace("{", "").replace("}", "")
+    """Readable, as a generated client names its methods: create_charge, capture_charge,
+    list_customer_sources, retrieve_webhook_delivery."""
+    parts = op.path.removeprefix("/v1/").split("/")
+    names = [p for p in parts if not p.startswith("{")]
+    last_is_id = parts[-1].startswith("{")
+    if len(parts) >= 3 and parts[-2].startswith("{") and not last_is_id:
+        action = parts[-1]
+        if action in ACTIONS:  # /v1/charges/{id}/capture
+            return f"{action}_{_singular(names[-2])}"
+    owner = "_".join(_singular(n) for n in names[:-1])
+    noun = names[-1]
+    prefix = owner + "_" if owner else ""
+    if last_is_id:
+        verb = {"get": "retrieve", "post": "update", "delete": "delete"}[op.method]
+        return f"{verb}_{prefix}{_singular(noun)}"
+    if op.method == "get":
+        return f"retrieve_{noun}" if noun == "marketplace" else f"list_{prefix}{noun}"
+    return f"create_{prefix}{_singular(noun)}"
+
+
+ACTIONS = ("capture", "cancel", "retry", "roll")
 
 
 def _links(op: Op) -> dict[str, Any]:
@@ -223,7 +287,9 @@ def document() -> dict[str, Any]:
         "openapi": "3.1.0",
         "info": {
             "title": "Strongroom API",
-            "version": "2025-01-01",
+            # PEP 440 and semver alike: generated clients use it as their package version.
+            "version": API_VERSION,
+            "x-api-version": API_DATE,
             "description": "Amounts are integers in the currency's minor unit. A key's prefix "
             "(sk_test_/sk_live_) chooses the mode; nothing of one mode exists in the other.",
         },

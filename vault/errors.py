@@ -98,7 +98,9 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     codes = {404: "resource_missing", 405: "method_not_allowed", 413: "body_too_large"}
     code = codes.get(exc.status_code, "http_error")
-    return _respond(exc.status_code, "invalid_request_error", code, str(exc.detail))
+    response = _respond(exc.status_code, "invalid_request_error", code, str(exc.detail))
+    response.headers.update(exc.headers or {})  # a 405 names the methods allowed (RFC 9110)
+    return response
 
 
 async def _validation_error(request: Request, exc: Exception) -> Response:

@@ -119,7 +119,7 @@ def test_created_filters_bound_the_list(sqlite_stacks: Stacks) -> None:
         time.sleep(1.1)
         second = client.post("/v1/customers", json={}).json()
 
-        def ids(**params: object) -> list[str]:
+        def ids(**params: int) -> list[str]:
             return [c["id"] for c in client.get("/v1/customers", params=params).json()["data"]]
 
         assert ids(**{"created[gte]": second["created"]}) == [second["id"]]

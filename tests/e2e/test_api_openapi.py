@@ -50,7 +50,9 @@ def config(objects: dict[str, list[str]]) -> str:
     lines += [
         "[parameters]",
         '"body.card" = { dictionary = "cards", probability = 0.7 }',
+        '"body.source" = { dictionary = "cards", probability = 0.7 }',
         '"body.default_card" = { dictionary = "cards", probability = 0.5 }',
+        '"body.default_source" = { dictionary = "cards", probability = 0.5 }',
         '"body.customer" = { dictionary = "customers", probability = 0.6 }',
         '"body.charge" = { dictionary = "charges", probability = 0.7 }',
         "",

@@ -40,7 +40,7 @@ def receiver() -> Iterator[tuple[str, list[tuple[bytes, str]]]]:
     received: list[tuple[bytes, str]] = []
 
     async def hook(request: Request) -> Response:
-        received.append((await request.body(), request.headers["strongroom-signature"]))
+        received.append((await request.body(), request.headers["stripe-signature"]))
         return Response(status_code=200)
 
     with serving(Starlette(routes=[Route("/hook", hook, methods=["POST"])])) as url:

@@ -91,3 +91,8 @@ def test_a_form_expiry_in_other_digits_is_refused(sqlite_vault) -> None:
         headers={**FORM, "Authorization": f"Bearer {sqlite_vault.keys['pk_test']}"},
     )
     assert (response.status_code, response.json()["error"]["param"]) == (400, "exp_month")
+
+
+def test_another_method_is_405_naming_the_one_allowed(sqlite_vault) -> None:
+    response = sqlite_vault.client.put("/v1/tokens", content=b"")
+    assert (response.status_code, response.headers["allow"]) == (405, "POST")
