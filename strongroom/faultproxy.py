@@ -131,9 +131,13 @@ class FaultProxy:
             self._server.close()
             await self._server.wait_closed()
 
-    def set_plan(self, plan: Plan) -> None:
-        """Change the faults from the next exchange on (Plan(rate=0): a clean hop)."""
+    def set_plan(self, plan: Plan, seed: int | None = None) -> None:
+        """Change the faults from the next exchange on (Plan(rate=0): a clean hop); with
+        a seed, draw them anew from it, as a proxy started with that seed would."""
         self._plan = plan
+        if seed is not None:
+            self._seed, self._exchanges = seed, 0
+            self._random = random.Random(f"{seed}:{self.hop}")  # noqa: S311
 
     def _draw(self) -> tuple[int, str | None, float]:
         """This exchange's number, fault and latency: three draws, whatever the outcome,
