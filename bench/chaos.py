@@ -69,7 +69,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=len(SCENARIOS), help="runs: seeds 0…N-1")
     parser.add_argument("--charges", type=int, default=20, help="intents per run")
-    parser.add_argument("--seed", type=int, help="replay this seed alone")
+    parser.add_argument("--seed", type=int, action="append", help="replay this seed (repeatable)")
     parser.add_argument(
         "--patience",
         type=float,
@@ -79,7 +79,7 @@ def main() -> None:
     )
     parser.add_argument("--data-dir", type=Path, help="keep the stack's files here")
     args = parser.parse_args()
-    seeds = [args.seed] if args.seed is not None else list(range(args.seeds))
+    seeds = args.seed or list(range(args.seeds))
     print(f"{len(seeds)} runs of {args.charges} intents; {len(SCENARIOS)} scenarios in the cycle")
     if args.data_dir:
         args.data_dir.mkdir(parents=True, exist_ok=True)

@@ -2,7 +2,7 @@
 
 A run tokenises its cards on a clean stack, then arms its scenario: a crash point (the
 process is restarted with STRONGROOM_CRASH_AT set, and restarted again each time it
-kills itself, armed up to MAX_CRASHES times), or one fault kind on one hop (its proxy
+kills itself, armed until it has died `max_crashes` times), or one fault kind on one hop (its proxy
 faults FAULT_RATE of the exchanges, drawn from the run's seed). The workload runs; the
 scenario is disarmed; the harness waits until nothing is left unfinished (or its
 patience ends) and asks the checker about this run's charges alone, so that runs can
@@ -57,8 +57,17 @@ class RunResult:
 class ChaosStack:
     """Use as `async with ChaosStack(dir) as stack: await stack.run(seed, scenario, n)`."""
 
-    def __init__(self, data_dir: Path, patience: float = 30.0, quiet: float = 30.0) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        patience: float = 30.0,
+        quiet: float = 30.0,
+        max_crashes: int = MAX_CRASHES,
+        env: dict[str, dict[str, str]] | None = None,
+    ) -> None:
         self._dir = data_dir
+        self._env = env or {}  # settings added to a service's own, by service name
+        self._max_crashes = max_crashes
         self._patience = patience  # how long the merchant retries a lost answer
         self._quiet = quiet  # how long a run waits for unfinished work to finish
         self._proxies: dict[str, FaultProxy] = {}
@@ -77,6 +86,8 @@ class ChaosStack:
         keys = load_or_create(self._dir)
         self._keys = dev_marketplace(opts, keys)
         stack = {s.name: s for s in services(opts, keys)}
+        for name, extra in self._env.items():
+            stack[name].env.update(extra)
         self._fault_log = (self._dir / "faults.jsonl").open("a", encoding="utf-8")
         for (hop, (client, setting, upstream)), port in zip(
             HOPS.items(), free_ports(len(HOPS)), strict=True
@@ -121,12 +132,17 @@ class ChaosStack:
         run = f"s{seed}-{secrets.token_hex(3)}"
         merchant = Merchant(self._edge, self._keys.pk_live, self._keys.sk_live, run, self._patience)
         todo = intents(run, seed, charges)
+        # A process an earlier run left dead (an armed API can die in its housekeeping,
+        # finishing an old charge) is started again first.
+        for name in self.supervisor.dead():
+            await self._restart(name, None)
+        crashes = 0
         if scenario.kind == "crash":
-            await self._restart(scenario.process, {VARIABLE: scenario.target})
+            crashes = await self._restart(scenario.process, {VARIABLE: scenario.target})
         tokens = await merchant.tokenise(charges)
         await merchant.settle_in(tokens[0])
         if scenario.kind == "crash":
-            faults = await self._crashing(scenario, merchant.run(todo, tokens))
+            faults = await self._crashing(scenario, merchant.run(todo, tokens), crashes)
         else:
             proxy = self._proxies[scenario.target]
             before = proxy.faults[scenario.kind]
@@ -149,26 +165,28 @@ class ChaosStack:
                 return crashes
             except StartupError:
                 crashes += 1
-                env = env if crashes < MAX_CRASHES else None
+                env = env if crashes < self._max_crashes else None
 
-    async def _crashing(self, scenario: Scenario, work: Coroutine[None, None, None]) -> int:
+    async def _crashing(
+        self, scenario: Scenario, work: Coroutine[None, None, None], crashes: int
+    ) -> int:
         """Run `work` with the crash point armed, restarting the process each time it
-        dies (armed again up to MAX_CRASHES deaths); how many times it died."""
+        dies (armed again until `max_crashes` deaths, counting the `crashes` so far);
+        how many times it died."""
         name, armed = scenario.process, {VARIABLE: scenario.target}
         task = asyncio.ensure_future(work)
-        crashes = 0
         try:
             while True:
                 await asyncio.wait({task}, timeout=0.1)
                 if name in self.supervisor.dead():
                     crashes += 1
-                    again = armed if crashes < MAX_CRASHES else None
+                    again = armed if crashes < self._max_crashes else None
                     crashes += await self._restart(name, again)
                 elif task.done():
                     break
             await task
         finally:
-            if crashes < MAX_CRASHES:  # still armed: disarmed for whatever follows
+            if crashes < self._max_crashes:  # still armed: disarmed for whatever follows
                 await self._restart(name, None)
         return crashes
 
