@@ -1,4 +1,5 @@
-"""The simulator's HTTP surface: authorise, and show what was received."""
+"""The simulator's HTTP surface: authorise and settle, once per idempotency key, and show
+what was received."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import datetime as dt
 import hmac
 import secrets
 import threading
+from collections.abc import Callable, Hashable
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -21,6 +23,7 @@ from card_network.contracts import (
     RefundRequest,
     VoidRequest,
 )
+from card_network.idempotency import KeyReused, Replays
 from card_network.settlement import Ledger
 from strongroom.web import EXCEPTION_HANDLERS, AuthenticationError, health_route, parse_json_object
 
@@ -61,6 +64,7 @@ class Record:
 def create_app(settings: Settings) -> Starlette:
     record = Record(settings)
     ledger = Ledger()
+    replays = Replays()
     credential = settings.credential.get_secret_value().encode()
 
     def authenticate(request: Request) -> None:
@@ -68,52 +72,76 @@ def create_app(settings: Settings) -> Starlette:
         if not hmac.compare_digest(token, credential):
             raise AuthenticationError("Unknown network credential.", code="invalid_credential")
 
+    def once(
+        kind: str,
+        key: str,
+        content: Hashable,
+        execute: Callable[[], AuthorizationResponse],
+        fields: dict[str, object],
+    ) -> JSONResponse:
+        """Answer a message once per key (a repeat is answered the first answer), and
+        record it, repeats and refusals included, with its idempotency key."""
+        entry = {
+            "received_at": dt.datetime.now(dt.UTC).isoformat(),
+            "kind": kind,
+            "idempotency_key": key,
+            **fields,
+        }
+        try:
+            answer, replayed = replays.once(kind, key, content, execute)
+        except KeyReused:
+            refused = {"approved": False, "code": KeyReused.code}
+            record.add(RecordedMessage.model_validate({**entry, **refused}))
+            raise
+        recorded = {**entry, "replayed": replayed, **answer.model_dump()}
+        record.add(RecordedMessage.model_validate(recorded))
+        return JSONResponse(answer.model_dump(exclude_none=True))
+
     async def authorizations(request: Request) -> JSONResponse:
         authenticate(request)
         msg = AuthorizationRequest.model_validate(await parse_json_object(request))
-        now = dt.datetime.now(dt.UTC)
-        answer = decide(msg, now.date())
-        if answer.approved:
-            ledger.authorized(msg.reference, msg.merchant, msg.amount, msg.currency)
-        record.add(
-            RecordedMessage(
-                received_at=now.isoformat(),
-                reference=msg.reference,
-                merchant=msg.merchant,
-                bin=msg.pan[:6],
-                last4=msg.pan[-4:],
-                cvc_present=msg.cvc is not None,
-                amount=msg.amount,
-                currency=msg.currency,
-                approved=answer.approved,
-                code=answer.code,
-            )
-        )
-        return JSONResponse(answer.model_dump(exclude_none=True))
 
-    def settled(kind: str, answer: AuthorizationResponse, **fields: object) -> JSONResponse:
-        now = dt.datetime.now(dt.UTC).isoformat()
-        record.add(
-            RecordedMessage.model_validate(
-                {"received_at": now, "kind": kind, **fields, **answer.model_dump()}
-            )
-        )
-        return JSONResponse(answer.model_dump(exclude_none=True))
+        def execute() -> AuthorizationResponse:
+            answer = decide(msg, dt.datetime.now(dt.UTC).date())
+            if answer.approved:
+                ledger.authorized(msg.reference, msg.merchant, msg.amount, msg.currency)
+            return answer
+
+        # The CVC is left out of what a repeat must match: it is sent to the first
+        # attempt only, and a retry after a lost answer comes without it.
+        card = (msg.pan, msg.exp_month, msg.exp_year)
+        content = (msg.merchant, card, msg.amount, msg.currency)
+        fields = {
+            "reference": msg.reference,
+            "merchant": msg.merchant,
+            "bin": msg.pan[:6],
+            "last4": msg.pan[-4:],
+            "cvc_present": msg.cvc is not None,
+            "amount": msg.amount,
+            "currency": msg.currency,
+        }
+        return once("authorization", msg.reference, content, execute, fields)
 
     async def captures(request: Request) -> JSONResponse:
         authenticate(request)
         msg = CaptureRequest.model_validate(await parse_json_object(request))
-        return settled("capture", ledger.capture(msg), **msg.model_dump())
+        fields = msg.model_dump()
+        content = tuple(sorted(fields.items()))
+        return once("capture", msg.reference, content, lambda: ledger.capture(msg), fields)
 
     async def voids(request: Request) -> JSONResponse:
         authenticate(request)
         msg = VoidRequest.model_validate(await parse_json_object(request))
-        return settled("void", ledger.void(msg), **msg.model_dump())
+        fields = msg.model_dump()
+        content = tuple(sorted(fields.items()))
+        return once("void", msg.reference, content, lambda: ledger.void(msg), fields)
 
     async def refunds(request: Request) -> JSONResponse:
         authenticate(request)
         msg = RefundRequest.model_validate(await parse_json_object(request))
-        return settled("refund", ledger.refund(msg), **msg.model_dump())
+        fields = msg.model_dump()
+        content = tuple(sorted(fields.items()))
+        return once("refund", msg.reference, content, lambda: ledger.refund(msg), fields)
 
     async def messages(request: Request) -> JSONResponse:
         authenticate(request)

@@ -53,10 +53,16 @@ class AuthorizationResponse(BaseModel):
 
 
 class RecordedMessage(BaseModel):
-    """A received message, the number (authorisations only) reduced to what may be printed."""
+    """A received message, the number (authorisations only) reduced to what may be printed.
+
+    `idempotency_key` is the message's reference; `replayed` marks a repeat that was
+    answered the first answer and moved nothing.
+    """
 
     received_at: str
     kind: Literal["authorization", "capture", "void", "refund"] = "authorization"
+    idempotency_key: str
+    replayed: bool = False
     reference: str
     merchant: str
     bin: str | None = None

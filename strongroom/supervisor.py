@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import httpx
@@ -110,22 +111,25 @@ class Supervisor:
             )
         self._log_dir.mkdir(parents=True, exist_ok=True)
         for service in self._services:
-            log = (self._log_dir / f"{service.name}.log").open("ab")
-            env = {**os.environ, **service.env, "PYTHONUNBUFFERED": "1"}
-            proc = subprocess.Popen(
-                [sys.executable, "-m", service.module],
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,  # Ctrl-C reaches the supervisor, which stops them in order
-            )
-            log.close()
-            self._procs.append((service, proc))
+            self._procs.append((service, self._spawn(service)))
         deadline = time.monotonic() + timeout
         for service, proc in self._procs:
             self._wait_healthy(service, proc, deadline)
             self._progress(f"  {service.name:<13} healthy on {service.url(self._host)}")
+
+    def _spawn(self, service: Service) -> subprocess.Popen[bytes]:
+        log = (self._log_dir / f"{service.name}.log").open("ab")
+        env = {**os.environ, **service.env, "PYTHONUNBUFFERED": "1"}
+        proc = subprocess.Popen(
+            [sys.executable, "-m", service.module],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,  # Ctrl-C reaches the supervisor, which stops them in order
+        )
+        log.close()
+        return proc
 
     def _wait_healthy(
         self, service: Service, proc: subprocess.Popen[bytes], deadline: float
@@ -146,6 +150,22 @@ class Supervisor:
             if time.monotonic() > deadline:
                 raise StartupError(f"{service.name} did not become healthy at {url}")
             time.sleep(0.1)
+
+    def pids(self) -> dict[str, int]:
+        """The process id of each service (a service's own workers are its children)."""
+        return {s.name: p.pid for s, p in self._procs}
+
+    def restart(self, name: str, env: dict[str, str] | None = None, timeout: float = 60.0) -> None:
+        """Start service `name` again (with `env` added to its own) once it has exited,
+        and wait until it is healthy: what crash tests do after a process killed itself."""
+        for i, (service, proc) in enumerate(self._procs):
+            if service.name == name:
+                stop_processes([proc])
+                again = replace(service, env={**service.env, **(env or {})})
+                self._procs[i] = (service, self._spawn(again))
+                self._wait_healthy(service, self._procs[i][1], time.monotonic() + timeout)
+                return
+        raise KeyError(name)
 
     def dead(self) -> list[str]:
         """Names of processes that have exited on their own."""

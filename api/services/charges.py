@@ -18,6 +18,7 @@ from api.ids import derived_id, new_id
 from api.presenters import charge_json
 from api.services.common import move_charge, owned
 from api.store.models import Charge, Customer, CustomerCard, utcnow
+from strongroom.crashpoints import crash_at
 from strongroom.web import NotFound, ServiceError, UpstreamError
 
 log = logging.getLogger("api.charges")
@@ -76,8 +77,10 @@ class ChargeService:
             fraud_reasons=[],
             created=utcnow(),
         )
+        crash_at("api", "started", "before")
         with self.sessions.begin() as session:
             session.add(charge)
+        crash_at("api", "started", "after")
         return self._execute(charge, card)
 
     def _card_of(self, marketplace_id: str, body: ChargeCreate) -> tuple[str, str | None]:
@@ -106,6 +109,7 @@ class ChargeService:
         """Move the charge to its outcome; if another request got there first, show that."""
         with self.sessions.begin() as session:
             if move_charge(session, charge, new, self._livemode, **changes):
+                crash_at("api", "recorded", "before")  # rolled back: the outcome is lost
                 return self._json(charge)
             current = session.get_one(Charge, charge.id)
             return self._json(current)
@@ -153,6 +157,7 @@ class ChargeService:
             return self.settle(charge, "pending_review", **fraud)
         for name, value in fraud.items():
             setattr(charge, name, value)
+        crash_at("api", "vault_called", "before")
         try:
             result = self.vault.charge(
                 {
@@ -185,6 +190,7 @@ class ChargeService:
             return self.settle(
                 charge, "failed", failure_code=exc.code, failure_message=exc.message, **fraud
             )
+        crash_at("api", "vault_called", "after")
         if result.status != "succeeded":
             return self.settle(
                 charge,
@@ -211,6 +217,7 @@ class ChargeService:
         """Capture at once what was just authorised; if that fails it stays authorized."""
         try:
             settled = self.vault.capture(charge.id, charge.marketplace_id, charge.amount)
+            crash_at("api", "captured", "after")
         except (VaultUnreachable, VaultTimeout, ServiceError) as exc:
             log.error("capture of %s failed (%s); left authorized", charge.id, type(exc).__name__)
             return self.settle(charge, "authorized", **authorised)

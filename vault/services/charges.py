@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from vault.audit import AuditLog
 from vault.cardnet import Authorization, CardNetwork, NetworkUnavailable
 from vault.contracts import ChargeCreate, ChargeResult
+from vault.crashpoints import crash_at
 from vault.domain.clearance import ExpectedCharge, verify_clearance
 from vault.domain.secret import Cvc, Pan
 from vault.domain.test_network import FAILURE_MESSAGES, Outcome, authorize_test
@@ -61,6 +62,7 @@ class ChargeService:
             request.currency,
             livemode,
         )
+        crash_at("vault", "clearance_checked", "before")
         try:
             verify_clearance(
                 self._fraud_key,
@@ -72,6 +74,7 @@ class ChargeService:
         except ClearanceRefused:
             self._audit.append(actor, "charge", None, "refused:clearance_invalid")
             raise
+        crash_at("vault", "clearance_checked", "after")
         with self._sessions() as session:
             existing = repository.find_charge(session, request.charge_id)
         if existing is not None:
@@ -84,8 +87,11 @@ class ChargeService:
             self._audit.append(actor, "charge", record.token, "refused:record_integrity")
             raise
         # Audited before anything can move money: no audit entry, no charge (fail closed).
+        crash_at("vault", "audit_requested", "before")
         self._audit.append(actor, "charge", record.token, "attempt")
+        crash_at("vault", "audit_requested", "after")
         refusal = None
+        crash_at("vault", "claimed", "before")
         try:
             with self._sessions.begin() as session:
                 if livemode:  # test charges move no money: no caps, no breaker
@@ -105,8 +111,11 @@ class ChargeService:
         if refusal is not None:
             self._audit.append(actor, "charge", record.token, f"refused:{refusal.code}")
             raise refusal
+        crash_at("vault", "claimed", "after")
         outcome = self._authorize(livemode, request, record, pan, cvc)
+        crash_at("vault", "network_answered", "after")
         self._record(actor, request.charge_id, record.token, outcome)
+        crash_at("vault", "recorded", "after")
         return _result(request.charge_id, livemode, outcome)
 
     def _record(self, actor: str, charge_id: str, token: str, outcome: Outcome) -> None:

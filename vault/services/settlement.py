@@ -21,6 +21,7 @@ from vault.contracts import (
     Settlement,
     SettlementResult,
 )
+from vault.crashpoints import crash_at
 from vault.domain.test_network import Outcome
 from vault.errors import Conflict, NotFound, VaultError
 from vault.store import repository, settlements
@@ -130,6 +131,7 @@ class SettlementService:
         if action == "capture":
             body |= {"amount": amount, "currency": charge.currency}
         outcome = self._execute(livemode, f"{action}s", body)
+        crash_at("vault", "settlement_answered", "after")
         status = "succeeded" if outcome.approved else "failed"
         with self._sessions.begin() as session:
             settlements.complete_settlement(
@@ -216,6 +218,7 @@ class SettlementService:
                 "currency": charge.currency,
             },
         )
+        crash_at("vault", "refund_answered", "after")
         status = "succeeded" if outcome.approved else "failed"
         with self._sessions.begin() as session:
             settlements.complete_refund(

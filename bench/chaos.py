@@ -1,0 +1,95 @@
+"""Chaos: a live workload under crashes at every named point and every fault on every hop;
+then, with the stack quiet, the checker. Does any charge get lost, doubled or stuck?
+
+Seeds 0 … N-1 each run one scenario (strongroom/chaos/scenarios.py: every crash point,
+then every fault kind on every hop, in a cycle) with M intents of the seed's workload
+(captured charges, authorisations then captures, charges then partial refunds), on one
+stack on embedded defaults with a fault proxy on every hop. Prints a line per run, a
+table per fault kind (runs, charges, faults injected, lost, doubled, mismatched, stuck)
+and the seed of every failed run; `--seed S` replays one. Exits 1 if any run failed.
+
+Usage: .venv/bin/python bench/chaos.py [--seeds N] [--charges M] [--seed S]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import tempfile
+from collections import defaultdict
+from pathlib import Path
+
+from strongroom.chaos.harness import ChaosStack, RunResult
+from strongroom.chaos.scenarios import SCENARIOS, scenario_for
+
+COLUMNS = ("lost", "doubled", "mismatched", "stuck", "audit")
+
+
+async def run(seeds: list[int], charges: int, data_dir: Path, patience: float) -> list[RunResult]:
+    results = []
+    async with ChaosStack(data_dir, patience=patience, quiet=patience) as stack:
+        for seed in seeds:
+            result = await stack.run(seed, scenario_for(seed), charges)
+            results.append(result)
+            verdict = (
+                "ok"
+                if result.ok
+                else "FAILED " + ", ".join(f"{k} {v}" for k, v in result.counts.items() if v)
+            )
+            print(
+                f"seed {seed:>4}  {result.scenario.name:<44} faults {result.faults:>3}  "
+                f"lost answers {result.tally.lost_answers:>3}  {verdict}",
+                flush=True,
+            )
+    return results
+
+
+def table(results: list[RunResult]) -> None:
+    rows: dict[str, list[RunResult]] = defaultdict(list)
+    for result in results:
+        rows[result.scenario.kind].append(result)
+    print(
+        f"\n{'fault kind':<12} {'runs':>5} {'charges':>8} {'faults':>7} "
+        + " ".join(f"{c:>10}" for c in COLUMNS)
+    )
+    for kind, runs in rows.items():
+        total = {c: sum(r.counts[c] for r in runs) for c in COLUMNS}
+        print(
+            f"{kind:<12} {len(runs):>5} {sum(r.charges for r in runs):>8} "
+            f"{sum(r.faults for r in runs):>7} " + " ".join(f"{total[c]:>10}" for c in COLUMNS)
+        )
+    failed = [r for r in results if not r.ok]
+    for r in failed:
+        print(f"\nFAILED seed {r.seed} ({r.scenario.name}); replay: bench/chaos.py --seed {r.seed}")
+        for finding in r.findings[:10]:
+            print(f"  {finding}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, default=len(SCENARIOS), help="runs: seeds 0…N-1")
+    parser.add_argument("--charges", type=int, default=20, help="intents per run")
+    parser.add_argument("--seed", type=int, action="append", help="replay this seed (repeatable)")
+    parser.add_argument(
+        "--patience",
+        type=float,
+        default=30.0,
+        help="seconds the merchant retries a lost answer, and the harness "
+        "waits for unfinished work",
+    )
+    parser.add_argument("--data-dir", type=Path, help="keep the stack's files here")
+    args = parser.parse_args()
+    seeds = args.seed or list(range(args.seeds))
+    print(f"{len(seeds)} runs of {args.charges} intents; {len(SCENARIOS)} scenarios in the cycle")
+    if args.data_dir:
+        args.data_dir.mkdir(parents=True, exist_ok=True)
+        results = asyncio.run(run(seeds, args.charges, args.data_dir, args.patience))
+    else:
+        with tempfile.TemporaryDirectory(prefix="strongroom-chaos-") as tmp:
+            results = asyncio.run(run(seeds, args.charges, Path(tmp), args.patience))
+    table(results)
+    raise SystemExit(0 if all(r.ok for r in results) else 1)
+
+
+if __name__ == "__main__":
+    main()
