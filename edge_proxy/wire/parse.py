@@ -15,7 +15,7 @@ server answers 400 or the status given and closes the connection):
 - ``Content_Length``, ``Transfer_Encoding`` or ``Host`` with an underscore;
 - a Content-Length of more than 18 digits; a Transfer-Encoding other than exactly one
   ``chunked`` (never on HTTP/1.0); a request that asks to upgrade and has a body;
-- chunk extensions, chunk sizes of more than 8 hex digits, trailers;
+- chunk extensions, chunk sizes of more than 8 hex digits, trailers, over `MAX_CHUNKS`;
 - more than `MAX_HEADERS` headers, a head over its limit (431), a body over its (413).
 
 Each message gets a parser of its own, fed exactly the bytes of its head and then of its
@@ -34,6 +34,9 @@ import httptools
 Headers = list[tuple[bytes, bytes]]
 
 MAX_HEADERS = 100  # as Apache's LimitRequestFields; a header block is not a data store
+# Each chunk costs a few microseconds of Python on the event loop: a megabyte sent a byte
+# per chunk would hold every other client for a second. Real clients send kilobytes each.
+MAX_CHUNKS = 4096
 MAX_CHUNK_SIZE_DIGITS = 8  # 4 GiB: any larger chunk is over every body limit anyway
 _CHUNK_SIZE = re.compile(rb"[0-9A-Fa-f]{1,8}")  # MAX_CHUNK_SIZE_DIGITS
 _SIZE_LINE = MAX_CHUNK_SIZE_DIGITS + 2  # with its CRLF
@@ -145,6 +148,7 @@ class _Reader:
         self._received = 0
         self._sizes: list[int] = []  # chunks llhttp has read whole, not yet checked
         self._chunk_start = 0
+        self._chunks = 0
 
     @property
     def body(self) -> bytes:
@@ -261,6 +265,11 @@ class _Reader:
         if self._received > self.max_body:
             raise Malformed("body over the limit", 413)
         self._pieces.append(data)
+
+    def on_chunk_header(self) -> None:
+        self._chunks += 1
+        if self._chunks > MAX_CHUNKS:
+            raise Malformed("too many chunks")
 
     def on_chunk_complete(self) -> None:
         self._sizes.append(self._received - self._chunk_start)

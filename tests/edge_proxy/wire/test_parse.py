@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 
 import edge_proxy
 from edge_proxy.wire.parse import (
+    MAX_CHUNKS,
     MAX_HEADERS,
     Framing,
     Malformed,
@@ -230,3 +231,10 @@ def test_no_leniency_is_ever_set():
     package = Path(edge_proxy.__file__).parent
     for source in package.rglob("*.py"):
         assert "lenien" not in source.read_text().replace("no leniency", ""), source
+
+
+def test_a_body_in_too_many_chunks_is_refused_before_it_holds_the_loop():
+    within = b"1\r\nx\r\n" * (MAX_CHUNKS - 1) + b"0\r\n\r\n"
+    assert read(CHUNKED_HEAD + within, max_body=1 << 20)[1] == b"x" * (MAX_CHUNKS - 1)
+    with pytest.raises(Malformed):
+        read(CHUNKED_HEAD + b"1\r\nx\r\n" * MAX_CHUNKS + b"0\r\n\r\n", max_body=1 << 20)
