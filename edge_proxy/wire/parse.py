@@ -149,6 +149,8 @@ class _Reader:
         self._sizes: list[int] = []  # chunks llhttp has read whole, not yet checked
         self._chunk_start = 0
         self._chunks = 0
+        self._tail = -1  # bytes fed after the head with it, -1 if the head came earlier
+        self._stop = True  # llhttp must be stopped at the message's end
 
     @property
     def body(self) -> bytes:
@@ -158,6 +160,7 @@ class _Reader:
         """Read `data`: None while the message is incomplete, then the bytes after it."""
         in_head = not self.head_done
         start = self._head_end(data) if in_head else 0
+        self._tail = len(data) - start if in_head and start >= 0 else -1
         received = self._received
         self._run(memoryview(data))  # llhttp stops at the message's end
         if start < 0:
@@ -229,7 +232,8 @@ class _Reader:
                 raise cause from None
             raise Malformed("callback failed") from None
         except httptools.HttpParserUpgrade:
-            raise Malformed("connection upgrade") from None  # unreachable: refused below
+            if not self.done:  # llhttp pauses after a bodiless upgrade request; the rest
+                raise Malformed("connection upgrade") from None  # of them are refused
         except httptools.HttpParserError as error:
             raise Malformed(str(error)) from None  # llhttp's reasons quote no input
 
@@ -253,6 +257,8 @@ class _Reader:
         self._head(version)
         if self.done:
             raise _Stop
+        # The usual case, a message that ends where the bytes do, needs no stopping.
+        self._stop = self.framing.chunked or self.framing.length != self._tail
         if self.parser.should_upgrade() and self.framing != NO_BODY:
             # llhttp would read what follows as another protocol; h11 as the body
             raise Malformed("an upgrade request with a body")
@@ -277,7 +283,8 @@ class _Reader:
 
     def on_message_complete(self) -> None:
         self.done = True
-        raise _Stop
+        if self._stop:
+            raise _Stop
 
 
 class RequestReader(_Reader):
