@@ -18,10 +18,12 @@ server answers 400 or the status given and closes the connection):
 - chunk extensions, chunk sizes of more than 8 hex digits, trailers, over `MAX_CHUNKS`;
 - more than `MAX_HEADERS` headers, a head over its limit (431), a body over its (413).
 
-Each message gets a parser of its own, fed exactly the bytes of its head and then of its
-body, and stopped at the message's end: the bytes after it start the next message and are
-the caller's. The edge never forwards the client's framing: it sends each upstream a fresh
-Content-Length for the body it read, so a backend cannot read another boundary.
+Each message gets a parser of its own, stopped at the message's end (httptools can neither
+pause llhttp nor say where it stopped). The edge finds that end itself and checks llhttp
+agrees: the head's first CRLF CRLF, then the length, or the chunks llhttp counted, each size
+line read again. The bytes after it start the next message and are the caller's. The edge
+never forwards the client's framing: it sends each upstream a fresh Content-Length for the
+body it read, so a backend cannot read another boundary.
 """
 
 from __future__ import annotations
