@@ -1,7 +1,7 @@
 """The edge's client for one upstream: pooled keep-alive connections, strict responses.
 
 Every request goes out with the edge's own framing (a Content-Length for the body it
-read), and every response is read whole, by the same strict rules as requests
+read), and every response is read whole, by the same parser and rules as requests
 (`parse`), before anyone looks at it. A response that is malformed, too large or late is
 an `UpstreamError`; the connection it came on is never reused.
 """
@@ -16,13 +16,7 @@ from typing import Literal, cast
 from urllib.parse import urlsplit
 
 from edge_proxy.flow import EdgeResponse, Headers
-from edge_proxy.wire.parse import (
-    ChunkedReader,
-    Malformed,
-    ResponseHead,
-    head_end,
-    parse_response_head,
-)
+from edge_proxy.wire.parse import Malformed, ResponseReader
 
 MAX_RESPONSE_HEAD = 64 * 1024
 # Safe to send twice: a reused connection that closed before answering may be retried.
@@ -47,11 +41,9 @@ class _Connection(asyncio.Protocol):
     def __init__(self, max_body: int) -> None:
         self.max_body = max_body
         self.transport: asyncio.Transport | None = None
-        self.buffer = bytearray()
         self.waiter: asyncio.Future[EdgeResponse] | None = None
         self.method = "GET"
-        self.head: ResponseHead | None = None
-        self.chunks: ChunkedReader | None = None
+        self.reader: ResponseReader | None = None
         self.reusable = True
         self.idle_since = time.monotonic()
 
@@ -61,10 +53,11 @@ class _Connection(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.transport = None
         self.reusable = False
-        if self.head is not None and self.head.framing.until_close:
-            self._finish(bytes(self.buffer))
+        reader = self.reader
+        if reader is not None and reader.framing.until_close:
+            self._finish(reader)
         else:
-            self._fail(UpstreamError("unavailable", answered=bool(self.buffer or self.head)))
+            self._fail(UpstreamError("unavailable", answered=reader is not None))
 
     def eof_received(self) -> bool | None:
         return False
@@ -73,17 +66,15 @@ class _Connection(asyncio.Protocol):
         if self.waiter is None or self.waiter.done():
             self.close()  # bytes nobody asked for: the connection is out of step
             return
-        self.buffer += data
         try:
-            self._parse()
+            self._parse(data)
         except Malformed as error:
             self._fail(UpstreamError("too_large" if error.status == 413 else "malformed"))
             self.close()
 
     def exchange(self, method: str, message: bytes) -> asyncio.Future[EdgeResponse]:
         assert self.transport is not None
-        self.method, self.head, self.chunks = method, None, None
-        self.buffer.clear()
+        self.method, self.reader = method, None
         self.waiter = asyncio.get_running_loop().create_future()
         self.transport.write(message)
         return self.waiter
@@ -97,45 +88,27 @@ class _Connection(asyncio.Protocol):
     def alive(self) -> bool:
         return self.reusable and self.transport is not None and not self.transport.is_closing()
 
-    def _parse(self) -> None:
-        while self.head is None:
-            end = head_end(self.buffer)
-            if end < 0:
-                if len(self.buffer) > MAX_RESPONSE_HEAD:
-                    raise Malformed("response head too large")
+    def _parse(self, data: bytes) -> None:
+        while True:
+            if self.reader is None:
+                self.reader = ResponseReader(MAX_RESPONSE_HEAD, self.max_body, self.method)
+            rest = self.reader.feed(data)
+            if rest is None:
                 return
-            head = parse_response_head(bytes(self.buffer[:end]), request_method=self.method)
-            del self.buffer[:end]
-            if 100 <= head.status < 200:
-                continue  # interim (100 Continue, 103): the final answer follows
-            self.head = head
-            if head.framing.chunked:
-                self.chunks = ChunkedReader(self.max_body)
-        framing = self.head.framing
-        if self.chunks is not None:
-            rest = self.chunks.feed(self.buffer)
-            self.buffer.clear()
-            if self.chunks.done:
-                self.reusable = self.reusable and not rest
-                self._finish(bytes(self.chunks.body))
-        elif framing.until_close:
-            if len(self.buffer) > self.max_body:
-                raise Malformed("response over the limit", 413)
-        else:
-            length = framing.length or 0
-            if length > self.max_body:
-                raise Malformed("response over the limit", 413)
-            if len(self.buffer) >= length:
-                self.reusable = self.reusable and len(self.buffer) == length
-                self._finish(bytes(self.buffer[:length]))
+            head = self.reader.head
+            assert head is not None
+            if head.status >= 200:
+                break
+            self.reader, data = None, rest  # interim (100 Continue, 103): the final follows
+        self.reusable = self.reusable and not rest
+        self._finish(self.reader)
 
-    def _finish(self, body: bytes) -> None:
-        head = self.head
+    def _finish(self, reader: ResponseReader) -> None:
+        head = reader.head
         assert head is not None
         self.reusable = self.reusable and head.keep_alive
-        self.buffer.clear()
         if self.waiter is not None and not self.waiter.done():
-            self.waiter.set_result(EdgeResponse(head.status, head.headers, body))
+            self.waiter.set_result(EdgeResponse(head.status, head.headers, reader.body))
         self.waiter = None
 
     def _fail(self, error: UpstreamError) -> None:

@@ -1,24 +1,29 @@
-"""HTTP/1.1 message framing, strictly: one reading of where a message ends, or a refusal.
+"""HTTP/1.1 message framing on llhttp, with the edge's own refusals on top.
 
 Request smuggling lives in the gap between two parsers that read the same bytes as
-different messages. The edge closes the gap from its side by accepting only the one
-unambiguous spelling of a message head (RFC 9112) and refusing everything else with
-`Malformed`, after which the server answers 400 and closes the connection:
+different messages. The edge reads every message with llhttp (through httptools: the
+parser of Node.js and uvicorn), in its default strict mode, with no leniency ever set: it
+refuses Content-Length with Transfer-Encoding, a duplicate or non-numeric Content-Length,
+obs-fold, a bare CR or LF, a space before a colon, control characters, malformed chunks.
+On top of it the edge refuses what llhttp reads but the edge will not (`Malformed`; the
+server answers 400 or the status given and closes the connection):
 
-- lines end in CRLF; a bare LF or CR anywhere in the head is refused, and so is a NUL;
-- no obs-fold (a header line that starts with a space or tab), no space before a colon,
-  no empty name, names are tokens and values visible ASCII, Latin-1, space or tab; no
-  ``Content_Length``, ``Transfer_Encoding`` or ``Host`` with an underscore;
-- the request target is origin-form (``/…``) or ``*`` for OPTIONS; versions 1.0 and 1.1;
-- exactly one Host in HTTP/1.1;
-- Content-Length: at most one header, plain decimal digits, nothing else (not ``5, 5``);
-- Transfer-Encoding: at most one header, exactly ``chunked``, never with Content-Length,
-  never on HTTP/1.0;
-- chunk sizes are hex digits (no sign, no ``0x``, no extensions), each chunk ends in CRLF,
-  and the body ends in ``0 CRLF CRLF`` (no trailers).
+- an empty line before the request line (llhttp skips it), more than one space between
+  the parts of the request line, versions other than 1.0 and 1.1 (0.9 and 2.0 included);
+- a target that is not origin-form (``/…``), or ``*`` for OPTIONS; no fragment;
+- a Host missing or repeated in HTTP/1.1, repeated in 1.0;
+- ``Content_Length``, ``Transfer_Encoding`` or ``Host`` with an underscore;
+- a Content-Length of more than 18 digits; a Transfer-Encoding other than exactly one
+  ``chunked`` (never on HTTP/1.0); a request that asks to upgrade and has a body;
+- chunk extensions, chunk sizes of more than 8 hex digits, trailers, over `MAX_CHUNKS`;
+- more than `MAX_HEADERS` headers, a head over its limit (431), a body over its (413).
 
-The edge never forwards the client's framing: it sends each upstream a fresh
-Content-Length for the body it read, so a backend cannot read another boundary.
+Each message gets a parser of its own, stopped at the message's end (httptools can neither
+pause llhttp nor say where it stopped). The edge finds that end itself and checks llhttp
+agrees: the head's first CRLF CRLF, then the length, or the chunks llhttp counted, each size
+line read again. The bytes after it start the next message and are the caller's. The edge
+never forwards the client's framing: it sends each upstream a fresh Content-Length for the
+body it read, so a backend cannot read another boundary.
 """
 
 from __future__ import annotations
@@ -26,18 +31,21 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+import httptools
+
 Headers = list[tuple[bytes, bytes]]
 
+MAX_HEADERS = 100  # as Apache's LimitRequestFields; a header block is not a data store
+# Each chunk costs a few microseconds of Python on the event loop: a megabyte sent a byte
+# per chunk would hold every other client for a second. Real clients send kilobytes each.
+MAX_CHUNKS = 4096
 MAX_CHUNK_SIZE_DIGITS = 8  # 4 GiB: any larger chunk is over every body limit anyway
-
-_TOKEN = rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
-_REQUEST_LINE = re.compile(rb"(" + _TOKEN + rb") ([^\x00-\x20\x7f]+) HTTP/(1\.[01])")
-_STATUS_LINE = re.compile(rb"HTTP/(1\.[01]) ([1-9][0-9]{2})(?: [\t \x21-\x7e\x80-\xff]*)?")
-_VALUE = rb"(?:[\x21-\x7e\x80-\xff]+(?:[ \t]+[\x21-\x7e\x80-\xff]+)*)?"
-_HEADER = re.compile(rb"(" + _TOKEN + rb"):[ \t]*(" + _VALUE + rb")[ \t]*")
-_DIGITS = re.compile(rb"[0-9]{1,18}")
 _CHUNK_SIZE = re.compile(rb"[0-9A-Fa-f]{1,8}")  # MAX_CHUNK_SIZE_DIGITS
+_SIZE_LINE = MAX_CHUNK_SIZE_DIGITS + 2  # with its CRLF
 _ORIGIN_FORM = re.compile(rb"/[\x21\x22\x24-\x7e]*")  # visible ASCII but "#"
+# Some servers read "_" as "-" in header names (CGI-style variables): these would be
+# framing or routing headers to them and a harmless header to the edge.
+_LOOKALIKES = frozenset({b"content-length", b"transfer-encoding", b"host"})
 
 
 class Malformed(Exception):
@@ -63,12 +71,16 @@ CHUNKED = Framing(chunked=True)
 UNTIL_CLOSE = Framing(until_close=True)
 
 
+def _tokens(headers: Headers, name: bytes) -> set[bytes]:
+    return {t.strip().lower() for k, v in headers if k == name for t in v.split(b",")}
+
+
 @dataclass(frozen=True, slots=True)
 class RequestHead:
     method: str
     target: bytes
     version: str
-    headers: Headers  # names lowercased, values as sent
+    headers: Headers  # names lowercased, values as sent less surrounding whitespace
     framing: Framing
 
     def values(self, name: bytes) -> list[bytes]:
@@ -76,10 +88,9 @@ class RequestHead:
 
     @property
     def keep_alive(self) -> bool:
-        tokens = {t.strip().lower() for v in self.values(b"connection") for t in v.split(b",")}
         if self.version == "1.0":
             return False  # HTTP/1.0 keep-alive is a legacy extension the edge does not offer
-        return b"close" not in tokens
+        return b"close" not in _tokens(self.headers, b"connection")
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,175 +102,237 @@ class ResponseHead:
 
     @property
     def keep_alive(self) -> bool:
-        tokens = {
-            t.strip().lower() for k, v in self.headers if k == b"connection" for t in v.split(b",")
-        }
-        return self.version == "1.1" and b"close" not in tokens and not self.framing.until_close
-
-
-def head_end(buffer: bytes | bytearray) -> int:
-    """Where the head in `buffer` ends (after its blank line), -1 if not yet; raise
-    Malformed as soon as a bare LF is seen, so a client cannot hold the head open with
-    lines the edge will never accept."""
-    end = buffer.find(b"\r\n\r\n")
-    scope = buffer if end < 0 else buffer[: end + 4]
-    if scope.count(b"\n") != scope.count(b"\r\n"):
-        raise Malformed("bare LF in head")
-    return -1 if end < 0 else end + 4
-
-
-def _lines(head: bytes) -> list[bytes]:
-    if b"\x00" in head:
-        raise Malformed("NUL in head")
-    text = head[:-4]
-    pairs = text.count(b"\r\n")
-    # Every CR starts a CRLF and every LF ends one: no line keeps a CR or LF of its own.
-    if text.count(b"\r") != pairs or text.count(b"\n") != pairs:
-        raise Malformed("bare CR or LF in head")
-    return text.split(b"\r\n")
-
-
-# Some servers read "_" as "-" in header names (CGI-style variables): these would be
-# framing or routing headers to them and a harmless header to the edge.
-_LOOKALIKES = frozenset({b"content-length", b"transfer-encoding", b"host"})
-
-
-def _headers(lines: list[bytes]) -> Headers:
-    headers: Headers = []
-    for line in lines:
-        if line[:1] in (b" ", b"\t"):
-            raise Malformed("obs-fold line")
-        match = _HEADER.fullmatch(line)
-        if match is None:
-            raise Malformed("malformed header line")
-        name = match.group(1).lower()
-        if b"_" in name and name.replace(b"_", b"-") in _LOOKALIKES:
-            raise Malformed("a framing header spelled with an underscore")
-        headers.append((name, match.group(2)))
-    return headers
+        close = b"close" in _tokens(self.headers, b"connection")
+        return self.version == "1.1" and not close and not self.framing.until_close
 
 
 def _framing(headers: Headers, version: str) -> Framing | None:
-    """The body framing the headers declare; None when they declare none."""
-    lengths: list[bytes] = []
-    codings: list[bytes] = []
-    for name, value in headers:
-        if name == b"content-length":
-            lengths.append(value)
-        elif name == b"transfer-encoding":
-            codings.append(value)
-    if len(lengths) > 1:
-        raise Malformed("more than one Content-Length")
+    """The framing the headers declare (llhttp has checked them), None if none; our rules."""
+    lengths = [v for k, v in headers if k == b"content-length"]
+    codings = [v for k, v in headers if k == b"transfer-encoding"]
     if codings:
-        if lengths:
-            raise Malformed("both Content-Length and Transfer-Encoding")
-        if len(codings) > 1:
-            raise Malformed("more than one Transfer-Encoding")
+        if len(codings) > 1 or codings[0].lower() != b"chunked":
+            raise Malformed("Transfer-Encoding other than one chunked")
         if version == "1.0":
             raise Malformed("Transfer-Encoding on HTTP/1.0")
-        if codings[0].lower() != b"chunked":
-            raise Malformed("Transfer-Encoding other than chunked")
         return CHUNKED
     if lengths:
-        if not _DIGITS.fullmatch(lengths[0]):
+        if len(lengths[0]) > 18:
             raise Malformed("invalid Content-Length")
-        return Framing(length=int(lengths[0]))
+        return Framing(length=int(lengths[0]))  # one, of ASCII digits: llhttp checked
     return None
 
 
-def parse_request_head(head: bytes) -> RequestHead:
-    """A request head, ending in its blank line, or Malformed."""
-    request_line, *lines = _lines(head)
-    match = _REQUEST_LINE.fullmatch(request_line)
-    if match is None:
-        other = re.search(rb" HTTP/([0-9.]+)$", request_line)
-        if other is not None and other.group(1) not in (b"1.0", b"1.1"):
-            raise Malformed("HTTP version not supported", 505)
-        raise Malformed("malformed request line")
-    method, target, version = match.group(1).decode("ascii"), match.group(2), match.group(3)
-    if not (_ORIGIN_FORM.fullmatch(target) or (method == "OPTIONS" and target == b"*")):
-        raise Malformed("request target is not in origin form")
-    headers = _headers(lines)
-    hosts = [value for name, value in headers if name == b"host"]
-    if version == b"1.1" and len(hosts) != 1:
-        raise Malformed("HTTP/1.1 needs exactly one Host")
-    if len(hosts) > 1:
-        raise Malformed("more than one Host")
-    text_version = version.decode("ascii")
-    return RequestHead(
-        method, target, text_version, headers, _framing(headers, text_version) or NO_BODY
-    )
+class _Stop(Exception):
+    """Raised from on_message_complete so llhttp reads nothing past a message's end."""
 
 
-def parse_response_head(head: bytes, *, request_method: str) -> ResponseHead:
-    """An upstream's response head, or Malformed: upstreams get no more leeway than clients."""
-    status_line, *lines = _lines(head)
-    match = _STATUS_LINE.fullmatch(status_line)
-    if match is None:
-        raise Malformed("malformed status line")
-    version, status = match.group(1).decode("ascii"), int(match.group(2))
-    headers = _headers(lines)
-    framing = _framing(headers, version)
-    if request_method == "HEAD" or status < 200 or status in (204, 304):
-        framing = NO_BODY  # no body by definition, whatever the headers describe
-    elif framing is None:
-        framing = UNTIL_CLOSE
-    return ResponseHead(status, version, headers, framing)
+class _Reader:
+    """One message, read by llhttp and checked by the edge's rules; `feed` it bytes."""
 
-
-class ChunkedReader:
-    """Decodes a chunked body fed in pieces; `done` once the last chunk and its CRLF came.
-
-    `feed` returns the bytes of `data` it did not use (the start of the next message).
-    """
-
-    def __init__(self, max_bytes: int) -> None:
-        self.max_bytes = max_bytes
-        self.body = bytearray()
+    def __init__(
+        self,
+        parser: httptools.HttpRequestParser | httptools.HttpResponseParser,
+        max_head: int,
+        max_body: int,
+    ) -> None:
+        self.parser = parser
+        self.max_head = max_head
+        self.max_body = max_body
+        self.headers: Headers = []
+        self.head_done = False
         self.done = False
-        self._pending = bytearray()
-        self._remaining = -1  # bytes of the current chunk still to come; -1: a size line
-        self._last = False
+        self.framing = NO_BODY
+        self.body_seen = 0  # bytes of the body's framing received so far
+        self._raw = bytearray()  # a head that came in pieces; a chunked body's bytes unchecked
+        self._head_bytes: bytes | bytearray = b""  # starts with the head
+        self._pieces: list[bytes] = []  # the body, as llhttp hands it over
+        self._received = 0
+        self._sizes: list[int] = []  # chunks llhttp has read whole, not yet checked
+        self._chunk_start = 0
+        self._chunks = 0
+        self._tail = -1  # bytes fed after the head with it, -1 if the head came earlier
+        self._stop = True  # llhttp must be stopped at the message's end
 
-    def feed(self, data: bytes | bytearray) -> bytes:
-        self._pending += data
-        while not self.done:
-            if self._remaining < 0:
-                if not self._size_line():
-                    break
-            elif not self._chunk_data():
-                break
-        rest = bytes(self._pending) if self.done else b""
-        if self.done:
-            self._pending.clear()
-        return rest
+    @property
+    def body(self) -> bytes:
+        return b"".join(self._pieces)
 
-    def _size_line(self) -> bool:
-        end = self._pending.find(b"\r\n")
+    def feed(self, data: bytes) -> bytes | None:
+        """Read `data`: None while the message is incomplete, then the bytes after it."""
+        in_head = not self.head_done
+        start = self._head_end(data) if in_head else 0
+        self._tail = len(data) - start if in_head and start >= 0 else -1
+        received = self._received
+        self._run(memoryview(data))  # llhttp stops at the message's end
+        if start < 0:
+            return None  # all of it head, and llhttp has refused a bare LF as soon as it came
+        if not self.head_done:
+            raise Malformed("head not read as one")
+        if in_head:
+            self._raw.clear()
+        self.body_seen += len(data) - start
+        if self.framing.chunked:
+            self._raw += memoryview(data)[start:]
+            return self._check_chunks()
+        if not self.done:
+            return None
+        return data[start + self._received - received :]
+
+    def _head_end(self, data: bytes) -> int:
+        """Where the head ends in `data`, -1 if not in it; our checks on its size."""
+        raw = self._raw
+        if raw:
+            search = max(0, len(raw) - 3)
+            raw += data
+            head: bytes | bytearray = raw
+        else:
+            if data[:1] in (b"\r", b"\n"):
+                raise Malformed("empty line before the start line")  # llhttp would skip it
+            search, head = 0, data
+        self._head_bytes = head
+        end = head.find(b"\r\n\r\n", search)
         if end < 0:
-            if len(self._pending) > MAX_CHUNK_SIZE_DIGITS or b"\n" in self._pending:
-                raise Malformed("malformed chunk size line")
-            return False
-        line = bytes(self._pending[:end])
-        if not _CHUNK_SIZE.fullmatch(line):
-            raise Malformed("malformed chunk size line")
-        del self._pending[: end + 2]
-        size = int(line, 16)
-        if len(self.body) + size > self.max_bytes:
-            raise Malformed("chunked body over the limit", 413)
-        self._remaining = size
-        self._last = size == 0
-        return True
+            if len(head) > self.max_head:
+                raise Malformed("head too large", 431)
+            if head is data:
+                raw += data
+            return -1
+        if end + 4 > self.max_head:
+            raise Malformed("head too large", 431)
+        return end + 4 - (len(head) - len(data))
 
-    def _chunk_data(self) -> bool:
-        if len(self._pending) < self._remaining + 2:
-            if len(self._pending) > self._remaining and self._pending[self._remaining] != 13:
-                raise Malformed("chunk data not followed by CRLF")
-            return False
-        if self._pending[self._remaining : self._remaining + 2] != b"\r\n":
-            raise Malformed("chunk data not followed by CRLF")
-        self.body += self._pending[: self._remaining]
-        del self._pending[: self._remaining + 2]
-        self._remaining = -1
-        self.done = self._last
-        return True
+    def _check_chunks(self) -> bytes | None:
+        """Check the size lines of the chunks llhttp has read: hex digits alone, as many
+        as llhttp counted; after the last, the end of the body (no trailers)."""
+        raw, position = self._raw, 0
+        for size in self._sizes:
+            line_end = raw.find(b"\r\n", position, position + _SIZE_LINE)
+            line = raw[position:line_end]
+            if line_end < 0 or not _CHUNK_SIZE.fullmatch(line) or int(line, 16) != size:
+                raise Malformed("malformed chunk size line")
+            position = line_end + 2 + size + 2
+            if size == 0:
+                if raw[line_end + 2 : position] != b"\r\n":
+                    raise Malformed("trailers after a chunked body")
+                return bytes(raw[position:])
+        self._sizes.clear()
+        del raw[:position]
+        if len(raw) >= _SIZE_LINE and raw.find(b"\r\n", 0, _SIZE_LINE) < 0:
+            raise Malformed("malformed chunk size line")  # refused as it comes
+        return None
+
+    def _run(self, data: memoryview) -> None:
+        """Feed llhttp; its refusals and the edge's (raised from callbacks) as Malformed."""
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserCallbackError as error:
+            cause = error.__context__
+            if isinstance(cause, _Stop):
+                return
+            if isinstance(cause, Malformed):
+                raise cause from None
+            raise Malformed("callback failed") from None
+        except httptools.HttpParserUpgrade:
+            if not self.done:  # llhttp pauses after a bodiless upgrade request; the rest
+                raise Malformed("connection upgrade") from None  # of them are refused
+        except httptools.HttpParserError as error:
+            raise Malformed(str(error)) from None  # llhttp's reasons quote no input
+
+    # llhttp's callbacks
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        if self.head_done:
+            raise Malformed("trailers after a chunked body")
+        if len(self.headers) >= MAX_HEADERS:
+            raise Malformed("too many headers", 431)
+        name = name.lower()
+        if b"_" in name and name.replace(b"_", b"-") in _LOOKALIKES:
+            raise Malformed("a framing header spelled with an underscore")
+        self.headers.append((name, value.rstrip(b" \t")))  # llhttp strips the leading OWS
+
+    def on_headers_complete(self) -> None:
+        self.head_done = True
+        version = self.parser.get_http_version()
+        if version not in ("1.0", "1.1"):
+            raise Malformed("HTTP version not supported", 400 if version == "0.9" else 505)
+        self._head(version)
+        if self.done:
+            raise _Stop
+        # The usual case, a message that ends where the bytes do, needs no stopping.
+        self._stop = self.framing.chunked or self.framing.length != self._tail
+        if self.parser.should_upgrade() and self.framing != NO_BODY:
+            # llhttp would read what follows as another protocol; h11 as the body
+            raise Malformed("an upgrade request with a body")
+
+    def _head(self, version: str) -> None:
+        raise NotImplementedError
+
+    def on_body(self, data: bytes) -> None:
+        self._received += len(data)
+        if self._received > self.max_body:
+            raise Malformed("body over the limit", 413)
+        self._pieces.append(data)
+
+    def on_chunk_header(self) -> None:
+        self._chunks += 1
+        if self._chunks > MAX_CHUNKS:
+            raise Malformed("too many chunks")
+
+    def on_chunk_complete(self) -> None:
+        self._sizes.append(self._received - self._chunk_start)
+        self._chunk_start = self._received
+
+    def on_message_complete(self) -> None:
+        self.done = True
+        if self._stop:
+            raise _Stop
+
+
+class RequestReader(_Reader):
+    """A client's request: `head` once its head is read, `body` once `done`."""
+
+    def __init__(self, max_head: int, max_body: int) -> None:
+        super().__init__(httptools.HttpRequestParser(self), max_head, max_body)
+        self.head: RequestHead | None = None
+        self._url = b""
+
+    def on_url(self, url: bytes) -> None:
+        self._url += url
+
+    def _head(self, version: str) -> None:
+        assert isinstance(self.parser, httptools.HttpRequestParser)
+        method, target = self.parser.get_method(), self._url
+        if not self._head_bytes.startswith(b"%s %s HTTP/" % (method, target)):
+            raise Malformed("malformed request line")  # llhttp allows runs of spaces
+        if not (_ORIGIN_FORM.fullmatch(target) or (method == b"OPTIONS" and target == b"*")):
+            raise Malformed("request target is not in origin form")
+        hosts = [value for name, value in self.headers if name == b"host"]
+        if len(hosts) > 1 or (version == "1.1" and not hosts):
+            raise Malformed("HTTP/1.1 needs exactly one Host")
+        self.framing = _framing(self.headers, version) or NO_BODY
+        if (self.framing.length or 0) > self.max_body:
+            raise Malformed("body over the limit", 413)
+        self.head = RequestHead(method.decode("ascii"), target, version, self.headers, self.framing)
+
+
+class ResponseReader(_Reader):
+    """An upstream's response to a request of `request_method`: upstreams get no more
+    leeway than clients."""
+
+    def __init__(self, max_head: int, max_body: int, request_method: str) -> None:
+        super().__init__(httptools.HttpResponseParser(self), max_head, max_body)
+        self.request_method = request_method
+        self.head: ResponseHead | None = None
+
+    def _head(self, version: str) -> None:
+        assert isinstance(self.parser, httptools.HttpResponseParser)
+        status = self.parser.get_status_code()
+        framing = _framing(self.headers, version)
+        if self.request_method == "HEAD" or status < 200 or status in (204, 304):
+            framing = NO_BODY  # no body by definition, whatever the headers describe
+            self.done = True  # llhttp would read a HEAD answer's declared body: stop it
+        self.framing = framing or UNTIL_CLOSE
+        if (self.framing.length or 0) > self.max_body:
+            raise Malformed("response over the limit", 413)
+        self.head = ResponseHead(status, version, self.headers, self.framing)

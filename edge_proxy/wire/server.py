@@ -1,4 +1,5 @@
-"""The edge's HTTP/1.1 server: an asyncio protocol that frames requests by `parse` alone.
+"""The edge's HTTP/1.1 server: an asyncio protocol that frames requests by `parse` alone
+(llhttp, with the edge's rules on top).
 
 One request at a time per connection: the head is parsed strictly, the body read whole
 (bounded by the body limit), the handler called, the response written with a
@@ -17,13 +18,7 @@ from typing import Protocol, cast
 
 from edge_proxy.flow import EdgeRequest, EdgeResponse
 from edge_proxy.wire.messages import request_from_head, serialize
-from edge_proxy.wire.parse import (
-    ChunkedReader,
-    Malformed,
-    RequestHead,
-    head_end,
-    parse_request_head,
-)
+from edge_proxy.wire.parse import Malformed, RequestReader
 
 log = logging.getLogger("edge_proxy.server")
 
@@ -62,8 +57,7 @@ class HttpProtocol(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.client: str | None = None
         self.buffer = bytearray()
-        self.head: RequestHead | None = None
-        self.chunks: ChunkedReader | None = None
+        self.reader: RequestReader | None = None  # the request being read
         self.busy = False  # a request is being handled; later bytes wait
         self.reading = False  # a request has begun to arrive: the read timeout runs
         self.task: asyncio.Task[None] | None = None
@@ -100,10 +94,11 @@ class HttpProtocol(asyncio.Protocol):
             if self.lingering > LINGER_BYTES:
                 self._close()
             return
-        self.buffer += data
         if not self.busy:
-            self._advance()
-        elif len(self.buffer) > self.limits.max_head_bytes and self.transport is not None:
+            self._advance(data)
+            return
+        self.buffer += data
+        if len(self.buffer) > self.limits.max_head_bytes and self.transport is not None:
             # Pipelined bytes wait for the answer before them; past a head's worth, the
             # socket is not read until then (not paused per request: two system calls).
             self.transport.pause_reading()
@@ -117,75 +112,47 @@ class HttpProtocol(asyncio.Protocol):
 
     # the state machine
 
-    def _advance(self) -> None:
-        """Parse as far as the buffer allows; start the handler once a request is whole."""
-        if self.buffer and not self.reading:
+    def _advance(self, data: bytes) -> None:
+        """Read `data` as far as it goes; start the handler once a request is whole."""
+        if not data:
+            return
+        if not self.reading:
             self.reading = True
             self._arm(self.limits.read_timeout)
+        reader = self.reader
+        if reader is None:
+            reader = self.reader = RequestReader(
+                self.limits.max_head_bytes, self.limits.max_body_bytes
+            )
         try:
-            if self.head is None and not self._read_head():
-                return
-            body = self._read_body()
+            had_head = reader.head is not None
+            rest = reader.feed(data)
+            if not had_head and reader.head is not None:
+                self._expect(reader)
         except Malformed as error:
             self._refuse(error)
             return
-        if body is None:
+        if rest is None:
             return
-        assert self.head is not None
-        request = request_from_head(self.head, body, self.client)
-        keep_alive = self.head.keep_alive
-        self.head, self.chunks, self.busy, self.reading = None, None, True, False
+        assert reader.head is not None
+        self.buffer += rest  # pipelined: read once this one is answered
+        request = request_from_head(reader.head, reader.body, self.client)
+        keep_alive = reader.head.keep_alive
+        self.reader, self.busy, self.reading = None, True, False
         self._disarm()
         assert self.transport is not None
         self.task = self.loop.create_task(self._respond(request, keep_alive))
 
-    def _read_head(self) -> bool:
-        if not self.buffer:
-            return False
-        end = head_end(self.buffer)
-        if end < 0:
-            if len(self.buffer) > self.limits.max_head_bytes:
-                raise Malformed("request head too large", 431)
-            return False
-        if end > self.limits.max_head_bytes:
-            raise Malformed("request head too large", 431)
-        head = parse_request_head(bytes(self.buffer[:end]))
-        del self.buffer[:end]
-        self._expect(head)
-        self.head = head
-        if head.framing.chunked:
-            self.chunks = ChunkedReader(self.limits.max_body_bytes)
-        return True
-
-    def _expect(self, head: RequestHead) -> None:
-        expect = head.values(b"expect")
+    def _expect(self, reader: RequestReader) -> None:
+        assert reader.head is not None
+        expect = reader.head.values(b"expect")
         if not expect:
             return
         if len(expect) > 1 or expect[0].lower() != b"100-continue":
             raise Malformed("unsupported Expect", 417)
-        length = head.framing.length
-        if length is not None and length > self.limits.max_body_bytes:
-            raise Malformed("body over the limit", 413)
-        if (length or head.framing.chunked) and not self.buffer and self.transport:
+        framing = reader.head.framing
+        if (framing.length or framing.chunked) and not reader.body_seen and self.transport:
             self.transport.write(CONTINUE)
-
-    def _read_body(self) -> bytes | None:
-        assert self.head is not None
-        if self.chunks is not None:
-            rest = self.chunks.feed(self.buffer)
-            self.buffer.clear()
-            if not self.chunks.done:
-                return None
-            self.buffer += rest
-            return bytes(self.chunks.body)
-        length = self.head.framing.length or 0
-        if length > self.limits.max_body_bytes:
-            raise Malformed("body over the limit", 413)
-        if len(self.buffer) < length:
-            return None
-        body = bytes(self.buffer[:length])
-        del self.buffer[:length]
-        return body
 
     async def _respond(self, request: EdgeRequest, keep_alive: bool) -> None:
         head_only = request.method == "HEAD"
@@ -208,7 +175,9 @@ class HttpProtocol(asyncio.Protocol):
         if not self.transport.is_reading():
             self.transport.resume_reading()
         self._arm(self.limits.keepalive_timeout)
-        self._advance()
+        pipelined = bytes(self.buffer)
+        self.buffer.clear()
+        self._advance(pipelined)
         if self.client_done and not self.busy:
             self._close()  # nothing whole is left, and nothing more will come
 
@@ -254,7 +223,7 @@ class HttpProtocol(asyncio.Protocol):
         self._disarm()
         if self.busy or self.transport is None:
             return
-        if self.buffer or self.head is not None:
+        if self.buffer or self.reader is not None:
             self._refuse(Malformed("request not received in time", 408))
         else:
             self._close()  # an idle keep-alive connection: closed without a word

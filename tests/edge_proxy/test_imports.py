@@ -7,9 +7,10 @@ from pathlib import Path
 
 import edge_proxy
 
-# Its own HTTP server and client (edge_proxy.wire): no web framework, no HTTP library.
-# uvloop runs its event loop (libuv), as asyncio's own would.
+# Its own HTTP server and client (edge_proxy.wire): no web framework, no HTTP library but
+# httptools, the binding of llhttp that frames its messages. uvloop runs its event loop.
 ALLOWED = {"edge_proxy", "pydantic", "pydantic_settings", "prometheus_client", "brotli", "uvloop"}
+ALLOWED |= {"httptools"}
 
 
 def imported_roots(path: Path) -> set[str]:

@@ -13,7 +13,7 @@ from edge_proxy.flow import EdgeRequest
 from edge_proxy.headers import upstream_headers
 from edge_proxy.wire.client import UpstreamPool
 from edge_proxy.wire.messages import request_from_head
-from edge_proxy.wire.parse import ChunkedReader, Malformed, head_end, parse_request_head
+from edge_proxy.wire.parse import Malformed, RequestReader
 
 TOKEN = st.text("abcdefghijklmnopqrstuvwxyz-", min_size=1, max_size=12)
 VALUE = st.text("abcdefghij 0123456789;=,/:-_.", max_size=30).map(str.strip)
@@ -43,20 +43,13 @@ def client_requests(draw: st.DrawFn) -> bytes:
 
 def edge_reads(raw: bytes) -> EdgeRequest | None:
     """The request the edge's server would read from `raw`, or None if it refuses it."""
+    reader = RequestReader(1 << 16, 1 << 20)
     try:
-        end = head_end(raw)
-        head = parse_request_head(raw[:end])
-        rest = raw[end:]
-        if head.framing.chunked:
-            reader = ChunkedReader(1 << 20)
-            leftover = reader.feed(rest)
-            assert reader.done and leftover == b""
-            body = bytes(reader.body)
-        else:
-            body = rest[: head.framing.length]
+        rest = reader.feed(raw)
     except Malformed:
         return None
-    return request_from_head(head, body, "203.0.113.7")
+    assert rest == b"" and reader.head is not None
+    return request_from_head(reader.head, reader.body, "203.0.113.7")
 
 
 @given(client_requests())
