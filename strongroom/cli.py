@@ -14,6 +14,7 @@ import click
 import httpx
 
 from strongroom import demo as demo_script
+from strongroom.audit_cli import audit_group
 from strongroom.devkeys import DevSecrets, load_or_create
 from strongroom.marketplaces import (
     MarketplaceKeys,
@@ -23,7 +24,7 @@ from strongroom.marketplaces import (
 )
 from strongroom.stack import Options, Ports, services
 from strongroom.supervisor import StartupError, Supervisor
-from strongroom.vault_cli import audit_group, vault_group
+from strongroom.vault_cli import vault_group
 
 PORT_DEFAULTS = Ports()
 PORT_NAMES = tuple(f.name for f in fields(Ports))

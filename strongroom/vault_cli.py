@@ -1,20 +1,18 @@
-"""`strongroom vault …` and `strongroom audit …`: what operators, custodians and auditors run.
+"""`strongroom vault …`: what operators and custodians run.
 
 Operator commands (rotate-key, rewrap, breaker, raise-limit) are signed with the
 operator's Ed25519 key and sent to the running vault, which checks the signature against
 the public key it was given: the dev key of DATA_DIR/secrets.json, or --operator-key.
 Custodians unseal the running vault with their components. split-key works on the
-keyring file; the audit commands read the log and the database.
+keyring file.
 """
 
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 import os
 import secrets
-import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -27,12 +25,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 import vault.config
 from strongroom.devkeys import load_or_create
 from strongroom.stack import Options, Ports, services, settings_kwargs
-from vault.audit import read_anchors
-from vault.audit_chain import AuditChainBroken, Head, verify_chain
 from vault.crypto.custodians import check_value
 from vault.crypto.keyring import KeyringError, LocalKeyring
-from vault.store.db import make_engine
-from vault.store.migrate import upgrade_to_head
 
 
 def vault_options(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -228,50 +222,3 @@ def raise_limit(window: str, amount: int, marketplace: str | None, **kw: Any) ->
     scope = marketplace or "*"
     run_command(kw, {"action": "set_limit", "scope": scope, "window": window, "amount": amount})
     click.echo(f"Cap per {window} for {scope}: {amount}.")
-
-
-@click.group("audit")
-def audit_group() -> None:
-    """Check and export the vault's audit log."""
-
-
-def _verified(settings: vault.config.Settings, path: Path) -> Head:
-    engine = make_engine(settings.db_url)
-    try:
-        upgrade_to_head(engine)
-        anchors = read_anchors(engine)
-    finally:
-        engine.dispose()
-    try:
-        return verify_chain(path, anchors)
-    except (AuditChainBroken, OSError) as exc:
-        raise click.ClickException(f"audit log FAILED verification: {exc}") from None
-
-
-@audit_group.command()
-@vault_options
-def verify(**kw: Any) -> None:
-    """Check every entry's hash link and that the log reaches the anchor in the database."""
-    settings = vault_settings(kw)
-    head = _verified(settings, settings.audit_path)
-    click.echo(f"audit log OK: {head.seq} entries, newest {head.hash}")
-
-
-@audit_group.command()
-@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
-@vault_options
-def export(out: Path, **kw: Any) -> None:
-    """Copy the verified log to OUT, for the security team to verify on its own machine."""
-    settings = vault_settings(kw)
-    fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as f, settings.audit_path.open("rb") as log:
-        shutil.copyfileobj(log, f)
-    try:
-        head = _verified(settings, out)
-    except click.ClickException:
-        out.unlink()
-        raise
-    digest = hashlib.sha256(out.read_bytes()).hexdigest()
-    click.echo(f"exported {head.seq} entries to {out} (sha256 {digest})")
-    # vault/audit_chain.py is standard library only: it verifies the export on any machine.
-    click.echo(f"verify anywhere: python3 audit_chain.py {out.name} {head.seq} {head.hash}")
