@@ -37,11 +37,17 @@ $(JS_DEPS): $(JS)/package-lock.json
 $(JS_BUNDLE): $(JS_DEPS) $(JS)/build.mjs $(JS)/package.json $(shell find $(JS)/src -type f)
 	cd $(JS) && npm run build
 
+# `make demo PORT=9080`: every process on consecutive ports from 9080 (edge 9080, router
+# 9081, …, demo shop 9087) when the default ones (8080-8086, 8000) are taken.
+PORT ?=
+PORT_ARGS := $(if $(PORT),--port-base $(PORT))
+
 demo: install
-	$(BIN)/strongroom demo --data-dir var
+	$(BIN)/strongroom init --data-dir var
+	$(BIN)/strongroom demo --data-dir var $(PORT_ARGS)
 
 up: install
-	$(BIN)/strongroom up --data-dir var
+	$(BIN)/strongroom up --data-dir var $(PORT_ARGS)
 
 lint: install
 	$(BIN)/ruff format --check .

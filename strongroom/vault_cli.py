@@ -10,6 +10,7 @@ keyring file.
 from __future__ import annotations
 
 import base64
+import binascii
 import json
 import os
 import secrets
@@ -23,39 +24,22 @@ import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 import vault.config
-from strongroom.devkeys import load_or_create
-from strongroom.stack import Options, Ports, services, settings_kwargs
+from strongroom.datadir import data_dir_option, recorded, secrets_of
+from strongroom.stack import services, settings_kwargs
 from vault.crypto.custodians import check_value
 from vault.crypto.keyring import KeyringError, LocalKeyring
 
 
 def vault_options(f: Callable[..., Any]) -> Callable[..., Any]:
-    """Where the vault's data and process are, as `strongroom up` was told."""
-    for decorator in reversed(
-        [
-            click.option(
-                "--data-dir",
-                type=click.Path(file_okay=False, path_type=Path),
-                default=Path("var"),
-                show_default=True,
-                help="Where databases, keys and logs live.",
-            ),
-            click.option("--host", default="127.0.0.1", show_default=True, help="Vault host."),
-            click.option(
-                "--vault-port",
-                type=click.IntRange(1, 65535),
-                default=Ports().vault,
-                show_default=True,
-            ),
-            click.option(
-                "--vault-database-url",
-                envvar="STRONGROOM_VAULT_DATABASE_URL",
-                help="Vault database (default: SQLite in the data dir).",
-            ),
-        ]
-    ):
-        f = decorator(f)
-    return f
+    """Which stack's vault: the data dir's, as `strongroom up` recorded it, or --vault-url."""
+    f = click.option(
+        "--vault-url",
+        envvar="STRONGROOM_VAULT_URL",
+        show_envvar=True,
+        help="The vault to command. Default: as recorded at the last `up` in the data dir, "
+        "else http://127.0.0.1:8084.",
+    )(f)
+    return data_dir_option(f)
 
 
 def operator_option(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -67,15 +51,17 @@ def operator_option(f: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def vault_settings(kw: dict[str, Any]) -> vault.config.Settings:
-    """The vault's Settings exactly as `strongroom up` builds them for its process."""
-    opts = Options(
-        data_dir=kw["data_dir"],
-        host=kw["host"],
-        ports=Ports(vault=kw["vault_port"]),
-        vault_database_url=kw["vault_database_url"],
-    )
-    env = {s.name: s.env for s in services(opts, load_or_create(opts.data_dir))}
+    """The vault's Settings exactly as `strongroom up` builds them for the data dir's stack."""
+    secrets_ = secrets_of(kw["data_dir"])
+    env = {s.name: s.env for s in services(recorded(kw["data_dir"]), secrets_)}
     return vault.config.Settings.model_validate(settings_kwargs(env["vault"], "VAULT_"))
+
+
+def vault_url(kw: dict[str, Any], settings: vault.config.Settings) -> str:
+    url: str = kw.get("vault_url") or f"http://{settings.host}:{settings.port}"
+    if not url.startswith(("http://", "https://")):
+        raise click.BadParameter("must be an http:// or https:// URL", param_hint="--vault-url")
+    return url.rstrip("/")
 
 
 def _b64url(data: bytes) -> str:
@@ -87,21 +73,37 @@ def _operator_key(kw: dict[str, Any]) -> Ed25519PrivateKey:
     if path is not None:
         if path.stat().st_mode & 0o077:
             raise click.ClickException(f"{path} is readable by others; chmod 600 it")
-        encoded = path.read_text().strip()
+        try:
+            encoded = path.read_text().strip()
+        except (OSError, UnicodeDecodeError):
+            raise click.ClickException(f"cannot read the operator key {path}") from None
+        source = str(path)
     else:
-        encoded = load_or_create(kw["data_dir"]).operator_signing_key
+        encoded = secrets_of(kw["data_dir"]).operator_signing_key
+        source = "the dev secrets"
         if not encoded:
             raise click.ClickException("no operator key in the dev secrets; pass --operator-key")
-    return Ed25519PrivateKey.from_private_bytes(base64.b64decode(encoded))
+    try:
+        raw = base64.b64decode(encoded, validate=True)
+        return Ed25519PrivateKey.from_private_bytes(raw)
+    except (binascii.Error, ValueError):
+        raise click.ClickException(
+            f"{source} is not an operator key: base64 of a raw 32-byte Ed25519 private key"
+        ) from None
 
 
-def _post(settings: vault.config.Settings, path: str, body: dict[str, Any]) -> dict[str, Any]:
-    url = f"http://{settings.host}:{settings.port}{path}"
+def _post(kw: dict[str, Any], path: str, body: dict[str, Any]) -> dict[str, Any]:
+    url = vault_url(kw, vault_settings(kw)) + path
     try:
         response = httpx.post(url, json=body, timeout=120)
     except httpx.HTTPError as exc:
         raise click.ClickException(f"the vault at {url} is unreachable: {exc}") from None
-    answer: dict[str, Any] = response.json()
+    try:
+        answer: dict[str, Any] = response.json()
+    except ValueError:
+        raise click.ClickException(
+            f"{url} answered {response.status_code} without JSON: is it a Strongroom vault?"
+        ) from None
     if response.status_code != 200:
         error = answer.get("error", {})
         raise click.ClickException(
@@ -116,7 +118,7 @@ def run_command(kw: dict[str, Any], command: dict[str, Any]) -> dict[str, Any]:
     payload = json.dumps({**body, "command": command}, sort_keys=True, separators=(",", ":"))
     signature = _operator_key(kw).sign(payload.encode())
     signed = {"payload": _b64url(payload.encode()), "signature": _b64url(signature)}
-    return _post(vault_settings(kw), "/admin/v1/commands", signed)
+    return _post(kw, "/admin/v1/commands", signed)
 
 
 @click.group("vault")
@@ -158,9 +160,7 @@ def rewrap(batch: int, retire: bool, **kw: Any) -> None:
 def unseal(custodian: int, **kw: Any) -> None:
     """Submit your component; the vault unseals once enough custodians have."""
     component = click.prompt("Component", hide_input=True)
-    answer = _post(
-        vault_settings(kw), "/admin/v1/unseal", {"custodian": custodian, "component": component}
-    )
+    answer = _post(kw, "/admin/v1/unseal", {"custodian": custodian, "component": component})
     if answer["sealed"]:
         click.echo(f"Accepted: {answer['progress']} of {answer['threshold']}. Still sealed.")
     else:
@@ -176,7 +176,7 @@ def unseal(custodian: int, **kw: Any) -> None:
     required=True,
     help="Where each custodian's component file is written (mode 0600), one file each.",
 )
-@vault_options
+@data_dir_option
 def split_key(custodians: int, threshold: int, out_dir: Path, **kw: Any) -> None:
     """Seal the local keyring: from now on, THRESHOLD of CUSTODIANS must unseal the vault."""
     settings = vault_settings(kw)

@@ -56,6 +56,7 @@ def test_strongroom_marketplace_roll_key_replaces_a_key_in_the_stack_and_the_vau
     from strongroom.cli import main
 
     runner = CliRunner()
+    assert runner.invoke(main, ["init", "--data-dir", str(tmp_path)]).exit_code == 0
     made = runner.invoke(main, ["marketplace", "create", "Roll", "--data-dir", str(tmp_path)])
     assert made.exit_code == 0, made.output
     old = next(w for w in made.output.split() if w.startswith("pk_live_"))

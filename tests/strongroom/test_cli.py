@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import signal
 import socket
@@ -29,22 +31,18 @@ def port_args(ports: list[int]) -> list[str]:
     ]
 
 
+def strongroom(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STRONGROOM_")}
+    return subprocess.run(
+        [*STRONGROOM, *args], capture_output=True, text=True, timeout=60, cwd=cwd, env=env
+    )
+
+
 def test_marketplace_create_prints_four_keys_that_work_once_the_stack_is_up(tmp_path: Path) -> None:
     ports = free_ports(len(PORT_OPTIONS))
-    created = subprocess.run(
-        [
-            *STRONGROOM,
-            "marketplace",
-            "create",
-            "Acme Books",
-            "--data-dir",
-            str(tmp_path),
-            *port_args(ports),
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    assert strongroom("init", "--data-dir", str(tmp_path)).returncode == 0
+    created = strongroom("marketplace", "create", "Acme Books", "--data-dir", str(tmp_path))
+    assert created.returncode == 0, created.stderr
     keys = dict(re.findall(r"^\s+(pk_test|sk_test|pk_live|sk_live)\s+(\S+)$", created.stdout, re.M))
     assert sorted(keys) == ["pk_live", "pk_test", "sk_live", "sk_test"]
     assert all(value.startswith(name + "_") for name, value in keys.items())
@@ -76,14 +74,29 @@ def test_marketplace_create_prints_four_keys_that_work_once_the_stack_is_up(tmp_
         assert card.status_code == 201, card.text
         shop = httpx.get(f"http://127.0.0.1:{ports[PORT_OPTIONS.index('merchant')]}/healthz")
         assert shop.json()["service"] == "merchant_demo"  # the demo shop runs with the stack
+
+        # Later commands take the ports `up` recorded: no port option given to them.
+        status = strongroom("status", "--data-dir", str(tmp_path), "--json")
+        assert status.returncode == 0, status.stdout
+        report = json.loads(status.stdout)
+        assert report["pid"] == up.pid and report["healthy"]
+        assert report["services"]["edge"]["url"] == f"http://127.0.0.1:{ports[0]}"
+        listed = strongroom("marketplace", "list", "--data-dir", str(tmp_path), "--json")
+        names = [m["name"] for m in json.loads(listed.stdout)["data"]]
+        assert names == ["Acme Books", "dev"]
+        down = strongroom("down", "--data-dir", str(tmp_path))
+        assert down.returncode == 0 and f"pid {up.pid}" in down.stdout, down.stderr
     finally:
-        up.send_signal(signal.SIGTERM)
+        if up.poll() is None:
+            up.send_signal(signal.SIGTERM)
         rest, _ = up.communicate(timeout=30)
     assert up.returncode == 0, rest
     assert "Stopped." in rest
     for port in ports:  # every process is gone and its port free again
         with pytest.raises(httpx.ConnectError):
             httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
+    after = strongroom("status", "--data-dir", str(tmp_path), "--json")
+    assert after.returncode == 1 and json.loads(after.stdout)["pid"] is None
 
 
 def test_up_refuses_a_port_in_use_and_says_which(tmp_path: Path) -> None:

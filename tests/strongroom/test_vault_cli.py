@@ -16,6 +16,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import create_engine, text
 
 from strongroom.cli import main
+from strongroom.datadir import init, record
+from strongroom.stack import Options, Ports
 from strongroom.testcards import generated_card
 from strongroom.vault_cli import vault_settings
 from tests.helpers.servers import free_port, serving
@@ -35,9 +37,7 @@ class RunningVault:
     settings: Settings
 
     def cli(self, *args: str, input: str | None = None) -> Result:
-        options = ["--data-dir", str(self.data_dir)]
-        if args[0] == "vault":  # the audit commands read files alone: no port to reach
-            options += ["--vault-port", str(self.port)]
+        options = ["--data-dir", str(self.data_dir)]  # the vault's port: as recorded in it
         return CliRunner().invoke(main, [*args, *options], input=input)
 
     def tokenise(self) -> httpx.Response:
@@ -58,8 +58,9 @@ def running(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Running
     """The vault as `strongroom up` configures it for this data dir, serving on a free port."""
     monkeypatch.setenv("VAULT_AUDIT_CHECKPOINT_INTERVAL", "0.1")
     port = free_port()
-    kw = {"data_dir": tmp_path, "host": "127.0.0.1", "vault_port": port, "vault_database_url": None}
-    settings = vault_settings(kw)
+    init(tmp_path)
+    record(Options(data_dir=tmp_path, ports=Ports(vault=port)))
+    settings = vault_settings({"data_dir": tmp_path})
     register_marketplace(settings, "mkt_cli", [PK_TEST])
     with serving(create_app(settings), port):
         yield RunningVault(tmp_path, port, settings)
