@@ -10,15 +10,11 @@ import time
 from pathlib import Path
 
 from pydantic import BaseModel
-from sqlalchemy import select
-from sqlalchemy.engine import make_url
 
 import api.admin
 import api.config
-import api.store.db
 import vault.admin
 import vault.config
-from api.store.models import Marketplace
 from strongroom.devkeys import DevSecrets, read_private, write_private
 from strongroom.stack import Options, services, settings_kwargs
 
@@ -36,6 +32,11 @@ class MarketplaceKeys(BaseModel):
 
 def _random(n: int) -> str:
     return "".join(secrets.choice(ALNUM) for _ in range(n))
+
+
+def random_key() -> str:
+    """The random part of an API key (after its pk_/sk_ test_/live_ prefix)."""
+    return _random(32)
 
 
 def new_keys(name: str) -> MarketplaceKeys:
@@ -102,23 +103,3 @@ def roll_key(opts: Options, secrets_: DevSecrets, old_key: str, overlap_seconds:
     vault.admin.register_marketplace(vault_settings, marketplace_id, [new_key])
     vault.admin.expire_key(vault_settings, old_key, int(time.time()) + overlap_seconds)
     return new_key
-
-
-def list_marketplaces(opts: Options, secrets_: DevSecrets) -> list[dict[str, str]]:
-    """Every marketplace of the test stack's database (each is in both stacks), oldest first."""
-    env = {s.name: s.env for s in services(opts, secrets_)}
-    settings = api.config.Settings.model_validate(settings_kwargs(env["api-test"], "API_"))
-    url = make_url(settings.resolved_database_url())
-    if url.get_backend_name() == "sqlite" and not Path(url.database or "").exists():
-        return []  # never made: and reading must not make it
-    engine = api.store.db.make_engine(str(url))
-    try:
-        with engine.connect() as conn:
-            rows = conn.execute(
-                select(Marketplace.id, Marketplace.name, Marketplace.created).order_by(
-                    Marketplace.created
-                )
-            ).all()
-    finally:
-        engine.dispose()
-    return [{"id": i, "name": n, "created": c.isoformat()} for i, n, c in rows]

@@ -24,7 +24,7 @@ import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 import vault.config
-from strongroom.datadir import data_dir_option, recorded, secrets_of
+from strongroom.datadir import data_dir_option, recorded, require_data_dir, secrets_of
 from strongroom.stack import services, settings_kwargs
 from vault.crypto.custodians import check_value
 from vault.crypto.keyring import KeyringError, LocalKeyring
@@ -57,8 +57,12 @@ def vault_settings(kw: dict[str, Any]) -> vault.config.Settings:
     return vault.config.Settings.model_validate(settings_kwargs(env["vault"], "VAULT_"))
 
 
-def vault_url(kw: dict[str, Any], settings: vault.config.Settings) -> str:
-    url: str = kw.get("vault_url") or f"http://{settings.host}:{settings.port}"
+def vault_url(kw: dict[str, Any]) -> str:
+    """--vault-url, else the vault `up` recorded in the data dir."""
+    url: str | None = kw.get("vault_url")
+    if not url:
+        opts = recorded(require_data_dir(kw["data_dir"]))
+        url = f"http://{opts.host}:{opts.ports.vault}"
     if not url.startswith(("http://", "https://")):
         raise click.BadParameter("must be an http:// or https:// URL", param_hint="--vault-url")
     return url.rstrip("/")
@@ -93,7 +97,7 @@ def _operator_key(kw: dict[str, Any]) -> Ed25519PrivateKey:
 
 
 def _post(kw: dict[str, Any], path: str, body: dict[str, Any]) -> dict[str, Any]:
-    url = vault_url(kw, vault_settings(kw)) + path
+    url = vault_url(kw) + path
     try:
         response = httpx.post(url, json=body, timeout=120)
     except httpx.HTTPError as exc:

@@ -34,6 +34,7 @@ from vault.services.cards import CardService
 from vault.services.charges import ChargeService
 from vault.services.limits import Caps
 from vault.services.operator import OperatorService
+from vault.services.registration import KeyRegistry
 from vault.services.settlement import SettlementService
 from vault.services.unseal import Unsealer
 from vault.store import repository
@@ -89,7 +90,13 @@ def build_services(settings: Settings, engine: Engine, network: CardNetwork) -> 
         charges=ChargeService(sessions, cards, audit, fraud_key, network, caps),
         settlement=SettlementService(sessions, audit, network),
         keys=keys,
-        operator=OperatorService(sessions, keys, audit, operator_key),
+        operator=OperatorService(
+            sessions,
+            keys,
+            audit,
+            operator_key,
+            KeyRegistry(audit, settings.key_hash_secret.get_secret_value().encode()),
+        ),
         unsealer=Unsealer(keys, audit),
     )
 

@@ -38,15 +38,8 @@ def strongroom(*args: str, cwd: Path | None = None) -> subprocess.CompletedProce
     )
 
 
-def test_marketplace_create_prints_four_keys_that_work_once_the_stack_is_up(tmp_path: Path) -> None:
+def test_up_then_marketplace_create_status_list_and_down(tmp_path: Path) -> None:
     ports = free_ports(len(PORT_OPTIONS))
-    assert strongroom("init", "--data-dir", str(tmp_path)).returncode == 0
-    created = strongroom("marketplace", "create", "Acme Books", "--data-dir", str(tmp_path))
-    assert created.returncode == 0, created.stderr
-    keys = dict(re.findall(r"^\s+(pk_test|sk_test|pk_live|sk_live)\s+(\S+)$", created.stdout, re.M))
-    assert sorted(keys) == ["pk_live", "pk_test", "sk_live", "sk_test"]
-    assert all(value.startswith(name + "_") for name, value in keys.items())
-
     up = subprocess.Popen(
         [*STRONGROOM, "up", "--data-dir", str(tmp_path), *port_args(ports)],
         stdout=subprocess.PIPE,
@@ -66,6 +59,14 @@ def test_marketplace_create_prints_four_keys_that_work_once_the_stack_is_up(tmp_
         assert "Strongroom is up" in output, output
         assert re.search(r"sk_test\s+sk_test_\w+", output)  # the dev marketplace's keys
 
+        # Through the running stack's admin interfaces, at the ports `up` recorded.
+        created = strongroom("marketplace", "create", "Acme Books", "--data-dir", str(tmp_path))
+        assert created.returncode == 0, created.stderr
+        found = re.findall(r"^\s+(pk_test|sk_test|pk_live|sk_live)\s+(\S+)$", created.stdout, re.M)
+        keys = dict(found)
+        assert sorted(keys) == ["pk_live", "pk_test", "sk_live", "sk_test"]
+        assert all(value.startswith(name + "_") for name, value in keys.items())
+
         card = httpx.post(
             f"http://127.0.0.1:{ports[0]}/v1/cards",
             headers={"host": "api.localhost", "authorization": f"Bearer {keys['pk_test']}"},
@@ -83,7 +84,7 @@ def test_marketplace_create_prints_four_keys_that_work_once_the_stack_is_up(tmp_
         assert report["services"]["edge"]["url"] == f"http://127.0.0.1:{ports[0]}"
         listed = strongroom("marketplace", "list", "--data-dir", str(tmp_path), "--json")
         names = [m["name"] for m in json.loads(listed.stdout)["data"]]
-        assert names == ["Acme Books", "dev"]
+        assert names == ["dev", "Acme Books"]
         down = strongroom("down", "--data-dir", str(tmp_path))
         assert down.returncode == 0 and f"pid {up.pid}" in down.stdout, down.stderr
     finally:
