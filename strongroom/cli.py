@@ -35,6 +35,7 @@ from strongroom.marketplaces import MarketplaceKeys, dev_marketplace
 from strongroom.stack import Options, Ports, services
 from strongroom.supervisor import StartupError, Supervisor
 from strongroom.vault_cli import vault_group
+from strongroom.webhook_cli import listen, trigger
 
 PORT_DEFAULTS = Ports()
 PORT_NAMES = tuple(f.name for f in fields(Ports))
@@ -319,5 +320,7 @@ def down(data_dir: Path, timeout: float) -> None:
 
 
 main.add_command(marketplace_group)
+main.add_command(listen)
+main.add_command(trigger)
 main.add_command(vault_group)
 main.add_command(audit_group)
