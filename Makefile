@@ -1,5 +1,6 @@
 # Strongroom — the two commands a newcomer runs are `make demo` and `make test`.
-PYTHON ?= python3.11
+# The first of Python 3.11, 3.12, 3.13 found; `make install PYTHON=python3.13` to choose.
+PYTHON ?= $(firstword $(foreach v,3.11 3.12 3.13,$(shell command -v python$(v))) python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
@@ -19,7 +20,9 @@ install: $(STAMP) $(JS_BUNDLE) $(MITM_STAMP)
 
 # The edge's C scanner is built by the editable install: a change to it installs again.
 $(STAMP): pyproject.toml edge_proxy/detect/_scan.c
-	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python 3.11" >&2; exit 1; }
+	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python 3.11, 3.12 or 3.13" >&2; exit 1; }
+	@$(PYTHON) -c 'import sys; sys.exit(not (3, 11) <= sys.version_info[:2] <= (3, 13))' || { \
+	  echo "error: $(PYTHON) is Python $$($(PYTHON) -c 'import platform; print(platform.python_version())'); Strongroom needs 3.11, 3.12 or 3.13 (make install PYTHON=python3.12)" >&2; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
@@ -37,11 +40,17 @@ $(JS_DEPS): $(JS)/package-lock.json
 $(JS_BUNDLE): $(JS_DEPS) $(JS)/build.mjs $(JS)/package.json $(shell find $(JS)/src -type f)
 	cd $(JS) && npm run build
 
+# `make demo PORT=9080`: every process on consecutive ports from 9080 (edge 9080, router
+# 9081, …, demo shop 9087) when the default ones (8080-8086, 8000) are taken.
+PORT ?=
+PORT_ARGS := $(if $(PORT),--port-base $(PORT))
+
 demo: install
-	$(BIN)/strongroom demo --data-dir var
+	$(BIN)/strongroom init --data-dir var
+	$(BIN)/strongroom demo --data-dir var $(PORT_ARGS)
 
 up: install
-	$(BIN)/strongroom up --data-dir var
+	$(BIN)/strongroom up --data-dir var $(PORT_ARGS)
 
 lint: install
 	$(BIN)/ruff format --check .

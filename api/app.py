@@ -18,7 +18,16 @@ from api.clients.fraud import FraudClient
 from api.clients.vault import VaultClient
 from api.config import Settings
 from api.openapi import document
-from api.routes import cards, charges, customers, events, marketplace, refunds, webhooks
+from api.routes import (
+    admin,
+    cards,
+    charges,
+    customers,
+    events,
+    marketplace,
+    refunds,
+    webhooks,
+)
 from api.routes.common import Context, grouped
 from api.services.charges import ChargeService
 from api.services.customers import CustomerService
@@ -113,6 +122,7 @@ def create_app(settings: Settings) -> Starlette:
         routes=[
             health_route(),
             Route("/v1/openapi.json", openapi, methods=["GET"]),
+            *admin.routes,
             *grouped(
                 [
                     *marketplace.routes,

@@ -29,6 +29,8 @@ class Settings(BaseSettings):
     key_hash_secret: SecretStr
     vault_url: str = "http://127.0.0.1:8084"
     vault_credential: SecretStr
+    # The `strongroom` command's credential for /admin/v1 (marketplaces, keys); unset: off.
+    admin_credential: SecretStr | None = Field(default=None, min_length=16)
     fraud_url: str = "http://127.0.0.1:8085"
     fraud_credential: SecretStr
     upstream_timeout_seconds: float = 20.0

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import os
 import signal
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import fields
+from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -14,69 +16,68 @@ import click
 import httpx
 
 from strongroom import demo as demo_script
-from strongroom.devkeys import DevSecrets, load_or_create
-from strongroom.marketplaces import (
-    MarketplaceKeys,
-    create_marketplace,
-    dev_marketplace,
-    roll_key,
+from strongroom.audit_cli import audit_group
+from strongroom.datadir import (
+    RECORDED,
+    data_dir_option,
+    database_options,
+    is_data_dir,
+    record,
+    recorded,
+    require_data_dir,
+    secrets_of,
 )
+from strongroom.datadir import init as init_data_dir
+from strongroom.devkeys import DevSecrets
+from strongroom.lifecycle import running, stack_status, stop_up
+from strongroom.marketplace_cli import marketplace_group, print_keys
+from strongroom.marketplaces import MarketplaceKeys, dev_marketplace
 from strongroom.stack import Options, Ports, services
 from strongroom.supervisor import StartupError, Supervisor
-from strongroom.vault_cli import audit_group, vault_group
+from strongroom.vault_cli import vault_group
+from strongroom.webhook_cli import listen, trigger
 
 PORT_DEFAULTS = Ports()
 PORT_NAMES = tuple(f.name for f in fields(Ports))
 
 
+def counters_url(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is None or value == "memory" or value.startswith(("redis://", "rediss://")):
+        return value
+    raise click.BadParameter("'memory' or a redis:// URL")
+
+
 def stack_options(f: Callable[..., Any]) -> Callable[..., Any]:
-    """Options shared by every command that runs or reaches the stack."""
-    decorators = [
-        click.option(
-            "--data-dir",
-            type=click.Path(file_okay=False, path_type=Path),
-            default=Path("var"),
-            show_default=True,
-            help="Where databases, keys and logs live.",
-        ),
-        click.option(
-            "--host", default="127.0.0.1", show_default=True, help="Address to listen on."
-        ),
+    """Options of the commands that start the stack; each unset one is taken as recorded."""
+    decorators: list[Callable[[Callable[..., Any]], Callable[..., Any]]] = [
+        data_dir_option,
+        click.option("--host", help=f"Address to listen on. {RECORDED} 127.0.0.1."),
         *[
             click.option(
                 f"--{name.replace('_', '-')}-port",
                 name + "_port",
                 type=click.IntRange(1, 65535),
-                default=getattr(PORT_DEFAULTS, name),
-                show_default=True,
-                help=f"Port of the {name.replace('_', ' ')} process.",
+                help=f"Port of the {name.replace('_', ' ')} process. "
+                f"{RECORDED} {getattr(PORT_DEFAULTS, name)}.",
             )
             for name in PORT_NAMES
         ],
         click.option(
-            "--vault-database-url",
-            envvar="STRONGROOM_VAULT_DATABASE_URL",
-            help="Vault database (default: SQLite in the data dir).",
+            "--port-base",
+            type=click.IntRange(1024, 65535 - len(PORT_NAMES)),
+            help="Every process on consecutive ports from this one, in the order of the port "
+            "options above (edge N, router N+1, …, demo shop N+7); a --…-port given wins.",
         ),
-        click.option(
-            "--api-test-database-url",
-            envvar="STRONGROOM_API_TEST_DATABASE_URL",
-            help="Test stack database (default: SQLite).",
-        ),
-        click.option(
-            "--api-live-database-url",
-            envvar="STRONGROOM_API_LIVE_DATABASE_URL",
-            help="Live stack database (default: SQLite).",
-        ),
+        database_options,
         click.option(
             "--fraud-counters-url",
             envvar="STRONGROOM_FRAUD_COUNTERS_URL",
-            default="memory",
-            show_default=True,
-            help="'memory' or a redis:// URL.",
+            show_envvar=True,
+            callback=counters_url,
+            help=f"'memory' or a redis:// URL. {RECORDED} memory.",
         ),
         *[
-            click.option(flag, type=click.IntRange(1, 64), default=1, show_default=True, help=text)
+            click.option(flag, type=click.IntRange(1, 64), help=f"{text} {RECORDED} 1.")
             for flag, text in (
                 ("--api-test-workers", "Processes serving the test stack."),
                 ("--api-live-workers", "Processes serving the live stack."),
@@ -86,23 +87,20 @@ def stack_options(f: Callable[..., Any]) -> Callable[..., Any]:
         click.option(
             "--api-test-priority",
             type=click.Choice(["normal", "low", "idle"]),
-            default="idle",
-            show_default=True,
-            help="CPU priority of the test stack (low: nice 10; idle: SCHED_IDLE).",
+            help="CPU priority of the test stack (low: nice 10; idle: SCHED_IDLE). "
+            f"{RECORDED} idle.",
         ),
         click.option(
             "--router-test-rate",
             type=click.FloatRange(0),
-            default=25.0,
-            show_default=True,
-            help="Test-mode requests a second per API key the router lets through (0: any).",
+            help="Test-mode requests a second per API key the router lets through (0: any). "
+            f"{RECORDED} 25.",
         ),
         click.option(
             "--router-test-total-rate",
             type=click.FloatRange(0),
-            default=100.0,
-            show_default=True,
-            help="Test-mode requests a second in all the router lets through (0: any).",
+            help="Test-mode requests a second in all the router lets through (0: any). "
+            f"{RECORDED} 100.",
         ),
     ]
     for decorator in reversed(decorators):
@@ -110,27 +108,57 @@ def stack_options(f: Callable[..., Any]) -> Callable[..., Any]:
     return f
 
 
+# Option name -> Options field, for the options that are not ports.
+_FIELDS = {
+    "host": "host",
+    "vault_database_url": "vault_database_url",
+    "api_test_database_url": "api_test_database_url",
+    "api_live_database_url": "api_live_database_url",
+    "fraud_counters_url": "fraud_counters_url",
+    "api_test_workers": "api_test_workers",
+    "api_live_workers": "api_live_workers",
+    "edge_workers": "edge_workers",
+    "api_test_priority": "api_test_priority",
+    "router_test_rate": "router_test_rate_per_key",
+    "router_test_total_rate": "router_test_rate",
+}
+
+
 def options_from(kw: dict[str, Any]) -> Options:
-    return Options(
-        data_dir=kw["data_dir"],
-        host=kw["host"],
-        ports=Ports(**{n: kw[n + "_port"] for n in PORT_NAMES}),
-        vault_database_url=kw["vault_database_url"],
-        api_test_database_url=kw["api_test_database_url"],
-        api_live_database_url=kw["api_live_database_url"],
-        fraud_counters_url=kw["fraud_counters_url"],
-        api_test_workers=kw["api_test_workers"],
-        api_live_workers=kw["api_live_workers"],
-        edge_workers=kw["edge_workers"],
-        api_test_priority=kw["api_test_priority"],
-        router_test_rate_per_key=kw["router_test_rate"],
-        router_test_rate=kw["router_test_total_rate"],
-    )
+    """The options given (or set by environment), over those recorded in the data dir."""
+    base = recorded(kw["data_dir"])
+    base_port = kw.get("port_base")
+    ports = {n: base_port + i for i, n in enumerate(PORT_NAMES)} if base_port else {}
+    ports |= {n: kw[f"{n}_port"] for n in PORT_NAMES if kw.get(f"{n}_port") is not None}
+    given = {field: kw[name] for name, field in _FIELDS.items() if kw.get(name) is not None}
+    return replace(base, ports=replace(base.ports, **ports), **given)
 
 
-@click.group()
+class Main(click.Group):
+    """The command group; an unexpected error is one line, not a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit):
+            raise
+        except Exception as exc:
+            if os.environ.get("STRONGROOM_DEBUG"):
+                raise
+            message = f"{type(exc).__name__}: {exc}".splitlines()[0]
+            raise click.ClickException(f"{message} (STRONGROOM_DEBUG=1 shows where)") from None
+
+
+@click.group(cls=Main)
+@click.version_option(package_name="strongroom", message="strongroom %(version)s")
 def main() -> None:
-    """Strongroom: a tokenising card vault with a filtering edge proxy."""
+    """Strongroom: a tokenising card vault with a filtering edge proxy.
+
+    Only `up` and `init` make a data dir; every other command refuses a directory that is
+    not one. `up` records the stack's settings (ports, database and counters URLs) in the
+    data dir, and every later command uses them; the options and STRONGROOM_* variables
+    each command lists override them.
+    """
 
 
 @contextmanager
@@ -148,18 +176,26 @@ def running_stack(
         yield supervisor
 
 
-def print_keys(keys: MarketplaceKeys) -> None:
-    click.echo(f"  marketplace      {keys.id} ({keys.name})")
-    for label in ("pk_test", "sk_test", "pk_live", "sk_live"):
-        click.echo(f"  {label:<16} {getattr(keys, label)}")
+@main.command()
+@data_dir_option
+def init(data_dir: Path) -> None:
+    """Make DATA_DIR a data dir (its secrets, 0600); keep the one already there."""
+    existed = is_data_dir(data_dir)
+    init_data_dir(data_dir)
+    click.echo(f"{data_dir} {'is already' if existed else 'is now'} a Strongroom data dir.")
 
 
 @main.command()
 @stack_options
 def up(**kw: Any) -> None:
-    """Start every process, wait until all are healthy, and run until Ctrl-C or SIGTERM."""
+    """Start every process, wait until all are healthy, and run until Ctrl-C, SIGTERM or
+    `strongroom down`.
+
+    Makes the data dir if needed and records the settings in it (DATA_DIR/stack.json):
+    an option not given takes the value the last `up` recorded, and every other command
+    uses them."""
+    secrets_ = init_data_dir(kw["data_dir"])
     opts = options_from(kw)
-    secrets_ = load_or_create(opts.data_dir)
     keys = dev_marketplace(opts, secrets_)
     stop = {"signal": 0}
 
@@ -169,7 +205,8 @@ def up(**kw: Any) -> None:
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     click.echo("Starting Strongroom:")
-    with running_stack(opts, secrets_, keys) as supervisor:
+    with running(opts.data_dir), running_stack(opts, secrets_, keys) as supervisor:
+        record(opts)
         edge = f"http://{opts.host}:{opts.ports.edge}"
         click.echo(
             f"\nStrongroom is up. API: {edge} (Host api.localhost). Logs: {opts.data_dir / 'logs'}"
@@ -217,9 +254,9 @@ def edge_healthy(opts: Options) -> bool:
 @main.command()
 @stack_options
 def demo(**kw: Any) -> None:
-    """Run a scripted checkout against a running stack, or start one for it."""
+    """Run a scripted checkout against the data dir's running stack, or start one for it."""
+    secrets_ = secrets_of(kw["data_dir"])
     opts = options_from(kw)
-    secrets_ = load_or_create(opts.data_dir)
     keys = dev_marketplace(opts, secrets_)
     edge = f"http://{opts.host}:{opts.ports.edge}"
 
@@ -235,7 +272,8 @@ def demo(**kw: Any) -> None:
         steps = checkout()
     else:
         click.echo("No stack running; starting one:")
-        with running_stack(opts, secrets_, keys):
+        with running(opts.data_dir), running_stack(opts, secrets_, keys):
+            record(opts)
             steps = checkout()
     failed = [s for s in steps if not s.ok]
     click.echo(f"\nSummary: {len(steps) - len(failed)} of {len(steps)} checks as expected.")
@@ -245,43 +283,44 @@ def demo(**kw: Any) -> None:
         raise SystemExit(1)
 
 
-@main.group()
-def marketplace() -> None:
-    """Marketplaces and their keys."""
+@main.command()
+@data_dir_option
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def status(data_dir: Path, as_json: bool) -> None:
+    """Which processes of the data dir's stack run and are healthy; exit 1 unless all are."""
+    report = stack_status(data_dir, secrets_of(data_dir))
+    if as_json:
+        click.echo(json.dumps(report))
+    else:
+        pid = report["pid"]
+        click.echo(f"{data_dir}: " + (f"`up` runs as pid {pid}" if pid else "no `up` runs"))
+        for name, state in report["services"].items():
+            click.echo(f"  {name:<14} {state['url']:<24} {state['status']}")
+    if not report["healthy"]:
+        raise SystemExit(1)
 
 
-@marketplace.command("create")
-@click.argument("name")
-@stack_options
-def marketplace_create(name: str, **kw: Any) -> None:
-    """Create a marketplace and print its test and live keys (shown only this once)."""
-    if not name.strip() or len(name) > 200:
-        raise click.BadParameter("must be 1-200 characters", param_hint="NAME")
-    opts = options_from(kw)
-    keys = create_marketplace(opts, load_or_create(opts.data_dir), name)
-    print_keys(keys)
-
-
-@marketplace.command("roll-key")
-@click.argument("key")
+@main.command()
+@data_dir_option
 @click.option(
-    "--overlap",
-    type=click.IntRange(0, 7 * 24 * 3600),
-    default=24 * 3600,
-    show_default=True,
-    help="Seconds the old key keeps working beside the new one (0: stop it now).",
+    "--timeout", type=click.FloatRange(1), default=60, show_default=True, help="Seconds to wait."
 )
-@stack_options
-def marketplace_roll_key(key: str, overlap: int, **kw: Any) -> None:
-    """Replace KEY by a new key of its kind and mode; print the new key (shown only once)."""
-    opts = options_from(kw)
+def down(data_dir: Path, timeout: float) -> None:
+    """Stop the stack `strongroom up` runs from the data dir, and wait until it has."""
+    require_data_dir(data_dir)
     try:
-        new_key = roll_key(opts, load_or_create(opts.data_dir), key, overlap)
-    except ValueError as exc:
+        pid = stop_up(data_dir, timeout)
+    except TimeoutError as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(new_key)
-    click.echo(f"The old key works for {overlap} more seconds.", err=True)
+    click.echo(
+        f"Stopped the stack of {data_dir} (pid {pid})."
+        if pid
+        else f"No stack runs from {data_dir}."
+    )
 
 
+main.add_command(marketplace_group)
+main.add_command(listen)
+main.add_command(trigger)
 main.add_command(vault_group)
 main.add_command(audit_group)

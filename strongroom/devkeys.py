@@ -30,6 +30,8 @@ class DevSecrets(BaseModel):
     # Signs `strongroom vault …` commands; empty in secrets made before operator keys were.
     operator_signing_key: str = ""
     operator_public_key: str = ""
+    # The `strongroom` command's credential for the API stacks' /admin/v1 (empty: off).
+    api_admin_credential: str = ""
 
 
 def generate() -> DevSecrets:
@@ -55,6 +57,7 @@ def generate() -> DevSecrets:
         api_live_key_hash_secret=token(),
         operator_signing_key=base64.b64encode(operator.private_bytes_raw()).decode(),
         operator_public_key=base64.b64encode(operator_public).decode(),
+        api_admin_credential=token(),
     )
 
 

@@ -34,6 +34,11 @@ def _random(n: int) -> str:
     return "".join(secrets.choice(ALNUM) for _ in range(n))
 
 
+def random_key() -> str:
+    """The random part of an API key (after its pk_/sk_ test_/live_ prefix)."""
+    return _random(32)
+
+
 def new_keys(name: str) -> MarketplaceKeys:
     return MarketplaceKeys(
         id="mkt_" + _random(16),

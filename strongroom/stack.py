@@ -91,6 +91,8 @@ def services(opts: Options, keys: DevSecrets, shop: MarketplaceKeys | None = Non
         }
         if db:
             env["API_DATABASE_URL"] = db
+        if keys.api_admin_credential:
+            env["API_ADMIN_CREDENTIAL"] = keys.api_admin_credential
         return Service(f"api-{mode}", "api", port, env)
 
     vault_env = {

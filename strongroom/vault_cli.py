@@ -1,20 +1,19 @@
-"""`strongroom vault …` and `strongroom audit …`: what operators, custodians and auditors run.
+"""`strongroom vault …`: what operators and custodians run.
 
 Operator commands (rotate-key, rewrap, breaker, raise-limit) are signed with the
 operator's Ed25519 key and sent to the running vault, which checks the signature against
 the public key it was given: the dev key of DATA_DIR/secrets.json, or --operator-key.
 Custodians unseal the running vault with their components. split-key works on the
-keyring file; the audit commands read the log and the database.
+keyring file.
 """
 
 from __future__ import annotations
 
 import base64
-import hashlib
+import binascii
 import json
 import os
 import secrets
-import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -25,43 +24,22 @@ import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 import vault.config
-from strongroom.devkeys import load_or_create
-from strongroom.stack import Options, Ports, services, settings_kwargs
-from vault.audit import read_anchors
-from vault.audit_chain import AuditChainBroken, Head, verify_chain
+from strongroom.datadir import data_dir_option, recorded, require_data_dir, secrets_of
+from strongroom.stack import services, settings_kwargs
 from vault.crypto.custodians import check_value
 from vault.crypto.keyring import KeyringError, LocalKeyring
-from vault.store.db import make_engine
-from vault.store.migrate import upgrade_to_head
 
 
 def vault_options(f: Callable[..., Any]) -> Callable[..., Any]:
-    """Where the vault's data and process are, as `strongroom up` was told."""
-    for decorator in reversed(
-        [
-            click.option(
-                "--data-dir",
-                type=click.Path(file_okay=False, path_type=Path),
-                default=Path("var"),
-                show_default=True,
-                help="Where databases, keys and logs live.",
-            ),
-            click.option("--host", default="127.0.0.1", show_default=True, help="Vault host."),
-            click.option(
-                "--vault-port",
-                type=click.IntRange(1, 65535),
-                default=Ports().vault,
-                show_default=True,
-            ),
-            click.option(
-                "--vault-database-url",
-                envvar="STRONGROOM_VAULT_DATABASE_URL",
-                help="Vault database (default: SQLite in the data dir).",
-            ),
-        ]
-    ):
-        f = decorator(f)
-    return f
+    """Which stack's vault: the data dir's, as `strongroom up` recorded it, or --vault-url."""
+    f = click.option(
+        "--vault-url",
+        envvar="STRONGROOM_VAULT_URL",
+        show_envvar=True,
+        help="The vault to command. Default: as recorded at the last `up` in the data dir, "
+        "else http://127.0.0.1:8084.",
+    )(f)
+    return data_dir_option(f)
 
 
 def operator_option(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -73,15 +51,21 @@ def operator_option(f: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def vault_settings(kw: dict[str, Any]) -> vault.config.Settings:
-    """The vault's Settings exactly as `strongroom up` builds them for its process."""
-    opts = Options(
-        data_dir=kw["data_dir"],
-        host=kw["host"],
-        ports=Ports(vault=kw["vault_port"]),
-        vault_database_url=kw["vault_database_url"],
-    )
-    env = {s.name: s.env for s in services(opts, load_or_create(opts.data_dir))}
+    """The vault's Settings exactly as `strongroom up` builds them for the data dir's stack."""
+    secrets_ = secrets_of(kw["data_dir"])
+    env = {s.name: s.env for s in services(recorded(kw["data_dir"]), secrets_)}
     return vault.config.Settings.model_validate(settings_kwargs(env["vault"], "VAULT_"))
+
+
+def vault_url(kw: dict[str, Any]) -> str:
+    """--vault-url, else the vault `up` recorded in the data dir."""
+    url: str | None = kw.get("vault_url")
+    if not url:
+        opts = recorded(require_data_dir(kw["data_dir"]))
+        url = f"http://{opts.host}:{opts.ports.vault}"
+    if not url.startswith(("http://", "https://")):
+        raise click.BadParameter("must be an http:// or https:// URL", param_hint="--vault-url")
+    return url.rstrip("/")
 
 
 def _b64url(data: bytes) -> str:
@@ -93,21 +77,37 @@ def _operator_key(kw: dict[str, Any]) -> Ed25519PrivateKey:
     if path is not None:
         if path.stat().st_mode & 0o077:
             raise click.ClickException(f"{path} is readable by others; chmod 600 it")
-        encoded = path.read_text().strip()
+        try:
+            encoded = path.read_text().strip()
+        except (OSError, UnicodeDecodeError):
+            raise click.ClickException(f"cannot read the operator key {path}") from None
+        source = str(path)
     else:
-        encoded = load_or_create(kw["data_dir"]).operator_signing_key
+        encoded = secrets_of(kw["data_dir"]).operator_signing_key
+        source = "the dev secrets"
         if not encoded:
             raise click.ClickException("no operator key in the dev secrets; pass --operator-key")
-    return Ed25519PrivateKey.from_private_bytes(base64.b64decode(encoded))
+    try:
+        raw = base64.b64decode(encoded, validate=True)
+        return Ed25519PrivateKey.from_private_bytes(raw)
+    except (binascii.Error, ValueError):
+        raise click.ClickException(
+            f"{source} is not an operator key: base64 of a raw 32-byte Ed25519 private key"
+        ) from None
 
 
-def _post(settings: vault.config.Settings, path: str, body: dict[str, Any]) -> dict[str, Any]:
-    url = f"http://{settings.host}:{settings.port}{path}"
+def _post(kw: dict[str, Any], path: str, body: dict[str, Any]) -> dict[str, Any]:
+    url = vault_url(kw) + path
     try:
         response = httpx.post(url, json=body, timeout=120)
     except httpx.HTTPError as exc:
         raise click.ClickException(f"the vault at {url} is unreachable: {exc}") from None
-    answer: dict[str, Any] = response.json()
+    try:
+        answer: dict[str, Any] = response.json()
+    except ValueError:
+        raise click.ClickException(
+            f"{url} answered {response.status_code} without JSON: is it a Strongroom vault?"
+        ) from None
     if response.status_code != 200:
         error = answer.get("error", {})
         raise click.ClickException(
@@ -122,7 +122,7 @@ def run_command(kw: dict[str, Any], command: dict[str, Any]) -> dict[str, Any]:
     payload = json.dumps({**body, "command": command}, sort_keys=True, separators=(",", ":"))
     signature = _operator_key(kw).sign(payload.encode())
     signed = {"payload": _b64url(payload.encode()), "signature": _b64url(signature)}
-    return _post(vault_settings(kw), "/admin/v1/commands", signed)
+    return _post(kw, "/admin/v1/commands", signed)
 
 
 @click.group("vault")
@@ -164,9 +164,7 @@ def rewrap(batch: int, retire: bool, **kw: Any) -> None:
 def unseal(custodian: int, **kw: Any) -> None:
     """Submit your component; the vault unseals once enough custodians have."""
     component = click.prompt("Component", hide_input=True)
-    answer = _post(
-        vault_settings(kw), "/admin/v1/unseal", {"custodian": custodian, "component": component}
-    )
+    answer = _post(kw, "/admin/v1/unseal", {"custodian": custodian, "component": component})
     if answer["sealed"]:
         click.echo(f"Accepted: {answer['progress']} of {answer['threshold']}. Still sealed.")
     else:
@@ -182,7 +180,7 @@ def unseal(custodian: int, **kw: Any) -> None:
     required=True,
     help="Where each custodian's component file is written (mode 0600), one file each.",
 )
-@vault_options
+@data_dir_option
 def split_key(custodians: int, threshold: int, out_dir: Path, **kw: Any) -> None:
     """Seal the local keyring: from now on, THRESHOLD of CUSTODIANS must unseal the vault."""
     settings = vault_settings(kw)
@@ -228,50 +226,3 @@ def raise_limit(window: str, amount: int, marketplace: str | None, **kw: Any) ->
     scope = marketplace or "*"
     run_command(kw, {"action": "set_limit", "scope": scope, "window": window, "amount": amount})
     click.echo(f"Cap per {window} for {scope}: {amount}.")
-
-
-@click.group("audit")
-def audit_group() -> None:
-    """Check and export the vault's audit log."""
-
-
-def _verified(settings: vault.config.Settings, path: Path) -> Head:
-    engine = make_engine(settings.db_url)
-    try:
-        upgrade_to_head(engine)
-        anchors = read_anchors(engine)
-    finally:
-        engine.dispose()
-    try:
-        return verify_chain(path, anchors)
-    except (AuditChainBroken, OSError) as exc:
-        raise click.ClickException(f"audit log FAILED verification: {exc}") from None
-
-
-@audit_group.command()
-@vault_options
-def verify(**kw: Any) -> None:
-    """Check every entry's hash link and that the log reaches the anchor in the database."""
-    settings = vault_settings(kw)
-    head = _verified(settings, settings.audit_path)
-    click.echo(f"audit log OK: {head.seq} entries, newest {head.hash}")
-
-
-@audit_group.command()
-@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
-@vault_options
-def export(out: Path, **kw: Any) -> None:
-    """Copy the verified log to OUT, for the security team to verify on its own machine."""
-    settings = vault_settings(kw)
-    fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as f, settings.audit_path.open("rb") as log:
-        shutil.copyfileobj(log, f)
-    try:
-        head = _verified(settings, out)
-    except click.ClickException:
-        out.unlink()
-        raise
-    digest = hashlib.sha256(out.read_bytes()).hexdigest()
-    click.echo(f"exported {head.seq} entries to {out} (sha256 {digest})")
-    # vault/audit_chain.py is standard library only: it verifies the export on any machine.
-    click.echo(f"verify anywhere: python3 audit_chain.py {out.name} {head.seq} {head.hash}")

@@ -15,6 +15,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.routing import Route
 
 from vault.audit import AuditLog
+from vault.audit_archive import AuditArchive
+from vault.audit_checkpoint import load_or_create_key
 from vault.auth import MerchantKeys, ServiceCredentials
 from vault.cardnet import CardNetwork
 from vault.config import Settings, decode_key32
@@ -33,6 +35,7 @@ from vault.services.cards import CardService
 from vault.services.charges import ChargeService
 from vault.services.limits import Caps
 from vault.services.operator import OperatorService
+from vault.services.registration import KeyRegistry
 from vault.services.settlement import SettlementService
 from vault.services.unseal import Unsealer
 from vault.store import repository
@@ -88,7 +91,13 @@ def build_services(settings: Settings, engine: Engine, network: CardNetwork) -> 
         charges=ChargeService(sessions, cards, audit, fraud_key, network, caps),
         settlement=SettlementService(sessions, audit, network),
         keys=keys,
-        operator=OperatorService(sessions, keys, audit, operator_key),
+        operator=OperatorService(
+            sessions,
+            keys,
+            audit,
+            operator_key,
+            KeyRegistry(audit, settings.key_hash_secret.get_secret_value().encode()),
+        ),
         unsealer=Unsealer(keys, audit),
     )
 
@@ -104,6 +113,22 @@ async def sweep_cvcs(cards: CardService, interval: float) -> None:
             log.error("CVC sweep failed: %s", type(exc).__name__)
 
 
+async def checkpoint_every(archive: AuditArchive, interval: float) -> None:
+    """Archive new audit entries under a signed checkpoint every `interval` seconds."""
+    while True:
+        await asyncio.sleep(interval)
+        await run_in_threadpool(checkpoint_now, archive)
+
+
+def checkpoint_now(archive: AuditArchive) -> None:
+    try:
+        archive.checkpoint()
+    except Exception as exc:
+        # The entries stay in the fsynced log and the next round archives them; the
+        # verifier reports whatever no checkpoint covers yet as unprovable.
+        log.error("audit checkpoint failed: %s: %s", type(exc).__name__, exc)
+
+
 def create_app(settings: Settings) -> Starlette:
     """The vault app; it migrates its database and opens its keys when it starts."""
 
@@ -115,18 +140,26 @@ def create_app(settings: Settings) -> Starlette:
             settings.network_credential.get_secret_value(),
             settings.network_timeout,
         )
-        sweeper = None
+        tasks: list[asyncio.Task[None]] = []
+        archive = None
         try:
             upgrade_to_head(engine)
             services = build_services(settings, engine, network)
+            # After the log itself verified: a log that lost checkpointed entries stops here.
+            key = load_or_create_key(settings.checkpoint_key_file)
+            archive = AuditArchive(settings.audit_path, settings.archive_dir, key)
             interval = min(60.0, settings.cvc_ttl / 2)
-            sweeper = asyncio.create_task(sweep_cvcs(services.cards, interval))
+            tasks.append(asyncio.create_task(sweep_cvcs(services.cards, interval)))
+            every = settings.audit_checkpoint_interval
+            tasks.append(asyncio.create_task(checkpoint_every(archive, every)))
             yield {"services": services}
         finally:
-            if sweeper is not None:
-                sweeper.cancel()
+            for task in tasks:
+                task.cancel()
                 with suppress(asyncio.CancelledError):
-                    await sweeper
+                    await task
+            if archive is not None:
+                await run_in_threadpool(checkpoint_now, archive)  # the entries of the last minutes
             network.close()
             engine.dispose()
 

@@ -50,6 +50,11 @@ class Settings(BaseSettings):
     operator_public_key: str | None = Field(
         default=None, description="base64 of the raw Ed25519 key that signs operator commands"
     )
+    # Signed checkpoints of the audit log and its closed segments, written to the archive
+    # (locally DATA_DIR/audit-archive; in production a directory synced to a locked bucket).
+    audit_archive_dir: Path | None = Field(default=None, description="default: in data_dir")
+    audit_checkpoint_key_path: Path | None = Field(default=None, description="default: in data_dir")
+    audit_checkpoint_interval: float = Field(default=60.0, gt=0, description="seconds")
     cvc_ttl: int = Field(default=900, gt=0, description="seconds a CVC is kept unused at most")
     # Caps on live charge volume, in minor units; operators change them by signed command.
     marketplace_minute_cap: int = Field(default=5_000_000, ge=0)
@@ -101,3 +106,12 @@ class Settings(BaseSettings):
     @property
     def audit_path(self) -> Path:
         return self.vault_dir / "audit.log"
+
+    @property
+    def archive_dir(self) -> Path:
+        return self.audit_archive_dir or self.data_dir / "audit-archive"
+
+    @property
+    def checkpoint_key_file(self) -> Path:
+        """The checkpoint signing key; the security team gets the `.pub` file beside it."""
+        return self.audit_checkpoint_key_path or self.vault_dir / "audit-checkpoint.key"

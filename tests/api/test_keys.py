@@ -49,21 +49,32 @@ def test_an_unknown_key_is_401_in_the_envelope(sqlite_stacks: Stacks) -> None:
 
 
 def test_strongroom_marketplace_roll_key_replaces_a_key_in_the_stack_and_the_vault(
-    tmp_path,
+    sqlite_stacks: Stacks, tmp_path, monkeypatch
 ) -> None:
     from click.testing import CliRunner
 
     from strongroom.cli import main
 
+    # Through the admin interfaces alone: URLs, the admin credential and the operator key.
+    key_file = tmp_path / "operator.key"
+    key_file.write_text(sqlite_stacks.secrets.operator_signing_key)
+    key_file.chmod(0o600)
+    monkeypatch.setenv(
+        "STRONGROOM_API_ADMIN_CREDENTIAL", sqlite_stacks.secrets.api_admin_credential
+    )
+    urls = sqlite_stacks.urls
+    where = [
+        *("--api-test-url", urls["api-test"], "--api-live-url", urls["api-live"]),
+        *("--vault-url", urls["vault"], "--operator-key", str(key_file)),
+        *("--data-dir", str(tmp_path / "none")),
+    ]
     runner = CliRunner()
-    made = runner.invoke(main, ["marketplace", "create", "Roll", "--data-dir", str(tmp_path)])
+    made = runner.invoke(main, ["marketplace", "create", "Roll", *where])
     assert made.exit_code == 0, made.output
     old = next(w for w in made.output.split() if w.startswith("pk_live_"))
-    rolled = runner.invoke(
-        main, ["marketplace", "roll-key", old, "--overlap", "0", "--data-dir", str(tmp_path)]
-    )
+    rolled = runner.invoke(main, ["marketplace", "roll-key", old, "--overlap", "0", *where])
     assert rolled.exit_code == 0, rolled.output
     new = rolled.stdout.strip()
     assert new.startswith("pk_live_") and new != old
-    again = runner.invoke(main, ["marketplace", "roll-key", old, "--data-dir", str(tmp_path)])
+    again = runner.invoke(main, ["marketplace", "roll-key", old, *where])
     assert again.exit_code != 0 and "unknown or has expired" in again.output

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import signal
 import socket
@@ -29,26 +31,15 @@ def port_args(ports: list[int]) -> list[str]:
     ]
 
 
-def test_marketplace_create_prints_four_keys_that_work_once_the_stack_is_up(tmp_path: Path) -> None:
-    ports = free_ports(len(PORT_OPTIONS))
-    created = subprocess.run(
-        [
-            *STRONGROOM,
-            "marketplace",
-            "create",
-            "Acme Books",
-            "--data-dir",
-            str(tmp_path),
-            *port_args(ports),
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
+def strongroom(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STRONGROOM_")}
+    return subprocess.run(
+        [*STRONGROOM, *args], capture_output=True, text=True, timeout=60, cwd=cwd, env=env
     )
-    keys = dict(re.findall(r"^\s+(pk_test|sk_test|pk_live|sk_live)\s+(\S+)$", created.stdout, re.M))
-    assert sorted(keys) == ["pk_live", "pk_test", "sk_live", "sk_test"]
-    assert all(value.startswith(name + "_") for name, value in keys.items())
 
+
+def test_up_then_marketplace_create_status_list_and_down(tmp_path: Path) -> None:
+    ports = free_ports(len(PORT_OPTIONS))
     up = subprocess.Popen(
         [*STRONGROOM, "up", "--data-dir", str(tmp_path), *port_args(ports)],
         stdout=subprocess.PIPE,
@@ -68,6 +59,14 @@ def test_marketplace_create_prints_four_keys_that_work_once_the_stack_is_up(tmp_
         assert "Strongroom is up" in output, output
         assert re.search(r"sk_test\s+sk_test_\w+", output)  # the dev marketplace's keys
 
+        # Through the running stack's admin interfaces, at the ports `up` recorded.
+        created = strongroom("marketplace", "create", "Acme Books", "--data-dir", str(tmp_path))
+        assert created.returncode == 0, created.stderr
+        found = re.findall(r"^\s+(pk_test|sk_test|pk_live|sk_live)\s+(\S+)$", created.stdout, re.M)
+        keys = dict(found)
+        assert sorted(keys) == ["pk_live", "pk_test", "sk_live", "sk_test"]
+        assert all(value.startswith(name + "_") for name, value in keys.items())
+
         card = httpx.post(
             f"http://127.0.0.1:{ports[0]}/v1/cards",
             headers={"host": "api.localhost", "authorization": f"Bearer {keys['pk_test']}"},
@@ -76,14 +75,29 @@ def test_marketplace_create_prints_four_keys_that_work_once_the_stack_is_up(tmp_
         assert card.status_code == 201, card.text
         shop = httpx.get(f"http://127.0.0.1:{ports[PORT_OPTIONS.index('merchant')]}/healthz")
         assert shop.json()["service"] == "merchant_demo"  # the demo shop runs with the stack
+
+        # Later commands take the ports `up` recorded: no port option given to them.
+        status = strongroom("status", "--data-dir", str(tmp_path), "--json")
+        assert status.returncode == 0, status.stdout
+        report = json.loads(status.stdout)
+        assert report["pid"] == up.pid and report["healthy"]
+        assert report["services"]["edge"]["url"] == f"http://127.0.0.1:{ports[0]}"
+        listed = strongroom("marketplace", "list", "--data-dir", str(tmp_path), "--json")
+        names = [m["name"] for m in json.loads(listed.stdout)["data"]]
+        assert names == ["dev", "Acme Books"]
+        down = strongroom("down", "--data-dir", str(tmp_path))
+        assert down.returncode == 0 and f"pid {up.pid}" in down.stdout, down.stderr
     finally:
-        up.send_signal(signal.SIGTERM)
+        if up.poll() is None:
+            up.send_signal(signal.SIGTERM)
         rest, _ = up.communicate(timeout=30)
     assert up.returncode == 0, rest
     assert "Stopped." in rest
     for port in ports:  # every process is gone and its port free again
         with pytest.raises(httpx.ConnectError):
             httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
+    after = strongroom("status", "--data-dir", str(tmp_path), "--json")
+    assert after.returncode == 1 and json.loads(after.stdout)["pid"] is None
 
 
 def test_up_refuses_a_port_in_use_and_says_which(tmp_path: Path) -> None:

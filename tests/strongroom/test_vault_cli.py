@@ -16,6 +16,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import create_engine, text
 
 from strongroom.cli import main
+from strongroom.datadir import init, record
+from strongroom.stack import Options, Ports
 from strongroom.testcards import generated_card
 from strongroom.vault_cli import vault_settings
 from tests.helpers.servers import free_port, serving
@@ -35,7 +37,7 @@ class RunningVault:
     settings: Settings
 
     def cli(self, *args: str, input: str | None = None) -> Result:
-        options = ["--data-dir", str(self.data_dir), "--vault-port", str(self.port)]
+        options = ["--data-dir", str(self.data_dir)]  # the vault's port: as recorded in it
         return CliRunner().invoke(main, [*args, *options], input=input)
 
     def tokenise(self) -> httpx.Response:
@@ -52,20 +54,36 @@ class RunningVault:
 
 
 @pytest.fixture
-def running(tmp_path: Path) -> Iterator[RunningVault]:
+def running(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[RunningVault]:
     """The vault as `strongroom up` configures it for this data dir, serving on a free port."""
+    monkeypatch.setenv("VAULT_AUDIT_CHECKPOINT_INTERVAL", "0.1")
     port = free_port()
-    kw = {"data_dir": tmp_path, "host": "127.0.0.1", "vault_port": port, "vault_database_url": None}
-    settings = vault_settings(kw)
+    init(tmp_path)
+    record(Options(data_dir=tmp_path, ports=Ports(vault=port)))
+    settings = vault_settings({"data_dir": tmp_path})
     register_marketplace(settings, "mkt_cli", [PK_TEST])
     with serving(create_app(settings), port):
         yield RunningVault(tmp_path, port, settings)
 
 
-def test_audit_verify_passes_then_fails_on_a_flipped_byte(running: RunningVault) -> None:
+def checkpointed(running: RunningVault) -> int:
+    """Wait for the running vault's next checkpoint; the newest checkpointed seq."""
+    seq = len(running.settings.audit_path.read_text().splitlines())
+    name = f"{seq:012d}.json"
+    for _ in range(100):
+        if (running.settings.archive_dir / "checkpoints" / name).exists():
+            return seq
+        time.sleep(0.05)
+    raise AssertionError(f"no checkpoint of entry {seq}")
+
+
+def test_audit_verify_of_a_data_dir_checks_its_live_log_against_the_archive(
+    running: RunningVault,
+) -> None:
     running.tokenise()
+    seq = checkpointed(running)
     ok = running.cli("audit", "verify")
-    assert ok.exit_code == 0 and "audit log OK: 2 entries" in ok.output
+    assert ok.exit_code == 0 and f"entries 1..{seq}" in ok.output, ok.output
     path = running.settings.audit_path
     raw = bytearray(path.read_bytes())
     raw[raw.index(b'"created"') + 1] ^= 0x01
@@ -77,7 +95,7 @@ def test_audit_verify_passes_then_fails_on_a_flipped_byte(running: RunningVault)
 @pytest.mark.parametrize(
     "edit",
     [
-        lambda lines: lines[:-1],  # the newest entry removed: caught by the anchor
+        lambda lines: lines[:-1],  # the newest entry removed: caught by the checkpoint
         lambda lines: [lines[0], *lines[2:]],  # one in the middle removed
         lambda lines: [lines[0], lines[2], lines[1], *lines[3:]],  # reordered
     ],
@@ -85,6 +103,7 @@ def test_audit_verify_passes_then_fails_on_a_flipped_byte(running: RunningVault)
 def test_audit_verify_fails_on_a_removed_or_reordered_entry(running: RunningVault, edit) -> None:
     for _ in range(3):
         running.tokenise()
+    checkpointed(running)
     path = running.settings.audit_path
     path.write_text("".join(edit(path.read_text().splitlines(keepends=True))))
     assert running.cli("audit", "verify").exit_code == 1
@@ -94,13 +113,15 @@ def test_audit_export_is_a_private_copy_verifiable_elsewhere(
     running: RunningVault, tmp_path: Path
 ) -> None:
     running.tokenise()
+    checkpointed(running)
     out = tmp_path / "export.jsonl"
     result = running.cli("audit", "export", str(out))
     assert result.exit_code == 0, result.output
     assert out.read_bytes() == running.settings.audit_path.read_bytes()
     assert out.stat().st_mode & 0o777 == 0o600
-    seq, head = result.output.split("audit_chain.py export.jsonl ")[1].split()
-    assert verify_elsewhere(["audit_chain.py", str(out), seq, head]) == 0
+    seq = len(out.read_text().splitlines())
+    head = json.loads(out.read_text().splitlines()[-1])["hash"]
+    assert verify_elsewhere(["audit_chain.py", str(out), str(seq), head]) == 0
 
 
 def test_rotate_key_then_rewrap_and_retire(running: RunningVault) -> None:

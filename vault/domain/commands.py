@@ -57,8 +57,28 @@ class SetLimit(_Command):
     amount: int = Field(ge=0, le=10**15)
 
 
+ApiKey = Annotated[str, Field(pattern=r"^(pk|sk)_(test|live)_[A-Za-z0-9_-]{16,200}$")]
+
+
+class RegisterKeys(_Command):
+    """Allow a marketplace's keys to tokenise: how `strongroom marketplace create` reaches us."""
+
+    action: Literal["register_keys"]
+    marketplace: str = Field(pattern=r"^[A-Za-z0-9_]{1,64}$")
+    keys: list[ApiKey] = Field(min_length=1, max_length=8)
+
+
+class ExpireKey(_Command):
+    """Refuse a key from a moment on: the old half of a key roll."""
+
+    action: Literal["expire_key"]
+    key: ApiKey
+    expires_at: int = Field(ge=0, le=2**40)
+
+
 Command = Annotated[
-    RotateKey | Rewrap | RetireKeys | Breaker | SetLimit, Field(discriminator="action")
+    RotateKey | Rewrap | RetireKeys | Breaker | SetLimit | RegisterKeys | ExpireKey,
+    Field(discriminator="action"),
 ]
 
 

@@ -19,6 +19,8 @@ from vault.crypto.keyring import KeyProvider, KeyringError
 from vault.domain.commands import (
     Breaker,
     CommandRefused,
+    ExpireKey,
+    RegisterKeys,
     RetireKeys,
     Rewrap,
     RotateKey,
@@ -26,6 +28,7 @@ from vault.domain.commands import (
     verify_command,
 )
 from vault.errors import Conflict, VaultError
+from vault.services.registration import KeyRegistry
 from vault.store.db import upsert
 from vault.store.models import CardRecord, OperatorCommand, SpendControl
 
@@ -39,11 +42,13 @@ class OperatorService:
         keys: KeyProvider,
         audit: AuditLog,
         operator_key: Ed25519PublicKey | None,
+        registry: KeyRegistry,
     ) -> None:
         self._sessions = sessions
         self._keys = keys
         self._audit = audit
         self._operator_key = operator_key
+        self._registry = registry
 
     def execute(self, payload: str, signature: str) -> dict[str, Any]:
         """Run a signed command once; its result as JSON."""
@@ -75,6 +80,10 @@ class OperatorService:
             return self._rewrap(command.batch)
         if isinstance(command, RetireKeys):
             return self._retire(command.below)
+        if isinstance(command, RegisterKeys):
+            return self._registry.register(command.marketplace, command.keys)
+        if isinstance(command, ExpireKey):
+            return self._registry.expire(command.key, command.expires_at)
         if isinstance(command, Breaker):
             values: dict[str, Any] = {"scope": command.scope, "breaker_open": command.open}
             outcome = f"{'open' if command.open else 'closed'}:{command.scope}"

@@ -1,0 +1,243 @@
+"""`strongroom audit …`: verify, search and summarise the vault's audit archive.
+
+Each reads an archive (closed segments and signed checkpoints) with the checkpoint public
+key and nothing else: no database, no vault secret, and nothing is ever written. Without
+--archive they read those of a local data dir, and its live log too.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import click
+
+from strongroom import audit_query
+from strongroom.datadir import data_dir_option, require_data_dir
+from vault.audit_checkpoint import load_public_key
+from vault.audit_verify import ArchiveInvalid, Verified, verify_archive
+
+
+@dataclass(frozen=True)
+class Sources:
+    archive: Path
+    public_key: Path
+    log: Path | None
+
+
+def archive_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """Where the archive and its public key are; by default, those of a local data dir."""
+    decorators: list[Callable[[Callable[..., Any]], Callable[..., Any]]] = [
+        click.option(
+            "--archive",
+            type=click.Path(file_okay=False, path_type=Path),
+            help="An archive dir (segments/, checkpoints/). Default: DATA_DIR/audit-archive.",
+        ),
+        click.option(
+            "--public-key",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="The vault's checkpoint public key (base64 or PEM). Required with --archive; "
+            "default: DATA_DIR/vault/audit-checkpoint.key.pub.",
+        ),
+        click.option(
+            "--log",
+            "log_copy",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="A copy of the live log, for entries since the newest checkpoint. "
+            "Default without --archive: DATA_DIR/vault/audit.log.",
+        ),
+        data_dir_option,
+        click.option("--json", "as_json", is_flag=True, help="Print JSON."),
+    ]
+    for decorator in reversed(decorators):
+        f = decorator(f)
+    return f
+
+
+def sources(kw: dict[str, Any]) -> Sources:
+    """The files to read: those given, or the data dir's (which must be one)."""
+    archive, public_key, log = kw["archive"], kw["public_key"], kw["log_copy"]
+    if archive is not None:
+        if public_key is None:
+            raise click.UsageError(
+                "--archive needs --public-key: the archive cannot vouch for itself"
+            )
+        return Sources(archive, public_key, log)
+    data_dir = require_data_dir(kw["data_dir"])
+    vault_dir = data_dir / "vault"
+    return Sources(
+        data_dir / "audit-archive",
+        public_key or vault_dir / "audit-checkpoint.key.pub",
+        log or vault_dir / "audit.log",
+    )
+
+
+def verified(src: Sources) -> Verified:
+    """The verified archive, or a one-line error (click exits 1) saying what failed."""
+    try:
+        key = load_public_key(src.public_key.read_text())
+    except OSError as exc:
+        message = f"cannot read the public key {src.public_key}: {exc.strerror}"
+        raise click.ClickException(message) from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        message = f"{src.public_key} is not a checkpoint public key: {exc}"
+        raise click.ClickException(message) from None
+    if not src.archive.is_dir():
+        raise click.ClickException(f"{src.archive} is not a directory: no archive there")
+    try:
+        return verify_archive(src.archive, key, src.log)
+    except ArchiveInvalid as exc:
+        raise click.ClickException(f"audit archive FAILED verification: {exc}") from None
+    except OSError as exc:
+        raise click.ClickException(f"cannot read the archive: {exc}") from None
+
+
+def _unprovable_note(result: Verified, log: Path | None) -> str:
+    return (
+        f"{result.unprovable} entries of {log} after entry {result.newest.seq} are covered by "
+        "no checkpoint yet: a truncation after that entry could not be detected "
+        f"({result.unprovable} entries unprovable until the next checkpoint)."
+    )
+
+
+@click.group("audit")
+def audit_group() -> None:
+    """Verify, search and summarise the vault's audit archive."""
+
+
+@audit_group.command()
+@archive_options
+def verify(as_json: bool, **kw: Any) -> None:
+    """Prove the archive whole with the checkpoint public key alone; exit 1 if not.
+
+    Fails on any edited, removed, reordered or added entry, a missing segment or
+    checkpoint, a truncation before the newest checkpoint, and an archive with no
+    checkpoint. Entries after the newest checkpoint are counted as unprovable.
+    """
+    src = sources(kw)
+    try:
+        result = verified(src)
+    except click.ClickException as exc:
+        if as_json:
+            click.echo(json.dumps({"ok": False, "error": exc.message}))
+            raise SystemExit(1) from None
+        raise
+    newest = result.newest
+    if as_json:
+        body = {
+            "ok": True,
+            "entries": len(result.entries),
+            "checkpoints": result.checkpoints,
+            "newest_checkpoint": {"seq": newest.seq, "hash": newest.hash, "time": newest.time},
+            "key": newest.key,
+            "unprovable": result.unprovable,
+        }
+        click.echo(json.dumps(body))
+        return
+    click.echo(
+        f"audit archive OK: entries 1..{newest.seq} in {result.segments} segments, proven by "
+        f"{result.checkpoints} signed checkpoints; the newest signed at {newest.time} "
+        f"(key {newest.key}), hash {newest.hash}"
+    )
+    if result.unprovable:
+        click.echo(_unprovable_note(result, src.log))
+
+
+@audit_group.command()
+@click.option("--token", help="A card token (card_…).")
+@click.option("--marketplace", help="A marketplace id: its merchants' actions and its cards.")
+@click.option("--action", help="tokenize, read, charge, capture, refund, unseal, rotate_key, …")
+@click.option("--actor", help="A whole actor, or its kind: merchant, service, operator, custodian.")
+@click.option("--since", help="ISO 8601 time or date (UTC), or a span before now: 30m, 24h, 7d.")
+@click.option("--until", help="As --since; entries before this time.")
+@archive_options
+def search(as_json: bool, **kw: Any) -> None:
+    """Who accessed which card, when, and with what outcome: verified entries only."""
+    now = dt.datetime.now(dt.UTC)
+    query = audit_query.Query(
+        token=kw["token"],
+        marketplace=kw["marketplace"],
+        action=kw["action"],
+        actor=kw["actor"],
+        since=_when(kw["since"], now, "--since"),
+        until=_when(kw["until"], now, "--until"),
+    )
+    src = sources(kw)
+    result = verified(src)
+    found = audit_query.search(result.entries, query)
+    if as_json:
+        click.echo(json.dumps({"unprovable": result.unprovable, "data": found}))
+        return
+    for entry in found:
+        click.echo(audit_query.format_entry(entry))
+    click.echo(f"{len(found)} entries", err=True)
+    if result.unprovable:
+        click.echo(_unprovable_note(result, src.log), err=True)
+
+
+@audit_group.command()
+@click.option(
+    "--since",
+    required=True,
+    help="ISO 8601 time or date (UTC), or a span before now: 24h, 7d, 90d.",
+)
+@archive_options
+def report(since: str, as_json: bool, **kw: Any) -> None:
+    """Summarise card accesses, key operations, unseals, limit changes and refusals."""
+    start = _when(since, dt.datetime.now(dt.UTC), "--since")
+    src = sources(kw)
+    result = verified(src)
+    summary = audit_query.report(result.entries, start)
+    summary["verified_through"] = {"seq": result.newest.seq, "time": result.newest.time}
+    summary["unprovable"] = result.unprovable
+    if as_json:
+        click.echo(json.dumps(summary))
+        return
+    for line in audit_query.format_report(summary):
+        click.echo(line)
+    click.echo(
+        f"Verified through entry {result.newest.seq} (checkpoint of {result.newest.time})"
+        + (f"; {result.unprovable} later entries unprovable." if result.unprovable else ".")
+    )
+
+
+def _when(text: str | None, now: dt.datetime, name: str) -> dt.datetime | None:
+    if text is None:
+        return None
+    try:
+        return audit_query.parse_when(text, now)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint=name) from None
+
+
+@audit_group.command()
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+@data_dir_option
+def export(out: Path, data_dir: Path) -> None:
+    """Copy the data dir's live log to OUT (0600), after verifying it against the archive."""
+    src = sources({"archive": None, "public_key": None, "log_copy": None, "data_dir": data_dir})
+    assert src.log is not None
+    try:
+        fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except OSError as exc:
+        raise click.ClickException(f"cannot create {out}: {exc.strerror}") from None
+    with os.fdopen(fd, "wb") as f, src.log.open("rb") as log:
+        shutil.copyfileobj(log, f)
+    try:
+        result = verified(Sources(src.archive, src.public_key, out))
+    except click.ClickException:
+        out.unlink()
+        raise
+    digest = hashlib.sha256(out.read_bytes()).hexdigest()
+    click.echo(f"exported {len(result.entries)} entries to {out} (sha256 {digest})")
+    click.echo(
+        "verify anywhere: strongroom audit verify --archive ARCHIVE --public-key KEY "
+        f"--log {out.name}"
+    )
