@@ -14,6 +14,7 @@ import click
 import httpx
 
 from strongroom import demo as demo_script
+from strongroom.backup_cli import backup_command, restore_command
 from strongroom.devkeys import DevSecrets, load_or_create
 from strongroom.marketplaces import (
     MarketplaceKeys,
@@ -285,3 +286,5 @@ def marketplace_roll_key(key: str, overlap: int, **kw: Any) -> None:
 
 main.add_command(vault_group)
 main.add_command(audit_group)
+main.add_command(backup_command)
+main.add_command(restore_command)
