@@ -27,6 +27,7 @@ ENCRYPTED: dict[str, dict[str, Any]] = {
     "aws_secretsmanager_secret": {"kms_key_id": "key"},
     "aws_backup_vault": {"kms_key_arn": "key"},
     "aws_cloudtrail": {"kms_key_id": "key"},
+    "aws_efs_file_system": {"encrypted": True, "kms_key_id": "key"},
 }
 # The one bucket not under a customer key, and why: load balancers can only write access
 # logs to buckets encrypted with S3-managed keys. It holds no card or business data.

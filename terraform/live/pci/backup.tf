@@ -7,3 +7,12 @@ module "backup" {
   kms_key_arn    = module.data_key.arn
   copy_vault_arn = var.backup_copy_vault_arn
 }
+
+# The audit log volume by name as well as by tag: a tag typo must not drop it from the plan.
+resource "aws_backup_selection" "audit_volume" {
+  provider     = aws.pci
+  name         = "vault-audit-volume"
+  plan_id      = module.backup.plan_id
+  iam_role_arn = module.backup.role_arn
+  resources    = [aws_efs_file_system.audit.arn]
+}

@@ -11,20 +11,22 @@ locals {
     "vault-to-vault-db"     = { from = "vault", to = "vault_db", port = 5432 }
     "vault-to-transit"      = { from = "vault", to = "transit", port = local.ports.transit }
     "transit-to-transit-db" = { from = "transit", to = "transit_db", port = 5432 }
+    "vault-to-audit-volume" = { from = "vault", to = "audit_volume", port = 2049 }
     "edge-to-aws-apis"      = { from = "edge", to = "aws_apis", port = 443 }
     "vault-to-aws-apis"     = { from = "vault", to = "aws_apis", port = 443 }
     "transit-to-aws-apis"   = { from = "transit", to = "aws_apis", port = 443 }
   }
 
   group_purposes = {
-    lb          = "The public load balancer"
-    edge        = "Edge tasks"
-    vault       = "Vault tasks"
-    vault_link  = "The vault's internal endpoint service (app account's API stacks come in here)"
-    router_link = "Endpoint to the app account's router"
-    transit     = "Transit (OpenBao) tasks holding the master key"
-    vault_db    = "The vault's PostgreSQL"
-    transit_db  = "Transit's PostgreSQL storage"
+    lb           = "The public load balancer"
+    edge         = "Edge tasks"
+    vault        = "Vault tasks"
+    vault_link   = "The vault's internal endpoint service (app account's API stacks come in here)"
+    router_link  = "Endpoint to the app account's router"
+    transit      = "Transit (OpenBao) tasks holding the master key"
+    vault_db     = "The vault's PostgreSQL"
+    transit_db   = "Transit's PostgreSQL storage"
+    audit_volume = "The vault's audit log volume (EFS)"
   }
 
   groups = merge(

@@ -49,6 +49,16 @@ module "vault_link" {
 data "aws_iam_policy_document" "vault_task" {
   provider = aws.pci
 
+  statement {
+    actions   = ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"]
+    resources = [aws_efs_file_system.audit.arn]
+    condition {
+      test     = "StringEquals"
+      variable = "elasticfilesystem:AccessPointArn"
+      values   = [aws_efs_access_point.audit.arn]
+    }
+  }
+
   # The vault appends its audit records to the archive; it can neither read nor delete them.
   statement {
     actions   = ["s3:PutObject"]
@@ -57,6 +67,54 @@ data "aws_iam_policy_document" "vault_task" {
   statement {
     actions   = ["kms:GenerateDataKey", "kms:Encrypt"]
     resources = [module.audit_key.arn]
+  }
+}
+
+# The audit log is a file every vault task appends to under an exclusive flock, hash-
+# chained and anchored in the database (docs/vault.md): one EFS file system shared by the
+# tasks, encrypted under the data key, in every zone (PCI DSS 10.3.2, 10.5.1).
+resource "aws_efs_file_system" "audit" {
+  provider         = aws.pci
+  encrypted        = true
+  kms_key_id       = module.data_key.arn
+  performance_mode = "generalPurpose"
+  throughput_mode  = "elastic"
+
+  tags = {
+    Name      = "vault-audit"
+    "pci-dss" = "10.3.2 10.5.1"
+    backup    = "strongroom"
+  }
+}
+
+resource "aws_efs_mount_target" "audit" {
+  count           = length(var.availability_zones)
+  provider        = aws.pci
+  file_system_id  = aws_efs_file_system.audit.id
+  subnet_id       = module.network.private_subnet_ids[count.index]
+  security_groups = [aws_security_group.this["audit_volume"].id]
+}
+
+resource "aws_efs_access_point" "audit" {
+  provider       = aws.pci
+  file_system_id = aws_efs_file_system.audit.id
+
+  posix_user {
+    uid = 10001
+    gid = 10001
+  }
+
+  root_directory {
+    path = "/vault"
+    creation_info {
+      owner_uid   = 10001
+      owner_gid   = 10001
+      permissions = "0700"
+    }
+  }
+
+  tags = {
+    "pci-dss" = "7.2.1 10.3.2"
   }
 }
 
@@ -79,12 +137,19 @@ module "vault" {
   task_policy_json      = data.aws_iam_policy_document.vault_task.json
   min_tasks             = 2
   max_tasks             = 10
-  pci_dss               = "3.4.1 3.5.1 3.6.1 10.2.1"
+
+  shared_volume = {
+    file_system_id  = aws_efs_file_system.audit.id
+    access_point_id = aws_efs_access_point.audit.id
+    path            = "/var/lib/strongroom"
+  }
+  pci_dss = "3.4.1 3.5.1 3.6.1 10.2.1"
 
   environment = {
     VAULT_HOST          = "0.0.0.0"
     VAULT_PORT          = tostring(local.ports.vault)
     VAULT_METRICS_PORT  = tostring(local.ports.metrics)
+    VAULT_DATA_DIR      = "/var/lib/strongroom" # the audit log, on the shared volume
     VAULT_KEY_PROVIDER  = "transit"
     VAULT_TRANSIT_URL   = "https://transit.pci.strongroom.internal:${local.ports.transit}"
     VAULT_TLS_CERT_FILE = "/tmp/secrets/tls.crt"

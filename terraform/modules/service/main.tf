@@ -44,8 +44,11 @@ locals {
     portMappings           = [for port in concat([var.port], var.metrics_port == null ? [] : [var.metrics_port]) : { containerPort = port, protocol = "tcp" }]
     environment            = [for key, value in var.environment : { name = key, value = value }]
     secrets                = [for key, arn in var.secrets : { name = key, valueFrom = arn }]
-    mountPoints            = [{ sourceVolume = "tmp", containerPath = "/tmp", readOnly = false }]
-    linuxParameters        = { initProcessEnabled = true, capabilities = { drop = ["ALL"] } }
+    mountPoints = concat(
+      [{ sourceVolume = "tmp", containerPath = "/tmp", readOnly = false }],
+      var.shared_volume == null ? [] : [{ sourceVolume = "shared", containerPath = var.shared_volume.path, readOnly = false }],
+    )
+    linuxParameters = { initProcessEnabled = true, capabilities = { drop = ["ALL"] } }
     logConfiguration = {
       logDriver = "awslogs"
       options = {
@@ -151,9 +154,24 @@ resource "aws_ecs_task_definition" "this" {
   task_role_arn            = aws_iam_role.task.arn
   container_definitions    = jsonencode(var.metrics_port == null ? [local.service_container] : [local.service_container, local.collector_container])
 
-  # The only writable place: an ephemeral volume on /tmp.
+  # The only writable places: an ephemeral volume on /tmp, and the shared volume if any.
   volume {
     name = "tmp"
+  }
+
+  dynamic "volume" {
+    for_each = var.shared_volume == null ? [] : [var.shared_volume]
+    content {
+      name = "shared"
+      efs_volume_configuration {
+        file_system_id     = volume.value.file_system_id
+        transit_encryption = "ENABLED"
+        authorization_config {
+          access_point_id = volume.value.access_point_id
+          iam             = "ENABLED"
+        }
+      }
+    }
   }
 
   runtime_platform {

@@ -138,3 +138,13 @@ variable "pci_dss" {
   description = "PCI DSS requirements the service serves, for its tag."
   type        = string
 }
+
+variable "shared_volume" {
+  description = "An EFS access point mounted at path in every task (the vault's audit log, shared by its tasks under flock), or null."
+  type = object({
+    file_system_id  = string
+    access_point_id = string
+    path            = string
+  })
+  default = null
+}
