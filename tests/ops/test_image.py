@@ -134,8 +134,39 @@ def test_the_entrypoint_turns_pem_variables_into_private_files(tmp_path: Path):
     assert f"VAULT_TLS_CERT_FILE={target}" in result.stdout
 
 
-@pytest.mark.parametrize("missing", ["VAULT_TLS_KEY_FILE"])
-def test_the_entrypoint_refuses_a_pem_with_nowhere_to_go(tmp_path: Path, missing: str):
+def test_the_entrypoint_refuses_a_pem_with_nowhere_to_go(tmp_path: Path):
     result = run_entrypoint(tmp_path, {"VAULT_TLS_KEY_PEM": "x"})
     assert result.returncode == 2
-    assert missing in result.stderr
+    assert "VAULT_TLS_KEY_FILE" in result.stderr
+
+
+def test_a_mounted_secret_file_becomes_the_setting(tmp_path: Path):
+    secret = tmp_path / "test-credential"
+    secret.write_text("s3cret-credential-value\n")
+    result = run_entrypoint(tmp_path, {"VAULT_TEST_CREDENTIAL_FILE": str(secret)})
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert "VAULT_TEST_CREDENTIAL=s3cret-credential-value" in lines
+    assert not [ln for ln in lines if ln.startswith("VAULT_TEST_CREDENTIAL_FILE=")]
+
+
+def test_tls_file_settings_stay_file_settings(tmp_path: Path):
+    cert = tmp_path / "tls.crt"
+    cert.write_text("-----BEGIN CERTIFICATE-----\n")
+    result = run_entrypoint(tmp_path, {"API_TLS_CERT_FILE": str(cert)})
+    assert result.returncode == 0, result.stderr
+    assert f"API_TLS_CERT_FILE={cert}" in result.stdout.splitlines()
+    assert "API_TLS_CERT=" not in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("env", "complaint"),
+    [
+        ({"FRAUD_SIGNING_KEY_FILE": "/nonexistent/key"}, "cannot read"),
+        ({"FRAUD_SIGNING_KEY_FILE": "/dev/null", "FRAUD_SIGNING_KEY": "x"}, "both"),
+    ],
+)
+def test_the_entrypoint_refuses_an_unreadable_or_doubled_secret(tmp_path: Path, env, complaint):
+    result = run_entrypoint(tmp_path, env)
+    assert result.returncode == 2
+    assert complaint in result.stderr
