@@ -13,10 +13,15 @@ JS_BUNDLE := $(JS)/dist/manifest.json
 MITMPROXY := mitmproxy==11.0.2
 MITM_VENV := .venv-mitmproxy
 MITM_STAMP := $(MITM_VENV)/.installed
+# checkov (terraform/'s static checks) pins packaging<24 while pytest needs packaging>=24:
+# a venv of its own too.
+CHECKOV := checkov==3.3.30
+CHECKOV_VENV := .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 
-.PHONY: install demo up test lint typecheck unit services browser jstest bench-edge clean
+.PHONY: install demo up test lint typecheck unit services browser jstest terraform-check ops-tools bench-edge clean
 
-install: $(STAMP) $(JS_BUNDLE) $(MITM_STAMP)
+install: $(STAMP) $(JS_BUNDLE) $(MITM_STAMP) $(CHECKOV_STAMP)
 
 # The edge's C scanner is built by the editable install: a change to it installs again.
 $(STAMP): pyproject.toml edge_proxy/detect/_scan.c
@@ -31,6 +36,11 @@ $(MITM_STAMP): Makefile
 	$(PYTHON) -m venv $(MITM_VENV)
 	$(MITM_VENV)/bin/pip install --quiet '$(MITMPROXY)'
 	touch $(MITM_STAMP)
+
+$(CHECKOV_STAMP): Makefile
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet '$(CHECKOV)'
+	touch $(CHECKOV_STAMP)
 
 # strongroom.js: npm ci from the committed lock file, then the esbuild build into dist/.
 $(JS_DEPS): $(JS)/package-lock.json
@@ -68,7 +78,16 @@ browser:
 jstest: install
 	cd $(JS) && npm test
 
-test: install lint typecheck services browser jstest
+# checkov over terraform/, offline; the skips it honours are inline, each with its reason
+# (tests/terraform/test_checkov_skips.py keeps the list short).
+terraform-check: install
+	$(CHECKOV_VENV)/bin/checkov --directory terraform --framework terraform --skip-download --compact --quiet
+
+# promtool, for the alert rules' checks and unit tests in tests/ops.
+ops-tools:
+	scripts/ops-tools
+
+test: install lint typecheck services browser jstest terraform-check ops-tools
 	$(BIN)/pytest
 
 # The edge benchmark with wrk as its load generator (bench/edge.py --help for options).
@@ -77,4 +96,4 @@ bench-edge: install
 	$(BIN)/python bench/edge.py
 
 clean:
-	rm -rf $(VENV) $(MITM_VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis $(JS)/node_modules $(JS)/dist
+	rm -rf $(VENV) $(MITM_VENV) $(CHECKOV_VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis $(JS)/node_modules $(JS)/dist

@@ -17,6 +17,7 @@ import httpx
 
 from strongroom import demo as demo_script
 from strongroom.audit_cli import audit_group
+from strongroom.backup_cli import backup_command, restore_command
 from strongroom.datadir import (
     RECORDED,
     data_dir_option,
@@ -324,3 +325,5 @@ main.add_command(listen)
 main.add_command(trigger)
 main.add_command(vault_group)
 main.add_command(audit_group)
+main.add_command(backup_command)
+main.add_command(restore_command)

@@ -1,0 +1,229 @@
+"""Back up and restore the embedded default's data directory.
+
+A backup is a directory: each SQLite database copied by SQLite's online backup API (a
+consistent snapshot while the stack runs), the vault's audit log, and the key material —
+the secrets, the dev marketplace's keys, the vault's keyring — sealed under a passphrase
+(scrypt, AES-256-GCM), so that the backup of the card data never travels with the keys
+that open it in the clear. A manifest lists every file with its SHA-256 and the audit
+log's head. Restore checks all of it before it writes anything, and checks the restored
+audit log against the restored vault database's anchor. PostgreSQL deployments back up
+with pg_dump and point-in-time restore instead: docs/operations.md.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import fcntl
+import hashlib
+import json
+import os
+import secrets
+import shutil
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
+from sqlalchemy import create_engine
+
+from vault.audit import read_anchors
+from vault.audit_chain import AuditChainBroken, Head, verify_chain
+
+FORMAT = 1
+MANIFEST = "manifest.json"
+# Key material: never written to a backup in the clear.
+SEALED = ("secrets.json", "dev-marketplace.json", "vault/keyring.json")
+AUDIT_LOG = "vault/audit.log"
+VAULT_DB = "vault/vault.db"
+KINDS = ("sqlite", "sealed", "file")
+MIN_PASSPHRASE = 12
+# scrypt at 2**15 x 8: 32 MiB and a tenth of a second per guess.
+SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**15, 8, 1
+
+
+class BackupError(Exception):
+    """A backup cannot be made or restored; nothing was changed."""
+
+
+@dataclass(frozen=True)
+class Summary:
+    files: dict[str, str]  # relative path -> kind (sqlite, sealed, file)
+    audit: Head | None
+
+
+def _key(passphrase: str, salt: bytes) -> bytes:
+    if len(passphrase) < MIN_PASSPHRASE:
+        raise BackupError(f"the passphrase must have {MIN_PASSPHRASE} characters at least")
+    kdf = Scrypt(salt=salt, length=32, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P)
+    return kdf.derive(passphrase.encode())
+
+
+def seal(plaintext: bytes, name: str, passphrase: str) -> bytes:
+    """`plaintext` encrypted under the passphrase; the name is bound in as associated data,
+    so a sealed keyring cannot be passed off as the sealed secrets."""
+    salt, nonce = secrets.token_bytes(16), secrets.token_bytes(12)
+    ciphertext = AESGCM(_key(passphrase, salt)).encrypt(nonce, plaintext, name.encode())
+    sealed = {"kdf": "scrypt", "n": SCRYPT_N, "r": SCRYPT_R, "p": SCRYPT_P}
+    for field, raw in (("salt", salt), ("nonce", nonce), ("ciphertext", ciphertext)):
+        sealed[field] = base64.b64encode(raw).decode()
+    return json.dumps(sealed).encode()
+
+
+def unseal(sealed: bytes, name: str, passphrase: str) -> bytes:
+    try:
+        fields = json.loads(sealed)
+        salt, nonce, ciphertext = (
+            base64.b64decode(fields[k], validate=True) for k in ("salt", "nonce", "ciphertext")
+        )
+    except (ValueError, KeyError, TypeError) as exc:
+        raise BackupError(f"{name}: not a sealed file") from exc
+    try:
+        return AESGCM(_key(passphrase, salt)).decrypt(nonce, ciphertext, name.encode())
+    except InvalidTag:
+        raise BackupError(f"{name}: wrong passphrase, or the backup was altered") from None
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _private_file(path: Path, data: bytes) -> None:
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def _empty_or_absent(path: Path, what: str) -> None:
+    if path.exists() and (not path.is_dir() or any(path.iterdir())):
+        raise BackupError(f"{what} {path} is not empty; nothing is overwritten")
+
+
+def _copy_sqlite(source: Path, target: Path) -> None:
+    """A consistent copy of a live database: SQLite's online backup API."""
+    target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with (
+        sqlite3.connect(f"file:{source}?mode=ro", uri=True) as src,
+        sqlite3.connect(target) as dst,
+    ):
+        src.backup(dst)
+    os.chmod(target, 0o600)
+    with sqlite3.connect(target) as check:
+        if check.execute("PRAGMA integrity_check").fetchone() != ("ok",):
+            raise BackupError(f"{source}: the copy fails SQLite's integrity check")
+
+
+def _copy_log(source: Path, target: Path) -> None:
+    """The audit log as of now: a shared flock keeps the vault from appending mid-copy."""
+    with source.open("rb") as f:
+        fcntl.flock(f.fileno(), fcntl.LOCK_SH)
+        _private_file(target, f.read())
+
+
+def _audit_head(root: Path) -> Head | None:
+    """The log's head, verified against the anchor in the vault database next to it."""
+    log, db = root / AUDIT_LOG, root / VAULT_DB
+    if not log.exists():
+        return None
+    engine = create_engine(f"sqlite:///{db}")
+    try:
+        anchors = read_anchors(engine) if db.exists() else None
+        return verify_chain(log, anchors)
+    except AuditChainBroken as exc:
+        raise BackupError(f"the audit log does not verify: {exc}") from None
+    finally:
+        engine.dispose()
+
+
+def backup(data_dir: Path, dest: Path, passphrase: str) -> Summary:
+    """Copy `data_dir` into the new directory `dest`. The databases first, then the log:
+    the log is written before the data it records, so it is never behind their anchor."""
+    if not (data_dir / VAULT_DB).exists():
+        raise BackupError(f"{data_dir} holds no vault database ({VAULT_DB})")
+    _empty_or_absent(dest, "backup directory")
+    _key(passphrase, b"\0" * 16)  # refuse a short passphrase before copying anything
+    dest.mkdir(mode=0o700, parents=True, exist_ok=True)
+    files: dict[str, str] = {}
+    for db in sorted(data_dir.glob("*/*.db")):
+        name = db.relative_to(data_dir).as_posix()
+        _copy_sqlite(db, dest / name)
+        files[name] = "sqlite"
+    if (data_dir / AUDIT_LOG).exists():
+        _copy_log(data_dir / AUDIT_LOG, dest / AUDIT_LOG)
+        files[AUDIT_LOG] = "file"
+    for name in SEALED:
+        if (data_dir / name).exists():
+            sealed = seal((data_dir / name).read_bytes(), name, passphrase)
+            _private_file(dest / (name + ".sealed"), sealed)
+            files[name] = "sealed"
+    head = _audit_head(dest)
+    manifest: dict[str, Any] = {
+        "format": FORMAT,
+        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "files": {
+            n: {"kind": k, "sha256": _sha256(dest / _stored(n, k))} for n, k in files.items()
+        },
+        "audit": None if head is None else {"seq": head.seq, "hash": head.hash},
+    }
+    _private_file(dest / MANIFEST, json.dumps(manifest, indent=2).encode())
+    return Summary(files, head)
+
+
+def _stored(name: str, kind: str) -> str:
+    return name + ".sealed" if kind == "sealed" else name
+
+
+def _read_manifest(src: Path) -> dict[str, Any]:
+    try:
+        manifest: dict[str, Any] = json.loads((src / MANIFEST).read_bytes())
+    except (OSError, ValueError) as exc:
+        raise BackupError(f"{src}: no readable {MANIFEST}") from exc
+    if manifest.get("format") != FORMAT:
+        raise BackupError(f"{src}: backup format {manifest.get('format')!r}, not {FORMAT}")
+    for name, entry in manifest["files"].items():
+        # Every name stays inside the data directory: no ../, no absolute path.
+        parts = Path(name).parts
+        if Path(name).is_absolute() or ".." in parts or entry["kind"] not in KINDS:
+            raise BackupError(f"{src}: the manifest names {name!r}")
+        stored = src / _stored(name, entry["kind"])
+        if not stored.is_file() or _sha256(stored) != entry["sha256"]:
+            raise BackupError(f"{src}: {stored.name} is missing or altered")
+    return manifest
+
+
+def restore(src: Path, data_dir: Path, passphrase: str) -> Summary:
+    """Rebuild `data_dir` (absent or empty) from the backup `src`, or change nothing."""
+    _empty_or_absent(data_dir, "data directory")
+    manifest = _read_manifest(src)
+    opened = {
+        name: unseal((src / _stored(name, "sealed")).read_bytes(), name, passphrase)
+        for name, entry in manifest["files"].items()
+        if entry["kind"] == "sealed"
+    }
+    staging = data_dir.with_name(f".{data_dir.name}.restoring-{secrets.token_hex(4)}")
+    staging.mkdir(mode=0o700, parents=True)
+    try:
+        for name, entry in manifest["files"].items():
+            data = opened[name] if entry["kind"] == "sealed" else (src / name).read_bytes()
+            _private_file(staging / name, data)
+        head = _audit_head(staging)
+        expected = manifest["audit"]
+        if expected is not None and (head is None or head.seq < expected["seq"]):
+            raise BackupError("the restored audit log is shorter than the one backed up")
+        if data_dir.exists():
+            data_dir.rmdir()  # empty, checked above
+        staging.rename(data_dir)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return Summary({n: e["kind"] for n, e in manifest["files"].items()}, head)

@@ -1,0 +1,237 @@
+# The vault: two or more tasks over PostgreSQL on RDS, keys from a Transit server whose
+# seal is a KMS key, reached by the edge inside this VPC and by the app account's API
+# stacks only through its internal endpoint service.
+
+locals {
+  vault_secrets = toset([
+    "database-url", "test-credential", "live-credential", "fingerprint-key", "key-hash-secret",
+    "network-credential", "transit-token", "tls",
+  ])
+}
+
+# Values are put by the security team (docs/operations.md), never by Terraform: no secret
+# is in the state file.
+resource "aws_secretsmanager_secret" "vault" {
+  #checkov:skip=CKV2_AWS_57:the vault's secrets rotate by the signed-command procedure of docs/operations.md, which a Lambda cannot run
+  for_each   = local.vault_secrets
+  provider   = aws.pci
+  name       = "strongroom/vault/${each.value}"
+  kms_key_id = module.data_key.arn
+
+  tags = {
+    "pci-dss" = "3.6.1 8.3.2"
+  }
+}
+
+module "vault_db" {
+  source             = "../../modules/database"
+  providers          = { aws = aws.pci }
+  name               = "vault"
+  database_name      = "vault"
+  subnet_ids         = module.network.private_subnet_ids
+  security_group_ids = [aws_security_group.this["vault_db"].id]
+  kms_key_arn        = module.data_key.arn
+  pci_dss            = "3.5.1 3.6.1 10.5.1"
+}
+
+module "vault_link" {
+  source                 = "../../modules/privatelink_service"
+  providers              = { aws = aws.pci }
+  name                   = "vault-internal"
+  vpc_id                 = module.network.vpc_id
+  subnet_ids             = module.network.private_subnet_ids
+  security_group_ids     = [aws_security_group.this["vault_link"].id]
+  port                   = local.ports.vault
+  consumer_principal_arn = var.app_consumer_role_arn
+  accepted_endpoint_ids  = var.accepted_vault_endpoint_ids
+}
+
+data "aws_iam_policy_document" "vault_task" {
+  provider = aws.pci
+
+  statement {
+    actions   = ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"]
+    resources = [aws_efs_file_system.audit.arn]
+    condition {
+      test     = "StringEquals"
+      variable = "elasticfilesystem:AccessPointArn"
+      values   = [aws_efs_access_point.audit.arn]
+    }
+  }
+
+  # The vault appends its audit records to the archive; it can neither read nor delete them.
+  statement {
+    actions   = ["s3:PutObject"]
+    resources = ["${module.audit_archive.arn}/services/vault/*"]
+  }
+  statement {
+    actions   = ["kms:GenerateDataKey", "kms:Encrypt"]
+    resources = [module.audit_key.arn]
+  }
+}
+
+# The audit log is a file every vault task appends to under an exclusive flock, hash-
+# chained and anchored in the database (docs/vault.md): one EFS file system shared by the
+# tasks, encrypted under the data key, in every zone (PCI DSS 10.3.2, 10.5.1).
+resource "aws_efs_file_system" "audit" {
+  provider         = aws.pci
+  encrypted        = true
+  kms_key_id       = module.data_key.arn
+  performance_mode = "generalPurpose"
+  throughput_mode  = "elastic"
+
+  tags = {
+    Name      = "vault-audit"
+    "pci-dss" = "10.3.2 10.5.1"
+    backup    = "strongroom"
+  }
+}
+
+resource "aws_efs_mount_target" "audit" {
+  count           = length(var.availability_zones)
+  provider        = aws.pci
+  file_system_id  = aws_efs_file_system.audit.id
+  subnet_id       = module.network.private_subnet_ids[count.index]
+  security_groups = [aws_security_group.this["audit_volume"].id]
+}
+
+resource "aws_efs_access_point" "audit" {
+  provider       = aws.pci
+  file_system_id = aws_efs_file_system.audit.id
+
+  posix_user {
+    uid = 10001
+    gid = 10001
+  }
+
+  root_directory {
+    path = "/vault"
+    creation_info {
+      owner_uid   = 10001
+      owner_gid   = 10001
+      permissions = "0700"
+    }
+  }
+
+  tags = {
+    "pci-dss" = "7.2.1 10.3.2"
+  }
+}
+
+module "vault" {
+  source                = "../../modules/service"
+  providers             = { aws = aws.pci }
+  name                  = "vault"
+  image                 = var.image
+  command               = ["vault"]
+  port                  = local.ports.vault
+  metrics_port          = local.ports.metrics
+  collector_image       = var.collector_image
+  cluster_arn           = aws_ecs_cluster.this.arn
+  cluster_name          = aws_ecs_cluster.this.name
+  subnet_ids            = module.network.private_subnet_ids
+  security_group_ids    = [aws_security_group.this["vault"].id]
+  target_group_arns     = [module.vault_link.target_group_arn]
+  discovery_service_arn = aws_service_discovery_service.vault.arn
+  kms_key_arn           = module.data_key.arn
+  task_policy_json      = data.aws_iam_policy_document.vault_task.json
+  min_tasks             = 2
+  max_tasks             = 10
+
+  shared_volume = {
+    file_system_id  = aws_efs_file_system.audit.id
+    access_point_id = aws_efs_access_point.audit.id
+    path            = "/var/lib/strongroom"
+  }
+  pci_dss = "3.4.1 3.5.1 3.6.1 10.2.1"
+
+  environment = {
+    VAULT_HOST          = "0.0.0.0"
+    VAULT_PORT          = tostring(local.ports.vault)
+    VAULT_METRICS_PORT  = tostring(local.ports.metrics)
+    VAULT_DATA_DIR      = "/var/lib/strongroom" # the audit log, on the shared volume
+    VAULT_KEY_PROVIDER  = "transit"
+    VAULT_TRANSIT_URL   = "https://transit.pci.strongroom.internal:${local.ports.transit}"
+    VAULT_TLS_CERT_FILE = "/tmp/secrets/tls.crt"
+    VAULT_TLS_KEY_FILE  = "/tmp/secrets/tls.key"
+  }
+  secrets = {
+    VAULT_DATABASE_URL       = aws_secretsmanager_secret.vault["database-url"].arn
+    VAULT_TEST_CREDENTIAL    = aws_secretsmanager_secret.vault["test-credential"].arn
+    VAULT_LIVE_CREDENTIAL    = aws_secretsmanager_secret.vault["live-credential"].arn
+    VAULT_FINGERPRINT_KEY    = aws_secretsmanager_secret.vault["fingerprint-key"].arn
+    VAULT_KEY_HASH_SECRET    = aws_secretsmanager_secret.vault["key-hash-secret"].arn
+    VAULT_NETWORK_CREDENTIAL = aws_secretsmanager_secret.vault["network-credential"].arn
+    VAULT_TRANSIT_TOKEN      = aws_secretsmanager_secret.vault["transit-token"].arn
+    VAULT_TLS_CERT_PEM       = "${aws_secretsmanager_secret.vault["tls"].arn}:cert::"
+    VAULT_TLS_KEY_PEM        = "${aws_secretsmanager_secret.vault["tls"].arn}:key::"
+  }
+}
+
+# Transit: OpenBao over its own PostgreSQL, sealed by the master KMS key, so the master
+# key never leaves KMS and OpenBao unseals itself after a restart (PCI DSS 3.6.1, 3.7.1).
+module "transit_db" {
+  source             = "../../modules/database"
+  providers          = { aws = aws.pci }
+  name               = "transit"
+  database_name      = "openbao"
+  instance_class     = "db.m7g.large"
+  allocated_storage  = 20
+  subnet_ids         = module.network.private_subnet_ids
+  security_group_ids = [aws_security_group.this["transit_db"].id]
+  kms_key_arn        = module.data_key.arn
+  pci_dss            = "3.5.1 3.6.1"
+}
+
+resource "aws_secretsmanager_secret" "transit" {
+  #checkov:skip=CKV2_AWS_57:the storage URL follows the database's master secret, rotated by RDS
+  for_each   = toset(["storage-url", "tls"])
+  provider   = aws.pci
+  name       = "strongroom/transit/${each.value}"
+  kms_key_id = module.data_key.arn
+
+  tags = {
+    "pci-dss" = "3.6.1"
+  }
+}
+
+data "aws_iam_policy_document" "transit_task" {
+  provider = aws.pci
+
+  statement {
+    actions   = ["kms:Encrypt", "kms:Decrypt", "kms:DescribeKey"]
+    resources = [module.master_key.arn]
+  }
+}
+
+module "transit" {
+  source                = "../../modules/service"
+  providers             = { aws = aws.pci }
+  name                  = "transit"
+  image                 = var.transit_image
+  command               = ["server"]
+  port                  = local.ports.transit
+  cluster_arn           = aws_ecs_cluster.this.arn
+  cluster_name          = aws_ecs_cluster.this.name
+  subnet_ids            = module.network.private_subnet_ids
+  security_group_ids    = [aws_security_group.this["transit"].id]
+  discovery_service_arn = aws_service_discovery_service.transit.arn
+  kms_key_arn           = module.data_key.arn
+  task_policy_json      = data.aws_iam_policy_document.transit_task.json
+  min_tasks             = 2
+  max_tasks             = 3
+  pci_dss               = "3.6.1 3.7.1"
+
+  environment = {
+    BAO_SEAL_TYPE          = "awskms"
+    BAO_AWSKMS_SEAL_KEY_ID = module.master_key.key_id
+    BAO_LOCAL_CONFIG       = jsonencode({ storage = { postgresql = { ha_enabled = "true" } }, listener = [{ tcp = { address = "0.0.0.0:${local.ports.transit}", tls_cert_file = "/tmp/secrets/tls.crt", tls_key_file = "/tmp/secrets/tls.key", tls_min_version = "tls12" } }], disable_mlock = true })
+    BAO_TLS_CERT_FILE      = "/tmp/secrets/tls.crt"
+    BAO_TLS_KEY_FILE       = "/tmp/secrets/tls.key"
+  }
+  secrets = {
+    BAO_PG_CONNECTION_URL = aws_secretsmanager_secret.transit["storage-url"].arn
+    BAO_TLS_CERT_PEM      = "${aws_secretsmanager_secret.transit["tls"].arn}:cert::"
+    BAO_TLS_KEY_PEM       = "${aws_secretsmanager_secret.transit["tls"].arn}:key::"
+  }
+}
