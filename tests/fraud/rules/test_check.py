@@ -45,6 +45,6 @@ def test_well_typed_rules_pass() -> None:
 
 
 @given(rules)
-def test_every_generated_rule_type_checks(rule) -> None:  # type: ignore[no-untyped-def]
+def test_every_generated_rule_type_checks(rule) -> None:
     source = render_rule(rule)
     check_rule(parse_rule(source), KNOWN_LISTS, source)  # type: ignore[arg-type]

@@ -34,12 +34,12 @@ def test_and_or_follow_kleene() -> None:
 
 
 @given(conditions)
-def test_a_condition_whose_values_are_all_missing_never_matches(condition) -> None:  # type: ignore[no-untyped-def]
+def test_a_condition_whose_values_are_all_missing_never_matches(condition) -> None:
     assert compile_condition(condition)({}, LISTS) is not True
 
 
 @given(conditions, st.data())
-def test_not_is_the_exact_opposite_when_every_value_is_present(condition, data) -> None:  # type: ignore[no-untyped-def]
+def test_not_is_the_exact_opposite_when_every_value_is_present(condition, data) -> None:
     values: dict[str, object] = {}
     for attribute in attributes_of(condition):
         values[attribute.name] = data.draw(

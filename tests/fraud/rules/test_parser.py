@@ -67,7 +67,7 @@ def test_a_malformed_rule_is_refused_at_its_column(source: str, column: int) -> 
 
 
 @given(rules)
-def test_rendering_then_parsing_gives_back_the_same_rule(rule) -> None:  # type: ignore[no-untyped-def]
+def test_rendering_then_parsing_gives_back_the_same_rule(rule) -> None:
     again = parse_rule(render_rule(rule))
     assert shape(again.model_dump()) == shape(rule.model_dump())
 
