@@ -4,7 +4,7 @@ lately. One contract, two stores: in this process (dev) and Redis (shared)."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -34,7 +34,7 @@ def digest(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()[:32]
 
 
-def attribute_names(present: list[str]) -> list[str]:
+def attribute_names(present: Sequence[str]) -> list[str]:
     """The attributes an observation yields, in the order both stores produce them."""
     names = [
         f"{s}_{kind}_{w}" for s in present for kind in ("velocity", "amount") for w in WINDOWS_MS

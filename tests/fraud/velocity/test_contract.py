@@ -96,14 +96,14 @@ class CountingRedis(redis.Redis):
 
     commands: list[str]
 
-    def execute_command(self, *args, **options):  # type: ignore[no-untyped-def]
+    def execute_command(self, *args, **options):
         self.commands.append(str(args[0]))
-        return super().execute_command(*args, **options)
+        return super().execute_command(*args, **options)  # type: ignore[no-untyped-call]
 
 
-def test_redis_keys_expire_and_one_assessment_is_one_command(redis_target) -> None:  # type: ignore[no-untyped-def]
+def test_redis_keys_expire_and_one_assessment_is_one_command(redis_target) -> None:
     url, prefix = redis_target
-    client = CountingRedis.from_url(url)
+    client = CountingRedis(connection_pool=redis.ConnectionPool.from_url(url))
     client.commands = []
     store = RedisVelocity(client, prefix)
     store.observe(seen("ch_1", T0, ip="10.0.0.1"))  # loads the script

@@ -104,13 +104,13 @@ def replay(store: VelocityStore, pool: list[Charge], plan: list[tuple[int, int, 
 
 
 @given(charges, steps)
-def test_memory_velocity_agrees_with_the_oracle(pool, plan) -> None:  # type: ignore[no-untyped-def]
+def test_memory_velocity_agrees_with_the_oracle(pool, plan) -> None:
     replay(MemoryVelocity(), pool, plan)
 
 
 @settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(charges, steps)
-def test_redis_velocity_agrees_with_the_oracle(redis_target, pool, plan) -> None:  # type: ignore[no-untyped-def]
+def test_redis_velocity_agrees_with_the_oracle(redis_target, pool, plan) -> None:
     url, prefix = redis_target
     store = RedisVelocity(redis.Redis.from_url(url), f"{prefix}{secrets.token_hex(4)}:")
     replay(store, pool, plan)
