@@ -133,6 +133,7 @@ def services(opts: Options, keys: DevSecrets, shop: MarketplaceKeys | None = Non
                 "FRAUD_LIVE_CREDENTIAL": keys.fraud_live_credential,
                 "FRAUD_SIGNING_KEY": keys.fraud_signing_key,
                 "FRAUD_COUNTERS_URL": opts.fraud_counters_url,
+                "FRAUD_DATA_DIR": data,
             },
         ),
         api(

@@ -14,7 +14,7 @@ from fraud.rules.nodes import ValueType
 
 # What a value list holds; an attribute of the same kind may be looked up in it.
 ListKind = Literal[
-    "card_fingerprint", "card_bin", "email", "email_domain", "ip_address", "customer", "string"
+    "card_fingerprint", "card_bin", "email", "email_domain", "ip_address", "customer_id", "string"
 ]
 
 
@@ -69,7 +69,11 @@ def _specs() -> list[AttributeSpec]:
             "fraud/data/bins.csv",
         ),
         AttributeSpec(
-            "customer", "string", "The customer id, when the charge names one.", charge, "customer"
+            "customer",
+            "string",
+            "The customer id, when the charge names one.",
+            charge,
+            "customer_id",
         ),
         AttributeSpec(
             "email",
