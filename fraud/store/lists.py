@@ -80,6 +80,7 @@ def create_list(
         id=new_id("rsl"), scope=scope, alias=alias, name=name, item_type=item_type, created_by=actor
     )
     session.add(row)
+    session.flush()  # the defaults (created) are set
     state.lists_version += 1
     return row
 
