@@ -16,7 +16,16 @@ from api.clients.fraud import FraudClient
 from api.clients.vault import VaultClient
 from api.config import Settings
 from api.openapi import document
-from api.routes import cards, charges, customers, events, marketplace, refunds, webhooks
+from api.routes import (
+    cards,
+    charges,
+    customers,
+    events,
+    fraud_rules,
+    marketplace,
+    refunds,
+    webhooks,
+)
 from api.routes.common import Context, grouped
 from api.services.charges import ChargeService
 from api.services.customers import CustomerService
@@ -84,6 +93,7 @@ def create_app(settings: Settings) -> Starlette:
             customers=CustomerService(sessions, vault, live, secret),
             webhooks=WebhookService(sessions, live, secret),
             worker=worker,
+            fraud=fraud,
         )
         if worker is not None:
             worker.start()
@@ -107,6 +117,7 @@ def create_app(settings: Settings) -> Starlette:
                     *refunds.routes,
                     *events.routes,
                     *webhooks.routes,
+                    *fraud_rules.routes,
                 ]
             ),
         ],

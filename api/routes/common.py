@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from api.clients.fraud import FraudClient
 from api.clients.vault import VaultClient
 from api.config import Settings
 from api.keys import Caller, authenticate, require_secret
@@ -33,6 +34,7 @@ class Context:
     customers: CustomerService
     webhooks: WebhookService
     worker: WebhookWorker | None = None
+    fraud: FraudClient | None = None
 
     @property
     def livemode(self) -> bool:

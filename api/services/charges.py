@@ -124,6 +124,7 @@ class ChargeService:
                         "last4": card.last4,
                         "fingerprint": card.fingerprint,
                     },
+                    **self._fraud_attributes(charge),
                 }
             )
         except FraudUnavailable as exc:
@@ -139,6 +140,8 @@ class ChargeService:
             "fraud_score": assessment.score,
             "fraud_decision": assessment.decision,
             "fraud_reasons": assessment.reasons,
+            "fraud_risk_level": assessment.risk_level,
+            "fraud_rule": assessment.rule.model_dump() if assessment.rule else None,
         }
         if assessment.decision == "block":
             return self.settle(
@@ -196,6 +199,17 @@ class ChargeService:
         if not charge.capture:
             return self.settle(charge, "authorized", **authorised)
         return self.capture_authorised(charge, authorised)
+
+    def _fraud_attributes(self, charge: Charge) -> dict[str, Any]:
+        """What fraud rules may read beyond the card: the customer, its email, metadata."""
+        attributes: dict[str, Any] = {"metadata": dict(charge.metadata_)}
+        if charge.customer_id is not None:
+            attributes["customer"] = charge.customer_id
+            with self.sessions() as session:
+                customer = session.get(Customer, charge.customer_id)
+            if customer is not None and customer.email:
+                attributes["email"] = customer.email
+        return attributes
 
     @staticmethod
     def _pending(charge: Charge) -> ServiceError:

@@ -109,6 +109,9 @@ class Charge(Base):
     fraud_score: Mapped[int | None]
     fraud_decision: Mapped[str | None] = mapped_column(String(16))
     fraud_reasons: Mapped[list[str]] = mapped_column(default=list)
+    fraud_risk_level: Mapped[str | None] = mapped_column(String(16))
+    # The rule that decided, as the fraud service named it: {id, action, predicate}.
+    fraud_rule: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created: Mapped[Timestamp] = mapped_column(default=utcnow, index=True)
 
 
