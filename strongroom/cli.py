@@ -75,6 +75,11 @@ def stack_options(f: Callable[..., Any]) -> Callable[..., Any]:
             show_default=True,
             help="'memory' or a redis:// URL.",
         ),
+        click.option(
+            "--fraud-database-url",
+            envvar="STRONGROOM_FRAUD_DATABASE_URL",
+            help="Fraud rules, lists and decisions (default: SQLite).",
+        ),
         *[
             click.option(flag, type=click.IntRange(1, 64), default=1, show_default=True, help=text)
             for flag, text in (
@@ -119,6 +124,7 @@ def options_from(kw: dict[str, Any]) -> Options:
         api_test_database_url=kw["api_test_database_url"],
         api_live_database_url=kw["api_live_database_url"],
         fraud_counters_url=kw["fraud_counters_url"],
+        fraud_database_url=kw["fraud_database_url"],
         api_test_workers=kw["api_test_workers"],
         api_live_workers=kw["api_live_workers"],
         edge_workers=kw["edge_workers"],
