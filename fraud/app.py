@@ -3,6 +3,9 @@ clearance when it allows one; keeps those rules, value lists and every decision.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 import redis
 from prometheus_client import generate_latest
 from starlette.applications import Starlette
@@ -19,6 +22,7 @@ from fraud.rulebook import Rulebook
 from fraud.rules.errors import RuleInvalid
 from fraud.signing import ClearanceSigner, load_signing_key
 from fraud.store.db import make_engine, migrate, session_factory
+from fraud.store.decisions import DecisionLog
 from fraud.velocity import VelocityStore
 from fraud.velocity.memory import MemoryVelocity
 from fraud.velocity.redis_store import RedisVelocity
@@ -52,9 +56,16 @@ def create_app(settings: Settings, velocity: VelocityStore | None = None) -> Sta
     migrate(engine)
     sessions = session_factory(engine)
     metrics = Metrics()
+    decisions = DecisionLog(sessions)
     assessor = Assessor(
-        sessions, Rulebook(sessions), velocity or open_velocity(settings), signer, metrics
+        decisions, Rulebook(sessions), velocity or open_velocity(settings), signer, metrics
     )
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        decisions.close()  # what was decided is committed before the process ends
+        engine.dispose()
 
     async def metrics_endpoint(request: Request) -> Response:
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE)
@@ -68,6 +79,7 @@ def create_app(settings: Settings, velocity: VelocityStore | None = None) -> Sta
             *value_lists.routes,
         ],
         exception_handlers={**EXCEPTION_HANDLERS, RuleInvalid: _rule_invalid},
+        lifespan=lifespan,
     )
     app.state.service_name = "fraud"
     app.state.ctx = Context(settings=settings, sessions=sessions, assessor=assessor)

@@ -12,15 +12,13 @@ import logging
 import time
 from collections.abc import Callable
 
-from sqlalchemy.orm import Session, sessionmaker
-
 from fraud.contracts import Assessment, AssessmentRequest, RuleRef
 from fraud.facts import charge_values
 from fraud.metrics import Metrics
 from fraud.rulebook import Rulebook
 from fraud.rules.ruleset import Outcome, decide, risk_level
 from fraud.signing import ClearanceSigner
-from fraud.store.decisions import record_decision
+from fraud.store.decisions import DecisionLog, decision_row
 from fraud.testcards import FIXED_OUTCOMES
 from fraud.velocity import Observation, VelocityStore
 from strongroom.web import ServiceError
@@ -37,14 +35,14 @@ class FraudUnavailable(ServiceError):
 class Assessor:
     def __init__(
         self,
-        sessions: sessionmaker[Session],
+        decisions: DecisionLog,
         rulebook: Rulebook,
         velocity: VelocityStore,
         signer: ClearanceSigner,
         metrics: Metrics,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self._sessions = sessions
+        self.decisions = decisions
         self._rulebook = rulebook
         self._velocity = velocity
         self._signer = signer
@@ -98,10 +96,9 @@ class Assessor:
         except Exception as exc:  # a rule that errors never lets a charge through
             raise self._refuse("rule", body.charge_id, exc) from None
         try:
-            with self._sessions.begin() as session:
-                record_decision(
-                    session, scope, body.charge_id, loaded.ruleset.version, outcome, values
-                )
+            self.decisions.record(
+                decision_row(scope, body.charge_id, loaded.ruleset.version, outcome, values)
+            )
             if outcome.decision == "block":
                 self._velocity.record_block(scope, body.card.fingerprint, body.charge_id, at_ms)
         except Exception as exc:

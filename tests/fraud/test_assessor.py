@@ -52,6 +52,7 @@ def test_every_assessment_is_recorded_with_rule_results_and_values(tmp_path: Pat
     for predicate in ("review if :amount: >= 500", "block if :email: = 'x@y.test'"):
         client.post("/v1/fraud/rules", json={"predicate": predicate}, headers=TEST)
     assess(client, "ch_recorded01", customer="cus_abcdefgh", metadata={"ip": "10.1.2.3"})
+    app.state.ctx.assessor.decisions.flush()
     with app.state.ctx.sessions() as session:
         row = session.scalars(select(Decision)).one()
     assert (row.charge_id, row.scope, row.ruleset, row.ruleset_version) == (
