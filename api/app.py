@@ -24,6 +24,7 @@ from api.routes import (
     fraud_rules,
     marketplace,
     refunds,
+    reviews,
     webhooks,
 )
 from api.routes.common import Context, grouped
@@ -65,6 +66,10 @@ def create_app(settings: Settings) -> Starlette:
         def housekeeping() -> None:
             reconcile_charges(charge_service, vault)
             reconcile_refunds(refund_service)
+            charge_service.reviews.close_expired(
+                dt.timedelta(seconds=settings.review_timeout_seconds),
+                settings.review_timeout_action,
+            )
 
         worker = None
         if settings.webhook_worker:
@@ -118,6 +123,7 @@ def create_app(settings: Settings) -> Starlette:
                     *events.routes,
                     *webhooks.routes,
                     *fraud_rules.routes,
+                    *reviews.routes,
                 ]
             ),
         ],

@@ -16,6 +16,7 @@ from pydantic.json_schema import models_json_schema
 
 from api import contracts as c
 from api.contracts import fraud as f
+from api.contracts import reviews as r
 from api.domain.states import CHARGE_STATUSES, EVENT_TYPES
 from api.idempotency import MAX_KEY_LENGTH
 from api.ids import ID_PATTERN
@@ -74,6 +75,16 @@ FRAUD_OPS: tuple[Op, ...] = (
     Op("post", "/v1/fraud/value_list_items", "Add an item to a value list",
        f.FraudValueListItem, f.FraudValueListItemCreate, 201),
     Op("delete", "/v1/fraud/value_list_items/{id}", "Remove an item", c.Deleted),
+    Op("get", "/v1/reviews", "Reviews, oldest first (open ones unless open=false)",
+       c.ListOf[r.Review],
+       query=(_q("open", {"type": "string", "enum": ["true", "false"]}),
+              _q("reason", {"type": "string", "enum": ["rule", "score", "test_card"]}),
+              _q("limit", {"type": "integer", "minimum": 1, "maximum": 100, "default": 100}))),
+    Op("get", "/v1/reviews/{id}", "Retrieve a review", r.Review),
+    Op("post", "/v1/reviews/{id}/approve", "Approve: capture the held charge", r.Review,
+       r.ReviewApprove),
+    Op("post", "/v1/reviews/{id}/reject", "Reject: void the held charge", r.Review,
+       r.ReviewReject),
 )  # fmt: skip
 
 OPS: tuple[Op, ...] = (

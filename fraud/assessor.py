@@ -90,7 +90,7 @@ class Assessor:
             if fixed is not None:
                 decision, score, reason = fixed
                 level = risk_level(score, loaded.ruleset)
-                outcome = Outcome(decision, score, level, None, reason)
+                outcome = Outcome(decision, score, level, None, reason, (), "test_card")
             else:
                 outcome = decide(loaded.ruleset, values, loaded.lists)
         except Exception as exc:  # a rule that errors never lets a charge through
@@ -120,7 +120,9 @@ class Assessor:
         self, body: AssessmentRequest, livemode: bool, outcome: Outcome, version: int
     ) -> Assessment:
         clearance = None
-        if outcome.decision == "allow":
+        # A review holds the money: the vault may authorise, and the API captures only
+        # once a person approves (it voids on a reject).
+        if outcome.decision in ("allow", "review"):
             clearance = self._signer.sign(
                 {
                     "charge_id": body.charge_id,
@@ -141,6 +143,7 @@ class Assessor:
             if rule
             else None,
             reason=outcome.reason,
+            decided_by=outcome.decided_by,
             reasons=reasons,
             ruleset_version=version,
             clearance=clearance,

@@ -61,6 +61,7 @@ class Assessment(BaseModel):
     risk_level: RiskLevel = "normal"
     rule: RuleRef | None = None
     reason: str = ""
+    decided_by: Literal["rule", "score", "default", "test_card"] = "default"
     reasons: list[str]
     ruleset_version: int = 0
     clearance: Clearance | None = None

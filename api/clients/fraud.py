@@ -28,6 +28,7 @@ class FraudAssessment(BaseModel):
     risk_level: str = "normal"
     rule: FraudRule | None = None
     reason: str = ""
+    decided_by: str = "default"
     ruleset_version: int = 0
     clearance: FraudClearance | None = None
 

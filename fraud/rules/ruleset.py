@@ -22,6 +22,7 @@ from fraud.rules.parser import parse_rule
 
 Decision = Literal["allow", "review", "block"]
 RiskLevel = Literal["normal", "elevated", "highest"]
+DecidedBy = Literal["rule", "score", "default", "test_card"]
 REVIEW_AT = 65
 BLOCK_AT = 75
 
@@ -65,6 +66,7 @@ class Outcome:
     rule: CompiledRule | None  # the rule that decided; None when the score or nothing did
     reason: str
     results: tuple[RuleResult, ...] = field(default=())
+    decided_by: DecidedBy = "rule"
 
 
 def risk_level(score: int, ruleset: Ruleset) -> RiskLevel:
@@ -91,7 +93,8 @@ def decide(ruleset: Ruleset, values: Values, lists: Lists) -> Outcome:
     level = risk_level(score, ruleset)
 
     def outcome(decision: Decision, rule: CompiledRule | None, reason: str) -> Outcome:
-        return Outcome(decision, score, level, rule, reason, results)
+        by: DecidedBy = "rule" if rule else ("default" if reason == "No rule matched" else "score")
+        return Outcome(decision, score, level, rule, reason, results, by)
 
     if fired["allow"]:
         return outcome("allow", fired["allow"][0], _by_rule("allow", fired["allow"][0]))
