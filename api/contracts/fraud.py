@@ -42,6 +42,9 @@ class FraudRule(Resource):
     created: int
     updated: int
     livemode: bool
+    warnings: list[str] = Field(
+        default_factory=list, description="The linter's findings when the rule was saved."
+    )
 
 
 class FraudRuleChange(Resource):
@@ -66,6 +69,7 @@ class FraudSettings(Resource):
     review_at: int
     block_at: int
     livemode: bool
+    warnings: list[str] = Field(default_factory=list)
 
 
 class FraudValueListCreate(Request):

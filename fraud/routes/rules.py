@@ -12,6 +12,7 @@ from starlette.routing import Route
 from fraud.contracts import RuleCreate, RuleUpdate, ThresholdsUpdate
 from fraud.presenters import change_json, rule_json, thresholds_json
 from fraud.routes.common import context, scope_of
+from fraud.rules.lint import lint_thresholds
 from fraud.store import rules as store
 from fraud.store.models import RuleChange
 from fraud.store.scopes import scope_state
@@ -40,7 +41,10 @@ async def create_rule(request: Request) -> JSONResponse:
             rule = store.create_rule(
                 session, scope.key, body.predicate, body.description, scope.actor
             )
-            return rule_json(rule, scope.mode == "live")
+            session.flush()
+            answer = rule_json(rule, scope.mode == "live")
+            answer["warnings"] = store.lint(session, scope.key, rule)
+            return answer
 
     return JSONResponse(await run_in_threadpool(run), status_code=201)
 
@@ -72,7 +76,10 @@ async def update_rule(request: Request) -> JSONResponse:
                 enabled=body.enabled,
                 description=body.description,
             )
-            return rule_json(rule, scope.mode == "live")
+            session.flush()
+            answer = rule_json(rule, scope.mode == "live")
+            answer["warnings"] = store.lint(session, scope.key, rule) if rule.enabled else []
+            return answer
 
     return JSONResponse(await run_in_threadpool(run))
 
@@ -125,7 +132,16 @@ async def thresholds(request: Request) -> JSONResponse:
                         actor=scope.actor,
                     )
                 )
-            return thresholds_json(state, scope.mode == "live")
+            answer = thresholds_json(state, scope.mode == "live")
+            scoring = [
+                r.predicate
+                for r in store.live_rules(session, scope.key)
+                if r.enabled and r.action == "score"
+            ]
+            answer["warnings"] = (
+                lint_thresholds(scoring, state.review_at, state.block_at) if scoring else []
+            )
+            return answer
 
     return JSONResponse(await run_in_threadpool(run))
 

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fraud.ids import new_id
 from fraud.rules.attributes import ListKind
 from fraud.rules.check import check_rule
+from fraud.rules.lint import Saved, lint_rule, lint_thresholds
 from fraud.rules.parser import parse_rule
-from fraud.store.models import Rule, RuleChange, ValueList, utcnow
+from fraud.store.models import Decision, Rule, RuleChange, ValueList, utcnow
 from fraud.store.scopes import scope_state
 from strongroom.web import NotFound
 
@@ -124,3 +127,33 @@ def history(session: Session, scope: str, limit: int = 100) -> list[RuleChange]:
             .limit(limit)
         )
     )
+
+
+def seen_attributes(
+    session: Session, scope: str, days: int = 30, sample: int = 1000
+) -> set[str] | None:
+    """Attributes present in the scope's recent decisions; None when there are none."""
+    since = utcnow() - dt.timedelta(days=days)
+    rows = session.scalars(
+        select(Decision.attributes)
+        .where(Decision.scope == scope, Decision.ruleset == "live", Decision.created >= since)
+        .order_by(Decision.id.desc())
+        .limit(sample)
+    ).all()
+    if not rows:
+        return None
+    return {name for attributes in rows for name in attributes}
+
+
+def lint(session: Session, scope: str, rule: Rule) -> list[str]:
+    """The linter's warnings for `rule` among the scope's enabled rules and thresholds."""
+    enabled = [r for r in live_rules(session, scope) if r.enabled]
+    position = next((i for i, r in enumerate(enabled) if r.id == rule.id), len(enabled))
+    earlier = [Saved(r.id, r.predicate) for r in enabled[:position]]
+    later = [Saved(r.id, r.predicate) for r in enabled[position + 1 :]]
+    warnings = lint_rule(rule.predicate, earlier, later, seen_attributes(session, scope))
+    scoring = [r.predicate for r in enabled if r.action == "score"]
+    if rule.action == "score" and scoring:
+        state = scope_state(session, scope)
+        warnings += lint_thresholds(scoring, state.review_at, state.block_at)
+    return warnings

@@ -15,7 +15,9 @@ def test_allow_comes_with_a_clearance_bound_to_the_callers_mode(client: TestClie
     assert json.loads(payload)["livemode"] is True
 
 
-def test_the_test_cards_keep_their_outcomes_and_a_block_has_no_clearance(client: TestClient) -> None:
+def test_the_test_cards_keep_their_outcomes_and_a_block_has_no_clearance(
+    client: TestClient,
+) -> None:
     blocked = client.post("/v1/assessments", json=assessment("410000", "0019"), headers=TEST).json()
     review = client.post("/v1/assessments", json=assessment("400000", "4954"), headers=TEST).json()
     assert (blocked["decision"], review["decision"]) == ("block", "review")

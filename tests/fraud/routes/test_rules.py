@@ -110,3 +110,21 @@ def test_thresholds_are_per_marketplace_and_decide_by_score(client: TestClient) 
 def test_management_needs_a_marketplace_header(client: TestClient) -> None:
     response = client.get("/v1/fraud/rules", headers={"authorization": "Bearer cred-test"})
     assert response.status_code == 400
+
+
+def test_saving_a_rule_answers_with_the_linters_warnings(client: TestClient) -> None:
+    first = create(client, "block if :amount: > 0")
+    assert first["warnings"] == []
+    second = create(client, "review if :amount: > 0 and :livemode:")
+    assert second["warnings"] == [
+        f"shadowed by {first['id']} (block if :amount: > 0): it can never decide"
+    ]
+    create(client, "score +30 if :is_new_customer:")
+    settings = client.post(
+        "/v1/fraud/settings", json={"review_at": 20, "block_at": 60}, headers=TEST
+    ).json()
+    assert settings["warnings"] == ["block_at 60 is above the highest reachable score (30)"]
+    client.post("/v1/assessments", json=assessment(), headers=TEST)
+    client.app.state.ctx.assessor.decisions.flush()  # type: ignore[attr-defined]
+    third = create(client, "review if :ip_country: = 'FR'")
+    assert any(":ip_country: was missing" in w for w in third["warnings"])
