@@ -18,7 +18,7 @@ from fraud.metrics import Metrics
 from fraud.rulebook import Rulebook
 from fraud.rules.ruleset import Outcome, decide, risk_level
 from fraud.signing import ClearanceSigner
-from fraud.store.decisions import DecisionLog, decision_row
+from fraud.store.decisions import DecisionLog, decision_row, memberships
 from fraud.testcards import FIXED_OUTCOMES
 from fraud.velocity import Observation, VelocityStore
 from strongroom.web import ServiceError
@@ -97,7 +97,14 @@ class Assessor:
             raise self._refuse("rule", body.charge_id, exc) from None
         try:
             self.decisions.record(
-                decision_row(scope, body.charge_id, loaded.ruleset.version, outcome, values)
+                decision_row(
+                    scope,
+                    body.charge_id,
+                    loaded.ruleset.version,
+                    outcome,
+                    values,
+                    memberships(values, loaded.lists),
+                )
             )
             if outcome.decision == "block":
                 self._velocity.record_block(scope, body.card.fingerprint, body.charge_id, at_ms)

@@ -15,6 +15,7 @@ import httpx
 
 from strongroom import demo as demo_script
 from strongroom.devkeys import DevSecrets, load_or_create
+from strongroom.fraud_cli import fraud_group
 from strongroom.marketplaces import (
     MarketplaceKeys,
     create_marketplace,
@@ -291,3 +292,4 @@ def marketplace_roll_key(key: str, overlap: int, **kw: Any) -> None:
 
 main.add_command(vault_group)
 main.add_command(audit_group)
+main.add_command(fraud_group)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import insert
@@ -27,12 +28,22 @@ class DecisionsBacklogged(Exception):
     """More decisions wait than the store has taken: refuse until it catches up."""
 
 
+def memberships(
+    values: dict[str, Any], lists: Mapping[str, frozenset[str]]
+) -> dict[str, list[str]]:
+    """For each list, the string attributes whose value it held at this moment."""
+    strings = [(name, value) for name, value in values.items() if isinstance(value, str)]
+    found = {alias: [n for n, v in strings if v in members] for alias, members in lists.items()}
+    return {alias: names for alias, names in found.items() if names}
+
+
 def decision_row(
     scope: str,
     charge_id: str,
     version: int,
     outcome: Outcome,
     values: dict[str, Any],
+    memberships: dict[str, list[str]],
     ruleset: str = "live",
 ) -> dict[str, Any]:
     return {
@@ -48,6 +59,7 @@ def decision_row(
             {"rule": r.rule, "action": r.action, "matched": r.matched} for r in outcome.results
         ],
         "attributes": {k: v for k, v in values.items() if v is not None},
+        "memberships": memberships,
         "created": utcnow(),
     }
 

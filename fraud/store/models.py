@@ -116,4 +116,7 @@ class Decision(Base):
     reason: Mapped[str] = mapped_column(String(2200))
     results: Mapped[list[Any]]
     attributes: Mapped[dict[str, Any]]
+    # Which attributes' values were in which value list, as the lists stood then: a
+    # backtest judges `in @list` by these, not by today's lists.
+    memberships: Mapped[dict[str, Any]]
     created: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -30,6 +30,7 @@ def upgrade() -> None:
         sa.Column("reason", sa.String(length=2200), nullable=False),
         sa.Column("results", sa.JSON(), nullable=False),
         sa.Column("attributes", sa.JSON(), nullable=False),
+        sa.Column("memberships", sa.JSON(), nullable=False),
         sa.Column("created", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id"),
     )
