@@ -24,8 +24,10 @@ from api.routes import (
     charges,
     customers,
     events,
+    fraud_rules,
     marketplace,
     refunds,
+    reviews,
     webhooks,
 )
 from api.routes.common import Context, grouped
@@ -80,6 +82,10 @@ def create_app(settings: Settings) -> Starlette:
         def housekeeping() -> None:
             reconcile_charges(charge_service, vault)
             reconcile_refunds(refund_service)
+            charge_service.reviews.close_expired(
+                dt.timedelta(seconds=settings.review_timeout_seconds),
+                settings.review_timeout_action,
+            )
 
         worker = None
         if settings.webhook_worker:
@@ -108,6 +114,7 @@ def create_app(settings: Settings) -> Starlette:
             customers=CustomerService(sessions, vault, live, secret),
             webhooks=WebhookService(sessions, live, secret),
             worker=worker,
+            fraud=fraud,
         )
         if worker is not None:
             worker.start()
@@ -132,6 +139,8 @@ def create_app(settings: Settings) -> Starlette:
                     *refunds.routes,
                     *events.routes,
                     *webhooks.routes,
+                    *fraud_rules.routes,
+                    *reviews.routes,
                 ]
             ),
         ],

@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     webhook_concurrency: int = Field(default=4, ge=1, le=64)
     # Off in production: a merchant could otherwise make the API post into our network.
     webhook_allow_private_networks: bool = False
+    # A review left open this long closes by this action (approve captures, reject voids).
+    review_timeout_seconds: float = Field(default=7 * 86400.0, gt=0)
+    review_timeout_action: Literal["approve", "reject"] = "reject"
     log_level: str = "INFO"
 
     @property

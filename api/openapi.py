@@ -16,7 +16,9 @@ from pydantic.json_schema import models_json_schema
 
 from api import contracts as c
 from api.contracts.tokens import CardCreate, Token, TokenCreate, VaultCard
-from api.domain.states import EVENT_TYPES
+from api.contracts import fraud as f
+from api.contracts import reviews as r
+from api.domain.states import CHARGE_STATUSES, EVENT_TYPES
 from api.idempotency import MAX_KEY_LENGTH
 from api.ids import ID_PATTERN
 
@@ -68,6 +70,39 @@ VAULT_OPS: tuple[Op, ...] = (
        CardCreate, 201),
     Op("post", "/v1/tokens", "Tokenise a card as Stripe's server-side tokens do", Token,
        TokenCreate, 201),
+)  # fmt: skip
+
+FRAUD_OPS: tuple[Op, ...] = (
+    Op("get", "/v1/fraud/rules", "List the fraud rules of this mode", c.ListOf[f.FraudRule]),
+    Op("post", "/v1/fraud/rules", "Create a fraud rule", f.FraudRule, f.FraudRuleCreate, 201),
+    Op("get", "/v1/fraud/rules/history", "Every change to the rules, newest first",
+       c.ListOf[f.FraudRuleChange]),
+    Op("get", "/v1/fraud/rules/{id}", "Retrieve a fraud rule", f.FraudRule),
+    Op("post", "/v1/fraud/rules/{id}", "Update, disable or enable a fraud rule", f.FraudRule,
+       f.FraudRuleUpdate),
+    Op("delete", "/v1/fraud/rules/{id}", "Delete a fraud rule", f.FraudRule),
+    Op("get", "/v1/fraud/settings", "The risk-score thresholds", f.FraudSettings),
+    Op("post", "/v1/fraud/settings", "Set the risk-score thresholds", f.FraudSettings,
+       f.FraudSettingsUpdate),
+    Op("get", "/v1/fraud/value_lists", "List value lists", c.ListOf[f.FraudValueList]),
+    Op("post", "/v1/fraud/value_lists", "Create a value list", f.FraudValueList,
+       f.FraudValueListCreate, 201),
+    Op("get", "/v1/fraud/value_lists/{id}", "Retrieve a value list and its items",
+       f.FraudValueList),
+    Op("delete", "/v1/fraud/value_lists/{id}", "Delete a value list no rule uses", c.Deleted),
+    Op("post", "/v1/fraud/value_list_items", "Add an item to a value list",
+       f.FraudValueListItem, f.FraudValueListItemCreate, 201),
+    Op("delete", "/v1/fraud/value_list_items/{id}", "Remove an item", c.Deleted),
+    Op("get", "/v1/reviews", "Reviews, oldest first (open ones unless open=false)",
+       c.ListOf[r.Review],
+       query=(_q("open", {"type": "string", "enum": ["true", "false"]}),
+              _q("reason", {"type": "string", "enum": ["rule", "score", "test_card"]}),
+              _q("limit", {"type": "integer", "minimum": 1, "maximum": 100, "default": 100}))),
+    Op("get", "/v1/reviews/{id}", "Retrieve a review", r.Review),
+    Op("post", "/v1/reviews/{id}/approve", "Approve: capture the held charge", r.Review,
+       r.ReviewApprove),
+    Op("post", "/v1/reviews/{id}/reject", "Reject: void the held charge", r.Review,
+       r.ReviewReject),
 )  # fmt: skip
 
 OPS: tuple[Op, ...] = (
@@ -129,6 +164,7 @@ OPS: tuple[Op, ...] = (
     Op("get", "/v1/webhook_deliveries/{id}", "Retrieve a delivery", c.WebhookDelivery),
     Op("post", "/v1/webhook_deliveries/{id}/retry", "Deliver again now", c.WebhookDelivery,
        c.NoParameters),
+    *FRAUD_OPS,
 )  # fmt: skip
 
 IDEMPOTENCY_KEY = {

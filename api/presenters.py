@@ -91,6 +91,8 @@ def charge_json(charge: models.Charge, livemode: bool) -> dict[str, Any]:
             score=charge.fraud_score,
             decision=charge.fraud_decision,
             reasons=list(charge.fraud_reasons),
+            risk_level=charge.fraud_risk_level,
+            rule=charge.fraud_rule,
         )
     captured = charge.amount_captured > 0
     # A released authorisation shows as refunded in full, as Stripe shows it.

@@ -1,91 +1,87 @@
-"""The fraud service: scores each charge and signs a clearance when it allows one."""
+"""The fraud service: assesses each charge under its marketplace's rules and signs a
+clearance when it allows one; keeps those rules, value lists and every decision."""
 
 from __future__ import annotations
 
-import hmac
-import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
+import redis
+from prometheus_client import generate_latest
 from starlette.applications import Starlette
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from fraud.assessor import Assessor
 from fraud.config import Settings
-from fraud.contracts import Assessment, AssessmentRequest
-from fraud.counters import Counters, open_counters
-from fraud.domain.rules import Facts, assess
+from fraud.metrics import CONTENT_TYPE, Metrics
+from fraud.routes import assessments, rules, value_lists
+from fraud.routes.common import Context
+from fraud.rulebook import Rulebook
+from fraud.rules.errors import RuleInvalid
 from fraud.signing import ClearanceSigner, load_signing_key
-from strongroom.web import EXCEPTION_HANDLERS, AuthenticationError, health_route, parse_json_object
-
-log = logging.getLogger("fraud")
-VELOCITY_WINDOW = 60
-
-
-def caller_livemode(request: Request, settings: Settings) -> bool:
-    """The mode of the calling API stack, from its credential alone."""
-    header = request.headers.get("authorization", "")
-    token = header.removeprefix("Bearer ").encode()
-    if hmac.compare_digest(token, settings.live_credential.get_secret_value().encode()):
-        return True
-    if hmac.compare_digest(token, settings.test_credential.get_secret_value().encode()):
-        return False
-    raise AuthenticationError("Unknown service credential.", code="invalid_credential")
+from fraud.store.db import make_engine, migrate, session_factory
+from fraud.store.decisions import DecisionLog
+from fraud.velocity import VelocityStore
+from fraud.velocity.memory import MemoryVelocity
+from fraud.velocity.redis_store import RedisVelocity
+from strongroom.web import EXCEPTION_HANDLERS, error_body, health_route
 
 
-def create_app(settings: Settings, counters: Counters | None = None) -> Starlette:
+def open_velocity(settings: Settings) -> VelocityStore:
+    if settings.counters_url == "memory":
+        return MemoryVelocity()
+    client = redis.Redis.from_url(
+        settings.counters_url,
+        socket_timeout=settings.counters_timeout_seconds,
+        socket_connect_timeout=settings.counters_timeout_seconds,
+    )
+    return RedisVelocity(client, settings.counters_prefix)
+
+
+async def _rule_invalid(request: Request, exc: Exception) -> Response:
+    """A 400 that says where: the column of the rule where it stops making sense."""
+    assert isinstance(exc, RuleInvalid)
+    error: dict[str, object] = {**error_body(exc.type, exc.code, exc.message, exc.param)["error"]}
+    error["position"] = {"column": exc.column}
+    return JSONResponse({"error": error}, status_code=400)
+
+
+def create_app(settings: Settings, velocity: VelocityStore | None = None) -> Starlette:
     signer = ClearanceSigner(
         load_signing_key(settings.signing_key.get_secret_value()), settings.clearance_ttl_seconds
     )
-    store = counters or open_counters(settings.counters_url, settings.counters_prefix)
+    engine = make_engine(settings.resolved_database_url())
+    migrate(engine)
+    sessions = session_factory(engine)
+    metrics = Metrics()
+    decisions = DecisionLog(sessions)
+    assessor = Assessor(
+        decisions, Rulebook(sessions), velocity or open_velocity(settings), signer, metrics
+    )
 
-    async def assessments(request: Request) -> JSONResponse:
-        livemode = caller_livemode(request, settings)
-        body = AssessmentRequest.model_validate(await parse_json_object(request))
-        mode = "live" if livemode else "test"
-        velocity_key = f"{mode}:{body.marketplace}:{body.card.fingerprint}"
-        # Counting runs in a thread: the Redis client is synchronous.
-        count = await run_in_threadpool(store.hit, velocity_key, VELOCITY_WINDOW)
-        verdict = assess(
-            Facts(
-                livemode=livemode,
-                bin=body.card.bin,
-                last4=body.card.last4,
-                amount=body.amount,
-                card_charges_last_minute=count,
-            )
-        )
-        clearance = None
-        if verdict.decision == "allow":
-            clearance = signer.sign(
-                {
-                    "charge_id": body.charge_id,
-                    "card": body.card.id,
-                    "marketplace": body.marketplace,
-                    "amount": body.amount,
-                    "currency": body.currency,
-                    "livemode": livemode,
-                }
-            )
-        log.info(
-            "assessed charge=%s mode=%s score=%d decision=%s reasons=%s",
-            body.charge_id,
-            mode,
-            verdict.score,
-            verdict.decision,
-            ",".join(verdict.reasons),
-        )
-        result = Assessment(
-            score=verdict.score,
-            decision=verdict.decision,
-            reasons=list(verdict.reasons),
-            clearance=clearance,
-        )
-        return JSONResponse(result.model_dump(exclude_none=True))
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        decisions.close()  # what was decided is committed before the process ends
+        engine.dispose()
+
+    async def metrics_endpoint(request: Request) -> Response:
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE)
 
     app = Starlette(
-        routes=[health_route(), Route("/v1/assessments", assessments, methods=["POST"])],
-        exception_handlers=EXCEPTION_HANDLERS,
+        routes=[
+            health_route(),
+            Route("/metrics", metrics_endpoint, methods=["GET"]),
+            *assessments.routes,
+            *rules.routes,
+            *value_lists.routes,
+        ],
+        exception_handlers={**EXCEPTION_HANDLERS, RuleInvalid: _rule_invalid},
+        lifespan=lifespan,
     )
     app.state.service_name = "fraud"
+    app.state.ctx = Context(settings=settings, sessions=sessions, assessor=assessor)
+    app.state.metrics = metrics
     return app

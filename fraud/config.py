@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -19,5 +21,17 @@ class Settings(BaseSettings):
     # "memory" keeps counters in this process (dev); a redis:// URL shares them.
     counters_url: str = "memory"
     counters_prefix: str = "strongroom:fraud:"
+    # A Redis slower than this fails the assessment (closed), never waits it out.
+    counters_timeout_seconds: float = 0.5
+    data_dir: Path = Path("var")
+    # Rules, value lists and decisions: a SQLite file under data_dir unless a URL is given.
+    database_url: str | None = None
     clearance_ttl_seconds: int = 120
     log_level: str = "INFO"
+
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        folder = self.data_dir / "fraud"
+        folder.mkdir(parents=True, exist_ok=True)
+        return f"sqlite:///{folder / 'fraud.db'}"

@@ -1,4 +1,5 @@
-"""The fraud service's public surface: an assessment asked for by an API stack."""
+"""The fraud service's public surface: assessments asked for by an API stack, and the
+management of rules and value lists that the API proxies for a merchant."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 Decision = Literal["allow", "review", "block"]
+RiskLevel = Literal["normal", "elevated", "highest"]
 
 
 class CardSummary(BaseModel):
@@ -19,6 +21,9 @@ class CardSummary(BaseModel):
     bin: str = Field(pattern=r"^[0-9]{6}$")
     last4: str = Field(pattern=r"^[0-9]{4}$")
     fingerprint: str = Field(max_length=64)
+    # Card facts the vault may share; the BIN table answers when they are absent.
+    country: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")
+    funding: str | None = Field(default=None, max_length=16)
 
 
 class AssessmentRequest(BaseModel):
@@ -29,6 +34,10 @@ class AssessmentRequest(BaseModel):
     amount: int = Field(gt=0, le=99_999_999_999)
     currency: str = Field(pattern=r"^[a-z]{3}$")
     card: CardSummary
+    customer: str | None = Field(default=None, pattern=r"^cus_[A-Za-z0-9]{8,64}$")
+    email: str | None = Field(default=None, max_length=512)
+    # The charge's metadata: ip, ip_country, device_id or session, billing_country, email.
+    metadata: dict[str, str] = Field(default_factory=dict, max_length=50)
 
 
 class Clearance(BaseModel):
@@ -38,8 +47,54 @@ class Clearance(BaseModel):
     signature: str
 
 
+class RuleRef(BaseModel):
+    """The rule that decided, as a charge's `outcome.rule` shows it."""
+
+    id: str
+    action: str
+    predicate: str
+
+
 class Assessment(BaseModel):
     score: int = Field(ge=0, le=100)
     decision: Decision
+    risk_level: RiskLevel = "normal"
+    rule: RuleRef | None = None
+    reason: str = ""
+    decided_by: Literal["rule", "score", "default", "test_card"] = "default"
     reasons: list[str]
+    ruleset_version: int = 0
     clearance: Clearance | None = None
+
+
+class ManagementRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class RuleCreate(ManagementRequest):
+    predicate: str = Field(min_length=1, max_length=2000)
+    description: str | None = Field(default=None, max_length=500)
+
+
+class RuleUpdate(ManagementRequest):
+    predicate: str | None = Field(default=None, min_length=1, max_length=2000)
+    enabled: bool | None = None
+    description: str | None = Field(default=None, max_length=500)
+
+
+class ThresholdsUpdate(ManagementRequest):
+    """Scores at or above review_at are reviewed, at or above block_at blocked."""
+
+    review_at: int = Field(ge=1, le=100)
+    block_at: int = Field(ge=1, le=101)  # 101: the score never blocks
+
+
+class ValueListCreate(ManagementRequest):
+    alias: str = Field(min_length=1, max_length=63)
+    name: str = Field(min_length=1, max_length=200)
+    item_type: str = "string"
+
+
+class ValueListItemCreate(ManagementRequest):
+    value_list: str = Field(pattern=r"^rsl_[A-Za-z0-9]{8,64}$")
+    value: str = Field(min_length=1, max_length=800)

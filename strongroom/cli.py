@@ -30,6 +30,7 @@ from strongroom.datadir import (
 )
 from strongroom.datadir import init as init_data_dir
 from strongroom.devkeys import DevSecrets
+from strongroom.fraud_cli import fraud_group
 from strongroom.lifecycle import running, stack_status, stop_up
 from strongroom.marketplace_cli import marketplace_group, print_keys
 from strongroom.marketplaces import MarketplaceKeys, dev_marketplace
@@ -77,6 +78,11 @@ def stack_options(f: Callable[..., Any]) -> Callable[..., Any]:
             callback=counters_url,
             help=f"'memory' or a redis:// URL. {RECORDED} memory.",
         ),
+        click.option(
+            "--fraud-database-url",
+            envvar="STRONGROOM_FRAUD_DATABASE_URL",
+            help="Fraud rules, lists and decisions (default: SQLite).",
+        ),
         *[
             click.option(flag, type=click.IntRange(1, 64), help=f"{text} {RECORDED} 1.")
             for flag, text in (
@@ -116,6 +122,7 @@ _FIELDS = {
     "api_test_database_url": "api_test_database_url",
     "api_live_database_url": "api_live_database_url",
     "fraud_counters_url": "fraud_counters_url",
+    "fraud_database_url": "fraud_database_url",
     "api_test_workers": "api_test_workers",
     "api_live_workers": "api_live_workers",
     "edge_workers": "edge_workers",
@@ -327,3 +334,4 @@ main.add_command(vault_group)
 main.add_command(audit_group)
 main.add_command(backup_command)
 main.add_command(restore_command)
+main.add_command(fraud_group)

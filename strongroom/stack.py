@@ -40,6 +40,7 @@ class Options:
     api_test_database_url: str | None = None
     api_live_database_url: str | None = None
     fraud_counters_url: str = "memory"
+    fraud_database_url: str | None = None  # rules, lists, decisions; default SQLite
     # Each API stack is scaled on its own; the test stack runs at the idle CPU priority,
     # so that a flood of test traffic yields the CPU to live traffic.
     api_test_workers: int = 1
@@ -109,6 +110,17 @@ def services(opts: Options, keys: DevSecrets, shop: MarketplaceKeys | None = Non
     }
     if opts.vault_database_url:
         vault_env["VAULT_DATABASE_URL"] = opts.vault_database_url
+    fraud_env = {
+        "FRAUD_HOST": h,
+        "FRAUD_PORT": str(p.fraud),
+        "FRAUD_TEST_CREDENTIAL": keys.fraud_test_credential,
+        "FRAUD_LIVE_CREDENTIAL": keys.fraud_live_credential,
+        "FRAUD_SIGNING_KEY": keys.fraud_signing_key,
+        "FRAUD_COUNTERS_URL": opts.fraud_counters_url,
+        "FRAUD_DATA_DIR": data,
+    }
+    if opts.fraud_database_url:
+        fraud_env["FRAUD_DATABASE_URL"] = opts.fraud_database_url
     if keys.operator_public_key:
         vault_env["VAULT_OPERATOR_PUBLIC_KEY"] = keys.operator_public_key
     return [
@@ -124,19 +136,7 @@ def services(opts: Options, keys: DevSecrets, shop: MarketplaceKeys | None = Non
             },
         ),
         Service("vault", "vault", p.vault, vault_env),
-        Service(
-            "fraud",
-            "fraud",
-            p.fraud,
-            {
-                "FRAUD_HOST": h,
-                "FRAUD_PORT": str(p.fraud),
-                "FRAUD_TEST_CREDENTIAL": keys.fraud_test_credential,
-                "FRAUD_LIVE_CREDENTIAL": keys.fraud_live_credential,
-                "FRAUD_SIGNING_KEY": keys.fraud_signing_key,
-                "FRAUD_COUNTERS_URL": opts.fraud_counters_url,
-            },
-        ),
+        Service("fraud", "fraud", p.fraud, fraud_env),
         api(
             "test",
             p.api_test,

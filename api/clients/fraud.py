@@ -7,16 +7,29 @@ from typing import Any, Literal
 import httpx
 from pydantic import BaseModel
 
+from strongroom.web import ServiceError, UpstreamError
+
 
 class FraudClearance(BaseModel):
     payload: str
     signature: str
 
 
+class FraudRule(BaseModel):
+    id: str
+    action: str
+    predicate: str
+
+
 class FraudAssessment(BaseModel):
     score: int
     decision: Literal["allow", "review", "block"]
     reasons: list[str]
+    risk_level: str = "normal"
+    rule: FraudRule | None = None
+    reason: str = ""
+    decided_by: str = "default"
+    ruleset_version: int = 0
     clearance: FraudClearance | None = None
 
 
@@ -43,3 +56,31 @@ class FraudClient:
         if response.status_code != 200:
             raise FraudUnavailable(f"status {response.status_code}")
         return FraudAssessment.model_validate_json(response.content)
+
+    def manage(
+        self,
+        method: str,
+        path: str,
+        marketplace: str,
+        actor: str,
+        body: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """A rules or value-lists call for this marketplace; its errors become ours."""
+        headers = {"strongroom-marketplace": marketplace, "strongroom-actor": actor}
+        try:
+            response = self._http.request(method, path, json=body, headers=headers)
+        except httpx.TransportError:
+            raise UpstreamError("The fraud service is unreachable; retry later.") from None
+        answer: dict[str, Any] = response.json()
+        if response.status_code >= 500:
+            raise UpstreamError("The fraud service failed; retry later.")
+        if response.status_code >= 400:
+            error = answer.get("error", {})
+            raise ServiceError(
+                str(error.get("message", "The fraud service refused the request.")),
+                code=str(error.get("code", "invalid_request")),
+                param=error.get("param"),
+                type=str(error.get("type", "invalid_request_error")),
+                status_code=response.status_code,
+            )
+        return answer

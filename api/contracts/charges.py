@@ -66,10 +66,18 @@ class ChargeUpdate(Request):
     metadata: Metadata | None = None
 
 
+class FraudRuleRef(Resource):
+    id: str
+    action: str
+    predicate: str
+
+
 class FraudOutcome(Resource):
     score: int
     decision: Literal["allow", "review", "block"]
     reasons: list[str]
+    risk_level: str | None = Field(default=None, description="normal, elevated or highest.")
+    rule: FraudRuleRef | None = Field(default=None, description="The rule that decided.")
 
 
 class Outcome(Resource):

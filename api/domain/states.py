@@ -6,7 +6,8 @@ charge   pending ──► succeeded        authorised and captured in one reque
          pending ──► failed | blocked | pending_review
          authorized ──► succeeded     captured (in full or in part; the rest is released)
          authorized ──► canceled      the authorisation released
-         pending_review ──► canceled  the merchant gives up on a held charge
+         pending_review ──► canceled  the review rejected (authorisation voided), or given up
+         pending_review ──► succeeded the review approved: the held authorisation captured
 refund   pending ──► succeeded | failed
 ```
 
@@ -38,6 +39,7 @@ CHARGE_TRANSITIONS: dict[tuple[str, str], str] = {
     ("authorized", "succeeded"): "charge.captured",
     ("authorized", "canceled"): "charge.canceled",
     ("pending_review", "canceled"): "charge.canceled",
+    ("pending_review", "succeeded"): "charge.captured",  # a person approved the review
 }
 
 REFUND_TRANSITIONS: dict[tuple[str, str], str] = {
@@ -52,6 +54,8 @@ OTHER_EVENTS = (
     "customer.created",
     "customer.updated",
     "customer.deleted",
+    "review.opened",
+    "review.closed",
 )
 
 EVENT_TYPES: tuple[str, ...] = tuple(

@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from api.clients.fraud import FraudClient
 from api.clients.vault import VaultClient
 from api.config import Settings
 from api.forms import typed
@@ -38,6 +39,7 @@ class Context:
     customers: CustomerService
     webhooks: WebhookService
     worker: WebhookWorker | None = None
+    fraud: FraudClient | None = None
 
     @property
     def livemode(self) -> bool:

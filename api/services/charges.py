@@ -17,6 +17,7 @@ from api.contracts import ChargeCapture, ChargeCreate, ChargeUpdate
 from api.ids import derived_id, new_id
 from api.presenters import charge_json
 from api.services.common import move_charge, owned
+from api.services.reviews import ReviewService
 from api.store.models import Charge, Customer, CustomerCard, utcnow
 from strongroom.crashpoints import crash_at
 from strongroom.web import NotFound, ServiceError, UpstreamError
@@ -38,6 +39,7 @@ class ChargeService:
         self._fraud = fraud
         self._livemode = livemode
         self._id_secret = id_secret
+        self.reviews = ReviewService(sessions, vault, fraud, livemode)
 
     def _json(self, charge: Charge) -> dict[str, Any]:
         return charge_json(charge, self._livemode)
@@ -129,6 +131,7 @@ class ChargeService:
                         "last4": card.last4,
                         "fingerprint": card.fingerprint,
                     },
+                    **self._fraud_attributes(charge),
                 }
             )
         except FraudUnavailable as exc:
@@ -140,10 +143,13 @@ class ChargeService:
                 failure_code="fraud_unavailable",
                 failure_message="The charge could not be screened; nothing was charged.",
             )
+        fraud_rule = assessment.rule.model_dump() if assessment.rule else None
         fraud = {
             "fraud_score": assessment.score,
             "fraud_decision": assessment.decision,
             "fraud_reasons": assessment.reasons,
+            "fraud_risk_level": assessment.risk_level,
+            "fraud_rule": fraud_rule,
         }
         if assessment.decision == "block":
             return self.settle(
@@ -153,7 +159,7 @@ class ChargeService:
                 failure_message="The charge was blocked by fraud screening.",
                 **fraud,
             )
-        if assessment.decision == "review" or assessment.clearance is None:
+        if assessment.clearance is None:  # nothing may be authorised: hold it as it is
             return self.settle(charge, "pending_review", **fraud)
         for name, value in fraud.items():
             setattr(charge, name, value)
@@ -200,9 +206,22 @@ class ChargeService:
                 **fraud,
             )
         authorised = {**fraud, "authorization_code": result.authorization_code}
+        if assessment.decision == "review":  # authorised, held until a person decides
+            return self.reviews.hold(charge, assessment.decided_by, fraud_rule, **authorised)
         if not charge.capture:
             return self.settle(charge, "authorized", **authorised)
         return self.capture_authorised(charge, authorised)
+
+    def _fraud_attributes(self, charge: Charge) -> dict[str, Any]:
+        """What fraud rules may read beyond the card: the customer, its email, metadata."""
+        attributes: dict[str, Any] = {"metadata": dict(charge.metadata_)}
+        if charge.customer_id is not None:
+            attributes["customer"] = charge.customer_id
+            with self.sessions() as session:
+                customer = session.get(Customer, charge.customer_id)
+            if customer is not None and customer.email:
+                attributes["email"] = customer.email
+        return attributes
 
     @staticmethod
     def _pending(charge: Charge) -> ServiceError:
@@ -262,7 +281,10 @@ class ChargeService:
     def cancel(self, marketplace_id: str, charge_id: str) -> dict[str, Any]:
         charge = self._load(marketplace_id, charge_id)
         if charge.status == "pending_review":
-            return self.settle(charge, "canceled")
+            if charge.review_id is None:  # held before reviews authorised: nothing to void
+                return self.settle(charge, "canceled")
+            self.reviews.reject(marketplace_id, charge.review_id, why="canceled")
+            return self._json(self._load(marketplace_id, charge_id))
         if charge.status != "authorized":
             raise ServiceError(
                 f"A {charge.status} charge cannot be canceled"

@@ -109,7 +109,30 @@ class Charge(Base):
     fraud_score: Mapped[int | None]
     fraud_decision: Mapped[str | None] = mapped_column(String(16))
     fraud_reasons: Mapped[list[str]] = mapped_column(default=list)
+    fraud_risk_level: Mapped[str | None] = mapped_column(String(16))
+    # The rule that decided, as the fraud service named it: {id, action, predicate}.
+    fraud_rule: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    review_id: Mapped[str | None] = mapped_column(String(64))
     created: Mapped[Timestamp] = mapped_column(default=utcnow, index=True)
+
+
+class Review(Base):
+    """A charge held for a person: authorised, not captured, until approved or rejected."""
+
+    __tablename__ = "reviews"
+    __table_args__ = (Index("ix_reviews_open", "marketplace_id", "open", "created"),)
+
+    id: Mapped[Id]
+    marketplace_id: Mapped[str] = mapped_column(String(64))
+    charge_id: Mapped[str] = mapped_column(ForeignKey("charges.id"), index=True)
+    open: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Why it opened: "rule" (a review rule), "score" (the threshold), "test_card".
+    reason: Mapped[str] = mapped_column(String(16))
+    rule_id: Mapped[str | None] = mapped_column(String(64))
+    # approved | rejected | timed_out_approved | timed_out_rejected | canceled
+    closed_reason: Mapped[str | None] = mapped_column(String(32))
+    closed_at: Mapped[dt.datetime | None]
+    created: Mapped[Timestamp] = mapped_column(default=utcnow)
 
 
 class Refund(Base):

@@ -17,13 +17,14 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture(scope="module")
 def pg_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    urls = [create_database() for _ in range(3)]
+    urls = [create_database() for _ in range(4)]
     try:
         yield from start_stack(
             tmp_path_factory.mktemp("pg-stack"),
             vault_database_url=urls[0],
             api_test_database_url=urls[1],
             api_live_database_url=urls[2],
+            fraud_database_url=urls[3],
             fraud_counters_url=REDIS_URL,
             edge_workers=2,
         )

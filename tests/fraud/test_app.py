@@ -1,48 +1,13 @@
 import base64
 import json
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from starlette.testclient import TestClient
 
-from fraud.app import create_app
-from fraud.config import Settings
-from fraud.counters import MemoryCounters
-
-KEY = Ed25519PrivateKey.generate()
-SETTINGS = Settings(
-    test_credential="cred-test",
-    live_credential="cred-live",
-    signing_key=base64.b64encode(KEY.private_bytes_raw()).decode(),
-)
+from tests.fraud.conftest import LIVE, TEST, assessment
 
 
-def request(
-    bin: str = "424242", last4: str = "4242", charge: str = "ch_abcdefgh12"
-) -> dict[str, object]:
-    card = {
-        "id": "card_abcdefgh",
-        "brand": "visa",
-        "bin": bin,
-        "last4": last4,
-        "fingerprint": "fp1",
-    }
-    return {
-        "charge_id": charge,
-        "marketplace": "mkt_abcdefgh",
-        "amount": 500,
-        "currency": "usd",
-        "card": card,
-    }
-
-
-def client() -> TestClient:
-    return TestClient(create_app(SETTINGS, MemoryCounters()))
-
-
-def test_allow_comes_with_a_clearance_bound_to_the_callers_mode() -> None:
-    response = client().post(
-        "/v1/assessments", json=request(), headers={"authorization": "Bearer cred-live"}
-    )
+def test_allow_comes_with_a_clearance_bound_to_the_callers_mode(client: TestClient) -> None:
+    response = client.post("/v1/assessments", json=assessment(), headers=LIVE)
     assert response.status_code == 200
     body = response.json()
     assert body["decision"] == "allow"
@@ -50,27 +15,35 @@ def test_allow_comes_with_a_clearance_bound_to_the_callers_mode() -> None:
     assert json.loads(payload)["livemode"] is True
 
 
-def test_block_and_review_carry_no_clearance() -> None:
-    c = client()
-    auth = {"authorization": "Bearer cred-test"}
-    blocked = c.post("/v1/assessments", json=request("410000", "0019"), headers=auth).json()
-    review = c.post("/v1/assessments", json=request("400000", "4954"), headers=auth).json()
+def test_the_test_cards_keep_their_outcomes_and_a_block_has_no_clearance(
+    client: TestClient,
+) -> None:
+    blocked = client.post("/v1/assessments", json=assessment("410000", "0019"), headers=TEST).json()
+    review = client.post("/v1/assessments", json=assessment("400000", "4954"), headers=TEST).json()
     assert (blocked["decision"], review["decision"]) == ("block", "review")
-    assert "clearance" not in blocked and "clearance" not in review
+    assert "clearance" not in blocked
+    assert "clearance" in review  # to authorise: the API holds it until a person decides
+    assert "always blocked" in blocked["reason"]
+    live = client.post("/v1/assessments", json=assessment("410000", "0019"), headers=LIVE).json()
+    assert live["decision"] == "allow"
 
 
-def test_unknown_credential_is_refused() -> None:
-    response = client().post(
-        "/v1/assessments", json=request(), headers={"authorization": "Bearer nope"}
+def test_a_test_card_outcome_is_not_changed_by_an_allow_rule(client: TestClient) -> None:
+    client.post("/v1/fraud/rules", json={"predicate": "allow if :amount: > 0"}, headers=TEST)
+    blocked = client.post("/v1/assessments", json=assessment("410000", "0019"), headers=TEST)
+    assert blocked.json()["decision"] == "block"
+
+
+def test_unknown_credential_is_refused(client: TestClient) -> None:
+    response = client.post(
+        "/v1/assessments", json=assessment(), headers={"authorization": "Bearer nope"}
     )
     assert response.status_code == 401
 
 
-def test_malformed_request_is_400_naming_the_field() -> None:
-    body = request()
+def test_malformed_request_is_400_naming_the_field(client: TestClient) -> None:
+    body = assessment()
     body["amount"] = "500"
-    response = client().post(
-        "/v1/assessments", json=body, headers={"authorization": "Bearer cred-test"}
-    )
+    response = client.post("/v1/assessments", json=body, headers=TEST)
     assert response.status_code == 400
     assert response.json()["error"]["param"] == "amount"

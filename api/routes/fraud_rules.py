@@ -1,0 +1,159 @@
+"""/v1/fraud/*: the marketplace's fraud rules, settings and value lists, per mode.
+
+The fraud service keeps and checks them; this stack forwards each call with the
+caller's marketplace (its mode goes with this stack's own credential) and who made it.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from api.clients.fraud import FraudClient
+from api.contracts.common import NoParameters
+from api.contracts.fraud import (
+    FraudRuleCreate,
+    FraudRuleUpdate,
+    FraudSettingsUpdate,
+    FraudValueListCreate,
+    FraudValueListItemCreate,
+)
+from api.ids import well_formed
+from api.keys import Caller
+from api.routes.common import caller, context, path_id, read_body
+from api.routes.idempotent import respond
+from strongroom.web import NotFound
+
+# What a merchant may add to say which person made a change: printable ASCII, short.
+ACTOR = re.compile(r"[\x20-\x7e]{1,100}")
+
+
+def _client(request: Request) -> FraudClient:
+    client = context(request).fraud
+    assert client is not None  # set by the app's lifespan
+    return client
+
+
+def actor(request: Request, who: Caller) -> str:
+    """Who changed it: the kind of key, and the person the merchant names, if any."""
+    named = request.headers.get("strongroom-actor", "")
+    return f"{who.kind}_key" + (f" ({named})" if ACTOR.fullmatch(named) else "")
+
+
+def _id(request: Request) -> str:
+    """The path's id, only if it could be one: nothing else reaches the fraud service."""
+    value = path_id(request)
+    if not well_formed(value):
+        raise NotFound(f"No such object: '{value}'.", param="id")
+    return value
+
+
+def _listing(request: Request, answer: dict[str, Any]) -> dict[str, Any]:
+    return {**answer, "has_more": False, "url": request.url.path}
+
+
+async def _forward(
+    request: Request,
+    method: str,
+    path: str,
+    model: type[BaseModel] | None = None,
+    status: int = 200,
+) -> JSONResponse:
+    who = await caller(request)
+    client, by = _client(request), actor(request, who)
+    if method == "GET":
+        answer = await run_in_threadpool(client.manage, "GET", path, who.marketplace_id, by)
+        if answer.get("object") == "list":
+            answer = _listing(request, answer)
+        return JSONResponse(answer)
+    body, raw = await read_body(request, model or NoParameters)
+    payload = body.model_dump(exclude_unset=True) if model else None
+    return await respond(
+        request,
+        who,
+        raw,
+        lambda _: client.manage(method, path, who.marketplace_id, by, payload),
+        status=status,
+    )
+
+
+async def list_rules(request: Request) -> JSONResponse:
+    return await _forward(request, "GET", "/v1/fraud/rules")
+
+
+async def create_rule(request: Request) -> JSONResponse:
+    return await _forward(request, "POST", "/v1/fraud/rules", FraudRuleCreate, 201)
+
+
+async def rule_history(request: Request) -> JSONResponse:
+    return await _forward(request, "GET", "/v1/fraud/rules/history")
+
+
+async def retrieve_rule(request: Request) -> JSONResponse:
+    return await _forward(request, "GET", f"/v1/fraud/rules/{_id(request)}")
+
+
+async def update_rule(request: Request) -> JSONResponse:
+    return await _forward(request, "POST", f"/v1/fraud/rules/{_id(request)}", FraudRuleUpdate)
+
+
+async def delete_rule(request: Request) -> JSONResponse:
+    return await _forward(request, "DELETE", f"/v1/fraud/rules/{_id(request)}")
+
+
+async def get_settings(request: Request) -> JSONResponse:
+    return await _forward(request, "GET", "/v1/fraud/settings")
+
+
+async def update_settings(request: Request) -> JSONResponse:
+    return await _forward(request, "POST", "/v1/fraud/settings", FraudSettingsUpdate)
+
+
+async def list_lists(request: Request) -> JSONResponse:
+    return await _forward(request, "GET", "/v1/fraud/value_lists")
+
+
+async def create_list(request: Request) -> JSONResponse:
+    return await _forward(request, "POST", "/v1/fraud/value_lists", FraudValueListCreate, 201)
+
+
+async def retrieve_list(request: Request) -> JSONResponse:
+    return await _forward(request, "GET", f"/v1/fraud/value_lists/{_id(request)}")
+
+
+async def delete_list(request: Request) -> JSONResponse:
+    return await _forward(request, "DELETE", f"/v1/fraud/value_lists/{_id(request)}")
+
+
+async def add_item(request: Request) -> JSONResponse:
+    return await _forward(
+        request, "POST", "/v1/fraud/value_list_items", FraudValueListItemCreate, 201
+    )
+
+
+async def remove_item(request: Request) -> JSONResponse:
+    return await _forward(request, "DELETE", f"/v1/fraud/value_list_items/{_id(request)}")
+
+
+routes = [
+    Route("/v1/fraud/rules", list_rules, methods=["GET"]),
+    Route("/v1/fraud/rules", create_rule, methods=["POST"]),
+    Route("/v1/fraud/rules/history", rule_history, methods=["GET"]),
+    Route("/v1/fraud/rules/{id}", retrieve_rule, methods=["GET"]),
+    Route("/v1/fraud/rules/{id}", update_rule, methods=["POST"]),
+    Route("/v1/fraud/rules/{id}", delete_rule, methods=["DELETE"]),
+    Route("/v1/fraud/settings", get_settings, methods=["GET"]),
+    Route("/v1/fraud/settings", update_settings, methods=["POST"]),
+    Route("/v1/fraud/value_lists", list_lists, methods=["GET"]),
+    Route("/v1/fraud/value_lists", create_list, methods=["POST"]),
+    Route("/v1/fraud/value_lists/{id}", retrieve_list, methods=["GET"]),
+    Route("/v1/fraud/value_lists/{id}", delete_list, methods=["DELETE"]),
+    Route("/v1/fraud/value_list_items", add_item, methods=["POST"]),
+    Route("/v1/fraud/value_list_items/{id}", remove_item, methods=["DELETE"]),
+]

@@ -1,0 +1,73 @@
+"""/v1/reviews: the queue of held charges, oldest first; approve captures, reject voids."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from api.contracts.reviews import ReviewApprove, ReviewReject
+from api.routes.common import caller, context, path_id, read_body
+from api.routes.idempotent import respond
+from api.routes.listing import listing, query_filter
+from strongroom.web import ServiceError
+
+REASONS = ("rule", "score", "test_card")
+
+
+async def list_reviews(request: Request) -> JSONResponse:
+    ctx = context(request)
+    who = await caller(request)
+    reason = query_filter(request, "reason", REASONS)
+    state = query_filter(request, "open", ("true", "false"))
+    raw = request.query_params.get("limit", "100")
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= 100:
+        raise ServiceError("limit must be an integer from 1 to 100.", param="limit")
+
+    def load() -> dict[str, Any]:
+        data = ctx.charges.reviews.listing(who.marketplace_id, state != "false", reason, int(raw))
+        return listing(request, data, False)
+
+    return JSONResponse(await run_in_threadpool(load))
+
+
+async def retrieve_review(request: Request) -> JSONResponse:
+    ctx = context(request)
+    who = await caller(request)
+    review_id = path_id(request)
+    body = await run_in_threadpool(ctx.charges.reviews.retrieve, who.marketplace_id, review_id)
+    return JSONResponse(body)
+
+
+async def approve_review(request: Request) -> JSONResponse:
+    ctx = context(request)
+    who = await caller(request)
+    _, raw = await read_body(request, ReviewApprove)
+    review_id = path_id(request)
+    return await respond(
+        request, who, raw, lambda _: ctx.charges.reviews.approve(who.marketplace_id, review_id)
+    )
+
+
+async def reject_review(request: Request) -> JSONResponse:
+    ctx = context(request)
+    who = await caller(request)
+    body, raw = await read_body(request, ReviewReject)
+    review_id = path_id(request)
+    return await respond(
+        request,
+        who,
+        raw,
+        lambda _: ctx.charges.reviews.reject(who.marketplace_id, review_id, body.block_card),
+    )
+
+
+routes = [
+    Route("/v1/reviews", list_reviews, methods=["GET"]),
+    Route("/v1/reviews/{id}", retrieve_review, methods=["GET"]),
+    Route("/v1/reviews/{id}/approve", approve_review, methods=["POST"]),
+    Route("/v1/reviews/{id}/reject", reject_review, methods=["POST"]),
+]

@@ -1,0 +1,211 @@
+"""Reviews: a held charge is authorised, not captured; a person approves (capture) or
+rejects (void), and a review left open too long closes by the stack's standing choice.
+
+Each opening and closing records `review.opened` / `review.closed` in the transaction
+that moves the charge, so its webhook is never lost.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from api.clients.fraud import FraudClient
+from api.clients.vault import VaultClient, VaultTimeout, VaultUnreachable
+from api.events import record_event
+from api.ids import new_id
+from api.presenters import charge_json, maybe_unix, unix
+from api.services.common import move_charge, owned
+from api.store.models import Charge, Review, utcnow
+from strongroom.web import ServiceError, UpstreamError
+
+log = logging.getLogger("api.reviews")
+
+
+def review_json(review: Review, charge: Charge, livemode: bool) -> dict[str, Any]:
+    return {
+        "id": review.id,
+        "object": "review",
+        "charge": review.charge_id,
+        "open": review.open,
+        "reason": review.reason,
+        "rule": review.rule_id,
+        "closed_reason": review.closed_reason,
+        "amount": charge.amount,
+        "currency": charge.currency,
+        "livemode": livemode,
+        "created": unix(review.created),
+        "closed": maybe_unix(review.closed_at),
+    }
+
+
+class ReviewService:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        vault: VaultClient,
+        fraud: FraudClient,
+        livemode: bool,
+    ) -> None:
+        self._sessions = sessions
+        self._vault = vault
+        self._fraud = fraud
+        self._livemode = livemode
+
+    def hold(
+        self, charge: Charge, reason: str, rule: dict[str, Any] | None, **changes: Any
+    ) -> dict[str, Any]:
+        """Move the just-authorised charge to pending_review and open its review."""
+        with self._sessions.begin() as session:
+            review = Review(
+                id=new_id("prv"),
+                marketplace_id=charge.marketplace_id,
+                charge_id=charge.id,
+                open=True,
+                reason=reason,
+                rule_id=rule["id"] if rule else None,
+                created=utcnow(),
+            )
+            if not move_charge(
+                session, charge, "pending_review", self._livemode, review_id=review.id, **changes
+            ):
+                return charge_json(session.get_one(Charge, charge.id), self._livemode)
+            session.add(review)
+            session.flush()
+            record_event(
+                session,
+                charge.marketplace_id,
+                "review.opened",
+                review_json(review, charge, self._livemode),
+            )
+            return charge_json(charge, self._livemode)
+
+    def _load(self, marketplace_id: str, review_id: str) -> tuple[Review, Charge]:
+        with self._sessions() as session:
+            review = owned(session, Review, review_id, marketplace_id, "id", "review")
+            return review, session.get_one(Charge, review.charge_id)
+
+    def retrieve(self, marketplace_id: str, review_id: str) -> dict[str, Any]:
+        review, charge = self._load(marketplace_id, review_id)
+        return review_json(review, charge, self._livemode)
+
+    def listing(
+        self, marketplace_id: str, open_only: bool, reason: str | None, limit: int
+    ) -> list[dict[str, Any]]:
+        """Open reviews (or all), oldest first: the queue a person works through."""
+        query = (
+            select(Review, Charge)
+            .join(Charge, Charge.id == Review.charge_id)
+            .where(Review.marketplace_id == marketplace_id)
+        )
+        if open_only:
+            query = query.where(Review.open.is_(True))
+        if reason is not None:
+            query = query.where(Review.reason == reason)
+        with self._sessions() as session:
+            rows = session.execute(query.order_by(Review.created, Review.id).limit(limit)).all()
+        return [review_json(r, c, self._livemode) for r, c in rows]
+
+    def _close(
+        self, review: Review, charge: Charge, new: str, why: str, **changes: Any
+    ) -> dict[str, Any]:
+        with self._sessions.begin() as session:
+            if not move_charge(session, charge, new, self._livemode, **changes):
+                raise ServiceError(
+                    "The review was closed meanwhile.", code="review_closed", status_code=409
+                )
+            row = session.get_one(Review, review.id)
+            row.open, row.closed_reason, row.closed_at = False, why, utcnow()
+            body = review_json(row, charge, self._livemode)
+            record_event(session, charge.marketplace_id, "review.closed", body)
+            return body
+
+    def _open(self, marketplace_id: str, review_id: str) -> tuple[Review, Charge]:
+        review, charge = self._load(marketplace_id, review_id)
+        if not review.open or charge.status != "pending_review":
+            raise ServiceError(
+                f"Review {review.id} is closed ({review.closed_reason}).",
+                code="review_closed",
+                status_code=409,
+            )
+        return review, charge
+
+    def approve(self, marketplace_id: str, review_id: str, why: str = "approved") -> dict[str, Any]:
+        """Capture the held authorisation (the vault executes a capture once per charge)."""
+        review, charge = self._open(marketplace_id, review_id)
+        try:
+            settled = self._vault.capture(charge.id, marketplace_id, charge.amount)
+        except (VaultUnreachable, VaultTimeout):
+            raise UpstreamError("The capture could not be confirmed; retry the approval.") from None
+        if settled.status != "succeeded":
+            raise ServiceError(
+                "The capture was declined.",
+                code=settled.failure_code or "capture_declined",
+                type="card_error",
+                status_code=402,
+            )
+        return self._close(review, charge, "succeeded", why, amount_captured=charge.amount)
+
+    def reject(
+        self, marketplace_id: str, review_id: str, block_card: bool = False, why: str = "rejected"
+    ) -> dict[str, Any]:
+        """Void the held authorisation; with block_card, the card joins @blocked_cards."""
+        review, charge = self._open(marketplace_id, review_id)
+        if charge.authorization_code is not None:
+            try:
+                settled = self._vault.void(charge.id, marketplace_id)
+            except (VaultUnreachable, VaultTimeout):
+                raise UpstreamError(
+                    "The void could not be confirmed; retry the rejection."
+                ) from None
+            if settled.status != "succeeded":
+                raise ServiceError(
+                    "The card network refused to release the authorisation.",
+                    code=settled.failure_code or "void_declined",
+                    type="card_error",
+                    status_code=402,
+                )
+        if block_card:
+            self._block_card(charge)
+        return self._close(review, charge, "canceled", why)
+
+    def _block_card(self, charge: Charge) -> None:
+        fingerprint = self._vault.card(charge.card, charge.marketplace_id).fingerprint
+        lists = self._fraud.manage("GET", "/v1/fraud/value_lists", charge.marketplace_id, "review")
+        blocked = next(v["id"] for v in lists["data"] if v["alias"] == "blocked_cards")
+        try:
+            self._fraud.manage(
+                "POST",
+                "/v1/fraud/value_list_items",
+                charge.marketplace_id,
+                "review",
+                {"value_list": blocked, "value": fingerprint},
+            )
+        except ServiceError as exc:
+            if exc.code != "item_exists":
+                raise
+
+    def close_expired(
+        self, older_than: dt.timedelta, action: str, now: dt.datetime | None = None
+    ) -> int:
+        """Close reviews open past `older_than` by `action` (approve or reject)."""
+        cutoff = (now or utcnow()) - older_than
+        with self._sessions() as session:
+            due = list(
+                session.scalars(
+                    select(Review).where(Review.open.is_(True), Review.created < cutoff).limit(50)
+                )
+            )
+        for review in due:
+            try:
+                if action == "approve":
+                    self.approve(review.marketplace_id, review.id, why="timed_out_approved")
+                else:
+                    self.reject(review.marketplace_id, review.id, why="timed_out_rejected")
+            except ServiceError as exc:  # retried at the next round
+                log.warning("review %s not closed on timeout: %s", review.id, exc.code)
+        return len(due)

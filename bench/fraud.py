@@ -1,0 +1,308 @@
+"""Fraud assessments per second and their latency: the rules engine with 30 rules and
+velocity in Redis, beside the 3-rule scorer it replaced (main's fraud/), in one run.
+
+  engine  in-process  Assessor.assess: attributes, one Redis script call, 30 rules,
+                      the decision recorded in SQLite, a clearance signed
+  engine  http        POST /v1/assessments to `python -m fraud` (uvicorn, one process)
+  3-rule  in-process  main's fraud.domain.rules.assess with its Redis counter
+  3-rule  http        main's `python -m fraud`, same Redis
+
+Latency is measured one request at a time on a kept-alive connection (p50, p99);
+throughput with --concurrency requests in flight, over the server's CPU seconds too
+(assessments per core-second). Cards, customers, emails and IPs are drawn from pools so
+velocity sets grow as in real traffic. Needs Redis (--redis, default the local one) and
+git (the old scorer is taken from the `main` branch).
+Usage: .venv/bin/python -m bench.fraud [--requests N] [--concurrency C] [--redis URL]
+(as a module: run as a file, this bench/fraud.py would shadow the fraud package)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import os
+import random
+import secrets
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import redis
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from strongroom.supervisor import free_ports
+
+REPO = Path(__file__).resolve().parents[1]
+MARKETPLACE = "mkt_benchbenchbench"
+RULES = [
+    "block if :card_velocity_1h: > 20",
+    "block if :card_velocity_24h: > 60 and :amount_usd: > 10000",
+    "review if :card_velocity_1h: > 8",
+    "block if :card_fingerprint: in @blocked_cards",
+    "allow if :card_fingerprint: in @trusted_cards",
+    "block if :email: in @blocked_emails",
+    "block if :ip_address: in @blocked_ips",
+    "block if :email_domain: in @bad_domains",
+    "review if :card_country: != :ip_country:",
+    "review if :billing_country: != :card_country: and :amount_usd: > 50000",
+    "block if :distinct_cards_per_ip_7d: > 15",
+    "review if :distinct_cards_per_customer_7d: > 4",
+    "review if :distinct_cards_per_email_7d: > 4",
+    "block if :customer_amount_24h: > 5000000",
+    "review if :email_amount_1h: > 300000",
+    "review if :ip_velocity_1h: > 30",
+    "block if :card_blocks_24h: > 2",
+    "review if :amount_usd: >= 1000000",
+    "score +20 if :is_new_customer:",
+    "score +15 if :card_funding: = 'prepaid'",
+    "score +10 if :card_country: = 'BR' or :card_country: = 'NL'",
+    "score +25 if :customer_velocity_1h: > 5",
+    "score +30 if :amount_usd: > 200000 and :is_new_customer:",
+    "score -10 if :customer_velocity_7d: > 20 and :card_blocks_24h: = 0",
+    "score +10 if :device_id: = 'emulator'",
+    "score +5 if :currency: != 'usd'",
+    "score +15 if not :card_brand: = 'visa' and :amount_usd: > 100000",
+    "score +10 if :ip_prefix: = '10.66.6.0/24'",
+    "score +20 if :email_velocity_24h: > 10",
+    "review if :card_bin: = '400000' and :livemode:",
+]
+assert len(RULES) == 30
+
+
+def charge(i: int, rng: random.Random) -> dict[str, Any]:
+    n = rng.randrange(2000)
+    return {
+        "charge_id": f"ch_bench{i:012d}{secrets.token_hex(4)}",
+        "marketplace": MARKETPLACE,
+        "amount": rng.choice([500, 1999, 4500, 12000, 99000]),
+        "currency": rng.choice(["usd", "eur", "gbp"]),
+        "card": {
+            "id": f"card_bench{n:08d}",
+            "brand": "visa",
+            "bin": rng.choice(["424242", "495000", "400005"]),
+            "last4": f"{n % 10000:04d}",
+            "fingerprint": f"fp{n}",
+        },
+        "customer": f"cus_bench{n // 2:08d}",
+        "email": f"shopper{n // 2}@example.test",
+        "metadata": {"ip": f"10.{n % 200}.{n % 7}.{n % 250}", "ip_country": "US"},
+    }
+
+
+def percentiles(latencies: list[float]) -> tuple[float, float]:
+    cuts = statistics.quantiles(latencies, n=100)
+    return cuts[49] * 1000, cuts[98] * 1000
+
+
+def report(name: str, per_second: float, latencies: list[float], extra: str = "") -> None:
+    p50, p99 = percentiles(latencies)
+    print(f"  {name:<26} {per_second:>9,.0f}/s   p50 {p50:6.3f} ms   p99 {p99:6.3f} ms  {extra}")
+
+
+def engine_in_process(work: Path, redis_url: str, prefix: str, n: int, name: str) -> None:
+    from fraud.app import create_app
+    from fraud.config import Settings
+    from fraud.contracts import AssessmentRequest
+    from fraud.store import lists, rules
+
+    key = base64.b64encode(Ed25519PrivateKey.generate().private_bytes_raw()).decode()
+    settings = Settings(
+        test_credential="t",
+        live_credential="l",
+        signing_key=key,
+        data_dir=work / name,
+        counters_url=redis_url,
+        counters_prefix=prefix + "engine:",
+    )
+    app = create_app(settings)
+    ctx = app.state.ctx
+    scope = f"live:{MARKETPLACE}"
+    with ctx.sessions.begin() as session:
+        lists.create_list(session, scope, "bad_domains", "Bad domains", "email_domain", "bench")
+    with ctx.sessions.begin() as session:
+        for predicate in RULES:
+            rules.create_rule(session, scope, predicate, None, "bench")
+    rng = random.Random(1)  # noqa: S311 (reproducible traffic, not secrets)
+    bodies = [AssessmentRequest.model_validate(charge(i, rng)) for i in range(n)]
+    latencies = []
+    began = time.perf_counter()
+    for body in bodies:
+        start = time.perf_counter()
+        ctx.assessor.assess(body, True)
+        latencies.append(time.perf_counter() - start)
+    ctx.assessor.decisions.flush()
+    where = "redis" if redis_url != "memory" else "memory"
+    report(f"engine  in-process/{where}", n / (time.perf_counter() - began), latencies)
+
+
+LEGACY_LOOP = textwrap.dedent(
+    """
+    import random, sys, time, statistics, redis
+    sys.path.insert(0, sys.argv[1])
+    from fraud.counters import RedisCounters
+    from fraud.domain.rules import Facts, assess
+    counters = RedisCounters(redis.Redis.from_url(sys.argv[2]), sys.argv[3])
+    n, rng, latencies = int(sys.argv[4]), random.Random(1), []
+    began = time.perf_counter()
+    for i in range(n):
+        start = time.perf_counter()
+        card = rng.randrange(2000)
+        count = counters.hit(f"live:mkt:fp{card}", 60)
+        assess(Facts(True, "424242", f"{card % 10000:04d}", 1999, count))
+        latencies.append(time.perf_counter() - start)
+    print(n / (time.perf_counter() - began), " ".join(map(str, latencies)))
+    """
+)
+
+
+def legacy_in_process(legacy: Path, redis_url: str, prefix: str, n: int) -> None:
+    out = subprocess.run(
+        [sys.executable, "-c", LEGACY_LOOP, str(legacy), redis_url, prefix + "legacy:", str(n)],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONPATH": str(legacy)},
+    ).stdout.split()
+    report("3-rule  in-process", float(out[0]), [float(x) for x in out[1:]])
+
+
+def cpu_of(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def serve(pythonpath: str, env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "fraud"],
+        env={**os.environ, **env, "PYTHONPATH": pythonpath, "FRAUD_PORT": str(port)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline or proc.poll() is not None:
+            raise SystemExit(f"fraud on :{port} did not start")
+        time.sleep(0.1)
+
+
+async def over_http(
+    name: str, port: int, pid: int, n: int, c: int, make: Callable[..., Any]
+) -> None:
+    url = f"http://127.0.0.1:{port}/v1/assessments"
+    headers = {"authorization": "Bearer l"}
+    rng = random.Random(2)  # noqa: S311
+    latencies = []
+    with httpx.Client(headers=headers) as client:
+        for i in range(n):
+            body = make(i, rng)
+            start = time.perf_counter()
+            response = client.post(url, json=body)
+            latencies.append(time.perf_counter() - start)
+            assert response.status_code == 200, response.text
+    bodies = [make(n + i, rng) for i in range(n)]
+    limits = httpx.Limits(max_connections=c, max_keepalive_connections=c)
+    async with httpx.AsyncClient(headers=headers, limits=limits) as pool:
+        cpu, began = cpu_of(pid), time.perf_counter()
+
+        async def worker(share: list[dict[str, Any]]) -> None:
+            for body in share:
+                assert (await pool.post(url, json=body)).status_code == 200
+
+        await asyncio.gather(*(worker(bodies[k::c]) for k in range(c)))
+        elapsed, used = time.perf_counter() - began, cpu_of(pid) - cpu
+    per_core = n / used if used else float("nan")
+    report(name, n / elapsed, latencies, f"({c} in flight; {per_core:,.0f} per server CPU-s)")
+
+
+def main() -> None:
+    if not __package__:
+        raise SystemExit("run it as a module: .venv/bin/python -m bench.fraud")
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=3000)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--redis", default="redis://127.0.0.1:6379/0")
+    args = parser.parse_args()
+    prefix = f"bench-fraud-{secrets.token_hex(4)}:"
+    client = redis.Redis.from_url(args.redis)
+    key = base64.b64encode(Ed25519PrivateKey.generate().private_bytes_raw()).decode()
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        legacy = work / "legacy"
+        legacy.mkdir()
+        archive = subprocess.run(
+            ["git", "-C", str(REPO), "archive", "main", "fraud"], capture_output=True, check=True
+        ).stdout
+        subprocess.run(["tar", "-x", "-C", str(legacy)], input=archive, check=True)
+        print(f"{args.requests} assessments each; velocity in Redis at {args.redis}")
+        try:
+            engine_in_process(work, "memory", prefix, args.requests, "engine-memory")
+            engine_in_process(work, args.redis, prefix, args.requests, "engine")
+            legacy_in_process(legacy, args.redis, prefix, args.requests)
+            env = {
+                "FRAUD_TEST_CREDENTIAL": "t",
+                "FRAUD_LIVE_CREDENTIAL": "l",
+                "FRAUD_SIGNING_KEY": key,
+                "FRAUD_COUNTERS_URL": args.redis,
+                "FRAUD_LOG_LEVEL": "WARNING",
+            }
+            engine_port, legacy_port = free_ports(2)
+            engine_env = {
+                **env,
+                "FRAUD_COUNTERS_PREFIX": prefix + "engine-http:",
+                "FRAUD_DATA_DIR": str(work / "engine"),  # the 30 rules made in-process
+            }
+            engine = serve(str(REPO), engine_env, engine_port)
+            legacy_env = {**env, "FRAUD_COUNTERS_PREFIX": prefix + "legacy-http:"}
+            old = serve(f"{legacy}:{REPO}", legacy_env, legacy_port)
+            try:
+                asyncio.run(
+                    over_http(
+                        "engine  http",
+                        engine_port,
+                        engine.pid,
+                        args.requests,
+                        args.concurrency,
+                        charge,
+                    )
+                )
+
+                def old_charge(i: int, rng: random.Random) -> dict[str, Any]:
+                    body = charge(i, rng)
+                    for extra in ("customer", "email", "metadata"):
+                        del body[extra]
+                    return body
+
+                asyncio.run(
+                    over_http(
+                        "3-rule  http",
+                        legacy_port,
+                        old.pid,
+                        args.requests,
+                        args.concurrency,
+                        old_charge,
+                    )
+                )
+            finally:
+                for proc in (engine, old):
+                    proc.terminate()
+                    proc.wait(10)
+        finally:
+            for name in client.scan_iter(match=prefix + "*"):
+                client.delete(name)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,30 @@
+"""Prometheus metrics of the fraud service, in a registry of its own (one per app)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.decisions = Counter(
+            "fraud_decisions",
+            "Assessments answered, by mode and decision.",
+            ["mode", "decision"],
+            registry=self.registry,
+        )
+        self.unavailable = Counter(
+            "fraud_unavailable",
+            "Assessments refused because a part failed (the charge is refused), by cause.",
+            ["cause"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "fraud_assessment_duration_seconds",
+            "Time to assess one charge.",
+            buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1),
+            registry=self.registry,
+        )

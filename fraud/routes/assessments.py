@@ -1,0 +1,24 @@
+"""POST /v1/assessments: an API stack asks whether a charge may run."""
+
+from __future__ import annotations
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from fraud.contracts import AssessmentRequest
+from fraud.routes.common import caller_livemode, context
+from strongroom.web import parse_json_object
+
+
+async def assessments(request: Request) -> JSONResponse:
+    ctx = context(request)
+    livemode = caller_livemode(request, ctx.settings)
+    body = AssessmentRequest.model_validate(await parse_json_object(request))
+    # In a thread: the Redis client and the store are synchronous.
+    result = await run_in_threadpool(ctx.assessor.assess, body, livemode)
+    return JSONResponse(result.model_dump(exclude_none=True))
+
+
+routes = [Route("/v1/assessments", assessments, methods=["POST"])]

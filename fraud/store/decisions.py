@@ -1,0 +1,125 @@
+"""Recorded decisions: what every assessment saw and decided, for audits and backtests.
+
+Written behind the answer by one thread that commits them in groups: an fsync per
+assessment would cost more than the assessment itself. The queue is bounded, and a full
+queue (the store down or too slow) refuses assessments: a decision that cannot be
+recorded is not made. A crash of the process can lose the group not yet committed
+(at most `interval` of decisions); the API's charge keeps score, decision and rule.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import insert
+from sqlalchemy.orm import Session, sessionmaker
+
+from fraud.rules.ruleset import Outcome
+from fraud.store.models import Decision, utcnow
+
+log = logging.getLogger("fraud.decisions")
+
+
+class DecisionsBacklogged(Exception):
+    """More decisions wait than the store has taken: refuse until it catches up."""
+
+
+def memberships(
+    values: dict[str, Any], lists: Mapping[str, frozenset[str]]
+) -> dict[str, list[str]]:
+    """For each list, the string attributes whose value it held at this moment."""
+    strings = [(name, value) for name, value in values.items() if isinstance(value, str)]
+    found = {alias: [n for n, v in strings if v in members] for alias, members in lists.items()}
+    return {alias: names for alias, names in found.items() if names}
+
+
+def decision_row(
+    scope: str,
+    charge_id: str,
+    version: int,
+    outcome: Outcome,
+    values: dict[str, Any],
+    memberships: dict[str, list[str]],
+    ruleset: str = "live",
+) -> dict[str, Any]:
+    return {
+        "scope": scope,
+        "charge_id": charge_id,
+        "ruleset": ruleset,
+        "ruleset_version": version,
+        "decision": outcome.decision,
+        "score": outcome.score,
+        "rule_id": outcome.rule.id if outcome.rule else None,
+        "reason": outcome.reason,
+        "results": [
+            {"rule": r.rule, "action": r.action, "matched": r.matched} for r in outcome.results
+        ],
+        "attributes": {k: v for k, v in values.items() if v is not None},
+        "memberships": memberships,
+        "created": utcnow(),
+    }
+
+
+class DecisionLog:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        capacity: int = 20_000,
+        batch: int = 500,
+        interval: float = 0.05,
+    ) -> None:
+        self._sessions = sessions
+        self._queue: queue.Queue[dict[str, Any]] = queue.Queue(capacity)
+        self._batch = batch
+        self._interval = interval
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="fraud-decisions", daemon=True)
+        self._thread.start()
+
+    def record(self, row: dict[str, Any]) -> None:
+        try:
+            self._queue.put_nowait(row)
+        except queue.Full:
+            raise DecisionsBacklogged from None
+
+    def flush(self) -> None:
+        """Return once every decision recorded so far is committed."""
+        self._queue.join()
+
+    def close(self) -> None:
+        self.flush()
+        self._stopping.set()
+        self._thread.join(timeout=5)
+
+    def _take(self) -> list[dict[str, Any]]:
+        try:
+            rows = [self._queue.get(timeout=self._interval)]
+        except queue.Empty:
+            return []
+        while len(rows) < self._batch:
+            try:
+                rows.append(self._queue.get_nowait())
+            except queue.Empty:
+                break
+        return rows
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            rows = self._take()
+            if not rows:
+                continue
+            while True:
+                try:
+                    with self._sessions.begin() as session:
+                        session.execute(insert(Decision), rows)
+                    break
+                except Exception:  # the store is down: keep the rows, retry, let the queue fill
+                    log.exception("recording %d decisions failed; retrying", len(rows))
+                    if self._stopping.wait(1.0):
+                        return
+            for _ in rows:
+                self._queue.task_done()

@@ -1,0 +1,89 @@
+-- One assessment's velocity, in one round trip and atomically (a Lua script runs alone).
+--
+-- KEYS[1]         seen: the charge's first sighting "at_ms|amount" (SET NX: retries reuse it)
+-- KEYS[2..n+1]    one sorted set per subject (card, customer, email, ip): member
+--                 "charge_id|amount", score = first-seen time in ms
+-- KEYS[n+2..m]    distinct-card sets of the subjects other than the card: member = card
+--                 fingerprint, score = last time seen
+-- KEYS[#KEYS]     the card's blocks: member = charge id, score = time
+-- ARGV            charge_id, at_ms, amount, n_subjects, card_fingerprint, max_age_ms, cap,
+--                 window_ms...
+--
+-- A charge counts the others seen strictly before it (ties broken by member), so a retried
+-- assessment of the same charge id answers exactly as the first one did and counts nothing
+-- twice. Members older than max_age are trimmed, each set keeps at most `cap` members,
+-- and every key expires after max_age of quiet.
+local charge_id, amount = ARGV[1], ARGV[3]
+local at = tonumber(ARGV[2])
+local n = tonumber(ARGV[4])
+local card = ARGV[5]
+local max_age = tonumber(ARGV[6])
+local cap = tonumber(ARGV[7])
+local windows = {}
+for i = 8, #ARGV do
+    windows[#windows + 1] = tonumber(ARGV[i])
+end
+local ttl = math.floor(max_age / 1000) + 60
+
+local first = redis.call('SET', KEYS[1], at .. '|' .. amount, 'NX', 'GET')
+if first then
+    local sep = string.find(first, '|', 1, true)
+    at = tonumber(string.sub(first, 1, sep - 1))
+    amount = string.sub(first, sep + 1)
+end
+redis.call('PEXPIRE', KEYS[1], max_age)
+local me = charge_id .. '|' .. amount
+
+local out = {}
+local function trim(key)
+    redis.call('ZREMRANGEBYSCORE', key, '-inf', '(' .. (at - max_age))
+    local size = redis.call('ZCARD', key)
+    if size > cap then
+        redis.call('ZREMRANGEBYRANK', key, 0, size - cap - 1)
+    end
+    redis.call('EXPIRE', key, ttl)
+end
+
+for k = 2, n + 1 do
+    local key = KEYS[k]
+    redis.call('ZADD', key, 'NX', at, me)
+    trim(key)
+    local counts, sums = {}, {}
+    for w = 1, #windows do
+        counts[w], sums[w] = 0, 0
+    end
+    local rows = redis.call('ZRANGEBYSCORE', key, '(' .. (at - windows[#windows]), at, 'WITHSCORES')
+    for r = 1, #rows, 2 do
+        local member, score = rows[r], tonumber(rows[r + 1])
+        if score < at or (score == at and member < me) then
+            local sep = string.find(member, '|', 1, true)
+            local value = tonumber(string.sub(member, sep + 1))
+            for w = 1, #windows do
+                if score > at - windows[w] then
+                    counts[w] = counts[w] + 1
+                    sums[w] = sums[w] + value
+                end
+            end
+        end
+    end
+    for w = 1, #windows do
+        out[#out + 1] = counts[w]
+    end
+    for w = 1, #windows do
+        out[#out + 1] = sums[w]
+    end
+end
+
+for k = n + 2, #KEYS - 1 do
+    local key = KEYS[k]
+    redis.call('ZADD', key, 'GT', at, card)  -- GT still adds a card not yet in the set
+    trim(key)
+    out[#out + 1] = redis.call('ZCOUNT', key, '(' .. (at - windows[#windows]), '+inf')
+end
+
+local blocks = KEYS[#KEYS]
+for w = 1, #windows - 1 do
+    local count = redis.call('ZCOUNT', blocks, '(' .. (at - windows[w]), '(' .. at)
+    out[#out + 1] = count
+end
+return out

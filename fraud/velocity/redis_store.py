@@ -1,0 +1,61 @@
+"""Velocity in Redis, shared by every fraud process: one script call per assessment."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import redis
+
+from fraud.velocity import (
+    CAP,
+    MAX_AGE_MS,
+    WINDOWS_MS,
+    Observation,
+    attribute_names,
+    digest,
+)
+
+SCRIPT = (Path(__file__).parent / "observe.lua").read_text()
+
+
+class RedisVelocity:
+    def __init__(self, client: redis.Redis, prefix: str, cap: int = CAP) -> None:
+        self._client = client
+        self._prefix = prefix
+        self._cap = cap
+        # EVALSHA, falling back to EVAL once if Redis has not seen the script.
+        self._script = client.register_script(SCRIPT)
+
+    def _key(self, scope: str, *parts: str) -> str:
+        return self._prefix + scope + ":" + ":".join(parts)
+
+    def observe(self, observation: Observation) -> dict[str, int]:
+        scope, present = observation.scope, observation.present()
+        subjects = observation.subjects
+        card = digest(subjects["card"] or "")
+        keys = [self._key(scope, "seen", observation.charge_id)]
+        keys += [self._key(scope, s, digest(subjects[s] or "")) for s in present]
+        keys += [
+            self._key(scope, "cards", s, digest(subjects[s] or "")) for s in present if s != "card"
+        ]
+        keys.append(self._key(scope, "blocks", card))
+        args: list[str | int] = [
+            observation.charge_id,
+            observation.at_ms,
+            observation.amount,
+            len(present),
+            card,
+            MAX_AGE_MS,
+            self._cap,
+            *WINDOWS_MS.values(),
+        ]
+        values = self._script(keys=keys, args=args)
+        return dict(zip(attribute_names(present), (int(v) for v in values), strict=True))
+
+    def record_block(self, scope: str, card: str, charge_id: str, at_ms: int) -> None:
+        key = self._key(scope, "blocks", digest(card))
+        pipe = self._client.pipeline(transaction=True)
+        pipe.zadd(key, {charge_id: at_ms}, nx=True)  # a retried block counts once
+        pipe.zremrangebyscore(key, "-inf", f"({at_ms - MAX_AGE_MS}")
+        pipe.pexpire(key, MAX_AGE_MS)
+        pipe.execute()

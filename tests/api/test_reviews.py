@@ -1,0 +1,115 @@
+"""Reviews: a rule holds a charge authorised; approve captures it, reject voids it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from api.clients.fraud import FraudClient
+from api.clients.vault import VaultClient
+from api.services.reviews import ReviewService
+from api.store.db import make_engine, session_factory
+from strongroom.marketplaces import MarketplaceKeys
+from tests.api.conftest import Stacks
+
+
+def held_charge(stacks: Stacks, shop: MarketplaceKeys, amount: int = 150_000) -> dict[str, Any]:
+    """A live charge that the marketplace's rule `review if :amount: >= 100000` holds."""
+    with stacks.client(shop.sk_live) as client:
+        rule = client.post("/v1/fraud/rules", json={"predicate": "review if :amount: >= 100000"})
+        assert rule.status_code in (201, 400), rule.text
+        token = stacks.token(shop, live=True)
+        response = client.post(
+            "/v1/charges", json={"card": token, "amount": amount, "currency": "usd"}
+        )
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def network_kinds(stacks: Stacks, charge_id: str) -> list[str]:
+    return [m["kind"] for m in stacks.network_messages() if m["reference"] == charge_id]
+
+
+def event_types(stacks: Stacks, key: str, kind: str) -> list[dict[str, Any]]:
+    with stacks.client(key) as client:
+        data: list[dict[str, Any]] = client.get("/v1/events", params={"type": kind}).json()["data"]
+    return data
+
+
+def test_a_review_rule_holds_the_charge_authorised_and_approve_captures_it(
+    stacks: Stacks, shop: MarketplaceKeys
+) -> None:
+    charge = held_charge(stacks, shop)
+    assert (charge["status"], charge["captured"]) == ("pending_review", False)
+    assert charge["fraud"]["decision"] == "review"
+    assert charge["fraud"]["rule"]["predicate"] == "review if :amount: >= 100000"
+    assert charge["authorization_code"]
+    assert network_kinds(stacks, charge["id"]) == ["authorization"]
+    with stacks.client(shop.sk_live) as client:
+        queue = client.get("/v1/reviews").json()["data"]
+        assert [(r["charge"], r["reason"], r["open"]) for r in queue] == [
+            (charge["id"], "rule", True)
+        ]
+        review = queue[0]["id"]
+        approved = client.post(f"/v1/reviews/{review}/approve")
+        assert approved.status_code == 200, approved.text
+        assert (approved.json()["open"], approved.json()["closed_reason"]) == (False, "approved")
+        again = client.post(f"/v1/reviews/{review}/approve")
+        assert (again.status_code, again.json()["error"]["code"]) == (409, "review_closed")
+        after = client.get(f"/v1/charges/{charge['id']}").json()
+        assert (after["status"], after["amount_captured"]) == ("succeeded", 150_000)
+        assert client.get("/v1/reviews").json()["data"] == []
+    assert network_kinds(stacks, charge["id"]) == ["authorization", "capture"]
+    opened = event_types(stacks, shop.sk_live, "review.opened")
+    closed = event_types(stacks, shop.sk_live, "review.closed")
+    assert [e["data"]["object"]["id"] for e in opened] == [review]
+    assert [e["data"]["object"]["closed_reason"] for e in closed] == ["approved"]
+
+
+def test_reject_voids_and_can_block_the_card_for_later_charges(
+    stacks: Stacks, shop: MarketplaceKeys
+) -> None:
+    charge = held_charge(stacks, shop)
+    with stacks.client(shop.sk_live) as client:
+        client.post(
+            "/v1/fraud/rules",
+            json={"predicate": "block if :card_fingerprint: in @blocked_cards"},
+        )
+        review = client.get("/v1/reviews").json()["data"][0]["id"]
+        rejected = client.post(f"/v1/reviews/{review}/reject", json={"block_card": True})
+        assert rejected.status_code == 200, rejected.text
+        assert rejected.json()["closed_reason"] == "rejected"
+        assert client.get(f"/v1/charges/{charge['id']}").json()["status"] == "canceled"
+        again = client.post(
+            "/v1/charges", json={"card": charge["card"], "amount": 500, "currency": "usd"}
+        ).json()
+        assert again["status"] == "blocked"
+        assert again["fraud"]["rule"]["predicate"].endswith("@blocked_cards")
+    assert network_kinds(stacks, charge["id"]) == ["authorization", "void"]
+    closed = event_types(stacks, shop.sk_live, "review.closed")
+    assert [e["data"]["object"]["closed_reason"] for e in closed] == ["rejected"]
+
+
+def test_a_review_left_open_closes_by_the_stacks_choice(
+    stacks: Stacks, shop: MarketplaceKeys
+) -> None:
+    charge = held_charge(stacks, shop)
+    with stacks.client(shop.sk_live) as client:
+        review = client.get("/v1/reviews").json()["data"][0]["id"]
+    settings = stacks.settings["live"]
+    engine = make_engine(settings.resolved_database_url())
+    vault = VaultClient(settings.vault_url, settings.vault_credential.get_secret_value(), 10)
+    fraud = FraudClient(settings.fraud_url, settings.fraud_credential.get_secret_value(), 10)
+    service = ReviewService(session_factory(engine), vault, fraud, livemode=True)
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(days=8)
+    try:
+        assert service.close_expired(dt.timedelta(days=7), "reject", now=later) >= 1
+    finally:
+        vault.close()
+        fraud.close()
+        engine.dispose()
+    with stacks.client(shop.sk_live) as client:
+        closed = client.get(f"/v1/reviews/{review}").json()
+        assert (closed["open"], closed["closed_reason"]) == (False, "timed_out_rejected")
+        assert client.get(f"/v1/charges/{charge['id']}").json()["status"] == "canceled"

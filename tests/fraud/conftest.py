@@ -1,0 +1,53 @@
+import base64
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from starlette.testclient import TestClient
+
+from fraud.app import create_app
+from fraud.config import Settings
+from fraud.velocity.memory import MemoryVelocity
+
+KEY = Ed25519PrivateKey.generate()
+TEST = {"authorization": "Bearer cred-test", "strongroom-marketplace": "mkt_abcdefgh"}
+LIVE = {"authorization": "Bearer cred-live", "strongroom-marketplace": "mkt_abcdefgh"}
+
+
+def fraud_settings(tmp_path: Path, **changes: object) -> Settings:
+    return Settings(
+        test_credential="cred-test",
+        live_credential="cred-live",
+        signing_key=base64.b64encode(KEY.private_bytes_raw()).decode(),
+        data_dir=tmp_path,
+        **changes,  # type: ignore[arg-type]
+    )
+
+
+@pytest.fixture
+def client(tmp_path: Path) -> TestClient:
+    return TestClient(create_app(fraud_settings(tmp_path), MemoryVelocity()))
+
+
+def assessment(
+    bin: str = "424242",
+    last4: str = "4242",
+    charge: str = "ch_abcdefgh12",
+    fingerprint: str = "fp1",
+    **more: object,
+) -> dict[str, object]:
+    card = {
+        "id": "card_abcdefgh",
+        "brand": "visa",
+        "bin": bin,
+        "last4": last4,
+        "fingerprint": fingerprint,
+    }
+    return {
+        "charge_id": charge,
+        "marketplace": "mkt_abcdefgh",
+        "amount": 500,
+        "currency": "usd",
+        "card": card,
+        **more,
+    }

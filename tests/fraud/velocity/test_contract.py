@@ -1,0 +1,117 @@
+"""One contract, two stores: in-process and Redis velocity answer alike."""
+
+import redis
+
+from fraud.velocity import Observation
+from fraud.velocity.redis_store import RedisVelocity
+from tests.fraud.velocity.conftest import MakeStore
+
+HOUR = 3_600_000
+DAY = 24 * HOUR
+T0 = 1_800_000_000_000
+
+
+def seen(charge: str, at: int, amount: int = 100, **subjects: str) -> Observation:
+    return Observation("test:mkt_1", charge, at, amount, {"card": "fp1", **subjects})
+
+
+def test_a_card_counts_the_charges_before_this_one_by_window(make_store: MakeStore) -> None:
+    store = make_store()
+    store.observe(seen("ch_1", T0 - 2 * DAY, 1))
+    store.observe(seen("ch_2", T0 - 2 * HOUR, 10))
+    store.observe(seen("ch_3", T0 - 1, 100))
+    values = store.observe(seen("ch_4", T0, 1000))
+    assert (
+        values["card_velocity_1h"],
+        values["card_velocity_24h"],
+        values["card_velocity_7d"],
+    ) == (
+        1,
+        2,
+        3,
+    )
+    assert (values["card_amount_1h"], values["card_amount_24h"], values["card_amount_7d"]) == (
+        100,
+        110,
+        111,
+    )
+
+
+def test_a_retried_assessment_counts_once_and_answers_as_the_first(make_store: MakeStore) -> None:
+    store = make_store()
+    for i in range(3):
+        store.observe(seen(f"ch_{i}", T0 + i))
+    first = store.observe(seen("ch_x", T0 + 10))
+    store.observe(seen("ch_late", T0 + 20))
+    again = store.observe(seen("ch_x", T0 + 30, amount=999))
+    assert first == again and first["card_velocity_1h"] == 3
+    assert store.observe(seen("ch_next", T0 + 40))["card_velocity_1h"] == 5
+
+
+def test_subjects_are_counted_apart_and_missing_ones_yield_nothing(make_store: MakeStore) -> None:
+    store = make_store()
+    store.observe(seen("ch_1", T0, ip="10.0.0.1", email="a@x.test"))
+    values = store.observe(seen("ch_2", T0 + 1, ip="10.0.0.2", email="a@x.test"))
+    assert (values["ip_velocity_1h"], values["email_velocity_1h"]) == (0, 1)
+    bare = store.observe(seen("ch_3", T0 + 2))
+    assert "ip_velocity_1h" not in bare and "customer_velocity_1h" not in bare
+    assert bare["card_velocity_1h"] == 2
+
+
+def test_distinct_cards_per_ip_and_blocks_of_a_card(make_store: MakeStore) -> None:
+    store = make_store()
+    for i, card in enumerate(["fp1", "fp2", "fp2", "fp3"]):
+        store.observe(Observation("test:mkt_1", f"ch_{i}", T0 + i, 5, {"card": card, "ip": "ip1"}))
+    store.record_block("test:mkt_1", "fp9", "ch_b1", T0 - 2 * HOUR)
+    store.record_block("test:mkt_1", "fp9", "ch_b2", T0 - 1)
+    values = store.observe(
+        Observation("test:mkt_1", "ch_9", T0 + 9, 5, {"card": "fp9", "ip": "ip1"})
+    )
+    assert values["distinct_cards_per_ip_7d"] == 4
+    assert (values["card_blocks_1h"], values["card_blocks_24h"]) == (1, 2)
+
+
+def test_marketplaces_and_modes_never_share_a_counter(make_store: MakeStore) -> None:
+    store = make_store()
+    store.observe(seen("ch_1", T0))
+    other = store.observe(Observation("live:mkt_1", "ch_2", T0 + 1, 5, {"card": "fp1"}))
+    assert other["card_velocity_1h"] == 0
+
+
+def test_charges_older_than_a_week_are_trimmed(make_store: MakeStore) -> None:
+    store = make_store()
+    store.observe(seen("ch_old", T0))
+    assert store.observe(seen("ch_new", T0 + 8 * DAY))["card_velocity_7d"] == 0
+
+
+def test_a_set_keeps_at_most_cap_members(make_store: MakeStore) -> None:
+    store = make_store(cap=3)
+    for i in range(6):
+        store.observe(seen(f"ch_{i}", T0 + i))
+    assert store.observe(seen("ch_last", T0 + 10))["card_velocity_1h"] == 2
+
+
+class CountingRedis(redis.Redis):
+    """A client that counts the commands it sends: each is one round trip."""
+
+    commands: list[str]
+
+    def execute_command(self, *args, **options):
+        self.commands.append(str(args[0]))
+        return super().execute_command(*args, **options)  # type: ignore[no-untyped-call]
+
+
+def test_redis_keys_expire_and_one_assessment_is_one_command(redis_target) -> None:
+    url, prefix = redis_target
+    client = CountingRedis(connection_pool=redis.ConnectionPool.from_url(url))
+    client.commands = []
+    store = RedisVelocity(client, prefix)
+    store.observe(seen("ch_1", T0, ip="10.0.0.1"))  # loads the script
+    client.commands.clear()
+    store.observe(seen("ch_2", T0 + 1, ip="10.0.0.1", email="e@x.test", customer="cus_1"))
+    assert client.commands == ["EVALSHA"]
+    keys = list(client.scan_iter(match=prefix + "*"))
+    assert keys
+    for key in keys:
+        assert 0 < client.ttl(key) <= 7 * 86_400 + 60
+    assert not any(b"e@x.test" in key or b"10.0.0.1" in key for key in keys)
