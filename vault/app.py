@@ -21,6 +21,7 @@ from vault.config import Settings, decode_key32
 from vault.crypto.envelope import Envelope
 from vault.crypto.keyring import KeyProvider, LocalKeyring
 from vault.crypto.transit import TransitKeys
+from vault.domain.pacing import TokenisingPace
 from vault.errors import EXCEPTION_HANDLERS
 from vault.routes.admin import command, unseal
 from vault.routes.cards import card_metadata, create_card
@@ -28,7 +29,7 @@ from vault.routes.charges import create_charge
 from vault.routes.health import healthz
 from vault.routes.settlement import capture_charge, charge_state, create_refund, void_charge
 from vault.services import Services
-from vault.services.cards import CardService
+from vault.services.cards import CardService, GuessingLimit
 from vault.services.charges import ChargeService
 from vault.services.limits import Caps
 from vault.services.operator import OperatorService
@@ -76,7 +77,10 @@ def build_services(settings: Settings, engine: Engine, network: CardNetwork) -> 
         settings.global_minute_cap,
         settings.global_total_cap,
     )
-    cards = CardService(sessions, Envelope(keys), audit, fingerprint_key, settings.cvc_ttl)
+    guessing = GuessingLimit(settings.guessing_limit, settings.guessing_window)
+    cards = CardService(
+        sessions, Envelope(keys), audit, fingerprint_key, settings.cvc_ttl, guessing
+    )
     return Services(
         merchants=MerchantKeys(engine, settings.key_hash_secret.get_secret_value().encode()),
         credentials=ServiceCredentials(
@@ -89,6 +93,7 @@ def build_services(settings: Settings, engine: Engine, network: CardNetwork) -> 
         keys=keys,
         operator=OperatorService(sessions, keys, audit, operator_key),
         unsealer=Unsealer(keys, audit),
+        pace=TokenisingPace(settings.tokenise_per_client_minute, settings.tokenise_per_key_minute),
     )
 
 

@@ -15,13 +15,18 @@ async def create_card(request: Request) -> Response:
     vault = services(request)
     header = request.headers.get("authorization")
     raw = await request.body()
-    card = await run_in_threadpool(_tokenise, vault, header, raw)
-    return JSONResponse(card.model_dump(), status_code=201)
+    # The edge sets X-Forwarded-For to the one address it accepted the connection from
+    # (a client's own is dropped); a direct caller is paced by its socket's address.
+    client = request.headers.get("x-forwarded-for") or (request.client or ("-",))[0]
+    card = await run_in_threadpool(_tokenise, vault, header, raw, client)
+    return JSONResponse(card.model_dump(exclude_none=True), status_code=201)
 
 
-def _tokenise(vault: Services, header: str | None, raw: bytes) -> Card:
-    # One worker thread for the whole request: the key first (401 before any 400).
+def _tokenise(vault: Services, header: str | None, raw: bytes, client: str) -> Card:
+    # One worker thread for the whole request: the pace, the key (401 before any 400).
+    vault.pace.client(client)
     merchant = vault.merchants.authenticate(header)
+    vault.pace.key(merchant.actor)
     return vault.cards.tokenise(merchant, CardCreate.model_validate(parse_object(raw)))
 
 

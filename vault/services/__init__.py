@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from vault.auth import MerchantKeys, ServiceCredentials
 from vault.crypto.keyring import KeyProvider
+from vault.domain.pacing import TokenisingPace
 from vault.services.cards import CardService
 from vault.services.charges import ChargeService
 from vault.services.operator import OperatorService
@@ -25,3 +26,4 @@ class Services:
     keys: KeyProvider
     operator: OperatorService
     unsealer: Unsealer
+    pace: TokenisingPace

@@ -147,3 +147,12 @@ Index(
     postgresql_where=CardRecord.cvc_ciphertext.is_not(None),
 )
 Index("ix_charges_live_created", ChargeRecord.livemode, ChargeRecord.created_at)
+# Tokenisation counts recent cards sharing a BIN and last four (card guessing).
+Index(
+    "ix_cards_bin_last4",
+    CardRecord.marketplace_id,
+    CardRecord.livemode,
+    CardRecord.bin,
+    CardRecord.last4,
+    CardRecord.created_at,
+)
