@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from typing import Any
@@ -81,15 +82,21 @@ def build_services(settings: Settings, engine: Engine, network: CardNetwork) -> 
     cards = CardService(
         sessions, Envelope(keys), audit, fingerprint_key, settings.cvc_ttl, guessing
     )
+    # Nothing waits on a charge or settlement this long (two network timeouts, and more).
+    abandoned_after = 2 * settings.network_timeout + 30
+    charges = ChargeService(sessions, cards, audit, fraud_key, network, caps)
+    settlement = SettlementService(sessions, audit, network)
     return Services(
+        audit=audit,
+        abandoned_after=abandoned_after,
         merchants=MerchantKeys(engine, settings.key_hash_secret.get_secret_value().encode()),
         credentials=ServiceCredentials(
             settings.test_credential.get_secret_value(),
             settings.live_credential.get_secret_value(),
         ),
         cards=cards,
-        charges=ChargeService(sessions, cards, audit, fraud_key, network, caps),
-        settlement=SettlementService(sessions, audit, network),
+        charges=charges,
+        settlement=settlement,
         keys=keys,
         operator=OperatorService(sessions, keys, audit, operator_key),
         unsealer=Unsealer(keys, audit),
@@ -97,15 +104,26 @@ def build_services(settings: Settings, engine: Engine, network: CardNetwork) -> 
     )
 
 
-async def sweep_cvcs(cards: CardService, interval: float) -> None:
-    """Destroy CVCs kept past their time, for as long as the vault runs."""
+async def housekeeping(services: Services, settings: Settings) -> None:
+    """For as long as the vault runs: owed audit entries each second; expired CVCs and
+    abandoned charges and settlements (a crash, an unanswered network) less often."""
+    every = {
+        services.audit.catch_up: 1.0,
+        services.cards.destroy_expired_cvcs: min(60.0, settings.cvc_ttl / 2),
+        services.complete_abandoned: 30.0,
+    }
+    due = {job: time.monotonic() + interval for job, interval in every.items()}
     while True:
-        await asyncio.sleep(interval)
-        try:
-            await run_in_threadpool(cards.destroy_expired_cvcs)
-        except Exception as exc:
-            # Retried at the next sweep; the charge path never uses an expired CVC anyway.
-            log.error("CVC sweep failed: %s", type(exc).__name__)
+        await asyncio.sleep(1.0)
+        for job, interval in every.items():
+            if time.monotonic() < due[job]:
+                continue
+            due[job] = time.monotonic() + interval
+            try:
+                await run_in_threadpool(job)
+            except Exception as exc:
+                # Retried next round; the charge path never uses an expired CVC anyway.
+                log.error("%s failed: %s", job.__name__, type(exc).__name__)
 
 
 def create_app(settings: Settings) -> Starlette:
@@ -123,8 +141,7 @@ def create_app(settings: Settings) -> Starlette:
         try:
             upgrade_to_head(engine)
             services = build_services(settings, engine, network)
-            interval = min(60.0, settings.cvc_ttl / 2)
-            sweeper = asyncio.create_task(sweep_cvcs(services.cards, interval))
+            sweeper = asyncio.create_task(housekeeping(services, settings))
             yield {"services": services}
         finally:
             if sweeper is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from vault.audit import AuditLog
 from vault.auth import MerchantKeys, ServiceCredentials
 from vault.crypto.keyring import KeyProvider
 from vault.domain.pacing import TokenisingPace
@@ -18,6 +19,8 @@ from vault.services.unseal import Unsealer
 class Services:
     """Everything a route may call, built once by the app's lifespan."""
 
+    audit: AuditLog
+    abandoned_after: float
     merchants: MerchantKeys
     credentials: ServiceCredentials
     cards: CardService
@@ -27,3 +30,8 @@ class Services:
     operator: OperatorService
     unsealer: Unsealer
     pace: TokenisingPace
+
+    def complete_abandoned(self) -> None:
+        """Finish what a crash or an unanswered network left processing."""
+        self.charges.complete_abandoned(self.abandoned_after)
+        self.settlement.complete_abandoned(self.abandoned_after)

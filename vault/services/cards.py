@@ -22,9 +22,14 @@ from vault.domain.secret import Cvc, Pan
 from vault.domain.test_network import is_test_card
 from vault.errors import CardError, NotFound, VaultError
 from vault.store import repository
+from vault.store.db import erase_freed
 from vault.store.models import CardRecord
 
 log = logging.getLogger("vault.cards")
+
+
+def _cvc_field(created_at: int) -> str:
+    return f"cvc@{created_at}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,9 +84,11 @@ class CardService:
         def aad(field: str) -> bytes:
             return record_aad(token, merchant.marketplace, merchant.livemode, field)
 
+        created_at = int(time.time())
         pan = key.seal(card.pan.reveal().encode(), aad("pan"))
-        # Sealed apart from the PAN, so it can be destroyed alone after first use.
-        cvc = key.seal(card.cvc.reveal().encode(), aad("cvc"))
+        # Sealed apart from the PAN, so it can be destroyed alone after first use; bound to
+        # the record's time, so a CVC restored from a snapshot is never used past its TTL.
+        cvc = key.seal(card.cvc.reveal().encode(), aad(_cvc_field(created_at)))
         row = {
             "token": token,
             "marketplace_id": merchant.marketplace,
@@ -99,7 +106,7 @@ class CardService:
             "pan_ciphertext": pan.ciphertext,
             "cvc_nonce": cvc.nonce,
             "cvc_ciphertext": cvc.ciphertext,
-            "created_at": int(time.time()),
+            "created_at": created_at,
         }
 
         def store(conn: Connection) -> None:
@@ -205,7 +212,8 @@ class CardService:
             pan = key.open(Sealed(record.pan_nonce, record.pan_ciphertext), aad("pan"))
             cvc = None
             if with_cvc and record.cvc_nonce is not None and record.cvc_ciphertext is not None:
-                cvc = key.open(Sealed(record.cvc_nonce, record.cvc_ciphertext), aad("cvc"))
+                sealed = Sealed(record.cvc_nonce, record.cvc_ciphertext)
+                cvc = key.open(sealed, aad(_cvc_field(record.created_at)))
         except (IntegrityError, KeyringError) as exc:
             # Fail closed: a record that does not authenticate is never sent anywhere.
             log.error("card record %s cannot be opened: %s", record.token, exc)
@@ -233,4 +241,10 @@ class CardService:
         if tokens:
             entries = [("vault", "destroy_cvc", token, "expired") for token in tokens]
             self._audit.submit(entries, destroy).result()
+            self.erase_destroyed()
         return len(tokens)
+
+    def erase_destroyed(self) -> None:
+        """Leave no copy of destroyed CVCs in the database's files (its WAL included)."""
+        engine = self._sessions.kw["bind"]
+        erase_freed(engine)

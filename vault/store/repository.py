@@ -92,3 +92,11 @@ def count_similar_cards(
         CardRecord.fingerprint != fingerprint,
     )
     return session.scalar(query) or 0
+
+
+def abandoned_charges(session: Session, created_before: int) -> list[ChargeRecord]:
+    """Charges still processing that were claimed before `created_before`."""
+    query = select(ChargeRecord).where(
+        ChargeRecord.status == "processing", ChargeRecord.created_at < created_before
+    )
+    return list(session.scalars(query.limit(500)))
