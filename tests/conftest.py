@@ -18,6 +18,15 @@ settings.register_profile(
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "fast"))
 
+# Every test tokenises from one address with a few keys: the vaults that the stacks start
+# (processes inherit this) are not paced; tests/vault/routes/test_guessing.py tests pacing.
+PACING_OFF = {
+    "VAULT_TOKENISE_PER_CLIENT_MINUTE": "1000000",
+    "VAULT_TOKENISE_PER_KEY_MINUTE": "1000000",
+}
+for _name, _value in PACING_OFF.items():
+    os.environ.setdefault(_name, _value)
+
 # scripts/services (run by `make test`) starts these; override to point elsewhere.
 PG_ADMIN = os.environ.get("STRONGROOM_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("STRONGROOM_TEST_REDIS", "redis://127.0.0.1:6379/0")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from typing import Any
@@ -23,6 +24,7 @@ from vault.config import Settings, decode_key32
 from vault.crypto.envelope import Envelope
 from vault.crypto.keyring import KeyProvider, LocalKeyring
 from vault.crypto.transit import TransitKeys
+from vault.domain.pacing import TokenisingPace
 from vault.errors import EXCEPTION_HANDLERS
 from vault.routes.admin import command, unseal
 from vault.routes.cards import card_metadata, create_card
@@ -31,7 +33,7 @@ from vault.routes.health import healthz
 from vault.routes.settlement import capture_charge, charge_state, create_refund, void_charge
 from vault.routes.tokens import create_token
 from vault.services import Services
-from vault.services.cards import CardService
+from vault.services.cards import CardService, GuessingLimit
 from vault.services.charges import ChargeService
 from vault.services.limits import Caps
 from vault.services.operator import OperatorService
@@ -80,16 +82,25 @@ def build_services(settings: Settings, engine: Engine, network: CardNetwork) -> 
         settings.global_minute_cap,
         settings.global_total_cap,
     )
-    cards = CardService(sessions, Envelope(keys), audit, fingerprint_key, settings.cvc_ttl)
+    guessing = GuessingLimit(settings.guessing_limit, settings.guessing_window)
+    cards = CardService(
+        sessions, Envelope(keys), audit, fingerprint_key, settings.cvc_ttl, guessing
+    )
+    # Nothing waits on a charge or settlement this long (two network timeouts, and more).
+    abandoned_after = 2 * settings.network_timeout + 30
+    charges = ChargeService(sessions, cards, audit, fraud_key, network, caps)
+    settlement = SettlementService(sessions, audit, network)
     return Services(
+        audit=audit,
+        abandoned_after=abandoned_after,
         merchants=MerchantKeys(engine, settings.key_hash_secret.get_secret_value().encode()),
         credentials=ServiceCredentials(
             settings.test_credential.get_secret_value(),
             settings.live_credential.get_secret_value(),
         ),
         cards=cards,
-        charges=ChargeService(sessions, cards, audit, fraud_key, network, caps),
-        settlement=SettlementService(sessions, audit, network),
+        charges=charges,
+        settlement=settlement,
         keys=keys,
         operator=OperatorService(
             sessions,
@@ -99,18 +110,30 @@ def build_services(settings: Settings, engine: Engine, network: CardNetwork) -> 
             KeyRegistry(audit, settings.key_hash_secret.get_secret_value().encode()),
         ),
         unsealer=Unsealer(keys, audit),
+        pace=TokenisingPace(settings.tokenise_per_client_minute, settings.tokenise_per_key_minute),
     )
 
 
-async def sweep_cvcs(cards: CardService, interval: float) -> None:
-    """Destroy CVCs kept past their time, for as long as the vault runs."""
+async def housekeeping(services: Services, settings: Settings) -> None:
+    """For as long as the vault runs: owed audit entries each second; expired CVCs and
+    abandoned charges and settlements (a crash, an unanswered network) less often."""
+    every = {
+        services.audit.catch_up: 1.0,
+        services.cards.destroy_expired_cvcs: min(60.0, settings.cvc_ttl / 2),
+        services.complete_abandoned: 30.0,
+    }
+    due = {job: time.monotonic() + interval for job, interval in every.items()}
     while True:
-        await asyncio.sleep(interval)
-        try:
-            await run_in_threadpool(cards.destroy_expired_cvcs)
-        except Exception as exc:
-            # Retried at the next sweep; the charge path never uses an expired CVC anyway.
-            log.error("CVC sweep failed: %s", type(exc).__name__)
+        await asyncio.sleep(1.0)
+        for job, interval in every.items():
+            if time.monotonic() < due[job]:
+                continue
+            due[job] = time.monotonic() + interval
+            try:
+                await run_in_threadpool(job)
+            except Exception as exc:
+                # Retried next round; the charge path never uses an expired CVC anyway.
+                log.error("%s failed: %s", job.__name__, type(exc).__name__)
 
 
 async def checkpoint_every(archive: AuditArchive, interval: float) -> None:
@@ -148,8 +171,7 @@ def create_app(settings: Settings) -> Starlette:
             # After the log itself verified: a log that lost checkpointed entries stops here.
             key = load_or_create_key(settings.checkpoint_key_file)
             archive = AuditArchive(settings.audit_path, settings.archive_dir, key)
-            interval = min(60.0, settings.cvc_ttl / 2)
-            tasks.append(asyncio.create_task(sweep_cvcs(services.cards, interval)))
+            tasks.append(asyncio.create_task(housekeeping(services, settings)))
             every = settings.audit_checkpoint_interval
             tasks.append(asyncio.create_task(checkpoint_every(archive, every)))
             yield {"services": services}

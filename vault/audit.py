@@ -15,14 +15,13 @@ import fcntl
 import json
 import logging
 import os
-import re
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, bindparam, select, update
+from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, update
 
 from vault.audit_chain import (
     GENESIS,
@@ -33,9 +32,10 @@ from vault.audit_chain import (
     entry_hash,
     verify_chain,
 )
+from vault.domain.card_numbers import holds_card_number
 from vault.errors import AuditUnavailable
 from vault.store.db import upsert
-from vault.store.models import AuditAnchor
+from vault.store.models import AuditAnchor, OwedAuditEntry
 
 log = logging.getLogger("vault.audit")
 
@@ -43,7 +43,6 @@ Entry = tuple[str, str, str | None, str]  # actor, action, token, outcome
 Work = Callable[[Connection], None]
 
 _TAIL_BYTES = 65536  # an entry is a few hundred bytes; the last one is within this
-_DIGIT_RUN = re.compile(r"\d{12,}")
 _IDLE_SECONDS = 5.0  # the writer thread ends when idle this long, and restarts on demand
 
 
@@ -104,6 +103,8 @@ class AuditLog:
         # One thread for both steps: on a busy machine, handing a batch on to another thread
         # costs more CPU than overlapping one batch's fsync with the last one's commit saves.
         self._writer = _Writer("audit", self._commit)
+        self._catching_up = threading.Lock()
+        self._owing = engine is not None and _has_owed(engine)
 
     def append(self, actor: str, action: str, token: str | None, outcome: str) -> None:
         """Write one entry; it is on disk when this returns."""
@@ -111,15 +112,52 @@ class AuditLog:
 
     def submit(self, entries: Sequence[Entry], work: Work | None = None) -> Future[None]:
         """Queue entries, and database work to run in a transaction once they are on disk."""
-        for actor, action, token, outcome in entries:
-            if any(_DIGIT_RUN.search(f) for f in (actor, action, token or "", outcome)):
-                # Twelve digits in a row could be part of a card number: refuse to write it.
-                raise ValueError("refusing to write a long digit run into the audit log")
+        # Nothing new starts while entries are owed: the log must first catch up.
+        if self._owing and not self.catch_up():
+            raise AuditUnavailable()
+        return self._queue(entries, work)
+
+    def _queue(self, entries: Sequence[Entry], work: Work | None) -> Future[None]:
+        _refuse_card_numbers(entries)
         if work is not None and self._engine is None:
             raise ValueError("database work needs an audit log with an engine")
         job = _Job(entries, work)
         self._writer.put(job)
         return job.future
+
+    def owe(self, conn: Connection, entries: Sequence[Entry]) -> None:
+        """Record `entries` in the caller's transaction, for `catch_up` to write.
+
+        For a change that must stand even while the log cannot be written — a card
+        network's answer: the money has moved, so its record is kept and answered, and its
+        audit entries are written from that record as soon as the log takes them.
+        """
+        _refuse_card_numbers(entries)
+        rows = [{"actor": a, "action": b, "token": t, "outcome": o} for a, b, t, o in entries]
+        conn.execute(insert(OwedAuditEntry), rows)
+        self._owing = True
+
+    def catch_up(self) -> bool:
+        """Write every owed entry to the log; False while the log cannot be written."""
+        if self._engine is None:
+            return True
+        with self._catching_up:  # one writer of owed entries: none is written twice
+            while True:
+                with self._engine.connect() as conn:
+                    owed = conn.execute(_OWED).all()
+                if not owed:
+                    self._owing = False
+                    return True
+                ids = [row.id for row in owed]
+
+                def settle(conn: Connection, ids: list[int] = ids) -> None:
+                    conn.execute(delete(OwedAuditEntry).where(OwedAuditEntry.id.in_(ids)))
+
+                entries = [(r.actor, r.action, r.token, r.outcome) for r in owed]
+                try:
+                    self._queue(entries, settle).result()
+                except AuditUnavailable:
+                    return False
 
     def _commit(self, batch: list[_Job]) -> None:
         try:
@@ -214,6 +252,21 @@ class AuditLog:
         entry = json.loads(lines[-2])
         seq = int(entry["seq"])
         return seq, check_line(lines[-2], seq, str(entry["prev_hash"]))
+
+
+def _refuse_card_numbers(entries: Sequence[Entry]) -> None:
+    for actor, action, token, outcome in entries:
+        if any(holds_card_number(f) for f in (actor, action, token or "", outcome)):
+            # Twelve digits could be part of a card number: refuse to write them.
+            raise ValueError("refusing to write a card number into the audit log")
+
+
+_OWED = select(OwedAuditEntry).order_by(OwedAuditEntry.id).limit(500)
+
+
+def _has_owed(engine: Engine) -> bool:
+    with engine.connect() as conn:
+        return conn.execute(select(OwedAuditEntry.id).limit(1)).first() is not None
 
 
 # Built once: a statement reused is compiled once, and this runs with every batch.

@@ -19,7 +19,11 @@ _AUTHORIZATION_CODE = re.compile(r"[A-Za-z0-9]{1,32}")
 
 
 class NetworkUnavailable(Exception):
-    """No usable answer from the network; the charge is recorded as a processing error."""
+    """No usable answer from the network; `sent` unless the request surely never left."""
+
+    def __init__(self, sent: bool = True) -> None:
+        super().__init__()
+        self.sent = sent
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +81,9 @@ class CardNetwork:
             response = self._client.post("/v1/authorizations", json=body)
         except httpx.HTTPError as exc:
             log.warning("card network unreachable: %s", type(exc).__name__)
-            raise NetworkUnavailable() from None
+            # No connection, no request: only then is the network known not to have acted.
+            sent = not isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
+            raise NetworkUnavailable(sent) from None
         if response.status_code != 200:
             log.warning("card network answered %d", response.status_code)
             raise NetworkUnavailable()
@@ -112,6 +118,13 @@ class CardNetwork:
         if reply.approved:
             return Outcome(True)
         return Outcome(False, reply.code if _CODE.fullmatch(reply.code) else "declined")
+
+    def reverse(self, reference: str, merchant: str) -> None:
+        """Release whatever hold an authorisation left; NetworkUnavailable if unanswered.
+
+        Any answer will do: approved (a hold was released) or declined (there was none).
+        """
+        self.settle("voids", {"reference": reference, "merchant": merchant})
 
     def close(self) -> None:
         self._client.close()

@@ -56,6 +56,13 @@ class Settings(BaseSettings):
     audit_checkpoint_key_path: Path | None = Field(default=None, description="default: in data_dir")
     audit_checkpoint_interval: float = Field(default=60.0, gt=0, description="seconds")
     cvc_ttl: int = Field(default=900, gt=0, description="seconds a CVC is kept unused at most")
+    # Against guessing card numbers through tokenisation (docs/vault.md, "Fingerprints").
+    tokenise_per_client_minute: int = Field(default=30, ge=1, description="per client address")
+    tokenise_per_key_minute: int = Field(default=600, ge=1, description="per merchant key")
+    guessing_limit: int = Field(
+        default=10, ge=1, description="cards with one BIN and last four in guessing_window"
+    )
+    guessing_window: int = Field(default=3600, ge=1, description="seconds guessing_limit covers")
     # Caps on live charge volume, in minor units; operators change them by signed command.
     marketplace_minute_cap: int = Field(default=5_000_000, ge=0)
     marketplace_total_cap: int = Field(default=1_000_000_000, ge=0)

@@ -30,7 +30,7 @@ class CardCreate(_Contract):
 
 
 class Card(_Contract):
-    """201 answer to POST /v1/cards."""
+    """201 answer to POST /v1/cards; the fingerprint only to a secret key (else omitted)."""
 
     id: str
     object: Literal["card"] = "card"
@@ -38,7 +38,7 @@ class Card(_Contract):
     brand: str
     exp_month: int
     exp_year: int
-    fingerprint: str
+    fingerprint: str | None = None
     livemode: bool
 
 

@@ -26,3 +26,13 @@ def test_generated_cards_are_luhn_valid_and_never_test_cards(prefix: str, length
     card = generated_card(prefix, length)
     assert len(card) == length and card.startswith(prefix)
     assert luhn_valid(card) and card not in TEST_CARDS
+
+
+def test_the_vaults_test_network_knows_exactly_these_cards_and_their_declines() -> None:
+    from strongroom import testcards
+    from vault.domain import test_network
+
+    assert set(test_network.TEST_CARDS) == TEST_CARDS
+    declines = {n: code for n, code in test_network.TEST_CARDS.items() if code is not None}
+    assert declines == testcards.DECLINES
+    assert len(TEST_CARDS) == len(testcards.BRANDS) + len(testcards.DECLINES) + 2

@@ -18,7 +18,7 @@ from sqlalchemy import create_engine, text
 from strongroom.cli import main
 from strongroom.datadir import init, record
 from strongroom.stack import Options, Ports
-from strongroom.testcards import generated_card
+from strongroom.testcards import SUCCEEDS
 from strongroom.vault_cli import vault_settings
 from tests.helpers.servers import free_port, serving
 from vault.admin import register_marketplace
@@ -41,7 +41,8 @@ class RunningVault:
         return CliRunner().invoke(main, [*args, *options], input=input)
 
     def tokenise(self) -> httpx.Response:
-        body = {"number": generated_card(), "exp_month": 12, "exp_year": 2040, "cvc": "123"}
+        # Test mode takes only the documented test cards.
+        body = {"number": SUCCEEDS, "exp_month": 12, "exp_year": 2040, "cvc": "123"}
         return httpx.post(
             f"http://127.0.0.1:{self.port}/v1/cards",
             json=body,

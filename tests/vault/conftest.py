@@ -119,6 +119,9 @@ def make_settings(data_dir: Path, fraud_key: Ed25519PrivateKey, **overrides: Any
         "network_credential": NETWORK_CREDENTIAL,
         "network_url": "http://127.0.0.1:9",
         "network_timeout": 2.0,
+        # Paced only where a test is about pacing (tests/vault/routes/test_guessing.py).
+        "tokenise_per_client_minute": 1_000_000,
+        "tokenise_per_key_minute": 1_000_000,
         **overrides,
     }
     return Settings(**values)
@@ -145,6 +148,7 @@ class FakeNetwork:
     # Captures, voids and refunds: (kind, body), and the reply they get.
     settled: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     settle_reply: dict[str, Any] = field(default_factory=dict)
+    settle_status: int = 200
 
     def reset(self) -> None:
         self.received.clear()
@@ -153,6 +157,7 @@ class FakeNetwork:
         self.settle_reply = {"approved": True, "code": "approved"}
         self.reply = {"approved": True, "code": "approved", "authorization_code": "NET123"}
         self.status = 200
+        self.settle_status = 200
         self.delay = 0.0
 
 
@@ -169,7 +174,7 @@ def _network_server() -> Iterator[FakeNetwork]:
 
     async def settle(request: Request) -> JSONResponse:
         fake.settled.append((request.path_params["kind"], json.loads(await request.body())))
-        return JSONResponse(fake.settle_reply)
+        return JSONResponse(fake.settle_reply, status_code=fake.settle_status)
 
     app = Starlette(
         routes=[

@@ -14,15 +14,15 @@ RANDOM = {"token", "id", "fingerprint", "charge_id", "hash", "prev_hash", "chain
 
 def test_no_pan_or_cvc_in_the_database_files_or_the_audit_log(sqlite_vault) -> None:
     cards = [
-        ("4242424242424242", "737"),
-        ("378282246310005", "7391"),
-        (sqlite_vault.number("5"), "846"),
-        (sqlite_vault.number("4", 19), "952"),
+        ("4242424242424242", "737", "pk_test"),
+        ("378282246310005", "7391", "pk_test"),
+        (sqlite_vault.number("5"), "846", "pk_live"),
+        (sqlite_vault.number("4", 19), "952", "pk_live"),
     ]
-    for n, (number, cvc) in enumerate(cards):
-        token = sqlite_vault.token(number, cvc=cvc)
+    for n, (number, cvc, key) in enumerate(cards):
+        token = sqlite_vault.token(number, key=key, cvc=cvc)
         if n % 2 == 0:
-            sqlite_vault.charge(token, charge_id=f"ch_{n}")
+            sqlite_vault.charge(token, charge_id=f"ch_{n}", live=key == "pk_live")
     db_path = Path(sqlite_vault.settings.db_url.removeprefix("sqlite:///"))
     db_files = list(db_path.parent.glob(db_path.name + "*"))
     assert {p.name for p in db_files} >= {"test.db", "test.db-wal"}
@@ -30,7 +30,7 @@ def test_no_pan_or_cvc_in_the_database_files_or_the_audit_log(sqlite_vault) -> N
     vault_dir = sqlite_vault.settings.data_dir / "vault"
     for path in [*db_files, audit, *vault_dir.iterdir()]:
         raw = path.read_bytes()
-        for number, _ in cards:
+        for number, _, _ in cards:
             assert number.encode() not in raw, path.name
     # A 3-digit CVC turns up by chance in random ciphertext bytes: look for CVCs in every
     # value that is not ciphertext (the audit log's fields, the database's other columns).
@@ -41,12 +41,12 @@ def test_no_pan_or_cvc_in_the_database_files_or_the_audit_log(sqlite_vault) -> N
             for row in conn.exec_driver_sql(f'SELECT * FROM "{name}"'):  # noqa: S608
                 for column, value in zip(columns, row, strict=True):
                     if isinstance(value, str) and column not in RANDOM:
-                        assert not any(holds(value, cvc) for _, cvc in cards), (name, column)
+                        assert not any(holds(value, cvc) for _, cvc, _ in cards), (name, column)
     engine.dispose()
     for line in audit.read_text().splitlines():
         entry = json.loads(line)
         text = " ".join(str(v) for k, v in entry.items() if k not in RANDOM)
-        for number, cvc in cards:
+        for number, cvc, _ in cards:
             assert number not in text and not holds(text, cvc)
 
 

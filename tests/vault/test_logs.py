@@ -36,3 +36,13 @@ def test_tracebacks_are_masked_too() -> None:
 def test_short_numbers_are_left_alone() -> None:
     record = logging.LogRecord("t", logging.INFO, __file__, 1, "port 8084 charge 1000", (), None)
     assert _format(record) == "port 8084 charge 1000"
+
+
+def test_numbers_parted_by_any_punctuation_are_masked_and_the_time_stamp_is_not() -> None:
+    formatter = RedactingFormatter("%(asctime)s %(message)s")
+    record = logging.LogRecord(
+        "t", logging.ERROR, __file__, 1, "saw %s", ("4242.4242:4242,4242",), None
+    )
+    text = formatter.format(record)
+    assert "4242" not in text and "[redacted]" in text
+    assert text.startswith(formatter.formatTime(record))

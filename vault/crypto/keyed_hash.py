@@ -11,14 +11,17 @@ from vault.domain.secret import Pan
 FINGERPRINT_LENGTH = 22  # 132 bits of the HMAC: ample to tell cards apart, nothing to invert.
 
 
-def card_fingerprint(key: bytes, marketplace: str, pan: Pan) -> str:
-    """The same card gives the same fingerprint within a marketplace, an unrelated one elsewhere.
+def card_fingerprint(key: bytes, marketplace: str, livemode: bool, pan: Pan) -> str:
+    """The same card gives the same fingerprint within a marketplace and mode, unrelated ones
+    elsewhere.
 
     Keyed, because an unkeyed hash of a PAN is brute-forced in minutes (few unknown digits);
-    per marketplace, so two marketplaces cannot link their customers' cards. Marketplace ids
-    never contain ":", so the input is unambiguous.
+    per marketplace, so two marketplaces cannot link their customers' cards; per mode, so a
+    number tokenised in test mode can never be matched against a live card's fingerprint.
+    Marketplace ids never contain ":", so the input is unambiguous.
     """
-    mac = hmac.new(key, f"{marketplace}:{pan.reveal()}".encode(), hashlib.sha256).digest()
+    message = f"{'live' if livemode else 'test'}:{marketplace}:{pan.reveal()}".encode()
+    mac = hmac.new(key, message, hashlib.sha256).digest()
     return base64.urlsafe_b64encode(mac).decode()[:FINGERPRINT_LENGTH]
 
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 import secrets
 import string
 from dataclasses import dataclass
 from typing import Literal
 
+from vault.domain.card_numbers import holds_card_number
 from vault.domain.luhn import is_ascii_digits, luhn_valid
 from vault.domain.secret import Cvc, Pan
 from vault.errors import CardError, VaultError
@@ -18,9 +18,6 @@ Brand = Literal["visa", "mastercard", "amex", "discover", "unknown"]
 ID_PREFIX = "card_"
 ID_ALPHABET = string.ascii_letters + string.digits
 ID_LENGTH = 24  # 24 base62 characters: about 143 bits, not guessable.
-
-# Twelve or more digits, spaces and dashes allowed between them: a card number's shape.
-_DIGIT_RUN = re.compile(r"\d(?:[ -]?\d){11,}")
 
 # Issuer identification number ranges: (brand, prefix length, low, high), both ends inclusive.
 _RANGES: tuple[tuple[Brand, int, int, int], ...] = (
@@ -97,7 +94,7 @@ def check_name(name: str | None) -> str | None:
     The name is stored in the clear and served to the app zone (card metadata), so a
     number typed into the name field would carry a PAN out of the PCI zone.
     """
-    if name is not None and _DIGIT_RUN.search(name):
+    if name is not None and holds_card_number(name):
         raise VaultError(
             400,
             "invalid_request_error",

@@ -10,7 +10,7 @@ from starlette.responses import JSONResponse, Response
 
 from vault.contracts import Card, CardCreate, CardQuery
 from vault.routes.common import services, single_query
-from vault.routes.tokens import card_fields
+from vault.routes.tokens import card_fields, client_address, tokenise
 from vault.services import Services
 
 
@@ -18,14 +18,8 @@ async def create_card(request: Request) -> Response:
     vault = services(request)
     header = request.headers.get("authorization")
     fields = await card_fields(request)  # JSON, or a form as Stripe's SDKs send it
-    card = await run_in_threadpool(_tokenise, vault, header, fields)
-    return JSONResponse(card.model_dump(), status_code=201)
-
-
-def _tokenise(vault: Services, header: str | None, fields: dict[str, Any]) -> Card:
-    # One worker thread for the whole request: the key first (401 before any 400).
-    merchant = vault.merchants.authenticate(header)
-    return vault.cards.tokenise(merchant, CardCreate.model_validate(fields))
+    card = await run_in_threadpool(tokenise, vault, header, fields, client_address(request))
+    return JSONResponse(card.model_dump(exclude_none=True), status_code=201)
 
 
 async def card_metadata(request: Request) -> Response:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from vault.audit import AuditLog
 from vault.auth import MerchantKeys, ServiceCredentials
 from vault.crypto.keyring import KeyProvider
+from vault.domain.pacing import TokenisingPace
 from vault.services.cards import CardService
 from vault.services.charges import ChargeService
 from vault.services.operator import OperatorService
@@ -17,6 +19,8 @@ from vault.services.unseal import Unsealer
 class Services:
     """Everything a route may call, built once by the app's lifespan."""
 
+    audit: AuditLog
+    abandoned_after: float
     merchants: MerchantKeys
     credentials: ServiceCredentials
     cards: CardService
@@ -25,3 +29,9 @@ class Services:
     keys: KeyProvider
     operator: OperatorService
     unsealer: Unsealer
+    pace: TokenisingPace
+
+    def complete_abandoned(self) -> None:
+        """Finish what a crash or an unanswered network left processing."""
+        self.charges.complete_abandoned(self.abandoned_after)
+        self.settlement.complete_abandoned(self.abandoned_after)

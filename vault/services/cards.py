@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
+from dataclasses import dataclass
 
 from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -15,14 +16,31 @@ from vault.contracts import Card, CardCreate, CardMetadata
 from vault.crypto.envelope import Envelope, IntegrityError, Sealed, record_aad
 from vault.crypto.keyed_hash import card_fingerprint
 from vault.crypto.keyring import KeyringError
+from vault.domain.card_numbers import holds_card_number
 from vault.domain.cards import check_card, check_name, new_token
 from vault.domain.secret import Cvc, Pan
 from vault.domain.test_network import is_test_card
 from vault.errors import CardError, NotFound, VaultError
 from vault.store import repository
+from vault.store.db import erase_freed
 from vault.store.models import CardRecord
 
 log = logging.getLogger("vault.cards")
+
+
+def _cvc_field(created_at: int) -> str:
+    return f"cvc@{created_at}"
+
+
+@dataclass(frozen=True, slots=True)
+class GuessingLimit:
+    """At most `limit` cards with one BIN and last four per marketplace and mode in `window`
+    seconds; tokenising another is refused and alerted."""
+
+    limit: int
+    window: int
+
+
 _INSERT = insert(CardRecord)  # built once: a statement reused is compiled once
 
 
@@ -34,35 +52,43 @@ class CardService:
         audit: AuditLog,
         fingerprint_key: bytes,
         cvc_ttl: int,
+        guessing: GuessingLimit,
     ) -> None:
         self._sessions = sessions
         self._envelope = envelope
         self._audit = audit
         self._fingerprint_key = fingerprint_key
         self._cvc_ttl = cvc_ttl
+        self._guessing = guessing
 
     def tokenise(self, merchant: Merchant, request: CardCreate) -> Card:
         """Check the card, seal it under a fresh data key, store it, audit it."""
         today = dt.datetime.now(dt.UTC).date()
-        card = check_card(request.number, request.exp_month, request.exp_year, request.cvc, today)
-        name = check_name(request.name)
-        if merchant.livemode and is_test_card(card.pan):
-            # A published test number in live mode is a mistake or a probe; never store it.
-            self._audit.append(merchant.actor, "tokenize", None, "refused:test_card_in_live_mode")
-            raise CardError(
-                "card_declined",
-                "Your card was declined: a known test card was used in live mode.",
-                "number",
+        try:
+            card = check_card(
+                request.number, request.exp_month, request.exp_year, request.cvc, today
             )
+            name = check_name(request.name)
+            self._check_mode(merchant, card.pan)
+            fingerprint = card_fingerprint(
+                self._fingerprint_key, merchant.marketplace, merchant.livemode, card.pan
+            )
+            self._check_guessing(merchant, card.pan, fingerprint)
+        except VaultError as exc:
+            # Refused submissions are audited too, by reason, never with what was submitted.
+            self._audit.append(merchant.actor, "tokenize", None, f"refused:{exc.code}")
+            raise
         token = new_token()
         key = self._envelope.new_record_key()
 
         def aad(field: str) -> bytes:
             return record_aad(token, merchant.marketplace, merchant.livemode, field)
 
+        created_at = int(time.time())
         pan = key.seal(card.pan.reveal().encode(), aad("pan"))
-        # Sealed apart from the PAN, so it can be destroyed alone after first use.
-        cvc = key.seal(card.cvc.reveal().encode(), aad("cvc"))
+        # Sealed apart from the PAN, so it can be destroyed alone after first use; bound to
+        # the record's time, so a CVC restored from a snapshot is never used past its TTL.
+        cvc = key.seal(card.cvc.reveal().encode(), aad(_cvc_field(created_at)))
         row = {
             "token": token,
             "marketplace_id": merchant.marketplace,
@@ -72,7 +98,7 @@ class CardService:
             "last4": card.pan.last4,
             "exp_month": card.exp_month,
             "exp_year": card.exp_year,
-            "fingerprint": card_fingerprint(self._fingerprint_key, merchant.marketplace, card.pan),
+            "fingerprint": fingerprint,
             "name": name,
             "key_version": key.key_version,
             "wrapped_key": key.wrapped,
@@ -80,7 +106,7 @@ class CardService:
             "pan_ciphertext": pan.ciphertext,
             "cvc_nonce": cvc.nonce,
             "cvc_ciphertext": cvc.ciphertext,
-            "created_at": int(time.time()),
+            "created_at": created_at,
         }
 
         def store(conn: Connection) -> None:
@@ -95,9 +121,57 @@ class CardService:
             brand=card.brand,
             exp_month=card.exp_month,
             exp_year=card.exp_year,
-            fingerprint=str(row["fingerprint"]),
+            # A publishable key is in every checkout page: it never learns a fingerprint.
+            fingerprint=fingerprint if merchant.kind == "secret" else None,
             livemode=merchant.livemode,
         )
+
+    @staticmethod
+    def _check_mode(merchant: Merchant, pan: Pan) -> None:
+        """Test mode takes the documented test cards only; live mode takes none of them."""
+        if merchant.livemode and is_test_card(pan):
+            # A published test number in live mode is a mistake or a probe; never store it.
+            raise CardError(
+                "card_declined",
+                "Your card was declined: a known test card was used in live mode.",
+                "number",
+            )
+        if not merchant.livemode and not is_test_card(pan):
+            # No real card enters test mode: tokenising guesses there learns nothing.
+            raise CardError(
+                "card_declined",
+                "Your card was declined: test mode takes only the documented test cards "
+                "(the Visa ending 4242, the Mastercard ending 4444, the others in the "
+                "documentation's list of test cards), never a real card.",
+                "number",
+            )
+
+    def _check_guessing(self, merchant: Merchant, pan: Pan, fingerprint: str) -> None:
+        """Refuse, and alert on, many different numbers sharing one BIN and last four.
+
+        That is what guessing a card's hidden digits looks like: its BIN and last four are
+        known (they are shown to merchants), the six digits between are tried.
+        """
+        since = int(time.time()) - self._guessing.window
+        with self._sessions() as session:
+            others = repository.count_similar_cards(
+                session, merchant.marketplace, merchant.livemode, pan, fingerprint, since
+            )
+        if others >= self._guessing.limit:
+            log.error(
+                "ALERT card guessing: %s tokenised %d other cards with BIN %s and last four "
+                "%s within %d s; refused",
+                merchant.actor,
+                others,
+                pan.bin,
+                pan.last4,
+                self._guessing.window,
+            )
+            raise CardError(
+                "card_velocity_exceeded",
+                "Your card was declined: too many cards like it were tried recently.",
+                "number",
+            )
 
     def find(self, actor: str, token: str, marketplace: str, livemode: bool) -> CardRecord:
         """The card of this marketplace and mode, or 404; each look-up is audited."""
@@ -121,7 +195,8 @@ class CardService:
             exp_month=record.exp_month,
             exp_year=record.exp_year,
             fingerprint=record.fingerprint,
-            name=record.name,
+            # Checked again on the way out: a name stored before today's check is withheld.
+            name=None if record.name is None or holds_card_number(record.name) else record.name,
         )
 
     def open(self, record: CardRecord, with_cvc: bool) -> tuple[Pan, Cvc | None]:
@@ -137,7 +212,8 @@ class CardService:
             pan = key.open(Sealed(record.pan_nonce, record.pan_ciphertext), aad("pan"))
             cvc = None
             if with_cvc and record.cvc_nonce is not None and record.cvc_ciphertext is not None:
-                cvc = key.open(Sealed(record.cvc_nonce, record.cvc_ciphertext), aad("cvc"))
+                sealed = Sealed(record.cvc_nonce, record.cvc_ciphertext)
+                cvc = key.open(sealed, aad(_cvc_field(record.created_at)))
         except (IntegrityError, KeyringError) as exc:
             # Fail closed: a record that does not authenticate is never sent anywhere.
             log.error("card record %s cannot be opened: %s", record.token, exc)
@@ -165,4 +241,10 @@ class CardService:
         if tokens:
             entries = [("vault", "destroy_cvc", token, "expired") for token in tokens]
             self._audit.submit(entries, destroy).result()
+            self.erase_destroyed()
         return len(tokens)
+
+    def erase_destroyed(self) -> None:
+        """Leave no copy of destroyed CVCs in the database's files (its WAL included)."""
+        engine = self._sessions.kw["bind"]
+        erase_freed(engine)

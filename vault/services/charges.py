@@ -22,6 +22,15 @@ from vault.store import repository
 from vault.store.models import CardRecord, ChargeRecord
 
 
+def network_unavailable() -> VaultError:
+    return VaultError(
+        503,
+        "api_error",
+        "network_unavailable",
+        "The card network did not answer; the charge stays processing until it is resolved.",
+    )
+
+
 def _result(charge_id: str, livemode: bool, outcome: Outcome) -> ChargeResult:
     code = outcome.failure_code
     return ChargeResult(
@@ -119,7 +128,14 @@ class ChargeService:
         return _result(request.charge_id, livemode, outcome)
 
     def _record(self, actor: str, charge_id: str, token: str, outcome: Outcome) -> None:
-        """Store the outcome of an attempt, destroy the CVC, then audit both."""
+        """Keep the network's answer, destroy the CVC, and owe both audit entries, in one
+        transaction; then write the entries if the log takes them.
+
+        Failing closed is right before the network is called; after it, the money has moved:
+        the answer is kept and answered whatever the log can do. Entries the log cannot take
+        now are written from this record by the audit's catch-up, and no new operation starts
+        until it has (vault.audit).
+        """
         status = "succeeded" if outcome.approved else "failed"
         with self._sessions.begin() as session:
             repository.complete_charge(
@@ -131,12 +147,14 @@ class ChargeService:
                 int(time.time()),
             )
             # The CVC serves the first authorisation attempt only, whatever its outcome.
+            entries = [(actor, "charge", token, outcome.failure_code or status)]
             cvc_destroyed = repository.destroy_cvc(session, token)
-        # Recorded before auditing: the network has acted, so the result must persist even
-        # if the audit write below fails (the caller then gets 503 and its retry replays).
-        self._audit.append(actor, "charge", token, outcome.failure_code or status)
+            if cvc_destroyed:
+                entries.append((actor, "destroy_cvc", token, "destroyed"))
+            self._audit.owe(session.connection(), entries)
         if cvc_destroyed:
-            self._audit.append(actor, "destroy_cvc", token, "destroyed")
+            self._cards.erase_destroyed()
+        self._audit.catch_up()
 
     def _claim(self, expected: ExpectedCharge, record: CardRecord) -> ChargeRecord:
         return ChargeRecord(
@@ -173,8 +191,39 @@ class ChargeService:
         )
         try:
             return self._network.authorize(message)
-        except NetworkUnavailable:
+        except NetworkUnavailable as exc:
+            if not exc.sent:
+                return Outcome(approved=False, failure_code="processing_error")
+            # The network may have approved a request whose answer was lost: reverse it
+            # (a void by reference) before calling the charge failed. If even that goes
+            # unanswered, the charge stays processing and the completer finishes it.
+            try:
+                self._network.reverse(request.charge_id, request.marketplace)
+            except NetworkUnavailable:
+                raise network_unavailable() from None
             return Outcome(approved=False, failure_code="processing_error")
+
+    def complete_abandoned(self, older_than: float) -> int:
+        """Finish charges left processing (a crash, an unanswered network): reverse, then fail.
+
+        A charge is abandoned once no request can still be waiting for it. Each is reversed
+        at the network (live mode) and recorded failed, `processing_error`; one the network
+        still does not answer for is left for the next round.
+        """
+        cutoff = int(time.time() - older_than)
+        with self._sessions() as session:
+            abandoned = repository.abandoned_charges(session, cutoff)
+        done = 0
+        for charge in abandoned:
+            if charge.livemode:
+                try:
+                    self._network.reverse(charge.charge_id, charge.marketplace_id)
+                except NetworkUnavailable:
+                    continue
+            failed = Outcome(approved=False, failure_code="processing_error")
+            self._record("vault", charge.charge_id, charge.token, failed)
+            done += 1
+        return done
 
     def _repeat(self, actor: str, charge: ChargeRecord, expected: ExpectedCharge) -> ChargeResult:
         """The stored result of an executed charge id, if the request is the same charge."""

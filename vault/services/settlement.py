@@ -28,6 +28,11 @@ from vault.store import repository, settlements
 from vault.store.models import ChargeRecord, RefundRecord, SettlementRecord
 
 
+def _retryable(settled: SettlementRecord) -> bool:
+    """A settlement the network never answered may be asked again, as capture or void."""
+    return settled.status == "failed" and settled.failure_code == "processing_error"
+
+
 def _actor(livemode: bool) -> str:
     return f"service:{'live' if livemode else 'test'}"
 
@@ -106,7 +111,7 @@ class SettlementService:
             )
         with self._sessions() as session:
             existing = settlements.find_settlement(session, charge_id)
-        if existing is not None:
+        if existing is not None and not _retryable(existing):
             return self._repeat_settlement(charge, existing, action, amount)
         # Audited before anything can move money: no audit entry, no settlement (fail closed).
         self._audit.append(_actor(livemode), action, charge.token, "attempt")
@@ -120,7 +125,10 @@ class SettlementService:
         )
         try:
             with self._sessions.begin() as session:
-                session.add(claim)
+                if existing is None:
+                    session.add(claim)
+                elif not settlements.reclaim_settlement(session, claim):
+                    raise IntegrityError("reclaim", None, Exception("claimed meanwhile"))
         except IntegrityError:
             with self._sessions() as session:
                 claimed = settlements.find_settlement(session, charge_id)
@@ -133,11 +141,14 @@ class SettlementService:
         outcome = self._execute(livemode, f"{action}s", body)
         crash_at("vault", "settlement_answered", "after")
         status = "succeeded" if outcome.approved else "failed"
+        # The network has acted: its answer is kept and answered, its entry owed (as charges).
         with self._sessions.begin() as session:
             settlements.complete_settlement(
                 session, charge_id, status, outcome.failure_code, int(time.time())
             )
-        self._audit.append(_actor(livemode), action, charge.token, outcome.failure_code or status)
+            entry = (_actor(livemode), action, charge.token, outcome.failure_code or status)
+            self._audit.owe(session.connection(), [entry])
+        self._audit.catch_up()
         return SettlementResult(
             charge_id=charge_id,
             action=action,  # type: ignore[arg-type]
@@ -224,7 +235,9 @@ class SettlementService:
             settlements.complete_refund(
                 session, claim, status, outcome.failure_code, int(time.time())
             )
-        self._audit.append(_actor(livemode), "refund", charge.token, outcome.failure_code or status)
+            entry = (_actor(livemode), "refund", charge.token, outcome.failure_code or status)
+            self._audit.owe(session.connection(), [entry])
+        self._audit.catch_up()
         return self._refund_result(claim, status, outcome.failure_code, livemode)
 
     def _repeat_refund(
@@ -260,6 +273,23 @@ class SettlementService:
             failure_code=failure_code,
             livemode=livemode,
         )
+
+    def complete_abandoned(self, older_than: float) -> int:
+        """Settlements left processing (a crash) become failed `processing_error`, which a
+        repeated capture or void may claim again: none stays unsettleable for ever. The
+        network answers a repeated capture or void of one reference as it did the first."""
+        cutoff = int(time.time() - older_than)
+        with self._sessions.begin() as session:
+            abandoned = settlements.abandoned_settlements(session, cutoff)
+            for settled, _ in abandoned:
+                settlements.complete_settlement(
+                    session, settled.charge_id, "failed", "processing_error", int(time.time())
+                )
+            entries = [("vault", s.action, token, "abandoned") for s, token in abandoned]
+            if entries:
+                self._audit.owe(session.connection(), entries)
+        self._audit.catch_up()
+        return len(abandoned)
 
     def _execute(self, livemode: bool, kind: str, body: dict[str, object]) -> Outcome:
         if not livemode:

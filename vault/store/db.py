@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,8 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+
+log = logging.getLogger("vault.store")
 
 
 def make_engine(url: str) -> Engine:
@@ -34,6 +37,22 @@ def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=10000")  # concurrent writers wait instead of failing
     cursor.close()
+
+
+def erase_freed(engine: Engine) -> None:
+    """SQLite: move the WAL into the database file and truncate it to nothing.
+
+    secure_delete zeroes deleted bytes in the database file, but the WAL still holds the
+    pages as they were written (a CVC's ciphertext among them) until it is reset. On
+    PostgreSQL a deleted value stays in its table's dead tuples until VACUUM (docs/vault.md).
+    """
+    if engine.dialect.name != "sqlite":
+        return
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        busy = conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").scalar()
+    if busy:
+        # A reader kept an old snapshot: the next destruction or sweep truncates it.
+        log.warning("the WAL could not be truncated now (a reader was busy)")
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from sqlalchemy import BigInteger, ForeignKey, Index, LargeBinary, SmallInteger, String
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, LargeBinary, SmallInteger, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 Id = Annotated[str, mapped_column(String(64))]
@@ -137,6 +137,22 @@ class AuditAnchor(Base):
     hash: Mapped[str] = mapped_column(String(64))
 
 
+class OwedAuditEntry(Base):
+    """An audit entry recorded with the change it describes, not yet in the audit log.
+
+    Only for what must stand even while the log cannot be written: a card network's answer.
+    The writer appends it to the log and deletes it here in one batch (vault.audit).
+    """
+
+    __tablename__ = "audit_owed"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    actor: Mapped[str] = mapped_column(String(128))
+    action: Mapped[str] = mapped_column(String(32))
+    token: Mapped[str | None] = mapped_column(String(64))
+    outcome: Mapped[str] = mapped_column(String(128))
+
+
 # Rewrap finds records under old key versions; the CVC sweep, CVCs past their time; the
 # spend limits, the last minute's live charges.
 Index("ix_cards_key_version", CardRecord.key_version)
@@ -147,3 +163,12 @@ Index(
     postgresql_where=CardRecord.cvc_ciphertext.is_not(None),
 )
 Index("ix_charges_live_created", ChargeRecord.livemode, ChargeRecord.created_at)
+# Tokenisation counts recent cards sharing a BIN and last four (card guessing).
+Index(
+    "ix_cards_bin_last4",
+    CardRecord.marketplace_id,
+    CardRecord.livemode,
+    CardRecord.bin,
+    CardRecord.last4,
+    CardRecord.created_at,
+)

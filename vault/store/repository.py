@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy import Connection, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
+from vault.domain.secret import Pan
 from vault.store.models import CardRecord, ChargeRecord, MerchantKey
 
 
@@ -75,3 +76,27 @@ def destroy_cvc(session: Session, token: str) -> bool:
         .values(cvc_nonce=None, cvc_ciphertext=None)
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def count_similar_cards(
+    session: Session, marketplace: str, livemode: bool, pan: Pan, fingerprint: str, since: int
+) -> int:
+    """Other cards (by fingerprint) of this marketplace and mode sharing the PAN's BIN and
+    last four, tokenised since `since`."""
+    query = select(func.count(func.distinct(CardRecord.fingerprint))).where(
+        CardRecord.marketplace_id == marketplace,
+        CardRecord.livemode == livemode,
+        CardRecord.bin == pan.bin,
+        CardRecord.last4 == pan.last4,
+        CardRecord.created_at > since,
+        CardRecord.fingerprint != fingerprint,
+    )
+    return session.scalar(query) or 0
+
+
+def abandoned_charges(session: Session, created_before: int) -> list[ChargeRecord]:
+    """Charges still processing that were claimed before `created_before`."""
+    query = select(ChargeRecord).where(
+        ChargeRecord.status == "processing", ChargeRecord.created_at < created_before
+    )
+    return list(session.scalars(query.limit(500)))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from vault.store.models import RefundRecord, SettlementRecord
+from vault.store.models import ChargeRecord, RefundRecord, SettlementRecord
 
 
 def find_settlement(session: Session, charge_id: str) -> SettlementRecord | None:
@@ -24,6 +24,40 @@ def complete_settlement(
         .where(SettlementRecord.charge_id == charge_id, SettlementRecord.status == "processing")
         .values(status=status, failure_code=failure_code, completed_at=now)
     )
+
+
+def reclaim_settlement(session: Session, claim: SettlementRecord) -> bool:
+    """Claim again a settlement the network never answered; False if another did first."""
+    result = session.execute(
+        update(SettlementRecord)
+        .where(
+            SettlementRecord.charge_id == claim.charge_id,
+            SettlementRecord.status == "failed",
+            SettlementRecord.failure_code == "processing_error",
+        )
+        .values(
+            action=claim.action,
+            amount=claim.amount,
+            status="processing",
+            failure_code=None,
+            created_at=claim.created_at,
+            completed_at=None,
+        )
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def abandoned_settlements(
+    session: Session, created_before: int
+) -> list[tuple[SettlementRecord, str]]:
+    """Settlements still processing claimed before `created_before`, with their card token."""
+    query = (
+        select(SettlementRecord, ChargeRecord.token)
+        .join(ChargeRecord, ChargeRecord.charge_id == SettlementRecord.charge_id)
+        .where(SettlementRecord.status == "processing")
+        .where(SettlementRecord.created_at < created_before)
+    )
+    return [(row[0], row[1]) for row in session.execute(query.limit(500))]
 
 
 def reserve_refund(session: Session, charge_id: str, amount: int) -> bool:

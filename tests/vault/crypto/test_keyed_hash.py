@@ -14,16 +14,18 @@ PAN = Pan("4242424242424242")
 
 
 def test_fingerprint_is_the_documented_hmac() -> None:
-    mac = hmac.new(KEY, b"mkt_alpha:4242424242424242", hashlib.sha256).digest()
-    assert card_fingerprint(KEY, "mkt_alpha", PAN) == base64.urlsafe_b64encode(mac).decode()[:22]
+    mac = hmac.new(KEY, b"live:mkt_alpha:4242424242424242", hashlib.sha256).digest()
+    expected = base64.urlsafe_b64encode(mac).decode()[:22]
+    assert card_fingerprint(KEY, "mkt_alpha", True, PAN) == expected
 
 
-def test_fingerprint_depends_on_card_marketplace_and_key() -> None:
-    base = card_fingerprint(KEY, "mkt_alpha", PAN)
-    assert base == card_fingerprint(KEY, "mkt_alpha", Pan("4242424242424242"))
-    assert base != card_fingerprint(KEY, "mkt_beta", PAN)
-    assert base != card_fingerprint(b"g" * 32, "mkt_alpha", PAN)
-    assert base != card_fingerprint(KEY, "mkt_alpha", Pan("5555555555554444"))
+def test_fingerprint_depends_on_card_marketplace_mode_and_key() -> None:
+    base = card_fingerprint(KEY, "mkt_alpha", True, PAN)
+    assert base == card_fingerprint(KEY, "mkt_alpha", True, Pan("4242424242424242"))
+    assert base != card_fingerprint(KEY, "mkt_beta", True, PAN)
+    assert base != card_fingerprint(KEY, "mkt_alpha", False, PAN)
+    assert base != card_fingerprint(b"g" * 32, "mkt_alpha", True, PAN)
+    assert base != card_fingerprint(KEY, "mkt_alpha", True, Pan("5555555555554444"))
     assert len(base) == 22 and "4242" not in base
 
 

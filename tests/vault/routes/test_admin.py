@@ -37,9 +37,9 @@ def test_rotate_while_tokenising_then_rewrap_leaves_every_card_readable(vault) -
 
     def tokenise(n: int) -> None:
         for _ in range(n):
-            tokens.append(vault.token(vault.number("4")))
+            tokens.append(vault.token(vault.number("4"), key="pk_live"))
         while not stop.is_set():  # keep the vault busy through the rewrap as well
-            tokens.append(vault.token(vault.number("5")))
+            tokens.append(vault.token(vault.number("5"), key="pk_live"))
 
     workers = [threading.Thread(target=tokenise, args=(8,)) for _ in range(3)]
     for worker in workers:

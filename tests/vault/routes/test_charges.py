@@ -11,6 +11,7 @@ from sqlalchemy import create_engine, text
 from starlette.testclient import TestClient
 
 from vault.app import create_app
+from vault.domain.test_network import TEST_CARDS
 
 VISA = "4242424242424242"
 
@@ -40,9 +41,12 @@ def test_test_cards_get_their_documented_outcomes_without_the_network(vault, net
     assert network.received == []
 
 
-def test_any_other_card_succeeds_in_test_mode(vault) -> None:
-    result = vault.charge(vault.token(vault.number("5"))).json()
-    assert result["status"] == "succeeded"
+def test_every_test_card_gets_its_documented_outcome(sqlite_vault) -> None:
+    for n, (number, decline) in enumerate(TEST_CARDS.items()):
+        cvc = "1234" if number.startswith("37") else "123"
+        result = sqlite_vault.charge(sqlite_vault.token(number, cvc=cvc), f"ch_{n}").json()
+        assert result["status"] == ("failed" if decline else "succeeded"), number
+        assert result.get("failure_code") == decline
 
 
 def test_a_repeated_charge_id_returns_the_first_result_without_executing_again(

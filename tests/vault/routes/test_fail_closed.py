@@ -5,9 +5,12 @@ from __future__ import annotations
 import errno
 import os
 import subprocess
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -85,3 +88,90 @@ def test_an_unwritable_audit_log_refuses_a_charge_before_any_money_moves(
     assert network.received == []
     assert rows(vault, "charges") == 0
     assert vault.charge(token, "ch_blocked", live=True).json()["status"] == "succeeded"
+
+
+def charge_status(vault, charge_id: str) -> tuple[str, str | None]:
+    engine = create_engine(vault.settings.db_url)
+    with engine.connect() as conn:
+        row = conn.execute(
+            text("SELECT status, failure_code FROM charges WHERE charge_id = :c"), {"c": charge_id}
+        ).one()
+    engine.dispose()
+    return row[0], row[1]
+
+
+def test_an_outcome_the_network_gave_is_kept_and_answered_while_the_audit_log_is_blocked(
+    vault, network
+) -> None:
+    token = vault.token(vault.number("4"), key="pk_live")
+    network.delay = 1.0  # the network holds the request: the log is blocked meanwhile
+    answers: list[Any] = []
+    thread = threading.Thread(target=lambda: answers.append(vault.charge(token, "ch_p", live=True)))
+    thread.start()
+    while not network.received:
+        time.sleep(0.01)
+    with read_only(vault.settings.audit_path):
+        thread.join()
+        [response] = answers
+        assert response.status_code == 200  # the outcome reaches the caller (the API)
+        assert response.json()["status"] == "succeeded"
+        assert charge_status(vault, "ch_p") == ("succeeded", None)
+        assert rows(vault, "audit_owed") == 2  # the outcome and the CVC's destruction
+        refused = vault.tokenise(VISA)  # nothing new starts until the log has caught up
+        assert refused.json()["error"]["code"] == "audit_unavailable"
+    assert vault.tokenise(VISA).status_code == 201  # the owed entries are written first
+    mine = [(e["action"], e["outcome"]) for e in vault.audit_entries() if e["token"] == token]
+    assert mine[-3:] == [
+        ("charge", "attempt"),
+        ("charge", "succeeded"),
+        ("destroy_cvc", "destroyed"),
+    ]
+    assert rows(vault, "audit_owed") == 0
+
+
+def test_owed_entries_are_written_by_the_catch_up_without_any_new_request(vault, network) -> None:
+    token = vault.token(vault.number("4"), key="pk_live")
+    network.delay = 1.0
+    thread = threading.Thread(target=lambda: vault.charge(token, "ch_q", live=True))
+    thread.start()
+    while not network.received:
+        time.sleep(0.01)
+    with read_only(vault.settings.audit_path):
+        thread.join()
+    deadline = time.monotonic() + 10
+    while rows(vault, "audit_owed") and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert rows(vault, "audit_owed") == 0
+    assert ("charge", "succeeded") in [
+        (e["action"], e["outcome"]) for e in vault.audit_entries() if e["token"] == token
+    ]
+
+
+def test_an_unanswered_authorisation_is_reversed_before_it_is_called_failed(vault, network) -> None:
+    token = vault.token(vault.number("4"), key="pk_live")
+    network.status = 502  # the network's answer is lost
+    result = vault.charge(token, "ch_lost", live=True).json()
+    assert (result["status"], result["failure_code"]) == ("failed", "processing_error")
+    assert network.settled == [("voids", {"reference": "ch_lost", "merchant": vault.marketplace})]
+
+
+def test_a_charge_the_network_never_answered_is_reversed_and_failed_by_the_completer(
+    vault, network
+) -> None:
+    token = vault.token(vault.number("4"), key="pk_live")
+    network.status = 502
+    network.settle_status = 502  # the reversal goes unanswered too
+    response = vault.charge(token, "ch_dark", live=True)
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "network_unavailable"
+    assert charge_status(vault, "ch_dark") == ("processing", None)
+    assert vault.charge(token, "ch_dark", live=True).status_code == 409  # in progress
+    services = vault.client.app_state["services"]
+    services.charges.complete_abandoned(older_than=0)  # the network is still silent
+    assert charge_status(vault, "ch_dark") == ("processing", None)
+    network.settle_status = 200
+    services.charges.complete_abandoned(older_than=-1)
+    assert charge_status(vault, "ch_dark") == ("failed", "processing_error")
+    assert network.settled[-1] == ("voids", {"reference": "ch_dark", "merchant": vault.marketplace})
+    replay = vault.charge(token, "ch_dark", live=True).json()
+    assert (replay["status"], replay["failure_code"]) == ("failed", "processing_error")

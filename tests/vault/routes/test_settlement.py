@@ -210,3 +210,44 @@ def test_settlement_is_audited_by_token_and_outcome(vault) -> None:
 def test_a_malformed_charge_id_is_404(sqlite_vault, charge_id: str) -> None:
     response = capture(sqlite_vault, charge_id, 1)
     assert response.status_code == 404
+
+
+def test_a_capture_the_network_never_answered_can_be_asked_again_or_voided(
+    sqlite_vault, network
+) -> None:
+    authorised(sqlite_vault, "ch_a", live=True)
+    authorised(sqlite_vault, "ch_b", live=True)
+    network.settle_status = 502
+    lost = capture(sqlite_vault, "ch_a", 500, live=True).json()
+    assert (lost["status"], lost["failure_code"]) == ("failed", "processing_error")
+    capture(sqlite_vault, "ch_b", 500, live=True)
+    network.settle_status = 200
+    assert capture(sqlite_vault, "ch_a", 500, live=True).json()["status"] == "succeeded"
+    body = {"marketplace": sqlite_vault.marketplace}
+    void = post(sqlite_vault, "/internal/v1/charges/ch_b/void", body, live=True).json()
+    assert (void["action"], void["status"]) == ("void", "succeeded")
+    assert [kind for kind, _ in network.settled] == ["captures", "captures", "captures", "voids"]
+
+
+def test_a_settlement_left_processing_by_a_crash_is_finished_by_the_completer(
+    sqlite_vault, network
+) -> None:
+    from sqlalchemy import create_engine, text
+
+    authorised(sqlite_vault, "ch_c", live=True)
+    engine = create_engine(sqlite_vault.settings.db_url)
+    with engine.begin() as conn:  # as a vault killed after claiming the capture leaves it
+        conn.execute(
+            text(
+                "INSERT INTO settlements (charge_id, action, amount, amount_refunded, status, "
+                "created_at) VALUES ('ch_c', 'capture', 400, 0, 'processing', 0)"
+            )
+        )
+    engine.dispose()
+    stuck = capture(sqlite_vault, "ch_c", 400, live=True)
+    assert stuck.json()["error"]["code"] == "settlement_in_progress"
+    services = sqlite_vault.client.app_state["services"]
+    assert services.settlement.complete_abandoned(older_than=60) == 1
+    assert capture(sqlite_vault, "ch_c", 400, live=True).json()["status"] == "succeeded"
+    entries = [(e["action"], e["actor"], e["outcome"]) for e in sqlite_vault.audit_entries()]
+    assert ("capture", "vault", "abandoned") in entries

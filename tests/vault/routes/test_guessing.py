@@ -1,0 +1,142 @@
+"""No PAN oracle: test mode takes test cards only, fingerprints stay with secret keys, and
+tokenising guesses is paced and refused (docs/vault.md, "Fingerprints")."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+import pytest
+from starlette.testclient import TestClient
+
+from tests.vault.conftest import KEYS, LEAKS, MARKETPLACE, luhn_number
+from vault.admin import register_marketplace
+from vault.app import create_app
+from vault.config import Settings
+from vault.domain.luhn import check_digit
+from vault.domain.test_network import TEST_CARDS
+
+NEXT_YEAR = dt.datetime.now(dt.UTC).year + 1
+
+
+def body(number: str, cvc: str = "123") -> dict[str, Any]:
+    LEAKS.sent(number, cvc)
+    return {"number": number, "exp_month": 12, "exp_year": NEXT_YEAR, "cvc": cvc}
+
+
+def post(client: TestClient, key: str, number: str, ip: str = "198.51.100.7") -> httpx.Response:
+    headers = {"Authorization": f"Bearer {KEYS[key]}", "X-Forwarded-For": ip}
+    response: httpx.Response = client.post("/v1/cards", json=body(number), headers=headers)
+    return response
+
+
+@pytest.fixture
+def paced(
+    sqlite_url: str, settings_factory: Callable[..., Settings]
+) -> Iterator[Callable[..., TestClient]]:
+    """A vault with the default pacing (or the given), and keys of every kind."""
+    clients: list[TestClient] = []
+
+    def start(**overrides: Any) -> TestClient:
+        defaults = {"tokenise_per_client_minute": 30, "tokenise_per_key_minute": 600}
+        settings = settings_factory(database_url=sqlite_url, **{**defaults, **overrides})
+        register_marketplace(settings, MARKETPLACE, [KEYS[k] for k in KEYS if "other" not in k])
+        LEAKS.roots.add(settings.data_dir.parent)
+        client = TestClient(create_app(settings))
+        clients.append(client.__enter__())
+        return client
+
+    yield start
+    for client in clients:
+        client.__exit__(None, None, None)
+    LEAKS.scan_database(sqlite_url)
+
+
+def same_bin_and_last4(bin_: str, last4: str, count: int) -> Iterator[str]:
+    """Luhn-valid numbers BIN + six digits + last four, as a guesser would try them."""
+    for middle in range(count * 10):
+        partial = f"{bin_}{middle:06d}{last4[:3]}"
+        if check_digit(partial) == last4[3]:
+            yield partial + last4[3]
+
+
+def test_test_mode_takes_every_documented_test_card_and_nothing_else(sqlite_vault) -> None:
+    for number in TEST_CARDS:
+        cvc = "1234" if number[:2] in ("34", "37") else "123"
+        assert sqlite_vault.tokenise(number, cvc=cvc).status_code == 201
+    refused = sqlite_vault.tokenise(luhn_number("4"))
+    assert refused.status_code == 402
+    error = refused.json()["error"]
+    assert error["code"] == "card_declined" and "test mode takes only" in error["message"]
+    assert "4242" in error["message"]  # names the test cards (by their last four)
+    entries = [e for e in sqlite_vault.audit_entries() if e["action"] == "tokenize"]
+    assert entries[-1]["outcome"] == "refused:card_declined" and entries[-1]["token"] is None
+
+
+def test_a_publishable_key_never_sees_a_fingerprint_and_a_secret_key_does(sqlite_vault) -> None:
+    number = luhn_number("5")
+    publishable = sqlite_vault.tokenise(number, key="pk_live").json()
+    secret = sqlite_vault.tokenise(number, key="sk_live").json()
+    assert "fingerprint" not in publishable
+    assert len(secret["fingerprint"]) == 22
+    assert "fingerprint" not in sqlite_vault.tokenise("4242424242424242").json()
+
+
+def test_test_and_live_fingerprints_of_one_marketplace_never_meet(sqlite_vault) -> None:
+    # Test mode takes only test cards and live mode none of them; and keyed per mode, even
+    # one number in both would not give one fingerprint (tests/vault/crypto).
+    live = {sqlite_vault.tokenise(luhn_number("4"), key="sk_live").json()["fingerprint"]}
+    test = {
+        sqlite_vault.tokenise(n, key="sk_test", cvc="1234" if n[:2] in ("34", "37") else "123")
+        .json()
+        .get("fingerprint")
+        for n in TEST_CARDS
+    }
+    assert len(test) == len(TEST_CARDS) and not live & test
+
+
+def test_guessing_a_live_cards_hidden_digits_in_test_mode_is_refused_and_paced(paced) -> None:
+    client = paced()
+    guesses = list(same_bin_and_last4("424242", "4242", 1000))[:1000]
+    answers = [post(client, "pk_test", guess).status_code for guess in guesses]
+    assert 201 not in answers  # not one guess is tokenised, so none yields anything
+    assert answers[:30] == [402] * 30  # refused: no real card enters test mode
+    assert set(answers[30:]) == {429}  # and past 30 a minute from one address, paced
+
+
+def test_guessing_with_a_secret_live_key_is_refused_after_ten_and_alerted(paced, caplog) -> None:
+    client = paced()
+    guesses = list(same_bin_and_last4("431940", "0019", 1000))[:1000]
+    answers = []
+    for n, guess in enumerate(guesses):  # from many addresses: only the pattern stops it
+        answers.append(post(client, "sk_live", guess, ip=f"203.0.113.{n % 250}").status_code)
+    assert answers[:10] == [201] * 10  # ten cards with one BIN and last four in an hour
+    refused = answers[10:]
+    assert set(refused[:590]) == {402} and set(refused[590:]) == {429}  # 600 a minute a key
+    assert any("ALERT card guessing" in r.getMessage() for r in caplog.records)
+
+
+def test_cards_that_only_share_a_bin_or_a_last_four_are_not_guessing(paced) -> None:
+    client = paced()
+    for n in range(30):
+        number = luhn_number("431940")
+        assert post(client, "sk_live", number, ip=f"203.0.113.{n}").status_code == 201
+
+
+def test_each_client_address_and_each_key_is_paced(paced) -> None:
+    client = paced(tokenise_per_client_minute=3, tokenise_per_key_minute=5)
+    assert [post(client, "pk_test", "4242424242424242").status_code for _ in range(4)] == [
+        201,
+        201,
+        201,
+        429,
+    ]
+    error = post(client, "pk_test", "4242424242424242").json()["error"]
+    assert (error["type"], error["code"]) == ("rate_limit_error", "rate_limit")
+    other = [post(client, "pk_test", "4242424242424242", ip="198.51.100.8").status_code]
+    other += [post(client, "pk_test", "4242424242424242", ip="198.51.100.9").status_code]
+    assert other == [201, 201]  # five for this key in all
+    assert post(client, "pk_test", "4242424242424242", ip="198.51.100.10").status_code == 429
+    assert post(client, "sk_test", "4242424242424242", ip="198.51.100.10").status_code == 201
