@@ -15,10 +15,10 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from api import contracts as c
-from api.contracts.tokens import CardCreate, Token, TokenCreate, VaultCard
 from api.contracts import fraud as f
 from api.contracts import reviews as r
-from api.domain.states import CHARGE_STATUSES, EVENT_TYPES
+from api.contracts.tokens import CardCreate, Token, TokenCreate, VaultCard
+from api.domain.states import EVENT_TYPES
 from api.idempotency import MAX_KEY_LENGTH
 from api.ids import ID_PATTERN
 

@@ -12,7 +12,7 @@ from starlette.routing import Route
 from api.contracts.reviews import ReviewApprove, ReviewReject
 from api.routes.common import caller, context, path_id, read_body
 from api.routes.idempotent import respond
-from api.routes.listing import listing, query_filter
+from api.routes.listing import listing, query, query_filter
 from strongroom.web import ServiceError
 
 REASONS = ("rule", "score", "test_card")
@@ -21,10 +21,11 @@ REASONS = ("rule", "score", "test_card")
 async def list_reviews(request: Request) -> JSONResponse:
     ctx = context(request)
     who = await caller(request)
-    reason = query_filter(request, "reason", REASONS)
-    state = query_filter(request, "open", ("true", "false"))
-    raw = request.query_params.get("limit", "100")
-    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= 100:
+    params = query(request, "reason", "open", "limit")
+    reason = query_filter(params, "reason", REASONS)
+    state = query_filter(params, "open", ("true", "false"))
+    raw = params.get("limit", "100")
+    if not (isinstance(raw, str) and raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= 100:
         raise ServiceError("limit must be an integer from 1 to 100.", param="limit")
 
     def load() -> dict[str, Any]:

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from vault.contracts import Card, CardCreate, CardQuery
+from vault.contracts import CardQuery
 from vault.routes.common import services, single_query
 from vault.routes.tokens import card_fields, client_address, tokenise
-from vault.services import Services
 
 
 async def create_card(request: Request) -> Response:
