@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import hcl2
 import pytest
 
 from tests.terraform.hcl import REPO_TERRAFORM, Dir, all_dirs, load_dir
@@ -97,3 +98,14 @@ def test_a_misspelt_argument_and_a_dangling_reference_are_caught(tmp_path: Path)
         "x: required variable name not given",
     ]
     assert broken_references(load_dir(live)) == ["module.x.arn is not an output of m"]
+
+
+@pytest.mark.parametrize("root", ["pci", "app"])
+def test_the_example_variables_fill_every_required_variable_and_no_other(root: str):
+    directory = load_dir(REPO_TERRAFORM / "live" / root)
+    with (directory.path / "terraform.tfvars.example").open() as handle:
+        given = {name for name in hcl2.load(handle) if not name.startswith("__")}
+    variables = {b.name: b for b in directory.of("variable")}
+    required = {name for name, v in variables.items() if "default" not in v.body}
+    assert required - given == set(), "required but missing from the example"
+    assert given - set(variables) == set(), "in the example but not declared"
