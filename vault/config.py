@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     operator_public_key: str | None = Field(
         default=None, description="base64 of the raw Ed25519 key that signs operator commands"
     )
+    # TLS on the vault's own port: both files or neither (the dev stack keeps loopback HTTP).
+    tls_cert_file: Path | None = Field(default=None, description="PEM certificate chain")
+    tls_key_file: Path | None = Field(default=None, description="PEM private key")
     cvc_ttl: int = Field(default=900, gt=0, description="seconds a CVC is kept unused at most")
     # Caps on live charge volume, in minor units; operators change them by signed command.
     marketplace_minute_cap: int = Field(default=5_000_000, ge=0)
@@ -83,6 +86,8 @@ class Settings(BaseSettings):
             raise ValueError("test_credential and live_credential must differ")
         if self.key_provider == "transit" and self.transit_token is None:
             raise ValueError("key_provider transit needs transit_token")
+        if (self.tls_cert_file is None) != (self.tls_key_file is None):
+            raise ValueError("tls_cert_file and tls_key_file go together")
         return self
 
     @property
