@@ -51,6 +51,18 @@ def broken_references(directory: Dir) -> list[str]:
     return bad
 
 
+def duplicates(directory: Dir) -> list[str]:
+    """Blocks declared twice in one directory (Terraform refuses them)."""
+    seen: dict[tuple[str, str, str], str] = {}
+    bad = []
+    for block in directory.blocks:
+        key = (block.kind, block.type, block.name)
+        if key in seen:
+            bad.append(f"{block.address} also in {seen[key]}")
+        seen.setdefault(key, block.file.name)
+    return bad
+
+
 def bad_module_calls(directory: Dir) -> list[str]:
     bad = []
     for call in directory.of("module"):
@@ -76,6 +88,13 @@ def test_every_reference_resolves(directory: Dir):
 
 
 @pytest.mark.parametrize(
+    "directory", DIRS, ids=[f"{d.path.parent.name}/{d.path.name}" for d in DIRS]
+)
+def test_nothing_is_declared_twice(directory: Dir):
+    assert duplicates(directory) == []
+
+
+@pytest.mark.parametrize(
     "directory", [d for d in DIRS if d.of("module")], ids=lambda d: d.path.name
 )
 def test_every_module_call_matches_its_module(directory: Dir):
@@ -98,6 +117,8 @@ def test_a_misspelt_argument_and_a_dangling_reference_are_caught(tmp_path: Path)
         "x: required variable name not given",
     ]
     assert broken_references(load_dir(live)) == ["module.x.arn is not an output of m"]
+    (live / "again.tf").write_text('output "y" {\n  value = 1\n}\n')
+    assert duplicates(load_dir(live)) == ["live/main.tf: output y.y also in again.tf"]
 
 
 @pytest.mark.parametrize("root", ["pci", "app"])
