@@ -31,6 +31,8 @@ def main() -> None:
         access_log=False,  # paths and queries are logged by nothing
         log_config=None,
         server_header=False,
+        ssl_certfile=settings.tls_cert_file,
+        ssl_keyfile=settings.tls_key_file,
     )
 
 

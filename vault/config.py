@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     audit_archive_dir: Path | None = Field(default=None, description="default: in data_dir")
     audit_checkpoint_key_path: Path | None = Field(default=None, description="default: in data_dir")
     audit_checkpoint_interval: float = Field(default=60.0, gt=0, description="seconds")
+    # TLS on the vault's own port: both files or neither (the dev stack keeps loopback HTTP).
+    tls_cert_file: Path | None = Field(default=None, description="PEM certificate chain")
+    tls_key_file: Path | None = Field(default=None, description="PEM private key")
     cvc_ttl: int = Field(default=900, gt=0, description="seconds a CVC is kept unused at most")
     # Against guessing card numbers through tokenisation (docs/vault.md, "Fingerprints").
     tokenise_per_client_minute: int = Field(default=30, ge=1, description="per client address")
@@ -95,6 +98,8 @@ class Settings(BaseSettings):
             raise ValueError("test_credential and live_credential must differ")
         if self.key_provider == "transit" and self.transit_token is None:
             raise ValueError("key_provider transit needs transit_token")
+        if (self.tls_cert_file is None) != (self.tls_key_file is None):
+            raise ValueError("tls_cert_file and tls_key_file go together")
         return self
 
     @property

@@ -384,9 +384,19 @@ def providers_not_pinned(account: Account) -> list[str]:
     for block in account.root.of("resource") + account.root.of("data"):
         if block.type.startswith("aws_") and block.body.get("provider") != alias:
             bad.append(f"{block.address}: provider {block.body.get('provider')!r}")
-    for call in account.root.of("module"):
-        if call.body.get("providers") != {"aws": alias}:
-            bad.append(f"{call.address}: providers {call.body.get('providers')!r}")
+    for call, module in account.calls.values():
+        providers = call.body.get("providers") or {}
+        if providers.get("aws") != alias:
+            bad.append(f"{call.address}: providers {providers!r}")
+        # A providers map ends implicit inheritance: every provider the module needs is in it.
+        needed = {
+            name
+            for t in module.terraform
+            for req in t.get("required_providers", [])
+            for name in req
+        }
+        if set(providers) != needed:
+            bad.append(f"{call.address}: passes {sorted(providers)}, needs {sorted(needed)}")
     return bad
 
 

@@ -228,6 +228,18 @@ CASES = [
         [("live/pci/backup.tf", "  providers      = { aws = aws.pci }\n", "")],
         invariants.providers_not_pinned,
     ),
+    (
+        "the random provider not passed on",
+        "app",
+        [
+            (
+                "live/app/services.tf",
+                "{ aws = aws.app, random = random }",
+                "{ aws = aws.app }",
+            )
+        ],
+        invariants.providers_not_pinned,
+    ),
 ]
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import hcl2
 import pytest
 
 from tests.terraform.hcl import REPO_TERRAFORM, Dir, all_dirs, load_dir
@@ -50,6 +51,18 @@ def broken_references(directory: Dir) -> list[str]:
     return bad
 
 
+def duplicates(directory: Dir) -> list[str]:
+    """Blocks declared twice in one directory (Terraform refuses them)."""
+    seen: dict[tuple[str, str, str], str] = {}
+    bad = []
+    for block in directory.blocks:
+        key = (block.kind, block.type, block.name)
+        if key in seen:
+            bad.append(f"{block.address} also in {seen[key]}")
+        seen.setdefault(key, block.file.name)
+    return bad
+
+
 def bad_module_calls(directory: Dir) -> list[str]:
     bad = []
     for call in directory.of("module"):
@@ -75,6 +88,13 @@ def test_every_reference_resolves(directory: Dir):
 
 
 @pytest.mark.parametrize(
+    "directory", DIRS, ids=[f"{d.path.parent.name}/{d.path.name}" for d in DIRS]
+)
+def test_nothing_is_declared_twice(directory: Dir):
+    assert duplicates(directory) == []
+
+
+@pytest.mark.parametrize(
     "directory", [d for d in DIRS if d.of("module")], ids=lambda d: d.path.name
 )
 def test_every_module_call_matches_its_module(directory: Dir):
@@ -97,3 +117,16 @@ def test_a_misspelt_argument_and_a_dangling_reference_are_caught(tmp_path: Path)
         "x: required variable name not given",
     ]
     assert broken_references(load_dir(live)) == ["module.x.arn is not an output of m"]
+    (live / "again.tf").write_text('output "y" {\n  value = 1\n}\n')
+    assert duplicates(load_dir(live)) == ["live/main.tf: output y.y also in again.tf"]
+
+
+@pytest.mark.parametrize("root", ["pci", "app"])
+def test_the_example_variables_fill_every_required_variable_and_no_other(root: str):
+    directory = load_dir(REPO_TERRAFORM / "live" / root)
+    with (directory.path / "terraform.tfvars.example").open() as handle:
+        given = {name for name in hcl2.load(handle) if not name.startswith("__")}
+    variables = {b.name: b for b in directory.of("variable")}
+    required = {name for name, v in variables.items() if "default" not in v.body}
+    assert required - given == set(), "required but missing from the example"
+    assert given - set(variables) == set(), "in the example but not declared"

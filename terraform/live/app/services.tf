@@ -46,8 +46,9 @@ module "api_db" {
 }
 
 module "redis" {
-  source             = "../../modules/cache"
-  providers          = { aws = aws.app }
+  source = "../../modules/cache"
+  # Naming any provider ends implicit inheritance: random is passed on by name too.
+  providers          = { aws = aws.app, random = random }
   name               = "strongroom-fraud"
   subnet_ids         = module.network.private_subnet_ids
   security_group_ids = [aws_security_group.this["redis"].id]
