@@ -41,6 +41,11 @@ class Settings(BaseSettings):
     network_credential: SecretStr = Field(min_length=16)
     network_timeout: float = Field(default=10.0, gt=0)
     log_level: str = "INFO"
+    environment: str = Field(
+        default="development",
+        pattern=r"^[a-z0-9-]{1,32}$",
+        description="which environment this vault serves; operator commands must name it",
+    )
     # Master keys: the local keyring file, or HashiCorp Vault / OpenBao Transit.
     key_provider: Literal["local", "transit"] = "local"
     transit_url: str = "http://127.0.0.1:8200"
@@ -49,6 +54,9 @@ class Settings(BaseSettings):
     transit_key: str = "strongroom-vault"
     operator_public_key: str | None = Field(
         default=None, description="base64 of the raw Ed25519 key that signs operator commands"
+    )
+    clearance_max_lifetime: int = Field(
+        default=120, gt=0, description="seconds; fraud's clearance lifetime (its default)"
     )
     cvc_ttl: int = Field(default=900, gt=0, description="seconds a CVC is kept unused at most")
     # Against guessing card numbers through tokenisation (docs/vault.md, "Fingerprints").
