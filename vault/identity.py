@@ -12,7 +12,7 @@ from __future__ import annotations
 import secrets
 import string
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from sqlalchemy import Connection, insert, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -48,7 +48,7 @@ def establish(
         # Letters only: an id never looks like card data to the audit writer or a scan.
         vault_id = "vlt_" + "".join(secrets.choice(string.ascii_lowercase) for _ in range(20))
         found = Identity(vault_id, environment, keys.custody, keyring)
-        row = {**_row(found), "created_at": int(time.time())}
+        row = {**asdict(found), "created_at": int(time.time())}
 
         def record(conn: Connection) -> None:
             conn.execute(insert(VaultIdentity), row)
@@ -76,11 +76,3 @@ def _check(found: Identity, environment: str, custody: str, keyring: str | None)
     if found.keyring is not None and keyring != found.keyring:
         raise KeyringError("the keyring file is not this vault's keyring; restore it")
 
-
-def _row(identity: Identity) -> dict[str, object]:
-    return {
-        "vault_id": identity.vault_id,
-        "environment": identity.environment,
-        "custody": identity.custody,
-        "keyring": identity.keyring,
-    }
