@@ -134,6 +134,10 @@ class Assessor:
                 {
                     "charge_id": body.charge_id,
                     "card": body.card.id,
+                    # The card as scored: the vault checks them against its record.
+                    "bin": body.card.bin,
+                    "last4": body.card.last4,
+                    "fingerprint": body.card.fingerprint,
                     "marketplace": body.marketplace,
                     "amount": body.amount,
                     "currency": body.currency,

@@ -1,10 +1,9 @@
-"""`strongroom vault …`: what operators and custodians run.
+"""`strongroom vault …`: what operators run.
 
 Operator commands (rotate-key, rewrap, breaker, raise-limit) are signed with the
-operator's Ed25519 key and sent to the running vault, which checks the signature against
-the public key it was given: the dev key of DATA_DIR/secrets.json, or --operator-key.
-Custodians unseal the running vault with their components. split-key works on the
-keyring file.
+operator's Ed25519 key for one vault and environment (as its /healthz names them) and
+sent to the running vault, which checks the signature against the public key it was
+given: the dev key of DATA_DIR/secrets.json, or --operator-key.
 """
 
 from __future__ import annotations
@@ -12,7 +11,6 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import os
 import secrets
 import time
 from collections.abc import Callable
@@ -26,8 +24,6 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 import vault.config
 from strongroom.datadir import data_dir_option, recorded, require_data_dir, secrets_of
 from strongroom.stack import services, settings_kwargs
-from vault.crypto.custodians import check_value
-from vault.crypto.keyring import KeyringError, LocalKeyring
 
 
 def vault_options(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -116,9 +112,20 @@ def _post(kw: dict[str, Any], path: str, body: dict[str, Any]) -> dict[str, Any]
     return answer
 
 
+def _audience(kw: dict[str, Any]) -> dict[str, str]:
+    """The vault and environment a command is signed for: the running vault's own."""
+    url = vault_url(kw) + "/healthz"
+    try:
+        health = httpx.get(url, timeout=10).json()
+    except (httpx.HTTPError, ValueError) as exc:
+        raise click.ClickException(f"the vault at {url} is unreachable: {exc}") from None
+    return {"vault": str(health["vault_id"]), "environment": str(health["environment"])}
+
+
 def run_command(kw: dict[str, Any], command: dict[str, Any]) -> dict[str, Any]:
-    """Sign `command` with the operator key and have the running vault execute it."""
+    """Sign `command` with the operator key for this vault and have it execute the command."""
     body = {"nonce": secrets.token_urlsafe(24), "expires_at": int(time.time()) + 60}
+    body |= _audience(kw)
     payload = json.dumps({**body, "command": command}, sort_keys=True, separators=(",", ":"))
     signature = _operator_key(kw).sign(payload.encode())
     signed = {"payload": _b64url(payload.encode()), "signature": _b64url(signature)}
@@ -127,7 +134,7 @@ def run_command(kw: dict[str, Any], command: dict[str, Any]) -> dict[str, Any]:
 
 @click.group("vault")
 def vault_group() -> None:
-    """Keys, custodians, the breaker and spend caps of the vault."""
+    """Keys, the breaker and spend caps of the vault."""
 
 
 @vault_group.command("rotate-key")
@@ -156,49 +163,6 @@ def rewrap(batch: int, retire: bool, **kw: Any) -> None:
     if retire:
         run_command(kw, {"action": "retire_keys", "below": result["current"]})
         click.echo(f"Versions below {result['current']} are retired.")
-
-
-@vault_group.command()
-@click.option("--custodian", type=click.IntRange(1, 9), prompt=True, help="Your number.")
-@vault_options
-def unseal(custodian: int, **kw: Any) -> None:
-    """Submit your component; the vault unseals once enough custodians have."""
-    component = click.prompt("Component", hide_input=True)
-    answer = _post(kw, "/admin/v1/unseal", {"custodian": custodian, "component": component})
-    if answer["sealed"]:
-        click.echo(f"Accepted: {answer['progress']} of {answer['threshold']}. Still sealed.")
-    else:
-        click.echo("The vault is unsealed.")
-
-
-@vault_group.command("split-key")
-@click.option("--custodians", type=click.IntRange(2, 9), required=True)
-@click.option("--threshold", type=click.IntRange(2, 9), required=True)
-@click.option(
-    "--out-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    required=True,
-    help="Where each custodian's component file is written (mode 0600), one file each.",
-)
-@data_dir_option
-def split_key(custodians: int, threshold: int, out_dir: Path, **kw: Any) -> None:
-    """Seal the local keyring: from now on, THRESHOLD of CUSTODIANS must unseal the vault."""
-    settings = vault_settings(kw)
-    try:
-        components = LocalKeyring(settings.keyring_file, create=False).split(custodians, threshold)
-    except (KeyringError, ValueError) as exc:
-        raise click.ClickException(str(exc)) from None
-    out_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    for custodian, component in components.items():
-        path = out_dir / f"custodian-{custodian}.txt"
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(
-                f"custodian: {custodian} of {custodians} (any {threshold} unseal)\n"
-                f"check value: {check_value(component)}\ncomponent: {component.hex()}\n"
-            )
-        click.echo(f"  {path}  check value {check_value(component)}")
-    click.echo("Hand each file to its custodian alone, then destroy it here.")
 
 
 @vault_group.command()

@@ -15,7 +15,8 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.routing import Route
 
-from vault.audit import AuditLog
+from vault import identity
+from vault.audit import AuditLog, Refusals
 from vault.audit_archive import AuditArchive
 from vault.audit_checkpoint import load_or_create_key
 from vault.auth import MerchantKeys, ServiceCredentials
@@ -26,7 +27,7 @@ from vault.crypto.keyring import KeyProvider, LocalKeyring
 from vault.crypto.transit import TransitKeys
 from vault.domain.pacing import TokenisingPace
 from vault.errors import EXCEPTION_HANDLERS
-from vault.routes.admin import command, unseal
+from vault.routes.admin import command
 from vault.routes.cards import card_metadata, create_card
 from vault.routes.charges import create_charge
 from vault.routes.health import healthz
@@ -39,7 +40,6 @@ from vault.services.limits import Caps
 from vault.services.operator import OperatorService
 from vault.services.registration import KeyRegistry
 from vault.services.settlement import SettlementService
-from vault.services.unseal import Unsealer
 from vault.store import repository
 from vault.store.db import make_engine, session_factory
 from vault.store.migrate import upgrade_to_head
@@ -69,6 +69,7 @@ def build_services(settings: Settings, engine: Engine, network: CardNetwork) -> 
     with sessions() as session:
         first_start = not repository.has_cards(session)
     keys = key_provider(settings, first_start)
+    this = identity.establish(sessions, audit, keys, settings.environment)
     fraud_key = Ed25519PublicKey.from_public_bytes(decode_key32(settings.fraud_public_key))
     fingerprint_key = decode_key32(settings.fingerprint_key.get_secret_value())
     operator_key = None
@@ -88,15 +89,22 @@ def build_services(settings: Settings, engine: Engine, network: CardNetwork) -> 
     )
     # Nothing waits on a charge or settlement this long (two network timeouts, and more).
     abandoned_after = 2 * settings.network_timeout + 30
-    charges = ChargeService(sessions, cards, audit, fraud_key, network, caps)
+    charges = ChargeService(
+        sessions, cards, audit, fraud_key, network, caps, settings.clearance_max_lifetime
+    )
     settlement = SettlementService(sessions, audit, network)
+    refusals = Refusals(audit)
     return Services(
+        identity=this,
         audit=audit,
         abandoned_after=abandoned_after,
-        merchants=MerchantKeys(engine, settings.key_hash_secret.get_secret_value().encode()),
+        merchants=MerchantKeys(
+            engine, settings.key_hash_secret.get_secret_value().encode(), refusals
+        ),
         credentials=ServiceCredentials(
             settings.test_credential.get_secret_value(),
             settings.live_credential.get_secret_value(),
+            refusals,
         ),
         cards=cards,
         charges=charges,
@@ -108,8 +116,8 @@ def build_services(settings: Settings, engine: Engine, network: CardNetwork) -> 
             audit,
             operator_key,
             KeyRegistry(audit, settings.key_hash_secret.get_secret_value().encode()),
+            this,
         ),
-        unsealer=Unsealer(keys, audit),
         pace=TokenisingPace(settings.tokenise_per_client_minute, settings.tokenise_per_key_minute),
     )
 
@@ -195,7 +203,6 @@ def create_app(settings: Settings) -> Starlette:
         Route("/internal/v1/charges/{id}/capture", capture_charge, methods=["POST"]),
         Route("/internal/v1/charges/{id}/void", void_charge, methods=["POST"]),
         Route("/internal/v1/refunds", create_refund, methods=["POST"]),
-        Route("/admin/v1/unseal", unseal, methods=["POST"]),
         Route("/admin/v1/commands", command, methods=["POST"]),
     ]
     return Starlette(

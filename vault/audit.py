@@ -16,6 +16,7 @@ import json
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -285,3 +286,35 @@ def _advance(conn: Connection, head: Head) -> None:
     if moved.rowcount == 0:  # a new log, or another writer is further on already
         row = {"chain": head.chain, "seq": head.seq, "hash": head.hash}
         upsert(conn, AuditAnchor.__table__, row, key="chain", only_if_greater="seq")
+
+
+class Refusals:
+    """Refused credentials, audited without what was presented (PCI DSS 10.2.1.4).
+
+    At most `limit` entries a minute: a flood of bad keys must not become a flood of
+    fsyncs. Refusals past it are counted, and the next entry says how many there were.
+    """
+
+    def __init__(self, audit: AuditLog, limit: int = 60) -> None:
+        self._audit, self._limit = audit, limit
+        self._lock = threading.Lock()
+        self._window, self._written, self._unwritten = 0, 0, 0
+
+    def refused(self, actor: str, action: str, code: str) -> None:
+        minute = int(time.monotonic() // 60)
+        with self._lock:
+            if minute != self._window:
+                self._window, self._written = minute, 0
+            if self._written >= self._limit:
+                self._unwritten += 1
+                return
+            self._written += 1
+            outcome = f"refused:{code}"
+            if self._unwritten:
+                outcome += f":and_{self._unwritten}_unaudited_before"
+                self._unwritten = 0
+        try:
+            self._audit.append(actor, action, None, outcome)
+        except AuditUnavailable:
+            # The request is refused whatever the log can do; the refusal is only logged.
+            log.error("a refused credential could not be audited")

@@ -45,11 +45,17 @@ def entry_hash(prev_hash: str, body: dict[str, Any]) -> str:
 
 
 def check_line(line: bytes, seq: int, prev_hash: str) -> str:
-    """The hash of `line` if it is entry number `seq` chained to `prev_hash`."""
+    """The hash of `line` if it is entry number `seq` chained to `prev_hash`.
+
+    The raw bytes are checked, not only what they parse to: a line must be exactly the
+    canonical JSON of its entry, so other spacing, escapes or a duplicated key (which a
+    parser would silently resolve) do not verify.
+    """
     try:
         entry = json.loads(line)
         body = {k: v for k, v in entry.items() if k != "hash"}
-        ok = entry["seq"] == seq and entry["prev_hash"] == prev_hash
+        ok = line.removesuffix(b"\n") == canonical(entry).encode()
+        ok = ok and entry["seq"] == seq and entry["prev_hash"] == prev_hash
         ok = ok and entry["hash"] == entry_hash(prev_hash, body)
     except (ValueError, KeyError, TypeError, AttributeError):
         ok = False

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine
 
+from vault.audit import Refusals
 from vault.crypto.keyed_hash import api_key_hash
 from vault.errors import AuthenticationFailed
 from vault.store import repository
@@ -51,15 +52,17 @@ def merchant_key_from(header: str | None) -> str | None:
 
 
 class MerchantKeys:
-    """Authenticates merchant keys against their stored HMACs."""
+    """Authenticates merchant keys against their stored HMACs; refusals are audited."""
 
-    def __init__(self, engine: Engine, secret: bytes) -> None:
+    def __init__(self, engine: Engine, secret: bytes, refusals: Refusals) -> None:
         self._engine = engine
         self._secret = secret
+        self._refusals = refusals
 
     def authenticate(self, header: str | None) -> Merchant:
         key = merchant_key_from(header)
         if key is None or len(key) > _MAX_KEY_LENGTH:
+            self._refusals.refused("merchant:unknown", "authenticate", "invalid_api_key")
             raise AuthenticationFailed("invalid_api_key", "No valid API key provided.")
         # Looked up by keyed hash: the DB index sees an HMAC, never the key.
         with self._engine.connect() as conn:
@@ -67,6 +70,7 @@ class MerchantKeys:
                 conn, api_key_hash(self._secret, key), int(time.time())
             )
         if row is None:
+            self._refusals.refused("merchant:unknown", "authenticate", "invalid_api_key")
             raise AuthenticationFailed("invalid_api_key", "Invalid API key provided.")
         return Merchant(*row)
 
@@ -74,9 +78,10 @@ class MerchantKeys:
 class ServiceCredentials:
     """Maps the calling API stack's credential to its mode; the body never decides the mode."""
 
-    def __init__(self, test_credential: str, live_credential: str) -> None:
+    def __init__(self, test_credential: str, live_credential: str, refusals: Refusals) -> None:
         self._test = test_credential.encode()
         self._live = live_credential.encode()
+        self._refusals = refusals
 
     def livemode(self, header: str | None) -> bool:
         scheme, value = _split(header)
@@ -85,5 +90,6 @@ class ServiceCredentials:
         is_test = hmac.compare_digest(presented, self._test)
         is_live = hmac.compare_digest(presented, self._live)
         if is_test == is_live:  # neither (the two credentials differ, so never both)
+            self._refusals.refused("service:unknown", "authenticate", "invalid_credential")
             raise AuthenticationFailed("invalid_credential", "Unknown service credential.")
         return is_live

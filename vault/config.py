@@ -41,6 +41,11 @@ class Settings(BaseSettings):
     network_credential: SecretStr = Field(min_length=16)
     network_timeout: float = Field(default=10.0, gt=0)
     log_level: str = "INFO"
+    environment: str = Field(
+        default="development",
+        pattern=r"^[a-z0-9-]{1,32}$",
+        description="which environment this vault serves; operator commands must name it",
+    )
     # Master keys: the local keyring file, or HashiCorp Vault / OpenBao Transit.
     key_provider: Literal["local", "transit"] = "local"
     transit_url: str = "http://127.0.0.1:8200"
@@ -58,6 +63,9 @@ class Settings(BaseSettings):
     # TLS on the vault's own port: both files or neither (the dev stack keeps loopback HTTP).
     tls_cert_file: Path | None = Field(default=None, description="PEM certificate chain")
     tls_key_file: Path | None = Field(default=None, description="PEM private key")
+    clearance_max_lifetime: int = Field(
+        default=120, gt=0, description="seconds; fraud's clearance lifetime (its default)"
+    )
     cvc_ttl: int = Field(default=900, gt=0, description="seconds a CVC is kept unused at most")
     # Against guessing card numbers through tokenisation (docs/vault.md, "Fingerprints").
     tokenise_per_client_minute: int = Field(default=30, ge=1, description="per client address")

@@ -160,21 +160,6 @@ class ChargeState(_Contract):
     livemode: bool
 
 
-class UnsealSubmit(_Contract):
-    """POST /admin/v1/unseal body: one custodian's component, hex as it was handed to them."""
-
-    custodian: int = Field(ge=1, le=9)
-    component: str = Field(min_length=1, max_length=8192, repr=False)
-
-
-class UnsealStatus(_Contract):
-    """200 answer to POST /admin/v1/unseal."""
-
-    sealed: bool
-    progress: int
-    threshold: int
-
-
 class OperatorCommandBody(_Contract):
     """POST /admin/v1/commands body: a command signed with the operator's key."""
 

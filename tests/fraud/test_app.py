@@ -11,8 +11,10 @@ def test_allow_comes_with_a_clearance_bound_to_the_callers_mode(client: TestClie
     assert response.status_code == 200
     body = response.json()
     assert body["decision"] == "allow"
-    payload = base64.urlsafe_b64decode(body["clearance"]["payload"] + "==")
-    assert json.loads(payload)["livemode"] is True
+    payload = json.loads(base64.urlsafe_b64decode(body["clearance"]["payload"] + "=="))
+    assert payload["livemode"] is True
+    # The card as scored: the vault checks these against the card's record.
+    assert (payload["bin"], payload["last4"], payload["fingerprint"]) == ("424242", "4242", "fp1")
 
 
 def test_the_test_cards_keep_their_outcomes_and_a_block_has_no_clearance(

@@ -25,7 +25,6 @@ from vault.admin import register_marketplace
 from vault.app import create_app
 from vault.audit_chain import main as verify_elsewhere
 from vault.config import Settings
-from vault.crypto.keyring import REFRESH_SECONDS
 
 PK_TEST = "pk_test_cliTestPublishableKey000"
 
@@ -174,24 +173,3 @@ def test_a_command_signed_with_another_key_is_refused(
     key_file.chmod(0o600)
     result = running.cli("vault", "breaker", "open", "--operator-key", str(key_file))
     assert result.exit_code == 1 and "command_refused" in result.output
-
-
-def test_split_key_then_custodians_unseal(running: RunningVault, tmp_path: Path) -> None:
-    running.tokenise()
-    out = tmp_path / "components"
-    split = running.cli(
-        "vault", "split-key", "--custodians", "3", "--threshold", "2", "--out-dir", str(out)
-    )
-    assert split.exit_code == 0, split.output
-    files = sorted(out.iterdir())
-    assert len(files) == 3 and all(f.stat().st_mode & 0o777 == 0o600 for f in files)
-    components = [f.read_text().split("component: ")[1].strip() for f in files]
-    assert all(c not in split.output for c in components)
-    time.sleep(REFRESH_SECONDS)
-    assert running.tokenise().status_code == 503  # sealed within a tenth of a second
-    first = running.cli("vault", "unseal", "--custodian", "1", input=components[0] + "\n")
-    assert "1 of 2. Still sealed." in first.output
-    assert components[0] not in first.output
-    second = running.cli("vault", "unseal", "--custodian", "3", input=components[2] + "\n")
-    assert "unsealed" in second.output
-    assert running.tokenise().status_code == 201

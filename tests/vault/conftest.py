@@ -21,6 +21,7 @@ import hvac  # type: ignore[import-untyped]
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import create_engine, text
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -42,6 +43,7 @@ KEYS = {
     "pk_live": "pk_live_alphaPublishableLiveKey",
     "sk_live": "sk_live_alphaSecretLiveKey0000",
     "other_pk_test": "pk_test_betaPublishableTestKey0",
+    "gamma_pk_live": "pk_live_gammaPublishableLiveKey0",  # registered by the tests needing it
 }
 TEST_CREDENTIAL = "test-stack-credential-0123456789"
 LIVE_CREDENTIAL = "live-stack-credential-0123456789"
@@ -100,9 +102,13 @@ def raw_public(key: Ed25519PrivateKey) -> str:
     return base64.b64encode(raw).decode()
 
 
-def signed_command(key: Ed25519PrivateKey = OPERATOR_KEY, **fields: Any) -> dict[str, str]:
-    """An operator command as `strongroom vault …` sends it; fields override the envelope."""
-    body = {"nonce": secrets.token_urlsafe(16), "expires_at": int(time.time()) + 60, **fields}
+def signed_command(
+    audience: dict[str, str], key: Ed25519PrivateKey = OPERATOR_KEY, **fields: Any
+) -> dict[str, str]:
+    """An operator command as `strongroom vault …` sends it, for the vault and environment
+    `audience` names; fields override the envelope."""
+    envelope = {"nonce": secrets.token_urlsafe(16), "expires_at": int(time.time()) + 60}
+    body = {**envelope, **audience, **fields}
     payload = json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
     return {"payload": b64url(payload), "signature": b64url(key.sign(payload))}
 
@@ -258,8 +264,20 @@ class Harness:
             "amount": amount,
             "currency": "usd",
         }
-        signed = {**request, "livemode": live, **(clearance or {})}
+        signed = {**request, **self.card_facts(token), "livemode": live, **(clearance or {})}
         return {**request, "clearance": self.sign(**signed)}
+
+    def card_facts(self, token: str) -> dict[str, str]:
+        """What fraud scores of a card and its clearance names: BIN, last four, fingerprint."""
+        engine = create_engine(self.settings.db_url)
+        with engine.connect() as conn:
+            row = conn.execute(
+                text("SELECT bin, last4, fingerprint FROM cards WHERE token = :t"), {"t": token}
+            ).first()
+        engine.dispose()
+        if row is None:  # no such card: facts that match nothing
+            return {"bin": "000000", "last4": "0000", "fingerprint": "none"}
+        return {"bin": row[0], "last4": row[1], "fingerprint": row[2]}
 
     def post_charge(self, body: dict[str, Any], live: bool = False) -> httpx.Response:
         credential = LIVE_CREDENTIAL if live else TEST_CREDENTIAL
@@ -274,15 +292,14 @@ class Harness:
 
     def command(self, action: str, **args: Any) -> httpx.Response:
         """An operator command, signed with the operator key the test vault knows."""
-        body = signed_command(command={"action": action, **args})
+        body = signed_command(self.audience(), command={"action": action, **args})
         response: httpx.Response = self.client.post("/admin/v1/commands", json=body)
         return response
 
-    def unseal(self, custodian: int, component: bytes | str) -> httpx.Response:
-        text = component.hex() if isinstance(component, bytes) else component
-        body = {"custodian": custodian, "component": text}
-        response: httpx.Response = self.client.post("/admin/v1/unseal", json=body)
-        return response
+    def audience(self) -> dict[str, str]:
+        """What a command for this vault names: its id and environment (from /healthz)."""
+        health = self.client.get("/healthz").json()
+        return {"vault": health["vault_id"], "environment": health["environment"]}
 
     def audit_entries(self) -> list[dict[str, Any]]:
         lines = self.settings.audit_path.read_text().splitlines()

@@ -53,3 +53,13 @@ def test_no_pan_or_cvc_in_the_database_files_or_the_audit_log(sqlite_vault) -> N
 def holds(text: str, cvc: str) -> bool:
     """The CVC as a digit group of its own (not inside a longer number)."""
     return re.search(rf"(?<![0-9]){cvc}(?![0-9])", text) is not None
+
+
+def test_the_database_its_wal_and_the_vault_directory_are_private(sqlite_vault) -> None:
+    sqlite_vault.token("4242424242424242")
+    db = Path(sqlite_vault.settings.db_url.removeprefix("sqlite:///"))
+    for path in (db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")):
+        assert path.stat().st_mode & 0o777 == 0o600, path.name
+    vault_dir = sqlite_vault.settings.vault_dir
+    assert vault_dir.stat().st_mode & 0o777 == 0o700
+    assert sqlite_vault.settings.audit_path.stat().st_mode & 0o777 == 0o600

@@ -246,11 +246,41 @@ def test_a_full_disk_leaves_no_partial_entry(
     assert verify_chain(path).seq == 2
 
 
-def test_anything_shaped_like_a_card_number_is_never_written(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "reserialise",
+    [
+        lambda entry: json.dumps(entry, sort_keys=True),  # other spacing
+        lambda entry: json.dumps(dict(reversed(entry.items())), separators=(",", ":")),
+        # A decoy duplicate key: a parser keeps the last, the hash covers the same entry.
+        lambda entry: (
+            '{"outcome":"refused",' + json.dumps(entry, sort_keys=True, separators=(",", ":"))[1:]
+        ),
+    ],
+)
+def test_a_line_not_in_canonical_form_does_not_verify_though_it_parses_the_same(
+    tmp_path: Path, reserialise
+) -> None:
+    path = tmp_path / "audit.log"
+    log = AuditLog(path)
+    for n in range(3):
+        log.append("a", "read", f"card_{n}", "ok")
+    lines = path.read_text().splitlines()
+    lines[1] = reserialise(json.loads(lines[1]))
+    assert json.loads(lines[1])["hash"] == json.loads(path.read_text().splitlines()[1])["hash"]
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(AuditChainBroken, match="entry 2"):
+        verify_chain(path)
+
+
+@pytest.mark.parametrize(
+    "field",
+    ["card_4242424242424242", "4242 4242 4242 4242", "4242:4242:4242:4242", "٤٢٤٢٤٢٤٢٤٢٤٢٤٢٤٢"],
+)
+def test_anything_that_could_be_a_card_number_is_never_written(tmp_path: Path, field) -> None:
     path = tmp_path / "audit.log"
     log = AuditLog(path)
     with pytest.raises(ValueError):
-        log.append("a", "read", "card_4242424242424242", "ok")
+        log.append("a", "read", None, field)
     assert path.read_text() == ""
 
 

@@ -3,13 +3,11 @@
 The master key never encrypts card data itself; it only wraps (encrypts) the per-record
 data keys. Master keys have versions: rotation adds one and new data keys are wrapped
 under it; a rewrap moves a wrapped key to the newest; versions below `min_version` are
-retired and refused. Production may swap LocalKeyring for Transit (vault.crypto.transit);
-the envelope code does not change.
+retired and refused. Production swaps LocalKeyring for Transit (vault.crypto.transit),
+whose server keeps the master key under its own seal (Shamir shares, k of N custodians):
+split knowledge and dual control are OpenBao's, not hand-made here (docs/vault.md).
 
-The keyring file is `{"current", "min_version", "versions"}`, or, once split among
-custodians, that body sealed with AES-256-GCM under a key-encryption key (KEK) that only
-the custodians' components rebuild (vault.crypto.custodians). A sealed keyring holds no
-usable key until unsealed.
+The keyring file is `{"current", "min_version", "versions"}`: the development default.
 """
 
 from __future__ import annotations
@@ -18,20 +16,19 @@ import base64
 import binascii
 import contextlib
 import fcntl
+import hashlib
+import hmac
 import json
 import os
 import stat
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
-from vault.crypto import custodians as shares
 
 KEY_BYTES = 32  # AES-256
 NONCE_BYTES = 12  # 96 bits, the size GCM is specified for
@@ -44,8 +41,8 @@ class KeyringError(Exception):
 
 class KeyProvider(Protocol):
     @property
-    def sealed(self) -> bool:
-        """True while the keys cannot be used: a keyring waiting for its custodians."""
+    def custody(self) -> str:
+        """Who holds the master key: "local" (a file here) or "transit" (OpenBao)."""
         ...
 
     @property
@@ -83,30 +80,18 @@ def _wrap_aad(version: int) -> bytes:
     return b"strongroom-vault/dek-wrap/v%d" % version
 
 
-@dataclass(frozen=True, slots=True)
-class Custody:
-    """How a sealed keyring is split: k of N custodians, and each component's check value."""
-
-    custodians: int
-    threshold: int
-    check_values: dict[int, str]
-
-    def header(self) -> dict[str, Any]:
-        checks = {str(c): v for c, v in self.check_values.items()}
-        return {"custodians": self.custodians, "threshold": self.threshold, "check_values": checks}
-
-
 class LocalKeyring:
     """Master keys in a file of mode 0600; reread when another process changed it."""
+
+    custody = "local"
 
     def __init__(self, path: Path, *, create: bool = True) -> None:
         self._path = path
         self._lock = threading.RLock()
-        self._kek: bytes | None = None
-        self._keys: dict[int, bytes] | None = None
+        self._keys: dict[int, bytes] = {}
         self._current = self._min = 0
         self._checked = 0.0
-        self.custody: Custody | None = None
+        self._expected: str | None = None
         if not path.exists():
             if not create:
                 # A new key now would strand every stored card: restore the file instead.
@@ -120,17 +105,23 @@ class LocalKeyring:
     # -- reading -------------------------------------------------------------------------
 
     @property
-    def sealed(self) -> bool:
+    def identity(self) -> str:
+        """Names this keyring without revealing it: an HMAC under its first master key."""
         with self._lock:
-            self._refresh()
-            return self._keys is None
+            return keyring_identity(self._keys[min(self._keys)])
+
+    def pin(self, identity: str) -> None:
+        """From now on, refuse any keyring file but the one `identity` names."""
+        with self._lock:
+            self._expected = identity
+            self._load()
 
     @property
     def current(self) -> int:
         return self._usable()[0]
 
     def _refresh(self) -> None:
-        # Another process's change (a rotation, a split) is seen within REFRESH_SECONDS; a
+        # Another process's change (a rotation) is seen within REFRESH_SECONDS; a
         # stat per request would cost more than the keys themselves.
         now = time.monotonic()
         if now - self._checked >= REFRESH_SECONDS:
@@ -139,44 +130,26 @@ class LocalKeyring:
                 self._load()
 
     def _load(self) -> None:
-        raw, self._stamp = _read(self._path)
+        body, self._stamp = _read(self._path)
         try:
-            if "sealed" in raw:
-                checks = {int(c): str(v) for c, v in raw["check_values"].items()}
-                self.custody = Custody(int(raw["custodians"]), int(raw["threshold"]), checks)
-                body = None if self._kek is None else self._open(raw)
-            else:
-                self.custody, body = None, raw
-            if body is None:
-                self._keys = None
-                return
             keys = {int(v): base64.b64decode(k, validate=True) for v, k in body["versions"].items()}
             current, minimum = int(body["current"]), int(body.get("min_version", 1))
         except (ValueError, KeyError, TypeError, AttributeError, binascii.Error):
             raise KeyringError(f"{self._path} is not a valid keyring") from None
         if current not in keys or any(len(k) != KEY_BYTES for k in keys.values()):
             raise KeyringError(f"{self._path} lacks the current key or has a key not 32 bytes")
+        if self._expected and keyring_identity(keys[min(keys)]) != self._expected:
+            # Another keyring put in this one's place (whoever can write the data dir): its
+            # keys would wrap new cards for whoever made it. Refused, never loaded.
+            self._keys = {}
+            raise KeyringError(f"{self._path} is not this vault's keyring; restore it")
         self._keys, self._current, self._min = keys, current, minimum
-
-    def _open(self, raw: dict[str, Any]) -> dict[str, Any]:
-        assert self._kek is not None and self.custody is not None
-        try:
-            plain = AESGCM(self._kek).decrypt(
-                base64.b64decode(raw["nonce"]),
-                base64.b64decode(raw["sealed"]),
-                _canonical(self.custody.header()),  # the split itself cannot be swapped
-            )
-        except InvalidTag:
-            self._kek = None
-            raise KeyringError("the key-encryption key does not open this keyring") from None
-        body: dict[str, Any] = json.loads(plain)
-        return body
 
     def _usable(self) -> tuple[int, dict[int, bytes]]:
         with self._lock:
             self._refresh()
-            if self._keys is None:
-                raise KeyringError("the keyring is sealed")
+            if not self._keys:
+                raise KeyringError("the keyring is not this vault's")
             return self._current, self._keys
 
     # -- the KeyProvider protocol ----------------------------------------------------------
@@ -216,25 +189,6 @@ class LocalKeyring:
                 raise KeyringError("only versions up to the current one can be retired")
             body["min_version"] = below
 
-    # -- custodians ----------------------------------------------------------------------
-
-    def split(self, custodians: int, threshold: int) -> dict[int, bytes]:
-        """Seal the keyring under a new KEK and return the custodians' components of it."""
-        kek = os.urandom(shares.KEK_BYTES)
-        components = shares.split(kek, custodians, threshold)
-        with self._changing() as _:
-            if self.custody is not None:
-                raise KeyringError("the keyring is already split among custodians")
-            checks = {c: shares.check_value(part) for c, part in components.items()}
-            self.custody, self._kek = Custody(custodians, threshold, checks), kek
-        return components
-
-    def unseal(self, kek: bytes) -> None:
-        """Open a sealed keyring with the KEK the custodians' components rebuilt."""
-        with self._lock:
-            self._kek = kek
-            self._load()
-
     @contextlib.contextmanager
     def _changing(self) -> Iterator[dict[str, Any]]:
         """The current body to edit, written back atomically under a lock of all processes."""
@@ -252,23 +206,23 @@ class LocalKeyring:
                     "versions": {str(v): base64.b64encode(k).decode() for v, k in keys.items()},
                 }
                 yield body
-                plain = _canonical(body)
-                if self.custody is not None and self._kek is not None:
-                    nonce = os.urandom(NONCE_BYTES)
-                    header = self.custody.header()
-                    sealed = AESGCM(self._kek).encrypt(nonce, plain, _canonical(header))
-                    plain = _canonical(
-                        {
-                            **header,
-                            "nonce": base64.b64encode(nonce).decode(),
-                            "sealed": base64.b64encode(sealed).decode(),
-                        }
-                    )
                 # On disk before any data key is wrapped under a new version.
-                _install(self._path, plain, replace=True)
+                _install(self._path, _canonical(body), replace=True)
                 self._load()
         finally:
             os.close(lock)
+
+
+def keyring_identity(first_key: bytes) -> str:
+    """What the vault records of its keyring: it names the keys and reveals none of them.
+
+    Letters only (as the vault's id): no digits to be mistaken for card data in a scan.
+    """
+    mac = hmac.new(first_key, b"strongroom keyring identity", hashlib.sha256).digest()
+    return base64.b32encode(mac).decode().translate(_NO_DIGITS)[:32].lower()
+
+
+_NO_DIGITS = str.maketrans("234567", "abcdef")
 
 
 def _new_key() -> str:

@@ -30,7 +30,8 @@ def _version(ciphertext: str) -> int:
 class TransitKeys:
     """A KeyProvider over one Transit key, created as aes256-gcm96 if it does not exist."""
 
-    sealed = False  # Transit's server has its own seal; when sealed, every call fails
+    # Its server keeps the master key under its own seal (Shamir, k of N): dual control.
+    custody = "transit"
 
     def __init__(self, url: str, token: str, key: str, mount: str, timeout: float) -> None:
         self._transit = hvac.Client(url=url, token=token, timeout=timeout).secrets.transit

@@ -1,7 +1,9 @@
 """Verifying fraud's signed clearance: permission for exactly one charge, briefly.
 
 docs/internal-api.md: `payload` is base64url (no padding) of canonical JSON of
-{charge_id, card, marketplace, amount, currency, livemode, decision, expires_at};
+{charge_id, card, bin, last4, fingerprint, marketplace, amount, currency, livemode,
+decision, expires_at}: the card facts are what fraud scored, which the vault checks
+against the card's record;
 `signature` is base64url of fraud's Ed25519 signature over those payload bytes.
 Every check failure raises ClearanceRefused naming the check, never a value.
 """
@@ -16,7 +18,19 @@ from vault.domain.signed import is_int, open_signed
 from vault.errors import ClearanceRefused
 
 _FIELDS = frozenset(
-    {"charge_id", "card", "marketplace", "amount", "currency", "livemode", "decision", "expires_at"}
+    {
+        "charge_id",
+        "card",
+        "bin",
+        "last4",
+        "fingerprint",
+        "marketplace",
+        "amount",
+        "currency",
+        "livemode",
+        "decision",
+        "expires_at",
+    }
 )
 
 
@@ -32,10 +46,25 @@ class ExpectedCharge:
     livemode: bool
 
 
+@dataclass(frozen=True, slots=True)
+class CardFacts:
+    """The card as fraud scored it; the vault compares them with the card's record."""
+
+    bin: str
+    last4: str
+    fingerprint: str
+
+
 def verify_clearance(
-    key: Ed25519PublicKey, payload: str, signature: str, expected: ExpectedCharge, now: float
-) -> None:
-    """Return only if fraud allowed exactly `expected` and the permission has not expired."""
+    key: Ed25519PublicKey,
+    payload: str,
+    signature: str,
+    expected: ExpectedCharge,
+    now: float,
+    max_lifetime: int,
+) -> CardFacts:
+    """The card facts fraud scored, if fraud allowed exactly `expected` and the permission
+    has not expired and was not given for longer than `max_lifetime` seconds."""
     body = open_signed(key, payload, signature, ClearanceRefused)
     if set(body) != _FIELDS:
         raise ClearanceRefused("the payload does not have exactly the expected fields")
@@ -52,3 +81,10 @@ def verify_clearance(
         raise ClearanceRefused("expires_at is not a unix time")
     if body["expires_at"] <= now:
         raise ClearanceRefused("the clearance has expired")
+    if body["expires_at"] > now + max_lifetime:
+        # Longer than fraud ever grants: a forged or mis-issued permission, kept for later.
+        raise ClearanceRefused("the clearance lives longer than fraud's clearances may")
+    facts = [body[field] for field in ("bin", "last4", "fingerprint")]
+    if not all(isinstance(fact, str) for fact in facts):
+        raise ClearanceRefused("the card facts are not strings")
+    return CardFacts(*facts)

@@ -1,6 +1,7 @@
 """Operator commands: signed by the operator key the vault knows, short-lived, run once.
 
-The signed payload is `{nonce, expires_at, command: {action, …}}` (vault.domain.signed).
+The signed payload is `{nonce, expires_at, vault, environment, command: {action, …}}`
+(vault.domain.signed): a command names the one vault and environment it is for.
 Only a command signed by the operator's private key is run: neither a compromised API
 stack nor anyone who can reach the vault's port can raise a cap or close the breaker.
 """
@@ -85,18 +86,25 @@ Command = Annotated[
 class SignedCommand(_Command):
     nonce: str = Field(pattern=r"^[A-Za-z0-9_-]{16,64}$")
     expires_at: int
+    vault: str  # the audience: the vault's id (made at its first start) ...
+    environment: str  # ... and the environment it serves
     command: Command
 
 
 def verify_command(
-    key: Ed25519PublicKey, payload: str, signature: str, now: float
+    key: Ed25519PublicKey, payload: str, signature: str, now: float, vault: str, environment: str
 ) -> SignedCommand:
-    """The command, if the operator signed it and it is neither expired nor long-lived."""
+    """The command, if the operator signed it for this vault and environment, and it is
+    neither expired nor long-lived."""
     body = open_signed(key, payload, signature, CommandRefused)
     try:
         signed = SignedCommand.model_validate(body)
     except ValidationError:
         raise CommandRefused("the command is malformed") from None
+    if signed.vault != vault:
+        raise CommandRefused("it was signed for another vault")
+    if signed.environment != environment:
+        raise CommandRefused("it was signed for another environment")
     if not now < signed.expires_at <= now + MAX_LIFETIME:
         raise CommandRefused(f"it must expire within {MAX_LIFETIME} seconds from now")
     return signed

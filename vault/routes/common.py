@@ -11,11 +11,9 @@ from vault.errors import VaultError
 from vault.services import Services
 
 
-def services(request: Request, *, sealed_ok: bool = False) -> Services:
-    """The services the lifespan built; refused while the keys are sealed (fail closed)."""
+def services(request: Request) -> Services:
+    """The services the lifespan built."""
     built: Services = request.state.services
-    if not sealed_ok and built.keys.sealed:
-        raise VaultError(503, "api_error", "vault_sealed", "The vault is sealed.")
     return built
 
 

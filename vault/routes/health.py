@@ -7,7 +7,13 @@ from starlette.responses import JSONResponse, Response
 
 
 async def healthz(request: Request) -> Response:
-    if request.state.services.keys.sealed:
-        # Not ready: a load balancer sends nothing to a vault that cannot open a card.
-        return JSONResponse({"status": "sealed", "service": "vault"}, status_code=503)
-    return JSONResponse({"status": "ok", "service": "vault"})
+    # The audience an operator's command must name (vault.domain.commands): no secret.
+    this = request.state.services.identity
+    return JSONResponse(
+        {
+            "status": "ok",
+            "service": "vault",
+            "vault_id": this.vault_id,
+            "environment": this.environment,
+        }
+    )

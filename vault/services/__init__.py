@@ -8,17 +8,18 @@ from vault.audit import AuditLog
 from vault.auth import MerchantKeys, ServiceCredentials
 from vault.crypto.keyring import KeyProvider
 from vault.domain.pacing import TokenisingPace
+from vault.identity import Identity
 from vault.services.cards import CardService
 from vault.services.charges import ChargeService
 from vault.services.operator import OperatorService
 from vault.services.settlement import SettlementService
-from vault.services.unseal import Unsealer
 
 
 @dataclass(frozen=True, slots=True)
 class Services:
     """Everything a route may call, built once by the app's lifespan."""
 
+    identity: Identity
     audit: AuditLog
     abandoned_after: float
     merchants: MerchantKeys
@@ -28,7 +29,6 @@ class Services:
     settlement: SettlementService
     keys: KeyProvider
     operator: OperatorService
-    unsealer: Unsealer
     pace: TokenisingPace
 
     def complete_abandoned(self) -> None:

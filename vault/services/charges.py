@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import astuple
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy.exc import IntegrityError
@@ -52,6 +53,7 @@ class ChargeService:
         fraud_key: Ed25519PublicKey,
         network: CardNetwork,
         caps: limits.Caps,
+        clearance_lifetime: int,
     ) -> None:
         self._sessions = sessions
         self._cards = cards
@@ -59,6 +61,7 @@ class ChargeService:
         self._fraud_key = fraud_key
         self._network = network
         self._caps = caps
+        self._clearance_lifetime = clearance_lifetime
 
     def charge(self, livemode: bool, request: ChargeCreate) -> ChargeResult:
         """Execute `request` once, in the caller's mode; a repeat returns the first result."""
@@ -73,12 +76,13 @@ class ChargeService:
         )
         crash_at("vault", "clearance_checked", "before")
         try:
-            verify_clearance(
+            facts = verify_clearance(
                 self._fraud_key,
                 request.clearance.payload,
                 request.clearance.signature,
                 expected,
                 time.time(),
+                self._clearance_lifetime,
             )
         except ClearanceRefused:
             self._audit.append(actor, "charge", None, "refused:clearance_invalid")
@@ -89,6 +93,10 @@ class ChargeService:
         if existing is not None:
             return self._repeat(actor, existing, expected)
         record = self._cards.find(actor, request.card, request.marketplace, livemode)
+        if (record.bin, record.last4, record.fingerprint) != astuple(facts):
+            # Fraud scored another card than this one (the caller described it falsely).
+            self._audit.append(actor, "charge", record.token, "refused:clearance_card_mismatch")
+            raise ClearanceRefused("the card is not the one fraud assessed")
         try:
             # Only the network takes a CVC: test mode leaves it sealed.
             pan, cvc = self._cards.open(record, with_cvc=livemode)

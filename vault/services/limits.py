@@ -1,10 +1,11 @@
 """Spend limits and the circuit breaker on live charges (the signer pattern).
 
 Even a compromised API stack cannot drain cards through the vault: each live charge is
-counted against caps on its marketplace and on all marketplaces ("*"), per minute and in
-total, before it is sent. A charge past a cap is refused and trips the cap, which then
-refuses every live charge of its scope until an operator changes the cap by a signed
-command. An operator can also open a scope's breaker: its live charges stop at once.
+counted against caps on its marketplace, then on all marketplaces ("*"), per minute and
+in total, before it is sent. A charge larger than a cap itself is refused alone; one that
+would take its scope past a cap is refused and trips the cap, which then refuses every
+live charge of its scope until an operator changes the cap by a signed command. An
+operator can also open a scope's breaker: its live charges stop at once.
 """
 
 from __future__ import annotations
@@ -40,6 +41,16 @@ def limit_reached() -> VaultError:
     )
 
 
+def over_cap() -> VaultError:
+    return VaultError(
+        403,
+        "permission_error",
+        "spend_limit_reached",
+        "This charge is larger than a live charge volume cap allows.",
+        "amount",
+    )
+
+
 def reserve(
     session: Session, caps: Caps, marketplace: str, amount: int, now: int
 ) -> VaultError | None:
@@ -60,10 +71,17 @@ def reserve(
         return breaker_open()
     if any(row.tripped for row in rows.values()):
         return limit_reached()
-    for row, minute_cap, total_cap in (
-        (rows[GLOBAL], caps.global_minute, caps.global_total),
+    # The marketplace's own caps first: a tenant that passes them trips only itself, so the
+    # global caps are reached only by the platform's volume, not by one tenant's.
+    scoped = (
         (rows[marketplace], caps.marketplace_minute, caps.marketplace_total),
-    ):
+        (rows[GLOBAL], caps.global_minute, caps.global_total),
+    )
+    for row, minute_cap, total_cap in scoped:
+        if amount > min(_cap(row.minute_cap, minute_cap), _cap(row.total_cap, total_cap)):
+            # No window could ever pass it: refused alone, before it counts or trips a cap.
+            return over_cap()
+    for row, minute_cap, total_cap in scoped:
         recent = select(func.coalesce(func.sum(ChargeRecord.amount), 0)).where(
             ChargeRecord.livemode.is_(True), ChargeRecord.created_at > now - 60
         )

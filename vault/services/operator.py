@@ -28,6 +28,7 @@ from vault.domain.commands import (
     verify_command,
 )
 from vault.errors import Conflict, VaultError
+from vault.identity import Identity
 from vault.services.registration import KeyRegistry
 from vault.store.db import upsert
 from vault.store.models import CardRecord, OperatorCommand, SpendControl
@@ -43,12 +44,14 @@ class OperatorService:
         audit: AuditLog,
         operator_key: Ed25519PublicKey | None,
         registry: KeyRegistry,
+        identity: Identity,
     ) -> None:
         self._sessions = sessions
         self._keys = keys
         self._audit = audit
         self._operator_key = operator_key
         self._registry = registry
+        self._identity = identity
 
     def execute(self, payload: str, signature: str) -> dict[str, Any]:
         """Run a signed command once; its result as JSON."""
@@ -57,7 +60,10 @@ class OperatorService:
             self._audit.append(ACTOR, "command", None, "refused:no_operator_key")
             raise CommandRefused("this vault has no operator key")
         try:
-            signed = verify_command(self._operator_key, payload, signature, time.time())
+            this = self._identity
+            signed = verify_command(
+                self._operator_key, payload, signature, time.time(), this.vault_id, this.environment
+            )
         except CommandRefused:
             self._audit.append(ACTOR, "command", None, "refused:invalid")
             raise

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
@@ -22,11 +23,21 @@ def make_engine(url: str) -> Engine:
     if is_sqlite and parsed.database and parsed.database != ":memory:":
         # The card database's directory is private to the vault's user.
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        _private(Path(parsed.database))
     # hide_parameters: a failed statement's text in a log or traceback omits its values.
     engine = create_engine(url, hide_parameters=True, pool_pre_ping=not is_sqlite)
     if is_sqlite:
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine
+
+
+def _private(database: Path) -> None:
+    """The database file private from birth (0600); SQLite gives its WAL and shared-memory
+    files the database file's mode, so they are private too."""
+    os.close(os.open(database, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW, 0o600))
+    for path in (database, database.with_name(database.name + "-wal")):
+        if path.exists():
+            path.chmod(0o600)  # a file made before this rule
 
 
 def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:

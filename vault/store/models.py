@@ -137,6 +137,23 @@ class AuditAnchor(Base):
     hash: Mapped[str] = mapped_column(String(64))
 
 
+class VaultIdentity(Base):
+    """The one row naming this vault: made at its first start, checked at every start.
+
+    Commands name the vault and environment they are for (vault.domain.commands); the
+    custody of the master key and the keyring's identity, once recorded, are never quietly
+    changed by whoever can write the data directory (docs/vault.md, "Custody").
+    """
+
+    __tablename__ = "vault_identity"
+
+    vault_id: Mapped[Id] = mapped_column(primary_key=True)
+    environment: Mapped[str] = mapped_column(String(32))
+    custody: Mapped[str] = mapped_column(String(16))  # local | transit
+    keyring: Mapped[str | None] = mapped_column(String(64))  # the local keyring's identity
+    created_at: Mapped[UnixTime]
+
+
 class OwedAuditEntry(Base):
     """An audit entry recorded with the change it describes, not yet in the audit log.
 

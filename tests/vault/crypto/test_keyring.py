@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from vault.crypto.custodians import combine
 from vault.crypto.keyring import KeyringError, LocalKeyring
 
 
@@ -124,37 +123,3 @@ def test_concurrent_rotations_never_lose_a_version(tmp_path: Path) -> None:
     fresh = LocalKeyring(path)
     assert fresh.current == 21
     assert all(fresh.unwrap(v, w) == b"d" * 32 for v, w in wrapped)
-
-
-def test_a_split_keyring_is_sealed_until_its_custodians_rebuild_the_kek(tmp_path: Path) -> None:
-    path = tmp_path / "keyring.json"
-    keyring = LocalKeyring(path)
-    version, wrapped = keyring.wrap(b"d" * 32)
-    old_key = json.loads(path.read_text())["versions"]["1"]
-    components = keyring.split(3, 2)
-    assert old_key not in path.read_text()
-    restarted = LocalKeyring(path, create=False)
-    assert restarted.sealed
-    with pytest.raises(KeyringError, match="sealed"):
-        restarted.wrap(b"e" * 32)
-    with pytest.raises(KeyringError):
-        restarted.unseal(os.urandom(32))
-    assert restarted.sealed
-    restarted.unseal(combine({1: components[1], 3: components[3]}, 3, 2))
-    assert not restarted.sealed
-    assert restarted.unwrap(version, wrapped) == b"d" * 32
-    assert restarted.rotate() == 2
-    assert old_key not in path.read_text() and '"versions"' not in path.read_text()
-    with pytest.raises(KeyringError, match="already split"):
-        restarted.split(3, 2)
-
-
-def test_the_split_itself_is_bound_to_the_sealed_keys(tmp_path: Path) -> None:
-    path = tmp_path / "keyring.json"
-    components = LocalKeyring(path).split(2, 2)
-    body = json.loads(path.read_text())
-    body["threshold"] = 3  # a changed header no longer opens
-    path.write_text(json.dumps(body))
-    keyring = LocalKeyring(path)
-    with pytest.raises(KeyringError):
-        keyring.unseal(combine(components, 2, 2))

@@ -9,15 +9,19 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from vault.domain.clearance import ExpectedCharge, verify_clearance
+from vault.domain.clearance import CardFacts, ExpectedCharge, verify_clearance
 from vault.errors import ClearanceRefused
 
 NOW = 1_800_000_000
+LIFETIME = 120
 KEY = Ed25519PrivateKey.generate()
 EXPECTED = ExpectedCharge("ch_1", "card_abc", "mkt_alpha", 1000, "usd", False)
 FIELDS: dict[str, Any] = {
     "charge_id": "ch_1",
     "card": "card_abc",
+    "bin": "424242",
+    "last4": "4242",
+    "fingerprint": "fp_abc",
     "marketplace": "mkt_alpha",
     "amount": 1000,
     "currency": "usd",
@@ -42,13 +46,27 @@ def canonical(**changes: Any) -> bytes:
 
 def refusal(payload: str, signature: str, expected: ExpectedCharge = EXPECTED) -> str:
     with pytest.raises(ClearanceRefused) as caught:
-        verify_clearance(KEY.public_key(), payload, signature, expected, NOW)
+        verify_clearance(KEY.public_key(), payload, signature, expected, NOW, LIFETIME)
     assert caught.value.status_code == 403 and caught.value.code == "clearance_invalid"
     return caught.value.message
 
 
-def test_a_clearance_for_exactly_this_charge_verifies() -> None:
-    verify_clearance(KEY.public_key(), *signed(canonical()), EXPECTED, NOW)
+def test_a_clearance_for_exactly_this_charge_verifies_and_names_the_card_scored() -> None:
+    facts = verify_clearance(KEY.public_key(), *signed(canonical()), EXPECTED, NOW, LIFETIME)
+    assert facts == CardFacts("424242", "4242", "fp_abc")
+
+
+def test_a_clearance_living_longer_than_fraud_grants_is_refused() -> None:
+    ten_years = NOW + 10 * 365 * 86400
+    assert "longer" in refusal(*signed(canonical(expires_at=ten_years)))
+    assert "longer" in refusal(*signed(canonical(expires_at=NOW + LIFETIME + 1)))
+    verify_clearance(
+        KEY.public_key(), *signed(canonical(expires_at=NOW + LIFETIME)), EXPECTED, NOW, LIFETIME
+    )
+
+
+def test_card_facts_must_be_strings() -> None:
+    assert "card facts" in refusal(*signed(canonical(bin=424242)))
 
 
 def test_an_expired_clearance_is_refused() -> None:

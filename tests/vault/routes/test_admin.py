@@ -11,6 +11,7 @@ from pydantic import SecretStr
 from sqlalchemy import create_engine, text
 from starlette.testclient import TestClient
 
+from vault.admin import register_marketplace
 from vault.app import create_app
 
 VISA = "4242424242424242"
@@ -58,7 +59,7 @@ def test_rotate_while_tokenising_then_rewrap_leaves_every_card_readable(vault) -
     assert set(versions.values()) == {3}
     assert vault.command("retire_keys", below=3).status_code == 200
     for n, token in enumerate(tokens):
-        result = vault.charge(token, charge_id=f"ch_{n}").json()
+        result = vault.charge(token, charge_id=f"ch_{n}", live=True).json()
         assert result["status"] == "succeeded", result  # each PAN still decrypts
     outcomes = [e["outcome"] for e in vault.audit_entries() if e["actor"] == "operator"]
     assert "current:v2" in outcomes and "current:v3" in outcomes and "below:v3" in outcomes
@@ -85,10 +86,13 @@ def test_rotate_and_rewrap_on_transit(sqlite_vault, openbao) -> None:
             "transit_token": SecretStr(token),
             "transit_key": f"vault-{time.monotonic_ns()}",
             "data_dir": sqlite_vault.settings.data_dir.with_name("transit-data"),
+            # A vault of its own: custody is recorded per vault and never changed.
+            "database_url": f"sqlite:///{sqlite_vault.settings.data_dir.parent}/transit.db",
         }
     )
+    register_marketplace(settings, sqlite_vault.marketplace, [sqlite_vault.keys["pk_test"]])
     with TestClient(create_app(settings)) as client:
-        sqlite_vault.client = client
+        sqlite_vault.client, sqlite_vault.settings = client, settings
         before = sqlite_vault.token(VISA)
         assert sqlite_vault.command("rotate_key").json()["current"] == 2
         after = sqlite_vault.token(VISA)
@@ -116,7 +120,8 @@ def test_malformed_expired_or_long_lived_commands_are_refused(sqlite_vault, chan
     from tests.vault.conftest import signed_command
 
     fields = {"command": {"action": "rotate_key"}, **change}
-    response = sqlite_vault.client.post("/admin/v1/commands", json=signed_command(**fields))
+    body = signed_command(sqlite_vault.audience(), **fields)
+    response = sqlite_vault.client.post("/admin/v1/commands", json=body)
     assert response.status_code == 403
     assert response.json()["error"]["code"] == "command_refused"
     assert sqlite_vault.audit_entries()[-1]["outcome"] == "refused:invalid"
@@ -125,11 +130,14 @@ def test_malformed_expired_or_long_lived_commands_are_refused(sqlite_vault, chan
 def test_a_command_signed_by_another_key_or_replayed_is_refused(sqlite_vault) -> None:
     from tests.vault.conftest import signed_command
 
-    stranger = signed_command(Ed25519PrivateKey.generate(), command={"action": "rotate_key"})
+    audience = sqlite_vault.audience()
+    stranger = signed_command(
+        audience, Ed25519PrivateKey.generate(), command={"action": "rotate_key"}
+    )
     response = sqlite_vault.client.post("/admin/v1/commands", json=stranger)
     assert response.status_code == 403
     assert "signature" in response.json()["error"]["message"]
-    body = signed_command(command={"action": "breaker", "scope": "*", "open": False})
+    body = signed_command(audience, command={"action": "breaker", "scope": "*", "open": False})
     assert sqlite_vault.client.post("/admin/v1/commands", json=body).status_code == 200
     replay = sqlite_vault.client.post("/admin/v1/commands", json=body)
     assert replay.status_code == 409 and replay.json()["error"]["code"] == "command_replayed"
@@ -192,3 +200,32 @@ def test_concurrent_live_charges_never_pass_a_cap_together(vault, network) -> No
     for thread in threads:
         thread.join()
     assert results.count(200) == 3 and len(network.received) == 3
+
+
+def test_one_merchant_cannot_trip_the_global_cap_for_every_other(sqlite_vault, network) -> None:
+    register_marketplace(sqlite_vault.settings, "mkt_gamma", [sqlite_vault.keys["gamma_pk_live"]])
+    own = sqlite_vault.token(sqlite_vault.number("4"), key="pk_live")
+    huge = sqlite_vault.charge_body(own, "ch_huge", live=True, amount=60_000_000)
+    refused = sqlite_vault.post_charge(huge, live=True)  # above the global minute cap itself
+    assert refused.status_code == 403 and refused.json()["error"]["param"] == "amount"
+    # Bursts past its own cap (5,000,000 a minute) trip the marketplace, never the platform.
+    burst = [sqlite_vault.token(sqlite_vault.number("4"), key="pk_live") for _ in range(3)]
+    answers = [
+        sqlite_vault.post_charge(
+            sqlite_vault.charge_body(t, f"ch_b{n}", live=True, amount=2_400_000), live=True
+        ).status_code
+        for n, t in enumerate(burst)
+    ]
+    assert answers == [200, 200, 403]
+    assert network.received and all(
+        m["merchant"] == sqlite_vault.marketplace for m in network.received
+    )
+    other = sqlite_vault.tokenise(sqlite_vault.number("5"), key="gamma_pk_live")
+    assert other.status_code == 201, other.text
+    card = other.json()["id"]
+    body = sqlite_vault.charge_body(card, "ch_other", live=True)
+    body["marketplace"] = "mkt_gamma"
+    signed = {k: v for k, v in body.items() if k != "clearance"}
+    body["clearance"] = sqlite_vault.sign(**signed, **sqlite_vault.card_facts(card), livemode=True)
+    answer = sqlite_vault.post_charge(body, live=True)
+    assert answer.status_code == 200 and answer.json()["status"] == "succeeded"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -292,3 +293,22 @@ def test_a_tampered_card_record_is_never_sent_to_the_network(vault, network) -> 
     assert response.json()["error"]["code"] == "record_integrity"
     assert network.received == []
     assert "refused:record_integrity" in vault.settings.audit_path.read_text()
+
+
+def test_a_clearance_scored_on_other_card_facts_is_refused(vault, network) -> None:
+    blocked = vault.token("4100000000000019")  # fraud always blocks it: BIN 410000, 0019
+    other = vault.card_facts(vault.token(VISA))  # what a lying app zone would describe
+    body = vault.charge_body(blocked, "ch_lie", clearance=other)
+    response = vault.post_charge(body)
+    assert response.status_code == 403
+    assert "not the one fraud assessed" in response.json()["error"]["message"]
+    assert vault.audit_entries()[-1]["outcome"] == "refused:clearance_card_mismatch"
+    assert vault.charge(blocked, "ch_true").json()["status"] == "succeeded"  # facts of its own
+
+
+def test_a_ten_year_clearance_is_refused(sqlite_vault) -> None:
+    token = sqlite_vault.token(VISA)
+    ten_years = int(time.time()) + 10 * 365 * 86400
+    body = sqlite_vault.charge_body(token, "ch_long", clearance={"expires_at": ten_years})
+    response = sqlite_vault.post_charge(body)
+    assert response.status_code == 403 and "longer" in response.json()["error"]["message"]

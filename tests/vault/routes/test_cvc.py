@@ -35,13 +35,13 @@ def test_an_unused_cvc_is_destroyed_after_its_time_and_that_is_audited(vault) ->
 
 
 def test_a_cvc_past_its_time_is_never_sent(sqlite_vault, network) -> None:
-    settings = sqlite_vault.settings.model_copy(update={"cvc_ttl": 1})
+    settings = sqlite_vault.settings.model_copy(update={"cvc_ttl": 3})
     with TestClient(create_app(settings)) as client:
         sqlite_vault.client = client
         fresh = sqlite_vault.token(sqlite_vault.number("4"), key="pk_live", cvc="321")
         sqlite_vault.charge(fresh, "ch_fresh", live=True)
         old = sqlite_vault.token(sqlite_vault.number("4"), key="pk_live", cvc="654")
-        time.sleep(1.1)
+        time.sleep(3.1)
         assert sqlite_vault.charge(old, "ch_old", live=True).json()["status"] == "succeeded"
     assert network.received[0]["cvc"] == "321"
     assert "cvc" not in network.received[1]
@@ -75,16 +75,19 @@ def test_a_cvc_restored_from_a_snapshot_is_never_sent_again(sqlite_vault, networ
     engine = create_engine(sqlite_vault.settings.db_url)
     with engine.connect() as conn:
         snapshot = conn.execute(
-            text("SELECT cvc_nonce, cvc_ciphertext FROM cards WHERE token = :t"), {"t": token}
+            text("SELECT cvc_nonce, cvc_ciphertext, created_at FROM cards WHERE token = :t"),
+            {"t": token},
         ).one()
     sqlite_vault.charge(token, "ch_first", live=True)
-    with engine.begin() as conn:  # the snapshot's CVC put back, made to look fresh
+    # The snapshot's CVC put back, its record made to look younger (so within its TTL for
+    # longer); put back as it was, the TTL alone ends its use.
+    with engine.begin() as conn:
         conn.execute(
             text(
                 "UPDATE cards SET cvc_nonce = :n, cvc_ciphertext = :c, created_at = :t "
                 "WHERE token = :token"
             ),
-            {"n": snapshot[0], "c": snapshot[1], "t": int(time.time()), "token": token},
+            {"n": snapshot[0], "c": snapshot[1], "t": snapshot[2] + 5, "token": token},
         )
     engine.dispose()
     response = sqlite_vault.charge(token, "ch_again", live=True)

@@ -42,7 +42,9 @@ def paced(
     def start(**overrides: Any) -> TestClient:
         defaults = {"tokenise_per_client_minute": 30, "tokenise_per_key_minute": 600}
         settings = settings_factory(database_url=sqlite_url, **{**defaults, **overrides})
-        register_marketplace(settings, MARKETPLACE, [KEYS[k] for k in KEYS if "other" not in k])
+        register_marketplace(
+            settings, MARKETPLACE, [KEYS[k] for k in ("pk_test", "sk_test", "pk_live", "sk_live")]
+        )
         LEAKS.roots.add(settings.data_dir.parent)
         client = TestClient(create_app(settings))
         clients.append(client.__enter__())

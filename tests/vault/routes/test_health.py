@@ -6,7 +6,9 @@ from __future__ import annotations
 def test_healthz(sqlite_vault) -> None:
     response = sqlite_vault.client.get("/healthz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "service": "vault"}
+    body = response.json()
+    assert (body["status"], body["service"]) == ("ok", "vault")
+    assert body["vault_id"].startswith("vlt_") and body["environment"] == "development"
 
 
 def test_unknown_path_and_wrong_method_use_the_error_envelope(sqlite_vault) -> None:

@@ -1,4 +1,4 @@
-"""Guarding the vault: an index to spot card guessing; audit entries owed to the log.
+"""Guarding the vault: its identity, audit entries owed to the log, an index on guessing.
 
 Revision ID: 0004
 Revises: 0003
@@ -17,6 +17,14 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.create_table(
+        "vault_identity",
+        sa.Column("vault_id", sa.String(64), primary_key=True),
+        sa.Column("environment", sa.String(32), nullable=False),
+        sa.Column("custody", sa.String(16), nullable=False),
+        sa.Column("keyring", sa.String(64), nullable=True),
+        sa.Column("created_at", sa.BigInteger(), nullable=False),
+    )
     op.create_table(
         "audit_owed",
         sa.Column(
@@ -40,4 +48,5 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("audit_owed")
+    op.drop_table("vault_identity")
     op.drop_index("ix_cards_bin_last4", "cards")
