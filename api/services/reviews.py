@@ -116,7 +116,7 @@ class ReviewService:
         with self._sessions.begin() as session:
             if not move_charge(session, charge, new, self._livemode, **changes):
                 raise ServiceError(
-                    "The review was closed meanwhile.", code="review_closed", status_code=409
+                    "The review was closed meanwhile.", code="review_closed", status_code=400
                 )
             row = session.get_one(Review, review.id)
             row.open, row.closed_reason, row.closed_at = False, why, utcnow()
@@ -130,7 +130,7 @@ class ReviewService:
             raise ServiceError(
                 f"Review {review.id} is closed ({review.closed_reason}).",
                 code="review_closed",
-                status_code=409,
+                status_code=400,
             )
         return review, charge
 

@@ -88,7 +88,13 @@ def test_a_held_for_review_charge_can_be_canceled_but_a_declined_one_cannot(
     assert (declined["status"], declined["failure_code"]) == ("failed", "card_declined")
     with stacks.client(shop.sk_test) as client:
         canceled = client.post(f"/v1/charges/{review['id']}/cancel").json()
-        assert (canceled["status"], canceled["paid"]) == ("failed", False)
+        # A review holds an authorisation; releasing it shows as Stripe shows a released
+        # uncaptured charge: succeeded, never captured, refunded in full.
+        assert (canceled["status"], canceled["captured"], canceled["refunded"]) == (
+            "succeeded",
+            False,
+            True,
+        )
         refused = client.post(f"/v1/charges/{declined['id']}/cancel")
         assert (refused.status_code, refused.json()["error"]["code"]) == (
             400,
