@@ -200,11 +200,10 @@ def _operation(op: Op, refs: dict[tuple[type[BaseModel], str], Any]) -> dict[str
         body["requestBody"] = {
             # An empty body is a valid one when every field is optional.
             "required": any(f.is_required() for f in op.body.model_fields.values()),
-            "content": {
-                "application/json": {"schema": schema},
-                # Stripe's encoding, what its SDKs send: metadata[k]=v, expand[0]=customer.
-                "application/x-www-form-urlencoded": {"schema": schema},
-            },
+            # Forms (Stripe's encoding, metadata[k]=v) are read too, by the same models; only
+            # JSON is listed, as a client generated from two content types of one schema
+            # cannot tell which to send (openapi-python-client 0.29 sends both).
+            "content": {"application/json": {"schema": schema}},
         }
     return body
 

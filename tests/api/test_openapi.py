@@ -54,4 +54,3 @@ def test_the_version_installs_and_operations_read_as_methods() -> None:
     assert {"create_charge", "capture_charge", "list_customer_sources", "create_token"} <= set(ids)
     charge = document()["paths"]["/v1/charges"]["post"]
     assert {"402", "409", "429"} <= set(charge["responses"])
-    assert "application/x-www-form-urlencoded" in charge["requestBody"]["content"]
