@@ -142,7 +142,10 @@ IDEMPOTENCY_KEY = {
 
 
 def _schemas() -> tuple[dict[tuple[type[BaseModel], str], Any], dict[str, Any]]:
-    wanted: list[tuple[type[BaseModel], Any]] = [(c.Error, "serialization")]
+    wanted: list[tuple[type[BaseModel], Any]] = [
+        (c.Error, "serialization"),
+        (c.Event, "serialization"),
+    ]
     for op in OPS:
         wanted.append((op.response, "serialization"))
         if op.body is not None:
@@ -272,6 +275,33 @@ def _links(op: Op) -> dict[str, Any]:
     return links
 
 
+def _webhooks(refs: dict[tuple[type[BaseModel], str], Any]) -> dict[str, Any]:
+    """What an endpoint receives: one event a POST, signed in Stripe-Signature."""
+    signature = {
+        "name": "Stripe-Signature",
+        "in": "header",
+        "required": True,
+        "description": "t=<unix seconds>,v1=<hex HMAC-SHA256 of 't.raw body' keyed with "
+        "the endpoint's whsec_ secret>; also sent as Strongroom-Signature.",
+        "schema": {"type": "string"},
+    }
+    return {
+        event_type: {
+            "post": {
+                "summary": f"The {event_type} event",
+                "operationId": "on_" + event_type.replace(".", "_"),
+                "parameters": [signature],
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": refs[(c.Event, "serialization")]}},
+                },
+                "responses": {"200": {"description": "Any 2xx delivers it; else it is retried"}},
+            }
+        }
+        for event_type in EVENT_TYPES
+    }
+
+
 @cache
 def document() -> dict[str, Any]:
     refs, schemas = _schemas()
@@ -295,6 +325,7 @@ def document() -> dict[str, Any]:
         "servers": [{"url": "/"}],
         "security": [{"bearerAuth": []}],
         "paths": paths,
+        "webhooks": _webhooks(refs),
         "components": {
             "schemas": schemas,
             "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
