@@ -178,7 +178,10 @@ IDEMPOTENCY_KEY = {
 
 
 def _schemas() -> tuple[dict[tuple[type[BaseModel], str], Any], dict[str, Any]]:
-    wanted: list[tuple[type[BaseModel], Any]] = [(c.Error, "serialization")]
+    wanted: list[tuple[type[BaseModel], Any]] = [
+        (c.Error, "serialization"),
+        (c.Event, "serialization"),
+    ]
     for op in OPS:
         wanted.append((op.response, "serialization"))
         if op.body is not None:
@@ -236,11 +239,10 @@ def _operation(op: Op, refs: dict[tuple[type[BaseModel], str], Any]) -> dict[str
         body["requestBody"] = {
             # An empty body is a valid one when every field is optional.
             "required": any(f.is_required() for f in op.body.model_fields.values()),
-            "content": {
-                "application/json": {"schema": schema},
-                # Stripe's encoding, what its SDKs send: metadata[k]=v, expand[0]=customer.
-                "application/x-www-form-urlencoded": {"schema": schema},
-            },
+            # Forms (Stripe's encoding, metadata[k]=v) are read too, by the same models; only
+            # JSON is listed, as a client generated from two content types of one schema
+            # cannot tell which to send (openapi-python-client 0.29 sends both).
+            "content": {"application/json": {"schema": schema}},
         }
     return body
 
@@ -309,6 +311,33 @@ def _links(op: Op) -> dict[str, Any]:
     return links
 
 
+def _webhooks(refs: dict[tuple[type[BaseModel], str], Any]) -> dict[str, Any]:
+    """What an endpoint receives: one event a POST, signed in Stripe-Signature."""
+    signature = {
+        "name": "Stripe-Signature",
+        "in": "header",
+        "required": True,
+        "description": "t=<unix seconds>,v1=<hex HMAC-SHA256 of 't.raw body' keyed with "
+        "the endpoint's whsec_ secret>; also sent as Strongroom-Signature.",
+        "schema": {"type": "string"},
+    }
+    return {
+        event_type: {
+            "post": {
+                "summary": f"The {event_type} event",
+                "operationId": "on_" + event_type.replace(".", "_"),
+                "parameters": [signature],
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": refs[(c.Event, "serialization")]}},
+                },
+                "responses": {"200": {"description": "Any 2xx delivers it; else it is retried"}},
+            }
+        }
+        for event_type in EVENT_TYPES
+    }
+
+
 @cache
 def document() -> dict[str, Any]:
     refs, schemas = _schemas()
@@ -332,6 +361,7 @@ def document() -> dict[str, Any]:
         "servers": [{"url": "/"}],
         "security": [{"bearerAuth": []}],
         "paths": paths,
+        "webhooks": _webhooks(refs),
         "components": {
             "schemas": schemas,
             "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},

@@ -36,7 +36,8 @@ class PanDetected(EdgeError):
     code = "pan_detected"
     message = (
         "The request appears to contain a card number. To protect it, card data may only "
-        "be sent to POST /v1/cards, in its body; use the card token (card_…) elsewhere."
+        "be sent to POST /v1/cards or POST /v1/tokens, in its body; use the card token "
+        "(card_…) elsewhere."
     )
 
 

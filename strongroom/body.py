@@ -87,8 +87,12 @@ def read_body(
 
 def read_query(query_string: bytes | str) -> dict[str, Any]:
     """The query string, read as a form body is."""
-    raw = query_string.encode("latin-1") if isinstance(query_string, str) else query_string
-    return read_form(raw)
+    if isinstance(query_string, str):
+        try:
+            query_string = query_string.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate: no bytes could have carried it
+            raise _invalid_form("the query string is not Unicode") from None
+    return read_form(query_string)
 
 
 # --- JSON -------------------------------------------------------------------------------

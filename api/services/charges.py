@@ -16,7 +16,7 @@ from api.clients.vault import VaultCard, VaultClient, VaultTimeout, VaultUnreach
 from api.contracts import ChargeCapture, ChargeCreate, ChargeUpdate
 from api.ids import derived_id, new_id
 from api.presenters import charge_json
-from api.services.common import move_charge, owned
+from api.services.common import move_charge, owned, updated_metadata
 from api.services.reviews import ReviewService
 from api.store.models import Charge, Customer, CustomerCard, utcnow
 from strongroom.crashpoints import crash_at
@@ -309,8 +309,8 @@ class ChargeService:
     def update(self, marketplace_id: str, charge_id: str, body: ChargeUpdate) -> dict[str, Any]:
         with self.sessions.begin() as session:
             charge = owned(session, Charge, charge_id, marketplace_id, "id", "charge")
-            if body.description is not None:
+            given = body.model_fields_set
+            if "description" in given:  # given empty (or null): unset, as in Stripe
                 charge.description = body.description
-            if body.metadata is not None:
-                charge.metadata_ = body.metadata
+            charge.metadata_ = updated_metadata(dict(charge.metadata_), body.metadata, given)
             return self._json(charge)

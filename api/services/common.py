@@ -67,3 +67,16 @@ def move_refund(session: Session, refund: Refund, new: str, livemode: bool, **ch
         setattr(refund, name, value)
     record_event(session, refund.marketplace_id, event, refund_json(refund, livemode))
     return True
+
+
+def updated_metadata(
+    current: dict[str, Any], given: dict[str, str] | None, fields_set: set[str]
+) -> dict[str, Any]:
+    """Stripe's update of metadata: keys merge, a key given "" is removed, and metadata
+    given empty (`metadata=` in a form, null in JSON) clears it all."""
+    if "metadata" not in fields_set:
+        return current
+    if given is None:
+        return {}
+    merged = {**current, **given}
+    return {key: value for key, value in merged.items() if value != ""}

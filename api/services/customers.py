@@ -12,7 +12,7 @@ from api.contracts import CustomerCreate, CustomerUpdate
 from api.events import record_event
 from api.ids import derived_id, new_id
 from api.presenters import customer_card_json, customer_json
-from api.services.common import owned
+from api.services.common import owned, updated_metadata
 from api.store.models import Customer, CustomerCard, utcnow
 from strongroom.web import NotFound, ServiceError
 
@@ -57,12 +57,11 @@ class CustomerService:
     def update(self, marketplace_id: str, customer_id: str, body: CustomerUpdate) -> dict[str, Any]:
         with self._sessions.begin() as session:
             customer = owned(session, Customer, customer_id, marketplace_id, "id", "customer")
+            given = body.model_fields_set
             for field in ("email", "name", "description"):
-                value = getattr(body, field)
-                if value is not None:
-                    setattr(customer, field, value)
-            if body.metadata is not None:
-                customer.metadata_ = body.metadata
+                if field in given:  # given empty (or null): unset, as in Stripe
+                    setattr(customer, field, getattr(body, field))
+            customer.metadata_ = updated_metadata(dict(customer.metadata_), body.metadata, given)
             if body.default is not None:
                 attached = session.get(CustomerCard, body.default)
                 if attached is None or attached.customer_id != customer.id:

@@ -52,6 +52,6 @@ def test_the_version_installs_and_operations_read_as_methods() -> None:
     ids = [op["operationId"] for item in document()["paths"].values() for op in item.values()]
     assert len(ids) == len(set(ids))
     assert {"create_charge", "capture_charge", "list_customer_sources", "create_token"} <= set(ids)
+    assert "charge.succeeded" in document()["webhooks"]
     charge = document()["paths"]["/v1/charges"]["post"]
     assert {"402", "409", "429"} <= set(charge["responses"])
-    assert "application/x-www-form-urlencoded" in charge["requestBody"]["content"]

@@ -144,3 +144,20 @@ def test_expand_is_read_from_a_form_body_in_both_spellings(stacks: Stacks, shop)
             assert charge["customer"]["email"] == "e@x.io"
         refunds = client.get(f"/v1/charges/{charge['id']}", params={"expand[]": "refunds"}).json()
         assert refunds["refunds"]["data"] == []
+
+
+def test_updates_merge_metadata_and_an_empty_value_unsets(sqlite_stacks: Stacks) -> None:
+    shop = sqlite_stacks.marketplace()
+    with sqlite_stacks.client(shop.sk_test) as client:
+        made = client.post(
+            "/v1/customers",
+            content="description=vip&metadata[a]=1&metadata[b]=2",
+            headers=FORM,
+        ).json()
+        url = f"/v1/customers/{made['id']}"
+        merged = client.post(url, content="metadata[b]=&metadata[c]=3", headers=FORM).json()
+        assert (merged["metadata"], merged["description"]) == ({"a": "1", "c": "3"}, "vip")
+        unset = client.post(url, content="description=&metadata=", headers=FORM).json()
+        assert (unset["metadata"], unset["description"]) == ({}, None)
+        untouched = client.post(url, json={"name": "Ada"}).json()
+        assert (untouched["name"], untouched["metadata"]) == ("Ada", {})

@@ -104,6 +104,8 @@ def test_a_checkout_with_stripe_python(
         stripe.Charge.create(source=declined_card.id, amount=500, currency="usd")
     assert (declined.value.code, declined.value.http_status) == ("card_declined", 402)
     assert str(declined.value.request_id).startswith("req_")
+    # One id for the request in the edge's logs and the API's answer.
+    assert (declined.value.headers or {}).get("x-request-id") == declined.value.request_id
     error: Any = declined.value.error
     stored: Any = stripe.Charge.retrieve(error.charge)
     assert (stored.status, stored.paid) == ("failed", False)

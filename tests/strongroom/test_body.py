@@ -81,6 +81,12 @@ def test_any_bytes_are_read_or_refused_as_a_form(raw: bytes):
         assert isinstance(value, dict)
 
 
+def test_a_query_string_given_as_text_is_read_as_its_utf8_bytes():
+    assert read_query("q=caf\u00e9&r=%C3%A9") == {"q": "caf\u00e9", "r": "\u00e9"}
+    with pytest.raises(BodyRefused):
+        read_query("q=\ud800")
+
+
 @pytest.mark.parametrize(
     ("raw", "expected"),
     [
