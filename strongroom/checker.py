@@ -10,7 +10,8 @@ refunds, and the vault's own records, must show:
               `chaos_intent`) with two charges
   mismatched  nothing the merchant sees as authorised, captured, refunded or canceled
               that the network did not do, and equal sums per charge
-  stuck       no charge, capture, void or refund left unfinished, in the API or the vault
+  stuck       no charge, capture, void or refund left unfinished, in the API or the vault;
+              no intent whose answers were all lost without a charge to show for it
   audit       the vault's audit log verifies against its anchors
 
 `check` compares plain records; `load` reads them from a stack's databases and files.
@@ -74,6 +75,9 @@ class Ledgers:
     vault_charges: dict[str, str] = field(default_factory=dict)  # charge id -> status
     vault_unfinished: list[str] = field(default_factory=list)
     audit_problem: str | None = None
+    # Intents whose every answer the merchant lost (a 5xx, a timeout): allowed only if
+    # their charge is visible, and final, afterwards.
+    indeterminate: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -127,6 +131,10 @@ def check(ledgers: Ledgers) -> list[Finding]:
         if len(ids) > 1:
             found.append(Finding("doubled", intent, f"one intent, charges {', '.join(ids)}"))
     found += [Finding("stuck", row, "unfinished in the vault") for row in ledgers.vault_unfinished]
+    seen = {c.intent for c in ledgers.charges}
+    for intent in ledgers.indeterminate:
+        if intent not in seen:
+            found.append(Finding("stuck", intent, "every answer lost, and no charge visible"))
     if ledgers.audit_problem is not None:
         found.append(Finding("audit", "audit log", ledgers.audit_problem))
     return found

@@ -3,7 +3,7 @@
 A run tokenises its cards on a clean stack, then arms its scenario: a crash point (the
 process is restarted with STRONGROOM_CRASH_AT set, and restarted again each time it
 kills itself, armed until it has died `max_crashes` times), or one fault kind on one hop (its proxy
-faults FAULT_RATE of the exchanges, drawn from the run's seed). The workload runs; the
+faults a share of the exchanges, drawn from the run's seed). The workload runs; the
 scenario is disarmed; the harness waits until nothing is left unfinished (or its
 patience ends) and asks the checker about this run's charges alone, so that runs can
 share a stack.
@@ -64,8 +64,10 @@ class ChaosStack:
         quiet: float = 30.0,
         max_crashes: int = MAX_CRASHES,
         env: dict[str, dict[str, str]] | None = None,
+        fault_rate: float = FAULT_RATE,
     ) -> None:
         self._dir = data_dir
+        self._fault_rate = fault_rate
         self._env = env or {}  # settings added to a service's own, by service name
         self._max_crashes = max_crashes
         self._patience = patience  # how long the merchant retries a lost answer
@@ -146,13 +148,13 @@ class ChaosStack:
         else:
             proxy = self._proxies[scenario.target]
             before = proxy.faults[scenario.kind]
-            proxy.set_plan(Plan(rate=FAULT_RATE, kinds=(scenario.kind,)), seed)
+            proxy.set_plan(Plan(rate=self._fault_rate, kinds=(scenario.kind,)), seed)
             try:
                 await merchant.run(todo, tokens)
             finally:
                 proxy.set_plan(Plan(rate=0))
             faults = proxy.faults[scenario.kind] - before
-        findings = await self._settled_findings(run)
+        findings = await self._settled_findings(run, merchant.tally.indeterminate)
         return RunResult(seed, scenario, charges, faults, merchant.tally, findings)
 
     async def _restart(self, name: str, env: dict[str, str] | None) -> int:
@@ -190,15 +192,17 @@ class ChaosStack:
                 await self._restart(name, None)
         return crashes
 
-    async def _settled_findings(self, run: str) -> list[Finding]:
+    async def _settled_findings(self, run: str, indeterminate: list[str]) -> list[Finding]:
         """The checker's findings once nothing of the run is unfinished, or the last ones
         when the harness's patience for that ends."""
         deadline = time.monotonic() + self._quiet
         while True:
-            findings = await asyncio.to_thread(self._check, run)
+            findings = await asyncio.to_thread(self._check, run, indeterminate)
             if time.monotonic() > deadline or not any(f.kind == "stuck" for f in findings):
                 return findings
             await asyncio.sleep(0.5)
 
-    def _check(self, run: str) -> list[Finding]:
-        return check(load(self._api_url, self._record, self._vault_url, self._audit_path, run))
+    def _check(self, run: str, indeterminate: list[str]) -> list[Finding]:
+        ledgers = load(self._api_url, self._record, self._vault_url, self._audit_path, run)
+        ledgers.indeterminate = indeterminate
+        return check(ledgers)

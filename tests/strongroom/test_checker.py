@@ -120,6 +120,12 @@ def test_unfinished_work_and_a_broken_audit_log_are_reported() -> None:
     assert counts(found) == {"lost": 0, "doubled": 0, "mismatched": 0, "stuck": 3, "audit": 1}
 
 
+def test_an_intent_whose_answers_were_all_lost_needs_a_visible_charge() -> None:
+    ledgers = clean()
+    ledgers.indeterminate = ["i1", "i9"]
+    assert kinds(check(ledgers)) == [("stuck", "i9")]
+
+
 @st.composite
 def histories(draw: st.DrawFn) -> Ledgers:
     """A run whose ledgers agree: each charge authorised or not, captured in part or
