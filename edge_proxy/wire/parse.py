@@ -136,7 +136,9 @@ class _Reader:
         max_head: int,
         max_body: int,
     ) -> None:
-        self.parser = parser
+        # The parser holds this reader's callbacks: let go of it as soon as the message is
+        # read or refused, or the pair (and the body) would wait for the cycle collector.
+        self.parser: httptools.HttpRequestParser | httptools.HttpResponseParser | None = parser
         self.max_head = max_head
         self.max_body = max_body
         self.headers: Headers = []
@@ -225,19 +227,35 @@ class _Reader:
     def _run(self, data: memoryview) -> None:
         """Feed llhttp; its refusals and the edge's (raised from callbacks) as Malformed."""
         try:
+            self._feed_llhttp(data)
+        except Malformed:
+            self.parser = None
+            raise
+        if self.done:
+            self.parser = None
+
+    def _feed_llhttp(self, data: memoryview) -> None:
+        assert self.parser is not None
+        refusal: Malformed | None = None
+        try:
             self.parser.feed_data(data)
         except httptools.HttpParserCallbackError as error:
-            cause = error.__context__
-            if isinstance(cause, _Stop):
-                return
-            if isinstance(cause, Malformed):
-                raise cause from None
-            raise Malformed("callback failed") from None
+            cause = error.__context__  # what a callback raised: the end, or a refusal
+            if not isinstance(cause, _Stop):
+                refusal = cause if isinstance(cause, Malformed) else Malformed("callback failed")
+            del cause
         except httptools.HttpParserUpgrade:
             if not self.done:  # llhttp pauses after a bodiless upgrade request; the rest
-                raise Malformed("connection upgrade") from None  # of them are refused
+                refusal = Malformed("connection upgrade")  # of them are refused
         except httptools.HttpParserError as error:
-            raise Malformed(str(error)) from None  # llhttp's reasons quote no input
+            refusal = Malformed(str(error))  # llhttp's reasons quote no input
+        if refusal is not None:
+            # Raised anew, and not held here: a traceback through this frame and the
+            # callbacks' would make a cycle with the reader, freed only by the collector.
+            try:
+                raise refusal.with_traceback(None)
+            finally:
+                refusal = None
 
     # llhttp's callbacks
 
@@ -253,7 +271,9 @@ class _Reader:
 
     def on_headers_complete(self) -> None:
         self.head_done = True
-        version = self.parser.get_http_version()
+        parser = self.parser
+        assert parser is not None
+        version = parser.get_http_version()
         if version not in ("1.0", "1.1"):
             raise Malformed("HTTP version not supported", 400 if version == "0.9" else 505)
         self._head(version)
@@ -261,7 +281,7 @@ class _Reader:
             raise _Stop
         # The usual case, a message that ends where the bytes do, needs no stopping.
         self._stop = self.framing.chunked or self.framing.length != self._tail
-        if self.parser.should_upgrade() and self.framing != NO_BODY:
+        if parser.should_upgrade() and self.framing != NO_BODY:
             # llhttp would read what follows as another protocol; h11 as the body
             raise Malformed("an upgrade request with a body")
 
