@@ -15,10 +15,9 @@ from edge_proxy.wire.parse import (
     Framing,
     Malformed,
     RequestHead,
-    RequestReader,
     ResponseHead,
-    ResponseReader,
 )
+from edge_proxy.wire.reader import RequestReader, ResponseReader
 
 
 def read(
