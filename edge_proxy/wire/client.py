@@ -16,7 +16,8 @@ from typing import Literal, cast
 from urllib.parse import urlsplit
 
 from edge_proxy.flow import EdgeResponse, Headers
-from edge_proxy.wire.parse import Malformed, ResponseReader
+from edge_proxy.wire.parse import Malformed
+from edge_proxy.wire.reader import ResponseReader
 
 MAX_RESPONSE_HEAD = 64 * 1024
 # Safe to send twice: a reused connection that closed before answering may be retried.

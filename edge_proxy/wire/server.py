@@ -18,7 +18,8 @@ from typing import Protocol, cast
 
 from edge_proxy.flow import EdgeRequest, EdgeResponse
 from edge_proxy.wire.messages import request_from_head, serialize
-from edge_proxy.wire.parse import Malformed, RequestReader
+from edge_proxy.wire.parse import Malformed
+from edge_proxy.wire.reader import RequestReader
 
 log = logging.getLogger("edge_proxy.server")
 

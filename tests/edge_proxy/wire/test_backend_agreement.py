@@ -13,7 +13,8 @@ from edge_proxy.flow import EdgeRequest
 from edge_proxy.headers import upstream_headers
 from edge_proxy.wire.client import UpstreamPool
 from edge_proxy.wire.messages import request_from_head
-from edge_proxy.wire.parse import Malformed, RequestReader
+from edge_proxy.wire.parse import Malformed
+from edge_proxy.wire.reader import RequestReader
 
 TOKEN = st.text("abcdefghijklmnopqrstuvwxyz-", min_size=1, max_size=12)
 VALUE = st.text("abcdefghij 0123456789;=,/:-_.", max_size=30).map(str.strip)

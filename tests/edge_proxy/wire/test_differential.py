@@ -19,7 +19,8 @@ import httptools
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from edge_proxy.wire.parse import Malformed, RequestReader
+from edge_proxy.wire.parse import Malformed
+from edge_proxy.wire.reader import RequestReader
 from tests.edge_proxy.wire.test_smuggling import CASES
 
 

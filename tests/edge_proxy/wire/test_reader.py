@@ -1,3 +1,6 @@
+import contextlib
+import gc
+import weakref
 from pathlib import Path
 
 import httptools
@@ -12,10 +15,9 @@ from edge_proxy.wire.parse import (
     Framing,
     Malformed,
     RequestHead,
-    RequestReader,
     ResponseHead,
-    ResponseReader,
 )
+from edge_proxy.wire.reader import RequestReader, ResponseReader
 
 
 def read(
@@ -238,3 +240,25 @@ def test_a_body_in_too_many_chunks_is_refused_before_it_holds_the_loop():
     assert read(CHUNKED_HEAD + within, max_body=1 << 20)[1] == b"x" * (MAX_CHUNKS - 1)
     with pytest.raises(Malformed):
         read(CHUNKED_HEAD + b"1\r\nx\r\n" * MAX_CHUNKS + b"0\r\n\r\n", max_body=1 << 20)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\n\r\nxGET",
+        CHUNKED_HEAD + b"0\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: a\r\nX: \x01\r\n\r\n",  # refused by llhttp
+        b"GET / HTTP/1.1\r\nHost: a\r\nContent_Length: 1\r\n\r\n",  # by the edge's rules
+    ],
+)
+def test_a_reader_is_freed_at_once_not_by_the_cycle_collector(raw):
+    reader = RequestReader(1024, 1000)
+    with contextlib.suppress(Malformed):
+        reader.feed(raw)
+    gone = weakref.ref(reader)
+    gc.disable()
+    try:
+        del reader
+        assert gone() is None  # parser and reader no longer refer to each other
+    finally:
+        gc.enable()
