@@ -48,6 +48,7 @@ def charge_json(charge: models.Charge, livemode: bool) -> dict[str, Any]:
         failure_message=charge.failure_message,
         authorization_code=charge.authorization_code,
         fraud=fraud,
+        review=charge.review_id,
         livemode=livemode,
         created=unix(charge.created),
     ).model_dump(mode="json")

@@ -91,6 +91,7 @@ class Charge(Resource):
     failure_message: str | None
     authorization_code: str | None
     fraud: FraudOutcome | None
+    review: str | None = Field(default=None, description="The review holding it (prv_…).")
     livemode: bool
     created: int
 
