@@ -57,7 +57,7 @@ PAGE = (
 FRAUD_OPS: tuple[Op, ...] = (
     Op("get", "/v1/fraud/rules", "List the fraud rules of this mode", c.ListOf[f.FraudRule]),
     Op("post", "/v1/fraud/rules", "Create a fraud rule", f.FraudRule, f.FraudRuleCreate, 201),
-    Op("get", "/v1/fraud/rules/history", "Every change to the rules, newest first",
+    Op("get", "/v1/fraud/rule_history", "Every change to the rules, newest first",
        c.ListOf[f.FraudRuleChange]),
     Op("get", "/v1/fraud/rules/{id}", "Retrieve a fraud rule", f.FraudRule),
     Op("post", "/v1/fraud/rules/{id}", "Update, disable or enable a fraud rule", f.FraudRule,

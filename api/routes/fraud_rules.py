@@ -94,7 +94,7 @@ async def create_rule(request: Request) -> JSONResponse:
 
 
 async def rule_history(request: Request) -> JSONResponse:
-    return await _forward(request, "GET", "/v1/fraud/rules/history")
+    return await _forward(request, "GET", "/v1/fraud/rule_history")
 
 
 async def retrieve_rule(request: Request) -> JSONResponse:
@@ -166,7 +166,7 @@ async def shadow_summary(request: Request) -> JSONResponse:
 routes = [
     Route("/v1/fraud/rules", list_rules, methods=["GET"]),
     Route("/v1/fraud/rules", create_rule, methods=["POST"]),
-    Route("/v1/fraud/rules/history", rule_history, methods=["GET"]),
+    Route("/v1/fraud/rule_history", rule_history, methods=["GET"]),
     Route("/v1/fraud/rules/{id}", retrieve_rule, methods=["GET"]),
     Route("/v1/fraud/rules/{id}", update_rule, methods=["POST"]),
     Route("/v1/fraud/rules/{id}", delete_rule, methods=["DELETE"]),
