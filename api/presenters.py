@@ -121,6 +121,7 @@ def charge_json(charge: models.Charge, livemode: bool) -> dict[str, Any]:
         review=review_id(charge.id) if held else None,
         authorization_code=charge.authorization_code,
         fraud=fraud,
+        review=charge.review_id,
         livemode=livemode,
         created=unix(charge.created),
     ).model_dump(mode="json", exclude={"refunds"})

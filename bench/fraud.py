@@ -180,8 +180,10 @@ def cpu_of(pid: int) -> float:
 
 
 def serve(pythonpath: str, env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
+    """`python -m fraud` from the first entry of `pythonpath` (its cwd, which -m puts first)."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "fraud"],
+        cwd=pythonpath.split(":")[0],
         env={**os.environ, **env, "PYTHONPATH": pythonpath, "FRAUD_PORT": str(port)},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -16,7 +16,7 @@ from starlette.routing import Route
 from fraud.assessor import Assessor
 from fraud.config import Settings
 from fraud.metrics import CONTENT_TYPE, Metrics
-from fraud.routes import assessments, rules, value_lists
+from fraud.routes import assessments, rules, rulesets, value_lists
 from fraud.routes.common import Context
 from fraud.rulebook import Rulebook
 from fraud.rules.errors import RuleInvalid
@@ -77,6 +77,7 @@ def create_app(settings: Settings, velocity: VelocityStore | None = None) -> Sta
             *assessments.routes,
             *rules.routes,
             *value_lists.routes,
+            *rulesets.routes,
         ],
         exception_handlers={**EXCEPTION_HANDLERS, RuleInvalid: _rule_invalid},
         lifespan=lifespan,

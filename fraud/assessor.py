@@ -11,11 +11,12 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from typing import Any
 
 from fraud.contracts import Assessment, AssessmentRequest, RuleRef
 from fraud.facts import charge_values
 from fraud.metrics import Metrics
-from fraud.rulebook import Rulebook
+from fraud.rulebook import Loaded, Rulebook
 from fraud.rules.ruleset import Outcome, decide, risk_level
 from fraud.signing import ClearanceSigner
 from fraud.store.decisions import DecisionLog, decision_row, memberships
@@ -110,6 +111,8 @@ class Assessor:
                 self._velocity.record_block(scope, body.card.fingerprint, body.charge_id, at_ms)
         except Exception as exc:
             raise self._refuse("store", body.charge_id, exc) from None
+        if fixed is None:
+            self._shadow(scope, body.charge_id, loaded, values)
         self._metrics.decisions.labels(mode, outcome.decision).inc()
         self._metrics.latency.observe(time.perf_counter() - started)
         log.info(
@@ -122,6 +125,18 @@ class Assessor:
             outcome.rule.id if outcome.rule else "-",
         )
         return self._answer(body, livemode, outcome, loaded.ruleset.version)
+
+    def _shadow(self, scope: str, charge_id: str, loaded: Loaded, values: dict[str, Any]) -> None:
+        """Drafts in shadow decide too, for the record only: nothing they do reaches the
+        answer, so a draft that errors is logged and skipped, never a refusal."""
+        for draft in loaded.shadows:
+            try:
+                outcome = decide(draft, values, loaded.lists)
+                self.decisions.record(
+                    decision_row(scope, charge_id, draft.version, outcome, values, {}, draft.id)
+                )
+            except Exception as exc:
+                log.warning("shadow %s failed on %s: %s", draft.id, charge_id, type(exc).__name__)
 
     def _answer(
         self, body: AssessmentRequest, livemode: bool, outcome: Outcome, version: int

@@ -98,3 +98,15 @@ class ValueListCreate(ManagementRequest):
 class ValueListItemCreate(ManagementRequest):
     value_list: str = Field(pattern=r"^rsl_[A-Za-z0-9]{8,64}$")
     value: str = Field(min_length=1, max_length=800)
+
+
+class DraftCreate(ManagementRequest):
+    name: str = Field(min_length=1, max_length=200)
+    rules: list[str] = Field(max_length=200)
+    review_at: int | None = Field(default=None, ge=1, le=100)
+    block_at: int | None = Field(default=None, ge=1, le=101)
+    shadow: bool = False
+
+
+class DraftUpdate(ManagementRequest):
+    shadow: bool

@@ -5,7 +5,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from fraud.store.models import Rule, RuleChange, RulesetState, ValueList, ValueListItem
+from fraud.store.models import (
+    DraftRuleset,
+    Rule,
+    RuleChange,
+    RulesetState,
+    ValueList,
+    ValueListItem,
+)
 
 
 def unix(moment: dt.datetime) -> int:
@@ -80,3 +87,18 @@ def list_json(
     if items is not None:
         body["list_items"] = {"object": "list", "data": [item_json(i, livemode) for i in items]}
     return body
+
+
+def draft_json(draft: DraftRuleset, livemode: bool) -> dict[str, Any]:
+    return {
+        "id": draft.id,
+        "object": "fraud.ruleset",
+        "name": draft.name,
+        "rules": list(draft.predicates),
+        "review_at": draft.review_at,
+        "block_at": draft.block_at,
+        "shadow": draft.shadow,
+        "created_by": draft.created_by,
+        "created": unix(draft.created),
+        "livemode": livemode,
+    }

@@ -130,6 +130,7 @@ class Charge(Resource):
     refunds: ListOf[Refund] | None = Field(default=None, description="Only with expand[]=refunds.")
     authorization_code: str | None
     fraud: FraudOutcome | None
+    review: str | None = Field(default=None, description="The review holding it (prv_…).")
     livemode: bool
     created: int
 

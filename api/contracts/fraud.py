@@ -108,3 +108,43 @@ class FraudValueList(Resource):
     created: int
     livemode: bool
     list_items: FraudValueListItems | None = None
+
+
+class FraudRulesetCreate(Request):
+    name: text(200, min_length=1)  # type: ignore[valid-type]
+    rules: list[Predicate] = Field(max_length=200, description="One rule each.")  # type: ignore[valid-type]
+    review_at: int | None = Field(default=None, ge=1, le=100)
+    block_at: int | None = Field(default=None, ge=1, le=101)
+    shadow: bool = Field(default=False, description="Run beside the live rules, deciding nothing.")
+
+
+class FraudRulesetUpdate(Request):
+    shadow: bool
+
+
+class FraudRuleset(Resource):
+    id: str
+    object: Literal["fraud.ruleset"] = "fraud.ruleset"
+    name: str
+    rules: list[str]
+    review_at: int
+    block_at: int
+    shadow: bool
+    created_by: str
+    created: int
+    livemode: bool
+
+
+class FraudShadowPair(Resource):
+    live: str
+    shadow: str
+    count: int
+
+
+class FraudShadowSummary(Resource):
+    object: Literal["fraud.shadow_summary"] = "fraud.shadow_summary"
+    ruleset: str
+    charges: int
+    differing: int
+    by_decision: list[FraudShadowPair]
+    examples: list[str] = Field(description="Charges where it differed, the latest last.")

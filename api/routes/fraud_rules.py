@@ -19,6 +19,8 @@ from api.clients.fraud import FraudClient
 from api.contracts.common import NoParameters
 from api.contracts.fraud import (
     FraudRuleCreate,
+    FraudRulesetCreate,
+    FraudRulesetUpdate,
     FraudRuleUpdate,
     FraudSettingsUpdate,
     FraudValueListCreate,
@@ -92,7 +94,7 @@ async def create_rule(request: Request) -> JSONResponse:
 
 
 async def rule_history(request: Request) -> JSONResponse:
-    return await _forward(request, "GET", "/v1/fraud/rules/history")
+    return await _forward(request, "GET", "/v1/fraud/rule_history")
 
 
 async def retrieve_rule(request: Request) -> JSONResponse:
@@ -141,10 +143,30 @@ async def remove_item(request: Request) -> JSONResponse:
     return await _forward(request, "DELETE", f"/v1/fraud/value_list_items/{_id(request)}")
 
 
+async def list_rulesets(request: Request) -> JSONResponse:
+    return await _forward(request, "GET", "/v1/fraud/rulesets")
+
+
+async def create_ruleset(request: Request) -> JSONResponse:
+    return await _forward(request, "POST", "/v1/fraud/rulesets", FraudRulesetCreate, 201)
+
+
+async def retrieve_ruleset(request: Request) -> JSONResponse:
+    return await _forward(request, "GET", f"/v1/fraud/rulesets/{_id(request)}")
+
+
+async def update_ruleset(request: Request) -> JSONResponse:
+    return await _forward(request, "POST", f"/v1/fraud/rulesets/{_id(request)}", FraudRulesetUpdate)
+
+
+async def shadow_summary(request: Request) -> JSONResponse:
+    return await _forward(request, "GET", f"/v1/fraud/rulesets/{_id(request)}/shadow")
+
+
 routes = [
     Route("/v1/fraud/rules", list_rules, methods=["GET"]),
     Route("/v1/fraud/rules", create_rule, methods=["POST"]),
-    Route("/v1/fraud/rules/history", rule_history, methods=["GET"]),
+    Route("/v1/fraud/rule_history", rule_history, methods=["GET"]),
     Route("/v1/fraud/rules/{id}", retrieve_rule, methods=["GET"]),
     Route("/v1/fraud/rules/{id}", update_rule, methods=["POST"]),
     Route("/v1/fraud/rules/{id}", delete_rule, methods=["DELETE"]),
@@ -156,4 +178,9 @@ routes = [
     Route("/v1/fraud/value_lists/{id}", delete_list, methods=["DELETE"]),
     Route("/v1/fraud/value_list_items", add_item, methods=["POST"]),
     Route("/v1/fraud/value_list_items/{id}", remove_item, methods=["DELETE"]),
+    Route("/v1/fraud/rulesets", list_rulesets, methods=["GET"]),
+    Route("/v1/fraud/rulesets", create_ruleset, methods=["POST"]),
+    Route("/v1/fraud/rulesets/{id}", retrieve_ruleset, methods=["GET"]),
+    Route("/v1/fraud/rulesets/{id}", update_ruleset, methods=["POST"]),
+    Route("/v1/fraud/rulesets/{id}/shadow", shadow_summary, methods=["GET"]),
 ]

@@ -149,7 +149,7 @@ async def thresholds(request: Request) -> JSONResponse:
 routes = [
     Route("/v1/fraud/rules", list_rules, methods=["GET"]),
     Route("/v1/fraud/rules", create_rule, methods=["POST"]),
-    Route("/v1/fraud/rules/history", rule_history, methods=["GET"]),
+    Route("/v1/fraud/rule_history", rule_history, methods=["GET"]),
     Route("/v1/fraud/rules/{id}", retrieve_rule, methods=["GET"]),
     Route("/v1/fraud/rules/{id}", update_rule, methods=["POST"]),
     Route("/v1/fraud/rules/{id}", delete_rule, methods=["DELETE"]),

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -86,12 +87,22 @@ class DecisionLog:
         except queue.Full:
             raise DecisionsBacklogged from None
 
-    def flush(self) -> None:
-        """Return once every decision recorded so far is committed."""
-        self._queue.join()
+    def flush(self, timeout: float | None = None) -> bool:
+        """Wait until every decision recorded so far is committed (False: timed out)."""
+        if timeout is None:
+            self._queue.join()
+            return True
+        deadline = time.monotonic() + timeout
+        while self._queue.unfinished_tasks:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.01)
+        return True
 
-    def close(self) -> None:
-        self.flush()
+    def close(self, timeout: float = 10.0) -> None:
+        """Commit what is queued (within `timeout`), then stop the writer."""
+        if not self.flush(timeout):
+            log.error("%d decisions not recorded at shutdown", self._queue.unfinished_tasks)
         self._stopping.set()
         self._thread.join(timeout=5)
 

@@ -40,6 +40,8 @@ class RulesetState(Base):
     lists_version: Mapped[int] = mapped_column(default=0)
     review_at: Mapped[int] = mapped_column(default=65)
     block_at: Mapped[int] = mapped_column(default=75)
+    # Bumped when a draft ruleset starts or stops running in shadow.
+    drafts_version: Mapped[int] = mapped_column(default=0)
 
 
 class Rule(Base):
@@ -70,6 +72,23 @@ class RuleChange(Base):
     predicate: Mapped[str | None] = mapped_column(String(2000))
     enabled: Mapped[bool | None]
     actor: Mapped[str] = mapped_column(String(200))
+    created: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class DraftRuleset(Base):
+    """A ruleset under trial: backtested offline, or run in shadow beside the live one,
+    where it decides nothing and its decisions are recorded under its id."""
+
+    __tablename__ = "draft_rulesets"
+
+    id: Mapped[Id]
+    scope: Mapped[Scope]
+    name: Mapped[str] = mapped_column(String(200))
+    predicates: Mapped[list[Any]]
+    review_at: Mapped[int]
+    block_at: Mapped[int]
+    shadow: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_by: Mapped[str] = mapped_column(String(200))
     created: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 

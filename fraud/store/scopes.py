@@ -23,7 +23,9 @@ def scope_state(session: Session, scope: str) -> RulesetState:
         select(RulesetState).where(RulesetState.scope == scope).with_for_update()
     ).one_or_none()
     if state is None:
-        state = RulesetState(scope=scope, version=0, lists_version=0, review_at=65, block_at=75)
+        state = RulesetState(
+            scope=scope, version=0, lists_version=0, drafts_version=0, review_at=65, block_at=75
+        )
         session.add(state)
         for alias, (item_type, name) in DEFAULT_LISTS.items():
             session.add(

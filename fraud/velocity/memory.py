@@ -29,7 +29,7 @@ class MemoryVelocity:
 
     def _trim(self, key: str, at: int) -> dict[str, int]:
         members = self._sets.setdefault(key, {})
-        for member in [m for m, score in members.items() if score < at - MAX_AGE_MS]:
+        for member in [m for m, score in members.items() if score <= at - MAX_AGE_MS]:
             del members[member]
         if len(members) > self._cap:
             oldest = sorted(members.items(), key=lambda item: (item[1], item[0]))

@@ -25,23 +25,26 @@ for i = 8, #ARGV do
 end
 local ttl = math.floor(max_age / 1000) + 60
 
-local first = redis.call('SET', KEYS[1], at .. '|' .. amount, 'NX', 'GET')
+-- The first sighting expires max_age after it was made; a retry neither moves nor renews it.
+local first = redis.call('SET', KEYS[1], at .. '|' .. amount, 'NX', 'GET', 'PX', max_age)
 if first then
     local sep = string.find(first, '|', 1, true)
     at = tonumber(string.sub(first, 1, sep - 1))
     amount = string.sub(first, sep + 1)
 end
-redis.call('PEXPIRE', KEYS[1], max_age)
 local me = charge_id .. '|' .. amount
 
 local out = {}
+-- Drops members max_age old or older and, past `cap`, the oldest; returns the size left.
 local function trim(key)
-    redis.call('ZREMRANGEBYSCORE', key, '-inf', '(' .. (at - max_age))
+    redis.call('ZREMRANGEBYSCORE', key, '-inf', at - max_age)
+    redis.call('EXPIRE', key, ttl)
     local size = redis.call('ZCARD', key)
     if size > cap then
         redis.call('ZREMRANGEBYRANK', key, 0, size - cap - 1)
+        size = cap
     end
-    redis.call('EXPIRE', key, ttl)
+    return size
 end
 
 for k = 2, n + 1 do
@@ -77,8 +80,8 @@ end
 for k = n + 2, #KEYS - 1 do
     local key = KEYS[k]
     redis.call('ZADD', key, 'GT', at, card)  -- GT still adds a card not yet in the set
-    trim(key)
-    out[#out + 1] = redis.call('ZCOUNT', key, '(' .. (at - windows[#windows]), '+inf')
+    -- Trimmed below at - max_age, so what is left is what was seen in the last week.
+    out[#out + 1] = trim(key)
 end
 
 local blocks = KEYS[#KEYS]

@@ -51,6 +51,7 @@ def test_a_review_rule_holds_the_charge_authorised_and_approve_captures_it(
     assert charge["fraud"]["decision"] == "review"
     assert charge["fraud"]["rule"]["predicate"] == "review if :amount: >= 100000"
     assert charge["authorization_code"]
+    assert charge["review"].startswith("prv_")
     assert network_kinds(stacks, charge["id"]) == ["authorization"]
     with stacks.client(shop.sk_live) as client:
         queue = client.get("/v1/reviews").json()["data"]
@@ -58,6 +59,7 @@ def test_a_review_rule_holds_the_charge_authorised_and_approve_captures_it(
             (charge["id"], "rule", True)
         ]
         review = queue[0]["id"]
+        assert review == charge["review"]
         approved = client.post(f"/v1/reviews/{review}/approve")
         assert approved.status_code == 200, approved.text
         assert (approved.json()["open"], approved.json()["closed_reason"]) == (False, "approved")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import time
 from collections.abc import Iterator
@@ -11,6 +12,10 @@ from typing import Any
 import httpx
 import pytest
 import redis
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
 from strongroom import testcards
 from strongroom.devkeys import load_or_create
@@ -18,6 +23,7 @@ from strongroom.marketplaces import MarketplaceKeys, create_marketplace, dev_mar
 from strongroom.stack import Options, Ports, services
 from strongroom.supervisor import Supervisor, free_ports
 from tests.e2e.conftest import Stack
+from tests.helpers.servers import serving
 
 pytestmark = pytest.mark.e2e
 
@@ -68,7 +74,7 @@ def test_a_velocity_rule_blocks_the_fifth_charge_and_replays_never_count(stack: 
         assert blocked["fraud"]["rule"]["id"] == rule.json()["id"]
         assert blocked["fraud"]["rule"]["predicate"] == "block if :card_velocity_1h: > 3"
         assert charge("order-5").json() == fifth.json()  # the replay, not a sixth charge
-        history = server.get("/v1/fraud/rules/history").json()["data"]
+        history = server.get("/v1/fraud/rule_history").json()["data"]
         assert [(c["change"], c["actor"]) for c in history] == [("created", "secret_key")]
 
 
@@ -88,6 +94,67 @@ def test_a_rule_that_does_not_type_check_is_400_naming_where(stack: Stack) -> No
         server.post("/v1/fraud/rules", json={"predicate": "review if :amount: > 100"})
     with client(stack.edge_url, shop.sk_live) as live:
         assert live.get("/v1/fraud/rules").json()["data"] == []
+
+
+def test_a_review_rule_holds_live_charges_approve_captures_reject_voids_with_webhooks(
+    stack: Stack,
+) -> None:
+    events: list[dict[str, Any]] = []
+
+    async def hook(request: Request) -> Response:
+        events.append(json.loads(await request.body()))
+        return Response(status_code=200)
+
+    shop = create_marketplace(stack.opts, stack.secrets, "fraud reviews")
+    with (
+        serving(Starlette(routes=[Route("/hook", hook, methods=["POST"])])) as url,
+        client(stack.edge_url, shop.pk_live) as browser,
+        client(stack.edge_url, shop.sk_live) as server,
+    ):
+        server.post(
+            "/v1/webhook_endpoints",
+            json={"url": url + "/hook", "enabled_events": ["review.opened", "review.closed"]},
+        )
+        rule = server.post("/v1/fraud/rules", json={"predicate": "review if :amount: >= 100000"})
+        assert rule.status_code == 201, rule.text
+        held = []
+        for _ in range(2):
+            token = browser.post("/v1/cards", json=card_body(testcards.generated_card())).json()
+            answer = server.post(
+                "/v1/charges", json={"card": token["id"], "amount": 120_000, "currency": "usd"}
+            )
+            charge = server.get(f"/v1/charges/{charge_id_of(answer)}").json()
+            assert (charge["status"], charge["captured"]) == ("pending_review", False)
+            held.append(charge)
+        queue = server.get("/v1/reviews").json()["data"]
+        assert [r["charge"] for r in queue] == [c["id"] for c in held]  # oldest first
+        assert server.post(f"/v1/reviews/{held[0]['review']}/approve").status_code == 200
+        assert server.post(f"/v1/reviews/{held[1]['review']}/reject").status_code == 200
+        assert server.get(f"/v1/charges/{held[0]['id']}").json()["status"] == "succeeded"
+        assert server.get(f"/v1/charges/{held[1]['id']}").json()["status"] == "canceled"
+        deadline = time.monotonic() + 20
+        while len(events) < 4 and time.monotonic() < deadline:
+            time.sleep(0.1)
+    kinds = {
+        c["id"]: [m["kind"] for m in stack.network_messages() if m["reference"] == c["id"]]
+        for c in held
+    }
+    assert kinds == {
+        held[0]["id"]: ["authorization", "capture"],
+        held[1]["id"]: ["authorization", "void"],
+    }
+    seen = sorted(
+        (e["type"], e["data"]["object"]["charge"], e["data"]["object"]["closed_reason"])
+        for e in events
+    )
+    assert seen == sorted(
+        [
+            ("review.opened", held[0]["id"], None),
+            ("review.opened", held[1]["id"], None),
+            ("review.closed", held[0]["id"], "approved"),
+            ("review.closed", held[1]["id"], "rejected"),
+        ]
+    )
 
 
 @dataclass

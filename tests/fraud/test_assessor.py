@@ -108,3 +108,27 @@ def test_a_rule_that_errors_refuses_the_assessment(tmp_path: Path) -> None:
     response = client.post("/v1/assessments", json=assessment(email="a@b.test"), headers=TEST)
     assert (response.status_code, response.json()["error"]["code"]) == (503, "fraud_unavailable")
     assert app.state.metrics.unavailable.labels("rule")._value.get() == 1
+
+
+def test_decisions_that_cannot_be_recorded_refuse_assessments_once_the_queue_is_full(
+    tmp_path: Path,
+) -> None:
+    from fraud.store.db import make_engine, session_factory
+    from fraud.store.decisions import DecisionLog
+
+    app = create_app(fraud_settings(tmp_path), MemoryVelocity())
+    client = TestClient(app)
+    # A store with no tables: every insert fails, the writer keeps the rows and retries.
+    broken = DecisionLog(
+        session_factory(make_engine(f"sqlite:///{tmp_path / 'empty.db'}")), capacity=2
+    )
+    app.state.ctx.assessor.decisions = broken
+    answers = [
+        client.post("/v1/assessments", json=assessment(charge=f"ch_backlog{i:04d}"), headers=TEST)
+        for i in range(6)
+    ]
+    assert answers[0].status_code == 200
+    assert answers[-1].status_code == 503
+    assert answers[-1].json()["error"]["code"] == "fraud_unavailable"
+    assert app.state.metrics.unavailable.labels("store")._value.get() >= 1
+    broken.close(timeout=0)

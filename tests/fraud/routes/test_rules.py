@@ -73,7 +73,7 @@ def test_update_disable_delete_are_versioned_with_who_did_it(client: TestClient)
     assert answer["decision"] == "allow"
     assert client.delete(f"/v1/fraud/rules/{rid}", headers=TEST).json()["deleted"] is True
     assert client.get(f"/v1/fraud/rules/{rid}", headers=TEST).status_code == 404
-    history = client.get("/v1/fraud/rules/history", headers=TEST).json()["data"]
+    history = client.get("/v1/fraud/rule_history", headers=TEST).json()["data"]
     assert [(c["version"], c["change"], c["actor"]) for c in history] == [
         (4, "deleted", "api"),
         (3, "disabled", "key:sk_test_...abcd"),

@@ -1,4 +1,4 @@
-"""rules, value lists, decisions
+"""rules, value lists, drafts, decisions
 
 Revision ID: 0001
 Revises:
@@ -39,6 +39,22 @@ def upgrade() -> None:
         batch_op.create_index("ix_decisions_scope_created", ["scope", "created"], unique=False)
 
     op.create_table(
+        "draft_rulesets",
+        sa.Column("id", sa.String(length=64), nullable=False),
+        sa.Column("scope", sa.String(length=80), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("predicates", sa.JSON(), nullable=False),
+        sa.Column("review_at", sa.Integer(), nullable=False),
+        sa.Column("block_at", sa.Integer(), nullable=False),
+        sa.Column("shadow", sa.Boolean(), nullable=False),
+        sa.Column("created_by", sa.String(length=200), nullable=False),
+        sa.Column("created", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    with op.batch_alter_table("draft_rulesets", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_draft_rulesets_scope"), ["scope"], unique=False)
+
+    op.create_table(
         "rule_changes",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
         sa.Column("scope", sa.String(length=80), nullable=False),
@@ -77,6 +93,7 @@ def upgrade() -> None:
         sa.Column("lists_version", sa.Integer(), nullable=False),
         sa.Column("review_at", sa.Integer(), nullable=False),
         sa.Column("block_at", sa.Integer(), nullable=False),
+        sa.Column("drafts_version", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("scope"),
     )
     op.create_table(
@@ -131,6 +148,10 @@ def downgrade() -> None:
         batch_op.drop_index("ix_rule_changes_scope_version")
 
     op.drop_table("rule_changes")
+    with op.batch_alter_table("draft_rulesets", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_draft_rulesets_scope"))
+
+    op.drop_table("draft_rulesets")
     with op.batch_alter_table("decisions", schema=None) as batch_op:
         batch_op.drop_index("ix_decisions_scope_created")
         batch_op.drop_index(batch_op.f("ix_decisions_charge_id"))
