@@ -79,11 +79,6 @@ def stripe_status(charge: models.Charge) -> str:
     return "failed"  # failed, blocked
 
 
-def review_id(charge_id: str) -> str:
-    """The review of a held charge, named after it (the review queue keeps that name)."""
-    return "prv_" + charge_id.removeprefix("ch_")
-
-
 def charge_json(charge: models.Charge, livemode: bool) -> dict[str, Any]:
     fraud = None
     if charge.fraud_decision is not None and charge.fraud_score is not None:
@@ -98,7 +93,6 @@ def charge_json(charge: models.Charge, livemode: bool) -> dict[str, Any]:
     # A released authorisation shows as refunded in full, as Stripe shows it.
     released = charge.status == "canceled" and charge.authorization_code is not None
     refunded = charge.amount if released else charge.amount_refunded
-    held = charge.status == "pending_review" or (charge.status == "canceled" and not released)
     return out.Charge(
         id=charge.id,
         amount=charge.amount,
@@ -118,10 +112,10 @@ def charge_json(charge: models.Charge, livemode: bool) -> dict[str, Any]:
         failure_code=charge.failure_code,
         failure_message=charge.failure_message,
         outcome=_outcome(charge),
-        review=review_id(charge.id) if held else None,
+        # The review the queue opened for it, kept once closed, as Stripe keeps it.
+        review=charge.review_id,
         authorization_code=charge.authorization_code,
         fraud=fraud,
-        review=charge.review_id,
         livemode=livemode,
         created=unix(charge.created),
     ).model_dump(mode="json", exclude={"refunds"})

@@ -130,7 +130,6 @@ class Charge(Resource):
     refunds: ListOf[Refund] | None = Field(default=None, description="Only with expand[]=refunds.")
     authorization_code: str | None
     fraud: FraudOutcome | None
-    review: str | None = Field(default=None, description="The review holding it (prv_…).")
     livemode: bool
     created: int
 

@@ -82,7 +82,7 @@ def test_a_held_for_review_charge_can_be_canceled_but_a_declined_one_cannot(
     stacks: Stacks, shop
 ) -> None:
     review = charge(stacks, shop, card=stacks.token(shop, testcards.PENDING_REVIEW))
-    assert (review["status"], review["review"]) == ("pending", "prv_" + review["id"][3:])
+    assert review["status"] == "pending" and review["review"].startswith("prv_")
     assert review["outcome"]["type"] == "manual_review"
     declined = charge(stacks, shop, 402, card=stacks.token(shop, testcards.DECLINED))
     assert (declined["status"], declined["failure_code"]) == ("failed", "card_declined")

@@ -47,7 +47,7 @@ def test_a_review_rule_holds_the_charge_authorised_and_approve_captures_it(
 ) -> None:
     charge = held_charge(stacks, shop)
     assert (charge["status"], charge["captured"]) == ("pending", False)
-    assert charge["review"] == "prv_" + charge["id"].removeprefix("ch_")
+    assert charge["review"].startswith("prv_")
     assert charge["fraud"]["decision"] == "review"
     assert charge["fraud"]["rule"]["predicate"] == "review if :amount: >= 100000"
     assert charge["authorization_code"]
