@@ -36,8 +36,16 @@ from vault.audit_chain import AuditChainBroken, Head, verify_chain
 FORMAT = 1
 MANIFEST = "manifest.json"
 # Key material: never written to a backup in the clear.
-SEALED = ("secrets.json", "dev-marketplace.json", "vault/keyring.json")
+SEALED = (
+    "secrets.json",
+    "dev-marketplace.json",
+    "vault/keyring.json",
+    "vault/audit-checkpoint.key",  # signs the audit checkpoints
+)
 AUDIT_LOG = "vault/audit.log"
+# Public as they are: the checkpoint key's public half and the archive of signed
+# checkpoints and closed segments that `strongroom audit verify` checks the log against.
+AUDIT_PUBLIC = ("vault/audit-checkpoint.key.pub", "audit-archive")
 VAULT_DB = "vault/vault.db"
 KINDS = ("sqlite", "sealed", "file")
 MIN_PASSPHRASE = 12
@@ -161,6 +169,14 @@ def backup(data_dir: Path, dest: Path, passphrase: str) -> Summary:
     if (data_dir / AUDIT_LOG).exists():
         _copy_log(data_dir / AUDIT_LOG, dest / AUDIT_LOG)
         files[AUDIT_LOG] = "file"
+    for top in AUDIT_PUBLIC:
+        found = data_dir / top
+        for path in sorted(found.rglob("*")) if found.is_dir() else [found]:
+            if path.is_file():
+                name = path.relative_to(data_dir).as_posix()
+                (dest / name).parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+                shutil.copyfile(path, dest / name)
+                files[name] = "file"
     for name in SEALED:
         if (data_dir / name).exists():
             sealed = seal((data_dir / name).read_bytes(), name, passphrase)

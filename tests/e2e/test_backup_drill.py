@@ -114,10 +114,8 @@ def test_restore_drill(tmp_path: Path) -> None:
         ],
     )
     assert done.exit_code == 0, done.output
-
-    verified = runner.invoke(main, ["audit", "verify", "--data-dir", str(data)])
-    assert verified.exit_code == 0, verified.output
-    assert "audit log OK" in verified.output
+    # restore checked the audit chain against the vault database's anchor; the archive's
+    # signed checkpoints are checked below, once the restored vault has written one.
 
     with running(data) as stack:
         # The retried requests get the stored charges back: nothing charged twice.
