@@ -304,6 +304,14 @@ def status(data_dir: Path, as_json: bool) -> None:
         click.echo(f"{data_dir}: " + (f"`up` runs as pid {pid}" if pid else "no `up` runs"))
         for name, state in report["services"].items():
             click.echo(f"  {name:<14} {state['url']:<24} {state['status']}")
+        keys = report["master_keys"]
+        if keys and "split" in keys:
+            click.echo(f"  master keys    split among custodians: {keys['split']} unseal")
+        elif keys:
+            click.echo(
+                f"  master keys    version {keys['current']} current, "
+                f"{keys['min_version']} oldest usable"
+            )
     if not report["healthy"]:
         raise SystemExit(1)
 

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from strongroom.devkeys import DevSecrets, load_or_create, read_private
+from strongroom.devkeys import DevSecrets, generate, load_or_create, read_private, write_private
 from strongroom.stack import Options, Ports
 
 SECRETS = "secrets.json"
@@ -81,9 +81,22 @@ def require_data_dir(path: Path) -> Path:
 
 
 def init(path: Path) -> DevSecrets:
-    """Make `path` a data dir (its secrets, mode 0600), or keep the one there."""
+    """Make `path` a data dir (its secrets, mode 0600), or keep the one there.
+
+    A data dir made before a secret existed gets that secret added (the operator key, the
+    admin credential); no secret it has is ever changed.
+    """
     try:
-        return load_or_create(path)
+        secrets_ = load_or_create(path)
+        missing = {k for k, v in secrets_.model_dump().items() if not v}
+        if missing:
+            fresh = generate().model_dump()
+            secrets_ = secrets_.model_copy(update={k: fresh[k] for k in missing})
+            tmp = path / f".{SECRETS}.tmp"
+            tmp.unlink(missing_ok=True)
+            write_private(tmp, secrets_.model_dump_json(indent=2))
+            tmp.replace(path / SECRETS)
+        return secrets_
     except OSError as exc:
         raise click.ClickException(f"cannot make a data dir at {path}: {exc.strerror}") from None
 

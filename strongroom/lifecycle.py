@@ -7,6 +7,7 @@ another program after a crash is never signalled.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import time
@@ -32,10 +33,17 @@ def running_pid(data_dir: Path) -> int | None:
     """The pid of the `strongroom` process running the data dir's stack, if one runs."""
     try:
         pid = int(pid_file(data_dir).read_text().strip())
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
     except (OSError, ValueError):
         return None
-    return pid if b"strongroom" in cmdline else None
+    return pid if _is_strongroom(pid) else None
+
+
+def _is_strongroom(pid: int) -> bool:
+    """A live `strongroom` process (an exited one, even unreaped, has no command line)."""
+    try:
+        return b"strongroom" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
 
 
 @contextmanager
@@ -63,7 +71,7 @@ def stop_up(data_dir: Path, timeout: float) -> int | None:
     os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if running_pid(data_dir) != pid:
+        if not _is_strongroom(pid):  # gone, not merely past removing its pid file
             return pid
         time.sleep(0.1)
     raise TimeoutError(f"the stack (pid {pid}) is still stopping after {timeout:g} s")
@@ -83,6 +91,18 @@ def _health(url: str) -> str:
     return state if state == "sealed" else f"unhealthy ({state})"
 
 
+def key_versions(data_dir: Path) -> dict[str, Any] | None:
+    """The local keyring's versions (current, oldest usable) or its split; never a key."""
+    path = data_dir / "vault" / "keyring.json"
+    try:
+        body = json.loads(path.read_text())
+        if "sealed" in body:  # the versions are inside the part custodians unseal
+            return {"split": f"{body['threshold']} of {body['custodians']} custodians"}
+        return {"current": int(body["current"]), "min_version": int(body.get("min_version", 1))}
+    except (OSError, ValueError, KeyError, TypeError):
+        return None  # no local keyring (Transit), or none yet
+
+
 def stack_status(data_dir: Path, secrets_: DevSecrets) -> dict[str, Any]:
     """Each process of the recorded stack: its URL and health (healthy, sealed, down, …)."""
     opts = recorded(data_dir)
@@ -93,4 +113,10 @@ def stack_status(data_dir: Path, secrets_: DevSecrets) -> dict[str, Any]:
     }
     pid = running_pid(data_dir)
     healthy = pid is not None and all(s["status"] == "healthy" for s in states.values())
-    return {"data_dir": str(data_dir), "pid": pid, "healthy": healthy, "services": states}
+    return {
+        "data_dir": str(data_dir),
+        "pid": pid,
+        "healthy": healthy,
+        "services": states,
+        "master_keys": key_versions(data_dir),
+    }

@@ -94,6 +94,8 @@ def create(name: str, as_json: bool, **kw: Any) -> None:
     if not name.strip() or len(name) > 200:
         raise click.BadParameter("must be 1-200 characters", param_hint="NAME")
     admins = stacks(kw)
+    for admin in admins.values():
+        admin.list()  # both stacks reachable and the credential good, before any change
     keys = new_keys(name)
     # The vault first: a key the API knows but the vault refuses tokenises nothing.
     all_keys = [keys.pk_test, keys.sk_test, keys.pk_live, keys.sk_live]

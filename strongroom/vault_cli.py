@@ -106,9 +106,12 @@ def _post(kw: dict[str, Any], path: str, body: dict[str, Any]) -> dict[str, Any]
         ) from None
     if response.status_code != 200:
         error = answer.get("error", {})
-        raise click.ClickException(
-            f"the vault refused: {error.get('code')}: {error.get('message')}"
-        )
+        message = f"the vault refused: {error.get('code')}: {error.get('message')}"
+        if "signature does not verify" in str(error.get("message")):
+            message += (
+                f" (is {url} the vault of this data dir, and --operator-key the key it was given?)"
+            )
+        raise click.ClickException(message)
     return answer
 
 

@@ -82,6 +82,7 @@ def test_up_then_marketplace_create_status_list_and_down(tmp_path: Path) -> None
         report = json.loads(status.stdout)
         assert report["pid"] == up.pid and report["healthy"]
         assert report["services"]["edge"]["url"] == f"http://127.0.0.1:{ports[0]}"
+        assert report["master_keys"] == {"current": 1, "min_version": 1}
         listed = strongroom("marketplace", "list", "--data-dir", str(tmp_path), "--json")
         names = [m["name"] for m in json.loads(listed.stdout)["data"]]
         assert names == ["dev", "Acme Books"]

@@ -3,6 +3,7 @@ errors, each command with only its own options. No stack is started here."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -58,6 +59,19 @@ def test_init_makes_a_data_dir_and_keeps_it(tmp_path: Path) -> None:
     again = strongroom("init", "--data-dir", str(tmp_path / "var"))
     assert again.returncode == 0 and "is already" in again.stdout
     assert (tmp_path / "var" / "secrets.json").read_bytes() == secrets
+
+
+def test_init_adds_the_secrets_an_older_data_dir_lacks(tmp_path: Path) -> None:
+    strongroom("init", "--data-dir", str(tmp_path))
+    path = tmp_path / "secrets.json"
+    old = json.loads(path.read_text())
+    path.write_text(json.dumps({**old, "api_admin_credential": ""}))
+    assert strongroom("init", "--data-dir", str(tmp_path)).returncode == 0
+    new = json.loads(path.read_text())
+    assert new["api_admin_credential"] and path.stat().st_mode & 0o777 == 0o600
+    assert {k: v for k, v in new.items() if k != "api_admin_credential"} == {
+        k: v for k, v in old.items() if k != "api_admin_credential"
+    }
 
 
 def test_each_command_shows_only_its_own_options() -> None:

@@ -1,0 +1,51 @@
+"""register_keys and expire_key: a marketplace's keys, added and stopped by operator command."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+
+NEW_PK = "pk_test_registeredByCommand0000"
+NEW_SK_LIVE = "sk_live_registeredByCommand0000"
+
+
+def tokenise(vault, key: str) -> httpx.Response:
+    body = {
+        "number": "4242424242424242",
+        "exp_month": 12,
+        "exp_year": vault.next_year,
+        "cvc": "123",
+    }
+    response: httpx.Response = vault.client.post(
+        "/v1/cards", json=body, headers={"Authorization": f"Bearer {key}"}
+    )
+    return response
+
+
+def test_registered_keys_tokenise_for_their_marketplace_and_stop_when_expired(vault) -> None:
+    assert tokenise(vault, NEW_PK).status_code == 401
+    done = vault.command("register_keys", marketplace="mkt_new", keys=[NEW_PK, NEW_SK_LIVE])
+    assert done.status_code == 200, done.json()
+    assert done.json()["registered"] == 2
+    assert tokenise(vault, NEW_PK).status_code == 201
+    again = vault.command("register_keys", marketplace="mkt_new", keys=[NEW_PK])
+    assert again.status_code == 200  # idempotent for its own marketplace
+    expired = vault.command("expire_key", key=NEW_PK, expires_at=int(time.time()) - 1)
+    assert expired.status_code == 200 and expired.json()["marketplace"] == "mkt_new"
+    assert tokenise(vault, NEW_PK).status_code == 401
+    entries = vault.audit_entries()
+    outcomes = [(e["action"], e["outcome"]) for e in entries]
+    assert ("register_key", "mkt_new:publishable:test") in outcomes
+    assert ("register_key", "mkt_new:secret:live") in outcomes
+    assert not any(NEW_PK in str(e) or NEW_SK_LIVE in str(e) for e in entries)
+
+
+def test_a_key_of_another_marketplace_or_unknown_is_refused(vault) -> None:
+    vault.command("register_keys", marketplace="mkt_one", keys=[NEW_PK])
+    taken = vault.command("register_keys", marketplace="mkt_two", keys=[NEW_PK])
+    assert taken.status_code == 409 and taken.json()["error"]["code"] == "key_taken"
+    unknown = vault.command("expire_key", key="sk_test_neverRegistered000000", expires_at=1)
+    assert unknown.status_code == 404
+    malformed = vault.command("register_keys", marketplace="mkt_one", keys=["not-a-key"])
+    assert malformed.status_code == 403  # refused as a malformed command, nothing written
