@@ -36,7 +36,7 @@ def create_app(
     settings: Settings, *, upstreams: Mapping[Destination, Upstream] | None = None
 ) -> Edge:
     """The edge's handler. `upstreams` replaces the network behind it (tests)."""
-    detector = PanDetector(budget=settings.max_inspect_seconds)
+    detector = PanDetector(budget=settings.max_inspect_seconds, rules=settings.rules())
     return Edge(settings, upstreams or upstream_pools(settings), detector=detector)
 
 

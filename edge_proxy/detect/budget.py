@@ -35,19 +35,29 @@ class Deferred(Exception):
 
 
 @contextmanager
-def fast_only() -> Iterator[None]:
-    """Inside the block, a body the fast path cannot clear raises `Deferred` instead of
-    running the exact path (the caller runs it again where it may take its time)."""
-    previous = getattr(_local, "fast_only", False)
-    _local.fast_only = True
+def fast_only(inline_bytes: int = -1) -> Iterator[None]:
+    """Inside the block, a body of more than `inline_bytes` (decoded) that the fast path
+    cannot clear raises `Deferred` instead of running the exact path, and so does a
+    body that decodes past `inline_bytes`: the caller runs the hook again where it may
+    take its time (a worker thread). -1: no exact path at all."""
+    previous = getattr(_local, "inline_bytes", None)
+    _local.inline_bytes = inline_bytes
     try:
         yield
     finally:
-        _local.fast_only = previous
+        _local.inline_bytes = previous
 
 
-def exact_allowed() -> bool:
-    return not getattr(_local, "fast_only", False)
+def inline_limit() -> int | None:
+    """The most bytes the exact path and decoding may handle here; None: no limit."""
+    limit: int | None = getattr(_local, "inline_bytes", None)
+    return limit
+
+
+def exact_allowed(size: int = 0) -> bool:
+    """True when the exact path may run here on `size` bytes."""
+    limit = inline_limit()
+    return limit is None or size <= limit
 
 
 def check() -> None:
