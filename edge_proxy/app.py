@@ -101,4 +101,4 @@ class EdgeServer:
             await server.wait_closed()
         for pool in self.pools.values():
             pool.close()
-        self.edge.scanners.shutdown(wait=False, cancel_futures=True)
+        self.edge.scanners.shutdown()

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
 
 from edge_proxy.config import Settings
@@ -36,6 +34,7 @@ from edge_proxy.metrics import Metrics
 from edge_proxy.record import AccessLog
 from edge_proxy.request_id import accepted_request_id, new_request_id
 from edge_proxy.routing import CARDS_PATH, Destination, HostRoutes
+from edge_proxy.scanning import ScanWorkers
 from edge_proxy.static import StaticFiles
 from edge_proxy.wire.client import UpstreamError
 from edge_proxy.wire.messages import is_bodiless
@@ -54,7 +53,7 @@ FORWARDED_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", 
 # stall every other. A compressed body is decoded on the loop only up to this size too:
 # a 108-byte gzip of gzip inflates to megabytes.
 INLINE_SCAN_BYTES = 16 * 1024
-# Few workers: a scan thread competes with the event loop for the GIL.
+# Few workers: two cores run the event loop and the scans.
 SCAN_WORKERS = 2
 HEALTH = json.dumps({"status": "ok", "service": SERVICE_NAME}).encode()
 JSON = b"application/json"
@@ -98,7 +97,7 @@ class Edge:
         self.detector = detector
         self.static = StaticFiles(settings.js_dir, settings.api_origins)
         self.cors = CardsCors(settings.api_hosts)
-        self.scanners = ThreadPoolExecutor(SCAN_WORKERS, thread_name_prefix="edge-scan")
+        self.scanners = ScanWorkers(SCAN_WORKERS, settings.log_level)
         # Scans waiting for or in a worker thread: past the bound, 503 at once rather than
         # a queue that grows without end (each scan may take the whole budget).
         self.max_scans = SCAN_WORKERS + settings.max_inspect_queue
@@ -189,8 +188,7 @@ class Edge:
             raise InspectionBusy(param=hook)
         self.scans += 1
         try:
-            loop = asyncio.get_running_loop()
-            await loop.run_in_executor(self.scanners, run_hook, filters, hook, flow)
+            await self.scanners.run(filters, hook, flow)
         finally:
             self.scans -= 1
 
