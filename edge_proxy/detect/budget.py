@@ -5,8 +5,8 @@ The exact path is linear but not cheap: a megabyte of one-digit groups costs sec
 CPU. An inspection runs under `deadline(seconds)`; the detector's loops call `check()`,
 which raises Uninspectable once the budget is spent. The budget is CPU time of the
 inspecting thread (a loaded machine that preempts the edge does not make a body
-"too complex"), and four times it in wall-clock time. Thread-local: each inspection runs in one thread (the event loop's, or a
-scanning process's for large bodies).
+"too complex"), and four times it in wall-clock time. Thread-local: each inspection
+runs in one thread (the event loop's, or a scanning process's for large bodies).
 """
 
 from __future__ import annotations
