@@ -18,17 +18,21 @@ brand's IIN prefix and one of that brand's lengths and pass Luhn, and, without c
 (`context`), when it is also
 
 - written bare (one group) or grouped the way cards are printed: groups of four (the
-  last one to four digits long), the brand's own grouping (4-6-5 for American Express,
-  4-6-4 for Diners Club), 8-4-4 (a UUID's first groups), or groups of one, two or three
+  last one to four digits long), 4-6-5 or 4-6-4 (American Express, Diners Club), the
+  brand's own grouping, 8-4-4 (a UUID's first groups), or groups of one, two or three
   digits all parted by the same separator (``4,2,4,2…``, thousands separators) and not
-  part of a longer such list; mixed separators between printed groups count;
+  part of a longer such list; mixed separators between printed groups count, and groups
+  of four are not a stretch of a longer number printed in fours (no four-digit group
+  joined the same way right before or after them: a USPS tracking number);
 - not glued to an ASCII letter: a run's first group when a letter comes right before it
   and its last group when one comes right after it belong to an identifier (hex ids,
   ``ch_3Mtw…``); magnetic-stripe track 1 (``%B<number>^``) is not an identifier;
 - not visibly something else: a valid IBAN (a country that has IBANs, its exact length,
   the ISO 13616 check), a 13-digit number that is a valid EAN-13 (GS1 check digit), a 16
   or 19-digit number starting with 1 (epoch micro- and nanoseconds; only JCB's 1800
-  range starts with 1).
+  range starts with 1), a number under 16 digits of a brand other than American Express
+  and Diners Club (Maestro's 13 to 15-digit and UnionPay's 14 and 15-digit numbers: the
+  lengths of order ids, phone numbers and barcodes).
 
 With context (a card word or expiry date near the run, or a field name that says card),
 every window of the run counts on the brand rule alone. `Rules.grouping` "any" counts
@@ -84,9 +88,17 @@ def gtin_valid(digits: str) -> bool:
     return total % 10 == 0
 
 
-def _printed(sizes: tuple[int, ...], significant: str) -> bool:
-    if sizes in _FOURS or sizes in _FOUR_SIX or sizes == _UUID_HEAD:
+def _printed(
+    sizes: tuple[int, ...], significant: str, groups: list[str], seps: list[str], i: int, j: int
+) -> bool:
+    if sizes == _UUID_HEAD:
         return True
+    if sizes in _FOURS or sizes in _FOUR_SIX:
+        # Not a stretch of a longer number printed in fours (a USPS tracking number, an
+        # account number): no four-digit group joined the same way before or after it.
+        before = i > 0 and len(groups[i - 1]) == 4 and seps[i] == seps[i + 1]
+        after = j + 1 < len(groups) and len(groups[j + 1]) == 4 and seps[j + 1] == seps[j]
+        return not before and not after
     return any(brand.grouping(len(significant)) == sizes for brand in brands_of(significant))
 
 
@@ -147,9 +159,16 @@ def _unglued(text: str, start: int, end: int, count: int) -> tuple[int, int]:
     return (1 if before in _LETTERS else 0), (count - 2 if after in _LETTERS else count - 1)
 
 
+# Below 16 digits, only these brands issue numbers in any number today; the others'
+# short lengths (Maestro's 12 to 15, UnionPay's 14 and 15) count with context only.
+_SHORT_BRANDS = frozenset({"american-express", "diners-club"})
+
+
 def _visibly_other(significant: str, digits: str) -> bool:
     if len(significant) == MIN_DIGITS and len(digits) == MIN_DIGITS and gtin_valid(digits):
         return True  # an EAN-13
+    if len(significant) < 16:
+        return not any(brand.name in _SHORT_BRANDS for brand in brands_of(significant))
     return significant[0] == "1" and len(significant) in (16, 19)  # a timestamp
 
 
@@ -190,7 +209,7 @@ def _in_run(
             if (
                 i == j
                 or active.grouping == "any"
-                or _printed(sizes, significant)
+                or _printed(sizes, significant, groups, seps, i, j)
                 or _uniform(groups, seps, i, j)
             ):
                 return Finding(len(significant))

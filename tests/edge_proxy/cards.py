@@ -74,9 +74,12 @@ def _gtin_valid(digits: str) -> bool:
 
 
 def visibly_other(number: str) -> bool:
-    """The documented exemptions without context: an EAN-13 (GS1-valid 13 digits) and a
-    16 or 19-digit number starting with 1 (a timestamp)."""
+    """The documented exemptions without context: an EAN-13 (GS1-valid 13 digits), a
+    number under 16 digits other than American Express (34, 37) and Diners Club (300-305,
+    36, 38, 39), and a 16 or 19-digit number starting with 1 (a timestamp)."""
     if len(number) == 13 and _gtin_valid(number):
+        return True
+    if len(number) < 16 and not number.startswith(("34", "37", "30", "36", "38", "39")):
         return True
     return number[0] == "1" and len(number) in (16, 19)
 
