@@ -64,10 +64,9 @@ def shopify_order(chooser: random.Random) -> str:
 
 
 def phone(chooser: random.Random) -> str:
-    code, length = chooser.choice(
-        [("1", 10), ("44", 10), ("49", 11), ("33", 9), ("86", 11), ("91", 10), ("62", 11)]
-        + [("55", 11), ("81", 10), ("61", 9), ("234", 10), ("7", 10)]
-    )
+    countries = [("1", 10), ("44", 10), ("49", 11), ("33", 9), ("86", 11), ("91", 10)]
+    countries += [("62", 11), ("55", 11), ("81", 10), ("61", 9), ("234", 10), ("7", 10)]
+    code, length = chooser.choice(countries)
     return f"+{code}{chooser.randint(2, 9)}{_digits(chooser, length - 1)}"
 
 
