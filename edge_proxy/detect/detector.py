@@ -73,11 +73,14 @@ def _pairs(raw: bytes, separator: bytes) -> list[tuple[str, str]]:
     return pairs
 
 
+_OBJECT = re.compile(rb"[ \t\r\n]*\{")
+
+
 def _app_body_clean(body: bytes, media: str) -> bool:
     if media == "form":
         return quick_clean_form(body)
     # One object (the API refuses anything else): a cheap look at the first byte.
-    return body.lstrip(b" \t\r\n")[:1] == b"{" and quick_clean(body) and plain_json(body)
+    return _OBJECT.match(body) is not None and quick_clean(body) and plain_json(body)
 
 
 class PanDetector:
