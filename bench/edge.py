@@ -392,6 +392,26 @@ def detector_speed(body: bytes, fast: bool) -> float:
     return len(body) * rounds / (time.process_time() - started) / 1e6
 
 
+def precision(count: int) -> None:
+    """Print the share of each benign kind the detector refuses, by place (issue 15)."""
+    sys.path.insert(0, str(ROOT))
+    from edge_proxy.detect import PanDetector
+    from tests.edge_proxy.benign import PLACES, refusal_rates
+
+    started = time.process_time()
+    rates = refusal_rates(PanDetector(), count)
+    print(f"Benign identifiers refused, {count} of each kind per place (aim: at most 0.1 %)")
+    print()
+    print("| kind | " + " | ".join(PLACES) + " |")
+    print("|---|" + "---|" * len(PLACES))
+    for kind, by_place in rates.items():
+        cells = " | ".join(f"{by_place[p] * 100:.2f} %" for p in PLACES)
+        print(f"| {kind} | {cells} |")
+    seconds = time.process_time() - started
+    print()
+    print(f"({len(rates) * len(PLACES) * count} inspections, {seconds:.1f} s of CPU)")
+
+
 # -- main ---------------------------------------------------------------------------------
 
 
@@ -414,9 +434,21 @@ def main() -> None:
     parser.add_argument(
         "--edge-workers", type=int, default=os.cpu_count() or 1, help="EDGE_WORKERS of 'edge'"
     )
+    parser.add_argument(
+        "--precision",
+        type=int,
+        nargs="?",
+        const=2000,
+        metavar="COUNT",
+        help="print the false-positive rate of the benign corpus per kind and place "
+        "(COUNT of each, 2000 by default) and exit",
+    )
     parser.add_argument("--serve-upstream", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--serve-edge", type=int, nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.precision:
+        precision(args.precision)
+        return
     if args.serve_upstream:
         serve_upstream(args.serve_upstream, args.upstream)
         return

@@ -36,7 +36,7 @@ def create_app(
     settings: Settings, *, upstreams: Mapping[Destination, Upstream] | None = None
 ) -> Edge:
     """The edge's handler. `upstreams` replaces the network behind it (tests)."""
-    detector = PanDetector(budget=settings.max_inspect_seconds)
+    detector = PanDetector(budget=settings.max_inspect_seconds, rules=settings.rules())
     return Edge(settings, upstreams or upstream_pools(settings), detector=detector)
 
 
@@ -101,4 +101,4 @@ class EdgeServer:
             await server.wait_closed()
         for pool in self.pools.values():
             pool.close()
-        self.edge.scanners.shutdown(wait=False, cancel_futures=True)
+        self.edge.scanners.shutdown()

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from edge_proxy.detect.context import CONTEXT_WORDS, FIELD_NAMES, FIELD_WORDS, Rules
 from edge_proxy.routing import host_name
 
 HostList = Annotated[list[str], NoDecode]
@@ -60,6 +61,35 @@ class Settings(BaseSettings):
         gt=0,
         description="CPU budget to inspect one body on the exact path; a body that needs "
         "more is refused (413) or withheld (502), never passed.",
+    )
+    max_inspect_queue: int = Field(
+        4,
+        ge=0,
+        description="Bodies that may wait for a scan thread (two run at once) beyond those "
+        "being scanned; one more is answered 503 inspection_busy at once.",
+    )
+    grouping: Literal["printed", "any"] = Field(
+        "printed",
+        description="Which digit groupings are card numbers on the brand rule alone: "
+        "'printed' (bare, 4-4-4-4, 4-6-5, 4-6-4, one separator between groups of one to "
+        "three digits); others need a card word, an expiry or a card field name near them. "
+        "'any': every grouping, as strict as before, and order ids like 123-4567890-1234567 "
+        "are refused one time in thirty.",
+    )
+    context_words: HostList = Field(
+        sorted(CONTEXT_WORDS),
+        description="Words that make a digit string near them a card number whatever its "
+        "grouping (JSON list or comma-separated).",
+    )
+    context_field_words: HostList = Field(
+        sorted(FIELD_WORDS),
+        description="A field, parameter or header whose name has one of these words is "
+        "card context for its value.",
+    )
+    context_field_names: HostList = Field(
+        sorted(FIELD_NAMES),
+        description="A field whose whole name (the last bracket of metadata[x]) is one of "
+        "these is card context for its value (number, as in card[number]).",
     )
     max_response_bytes: int = Field(
         8 << 20, gt=0, description="Largest upstream response body read; larger is 502."
@@ -119,6 +149,23 @@ class Settings(BaseSettings):
     @classmethod
     def _parse_hosts(cls, value: Any) -> Any:
         return _host_list(value)
+
+    @field_validator("context_words", "context_field_words", "context_field_names", mode="before")
+    @classmethod
+    def _parse_words(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            text = value.strip()
+            value = json.loads(text) if text.startswith("[") else text.split(",")
+        return [str(item).strip().lower() for item in value if str(item).strip()]
+
+    def rules(self) -> Rules:
+        """The detector's context rules for this deployment."""
+        return Rules(
+            context_words=frozenset(self.context_words),
+            field_words=frozenset(self.context_field_words),
+            field_names=frozenset(self.context_field_names),
+            grouping=self.grouping,
+        )
 
     @field_validator("api_origins", mode="before")
     @classmethod

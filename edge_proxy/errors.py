@@ -64,6 +64,35 @@ class UnsupportedCharset(EdgeError):
     message = "The body's charset is not supported: send UTF-8."
 
 
+class UnsupportedMediaType(EdgeError):
+    status_code = 415
+    code = "unsupported_media_type"
+    message = "Send the body as application/json or application/x-www-form-urlencoded, in UTF-8."
+
+
+class InvalidJson(EdgeError):
+    code = "invalid_json"
+    message = "The body is not valid JSON."
+
+
+class InvalidForm(EdgeError):
+    code = "invalid_form"
+    message = "The form body is invalid."
+
+
+class HeadTooComplex(EdgeError):
+    status_code = 431
+    code = "head_too_complex_to_inspect"
+    message = "The request line and headers could not be inspected in time."
+
+
+class InspectionBusy(EdgeError):
+    status_code = 503
+    type = API_ERROR
+    code = "inspection_busy"
+    message = "The edge is busy inspecting other requests; retry in a second."
+
+
 class NotFound(EdgeError):
     status_code = 404
     code = "not_found"
@@ -164,4 +193,7 @@ JSON_HEADERS = [(b"content-type", b"application/json")]
 def error_response(error: EdgeError) -> EdgeResponse:
     """An EdgeError as the client gets it: ``{"error": {...}}`` with its status."""
     body = json.dumps(error.body(), ensure_ascii=False).encode("utf-8")
-    return EdgeResponse(error.status_code, list(JSON_HEADERS), body)
+    headers = list(JSON_HEADERS)
+    if error.status_code == 503:
+        headers.append((b"retry-after", b"1"))
+    return EdgeResponse(error.status_code, headers, body)

@@ -25,6 +25,8 @@ _SET_BY_EDGE = frozenset(
     {
         b"host",
         b"content-length",
+        # The edge forwards the body it decoded and inspected, never the coded one.
+        b"content-encoding",
         b"expect",
         b"accept-encoding",
         b"x-request-id",

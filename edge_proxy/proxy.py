@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
 
 from edge_proxy.config import Settings
@@ -16,6 +14,7 @@ from edge_proxy.detect import PanDetector
 from edge_proxy.detect.budget import Deferred, fast_only
 from edge_proxy.errors import (
     EdgeError,
+    InspectionBusy,
     InternalError,
     MethodNotAllowed,
     MisdirectedRequest,
@@ -35,6 +34,7 @@ from edge_proxy.metrics import Metrics
 from edge_proxy.record import AccessLog
 from edge_proxy.request_id import accepted_request_id, new_request_id
 from edge_proxy.routing import Destination, HostRoutes
+from edge_proxy.scanning import ScanWorkers
 from edge_proxy.static import StaticFiles
 from edge_proxy.wire.client import UpstreamError
 from edge_proxy.wire.messages import is_bodiless
@@ -46,12 +46,14 @@ log = logging.getLogger("edge_proxy")
 
 # Methods the edge forwards; TRACE, CONNECT and the like are refused (405).
 FORWARDED_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
-# Bodies up to this size are scanned on the event loop, whichever path they take. Larger
-# ones get the fast path there (C-level passes: milliseconds for a megabyte) and, if it
-# cannot clear them, the exact path in a worker thread: an adversarial 1 MiB body costs
-# up to the inspection budget, and one request must not stall every other.
+# Bodies up to this size, once decoded, are scanned on the event loop, whichever path
+# they take. Larger ones get the fast path there (C-level passes: milliseconds for a
+# megabyte) and, if it cannot clear them, the exact path in a worker thread: an
+# adversarial 1 MiB body costs up to the inspection budget, and one request must not
+# stall every other. A compressed body is decoded on the loop only up to this size too:
+# a 108-byte gzip of gzip inflates to megabytes.
 INLINE_SCAN_BYTES = 16 * 1024
-# Few workers: a scan thread competes with the event loop for the GIL.
+# Few workers: two cores run the event loop and the scans.
 SCAN_WORKERS = 2
 HEALTH = json.dumps({"status": "ok", "service": SERVICE_NAME}).encode()
 JSON = b"application/json"
@@ -86,14 +88,20 @@ class Edge:
         metrics: Metrics | None = None,
         access_sink: Callable[[str], None] | None = None,
     ) -> None:
-        detector = detector or PanDetector(budget=settings.max_inspect_seconds)
+        detector = detector or PanDetector(
+            budget=settings.max_inspect_seconds, rules=settings.rules()
+        )
         self.routes = HostRoutes(settings.api_hosts, settings.js_hosts)
         self.metrics = metrics or Metrics()
         self.access = AccessLog(detector, access_sink)
         self.detector = detector
         self.static = StaticFiles(settings.js_dir, settings.api_origins)
         self.cors = CardsCors(settings.api_hosts)
-        self.scanners = ThreadPoolExecutor(SCAN_WORKERS, thread_name_prefix="edge-scan")
+        self.scanners = ScanWorkers(SCAN_WORKERS, settings.log_level)
+        # Scans waiting for or in a worker thread: past the bound, 503 at once rather than
+        # a queue that grows without end (each scan may take the whole budget).
+        self.max_scans = SCAN_WORKERS + settings.max_inspect_queue
+        self.scans = 0
         self.upstreams = {d: upstreams[d] for d in (Destination.VAULT, Destination.ROUTER)}
         self.chains: dict[Destination, dict[Hook, list[Filter]]] = {}
         self.replace_chain(Destination.VAULT, vault_chain(settings.max_body_bytes, detector))
@@ -160,27 +168,30 @@ class Edge:
         chain, upstream = self.chains[destination], self.upstreams[destination]
         run_hook(chain["requestheaders"], "requestheaders", flow)
         flow.checked = True  # path, query and headers: no card number
-        await self._scan(chain["request"], "request", flow, len(request.body))
+        await self._scan(chain["request"], "request", flow)
         # The vault gets exactly the path it serves (decoded, matched exactly by routing),
         # however the client spelled it.
         path = request.path.encode() if destination is Destination.VAULT else request.raw_path
         target = path + (b"?" + request.query_string if request.query_string else b"")
         flow.response = await self._send(upstream, destination, flow, target)
-        await self._scan(chain["response"], "response", flow, len(flow.response.body))
+        await self._scan(chain["response"], "response", flow)
         return destination.value, forwarded_response(flow.response, head=request.method == "HEAD")
 
-    async def _scan(self, filters: list[Filter], hook: Hook, flow: Flow, size: int) -> None:
-        if size <= INLINE_SCAN_BYTES:
-            run_hook(filters, hook, flow)
-            return
+    async def _scan(self, filters: list[Filter], hook: Hook, flow: Flow) -> None:
         try:
-            with fast_only():
+            # Decided on the size once decoded: the filters defer what would be larger.
+            with fast_only(INLINE_SCAN_BYTES):
                 run_hook(filters, hook, flow)
             return
         except Deferred:
             pass  # the hooks run again from the start in the thread: each is idempotent
-        loop = asyncio.get_running_loop()
-        await loop.run_in_executor(self.scanners, run_hook, filters, hook, flow)
+        if self.scans >= self.max_scans:
+            raise InspectionBusy(param=hook)
+        self.scans += 1
+        try:
+            await self.scanners.run(filters, hook, flow)
+        finally:
+            self.scans -= 1
 
     async def _send(
         self, upstream: Upstream, destination: Destination, flow: Flow, target: bytes
@@ -188,8 +199,13 @@ class Edge:
         started = time.perf_counter()
         request = flow.request
         try:
+            # The bytes inspected are the bytes forwarded: decoded, without Content-Encoding
+            # (`upstream_headers` drops it), with their own Content-Length.
             response = await upstream.send(
-                request.method, target, upstream_headers(request, flow.request_id), request.body
+                request.method,
+                target,
+                upstream_headers(request, flow.request_id),
+                request.inspected,
             )
         except UpstreamError as error:
             log.warning(

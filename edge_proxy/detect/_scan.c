@@ -4,11 +4,14 @@
    Python reference, fast._runs_clean), in two passes over the bytes instead of a handful
    of translations and four base64 decodings:
 
-     2. digits, separators deleted: no 13 in a row;
-     3. hex digits: no 26 in a row;
+     2. digits, separators (every ASCII byte neither letter nor digit) deleted: no 13 in
+        a row;
+     3. hex digits: no 26 in a row; base32 characters (A-Z, 2-7): no 21 in a row;
      4. (texts of 18 bytes or more) the text's base64 characters of either alphabet, all
         other bytes dropped, as one stream followed by "AAAA", decoded at each of the four
-        alignments: no 13 digit-capable bytes in a row, joiners deleted.
+        alignments: no 13 digit-capable bytes in a row, joiners (every Latin-1 byte
+        neither letter nor digit but "%") deleted; no 18 base64 characters in a row (base64
+        of base64); no gzip header (1f 8b 08).
 
    plain_json(data) is true only when data is one JSON document that json.loads accepts
    too, with no number in exponent form (fast._plain_json, the reference): a strict
@@ -28,6 +31,8 @@
 #define MIN_DIGITS 13 /* candidates.MIN_DIGITS: the shortest card number */
 #define MIN_HEX 26    /* tokens.MIN_HEX: 13 bytes written in hex */
 #define MIN_TOKEN 18  /* tokens.MIN_TOKEN: 13 bytes written in base64 */
+#define MIN_BASE32 21 /* tokens.MIN_BASE32: 13 bytes written in base32 */
+#define GZIP_HEADER 0x1F8B08u
 /* Below this many bytes a scan costs less than handing the GIL over and taking it back. */
 #define RELEASE_GIL_AT 8192
 
@@ -40,6 +45,8 @@ enum { END = 0, JOIN = 2, GROW = 3 };
 
 static unsigned char digit_step[256];   /* step 2: digits GROW, separators JOIN */
 static unsigned char hex_step[256];     /* step 3: hex digits GROW, no joiners */
+static unsigned char upper32_step[256]; /* step 3: A-Z and 2-7 GROW */
+static unsigned char base64_step[256];  /* step 4, a decoded byte: a base64 character */
 static unsigned char decoded_step[256]; /* step 4, a decoded byte: as fast._DECODED */
 static unsigned char base64_value[256]; /* 0 to 63, NOT_BASE64 for bytes the stream drops */
 
@@ -51,21 +58,24 @@ static int is_hex(int c) {
     return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
 
-/* str.isspace() of a Latin-1 character: what the Python tables list as spaces. */
-static int is_latin1_space(int c) {
-    return (c >= 0x09 && c <= 0x0D) || (c >= 0x1C && c <= 0x20) || c == 0x85 || c == 0xA0;
+static int is_ascii_alnum(int c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
 }
 
-static int is_joining_mark(int c) {
-    return c == '-' || c == '.' || c == '/' || c == '_' || c == '+';
+/* str.isalnum() of a Latin-1 character: what the exact path's runs do not cross. */
+static int is_latin1_alnum(int c) {
+    return is_ascii_alnum(c) || c == 0xAA || c == 0xB2 || c == 0xB3 || c == 0xB5 ||
+           c == 0xB9 || c == 0xBA || (c >= 0xBC && c <= 0xBE) ||
+           (c >= 0xC0 && c != 0xD7 && c != 0xF7);
 }
 
 static void fill_tables(void) {
     for (int c = 0; c < 256; c++) {
-        int joiner = is_latin1_space(c) || is_joining_mark(c);
-        digit_step[c] = (c >= '0' && c <= '9') ? GROW : (joiner && c < 0x80) ? JOIN : END;
+        digit_step[c] = (c >= '0' && c <= '9') ? GROW : (c < 0x80 && !is_ascii_alnum(c)) ? JOIN : END;
         hex_step[c] = is_hex(c) ? GROW : END;
-        decoded_step[c] = (is_hex(c) || c == '%') ? GROW : joiner ? JOIN : END;
+        upper32_step[c] = ((c >= 'A' && c <= 'Z') || (c >= '2' && c <= '7')) ? GROW : END;
+        base64_step[c] = (is_ascii_alnum(c) || c == '+' || c == '/' || c == '-' || c == '_') ? GROW : END;
+        decoded_step[c] = (is_hex(c) || c == '%') ? GROW : !is_latin1_alnum(c) ? JOIN : END;
         base64_value[c] = (unsigned char)((c >= 'A' && c <= 'Z')   ? c - 'A'
                                           : (c >= 'a' && c <= 'z') ? c - 'a' + 26
                                           : (c >= '0' && c <= '9') ? c - '0' + 52
@@ -77,11 +87,12 @@ static void fill_tables(void) {
 
 /* Steps 2 and 3. */
 static int text_clean(const unsigned char *text, Py_ssize_t len) {
-    uint32_t digits = 0, hex = 0;
+    uint32_t digits = 0, hex = 0, upper = 0;
     for (Py_ssize_t i = 0; i < len; i++) {
         digits = advance(digits, digit_step[text[i]]);
         hex = advance(hex, hex_step[text[i]]);
-        if (digits >= MIN_DIGITS || hex >= MIN_HEX)
+        upper = advance(upper, upper32_step[text[i]]);
+        if (digits >= MIN_DIGITS || hex >= MIN_HEX || upper >= MIN_BASE32)
             return 0;
     }
     return 1;
@@ -91,9 +102,11 @@ static int text_clean(const unsigned char *text, Py_ssize_t len) {
    from 1) ends a quad of the alignment k mod 4 once k >= 4: that quad, the last four
    values, decodes to three bytes, read in order by that alignment's run counter. */
 typedef struct {
-    uint32_t quad;    /* the last four values, 6 bits each */
-    size_t seen;      /* values so far */
-    uint32_t runs[4]; /* per alignment: digit-capable decoded bytes in a row */
+    uint32_t quad;      /* the last four values, 6 bits each */
+    size_t seen;        /* values so far */
+    uint32_t runs[4];   /* per alignment: digit-capable decoded bytes in a row */
+    uint32_t tokens[4]; /* per alignment: base64 characters decoded in a row */
+    uint32_t last[4];   /* per alignment: the last three decoded bytes */
 } Stream;
 
 /* One more value; false when an alignment's run reaches MIN_DIGITS. */
@@ -101,10 +114,14 @@ static int push(Stream *s, unsigned value) {
     s->quad = ((s->quad << 6) | value) & 0xFFFFFF;
     if (++s->seen < 4)
         return 1;
-    uint32_t *run = &s->runs[s->seen & 3];
+    size_t at = s->seen & 3;
+    uint32_t *run = &s->runs[at], *token = &s->tokens[at], *last = &s->last[at];
     for (int shift = 16; shift >= 0; shift -= 8) {
-        *run = advance(*run, decoded_step[(s->quad >> shift) & 0xFF]);
-        if (*run >= MIN_DIGITS)
+        unsigned byte = (s->quad >> shift) & 0xFF;
+        *run = advance(*run, decoded_step[byte]);
+        *token = advance(*token, base64_step[byte]);
+        *last = ((*last << 8) | byte) & 0xFFFFFF;
+        if (*run >= MIN_DIGITS || *token >= MIN_TOKEN || *last == GZIP_HEADER)
             return 0;
     }
     return 1;
@@ -112,7 +129,7 @@ static int push(Stream *s, unsigned value) {
 
 /* Step 4. */
 static int decoded_clean(const unsigned char *text, Py_ssize_t len) {
-    Stream s = {0, 0, {0, 0, 0, 0}};
+    Stream s = {0, 0, {0, 0, 0, 0}, {0, 0, 0, 0}, {0, 0, 0, 0}};
     for (Py_ssize_t i = 0; i < len; i++) {
         unsigned value = base64_value[text[i]];
         if (value != NOT_BASE64 && !push(&s, value))

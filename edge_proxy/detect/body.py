@@ -1,5 +1,9 @@
 """The exact (slow) path: card numbers in a body read the way every receiver could read it.
 
+A request bound for the app zone is read as the API reads it (`app_body`) and nothing
+else is let through: `find_in_app_body`. Responses, which the edge only checks, are read
+every way a receiver could (`find_in_body`), as follows.
+
 Every textual atom is given the text reading (`reading`). Which atoms a body has depends
 on its Content-Type:
 
@@ -21,14 +25,21 @@ from __future__ import annotations
 import codecs
 import json
 
+from edge_proxy.detect.app_body import app_body_atoms, media_of
+from edge_proxy.detect.budget import check
 from edge_proxy.detect.candidates import Finding
 from edge_proxy.detect.content_type import ContentType, parse_content_type
 from edge_proxy.detect.errors import Uninspectable
-from edge_proxy.detect.json_body import MalformedJson, find_in_json
+from edge_proxy.detect.json_body import (
+    MalformedJson,
+    find_in_json,
+    find_in_number,
+    find_in_written_strings,
+)
 from edge_proxy.detect.multipart import MalformedMultipart, Part, parse_multipart
 from edge_proxy.detect.reading import find_in_bytes, find_in_text
 
-__all__ = ["Uninspectable", "find_in_body", "find_in_bytes", "find_in_text"]
+__all__ = ["Uninspectable", "find_in_app_body", "find_in_body", "find_in_bytes", "find_in_text"]
 
 MAX_MULTIPART_DEPTH = 2
 _IDENTITY_TRANSFER = frozenset({"7bit", "8bit", "binary"})
@@ -119,3 +130,23 @@ def find_in_body(body: bytes, content_type: str | None) -> Finding | None:
 def find_in_url(raw: bytes, *, plus_is_space: bool) -> Finding | None:
     """The first card number in a path, query string or header value as sent."""
     return find_in_bytes(raw, plus_is_space=plus_is_space)
+
+
+def find_in_app_body(body: bytes, content_type: str | None) -> Finding | None:
+    """The first card number in a body bound for the app zone, read as the API reads it
+    (every key and value, with its field as context) and as written; raise BodyRefused
+    for a body the API would refuse."""
+    for count, atom in enumerate(app_body_atoms(body, content_type)):
+        if not count & 0xFF:
+            check()
+        if atom.number:
+            finding = find_in_number(atom.text, atom.field)
+        else:
+            finding = find_in_text(atom.text, field=atom.field)
+        if finding is not None:
+            return finding
+    if not body:
+        return None
+    if media_of(content_type) == "json":
+        return find_in_written_strings(body.decode("utf-8"))  # the escapes as written too
+    return find_in_bytes(body, plus_is_space=True)  # every percent layer of the whole

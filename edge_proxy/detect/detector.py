@@ -1,8 +1,9 @@
 """The detector the filters use: the fast path first, the exact path when it must.
 
 Each method answers the first card number found, or None; `body` raises Uninspectable
-for what it cannot read. `fast` off runs the exact path alone (tests and benchmarks
-compare the two).
+for what it cannot read, `app_body` BodyRefused for what the API would not read. `fast`
+off runs the exact path alone (tests and benchmarks compare the two). `rules` are the
+deployment's context rules (`context`), installed for each call.
 """
 
 from __future__ import annotations
@@ -13,12 +14,17 @@ import codecs
 import functools
 import itertools
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 
-from edge_proxy.detect.body import find_in_body
+from edge_proxy.detect.app_body import media_of
+from edge_proxy.detect.body import find_in_app_body, find_in_body
 from edge_proxy.detect.budget import Deferred, deadline, exact_allowed
 from edge_proxy.detect.candidates import Finding
 from edge_proxy.detect.content_type import parse_content_type
-from edge_proxy.detect.fast import plain_json, quick_clean
+from edge_proxy.detect.context import DEFAULT_RULES, Rules, using
+from edge_proxy.detect.errors import Uninspectable
+from edge_proxy.detect.fast import plain_json, quick_clean, quick_clean_form
 from edge_proxy.detect.reading import find_in_bytes, find_in_text
 
 _BASIC = re.compile(rb"[ \t]*basic[ \t]+([A-Za-z0-9+/_-]+=*)[ \t]*", re.IGNORECASE)
@@ -52,54 +58,118 @@ def _fast_eligible(mime: str, charset: str | None) -> bool:
         return False
 
 
+# A head is scanned on the event loop: path, query and headers get this much CPU time
+# each, then the request is refused (431).
+HEAD_BUDGET_SECONDS = 0.05
+
+
+def _pairs(raw: bytes, separator: bytes) -> list[tuple[str, str]]:
+    """Name and value of each pair of a query string or Cookie header, for context: as
+    sent (the text reading undoes percent-encoding and "+" itself, every way)."""
+    pairs = []
+    for item in raw.split(separator):
+        name, _, value = item.partition(b"=")
+        pairs.append((name.strip().decode("latin-1"), value.decode("latin-1")))
+    return pairs
+
+
+_OBJECT = re.compile(rb"[ \t\r\n]*\{")
+
+
+def _app_body_clean(body: bytes, media: str) -> bool:
+    if media == "form":
+        return quick_clean_form(body)
+    # One object (the API refuses anything else): a cheap look at the first byte.
+    return _OBJECT.match(body) is not None and quick_clean(body) and plain_json(body)
+
+
 class PanDetector:
     """Finds card numbers in the parts of an HTTP message."""
 
-    def __init__(self, *, fast: bool = True, budget: float | None = None) -> None:
+    def __init__(
+        self, *, fast: bool = True, budget: float | None = None, rules: Rules = DEFAULT_RULES
+    ) -> None:
         self.fast = fast
         self.budget = budget  # seconds for one body's exact path; then Uninspectable
+        self.rules = DEFAULT_RULES if rules == DEFAULT_RULES else rules  # `is` then skips
 
-    def text(self, text: str) -> Finding | None:
+    @contextmanager
+    def _inspecting(self, seconds: float | None) -> Iterator[None]:
+        with (
+            deadline(seconds),
+            using(self.rules) if self.rules is not DEFAULT_RULES else (nullcontext()),
+        ):
+            yield
+
+    def _head_budget(self) -> float:
+        return min(self.budget or HEAD_BUDGET_SECONDS, HEAD_BUDGET_SECONDS)
+
+    def text(self, text: str, field: str | None = None) -> Finding | None:
         """In free text, such as a value already decoded."""
-        return find_in_text(text)
+        with self._inspecting(self.budget):
+            return find_in_text(text, field=field)
 
     def path(self, raw_path: bytes) -> Finding | None:
         """In a request path as sent, in each of its percent-decoded layers."""
         if self.fast and quick_clean(raw_path):
             return None
-        return find_in_bytes(raw_path, plus_is_space=False)
+        with self._inspecting(self._head_budget()):
+            return find_in_bytes(raw_path, plus_is_space=False)
 
     def query(self, query_string: bytes) -> Finding | None:
-        """In a query string as sent, in each percent-decoded layer, ``+`` read as space."""
+        """In a query string as sent, in each percent-decoded layer, ``+`` read as space;
+        then each value with its name as context."""
         if self.fast and quick_clean(query_string):
             return None
-        return find_in_bytes(query_string, plus_is_space=True)
+        with self._inspecting(self._head_budget()):
+            return find_in_bytes(query_string, plus_is_space=True) or next(
+                (
+                    found
+                    for name, value in _pairs(query_string, b"&")
+                    if (found := find_in_text(value, field=name)) is not None
+                ),
+                None,
+            )
 
-    def header(self, value: bytes) -> Finding | None:
-        """In a header value (or name), as sent and percent-decoded, as cookies often are;
-        base64 is decoded as tokens, and Basic credentials get the whole text reading (a
-        receiver decodes them for certain)."""
+    def header(self, value: bytes, name: bytes | None = None) -> Finding | None:
+        """In a header value (or name), as sent and percent-decoded, as cookies often are,
+        with the header's name as context (a cookie's value with the cookie's); base64 is
+        decoded as tokens, and Basic credentials get the whole text reading (a receiver
+        decodes them for certain)."""
+        with self._inspecting(self._head_budget()):
+            return self._header(value, name)
+
+    def _header(self, value: bytes, name: bytes | None) -> Finding | None:
+        field = name.decode("latin-1") if name is not None else None
         credentials = basic_credentials(value)
         if credentials is not None:
             return find_in_bytes(credentials, plus_is_space=False) or find_in_bytes(value)
         if self.fast and quick_clean(value):
             return None
-        return find_in_bytes(value, plus_is_space=True)
+        found = find_in_bytes(value, plus_is_space=True, field=field)
+        if found is None and field is not None and field.lower() == "cookie":
+            for cookie, text in _pairs(value, b";"):
+                found = find_in_text(text, field=cookie)
+                if found is not None:
+                    break
+        return found
 
     def headers(self, headers: list[tuple[bytes, bytes]]) -> tuple[bytes | None, Finding] | None:
         """In every header's name and value: the first finding, with the name of the
         header whose value held it (None when a name itself did). One fast-path check
-        covers them all: two separators in a row between them end every run."""
+        covers them all: their readings joined by blank lines hold every reading of each.
+        One head budget covers them all too: a head of many headers is not many budgets."""
         joined = b"\n\n".join(itertools.chain.from_iterable(headers))
         if self.fast and quick_clean(joined) and b"asic" not in joined.lower():
             return None
-        for name, value in headers:
-            finding = self.header(name)
-            if finding is not None:
-                return None, finding
-            finding = self.header(value)
-            if finding is not None:
-                return name, finding
+        with self._inspecting(self._head_budget()):
+            for name, value in headers:
+                finding = self._header(name, None)
+                if finding is not None:
+                    return None, finding
+                finding = self._header(value, name)
+                if finding is not None:
+                    return name, finding
         return None
 
     def values(self, *values: str | None) -> bool:
@@ -107,7 +177,10 @@ class PanDetector:
         present = [v.encode("utf-8", "surrogateescape") for v in values if v is not None]
         if self.fast and quick_clean(b"\n\n".join(present)):
             return True
-        return all(self.header(value) is None for value in present)
+        try:
+            return all(self.header(value) is None for value in present)
+        except Uninspectable:
+            return False  # fail closed: what could not be read in time is redacted
 
     def body(self, body: bytes, content_type: str | None) -> Finding | None:
         """In a body, by its Content-Type; raises Uninspectable for what it cannot read."""
@@ -121,7 +194,20 @@ class PanDetector:
             and (not ctype.is_json or plain_json(body))
         ):
             return None
-        if not exact_allowed():
+        if not exact_allowed(len(body)):
             raise Deferred
-        with deadline(self.budget):
+        with self._inspecting(self.budget):
             return find_in_body(body, content_type)
+
+    def app_body(self, body: bytes, content_type: str | None) -> Finding | None:
+        """In a body bound for the app zone, read as the API reads it (`app_body`); raise
+        BodyRefused for a body the API would not read, Uninspectable past the budget."""
+        if not body:
+            return None
+        media = media_of(content_type)
+        if self.fast and _app_body_clean(body, media):
+            return None
+        if not exact_allowed(len(body)):
+            raise Deferred
+        with self._inspecting(self.budget):
+            return find_in_app_body(body, content_type)

@@ -20,7 +20,7 @@ from decimal import ROUND_DOWN, Decimal, InvalidOperation
 from typing import Any
 
 from edge_proxy.detect.budget import check
-from edge_proxy.detect.candidates import MAX_DIGITS, MIN_DIGITS, Finding, is_pan
+from edge_proxy.detect.candidates import MAX_DIGITS, MIN_DIGITS, Finding, find_pan
 from edge_proxy.detect.normalise import normalise
 from edge_proxy.detect.reading import find_in_text
 
@@ -52,9 +52,10 @@ def integer_part(token: str) -> str | None:
     return format(value.to_integral_value(rounding=ROUND_DOWN), "f")
 
 
-def _find_in_number(token: str) -> Finding | None:
+def find_in_number(token: str, field: str | None = None) -> Finding | None:
+    """A JSON number, by the value of its integer part: one group of digits."""
     digits = integer_part(token)
-    return Finding(len(digits)) if digits is not None and is_pan(digits) else None
+    return find_pan(digits, field=field) if digits is not None else None
 
 
 def _parse(text: str) -> Any:
@@ -70,7 +71,7 @@ def _parse(text: str) -> Any:
         raise MalformedJson("not valid JSON") from None
 
 
-def _find_in_written_strings(text: str) -> Finding | None:
+def find_in_written_strings(text: str) -> Finding | None:
     for count, match in enumerate(_STRING.finditer(text)):
         if not count & 0x3FF:
             check()
@@ -83,7 +84,7 @@ def _find_in_written_strings(text: str) -> Finding | None:
 def find_in_json(text: str) -> Finding | None:
     """The first card number in a JSON document; raise MalformedJson if it does not parse."""
     stack: list[Any] = [_parse(text)]
-    finding = _find_in_written_strings(text)
+    finding = find_in_written_strings(text)
     walked = 0
     while stack and finding is None:  # a loop, not recursion: the sender picks the depth
         value = stack.pop()
@@ -91,7 +92,7 @@ def find_in_json(text: str) -> Finding | None:
         if not walked & 0x3FF:
             check()
         if isinstance(value, _Number):
-            finding = _find_in_number(value)
+            finding = find_in_number(value)
         elif isinstance(value, str):
             finding = find_in_text(value)
         elif isinstance(value, _Members):

@@ -1,10 +1,15 @@
 """Content-Encoding: undone before a body is inspected, or refused when it cannot be.
 
-`DecodeContent` (the router's chain) decodes gzip, deflate and br, stacked too, into
-`decoded`, which the body filters read; the body is forwarded as it was sent. Anything
+`DecodeContent` (the router's chain) decodes gzip, deflate and br, stacked too, in any
+case and with any whitespace, into `decoded`, which the body filters read; the decoded
+bytes are what is forwarded, without Content-Encoding and with their own length (the
+router and the API never decode anything: what they read is what was inspected, so a
+body that is both valid JSON and a valid deflate stream is read one way only). Anything
 else is refused (415), and so is a body that inflates past the inspection limit (413):
-a size limit on the compressed bytes says nothing about what a receiver inflates.
-Responses are decoded the same way, or withheld (502).
+a size limit on the compressed bytes says nothing about what a receiver inflates. On
+the event loop only a body that stays small once decoded is decoded (`budget.fast_only`);
+a larger one is decoded and inspected in a worker thread. Responses are decoded the same
+way, or withheld (502).
 
 `IdentityEncodingOnly` (the vault's chain) refuses any encoded body: the vault parses
 the bytes it gets, and the size limit must mean something for those bytes.
@@ -12,6 +17,7 @@ the bytes it gets, and the size limit must mean something for those bytes.
 
 from __future__ import annotations
 
+from edge_proxy.detect.budget import Deferred, inline_limit
 from edge_proxy.detect.codings import check_codings, codings, decode_content
 from edge_proxy.detect.errors import Uninspectable
 from edge_proxy.errors import BodyMalformed, BodyUnreadable, UnreadableResponse, UnsupportedEncoding
@@ -62,9 +68,17 @@ class DecodeContent(Filter):
         applied = codings(flow.request.header_values("content-encoding"))
         if _is_identity(applied) or not flow.request.body:
             return
+        limit = inline_limit()
+        inline = limit is not None and limit < self.max_bytes
         try:
-            flow.request.decoded = decode_content(flow.request.body, applied, self.max_bytes)
+            flow.request.decoded = decode_content(
+                flow.request.body,
+                applied,
+                limit if limit is not None and inline else self.max_bytes,
+            )
         except Uninspectable as error:
+            if error.kind == "too_large" and inline:
+                raise Deferred from None  # decoded in a worker thread, to the full limit
             if error.kind == "too_large":
                 raise BodyUnreadable(param="body") from None
             if error.kind == "encoding":
@@ -78,7 +92,13 @@ class DecodeContent(Filter):
         applied = codings(response.header_values("content-encoding"))
         if _is_identity(applied) or not response.body:
             return
+        limit = inline_limit()
+        inline = limit is not None and limit < self.max_bytes
         try:
-            response.decoded = decode_content(response.body, applied, self.max_bytes)
-        except Uninspectable:
+            response.decoded = decode_content(
+                response.body, applied, limit if limit is not None and inline else self.max_bytes
+            )
+        except Uninspectable as error:
+            if error.kind == "too_large" and inline:
+                raise Deferred from None
             raise UnreadableResponse() from None

@@ -10,14 +10,19 @@ from __future__ import annotations
 import logging
 
 from edge_proxy.detect import Finding, PanDetector, Uninspectable
+from edge_proxy.detect.app_body import BodyRefused
 from edge_proxy.errors import (
     BodyMalformed,
     BodyTooComplex,
     BodyUnreadable,
     EdgeError,
+    HeadTooComplex,
+    InvalidForm,
+    InvalidJson,
     PanDetected,
     UnsupportedCharset,
     UnsupportedEncoding,
+    UnsupportedMediaType,
 )
 from edge_proxy.filters.base import Filter
 from edge_proxy.flow import Flow
@@ -49,6 +54,15 @@ def uninspectable(error: Uninspectable, where: str) -> EdgeError:
     return BodyMalformed(error.message, param=where)
 
 
+def refused(error: BodyRefused) -> EdgeError:
+    """The client error for a body the API would not read (the body contract)."""
+    if error.code == "unsupported_media_type":
+        return UnsupportedMediaType(param="content-type")
+    if error.code == "invalid_form":
+        return InvalidForm(error.message, param="body")
+    return InvalidJson(error.message, param="body")
+
+
 class PanInPath(Filter):
     """The path as sent and percent-decoded, each layer."""
 
@@ -58,13 +72,17 @@ class PanInPath(Filter):
         self.detector = detector
 
     def requestheaders(self, flow: Flow) -> None:
-        finding = self.detector.path(flow.request.raw_path)
+        try:
+            finding = self.detector.path(flow.request.raw_path)
+        except Uninspectable:
+            raise HeadTooComplex(param="path") from None  # fail closed
         if finding is not None:
             raise refuse(flow, "path", finding)
 
 
 class PanInQuery(Filter):
-    """The query string as sent and percent-decoded, each layer."""
+    """The query string as sent and percent-decoded, each layer, and each value with
+    its name as context."""
 
     name = "pan_in_query"
 
@@ -72,7 +90,10 @@ class PanInQuery(Filter):
         self.detector = detector
 
     def requestheaders(self, flow: Flow) -> None:
-        finding = self.detector.query(flow.request.query_string)
+        try:
+            finding = self.detector.query(flow.request.query_string)
+        except Uninspectable:
+            raise HeadTooComplex(param="query") from None  # fail closed
         if finding is not None:
             raise refuse(flow, "query", finding)
 
@@ -86,7 +107,10 @@ class PanInHeaders(Filter):
         self.detector = detector
 
     def requestheaders(self, flow: Flow) -> None:
-        found = self.detector.headers(flow.request.headers)
+        try:
+            found = self.detector.headers(flow.request.headers)
+        except Uninspectable:
+            raise HeadTooComplex(param="header") from None  # fail closed
         if found is None:
             return
         name, finding = found
@@ -96,8 +120,9 @@ class PanInHeaders(Filter):
 
 
 class PanInBody(Filter):
-    """The body (decoded, if it was encoded), read by its Content-Type; a body that cannot
-    be read is refused."""
+    """The body (decoded, if it was encoded), read exactly as the API behind the router
+    reads it (JSON or form, UTF-8: `detect.app_body`); a body the API would read
+    differently, or the edge cannot read in time, is refused."""
 
     name = "pan_in_body"
 
@@ -105,10 +130,14 @@ class PanInBody(Filter):
         self.detector = detector
 
     def request(self, flow: Flow) -> None:
+        body = flow.request.inspected
+        types = flow.request.header_values("content-type")
+        if body and len(types) > 1:
+            raise UnsupportedMediaType(param="content-type")  # which one would it read?
         try:
-            finding = self.detector.body(
-                flow.request.inspected, flow.request.header("content-type")
-            )
+            finding = self.detector.app_body(body, types[0] if types else None)
+        except BodyRefused as error:
+            raise refused(error) from None
         except Uninspectable as error:
             raise uninspectable(error, "body") from None
         if finding is not None:

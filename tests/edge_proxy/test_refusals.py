@@ -16,6 +16,7 @@ import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 from urllib.parse import urlencode
 
 import brotli  # type: ignore[import-untyped]
@@ -38,6 +39,10 @@ class Outgoing:
     param: str
     headers: Mapping[str, str | bytes] = field(default_factory=dict)
     content: bytes = b""
+    # The refusal expected: a card number found, or a body the API would read otherwise.
+    status: int = 400
+    code: str = "pan_detected"
+    type: str = "sensitive_data"
 
     def send(self, client: httpx.Client) -> httpx.Response:
         headers = [
@@ -48,6 +53,12 @@ class Outgoing:
 
 JSON = {"content-type": "application/json"}
 FORM = {"content-type": "application/x-www-form-urlencoded"}
+# Bodies the API would not read as the edge would: refused whatever they hold.
+MEDIA_REFUSED: dict[str, Any] = {
+    "status": 415,
+    "code": "unsupported_media_type",
+    "type": "invalid_request_error",
+}
 
 
 def number_forms(pan: str) -> list[str]:
@@ -106,7 +117,7 @@ def pan_requests(draw: st.DrawFn) -> Outgoing:
     if place == "utf-16 json":
         body = json.dumps({"memo": text}, ensure_ascii=False).encode("utf-16")
         headers = {"content-type": "application/json; charset=utf-16"}
-        return Outgoing("POST", "/v1/charges", "body", headers, body)
+        return Outgoing("POST", "/v1/charges", "content-type", headers, body, **MEDIA_REFUSED)
     if place == "header base64":
         encoded = base64.b64encode(plain.encode()).decode()
         return Outgoing("GET", "/v1/charges", "header:x-memo", {"x-memo": encoded})
@@ -125,7 +136,15 @@ def pan_requests(draw: st.DrawFn) -> Outgoing:
         return Outgoing("POST", "/v1/charges", "body", JSON, b'{"amount": ' + form.encode() + b"}")
     if place == "json duplicate key":
         doc_text = '{"memo": ' + json.dumps(text) + ', "memo": "fine"}'
-        return Outgoing("POST", "/v1/charges", "body", JSON, doc_text.encode())
+        return Outgoing(
+            "POST",
+            "/v1/charges",
+            "body",
+            JSON,
+            doc_text.encode(),
+            code="invalid_json",
+            type="invalid_request_error",
+        )
     if place == "form":
         return Outgoing(
             "POST", "/v1/charges", "body", FORM, b"memo=" + percent_encoded(text, times).encode()
@@ -139,18 +158,23 @@ def pan_requests(draw: st.DrawFn) -> Outgoing:
         return Outgoing(
             "POST",
             "/v1/charges",
-            "body",
+            "content-type",
             {"content-type": "multipart/form-data; boundary=bnd"},
             body,
+            **MEDIA_REFUSED,
         )
     if place == "text":
-        return Outgoing("POST", "/v1/notes", "body", {"content-type": "text/plain"}, text.encode())
+        headers = {"content-type": "text/plain"}
+        return Outgoing(
+            "POST", "/v1/notes", "content-type", headers, text.encode(), **MEDIA_REFUSED
+        )
     if place == "query":
         return Outgoing("GET", "/v1/charges?memo=" + percent_encoded(text, times), "query")
     if place == "path":
         return Outgoing("GET", "/v1/customers/" + percent_encoded(text, times), "path")
     if place == "header":
-        value: str | bytes = text.encode() if draw(st.booleans()) else percent_encoded(text, times)
+        raw = draw(st.booleans()) and "\r" not in text and "\n" not in text
+        value: str | bytes = text.encode() if raw else percent_encoded(text, times)
         return Outgoing("GET", "/v1/charges", "header:x-memo", {"x-memo": value})
     if place == "cookie":
         cookie = "session=abc; memo=" + percent_encoded(text, times)
@@ -166,11 +190,11 @@ def pan_requests(draw: st.DrawFn) -> Outgoing:
 def test_a_pan_anywhere_is_refused_and_never_forwarded(module_edge, module_upstreams, outgoing):
     module_upstreams.reset()
     response = outgoing.send(module_edge)
-    assert response.status_code == 400, response.text
+    assert response.status_code == outgoing.status, response.text
     error = response.json()["error"]
     assert (error["type"], error["code"], error["param"]) == (
-        "sensitive_data",
-        "pan_detected",
+        outgoing.type,
+        outgoing.code,
         outgoing.param,
     )
     assert module_upstreams.seen == []
@@ -212,7 +236,7 @@ CLEAN_SCALARS = st.one_of(
     IDS,
     st.sampled_from(["4242", "424242", "12/34", "2031", "usd", "card_declined"]),
 )
-KEYS = st.sampled_from(["amount", "created", "id", "card", "customer", "ref", "last4", "note"])
+KEYS = st.sampled_from(["amount", "created", "id", "source", "customer", "ref", "last4", "note"])
 CLEAN_DOCS = st.dictionaries(
     KEYS, st.one_of(CLEAN_SCALARS, st.lists(CLEAN_SCALARS, max_size=3)), max_size=6
 )

@@ -34,8 +34,9 @@ def test_api_keys_pass():
     assert detector.header(b"Basic !!!") is None
 
 
-def test_path_is_read_without_plus_as_space():
-    assert detector.path(b"/v1/x/4242+4242+4242+4242") is None
+def test_plus_joins_groups_in_a_path_and_a_query():
+    # Any separator joins printed groups: "+" too, whether or not it means a space.
+    assert detector.path(b"/v1/x/4242+4242+4242+4242") == Finding(16)
     assert detector.query(b"q=4242+4242+4242+4242") == Finding(16)
 
 

@@ -15,6 +15,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from edge_proxy.detect import PanDetector, Uninspectable
+from edge_proxy.detect.app_body import BodyRefused
 from edge_proxy.detect.fast import quick_clean
 from edge_proxy.detect.reading import find_in_bytes
 from tests.edge_proxy.cards import disguised, grouped, luhn_breaks, pans, percent_encoded
@@ -34,7 +35,7 @@ TYPES = [
 def pieces(draw: st.DrawFn) -> str:
     """One fragment: plain, a card number in some disguise, or something near one."""
     pan = draw(pans())
-    kind = draw(st.integers(0, 12))
+    kind = draw(st.integers(0, 13))
     if kind == 0:
         return draw(disguised(pan))
     if kind == 1:
@@ -68,7 +69,26 @@ def pieces(draw: st.DrawFn) -> str:
         return base64.b64encode(draw(st.binary(min_size=10, max_size=40))).decode()
     if kind == 11:
         return draw(st.text(max_size=20))
-    return draw(st.sampled_from([" ", "  ", "\n", '"', ",", ":", "=", "&", "%2B", "\\n", "\\/"]))
+    if kind == 12:
+        encoded = base64.b64encode(draw(grouped(pan)).encode()).decode()
+        kind_of = draw(st.integers(0, 4))
+        if kind_of == 0:  # broken by whitespace or "+"
+            sep = draw(st.sampled_from([" ", "\n", "+", "\r\n"]))
+            return sep.join(encoded[i : i + 4] for i in range(0, len(encoded), 4))
+        if kind_of == 1:
+            return base64.b64encode(encoded.encode()).decode()  # base64 of base64
+        if kind_of == 2:
+            return base64.b32encode(pan.encode()).decode()
+        if kind_of == 3:
+            return "".join(
+                f"&#{ord(c)};" if draw(st.booleans()) else f"&#x{ord(c):x};" for c in pan
+            )
+        return "".join(f"=3{c}" for c in pan)  # quoted-printable
+    return draw(
+        st.sampled_from(
+            [" ", "  ", "\n", '"', ",", ":", "=", "&", "%2B", "\\n", "\\/", "\\x3", "·"]
+        )
+    )
 
 
 texts = st.lists(pieces(), max_size=6).map("".join)
@@ -119,3 +139,26 @@ def test_every_disguise_is_found_by_both(pan):
     for text in (pan, base64.b64encode(pan.encode()).decode(), pan.encode().hex()):
         for detector in (FAST, EXACT):
             assert detector.body(json.dumps({"memo": text}).encode(), "application/json")
+
+
+APP_TYPES = [
+    "application/json",
+    "application/x-www-form-urlencoded",
+    "Application/JSON; charset=UTF-8",
+]
+
+
+@given(st.lists(texts, max_size=4), st.sampled_from(APP_TYPES))
+def test_an_app_body_the_fast_path_clears_the_exact_path_clears_too(values, content_type):
+    for body in (
+        json.dumps({f"k{i}": v for i, v in enumerate(values)}).encode(),
+        json.dumps({f"card{i}": v for i, v in enumerate(values)}, ensure_ascii=False).encode(),
+        "&".join(f"k{i}={v}" for i, v in enumerate(values)).encode(),
+        "&".join(f"pan{i}={v}" for i, v in enumerate(values)).encode(),
+    ):
+        try:
+            cleared = FAST.app_body(body, content_type) is None
+        except (Uninspectable, BodyRefused):
+            cleared = False  # refused: nothing passes
+        if cleared:
+            assert EXACT.app_body(body, content_type) is None, body

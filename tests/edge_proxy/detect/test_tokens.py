@@ -1,4 +1,5 @@
 import base64
+import gzip
 
 from edge_proxy.detect.candidates import Finding
 from edge_proxy.detect.reading import find_in_text
@@ -11,7 +12,21 @@ def test_both_kinds_of_token_are_found():
     found = tokens("see /v1/x/" + "A" * 20 + " and card_" + "b" * 18 + " short_one")
     assert "/v1/x/" + "A" * 20 in found and "A" * 20 in found  # "/" is in the alphabet
     assert "card_" + "b" * 18 in found and "b" * 18 in found
-    assert not any("short" in t for t in found)
+    # "short_one" is no token alone; base64 broken by whitespace is read joined.
+    assert "short_one" not in found and any(
+        t.endswith("card_" + "b" * 18 + "short_one") for t in found
+    )
+
+
+def test_base64_broken_by_whitespace_base32_and_nested_base64_are_decoded():
+    encoded = base64.b64encode(PAN.encode()).decode()
+    broken = " ".join(encoded[i : i + 4] for i in range(0, len(encoded), 4))
+    assert find_in_text(f"memo: {broken}") == Finding(16)
+    assert find_in_text(base64.b32encode(PAN.encode()).decode()) == Finding(16)
+    twice = base64.b64encode(base64.b64encode(PAN.encode())).decode()
+    assert find_in_text(twice) == Finding(16)
+    utf16 = base64.b64encode(PAN.encode("utf-16-le")).decode()
+    assert find_in_text(utf16) == Finding(16)
 
 
 def test_base64_either_alphabet_and_hex_are_decoded():
@@ -45,3 +60,8 @@ def test_ids_and_keys_decode_to_nothing():
         "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
     ):
         assert find_in_text(text) is None
+
+
+def test_gzip_inside_base64_is_inflated_and_read():
+    token = base64.b64encode(gzip.compress(b"card " + PAN.encode())).decode()
+    assert find_in_text(token) == Finding(16)

@@ -1,10 +1,12 @@
 import base64
+import json
 import logging
+from urllib.parse import quote
 
 import pytest
 
 from edge_proxy.detect import PanDetector
-from edge_proxy.errors import BodyMalformed, PanDetected, UnsupportedCharset
+from edge_proxy.errors import InvalidForm, InvalidJson, PanDetected, UnsupportedMediaType
 from edge_proxy.filters.pan import PanInBody, PanInHeaders, PanInPath, PanInQuery
 from tests.edge_proxy.cards import tflow
 
@@ -53,13 +55,71 @@ def test_pan_in_body_is_refused():
     assert refused(PanInBody(detector).request, flow).param == "body"
 
 
-def test_unreadable_bodies_are_refused_with_their_reason():
-    flow = tflow(headers=[("content-type", "application/json")], body=b"{")
-    with pytest.raises(BodyMalformed):
-        PanInBody(detector).request(flow)
-    flow = tflow(headers=[("content-type", "text/plain; charset=klingon")], body=b"x")
-    with pytest.raises(UnsupportedCharset):
-        PanInBody(detector).request(flow)
+def test_bodies_the_api_would_not_read_are_refused_with_the_contract_codes():
+    cases = [
+        ("application/json", b"{", InvalidJson),
+        ("application/json", b'{"a": "1234567890123", "a": 2}', InvalidJson),
+        ("application/json", b"\xef\xbb\xbf{}", InvalidJson),
+        ("application/json", b'{"a": NaN}', InvalidJson),
+        ("application/json", b"[1]", InvalidJson),
+        ("application/x-www-form-urlencoded", b"a=%zz", InvalidForm),
+        ("application/x-www-form-urlencoded", b"a=%ff", InvalidForm),
+        ("text/plain", b'{"a": "x"}', UnsupportedMediaType),
+        ("application/json; charset=shift_jis", b"{}", UnsupportedMediaType),
+        ("application/json; charset=utf-8; x=1", b"{}", UnsupportedMediaType),
+        ("multipart/form-data; boundary=b", b"--b--", UnsupportedMediaType),
+        (None, b'{"a": "x"}', UnsupportedMediaType),
+    ]
+    for content_type, body, error in cases:
+        headers: list[tuple[str, str | bytes]] = (
+            [("content-type", content_type)] if content_type else []
+        )
+        with pytest.raises(error):
+            PanInBody(detector).request(tflow(headers=headers, body=body))
+
+
+def test_an_empty_body_passes_with_any_content_type():
+    for content_type in ("text/plain", "application/octet-stream", "multipart/form-data"):
+        PanInBody(detector).request(tflow(headers=[("content-type", content_type)]))
+
+
+def test_two_content_types_are_refused():
+    headers: list[tuple[str, str | bytes]] = [
+        ("content-type", "application/json"),
+        ("content-type", "text/plain"),
+    ]
+    with pytest.raises(UnsupportedMediaType):
+        PanInBody(detector).request(tflow(headers=headers, body=b"{}"))
+
+
+def test_a_json_value_and_form_value_are_read_with_their_field_as_context():
+    grouped = "4242424 242424242"  # not a printed grouping: a card only with context
+    for key, refusal in (("pan", True), ("note", False), ("card_number", True)):
+        json_flow = tflow(
+            headers=[("content-type", "application/json")],
+            body=json.dumps({"metadata": {key: grouped}}).encode(),
+        )
+        form_flow = tflow(
+            headers=[("content-type", "application/x-www-form-urlencoded")],
+            body=f"metadata[{key}]={grouped.replace(' ', '+')}".encode(),
+        )
+        for flow in (json_flow, form_flow):
+            if refusal:
+                refused(PanInBody(detector).request, flow)
+            else:
+                PanInBody(detector).request(flow)
+
+
+def test_separators_of_any_kind_are_refused_in_headers_cookies_query_and_path():
+    for sep in (", ", ":", "|", " - ", "、", "\u00a0\u00a0"):
+        text = sep.join(["4242"] * 4)
+        quoted = quote(text)
+        assert refused(PanInPath(detector).requestheaders, tflow(path=f"/v1/x/{quoted}"))
+        query = tflow(query=f"q={quoted}".encode())
+        assert refused(PanInQuery(detector).requestheaders, query)
+        for name, value in (("idempotency-key", text), ("cookie", f"a=1; m={quoted}")):
+            flow = tflow(headers=[(name, value)])
+            assert refused(PanInHeaders(detector).requestheaders, flow)
 
 
 def test_clean_requests_pass():
