@@ -270,7 +270,15 @@ def test_expect_100_continue_gets_an_interim_answer(edge_port):
     port, upstreams = edge_port
     upstreams.reset()
     with socket.create_connection(("127.0.0.1", port)) as conn:
-        conn.sendall(head(POST, HOST, b"Content-Length: 2", b"Expect: 100-continue"))
+        conn.sendall(
+            head(
+                POST,
+                HOST,
+                b"Content-Type: application/json",
+                b"Content-Length: 2",
+                b"Expect: 100-continue",
+            )
+        )
         conn.settimeout(5)
         assert conn.recv(1024) == b"HTTP/1.1 100 Continue\r\n\r\n"
         conn.sendall(b"{}")
