@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import create_engine, text
 from starlette.testclient import TestClient
 
 from tests.vault.conftest import KEYS, LEAKS, MARKETPLACE, luhn_number
@@ -68,13 +69,24 @@ def test_test_mode_takes_every_documented_test_card_and_nothing_else(sqlite_vaul
     for number in TEST_CARDS:
         cvc = "1234" if number[:2] in ("34", "37") else "123"
         assert sqlite_vault.tokenise(number, cvc=cvc).status_code == 201
-    refused = sqlite_vault.tokenise(luhn_number("4"))
+    number = luhn_number("4")
+    refused = sqlite_vault.tokenise(number)
     assert refused.status_code == 402
     error = refused.json()["error"]
     assert error["code"] == "card_declined" and "test mode takes only" in error["message"]
     assert "4242" in error["message"]  # names the test cards (by their last four)
     entries = [e for e in sqlite_vault.audit_entries() if e["action"] == "tokenize"]
     assert entries[-1]["outcome"] == "refused:card_declined" and entries[-1]["token"] is None
+    # Nothing of it was kept: no card row, and its digits in no file of the data dir.
+    engine = create_engine(sqlite_vault.settings.db_url)
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT count(*) FROM cards")).scalar_one()
+    engine.dispose()
+    assert rows == len(TEST_CARDS)
+    for path in sqlite_vault.settings.data_dir.parent.rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            assert number.encode() not in data and number[-10:].encode() not in data, path
 
 
 def test_a_publishable_key_never_sees_a_fingerprint_and_a_secret_key_does(sqlite_vault) -> None:
