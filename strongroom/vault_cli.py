@@ -127,10 +127,11 @@ def _audience(kw: dict[str, Any]) -> dict[str, str]:
 
 def run_command(kw: dict[str, Any], command: dict[str, Any]) -> dict[str, Any]:
     """Sign `command` with the operator key for this vault and have it execute the command."""
+    key = _operator_key(kw)  # a bad key file is refused before the vault is asked anything
     body = {"nonce": secrets.token_urlsafe(24), "expires_at": int(time.time()) + 60}
     body |= _audience(kw)
     payload = json.dumps({**body, "command": command}, sort_keys=True, separators=(",", ":"))
-    signature = _operator_key(kw).sign(payload.encode())
+    signature = key.sign(payload.encode())
     signed = {"payload": _b64url(payload.encode()), "signature": _b64url(signature)}
     return _post(kw, "/admin/v1/commands", signed)
 

@@ -32,7 +32,9 @@ class VaultCard(Resource):
     brand: str
     exp_month: int
     exp_year: int
-    fingerprint: str
+    fingerprint: str | None = Field(
+        default=None, description="Only to a secret key: a publishable key never sees it."
+    )
     livemode: bool
 
 

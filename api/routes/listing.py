@@ -74,6 +74,10 @@ def page_params(params: dict[str, Any]) -> Page:
     return Page(limit, after, before, created_range(params))
 
 
+# 9999-12-31T23:59:59Z, the last second a date can hold.
+LAST_SECOND = 253_402_300_799
+
+
 def created_range(params: dict[str, Any]) -> tuple[tuple[str, int], ...]:
     """`created=T` or `created[gt|gte|lt|lte]=T`, in Unix seconds."""
     created = params.get("created")
@@ -86,6 +90,8 @@ def created_range(params: dict[str, Any]) -> tuple[tuple[str, int], ...]:
     bounds = []
     for op, value in created.items():
         moment = _integer(value, "created")
+        if moment is not None and moment > LAST_SECOND:
+            moment = None  # past the year 9999: no date, so no such time
         if op not in (*RANGES, "eq") or moment is None:
             param = "created" if op == "eq" else f"created[{op[:8]}]"
             raise ServiceError(

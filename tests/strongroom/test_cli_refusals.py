@@ -37,7 +37,6 @@ def test_version() -> None:
         ["down"],
         ["vault", "rotate-key"],
         ["vault", "breaker", "open"],
-        ["vault", "split-key", "--custodians", "3", "--threshold", "2", "--out-dir", "out"],
         ["audit", "verify"],
         ["audit", "report", "--since", "1d"],
     ],

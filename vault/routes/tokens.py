@@ -44,7 +44,10 @@ async def create_token(request: Request) -> Response:
         )
     made = await run_in_threadpool(tokenise, vault, header, card, client_address(request))
     token = Token(id=made.id, card=made, livemode=made.livemode, created=int(time.time()))
-    return JSONResponse(token.model_dump(exclude_none=True), status_code=201)
+    # Stripe's token has every field (client_ip: null); only a fingerprint the caller may
+    # not see is left out, as on /v1/cards.
+    hidden = {"card": {"fingerprint"}} if made.fingerprint is None else None
+    return JSONResponse(token.model_dump(exclude=hidden), status_code=201)
 
 
 def client_address(request: Request) -> str:
