@@ -107,6 +107,9 @@ def services(opts: Options, keys: DevSecrets, shop: MarketplaceKeys | None = Non
         "VAULT_KEY_HASH_SECRET": keys.vault_key_hash_secret,
         "VAULT_NETWORK_URL": url(p.network),
         "VAULT_NETWORK_CREDENTIAL": keys.network_credential,
+        # The edge reaches the vault from this host: its X-Forwarded-For is believed. On one
+        # machine any local process shares that address (docs/vault.md, "Pacing").
+        "VAULT_TRUSTED_PROXIES": h,
     }
     if opts.vault_database_url:
         vault_env["VAULT_DATABASE_URL"] = opts.vault_database_url

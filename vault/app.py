@@ -205,9 +205,13 @@ def create_app(settings: Settings) -> Starlette:
         Route("/internal/v1/refunds", create_refund, methods=["POST"]),
         Route("/admin/v1/commands", command, methods=["POST"]),
     ]
-    return Starlette(
+    app = Starlette(
         routes=routes,
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,
         max_body_size=MAX_BODY_BYTES,
     )
+    app.state.trusted_proxies = frozenset(
+        a.strip() for a in settings.trusted_proxies.split(",") if a.strip()
+    )
+    return app

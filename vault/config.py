@@ -70,6 +70,9 @@ class Settings(BaseSettings):
     # Against guessing card numbers through tokenisation (docs/vault.md, "Fingerprints").
     tokenise_per_client_minute: int = Field(default=30, ge=1, description="per client address")
     tokenise_per_key_minute: int = Field(default=600, ge=1, description="per merchant key")
+    # Whose X-Forwarded-For names the client to pace: the edge's addresses only (comma-
+    # separated). Anyone else is paced by its own socket address, whatever it claims.
+    trusted_proxies: str = Field(default="", description="addresses of the edge, comma-separated")
     guessing_limit: int = Field(
         default=10, ge=1, description="cards with one BIN and last four in guessing_window"
     )

@@ -121,7 +121,9 @@ def test_a_form_body_sent_as_json_is_still_scanned(hostile: Stack, shop: Marketp
             "/v1/charges", content=body.encode(), headers={"content-type": "application/json"}
         )
     assert response.status_code == 400, response.text
-    assert response.json()["error"]["code"] in ("pan_detected", "body_malformed"), response.text
+    assert response.json()["error"]["code"] in ("pan_detected", "body_malformed", "invalid_json"), (
+        response.text
+    )
     assert app_zone_holding(hostile, VISA) == []
 
 
@@ -411,8 +413,9 @@ def test_post_cards_is_paced_like_tokens(hostile: Stack) -> None:
 
 @pytest.mark.xfail(
     strict=True,
-    reason="the vault paces by X-Forwarded-For from any caller of its port, not only the "
-    "edge: a caller that reaches the vault port picks a new address per request",
+    reason="the dev stack's vault believes X-Forwarded-For from 127.0.0.1, the edge's address, "
+    "which every local process shares: one on this machine can name a new address per request "
+    "(VAULT_TRUSTED_PROXIES; tests/vault/routes/test_guessing.py shows an untrusted caller paced)",
 )
 def test_the_vault_port_ignores_a_spoofed_forwarded_for(hostile: Stack) -> None:
     shop = create_marketplace(hostile.opts, hostile.secrets, "hostile vault port")
@@ -483,7 +486,9 @@ def test_a_duplicate_json_key_cannot_hide_a_card_number(
             "/v1/charges", content=body.encode(), headers={"content-type": "application/json"}
         )
     assert response.status_code == 400, response.text
-    assert response.json()["error"]["code"] in ("pan_detected", "duplicate_key"), response.text
+    assert response.json()["error"]["code"] in ("pan_detected", "duplicate_key", "invalid_json"), (
+        response.text
+    )
     assert app_zone_holding(hostile, VISA) == []
 
 

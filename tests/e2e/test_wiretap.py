@@ -35,11 +35,11 @@ ROOT = Path(__file__).resolve().parents[2]
 MITMDUMP = ROOT / ".venv-mitmproxy" / "bin" / "mitmdump"
 ADDON = Path(__file__).with_name("wiretap_addon.py")
 LIVE_CARD = testcards.generated_card()
-LIVE_CARD_IN_TEST = testcards.generated_card()  # tokenised in test mode through /v1/tokens
+TOKENS_CARD = testcards.generated_card()  # tokenised in live mode through /v1/tokens
 PANS = [
     *testcards.TEST_CARDS,
     LIVE_CARD,
-    LIVE_CARD_IN_TEST,
+    TOKENS_CARD,
     "5555555555554444",
     "378282246310005",
 ]
@@ -200,8 +200,9 @@ def hostile_requests(pan: str, key: str) -> list[dict[str, object]]:
 def sdk_checkout(client: httpx.Client, keys: MarketplaceKeys) -> None:
     """What stripe-python sends: a form-encoded token at /v1/tokens, then a form charge."""
     form = {"content-type": "application/x-www-form-urlencoded"}
-    auth = {"authorization": f"Bearer {keys.sk_test}"}
-    for number in (LIVE_CARD_IN_TEST, testcards.SUCCEEDS):
+    # Test mode takes only the test cards: a generated number goes in live mode.
+    for number, key in ((TOKENS_CARD, keys.sk_live), (testcards.SUCCEEDS, keys.sk_test)):
+        auth = {"authorization": f"Bearer {key}"}
         card = f"card[number]={number}&card[exp_month]=12&card[exp_year]=2040&card[cvc]=123"
         token = client.post("/v1/tokens", content=card, headers={**form, **auth})
         assert token.status_code == 201, token.text

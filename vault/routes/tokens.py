@@ -52,8 +52,12 @@ async def create_token(request: Request) -> Response:
 
 def client_address(request: Request) -> str:
     """Whom to pace: the edge sets X-Forwarded-For to the one address it accepted the
-    connection from (a client's own is dropped); a direct caller is paced by its socket's."""
-    return request.headers.get("x-forwarded-for") or (request.client or ("-",))[0]
+    connection from (a client's own is dropped), and only the edge is believed; any other
+    caller is paced by its socket's address, whatever header it sends."""
+    peer = (request.client or ("-",))[0]
+    trusted = request.app.state.trusted_proxies
+    forwarded = request.headers.get("x-forwarded-for")
+    return forwarded.strip() if forwarded and peer in trusted else peer
 
 
 def tokenise(vault: Services, header: str | None, fields: dict[str, Any], client: str) -> Card:

@@ -41,7 +41,11 @@ def paced(
     clients: list[TestClient] = []
 
     def start(**overrides: Any) -> TestClient:
-        defaults = {"tokenise_per_client_minute": 30, "tokenise_per_key_minute": 600}
+        defaults = {
+            "tokenise_per_client_minute": 30,
+            "tokenise_per_key_minute": 600,
+            "trusted_proxies": "testclient",  # the test client stands for the edge
+        }
         settings = settings_factory(database_url=sqlite_url, **{**defaults, **overrides})
         register_marketplace(
             settings, MARKETPLACE, [KEYS[k] for k in ("pk_test", "sk_test", "pk_live", "sk_live")]
@@ -154,3 +158,19 @@ def test_each_client_address_and_each_key_is_paced(paced) -> None:
     assert other == [201, 201]  # five for this key in all
     assert post(client, "pk_test", "4242424242424242", ip="198.51.100.10").status_code == 429
     assert post(client, "sk_test", "4242424242424242", ip="198.51.100.10").status_code == 201
+
+
+def shoppers_tokenise(client: TestClient) -> list[int]:
+    """Five Visa test cards, each from a shopper address of its own, as the edge names them."""
+    visas = [n for n in TEST_CARDS if n.startswith("4")][:5]
+    return [post(client, "sk_test", n, ip=f"10.9.{i}.1").status_code for i, n in enumerate(visas)]
+
+
+def test_a_caller_the_vault_does_not_trust_is_paced_by_its_own_address(paced) -> None:
+    client = paced(tokenise_per_client_minute=3, trusted_proxies="192.0.2.1")
+    assert shoppers_tokenise(client) == [201, 201, 201, 429, 429]
+
+
+def test_the_edge_naming_the_client_gives_each_shopper_a_pace_of_their_own(paced) -> None:
+    client = paced(tokenise_per_client_minute=3)
+    assert shoppers_tokenise(client) == [201] * 5

@@ -39,7 +39,7 @@ def test_a_form_encoded_token_is_a_stripe_token_of_a_card(vault) -> None:
     assert re.fullmatch(r"card_[A-Za-z0-9]{24}", token["id"]) and token["card"]["id"] == token["id"]
     assert (token["card"]["last4"], token["card"]["exp_month"]) == (number[-4:], 12)
     assert number not in response.text
-    assert vault.metadata(token["id"]).status_code == 200
+    assert vault.metadata(token["id"], live=True).status_code == 200
 
 
 def test_a_json_token_and_a_form_card_tokenise_alike(vault) -> None:
