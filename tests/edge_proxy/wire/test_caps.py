@@ -174,3 +174,26 @@ def test_rss_stays_bounded_with_three_hundred_connections(tmp_path: Path) -> Non
         assert peak < RSS_BOUND
         for sock in socks:
             sock.close()
+
+
+def test_a_trickle_of_chunks_is_cut_at_the_read_timeout(tmp_path: Path) -> None:
+    """The read timeout runs from a request's first byte to its last, whatever arrives in
+    between: a chunk every 0.1 s does not keep a connection past it."""
+    with edge_process(tmp_path, EDGE_READ_TIMEOUT="1") as (port, _metrics, _pid):
+        with connect(port) as sock:
+            head = (
+                b"POST /v1/charges HTTP/1.1\r\nhost: api.localhost\r\n"
+                b"content-type: application/octet-stream\r\ntransfer-encoding: chunked\r\n\r\n"
+            )
+            start = time.monotonic()
+            sock.sendall(head)
+            sock.settimeout(0.1)
+            reply = b""
+            while not reply and time.monotonic() - start < 5:
+                with contextlib.suppress(OSError):
+                    sock.sendall(b"1\r\nx\r\n")
+                with contextlib.suppress(TimeoutError):
+                    reply = sock.recv(65536)
+            elapsed = time.monotonic() - start
+        assert reply.startswith(b"HTTP/1.1 408 "), reply[:100]
+        assert 1.0 <= elapsed < 2.0
