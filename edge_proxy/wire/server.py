@@ -59,6 +59,7 @@ class Capacity:
     def __init__(self, limits: Limits) -> None:
         self.limits = limits
         self.connections = 0
+        self.refused = 0  # connections past the cap, lingering after their 503
         self.body_bytes = 0
 
     def admit(self) -> bool:
@@ -85,6 +86,7 @@ class HttpProtocol(asyncio.Protocol):
         self.capacity = capacity
         self.admitted = False  # counted in `capacity`'s open connections
         self.held = 0  # body bytes this connection holds in `capacity`
+        self.refused = False  # not admitted, and lingering: counted in `capacity.refused`
         self.loop = asyncio.get_running_loop()
         self.transport: asyncio.Transport | None = None
         self.client: str | None = None
@@ -107,9 +109,13 @@ class HttpProtocol(asyncio.Protocol):
         self.client = peer[0] if isinstance(peer, tuple) else None
         self.admitted = self.capacity.admit()
         if not self.admitted:
-            self._refuse(
-                Malformed("too many open connections", 503)
-            )  # lingers at most LINGER_SECONDS, uncounted
+            # A refusal lingers (LINGER_SECONDS) so its answer is read; lingering ones
+            # are capped too: past as many as may be open, closed once answered.
+            self.refused = self.capacity.refused < self.limits.max_connections
+            self.capacity.refused += self.refused
+            self._refuse(Malformed("too many open connections", 503))
+            if not self.refused:
+                self._close()
             return
         self._arm(self.limits.keepalive_timeout)
 
@@ -119,6 +125,9 @@ class HttpProtocol(asyncio.Protocol):
         if self.admitted:
             self.admitted = False
             self.capacity.connections -= 1
+        if self.refused:
+            self.refused = False
+            self.capacity.refused -= 1
         if self.task is not None and not self.task.done():
             self.task.cancel()  # nobody is listening for the answer
         self.transport = None

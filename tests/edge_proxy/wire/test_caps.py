@@ -197,3 +197,23 @@ def test_a_trickle_of_chunks_is_cut_at_the_read_timeout(tmp_path: Path) -> None:
             elapsed = time.monotonic() - start
         assert reply.startswith(b"HTTP/1.1 408 "), reply[:100]
         assert 1.0 <= elapsed < 2.0
+
+
+def test_refusals_past_twice_the_cap_are_answered_and_closed_at_once(tmp_path: Path) -> None:
+    """Refused connections linger so their 503 is read, as many at most as may be open;
+    past that, they are closed as soon as answered: a flood cannot pile them up."""
+    with edge_process(tmp_path, EDGE_MAX_CONNECTIONS="5") as (port, _metrics, _pid):
+        held = [connect(port) for _ in range(5)]
+        time.sleep(0.3)
+        lingering = [connect(port) for _ in range(5)]
+        time.sleep(0.3)
+        start = time.monotonic()
+        with connect(port) as sock:
+            reply = answer(sock)
+            assert reply.startswith(b"HTTP/1.1 503 "), reply[:100]
+            assert sock.recv(100) == b""  # closed with its answer, not after lingering
+        assert time.monotonic() - start < 1.0
+        for sock in lingering:
+            assert answer(sock).startswith(b"HTTP/1.1 503 ")
+        for sock in [*held, *lingering]:
+            sock.close()
