@@ -46,6 +46,8 @@ def limits(settings: Settings) -> Limits:
         max_body_bytes=settings.max_body_bytes,
         read_timeout=settings.read_timeout,
         keepalive_timeout=settings.keepalive_timeout,
+        max_connections=settings.max_connections,
+        max_buffered_bytes=settings.max_buffered_bytes,
     )
 
 

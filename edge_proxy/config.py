@@ -106,6 +106,20 @@ class Settings(BaseSettings):
     keepalive_timeout: float = Field(
         15.0, gt=0, description="Seconds an idle client connection is kept open."
     )
+    max_connections: int = Field(
+        1024,
+        ge=1,
+        description="Open client connections per worker; one more is answered 503 and "
+        "closed at once (not left unaccepted in the kernel's queue, where it would wait "
+        "unanswered).",
+    )
+    max_buffered_bytes: int = Field(
+        64 << 20,
+        gt=0,
+        description="Request-body bytes a worker holds at once across its connections (a "
+        "declared length counts in full from the head); a request past it is 503 with "
+        "Retry-After.",
+    )
     js_dir: Path = Field(
         Path("js-sdk/dist"),
         description="Directory whose files the JS host serves (relative to the working "

@@ -169,6 +169,7 @@ _FRAMING: dict[int, tuple[str, str]] = {
     413: ("body_too_large", "The request body is too large."),
     417: ("expectation_failed", "Only Expect: 100-continue is supported."),
     431: ("headers_too_large", "The request head is too large."),
+    503: ("edge_busy", "The edge holds all the connections or bodies it can; retry shortly."),
     505: ("http_version_not_supported", "Only HTTP/1.1 and HTTP/1.0 are served."),
 }
 

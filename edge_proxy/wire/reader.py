@@ -66,6 +66,11 @@ class _Reader:
         self._stop = True  # llhttp must be stopped at the message's end
 
     @property
+    def received(self) -> int:
+        """Bytes of the body read so far (de-chunked)."""
+        return self._received
+
+    @property
     def body(self) -> bytes:
         return b"".join(self._pieces)
 

@@ -7,6 +7,9 @@ Content-Length, and only then is the next request on the connection read (pipeli
 bytes wait in the buffer; past a head's worth of them, reading is paused). Anything
 `parse` refuses is answered by the handler's `refuse` and the connection is closed: after
 a framing error nothing later on the connection can be trusted to start where it seems to.
+
+Each listener caps its open connections and the request-body bytes its connections hold
+at once (`Capacity`): past either, the answer is 503 (with Retry-After) and a close.
 """
 
 from __future__ import annotations
@@ -45,15 +48,45 @@ class Limits:
     max_body_bytes: int = 1 << 20
     read_timeout: float = 30.0  # from a request's first byte to its last
     keepalive_timeout: float = 15.0  # idle between requests
+    max_connections: int = 1024  # open client connections; one more is 503 and closed
+    max_buffered_bytes: int = 64 << 20  # request bodies held at once, all connections
+
+
+class Capacity:
+    """What a listener's connections hold between them: how many are open, and the bytes
+    of the request bodies they are reading or being answered for."""
+
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+        self.connections = 0
+        self.refused = 0  # connections past the cap, lingering after their 503
+        self.body_bytes = 0
+
+    def admit(self) -> bool:
+        if self.connections >= self.limits.max_connections:
+            return False
+        self.connections += 1
+        return True
+
+    def hold(self, held: int, wanted: int) -> bool:
+        """Grow a connection's share from `held` to `wanted` bytes, if the cap allows."""
+        if self.body_bytes - held + wanted > self.limits.max_buffered_bytes:
+            return False
+        self.body_bytes += wanted - held
+        return True
 
 
 class HttpProtocol(asyncio.Protocol):
     """One client connection."""
 
-    def __init__(self, handler: Handler, limits: Limits, clock: Clock) -> None:
+    def __init__(self, handler: Handler, limits: Limits, clock: Clock, capacity: Capacity) -> None:
         self.handler = handler
         self.limits = limits
         self.clock = clock
+        self.capacity = capacity
+        self.admitted = False  # counted in `capacity`'s open connections
+        self.held = 0  # body bytes this connection holds in `capacity`
+        self.refused = False  # not admitted, and lingering: counted in `capacity.refused`
         self.loop = asyncio.get_running_loop()
         self.transport: asyncio.Transport | None = None
         self.client: str | None = None
@@ -74,10 +107,27 @@ class HttpProtocol(asyncio.Protocol):
         self.transport = cast(asyncio.Transport, transport)
         peer = transport.get_extra_info("peername")
         self.client = peer[0] if isinstance(peer, tuple) else None
+        self.admitted = self.capacity.admit()
+        if not self.admitted:
+            # A refusal lingers (LINGER_SECONDS) so its answer is read; lingering ones
+            # are capped too: past as many as may be open, closed once answered.
+            self.refused = self.capacity.refused < self.limits.max_connections
+            self.capacity.refused += self.refused
+            self._refuse(Malformed("too many open connections", 503))
+            if not self.refused:
+                self._close()
+            return
         self._arm(self.limits.keepalive_timeout)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
+        self._release()
+        if self.admitted:
+            self.admitted = False
+            self.capacity.connections -= 1
+        if self.refused:
+            self.refused = False
+            self.capacity.refused -= 1
         if self.task is not None and not self.task.done():
             self.task.cancel()  # nobody is listening for the answer
         self.transport = None
@@ -129,7 +179,10 @@ class HttpProtocol(asyncio.Protocol):
             had_head = reader.head is not None
             rest = reader.feed(data)
             if not had_head and reader.head is not None:
+                self._hold(max(reader.framing.length or 0, reader.received))
                 self._expect(reader)
+            elif reader.framing.chunked:
+                self._hold(reader.received)
         except Malformed as error:
             self._refuse(error)
             return
@@ -143,6 +196,18 @@ class HttpProtocol(asyncio.Protocol):
         self._disarm()
         assert self.transport is not None
         self.task = self.loop.create_task(self._respond(request, keep_alive))
+
+    def _hold(self, wanted: int) -> None:
+        """Hold `wanted` body bytes in the listener's buffer (a declared length at once,
+        before any of it is read), or refuse the request 503."""
+        if wanted > self.held:
+            if not self.capacity.hold(self.held, wanted):
+                raise Malformed("request bodies over the edge's buffer", 503)
+            self.held = wanted
+
+    def _release(self) -> None:
+        self.capacity.hold(self.held, 0)
+        self.held = 0
 
     def _expect(self, reader: RequestReader) -> None:
         assert reader.head is not None
@@ -163,6 +228,7 @@ class HttpProtocol(asyncio.Protocol):
             # The handler's own guard failed; by type only, a message may quote input.
             log.error("handler failed: %s", type(exc).__name__)
             response, keep_alive = EdgeResponse(500), False
+        self._release()  # the body is answered for
         if self.transport is None:
             return
         self.transport.write(serialize(response, head=head_only, close=not keep_alive))
@@ -183,6 +249,8 @@ class HttpProtocol(asyncio.Protocol):
             self._close()  # nothing whole is left, and nothing more will come
 
     def _refuse(self, error: Malformed) -> None:
+        self._release()
+        self.reader = None
         response = self.handler.refuse(error, self.client)
         if self.transport is not None:
             self.transport.write(serialize(response, head=False, close=True))
@@ -278,8 +346,9 @@ async def serve(
     closes the returned listener."""
     loop = asyncio.get_running_loop()
     clock = Clock(limits)
+    capacity = Capacity(limits)
     server = await loop.create_server(
-        lambda: HttpProtocol(handler, limits, clock),
+        lambda: HttpProtocol(handler, limits, clock, capacity),
         host,
         port,
         reuse_address=True,
