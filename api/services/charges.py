@@ -58,10 +58,10 @@ class ChargeService:
             if existing.status != "pending":
                 return self._json(existing)
             # A retry of a request that died: the vault knows this charge id, if it saw it.
-            card = self.vault.card(existing.card, marketplace_id)
+            card = self._card(existing.card, marketplace_id)
             return self._execute(existing, card, retrying=True)
         card_id, customer_id = self._card_of(marketplace_id, body)
-        card = self.vault.card(card_id, marketplace_id)
+        card = self._card(card_id, marketplace_id)
         charge = Charge(
             id=charge_id,
             marketplace_id=marketplace_id,
@@ -84,6 +84,14 @@ class ChargeService:
             session.add(charge)
         crash_at("api", "started", "after")
         return self._execute(charge, card)
+
+    def _card(self, token: str, marketplace_id: str) -> VaultCard:
+        """The card's metadata; before any charge is attempted, so a vault that does not
+        answer is a plain retryable 502: nothing was charged."""
+        try:
+            return self.vault.card(token, marketplace_id)
+        except (VaultUnreachable, VaultTimeout):
+            raise UpstreamError("The vault is unavailable; nothing was charged. Retry.") from None
 
     def _card_of(self, marketplace_id: str, body: ChargeCreate) -> tuple[str, str | None]:
         token = body.token
@@ -189,6 +197,12 @@ class ChargeService:
             # The vault may have executed it; its charge id makes a retry safe, so stay pending.
             log.error("vault timed out on %s; charge left pending", charge.id)
             raise self._pending(charge) from None
+        except UpstreamError as exc:
+            # A 5xx of the vault (network_unavailable: the network answered neither the
+            # authorisation nor its reversal) is no outcome: the vault's completer or our
+            # reconcile settles it; the merchant's retry replays the same charge id.
+            log.error("vault could not finish %s: %s; charge left pending", charge.id, exc.code)
+            raise self._pending(charge) from None
         except ServiceError as exc:
             if exc.code == "charge_in_progress":
                 raise self._pending(charge) from None  # another request is executing it
@@ -226,7 +240,7 @@ class ChargeService:
     @staticmethod
     def _pending(charge: Charge) -> ServiceError:
         return ServiceError(
-            f"The charge {charge.id} is pending: the vault did not answer in time.",
+            f"The charge {charge.id} is pending: its outcome is not known yet; retry.",
             code="charge_pending",
             type="api_error",
             status_code=502,
