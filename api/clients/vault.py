@@ -93,7 +93,14 @@ class VaultClient:
         self._http.close()
 
     def card(self, token: str, marketplace: str) -> VaultCard:
-        response = self._call("GET", f"/internal/v1/cards/{token}", {"marketplace": marketplace})
+        """The card's metadata. A read changes nothing, so a vault that does not answer it
+        is a plain retryable 502 to every caller (a lookup comes before anything it moves)."""
+        try:
+            response = self._call(
+                "GET", f"/internal/v1/cards/{token}", {"marketplace": marketplace}
+            )
+        except (VaultUnreachable, VaultTimeout):
+            raise UpstreamError("The vault is unavailable; nothing was done. Retry.") from None
         if response.status_code == 404:
             raise NotFound(f"No such card: '{token}'.", param="card")
         self._raise_for_status(response)

@@ -58,10 +58,10 @@ class ChargeService:
             if existing.status != "pending":
                 return self._json(existing)
             # A retry of a request that died: the vault knows this charge id, if it saw it.
-            card = self._card(existing.card, marketplace_id)
+            card = self.vault.card(existing.card, marketplace_id)
             return self._execute(existing, card, retrying=True)
         card_id, customer_id = self._card_of(marketplace_id, body)
-        card = self._card(card_id, marketplace_id)
+        card = self.vault.card(card_id, marketplace_id)
         charge = Charge(
             id=charge_id,
             marketplace_id=marketplace_id,
@@ -84,14 +84,6 @@ class ChargeService:
             session.add(charge)
         crash_at("api", "started", "after")
         return self._execute(charge, card)
-
-    def _card(self, token: str, marketplace_id: str) -> VaultCard:
-        """The card's metadata; before any charge is attempted, so a vault that does not
-        answer is a plain retryable 502: nothing was charged."""
-        try:
-            return self.vault.card(token, marketplace_id)
-        except (VaultUnreachable, VaultTimeout):
-            raise UpstreamError("The vault is unavailable; nothing was charged. Retry.") from None
 
     def _card_of(self, marketplace_id: str, body: ChargeCreate) -> tuple[str, str | None]:
         token = body.token

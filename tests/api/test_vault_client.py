@@ -11,6 +11,7 @@ from collections.abc import Iterator
 import pytest
 
 from api.clients.vault import VaultClient, VaultUnreachable
+from strongroom.web import UpstreamError
 from tests.helpers.servers import free_port
 
 TOKEN = "card_" + "c" * 24
@@ -87,7 +88,10 @@ def test_a_dead_pooled_connection_is_retried_on_a_fresh_one(restarting_vault) ->
 def test_a_vault_that_refuses_connections_is_unreachable() -> None:
     client = VaultClient(f"http://127.0.0.1:{free_port()}", "credential", timeout=5.0)
     try:
-        with pytest.raises(VaultUnreachable):
+        with pytest.raises(VaultUnreachable):  # never sent: the charge was never made
+            client.state("ch_" + "x" * 24, "mkt_1")
+        with pytest.raises(UpstreamError) as info:  # a read: a retryable 502 to any caller
             client.card(TOKEN, "mkt_1")
+        assert info.value.status_code == 502
     finally:
         client.close()
