@@ -1,7 +1,10 @@
 """Idempotency keys as Stripe has them: a replay returns the first response, whatever it was.
 
-- The first request with a key claims it; its response (errors and 5xx included) is kept
-  24 hours and returned to every retry with the same key and the same parameters.
+- The first request with a key claims it; its response (errors included) is kept 24 hours
+  and returned to every retry with the same key and the same parameters.
+- Except an answer that says an upstream did not answer (502, 503, 504): that is no
+  outcome the merchant can act on, so the key is released and the next retry runs again,
+  with the same `seed`, and gets the real outcome (a charge left pending is resumed).
 - The same key with other parameters is 400 `idempotency_error` (Stripe's type, which its
   SDKs raise as IdempotencyError and never retry); while the first request is still
   running, a retry is 409 `idempotency_key_in_flight`, which they retry.
@@ -30,6 +33,8 @@ RETENTION = dt.timedelta(hours=24)
 # Longer than any request may take (the API's upstream timeouts are 20 s each).
 LOCK_TIMEOUT = dt.timedelta(seconds=90)
 MAX_KEY_LENGTH = 255
+# An upstream (the vault, the fraud service) did not answer: a retry may well succeed.
+RETRYABLE = frozenset({502, 503, 504})
 
 
 @dataclass(frozen=True)
@@ -126,9 +131,10 @@ def begin(
         )
     if row.response_status is not None and row.response_body is not None:
         return Stored(row.response_status, row.response_body)
-    if row.locked_at is not None and _as_utc(row.locked_at) < now - LOCK_TIMEOUT:
+    if row.locked_at is None or _as_utc(row.locked_at) < now - LOCK_TIMEOUT:
         with sessions.begin() as session:
-            # Compare-and-set: of several retries after a crash, one takes the claim over.
+            # Compare-and-set: of several retries after a crash or a release, one takes
+            # the claim over.
             taken = session.execute(
                 update(IdempotencyRecord)
                 .where(
@@ -153,6 +159,16 @@ def finish(sessions: sessionmaker[Session], claim: Claim, stored: Stored) -> Non
             update(IdempotencyRecord)
             .where(IdempotencyRecord.id == claim.record_id)
             .values(response_status=stored.status, response_body=stored.body, locked_at=None)
+        )
+
+
+def release(sessions: sessionmaker[Session], claim: Claim) -> None:
+    """Keep nothing: the next retry with this key takes the claim over, with its seed."""
+    with sessions.begin() as session:
+        session.execute(
+            update(IdempotencyRecord)
+            .where(IdempotencyRecord.id == claim.record_id)
+            .values(response_status=None, response_body=None, locked_at=None)
         )
 
 

@@ -70,19 +70,37 @@ class VaultTimeout(Exception):
     """The vault did not answer in time: the charge may or may not have executed."""
 
 
+# The request failed on its connection with no answer: refused, reset, or a pooled
+# connection the vault closed (a restart). Not a timeout: a slow vault may be executing it.
+_NO_ANSWER = (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)
+
+
 class VaultClient:
+    """Every call is idempotent at the vault: card reads change nothing, and a charge,
+    capture, void or refund carries its id, which the vault executes once and replays
+    (docs/internal-api.md). So a call that failed on its connection is sent once more, on
+    a fresh one: after a vault restart the pooled connections are all dead."""
+
     def __init__(self, base_url: str, credential: str, timeout: float) -> None:
-        self._http = httpx.Client(
-            base_url=base_url,
-            timeout=timeout,
-            headers={"authorization": f"Bearer {credential}"},
-        )
+        self._options: dict[str, Any] = {
+            "base_url": base_url,
+            "timeout": timeout,
+            "headers": {"authorization": f"Bearer {credential}"},
+        }
+        self._http = httpx.Client(**self._options)
 
     def close(self) -> None:
         self._http.close()
 
     def card(self, token: str, marketplace: str) -> VaultCard:
-        response = self._call("GET", f"/internal/v1/cards/{token}", {"marketplace": marketplace})
+        """The card's metadata. A read changes nothing, so a vault that does not answer it
+        is a plain retryable 502 to every caller (a lookup comes before anything it moves)."""
+        try:
+            response = self._call(
+                "GET", f"/internal/v1/cards/{token}", {"marketplace": marketplace}
+            )
+        except (VaultUnreachable, VaultTimeout):
+            raise UpstreamError("The vault is unavailable; nothing was done. Retry.") from None
         if response.status_code == 404:
             raise NotFound(f"No such card: '{token}'.", param="card")
         self._raise_for_status(response)
@@ -140,10 +158,17 @@ class VaultClient:
     ) -> httpx.Response:
         try:
             return self._http.request(method, path, params=params, json=body)
-        except httpx.ConnectError as exc:
-            raise VaultUnreachable from exc
-        except httpx.TimeoutException as exc:
+        except _NO_ANSWER as exc:
+            first = exc
+        except httpx.TransportError as exc:  # a timeout: the vault may be executing it
             raise VaultTimeout from exc
+        try:
+            with httpx.Client(**self._options) as fresh:
+                return fresh.request(method, path, params=params, json=body)
+        except httpx.ConnectError as exc:
+            if isinstance(first, httpx.ConnectError):  # sent neither time: never executed
+                raise VaultUnreachable from exc
+            raise VaultTimeout from exc  # the first attempt may have reached the vault
         except httpx.TransportError as exc:
             raise VaultTimeout from exc
 

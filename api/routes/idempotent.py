@@ -58,9 +58,16 @@ async def respond(
             begun.body, status_code=begun.status, headers={"idempotent-replayed": "true"}
         )
     stored = await run_in_threadpool(_outcome, run, begun.seed, status)
-    await run_in_threadpool(idempotency.finish, ctx.sessions, begun, stored)
+    headers = {}
+    if stored.status in idempotency.RETRYABLE:
+        # No outcome yet: the merchant's retry with this key runs again (Stripe's SDKs
+        # retry a POST on this header).
+        await run_in_threadpool(idempotency.release, ctx.sessions, begun)
+        headers["stripe-should-retry"] = "true"
+    else:
+        await run_in_threadpool(idempotency.finish, ctx.sessions, begun, stored)
     _wake(request)
-    return JSONResponse(stored.body, status_code=stored.status)
+    return JSONResponse(stored.body, status_code=stored.status, headers=headers)
 
 
 def _wake(request: Request) -> None:

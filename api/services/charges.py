@@ -189,6 +189,12 @@ class ChargeService:
             # The vault may have executed it; its charge id makes a retry safe, so stay pending.
             log.error("vault timed out on %s; charge left pending", charge.id)
             raise self._pending(charge) from None
+        except UpstreamError as exc:
+            # A 5xx of the vault (network_unavailable: the network answered neither the
+            # authorisation nor its reversal) is no outcome: the vault's completer or our
+            # reconcile settles it; the merchant's retry replays the same charge id.
+            log.error("vault could not finish %s: %s; charge left pending", charge.id, exc.code)
+            raise self._pending(charge) from None
         except ServiceError as exc:
             if exc.code == "charge_in_progress":
                 raise self._pending(charge) from None  # another request is executing it
@@ -226,7 +232,7 @@ class ChargeService:
     @staticmethod
     def _pending(charge: Charge) -> ServiceError:
         return ServiceError(
-            f"The charge {charge.id} is pending: the vault did not answer in time.",
+            f"The charge {charge.id} is pending: its outcome is not known yet; retry.",
             code="charge_pending",
             type="api_error",
             status_code=502,

@@ -38,6 +38,16 @@ def test_a_stored_server_error_is_replayed_too(sessions) -> None:
     assert idempotency.begin(sessions, "mkt_1", "k1", "h") == Stored(500, {"error": {"code": "x"}})
 
 
+def test_a_released_key_is_taken_over_once_with_the_same_seed(sessions) -> None:
+    first = claim(sessions)
+    idempotency.release(sessions, first)
+    again = idempotency.begin(sessions, "mkt_1", "k1", "h")
+    assert again == first  # the same record, so the same seed: the same charge id
+    with pytest.raises(ServiceError) as info:  # the retry holds it now
+        idempotency.begin(sessions, "mkt_1", "k1", "h")
+    assert info.value.code == "idempotency_key_in_flight"
+
+
 def test_same_key_other_parameters_is_an_idempotency_error(sessions) -> None:
     idempotency.finish(sessions, claim(sessions), Stored(201, {}))
     with pytest.raises(ServiceError) as caught:

@@ -7,7 +7,6 @@ import secrets
 import threading
 import time
 from collections.abc import Iterator
-from typing import Any
 
 import httpx
 import pytest
@@ -124,8 +123,10 @@ def test_a_claim_left_by_a_dead_request_is_resumed_under_the_same_charge_id(
 
 
 @pytest.fixture
-def slow_vault_api(sqlite_stacks: Stacks, tmp_path) -> Iterator[tuple[str, Any]]:
-    """A test stack whose vault answers card look-ups but never a charge in time."""
+def slow_vault_api(sqlite_stacks: Stacks, tmp_path) -> Iterator[tuple[str, list[str]]]:
+    """A test stack whose vault answers card look-ups but never a charge in time (a charge
+    of 503 cents: at once, 503 `network_unavailable`); with the charge ids it was sent."""
+    charged: list[str] = []
 
     async def card(request: Request) -> JSONResponse:
         return JSONResponse(
@@ -143,6 +144,11 @@ def slow_vault_api(sqlite_stacks: Stacks, tmp_path) -> Iterator[tuple[str, Any]]
         )
 
     async def charge(request: Request) -> JSONResponse:
+        sent = await request.json()
+        charged.append(sent["charge_id"])
+        if sent["amount"] == 503:
+            error = {"type": "api_error", "code": "network_unavailable", "message": "lost"}
+            return JSONResponse({"error": error}, status_code=503)
         time.sleep(1.0)
         return JSONResponse({}, status_code=500)
 
@@ -170,15 +176,42 @@ def slow_vault_api(sqlite_stacks: Stacks, tmp_path) -> Iterator[tuple[str, Any]]
             settings, "mkt_slowvault0001", "slow", ["sk_test_" + "s" * 32]
         )
         with serving(api.app.create_app(settings)) as url:
-            yield url, settings
+            yield url, charged
 
 
-def test_a_server_error_is_stored_and_replayed(slow_vault_api) -> None:
-    url, _ = slow_vault_api
+def test_an_unanswered_upstream_is_not_stored_the_retry_resumes_the_charge(
+    slow_vault_api,
+) -> None:
+    url, charged = slow_vault_api
     headers = {"authorization": "Bearer sk_test_" + "s" * 32, "idempotency-key": key()}
     body = {"card": "card_" + "c" * 24, "amount": 100, "currency": "usd"}
     first = httpx.post(url + "/v1/charges", json=body, headers=headers, timeout=10)
-    again = httpx.post(url + "/v1/charges", json=body, headers=headers, timeout=10)
-    assert first.status_code == again.status_code == 502
+    assert first.status_code == 502
     assert first.json()["error"]["code"] == "charge_pending"
-    assert again.json() == first.json() and again.headers["idempotent-replayed"] == "true"
+    assert first.headers["stripe-should-retry"] == "true"
+    time.sleep(1.0)  # the fake vault's sleep holds its event loop: let it end
+    again = httpx.post(url + "/v1/charges", json=body, headers=headers, timeout=10)
+    # Not a replay: the retry ran again, and sent the vault the same charge id.
+    assert again.status_code == 502 and "idempotent-replayed" not in again.headers
+    assert again.json() == first.json()
+    assert len(charged) == 2 and charged[0] == charged[1]
+
+
+def test_a_charge_the_network_left_unanswered_stays_pending_and_retryable(
+    slow_vault_api,
+) -> None:
+    url, charged = slow_vault_api
+    auth = {"authorization": "Bearer sk_test_" + "s" * 32}
+    body = {"card": "card_" + "c" * 24, "amount": 503, "currency": "usd"}
+    k = key()
+    for _ in range(2):
+        answer = httpx.post(
+            url + "/v1/charges", json=body, headers={**auth, "idempotency-key": k}, timeout=10
+        )
+        assert answer.status_code == 502 and "idempotent-replayed" not in answer.headers
+        assert answer.json()["error"]["code"] == "charge_pending"
+        assert answer.headers["stripe-should-retry"] == "true"
+    assert len(charged) == 2 and charged[0] == charged[1]
+    # Never recorded failed: pending, for the vault's completer and the API's reconcile.
+    shown = httpx.get(f"{url}/v1/charges/{charged[0]}", headers=auth, timeout=10)
+    assert shown.status_code == 200 and shown.json()["status"] == "pending"

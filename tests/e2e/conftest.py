@@ -21,6 +21,7 @@ class Stack:
     opts: Options
     secrets: DevSecrets
     keys: MarketplaceKeys
+    supervisor: Supervisor
 
     @property
     def edge_url(self) -> str:
@@ -63,7 +64,7 @@ def start_stack(data_dir: Path, **databases: Any) -> Iterator[Stack]:
     keys = dev_marketplace(opts, secrets)
     with Supervisor(services(opts, secrets), opts.host, data_dir / "logs") as supervisor:
         supervisor.start()
-        yield Stack(opts, secrets, keys)
+        yield Stack(opts, secrets, keys, supervisor)
 
 
 @pytest.fixture(scope="session")

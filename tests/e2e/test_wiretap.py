@@ -100,7 +100,7 @@ def tapped(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tapped]:
             rewired.append(service)
         with Supervisor(rewired, opts.host, data_dir / "logs") as supervisor:
             supervisor.start()
-            stack = Stack(opts, secrets, keys)
+            stack = Stack(opts, secrets, keys, supervisor)
             yield Tapped(
                 stack.edge_url,
                 keys,

@@ -51,11 +51,6 @@ FAILING_TODAY = {
     ),
     "api:started:after": API_COMPLETER,
     "api:vault_called:before": API_COMPLETER,
-    "vault:clearance_checked:before": LOST_CONNECTION,
-    "vault:clearance_checked:after": LOST_CONNECTION,
-    "vault:audit_requested:before": LOST_CONNECTION,
-    "vault:audit_requested:after": LOST_CONNECTION,
-    "vault:claimed:before": LOST_CONNECTION,
     "vault:claimed:after": VAULT_COMPLETER,
     "vault:network_answered:after": VAULT_COMPLETER,
     "vault:recorded:after": LOST_CONNECTION,
@@ -65,13 +60,13 @@ FAILING_TODAY = {
     "api:recorded:before": API_COMPLETER,
     "vault:refund_answered:after": REFUND,
     "drop_answer api>vault": LOST_CONNECTION,
-    "truncate api>vault": LOST_CONNECTION,
-    "reset api>vault": LOST_CONNECTION,
     "drop_answer vault>network": (
         "the vault records processing_error for an authorisation the network made and "
         "never asks the network again: the card stays held for a failed charge"
     ),
 }
+# Whether the crash lands while the API still waits for the answer depends on timing.
+SOMETIMES_FAILING = {"vault:recorded:after"}
 FAULTS = [
     Scenario(kind, hop)
     for kind, hop in [
@@ -130,7 +125,8 @@ def chaos(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Loop, Chao
 def case(scenario: Scenario) -> Any:
     key = scenario.target if scenario.kind == "crash" else scenario.name
     reason = FAILING_TODAY.get(key)
-    marks = [pytest.mark.xfail(strict=True, raises=Unsafe, reason=reason)] if reason else []
+    strict = key not in SOMETIMES_FAILING
+    marks = [pytest.mark.xfail(strict=strict, raises=Unsafe, reason=reason)] if reason else []
     return pytest.param(scenario, marks=marks, id=scenario.name.replace(" ", "-"))
 
 
