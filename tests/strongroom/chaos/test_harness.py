@@ -65,8 +65,10 @@ FAILING_TODAY = {
         "never asks the network again: the card stays held for a failed charge"
     ),
 }
-# Whether the crash lands while the API still waits for the answer depends on timing.
-SOMETIMES_FAILING = {"vault:recorded:after"}
+# Whether the crash or the dropped answer lands while the API still waits for the answer
+# depends on timing: the API's resend on a fresh connection then finishes the charge.
+# Non-strict until the completer exists; make them strict again with it.
+SOMETIMES_FAILING = {"vault:recorded:after", "drop_answer api>vault"}
 FAULTS = [
     Scenario(kind, hop)
     for kind, hop in [
