@@ -16,7 +16,7 @@ from api.clients.vault import VaultCard, VaultClient, VaultTimeout, VaultUnreach
 from api.contracts import ChargeCapture, ChargeCreate, ChargeUpdate
 from api.ids import derived_id, new_id
 from api.presenters import charge_json
-from api.services.common import move_charge, owned, updated_metadata
+from api.services.common import move_charge, owned, settled_at_vault, updated_metadata
 from api.services.reviews import ReviewService
 from api.store.models import Charge, Customer, CustomerCard, utcnow
 from strongroom.crashpoints import crash_at
@@ -269,19 +269,12 @@ class ChargeService:
                 code="amount_too_large",
                 param="amount",
             )
-        try:
-            settled = self.vault.capture(charge.id, marketplace_id, amount)
-        except (VaultUnreachable, VaultTimeout):
-            raise UpstreamError(
-                "The capture could not be confirmed; retry it (it is executed once)."
-            ) from None
-        if settled.status != "succeeded":
-            raise ServiceError(
-                "The capture was declined.",
-                code=settled.failure_code or "capture_declined",
-                type="card_error",
-                status_code=402,
-            )
+        settled_at_vault(
+            lambda: self.vault.capture(charge.id, marketplace_id, amount),
+            unconfirmed="The capture could not be confirmed; retry it (it is executed once).",
+            refused="The capture was declined.",
+            code="capture_declined",
+        )
         return self.settle(charge, "succeeded", amount_captured=amount)
 
     def cancel(self, marketplace_id: str, charge_id: str) -> dict[str, Any]:
@@ -297,19 +290,12 @@ class ChargeService:
                 + ("; refund it instead." if charge.status == "succeeded" else "."),
                 code="charge_not_cancelable",
             )
-        try:
-            settled = self.vault.void(charge.id, marketplace_id)
-        except (VaultUnreachable, VaultTimeout):
-            raise UpstreamError(
-                "The cancelation could not be confirmed; retry it (it is executed once)."
-            ) from None
-        if settled.status != "succeeded":
-            raise ServiceError(
-                "The card network refused to release the authorisation.",
-                code=settled.failure_code or "void_declined",
-                type="card_error",
-                status_code=402,
-            )
+        settled_at_vault(
+            lambda: self.vault.void(charge.id, marketplace_id),
+            unconfirmed="The cancelation could not be confirmed; retry it (it is executed once).",
+            refused="The card network refused to release the authorisation.",
+            code="void_declined",
+        )
         return self.settle(charge, "canceled")
 
     def update(self, marketplace_id: str, charge_id: str, body: ChargeUpdate) -> dict[str, Any]:

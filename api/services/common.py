@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from api.clients.vault import VaultSettlement, VaultTimeout, VaultUnreachable
 from api.domain.states import charge_event, refund_event
 from api.events import record_event
 from api.ids import well_formed
 from api.presenters import charge_json, refund_json
 from api.store.models import Charge, Refund
-from strongroom.web import NotFound
+from strongroom.web import NotFound, ServiceError, UpstreamError
 
 
 class Owned(Protocol):
@@ -80,3 +82,18 @@ def updated_metadata(
         return {}
     merged = {**current, **given}
     return {key: value for key, value in merged.items() if value != ""}
+
+
+def settled_at_vault(
+    settle: Callable[[], VaultSettlement], *, unconfirmed: str, refused: str, code: str
+) -> None:
+    """A capture or void the vault confirms: an unanswered call is a retryable 502 (the
+    vault executes each once per charge), a network's refusal a 402 card error."""
+    try:
+        settled = settle()
+    except (VaultUnreachable, VaultTimeout):
+        raise UpstreamError(unconfirmed) from None
+    if settled.status != "succeeded":
+        raise ServiceError(
+            refused, code=settled.failure_code or code, type="card_error", status_code=402
+        )

@@ -15,13 +15,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.clients.fraud import FraudClient
-from api.clients.vault import VaultClient, VaultTimeout, VaultUnreachable
+from api.clients.vault import VaultClient
 from api.events import record_event
 from api.ids import new_id
 from api.presenters import charge_json, maybe_unix, unix
-from api.services.common import move_charge, owned
+from api.services.common import move_charge, owned, settled_at_vault
 from api.store.models import Charge, Review, utcnow
-from strongroom.web import ServiceError, UpstreamError
+from strongroom.web import ServiceError
 
 log = logging.getLogger("api.reviews")
 
@@ -137,17 +137,12 @@ class ReviewService:
     def approve(self, marketplace_id: str, review_id: str, why: str = "approved") -> dict[str, Any]:
         """Capture the held authorisation (the vault executes a capture once per charge)."""
         review, charge = self._open(marketplace_id, review_id)
-        try:
-            settled = self._vault.capture(charge.id, marketplace_id, charge.amount)
-        except (VaultUnreachable, VaultTimeout):
-            raise UpstreamError("The capture could not be confirmed; retry the approval.") from None
-        if settled.status != "succeeded":
-            raise ServiceError(
-                "The capture was declined.",
-                code=settled.failure_code or "capture_declined",
-                type="card_error",
-                status_code=402,
-            )
+        settled_at_vault(
+            lambda: self._vault.capture(charge.id, marketplace_id, charge.amount),
+            unconfirmed="The capture could not be confirmed; retry the approval.",
+            refused="The capture was declined.",
+            code="capture_declined",
+        )
         return self._close(review, charge, "succeeded", why, amount_captured=charge.amount)
 
     def reject(
@@ -156,19 +151,12 @@ class ReviewService:
         """Void the held authorisation; with block_card, the card joins @blocked_cards."""
         review, charge = self._open(marketplace_id, review_id)
         if charge.authorization_code is not None:
-            try:
-                settled = self._vault.void(charge.id, marketplace_id)
-            except (VaultUnreachable, VaultTimeout):
-                raise UpstreamError(
-                    "The void could not be confirmed; retry the rejection."
-                ) from None
-            if settled.status != "succeeded":
-                raise ServiceError(
-                    "The card network refused to release the authorisation.",
-                    code=settled.failure_code or "void_declined",
-                    type="card_error",
-                    status_code=402,
-                )
+            settled_at_vault(
+                lambda: self._vault.void(charge.id, marketplace_id),
+                unconfirmed="The void could not be confirmed; retry the rejection.",
+                refused="The card network refused to release the authorisation.",
+                code="void_declined",
+            )
         if block_card:
             self._block_card(charge)
         return self._close(review, charge, "canceled", why)
