@@ -25,7 +25,8 @@ from card_network.contracts import (
 )
 from card_network.idempotency import KeyReused, Replays
 from card_network.settlement import Ledger
-from strongroom.web import EXCEPTION_HANDLERS, AuthenticationError, health_route, parse_json_object
+from strongroom.web.asgi import EXCEPTION_HANDLERS, health_route, parse_json_object
+from strongroom.web.errors import AuthenticationError
 
 # Above this many minor units the simulated issuer declines for want of funds.
 ISSUER_LIMIT = 5_000_000

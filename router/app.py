@@ -28,7 +28,7 @@ from router.config import Mode, Settings
 from router.gate import Overloaded, RateLimited
 from router.keys import KeyMalformed, KeyMissing, api_key, mode_of
 from router.stacks import Stack
-from strongroom.web import EXCEPTION_HANDLERS, error_response
+from strongroom.web.asgi import EXCEPTION_HANDLERS, error_response
 
 log = logging.getLogger("router")
 

@@ -17,7 +17,7 @@ Anything else is refused. A succeeded charge keeps its status as it is refunded;
 
 from __future__ import annotations
 
-from strongroom.web import ServiceError
+from strongroom.web.errors import ServiceError
 
 CHARGE_STATUSES = (
     "pending",
