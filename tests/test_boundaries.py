@@ -72,7 +72,6 @@ class Graph:
     """Each module of the scanned packages and the dotted names it imports."""
 
     modules: dict[str, set[str]] = field(default_factory=dict)
-    files: dict[str, Path] = field(default_factory=dict)
     _internal: dict[str, set[str]] = field(default_factory=dict)
 
     @classmethod
@@ -85,7 +84,6 @@ class Graph:
                 if is_package:
                     parts.pop()
                 name = ".".join(parts)
-                graph.files[name] = path
                 here = name if is_package else name.rpartition(".")[0]
                 graph.modules[name] = _imports(ast.parse(path.read_text(), str(path)), here)
         return graph
@@ -122,9 +120,15 @@ class Graph:
         return {name.split(".")[0] for name in self.modules}
 
     def reach(self, module: str) -> dict[str, str]:
-        """Every scanned module `module` runs, transitively, each with the one it came from."""
+        """Every scanned module `module` runs, transitively, each with the one it came from
+        (its own parent packages included: importing it runs them first)."""
         came_from = {module: ""}
-        todo = [module]
+        parent = module.rpartition(".")[0]
+        while parent:
+            if parent in self.modules:
+                came_from[parent] = module
+            parent = parent.rpartition(".")[0]
+        todo = list(came_from)
         while todo:
             current = todo.pop()
             for nxt in sorted(self.internal(current)):
@@ -354,6 +358,8 @@ PLANTED = {
     "router/__init__.py": "",
     "fraud/__init__.py": "",
     "fraud/contracts.py": "",
+    "fraud/domain/__init__.py": "import httpx\n",
+    "fraud/domain/rules.py": "",
     "merchant_demo/__init__.py": "",
     "card_network/__init__.py": "",
     "strongroom/__init__.py": "",
@@ -382,7 +388,9 @@ def test_each_rule_fails_on_a_planted_bad_import(tmp_path: Path) -> None:
     assert shared_layer_imports_no_service(graph) == ["strongroom.web imports strongroom.cli"]
     assert "api -> strongroom.web -> strongroom -> api" in package_cycles(graph)
     assert domain_imports_no_web_framework(graph) == [
-        "api.domain.states -> api.helpers imports starlette"
+        "api.domain.states -> api.helpers imports starlette",
+        "fraud.domain imports httpx",
+        "fraud.domain.rules -> fraud.domain imports httpx",  # its package runs first
     ]
     assert settlement_imports_no_crypto(graph) == [
         "vault.services.settlement imports vault.crypto",
