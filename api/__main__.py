@@ -7,7 +7,7 @@ import uvicorn
 from api.app import create_app
 from api.config import Settings
 from api.store.db import make_engine, migrate
-from strongroom.web import configure_logging, serve
+from strongroom.web.serving import configure_logging, serve
 
 settings = Settings()
 configure_logging(settings.log_level)

@@ -39,7 +39,8 @@ from api.services.webhooks import WebhookService
 from api.store.db import make_engine, migrate, session_factory
 from api.webhooks.deliveries import RetryPolicy
 from api.webhooks.worker import WebhookWorker
-from strongroom.web import EXCEPTION_HANDLERS, StripeHeaders, error_body, health_route
+from strongroom.web.asgi import EXCEPTION_HANDLERS, StripeHeaders, health_route
+from strongroom.web.errors import error_body
 
 log = logging.getLogger("api")
 

@@ -12,12 +12,8 @@ from typing import Literal
 from sqlalchemy.orm import Session
 
 from api.store.models import ApiKey, utcnow
-from strongroom.web import (
-    AuthenticationError,
-    MalformedAuthorization,
-    ServiceError,
-    presented_api_key,
-)
+from strongroom.web.credentials import MalformedAuthorization, presented_api_key
+from strongroom.web.errors import AuthenticationError, ServiceError
 
 KeyKind = Literal["secret", "publishable"]
 

@@ -8,6 +8,7 @@ import hmac
 import secrets
 import threading
 from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -25,7 +26,8 @@ from card_network.contracts import (
 )
 from card_network.idempotency import KeyReused, Replays
 from card_network.settlement import Ledger
-from strongroom.web import EXCEPTION_HANDLERS, AuthenticationError, health_route, parse_json_object
+from strongroom.web.asgi import EXCEPTION_HANDLERS, health_route, parse_json_object
+from strongroom.web.errors import AuthenticationError
 
 # Above this many minor units the simulated issuer declines for want of funds.
 ISSUER_LIMIT = 5_000_000
@@ -61,92 +63,107 @@ class Record:
             return list(self._messages)
 
 
+@dataclass
+class Context:
+    """What the simulator's routes need, at `app.state.ctx`."""
+
+    record: Record
+    credential: bytes
+    ledger: Ledger = field(default_factory=Ledger)
+    replays: Replays = field(default_factory=Replays)
+
+
+def context(request: Request) -> Context:
+    """The caller's context, once its network credential is checked."""
+    ctx: Context = request.app.state.ctx
+    token = request.headers.get("authorization", "").removeprefix("Bearer ").encode()
+    if not hmac.compare_digest(token, ctx.credential):
+        raise AuthenticationError("Unknown network credential.", code="invalid_credential")
+    return ctx
+
+
+def once(
+    ctx: Context,
+    kind: str,
+    key: str,
+    content: Hashable,
+    execute: Callable[[], AuthorizationResponse],
+    fields: dict[str, object],
+) -> JSONResponse:
+    """Answer a message once per key (a repeat is answered the first answer), and
+    record it, repeats and refusals included, with its idempotency key."""
+    entry = {
+        "received_at": dt.datetime.now(dt.UTC).isoformat(),
+        "kind": kind,
+        "idempotency_key": key,
+        **fields,
+    }
+    try:
+        answer, replayed = ctx.replays.once(kind, key, content, execute)
+    except KeyReused:
+        refused = {"approved": False, "code": KeyReused.code}
+        ctx.record.add(RecordedMessage.model_validate({**entry, **refused}))
+        raise
+    recorded = {**entry, "replayed": replayed, **answer.model_dump()}
+    ctx.record.add(RecordedMessage.model_validate(recorded))
+    return JSONResponse(answer.model_dump(exclude_none=True))
+
+
+async def authorizations(request: Request) -> JSONResponse:
+    ctx = context(request)
+    msg = AuthorizationRequest.model_validate(await parse_json_object(request))
+
+    def execute() -> AuthorizationResponse:
+        answer = decide(msg, dt.datetime.now(dt.UTC).date())
+        if answer.approved:
+            ctx.ledger.authorized(msg.reference, msg.merchant, msg.amount, msg.currency)
+        return answer
+
+    # The CVC is left out of what a repeat must match: it is sent to the first
+    # attempt only, and a retry after a lost answer comes without it.
+    card = (msg.pan, msg.exp_month, msg.exp_year)
+    content = (msg.merchant, card, msg.amount, msg.currency)
+    fields = {
+        "reference": msg.reference,
+        "merchant": msg.merchant,
+        "bin": msg.pan[:6],
+        "last4": msg.pan[-4:],
+        "cvc_present": msg.cvc is not None,
+        "amount": msg.amount,
+        "currency": msg.currency,
+    }
+    return once(ctx, "authorization", msg.reference, content, execute, fields)
+
+
+async def captures(request: Request) -> JSONResponse:
+    ctx = context(request)
+    msg = CaptureRequest.model_validate(await parse_json_object(request))
+    fields = msg.model_dump()
+    content = tuple(sorted(fields.items()))
+    return once(ctx, "capture", msg.reference, content, lambda: ctx.ledger.capture(msg), fields)
+
+
+async def voids(request: Request) -> JSONResponse:
+    ctx = context(request)
+    msg = VoidRequest.model_validate(await parse_json_object(request))
+    fields = msg.model_dump()
+    content = tuple(sorted(fields.items()))
+    return once(ctx, "void", msg.reference, content, lambda: ctx.ledger.void(msg), fields)
+
+
+async def refunds(request: Request) -> JSONResponse:
+    ctx = context(request)
+    msg = RefundRequest.model_validate(await parse_json_object(request))
+    fields = msg.model_dump()
+    content = tuple(sorted(fields.items()))
+    return once(ctx, "refund", msg.reference, content, lambda: ctx.ledger.refund(msg), fields)
+
+
+async def messages(request: Request) -> JSONResponse:
+    return JSONResponse({"data": [m.model_dump() for m in context(request).record.all()]})
+
+
 def create_app(settings: Settings) -> Starlette:
-    record = Record(settings)
-    ledger = Ledger()
-    replays = Replays()
-    credential = settings.credential.get_secret_value().encode()
-
-    def authenticate(request: Request) -> None:
-        token = request.headers.get("authorization", "").removeprefix("Bearer ").encode()
-        if not hmac.compare_digest(token, credential):
-            raise AuthenticationError("Unknown network credential.", code="invalid_credential")
-
-    def once(
-        kind: str,
-        key: str,
-        content: Hashable,
-        execute: Callable[[], AuthorizationResponse],
-        fields: dict[str, object],
-    ) -> JSONResponse:
-        """Answer a message once per key (a repeat is answered the first answer), and
-        record it, repeats and refusals included, with its idempotency key."""
-        entry = {
-            "received_at": dt.datetime.now(dt.UTC).isoformat(),
-            "kind": kind,
-            "idempotency_key": key,
-            **fields,
-        }
-        try:
-            answer, replayed = replays.once(kind, key, content, execute)
-        except KeyReused:
-            refused = {"approved": False, "code": KeyReused.code}
-            record.add(RecordedMessage.model_validate({**entry, **refused}))
-            raise
-        recorded = {**entry, "replayed": replayed, **answer.model_dump()}
-        record.add(RecordedMessage.model_validate(recorded))
-        return JSONResponse(answer.model_dump(exclude_none=True))
-
-    async def authorizations(request: Request) -> JSONResponse:
-        authenticate(request)
-        msg = AuthorizationRequest.model_validate(await parse_json_object(request))
-
-        def execute() -> AuthorizationResponse:
-            answer = decide(msg, dt.datetime.now(dt.UTC).date())
-            if answer.approved:
-                ledger.authorized(msg.reference, msg.merchant, msg.amount, msg.currency)
-            return answer
-
-        # The CVC is left out of what a repeat must match: it is sent to the first
-        # attempt only, and a retry after a lost answer comes without it.
-        card = (msg.pan, msg.exp_month, msg.exp_year)
-        content = (msg.merchant, card, msg.amount, msg.currency)
-        fields = {
-            "reference": msg.reference,
-            "merchant": msg.merchant,
-            "bin": msg.pan[:6],
-            "last4": msg.pan[-4:],
-            "cvc_present": msg.cvc is not None,
-            "amount": msg.amount,
-            "currency": msg.currency,
-        }
-        return once("authorization", msg.reference, content, execute, fields)
-
-    async def captures(request: Request) -> JSONResponse:
-        authenticate(request)
-        msg = CaptureRequest.model_validate(await parse_json_object(request))
-        fields = msg.model_dump()
-        content = tuple(sorted(fields.items()))
-        return once("capture", msg.reference, content, lambda: ledger.capture(msg), fields)
-
-    async def voids(request: Request) -> JSONResponse:
-        authenticate(request)
-        msg = VoidRequest.model_validate(await parse_json_object(request))
-        fields = msg.model_dump()
-        content = tuple(sorted(fields.items()))
-        return once("void", msg.reference, content, lambda: ledger.void(msg), fields)
-
-    async def refunds(request: Request) -> JSONResponse:
-        authenticate(request)
-        msg = RefundRequest.model_validate(await parse_json_object(request))
-        fields = msg.model_dump()
-        content = tuple(sorted(fields.items()))
-        return once("refund", msg.reference, content, lambda: ledger.refund(msg), fields)
-
-    async def messages(request: Request) -> JSONResponse:
-        authenticate(request)
-        return JSONResponse({"data": [m.model_dump() for m in record.all()]})
-
     app = Starlette(
         routes=[
             health_route(),
@@ -159,4 +176,6 @@ def create_app(settings: Settings) -> Starlette:
         exception_handlers=EXCEPTION_HANDLERS,
     )
     app.state.service_name = "card_network"
+    credential = settings.credential.get_secret_value().encode()
+    app.state.ctx = Context(record=Record(settings), credential=credential)
     return app

@@ -26,7 +26,8 @@ from fraud.store.decisions import DecisionLog
 from fraud.velocity import VelocityStore
 from fraud.velocity.memory import MemoryVelocity
 from fraud.velocity.redis_store import RedisVelocity
-from strongroom.web import EXCEPTION_HANDLERS, error_body, health_route
+from strongroom.web.asgi import EXCEPTION_HANDLERS, health_route
+from strongroom.web.errors import error_body
 
 
 def open_velocity(settings: Settings) -> VelocityStore:

@@ -7,6 +7,7 @@ import secrets
 import string
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
@@ -42,6 +43,23 @@ STATUS_MESSAGES = {
 }
 
 
+@dataclass
+class Context:
+    """What the shop's routes need: built when the app starts, at `app.state.ctx`."""
+
+    settings: Settings
+    csp: str
+    requests: RequestLog
+    bundle: Bundle
+    payments: Payments
+    charges: list[dict[str, Any]] = field(default_factory=list)
+
+
+def context(request: Request) -> Context:
+    ctx: Context = request.app.state.ctx
+    return ctx
+
+
 def content_security_policy(settings: Settings) -> str:
     """What a checkout page with strongroom.js must allow, and nothing more."""
     js, api = settings.js_url, settings.api_url
@@ -54,7 +72,7 @@ def content_security_policy(settings: Settings) -> str:
 
 def html(request: Request, text: str, status_code: int = 200) -> HTMLResponse:
     headers = {
-        "content-security-policy": request.app.state.csp,
+        "content-security-policy": context(request).csp,
         "referrer-policy": "strict-origin-when-cross-origin",
         "cache-control": "no-store",
     }
@@ -67,9 +85,10 @@ async def index(request: Request) -> Response:
 
 async def checkout_form(request: Request) -> Response:
     """Form mode: the shop's own form, card fields without names; a fresh order id."""
-    settings: Settings = request.app.state.settings
+    ctx = context(request)
+    settings = ctx.settings
     try:
-        script = await request.app.state.bundle.script()
+        script = await ctx.bundle.script()
     except BundleUnavailable:
         return html(request, pages.unavailable(), 503)
     order_id = new_order_id()
@@ -78,11 +97,12 @@ async def checkout_form(request: Request) -> Response:
 
 async def checkout_hosted(request: Request) -> Response:
     """Hosted-fields mode: the card inputs in Strongroom's iframe; a fresh order id."""
-    settings: Settings = request.app.state.settings
+    ctx = context(request)
     try:
-        script = await request.app.state.bundle.script()
+        script = await ctx.bundle.script()
     except BundleUnavailable:
         return html(request, pages.unavailable(), 503)
+    settings = ctx.settings
     return html(request, pages.checkout_hosted(script, settings.pk_test, new_order_id()))
 
 
@@ -96,15 +116,15 @@ async def charge(request: Request) -> Response:
         return html(request, pages.result("no_token", message), 400)
     if item is None or not ORDER_ID.fullmatch(order_id):
         return html(request, pages.result("bad_order", "That order is not one of ours."), 400)
-    payments: Payments = request.app.state.payments
+    ctx = context(request)
     try:
-        reply = await payments.charge(token, item.amount, item.currency, item.title, order_id)
+        reply = await ctx.payments.charge(token, item.amount, item.currency, item.title, order_id)
     except ChargeRefused as exc:
         return html(request, pages.result("refused", exc.message), 402)
     except httpx.HTTPError:
         message = "The payment service could not be reached; nothing was charged."
         return html(request, pages.result("unavailable", message), 502)
-    request.app.state.charges.append(
+    ctx.charges.append(
         {"order_id": order_id, "token": token, **reply.model_dump(include={"id", "status"})}
     )
     message = STATUS_MESSAGES.get(reply.status) or reply.failure_message or "Payment failed."
@@ -114,13 +134,12 @@ async def charge(request: Request) -> Response:
 
 async def received(request: Request) -> Response:
     """Every request the shop received (this one excluded), for tests and the demo."""
-    log: RequestLog = request.app.state.requests
-    return JSONResponse({"data": [r.as_json() for r in log.all()]})
+    return JSONResponse({"data": [r.as_json() for r in context(request).requests.all()]})
 
 
 async def charges(request: Request) -> Response:
     """The charges the shop made: order, token, charge id and status."""
-    return JSONResponse({"data": request.app.state.charges})
+    return JSONResponse({"data": context(request).charges})
 
 
 async def health(request: Request) -> Response:
@@ -134,13 +153,18 @@ def create_app(
     log = RequestLog(settings.record_limit)
 
     @asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with httpx.AsyncClient(
             base_url=settings.edge_url, transport=transport, timeout=30.0
         ) as client:
-            app.state.bundle = Bundle(client, settings.js_url)
-            app.state.payments = Payments(client, settings.api_url, settings.sk_test)
-            yield {}
+            app.state.ctx = Context(
+                settings=settings,
+                csp=content_security_policy(settings),
+                requests=log,
+                bundle=Bundle(client, settings.js_url),
+                payments=Payments(client, settings.api_url, settings.sk_test),
+            )
+            yield
 
     app = Starlette(
         routes=[
@@ -156,8 +180,4 @@ def create_app(
         middleware=[Middleware(RecordRequests, log=log)],
         lifespan=lifespan,
     )
-    app.state.settings = settings
-    app.state.csp = content_security_policy(settings)
-    app.state.requests = log
-    app.state.charges = []
     return app

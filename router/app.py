@@ -16,6 +16,7 @@ import logging
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 
 import httpx
 from starlette.applications import Starlette
@@ -28,7 +29,7 @@ from router.config import Mode, Settings
 from router.gate import Overloaded, RateLimited
 from router.keys import KeyMalformed, KeyMissing, api_key, mode_of
 from router.stacks import Stack
-from strongroom.web import EXCEPTION_HANDLERS, error_response
+from strongroom.web.asgi import EXCEPTION_HANDLERS, error_response
 
 log = logging.getLogger("router")
 
@@ -152,11 +153,71 @@ class Relay(StreamingResponse):
             await self.release()
 
 
+@dataclass
+class Context:
+    """The two stacks, at `app.state.ctx`; the lifespan opens and closes them."""
+
+    stacks: dict[Mode, Stack] = field(default_factory=dict)
+
+
+def context(request: Request) -> Context:
+    ctx: Context = request.app.state.ctx
+    return ctx
+
+
+async def forward(request: Request) -> Response:
+    caller = _caller(request)
+    if isinstance(caller, Response):
+        return caller
+    mode, key = caller
+    stack = context(request).stacks[mode]
+    if not await stack.available():
+        return error_response(
+            503, "api_error", "stack_unavailable", f"The {mode} stack is unavailable."
+        )
+    try:
+        await stack.gate.enter(key)
+    except RateLimited:
+        limited = error_response(
+            429,
+            "invalid_request_error",
+            "rate_limit",
+            f"Too many {mode}-mode requests with this key; slow down and retry.",
+        )
+        limited.headers["retry-after"] = "1"
+        return limited
+    except Overloaded:
+        busy = error_response(
+            503, "api_error", "stack_overloaded", f"The {mode} stack is busy; retry shortly."
+        )
+        busy.headers["retry-after"] = "1"
+        return busy
+    try:
+        response = await _forward(stack, request)
+    except BaseException:
+        stack.gate.leave()
+        raise
+    if not isinstance(response, Relay):
+        stack.gate.leave()  # answered here (an upstream failure): nothing to stream
+    return response
+
+
+async def health(request: Request) -> Response:
+    return JSONResponse(
+        {
+            "status": "ok",
+            "service": "router",
+            "stacks": {mode: stack.status() for mode, stack in context(request).stacks.items()},
+        }
+    )
+
+
 def create_app(settings: Settings) -> Starlette:
-    stacks: dict[Mode, Stack] = {}
+    ctx = Context()
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        stacks = ctx.stacks
         modes: tuple[Mode, ...] = ("test", "live")
         for mode in modes:
             stacks[mode] = Stack(mode, settings.stack(mode))
@@ -175,51 +236,6 @@ def create_app(settings: Settings) -> Starlette:
         for stack in stacks.values():
             await stack.close()
 
-    async def forward(request: Request) -> Response:
-        caller = _caller(request)
-        if isinstance(caller, Response):
-            return caller
-        mode, key = caller
-        stack = stacks[mode]
-        if not await stack.available():
-            return error_response(
-                503, "api_error", "stack_unavailable", f"The {mode} stack is unavailable."
-            )
-        try:
-            await stack.gate.enter(key)
-        except RateLimited:
-            limited = error_response(
-                429,
-                "invalid_request_error",
-                "rate_limit",
-                f"Too many {mode}-mode requests with this key; slow down and retry.",
-            )
-            limited.headers["retry-after"] = "1"
-            return limited
-        except Overloaded:
-            busy = error_response(
-                503, "api_error", "stack_overloaded", f"The {mode} stack is busy; retry shortly."
-            )
-            busy.headers["retry-after"] = "1"
-            return busy
-        try:
-            response = await _forward(stack, request)
-        except BaseException:
-            stack.gate.leave()
-            raise
-        if not isinstance(response, Relay):
-            stack.gate.leave()  # answered here (an upstream failure): nothing to stream
-        return response
-
-    async def health(request: Request) -> Response:
-        return JSONResponse(
-            {
-                "status": "ok",
-                "service": "router",
-                "stacks": {mode: stack.status() for mode, stack in stacks.items()},
-            }
-        )
-
     # Every method reaches the stack, which knows its routes (and answers 405 with Allow).
     methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
     app = Starlette(
@@ -231,4 +247,5 @@ def create_app(settings: Settings) -> Starlette:
         lifespan=lifespan,
     )
     app.state.service_name = "router"
+    app.state.ctx = ctx
     return app

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import secrets
 import string
-import time
 from pathlib import Path
 
 from pydantic import BaseModel
@@ -83,23 +81,3 @@ def load_dev_marketplace(data_dir: Path) -> MarketplaceKeys | None:
     if not path.exists():
         return None
     return MarketplaceKeys.model_validate(json.loads(read_private(path)))
-
-
-def roll_key(opts: Options, secrets_: DevSecrets, old_key: str, overlap_seconds: int) -> str:
-    """A new key of the old one's kind and mode, registered where the old one is checked;
-    the old one keeps working for `overlap_seconds`, then is refused everywhere."""
-    prefix = old_key[:8]
-    if prefix not in ("pk_test_", "sk_test_", "pk_live_", "sk_live_"):
-        raise ValueError("not a Strongroom API key")
-    new_key = prefix + _random(32)
-    env = {s.name: s.env for s in services(opts, secrets_)}
-    mode = prefix[3:7]
-    api_settings = api.config.Settings.model_validate(settings_kwargs(env[f"api-{mode}"], "API_"))
-    # The API stack first: it refuses an unknown or expired old key before anything changes.
-    marketplace_id = api.admin.roll_key(
-        api_settings, old_key, new_key, dt.timedelta(seconds=overlap_seconds)
-    )
-    vault_settings = vault.config.Settings.model_validate(settings_kwargs(env["vault"], "VAULT_"))
-    vault.admin.register_marketplace(vault_settings, marketplace_id, [new_key])
-    vault.admin.expire_key(vault_settings, old_key, int(time.time()) + overlap_seconds)
-    return new_key

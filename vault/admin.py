@@ -58,23 +58,3 @@ def register_marketplace(settings: Settings, marketplace_id: str, keys: list[str
                 audit.append("admin", "register_key", None, f"{marketplace_id}:{kind}:{mode}")
     finally:
         engine.dispose()
-
-
-def expire_key(settings: Settings, api_key: str, expires_at: int) -> None:
-    """Refuse `api_key` from `expires_at` (unix seconds) on: the old half of a key roll."""
-    key_kind(api_key)
-    secret = settings.key_hash_secret.get_secret_value().encode()
-    engine = make_engine(settings.db_url)
-    try:
-        upgrade_to_head(engine)
-        audit = AuditLog(settings.audit_path)
-        with session_factory(engine).begin() as session:
-            row = repository.find_merchant_key(session, api_key_hash(secret, api_key))
-            if row is None:
-                raise ValueError("no such API key is registered")
-            # Never extend a key's life: an earlier expiry stands.
-            if row.expires_at is None or expires_at < row.expires_at:
-                row.expires_at = expires_at
-            audit.append("admin", "expire_key", None, f"{row.marketplace_id}:{row.kind}")
-    finally:
-        engine.dispose()

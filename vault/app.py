@@ -5,14 +5,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, suppress
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from pydantic import ValidationError
 from sqlalchemy import Engine
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from vault import identity
@@ -26,7 +30,7 @@ from vault.crypto.envelope import Envelope
 from vault.crypto.keyring import KeyProvider, LocalKeyring
 from vault.crypto.transit import TransitKeys
 from vault.domain.pacing import TokenisingPace
-from vault.errors import EXCEPTION_HANDLERS
+from vault.errors import VaultError, error_body
 from vault.routes.admin import command
 from vault.routes.cards import card_metadata, create_card
 from vault.routes.charges import create_charge
@@ -158,6 +162,48 @@ def checkpoint_now(archive: AuditArchive) -> None:
         # The entries stay in the fsynced log and the next round archives them; the
         # verifier reports whatever no checkpoint covers yet as unprovable.
         log.error("audit checkpoint failed: %s: %s", type(exc).__name__, exc)
+
+
+async def _vault_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, VaultError)
+    return JSONResponse(exc.body(), status_code=exc.status_code)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    codes = {404: "resource_missing", 405: "method_not_allowed", 413: "body_too_large"}
+    code = codes.get(exc.status_code, "http_error")
+    error = VaultError(exc.status_code, code=code, message=str(exc.detail))
+    response = await _vault_error(request, error)
+    response.headers.update(exc.headers or {})  # a 405 names the methods allowed (RFC 9110)
+    return response
+
+
+async def _validation_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ValidationError)
+    # include_input=False: the rejected value may be a card number or a CVC.
+    first = exc.errors(include_input=False, include_url=False, include_context=False)[0]
+    param = ".".join(str(part) for part in first["loc"]) or None
+    code = "parameter_missing" if first["type"] == "missing" else "parameter_invalid"
+    return JSONResponse(
+        error_body("invalid_request_error", code, first["msg"], param), status_code=400
+    )
+
+
+async def _unexpected_error(request: Request, exc: Exception) -> Response:
+    # The class name only: a third-party exception's text could quote its input.
+    log.error("unhandled %s on %s", type(exc).__name__, request.url.path)
+    body = error_body("api_error", "internal_error", "An internal error occurred.")
+    return JSONResponse(body, status_code=500)
+
+
+# The one place the vault's errors become HTTP responses.
+EXCEPTION_HANDLERS: dict[Any, Callable[[Request, Exception], Awaitable[Response]]] = {
+    VaultError: _vault_error,
+    HTTPException: _http_error,
+    ValidationError: _validation_error,
+    Exception: _unexpected_error,
+}
 
 
 def create_app(settings: Settings) -> Starlette:

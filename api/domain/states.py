@@ -17,9 +17,12 @@ Anything else is refused. A succeeded charge keeps its status as it is refunded;
 
 from __future__ import annotations
 
-from strongroom.web import ServiceError
+from typing import Literal, get_args
 
-CHARGE_STATUSES = (
+from strongroom.web.errors import ServiceError
+
+# The types of the status columns (api.store.models) and of every status in code.
+ChargeStatus = Literal[
     "pending",
     "authorized",
     "succeeded",
@@ -27,8 +30,11 @@ CHARGE_STATUSES = (
     "blocked",
     "pending_review",
     "canceled",
-)
-REFUND_STATUSES = ("pending", "succeeded", "failed")
+]
+RefundStatus = Literal["pending", "succeeded", "failed"]
+
+CHARGE_STATUSES: tuple[ChargeStatus, ...] = get_args(ChargeStatus)
+REFUND_STATUSES: tuple[RefundStatus, ...] = get_args(RefundStatus)
 
 CHARGE_TRANSITIONS: dict[tuple[str, str], str] = {
     ("pending", "succeeded"): "charge.succeeded",

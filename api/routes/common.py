@@ -24,9 +24,9 @@ from api.services.customers import CustomerService
 from api.services.refunds import RefundService
 from api.services.webhooks import WebhookService
 from api.webhooks.worker import WebhookWorker
-from strongroom.body import FORM, media_type
-from strongroom.body import read_body as body_object
 from strongroom.web import ServiceError
+from strongroom.web.body import FORM, media_type
+from strongroom.web.body import read_body as body_object
 
 
 @dataclass

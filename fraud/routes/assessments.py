@@ -9,7 +9,7 @@ from starlette.routing import Route
 
 from fraud.contracts import AssessmentRequest
 from fraud.routes.common import caller_livemode, context
-from strongroom.web import parse_json_object
+from strongroom.web.asgi import parse_json_object
 
 
 async def assessments(request: Request) -> JSONResponse:

@@ -25,12 +25,12 @@ import vault.config
 from strongroom.chaos.scenarios import HOPS, Scenario
 from strongroom.chaos.workload import Merchant, Tally, intents
 from strongroom.checker import Finding, check, counts, load
-from strongroom.crashpoints import VARIABLE
 from strongroom.devkeys import load_or_create
 from strongroom.faultproxy import FaultProxy, Plan
 from strongroom.marketplaces import dev_marketplace
 from strongroom.stack import Options, Ports, services, settings_kwargs
 from strongroom.supervisor import StartupError, Supervisor, free_ports
+from strongroom.web.crashpoints import VARIABLE
 
 MAX_CRASHES = 2
 FAULT_RATE = 0.2

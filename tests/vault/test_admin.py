@@ -74,20 +74,3 @@ def test_the_default_store_is_created_in_the_data_dir(settings_factory) -> None:
     register_marketplace(settings, "mkt_alpha", KEYS)
     assert (settings.data_dir / "vault" / "vault.db").exists()
     assert settings.data_dir.joinpath("vault").stat().st_mode & 0o777 == 0o700
-
-
-def test_an_expired_key_no_longer_tokenises_but_one_in_its_overlap_does(vault) -> None:
-    import time
-
-    from vault.admin import expire_key
-
-    assert vault.tokenise("4242424242424242", key="pk_test").status_code == 201
-    expire_key(vault.settings, vault.keys["pk_test"], int(time.time()) + 3600)
-    assert vault.tokenise("4242424242424242", key="pk_test").status_code == 201
-    expire_key(vault.settings, vault.keys["pk_test"], int(time.time()) - 1)
-    refused = vault.tokenise("4242424242424242", key="pk_test")
-    assert refused.status_code == 401
-    # Never extended: a later expiry does not revive it.
-    expire_key(vault.settings, vault.keys["pk_test"], int(time.time()) + 3600)
-    assert vault.tokenise("4242424242424242", key="pk_test").status_code == 401
-    assert vault.tokenise("4242424242424242", key="sk_test").status_code == 201

@@ -15,7 +15,9 @@ from sqlalchemy import Engine, insert, select, text
 
 from vault.audit import AuditLog, read_anchors
 from vault.audit_chain import GENESIS, AuditChainBroken, entry_hash, main, verify_chain
-from vault.errors import AuditUnavailable
+from vault.domain.card_numbers import holds_card_number
+from vault.domain.cards import check_name
+from vault.errors import AuditUnavailable, VaultError
 from vault.store.db import make_engine
 from vault.store.migrate import upgrade_to_head
 from vault.store.models import OperatorCommand
@@ -272,16 +274,44 @@ def test_a_line_not_in_canonical_form_does_not_verify_though_it_parses_the_same(
         verify_chain(path)
 
 
-@pytest.mark.parametrize(
-    "field",
-    ["card_4242424242424242", "4242 4242 4242 4242", "4242:4242:4242:4242", "٤٢٤٢٤٢٤٢٤٢٤٢٤٢٤٢"],
-)
+# The separators the edge refuses in a body and the hostile review put in a name.
+SPELLINGS = [
+    "card_4242424242424242",
+    "4242 4242 4242 4242",
+    "4242-4242-4242-4242",
+    "4242.4242.4242.4242",
+    "4242:4242:4242:4242",
+    "4242,4242,4242,4242",
+    "4242/4242/4242/4242",
+    "Ada 4242 4242-4242.4242",
+    "٤٢٤٢٤٢٤٢٤٢٤٢٤٢٤٢",
+]
+
+
+@pytest.mark.parametrize("field", SPELLINGS)
 def test_anything_that_could_be_a_card_number_is_never_written(tmp_path: Path, field) -> None:
     path = tmp_path / "audit.log"
     log = AuditLog(path)
     with pytest.raises(ValueError):
         log.append("a", "read", None, field)
     assert path.read_text() == ""
+
+
+@pytest.mark.parametrize("field", [*SPELLINGS, "Ada Lovelace", "order 12345", "4242 4242 4242"])
+def test_the_name_check_and_the_audit_writer_give_one_answer(tmp_path: Path, field) -> None:
+    # One check per zone: vault.domain.card_numbers decides for both, so they never disagree.
+    log = AuditLog(tmp_path / "audit.log")
+    try:
+        log.append("a", "read", None, field)
+        written = True
+    except ValueError:
+        written = False
+    try:
+        check_name(field)
+        accepted = True
+    except VaultError:
+        accepted = False
+    assert written == accepted == (not holds_card_number(field))
 
 
 def test_the_standalone_verifier_checks_an_export_against_its_head(

@@ -49,3 +49,15 @@ def test_a_key_of_another_marketplace_or_unknown_is_refused(vault) -> None:
     assert unknown.status_code == 404
     malformed = vault.command("register_keys", marketplace="mkt_one", keys=["not-a-key"])
     assert malformed.status_code == 403  # refused as a malformed command, nothing written
+
+
+def test_a_key_in_its_overlap_tokenises_and_an_expiry_is_never_extended(vault) -> None:
+    key = vault.keys["pk_test"]
+    assert vault.command("expire_key", key=key, expires_at=int(time.time()) + 3600).is_success
+    assert tokenise(vault, key).status_code == 201  # in its overlap
+    assert vault.command("expire_key", key=key, expires_at=int(time.time()) - 1).is_success
+    assert tokenise(vault, key).status_code == 401
+    # Never extended: a later expiry does not revive it.
+    assert vault.command("expire_key", key=key, expires_at=int(time.time()) + 3600).is_success
+    assert tokenise(vault, key).status_code == 401
+    assert tokenise(vault, vault.keys["sk_test"]).status_code == 201

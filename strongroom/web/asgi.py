@@ -1,17 +1,13 @@
-"""What every app-zone service shares: the error envelope, health, logging and serving."""
+"""The Starlette side of the shared layer: the error handlers, Stripe's headers, health."""
 
 from __future__ import annotations
 
-import base64
-import binascii
 import logging
 import re
 import secrets
-import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import uvicorn
 from pydantic import ValidationError
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException
@@ -20,67 +16,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from strongroom.web.body import read_json
+from strongroom.web.errors import ServiceError, error_body, stripe_param
+
 _REQUEST_ID = re.compile(r"req_[A-Za-z0-9]{8,64}")
-
-
-class ServiceError(Exception):
-    """An error with its place in the `{"error": {...}}` envelope of DESIGN.md."""
-
-    status_code = 400
-    type = "invalid_request_error"
-    code = "invalid_request"
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        code: str | None = None,
-        param: str | None = None,
-        status_code: int | None = None,
-        type: str | None = None,
-        **extra: str,
-    ) -> None:
-        super().__init__(message)
-        self.message = message
-        self.param = param
-        self.extra = extra  # Stripe's further fields of a card error: decline_code, charge
-        if code is not None:
-            self.code = code
-        if status_code is not None:
-            self.status_code = status_code
-        if type is not None:
-            self.type = type
-
-    def body(self) -> dict[str, dict[str, str]]:
-        """This error in its envelope."""
-        return error_body(self.type, self.code, self.message, self.param, **self.extra)
-
-
-class AuthenticationError(ServiceError):
-    status_code = 401
-    type = "authentication_error"
-    code = "invalid_api_key"
-
-
-class NotFound(ServiceError):
-    status_code = 404
-    code = "resource_missing"
-
-
-class UpstreamError(ServiceError):
-    status_code = 502
-    type = "api_error"
-    code = "upstream_unavailable"
-
-
-def error_body(
-    type: str, code: str, message: str, param: str | None = None, **extra: str
-) -> dict[str, dict[str, str]]:
-    """The error envelope; `param` only when the error is about one field."""
-    error = {"type": type, "code": code, "message": message}
-    if param is not None:
-        error["param"] = param
-    return {"error": {**error, **extra}}
 
 
 def error_response(
@@ -110,13 +49,6 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
     return error_response(400, "invalid_request_error", "parameter_invalid", first["msg"], param)
 
 
-def stripe_param(path: list[str]) -> str | None:
-    """A field's path as Stripe names it: `card[exp_month]`, `metadata[order]`."""
-    if not path:
-        return None
-    return path[0] + "".join(f"[{p}]" for p in path[1:])
-
-
 async def _unexpected_error(request: Request, exc: Exception) -> Response:
     logging.getLogger("strongroom").exception("unhandled error on %s", request.url.path)
     return error_response(500, "api_error", "internal_error", "An internal error occurred.")
@@ -132,8 +64,6 @@ EXCEPTION_HANDLERS: dict[Any, Callable[[Request, Exception], Awaitable[Response]
 
 async def parse_json_object(request: Request) -> dict[str, Any]:
     """The body as a strict JSON object (an internal service's body: JSON only)."""
-    from strongroom.body import read_json  # here: strongroom.body builds on this module
-
     raw = await request.body()
     return read_json(raw) if raw else {}
 
@@ -170,54 +100,9 @@ class StripeHeaders:
         await self.app(scope, receive, with_headers)
 
 
-class MalformedAuthorization(ValueError):
-    """An Authorization header that carries no readable API key."""
-
-
-def presented_api_key(authorization: str | None) -> str | None:
-    """The key from `Bearer KEY` or HTTP Basic with the key as user name; None if absent."""
-    if not authorization:
-        return None
-    scheme, _, value = authorization.partition(" ")
-    if scheme.lower() == "bearer":
-        return value.strip()
-    if scheme.lower() == "basic":
-        try:
-            decoded = base64.b64decode(value.strip(), validate=True).decode("ascii")
-        except (binascii.Error, UnicodeDecodeError):
-            raise MalformedAuthorization from None
-        return decoded.partition(":")[0]
-    raise MalformedAuthorization
-
-
 async def _health(request: Request) -> Response:
     return JSONResponse({"status": "ok", "service": request.app.state.service_name})
 
 
 def health_route() -> Route:
     return Route("/healthz", _health, methods=["GET"])
-
-
-def configure_logging(level: str = "INFO") -> None:
-    """One line per record on stderr; `strongroom up` sends it to the data dir's logs."""
-    logging.basicConfig(
-        level=level.upper(),
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-        force=True,
-    )
-
-
-def serve(app: Any, host: str, port: int, *, access_log: bool = True) -> None:
-    """Run an ASGI app with uvicorn on h11, whose parser refuses ambiguous framing."""
-    uvicorn.run(
-        app,
-        host=host,
-        port=port,
-        http="h11",
-        loop="asyncio",
-        access_log=access_log,
-        log_config=None,
-        server_header=False,
-        timeout_graceful_shutdown=5,
-    )

@@ -18,7 +18,7 @@ import math
 import re
 from typing import Any
 
-from strongroom.web import ServiceError
+from strongroom.web.errors import ServiceError
 
 JSON = "application/json"
 FORM = "application/x-www-form-urlencoded"

@@ -1,0 +1,12 @@
+"""The states of what the vault executes: the types of its status columns."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+# A charge, settlement or refund: claimed before the network is called, then its answer.
+Execution = Literal["processing", "succeeded", "failed"]
+# What a settlement does with an authorisation.
+SettlementAction = Literal["capture", "void"]
+# The two kinds of merchant key.
+KeyKind = Literal["publishable", "secret"]
