@@ -58,7 +58,9 @@ def create_app(settings: Settings, velocity: VelocityStore | None = None) -> Sta
     metrics = Metrics()
     decisions = DecisionLog(sessions)
     assessor = Assessor(
-        decisions, Rulebook(sessions), velocity or open_velocity(settings), signer, metrics
+        decisions,
+        Rulebook(sessions, settings.rules_refresh_seconds),
+        velocity or open_velocity(settings), signer, metrics
     )
 
     @asynccontextmanager
