@@ -60,7 +60,9 @@ def create_app(settings: Settings, velocity: VelocityStore | None = None) -> Sta
     assessor = Assessor(
         decisions,
         Rulebook(sessions, settings.rules_refresh_seconds),
-        velocity or open_velocity(settings), signer, metrics
+        velocity or open_velocity(settings),
+        signer,
+        metrics,
     )
 
     @asynccontextmanager

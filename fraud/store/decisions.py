@@ -4,7 +4,7 @@ Written behind the answer by one thread that commits them in groups: an fsync pe
 assessment would cost more than the assessment itself. The queue is bounded, and a full
 queue (the store down or too slow) refuses assessments: a decision that cannot be
 recorded is not made. A crash of the process can lose the group not yet committed
-(at most `interval` of decisions); the API's charge keeps score, decision and rule.
+(at most twice `interval` of decisions); the API's charge keeps score, decision and rule.
 """
 
 from __future__ import annotations
@@ -107,13 +107,19 @@ class DecisionLog:
         self._thread.join(timeout=5)
 
     def _take(self) -> list[dict[str, Any]]:
+        """The rows of one commit: whatever arrives within `interval` of the first one, so
+        commits stay a few per second at any rate (one per row cost more than the rows)."""
         try:
             rows = [self._queue.get(timeout=self._interval)]
         except queue.Empty:
             return []
+        deadline = time.monotonic() + self._interval
         while len(rows) < self._batch:
+            left = deadline - time.monotonic()
+            if left <= 0 or self._stopping.is_set():
+                break
             try:
-                rows.append(self._queue.get_nowait())
+                rows.append(self._queue.get(timeout=left))
             except queue.Empty:
                 break
         return rows
