@@ -75,6 +75,7 @@ class DecisionLog:
     ) -> None:
         self._sessions = sessions
         self._queue: queue.Queue[dict[str, Any]] = queue.Queue(capacity)
+        self._capacity = capacity
         self._batch = batch
         self._interval = interval
         self._stopping = threading.Event()
@@ -82,6 +83,9 @@ class DecisionLog:
         self._thread.start()
 
     def record(self, row: dict[str, Any]) -> None:
+        # Rows the writer holds count too: its group is off the queue until committed.
+        if self._queue.unfinished_tasks >= self._capacity:
+            raise DecisionsBacklogged
         try:
             self._queue.put_nowait(row)
         except queue.Full:
