@@ -40,6 +40,18 @@ class AssessmentRequest(BaseModel):
     metadata: dict[str, str] = Field(default_factory=dict, max_length=50)
 
 
+class ApprovalRequest(BaseModel):
+    """A person approved the review of a held charge: may the API capture it now?"""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    charge_id: str = Field(pattern=r"^ch_[A-Za-z0-9]{8,64}$")
+    marketplace: str = Field(pattern=r"^mkt_[A-Za-z0-9]{8,64}$")
+    card: str = Field(pattern=r"^card_[A-Za-z0-9]{8,64}$")
+    amount: int = Field(gt=0, le=99_999_999_999)
+    currency: str = Field(pattern=r"^[a-z]{3}$")
+
+
 class Clearance(BaseModel):
     """An Ed25519-signed permission for the vault to execute exactly one charge."""
 

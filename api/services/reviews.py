@@ -135,8 +135,19 @@ class ReviewService:
         return review, charge
 
     def approve(self, marketplace_id: str, review_id: str, why: str = "approved") -> dict[str, Any]:
-        """Capture the held authorisation (the vault executes a capture once per charge)."""
+        """Capture the held authorisation (the vault executes a capture once per charge),
+        only with a fresh clearance from fraud: unreachable or refusing, nothing moves."""
         review, charge = self._open(marketplace_id, review_id)
+        self._fraud.approve(
+            {
+                "charge_id": charge.id,
+                "marketplace": marketplace_id,
+                "card": charge.card,
+                "amount": charge.amount,
+                "currency": charge.currency,
+            },
+            actor=f"review:{why}",
+        )
         settled_at_vault(
             lambda: self._vault.capture(charge.id, marketplace_id, charge.amount),
             unconfirmed="The capture could not be confirmed; retry the approval.",

@@ -5,11 +5,15 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import pytest
+
 from api.clients.fraud import FraudClient
 from api.clients.vault import VaultClient
 from api.services.reviews import ReviewService
 from api.store.db import make_engine, session_factory
 from strongroom.marketplaces import MarketplaceKeys
+from strongroom.supervisor import free_ports
+from strongroom.web import UpstreamError
 from tests.api.conftest import Stacks
 
 
@@ -122,3 +126,46 @@ def test_a_review_left_open_closes_by_the_stacks_choice(
         closed = client.get(f"/v1/reviews/{review}").json()
         assert (closed["open"], closed["closed_reason"]) == (False, "timed_out_rejected")
         assert released(client.get(f"/v1/charges/{charge['id']}").json())
+
+
+def test_approve_captures_nothing_unless_fraud_clears_it_afresh(
+    stacks: Stacks, shop: MarketplaceKeys
+) -> None:
+    token = stacks.token(shop, live=True)
+    with stacks.client(shop.sk_live) as client:
+        client.post("/v1/fraud/rules", json={"predicate": "review if :amount: >= 100000"})
+        held = [
+            client.post(
+                "/v1/charges", json={"card": token, "amount": 150_000, "currency": "usd"}
+            ).json()
+            for _ in range(2)
+        ]
+        first, second = (charge["review"] for charge in held)
+        # A person rejects the first and blocks the card: the second may no longer capture.
+        rejected = client.post(f"/v1/reviews/{first}/reject", json={"block_card": True})
+        assert rejected.status_code == 200, rejected.text
+        refused = client.post(f"/v1/reviews/{second}/approve")
+        assert refused.status_code == 400, refused.text
+        assert refused.json()["error"]["code"] == "approval_refused"
+        assert "@blocked_cards" in refused.json()["error"]["message"]
+        still = client.get(f"/v1/reviews/{second}").json()
+        assert still["open"] is True
+        assert client.get(f"/v1/charges/{held[1]['id']}").json()["captured"] is False
+    assert network_kinds(stacks, held[1]["id"]) == ["authorization"]
+
+    # Fraud unreachable: fail closed, the review stays open and the vault captures nothing.
+    settings = stacks.settings["live"]
+    engine = make_engine(settings.resolved_database_url())
+    vault = VaultClient(settings.vault_url, settings.vault_credential.get_secret_value(), 10)
+    dead = FraudClient(f"http://127.0.0.1:{free_ports(1)[0]}", "nobody", 2)
+    service = ReviewService(session_factory(engine), vault, dead, livemode=True)
+    try:
+        with pytest.raises(UpstreamError):
+            service.approve(shop.id, second)
+    finally:
+        vault.close()
+        dead.close()
+        engine.dispose()
+    assert network_kinds(stacks, held[1]["id"]) == ["authorization"]
+    with stacks.client(shop.sk_live) as client:
+        assert client.get(f"/v1/reviews/{second}").json()["open"] is True
