@@ -95,10 +95,14 @@ class RuleUpdate(ManagementRequest):
 
 
 class ThresholdsUpdate(ManagementRequest):
-    """Scores at or above review_at are reviewed, at or above block_at blocked."""
+    """Scores at or above review_at are reviewed, at or above block_at blocked; a review
+    open longer than review_timeout_seconds closes by review_timeout_action (null: the
+    API stack's default). Fields left out keep their value."""
 
-    review_at: int = Field(ge=1, le=100)
-    block_at: int = Field(ge=1, le=101)  # 101: the score never blocks
+    review_at: int | None = Field(default=None, ge=1, le=100)
+    block_at: int | None = Field(default=None, ge=1, le=101)  # 101: the score never blocks
+    review_timeout_seconds: int | None = Field(default=None, ge=60, le=90 * 86400)
+    review_timeout_action: Literal["approve", "reject"] | None = None
 
 
 class ValueListCreate(ManagementRequest):

@@ -169,3 +169,44 @@ def test_approve_captures_nothing_unless_fraud_clears_it_afresh(
     assert network_kinds(stacks, held[1]["id"]) == ["authorization"]
     with stacks.client(shop.sk_live) as client:
         assert client.get(f"/v1/reviews/{second}").json()["open"] is True
+
+
+def test_each_marketplace_sets_its_own_review_timeout_and_action(
+    stacks: Stacks, shop: MarketplaceKeys
+) -> None:
+    other = stacks.marketplace("other")
+    with stacks.client(shop.sk_live) as client:
+        chosen = client.post(
+            "/v1/fraud/settings",
+            json={"review_timeout_seconds": 3600, "review_timeout_action": "approve"},
+        )
+        assert chosen.status_code == 200, chosen.text
+        body = chosen.json()
+        assert (body["review_timeout_seconds"], body["review_timeout_action"]) == (3600, "approve")
+        assert (body["review_at"], body["block_at"]) == (65, 75)  # left out: kept
+    mine, theirs = held_charge(stacks, shop), held_charge(stacks, other)
+    settings = stacks.settings["live"]
+    engine = make_engine(settings.resolved_database_url())
+    vault = VaultClient(settings.vault_url, settings.vault_credential.get_secret_value(), 10)
+    fraud = FraudClient(settings.fraud_url, settings.fraud_credential.get_secret_value(), 10)
+    service = ReviewService(session_factory(engine), vault, fraud, livemode=True)
+    now = dt.datetime.now(dt.UTC)
+    try:
+        # Two hours on: past this shop's hour, within the stack's default of a week.
+        service.close_expired(dt.timedelta(days=7), "reject", now=now + dt.timedelta(hours=2))
+        with stacks.client(shop.sk_live) as client:
+            review = client.get(f"/v1/reviews/{mine['review']}").json()
+            assert (review["open"], review["closed_reason"]) == (False, "timed_out_approved")
+            assert client.get(f"/v1/charges/{mine['id']}").json()["captured"] is True
+        with stacks.client(other.sk_live) as client:
+            assert client.get(f"/v1/reviews/{theirs['review']}").json()["open"] is True
+        service.close_expired(dt.timedelta(days=7), "reject", now=now + dt.timedelta(days=8))
+        with stacks.client(other.sk_live) as client:
+            review = client.get(f"/v1/reviews/{theirs['review']}").json()
+            assert (review["open"], review["closed_reason"]) == (False, "timed_out_rejected")
+    finally:
+        vault.close()
+        fraud.close()
+        engine.dispose()
+    assert network_kinds(stacks, mine["id"]) == ["authorization", "capture"]
+    assert network_kinds(stacks, theirs["id"]) == ["authorization", "void"]
