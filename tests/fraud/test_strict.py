@@ -1,5 +1,7 @@
 """Every fraud route reads its input strictly: what it does not take is a 400, not ignored."""
 
+from typing import Any
+
 import pytest
 from starlette.testclient import TestClient
 
@@ -39,7 +41,7 @@ def test_a_query_string_on_a_post_or_a_body_on_a_delete_is_refused(client: TestC
     assert bad.status_code == 400
 
 
-BODIES = {
+BODIES: dict[str, dict[str, Any]] = {
     "/v1/assessments": assessment(),
     "/v1/approvals": {
         "charge_id": "ch_abcdefgh12",
