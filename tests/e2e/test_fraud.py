@@ -76,6 +76,7 @@ def test_a_velocity_rule_blocks_the_fifth_charge_and_replays_never_count(stack: 
         assert (blocked["status"], blocked["outcome"]["type"]) == ("failed", "blocked")
         assert blocked["fraud"]["rule"]["id"] == rule.json()["id"]
         assert blocked["fraud"]["rule"]["predicate"] == "block if :card_velocity_1h: > 3"
+        assert rule.json()["id"] in blocked["outcome"]["rule"]  # Stripe's place names it too
         assert charge("order-5").json() == fifth.json()  # the replay, not a sixth charge
         history = server.get("/v1/fraud/rule_history").json()["data"]
         assert [(c["change"], c["actor"]) for c in history] == [("created", "secret_key")]
