@@ -1,18 +1,22 @@
 """Fraud assessments per second and their latency: the rules engine with 30 rules and
-velocity in Redis, beside the 3-rule scorer it replaced (main's fraud/), in one run.
+velocity in Redis, beside the 3-rule scorer it replaced, in one run.
 
   engine  in-process  Assessor.assess: attributes, one Redis script call, 30 rules,
                       the decision recorded in SQLite, a clearance signed
   engine  http        POST /v1/assessments to `python -m fraud` (uvicorn, one process)
-  3-rule  in-process  main's fraud.domain.rules.assess with its Redis counter
-  3-rule  http        main's `python -m fraud`, same Redis
+  3-rule  in-process  the old fraud.domain.rules.assess with its Redis counter
+  3-rule  http        the old `python -m fraud`, same Redis
+  before  ...         with --before REF: the engine as it was at that git ref, same traffic
 
 Latency is measured one request at a time on a kept-alive connection (p50, p99);
-throughput with --concurrency requests in flight, over the server's CPU seconds too
-(assessments per core-second). Cards, customers, emails and IPs are drawn from pools so
-velocity sets grow as in real traffic. Needs Redis (--redis, default the local one) and
-git (the old scorer is taken from the `main` branch).
+throughput with --concurrency requests in flight. CPU per assessment is the process's
+CPU time from /proc (the server's, for HTTP; the decision writer's thread included) over
+the assessments it made: 1 / that is assessments per core-second, the figure that does
+not depend on how busy the machine is. Cards, customers, emails and IPs are drawn from
+pools so velocity sets grow as in real traffic. Needs Redis (--redis, default the local
+one) and git (the old scorer is taken from LEGACY_REF).
 Usage: .venv/bin/python -m bench.fraud [--requests N] [--concurrency C] [--redis URL]
+                                       [--before REF]
 (as a module: run as a file, this bench/fraud.py would shadow the fraud package)
 """
 
@@ -41,6 +45,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from strongroom.supervisor import free_ports
 
 REPO = Path(__file__).resolve().parents[1]
+# The last commit with the 3-rule scorer (fraud.counters, fraud.domain.rules).
+LEGACY_REF = "7bd3471996e6858eb49ff6fcd1d14a176d2a42bd"
 MARKETPLACE = "mkt_benchbenchbench"
 RULES = [
     "block if :card_velocity_1h: > 20",
@@ -102,12 +108,20 @@ def percentiles(latencies: list[float]) -> tuple[float, float]:
     return cuts[49] * 1000, cuts[98] * 1000
 
 
-def report(name: str, per_second: float, latencies: list[float], extra: str = "") -> None:
+def report(
+    name: str, per_second: float, latencies: list[float], cpu: float, extra: str = ""
+) -> None:
+    """One line: rate, latency, CPU ms per assessment (and so assessments per core-second)."""
     p50, p99 = percentiles(latencies)
-    print(f"  {name:<26} {per_second:>9,.0f}/s   p50 {p50:6.3f} ms   p99 {p99:6.3f} ms  {extra}")
+    print(
+        f"  {name:<28} {per_second:>7,.0f}/s  p50 {p50:6.3f} ms  p99 {p99:7.3f} ms"
+        f"  CPU {cpu * 1000:5.3f} ms/assessment = {1 / cpu:>6,.0f}/core-s  {extra}"
+    )
 
 
-def engine_in_process(work: Path, redis_url: str, prefix: str, n: int, name: str) -> None:
+def engine_in_process(
+    work: Path, redis_url: str, prefix: str, n: int, name: str, label: str = "engine"
+) -> None:
     from fraud.app import create_app
     from fraud.config import Settings
     from fraud.contracts import AssessmentRequest
@@ -133,14 +147,16 @@ def engine_in_process(work: Path, redis_url: str, prefix: str, n: int, name: str
     rng = random.Random(1)  # noqa: S311 (reproducible traffic, not secrets)
     bodies = [AssessmentRequest.model_validate(charge(i, rng)) for i in range(n)]
     latencies = []
-    began = time.perf_counter()
+    cpu, began = time.process_time(), time.perf_counter()
     for body in bodies:
         start = time.perf_counter()
         ctx.assessor.assess(body, True)
         latencies.append(time.perf_counter() - start)
-    ctx.assessor.decisions.flush()
+    elapsed = time.perf_counter() - began
+    ctx.assessor.decisions.flush()  # the writer's CPU is the assessments' too
+    used = time.process_time() - cpu
     where = "redis" if redis_url != "memory" else "memory"
-    report(f"engine  in-process/{where}", n / (time.perf_counter() - began), latencies)
+    report(f"{label}  in-process/{where}", n / elapsed, latencies, used / n)
 
 
 LEGACY_LOOP = textwrap.dedent(
@@ -151,14 +167,15 @@ LEGACY_LOOP = textwrap.dedent(
     from fraud.domain.rules import Facts, assess
     counters = RedisCounters(redis.Redis.from_url(sys.argv[2]), sys.argv[3])
     n, rng, latencies = int(sys.argv[4]), random.Random(1), []
-    began = time.perf_counter()
+    cpu, began = time.process_time(), time.perf_counter()
     for i in range(n):
         start = time.perf_counter()
         card = rng.randrange(2000)
         count = counters.hit(f"live:mkt:fp{card}", 60)
         assess(Facts(True, "424242", f"{card % 10000:04d}", 1999, count))
         latencies.append(time.perf_counter() - start)
-    print(n / (time.perf_counter() - began), " ".join(map(str, latencies)))
+    elapsed, used = time.perf_counter() - began, time.process_time() - cpu
+    print(n / elapsed, used / n, " ".join(map(str, latencies)))
     """
 )
 
@@ -171,7 +188,28 @@ def legacy_in_process(legacy: Path, redis_url: str, prefix: str, n: int) -> None
         check=True,
         env={**os.environ, "PYTHONPATH": str(legacy)},
     ).stdout.split()
-    report("3-rule  in-process", float(out[0]), [float(x) for x in out[1:]])
+    report("3-rule  in-process", float(out[0]), [float(x) for x in out[2:]], float(out[1]))
+
+
+BEFORE_IN_PROCESS = textwrap.dedent(
+    """
+    import sys
+    from pathlib import Path
+    from bench.fraud import engine_in_process
+    engine_in_process(Path(sys.argv[1]), sys.argv[2], sys.argv[3], int(sys.argv[4]), "before",
+                      "before")
+    """
+)
+
+
+def before_in_process(tree: Path, work: Path, redis_url: str, prefix: str, n: int) -> None:
+    """This bench's in-process loop over the fraud package of another git ref."""
+    subprocess.run(
+        [sys.executable, "-c", BEFORE_IN_PROCESS, str(work), redis_url, prefix, str(n)],
+        check=True,
+        cwd=tree,
+        env={**os.environ, "PYTHONPATH": f"{tree}:{REPO}"},
+    )
 
 
 def cpu_of(pid: int) -> float:
@@ -208,12 +246,14 @@ async def over_http(
     rng = random.Random(2)  # noqa: S311
     latencies = []
     with httpx.Client(headers=headers) as client:
+        cpu = cpu_of(pid)
         for i in range(n):
             body = make(i, rng)
             start = time.perf_counter()
             response = client.post(url, json=body)
             latencies.append(time.perf_counter() - start)
             assert response.status_code == 200, response.text
+        one_at_a_time = (cpu_of(pid) - cpu) / n
     bodies = [make(n + i, rng) for i in range(n)]
     limits = httpx.Limits(max_connections=c, max_keepalive_connections=c)
     async with httpx.AsyncClient(headers=headers, limits=limits) as pool:
@@ -226,7 +266,25 @@ async def over_http(
         await asyncio.gather(*(worker(bodies[k::c]) for k in range(c)))
         elapsed, used = time.perf_counter() - began, cpu_of(pid) - cpu
     per_core = n / used if used else float("nan")
-    report(name, n / elapsed, latencies, f"({c} in flight; {per_core:,.0f} per server CPU-s)")
+    report(
+        name,
+        n / elapsed,
+        latencies,
+        one_at_a_time,
+        f"({c} in flight: {per_core:,.0f}/core-s)",
+    )
+
+
+def extract(ref: str, into: Path) -> Path:
+    """The fraud and strongroom packages as they were at git `ref`."""
+    into.mkdir()
+    archive = subprocess.run(
+        ["git", "-C", str(REPO), "archive", ref, "fraud", "strongroom"],
+        capture_output=True,
+        check=True,
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
+    return into
 
 
 def main() -> None:
@@ -236,23 +294,25 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=3000)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/0")
+    parser.add_argument("--before", metavar="REF", help="also run the engine of this git ref")
     args = parser.parse_args()
     prefix = f"bench-fraud-{secrets.token_hex(4)}:"
     client = redis.Redis.from_url(args.redis)
     key = base64.b64encode(Ed25519PrivateKey.generate().private_bytes_raw()).decode()
+    n, c = args.requests, args.concurrency
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        legacy = work / "legacy"
-        legacy.mkdir()
-        archive = subprocess.run(
-            ["git", "-C", str(REPO), "archive", "main", "fraud"], capture_output=True, check=True
-        ).stdout
-        subprocess.run(["tar", "-x", "-C", str(legacy)], input=archive, check=True)
-        print(f"{args.requests} assessments each; velocity in Redis at {args.redis}")
+        legacy = extract(LEGACY_REF, work / "legacy")
+        before = extract(args.before, work / "before-tree") if args.before else None
+        print(f"{n} assessments each; velocity in Redis at {args.redis}; {os.cpu_count()} CPUs,")
+        print(f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())} at the start")
+        servers: list[subprocess.Popen[bytes]] = []
         try:
-            engine_in_process(work, "memory", prefix, args.requests, "engine-memory")
-            engine_in_process(work, args.redis, prefix, args.requests, "engine")
-            legacy_in_process(legacy, args.redis, prefix, args.requests)
+            engine_in_process(work, "memory", prefix, n, "engine-memory")
+            engine_in_process(work, args.redis, prefix, n, "engine")
+            if before is not None:
+                before_in_process(before, work, args.redis, prefix + "before:", n)
+            legacy_in_process(legacy, args.redis, prefix, n)
             env = {
                 "FRAUD_TEST_CREDENTIAL": "t",
                 "FRAUD_LIVE_CREDENTIAL": "l",
@@ -260,48 +320,33 @@ def main() -> None:
                 "FRAUD_COUNTERS_URL": args.redis,
                 "FRAUD_LOG_LEVEL": "WARNING",
             }
-            engine_port, legacy_port = free_ports(2)
-            engine_env = {
-                **env,
-                "FRAUD_COUNTERS_PREFIX": prefix + "engine-http:",
-                "FRAUD_DATA_DIR": str(work / "engine"),  # the 30 rules made in-process
-            }
-            engine = serve(str(REPO), engine_env, engine_port)
-            legacy_env = {**env, "FRAUD_COUNTERS_PREFIX": prefix + "legacy-http:"}
-            old = serve(f"{legacy}:{REPO}", legacy_env, legacy_port)
-            try:
-                asyncio.run(
-                    over_http(
-                        "engine  http",
-                        engine_port,
-                        engine.pid,
-                        args.requests,
-                        args.concurrency,
-                        charge,
-                    )
-                )
 
-                def old_charge(i: int, rng: random.Random) -> dict[str, Any]:
-                    body = charge(i, rng)
-                    for extra in ("customer", "email", "metadata"):
-                        del body[extra]
-                    return body
+            def old_charge(i: int, rng: random.Random) -> dict[str, Any]:
+                body = charge(i, rng)
+                for extra in ("customer", "email", "metadata"):
+                    del body[extra]
+                return body
 
-                asyncio.run(
-                    over_http(
-                        "3-rule  http",
-                        legacy_port,
-                        old.pid,
-                        args.requests,
-                        args.concurrency,
-                        old_charge,
-                    )
+            runs: list[tuple[str, str, dict[str, str], Callable[..., Any]]] = [
+                # the 30 rules made in-process, in their data dirs
+                ("engine  http", str(REPO), {"FRAUD_DATA_DIR": str(work / "engine")}, charge),
+            ]
+            if before is not None:
+                runs.append(
+                    ("before  http", str(before), {"FRAUD_DATA_DIR": str(work / "before")}, charge)
                 )
-            finally:
-                for proc in (engine, old):
-                    proc.terminate()
-                    proc.wait(10)
+            runs.append(("3-rule  http", str(legacy), {}, old_charge))
+            for name, tree, extra, make in runs:
+                port = free_ports(1)[0]
+                label = name.split()[0]
+                server_env = {**env, **extra, "FRAUD_COUNTERS_PREFIX": f"{prefix}{label}-http:"}
+                server = serve(f"{tree}:{REPO}", server_env, port)
+                servers.append(server)
+                asyncio.run(over_http(name, port, server.pid, n, c, make))
         finally:
+            for proc in servers:
+                proc.terminate()
+                proc.wait(10)
             for name in client.scan_iter(match=prefix + "*"):
                 client.delete(name)
 

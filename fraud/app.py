@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 import redis
 from prometheus_client import generate_latest
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -23,6 +24,7 @@ from fraud.rules.errors import RuleInvalid
 from fraud.signing import ClearanceSigner, load_signing_key
 from fraud.store.db import make_engine, migrate, session_factory
 from fraud.store.decisions import DecisionLog
+from fraud.strict import StrictRequests
 from fraud.velocity import VelocityStore
 from fraud.velocity.memory import MemoryVelocity
 from fraud.velocity.redis_store import RedisVelocity
@@ -59,7 +61,11 @@ def create_app(settings: Settings, velocity: VelocityStore | None = None) -> Sta
     metrics = Metrics()
     decisions = DecisionLog(sessions)
     assessor = Assessor(
-        decisions, Rulebook(sessions), velocity or open_velocity(settings), signer, metrics
+        decisions,
+        Rulebook(sessions, settings.rules_refresh_seconds),
+        velocity or open_velocity(settings),
+        signer,
+        metrics,
     )
 
     @asynccontextmanager
@@ -81,6 +87,7 @@ def create_app(settings: Settings, velocity: VelocityStore | None = None) -> Sta
             *rulesets.routes,
         ],
         exception_handlers={**EXCEPTION_HANDLERS, RuleInvalid: _rule_invalid},
+        middleware=[Middleware(StrictRequests)],
         lifespan=lifespan,
     )
     app.state.service_name = "fraud"

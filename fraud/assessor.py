@@ -50,6 +50,14 @@ class Assessor:
         self._metrics = metrics
         self._clock = clock
 
+    @property
+    def rulebook(self) -> Rulebook:
+        return self._rulebook
+
+    @property
+    def signer(self) -> ClearanceSigner:
+        return self._signer
+
     def _refuse(self, cause: str, charge_id: str, exc: Exception) -> FraudUnavailable:
         self._metrics.unavailable.labels(cause).inc()
         log.error(

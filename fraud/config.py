@@ -27,6 +27,9 @@ class Settings(BaseSettings):
     # Rules, value lists and decisions: a SQLite file under data_dir unless a URL is given.
     database_url: str | None = None
     clearance_ttl_seconds: int = 120
+    # How stale another process's change to rules or lists may be here (this process's
+    # own changes apply to the next assessment).
+    rules_refresh_seconds: float = 1.0
     log_level: str = "INFO"
 
     def resolved_database_url(self) -> str:

@@ -40,6 +40,18 @@ class AssessmentRequest(BaseModel):
     metadata: dict[str, str] = Field(default_factory=dict, max_length=50)
 
 
+class ApprovalRequest(BaseModel):
+    """A person approved the review of a held charge: may the API capture it now?"""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    charge_id: str = Field(pattern=r"^ch_[A-Za-z0-9]{8,64}$")
+    marketplace: str = Field(pattern=r"^mkt_[A-Za-z0-9]{8,64}$")
+    card: str = Field(pattern=r"^card_[A-Za-z0-9]{8,64}$")
+    amount: int = Field(gt=0, le=99_999_999_999)
+    currency: str = Field(pattern=r"^[a-z]{3}$")
+
+
 class Clearance(BaseModel):
     """An Ed25519-signed permission for the vault to execute exactly one charge."""
 
@@ -83,10 +95,14 @@ class RuleUpdate(ManagementRequest):
 
 
 class ThresholdsUpdate(ManagementRequest):
-    """Scores at or above review_at are reviewed, at or above block_at blocked."""
+    """Scores at or above review_at are reviewed, at or above block_at blocked; a review
+    open longer than review_timeout_seconds closes by review_timeout_action (null: the
+    API stack's default). Fields left out keep their value."""
 
-    review_at: int = Field(ge=1, le=100)
-    block_at: int = Field(ge=1, le=101)  # 101: the score never blocks
+    review_at: int | None = Field(default=None, ge=1, le=100)
+    block_at: int | None = Field(default=None, ge=1, le=101)  # 101: the score never blocks
+    review_timeout_seconds: int | None = Field(default=None, ge=60, le=90 * 86400)
+    review_timeout_action: Literal["approve", "reject"] | None = None
 
 
 class ValueListCreate(ManagementRequest):

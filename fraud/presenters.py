@@ -55,6 +55,8 @@ def thresholds_json(state: RulesetState, livemode: bool) -> dict[str, Any]:
         "ruleset_version": state.version,
         "review_at": state.review_at,
         "block_at": state.block_at,
+        "review_timeout_seconds": state.review_timeout_seconds,
+        "review_timeout_action": state.review_timeout_action,
         "livemode": livemode,
     }
 

@@ -57,6 +57,11 @@ class FraudClient:
             raise FraudUnavailable(f"status {response.status_code}")
         return FraudAssessment.model_validate_json(response.content)
 
+    def approve(self, body: dict[str, Any], actor: str) -> FraudClearance:
+        """A fresh clearance to capture a held charge; fraud's refusal becomes ours (400)."""
+        answer = self.manage("POST", "/v1/approvals", str(body["marketplace"]), actor, body)
+        return FraudClearance.model_validate(answer["clearance"])
+
     def manage(
         self,
         method: str,

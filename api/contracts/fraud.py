@@ -59,8 +59,21 @@ class FraudRuleChange(Resource):
 
 
 class FraudSettingsUpdate(Request):
-    review_at: int = Field(ge=1, le=100, description="A score at or above it is reviewed.")
-    block_at: int = Field(ge=1, le=101, description="At or above it blocked; 101: never.")
+    review_at: int | None = Field(
+        default=None, ge=1, le=100, description="A score at or above it is reviewed."
+    )
+    block_at: int | None = Field(
+        default=None, ge=1, le=101, description="At or above it blocked; 101: never."
+    )
+    review_timeout_seconds: int | None = Field(
+        default=None,
+        ge=60,
+        le=90 * 86400,
+        description="A review open longer closes by review_timeout_action; null: the default.",
+    )
+    review_timeout_action: Literal["approve", "reject"] | None = Field(
+        default=None, description="How a timed-out review closes; null: the stack's default."
+    )
 
 
 class FraudSettings(Resource):
@@ -68,6 +81,8 @@ class FraudSettings(Resource):
     ruleset_version: int
     review_at: int
     block_at: int
+    review_timeout_seconds: int | None = None
+    review_timeout_action: Literal["approve", "reject"] | None = None
     livemode: bool
     warnings: list[str] = Field(default_factory=list)
 

@@ -135,8 +135,19 @@ class ReviewService:
         return review, charge
 
     def approve(self, marketplace_id: str, review_id: str, why: str = "approved") -> dict[str, Any]:
-        """Capture the held authorisation (the vault executes a capture once per charge)."""
+        """Capture the held authorisation (the vault executes a capture once per charge),
+        only with a fresh clearance from fraud: unreachable or refusing, nothing moves."""
         review, charge = self._open(marketplace_id, review_id)
+        self._fraud.approve(
+            {
+                "charge_id": charge.id,
+                "marketplace": marketplace_id,
+                "card": charge.card,
+                "amount": charge.amount,
+                "currency": charge.currency,
+            },
+            actor=f"review:{why}",
+        )
         settled_at_vault(
             lambda: self._vault.capture(charge.id, marketplace_id, charge.amount),
             unconfirmed="The capture could not be confirmed; retry the approval.",
@@ -177,23 +188,63 @@ class ReviewService:
             if exc.code != "item_exists":
                 raise
 
+    def _timeout_policy(
+        self, marketplace_id: str, older_than: dt.timedelta, action: str
+    ) -> tuple[dt.timedelta, str]:
+        """The marketplace's own review timeout and action (fraud's settings), else ours."""
+        answer = self._fraud.manage("GET", "/v1/fraud/settings", marketplace_id, "review-timeout")
+        seconds, chosen = answer.get("review_timeout_seconds"), answer.get("review_timeout_action")
+        return (
+            dt.timedelta(seconds=seconds) if isinstance(seconds, int) else older_than,
+            chosen if chosen in ("approve", "reject") else action,
+        )
+
     def close_expired(
         self, older_than: dt.timedelta, action: str, now: dt.datetime | None = None
     ) -> int:
-        """Close reviews open past `older_than` by `action` (approve or reject)."""
-        cutoff = (now or utcnow()) - older_than
+        """Close reviews open past their marketplace's timeout by its action (approve or
+        reject); `older_than` and `action` for a marketplace that set none. Returns how many
+        were due."""
+        now = now or utcnow()
         with self._sessions() as session:
-            due = list(
+            marketplaces = list(
                 session.scalars(
-                    select(Review).where(Review.open.is_(True), Review.created < cutoff).limit(50)
+                    select(Review.marketplace_id).where(Review.open.is_(True)).distinct()
                 )
             )
-        for review in due:
+        due_count = 0
+        for marketplace_id in marketplaces:
             try:
-                if action == "approve":
-                    self.approve(review.marketplace_id, review.id, why="timed_out_approved")
-                else:
+                timeout, chosen = self._timeout_policy(marketplace_id, older_than, action)
+            except ServiceError as exc:  # no policy known: close nothing of it, ask next round
+                log.warning("review timeout of %s unknown: %s", marketplace_id, exc.code)
+                continue
+            with self._sessions() as session:
+                due = list(
+                    session.scalars(
+                        select(Review)
+                        .where(
+                            Review.marketplace_id == marketplace_id,
+                            Review.open.is_(True),
+                            Review.created < now - timeout,
+                        )
+                        .order_by(Review.created)
+                        .limit(50)
+                    )
+                )
+            due_count += len(due)
+            for review in due:
+                try:
+                    if chosen == "approve":
+                        try:
+                            self.approve(review.marketplace_id, review.id, "timed_out_approved")
+                            continue
+                        except ServiceError as exc:
+                            # Fraud would not clear it (e.g. the card is blocked now): a hold
+                            # nobody may capture is released rather than kept for ever.
+                            if exc.code != "approval_refused":
+                                raise
                     self.reject(review.marketplace_id, review.id, why="timed_out_rejected")
-            except ServiceError as exc:  # retried at the next round
-                log.warning("review %s not closed on timeout: %s", review.id, exc.code)
-        return len(due)
+                except ServiceError as exc:  # retried at the next round
+                    log.warning("review %s not closed on timeout: %s", review.id, exc.code)
+        return due_count

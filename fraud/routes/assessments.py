@@ -1,4 +1,5 @@
-"""POST /v1/assessments: an API stack asks whether a charge may run."""
+"""POST /v1/assessments: an API stack asks whether a charge may run; POST /v1/approvals:
+whether a charge held for review may now be captured (fraud/approvals.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from fraud.contracts import AssessmentRequest
+from fraud.approvals import approve
+from fraud.contracts import ApprovalRequest, AssessmentRequest
 from fraud.routes.common import caller_livemode, context
 from strongroom.web.asgi import parse_json_object
 
@@ -21,4 +23,16 @@ async def assessments(request: Request) -> JSONResponse:
     return JSONResponse(result.model_dump(exclude_none=True))
 
 
-routes = [Route("/v1/assessments", assessments, methods=["POST"])]
+async def approvals(request: Request) -> JSONResponse:
+    ctx = context(request)
+    livemode = caller_livemode(request, ctx.settings)
+    body = ApprovalRequest.model_validate(await parse_json_object(request))
+    actor = request.headers.get("strongroom-actor", "api")[:200]
+    clearance = await run_in_threadpool(approve, ctx.sessions, ctx.assessor, body, livemode, actor)
+    return JSONResponse({"object": "fraud.approval", "clearance": clearance.model_dump()})
+
+
+routes = [
+    Route("/v1/assessments", assessments, methods=["POST"]),
+    Route("/v1/approvals", approvals, methods=["POST"]),
+]

@@ -113,26 +113,33 @@ async def thresholds(request: Request) -> JSONResponse:
     body = None
     if request.method == "POST":
         body = ThresholdsUpdate.model_validate(await parse_json_object(request))
-        if body.review_at > body.block_at:
-            raise ServiceError("review_at may not exceed block_at.", param="review_at")
 
     def run() -> dict[str, Any]:
         with ctx.sessions.begin() as session:
             state = scope_state(session, scope.key)
             if body is not None:
-                state.review_at, state.block_at = body.review_at, body.block_at
-                state.version += 1
-                session.add(
-                    RuleChange(
-                        scope=scope.key,
-                        version=state.version,
-                        rule_id=None,
-                        change="thresholds",
-                        predicate=f"review_at={body.review_at} block_at={body.block_at}",
-                        enabled=None,
-                        actor=scope.actor,
+                given = body.model_dump(include=body.model_fields_set)
+                for name in ("review_at", "block_at"):
+                    if given.get(name, 0) is None:
+                        raise ServiceError(f"{name} may not be null.", param=name)
+                changed = {k: v for k, v in given.items() if getattr(state, k) != v}
+                for name, value in given.items():
+                    setattr(state, name, value)
+                if state.review_at > state.block_at:
+                    raise ServiceError("review_at may not exceed block_at.", param="review_at")
+                if changed:
+                    state.version += 1
+                    session.add(
+                        RuleChange(
+                            scope=scope.key,
+                            version=state.version,
+                            rule_id=None,
+                            change="settings",
+                            predicate=" ".join(f"{k}={v}" for k, v in sorted(changed.items())),
+                            enabled=None,
+                            actor=scope.actor,
+                        )
                     )
-                )
             answer = thresholds_json(state, scope.mode == "live")
             scoring = [
                 r.predicate

@@ -4,7 +4,7 @@ Written behind the answer by one thread that commits them in groups: an fsync pe
 assessment would cost more than the assessment itself. The queue is bounded, and a full
 queue (the store down or too slow) refuses assessments: a decision that cannot be
 recorded is not made. A crash of the process can lose the group not yet committed
-(at most `interval` of decisions); the API's charge keeps score, decision and rule.
+(at most twice `interval` of decisions); the API's charge keeps score, decision and rule.
 """
 
 from __future__ import annotations
@@ -75,6 +75,7 @@ class DecisionLog:
     ) -> None:
         self._sessions = sessions
         self._queue: queue.Queue[dict[str, Any]] = queue.Queue(capacity)
+        self._capacity = capacity
         self._batch = batch
         self._interval = interval
         self._stopping = threading.Event()
@@ -82,6 +83,9 @@ class DecisionLog:
         self._thread.start()
 
     def record(self, row: dict[str, Any]) -> None:
+        # Rows the writer holds count too: its group is off the queue until committed.
+        if self._queue.unfinished_tasks >= self._capacity:
+            raise DecisionsBacklogged
         try:
             self._queue.put_nowait(row)
         except queue.Full:
@@ -107,13 +111,19 @@ class DecisionLog:
         self._thread.join(timeout=5)
 
     def _take(self) -> list[dict[str, Any]]:
+        """The rows of one commit: whatever arrives within `interval` of the first one, so
+        commits stay a few per second at any rate (one per row cost more than the rows)."""
         try:
             rows = [self._queue.get(timeout=self._interval)]
         except queue.Empty:
             return []
+        deadline = time.monotonic() + self._interval
         while len(rows) < self._batch:
+            left = deadline - time.monotonic()
+            if left <= 0 or self._stopping.is_set():
+                break
             try:
-                rows.append(self._queue.get_nowait())
+                rows.append(self._queue.get(timeout=left))
             except queue.Empty:
                 break
         return rows

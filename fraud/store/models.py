@@ -42,6 +42,9 @@ class RulesetState(Base):
     block_at: Mapped[int] = mapped_column(default=75)
     # Bumped when a draft ruleset starts or stops running in shadow.
     drafts_version: Mapped[int] = mapped_column(default=0)
+    # How long a review may stay open, and how it then closes; None: the API stack's default.
+    review_timeout_seconds: Mapped[int | None] = mapped_column(default=None)
+    review_timeout_action: Mapped[str | None] = mapped_column(String(8), default=None)
 
 
 class Rule(Base):

@@ -15,10 +15,14 @@ DEFAULT_LISTS: dict[str, tuple[str, str]] = {
     "blocked_emails": ("email", "Blocked emails"),
     "blocked_ips": ("ip_address", "Blocked IP addresses"),
 }
+# session.info key: the scopes whose ruleset row this transaction took (and may change);
+# the Rulebook forgets its copy of them when the transaction commits.
+CHANGED = "fraud_scopes_changed"
 
 
 def scope_state(session: Session, scope: str) -> RulesetState:
     """The scope's ruleset row, locked for this transaction (so versions never repeat)."""
+    session.info.setdefault(CHANGED, set()).add(scope)
     state = session.scalars(
         select(RulesetState).where(RulesetState.scope == scope).with_for_update()
     ).one_or_none()

@@ -89,4 +89,9 @@ for w = 1, #windows - 1 do
     local count = redis.call('ZCOUNT', blocks, '(' .. (at - windows[w]), '(' .. at)
     out[#out + 1] = count
 end
-return out
+-- One bulk string, not an array: the client parses one reply instead of ~30 (%.0f keeps
+-- sums past 1e14 whole, where tostring would write an exponent).
+for i = 1, #out do
+    out[i] = string.format('%.0f', out[i])
+end
+return table.concat(out, ',')

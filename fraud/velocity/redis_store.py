@@ -49,8 +49,9 @@ class RedisVelocity:
             self._cap,
             *WINDOWS_MS.values(),
         ]
-        values = self._script(keys=keys, args=args)
-        return dict(zip(attribute_names(present), (int(v) for v in values), strict=True))
+        raw = self._script(keys=keys, args=args)
+        text = raw.decode("ascii") if isinstance(raw, bytes) else str(raw)
+        return dict(zip(attribute_names(present), map(int, text.split(",")), strict=True))
 
     def record_block(self, scope: str, card: str, charge_id: str, at_ms: int) -> None:
         key = self._key(scope, "blocks", digest(card))

@@ -19,14 +19,16 @@ def configure_logging(level: str = "INFO") -> None:
     )
 
 
-def serve(app: Any, host: str, port: int, *, access_log: bool = True) -> None:
+def serve(
+    app: Any, host: str, port: int, *, access_log: bool = True, loop: str = "asyncio"
+) -> None:
     """Run an ASGI app with uvicorn on h11, whose parser refuses ambiguous framing."""
     uvicorn.run(
         app,
         host=host,
         port=port,
         http="h11",
-        loop="asyncio",
+        loop=loop,
         access_log=access_log,
         log_config=None,
         server_header=False,

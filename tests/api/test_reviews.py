@@ -5,11 +5,15 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import pytest
+
 from api.clients.fraud import FraudClient
 from api.clients.vault import VaultClient
 from api.services.reviews import ReviewService
 from api.store.db import make_engine, session_factory
 from strongroom.marketplaces import MarketplaceKeys
+from strongroom.supervisor import free_ports
+from strongroom.web import UpstreamError
 from tests.api.conftest import Stacks
 
 
@@ -122,3 +126,87 @@ def test_a_review_left_open_closes_by_the_stacks_choice(
         closed = client.get(f"/v1/reviews/{review}").json()
         assert (closed["open"], closed["closed_reason"]) == (False, "timed_out_rejected")
         assert released(client.get(f"/v1/charges/{charge['id']}").json())
+
+
+def test_approve_captures_nothing_unless_fraud_clears_it_afresh(
+    stacks: Stacks, shop: MarketplaceKeys
+) -> None:
+    token = stacks.token(shop, live=True)
+    with stacks.client(shop.sk_live) as client:
+        client.post("/v1/fraud/rules", json={"predicate": "review if :amount: >= 100000"})
+        held = [
+            client.post(
+                "/v1/charges", json={"card": token, "amount": 150_000, "currency": "usd"}
+            ).json()
+            for _ in range(2)
+        ]
+        first, second = (charge["review"] for charge in held)
+        # A person rejects the first and blocks the card: the second may no longer capture.
+        rejected = client.post(f"/v1/reviews/{first}/reject", json={"block_card": True})
+        assert rejected.status_code == 200, rejected.text
+        refused = client.post(f"/v1/reviews/{second}/approve")
+        assert refused.status_code == 400, refused.text
+        assert refused.json()["error"]["code"] == "approval_refused"
+        assert "@blocked_cards" in refused.json()["error"]["message"]
+        still = client.get(f"/v1/reviews/{second}").json()
+        assert still["open"] is True
+        assert client.get(f"/v1/charges/{held[1]['id']}").json()["captured"] is False
+    assert network_kinds(stacks, held[1]["id"]) == ["authorization"]
+
+    # Fraud unreachable: fail closed, the review stays open and the vault captures nothing.
+    settings = stacks.settings["live"]
+    engine = make_engine(settings.resolved_database_url())
+    vault = VaultClient(settings.vault_url, settings.vault_credential.get_secret_value(), 10)
+    dead = FraudClient(f"http://127.0.0.1:{free_ports(1)[0]}", "nobody", 2)
+    service = ReviewService(session_factory(engine), vault, dead, livemode=True)
+    try:
+        with pytest.raises(UpstreamError):
+            service.approve(shop.id, second)
+    finally:
+        vault.close()
+        dead.close()
+        engine.dispose()
+    assert network_kinds(stacks, held[1]["id"]) == ["authorization"]
+    with stacks.client(shop.sk_live) as client:
+        assert client.get(f"/v1/reviews/{second}").json()["open"] is True
+
+
+def test_each_marketplace_sets_its_own_review_timeout_and_action(
+    stacks: Stacks, shop: MarketplaceKeys
+) -> None:
+    other = stacks.marketplace("other")
+    with stacks.client(shop.sk_live) as client:
+        chosen = client.post(
+            "/v1/fraud/settings",
+            json={"review_timeout_seconds": 3600, "review_timeout_action": "approve"},
+        )
+        assert chosen.status_code == 200, chosen.text
+        body = chosen.json()
+        assert (body["review_timeout_seconds"], body["review_timeout_action"]) == (3600, "approve")
+        assert (body["review_at"], body["block_at"]) == (65, 75)  # left out: kept
+    mine, theirs = held_charge(stacks, shop), held_charge(stacks, other)
+    settings = stacks.settings["live"]
+    engine = make_engine(settings.resolved_database_url())
+    vault = VaultClient(settings.vault_url, settings.vault_credential.get_secret_value(), 10)
+    fraud = FraudClient(settings.fraud_url, settings.fraud_credential.get_secret_value(), 10)
+    service = ReviewService(session_factory(engine), vault, fraud, livemode=True)
+    now = dt.datetime.now(dt.UTC)
+    try:
+        # Two hours on: past this shop's hour, within the stack's default of a week.
+        service.close_expired(dt.timedelta(days=7), "reject", now=now + dt.timedelta(hours=2))
+        with stacks.client(shop.sk_live) as client:
+            review = client.get(f"/v1/reviews/{mine['review']}").json()
+            assert (review["open"], review["closed_reason"]) == (False, "timed_out_approved")
+            assert client.get(f"/v1/charges/{mine['id']}").json()["captured"] is True
+        with stacks.client(other.sk_live) as client:
+            assert client.get(f"/v1/reviews/{theirs['review']}").json()["open"] is True
+        service.close_expired(dt.timedelta(days=7), "reject", now=now + dt.timedelta(days=8))
+        with stacks.client(other.sk_live) as client:
+            review = client.get(f"/v1/reviews/{theirs['review']}").json()
+            assert (review["open"], review["closed_reason"]) == (False, "timed_out_rejected")
+    finally:
+        vault.close()
+        fraud.close()
+        engine.dispose()
+    assert network_kinds(stacks, mine["id"]) == ["authorization", "capture"]
+    assert network_kinds(stacks, theirs["id"]) == ["authorization", "void"]

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -74,6 +76,7 @@ def test_a_velocity_rule_blocks_the_fifth_charge_and_replays_never_count(stack: 
         assert (blocked["status"], blocked["outcome"]["type"]) == ("failed", "blocked")
         assert blocked["fraud"]["rule"]["id"] == rule.json()["id"]
         assert blocked["fraud"]["rule"]["predicate"] == "block if :card_velocity_1h: > 3"
+        assert rule.json()["id"] in blocked["outcome"]["rule"]  # Stripe's place names it too
         assert charge("order-5").json() == fifth.json()  # the replay, not a sixth charge
         history = server.get("/v1/fraud/rule_history").json()["data"]
         assert [(c["change"], c["actor"]) for c in history] == [("created", "secret_key")]
@@ -264,3 +267,33 @@ def test_redis_then_fraud_stopped_refuse_every_charge_and_the_vault_runs_none(
         refused = live_charge(fragile, testcards.generated_card())
         assert (refused["status"], refused["failure_code"]) == ("failed", "fraud_unavailable")
     assert len(fragile.messages()) == executed
+
+
+def test_the_backtest_bench_replays_a_real_stacks_charges_with_precision_and_recall(
+    tmp_path: Path,
+) -> None:
+    """The short run of bench/fraud_backtest.py (its full run sends 1,200 charges)."""
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench.fraud_backtest",
+            "--charges",
+            "60",
+            "--data-dir",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=True,
+    ).stdout
+    lines = out.splitlines()
+    assert lines[0].startswith("sent 60 live charges through the edge")
+    assert lines[2].startswith("60 charges, ") and "refunded as fraudulent" in lines[2]
+    live = next(line.split() for line in lines if line.startswith("live "))
+    draft = next(line.split() for line in lines if line.startswith("draft "))
+    # allow + review + block counts cover every charge, for both rulesets
+    assert sum(int(live[i]) for i in (1, 3, 5)) == sum(int(draft[i]) for i in (1, 3, 5)) == 60
+    assert draft[-2] == "100.0%"  # the draft's recall: it flags every charge of the ring
+    assert (tmp_path / "fraud" / "fraud.db").exists()

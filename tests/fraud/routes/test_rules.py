@@ -128,3 +128,25 @@ def test_saving_a_rule_answers_with_the_linters_warnings(client: TestClient) -> 
     client.app.state.ctx.assessor.decisions.flush()  # type: ignore[attr-defined]
     third = create(client, "review if :ip_country: = 'FR'")
     assert any(":ip_country: was missing" in w for w in third["warnings"])
+
+
+def test_settings_change_only_what_is_given_and_null_restores_the_default(
+    client: TestClient,
+) -> None:
+    url = "/v1/fraud/settings"
+    fresh = client.get(url, headers=TEST).json()
+    assert (fresh["review_timeout_seconds"], fresh["review_timeout_action"]) == (None, None)
+    set_ = client.post(url, json={"review_timeout_seconds": 600}, headers=TEST).json()
+    assert (set_["review_at"], set_["block_at"], set_["review_timeout_seconds"]) == (65, 75, 600)
+    assert client.post(url, json={"review_at": 80}, headers=TEST).status_code == 400  # > 75
+    assert client.post(url, json={"review_at": None}, headers=TEST).status_code == 400
+    for bad in ({"review_timeout_seconds": 5}, {"review_timeout_action": "ignore"}):
+        assert client.post(url, json=bad, headers=TEST).status_code == 400
+    back = client.post(url, json={"review_timeout_seconds": None}, headers=TEST).json()
+    assert back["review_timeout_seconds"] is None
+    history = client.get("/v1/fraud/rule_history", headers=TEST).json()["data"]
+    assert [c["predicate"] for c in history if c["change"] == "settings"] == [
+        "review_timeout_seconds=None",
+        "review_timeout_seconds=600",
+    ]
+    assert client.get(url, headers=LIVE).json()["review_timeout_seconds"] is None
