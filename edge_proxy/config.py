@@ -120,6 +120,14 @@ class Settings(BaseSettings):
         "declared length counts in full from the head); a request past it is 503 with "
         "Retry-After.",
     )
+    max_client_buffered_share: float = Field(
+        0.25,
+        gt=0,
+        le=1,
+        description="The share of max_buffered_bytes one client address may hold at once; "
+        "a request past it is 503 with Retry-After. Behind a proxy that hides client "
+        "addresses (every connection from its address), set 1.",
+    )
     js_dir: Path = Field(
         Path("js-sdk/dist"),
         description="Directory whose files the JS host serves (relative to the working "
