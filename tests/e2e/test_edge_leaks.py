@@ -181,7 +181,7 @@ def test_a_body_both_json_and_deflate_is_read_one_way_and_never_stored(stack: St
     numbers = [fresh_card(), fresh_card("51"), fresh_card("37", 15)]
     for number in numbers:
         body = polyglot(number)
-        assert json.loads(body)["description"].split()[0] == number  # JSON, card and all
+        assert number in json.loads(body)["description"].split()  # JSON, card and all
         inflater = zlib.decompressobj(-zlib.MAX_WBITS)
         inflated = inflater.decompress(body)
         assert inflater.eof and not inflater.unused_data  # and one whole raw-deflate stream
@@ -190,7 +190,7 @@ def test_a_body_both_json_and_deflate_is_read_one_way_and_never_stored(stack: St
         for framed in (zlib.decompress, gzip.decompress):
             with pytest.raises((zlib.error, OSError)):
                 framed(body)
-        for coding in (None, "deflate", "Deflate ", "gzip", "x-gzip", "deflate, identity"):
+        for coding in (None, "deflate", "DEFLATE", "gzip", "x-gzip", "deflate ,identity"):
             headers = {"content-type": "application/json"}
             if coding is not None:
                 headers["content-encoding"] = coding
