@@ -174,10 +174,10 @@ def _visibly_other(significant: str, digits: str) -> bool:
     return significant[0] == "1" and len(significant) in (16, 19)  # a timestamp
 
 
-def _shipment_code(significant: str, digits: str) -> bool:
-    """14 or 15 digits (no leading zero dropped) with a GS1 check digit: a GTIN-14 or a
-    FedEx Ground tracking number, if a word near it or its field says so."""
-    return len(significant) == len(digits) in (14, 15) and gtin_valid(digits)
+def _shipment_code(digits: str) -> bool:
+    """14 or 15 digits as written (leading zeros too) with a GS1 check digit: a GTIN-14
+    or a FedEx Ground tracking number, if a word near it or its field says so."""
+    return len(digits) in (14, 15) and gtin_valid(digits)
 
 
 def _in_run(
@@ -216,7 +216,7 @@ def _in_run(
                 return Finding(len(significant))
             if i < first or j > last or _visibly_other(significant, digits):
                 continue
-            shipment = i == j and _shipment_code(significant, digits)  # bare; 4-6-5 is a card
+            shipment = i == j and _shipment_code(digits)  # bare; 4-6-5 is a card
             if shipment and active.near_other(text, start, end, field):
                 continue
             if any(a <= offsets[i] and offsets[j] + len(groups[j]) <= b for a, b in ibans):
