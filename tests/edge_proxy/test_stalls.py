@@ -89,6 +89,7 @@ def attacks() -> list[bytes]:
         post("/v1/charges", {**form, "content-encoding": "gzip"}, inflating),
         post("/v1/charges", {**form, "content-encoding": "gzip, gzip"}, nested),
         post("/v1/charges", form, groups[: 1 << 20]),
+        post("/v1/charges", form, groups[: 8 << 10]),  # small enough to be read on the loop
         chunked(groups[: 1 << 19], 64),
         post("/v1/charges", form, b"x" * (2 << 20)),  # over the body limit
     ]
