@@ -51,6 +51,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from strongroom.supervisor import free_ports, stop_processes, wait_listening
 
@@ -412,6 +413,84 @@ def precision(count: int) -> None:
     print(f"({len(rates) * len(PLACES) * count} inspections, {seconds:.1f} s of CPU)")
 
 
+# -- health probes under attack -----------------------------------------------------------
+
+
+def _attack(port: int, seconds: float, answers: Any) -> None:
+    """In a process of its own (its threads would hold the prober's interpreter lock):
+    every attack of `tests/edge_proxy/test_stalls.py` sent again and again."""
+    import threading
+
+    from tests.edge_proxy.test_stalls import attacks, exchange
+
+    until = time.monotonic() + seconds
+    seen: list[str] = []
+
+    def attacker(raw: bytes) -> None:
+        while time.monotonic() < until:
+            line = exchange(port, raw)
+            seen.append(line.split(b" ")[1].decode() if line.count(b" ") >= 2 else "closed")
+
+    threads = [threading.Thread(target=attacker, args=(raw,)) for raw in attacks()]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    answers.put(seen)  # once: a process with items still queued cannot be joined
+
+
+def _probes(port: int, seconds: float) -> list[float]:
+    from tests.edge_proxy.test_stalls import probe
+
+    times = []
+    until = time.monotonic() + seconds
+    while time.monotonic() < until:
+        times.append(probe(port) * 1000)
+        time.sleep(0.02)
+    return sorted(times)
+
+
+def _percentiles(times: list[float]) -> str:
+    def at(share: float) -> float:
+        return times[min(len(times) - 1, int(len(times) * share))]
+
+    return f"{len(times):>7}{at(0.5):>9.1f}{at(0.9):>9.1f}{at(0.99):>9.1f}{times[-1]:>9.1f}"
+
+
+def under_attack(seconds: float) -> None:
+    """Print the latency of GET /healthz, idle and while compressed, nested-gzip,
+    chunked, costly and oversized bodies arrive (issue 15: within 50 ms)."""
+    import multiprocessing
+
+    sys.path.insert(0, str(ROOT))
+    port, nowhere = free_ports(2)
+    env = {
+        "EDGE_PORT": str(port),
+        "EDGE_ROUTER_URL": f"http://127.0.0.1:{nowhere}",  # attacks never get that far
+        "EDGE_MAX_INSPECT_SECONDS": "1",
+        "EDGE_LOG_LEVEL": "ERROR",
+    }
+    with started([([sys.executable, "-m", "edge_proxy"], env, port)]):
+        idle = _probes(port, min(seconds, 5.0))
+        context = multiprocessing.get_context("spawn")
+        answers = context.Queue()
+        attacker = context.Process(target=_attack, args=(port, seconds + 2.0, answers))
+        attacker.start()
+        time.sleep(1.0)  # the attacks are under way
+        attacked = _probes(port, seconds)
+        seen = answers.get()
+        attacker.join()
+    statuses: dict[str, int] = {}
+    for status in seen:
+        statuses[status] = statuses.get(status, 0) + 1
+    load = os.getloadavg()[0]
+    print(f"GET /healthz through one edge process, ms ({os.cpu_count()} cores, load {load:.1f})")
+    print(f"{'':<14}{'probes':>7}{'p50':>9}{'p90':>9}{'p99':>9}{'max':>9}")
+    print(f"{'idle':<14}{_percentiles(idle)}")
+    print(f"{'under attack':<14}{_percentiles(attacked)}")
+    print("attacks answered: " + ", ".join(f"{k}: {v}" for k, v in sorted(statuses.items())))
+
+
 # -- main ---------------------------------------------------------------------------------
 
 
@@ -443,11 +522,23 @@ def main() -> None:
         help="print the false-positive rate of the benign corpus per kind and place "
         "(COUNT of each, 2000 by default) and exit",
     )
+    parser.add_argument(
+        "--under-attack",
+        type=float,
+        nargs="?",
+        const=20.0,
+        metavar="SECONDS",
+        help="print health-probe latency (p50/p90/p99) idle and while costly bodies arrive "
+        "(SECONDS of attack, 20 by default) and exit",
+    )
     parser.add_argument("--serve-upstream", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--serve-edge", type=int, nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.precision:
         precision(args.precision)
+        return
+    if args.under_attack:
+        under_attack(args.under_attack)
         return
     if args.serve_upstream:
         serve_upstream(args.serve_upstream, args.upstream)

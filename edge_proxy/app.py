@@ -48,6 +48,9 @@ def limits(settings: Settings) -> Limits:
         keepalive_timeout=settings.keepalive_timeout,
         max_connections=settings.max_connections,
         max_buffered_bytes=settings.max_buffered_bytes,
+        max_client_buffered_bytes=int(
+            settings.max_buffered_bytes * settings.max_client_buffered_share
+        ),
     )
 
 

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from edge_proxy.detect.context import CONTEXT_WORDS, FIELD_NAMES, FIELD_WORDS, Rules
+from edge_proxy.detect.context import CONTEXT_WORDS, FIELD_NAMES, FIELD_WORDS, OTHER_WORDS, Rules
 from edge_proxy.routing import host_name
 
 HostList = Annotated[list[str], NoDecode]
@@ -91,6 +91,12 @@ class Settings(BaseSettings):
         description="A field whose whole name (the last bracket of metadata[x]) is one of "
         "these is card context for its value (number, as in card[number]).",
     )
+    context_other_words: HostList = Field(
+        sorted(OTHER_WORDS),
+        description="Words that, near a 14 or 15-digit number with a GS1 check digit or in "
+        "its field's name, make it a shipment's or product's code (a FedEx Ground tracking "
+        "number) rather than a card number, unless a card word is near too. Empty: none.",
+    )
     max_response_bytes: int = Field(
         8 << 20, gt=0, description="Largest upstream response body read; larger is 502."
     )
@@ -119,6 +125,14 @@ class Settings(BaseSettings):
         description="Request-body bytes a worker holds at once across its connections (a "
         "declared length counts in full from the head); a request past it is 503 with "
         "Retry-After.",
+    )
+    max_client_buffered_share: float = Field(
+        0.25,
+        gt=0,
+        le=1,
+        description="The share of max_buffered_bytes one client address may hold at once; "
+        "a request past it is 503 with Retry-After. Behind a proxy that hides client "
+        "addresses (every connection from its address), set 1.",
     )
     js_dir: Path = Field(
         Path("js-sdk/dist"),
@@ -164,7 +178,13 @@ class Settings(BaseSettings):
     def _parse_hosts(cls, value: Any) -> Any:
         return _host_list(value)
 
-    @field_validator("context_words", "context_field_words", "context_field_names", mode="before")
+    @field_validator(
+        "context_words",
+        "context_field_words",
+        "context_field_names",
+        "context_other_words",
+        mode="before",
+    )
     @classmethod
     def _parse_words(cls, value: Any) -> Any:
         if isinstance(value, str):
@@ -179,6 +199,7 @@ class Settings(BaseSettings):
             field_words=frozenset(self.context_field_words),
             field_names=frozenset(self.context_field_names),
             grouping=self.grouping,
+            other_words=frozenset(self.context_other_words),
         )
 
     @field_validator("api_origins", mode="before")

@@ -10,7 +10,8 @@ seconds behind it. A process has its own lock.
 The hook runs in the worker on a copy of the flow; what it changes (the decoded bodies)
 is copied back, and an `EdgeError` it raises is raised here (errors pickle with their
 status, code and param). The workers are started from a fork server, not forked from the
-serving process (which runs an event loop and threads).
+serving process (which runs an event loop and threads), and run at a lower CPU priority
+than it (`SCAN_NICENESS`): a costly body waits, the event loop does not.
 """
 
 from __future__ import annotations
@@ -18,14 +19,20 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
+import os
 from concurrent.futures import ProcessPoolExecutor
 
 from edge_proxy.filters import Filter, run_hook
 from edge_proxy.filters.base import Hook
 from edge_proxy.flow import Flow
 
+# Scans are background work: on a busy machine the serving process (every other
+# client's requests, the health probe) gets the CPU first.
+SCAN_NICENESS = 10
+
 
 def _configure(level: str) -> None:
+    os.nice(SCAN_NICENESS)
     # A worker logs refusals (by place and length only) straight to stderr, at once.
     logging.basicConfig(
         level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s", force=True

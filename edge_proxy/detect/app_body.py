@@ -7,7 +7,7 @@ the rest:
 
 1. An empty body passes whatever its Content-Type. Otherwise the media type (any case,
    whitespace around it) is ``application/json`` or ``application/x-www-form-urlencoded``,
-   with at most one parameter, ``charset=utf-8`` (any case, maybe quoted): else 415
+   with no parameter but ``charset=utf-8`` (any case, maybe quoted): else 415
    ``unsupported_media_type``.
 2. JSON: strict UTF-8 (no BOM, no invalid sequence, no lone surrogate through
    ``\\ud800``), one top-level object, no duplicate key at any depth, no NaN or Infinity:
@@ -70,7 +70,8 @@ def media_of(content_type: str | None) -> Media:
         raise _media_refused()
     mime, *params = content_type.split(";")
     media = _MEDIA.get(mime.strip().lower())
-    if media is None or len(params) > 1 or (params and not _CHARSET.fullmatch(params[0])):
+    # Every parameter, however many, is charset=utf-8: the API reads them alike.
+    if media is None or not all(_CHARSET.fullmatch(param) for param in params):
         raise _media_refused()
     return media
 

@@ -44,17 +44,19 @@ class Deferred(Exception):
 
 
 @contextmanager
-def fast_only(inline_bytes: int = -1) -> Iterator[None]:
+def fast_only(inline_bytes: int = -1, inline_seconds: float | None = None) -> Iterator[None]:
     """Inside the block, a body of more than `inline_bytes` (decoded) that the fast path
     cannot clear raises `Deferred` instead of running the exact path, and so does a
-    body that decodes past `inline_bytes`: the caller runs the hook again where it may
-    take its time (a worker thread). -1: no exact path at all."""
-    previous = getattr(_local, "inline_bytes", None)
+    body that decodes past `inline_bytes`, and an exact path that takes more than
+    `inline_seconds` of CPU time (`check`): the caller runs the hook again where it may
+    take its time (a scanning process). -1: no exact path at all."""
+    previous = getattr(_local, "inline_bytes", None), getattr(_local, "inline_until", None)
     _local.inline_bytes = inline_bytes
+    _local.inline_until = None if inline_seconds is None else time.thread_time() + inline_seconds
     try:
         yield
     finally:
-        _local.inline_bytes = previous
+        _local.inline_bytes, _local.inline_until = previous
 
 
 def inline_limit() -> int | None:
@@ -70,7 +72,11 @@ def exact_allowed(size: int = 0) -> bool:
 
 
 def check() -> None:
-    """Raise Uninspectable("too_slow") once the current budget is spent."""
+    """Raise Uninspectable("too_slow") once the current budget is spent, or Deferred once
+    the event loop's share of it is."""
+    until = getattr(_local, "inline_until", None)
+    if until is not None and time.thread_time() > until:
+        raise Deferred  # some bodies of a few KiB cost 100 ms: not on the event loop
     limit = getattr(_local, "deadline", None)
     if limit is not None and (time.thread_time() > limit[0] or time.monotonic() > limit[1]):
         raise Uninspectable("too_slow", "The body could not be inspected in time.")

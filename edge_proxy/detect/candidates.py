@@ -32,7 +32,9 @@ brand's IIN prefix and one of that brand's lengths and pass Luhn, and, without c
   or 19-digit number starting with 1 (epoch micro- and nanoseconds; only JCB's 1800
   range starts with 1), a number under 16 digits of a brand other than American Express
   and Diners Club (Maestro's 13 to 15-digit and UnionPay's 14 and 15-digit numbers: the
-  lengths of order ids, phone numbers and barcodes).
+  lengths of order ids, phone numbers and barcodes), and a bare 14 or 15-digit number
+  with a GS1 check digit and a shipment or product word near it or in its field's name
+  (a FedEx Ground tracking number: `context.Rules.other_words`).
 
 With context (a card word or expiry date near the run, or a field name that says card),
 every window of the run counts on the brand rule alone. `Rules.grouping` "any" counts
@@ -172,8 +174,19 @@ def _visibly_other(significant: str, digits: str) -> bool:
     return significant[0] == "1" and len(significant) in (16, 19)  # a timestamp
 
 
+def _shipment_code(digits: str) -> bool:
+    """14 or 15 digits as written (leading zeros too) with a GS1 check digit: a GTIN-14
+    or a FedEx Ground tracking number, if a word near it or its field says so."""
+    return len(digits) in (14, 15) and gtin_valid(digits)
+
+
 def _in_run(
-    text: str, start: int, end: int, field_says_card: bool, ibans: list[tuple[int, int]]
+    text: str,
+    start: int,
+    end: int,
+    field_says_card: bool,
+    ibans: list[tuple[int, int]],
+    field: str | None = None,
 ) -> Finding | None:
     active = rules()
     parts = _SPLIT.split(text[start:end])
@@ -185,8 +198,8 @@ def _in_run(
     ibans = [(a, b) for a, b in ibans if a < end and start < b]
     context: bool | None = True if field_says_card else None
     for i in range(len(groups)):
-        if not i & 0xFFF:
-            check()  # a run of a million one-digit groups is a lot of windows
+        if not i & 0xFF:
+            check()  # a group costs up to 20 µs: its windows, each checked
         if not groups[i].lstrip("0"):
             continue  # a window opening with zeros equals the one opening after them
         digits = ""
@@ -202,6 +215,9 @@ def _in_run(
             if context:
                 return Finding(len(significant))
             if i < first or j > last or _visibly_other(significant, digits):
+                continue
+            shipment = i == j and _shipment_code(digits)  # bare; 4-6-5 is a card
+            if shipment and active.near_other(text, start, end, field):
                 continue
             if any(a <= offsets[i] and offsets[j] + len(groups[j]) <= b for a, b in ibans):
                 continue  # inside a valid IBAN
@@ -233,7 +249,7 @@ def find_pan(text: str, *, field: str | None = None) -> Finding | None:
         run = _RUN.match(text, start.start())
         assert run is not None
         check()
-        finding = _in_run(text, run.start(), run.end(), field_says_card, ibans)
+        finding = _in_run(text, run.start(), run.end(), field_says_card, ibans, field)
         if finding is not None:
             return finding
         position = run.end()

@@ -12,6 +12,10 @@ something else (a valid IBAN or EAN-13, a timestamp) counts only with *context*:
   non-letters and at camelCase) is in `Rules.field_words`, or the whole name is in
   `Rules.field_names` (``number``, as in ``card[number]``; ``order_number`` is not).
 
+Context can also say *not* a card: a GS1-valid number of 14 or 15 digits with a word of
+`Rules.other_words` (``tracking``, ``shipped``, ``gtin``…) near it or in its field's name
+is a shipment's or product's code unless a card word is near too.
+
 The rules are per deployment (`EDGE_CONTEXT_WORDS`, `EDGE_CONTEXT_FIELD_WORDS`,
 `EDGE_CONTEXT_FIELD_NAMES`, `EDGE_GROUPING`); the detector installs them for each call
 (`using`), so the detect functions stay plain functions.
@@ -42,6 +46,21 @@ FIELD_WORDS = frozenset(
     {"card", "cards", "cardnumber", "ccnumber", "pan", "cc", "ccn", "cvc", "cvv", "credit"}
 )
 FIELD_NAMES = frozenset({"number", "num", "no", "acct", "account_number"})
+# Words that say a GS1-valid number of 14 or 15 digits is a shipment's or a product's
+# code (a FedEx Ground tracking number is 15 digits with a GS1 check digit, and one in
+# 500 is also an American Express number), near it or in its field's name.
+OTHER_WORDS = frozenset(
+    {
+        "tracking", "track", "shipment", "shipped", "shipping", "ship", "parcel",
+        "package", "fedex", "ups", "usps", "dhl", "carrier", "waybill", "awb",
+        "consignment", "sscc", "gtin", "ean", "upc", "isbn", "barcode", "delivery",
+    }
+)  # fmt: skip
+
+
+def _words_pattern(words: frozenset[str]) -> str:
+    alternatives = "|".join(sorted(map(re.escape, words), key=len, reverse=True))
+    return rf"(?<![A-Za-z0-9])(?:{alternatives})(?![A-Za-z0-9])" if words else r"(?!)"
 
 
 @dataclass(frozen=True)
@@ -55,20 +74,34 @@ class Rules:
     field_names: frozenset[str] = FIELD_NAMES
     grouping: Grouping = "printed"
     context_chars: int = 48
+    other_words: frozenset[str] = OTHER_WORDS
     _pattern: re.Pattern[str] = field(init=False, repr=False, compare=False)
+    _other: re.Pattern[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         words = "|".join(sorted(map(re.escape, self.context_words), key=len, reverse=True))
         expiry = r"(?<![0-9])(?:0?[1-9]|1[0-2]) ?/ ?(?:20)?[0-9]{2}(?![0-9])"
         pattern = rf"(?<![A-Za-z0-9_])(?:{words})(?![A-Za-z0-9_])|{expiry}" if words else expiry
         object.__setattr__(self, "_pattern", re.compile(pattern, re.IGNORECASE))
+        other = re.compile(_words_pattern(self.other_words), re.IGNORECASE)
+        object.__setattr__(self, "_other", other)
 
-    def near(self, text: str, start: int, end: int) -> bool:
-        """True when a card word or an expiry date is within reach of text[start:end]."""
+    def _reach(self, text: str, start: int, end: int, pattern: re.Pattern[str]) -> bool:
         reach = self.context_chars
         before = text[max(0, start - reach) : start]
         after = text[end : end + reach]
-        return bool(self._pattern.search(before) or self._pattern.search(after))
+        return bool(pattern.search(before) or pattern.search(after))
+
+    def near(self, text: str, start: int, end: int) -> bool:
+        """True when a card word or an expiry date is within reach of text[start:end]."""
+        return self._reach(text, start, end, self._pattern)
+
+    def near_other(self, text: str, start: int, end: int, name: str | None) -> bool:
+        """True when a shipment or product word is within reach of text[start:end] or in
+        the name of its field."""
+        if name is not None and self._other.search(_CAMEL.sub(" ", name).replace("_", " ")):
+            return True
+        return self._reach(text, start, end, self._other)
 
     def says_card(self, name: str | None) -> bool:
         """True when a field's name says it holds a card number."""

@@ -71,13 +71,30 @@ def _parse(text: str) -> Any:
         raise MalformedJson("not valid JSON") from None
 
 
+_MEMBER = re.compile(r"\s*:\s*")
+
+
+def _key(literal: str) -> str | None:
+    try:
+        key = json.loads(literal)
+    except ValueError:
+        return None
+    return key if isinstance(key, str) else None
+
+
 def find_in_written_strings(text: str) -> Finding | None:
+    """Every string literal as written, a member's value with its key as the field."""
+    previous = None
     for count, match in enumerate(_STRING.finditer(text)):
         if not count & 0x3FF:
             check()
-        finding = find_in_text(match.group())
+        field = None
+        if previous is not None and _MEMBER.fullmatch(text, previous.end(), match.start()):
+            field = _key(previous.group())
+        finding = find_in_text(match.group(), field=field)
         if finding is not None:
             return finding
+        previous = match
     return None
 
 

@@ -6,7 +6,8 @@ base64url alphabets together (``[A-Za-z0-9+/_-]``, with its ``=`` padding) or of
 and digits alone: the second kind finds base64 inside a path (``/v1/x/<base64>``) or
 after a prefix (``card_<base64>``), the first base64 whose text made ``+``, ``/``, ``-``
 or ``_`` appear. Base64 broken by whitespace (MIME line breaks, a space every few
-characters) is read with the whitespace taken out too. Each token is decoded as base64
+characters) is read with the whitespace taken out too, at each of the four alignments
+(words before it shift them). Each token is decoded as base64
 (either alphabet, from its first character: bytes encoded from the middle of a word are
 not found, as no receiver would decode them either), as base32 when it is of that
 alphabet (RFC 4648: capitals and ``2``–``7``; lower-case base32 is not read), and, when
@@ -48,16 +49,19 @@ def tokens(text: str) -> set[str]:
     """Every token of `text`, both kinds, whitespace-broken ones joined."""
     found = {*_WHOLE.findall(text), *_ALNUM.findall(text), *_BASE32.findall(text)}
     for broken in _BROKEN.findall(text):
-        joined = _SPACE.sub("", broken)
+        joined = _SPACE.sub("", broken).rstrip("=")
         if len(joined) >= MIN_TOKEN:
-            found.update(_WHOLE.findall(joined.rstrip("=")))
+            # Words before the base64 ("ref NDMw ODAy…") shift its alignment: one of four
+            # shifts decodes it whatever came before (that part decodes to noise).
+            for shift in range(4):
+                found.update(_WHOLE.findall(joined[shift:]))
     return found
 
 
 def _base64(token: str) -> bytes | None:
     token = token.rstrip("=")
-    if len(token) % 4 == 1:  # one leftover character never decodes
-        return None
+    if len(token) % 4 == 1:  # one leftover character never decodes: the rest does
+        token = token[:-1]
     standard = token.translate(_URLSAFE)
     return binascii.a2b_base64(standard + "=" * (-len(standard) % 4))
 

@@ -9,7 +9,8 @@ bytes wait in the buffer; past a head's worth of them, reading is paused). Anyth
 a framing error nothing later on the connection can be trusted to start where it seems to.
 
 Each listener caps its open connections and the request-body bytes its connections hold
-at once (`Capacity`): past either, the answer is 503 (with Retry-After) and a close.
+at once, in all and by client address (`Capacity`): past any, the answer is 503 (with
+Retry-After) and a close.
 """
 
 from __future__ import annotations
@@ -50,17 +51,20 @@ class Limits:
     keepalive_timeout: float = 15.0  # idle between requests
     max_connections: int = 1024  # open client connections; one more is 503 and closed
     max_buffered_bytes: int = 64 << 20  # request bodies held at once, all connections
+    max_client_buffered_bytes: int = 16 << 20  # of them, by one client address
 
 
 class Capacity:
     """What a listener's connections hold between them: how many are open, and the bytes
-    of the request bodies they are reading or being answered for."""
+    of the request bodies they are reading or being answered for, in all and by client
+    address (one client cannot fill the buffer and turn every other away)."""
 
     def __init__(self, limits: Limits) -> None:
         self.limits = limits
         self.connections = 0
         self.refused = 0  # connections past the cap, lingering after their 503
         self.body_bytes = 0
+        self.by_client: dict[str | None, int] = {}
 
     def admit(self) -> bool:
         if self.connections >= self.limits.max_connections:
@@ -68,11 +72,21 @@ class Capacity:
         self.connections += 1
         return True
 
-    def hold(self, held: int, wanted: int) -> bool:
-        """Grow a connection's share from `held` to `wanted` bytes, if the cap allows."""
-        if self.body_bytes - held + wanted > self.limits.max_buffered_bytes:
+    def hold(self, client: str | None, held: int, wanted: int) -> bool:
+        """Grow a connection's share from `held` to `wanted` bytes, if the caps allow
+        (shrinking always does)."""
+        grow = wanted - held
+        mine = self.by_client.get(client, 0) + grow
+        if grow > 0 and (
+            self.body_bytes + grow > self.limits.max_buffered_bytes
+            or mine > self.limits.max_client_buffered_bytes
+        ):
             return False
-        self.body_bytes += wanted - held
+        self.body_bytes += grow
+        if mine:
+            self.by_client[client] = mine
+        else:
+            self.by_client.pop(client, None)
         return True
 
 
@@ -201,12 +215,12 @@ class HttpProtocol(asyncio.Protocol):
         """Hold `wanted` body bytes in the listener's buffer (a declared length at once,
         before any of it is read), or refuse the request 503."""
         if wanted > self.held:
-            if not self.capacity.hold(self.held, wanted):
+            if not self.capacity.hold(self.client, self.held, wanted):
                 raise Malformed("request bodies over the edge's buffer", 503)
             self.held = wanted
 
     def _release(self) -> None:
-        self.capacity.hold(self.held, 0)
+        self.capacity.hold(self.client, self.held, 0)
         self.held = 0
 
     def _expect(self, reader: RequestReader) -> None:

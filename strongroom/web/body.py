@@ -6,7 +6,8 @@ So the rules are narrow, and anything outside them is refused rather than guesse
 
 - media type `application/json` or `application/x-www-form-urlencoded`, only `charset=utf-8`;
 - no Content-Encoding but `identity`;
-- JSON: strict UTF-8, one object, no duplicate key at any depth, no NaN or Infinity;
+- JSON: strict UTF-8, one object, no duplicate key at any depth, no NaN or Infinity,
+  nested at most 64 deep;
 - forms (Stripe's encoding): `&` between pairs, `+` a space, strict UTF-8 escapes, and
   bracket keys: `a[b]=1` an object, `a[]=x` or `a[0]=x` an array; a key given twice is refused.
 """
@@ -24,6 +25,7 @@ JSON = "application/json"
 FORM = "application/x-www-form-urlencoded"
 MAX_DEPTH = 5  # card[number] is 2, metadata[k] 2, a[0][b] 3: deeper is no field of ours
 MAX_INDEX = 999
+MAX_JSON_DEPTH = 64  # the edge refuses deeper JSON: past it, both refuse alike
 
 _KEY = re.compile(r"([^\[\]]+)((?:\[[^\[\]]*\])*)")
 _SEGMENT = re.compile(r"\[([^\[\]]*)\]")
@@ -134,15 +136,17 @@ def _float(text: str) -> float:
     return number
 
 
-def _strings(value: Any) -> None:
+def _strings(value: Any, depth: int = 0) -> None:
+    if depth > MAX_JSON_DEPTH:
+        raise _invalid_json("it is nested too deeply")
     if isinstance(value, str):
         _no_surrogate(value)
     elif isinstance(value, dict):
         for item in value.values():
-            _strings(item)
+            _strings(item, depth + 1)
     elif isinstance(value, list):
         for item in value:
-            _strings(item)
+            _strings(item, depth + 1)
 
 
 def read_json(body: bytes) -> dict[str, Any]:

@@ -5,13 +5,17 @@ by byte, for their digits (in any spacing). The vault holds card numbers encrypt
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import gzip
 import json
 import random
 import re
+import string
 import zlib
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -129,6 +133,140 @@ def test_compressed_bodies_reach_the_api_decoded_and_only_as_inspected(
     assert leaked(stack.opts.data_dir, [number]) == []
 
 
+_FREE = string.ascii_letters + "-_.,:;!?()"  # no digit: the card stays a number of its own
+
+
+def polyglot(number: str, seed: int = 15, budget: int = 200_000) -> bytes:
+    """Compact JSON whose description holds `number`, and which is at once one whole
+    raw-deflate stream: its "{" opens a final block of fixed Huffman codes, and a seeded
+    depth-first search picks the free letters (and the trailing whitespace) so that every
+    code decodes, no distance reaches before the start, and the block ends on the last
+    byte."""
+    chooser = random.Random(seed)
+    free: list[str | None] = [None] * 12
+    plan = ['{"description":"', *free, " " + number + " ", *free, '","note":"', *free * 2, '"}']
+    plan += ["\t"] * 8  # a whitespace byte each
+    steps = 0
+
+    def walk(inflater: Any, at: int) -> str | None:
+        nonlocal steps
+        steps += 1
+        if steps > budget or at == len(plan):
+            return None
+        item = plan[at]
+        choices = chooser.sample(_FREE, len(_FREE)) if item is None else [item]
+        if item == "\t":
+            choices = chooser.sample(" \t\r\n", 4)
+        for text in choices:
+            copy = inflater.copy()
+            try:
+                copy.decompress(text.encode())
+            except zlib.error:
+                continue
+            if copy.eof:
+                if item == "\t" and not copy.unused_data:
+                    return text
+                continue
+            rest = walk(copy, at + 1)
+            if rest is not None:
+                return text + rest
+        return None
+
+    found = walk(zlib.decompressobj(-zlib.MAX_WBITS), 0)
+    assert found is not None, "no polyglot within the search budget"
+    return found.encode()
+
+
+def test_a_body_both_json_and_deflate_is_read_one_way_and_never_stored(stack: Stack):
+    numbers = [fresh_card(), fresh_card("51"), fresh_card("37", 15)]
+    for number in numbers:
+        body = polyglot(number)
+        assert number in json.loads(body)["description"].split()  # JSON, card and all
+        inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+        inflated = inflater.decompress(body)
+        assert inflater.eof and not inflater.unused_data  # and one whole raw-deflate stream
+        # No JSON text is a zlib or gzip stream: its first byte is "{" or whitespace, never
+        # a zlib header's (method 8) nor gzip's magic 1f 8b.
+        for framed in (zlib.decompress, gzip.decompress):
+            with pytest.raises((zlib.error, OSError)):
+                framed(body)
+        for coding in (None, "deflate", "DEFLATE", "gzip", "x-gzip", "deflate ,identity"):
+            headers = {"content-type": "application/json"}
+            if coding is not None:
+                headers["content-encoding"] = coding
+            response = send(stack, "POST", "/v1/charges", content=body, headers=headers)
+            # As JSON it holds a card number; inflated, it is not JSON (nor UTF-8); as gzip
+            # it does not decode. Refused every way, before the API.
+            assert refused(response), (coding, response.status_code, response.text)
+            code = response.json()["error"]["code"]
+            expected = {None: "pan_detected", "gzip": "body_malformed", "x-gzip": "body_malformed"}
+            assert code == expected.get(coding, "invalid_json"), (coding, code)
+        assert inflated not in (b"", body)
+    assert leaked(stack.opts.data_dir, numbers) == []
+
+
+PAREN = {str(d): chr(0x2473 + d) for d in range(1, 10)}  # ⑴..⑼
+NEG = {str(d): chr(0x2775 + d) for d in range(1, 10)}  # ❶..❾
+DOUBLE = {str(d): chr(0x24F4 + d) for d in range(1, 10)}  # ⓵..⓽
+ZEROS = ["\u24ea", "\u24ff", "\u3007"]  # ⓪ ⓿ 〇
+CJK = dict(zip("0123456789", "〇一二三四五六七八九", strict=True))
+FILLERS = ["\u3164", "\u2800", "\u115f", "\uffa0"]
+
+
+def disguises(n: str, chooser: random.Random) -> dict[str, str]:
+    """`n` in each digit form, with each filler, in each false allow-listed shape and in
+    each encoding the hostile review found not undone (issue 15, medium)."""
+
+    def digit_form(table: dict[str, str]) -> str:
+        return "".join(table.get(d) or chooser.choice(ZEROS) for d in n)
+
+    def percent(text: str, times: int) -> str:
+        for _ in range(times):
+            text = quote(text, safe="")
+        return text
+
+    b64 = base64.b64encode(n.encode()).decode()
+    return {
+        "parenthesized": digit_form(PAREN),
+        "negative circled": digit_form(NEG),
+        "double circled": digit_form(DOUBLE),
+        "cjk numerals": "".join(CJK[d] for d in n),
+        **{f"filler {ord(f):04X}": f.join(n) for f in FILLERS},
+        "false iban": "ZZ11 " + " ".join(n[i : i + 4] for i in range(0, len(n), 4)),
+        "base32": base64.b32encode(n.encode()).decode(),
+        "quoted-printable": "".join(f"={ord(c):02X}" for c in n),
+        "html entities": "".join(f"&#{ord(c)};" for c in n),
+        "hex escapes": "".join(f"\\x{ord(c):02x}" for c in n),
+        "%u escapes": "".join(f"%u{ord(c):04x}" for c in n),
+        "base64 of utf-16": base64.b64encode(n.encode("utf-16-le")).decode(),
+        "base64 broken by whitespace": " ".join(b64[i : i + 4] for i in range(0, len(b64), 4)),
+        "base64 of base64": base64.b64encode(b64.encode()).decode(),
+        "gzip in base64": base64.b64encode(gzip.compress(n.encode())).decode(),
+        "percent-encoded 6 times": percent(n, 6),
+        **({"false uuid": f"{n[:8]}-{n[8:12]}-{n[12:]}-0000-000000000000"} if len(n) == 16 else {}),
+    }
+
+
+def test_digit_forms_fillers_false_allow_listed_shapes_and_encodings_are_refused(
+    stack: Stack, card_token: str
+):
+    chooser = random.Random(1515)
+    numbers = [fresh_card(), fresh_card("51"), fresh_card("37", 15), fresh_card("6011")]
+    for number in numbers:
+        for name, text in disguises(number, chooser).items():
+            for body in (
+                charge(stack, card_token, metadata={"note": text}),
+                charge(stack, card_token, description=f"ref {text}"),
+            ):
+                response = send(stack, "POST", "/v1/charges", json=body)
+                assert response.status_code == 400, (name, response.text)
+                assert response.json()["error"]["code"] == "pan_detected", name
+            if text.isascii():
+                response = send(stack, "GET", "/v1/charges", headers={"idempotency-key": text})
+                assert response.status_code == 400, (name, response.text)
+    assert leaked(stack.opts.data_dir, numbers) == []
+
+
 SEPARATORS = [", ", ",", ":", "|", ";", "'", "·", "•", "、", "  ", " - ", "\r\n", "\u00a0\u00a0"]
 
 
@@ -166,10 +304,11 @@ def test_careless_integrators_are_refused(stack: Stack, card_token: str):
     amex = fresh_card("37", 15)
     mastercard_2 = fresh_card("2221")
     discover = fresh_card("6011")
+    pan = fresh_card()
     attempts: list[dict[str, Any]] = [
         {"json": charge(stack, card_token, description="card 4242 4242 4242 4242 exp 12/30")},
         {
-            "data": {**charge(stack, card_token), "metadata[pan]": fresh_card()},
+            "data": {**charge(stack, card_token), "metadata[pan]": pan},
         },
         {
             "data": {
@@ -189,4 +328,4 @@ def test_careless_integrators_are_refused(stack: Stack, card_token: str):
         response = send(stack, "POST", "/v1/charges", **kwargs)
         assert response.status_code == 400, (kwargs, response.text)
         assert response.json()["error"]["code"] == "pan_detected"
-    assert leaked(stack.opts.data_dir, [amex, mastercard_2, discover]) == []
+    assert leaked(stack.opts.data_dir, [amex, mastercard_2, discover, pan]) == []

@@ -1,6 +1,7 @@
 import pytest
 from pydantic import ValidationError
 
+from edge_proxy.app import limits
 from edge_proxy.config import Settings
 
 
@@ -69,3 +70,16 @@ def test_environment_with_prefix(monkeypatch):
 def test_bad_configuration_fails_loudly(kwargs):
     with pytest.raises(ValidationError):
         Settings(**kwargs)
+
+
+def test_a_clients_buffer_share_and_the_shipment_words(monkeypatch):
+    assert Settings().max_client_buffered_share == 0.25
+    assert limits(Settings(max_buffered_bytes=8 << 20)).max_client_buffered_bytes == 2 << 20
+    monkeypatch.setenv("EDGE_MAX_CLIENT_BUFFERED_SHARE", "1")
+    monkeypatch.setenv("EDGE_CONTEXT_OTHER_WORDS", "Tracking, gtin")
+    settings = Settings()
+    assert limits(settings).max_client_buffered_bytes == settings.max_buffered_bytes
+    assert settings.rules().other_words == frozenset({"tracking", "gtin"})
+    for share in (0, 1.5):
+        with pytest.raises(ValidationError):
+            Settings(max_client_buffered_share=share)

@@ -219,3 +219,30 @@ def test_a_long_run_of_zero_groups_is_linear():
 
 def test_no_run_crosses_a_letter_of_any_script():
     assert re.fullmatch(r"[0-9]+", "4242") and find_pan("4242 4242 ж 4242 4242") is None
+
+
+# An American Express number (37, Luhn) that is also a valid FedEx Ground tracking number
+# (15 digits, GS1 check digit): about one 15-digit tracking number in 350.
+AMEX_AND_FEDEX = "370836900712844"
+
+
+def test_a_gs1_valid_15_digit_number_with_a_shipment_word_or_field_passes():
+    assert gtin_valid(AMEX_AND_FEDEX) and is_pan(AMEX_AND_FEDEX)
+    assert find_pan(f"Order {AMEX_AND_FEDEX} shipped") is None
+    assert find_pan(f"FedEx tracking: {AMEX_AND_FEDEX}") is None
+    assert find_pan(AMEX_AND_FEDEX, field="tracking_number") is None
+    assert find_pan(AMEX_AND_FEDEX, field="metadata[fedexTracking]") is None
+
+
+def test_without_a_shipment_word_or_with_a_card_word_it_is_refused():
+    assert find_pan(AMEX_AND_FEDEX) == Finding(15)  # bare: an American Express number
+    assert find_pan(f"ref {AMEX_AND_FEDEX}") == Finding(15)
+    assert find_pan(f"amex {AMEX_AND_FEDEX} shipped") == Finding(15)
+    assert find_pan(f"tracking {AMEX_AND_FEDEX}", field="card") == Finding(15)
+    assert find_pan("3708 369007 12844 shipped") == Finding(15)  # printed 4-6-5
+    assert find_pan(f"{AMEX_AND_FEDEX} shipped", field="tracking") is None
+    # Only a GS1-valid number: any other American Express number is refused.
+    assert find_pan(f"Order {luhn_breaks(AMEX_AND_FEDEX)} shipped") is None  # not Luhn
+    assert find_pan("Order 378282246310005 shipped") == Finding(15)  # not GS1-valid
+    with using(Rules(other_words=frozenset())):
+        assert find_pan(f"Order {AMEX_AND_FEDEX} shipped") == Finding(15)

@@ -65,3 +65,11 @@ def test_ids_and_keys_decode_to_nothing():
 def test_gzip_inside_base64_is_inflated_and_read():
     token = base64.b64encode(gzip.compress(b"card " + PAN.encode())).decode()
     assert find_in_text(token) == Finding(16)
+
+
+def test_base64_broken_by_whitespace_after_other_words_is_read_at_its_own_alignment():
+    encoded = base64.b64encode(b"4242424242424242").decode()
+    broken = " ".join(encoded[i : i + 4] for i in range(0, len(encoded), 4))
+    for before in ("", "ref ", "ab ", "Order for client xyz: ", "a b c "):
+        text = before + broken + " thanks"
+        assert any(b"4242424242424242" in d for t in tokens(text) for d in decodings(t)), text

@@ -1,5 +1,6 @@
-"""The edge's caps per worker: open client connections (`EDGE_MAX_CONNECTIONS`) and
-request-body bytes buffered at once across connections (`EDGE_MAX_BUFFERED_BYTES`).
+"""The edge's caps per worker: open client connections (`EDGE_MAX_CONNECTIONS`),
+request-body bytes buffered at once across connections (`EDGE_MAX_BUFFERED_BYTES`) and
+the share of them one client address may hold (`EDGE_MAX_CLIENT_BUFFERED_SHARE`).
 
 The edge runs as its own process (`python -m edge_proxy`) so that its memory can be read
 from /proc; the clients write raw HTTP/1.1.
@@ -52,8 +53,9 @@ def edge_process(tmp_path: Path, **env: str) -> Iterator[tuple[int, int, int]]:
         edge.wait(20)
 
 
-def connect(port: int) -> socket.socket:
-    return socket.create_connection(("127.0.0.1", port), timeout=10)
+def connect(port: int, client: str = "127.0.0.1") -> socket.socket:
+    """A connection from `client`, an address of the loopback network."""
+    return socket.create_connection(("127.0.0.1", port), timeout=10, source_address=(client, 0))
 
 
 def status_of(sock: socket.socket) -> bytes:
@@ -123,7 +125,11 @@ def test_connections_over_the_cap_are_refused_while_health_answers(tmp_path: Pat
 def test_bodies_over_the_buffer_cap_are_503_while_a_small_request_passes(
     tmp_path: Path,
 ) -> None:
-    env = {"EDGE_MAX_BUFFERED_BYTES": str(4 * MiB), "EDGE_MAX_BODY_BYTES": str(MiB)}
+    env = {
+        "EDGE_MAX_BUFFERED_BYTES": str(4 * MiB),
+        "EDGE_MAX_BODY_BYTES": str(MiB),
+        "EDGE_MAX_CLIENT_BUFFERED_SHARE": "1",  # one client may fill it all: the cap alone
+    }
     with edge_process(tmp_path, **env) as (port, metrics, _pid):
         before = busy_refusals(metrics)
         uploads = [connect(port) for _ in range(6)]
@@ -151,6 +157,43 @@ def test_bodies_over_the_buffer_cap_are_503_while_a_small_request_passes(
             sock.settimeout(0.5)
             with pytest.raises(TimeoutError):
                 sock.recv(100)  # not refused: the edge waits for the rest
+
+
+def test_one_client_holds_at_most_its_share_of_the_buffer(tmp_path: Path) -> None:
+    env = {
+        "EDGE_MAX_BUFFERED_BYTES": str(4 * MiB),
+        "EDGE_MAX_BODY_BYTES": str(MiB),
+        "EDGE_MAX_CLIENT_BUFFERED_SHARE": "0.5",  # 2 MiB each
+    }
+    with edge_process(tmp_path, **env) as (port, metrics, _pid):
+        before = busy_refusals(metrics)
+        greedy = [connect(port, "127.0.0.2") for _ in range(3)]
+        for sock in greedy:
+            sock.sendall(upload_head(MiB) + b"x" * (MiB // 2))  # half sent, then waits
+        time.sleep(0.5)
+        answers = []
+        for sock in greedy:
+            sock.settimeout(0.5)
+            answers.append(answer(sock))
+        # Two bodies of 1 MiB fill its 2 MiB; the third is refused though 2 MiB are free.
+        assert [a[:13] for a in answers].count(b"HTTP/1.1 503 ") == 1, answers
+        assert answers.count(b"") == 2
+        assert busy_refusals(metrics) - before == 1
+        # Another client's body of 1 MiB is held (not refused: the edge waits for the rest).
+        with connect(port, "127.0.0.3") as other:
+            other.sendall(upload_head(MiB) + b"x" * (MiB // 2))
+            other.settimeout(0.5)
+            with pytest.raises(TimeoutError):
+                other.recv(100)
+        for sock in greedy:
+            sock.close()
+        # Its bytes are released with its connections: it may send again.
+        time.sleep(0.3)
+        with connect(port, "127.0.0.2") as sock:
+            sock.sendall(upload_head(MiB) + b"x" * (MiB // 2))
+            sock.settimeout(0.5)
+            with pytest.raises(TimeoutError):
+                sock.recv(100)
 
 
 RSS_BOUND = 200 * MiB
