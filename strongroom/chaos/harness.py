@@ -24,11 +24,11 @@ import api.config
 import vault.config
 from strongroom.chaos.scenarios import HOPS, Scenario
 from strongroom.chaos.workload import Merchant, Tally, intents
-from strongroom.checker import Finding, check, counts, load
+from strongroom.checker import Finding, Ledgers, check, counts, load
 from strongroom.crashpoints import VARIABLE
 from strongroom.devkeys import load_or_create
 from strongroom.faultproxy import FaultProxy, Plan
-from strongroom.marketplaces import dev_marketplace
+from strongroom.marketplaces import MarketplaceKeys, dev_marketplace
 from strongroom.stack import Options, Ports, services, settings_kwargs
 from strongroom.supervisor import StartupError, Supervisor, free_ports
 
@@ -214,6 +214,22 @@ class ChaosStack:
             await asyncio.sleep(0.5)
 
     def _check(self, run: str, indeterminate: list[str]) -> list[Finding]:
-        ledgers = load(self._api_url, self._record, self._vault_url, self._audit_path, run)
+        ledgers = self.ledgers(run)
         ledgers.indeterminate = indeterminate
         return check(ledgers)
+
+    def ledgers(self, run: str) -> Ledgers:
+        """The checker's records of run `run`: the API's, the vault's, the network's."""
+        return load(self._api_url, self._record, self._vault_url, self._audit_path, run)
+
+    @property
+    def edge(self) -> str:
+        return self._edge
+
+    @property
+    def keys(self) -> MarketplaceKeys:
+        return self._keys
+
+    def merchant(self, run: str, patience: float) -> Merchant:
+        """A live merchant of the stack's marketplace, its intents tagged with `run`."""
+        return Merchant(self._edge, self._keys.pk_live, self._keys.sk_live, run, patience)

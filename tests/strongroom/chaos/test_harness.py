@@ -6,14 +6,20 @@ with what is missing; once it is built they pass, and the mark has to go.
 """
 
 import asyncio
+import secrets
 import threading
+import time
 from collections.abc import Coroutine, Iterator
 from typing import Any, TypeVar
 
+import httpx
 import pytest
 
 from strongroom.chaos.harness import ChaosStack, RunResult
 from strongroom.chaos.scenarios import SCENARIOS, Scenario
+from strongroom.chaos.workload import Intent
+from strongroom.checker import check
+from strongroom.crashpoints import VARIABLE
 
 pytestmark = pytest.mark.e2e
 T = TypeVar("T")
@@ -121,3 +127,43 @@ def test_no_charge_is_lost_doubled_or_left_unfinished(
     assert result.faults >= 1, f"{scenario.name} was never reached"
     if result.findings:
         raise Unsafe("\n".join(map(str, result.findings)))
+
+
+@pytest.mark.parametrize("point", ["api:vault_called:after", "api:captured:after"])
+def test_an_api_killed_between_the_vaults_answer_and_its_record_is_finished_once(
+    chaos: tuple[Loop, ChaosStack], point: str
+) -> None:
+    """The merchant never retries: the completer alone makes the charge final, once,
+    visible to the merchant, and as the card network's log has it."""
+    loop, stack = chaos
+    run = f"killed-{secrets.token_hex(3)}"
+    merchant = stack.merchant(run, patience=0)  # one attempt: its answer is lost
+    tokens = loop.run(merchant.tokenise(1))
+    stack.supervisor.restart("api-live", {VARIABLE: point})
+    loop.run(merchant.settle_in(tokens[0]))  # connections pooled to the last process go
+    loop.run(merchant.run([Intent(f"{run}-0", "charge", 4321)], tokens))
+    assert merchant.tally.indeterminate == [f"{run}-0"]
+    assert stack.supervisor.dead() == ["api-live"]  # it died at the point
+    stack.supervisor.restart("api-live")  # disarmed
+    # The completer's pace is the harness's (FAST_RECOVERY); the minute is patience only.
+    deadline = time.monotonic() + 60
+    while True:
+        ledgers = stack.ledgers(run)
+        finished = ledgers.charges and ledgers.charges[0].status != "pending"
+        if finished or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    (charge,) = ledgers.charges
+    assert (charge.status, charge.amount_captured) == ("succeeded", 4321)
+    at_network = [(m.kind, m.amount) for m in ledgers.network if m.reference == charge.id]
+    assert sorted(at_network) == [("authorization", 4321), ("capture", 4321)]
+    assert check(ledgers) == []
+    shown = httpx.get(
+        f"{stack.edge}/v1/charges/{charge.id}",
+        headers={"host": "api.localhost", "authorization": f"Bearer {stack.keys.sk_live}"},
+    ).json()
+    assert (shown["status"], shown["captured"], shown["amount_captured"]) == (
+        "succeeded",
+        True,
+        4321,
+    )
