@@ -238,3 +238,45 @@ def test_a_refund_the_vault_is_still_executing_is_left_pending(
     with sessions() as session:
         assert session.get_one(Refund, refund_id).status == "pending"
         assert session.get_one(Charge, charge_id).refund_reserved == 300
+
+
+def test_a_refund_the_vault_answered_5xx_stays_pending_and_is_finished_later(
+    sqlite_stacks: Stacks, services
+) -> None:
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    from strongroom.web import ServiceError
+    from tests.helpers.servers import serving
+
+    _, refunds, sessions = services
+    shop = sqlite_stacks.marketplace()
+    charge_id = charged(sqlite_stacks, shop)
+    refund_id = new_id("re")
+    reserve_refund(sessions, shop.id, charge_id, refund_id)
+
+    async def unavailable(request: Request) -> JSONResponse:
+        error = {"type": "api_error", "code": "network_unavailable", "message": "no answer"}
+        return JSONResponse({"error": error}, status_code=503)
+
+    failing = Starlette(routes=[Route("/internal/v1/refunds", unavailable, methods=["POST"])])
+    with serving(failing) as url:
+        settings = sqlite_stacks.settings["test"]
+        vault = VaultClient(url, settings.vault_credential.get_secret_value(), 10)
+        secret = settings.key_hash_secret.get_secret_value().encode()
+        with sessions() as session:
+            refund = session.get_one(Refund, refund_id)
+        with pytest.raises(ServiceError) as pending:
+            RefundService(sessions, vault, False, secret).execute(refund)
+        vault.close()
+    assert (pending.value.status_code, pending.value.code) == (502, "refund_pending")
+    with sessions() as session:  # no outcome: not failed, the reservation kept
+        assert session.get_one(Refund, refund_id).status == "pending"
+        assert session.get_one(Charge, charge_id).refund_reserved == 300
+    complete_refunds(refunds, STUCK, now=LATER)  # the vault answers again
+    with sessions() as session:
+        assert session.get_one(Refund, refund_id).status == "succeeded"
+        charge = session.get_one(Charge, charge_id)
+    assert (charge.amount_refunded, charge.refund_reserved) == (300, 0)

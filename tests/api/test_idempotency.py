@@ -159,3 +159,11 @@ def test_a_request_whose_claim_was_taken_over_keeps_nothing(sessions) -> None:
     idempotency.finish(sessions, first, Stored(500, {"error": {"code": "late"}}))
     idempotency.finish(sessions, taken, Stored(201, {"id": "ch_1"}))
     assert idempotency.begin(sessions, "mkt_1", "k1", "h") == Stored(201, {"id": "ch_1"})
+
+
+def test_only_outcomes_are_kept_under_a_key() -> None:
+    assert idempotency.kept(Stored(201, {"id": "ch_1"}))
+    assert idempotency.kept(Stored(402, {"error": {"code": "card_declined"}}))
+    assert idempotency.kept(Stored(409, {"error": {"code": "charge_already_captured"}}))
+    assert not idempotency.kept(Stored(502, {"error": {"code": "charge_pending"}}))
+    assert not idempotency.kept(Stored(409, {"error": {"code": "charge_in_progress"}}))
