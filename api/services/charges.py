@@ -193,6 +193,9 @@ class ChargeService:
         recovery = charge.recovery or {}
         kept = recovery.get("clearance") if charge.recovery_point == ASSESSED else None
         if kept is not None:
+            # A new revision first: a request still sending under this clearance can then
+            # no longer record the charge failed while this send executes it.
+            self._advance(charge, ASSESSED, recovery)
             sent = self._send(charge, FraudClearance.model_validate(kept), resumed, fresh=False)
             if sent is not None:
                 return sent

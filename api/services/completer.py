@@ -91,7 +91,7 @@ def complete_refunds(
     finished = 0
     for refund in pending:
         try:
-            refunds.execute(refund, retrying=True)
+            refunds.execute(refund)
             finished += 1
         except ServiceError as exc:
             log.info("refund %s not finished: %s", refund.id, exc.code)

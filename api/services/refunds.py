@@ -50,7 +50,7 @@ class RefundService:
             existing = session.get(Refund, refund_id)
         if existing is not None:
             if existing.status == "pending":  # a retry of a request that died: ask again
-                return self.execute(existing, retrying=True)
+                return self.execute(existing)
             return self._json(existing)
         try:
             refund = self._reserve(marketplace_id, refund_id, body)
@@ -61,7 +61,7 @@ class RefundService:
             if existing is None:
                 raise
             if existing.status == "pending":
-                return self.execute(existing, retrying=True)
+                return self.execute(existing)
             return self._json(existing)
         return self.execute(refund)
 
@@ -142,7 +142,7 @@ class RefundService:
             record_event(session, marketplace_id, "refund.created", self._json(refund))
         return refund
 
-    def execute(self, refund: Refund, retrying: bool = False) -> dict[str, Any]:
+    def execute(self, refund: Refund) -> dict[str, Any]:
         """Have the vault execute the refund (or replay it: the refund id is the key)."""
         try:
             result = self._vault.refund(
@@ -158,9 +158,9 @@ class RefundService:
             log.error("vault could not finish refund %s: %s; left pending", refund.id, exc.code)
             raise self._pending(refund) from None
         except VaultUnreachable:
-            if retrying:  # an earlier attempt may have been executed: never fail it blind
-                raise self._pending(refund) from None
-            return self._finish(refund, "failed", "processing_error", "Retry the refund later.")
+            # Not sent this time; but an earlier attempt, or the completer's at this very
+            # moment, may have been executed: never fail it blind. It is sent again.
+            raise self._pending(refund) from None
         except ServiceError as exc:
             if exc.code == "refund_in_progress":
                 raise self._pending(refund) from None  # being executed: not failed, not yet
