@@ -19,7 +19,7 @@ import datetime as dt
 import logging
 import threading
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from api.services.charges import (
     ASSESSED,
@@ -70,7 +70,20 @@ def complete_charges(
             finished += 1
         except ServiceError as exc:
             log.info("charge %s at %s not finished: %s", charge.id, charge.recovery_point, exc.code)
+            _postpone(charges, charge, now)
     return finished
+
+
+def _postpone(charges: ChargeService, charge: Charge, now: dt.datetime) -> None:
+    """Try it again `stuck_after` from now, not at every pass: a charge the vault is still
+    executing is asked about at that pace. Only the completer's clock moves (the revision
+    does not), and only if nobody moved the charge meanwhile."""
+    with charges.sessions.begin() as session:
+        session.execute(
+            update(Charge)
+            .where(Charge.id == charge.id, Charge.revision == charge.revision)
+            .values(recovery_at=now)
+        )
 
 
 def complete_refunds(
