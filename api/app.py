@@ -32,11 +32,12 @@ from api.routes import (
 )
 from api.routes.common import Context, grouped
 from api.services.charges import ChargeService
+from api.services.completer import Completer
 from api.services.customers import CustomerService
-from api.services.reconcile import reconcile_charges, reconcile_refunds
 from api.services.refunds import RefundService
 from api.services.webhooks import WebhookService
 from api.store.db import make_engine, migrate, session_factory
+from api.store.leases import LeaseKeeper
 from api.webhooks.deliveries import RetryPolicy
 from api.webhooks.worker import WebhookWorker
 from strongroom.web.asgi import EXCEPTION_HANDLERS, StripeHeaders, health_route
@@ -80,9 +81,21 @@ def create_app(settings: Settings) -> Starlette:
         charge_service = ChargeService(sessions, vault, fraud, live, secret)
         refund_service = RefundService(sessions, vault, live, secret)
 
+        lease = LeaseKeeper(sessions, dt.timedelta(seconds=settings.lease_seconds))
+        lease.start()
+        app.state.lease_owner = lease.owner  # claims of Idempotency-Keys name it
+        completer = None
+        if settings.completer:
+            completer = Completer(
+                charge_service,
+                refund_service,
+                settings.completer_interval_seconds,
+                dt.timedelta(seconds=settings.completer_stuck_after_seconds),
+                dt.timedelta(seconds=settings.completer_give_up_after_seconds),
+            )
+            completer.start()
+
         def housekeeping() -> None:
-            reconcile_charges(charge_service, vault)
-            reconcile_refunds(refund_service)
             charge_service.reviews.close_expired(
                 dt.timedelta(seconds=settings.review_timeout_seconds),
                 settings.review_timeout_action,
@@ -122,6 +135,9 @@ def create_app(settings: Settings) -> Starlette:
         yield
         if worker is not None:
             worker.stop()
+        if completer is not None:
+            completer.stop()
+        lease.stop()
         vault.close()
         fraud.close()
         engine.dispose()

@@ -48,6 +48,16 @@ class Settings(BaseSettings):
     # A review left open this long closes by this action (approve captures, reject voids).
     review_timeout_seconds: float = Field(default=7 * 86400.0, gt=0)
     review_timeout_action: Literal["approve", "reject"] = "reject"
+    # The completer (api.services.completer, docs/api.md "Recovery points"): every
+    # interval, it finishes what a request left at a recovery point longer than
+    # stuck_after; a charge the vault never received is sent again until give_up_after,
+    # then failed (nothing charged). The lease: how long after this process's last
+    # heartbeat a retry may take over the Idempotency-Keys it held (it died).
+    completer: bool = True
+    completer_interval_seconds: float = Field(default=5.0, gt=0)
+    completer_stuck_after_seconds: float = Field(default=30.0, ge=0)
+    completer_give_up_after_seconds: float = Field(default=3600.0, gt=0)
+    lease_seconds: float = Field(default=15.0, gt=0)
     log_level: str = "INFO"
 
     @property

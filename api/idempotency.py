@@ -2,16 +2,19 @@
 
 - The first request with a key claims it; its response (errors included) is kept 24 hours
   and returned to every retry with the same key and the same parameters.
-- Except an answer that says an upstream did not answer (502, 503, 504): that is no
-  outcome the merchant can act on, so the key is released and the next retry runs again,
-  with the same `seed`, and gets the real outcome (a charge left pending is resumed).
+- Except an answer that says an upstream did not answer (502, 503, 504), or that another
+  request is moving the object (409 `charge_in_progress`): that is no outcome the
+  merchant can act on, so the key is released and the next retry runs again, with the
+  same `seed`, and gets the real outcome (a charge left pending is resumed).
 - The same key with other parameters is 400 `idempotency_error` (Stripe's type, which its
   SDKs raise as IdempotencyError and never retry); while the first request is still
   running, a retry is 409 `idempotency_key_in_flight`, which they retry.
 - A request refused before it ran (authentication, validation) stores nothing.
-- A claim whose request died (a crashed process) is taken over after LOCK_TIMEOUT by the
-  next retry, which gets the same `seed` and so derives the same object ids: the vault
-  sees the same charge id again and executes it at most once.
+- A claim whose request died (a crashed process) is taken over by the next retry, which
+  gets the same `seed` and so derives the same object ids: the vault sees the same charge
+  id again and executes it at most once. A claim names its process (`owner`); once that
+  process's lease has lapsed (api.store.leases) the claim is free, without an owner after
+  LOCK_TIMEOUT.
 """
 
 from __future__ import annotations
@@ -19,13 +22,14 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from api.store import leases
 from api.store.models import IdempotencyRecord, utcnow
 from strongroom.web import ServiceError
 
@@ -35,6 +39,8 @@ LOCK_TIMEOUT = dt.timedelta(seconds=90)
 MAX_KEY_LENGTH = 255
 # An upstream (the vault, the fraud service) did not answer: a retry may well succeed.
 RETRYABLE = frozenset({502, 503, 504})
+# A 409 saying another request is moving the object right now: no outcome either.
+IN_FLIGHT = frozenset({"charge_in_progress"})
 
 
 @dataclass(frozen=True)
@@ -49,6 +55,16 @@ class Claim:
 
     record_id: int
     seed: str
+    # As stored: finish and release touch the key only while this request still holds it.
+    locked_at: dt.datetime | None = field(default=None, compare=False)
+
+
+def kept(stored: Stored) -> bool:
+    """Whether a response is an outcome to keep under the key (else the key is released)."""
+    if stored.status in RETRYABLE:
+        return False
+    code = stored.body.get("error", {}).get("code") if stored.status == 409 else None
+    return code not in IN_FLIGHT
 
 
 def request_hash(method: str, path: str, query: str, body: dict[str, Any]) -> str:
@@ -90,8 +106,10 @@ def begin(
     key: str,
     digest: str,
     now: dt.datetime | None = None,
+    owner: str | None = None,
 ) -> Stored | Claim:
-    """Claim the key for this request, or return the response stored under it."""
+    """Claim the key for this request (held by the process `owner`, if it keeps a lease),
+    or return the response stored under it."""
     now = now or utcnow()
     with sessions.begin() as session:
         session.execute(
@@ -109,10 +127,11 @@ def begin(
                 request_hash=digest,
                 created=now,
                 locked_at=now,
+                owner=owner,
             )
             session.add(record)
             session.flush()
-            return Claim(record.id, _seed(record))
+            return Claim(record.id, _seed(record), record.locked_at)
     except IntegrityError:
         pass  # the unique constraint decided: another request holds this key
     with sessions() as session:
@@ -131,7 +150,7 @@ def begin(
         )
     if row.response_status is not None and row.response_body is not None:
         return Stored(row.response_status, row.response_body)
-    if row.locked_at is None or _as_utc(row.locked_at) < now - LOCK_TIMEOUT:
+    if _free(sessions, row, now):
         with sessions.begin() as session:
             # Compare-and-set: of several retries after a crash or a release, one takes
             # the claim over.
@@ -142,10 +161,10 @@ def begin(
                     IdempotencyRecord.response_status.is_(None),
                     IdempotencyRecord.locked_at == row.locked_at,
                 )
-                .values(locked_at=now)
+                .values(locked_at=now, owner=owner)
             )
         if taken.rowcount:  # type: ignore[attr-defined]
-            return Claim(row.id, _seed(row))
+            return Claim(row.id, _seed(row), now)
     raise ServiceError(
         "A request with this Idempotency-Key is still being processed; retry later.",
         code="idempotency_key_in_flight",
@@ -153,11 +172,31 @@ def begin(
     )
 
 
+def _free(sessions: sessionmaker[Session], row: IdempotencyRecord, now: dt.datetime) -> bool:
+    """Whether no live request holds the claim: released, its process's lease lapsed, or
+    (a claim without an owner) locked longer than any request takes."""
+    if row.locked_at is None or _as_utc(row.locked_at) < now - LOCK_TIMEOUT:
+        return True
+    if row.owner is None:
+        return False
+    with sessions() as session:
+        return not leases.alive(session, row.owner, now)
+
+
+def _held(claim: Claim) -> Any:
+    """The claim's row, while this request still holds it (no retry took it over)."""
+    held = IdempotencyRecord.id == claim.record_id
+    if claim.locked_at is not None:
+        held = held & (IdempotencyRecord.locked_at == claim.locked_at)
+    return held
+
+
 def finish(sessions: sessionmaker[Session], claim: Claim, stored: Stored) -> None:
+    """Keep the response; a retry that took the claim over keeps its own instead."""
     with sessions.begin() as session:
         session.execute(
             update(IdempotencyRecord)
-            .where(IdempotencyRecord.id == claim.record_id)
+            .where(_held(claim))
             .values(response_status=stored.status, response_body=stored.body, locked_at=None)
         )
 
@@ -167,7 +206,7 @@ def release(sessions: sessionmaker[Session], claim: Claim) -> None:
     with sessions.begin() as session:
         session.execute(
             update(IdempotencyRecord)
-            .where(IdempotencyRecord.id == claim.record_id)
+            .where(_held(claim))
             .values(response_status=None, response_body=None, locked_at=None)
         )
 

@@ -50,8 +50,11 @@ async def respond(
         return JSONResponse(body, status_code=status)
     idempotency.check_key(key)
     digest = idempotency.request_hash(request.method, request.url.path, request.url.query, raw_body)
+    # The process's lease (api.store.leases), if it keeps one: a retry after this process
+    # dies takes the key over as soon as the lease lapses.
+    owner = getattr(request.app.state, "lease_owner", None)
     begun = await run_in_threadpool(
-        idempotency.begin, ctx.sessions, who.marketplace_id, key, digest
+        idempotency.begin, ctx.sessions, who.marketplace_id, key, digest, None, owner
     )
     if isinstance(begun, idempotency.Stored):
         return JSONResponse(
@@ -59,7 +62,7 @@ async def respond(
         )
     stored = await run_in_threadpool(_outcome, run, begun.seed, status)
     headers = {}
-    if stored.status in idempotency.RETRYABLE:
+    if not idempotency.kept(stored):
         # No outcome yet: the merchant's retry with this key runs again (Stripe's SDKs
         # retry a POST on this header).
         await run_in_threadpool(idempotency.release, ctx.sessions, begun)

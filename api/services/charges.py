@@ -1,7 +1,19 @@
 """Charges: create (fraud, then the vault), capture, cancel, update.
 
-Every status change goes through move_charge, which enforces the state machine of
-api.domain.states and records the event in the same transaction.
+A charge passes named recovery points, each reached in one transaction:
+
+  started            stored pending; fraud not asked yet
+  assessed           fraud's answer kept, with its clearance: the vault may have it
+  vault_called       the vault authorised it; its capture follows (capture=true only)
+  recorded           its outcome stored: nothing left to do
+  capture_requested  an authorised charge whose capture was asked of the vault
+  void_requested     an authorised charge whose release was asked of the vault
+
+A request that dies leaves the charge at its last point. The merchant's retry with the
+same Idempotency-Key (resume) or the completer (api.services.completer) finishes it from
+the vault's own record, or sends it again under the same charge id, which the vault
+executes once and replays after. Every move is a compare-and-set on the charge's
+revision (api.services.common), so a retry and the completer never both act on one step.
 """
 
 from __future__ import annotations
@@ -9,20 +21,36 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.clients.fraud import FraudClient, FraudUnavailable
-from api.clients.vault import VaultCard, VaultClient, VaultTimeout, VaultUnreachable
+from api.clients.fraud import FraudClearance, FraudClient, FraudUnavailable
+from api.clients.vault import (
+    VaultCard,
+    VaultChargeState,
+    VaultClient,
+    VaultTimeout,
+    VaultUnreachable,
+)
 from api.contracts import ChargeCapture, ChargeCreate, ChargeUpdate
 from api.ids import derived_id, new_id
 from api.presenters import charge_json
-from api.services.common import move_charge, owned, settled_at_vault, updated_metadata
+from api.services.common import (
+    advance_charge,
+    move_charge,
+    owned,
+    settled_at_vault,
+    updated_metadata,
+)
 from api.services.reviews import ReviewService
 from api.store.models import Charge, Customer, CustomerCard, utcnow
 from strongroom.crashpoints import crash_at
 from strongroom.web import NotFound, ServiceError, UpstreamError
 
 log = logging.getLogger("api.charges")
+
+STARTED, ASSESSED, VAULT_CALLED = "started", "assessed", "vault_called"
+CAPTURE_REQUESTED, VOID_REQUESTED = "capture_requested", "void_requested"
 
 
 class ChargeService:
@@ -48,20 +76,20 @@ class ChargeService:
         with self.sessions() as session:
             return owned(session, Charge, charge_id, marketplace_id, "id", "charge")
 
+    def _get(self, charge_id: str) -> Charge | None:
+        with self.sessions() as session:
+            return session.get(Charge, charge_id)
+
     def create(self, marketplace_id: str, body: ChargeCreate, seed: str | None) -> dict[str, Any]:
         """The charge as it ends up; with a seed (an idempotency key) its id is derived,
         so a retry after a crash resumes this very charge instead of making a second."""
         charge_id = derived_id("ch", self._id_secret, seed) if seed else new_id("ch")
-        with self.sessions() as session:
-            existing = session.get(Charge, charge_id)
+        existing = self._get(charge_id)
         if existing is not None:
-            if existing.status != "pending":
-                return self._json(existing)
-            # A retry of a request that died: the vault knows this charge id, if it saw it.
-            card = self.vault.card(existing.card, marketplace_id)
-            return self._execute(existing, card, retrying=True)
+            return self._shown_or_resumed(existing)
         card_id, customer_id = self._card_of(marketplace_id, body)
         card = self.vault.card(card_id, marketplace_id)
+        now = utcnow()
         charge = Charge(
             id=charge_id,
             marketplace_id=marketplace_id,
@@ -77,13 +105,42 @@ class ChargeService:
             amount_refunded=0,
             refund_reserved=0,
             fraud_reasons=[],
-            created=utcnow(),
+            created=now,
+            recovery_point=STARTED,
+            recovery_at=now,
+            revision=0,
         )
         crash_at("api", "started", "before")
-        with self.sessions.begin() as session:
-            session.add(charge)
+        try:
+            with self.sessions.begin() as session:
+                session.add(charge)
+        except IntegrityError:
+            # A retry that took the key over from this request stored it first.
+            existing = self._get(charge_id)
+            if existing is None:
+                raise
+            return self._shown_or_resumed(existing)
         crash_at("api", "started", "after")
-        return self._execute(charge, card)
+        return self._drive(charge, card)
+
+    def _shown_or_resumed(self, charge: Charge) -> dict[str, Any]:
+        if charge.status != "pending":
+            return self._json(charge)
+        return self.resume(charge)
+
+    def resume(self, charge: Charge, give_up: bool = False) -> dict[str, Any]:
+        """Finish a charge an earlier request left pending: from the vault's record if the
+        vault has one, else by sending it again under its id (or, with `give_up`, failing
+        it once no clearance of it can execute any more). While the outcome cannot be
+        known yet, the retryable 502 `charge_pending`."""
+        try:
+            state = self.vault.state(charge.id, charge.marketplace_id)
+        except (VaultUnreachable, VaultTimeout, ServiceError):
+            raise self._pending(charge) from None
+        if state is not None:
+            return self._adopt(charge, state)
+        card = self.vault.card(charge.card, charge.marketplace_id)
+        return self._drive(charge, card, resumed=True, give_up=give_up)
 
     def _card_of(self, marketplace_id: str, body: ChargeCreate) -> tuple[str, str | None]:
         token = body.token
@@ -108,15 +165,48 @@ class ChargeService:
             return token, customer.id
 
     def settle(self, charge: Charge, new: str, **changes: Any) -> dict[str, Any]:
-        """Move the charge to its outcome; if another request got there first, show that."""
+        """Move the charge to its outcome; if another request got there first, show that
+        (or, if that one has not finished it either, answer that it is pending)."""
         with self.sessions.begin() as session:
             if move_charge(session, charge, new, self._livemode, **changes):
                 crash_at("api", "recorded", "before")  # rolled back: the outcome is lost
                 return self._json(charge)
-            current = session.get_one(Charge, charge.id)
-            return self._json(current)
+            current = session.get_one(Charge, charge.id, populate_existing=True)
+        if current.status == "pending":
+            raise self._pending(current)
+        return self._json(current)
 
-    def _execute(self, charge: Charge, card: VaultCard, retrying: bool = False) -> dict[str, Any]:
+    def _advance(
+        self, charge: Charge, point: str, recovery: dict[str, Any] | None, **changes: Any
+    ) -> None:
+        """Move a pending charge to its next recovery point, or stop: another request (or
+        the completer) moved it meanwhile, and finishes it."""
+        with self.sessions.begin() as session:
+            if not advance_charge(session, charge, point, recovery, **changes):
+                raise self._pending(charge)
+
+    def _drive(
+        self, charge: Charge, card: VaultCard, resumed: bool = False, give_up: bool = False
+    ) -> dict[str, Any]:
+        """From `started` or `assessed` on: assess (unless a kept clearance still serves),
+        have the vault execute, record."""
+        recovery = charge.recovery or {}
+        kept = recovery.get("clearance") if charge.recovery_point == ASSESSED else None
+        if kept is not None:
+            # A new revision first: a request still sending under this clearance can then
+            # no longer record the charge failed while this send executes it.
+            self._advance(charge, ASSESSED, recovery)
+            sent = self._send(charge, FraudClearance.model_validate(kept), resumed, fresh=False)
+            if sent is not None:
+                return sent
+            # The vault refused that clearance, so it can never execute: ask for another.
+        if give_up:  # no clearance of it was ever sent, or the one sent was refused
+            return self.settle(
+                charge,
+                "failed",
+                failure_code="processing_error",
+                failure_message="The charge was not executed in time; nothing was charged.",
+            )
         try:
             assessment = self._fraud.assess(
                 {
@@ -135,7 +225,8 @@ class ChargeService:
                 }
             )
         except FraudUnavailable as exc:
-            # Fail closed: without an assessment there is no clearance, so nothing is charged.
+            # Fail closed: without an assessment there is no clearance, so nothing is charged
+            # (and no earlier clearance of this charge can execute: none was, or it was refused).
             log.warning("fraud unavailable for %s: %s", charge.id, exc)
             return self.settle(
                 charge,
@@ -161,29 +252,40 @@ class ChargeService:
             )
         if assessment.clearance is None:  # nothing may be authorised: hold it as it is
             return self.settle(charge, "pending_review", **fraud)
-        for name, value in fraud.items():
-            setattr(charge, name, value)
+        recovery = {
+            "clearance": assessment.clearance.model_dump(),
+            "decided_by": assessment.decided_by,
+        }
+        self._advance(charge, ASSESSED, recovery, **fraud)
         crash_at("api", "vault_called", "before")
+        sent = self._send(charge, assessment.clearance, resumed, fresh=True)
+        assert sent is not None  # a fresh clearance refused is the charge's failure
+        return sent
+
+    def _send(
+        self, charge: Charge, clearance: FraudClearance, resumed: bool, fresh: bool
+    ) -> dict[str, Any] | None:
+        """Have the vault execute the charge (or replay it); None if it refused a kept
+        (not `fresh`) clearance, which can then never execute."""
         try:
             result = self.vault.charge(
                 {
                     "charge_id": charge.id,
-                    "card": card.id,
+                    "card": charge.card,
                     "marketplace": charge.marketplace_id,
                     "amount": charge.amount,
                     "currency": charge.currency,
-                    "clearance": assessment.clearance.model_dump(),
+                    "clearance": clearance.model_dump(),
                 }
             )
         except VaultUnreachable:
-            if retrying:  # an earlier attempt may have been executed: never fail it blind
+            if resumed:  # an earlier attempt may have been executed: never fail it blind
                 raise self._pending(charge) from None
             return self.settle(
                 charge,
                 "failed",
                 failure_code="processing_error",
                 failure_message="The card could not be charged; retry later.",
-                **fraud,
             )
         except VaultTimeout:
             # The vault may have executed it; its charge id makes a retry safe, so stay pending.
@@ -191,17 +293,17 @@ class ChargeService:
             raise self._pending(charge) from None
         except UpstreamError as exc:
             # A 5xx of the vault (network_unavailable: the network answered neither the
-            # authorisation nor its reversal) is no outcome: the vault's completer or our
-            # reconcile settles it; the merchant's retry replays the same charge id.
+            # authorisation nor its reversal) is no outcome: the vault finishes it, and the
+            # merchant's retry or our completer reads it then.
             log.error("vault could not finish %s: %s; charge left pending", charge.id, exc.code)
             raise self._pending(charge) from None
         except ServiceError as exc:
             if exc.code == "charge_in_progress":
                 raise self._pending(charge) from None  # another request is executing it
+            if exc.code == "clearance_invalid" and not fresh:
+                return None
             log.error("vault refused %s: %s", charge.id, exc.code)
-            return self.settle(
-                charge, "failed", failure_code=exc.code, failure_message=exc.message, **fraud
-            )
+            return self.settle(charge, "failed", failure_code=exc.code, failure_message=exc.message)
         crash_at("api", "vault_called", "after")
         if result.status != "succeeded":
             return self.settle(
@@ -209,14 +311,28 @@ class ChargeService:
                 "failed",
                 failure_code=result.failure_code,
                 failure_message=result.failure_message,
-                **fraud,
             )
-        authorised = {**fraud, "authorization_code": result.authorization_code}
-        if assessment.decision == "review":  # authorised, held until a person decides
-            return self.reviews.hold(charge, assessment.decided_by, fraud_rule, **authorised)
+        return self._authorised(charge, {"authorization_code": result.authorization_code}, None)
+
+    def _adopt(self, charge: Charge, state: VaultChargeState) -> dict[str, Any]:
+        """Finish the charge as the vault's record has it."""
+        if state.status == "processing":  # the vault is executing it, or will finish it
+            raise self._pending(charge)
+        if state.status == "failed":
+            return self.settle(charge, "failed", failure_code=state.failure_code)
+        authorised = {"authorization_code": state.authorization_code}
+        return self._authorised(charge, authorised, state.settlement)
+
+    def _authorised(
+        self, charge: Charge, authorised: dict[str, Any], settlement: dict[str, Any] | None
+    ) -> dict[str, Any]:
+        """The vault authorised it: hold it for review, keep it authorised, or capture it."""
+        if charge.fraud_decision == "review":  # authorised, held until a person decides
+            decided_by = (charge.recovery or {}).get("decided_by", "score")
+            return self.reviews.hold(charge, decided_by, charge.fraud_rule, **authorised)
         if not charge.capture:
             return self.settle(charge, "authorized", **authorised)
-        return self.capture_authorised(charge, authorised)
+        return self.capture_authorised(charge, authorised, settlement)
 
     def _fraud_attributes(self, charge: Charge) -> dict[str, Any]:
         """What fraud rules may read beyond the card: the customer, its email, metadata."""
@@ -238,17 +354,31 @@ class ChargeService:
             status_code=502,
         )
 
-    def capture_authorised(self, charge: Charge, authorised: dict[str, Any]) -> dict[str, Any]:
-        """Capture at once what was just authorised; if that fails it stays authorized."""
+    def capture_authorised(
+        self, charge: Charge, authorised: dict[str, Any], settlement: dict[str, Any] | None
+    ) -> dict[str, Any]:
+        """Capture what was just authorised (`settlement`: what the vault has done so far, if
+        known). Only the network's refusal leaves it authorized; while the capture's fate is
+        unknown the charge stays pending, at `vault_called`."""
+        done = settlement or {}
+        if done.get("status") == "processing":
+            raise self._pending(charge)
+        if (done.get("action"), done.get("status")) == ("capture", "succeeded"):
+            amount = int(done.get("amount", charge.amount))
+            return self.settle(charge, "succeeded", amount_captured=amount, **authorised)
+        if charge.recovery_point != VAULT_CALLED:
+            self._advance(charge, VAULT_CALLED, None, **authorised)
         try:
             settled = self.vault.capture(charge.id, charge.marketplace_id, charge.amount)
-            crash_at("api", "captured", "after")
         except (VaultUnreachable, VaultTimeout, ServiceError) as exc:
-            log.error("capture of %s failed (%s); left authorized", charge.id, type(exc).__name__)
-            return self.settle(charge, "authorized", **authorised)
-        if settled.status != "succeeded":
-            return self.settle(charge, "authorized", **authorised)
-        return self.settle(charge, "succeeded", amount_captured=charge.amount, **authorised)
+            log.error("capture of %s unanswered (%s); left pending", charge.id, type(exc).__name__)
+            raise self._pending(charge) from None
+        crash_at("api", "captured", "after")
+        if settled.status == "succeeded":
+            return self.settle(charge, "succeeded", amount_captured=settled.amount, **authorised)
+        if settled.failure_code == "processing_error":  # the network was silent: not refused
+            raise self._pending(charge)
+        return self.settle(charge, "authorized", **authorised)
 
     def capture(self, marketplace_id: str, charge_id: str, body: ChargeCapture) -> dict[str, Any]:
         charge = self._load(marketplace_id, charge_id)
@@ -269,13 +399,20 @@ class ChargeService:
                 code="amount_too_large",
                 param="amount",
             )
-        settled_at_vault(
-            lambda: self.vault.capture(charge.id, marketplace_id, amount),
+        return self._capture(charge, amount)
+
+    def _capture(self, charge: Charge, amount: int) -> dict[str, Any]:
+        settled = settled_at_vault(
+            self.sessions,
+            charge,
+            "capture",
+            amount,
+            lambda: self.vault.capture(charge.id, charge.marketplace_id, amount),
             unconfirmed="The capture could not be confirmed; retry it (it is executed once).",
             refused="The capture was declined.",
             code="capture_declined",
         )
-        return self.settle(charge, "succeeded", amount_captured=amount)
+        return self.settle(charge, "succeeded", amount_captured=settled.amount)
 
     def cancel(self, marketplace_id: str, charge_id: str) -> dict[str, Any]:
         charge = self._load(marketplace_id, charge_id)
@@ -290,13 +427,37 @@ class ChargeService:
                 + ("; refund it instead." if charge.status == "succeeded" else "."),
                 code="charge_not_cancelable",
             )
+        return self._void(charge)
+
+    def _void(self, charge: Charge) -> dict[str, Any]:
         settled_at_vault(
-            lambda: self.vault.void(charge.id, marketplace_id),
+            self.sessions,
+            charge,
+            "void",
+            0,
+            lambda: self.vault.void(charge.id, charge.marketplace_id),
             unconfirmed="The cancelation could not be confirmed; retry it (it is executed once).",
             refused="The card network refused to release the authorisation.",
             code="void_declined",
         )
         return self.settle(charge, "canceled")
+
+    def finish_settling(self, charge: Charge) -> None:
+        """Ask the vault again for the capture or void a request asked for and did not see
+        through (the vault executes it once, and replays it after); a review's is closed
+        as the review would have been."""
+        intent = charge.recovery or {}
+        capture = charge.recovery_point == CAPTURE_REQUESTED
+        why = intent.get("why")
+        if charge.status == "pending_review" and charge.review_id is not None:
+            if capture:
+                self.reviews.approve(charge.marketplace_id, charge.review_id, why=why or "approved")
+            else:
+                self.reviews.reject(charge.marketplace_id, charge.review_id, why=why or "rejected")
+        elif capture:
+            self._capture(charge, int(intent.get("amount") or charge.amount))
+        else:
+            self._void(charge)
 
     def update(self, marketplace_id: str, charge_id: str, body: ChargeUpdate) -> dict[str, Any]:
         with self.sessions.begin() as session:

@@ -6,15 +6,18 @@ from collections.abc import Callable
 from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from api.clients.vault import VaultSettlement, VaultTimeout, VaultUnreachable
 from api.domain.states import charge_event, refund_event
 from api.events import record_event
 from api.ids import well_formed
 from api.presenters import charge_json, refund_json
-from api.store.models import Charge, Refund
+from api.store.models import Charge, Refund, utcnow
 from strongroom.web import NotFound, ServiceError, UpstreamError
+
+# The recovery point of a charge with nothing left to do (api.services.charges lists all).
+RECORDED = "recorded"
 
 
 class Owned(Protocol):
@@ -35,23 +38,57 @@ def owned(
 
 
 def move_charge(session: Session, charge: Charge, new: str, livemode: bool, **changes: Any) -> bool:
-    """Compare-and-set the charge from its current status to `new`, with its event.
+    """Compare-and-set the charge from its current status to `new`, with its event; it is
+    then at the recovery point `recorded`, nothing left unfinished.
 
-    The UPDATE names the status it expects, so of two requests racing to move one charge
-    exactly one succeeds (on SQLite and PostgreSQL alike); False tells the loser.
+    The UPDATE names the status and revision it expects, so of two requests (or a request
+    and the completer) racing to move one charge exactly one succeeds, on SQLite and
+    PostgreSQL alike; False tells the loser.
     """
     event = charge_event(charge.status, new)  # IllegalTransition before touching anything
+    values = {
+        "status": new,
+        "recovery_point": RECORDED,
+        "recovery_at": utcnow(),
+        "recovery": None,
+        "revision": charge.revision + 1,
+        **changes,
+    }
+    if not _compare_and_set(session, charge, values):
+        return False
+    record_event(session, charge.marketplace_id, event, charge_json(charge, livemode))
+    return True
+
+
+def advance_charge(
+    session: Session, charge: Charge, point: str, recovery: dict[str, Any] | None, **changes: Any
+) -> bool:
+    """Compare-and-set the charge to the recovery `point` (its status unchanged), keeping
+    `recovery`, what finishing it from there needs; False if another got there first."""
+    values = {
+        "recovery_point": point,
+        "recovery_at": utcnow(),
+        "recovery": recovery,
+        "revision": charge.revision + 1,
+        **changes,
+    }
+    return _compare_and_set(session, charge, values)
+
+
+def _compare_and_set(session: Session, charge: Charge, values: dict[str, Any]) -> bool:
     moved = session.execute(
         update(Charge)
-        .where(Charge.id == charge.id, Charge.status == charge.status)
-        .values(status=new, **changes)
+        .where(
+            Charge.id == charge.id,
+            Charge.status == charge.status,
+            Charge.revision == charge.revision,
+        )
+        .values(**values)
     )
     if not moved.rowcount:  # type: ignore[attr-defined]
         return False
-    charge.status = new
-    for name, value in changes.items():
+    for name, value in values.items():
         setattr(charge, name, value)
-    record_event(session, charge.marketplace_id, event, charge_json(charge, livemode))
     return True
 
 
@@ -85,15 +122,56 @@ def updated_metadata(
 
 
 def settled_at_vault(
-    settle: Callable[[], VaultSettlement], *, unconfirmed: str, refused: str, code: str
-) -> None:
-    """A capture or void the vault confirms: an unanswered call is a retryable 502 (the
-    vault executes each once per charge), a network's refusal a 402 card error."""
+    sessions: sessionmaker[Session],
+    charge: Charge,
+    action: str,
+    amount: int,
+    settle: Callable[[], VaultSettlement],
+    *,
+    why: str | None = None,
+    unconfirmed: str,
+    refused: str,
+    code: str,
+) -> VaultSettlement:
+    """A capture or void the vault confirms.
+
+    The request is kept first, as the charge's recovery point (`capture_requested` or
+    `void_requested`, with `amount` and `why`), so that a crash or an unanswered call
+    leaves it for the completer. An unanswered call, or a network that did not answer the
+    vault (`processing_error`), is a retryable 502: the vault executes each once per
+    charge. A network's refusal is a 402 card error, and the request is dropped.
+    """
+    point = f"{action}_requested"
+    intent = {"amount": amount, "why": why}
+    if charge.recovery_point not in (RECORDED, point) or (
+        charge.recovery_point == point and charge.recovery != intent
+    ):
+        raise _settling(charge)
+    with sessions.begin() as session:
+        if not advance_charge(session, charge, point, intent):
+            raise _settling(charge)
     try:
         settled = settle()
     except (VaultUnreachable, VaultTimeout):
         raise UpstreamError(unconfirmed) from None
+    except ServiceError as exc:
+        if exc.code == "settlement_in_progress":  # the vault is executing it: not yet
+            raise UpstreamError(unconfirmed) from None
+        raise
     if settled.status != "succeeded":
+        if settled.failure_code == "processing_error":  # not refused: the network was silent
+            raise UpstreamError(unconfirmed)
+        with sessions.begin() as session:
+            advance_charge(session, charge, RECORDED, None)
         raise ServiceError(
             refused, code=settled.failure_code or code, type="card_error", status_code=402
         )
+    return settled
+
+
+def _settling(charge: Charge) -> ServiceError:
+    return ServiceError(
+        f"Charge {charge.id} is being captured or canceled by another request; retry.",
+        code="charge_in_progress",
+        status_code=409,
+    )

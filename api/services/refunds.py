@@ -1,5 +1,10 @@
 """Refunds: reserve the amount on the charge, have the vault execute it, settle both.
 
+A pending refund is its own recovery point: reserved, maybe sent. Until the vault answers
+it with an outcome, it stays pending (a timeout, a 5xx, a refund the vault is still
+executing), and the merchant's retry or the completer (api.services.completer) sends it
+again under its id, which the vault executes once and replays after.
+
 The reservation is one conditional UPDATE (`amount_refunded + refund_reserved + amount
 <= amount_captured`), so concurrent refunds can never together pass the capture; a
 failed refund gives its reservation back. The vault enforces the same bound again.
@@ -11,6 +16,7 @@ import logging
 from typing import Any
 
 from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.clients.vault import VaultClient, VaultTimeout, VaultUnreachable
@@ -20,7 +26,7 @@ from api.ids import derived_id, new_id
 from api.presenters import charge_json, refund_json
 from api.services.common import move_refund, owned
 from api.store.models import Charge, Refund, utcnow
-from strongroom.web import ServiceError
+from strongroom.web import ServiceError, UpstreamError
 
 log = logging.getLogger("api.refunds")
 
@@ -44,9 +50,19 @@ class RefundService:
             existing = session.get(Refund, refund_id)
         if existing is not None:
             if existing.status == "pending":  # a retry of a request that died: ask again
-                return self.execute(existing, retrying=True)
+                return self.execute(existing)
             return self._json(existing)
-        refund = self._reserve(marketplace_id, refund_id, body)
+        try:
+            refund = self._reserve(marketplace_id, refund_id, body)
+        except IntegrityError:
+            # A retry that took the key over from this request reserved it first.
+            with self.sessions() as session:
+                existing = session.get(Refund, refund_id)
+            if existing is None:
+                raise
+            if existing.status == "pending":
+                return self.execute(existing)
+            return self._json(existing)
         return self.execute(refund)
 
     def record_release(
@@ -126,20 +142,25 @@ class RefundService:
             record_event(session, marketplace_id, "refund.created", self._json(refund))
         return refund
 
-    def execute(self, refund: Refund, retrying: bool = False) -> dict[str, Any]:
+    def execute(self, refund: Refund) -> dict[str, Any]:
         """Have the vault execute the refund (or replay it: the refund id is the key)."""
         try:
             result = self._vault.refund(
                 refund.id, refund.charge_id, refund.marketplace_id, refund.amount
             )
         except VaultTimeout:
-            # It may have been executed; the refund id makes the retry (reconcile) safe.
+            # It may have been executed; the refund id makes the retry (the completer) safe.
             log.error("vault timed out on refund %s; left pending", refund.id)
             raise self._pending(refund) from None
+        except UpstreamError as exc:
+            # A 5xx of the vault is no outcome (the network may have refunded): pending,
+            # finished from the vault's record by the merchant's retry or the completer.
+            log.error("vault could not finish refund %s: %s; left pending", refund.id, exc.code)
+            raise self._pending(refund) from None
         except VaultUnreachable:
-            if retrying:  # an earlier attempt may have been executed: never fail it blind
-                raise self._pending(refund) from None
-            return self._finish(refund, "failed", "processing_error", "Retry the refund later.")
+            # Not sent this time; but an earlier attempt, or the completer's at this very
+            # moment, may have been executed: never fail it blind. It is sent again.
+            raise self._pending(refund) from None
         except ServiceError as exc:
             if exc.code == "refund_in_progress":
                 raise self._pending(refund) from None  # being executed: not failed, not yet
@@ -151,7 +172,7 @@ class RefundService:
     @staticmethod
     def _pending(refund: Refund) -> ServiceError:
         return ServiceError(
-            f"The refund {refund.id} is pending: the vault did not answer in time.",
+            f"The refund {refund.id} is pending: its outcome is not known yet; retry.",
             code="refund_pending",
             type="api_error",
             status_code=502,

@@ -149,7 +149,12 @@ class ReviewService:
             actor=f"review:{why}",
         )
         settled_at_vault(
+            self._sessions,
+            charge,
+            "capture",
+            charge.amount,
             lambda: self._vault.capture(charge.id, marketplace_id, charge.amount),
+            why=why,
             unconfirmed="The capture could not be confirmed; retry the approval.",
             refused="The capture was declined.",
             code="capture_declined",
@@ -163,7 +168,12 @@ class ReviewService:
         review, charge = self._open(marketplace_id, review_id)
         if charge.authorization_code is not None:
             settled_at_vault(
+                self._sessions,
+                charge,
+                "void",
+                0,
                 lambda: self._vault.void(charge.id, marketplace_id),
+                why=why,
                 unconfirmed="The void could not be confirmed; retry the rejection.",
                 refused="The card network refused to release the authorisation.",
                 code="void_declined",

@@ -88,6 +88,7 @@ class CustomerCard(Base):
 
 class Charge(Base):
     __tablename__ = "charges"
+    __table_args__ = (Index("ix_charges_recovery", "recovery_point", "recovery_at"),)
 
     id: Mapped[Id]
     marketplace_id: Mapped[Ref]
@@ -114,6 +115,16 @@ class Charge(Base):
     fraud_rule: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     review_id: Mapped[str | None] = mapped_column(String(64))
     created: Mapped[Timestamp] = mapped_column(default=utcnow, index=True)
+    # Where a crash would leave the charge (api.services.recovery): started, assessed,
+    # vault_called, capture_requested, void_requested, or recorded (nothing unfinished).
+    recovery_point: Mapped[str] = mapped_column(String(20), default="recorded")
+    # When it reached that point: the completer takes what has stayed there too long.
+    recovery_at: Mapped[Timestamp] = mapped_column(default=utcnow)
+    # What finishing it needs: the clearance to resend, or the capture or void asked for.
+    recovery: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # Bumped by every move of the status or the recovery point: each move is a
+    # compare-and-set on it, so of two drivers (a request, a completer) one acts.
+    revision: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class Review(Base):
@@ -211,3 +222,15 @@ class IdempotencyRecord(Base):
     created: Mapped[Timestamp] = mapped_column(default=utcnow, index=True)
     # When the request holding the key began (or took it over from one that died).
     locked_at: Mapped[dt.datetime | None]
+    # The process holding the key (api.store.leases): once its lease lapses, a retry
+    # takes the key over without waiting for the lock to time out.
+    owner: Mapped[str | None] = mapped_column(String(64))
+
+
+class Lease(Base):
+    """A live API process: renewed every few seconds; lapsed, its claims are free."""
+
+    __tablename__ = "api_leases"
+
+    owner: Mapped[str] = mapped_column(String(64), primary_key=True)
+    expires_at: Mapped[Timestamp]

@@ -125,3 +125,45 @@ def test_concurrent_first_uses_claim_the_key_exactly_once(sessions) -> None:
 def test_malformed_keys_are_refused(key: str) -> None:
     with pytest.raises(ServiceError):
         idempotency.check_key(key)
+
+
+def test_a_claim_of_a_live_process_is_in_flight_and_of_a_dead_one_is_taken_over(
+    sessions,
+) -> None:
+    from api.store import leases
+
+    ttl = dt.timedelta(seconds=5)
+    leases.renew(sessions, "proc-a", ttl)
+    first = idempotency.begin(sessions, "mkt_1", "k1", "h", owner="proc-a")
+    assert isinstance(first, Claim)
+    with pytest.raises(ServiceError) as in_flight:  # proc-a lives: its request runs
+        idempotency.begin(sessions, "mkt_1", "k1", "h", owner="proc-b")
+    assert in_flight.value.code == "idempotency_key_in_flight"
+    # proc-a died: its lease lapses, long before the lock would time out.
+    lapsed = dt.datetime.now(dt.UTC) + ttl + dt.timedelta(seconds=1)
+    leases.renew(sessions, "proc-b", ttl, now=lapsed)
+    taken = idempotency.begin(sessions, "mkt_1", "k1", "h", now=lapsed, owner="proc-b")
+    assert taken == first  # the same seed: the same charge id
+    with pytest.raises(ServiceError):  # taken over once: proc-b lives
+        idempotency.begin(sessions, "mkt_1", "k1", "h", now=lapsed, owner="proc-c")
+
+
+def test_a_request_whose_claim_was_taken_over_keeps_nothing(sessions) -> None:
+    from api.store import leases
+
+    first = idempotency.begin(sessions, "mkt_1", "k1", "h", owner="gone")  # no lease at all
+    assert isinstance(first, Claim)
+    leases.renew(sessions, "proc-b", dt.timedelta(seconds=30))
+    taken = idempotency.begin(sessions, "mkt_1", "k1", "h", owner="proc-b")
+    assert isinstance(taken, Claim)
+    idempotency.finish(sessions, first, Stored(500, {"error": {"code": "late"}}))
+    idempotency.finish(sessions, taken, Stored(201, {"id": "ch_1"}))
+    assert idempotency.begin(sessions, "mkt_1", "k1", "h") == Stored(201, {"id": "ch_1"})
+
+
+def test_only_outcomes_are_kept_under_a_key() -> None:
+    assert idempotency.kept(Stored(201, {"id": "ch_1"}))
+    assert idempotency.kept(Stored(402, {"error": {"code": "card_declined"}}))
+    assert idempotency.kept(Stored(409, {"error": {"code": "charge_already_captured"}}))
+    assert not idempotency.kept(Stored(502, {"error": {"code": "charge_pending"}}))
+    assert not idempotency.kept(Stored(409, {"error": {"code": "charge_in_progress"}}))

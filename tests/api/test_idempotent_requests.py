@@ -212,6 +212,6 @@ def test_a_charge_the_network_left_unanswered_stays_pending_and_retryable(
         assert answer.json()["error"]["code"] == "charge_pending"
         assert answer.headers["stripe-should-retry"] == "true"
     assert len(charged) == 2 and charged[0] == charged[1]
-    # Never recorded failed: pending, for the vault's completer and the API's reconcile.
+    # Never recorded failed: pending, for the vault's completer and the API's completer.
     shown = httpx.get(f"{url}/v1/charges/{charged[0]}", headers=auth, timeout=10)
     assert shown.status_code == 200 and shown.json()["status"] == "pending"

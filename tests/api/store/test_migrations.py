@@ -19,7 +19,7 @@ def test_migrations_match_the_models(database_url: str) -> None:
             diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
             version = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
         assert diff == []
-        assert version == "0003"
+        assert version == "0004"
     finally:
         engine.dispose()
 
@@ -48,5 +48,41 @@ def test_charges_succeeded_before_0002_count_as_captured(sqlite_url: str) -> Non
         with engine.connect() as conn:
             row = conn.execute(text("SELECT amount_captured, capture FROM charges")).one()
         assert tuple(row) == (500, 1)
+    finally:
+        engine.dispose()
+
+
+def test_charges_left_pending_before_0004_are_resumed_from_their_start(sqlite_url: str) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    from api.store.db import MIGRATIONS
+
+    engine = make_engine(sqlite_url)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    try:
+        with engine.begin() as conn:
+            config.attributes["connection"] = conn
+            command.upgrade(config, "0003")
+            for charge_id, status in (("ch_open", "pending"), ("ch_done", "succeeded")):
+                conn.execute(
+                    text(
+                        "INSERT INTO charges (id, marketplace_id, card, amount, currency,"
+                        " metadata, status, fraud_reasons, created) VALUES (:id, 'mkt_1',"
+                        " 'card_x', 500, 'usd', '{}', :status, '[]', '2024-01-01')"
+                    ),
+                    {"id": charge_id, "status": status},
+                )
+        migrate(engine)
+        with engine.connect() as conn:
+            rows = conn.execute(
+                text("SELECT id, recovery_point, recovery_at, revision FROM charges ORDER BY id")
+            ).all()
+        assert [(r[0], r[1], r[3]) for r in rows] == [
+            ("ch_done", "recorded", 0),
+            ("ch_open", "started", 0),
+        ]
+        assert all(r[2] is not None for r in rows)
     finally:
         engine.dispose()

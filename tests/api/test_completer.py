@@ -1,0 +1,282 @@
+"""The completer finishes what a request left at a recovery point, from the vault's record."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import update
+
+from api.clients.fraud import FraudClient
+from api.clients.vault import VaultClient
+from api.ids import new_id
+from api.services.charges import ChargeService
+from api.services.completer import complete_charges, complete_refunds
+from api.services.refunds import RefundService
+from api.store.db import make_engine, session_factory
+from api.store.models import Charge, Event, Refund, utcnow
+from tests.api.conftest import Stacks
+
+LATER = utcnow() + dt.timedelta(hours=1)
+STUCK = dt.timedelta(seconds=30)
+GIVE_UP = dt.timedelta(hours=2)
+
+
+@pytest.fixture
+def services(sqlite_stacks: Stacks) -> Iterator[tuple[ChargeService, RefundService, Any]]:
+    settings = sqlite_stacks.settings["test"]
+    engine = make_engine(settings.resolved_database_url())
+    vault = VaultClient(settings.vault_url, settings.vault_credential.get_secret_value(), 10)
+    fraud = FraudClient(settings.fraud_url, settings.fraud_credential.get_secret_value(), 10)
+    sessions = session_factory(engine)
+    secret = settings.key_hash_secret.get_secret_value().encode()
+    yield (
+        ChargeService(sessions, vault, fraud, False, secret),
+        RefundService(sessions, vault, False, secret),
+        sessions,
+    )
+    vault.close()
+    fraud.close()
+    engine.dispose()
+
+
+def charged(stacks: Stacks, shop: Any) -> str:
+    """The id of an 800 usd test charge made through the API."""
+    with stacks.client(shop.sk_test) as client:
+        body = {"card": stacks.token(shop), "amount": 800, "currency": "usd"}
+        charge_id: str = client.post("/v1/charges", json=body).json()["id"]
+    return charge_id
+
+
+def reserve_refund(sessions: Any, marketplace_id: str, charge_id: str, refund_id: str) -> None:
+    """A 300 refund as the API leaves it before it asks the vault: reserved, pending."""
+    with sessions.begin() as session:
+        session.execute(update(Charge).where(Charge.id == charge_id).values(refund_reserved=300))
+        session.add(
+            Refund(
+                id=refund_id,
+                marketplace_id=marketplace_id,
+                charge_id=charge_id,
+                amount=300,
+                currency="usd",
+                status="pending",
+                metadata_={},
+                created=utcnow(),
+            )
+        )
+
+
+def pending_charge(stacks: Stacks, shop: Any, sessions: Any, created: dt.datetime) -> str:
+    """A 100 usd charge as a request that died right after storing it leaves it: `started`."""
+    charge_id = new_id("ch")
+    with sessions.begin() as session:
+        session.add(
+            Charge(
+                id=charge_id,
+                marketplace_id=shop.id,
+                card=stacks.token(shop),
+                amount=100,
+                currency="usd",
+                status="pending",
+                capture=True,
+                amount_captured=0,
+                amount_refunded=0,
+                refund_reserved=0,
+                fraud_reasons=[],
+                metadata_={},
+                created=created,
+                recovery_point="started",
+                recovery_at=created,
+                revision=0,
+            )
+        )
+    return charge_id
+
+
+def events_of(sessions: Any, charge_id: str) -> list[str]:
+    with sessions() as session:
+        rows = session.query(Event).order_by(Event.created).all()
+    return [e.type for e in rows if e.data["object"].get("id") == charge_id]
+
+
+@pytest.mark.parametrize("point", ["assessed", "vault_called"])
+def test_a_charge_the_vault_executed_but_whose_answer_was_lost_is_settled(
+    sqlite_stacks: Stacks, services, point: str
+) -> None:
+    charges, _, sessions = services
+    shop = sqlite_stacks.marketplace()
+    charge_id = charged(sqlite_stacks, shop)
+    with sessions.begin() as session:  # as the API left it when it died at `point`
+        session.execute(
+            update(Charge)
+            .where(Charge.id == charge_id)
+            .values(
+                status="pending",
+                amount_captured=0,
+                authorization_code=None,
+                recovery_point=point,
+                recovery_at=utcnow(),
+            )
+        )
+    assert complete_charges(charges, STUCK, GIVE_UP, now=utcnow()) == 0  # too recent
+    assert complete_charges(charges, STUCK, GIVE_UP, now=LATER) >= 1
+    with sessions() as session:
+        charge = session.get_one(Charge, charge_id)
+    assert (charge.status, charge.amount_captured, charge.recovery_point) == (
+        "succeeded",
+        800,
+        "recorded",
+    )
+    assert charge.authorization_code is not None
+    assert complete_charges(charges, STUCK, GIVE_UP, now=LATER) == 0  # nothing left
+
+
+def test_a_charge_that_never_reached_the_vault_is_sent_once_by_the_completer(
+    sqlite_stacks: Stacks, services
+) -> None:
+    charges, _, sessions = services
+    shop = sqlite_stacks.marketplace()
+    charge_id = pending_charge(sqlite_stacks, shop, sessions, utcnow())
+    complete_charges(charges, STUCK, GIVE_UP, now=LATER)
+    complete_charges(charges, STUCK, GIVE_UP, now=LATER)
+    with sessions() as session:
+        charge = session.get_one(Charge, charge_id)
+    assert (charge.status, charge.amount_captured, charge.fraud_decision) == (
+        "succeeded",
+        100,
+        "allow",
+    )
+    assert events_of(sessions, charge_id) == ["charge.succeeded"]  # one outcome, once
+    with sqlite_stacks.client(shop.sk_test) as client:  # and the merchant sees it
+        assert client.get(f"/v1/charges/{charge_id}").json()["status"] == "succeeded"
+
+
+def test_a_charge_that_never_reached_the_vault_is_failed_once_given_up(
+    sqlite_stacks: Stacks, services
+) -> None:
+    charges, _, sessions = services
+    shop = sqlite_stacks.marketplace()
+    charge_id = pending_charge(sqlite_stacks, shop, sessions, utcnow() - dt.timedelta(hours=3))
+    complete_charges(charges, STUCK, GIVE_UP, now=LATER)
+    with sessions() as session:
+        charge = session.get_one(Charge, charge_id)
+    assert (charge.status, charge.failure_code) == ("failed", "processing_error")
+    with sqlite_stacks.client(shop.sk_test) as client:
+        assert client.get(f"/v1/charges/{charge_id}").json()["status"] == "failed"
+
+
+def test_a_capture_the_vault_made_but_the_api_never_recorded_is_finished(
+    sqlite_stacks: Stacks, services
+) -> None:
+    charges, _, sessions = services
+    shop = sqlite_stacks.marketplace()
+    with sqlite_stacks.client(shop.sk_test) as client:
+        body = {"card": sqlite_stacks.token(shop), "amount": 700, "currency": "usd"}
+        charge_id = client.post("/v1/charges", json={**body, "capture": False}).json()["id"]
+        captured = client.post(f"/v1/charges/{charge_id}/capture", json={"amount": 500})
+    assert captured.json()["amount_captured"] == 500
+    with sessions.begin() as session:  # as a request that died before recording it left it
+        session.execute(
+            update(Charge)
+            .where(Charge.id == charge_id)
+            .values(
+                status="authorized",
+                amount_captured=0,
+                recovery_point="capture_requested",
+                recovery={"amount": 500, "why": None},
+                recovery_at=utcnow(),
+            )
+        )
+    complete_charges(charges, STUCK, GIVE_UP, now=LATER)
+    with sessions() as session:
+        charge = session.get_one(Charge, charge_id)
+    assert (charge.status, charge.amount_captured, charge.recovery_point) == (
+        "succeeded",
+        500,
+        "recorded",
+    )
+
+
+def test_a_refund_reserved_but_never_sent_is_executed_once(sqlite_stacks: Stacks, services) -> None:
+    _, refunds, sessions = services
+    shop = sqlite_stacks.marketplace()
+    charge_id = charged(sqlite_stacks, shop)
+    refund_id = new_id("re")
+    reserve_refund(sessions, shop.id, charge_id, refund_id)  # then the process died
+    complete_refunds(refunds, STUCK, now=LATER)
+    complete_refunds(refunds, STUCK, now=LATER)  # nothing left to do: it is not sent again
+    with sessions() as session:
+        refund = session.get_one(Refund, refund_id)
+        charge = session.get_one(Charge, charge_id)
+    assert refund.status == "succeeded"
+    assert (charge.amount_refunded, charge.refund_reserved) == (300, 0)
+
+
+def test_a_refund_the_vault_is_still_executing_is_left_pending(
+    sqlite_stacks: Stacks, services
+) -> None:
+    from sqlalchemy import create_engine, text
+
+    _, refunds, sessions = services
+    shop = sqlite_stacks.marketplace()
+    charge_id = charged(sqlite_stacks, shop)
+    refund_id = new_id("re")
+    vault_db = create_engine(f"sqlite:///{sqlite_stacks.opts.data_dir / 'vault' / 'vault.db'}")
+    with vault_db.begin() as conn:  # the vault has claimed it and not yet finished
+        conn.execute(
+            text(
+                "INSERT INTO refunds (refund_id, charge_id, amount, status, created_at)"
+                " VALUES (:r, :c, 300, 'processing', 0)"
+            ),
+            {"r": refund_id, "c": charge_id},
+        )
+    vault_db.dispose()
+    reserve_refund(sessions, shop.id, charge_id, refund_id)
+    complete_refunds(refunds, STUCK, now=LATER)
+    with sessions() as session:
+        assert session.get_one(Refund, refund_id).status == "pending"
+        assert session.get_one(Charge, charge_id).refund_reserved == 300
+
+
+def test_a_refund_the_vault_answered_5xx_stays_pending_and_is_finished_later(
+    sqlite_stacks: Stacks, services
+) -> None:
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    from strongroom.web import ServiceError
+    from tests.helpers.servers import serving
+
+    _, refunds, sessions = services
+    shop = sqlite_stacks.marketplace()
+    charge_id = charged(sqlite_stacks, shop)
+    refund_id = new_id("re")
+    reserve_refund(sessions, shop.id, charge_id, refund_id)
+
+    async def unavailable(request: Request) -> JSONResponse:
+        error = {"type": "api_error", "code": "network_unavailable", "message": "no answer"}
+        return JSONResponse({"error": error}, status_code=503)
+
+    failing = Starlette(routes=[Route("/internal/v1/refunds", unavailable, methods=["POST"])])
+    with serving(failing) as url:
+        settings = sqlite_stacks.settings["test"]
+        vault = VaultClient(url, settings.vault_credential.get_secret_value(), 10)
+        secret = settings.key_hash_secret.get_secret_value().encode()
+        with sessions() as session:
+            refund = session.get_one(Refund, refund_id)
+        with pytest.raises(ServiceError) as pending:
+            RefundService(sessions, vault, False, secret).execute(refund)
+        vault.close()
+    assert (pending.value.status_code, pending.value.code) == (502, "refund_pending")
+    with sessions() as session:  # no outcome: not failed, the reservation kept
+        assert session.get_one(Refund, refund_id).status == "pending"
+        assert session.get_one(Charge, charge_id).refund_reserved == 300
+    complete_refunds(refunds, STUCK, now=LATER)  # the vault answers again
+    with sessions() as session:
+        assert session.get_one(Refund, refund_id).status == "succeeded"
+        charge = session.get_one(Charge, charge_id)
+    assert (charge.amount_refunded, charge.refund_reserved) == (300, 0)
