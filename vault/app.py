@@ -41,6 +41,7 @@ from vault.services.operator import OperatorService
 from vault.services.registration import KeyRegistry
 from vault.services.settlement import SettlementService
 from vault.store import repository
+from vault.store.claims import Claims
 from vault.store.db import make_engine, session_factory
 from vault.store.migrate import upgrade_to_head
 
@@ -87,17 +88,15 @@ def build_services(settings: Settings, engine: Engine, network: CardNetwork) -> 
     cards = CardService(
         sessions, Envelope(keys), audit, fingerprint_key, settings.cvc_ttl, guessing
     )
-    # Nothing waits on a charge or settlement this long (two network timeouts, and more).
-    abandoned_after = 2 * settings.network_timeout + 30
+    claims = Claims(settings.claim_lease)
     charges = ChargeService(
-        sessions, cards, audit, fraud_key, network, caps, settings.clearance_max_lifetime
+        sessions, cards, audit, fraud_key, network, caps, settings.clearance_max_lifetime, claims
     )
-    settlement = SettlementService(sessions, audit, network)
+    settlement = SettlementService(sessions, audit, network, claims)
     refusals = Refusals(audit)
     return Services(
         identity=this,
         audit=audit,
-        abandoned_after=abandoned_after,
         merchants=MerchantKeys(
             engine, settings.key_hash_secret.get_secret_value().encode(), refusals
         ),
@@ -123,12 +122,13 @@ def build_services(settings: Settings, engine: Engine, network: CardNetwork) -> 
 
 
 async def housekeeping(services: Services, settings: Settings) -> None:
-    """For as long as the vault runs: owed audit entries each second; expired CVCs and
-    abandoned charges and settlements (a crash, an unanswered network) less often."""
+    """For as long as the vault runs: owed audit entries each second; expired CVCs less
+    often; and the completer, which finishes the charges, captures, voids and refunds a
+    crash or an unanswered network left processing (docs/vault.md, "Recovery")."""
     every = {
         services.audit.catch_up: 1.0,
         services.cards.destroy_expired_cvcs: min(60.0, settings.cvc_ttl / 2),
-        services.complete_abandoned: 30.0,
+        services.complete_abandoned: settings.completer_interval,
     }
     due = {job: time.monotonic() + interval for job, interval in every.items()}
     while True:
@@ -142,6 +142,18 @@ async def housekeeping(services: Services, settings: Settings) -> None:
             except Exception as exc:
                 # Retried next round; the charge path never uses an expired CVC anyway.
                 log.error("%s failed: %s", job.__name__, type(exc).__name__)
+
+
+async def renew_claims(services: Services, interval: float) -> None:
+    """Renew the leases of this process's running work, on its own: housekeeping may wait
+    on the network, and a lease that lapses under a live request invites a takeover."""
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await run_in_threadpool(services.renew_claims)
+        except Exception as exc:
+            # A missed renewal costs at most a takeover, which is safe (vault.store.claims).
+            log.error("renewing leases failed: %s", type(exc).__name__)
 
 
 async def checkpoint_every(archive: AuditArchive, interval: float) -> None:
@@ -180,6 +192,8 @@ def create_app(settings: Settings) -> Starlette:
             key = load_or_create_key(settings.checkpoint_key_file)
             archive = AuditArchive(settings.audit_path, settings.archive_dir, key)
             tasks.append(asyncio.create_task(housekeeping(services, settings)))
+            renew_every = settings.claim_lease / 3
+            tasks.append(asyncio.create_task(renew_claims(services, renew_every)))
             every = settings.audit_checkpoint_interval
             tasks.append(asyncio.create_task(checkpoint_every(archive, every)))
             yield {"services": services}

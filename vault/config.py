@@ -67,6 +67,10 @@ class Settings(BaseSettings):
         default=120, gt=0, description="seconds; fraud's clearance lifetime (its default)"
     )
     cvc_ttl: int = Field(default=900, gt=0, description="seconds a CVC is kept unused at most")
+    # Recovery (docs/vault.md): work left processing past its lease is finished by the
+    # completer, which runs every completer_interval seconds.
+    claim_lease: int = Field(default=3, ge=2, description="seconds; renewed while worked on")
+    completer_interval: float = Field(default=1.0, gt=0, description="seconds")
     # Against guessing card numbers through tokenisation (docs/vault.md, "Fingerprints").
     tokenise_per_client_minute: int = Field(default=30, ge=1, description="per client address")
     tokenise_per_key_minute: int = Field(default=600, ge=1, description="per merchant key")
