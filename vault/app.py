@@ -182,6 +182,7 @@ def create_app(settings: Settings) -> Starlette:
             settings.network_url,
             settings.network_credential.get_secret_value(),
             settings.network_timeout,
+            settings.network_retry_budget,
         )
         tasks: list[asyncio.Task[None]] = []
         archive = None

@@ -38,29 +38,32 @@ def unanswered() -> VaultError:
     )
 
 
-def ask(send: Callable[[], Outcome], times: int) -> Outcome | None:
-    """The network's answer to a message sent up to `times` times under its one idempotency
-    key (the network answers a repeat with its first answer); None if none came back."""
-    for attempt in range(times):
-        if attempt:
-            time.sleep(0.05 * 2**attempt)
+def ask(send: Callable[[], Outcome], budget: float) -> Outcome | None:
+    """The network's answer to a message sent under its one idempotency key (a repeat is
+    answered the first answer), sent again, backing off, until answered or `budget`
+    seconds have passed (0: once); None if no answer came back."""
+    start, pause = time.monotonic(), 0.05
+    while True:
         try:
             return send()
         except NetworkUnavailable:
-            continue
-    return None
+            pass
+        if time.monotonic() - start + pause > budget:
+            return None
+        time.sleep(pause)
+        pause = min(2 * pause, 0.8)
 
 
-def first_answer(send: Callable[[], Outcome], times: int) -> Outcome:
+def first_answer(send: Callable[[], Outcome], budget: float) -> Outcome:
     """The answer to a message sent for the first time: `processing_error` if it surely
-    never left (nothing can have moved), else the network's answer, asked for up to
-    `times` times; unanswered, a 503 that leaves the work to the completer."""
+    never left (nothing can have moved), else the network's answer, asked for again within
+    `budget` seconds; still unanswered, a 503 that leaves the work to the completer."""
     try:
         return send()
     except NetworkUnavailable as exc:
         if not exc.sent:
             return Outcome(approved=False, failure_code="processing_error")
-    outcome = ask(send, times - 1)
+    outcome = ask(send, budget)
     if outcome is None:
         raise unanswered()
     return outcome
@@ -98,7 +101,11 @@ class CardNetwork:
     again, so a message whose answer was lost is sent again, never given up on.
     """
 
-    def __init__(self, url: str, credential: str, timeout: float) -> None:
+    def __init__(
+        self, url: str, credential: str, timeout: float, retry_budget: float = 4.0
+    ) -> None:
+        # How long one request keeps asking again for an answer that was lost.
+        self.retry_budget = retry_budget
         self._client = httpx.Client(
             base_url=url,
             headers={"Authorization": f"Bearer {credential}"},

@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     network_url: str = "http://127.0.0.1:8086"
     network_credential: SecretStr = Field(min_length=16)
     network_timeout: float = Field(default=10.0, gt=0)
+    network_retry_budget: float = Field(
+        default=4.0, ge=0, description="seconds a request asks again for a lost answer"
+    )
     log_level: str = "INFO"
     environment: str = Field(
         default="development",

@@ -125,6 +125,7 @@ def make_settings(data_dir: Path, fraud_key: Ed25519PrivateKey, **overrides: Any
         "network_credential": NETWORK_CREDENTIAL,
         "network_url": "http://127.0.0.1:9",
         "network_timeout": 2.0,
+        "network_retry_budget": 0.3,  # a lost answer is asked for four times in all
         # Paced only where a test is about pacing (tests/vault/routes/test_guessing.py).
         "tokenise_per_client_minute": 1_000_000,
         "tokenise_per_key_minute": 1_000_000,

@@ -33,9 +33,6 @@ from vault.store.claims import Claims
 from vault.store.models import CardRecord, ChargeRecord
 
 log = logging.getLogger("vault.charges")
-# How many times one request sends a message whose answer was lost, before it leaves the
-# charge (or settlement) to the completer and answers 503.
-ASKS = 3
 
 
 def _result(charge_id: str, livemode: bool, outcome: Outcome) -> ChargeResult:
@@ -226,7 +223,7 @@ class ChargeService:
             amount=request.amount,
             currency=request.currency,
         )
-        return first_answer(lambda: self._network.authorize(message), ASKS)
+        return first_answer(lambda: self._network.authorize(message), self._network.retry_budget)
 
     def complete_abandoned(self) -> int:
         """Finish the charges whose lease lapsed (a crash, an unanswered network): each is
@@ -246,6 +243,15 @@ class ChargeService:
         """Extend the leases of this process's running charges, settlements and refunds."""
         with self._sessions.begin() as session:
             self._claims.renew(session)
+
+    def _outcome(self, actor: str, charge_id: str) -> ChargeResult | None:
+        """The charge's result if it is finished, or once finished here; else None."""
+        with self._sessions() as session:
+            charge = repository.find_charge(session, charge_id)
+        if charge is not None and charge.status != "processing":
+            self._audit.append(actor, "charge", charge.token, "replayed")
+            return _stored(charge)
+        return self._redrive(actor, charge_id)
 
     def _redrive(self, actor: str, charge_id: str) -> ChargeResult | None:
         """Take over a lapsed charge and finish it from its record; None if another holds
@@ -274,7 +280,7 @@ class ChargeService:
                     amount=charge.amount,
                     currency=charge.currency,
                 )
-                outcome = ask(lambda: self._network.authorize(message), 1)
+                outcome = ask(lambda: self._network.authorize(message), 0)
             if outcome is None:
                 return None
             return self._finish(actor, charge_id, charge.token, charge.livemode, outcome)
@@ -292,8 +298,9 @@ class ChargeService:
             self._audit.append(actor, "charge", None, "refused:charge_id_reused")
             raise Conflict("charge_id_reused", "This charge id was used for a different charge.")
         if charge.status == "processing":
-            # Left by a crash or an unanswered network: finished now if its lease lapsed.
-            finished = self._redrive(actor, charge.charge_id)
+            # Being executed, or left by a crash or an unanswered network: wait for its
+            # outcome, finishing it here if its lease lapses meanwhile.
+            finished = self._claims.wait(lambda: self._outcome(actor, charge.charge_id))
             if finished is not None:
                 return finished
             self._audit.append(actor, "charge", charge.token, "refused:in_progress")

@@ -37,7 +37,6 @@ from vault.store.claims import Claims
 from vault.store.models import ChargeRecord, RefundRecord, SettlementRecord
 
 log = logging.getLogger("vault.settlement")
-ASKS = 3  # as charges: sends of one message in one request before the completer's turn
 
 
 def _retryable(settled: SettlementRecord) -> bool:
@@ -248,8 +247,9 @@ class SettlementService:
                 Conflict("charge_already_settled", "This charge was already captured or voided."),
             )
         if settled.status == "processing":
-            # Left by a crash or an unanswered network: finished now if its lease lapsed.
-            finished = self._redrive_settlement(_actor(livemode), charge.charge_id)
+            # Being executed, or left by a crash or an unanswered network: wait for its
+            # outcome, finishing it here if its lease lapses meanwhile.
+            finished = self._claims.wait(lambda: self._settled(charge))
             if finished is not None:
                 return finished
             raise self._refuse(
@@ -331,7 +331,7 @@ class SettlementService:
                 Conflict("refund_id_reused", "This refund id was used for a different refund."),
             )
         if refund.status == "processing":
-            finished = self._redrive_refund(_actor(livemode), refund.refund_id)
+            finished = self._claims.wait(lambda: self._refunded(charge, refund.refund_id))
             if finished is not None:
                 return finished
             raise self._refuse(
@@ -342,6 +342,24 @@ class SettlementService:
             )
         self._audit.append(_actor(livemode), "refund", charge.token, "replayed")
         return _refund_result(refund, livemode)
+
+    def _settled(self, charge: ChargeRecord) -> SettlementResult | None:
+        """The capture's or void's result if it is finished, or once finished here."""
+        with self._sessions() as session:
+            settled = settlements.find_settlement(session, charge.charge_id)
+        if settled is not None and settled.status != "processing":
+            self._audit.append(_actor(charge.livemode), settled.action, charge.token, "replayed")
+            return _settlement_result(charge, settled)
+        return self._redrive_settlement(_actor(charge.livemode), charge.charge_id)
+
+    def _refunded(self, charge: ChargeRecord, refund_id: str) -> RefundResult | None:
+        """The refund's result if it is finished, or once finished here."""
+        with self._sessions() as session:
+            refund = settlements.find_refund(session, refund_id)
+        if refund is not None and refund.status != "processing":
+            self._audit.append(_actor(charge.livemode), "refund", charge.token, "replayed")
+            return _refund_result(refund, charge.livemode)
+        return self._redrive_refund(_actor(charge.livemode), refund_id)
 
     def complete_abandoned(self) -> int:
         """Finish the captures, voids and refunds whose lease lapsed (a crash, an unanswered
@@ -400,10 +418,10 @@ class SettlementService:
         if not livemode:
             # Test mode answers from the simulator: a settled test charge always settles.
             return Outcome(approved=True)
-        return first_answer(lambda: self._network.settle(kind, body), ASKS)
+        return first_answer(lambda: self._network.settle(kind, body), self._network.retry_budget)
 
     def _again(self, livemode: bool, kind: str, body: dict[str, object]) -> Outcome | None:
         """A message sent again after its answer was lost; None while still unanswered."""
         if not livemode:
             return Outcome(approved=True)
-        return ask(lambda: self._network.settle(kind, body), 1)
+        return ask(lambda: self._network.settle(kind, body), 0)

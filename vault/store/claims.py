@@ -13,9 +13,9 @@ from __future__ import annotations
 import secrets
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
@@ -24,6 +24,7 @@ from vault.store.models import ChargeRecord, RefundRecord, SettlementRecord
 
 Claimable = type[ChargeRecord] | type[SettlementRecord] | type[RefundRecord]
 MODELS: tuple[Claimable, ...] = (ChargeRecord, SettlementRecord, RefundRecord)
+T = TypeVar("T")
 
 
 def _key(model: Claimable) -> Any:
@@ -38,6 +39,17 @@ class Claims:
         self.lease = lease
         self._held: dict[Claimable, set[str]] = {model: set() for model in MODELS}
         self._lock = threading.Lock()
+
+    def wait(self, finished: Callable[[], T | None]) -> T | None:
+        """`finished()` once it answers, polled for as long as a lease lasts (another
+        request or process is working on the row, or its lease lapses and `finished`
+        takes it over); None if it never did."""
+        deadline = time.monotonic() + self.lease + 1
+        while True:
+            result = finished()
+            if result is not None or time.monotonic() > deadline:
+                return result
+            time.sleep(0.1)
 
     def until(self) -> int:
         return int(time.time()) + self.lease
