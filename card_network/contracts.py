@@ -73,3 +73,4 @@ class RecordedMessage(BaseModel):
     currency: str | None = None
     approved: bool
     code: str
+    authorization_code: str | None = None  # an approved authorisation's, as answered
