@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+from typing import Any
 
 import pytest
 
@@ -31,7 +32,7 @@ def refund(vault, refund_id: str, charge_id: str, amount: int, live: bool = Fals
     return post(vault, "/internal/v1/refunds", body, live)
 
 
-def state(vault, charge_id: str, live: bool = False) -> dict[str, object]:
+def state(vault, charge_id: str, live: bool = False) -> dict[str, Any]:
     credential = vault.live_credential if live else vault.test_credential
     response = vault.client.get(
         f"/internal/v1/charges/{charge_id}",
@@ -39,7 +40,7 @@ def state(vault, charge_id: str, live: bool = False) -> dict[str, object]:
         headers={"Authorization": f"Bearer {credential}"},
     )
     assert response.status_code == 200, response.text
-    body: dict[str, object] = response.json()
+    body: dict[str, Any] = response.json()
     return body
 
 
