@@ -4,11 +4,13 @@ what was received."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import hmac
 import secrets
 import threading
 from collections.abc import Callable, Hashable
 
+from pydantic import ValidationError
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -42,13 +44,20 @@ def decide(msg: AuthorizationRequest, today: dt.date) -> AuthorizationResponse:
 
 
 class Record:
-    """Messages in arrival order, in memory and appended to a JSON-lines file."""
+    """Messages in arrival order, in memory and appended to a JSON-lines file (whose
+    earlier messages, from before a restart, it starts with)."""
 
     def __init__(self, settings: Settings) -> None:
         self._path = settings.record_path
         self._path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
         self._messages: list[RecordedMessage] = []
+        lines = self._path.read_text(encoding="utf-8").splitlines() if self._path.exists() else []
+        for line in lines:
+            try:
+                self._messages.append(RecordedMessage.model_validate_json(line))
+            except ValidationError:
+                continue  # a line torn by a crash: that message was never answered
 
     def add(self, message: RecordedMessage) -> None:
         with self._lock:
@@ -61,11 +70,46 @@ class Record:
             return list(self._messages)
 
 
+def restore(record: Record, replays: Replays, ledger: Ledger) -> None:
+    """Rebuild the keys and the ledger from the record: what executed, executes again in
+    the same order; repeats and refusals moved nothing."""
+    for m in record.all():
+        if m.replayed or m.content_digest is None:
+            continue
+        answer = AuthorizationResponse(
+            approved=m.approved, code=m.code, authorization_code=m.authorization_code
+        )
+        replays.restore(m.kind, m.idempotency_key, m.content_digest, answer)
+        if not m.approved:
+            continue
+        currency = m.currency or ""
+        if m.kind == "authorization":
+            ledger.authorized(m.reference, m.merchant, m.amount, currency)
+        elif m.kind == "capture":
+            ledger.capture(CaptureRequest(**_ids(m), amount=m.amount, currency=currency))
+        elif m.kind == "void":
+            ledger.void(VoidRequest(**_ids(m)))
+        else:
+            refund = RefundRequest(
+                **_ids(m), authorization=m.authorization or "", amount=m.amount, currency=currency
+            )
+            ledger.refund(refund)
+
+
+def _ids(m: RecordedMessage) -> dict[str, str]:
+    return {"reference": m.reference, "merchant": m.merchant}
+
+
 def create_app(settings: Settings) -> Starlette:
     record = Record(settings)
     ledger = Ledger()
     replays = Replays()
     credential = settings.credential.get_secret_value().encode()
+    restore(record, replays, ledger)
+
+    def digest(content: Hashable) -> str:
+        """What a repeat must match, keyed: the record never holds a card number's hash."""
+        return hmac.new(credential, repr(content).encode(), hashlib.sha256).hexdigest()
 
     def authenticate(request: Request) -> None:
         token = request.headers.get("authorization", "").removeprefix("Bearer ").encode()
@@ -88,12 +132,17 @@ def create_app(settings: Settings) -> Starlette:
             **fields,
         }
         try:
-            answer, replayed = replays.once(kind, key, content, execute)
+            answer, replayed = replays.once(kind, key, digest(content), execute)
         except KeyReused:
             refused = {"approved": False, "code": KeyReused.code}
             record.add(RecordedMessage.model_validate({**entry, **refused}))
             raise
-        recorded = {**entry, "replayed": replayed, **answer.model_dump()}
+        recorded = {
+            **entry,
+            "replayed": replayed,
+            "content_digest": digest(content),
+            **answer.model_dump(),
+        }
         record.add(RecordedMessage.model_validate(recorded))
         return JSONResponse(answer.model_dump(exclude_none=True))
 
