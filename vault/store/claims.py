@@ -11,6 +11,7 @@ current holder, so a slow original and its successor can never both record one.
 from __future__ import annotations
 
 import secrets
+import string
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -35,7 +36,8 @@ class Claims:
     """This process's leases: its id, their length and the rows it is working on now."""
 
     def __init__(self, lease: int) -> None:
-        self.owner = secrets.token_hex(8)
+        # Letters only: no run of digits that a scan for card data could mistake for one.
+        self.owner = "".join(secrets.choice(string.ascii_lowercase) for _ in range(20))
         self.lease = lease
         self._held: dict[Claimable, set[str]] = {model: set() for model in MODELS}
         self._lock = threading.Lock()
