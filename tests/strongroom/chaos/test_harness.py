@@ -32,18 +32,6 @@ LOST_CONNECTION = (
     "a vault connection lost mid-request leaves the API charge pending (VaultTimeout) "
     "with nothing to finish it"
 )
-VAULT_COMPLETER = (
-    "the vault leaves its charge `processing` and the API its charge pending: no "
-    "completer finishes either from the network's answer"
-)
-SETTLEMENT = (
-    "a capture the network made is lost: the vault's settlement stays `processing` and "
-    "the API records the charge authorized, uncaptured"
-)
-REFUND = (
-    "a refund the network made stays `processing` in the vault and pending in the API: "
-    "no completer, and the API's retry is refused refund_in_progress"
-)
 FAILING_TODAY = {
     "api:started:before": (
         "a crash leaves the request's Idempotency-Key claimed for 90 s: every retry is "
@@ -51,24 +39,15 @@ FAILING_TODAY = {
     ),
     "api:started:after": API_COMPLETER,
     "api:vault_called:before": API_COMPLETER,
-    "vault:claimed:after": VAULT_COMPLETER,
-    "vault:network_answered:after": VAULT_COMPLETER,
-    "vault:recorded:after": LOST_CONNECTION,
     "api:vault_called:after": API_COMPLETER,
-    "vault:settlement_answered:after": SETTLEMENT,
     "api:captured:after": API_COMPLETER,
     "api:recorded:before": API_COMPLETER,
-    "vault:refund_answered:after": REFUND,
     "drop_answer api>vault": LOST_CONNECTION,
-    "drop_answer vault>network": (
-        "the vault records processing_error for an authorisation the network made and "
-        "never asks the network again: the card stays held for a failed charge"
-    ),
 }
 # Whether the crash or the dropped answer lands while the API still waits for the answer
 # depends on timing: the API's resend on a fresh connection then finishes the charge.
 # Non-strict until the completer exists; make them strict again with it.
-SOMETIMES_FAILING = {"vault:recorded:after", "drop_answer api>vault"}
+SOMETIMES_FAILING = {"drop_answer api>vault"}
 FAULTS = [
     Scenario(kind, hop)
     for kind, hop in [
