@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
 from typing import Any
 
@@ -123,12 +123,10 @@ def build_services(settings: Settings, engine: Engine, network: CardNetwork) -> 
 
 async def housekeeping(services: Services, settings: Settings) -> None:
     """For as long as the vault runs: owed audit entries each second; expired CVCs less
-    often; and the completer, which finishes the charges, captures, voids and refunds a
-    crash or an unanswered network left processing (docs/vault.md, "Recovery")."""
+    often."""
     every = {
         services.audit.catch_up: 1.0,
         services.cards.destroy_expired_cvcs: min(60.0, settings.cvc_ttl / 2),
-        services.complete_abandoned: settings.completer_interval,
     }
     due = {job: time.monotonic() + interval for job, interval in every.items()}
     while True:
@@ -144,16 +142,18 @@ async def housekeeping(services: Services, settings: Settings) -> None:
                 log.error("%s failed: %s", job.__name__, type(exc).__name__)
 
 
-async def renew_claims(services: Services, interval: float) -> None:
-    """Renew the leases of this process's running work, on its own: housekeeping may wait
-    on the network, and a lease that lapses under a live request invites a takeover."""
+async def repeat(job: Callable[[], object], interval: float) -> None:
+    """Run `job` every `interval` seconds for as long as the vault runs, on its own: the
+    completer may wait on the network, and neither the audit catch-up nor the renewal of
+    leases may wait behind it."""
     while True:
         await asyncio.sleep(interval)
         try:
-            await run_in_threadpool(services.renew_claims)
+            await run_in_threadpool(job)
         except Exception as exc:
-            # A missed renewal costs at most a takeover, which is safe (vault.store.claims).
-            log.error("renewing leases failed: %s", type(exc).__name__)
+            # Retried next round: a missed renewal costs at most a takeover, and a takeover
+            # is safe (vault.store.claims); work the completer missed stays processing.
+            log.error("%s failed: %s", getattr(job, "__name__", job), type(exc).__name__)
 
 
 async def checkpoint_every(archive: AuditArchive, interval: float) -> None:
@@ -193,8 +193,12 @@ def create_app(settings: Settings) -> Starlette:
             key = load_or_create_key(settings.checkpoint_key_file)
             archive = AuditArchive(settings.audit_path, settings.archive_dir, key)
             tasks.append(asyncio.create_task(housekeeping(services, settings)))
-            renew_every = settings.claim_lease / 3
-            tasks.append(asyncio.create_task(renew_claims(services, renew_every)))
+            # Recovery (docs/vault.md): leases renewed, and the completer.
+            tasks.append(
+                asyncio.create_task(repeat(services.renew_claims, settings.claim_lease / 3))
+            )
+            interval = settings.completer_interval
+            tasks.append(asyncio.create_task(repeat(services.complete_abandoned, interval)))
             every = settings.audit_checkpoint_interval
             tasks.append(asyncio.create_task(checkpoint_every(archive, every)))
             yield {"services": services}
