@@ -4,12 +4,14 @@ what was received."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import hmac
 import secrets
 import threading
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 
+from pydantic import ValidationError
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -44,13 +46,20 @@ def decide(msg: AuthorizationRequest, today: dt.date) -> AuthorizationResponse:
 
 
 class Record:
-    """Messages in arrival order, in memory and appended to a JSON-lines file."""
+    """Messages in arrival order, in memory and appended to a JSON-lines file (whose
+    earlier messages, from before a restart, it starts with)."""
 
     def __init__(self, settings: Settings) -> None:
         self._path = settings.record_path
         self._path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
         self._messages: list[RecordedMessage] = []
+        lines = self._path.read_text(encoding="utf-8").splitlines() if self._path.exists() else []
+        for line in lines:
+            try:
+                self._messages.append(RecordedMessage.model_validate_json(line))
+            except ValidationError:
+                continue  # a line torn by a crash: that message was never answered
 
     def add(self, message: RecordedMessage) -> None:
         with self._lock:
@@ -63,6 +72,36 @@ class Record:
             return list(self._messages)
 
 
+def restore(record: Record, replays: Replays, ledger: Ledger) -> None:
+    """Rebuild the keys and the ledger from the record: what executed, executes again in
+    the same order; repeats and refusals moved nothing."""
+    for m in record.all():
+        if m.replayed or m.content_digest is None:
+            continue
+        answer = AuthorizationResponse(
+            approved=m.approved, code=m.code, authorization_code=m.authorization_code
+        )
+        replays.restore(m.kind, m.idempotency_key, m.content_digest, answer)
+        if not m.approved:
+            continue
+        currency = m.currency or ""
+        if m.kind == "authorization":
+            ledger.authorized(m.reference, m.merchant, m.amount, currency)
+        elif m.kind == "capture":
+            ledger.capture(CaptureRequest(**_ids(m), amount=m.amount, currency=currency))
+        elif m.kind == "void":
+            ledger.void(VoidRequest(**_ids(m)))
+        else:
+            refund = RefundRequest(
+                **_ids(m), authorization=m.authorization or "", amount=m.amount, currency=currency
+            )
+            ledger.refund(refund)
+
+
+def _ids(m: RecordedMessage) -> dict[str, str]:
+    return {"reference": m.reference, "merchant": m.merchant}
+
+
 @dataclass
 class Context:
     """What the simulator's routes need, at `app.state.ctx`."""
@@ -71,6 +110,10 @@ class Context:
     credential: bytes
     ledger: Ledger = field(default_factory=Ledger)
     replays: Replays = field(default_factory=Replays)
+
+    def digest(self, content: Hashable) -> str:
+        """What a repeat must match, keyed: the record never holds a card number's hash."""
+        return hmac.new(self.credential, repr(content).encode(), hashlib.sha256).hexdigest()
 
 
 def context(request: Request) -> Context:
@@ -99,12 +142,17 @@ def once(
         **fields,
     }
     try:
-        answer, replayed = ctx.replays.once(kind, key, content, execute)
+        answer, replayed = ctx.replays.once(kind, key, ctx.digest(content), execute)
     except KeyReused:
         refused = {"approved": False, "code": KeyReused.code}
         ctx.record.add(RecordedMessage.model_validate({**entry, **refused}))
         raise
-    recorded = {**entry, "replayed": replayed, **answer.model_dump()}
+    recorded = {
+        **entry,
+        "replayed": replayed,
+        "content_digest": ctx.digest(content),
+        **answer.model_dump(),
+    }
     ctx.record.add(RecordedMessage.model_validate(recorded))
     return JSONResponse(answer.model_dump(exclude_none=True))
 
@@ -177,5 +225,7 @@ def create_app(settings: Settings) -> Starlette:
     )
     app.state.service_name = "card_network"
     credential = settings.credential.get_secret_value().encode()
-    app.state.ctx = Context(record=Record(settings), credential=credential)
+    ctx = Context(record=Record(settings), credential=credential)
+    restore(ctx.record, ctx.replays, ctx.ledger)
+    app.state.ctx = ctx
     return app

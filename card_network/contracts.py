@@ -73,3 +73,7 @@ class RecordedMessage(BaseModel):
     currency: str | None = None
     approved: bool
     code: str
+    authorization_code: str | None = None  # an approved authorisation's, as answered
+    # HMAC of what a repeat of the key must match (never the number itself): a restarted
+    # simulator rebuilds its keys and ledger from this record.
+    content_digest: str | None = None

@@ -4,7 +4,8 @@ The vault sends a charge's authorisation, capture and void under the charge id, 
 refund under the refund id. A repeat of a key with the same content is answered the
 first answer, and nothing moves again (it is recorded, marked `replayed`); a repeat
 with other content is refused (409), as an idempotency key reused for another request.
-Held in memory, as the ledger is: a restarted simulator has forgotten its keys.
+Held in memory and rebuilt from the record when the simulator starts (card_network.app),
+as a network keeps its idempotency keys across its own restarts.
 """
 
 from __future__ import annotations
@@ -25,6 +26,13 @@ class Replays:
     def __init__(self) -> None:
         self._answers: dict[tuple[str, str], tuple[Hashable, AuthorizationResponse]] = {}
         self._lock = threading.Lock()
+
+    def restore(
+        self, kind: str, key: str, content: Hashable, answer: AuthorizationResponse
+    ) -> None:
+        """Remember an answer given before a restart."""
+        with self._lock:
+            self._answers.setdefault((kind, key), (content, answer))
 
     def once(
         self,

@@ -2,7 +2,7 @@
 
 A capture or void needs an approved authorisation of the same merchant that is not yet
 settled; a capture is at most the authorised amount; refunds together are at most what
-was captured. Held in memory: a restarted simulator has forgotten its authorisations.
+was captured. Held in memory, and rebuilt from the record when the simulator starts.
 """
 
 from __future__ import annotations

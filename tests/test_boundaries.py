@@ -31,10 +31,6 @@ APP_ZONE = ("api", "router", "fraud", "merchant_demo")
 SERVICES = (*PCI, *APP_ZONE, "card_network")
 PACKAGES = (*SERVICES, "strongroom")
 SHARED = "strongroom.web"
-# Old names of modules that moved into strongroom.web, re-exported until the two files of
-# the API that still import them (api/store/db.py, api/services/charges.py) are changed.
-# Remove with strongroom/sqldb.py and strongroom/crashpoints.py.
-TRANSITIONAL = frozenset({"strongroom.sqldb", "strongroom.crashpoints"})
 
 WEB_FRAMEWORKS = frozenset(
     {"starlette", "fastapi", "uvicorn", "httpx", "h11", "httptools", "aiohttp", "flask"}
@@ -168,7 +164,7 @@ def _top(name: str) -> str:
 
 def _unit(module: str) -> str:
     """The package a module counts in for the cycle check: strongroom.web stands alone."""
-    if module == SHARED or module.startswith(SHARED + ".") or module in TRANSITIONAL:
+    if module == SHARED or module.startswith(SHARED + "."):
         return SHARED
     return _top(module)
 
@@ -201,7 +197,7 @@ def services_import_no_other_service(graph: Graph) -> list[str]:
         for module in graph.in_package(service):
             for owner in sorted(graph.internal(module)):
                 other = _top(owner)
-                shared = _unit(owner) == SHARED or owner in TRANSITIONAL or owner == "strongroom"
+                shared = _unit(owner) == SHARED or owner == "strongroom"
                 if other != service and not shared:
                     found.append(f"{module} imports {owner}")
     return found
@@ -210,7 +206,7 @@ def services_import_no_other_service(graph: Graph) -> list[str]:
 def shared_layer_imports_no_service(graph: Graph) -> list[str]:
     found = []
     # `strongroom/__init__.py` runs with every import of strongroom.web: it is held too.
-    around = [m for m in ("strongroom", *sorted(TRANSITIONAL)) if m in graph.modules]
+    around = [m for m in ("strongroom",) if m in graph.modules]
     for module in [*graph.in_package(SHARED), *around]:
         for owner in sorted(graph.internal(module)):
             if _unit(owner) != SHARED and owner != "strongroom":

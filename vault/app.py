@@ -45,6 +45,7 @@ from vault.services.operator import OperatorService
 from vault.services.registration import KeyRegistry
 from vault.services.settlement import SettlementService
 from vault.store import repository
+from vault.store.claims import Claims
 from vault.store.db import make_engine, session_factory
 from vault.store.migrate import upgrade_to_head
 
@@ -91,17 +92,15 @@ def build_services(settings: Settings, engine: Engine, network: CardNetwork) -> 
     cards = CardService(
         sessions, Envelope(keys), audit, fingerprint_key, settings.cvc_ttl, guessing
     )
-    # Nothing waits on a charge or settlement this long (two network timeouts, and more).
-    abandoned_after = 2 * settings.network_timeout + 30
+    claims = Claims(settings.claim_lease)
     charges = ChargeService(
-        sessions, cards, audit, fraud_key, network, caps, settings.clearance_max_lifetime
+        sessions, cards, audit, fraud_key, network, caps, settings.clearance_max_lifetime, claims
     )
-    settlement = SettlementService(sessions, audit, network)
+    settlement = SettlementService(sessions, audit, network, claims)
     refusals = Refusals(audit)
     return Services(
         identity=this,
         audit=audit,
-        abandoned_after=abandoned_after,
         merchants=MerchantKeys(
             engine, settings.key_hash_secret.get_secret_value().encode(), refusals
         ),
@@ -127,12 +126,11 @@ def build_services(settings: Settings, engine: Engine, network: CardNetwork) -> 
 
 
 async def housekeeping(services: Services, settings: Settings) -> None:
-    """For as long as the vault runs: owed audit entries each second; expired CVCs and
-    abandoned charges and settlements (a crash, an unanswered network) less often."""
+    """For as long as the vault runs: owed audit entries each second; expired CVCs less
+    often."""
     every = {
         services.audit.catch_up: 1.0,
         services.cards.destroy_expired_cvcs: min(60.0, settings.cvc_ttl / 2),
-        services.complete_abandoned: 30.0,
     }
     due = {job: time.monotonic() + interval for job, interval in every.items()}
     while True:
@@ -146,6 +144,20 @@ async def housekeeping(services: Services, settings: Settings) -> None:
             except Exception as exc:
                 # Retried next round; the charge path never uses an expired CVC anyway.
                 log.error("%s failed: %s", job.__name__, type(exc).__name__)
+
+
+async def repeat(job: Callable[[], object], interval: float) -> None:
+    """Run `job` every `interval` seconds for as long as the vault runs, on its own: the
+    completer may wait on the network, and neither the audit catch-up nor the renewal of
+    leases may wait behind it."""
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await run_in_threadpool(job)
+        except Exception as exc:
+            # Retried next round: a missed renewal costs at most a takeover, and a takeover
+            # is safe (vault.store.claims); work the completer missed stays processing.
+            log.error("%s failed: %s", getattr(job, "__name__", job), type(exc).__name__)
 
 
 async def checkpoint_every(archive: AuditArchive, interval: float) -> None:
@@ -216,6 +228,7 @@ def create_app(settings: Settings) -> Starlette:
             settings.network_url,
             settings.network_credential.get_secret_value(),
             settings.network_timeout,
+            settings.network_retry_budget,
         )
         tasks: list[asyncio.Task[None]] = []
         archive = None
@@ -226,6 +239,12 @@ def create_app(settings: Settings) -> Starlette:
             key = load_or_create_key(settings.checkpoint_key_file)
             archive = AuditArchive(settings.audit_path, settings.archive_dir, key)
             tasks.append(asyncio.create_task(housekeeping(services, settings)))
+            # Recovery (docs/vault.md): leases renewed, and the completer.
+            tasks.append(
+                asyncio.create_task(repeat(services.renew_claims, settings.claim_lease / 3))
+            )
+            interval = settings.completer_interval
+            tasks.append(asyncio.create_task(repeat(services.complete_abandoned, interval)))
             every = settings.audit_checkpoint_interval
             tasks.append(asyncio.create_task(checkpoint_every(archive, every)))
             yield {"services": services}

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import re
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import httpx
@@ -11,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, StrictBool, ValidationError
 
 from vault.domain.secret import Cvc, Pan
 from vault.domain.test_network import Outcome
+from vault.errors import VaultError
 
 log = logging.getLogger("vault.cardnet")
 
@@ -24,6 +27,46 @@ class NetworkUnavailable(Exception):
     def __init__(self, sent: bool = True) -> None:
         super().__init__()
         self.sent = sent
+
+
+def unanswered() -> VaultError:
+    return VaultError(
+        503,
+        "api_error",
+        "network_unavailable",
+        "The card network did not answer; the vault asks it again until it does. Retry.",
+    )
+
+
+def ask(send: Callable[[], Outcome], budget: float) -> Outcome | None:
+    """The network's answer to a message sent under its one idempotency key (a repeat is
+    answered the first answer), sent again, backing off, until answered or `budget`
+    seconds have passed (0: once); None if no answer came back."""
+    start, pause = time.monotonic(), 0.05
+    while True:
+        try:
+            return send()
+        except NetworkUnavailable:
+            pass
+        if time.monotonic() - start + pause > budget:
+            return None
+        time.sleep(pause)
+        pause = min(2 * pause, 0.8)
+
+
+def first_answer(send: Callable[[], Outcome], budget: float) -> Outcome:
+    """The answer to a message sent for the first time: `processing_error` if it surely
+    never left (nothing can have moved), else the network's answer, asked for again within
+    `budget` seconds; still unanswered, a 503 that leaves the work to the completer."""
+    try:
+        return send()
+    except NetworkUnavailable as exc:
+        if not exc.sent:
+            return Outcome(approved=False, failure_code="processing_error")
+    outcome = ask(send, budget)
+    if outcome is None:
+        raise unanswered()
+    return outcome
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,9 +94,18 @@ class _Reply(BaseModel):
 
 
 class CardNetwork:
-    """Sends authorisations to the network with the network credential."""
+    """Sends authorisations and settlements to the network with the network credential.
 
-    def __init__(self, url: str, credential: str, timeout: float) -> None:
+    Each message carries its idempotency key as its reference (the charge id, or the
+    refund id): the network answers a repeat with its first answer and moves nothing
+    again, so a message whose answer was lost is sent again, never given up on.
+    """
+
+    def __init__(
+        self, url: str, credential: str, timeout: float, retry_budget: float = 4.0
+    ) -> None:
+        # How long one request keeps asking again for an answer that was lost.
+        self.retry_budget = retry_budget
         self._client = httpx.Client(
             base_url=url,
             headers={"Authorization": f"Bearer {credential}"},
@@ -107,7 +159,8 @@ class CardNetwork:
             response = self._client.post(f"/v1/{kind}", json=body)
         except httpx.HTTPError as exc:
             log.warning("card network unreachable: %s", type(exc).__name__)
-            raise NetworkUnavailable() from None
+            sent = not isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
+            raise NetworkUnavailable(sent) from None
         if response.status_code != 200:
             log.warning("card network answered %d", response.status_code)
             raise NetworkUnavailable()
@@ -118,13 +171,6 @@ class CardNetwork:
         if reply.approved:
             return Outcome(True)
         return Outcome(False, reply.code if _CODE.fullmatch(reply.code) else "declined")
-
-    def reverse(self, reference: str, merchant: str) -> None:
-        """Release whatever hold an authorisation left; NetworkUnavailable if unanswered.
-
-        Any answer will do: approved (a hold was released) or declined (there was none).
-        """
-        self.settle("voids", {"reference": reference, "merchant": merchant})
 
     def close(self) -> None:
         self._client.close()

@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     network_url: str = "http://127.0.0.1:8086"
     network_credential: SecretStr = Field(min_length=16)
     network_timeout: float = Field(default=10.0, gt=0)
+    network_retry_budget: float = Field(
+        default=4.0, ge=0, description="seconds a request asks again for a lost answer"
+    )
     log_level: str = "INFO"
     environment: str = Field(
         default="development",
@@ -67,6 +70,10 @@ class Settings(BaseSettings):
         default=120, gt=0, description="seconds; fraud's clearance lifetime (its default)"
     )
     cvc_ttl: int = Field(default=900, gt=0, description="seconds a CVC is kept unused at most")
+    # Recovery (docs/vault.md): work left processing past its lease is finished by the
+    # completer, which runs every completer_interval seconds.
+    claim_lease: int = Field(default=3, ge=2, description="seconds; renewed while worked on")
+    completer_interval: float = Field(default=1.0, gt=0, description="seconds")
     # Against guessing card numbers through tokenisation (docs/vault.md, "Fingerprints").
     tokenise_per_client_minute: int = Field(default=30, ge=1, description="per client address")
     tokenise_per_key_minute: int = Field(default=600, ge=1, description="per merchant key")

@@ -144,6 +144,14 @@ class Settlement(_Contract):
     action: Literal["capture", "void"]
     status: Literal["processing", "succeeded", "failed"]
     amount: int
+    failure_code: str | None = None
+
+
+class RefundState(_Contract):
+    refund_id: str
+    status: Literal["processing", "succeeded", "failed"]
+    amount: int
+    failure_code: str | None = None
 
 
 class ChargeState(_Contract):
@@ -157,6 +165,7 @@ class ChargeState(_Contract):
     authorization_code: str | None = None
     settlement: Settlement | None = None
     amount_refunded: int
+    refunds: list[RefundState] = Field(default_factory=list)  # oldest first
     livemode: bool
 
 

@@ -180,3 +180,35 @@ def test_another_merchant_cannot_settle_an_authorisation(tmp_path: Path) -> None
     answer = settle(client, "captures", merchant="mkt_2", amount=1, currency="usd")
     assert answer["code"] == "invalid_capture"
     assert settle(client, "voids", merchant="mkt_2")["code"] == "invalid_void"
+
+
+def test_a_restarted_network_keeps_its_keys_and_its_ledger(tmp_path: Path) -> None:
+    settings = Settings(credential="net-cred", data_dir=tmp_path)
+    pan = generated_card()
+    before = TestClient(create_app(settings))
+    first = before.post("/v1/authorizations", json=message(pan), headers=AUTH).json()
+    authorised(before, reference="ch_2")
+    assert settle(before, "captures", reference="ch_2", amount=400, currency="usd")["approved"]
+    refund = {"reference": "re_1", "authorization": "ch_2", "amount": 300, "currency": "usd"}
+    assert settle(before, "refunds", **refund)["approved"] is True
+    with (tmp_path / "card_network" / "messages.jsonl").open("a") as f:
+        f.write('{"received_at": "torn')  # a crash in the middle of a line
+
+    after = TestClient(create_app(settings))
+    again = after.post("/v1/authorizations", json=message(pan, cvc=None), headers=AUTH).json()
+    assert again == first  # answered the first answer, authorised nothing more
+    other = after.post("/v1/authorizations", json=message(pan, amount=101), headers=AUTH)
+    assert other.json()["error"]["code"] == "idempotency_key_reused"
+    assert settle(after, "captures", amount=100, currency="usd")["approved"] is True  # ch_1
+    assert settle(after, "refunds", **refund)["approved"] is True  # a replay of re_1
+    too_much = {**refund, "reference": "re_2", "amount": 101}
+    assert settle(after, "refunds", **too_much)["code"] == "invalid_refund"  # 300 + 101 > 400
+    record = after.get("/v1/messages", headers=AUTH).json()["data"]
+    assert not any(pan in str(m.values()) for m in record)
+    ch_1 = [(m["kind"], m["replayed"], m["approved"]) for m in record if m["reference"] == "ch_1"]
+    assert ch_1 == [
+        ("authorization", False, True),
+        ("authorization", True, True),  # after the restart: a replay, nothing more held
+        ("authorization", False, False),  # the key reused for another amount: refused
+        ("capture", False, True),
+    ]

@@ -125,6 +125,7 @@ def make_settings(data_dir: Path, fraud_key: Ed25519PrivateKey, **overrides: Any
         "network_credential": NETWORK_CREDENTIAL,
         "network_url": "http://127.0.0.1:9",
         "network_timeout": 2.0,
+        "network_retry_budget": 0.3,  # a lost answer is asked for four times in all
         # Paced only where a test is about pacing (tests/vault/routes/test_guessing.py).
         "tokenise_per_client_minute": 1_000_000,
         "tokenise_per_key_minute": 1_000_000,
@@ -155,6 +156,15 @@ class FakeNetwork:
     settled: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     settle_reply: dict[str, Any] = field(default_factory=dict)
     settle_status: int = 200
+    # The next this many messages (of any kind) are received but answered 502, as an
+    # answer lost on its way back.
+    lose_next: int = 0
+
+    def lost(self) -> bool:
+        if self.lose_next > 0:
+            self.lose_next -= 1
+            return True
+        return False
 
     def reset(self) -> None:
         self.received.clear()
@@ -165,6 +175,7 @@ class FakeNetwork:
         self.status = 200
         self.settle_status = 200
         self.delay = 0.0
+        self.lose_next = 0
 
 
 @pytest.fixture(scope="session")
@@ -176,10 +187,14 @@ def _network_server() -> Iterator[FakeNetwork]:
         fake.received.append(json.loads(await request.body()))
         if fake.delay:
             time.sleep(fake.delay)  # blocks this one-worker server on purpose
+        if fake.lost():
+            return JSONResponse({}, status_code=502)
         return JSONResponse(fake.reply, status_code=fake.status)
 
     async def settle(request: Request) -> JSONResponse:
         fake.settled.append((request.path_params["kind"], json.loads(await request.body())))
+        if fake.lost():
+            return JSONResponse({}, status_code=502)
         return JSONResponse(fake.settle_reply, status_code=fake.settle_status)
 
     app = Starlette(
@@ -221,6 +236,16 @@ class Harness:
     @staticmethod
     def number(prefix: str, length: int = 16) -> str:
         return luhn_number(prefix, length)
+
+    def lapse(self, table: str) -> None:
+        """End every lease on `table` (charges, settlements, refunds) now, as the lease of
+        a vault killed mid-request ends."""
+        assert table in ("charges", "settlements", "refunds")
+        engine = create_engine(self.settings.db_url)
+        with engine.begin() as conn:
+            lapsed = f"UPDATE {table} SET lease_until = 0 WHERE status = 'processing'"  # noqa: S608
+            conn.execute(text(lapsed))
+        engine.dispose()
 
     def tokenise(
         self, number: str, key: str = "pk_test", cvc: str = "123", **extra: Any

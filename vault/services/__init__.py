@@ -21,7 +21,6 @@ class Services:
 
     identity: Identity
     audit: AuditLog
-    abandoned_after: float
     merchants: MerchantKeys
     credentials: ServiceCredentials
     cards: CardService
@@ -32,6 +31,10 @@ class Services:
     pace: TokenisingPace
 
     def complete_abandoned(self) -> None:
-        """Finish what a crash or an unanswered network left processing."""
-        self.charges.complete_abandoned(self.abandoned_after)
-        self.settlement.complete_abandoned(self.abandoned_after)
+        """Finish what a crash or an unanswered network left processing (the completer)."""
+        self.charges.complete_abandoned()
+        self.settlement.complete_abandoned()
+
+    def renew_claims(self) -> None:
+        """Keep the leases of the work this process is doing (vault.store.claims)."""
+        self.charges.renew_claims()

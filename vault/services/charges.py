@@ -1,7 +1,16 @@
-"""Executing a charge: clearance, once-only claim, authorisation, CVC destruction, audit."""
+"""Executing a charge: clearance, once-only claim, authorisation, CVC destruction, audit.
+
+Recovery points (vault.crashpoints), each phase one transaction or one message:
+clearance_checked → audit_requested (the attempt entry) → claimed (the charge row,
+`processing`, under this process's lease: the network not asked yet) → network_answered →
+recorded (outcome, CVC destruction and owed audit entries in one transaction). A charge
+left between claimed and recorded is finished by the completer from its row, asking the
+network again under the charge id (vault.store.claims).
+"""
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import astuple
 
@@ -10,26 +19,20 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from vault.audit import AuditLog
-from vault.cardnet import Authorization, CardNetwork, NetworkUnavailable
+from vault.cardnet import Authorization, CardNetwork, ask, first_answer
 from vault.contracts import ChargeCreate, ChargeResult
 from vault.crashpoints import crash_at
 from vault.domain.clearance import ExpectedCharge, verify_clearance
 from vault.domain.secret import Cvc, Pan
 from vault.domain.test_network import FAILURE_MESSAGES, Outcome, authorize_test
-from vault.errors import ClearanceRefused, Conflict, VaultError
+from vault.errors import ClearanceRefused, Conflict, NotFound, VaultError
 from vault.services import limits
 from vault.services.cards import CardService
 from vault.store import repository
+from vault.store.claims import Claims
 from vault.store.models import CardRecord, ChargeRecord
 
-
-def network_unavailable() -> VaultError:
-    return VaultError(
-        503,
-        "api_error",
-        "network_unavailable",
-        "The card network did not answer; the charge stays processing until it is resolved.",
-    )
+log = logging.getLogger("vault.charges")
 
 
 def _result(charge_id: str, livemode: bool, outcome: Outcome) -> ChargeResult:
@@ -54,8 +57,10 @@ class ChargeService:
         network: CardNetwork,
         caps: limits.Caps,
         clearance_lifetime: int,
+        claims: Claims,
     ) -> None:
         self._sessions = sessions
+        self._claims = claims
         self._cards = cards
         self._audit = audit
         self._fraud_key = fraud_key
@@ -129,15 +134,30 @@ class ChargeService:
             self._audit.append(actor, "charge", record.token, f"refused:{refusal.code}")
             raise refusal
         crash_at("vault", "claimed", "after")
-        outcome = self._authorize(livemode, request, record, pan, cvc)
-        crash_at("vault", "network_answered", "after")
-        self._record(actor, request.charge_id, record.token, outcome)
+        with self._claims.holding(ChargeRecord, request.charge_id):
+            outcome = self._authorize(livemode, request, record, pan, cvc)
+            crash_at("vault", "network_answered", "after")
+            result = self._finish(actor, request.charge_id, record.token, livemode, outcome)
         crash_at("vault", "recorded", "after")
-        return _result(request.charge_id, livemode, outcome)
+        return result
 
-    def _record(self, actor: str, charge_id: str, token: str, outcome: Outcome) -> None:
+    def _finish(
+        self, actor: str, charge_id: str, token: str, livemode: bool, outcome: Outcome
+    ) -> ChargeResult:
+        """Record the network's answer and answer it; if another holder took the charge
+        over meanwhile, answer what it recorded (it asked the network the same question)."""
+        if self._record(actor, charge_id, token, outcome):
+            return _result(charge_id, livemode, outcome)
+        with self._sessions() as session:
+            charge = repository.find_charge(session, charge_id)
+        if charge is None or charge.status == "processing":
+            raise Conflict("charge_in_progress", "This charge is being executed; retry shortly.")
+        return _stored(charge)
+
+    def _record(self, actor: str, charge_id: str, token: str, outcome: Outcome) -> bool:
         """Keep the network's answer, destroy the CVC, and owe both audit entries, in one
-        transaction; then write the entries if the log takes them.
+        transaction; then write the entries if the log takes them. False if this process
+        no longer holds the charge (nothing is written then).
 
         Failing closed is right before the network is called; after it, the money has moved:
         the answer is kept and answered whatever the log can do. Entries the log cannot take
@@ -145,24 +165,28 @@ class ChargeService:
         until it has (vault.audit).
         """
         status = "succeeded" if outcome.approved else "failed"
+        cvc_destroyed = False
         with self._sessions.begin() as session:
-            repository.complete_charge(
+            recorded = repository.complete_charge(
                 session,
                 charge_id,
                 status,
                 outcome.failure_code,
                 outcome.authorization_code,
                 int(time.time()),
+                self._claims.owner,
             )
-            # The CVC serves the first authorisation attempt only, whatever its outcome.
-            entries = [(actor, "charge", token, outcome.failure_code or status)]
-            cvc_destroyed = repository.destroy_cvc(session, token)
-            if cvc_destroyed:
-                entries.append((actor, "destroy_cvc", token, "destroyed"))
-            self._audit.owe(session.connection(), entries)
+            if recorded:
+                # The CVC serves the first authorisation attempt only, whatever its outcome.
+                entries = [(actor, "charge", token, outcome.failure_code or status)]
+                cvc_destroyed = repository.destroy_cvc(session, token)
+                if cvc_destroyed:
+                    entries.append((actor, "destroy_cvc", token, "destroyed"))
+                self._audit.owe(session.connection(), entries)
         if cvc_destroyed:
             self._cards.erase_destroyed()
         self._audit.catch_up()
+        return recorded
 
     def _claim(self, expected: ExpectedCharge, record: CardRecord) -> ChargeRecord:
         return ChargeRecord(
@@ -174,6 +198,8 @@ class ChargeService:
             currency=expected.currency,
             status="processing",
             created_at=int(time.time()),
+            claimed_by=self._claims.owner,
+            lease_until=self._claims.until(),
         )
 
     def _authorize(
@@ -197,41 +223,67 @@ class ChargeService:
             amount=request.amount,
             currency=request.currency,
         )
-        try:
-            return self._network.authorize(message)
-        except NetworkUnavailable as exc:
-            if not exc.sent:
-                return Outcome(approved=False, failure_code="processing_error")
-            # The network may have approved a request whose answer was lost: reverse it
-            # (a void by reference) before calling the charge failed. If even that goes
-            # unanswered, the charge stays processing and the completer finishes it.
-            try:
-                self._network.reverse(request.charge_id, request.marketplace)
-            except NetworkUnavailable:
-                raise network_unavailable() from None
-            return Outcome(approved=False, failure_code="processing_error")
+        return first_answer(lambda: self._network.authorize(message), self._network.retry_budget)
 
-    def complete_abandoned(self, older_than: float) -> int:
-        """Finish charges left processing (a crash, an unanswered network): reverse, then fail.
-
-        A charge is abandoned once no request can still be waiting for it. Each is reversed
-        at the network (live mode) and recorded failed, `processing_error`; one the network
-        still does not answer for is left for the next round.
-        """
-        cutoff = int(time.time() - older_than)
+    def complete_abandoned(self) -> int:
+        """Finish the charges whose lease lapsed (a crash, an unanswered network): each is
+        asked of the network again under its charge id, and its answer recorded. One the
+        network still does not answer stays for the next round. How many were finished."""
         with self._sessions() as session:
-            abandoned = repository.abandoned_charges(session, cutoff)
+            lapsed = self._claims.lapsed(session, ChargeRecord)
         done = 0
-        for charge in abandoned:
-            if charge.livemode:
-                try:
-                    self._network.reverse(charge.charge_id, charge.marketplace_id)
-                except NetworkUnavailable:
-                    continue
-            failed = Outcome(approved=False, failure_code="processing_error")
-            self._record("vault", charge.charge_id, charge.token, failed)
-            done += 1
+        for charge_id in lapsed:
+            try:
+                done += self._redrive("vault", charge_id) is not None
+            except VaultError as exc:
+                log.error("charge %s not finished: %s", charge_id, exc.code)
         return done
+
+    def renew_claims(self) -> None:
+        """Extend the leases of this process's running charges, settlements and refunds."""
+        with self._sessions.begin() as session:
+            self._claims.renew(session)
+
+    def _outcome(self, actor: str, charge_id: str) -> ChargeResult | None:
+        """The charge's result if it is finished, or once finished here; else None."""
+        with self._sessions() as session:
+            charge = repository.find_charge(session, charge_id)
+        if charge is not None and charge.status != "processing":
+            self._audit.append(actor, "charge", charge.token, "replayed")
+            return _stored(charge)
+        return self._redrive(actor, charge_id)
+
+    def _redrive(self, actor: str, charge_id: str) -> ChargeResult | None:
+        """Take over a lapsed charge and finish it from its record; None if another holds
+        it or the network did not answer."""
+        with self._sessions.begin() as session:
+            if not self._claims.take(session, ChargeRecord, charge_id):
+                return None
+            charge = repository.find_charge(session, charge_id)
+            card = None if charge is None else session.get(CardRecord, charge.token)
+        if charge is None or card is None:
+            raise NotFound("No such charge.", "charge_id")
+        with self._claims.holding(ChargeRecord, charge_id):
+            # Audited before the network is asked again (fail closed, as the first time).
+            self._audit.append(actor, "charge", charge.token, "redrive")
+            pan, _ = self._cards.open(card, with_cvc=False)  # a repeat is sent without CVC
+            if not charge.livemode:
+                outcome: Outcome | None = authorize_test(pan, charge_id)
+            else:
+                message = Authorization(
+                    reference=charge_id,
+                    merchant=charge.marketplace_id,
+                    pan=pan,
+                    exp_month=card.exp_month,
+                    exp_year=card.exp_year,
+                    cvc=None,
+                    amount=charge.amount,
+                    currency=charge.currency,
+                )
+                outcome = ask(lambda: self._network.authorize(message), 0)
+            if outcome is None:
+                return None
+            return self._finish(actor, charge_id, charge.token, charge.livemode, outcome)
 
     def _repeat(self, actor: str, charge: ChargeRecord, expected: ExpectedCharge) -> ChargeResult:
         """The stored result of an executed charge id, if the request is the same charge."""
@@ -246,10 +298,18 @@ class ChargeService:
             self._audit.append(actor, "charge", None, "refused:charge_id_reused")
             raise Conflict("charge_id_reused", "This charge id was used for a different charge.")
         if charge.status == "processing":
+            # Being executed, or left by a crash or an unanswered network: wait for its
+            # outcome, finishing it here if its lease lapses meanwhile.
+            finished = self._claims.wait(lambda: self._outcome(actor, charge.charge_id))
+            if finished is not None:
+                return finished
             self._audit.append(actor, "charge", charge.token, "refused:in_progress")
             raise Conflict("charge_in_progress", "This charge is being executed; retry shortly.")
         self._audit.append(actor, "charge", charge.token, "replayed")
-        outcome = Outcome(
-            charge.status == "succeeded", charge.failure_code, charge.authorization_code
-        )
-        return _result(charge.charge_id, charge.livemode, outcome)
+        return _stored(charge)
+
+
+def _stored(charge: ChargeRecord) -> ChargeResult:
+    """The result of a charge as recorded."""
+    outcome = Outcome(charge.status == "succeeded", charge.failure_code, charge.authorization_code)
+    return _result(charge.charge_id, charge.livemode, outcome)

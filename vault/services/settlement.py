@@ -3,21 +3,29 @@
 No clearance is asked for: each step moves at most what the charge's clearance allowed
 (a capture ≤ the authorisation, refunds ≤ the capture, back to the same card). The card
 is never decrypted: the network knows the authorisation by its reference, the charge id.
+
+Each step is claimed `processing` under this process's lease (vault.store.claims), sent
+to the network under its idempotency key (the charge id; a refund's id), and its answer
+recorded with its audit entry in one transaction. A step whose answer was lost, or whose
+process died (settlement_answered, refund_answered), is finished by the completer, which
+sends the same message again and records the network's (first) answer.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from vault.audit import AuditLog
-from vault.cardnet import CardNetwork, NetworkUnavailable
+from vault.cardnet import CardNetwork, ask, first_answer
 from vault.contracts import (
     ChargeState,
     RefundCreate,
     RefundResult,
+    RefundState,
     Settlement,
     SettlementResult,
 )
@@ -25,11 +33,15 @@ from vault.crashpoints import crash_at
 from vault.domain.test_network import Outcome
 from vault.errors import Conflict, NotFound, VaultError
 from vault.store import repository, settlements
+from vault.store.claims import Claims
 from vault.store.models import ChargeRecord, RefundRecord, SettlementRecord
+
+log = logging.getLogger("vault.settlement")
 
 
 def _retryable(settled: SettlementRecord) -> bool:
-    """A settlement the network never answered may be asked again, as capture or void."""
+    """A settlement that surely never reached the network may be asked again, as capture
+    or void (one whose answer was lost stays processing until the network answers)."""
     return settled.status == "failed" and settled.failure_code == "processing_error"
 
 
@@ -37,13 +49,57 @@ def _actor(livemode: bool) -> str:
     return f"service:{'live' if livemode else 'test'}"
 
 
+def _settlement_message(charge: ChargeRecord, action: str, amount: int) -> dict[str, object]:
+    body: dict[str, object] = {"reference": charge.charge_id, "merchant": charge.marketplace_id}
+    if action == "capture":
+        body |= {"amount": amount, "currency": charge.currency}
+    return body
+
+
+def _refund_message(charge: ChargeRecord, refund: RefundRecord) -> dict[str, object]:
+    return {
+        "reference": refund.refund_id,
+        "authorization": charge.charge_id,
+        "merchant": charge.marketplace_id,
+        "amount": refund.amount,
+        "currency": charge.currency,
+    }
+
+
+def _settlement_result(charge: ChargeRecord, settled: SettlementRecord) -> SettlementResult:
+    return SettlementResult(
+        charge_id=charge.charge_id,
+        action=settled.action,  # type: ignore[arg-type]
+        status=settled.status,  # type: ignore[arg-type]
+        amount=settled.amount,
+        failure_code=settled.failure_code,
+        livemode=charge.livemode,
+    )
+
+
+def _refund_result(refund: RefundRecord, livemode: bool) -> RefundResult:
+    return RefundResult(
+        refund_id=refund.refund_id,
+        charge_id=refund.charge_id,
+        status=refund.status,  # type: ignore[arg-type]
+        amount=refund.amount,
+        failure_code=refund.failure_code,
+        livemode=livemode,
+    )
+
+
 class SettlementService:
     def __init__(
-        self, sessions: sessionmaker[Session], audit: AuditLog, network: CardNetwork
+        self,
+        sessions: sessionmaker[Session],
+        audit: AuditLog,
+        network: CardNetwork,
+        claims: Claims,
     ) -> None:
         self._sessions = sessions
         self._audit = audit
         self._network = network
+        self._claims = claims
 
     def _charge(
         self, action: str, livemode: bool, charge_id: str, marketplace: str
@@ -61,10 +117,11 @@ class SettlementService:
         return error
 
     def state(self, livemode: bool, charge_id: str, marketplace: str) -> ChargeState:
+        """The charge, its capture or void and its refunds, each as the vault recorded it."""
         charge = self._charge("read_charge", livemode, charge_id, marketplace)
         with self._sessions() as session:
             settled = settlements.find_settlement(session, charge_id)
-            refunded = settlements.refunded_total(session, charge_id)
+            refunds = settlements.refunds_of(session, charge_id)
         self._audit.append(_actor(livemode), "read_charge", charge.token, "ok")
         return ChargeState(
             charge_id=charge.charge_id,
@@ -79,8 +136,18 @@ class SettlementService:
                 action=settled.action,  # type: ignore[arg-type]
                 status=settled.status,  # type: ignore[arg-type]
                 amount=settled.amount,
+                failure_code=settled.failure_code,
             ),
-            amount_refunded=refunded,
+            amount_refunded=sum(r.amount for r in refunds if r.status == "succeeded"),
+            refunds=[
+                RefundState(
+                    refund_id=r.refund_id,
+                    status=r.status,  # type: ignore[arg-type]
+                    amount=r.amount,
+                    failure_code=r.failure_code,
+                )
+                for r in refunds
+            ],
             livemode=charge.livemode,
         )
 
@@ -122,6 +189,8 @@ class SettlementService:
             amount_refunded=0,
             status="processing",
             created_at=int(time.time()),
+            claimed_by=self._claims.owner,
+            lease_until=self._claims.until(),
         )
         try:
             with self._sessions.begin() as session:
@@ -135,28 +204,36 @@ class SettlementService:
             if claimed is None:
                 raise
             return self._repeat_settlement(charge, claimed, action, amount)
-        body: dict[str, object] = {"reference": charge_id, "merchant": marketplace}
-        if action == "capture":
-            body |= {"amount": amount, "currency": charge.currency}
-        outcome = self._execute(livemode, f"{action}s", body)
-        crash_at("vault", "settlement_answered", "after")
+        with self._claims.holding(SettlementRecord, charge_id):
+            message = _settlement_message(charge, action, amount)
+            outcome = self._execute(livemode, f"{action}s", message)
+            crash_at("vault", "settlement_answered", "after")
+            return self._finish_settlement(_actor(livemode), charge, outcome)
+
+    def _finish_settlement(
+        self, actor: str, charge: ChargeRecord, outcome: Outcome
+    ) -> SettlementResult:
+        """Record the network's answer with its audit entry owed, in one transaction, and
+        answer what is recorded (another holder's, if it took the settlement over)."""
         status = "succeeded" if outcome.approved else "failed"
-        # The network has acted: its answer is kept and answered, its entry owed (as charges).
         with self._sessions.begin() as session:
-            settlements.complete_settlement(
-                session, charge_id, status, outcome.failure_code, int(time.time())
+            recorded = settlements.complete_settlement(
+                session,
+                charge.charge_id,
+                status,
+                outcome.failure_code,
+                int(time.time()),
+                self._claims.owner,
             )
-            entry = (_actor(livemode), action, charge.token, outcome.failure_code or status)
-            self._audit.owe(session.connection(), [entry])
+            settled = settlements.find_settlement(session, charge.charge_id)
+            assert settled is not None  # claimed before the network was asked
+            if recorded:
+                entry = (actor, settled.action, charge.token, outcome.failure_code or status)
+                self._audit.owe(session.connection(), [entry])
         self._audit.catch_up()
-        return SettlementResult(
-            charge_id=charge_id,
-            action=action,  # type: ignore[arg-type]
-            status=status,  # type: ignore[arg-type]
-            amount=amount,
-            failure_code=outcome.failure_code,
-            livemode=livemode,
-        )
+        if settled.status == "processing":
+            raise Conflict("settlement_in_progress", "This charge is being settled; retry shortly.")
+        return _settlement_result(charge, settled)
 
     def _repeat_settlement(
         self, charge: ChargeRecord, settled: SettlementRecord, action: str, amount: int
@@ -170,6 +247,11 @@ class SettlementService:
                 Conflict("charge_already_settled", "This charge was already captured or voided."),
             )
         if settled.status == "processing":
+            # Being executed, or left by a crash or an unanswered network: wait for its
+            # outcome, finishing it here if its lease lapses meanwhile.
+            finished = self._claims.wait(lambda: self._settled(charge))
+            if finished is not None:
+                return finished
             raise self._refuse(
                 livemode,
                 action,
@@ -177,14 +259,7 @@ class SettlementService:
                 Conflict("settlement_in_progress", "This charge is being settled; retry shortly."),
             )
         self._audit.append(_actor(livemode), action, charge.token, "replayed")
-        return SettlementResult(
-            charge_id=charge.charge_id,
-            action=settled.action,  # type: ignore[arg-type]
-            status=settled.status,  # type: ignore[arg-type]
-            amount=settled.amount,
-            failure_code=settled.failure_code,
-            livemode=livemode,
-        )
+        return _settlement_result(charge, settled)
 
     def refund(self, livemode: bool, request: RefundCreate) -> RefundResult:
         """Refund part or all of a captured charge; refunds never exceed the capture."""
@@ -200,6 +275,8 @@ class SettlementService:
             amount=request.amount,
             status="processing",
             created_at=int(time.time()),
+            claimed_by=self._claims.owner,
+            lease_until=self._claims.until(),
         )
         try:
             with self._sessions.begin() as session:
@@ -218,27 +295,29 @@ class SettlementService:
             if claimed is None:
                 raise
             return self._repeat_refund(charge, claimed, request)
-        outcome = self._execute(
-            livemode,
-            "refunds",
-            {
-                "reference": request.refund_id,
-                "authorization": request.charge_id,
-                "merchant": request.marketplace,
-                "amount": request.amount,
-                "currency": charge.currency,
-            },
-        )
-        crash_at("vault", "refund_answered", "after")
+        with self._claims.holding(RefundRecord, claim.refund_id):
+            outcome = self._execute(livemode, "refunds", _refund_message(charge, claim))
+            crash_at("vault", "refund_answered", "after")
+            return self._finish_refund(_actor(livemode), charge, claim, outcome)
+
+    def _finish_refund(
+        self, actor: str, charge: ChargeRecord, refund: RefundRecord, outcome: Outcome
+    ) -> RefundResult:
+        """As _finish_settlement, for a refund."""
         status = "succeeded" if outcome.approved else "failed"
         with self._sessions.begin() as session:
-            settlements.complete_refund(
-                session, claim, status, outcome.failure_code, int(time.time())
+            recorded = settlements.complete_refund(
+                session, refund, status, outcome.failure_code, int(time.time()), self._claims.owner
             )
-            entry = (_actor(livemode), "refund", charge.token, outcome.failure_code or status)
-            self._audit.owe(session.connection(), [entry])
+            stored = settlements.find_refund(session, refund.refund_id)
+            assert stored is not None  # claimed before the network was asked
+            if recorded:
+                entry = (actor, "refund", charge.token, outcome.failure_code or status)
+                self._audit.owe(session.connection(), [entry])
         self._audit.catch_up()
-        return self._refund_result(claim, status, outcome.failure_code, livemode)
+        if stored.status == "processing":
+            raise Conflict("refund_in_progress", "This refund is being executed; retry shortly.")
+        return _refund_result(stored, charge.livemode)
 
     def _repeat_refund(
         self, charge: ChargeRecord, refund: RefundRecord, request: RefundCreate
@@ -252,6 +331,9 @@ class SettlementService:
                 Conflict("refund_id_reused", "This refund id was used for a different refund."),
             )
         if refund.status == "processing":
+            finished = self._claims.wait(lambda: self._refunded(charge, refund.refund_id))
+            if finished is not None:
+                return finished
             raise self._refuse(
                 livemode,
                 "refund",
@@ -259,43 +341,87 @@ class SettlementService:
                 Conflict("refund_in_progress", "This refund is being executed; retry shortly."),
             )
         self._audit.append(_actor(livemode), "refund", charge.token, "replayed")
-        return self._refund_result(refund, refund.status, refund.failure_code, livemode)
+        return _refund_result(refund, livemode)
 
-    @staticmethod
-    def _refund_result(
-        refund: RefundRecord, status: str, failure_code: str | None, livemode: bool
-    ) -> RefundResult:
-        return RefundResult(
-            refund_id=refund.refund_id,
-            charge_id=refund.charge_id,
-            status=status,  # type: ignore[arg-type]
-            amount=refund.amount,
-            failure_code=failure_code,
-            livemode=livemode,
-        )
+    def _settled(self, charge: ChargeRecord) -> SettlementResult | None:
+        """The capture's or void's result if it is finished, or once finished here."""
+        with self._sessions() as session:
+            settled = settlements.find_settlement(session, charge.charge_id)
+        if settled is not None and settled.status != "processing":
+            self._audit.append(_actor(charge.livemode), settled.action, charge.token, "replayed")
+            return _settlement_result(charge, settled)
+        return self._redrive_settlement(_actor(charge.livemode), charge.charge_id)
 
-    def complete_abandoned(self, older_than: float) -> int:
-        """Settlements left processing (a crash) become failed `processing_error`, which a
-        repeated capture or void may claim again: none stays unsettleable for ever. The
-        network answers a repeated capture or void of one reference as it did the first."""
-        cutoff = int(time.time() - older_than)
+    def _refunded(self, charge: ChargeRecord, refund_id: str) -> RefundResult | None:
+        """The refund's result if it is finished, or once finished here."""
+        with self._sessions() as session:
+            refund = settlements.find_refund(session, refund_id)
+        if refund is not None and refund.status != "processing":
+            self._audit.append(_actor(charge.livemode), "refund", charge.token, "replayed")
+            return _refund_result(refund, charge.livemode)
+        return self._redrive_refund(_actor(charge.livemode), refund_id)
+
+    def complete_abandoned(self) -> int:
+        """Finish the captures, voids and refunds whose lease lapsed (a crash, an unanswered
+        network): each message is sent again under its idempotency key and the network's
+        answer recorded; one still unanswered stays for the next round. How many finished."""
+        with self._sessions() as session:
+            lapsed_settlements = self._claims.lapsed(session, SettlementRecord)
+            lapsed_refunds = self._claims.lapsed(session, RefundRecord)
+        done = 0
+        for charge_id in lapsed_settlements:
+            try:
+                done += self._redrive_settlement("vault", charge_id) is not None
+            except VaultError as exc:
+                log.error("settlement of %s not finished: %s", charge_id, exc.code)
+        for refund_id in lapsed_refunds:
+            try:
+                done += self._redrive_refund("vault", refund_id) is not None
+            except VaultError as exc:
+                log.error("refund %s not finished: %s", refund_id, exc.code)
+        return done
+
+    def _redrive_settlement(self, actor: str, charge_id: str) -> SettlementResult | None:
+        """Take over a lapsed capture or void and finish it from its record; None if another
+        holds it or the network did not answer."""
         with self._sessions.begin() as session:
-            abandoned = settlements.abandoned_settlements(session, cutoff)
-            for settled, _ in abandoned:
-                settlements.complete_settlement(
-                    session, settled.charge_id, "failed", "processing_error", int(time.time())
-                )
-            entries = [("vault", s.action, token, "abandoned") for s, token in abandoned]
-            if entries:
-                self._audit.owe(session.connection(), entries)
-        self._audit.catch_up()
-        return len(abandoned)
+            if not self._claims.take(session, SettlementRecord, charge_id):
+                return None
+            settled = settlements.find_settlement(session, charge_id)
+            charge = repository.find_charge(session, charge_id)
+        assert settled is not None and charge is not None  # a settlement row names its charge
+        with self._claims.holding(SettlementRecord, charge_id):
+            self._audit.append(actor, settled.action, charge.token, "redrive")
+            message = _settlement_message(charge, settled.action, settled.amount)
+            outcome = self._again(charge.livemode, f"{settled.action}s", message)
+            if outcome is None:
+                return None
+            return self._finish_settlement(actor, charge, outcome)
+
+    def _redrive_refund(self, actor: str, refund_id: str) -> RefundResult | None:
+        """As _redrive_settlement, for a refund."""
+        with self._sessions.begin() as session:
+            if not self._claims.take(session, RefundRecord, refund_id):
+                return None
+            refund = settlements.find_refund(session, refund_id)
+            charge = None if refund is None else repository.find_charge(session, refund.charge_id)
+        assert refund is not None and charge is not None  # a refund row names its charge
+        with self._claims.holding(RefundRecord, refund_id):
+            self._audit.append(actor, "refund", charge.token, "redrive")
+            outcome = self._again(charge.livemode, "refunds", _refund_message(charge, refund))
+            if outcome is None:
+                return None
+            return self._finish_refund(actor, charge, refund, outcome)
 
     def _execute(self, livemode: bool, kind: str, body: dict[str, object]) -> Outcome:
+        """The first sending of a message (cardnet.first_answer)."""
         if not livemode:
             # Test mode answers from the simulator: a settled test charge always settles.
             return Outcome(approved=True)
-        try:
-            return self._network.settle(kind, body)
-        except NetworkUnavailable:
-            return Outcome(approved=False, failure_code="processing_error")
+        return first_answer(lambda: self._network.settle(kind, body), self._network.retry_budget)
+
+    def _again(self, livemode: bool, kind: str, body: dict[str, object]) -> Outcome | None:
+        """A message sent again after its answer was lost; None while still unanswered."""
+        if not livemode:
+            return Outcome(approved=True)
+        return ask(lambda: self._network.settle(kind, body), 0)

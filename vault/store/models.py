@@ -72,6 +72,10 @@ class ChargeRecord(Base):
     authorization_code: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[UnixTime]
     completed_at: Mapped[int | None] = mapped_column(BigInteger)
+    # The process working on it while `processing` (a random id per vault process) and until
+    # when: past its lease a crash or lost answer left it, and the completer takes it over.
+    claimed_by: Mapped[str | None] = mapped_column(String(32))
+    lease_until: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class SettlementRecord(Base):
@@ -88,6 +92,10 @@ class SettlementRecord(Base):
     failure_code: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[UnixTime]
     completed_at: Mapped[int | None] = mapped_column(BigInteger)
+    # The process working on it while `processing` (a random id per vault process) and until
+    # when: past its lease a crash or lost answer left it, and the completer takes it over.
+    claimed_by: Mapped[str | None] = mapped_column(String(32))
+    lease_until: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class RefundRecord(Base):
@@ -102,6 +110,10 @@ class RefundRecord(Base):
     failure_code: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[UnixTime]
     completed_at: Mapped[int | None] = mapped_column(BigInteger)
+    # The process working on it while `processing` (a random id per vault process) and until
+    # when: past its lease a crash or lost answer left it, and the completer takes it over.
+    claimed_by: Mapped[str | None] = mapped_column(String(32))
+    lease_until: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class SpendControl(Base):
@@ -180,6 +192,14 @@ Index(
     postgresql_where=CardRecord.cvc_ciphertext.is_not(None),
 )
 Index("ix_charges_live_created", ChargeRecord.livemode, ChargeRecord.created_at)
+# The completer looks for unfinished work often: only the few rows still processing.
+for _table in (ChargeRecord, SettlementRecord, RefundRecord):
+    Index(
+        f"ix_{_table.__tablename__}_processing",
+        _table.lease_until,
+        sqlite_where=_table.status == "processing",
+        postgresql_where=_table.status == "processing",
+    )
 # Tokenisation counts recent cards sharing a BIN and last four (card guessing).
 Index(
     "ix_cards_bin_last4",

@@ -54,18 +54,25 @@ def complete_charge(
     failure_code: str | None,
     authorization_code: str | None,
     now: int,
-) -> None:
-    """Record the result of a charge this process claimed."""
-    session.execute(
+    owner: str,
+) -> bool:
+    """Record the result of a charge `owner` holds; False if it does not (any more)."""
+    result = session.execute(
         update(ChargeRecord)
-        .where(ChargeRecord.charge_id == charge_id, ChargeRecord.status == "processing")
+        .where(
+            ChargeRecord.charge_id == charge_id,
+            ChargeRecord.status == "processing",
+            ChargeRecord.claimed_by == owner,
+        )
         .values(
             status=status,
             failure_code=failure_code,
             authorization_code=authorization_code,
             completed_at=now,
+            lease_until=None,
         )
     )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 def destroy_cvc(session: Session, token: str) -> bool:
@@ -92,11 +99,3 @@ def count_similar_cards(
         CardRecord.fingerprint != fingerprint,
     )
     return session.scalar(query) or 0
-
-
-def abandoned_charges(session: Session, created_before: int) -> list[ChargeRecord]:
-    """Charges still processing that were claimed before `created_before`."""
-    query = select(ChargeRecord).where(
-        ChargeRecord.status == "processing", ChargeRecord.created_at < created_before
-    )
-    return list(session.scalars(query.limit(500)))

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from vault.store.models import ChargeRecord, RefundRecord, SettlementRecord
+from vault.store.models import RefundRecord, SettlementRecord
 
 
 def find_settlement(session: Session, charge_id: str) -> SettlementRecord | None:
@@ -17,13 +17,19 @@ def find_refund(session: Session, refund_id: str) -> RefundRecord | None:
 
 
 def complete_settlement(
-    session: Session, charge_id: str, status: str, failure_code: str | None, now: int
-) -> None:
-    session.execute(
+    session: Session, charge_id: str, status: str, failure_code: str | None, now: int, owner: str
+) -> bool:
+    """Record the outcome of a settlement `owner` holds; False if it does not (any more)."""
+    result = session.execute(
         update(SettlementRecord)
-        .where(SettlementRecord.charge_id == charge_id, SettlementRecord.status == "processing")
-        .values(status=status, failure_code=failure_code, completed_at=now)
+        .where(
+            SettlementRecord.charge_id == charge_id,
+            SettlementRecord.status == "processing",
+            SettlementRecord.claimed_by == owner,
+        )
+        .values(status=status, failure_code=failure_code, completed_at=now, lease_until=None)
     )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 def reclaim_settlement(session: Session, claim: SettlementRecord) -> bool:
@@ -42,22 +48,11 @@ def reclaim_settlement(session: Session, claim: SettlementRecord) -> bool:
             failure_code=None,
             created_at=claim.created_at,
             completed_at=None,
+            claimed_by=claim.claimed_by,
+            lease_until=claim.lease_until,
         )
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
-
-
-def abandoned_settlements(
-    session: Session, created_before: int
-) -> list[tuple[SettlementRecord, str]]:
-    """Settlements still processing claimed before `created_before`, with their card token."""
-    query = (
-        select(SettlementRecord, ChargeRecord.token)
-        .join(ChargeRecord, ChargeRecord.charge_id == SettlementRecord.charge_id)
-        .where(SettlementRecord.status == "processing")
-        .where(SettlementRecord.created_at < created_before)
-    )
-    return [(row[0], row[1]) for row in session.execute(query.limit(500))]
 
 
 def reserve_refund(session: Session, charge_id: str, amount: int) -> bool:
@@ -77,27 +72,35 @@ def reserve_refund(session: Session, charge_id: str, amount: int) -> bool:
 
 
 def complete_refund(
-    session: Session, refund: RefundRecord, status: str, failure_code: str | None, now: int
-) -> None:
-    """Record a refund's outcome; a failed refund gives its reservation back."""
-    session.execute(
+    session: Session,
+    refund: RefundRecord,
+    status: str,
+    failure_code: str | None,
+    now: int,
+    owner: str,
+) -> bool:
+    """Record the outcome of a refund `owner` holds (False if it does not, any more); a
+    failed refund gives its reservation back."""
+    result = session.execute(
         update(RefundRecord)
-        .where(RefundRecord.refund_id == refund.refund_id, RefundRecord.status == "processing")
-        .values(status=status, failure_code=failure_code, completed_at=now)
+        .where(
+            RefundRecord.refund_id == refund.refund_id,
+            RefundRecord.status == "processing",
+            RefundRecord.claimed_by == owner,
+        )
+        .values(status=status, failure_code=failure_code, completed_at=now, lease_until=None)
     )
-    if status != "succeeded":
+    recorded = bool(result.rowcount)  # type: ignore[attr-defined]
+    if recorded and status != "succeeded":
         session.execute(
             update(SettlementRecord)
             .where(SettlementRecord.charge_id == refund.charge_id)
             .values(amount_refunded=SettlementRecord.amount_refunded - refund.amount)
         )
+    return recorded
 
 
-def refunded_total(session: Session, charge_id: str) -> int:
-    """Succeeded refunds of a charge."""
-    total = session.scalar(
-        select(func.coalesce(func.sum(RefundRecord.amount), 0)).where(
-            RefundRecord.charge_id == charge_id, RefundRecord.status == "succeeded"
-        )
-    )
-    return int(total or 0)
+def refunds_of(session: Session, charge_id: str) -> list[RefundRecord]:
+    """Every refund of a charge, oldest first."""
+    query = select(RefundRecord).where(RefundRecord.charge_id == charge_id)
+    return list(session.scalars(query.order_by(RefundRecord.created_at, RefundRecord.refund_id)))

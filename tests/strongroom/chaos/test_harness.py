@@ -19,7 +19,7 @@ from strongroom.chaos.harness import ChaosStack, RunResult
 from strongroom.chaos.scenarios import SCENARIOS, Scenario
 from strongroom.chaos.workload import Intent
 from strongroom.checker import check
-from strongroom.crashpoints import VARIABLE
+from strongroom.web.crashpoints import VARIABLE
 
 pytestmark = pytest.mark.e2e
 T = TypeVar("T")
@@ -29,37 +29,11 @@ class Unsafe(Exception):
     """The checker found money lost, doubled or mismatched, or work left unfinished."""
 
 
-# What is missing, for each run that fails today: the vault's side (issue 16), which
-# the vault's own completer brings.
-VAULT_COMPLETER = (
-    "the vault leaves its charge `processing` and the API its charge pending: no "
-    "completer finishes either from the network's answer"
-)
-SETTLEMENT = (
-    "a capture the network made is lost: the vault's settlement stays `processing` and "
-    "the API's charge pending"
-)
-REFUND = (
-    "a refund the network made stays `processing` in the vault and pending in the API: "
-    "the vault does not finish it, so the API's completer is refused refund_in_progress"
-)
-FAILING_TODAY = {
-    "vault:claimed:after": VAULT_COMPLETER,
-    "vault:network_answered:after": VAULT_COMPLETER,
-    "vault:settlement_answered:after": SETTLEMENT,
-    "vault:refund_answered:after": REFUND,
-    "vault:recorded:after": (
-        "another charge in flight at the vault when it dies stays `processing` there, "
-        "and the API's pending with it, until the vault's completer finishes it"
-    ),
-    "drop_answer vault>network": (
-        "the vault records processing_error for an authorisation the network made and "
-        "never asks the network again: the card stays held for a failed charge"
-    ),
-}
-# Runs whose outcome depends on timing: whether another charge is in flight at the vault
-# when it dies. Strict again with the vault's completer.
-SOMETIMES_FAILING = {"vault:recorded:after"}
+# Runs expected to fail, each with what is missing: none since both completers (the API's
+# and the vault's) re-drive unfinished work. A scenario that regresses fails the run.
+FAILING_TODAY: dict[str, str] = {}
+# Runs whose outcome depends on timing, kept as non-strict expected failures: none.
+SOMETIMES_FAILING: set[str] = set()
 FAULTS = [
     Scenario(kind, hop)
     for kind, hop in [

@@ -147,31 +147,46 @@ def test_owed_entries_are_written_by_the_catch_up_without_any_new_request(vault,
     ]
 
 
-def test_an_unanswered_authorisation_is_reversed_before_it_is_called_failed(vault, network) -> None:
-    token = vault.token(vault.number("4"), key="pk_live")
-    network.status = 502  # the network's answer is lost
-    result = vault.charge(token, "ch_lost", live=True).json()
-    assert (result["status"], result["failure_code"]) == ("failed", "processing_error")
-    assert network.settled == [("voids", {"reference": "ch_lost", "merchant": vault.marketplace})]
-
-
-def test_a_charge_the_network_never_answered_is_reversed_and_failed_by_the_completer(
+def test_a_lost_authorisation_answer_is_asked_again_under_the_same_charge_id(
     vault, network
 ) -> None:
     token = vault.token(vault.number("4"), key="pk_live")
+    network.lose_next = 2  # the network authorises, but its answer is lost twice
+    result = vault.charge(token, "ch_lost", live=True).json()
+    assert (result["status"], result["authorization_code"]) == ("succeeded", "NET123")
+    assert [m["reference"] for m in network.received] == ["ch_lost"] * 3
+    assert network.settled == []  # nothing reversed: the network's answer came back
+
+
+def test_a_charge_the_network_never_answered_is_finished_by_the_completer(vault, network) -> None:
+    token = vault.token(vault.number("4"), key="pk_live")
     network.status = 502
-    network.settle_status = 502  # the reversal goes unanswered too
     response = vault.charge(token, "ch_dark", live=True)
     assert response.status_code == 503
     assert response.json()["error"]["code"] == "network_unavailable"
     assert charge_status(vault, "ch_dark") == ("processing", None)
-    assert vault.charge(token, "ch_dark", live=True).status_code == 409  # in progress
     services = vault.client.app_state["services"]
-    services.charges.complete_abandoned(older_than=0)  # the network is still silent
+    vault.lapse("charges")
+    services.charges.complete_abandoned()  # the network is still silent
     assert charge_status(vault, "ch_dark") == ("processing", None)
-    network.settle_status = 200
-    services.charges.complete_abandoned(older_than=-1)
-    assert charge_status(vault, "ch_dark") == ("failed", "processing_error")
-    assert network.settled[-1] == ("voids", {"reference": "ch_dark", "merchant": vault.marketplace})
+    network.status = 200
+    vault.lapse("charges")
+    services.charges.complete_abandoned()
+    assert charge_status(vault, "ch_dark") == ("succeeded", None)
+    assert {m["reference"] for m in network.received} == {"ch_dark"}
+    assert "cvc" not in network.received[-1]  # a repeat is sent without the CVC
     replay = vault.charge(token, "ch_dark", live=True).json()
-    assert (replay["status"], replay["failure_code"]) == ("failed", "processing_error")
+    assert (replay["status"], replay["authorization_code"]) == ("succeeded", "NET123")
+    mine = [(e["actor"], e["outcome"]) for e in vault.audit_entries() if e["token"] == token]
+    assert ("vault", "redrive") in mine and ("vault", "succeeded") in mine
+
+
+def test_a_repeated_request_finishes_a_charge_a_crash_left_processing(vault, network) -> None:
+    token = vault.token(vault.number("4"), key="pk_live")
+    network.status = 502
+    assert vault.charge(token, "ch_crash", live=True).status_code == 503
+    network.status = 200
+    vault.lapse("charges")  # as the lease of a vault killed mid-charge ends
+    result = vault.charge(token, "ch_crash", live=True).json()
+    assert (result["status"], result["authorization_code"]) == ("succeeded", "NET123")
+    assert charge_status(vault, "ch_crash") == ("succeeded", None)

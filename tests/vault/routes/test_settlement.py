@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+from typing import Any
 
 import pytest
 
@@ -31,7 +32,7 @@ def refund(vault, refund_id: str, charge_id: str, amount: int, live: bool = Fals
     return post(vault, "/internal/v1/refunds", body, live)
 
 
-def state(vault, charge_id: str, live: bool = False) -> dict[str, object]:
+def state(vault, charge_id: str, live: bool = False) -> dict[str, Any]:
     credential = vault.live_credential if live else vault.test_credential
     response = vault.client.get(
         f"/internal/v1/charges/{charge_id}",
@@ -39,7 +40,7 @@ def state(vault, charge_id: str, live: bool = False) -> dict[str, object]:
         headers={"Authorization": f"Bearer {credential}"},
     )
     assert response.status_code == 200, response.text
-    body: dict[str, object] = response.json()
+    body: dict[str, Any] = response.json()
     return body
 
 
@@ -212,21 +213,46 @@ def test_a_malformed_charge_id_is_404(sqlite_vault, charge_id: str) -> None:
     assert response.status_code == 404
 
 
-def test_a_capture_the_network_never_answered_can_be_asked_again_or_voided(
+def test_a_capture_that_surely_never_left_can_be_asked_again_or_voided(
+    sqlite_vault, settings_factory
+) -> None:
+    from starlette.testclient import TestClient
+
+    from vault.app import create_app
+
+    authorised(sqlite_vault, "ch_a", live=True)
+    down = sqlite_vault.settings.model_copy(update={"network_url": "http://127.0.0.1:9"})
+    with TestClient(create_app(down)) as client:
+        lost = client.post(
+            "/internal/v1/charges/ch_a/capture",
+            json={"marketplace": sqlite_vault.marketplace, "amount": 500},
+            headers={"Authorization": f"Bearer {sqlite_vault.live_credential}"},
+        ).json()
+    assert (lost["status"], lost["failure_code"]) == ("failed", "processing_error")
+    body = {"marketplace": sqlite_vault.marketplace}
+    void = post(sqlite_vault, "/internal/v1/charges/ch_a/void", body, live=True).json()
+    assert (void["action"], void["status"]) == ("void", "succeeded")
+
+
+def test_a_capture_whose_answer_was_lost_is_asked_again_until_answered(
     sqlite_vault, network
 ) -> None:
-    authorised(sqlite_vault, "ch_a", live=True)
     authorised(sqlite_vault, "ch_b", live=True)
-    network.settle_status = 502
-    lost = capture(sqlite_vault, "ch_a", 500, live=True).json()
-    assert (lost["status"], lost["failure_code"]) == ("failed", "processing_error")
-    capture(sqlite_vault, "ch_b", 500, live=True)
+    network.lose_next = 2
+    assert capture(sqlite_vault, "ch_b", 500, live=True).json()["status"] == "succeeded"
+    network.settle_status = 502  # every answer lost: left processing, never called failed
+    authorised(sqlite_vault, "ch_c", live=True)
+    response = capture(sqlite_vault, "ch_c", 500, live=True)
+    assert (response.status_code, response.json()["error"]["code"]) == (
+        503,
+        "network_unavailable",
+    )
+    assert state(sqlite_vault, "ch_c", live=True)["settlement"]["status"] == "processing"
     network.settle_status = 200
-    assert capture(sqlite_vault, "ch_a", 500, live=True).json()["status"] == "succeeded"
-    body = {"marketplace": sqlite_vault.marketplace}
-    void = post(sqlite_vault, "/internal/v1/charges/ch_b/void", body, live=True).json()
-    assert (void["action"], void["status"]) == ("void", "succeeded")
-    assert [kind for kind, _ in network.settled] == ["captures", "captures", "captures", "voids"]
+    sqlite_vault.lapse("settlements")
+    assert capture(sqlite_vault, "ch_c", 500, live=True).json()["status"] == "succeeded"
+    kinds = [(kind, body["reference"]) for kind, body in network.settled]
+    assert kinds == [("captures", "ch_b")] * 3 + [("captures", "ch_c")] * 5
 
 
 def test_a_settlement_left_processing_by_a_crash_is_finished_by_the_completer(
@@ -236,7 +262,7 @@ def test_a_settlement_left_processing_by_a_crash_is_finished_by_the_completer(
 
     authorised(sqlite_vault, "ch_c", live=True)
     engine = create_engine(sqlite_vault.settings.db_url)
-    with engine.begin() as conn:  # as a vault killed after claiming the capture leaves it
+    with engine.begin() as conn:  # as a vault killed after the network captured leaves it
         conn.execute(
             text(
                 "INSERT INTO settlements (charge_id, action, amount, amount_refunded, status, "
@@ -244,10 +270,39 @@ def test_a_settlement_left_processing_by_a_crash_is_finished_by_the_completer(
             )
         )
     engine.dispose()
-    stuck = capture(sqlite_vault, "ch_c", 400, live=True)
-    assert stuck.json()["error"]["code"] == "settlement_in_progress"
     services = sqlite_vault.client.app_state["services"]
-    assert services.settlement.complete_abandoned(older_than=60) == 1
-    assert capture(sqlite_vault, "ch_c", 400, live=True).json()["status"] == "succeeded"
+    services.settlement.complete_abandoned()
+    settled = state(sqlite_vault, "ch_c", live=True)["settlement"]
+    assert settled == {"action": "capture", "status": "succeeded", "amount": 400}
+    assert network.settled[-1] == (
+        "captures",
+        {
+            "reference": "ch_c",
+            "merchant": sqlite_vault.marketplace,
+            "amount": 400,
+            "currency": "usd",
+        },
+    )
     entries = [(e["action"], e["actor"], e["outcome"]) for e in sqlite_vault.audit_entries()]
-    assert ("capture", "vault", "abandoned") in entries
+    assert ("capture", "vault", "redrive") in entries
+    assert ("capture", "vault", "succeeded") in entries
+
+
+def test_a_refund_whose_answer_was_lost_is_finished_and_shown_in_the_charge_state(
+    sqlite_vault, network
+) -> None:
+    authorised(sqlite_vault, "ch_r", live=True)
+    assert capture(sqlite_vault, "ch_r", 1000, live=True).json()["status"] == "succeeded"
+    network.settle_status = 502
+    assert refund(sqlite_vault, "re_lost", "ch_r", 300, live=True).status_code == 503
+    shown = state(sqlite_vault, "ch_r", live=True)
+    assert shown["refunds"] == [{"refund_id": "re_lost", "status": "processing", "amount": 300}]
+    assert shown["amount_refunded"] == 0
+    network.settle_status = 200
+    sqlite_vault.lapse("refunds")
+    sqlite_vault.client.app_state["services"].settlement.complete_abandoned()
+    shown = state(sqlite_vault, "ch_r", live=True)
+    assert shown["refunds"] == [{"refund_id": "re_lost", "status": "succeeded", "amount": 300}]
+    assert shown["amount_refunded"] == 300
+    again = refund(sqlite_vault, "re_lost", "ch_r", 300, live=True).json()
+    assert again["status"] == "succeeded"
