@@ -28,6 +28,7 @@ def main() -> None:
         host=settings.host,
         port=settings.port,
         http="h11",  # h11's parser refuses ambiguous framing (request smuggling)
+        loop="uvloop",  # libuv's event loop: less CPU per request than asyncio's own
         access_log=False,  # paths and queries are logged by nothing
         log_config=None,
         server_header=False,
