@@ -185,12 +185,14 @@ def postgres_and_redis() -> Iterator[dict[str, str]]:
             client.delete(key)
 
 
-async def run_store(n: int, data_dir: Path, store: dict[str, str]) -> list[Row]:
+async def run_store(
+    n: int, data_dir: Path, store: dict[str, str], modes: tuple[str, ...] = ("test", "live")
+) -> list[Row]:
     rows: list[Row] = []
 
     async def measured(edge: str, keys: list[MarketplaceKeys], pids: dict[str, int]) -> None:
-        rows.extend(await run_mode(Workload("test", keys), n, edge, pids))
-        rows.extend(await run_mode(Workload("live", keys), n, edge, pids))
+        for mode in modes:
+            rows.extend(await run_mode(Workload(mode, keys), n, edge, pids))
 
     await with_stack(n, data_dir, store, measured)
     return rows
@@ -264,7 +266,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=200, help="per figure")
     parser.add_argument("--stores", default="sqlite,postgresql")
+    parser.add_argument("--modes", default="test,live")
     args = parser.parse_args()
+    modes = tuple(args.modes.split(","))
     print("The router's test-mode pace and the vault's tokenising pace are lifted; fraud's")
     print(
         f"velocity rule is kept, so test charges of card {SUCCEEDS} go "
@@ -275,11 +279,11 @@ def main() -> None:
     for store in args.stores.split(","):
         with tempfile.TemporaryDirectory(prefix="strongroom-bench-") as tmp:
             if store == "sqlite":
-                rows = asyncio.run(run_store(args.requests, Path(tmp), {}))
+                rows = asyncio.run(run_store(args.requests, Path(tmp), {}, modes))
                 report("SQLite, in-process fraud counters", rows, args.requests)
             elif store == "postgresql":
                 with postgres_and_redis() as databases:
-                    rows = asyncio.run(run_store(args.requests, Path(tmp), databases))
+                    rows = asyncio.run(run_store(args.requests, Path(tmp), databases, modes))
                 report("PostgreSQL, Redis fraud counters", rows, args.requests)
             else:
                 raise SystemExit(f"unknown store {store!r}: sqlite or postgresql")
