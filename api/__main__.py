@@ -7,7 +7,7 @@ import uvicorn
 from api.app import create_app
 from api.config import Settings
 from api.store.db import make_engine, migrate
-from strongroom.web.serving import configure_logging, serve
+from strongroom.web.serving import SERVER_OPTIONS, configure_logging, serve
 
 settings = Settings()
 configure_logging(settings.log_level)
@@ -29,9 +29,5 @@ else:
         workers=settings.workers,
         host=settings.host,
         port=settings.port,
-        http="h11",
-        loop="asyncio",
-        log_config=None,
-        server_header=False,
-        timeout_graceful_shutdown=5,
+        **SERVER_OPTIONS,
     )

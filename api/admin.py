@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
+from sqlalchemy import text
+
 from api.config import Settings
+from api.key_cache import CHANNEL
 from api.keys import hash_key
 from api.store.db import make_engine, migrate, session_factory
 from api.store.models import ApiKey, Marketplace, utcnow
@@ -65,6 +68,9 @@ def roll_key(settings: Settings, old_key: str, new_key: str, overlap: dt.timedel
                     key_hash=hash_key(secret, new_key), marketplace_id=old.marketplace_id, kind=kind
                 )
             )
+            if engine.dialect.name == "postgresql":
+                # Delivered at commit: every running stack drops the keys it has cached.
+                session.execute(text(f"NOTIFY {CHANNEL}"))
             return old.marketplace_id
     finally:
         engine.dispose()

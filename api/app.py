@@ -17,6 +17,7 @@ from starlette.routing import Route
 from api.clients.fraud import FraudClient
 from api.clients.vault import VaultClient
 from api.config import Settings
+from api.key_cache import KeyCache
 from api.openapi import document
 from api.routes import (
     admin,
@@ -119,6 +120,8 @@ def create_app(settings: Settings) -> Starlette:
                 allow_private=settings.webhook_allow_private_networks,
                 housekeeping=housekeeping,
             )
+        keys = KeyCache()
+        keys.listen(engine)
         app.state.ctx = Context(
             settings=settings,
             sessions=sessions,
@@ -129,6 +132,7 @@ def create_app(settings: Settings) -> Starlette:
             webhooks=WebhookService(sessions, live, secret),
             worker=worker,
             fraud=fraud,
+            keys=keys,
         )
         if worker is not None:
             worker.start()
@@ -138,6 +142,7 @@ def create_app(settings: Settings) -> Starlette:
         if completer is not None:
             completer.stop()
         lease.stop()
+        keys.close()
         vault.close()
         fraud.close()
         engine.dispose()

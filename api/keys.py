@@ -11,6 +11,7 @@ from typing import Literal
 
 from sqlalchemy.orm import Session
 
+from api.key_cache import KeyCache
 from api.store.models import ApiKey, utcnow
 from strongroom.web.credentials import MalformedAuthorization, presented_api_key
 from strongroom.web.errors import AuthenticationError, ServiceError
@@ -52,17 +53,43 @@ def presented_key(authorization: str | None) -> str:
     return key
 
 
-def authenticate(session: Session, secret: str, mode: str, authorization: str | None) -> Caller:
+def key_digest(secret: str, mode: str, authorization: str | None) -> str:
+    """The stored hash of the presented key; 401 if none is presented or not of this mode."""
     key = presented_key(authorization)
     if not key.startswith((f"sk_{mode}_", f"pk_{mode}_")):
         raise AuthenticationError("Invalid API key provided.")
-    row = session.get(ApiKey, hash_key(secret, key))
-    if row is None or (row.expires_at is not None and _utc(row.expires_at) <= utcnow()):
-        # A rolled key past its overlap is as unknown as a key never issued.
+    return hash_key(secret, key)
+
+
+def authenticate(session: Session, secret: str, mode: str, authorization: str | None) -> Caller:
+    return resolve(session, key_digest(secret, mode, authorization))
+
+
+def resolve(session: Session, digest: str, cache: KeyCache | None = None) -> Caller:
+    """The caller whose key hashes to `digest`, from the database (and kept in `cache`)."""
+    generation = cache.generation if cache is not None else 0
+    row = session.get(ApiKey, digest)
+    if row is None:
         raise AuthenticationError("Invalid API key provided.")
-    return Caller(
-        marketplace_id=row.marketplace_id, kind="secret" if row.kind == "secret" else "publishable"
+    known = Known(
+        Caller(row.marketplace_id, "secret" if row.kind == "secret" else "publishable"),
+        None if row.expires_at is None else _utc(row.expires_at),
     )
+    if cache is not None:
+        cache.put(digest, known, generation)
+    return known.valid()
+
+
+@dataclass(frozen=True)
+class Known:
+    caller: Caller
+    expires_at: dt.datetime | None
+
+    def valid(self) -> Caller:
+        if self.expires_at is not None and self.expires_at <= utcnow():
+            # A rolled key past its overlap is as unknown as a key never issued.
+            raise AuthenticationError("Invalid API key provided.")
+        return self.caller
 
 
 def require_secret(caller: Caller) -> None:

@@ -4,5 +4,5 @@ from strongroom.web.serving import configure_logging, serve
 
 settings = Settings()
 configure_logging(settings.log_level)
-# uvloop: the event loop's own cost is a fair share of an assessment's.
-serve(create_app(settings), settings.host, settings.port, loop="uvloop")
+# uvloop (SERVER_OPTIONS): the event loop's own cost is a fair share of an assessment's.
+serve(create_app(settings), settings.host, settings.port)

@@ -104,7 +104,6 @@ class AuditLog:
         # One thread for both steps: on a busy machine, handing a batch on to another thread
         # costs more CPU than overlapping one batch's fsync with the last one's commit saves.
         self._writer = _Writer("audit", self._commit)
-        self._catching_up = threading.Lock()
         self._owing = engine is not None and _has_owed(engine)
 
     def append(self, actor: str, action: str, token: str | None, outcome: str) -> None:
@@ -113,9 +112,8 @@ class AuditLog:
 
     def submit(self, entries: Sequence[Entry], work: Work | None = None) -> Future[None]:
         """Queue entries, and database work to run in a transaction once they are on disk."""
-        # Nothing new starts while entries are owed: the log must first catch up.
-        if self._owing and not self.catch_up():
-            raise AuditUnavailable()
+        # Owed entries are written first, in the same write (the writer's _commit): if the
+        # log cannot take them, nothing new starts either.
         return self._queue(entries, work)
 
     def _queue(self, entries: Sequence[Entry], work: Work | None) -> Future[None]:
@@ -139,33 +137,53 @@ class AuditLog:
         self._owing = True
 
     def catch_up(self) -> bool:
-        """Write every owed entry to the log; False while the log cannot be written."""
+        """Write every owed entry to the log; False while the log cannot be written.
+
+        Callers at once share one round of the writer: one read of what is owed, one
+        write and fsync, one transaction (not a round trip each, one after the other)."""
         if self._engine is None:
             return True
-        with self._catching_up:  # one writer of owed entries: none is written twice
-            while True:
-                with self._engine.connect() as conn:
-                    owed = conn.execute(_OWED).all()
-                if not owed:
-                    self._owing = False
-                    return True
-                ids = [row.id for row in owed]
+        try:
+            self._queue((), None).result()
+            while self._owing:  # more was owed than one round takes, or owed since
+                self._queue((), None).result()
+        except AuditUnavailable:
+            return False
+        return True
 
-                def settle(conn: Connection, ids: list[int] = ids) -> None:
-                    conn.execute(delete(OwedAuditEntry).where(OwedAuditEntry.id.in_(ids)))
+    def _take_owed(self) -> tuple[list[Entry], Work | None]:
+        """What is owed (up to _OWED's limit), and the work that settles it once written."""
+        if self._engine is None or not self._owing:
+            return [], None
+        self._owing = False  # an owe() from now on sets it again, for the next round
+        with self._engine.connect() as conn:
+            owed = conn.execute(_OWED).all()
+        if len(owed) >= _OWED_BATCH:
+            self._owing = True  # more than one round owes
+        if not owed:
+            return [], None
+        ids = [row.id for row in owed]
 
-                entries = [(r.actor, r.action, r.token, r.outcome) for r in owed]
-                try:
-                    self._queue(entries, settle).result()
-                except AuditUnavailable:
-                    return False
+        def settle(conn: Connection) -> None:
+            conn.execute(delete(OwedAuditEntry).where(OwedAuditEntry.id.in_(ids)))
+
+        return [(r.actor, r.action, r.token, r.outcome) for r in owed], settle
 
     def _commit(self, batch: list[_Job]) -> None:
         try:
-            head = self._write([entry for job in batch for entry in job.entries])
+            owed, settle = self._take_owed()
+            if settle is not None:  # owed entries go first, and are settled in the batch
+                batch = [_Job(owed, settle), *batch]
+            entries = [entry for job in batch for entry in job.entries]
+            if not entries and all(job.work is None for job in batch):
+                for job in batch:  # a catch-up with nothing owed: nothing to write
+                    job.future.set_result(None)
+                return
+            head = self._write(entries)
         except Exception as exc:
             # Whatever stopped the write, the operations it would have recorded are refused.
             log.error("audit log write failed: %s", type(exc).__name__)
+            self._owing = self._engine is not None
             for job in batch:
                 job.future.set_exception(AuditUnavailable())
             return
@@ -262,7 +280,8 @@ def _refuse_card_numbers(entries: Sequence[Entry]) -> None:
             raise ValueError("refusing to write a card number into the audit log")
 
 
-_OWED = select(OwedAuditEntry).order_by(OwedAuditEntry.id).limit(500)
+_OWED_BATCH = 500
+_OWED = select(OwedAuditEntry).order_by(OwedAuditEntry.id).limit(_OWED_BATCH)
 
 
 def _has_owed(engine: Engine) -> bool:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Set
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
@@ -17,7 +17,8 @@ from api.clients.fraud import FraudClient
 from api.clients.vault import VaultClient
 from api.config import Settings
 from api.forms import typed
-from api.keys import Caller, authenticate, require_secret
+from api.key_cache import KeyCache
+from api.keys import Caller, key_digest, require_secret, resolve
 from api.routes.listing import expand_params, query
 from api.services.charges import ChargeService
 from api.services.customers import CustomerService
@@ -40,6 +41,7 @@ class Context:
     webhooks: WebhookService
     worker: WebhookWorker | None = None
     fraud: FraudClient | None = None
+    keys: KeyCache = field(default_factory=KeyCache)
 
     @property
     def livemode(self) -> bool:
@@ -53,17 +55,22 @@ def context(request: Request) -> Context:
 
 async def caller(request: Request, *, secret: bool = True) -> Caller:
     ctx = context(request)
+    settings = ctx.settings
+    digest = key_digest(
+        settings.key_hash_secret.get_secret_value(),
+        settings.mode,
+        request.headers.get("authorization"),
+    )
+    known = ctx.keys.get(digest)
+    if known is not None:
+        who = known.valid()
+    else:
 
-    def lookup() -> Caller:
-        with ctx.sessions() as session:
-            return authenticate(
-                session,
-                ctx.settings.key_hash_secret.get_secret_value(),
-                ctx.settings.mode,
-                request.headers.get("authorization"),
-            )
+        def lookup() -> Caller:
+            with ctx.sessions() as session:
+                return resolve(session, digest, ctx.keys)
 
-    who = await run_in_threadpool(lookup)
+        who = await run_in_threadpool(lookup)
     if secret:
         require_secret(who)
     return who
