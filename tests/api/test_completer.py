@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -224,13 +225,15 @@ def test_a_refund_the_vault_is_still_executing_is_left_pending(
     charge_id = charged(sqlite_stacks, shop)
     refund_id = new_id("re")
     vault_db = create_engine(f"sqlite:///{sqlite_stacks.opts.data_dir / 'vault' / 'vault.db'}")
-    with vault_db.begin() as conn:  # the vault has claimed it and not yet finished
+    # Another vault process has claimed it and holds its lease: it is still executing.
+    with vault_db.begin() as conn:
         conn.execute(
             text(
-                "INSERT INTO refunds (refund_id, charge_id, amount, status, created_at)"
-                " VALUES (:r, :c, 300, 'processing', 0)"
+                "INSERT INTO refunds"
+                " (refund_id, charge_id, amount, status, created_at, claimed_by, lease_until)"
+                " VALUES (:r, :c, 300, 'processing', 0, 'another-vault', :until)"
             ),
-            {"r": refund_id, "c": charge_id},
+            {"r": refund_id, "c": charge_id, "until": int(time.time()) + 3600},
         )
     vault_db.dispose()
     reserve_refund(sessions, shop.id, charge_id, refund_id)
