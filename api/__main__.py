@@ -10,7 +10,7 @@ from api.store.db import make_engine, migrate
 from strongroom.web import configure_logging, serve
 
 settings = Settings()
-configure_logging(settings.log_level)
+configure_logging(settings.log_level, f"api-{settings.mode}")
 # Set before the workers start: they inherit it.
 if settings.cpu_priority == "idle" and hasattr(os, "SCHED_IDLE"):
     os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
@@ -21,7 +21,13 @@ engine = make_engine(settings.resolved_database_url())
 migrate(engine)
 engine.dispose()
 if settings.workers == 1:
-    serve(create_app(settings), settings.host, settings.port)
+    serve(
+        create_app(settings),
+        settings.host,
+        settings.port,
+        tls_cert_file=settings.tls_cert_file,
+        tls_key_file=settings.tls_key_file,
+    )
 else:
     uvicorn.run(
         "api.app:app_from_environment",
@@ -34,4 +40,6 @@ else:
         log_config=None,
         server_header=False,
         timeout_graceful_shutdown=5,
+        ssl_certfile=settings.tls_cert_file,
+        ssl_keyfile=settings.tls_key_file,
     )

@@ -17,6 +17,7 @@ from starlette.routing import Route
 from api.clients.fraud import FraudClient
 from api.clients.vault import VaultClient
 from api.config import Settings
+from api.metrics import BusinessMetrics
 from api.openapi import document
 from api.routes import (
     admin,
@@ -39,6 +40,7 @@ from api.services.webhooks import WebhookService
 from api.store.db import make_engine, migrate, session_factory
 from api.webhooks.deliveries import RetryPolicy
 from api.webhooks.worker import WebhookWorker
+from strongroom.metrics import HttpMetrics, Observe, metrics_listener
 from strongroom.web import EXCEPTION_HANDLERS, StripeHeaders, error_body, health_route
 
 log = logging.getLogger("api")
@@ -62,16 +64,24 @@ async def not_served(request: Request, exc: Exception) -> JSONResponse:
 
 
 def create_app(settings: Settings) -> Starlette:
+    metrics = HttpMetrics()
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         engine = make_engine(settings.resolved_database_url())
         migrate(engine)
         timeout = settings.upstream_timeout_seconds
         vault = VaultClient(
-            settings.vault_url, settings.vault_credential.get_secret_value(), timeout
+            settings.vault_url,
+            settings.vault_credential.get_secret_value(),
+            timeout,
+            settings.vault_ca_file,
         )
         fraud = FraudClient(
-            settings.fraud_url, settings.fraud_credential.get_secret_value(), timeout
+            settings.fraud_url,
+            settings.fraud_credential.get_secret_value(),
+            timeout,
+            settings.fraud_ca_file,
         )
         sessions = session_factory(engine)
         secret = settings.key_hash_secret.get_secret_value().encode()
@@ -118,7 +128,11 @@ def create_app(settings: Settings) -> Starlette:
         )
         if worker is not None:
             worker.start()
-        yield
+        business = BusinessMetrics(sessions, settings.mode, lambda: worker)
+        metrics.registry.register(business)
+        with metrics_listener(metrics.registry, settings.metrics_host, settings.metrics_port):
+            yield
+        metrics.registry.unregister(business)
         if worker is not None:
             worker.stop()
         vault.close()
@@ -144,11 +158,12 @@ def create_app(settings: Settings) -> Starlette:
                 ]
             ),
         ],
-        middleware=[Middleware(StripeHeaders)],
+        middleware=[Middleware(Observe, metrics), Middleware(StripeHeaders)],
         exception_handlers={**EXCEPTION_HANDLERS, 404: not_served},
         lifespan=lifespan,
     )
     app.state.service_name = f"api-{settings.mode}"
+    app.state.metrics = metrics
     return app
 
 

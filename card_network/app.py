@@ -7,9 +7,11 @@ import datetime as dt
 import hmac
 import secrets
 import threading
-from collections.abc import Callable, Hashable
+from collections.abc import AsyncIterator, Callable, Hashable
+from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
@@ -25,6 +27,7 @@ from card_network.contracts import (
 )
 from card_network.idempotency import KeyReused, Replays
 from card_network.settlement import Ledger
+from strongroom.metrics import HttpMetrics, Observe, metrics_listener
 from strongroom.web import EXCEPTION_HANDLERS, AuthenticationError, health_route, parse_json_object
 
 # Above this many minor units the simulated issuer declines for want of funds.
@@ -147,6 +150,13 @@ def create_app(settings: Settings) -> Starlette:
         authenticate(request)
         return JSONResponse({"data": [m.model_dump() for m in record.all()]})
 
+    metrics = HttpMetrics()
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        with metrics_listener(metrics.registry, settings.metrics_host, settings.metrics_port):
+            yield
+
     app = Starlette(
         routes=[
             health_route(),
@@ -156,7 +166,10 @@ def create_app(settings: Settings) -> Starlette:
             Route("/v1/refunds", refunds, methods=["POST"]),
             Route("/v1/messages", messages, methods=["GET"]),
         ],
+        middleware=[Middleware(Observe, metrics)],
         exception_handlers=EXCEPTION_HANDLERS,
+        lifespan=lifespan,
     )
     app.state.service_name = "card_network"
+    app.state.metrics = metrics
     return app

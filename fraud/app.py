@@ -7,15 +7,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import redis
-from prometheus_client import generate_latest
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
 from fraud.assessor import Assessor
 from fraud.config import Settings
-from fraud.metrics import CONTENT_TYPE, Metrics
+from fraud.metrics import Metrics
 from fraud.routes import assessments, rules, rulesets, value_lists
 from fraud.routes.common import Context
 from fraud.rulebook import Rulebook
@@ -26,6 +25,7 @@ from fraud.store.decisions import DecisionLog
 from fraud.velocity import VelocityStore
 from fraud.velocity.memory import MemoryVelocity
 from fraud.velocity.redis_store import RedisVelocity
+from strongroom.metrics import HttpMetrics, Observe, metrics_listener
 from strongroom.web import EXCEPTION_HANDLERS, error_body, health_route
 
 
@@ -61,24 +61,24 @@ def create_app(settings: Settings, velocity: VelocityStore | None = None) -> Sta
         decisions, Rulebook(sessions), velocity or open_velocity(settings), signer, metrics
     )
 
+    http = HttpMetrics(metrics.registry)
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        yield
+        with metrics_listener(metrics.registry, settings.metrics_host, settings.metrics_port):
+            yield
         decisions.close()  # what was decided is committed before the process ends
         engine.dispose()
-
-    async def metrics_endpoint(request: Request) -> Response:
-        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE)
 
     app = Starlette(
         routes=[
             health_route(),
-            Route("/metrics", metrics_endpoint, methods=["GET"]),
             *assessments.routes,
             *rules.routes,
             *value_lists.routes,
             *rulesets.routes,
         ],
+        middleware=[Middleware(Observe, http)],
         exception_handlers={**EXCEPTION_HANDLERS, RuleInvalid: _rule_invalid},
         lifespan=lifespan,
     )

@@ -19,6 +19,7 @@ from contextlib import asynccontextmanager
 
 import httpx
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
@@ -27,7 +28,9 @@ from starlette.types import Receive, Scope, Send
 from router.config import Mode, Settings
 from router.gate import Overloaded, RateLimited
 from router.keys import KeyMalformed, KeyMissing, api_key, mode_of
+from router.metrics import QueueDepth
 from router.stacks import Stack
+from strongroom.metrics import HttpMetrics, Observe, metrics_listener
 from strongroom.web import EXCEPTION_HANDLERS, error_response
 
 log = logging.getLogger("router")
@@ -154,6 +157,8 @@ class Relay(StreamingResponse):
 
 def create_app(settings: Settings) -> Starlette:
     stacks: dict[Mode, Stack] = {}
+    metrics = HttpMetrics()
+    metrics.registry.register(QueueDepth(stacks))
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -169,7 +174,8 @@ def create_app(settings: Settings) -> Starlette:
             )
             for stack in stacks.values()
         ]
-        yield
+        with metrics_listener(metrics.registry, settings.metrics_host, settings.metrics_port):
+            yield
         for watcher in watchers:
             watcher.cancel()
         for stack in stacks.values():
@@ -227,8 +233,10 @@ def create_app(settings: Settings) -> Starlette:
             Route("/healthz", health, methods=["GET"]),
             Route("/{path:path}", forward, methods=methods),
         ],
+        middleware=[Middleware(Observe, metrics)],
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,
     )
     app.state.service_name = "router"
+    app.state.metrics = metrics
     return app

@@ -7,8 +7,8 @@ import binascii
 import logging
 import re
 import secrets
-import sys
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import uvicorn
@@ -19,6 +19,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from strongroom.logs import configure_logging as configure_json
 
 _REQUEST_ID = re.compile(r"req_[A-Za-z0-9]{8,64}")
 
@@ -198,18 +200,23 @@ def health_route() -> Route:
     return Route("/healthz", _health, methods=["GET"])
 
 
-def configure_logging(level: str = "INFO") -> None:
-    """One line per record on stderr; `strongroom up` sends it to the data dir's logs."""
-    logging.basicConfig(
-        level=level.upper(),
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-        force=True,
-    )
+def configure_logging(level: str = "INFO", service: str = "strongroom") -> None:
+    """JSON lines on stderr (strongroom.logs); `strongroom up` sends them to the data dir."""
+    configure_json(service, level)
 
 
-def serve(app: Any, host: str, port: int, *, access_log: bool = True) -> None:
-    """Run an ASGI app with uvicorn on h11, whose parser refuses ambiguous framing."""
+def serve(
+    app: Any,
+    host: str,
+    port: int,
+    *,
+    access_log: bool = False,
+    tls_cert_file: Path | None = None,
+    tls_key_file: Path | None = None,
+) -> None:
+    """Run an ASGI app with uvicorn on h11, whose parser refuses ambiguous framing; HTTPS
+    when given a certificate and key. Requests are logged by strongroom.metrics.Observe,
+    in the shared JSON schema, not by uvicorn's access log."""
     uvicorn.run(
         app,
         host=host,
@@ -220,4 +227,6 @@ def serve(app: Any, host: str, port: int, *, access_log: bool = True) -> None:
         log_config=None,
         server_header=False,
         timeout_graceful_shutdown=5,
+        ssl_certfile=tls_cert_file,
+        ssl_keyfile=tls_key_file,
     )

@@ -13,6 +13,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import Engine
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.routing import Route
 
 from vault import identity
@@ -26,7 +29,9 @@ from vault.crypto.envelope import Envelope
 from vault.crypto.keyring import KeyProvider, LocalKeyring
 from vault.crypto.transit import TransitKeys
 from vault.domain.pacing import TokenisingPace
-from vault.errors import EXCEPTION_HANDLERS
+from vault.errors import EXCEPTION_HANDLERS, VaultError
+from vault.metrics import State, VaultMetrics
+from vault.observe import HttpMetrics, Observe, metrics_listener
 from vault.routes.admin import command
 from vault.routes.cards import card_metadata, create_card
 from vault.routes.charges import create_charge
@@ -62,6 +67,15 @@ def key_provider(settings: Settings, first_start: bool) -> KeyProvider:
     return LocalKeyring(settings.keyring_file, create=first_start)
 
 
+def caps(settings: Settings) -> Caps:
+    return Caps(
+        settings.marketplace_minute_cap,
+        settings.marketplace_total_cap,
+        settings.global_minute_cap,
+        settings.global_total_cap,
+    )
+
+
 def build_services(settings: Settings, engine: Engine, network: CardNetwork) -> Services:
     """Wire the services; any unusable key, keyring or audit log stops the start here."""
     sessions = session_factory(engine)
@@ -77,12 +91,6 @@ def build_services(settings: Settings, engine: Engine, network: CardNetwork) -> 
         operator_key = Ed25519PublicKey.from_public_bytes(
             decode_key32(settings.operator_public_key)
         )
-    caps = Caps(
-        settings.marketplace_minute_cap,
-        settings.marketplace_total_cap,
-        settings.global_minute_cap,
-        settings.global_total_cap,
-    )
     guessing = GuessingLimit(settings.guessing_limit, settings.guessing_window)
     cards = CardService(
         sessions, Envelope(keys), audit, fingerprint_key, settings.cvc_ttl, guessing
@@ -90,7 +98,7 @@ def build_services(settings: Settings, engine: Engine, network: CardNetwork) -> 
     # Nothing waits on a charge or settlement this long (two network timeouts, and more).
     abandoned_after = 2 * settings.network_timeout + 30
     charges = ChargeService(
-        sessions, cards, audit, fraud_key, network, caps, settings.clearance_max_lifetime
+        sessions, cards, audit, fraud_key, network, caps(settings), settings.clearance_max_lifetime
     )
     settlement = SettlementService(sessions, audit, network)
     refusals = Refusals(audit)
@@ -162,6 +170,13 @@ def checkpoint_now(archive: AuditArchive) -> None:
 
 def create_app(settings: Settings) -> Starlette:
     """The vault app; it migrates its database and opens its keys when it starts."""
+    http = HttpMetrics()
+    counted = VaultMetrics(http.registry)
+
+    async def vault_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, VaultError)
+        counted.refused(exc.code)
+        return await EXCEPTION_HANDLERS[VaultError](request, exc)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
@@ -170,6 +185,7 @@ def create_app(settings: Settings) -> Starlette:
             settings.network_url,
             settings.network_credential.get_secret_value(),
             settings.network_timeout,
+            settings.network_ca_file,
         )
         tasks: list[asyncio.Task[None]] = []
         archive = None
@@ -182,7 +198,14 @@ def create_app(settings: Settings) -> Starlette:
             tasks.append(asyncio.create_task(housekeeping(services, settings)))
             every = settings.audit_checkpoint_interval
             tasks.append(asyncio.create_task(checkpoint_every(archive, every)))
-            yield {"services": services}
+            services.audit.on_fsync = counted.fsync.observe
+            services.audit.on_failure = counted.audit_failures.inc
+            state = State(services, session_factory(engine), caps(settings))
+            http.registry.register(state)
+            listener = metrics_listener(http.registry, settings.metrics_host, settings.metrics_port)
+            with listener:
+                yield {"services": services}
+            http.registry.unregister(state)
         finally:
             for task in tasks:
                 task.cancel()
@@ -207,10 +230,12 @@ def create_app(settings: Settings) -> Starlette:
     ]
     app = Starlette(
         routes=routes,
-        exception_handlers=EXCEPTION_HANDLERS,
+        middleware=[Middleware(Observe, http)],
+        exception_handlers={**EXCEPTION_HANDLERS, VaultError: vault_error},
         lifespan=lifespan,
         max_body_size=MAX_BODY_BYTES,
     )
+    app.state.metrics = http
     app.state.trusted_proxies = frozenset(
         a.strip() for a in settings.trusted_proxies.split(",") if a.strip()
     )

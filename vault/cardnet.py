@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import logging
 import re
+import ssl
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 from pydantic import BaseModel, ConfigDict, StrictBool, ValidationError
 
 from vault.domain.secret import Cvc, Pan
 from vault.domain.test_network import Outcome
+from vault.logs import REQUEST_ID
 
 log = logging.getLogger("vault.cardnet")
 
@@ -50,14 +53,28 @@ class _Reply(BaseModel):
     authorization_code: str | None = None
 
 
+def _pass_request_id(request: httpx.Request) -> None:
+    """The network's log of a charge names the request that made it."""
+    request_id = REQUEST_ID.get()
+    if request_id is not None:
+        request.headers["x-request-id"] = request_id
+
+
 class CardNetwork:
     """Sends authorisations to the network with the network credential."""
 
-    def __init__(self, url: str, credential: str, timeout: float) -> None:
+    def __init__(
+        self, url: str, credential: str, timeout: float, ca_file: Path | None = None
+    ) -> None:
+        # TLS 1.2 at least; only certificates from `ca_file` when given, else the system's.
+        verify = ssl.create_default_context(cafile=None if ca_file is None else str(ca_file))
+        verify.minimum_version = ssl.TLSVersion.TLSv1_2
         self._client = httpx.Client(
             base_url=url,
             headers={"Authorization": f"Bearer {credential}"},
             timeout=timeout,
+            verify=verify,
+            event_hooks={"request": [_pass_request_id]},
             # Card data goes straight to the configured network: no proxy from the
             # environment, no redirect to wherever a response points.
             trust_env=False,

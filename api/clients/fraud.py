@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Literal
 
 import httpx
 from pydantic import BaseModel
 
+from strongroom.logs import pass_request_id
+from strongroom.tls import client_context
 from strongroom.web import ServiceError, UpstreamError
 
 
@@ -38,11 +41,15 @@ class FraudUnavailable(Exception):
 
 
 class FraudClient:
-    def __init__(self, base_url: str, credential: str, timeout: float) -> None:
+    def __init__(
+        self, base_url: str, credential: str, timeout: float, ca_file: Path | None = None
+    ) -> None:
         self._http = httpx.Client(
             base_url=base_url,
             timeout=timeout,
             headers={"authorization": f"Bearer {credential}"},
+            verify=client_context(ca_file),
+            event_hooks={"request": [pass_request_id]},
         )
 
     def close(self) -> None:

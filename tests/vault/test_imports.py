@@ -19,6 +19,8 @@ ALLOWED = {
     "cryptography",
     "httpx",
     "hvac",
+    # /metrics: the same client library as the edge's (vault.metrics, vault.observe)
+    "prometheus_client",
 }
 
 
