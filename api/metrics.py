@@ -57,7 +57,7 @@ class BusinessMetrics(Collector):
                         select(WebhookDelivery.status, func.count()).group_by(
                             WebhookDelivery.status
                         )
-                    ).tuples()
+                    ).tuples().all()
                 )
         except Exception as exc:
             # The scrape still answers (the HTTP metrics); the gap in these series shows.

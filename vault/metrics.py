@@ -68,7 +68,7 @@ class State(Collector):
             "vault_sealed", "1 while the key provider does not answer: nothing is served."
         )
         try:
-            self.services.keys.current()
+            _ = self.services.keys.current  # reads the provider (Transit: a call)
             sealed.add_metric([], 0)
         except Exception as exc:
             log.warning("key provider unavailable: %s", type(exc).__name__)
@@ -104,7 +104,7 @@ class State(Collector):
                     select(ChargeRecord.marketplace_id, func.sum(ChargeRecord.amount))
                     .where(ChargeRecord.livemode.is_(True), ChargeRecord.created_at > now - 60)
                     .group_by(ChargeRecord.marketplace_id)
-                ).tuples()
+                ).tuples().all()
             )
         ratios: dict[tuple[str, str], float] = {}
         for scope, control in controls.items():
