@@ -48,6 +48,7 @@ from vault.services.settlement import SettlementService
 from vault.store import repository
 from vault.store.db import make_engine, session_factory
 from vault.store.migrate import upgrade_to_head
+from vault.trusted import TrustedProxies
 
 MAX_BODY_BYTES = 16 * 1024  # a card or a charge is a few hundred bytes
 log = logging.getLogger("vault")
@@ -236,7 +237,5 @@ def create_app(settings: Settings) -> Starlette:
         max_body_size=MAX_BODY_BYTES,
     )
     app.state.metrics = http
-    app.state.trusted_proxies = frozenset(
-        a.strip() for a in settings.trusted_proxies.split(",") if a.strip()
-    )
+    app.state.trusted_proxies = TrustedProxies(settings.trusted_proxies)
     return app

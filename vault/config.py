@@ -80,7 +80,9 @@ class Settings(BaseSettings):
     tokenise_per_key_minute: int = Field(default=600, ge=1, description="per merchant key")
     # Whose X-Forwarded-For names the client to pace: the edge's addresses only (comma-
     # separated). Anyone else is paced by its own socket address, whatever it claims.
-    trusted_proxies: str = Field(default="", description="addresses of the edge, comma-separated")
+    trusted_proxies: str = Field(
+        default="", description="addresses or networks (CIDR) of the edge, comma-separated"
+    )
     guessing_limit: int = Field(
         default=10, ge=1, description="cards with one BIN and last four in guessing_window"
     )
