@@ -57,7 +57,9 @@ class BusinessMetrics(Collector):
                         select(WebhookDelivery.status, func.count()).group_by(
                             WebhookDelivery.status
                         )
-                    ).tuples().all()
+                    )
+                    .tuples()
+                    .all()
                 )
         except Exception as exc:
             # The scrape still answers (the HTTP metrics); the gap in these series shows.

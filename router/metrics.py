@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from typing import Any
 
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
@@ -13,7 +14,7 @@ from router.stacks import Stack
 class QueueDepth(Collector):
     """router_queue_depth and router_in_flight per stack: what autoscaling reads."""
 
-    def __init__(self, stacks: Mapping[str, Stack]) -> None:
+    def __init__(self, stacks: Mapping[Any, Stack]) -> None:
         self.stacks = stacks
 
     def collect(self) -> Iterator[Metric]:

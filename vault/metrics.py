@@ -104,7 +104,9 @@ class State(Collector):
                     select(ChargeRecord.marketplace_id, func.sum(ChargeRecord.amount))
                     .where(ChargeRecord.livemode.is_(True), ChargeRecord.created_at > now - 60)
                     .group_by(ChargeRecord.marketplace_id)
-                ).tuples().all()
+                )
+                .tuples()
+                .all()
             )
         ratios: dict[tuple[str, str], float] = {}
         for scope, control in controls.items():

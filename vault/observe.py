@@ -77,8 +77,7 @@ class HttpMetrics:
 def route_template(scope: Scope) -> str:
     """The matched route's path template (`/v1/charges/{id}`), never the raw path: a raw
     path is unbounded as a label and may carry ids a log need not hold."""
-    route = scope.get("route")
-    path = getattr(route, "path", None)
+    path: object = getattr(scope.get("route"), "path", None)
     return path if isinstance(path, str) else "unmatched"
 
 
@@ -86,7 +85,7 @@ def request_id_of(scope: Scope) -> str:
     """The edge's X-Request-Id when well-formed, else a fresh one (a call past the edge)."""
     for name, value in scope["headers"]:
         if name == b"x-request-id":
-            given = value.decode("latin-1")
+            given: str = value.decode("latin-1")
             if _REQUEST_ID.fullmatch(given):
                 return given
             break

@@ -13,7 +13,7 @@ def logs(caplog):
     return caplog
 
 
-def access_lines(caplog, count: int = 1) -> list[dict]:
+def access_lines(caplog, count: int = 1) -> list[dict[str, object]]:
     """The access log lines' fields, once `count` are there: a line is written after the
     response."""
     deadline = time.monotonic() + 5

@@ -101,9 +101,9 @@ def test_one_request_line_with_the_route_template_and_the_edges_id(caplog) -> No
         r for r in caplog.records if r.name in ("t.handler", "strongroom.access")
     ][:4]
     assert handler.getMessage() == "charging"
-    assert (request.route, request.status, request.method) == ("/v1/charges/{id}", 201, "POST")  # type: ignore[attr-defined]
+    assert (request.route, request.status, request.method) == ("/v1/charges/{id}", 201, "POST")
     assert "ch_secretish" not in json.dumps(request.__dict__, default=str)
-    assert (probe.route, probe.levelno) == ("/healthz", logging.DEBUG)  # type: ignore[attr-defined]
+    assert (probe.route, probe.levelno) == ("/healthz", logging.DEBUG)
     formatted = [json.loads(JsonFormatter("api").format(r)) for r in (request,)]
     assert formatted[0]["event"] == "request" and formatted[0]["duration_ms"] >= 0
     assert other.levelno == logging.INFO
