@@ -20,6 +20,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from strongroom.logs import REQUEST_ID
 from strongroom.logs import configure_logging as configure_json
 
 _REQUEST_ID = re.compile(r"req_[A-Za-z0-9]{8,64}")
@@ -159,7 +160,14 @@ class StripeHeaders:
             await self.app(scope, receive, send)
             return
         given = Headers(scope=scope).get("x-request-id", "")
-        request_id = given if _REQUEST_ID.fullmatch(given) else "req_" + secrets.token_hex(12)
+        # The id the logs of this request carry (strongroom.metrics.Observe), if Stripe's shape.
+        logged = REQUEST_ID.get() or ""
+        if _REQUEST_ID.fullmatch(given):
+            request_id = given
+        elif _REQUEST_ID.fullmatch(logged):
+            request_id = logged
+        else:
+            request_id = "req_" + secrets.token_hex(12)
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
