@@ -62,6 +62,9 @@ class JsonFormatter(RedactingFormatter):
 
 def configure_logging(level: str) -> None:
     """JSON lines on stderr; `strongroom up` sends them to the data dir's logs."""
+    # Records without what the schema does not write (caller's file, pid, thread names).
+    logging._srcfile = None
+    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
     logging.basicConfig(level=level.upper(), handlers=[handler], force=True)
