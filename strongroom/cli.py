@@ -215,8 +215,10 @@ def up(**kw: Any) -> None:
     Makes the data dir if needed and records the settings in it (DATA_DIR/stack.json):
     an option not given takes the value the last `up` recorded, and every other command
     uses them."""
-    secrets_ = init_data_dir(kw["data_dir"])
     opts = options_from(kw)
+    if opts.metrics_ports and max(opts.api_test_workers, opts.api_live_workers) > 1:
+        raise click.UsageError("--metrics serves one API process per stack: drop --api-*-workers")
+    secrets_ = init_data_dir(kw["data_dir"])
     keys = dev_marketplace(opts, secrets_)
     stop = {"signal": 0}
 
