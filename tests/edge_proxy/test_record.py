@@ -98,3 +98,17 @@ def test_with_a_sink_lines_skip_logging_and_look_like_its_lines(logs):
         "reason": "not_found",
     }
     assert access_lines(logs, 0) == []  # not through logging as well
+
+
+def test_the_sinks_line_is_valid_json_whatever_the_values_hold(logs):
+    from edge_proxy.detect import PanDetector
+    from edge_proxy.flow import EdgeRequest
+    from edge_proxy.record import AccessLog
+
+    lines: list[str] = []
+    path = '/v1/x"y\\z\n\u00e9\u2028'
+    request = EdgeRequest("GET", path, path.encode(), headers=[(b"host", b'a"b')])
+    AccessLog(PanDetector(), lines.append).record(request, 502, 1.0, "req_abcdefgh", None)
+    fields = json.loads(lines[0])
+    assert (fields["path"], fields["host"], fields["reason"]) == (path, 'a"b', None)
+    assert (fields["status"], fields["duration_ms"], fields["route"]) == (502, 1000.0, "-")
