@@ -20,6 +20,7 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from strongroom import logs
 from strongroom.logs import REQUEST_ID
 
 # Seconds: a fast internal call is a millisecond; a charge through the network, seconds.
@@ -125,17 +126,18 @@ class Observe:
             self.metrics.observe(route, method, status, seconds)
             level = logging.DEBUG if route in QUIET_ROUTES else logging.INFO
             if access_log.isEnabledFor(level):
-                access_log.log(
-                    level,
-                    "request",
-                    extra={
-                        "event": "request",
-                        "method": method,
-                        "route": route,
-                        "status": status,
-                        "duration_ms": round(seconds * 1000, 1),
-                    },
-                )
+                fields = {
+                    "event": "request",
+                    "method": method,
+                    "route": route,
+                    "status": status,
+                    "duration_ms": round(seconds * 1000, 1),
+                }
+                lines = logs.request_lines
+                if lines is None:
+                    access_log.log(level, "request", extra=fields)
+                else:
+                    lines.write(level, REQUEST_ID.get() or "", fields)
             REQUEST_ID.reset(token)
 
 

@@ -136,3 +136,25 @@ def test_the_request_id_is_the_edges_or_a_fresh_one(caplog) -> None:
     assert seen[0] == "req_fromtheedge2"
     assert seen[1] is not None and seen[1].startswith("req_") and seen[1] != seen[2]
     assert REQUEST_ID.get() is None
+
+
+def test_the_fast_request_line_is_what_the_formatter_would_write() -> None:
+    import io
+
+    from strongroom.logs import RequestLines
+
+    stream = io.StringIO()
+    fields = {"event": "request", "method": "POST", "route": '/v1/"x"', "status": 201}
+    RequestLines("api-test", logging.StreamHandler(stream)).write(
+        logging.INFO, "req_fastpathline", {**fields, "duration_ms": 12.5}
+    )
+    fast = json.loads(stream.getvalue())
+    token = REQUEST_ID.set("req_fastpathline")
+    try:
+        made = record("request", **fields, duration_ms=12.5)
+        made.levelno, made.levelname, made.name = logging.INFO, "INFO", "strongroom.access"
+        slow = json.loads(JsonFormatter("api-test").format(made))
+    finally:
+        REQUEST_ID.reset(token)
+    assert fast.pop("timestamp") and slow.pop("timestamp")
+    assert fast == slow
