@@ -6,6 +6,7 @@ import uvicorn
 
 from api.app import create_app
 from api.config import Settings
+from api.metrics import worker_metrics
 from api.store.db import make_engine, migrate
 from strongroom.web import configure_logging, serve
 
@@ -29,17 +30,20 @@ if settings.workers == 1:
         tls_key_file=settings.tls_key_file,
     )
 else:
-    uvicorn.run(
-        "api.app:app_from_environment",
-        factory=True,
-        workers=settings.workers,
-        host=settings.host,
-        port=settings.port,
-        http="h11",
-        loop="asyncio",
-        log_config=None,
-        server_header=False,
-        timeout_graceful_shutdown=5,
-        ssl_certfile=settings.tls_cert_file,
-        ssl_keyfile=settings.tls_key_file,
-    )
+    # Each worker counts into files of a directory this process collects from, and serves
+    # no metrics port of its own: one port answers for the stack's processes.
+    with worker_metrics(settings):
+        uvicorn.run(
+            "api.app:app_from_environment",
+            factory=True,
+            workers=settings.workers,
+            host=settings.host,
+            port=settings.port,
+            http="h11",
+            loop="asyncio",
+            log_config=None,
+            server_header=False,
+            timeout_graceful_shutdown=5,
+            ssl_certfile=settings.tls_cert_file,
+            ssl_keyfile=settings.tls_key_file,
+        )

@@ -17,7 +17,7 @@ from starlette.routing import Route
 from api.clients.fraud import FraudClient
 from api.clients.vault import VaultClient
 from api.config import Settings
-from api.metrics import BusinessMetrics
+from api.metrics import BusinessMetrics, dead_letter_counter
 from api.openapi import document
 from api.routes import (
     admin,
@@ -41,7 +41,13 @@ from api.store.db import make_engine, migrate, session_factory
 from api.webhooks.deliveries import RetryPolicy
 from api.webhooks.worker import WebhookWorker
 from strongroom.metrics import HttpMetrics, Observe, metrics_listener
-from strongroom.web import EXCEPTION_HANDLERS, StripeHeaders, error_body, health_route
+from strongroom.web import (
+    EXCEPTION_HANDLERS,
+    StripeHeaders,
+    configure_logging,
+    error_body,
+    health_route,
+)
 
 log = logging.getLogger("api")
 
@@ -65,6 +71,11 @@ async def not_served(request: Request, exc: Exception) -> JSONResponse:
 
 def create_app(settings: Settings) -> Starlette:
     metrics = HttpMetrics()
+    dead_letters = dead_letter_counter(metrics.registry).labels(settings.mode)
+
+    def metrics_outcome(outcome: str) -> None:
+        if outcome == "dead":
+            dead_letters.inc()
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -127,8 +138,9 @@ def create_app(settings: Settings) -> Starlette:
             fraud=fraud,
         )
         if worker is not None:
+            worker.on_outcome = metrics_outcome
             worker.start()
-        business = BusinessMetrics(sessions, settings.mode, lambda: worker)
+        business = BusinessMetrics(sessions, settings.mode)
         metrics.registry.register(business)
         with metrics_listener(metrics.registry, settings.metrics_host, settings.metrics_port):
             yield
@@ -168,5 +180,8 @@ def create_app(settings: Settings) -> Starlette:
 
 
 def app_from_environment() -> Starlette:
-    """The app from API_* variables: what each uvicorn worker process builds."""
-    return create_app(Settings())
+    """The app from API_* variables: what each uvicorn worker process builds (a process of
+    its own, whose logging is set up here as `python -m api` sets up its own)."""
+    settings = Settings()
+    configure_logging(settings.log_level, f"api-{settings.mode}")
+    return create_app(settings)

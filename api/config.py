@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from strongroom.tls import ServiceSettings
@@ -54,13 +54,6 @@ class Settings(ServiceSettings):
     review_timeout_seconds: float = Field(default=7 * 86400.0, gt=0)
     review_timeout_action: Literal["approve", "reject"] = "reject"
     log_level: str = "INFO"
-
-    @model_validator(mode="after")
-    def _one_metrics_listener(self) -> Settings:
-        # Each uvicorn worker would bind the metrics port: one process serves it, or none.
-        if self.metrics_port is not None and self.workers > 1:
-            raise ValueError("metrics_port needs workers = 1 (scale with more processes)")
-        return self
 
     @property
     def livemode(self) -> bool:

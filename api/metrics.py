@@ -7,29 +7,30 @@ The counts use the indexed columns (status, open) and run once per scrape, not p
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client import CollectorRegistry, Counter
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from api.config import Settings
+from api.store.db import make_engine, session_factory
 from api.store.models import Charge, Review, WebhookDelivery
-from api.webhooks.worker import WebhookWorker
+from strongroom.metrics import metrics_listener
 
 log = logging.getLogger("api.metrics")
 
 
 class BusinessMetrics(Collector):
-    def __init__(
-        self,
-        sessions: sessionmaker[Session],
-        mode: str,
-        worker: Callable[[], WebhookWorker | None],
-    ) -> None:
+    def __init__(self, sessions: sessionmaker[Session], mode: str) -> None:
         self.sessions = sessions
         self.mode = mode
-        self.worker = worker
 
     def collect(self) -> Iterator[Metric]:
         charges = GaugeMetricFamily(
@@ -72,11 +73,37 @@ class BusinessMetrics(Collector):
                 deliveries.add_metric([self.mode, status], by_delivery.get(status, 0))
             backlog.add_metric([self.mode], by_delivery.get("pending", 0))
             yield from (charges, reviews, deliveries, backlog)
-        dead = CounterMetricFamily(
-            "api_webhook_dead_letters",
-            "Webhook deliveries this process gave up on after their last attempt.",
-            labels=["mode"],
-        )
-        worker = self.worker()
-        dead.add_metric([self.mode], worker.outcomes["dead"] if worker is not None else 0)
-        yield dead
+
+
+def dead_letter_counter(registry: CollectorRegistry) -> Counter:
+    """Webhook deliveries given up after their last attempt, counted as the worker settles
+    them (a count in the database would fall when one is redelivered)."""
+    return Counter(
+        "api_webhook_dead_letters",
+        "Webhook deliveries given up on after their last attempt.",
+        ["mode"],
+        registry=registry,
+    )
+
+
+@contextmanager
+def worker_metrics(settings: Settings) -> Iterator[None]:
+    """With API_WORKERS > 1 and a metrics port: the workers count into files of a fresh
+    directory (prometheus_client's multiprocess mode, PROMETHEUS_MULTIPROC_DIR, which the
+    workers inherit) and none listens itself; this process serves their sum, and the
+    database's counts, on the metrics port until the block ends."""
+    if settings.metrics_port is None:
+        yield
+        return
+    with tempfile.TemporaryDirectory(prefix="strongroom-api-metrics-") as directory:
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
+        os.environ.pop("API_METRICS_PORT", None)  # read by each worker's settings
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry, directory)  # type: ignore[no-untyped-call]
+        engine = make_engine(settings.resolved_database_url())
+        registry.register(BusinessMetrics(session_factory(engine), settings.mode))
+        try:
+            with metrics_listener(registry, settings.metrics_host, settings.metrics_port):
+                yield
+        finally:
+            engine.dispose()

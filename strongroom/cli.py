@@ -216,8 +216,6 @@ def up(**kw: Any) -> None:
     an option not given takes the value the last `up` recorded, and every other command
     uses them."""
     opts = options_from(kw)
-    if opts.metrics_ports and max(opts.api_test_workers, opts.api_live_workers) > 1:
-        raise click.UsageError("--metrics serves one API process per stack: drop --api-*-workers")
     secrets_ = init_data_dir(kw["data_dir"])
     keys = dev_marketplace(opts, secrets_)
     stop = {"signal": 0}

@@ -9,7 +9,6 @@ Requests are served by the event loop and its thread pool; this thread only wait
 
 from __future__ import annotations
 
-import collections
 import datetime as dt
 import json
 import logging
@@ -64,8 +63,8 @@ class WebhookWorker:
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
-        # What the attempts ended as (succeeded, pending, dead): read by api.metrics.
-        self.outcomes: collections.Counter[str] = collections.Counter()
+        # Told what each attempt ended as (succeeded, pending, dead): api.metrics counts.
+        self.on_outcome: Callable[[str], None] = lambda outcome: None
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="webhook-worker", daemon=True)
@@ -126,7 +125,7 @@ class WebhookWorker:
         outcome = deliveries.settle(
             self._sessions, delivery_id, ok, status, error, utcnow(), self._policy
         )
-        self.outcomes[outcome] += 1
+        self.on_outcome(outcome)
         log.info(
             "webhook %s event %s to %s: %s (%s)",
             delivery_id,

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from prometheus_client import CollectorRegistry
 
+from api.metrics import dead_letter_counter
 from edge_proxy.metrics import Metrics as EdgeMetrics
 from fraud.metrics import Metrics as FraudMetrics
 from strongroom.metrics import HttpMetrics
@@ -28,6 +29,7 @@ def published() -> set[str]:
     registry = CollectorRegistry()
     HttpMetrics(registry)
     VaultMetrics(registry)
+    dead_letter_counter(registry)
     registries = [registry, FraudMetrics().registry, EdgeMetrics().registry]
     names = {sample.name for r in registries for family in r.collect() for sample in family.samples}
     # A family with no child yet shows no sample: its name and the usual suffixes.
