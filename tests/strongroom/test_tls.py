@@ -243,3 +243,23 @@ def test_the_edge_serves_https_on_its_public_port(pki: Pki, tmp_path: Path) -> N
 def test_a_certificate_without_its_key_is_refused(settings_class, pki: Pki) -> None:
     with pytest.raises(ValidationError, match="go together"):
         settings_class(tls_cert_file=pki.cert)
+
+
+def test_the_vaults_network_client_verifies_against_its_ca_file(
+    https_service: str, pki: Pki
+) -> None:
+    from vault.cardnet import Authorization, CardNetwork, NetworkUnavailable
+    from vault.domain.secret import Pan
+
+    def authorize(ca_file: Path, reference: str) -> bool:
+        client = CardNetwork(https_service, "n" * 24, 5.0, ca_file)
+        try:
+            pan = Pan("4242424242424242")
+            request = Authorization(reference, "mkt_tls", pan, 12, 2040, None, 500, "usd")
+            return client.authorize(request).approved
+        finally:
+            client.close()
+
+    assert authorize(pki.ca, "ch_tls_trusted") is True
+    with pytest.raises(NetworkUnavailable):
+        authorize(pki.other_ca, "ch_tls_refused")
