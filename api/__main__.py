@@ -6,11 +6,12 @@ import uvicorn
 
 from api.app import create_app
 from api.config import Settings
+from api.metrics import worker_metrics
 from api.store.db import make_engine, migrate
 from strongroom.web.serving import SERVER_OPTIONS, configure_logging, serve
 
 settings = Settings()
-configure_logging(settings.log_level)
+configure_logging(settings.log_level, f"api-{settings.mode}")
 # Set before the workers start: they inherit it.
 if settings.cpu_priority == "idle" and hasattr(os, "SCHED_IDLE"):
     os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
@@ -21,13 +22,24 @@ engine = make_engine(settings.resolved_database_url())
 migrate(engine)
 engine.dispose()
 if settings.workers == 1:
-    serve(create_app(settings), settings.host, settings.port)
-else:
-    uvicorn.run(
-        "api.app:app_from_environment",
-        factory=True,
-        workers=settings.workers,
-        host=settings.host,
-        port=settings.port,
-        **SERVER_OPTIONS,
+    serve(
+        create_app(settings),
+        settings.host,
+        settings.port,
+        tls_cert_file=settings.tls_cert_file,
+        tls_key_file=settings.tls_key_file,
     )
+else:
+    # Each worker counts into files of a directory this process collects from, and serves
+    # no metrics port of its own: one port answers for the stack's processes.
+    with worker_metrics(settings):
+        uvicorn.run(
+            "api.app:app_from_environment",
+            factory=True,
+            workers=settings.workers,
+            host=settings.host,
+            port=settings.port,
+            ssl_certfile=settings.tls_cert_file,
+            ssl_keyfile=settings.tls_key_file,
+            **SERVER_OPTIONS,
+        )

@@ -18,6 +18,7 @@ from api.clients.fraud import FraudClient
 from api.clients.vault import VaultClient
 from api.config import Settings
 from api.key_cache import KeyCache
+from api.metrics import BusinessMetrics, dead_letter_counter
 from api.openapi import document
 from api.routes import (
     admin,
@@ -43,6 +44,8 @@ from api.webhooks.deliveries import RetryPolicy
 from api.webhooks.worker import WebhookWorker
 from strongroom.web.asgi import EXCEPTION_HANDLERS, StripeHeaders, health_route
 from strongroom.web.errors import error_body
+from strongroom.web.metrics import HttpMetrics, Observe, metrics_listener
+from strongroom.web.serving import configure_logging
 
 log = logging.getLogger("api")
 
@@ -65,16 +68,29 @@ async def not_served(request: Request, exc: Exception) -> JSONResponse:
 
 
 def create_app(settings: Settings) -> Starlette:
+    metrics = HttpMetrics()
+    dead_letters = dead_letter_counter(metrics.registry).labels(settings.mode)
+
+    def metrics_outcome(outcome: str) -> None:
+        if outcome == "dead":
+            dead_letters.inc()
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         engine = make_engine(settings.resolved_database_url())
         migrate(engine)
         timeout = settings.upstream_timeout_seconds
         vault = VaultClient(
-            settings.vault_url, settings.vault_credential.get_secret_value(), timeout
+            settings.vault_url,
+            settings.vault_credential.get_secret_value(),
+            timeout,
+            settings.vault_ca_file,
         )
         fraud = FraudClient(
-            settings.fraud_url, settings.fraud_credential.get_secret_value(), timeout
+            settings.fraud_url,
+            settings.fraud_credential.get_secret_value(),
+            timeout,
+            settings.fraud_ca_file,
         )
         sessions = session_factory(engine)
         secret = settings.key_hash_secret.get_secret_value().encode()
@@ -135,8 +151,13 @@ def create_app(settings: Settings) -> Starlette:
             keys=keys,
         )
         if worker is not None:
+            worker.on_outcome = metrics_outcome
             worker.start()
-        yield
+        business = BusinessMetrics(sessions, settings.mode)
+        metrics.registry.register(business)
+        with metrics_listener(metrics.registry, settings.metrics_host, settings.metrics_port):
+            yield
+        metrics.registry.unregister(business)
         if worker is not None:
             worker.stop()
         if completer is not None:
@@ -166,14 +187,18 @@ def create_app(settings: Settings) -> Starlette:
                 ]
             ),
         ],
-        middleware=[Middleware(StripeHeaders)],
+        middleware=[Middleware(Observe, metrics), Middleware(StripeHeaders)],
         exception_handlers={**EXCEPTION_HANDLERS, 404: not_served},
         lifespan=lifespan,
     )
     app.state.service_name = f"api-{settings.mode}"
+    app.state.metrics = metrics
     return app
 
 
 def app_from_environment() -> Starlette:
-    """The app from API_* variables: what each uvicorn worker process builds."""
-    return create_app(Settings())
+    """The app from API_* variables: what each uvicorn worker process builds (a process of
+    its own, whose logging is set up here as `python -m api` sets up its own)."""
+    settings = Settings()
+    configure_logging(settings.log_level, f"api-{settings.mode}")
+    return create_app(settings)

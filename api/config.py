@@ -6,10 +6,12 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
+
+from strongroom.web.tls import ServiceSettings
 
 
-class Settings(BaseSettings):
+class Settings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="API_")
 
     mode: Literal["test", "live"]
@@ -33,6 +35,9 @@ class Settings(BaseSettings):
     admin_credential: SecretStr | None = Field(default=None, min_length=16)
     fraud_url: str = "http://127.0.0.1:8085"
     fraud_credential: SecretStr
+    # CAs that sign the vault's and fraud's certificates (https:// urls); unset: the system's.
+    vault_ca_file: Path | None = None
+    fraud_ca_file: Path | None = None
     upstream_timeout_seconds: float = 20.0
     # Webhooks: attempt n failing waits base·2^(n-1) (at most the cap); after the last
     # attempt the delivery is dead (the dead-letter list) until redelivered on demand.

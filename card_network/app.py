@@ -8,11 +8,13 @@ import hashlib
 import hmac
 import secrets
 import threading
-from collections.abc import Callable, Hashable
+from collections.abc import AsyncIterator, Callable, Hashable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 from pydantic import ValidationError
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
@@ -30,6 +32,7 @@ from card_network.idempotency import KeyReused, Replays
 from card_network.settlement import Ledger
 from strongroom.web.asgi import EXCEPTION_HANDLERS, health_route, parse_json_object
 from strongroom.web.errors import AuthenticationError
+from strongroom.web.metrics import HttpMetrics, Observe, metrics_listener
 
 # Above this many minor units the simulated issuer declines for want of funds.
 ISSUER_LIMIT = 5_000_000
@@ -212,6 +215,13 @@ async def messages(request: Request) -> JSONResponse:
 
 
 def create_app(settings: Settings) -> Starlette:
+    metrics = HttpMetrics()
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        with metrics_listener(metrics.registry, settings.metrics_host, settings.metrics_port):
+            yield
+
     app = Starlette(
         routes=[
             health_route(),
@@ -221,9 +231,12 @@ def create_app(settings: Settings) -> Starlette:
             Route("/v1/refunds", refunds, methods=["POST"]),
             Route("/v1/messages", messages, methods=["GET"]),
         ],
+        middleware=[Middleware(Observe, metrics)],
         exception_handlers=EXCEPTION_HANDLERS,
+        lifespan=lifespan,
     )
     app.state.service_name = "card_network"
+    app.state.metrics = metrics
     credential = settings.credential.get_secret_value().encode()
     ctx = Context(record=Record(settings), credential=credential)
     restore(ctx.record, ctx.replays, ctx.ledger)

@@ -17,6 +17,7 @@ import uvloop
 from edge_proxy.app import EdgeServer
 from edge_proxy.config import Settings
 from edge_proxy.detect import fast
+from edge_proxy.logs import JsonFormatter
 from edge_proxy.workers import run_workers
 
 log = logging.getLogger("edge_proxy")
@@ -36,7 +37,8 @@ async def run(
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
     async with EdgeServer(settings, access_sink=access_sink):
-        log.info("edge listening on http://%s:%d", settings.host, settings.port)
+        scheme = "https" if settings.tls_cert_file is not None else "http"
+        log.info("edge listening on %s://%s:%d", scheme, settings.host, settings.port)
         if not fast.BUILT:
             log.warning(
                 "the detector's C scanner (edge_proxy.detect._scan) is not built: its fast "
@@ -124,7 +126,7 @@ class BufferedStderr(logging.Handler):
 def configure_logging(level: str) -> BufferedStderr:
     """The edge's logging: one buffered stderr handler on the root logger."""
     handler = BufferedStderr()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    handler.setFormatter(JsonFormatter())
     logging.basicConfig(level=level, handlers=[handler], force=True)
     return handler
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Callable, Mapping
 from types import TracebackType
 
@@ -24,12 +25,23 @@ def upstream_pools(settings: Settings) -> dict[Destination, UpstreamPool]:
             url,
             timeout=settings.upstream_timeout,
             max_response_bytes=settings.max_response_bytes,
+            ca_file=ca_file,
         )
-        for destination, url in (
-            (Destination.VAULT, settings.vault_url),
-            (Destination.ROUTER, settings.router_url),
+        for destination, url, ca_file in (
+            (Destination.VAULT, settings.vault_url, settings.vault_ca_file),
+            (Destination.ROUTER, settings.router_url, settings.router_ca_file),
         )
     }
+
+
+def server_tls(settings: Settings) -> ssl.SSLContext | None:
+    """The public port's TLS context (TLS 1.2 at least), or None for plain HTTP."""
+    if settings.tls_cert_file is None or settings.tls_key_file is None:
+        return None
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(settings.tls_cert_file, settings.tls_key_file)
+    return context
 
 
 def create_app(
@@ -85,6 +97,7 @@ class EdgeServer:
                 settings.port,
                 limits(settings),
                 reuse_port=settings.reuse_port,
+                tls=server_tls(settings),
             )
         )
         if settings.metrics_port is not None:

@@ -47,6 +47,23 @@ class Settings(BaseSettings):
         "http://127.0.0.1:8081",
         description="Base URL of the router: every other API request, once filtered.",
     )
+    router_ca_file: Path | None = Field(
+        None,
+        description="CA file that signs the router's certificate (an https:// router_url); "
+        "unset: the system's CAs.",
+    )
+    vault_ca_file: Path | None = Field(
+        None,
+        description="CA file that signs the vault's certificate (an https:// vault_url); "
+        "unset: the system's CAs.",
+    )
+    tls_cert_file: Path | None = Field(
+        None,
+        description="PEM certificate chain: the public port serves HTTPS (with tls_key_file). "
+        "Unset: plain HTTP, as the dev stack on loopback and behind a balancer that "
+        "terminates TLS.",
+    )
+    tls_key_file: Path | None = Field(None, description="PEM private key of tls_cert_file.")
     max_body_bytes: int = Field(
         1 << 20, gt=0, description="Largest request body accepted, in bytes; larger is 413."
     )
@@ -233,6 +250,8 @@ class Settings(BaseSettings):
         shared = set(self.api_hosts) & set(self.js_hosts)
         if shared:
             raise ValueError(f"hosts both API and JS: {sorted(shared)}")
+        if (self.tls_cert_file is None) != (self.tls_key_file is None):
+            raise ValueError("tls_cert_file and tls_key_file go together")
         if self.metrics_port is not None and self.metrics_port + self.workers - 1 > 65535:
             raise ValueError("metrics_port + workers - 1 must be a port number")
         for origin in self.api_origins:

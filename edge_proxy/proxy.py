@@ -135,7 +135,7 @@ class Edge:
         except Exception as exc:
             # Handled here: a traceback would print a message that may quote the request.
             # Fail closed: nothing further is forwarded.
-            log.error("unexpected error: %s request_id=%s", type(exc).__name__, request_id)
+            log.error("unexpected error: %s", type(exc).__name__, extra={"request_id": request_id})
             why = "internal_error"
             response = error_response(InternalError())
         if self.cors.applies(request):
@@ -144,7 +144,15 @@ class Edge:
         seconds = time.perf_counter() - started
         self.metrics.observe(destination, response.status_code, seconds)
         checked = flow.checked and why is None
-        self.access.record(request, response.status_code, seconds, request_id, why, checked=checked)
+        self.access.record(
+            request,
+            response.status_code,
+            seconds,
+            request_id,
+            why,
+            checked=checked,
+            route=destination,
+        )
         return response
 
     def refuse(self, error: Malformed, client: str | None) -> EdgeResponse:
@@ -213,10 +221,10 @@ class Edge:
             )
         except UpstreamError as error:
             log.warning(
-                "upstream failed: upstream=%s error=%s request_id=%s",
+                "upstream failed: upstream=%s error=%s",
                 destination.value,
                 error.kind,
-                flow.request_id,
+                extra={"request_id": flow.request_id},
             )
             if error.kind == "timeout":
                 raise UpstreamTimeout() from None

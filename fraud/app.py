@@ -7,16 +7,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import redis
-from prometheus_client import generate_latest
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
 from fraud.assessor import Assessor
 from fraud.config import Settings
-from fraud.metrics import CONTENT_TYPE, Metrics
+from fraud.metrics import Metrics
 from fraud.routes import assessments, rules, rulesets, value_lists
 from fraud.routes.common import Context
 from fraud.rulebook import Rulebook
@@ -30,6 +28,7 @@ from fraud.velocity.memory import MemoryVelocity
 from fraud.velocity.redis_store import RedisVelocity
 from strongroom.web.asgi import EXCEPTION_HANDLERS, health_route
 from strongroom.web.errors import error_body
+from strongroom.web.metrics import HttpMetrics, Observe, metrics_listener
 
 
 def open_velocity(settings: Settings) -> VelocityStore:
@@ -68,26 +67,26 @@ def create_app(settings: Settings, velocity: VelocityStore | None = None) -> Sta
         metrics,
     )
 
+    http = HttpMetrics(metrics.registry)
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        yield
+        with metrics_listener(metrics.registry, settings.metrics_host, settings.metrics_port):
+            yield
         decisions.close()  # what was decided is committed before the process ends
         engine.dispose()
-
-    async def metrics_endpoint(request: Request) -> Response:
-        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE)
 
     app = Starlette(
         routes=[
             health_route(),
-            Route("/metrics", metrics_endpoint, methods=["GET"]),
             *assessments.routes,
             *rules.routes,
             *value_lists.routes,
             *rulesets.routes,
         ],
+        # Observe outside: a request StrictRequests refuses is counted and logged too.
+        middleware=[Middleware(Observe, http), Middleware(StrictRequests)],
         exception_handlers={**EXCEPTION_HANDLERS, RuleInvalid: _rule_invalid},
-        middleware=[Middleware(StrictRequests)],
         lifespan=lifespan,
     )
     app.state.service_name = "fraud"

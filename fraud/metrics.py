@@ -1,10 +1,9 @@
-"""Prometheus metrics of the fraud service, in a registry of its own (one per app)."""
+"""Prometheus metrics of the fraud service, in a registry of its own (one per app), served
+with its HTTP metrics on FRAUD_METRICS_PORT (strongroom.web.metrics), not on its port."""
 
 from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
-
-CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
 class Metrics:

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 import httpx
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
@@ -28,8 +29,10 @@ from starlette.types import Receive, Scope, Send
 from router.config import Mode, Settings
 from router.gate import Overloaded, RateLimited
 from router.keys import KeyMalformed, KeyMissing, api_key, mode_of
+from router.metrics import QueueDepth
 from router.stacks import Stack
 from strongroom.web.asgi import EXCEPTION_HANDLERS, error_response
+from strongroom.web.metrics import HttpMetrics, Observe, metrics_listener
 
 log = logging.getLogger("router")
 
@@ -214,6 +217,8 @@ async def health(request: Request) -> Response:
 
 def create_app(settings: Settings) -> Starlette:
     ctx = Context()
+    metrics = HttpMetrics()
+    metrics.registry.register(QueueDepth(ctx.stacks))
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -230,7 +235,8 @@ def create_app(settings: Settings) -> Starlette:
             )
             for stack in stacks.values()
         ]
-        yield
+        with metrics_listener(metrics.registry, settings.metrics_host, settings.metrics_port):
+            yield
         for watcher in watchers:
             watcher.cancel()
         for stack in stacks.values():
@@ -243,9 +249,11 @@ def create_app(settings: Settings) -> Starlette:
             Route("/healthz", health, methods=["GET"]),
             Route("/{path:path}", forward, methods=methods),
         ],
+        middleware=[Middleware(Observe, metrics)],
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,
     )
     app.state.service_name = "router"
     app.state.ctx = ctx
+    app.state.metrics = metrics
     return app

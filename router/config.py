@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
+
+from strongroom.web.tls import ServiceSettings
 
 Mode = Literal["test", "live"]
 
@@ -29,9 +32,11 @@ class StackSettings:
     max_rate_per_key: float
     # A refusal waits this long before its 503, so clients that retry at once slow down.
     refuse_after_seconds: float
+    # The CA that signs the stack's certificate (an https:// url); None: the system's CAs.
+    ca_file: Path | None
 
 
-class Settings(BaseSettings):
+class Settings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="ROUTER_")
 
     host: str = "127.0.0.1"
@@ -61,6 +66,8 @@ class Settings(BaseSettings):
     # Each stack's /healthz is polled; a stack failing it is refused fast (503) until it passes.
     health_interval_seconds: float = Field(default=1.0, gt=0)
     unhealthy_after: int = Field(default=2, ge=1)
+    test_ca_file: Path | None = None
+    live_ca_file: Path | None = None
     log_level: str = "INFO"
 
     def stack(self, mode: Mode) -> StackSettings:

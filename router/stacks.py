@@ -10,6 +10,7 @@ import httpx
 
 from router.config import Mode, StackSettings
 from router.gate import Gate
+from strongroom.web.tls import client_context
 
 log = logging.getLogger("router.stacks")
 
@@ -30,8 +31,10 @@ class Stack:
             settings.refuse_after_seconds,
             settings.max_rate_per_key,
         )
+        verify = client_context(settings.ca_file)
         self.client = httpx.AsyncClient(
             base_url=settings.url,
+            verify=verify,
             timeout=httpx.Timeout(
                 settings.timeout_seconds,
                 connect=settings.connect_timeout_seconds,
@@ -48,6 +51,7 @@ class Stack:
         # Probes have a connection of their own: the pool may be full by design.
         self._probe = httpx.AsyncClient(
             base_url=settings.url,
+            verify=verify,
             timeout=2.0,
             limits=httpx.Limits(max_connections=1),
             trust_env=False,

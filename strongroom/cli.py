@@ -34,7 +34,7 @@ from strongroom.fraud_cli import fraud_group
 from strongroom.lifecycle import running, stack_status, stop_up
 from strongroom.marketplace_cli import marketplace_group, print_keys
 from strongroom.marketplaces import MarketplaceKeys, dev_marketplace
-from strongroom.stack import Options, Ports, services
+from strongroom.stack import Options, Ports, default_metrics_ports, services
 from strongroom.supervisor import StartupError, Supervisor
 from strongroom.vault_cli import vault_group
 from strongroom.webhook_cli import listen, trigger
@@ -104,6 +104,13 @@ def stack_options(f: Callable[..., Any]) -> Callable[..., Any]:
             f"{RECORDED} 25.",
         ),
         click.option(
+            "--metrics/--no-metrics",
+            default=None,
+            help="Serve each process's Prometheus GET /metrics on an internal port: its own "
+            "port + 1000 (router 9081, … card network 9086), the edge's + 1100 (9180, worker i "
+            f"on 9180 + i). {RECORDED} off.",
+        ),
+        click.option(
             "--router-test-total-rate",
             type=click.FloatRange(0),
             help="Test-mode requests a second in all the router lets through (0: any). "
@@ -139,7 +146,13 @@ def options_from(kw: dict[str, Any]) -> Options:
     ports = {n: base_port + i for i, n in enumerate(PORT_NAMES)} if base_port else {}
     ports |= {n: kw[f"{n}_port"] for n in PORT_NAMES if kw.get(f"{n}_port") is not None}
     given = {field: kw[name] for name, field in _FIELDS.items() if kw.get(name) is not None}
-    return replace(base, ports=replace(base.ports, **ports), **given)
+    opts = replace(base, ports=replace(base.ports, **ports), **given)
+    if kw.get("metrics") is not None:
+        metrics = default_metrics_ports(opts.ports) if kw["metrics"] else None
+        opts = replace(opts, metrics_ports=metrics)
+    elif opts.metrics_ports and opts.ports != base.ports:
+        opts = replace(opts, metrics_ports=default_metrics_ports(opts.ports))  # they moved
+    return opts
 
 
 class Main(click.Group):
@@ -202,8 +215,8 @@ def up(**kw: Any) -> None:
     Makes the data dir if needed and records the settings in it (DATA_DIR/stack.json):
     an option not given takes the value the last `up` recorded, and every other command
     uses them."""
-    secrets_ = init_data_dir(kw["data_dir"])
     opts = options_from(kw)
+    secrets_ = init_data_dir(kw["data_dir"])
     keys = dev_marketplace(opts, secrets_)
     stop = {"signal": 0}
 
@@ -220,6 +233,9 @@ def up(**kw: Any) -> None:
             f"\nStrongroom is up. API: {edge} (Host api.localhost). Logs: {opts.data_dir / 'logs'}"
         )
         click.echo(f"Demo shop: http://{opts.host}:{opts.ports.merchant}/")
+        if opts.metrics_ports:
+            listed = ", ".join(f"{name} {port}" for name, port in opts.metrics_ports.items())
+            click.echo(f"Metrics (GET /metrics on {opts.host}): {listed}")
         click.echo(f"Try: curl -s {edge}/healthz\nDev keys:")
         print_keys(keys)
         click.echo("Press Ctrl-C to stop.")

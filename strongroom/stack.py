@@ -29,6 +29,31 @@ class Ports:
     merchant: int = 8000
 
 
+# `strongroom up --metrics`: each service's /metrics on its own port plus this (router
+# 9081, api-test 9082, api-live 9083, vault 9084, fraud 9085, card network 9086), the
+# edge's on its port plus EDGE_METRICS_OFFSET (9180; worker i of --edge-workers on 9180+i).
+METRICS_OFFSET = 1000
+EDGE_METRICS_OFFSET = 1100
+# Service name -> its field of Ports.
+PORT_OF = {
+    "edge": "edge",
+    "router": "router",
+    "api-test": "api_test",
+    "api-live": "api_live",
+    "vault": "vault",
+    "fraud": "fraud",
+    "card_network": "network",
+}
+
+
+def default_metrics_ports(ports: Ports) -> dict[str, int]:
+    """The metrics port of each service for `strongroom up --metrics`."""
+    return {
+        name: getattr(ports, field) + (EDGE_METRICS_OFFSET if name == "edge" else METRICS_OFFSET)
+        for name, field in PORT_OF.items()
+    }
+
+
 @dataclass(frozen=True)
 class Options:
     """What `strongroom up` may change; the defaults need no outside service."""
@@ -50,6 +75,8 @@ class Options:
     # Test requests the router lets through a second, per API key and in all (0: no limit).
     router_test_rate_per_key: float = 25.0
     router_test_rate: float = 100.0
+    # Service name (PORT_OF) -> the internal port of its GET /metrics; None: no listeners.
+    metrics_ports: dict[str, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -126,7 +153,7 @@ def services(opts: Options, keys: DevSecrets, shop: MarketplaceKeys | None = Non
         fraud_env["FRAUD_DATABASE_URL"] = opts.fraud_database_url
     if keys.operator_public_key:
         vault_env["VAULT_OPERATOR_PUBLIC_KEY"] = keys.operator_public_key
-    return [
+    listed = [
         Service(
             "card_network",
             "card_network",
@@ -182,8 +209,17 @@ def services(opts: Options, keys: DevSecrets, shop: MarketplaceKeys | None = Non
                 "EDGE_WORKERS": str(opts.edge_workers),
             },
         ),
-        *([merchant(opts, shop)] if shop else []),
     ]
+    if opts.metrics_ports:
+        listed = [with_metrics(service, opts.metrics_ports) for service in listed]
+    return [*listed, *([merchant(opts, shop)] if shop else [])]
+
+
+def with_metrics(service: Service, ports: dict[str, int]) -> Service:
+    """`service` with its *_METRICS_PORT set (the prefix of its other variables)."""
+    prefix = next(iter(service.env)).split("_", 1)[0]
+    env = {**service.env, f"{prefix}_METRICS_PORT": str(ports[service.name])}
+    return Service(service.name, service.module, service.port, env)
 
 
 def merchant(opts: Options, shop: MarketplaceKeys) -> Service:

@@ -48,6 +48,8 @@ PCI_LIBRARIES = {
             "cryptography",
             "httpx",
             "hvac",
+            "prometheus_client",  # /metrics on its own port (vault/observe.py)
+            "uvloop",  # the event loop every service runs on
         }
     ),
     # Its own HTTP server and client (edge_proxy.wire): no web framework, no HTTP library

@@ -6,6 +6,7 @@ import sys
 
 import uvicorn
 from pydantic import ValidationError
+from pydantic_settings import SettingsError
 
 from vault.app import create_app
 from vault.config import Settings
@@ -21,6 +22,9 @@ def main() -> None:
             loc = "_".join(str(part) for part in error["loc"]).upper()
             name = f"VAULT_{loc}" if loc else "settings"
             print(f"vault: {name}: {error['msg']}", file=sys.stderr)
+        sys.exit(2)
+    except SettingsError as exc:  # a VAULT_X_FILE that cannot be used: names, no values
+        print(f"vault: {exc}", file=sys.stderr)
         sys.exit(2)
     configure_logging(settings.log_level)
     uvicorn.run(

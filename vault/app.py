@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -31,6 +32,8 @@ from vault.crypto.keyring import KeyProvider, LocalKeyring
 from vault.crypto.transit import TransitKeys
 from vault.domain.pacing import TokenisingPace
 from vault.errors import VaultError, error_body
+from vault.metrics import State, VaultMetrics
+from vault.observe import HttpMetrics, Observe, metrics_listener
 from vault.routes.admin import command
 from vault.routes.cards import card_metadata, create_card
 from vault.routes.charges import create_charge
@@ -48,6 +51,7 @@ from vault.store import repository
 from vault.store.claims import Claims
 from vault.store.db import make_engine, session_factory
 from vault.store.migrate import upgrade_to_head
+from vault.trusted import TrustedProxies
 
 MAX_BODY_BYTES = 16 * 1024  # a card or a charge is a few hundred bytes
 log = logging.getLogger("vault")
@@ -67,6 +71,15 @@ def key_provider(settings: Settings, first_start: bool) -> KeyProvider:
     return LocalKeyring(settings.keyring_file, create=first_start)
 
 
+def caps(settings: Settings) -> Caps:
+    return Caps(
+        settings.marketplace_minute_cap,
+        settings.marketplace_total_cap,
+        settings.global_minute_cap,
+        settings.global_total_cap,
+    )
+
+
 def build_services(settings: Settings, engine: Engine, network: CardNetwork) -> Services:
     """Wire the services; any unusable key, keyring or audit log stops the start here."""
     sessions = session_factory(engine)
@@ -82,19 +95,20 @@ def build_services(settings: Settings, engine: Engine, network: CardNetwork) -> 
         operator_key = Ed25519PublicKey.from_public_bytes(
             decode_key32(settings.operator_public_key)
         )
-    caps = Caps(
-        settings.marketplace_minute_cap,
-        settings.marketplace_total_cap,
-        settings.global_minute_cap,
-        settings.global_total_cap,
-    )
     guessing = GuessingLimit(settings.guessing_limit, settings.guessing_window)
     cards = CardService(
         sessions, Envelope(keys), audit, fingerprint_key, settings.cvc_ttl, guessing
     )
     claims = Claims(settings.claim_lease)
     charges = ChargeService(
-        sessions, cards, audit, fraud_key, network, caps, settings.clearance_max_lifetime, claims
+        sessions,
+        cards,
+        audit,
+        fraud_key,
+        network,
+        caps(settings),
+        settings.clearance_max_lifetime,
+        claims,
     )
     settlement = SettlementService(sessions, audit, network, claims)
     refusals = Refusals(audit)
@@ -220,6 +234,13 @@ EXCEPTION_HANDLERS: dict[Any, Callable[[Request, Exception], Awaitable[Response]
 
 def create_app(settings: Settings) -> Starlette:
     """The vault app; it migrates its database and opens its keys when it starts."""
+    http = HttpMetrics()
+    counted = VaultMetrics(http.registry)
+
+    async def vault_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, VaultError)
+        counted.refused(exc.code)
+        return await EXCEPTION_HANDLERS[VaultError](request, exc)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
@@ -229,6 +250,7 @@ def create_app(settings: Settings) -> Starlette:
             settings.network_credential.get_secret_value(),
             settings.network_timeout,
             settings.network_retry_budget,
+            settings.network_ca_file,
         )
         tasks: list[asyncio.Task[None]] = []
         archive = None
@@ -247,7 +269,14 @@ def create_app(settings: Settings) -> Starlette:
             tasks.append(asyncio.create_task(repeat(services.complete_abandoned, interval)))
             every = settings.audit_checkpoint_interval
             tasks.append(asyncio.create_task(checkpoint_every(archive, every)))
-            yield {"services": services}
+            services.audit.on_fsync = counted.fsync.observe
+            services.audit.on_failure = counted.audit_failures.inc
+            state = State(services, session_factory(engine), caps(settings))
+            http.registry.register(state)
+            listener = metrics_listener(http.registry, settings.metrics_host, settings.metrics_port)
+            with listener:
+                yield {"services": services}
+            http.registry.unregister(state)
         finally:
             for task in tasks:
                 task.cancel()
@@ -272,11 +301,11 @@ def create_app(settings: Settings) -> Starlette:
     ]
     app = Starlette(
         routes=routes,
-        exception_handlers=EXCEPTION_HANDLERS,
+        middleware=[Middleware(Observe, http)],
+        exception_handlers={**EXCEPTION_HANDLERS, VaultError: vault_error},
         lifespan=lifespan,
         max_body_size=MAX_BODY_BYTES,
     )
-    app.state.trusted_proxies = frozenset(
-        a.strip() for a in settings.trusted_proxies.split(",") if a.strip()
-    )
+    app.state.metrics = http
+    app.state.trusted_proxies = TrustedProxies(settings.trusted_proxies)
     return app

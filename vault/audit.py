@@ -105,6 +105,9 @@ class AuditLog:
         # costs more CPU than overlapping one batch's fsync with the last one's commit saves.
         self._writer = _Writer("audit", self._commit)
         self._owing = engine is not None and _has_owed(engine)
+        # Metrics hooks (vault.metrics): seconds each batch's write and fsync took; a failure.
+        self.on_fsync: Callable[[float], None] = lambda seconds: None
+        self.on_failure: Callable[[], None] = lambda: None
 
     def append(self, actor: str, action: str, token: str | None, outcome: str) -> None:
         """Write one entry; it is on disk when this returns."""
@@ -184,6 +187,7 @@ class AuditLog:
             # Whatever stopped the write, the operations it would have recorded are refused.
             log.error("audit log write failed: %s", type(exc).__name__)
             self._owing = self._engine is not None
+            self.on_failure()
             for job in batch:
                 job.future.set_exception(AuditUnavailable())
             return
@@ -247,9 +251,11 @@ class AuditLog:
                 self._chain = self._chain or (prev_hash if seq == 1 else None)
             data = "".join(lines).encode()
             try:
+                started = time.perf_counter()
                 if os.write(fd, data) != len(data):
                     raise OSError("short write to the audit log")
                 os.fsync(fd)  # the entries are on disk before the operations proceed
+                self.on_fsync(time.perf_counter() - started)
             except OSError:
                 os.ftruncate(fd, size)  # leave no partial entry to break the chain
                 raise

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import logging
 import re
+import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 from pydantic import BaseModel, ConfigDict, StrictBool, ValidationError
@@ -14,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, StrictBool, ValidationError
 from vault.domain.secret import Cvc, Pan
 from vault.domain.test_network import Outcome
 from vault.errors import VaultError
+from vault.logs import REQUEST_ID
 
 log = logging.getLogger("vault.cardnet")
 
@@ -93,6 +96,13 @@ class _Reply(BaseModel):
     authorization_code: str | None = None
 
 
+def _pass_request_id(request: httpx.Request) -> None:
+    """The network's log of a charge names the request that made it."""
+    request_id = REQUEST_ID.get()
+    if request_id is not None:
+        request.headers["x-request-id"] = request_id
+
+
 class CardNetwork:
     """Sends authorisations and settlements to the network with the network credential.
 
@@ -102,14 +112,24 @@ class CardNetwork:
     """
 
     def __init__(
-        self, url: str, credential: str, timeout: float, retry_budget: float = 4.0
+        self,
+        url: str,
+        credential: str,
+        timeout: float,
+        retry_budget: float = 4.0,
+        ca_file: Path | None = None,
     ) -> None:
         # How long one request keeps asking again for an answer that was lost.
         self.retry_budget = retry_budget
+        # TLS 1.2 at least; only certificates from `ca_file` when given, else the system's.
+        verify = ssl.create_default_context(cafile=None if ca_file is None else str(ca_file))
+        verify.minimum_version = ssl.TLSVersion.TLSv1_2
         self._client = httpx.Client(
             base_url=url,
             headers={"Authorization": f"Bearer {credential}"},
             timeout=timeout,
+            verify=verify,
+            event_hooks={"request": [_pass_request_id]},
             # Card data goes straight to the configured network: no proxy from the
             # environment, no redirect to wherever a response points.
             trust_env=False,

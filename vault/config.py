@@ -8,7 +8,9 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from vault.secret_files import SecretFiles
 
 
 def decode_key32(encoded: str) -> bytes:
@@ -43,6 +45,9 @@ class Settings(BaseSettings):
     network_retry_budget: float = Field(
         default=4.0, ge=0, description="seconds a request asks again for a lost answer"
     )
+    network_ca_file: Path | None = Field(
+        default=None, description="CA of the card network's certificate; unset: the system's"
+    )
     log_level: str = "INFO"
     environment: str = Field(
         default="development",
@@ -66,6 +71,9 @@ class Settings(BaseSettings):
     # TLS on the vault's own port: both files or neither (the dev stack keeps loopback HTTP).
     tls_cert_file: Path | None = Field(default=None, description="PEM certificate chain")
     tls_key_file: Path | None = Field(default=None, description="PEM private key")
+    # GET /metrics on an internal port of its own (plain HTTP), never the vault's port.
+    metrics_port: int | None = Field(default=None, ge=0, le=65535, description="unset: none")
+    metrics_host: str = "127.0.0.1"
     clearance_max_lifetime: int = Field(
         default=120, gt=0, description="seconds; fraud's clearance lifetime (its default)"
     )
@@ -79,7 +87,9 @@ class Settings(BaseSettings):
     tokenise_per_key_minute: int = Field(default=600, ge=1, description="per merchant key")
     # Whose X-Forwarded-For names the client to pace: the edge's addresses only (comma-
     # separated). Anyone else is paced by its own socket address, whatever it claims.
-    trusted_proxies: str = Field(default="", description="addresses of the edge, comma-separated")
+    trusted_proxies: str = Field(
+        default="", description="addresses or networks (CIDR) of the edge, comma-separated"
+    )
     guessing_limit: int = Field(
         default=10, ge=1, description="cards with one BIN and last four in guessing_window"
     )
@@ -89,6 +99,19 @@ class Settings(BaseSettings):
     marketplace_total_cap: int = Field(default=1_000_000_000, ge=0)
     global_minute_cap: int = Field(default=50_000_000, ge=0)
     global_total_cap: int = Field(default=10_000_000_000, ge=0)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # VAULT_X_FILE sets VAULT_X from a mounted secret file (vault.secret_files).
+        files = SecretFiles(settings_cls)
+        return (init_settings, env_settings, files, dotenv_settings, file_secret_settings)
 
     @field_validator("fraud_public_key")
     @classmethod

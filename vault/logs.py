@@ -8,10 +8,18 @@ adds is left alone.
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import logging
 import sys
+from contextvars import ContextVar
+from typing import Any
 
 from vault.domain.card_numbers import redact_card_numbers
+
+# The request being served, as the edge named it (vault.observe sets it); None outside one.
+REQUEST_ID: ContextVar[str | None] = ContextVar("vault_request_id", default=None)
+_OWN = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
 
 
 class RedactingFormatter(logging.Formatter):
@@ -27,8 +35,36 @@ class RedactingFormatter(logging.Formatter):
         return redact_card_numbers(super().formatStack(stack_info))
 
 
+class JsonFormatter(RedactingFormatter):
+    """A record as one JSON line in the schema every Strongroom service writes
+    (strongroom.web.logs, docs/operations.md "Logs"), every text in it masked as above."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, Any] = {
+            "timestamp": dt.datetime.fromtimestamp(record.created, dt.UTC).isoformat(
+                timespec="milliseconds"
+            ),
+            "level": record.levelname.lower(),
+            "service": "vault",
+            "logger": record.name,
+            "message": redact_card_numbers(record.getMessage()),
+        }
+        request_id = REQUEST_ID.get()
+        if request_id is not None:
+            line["request_id"] = redact_card_numbers(request_id)
+        for key, value in record.__dict__.items():
+            if key not in _OWN and not key.startswith("_"):
+                line[key] = redact_card_numbers(value) if isinstance(value, str) else value
+        if record.exc_info:
+            line["exception"] = self.formatException(record.exc_info)
+        return json.dumps(line, default=str, separators=(",", ":"))
+
+
 def configure_logging(level: str) -> None:
-    """One line per record on stderr; `strongroom up` sends it to the data dir's logs."""
+    """JSON lines on stderr; `strongroom up` sends them to the data dir's logs."""
+    # Records without what the schema does not write (caller's file, pid, thread names).
+    logging._srcfile = None
+    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    handler.setFormatter(JsonFormatter())
     logging.basicConfig(level=level.upper(), handlers=[handler], force=True)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Literal
 
 import httpx
 from pydantic import BaseModel
 
 from strongroom.web import ServiceError, UpstreamError
+from strongroom.web.logs import pass_request_id
+from strongroom.web.tls import client_context
 
 
 class FraudClearance(BaseModel):
@@ -38,11 +41,15 @@ class FraudUnavailable(Exception):
 
 
 class FraudClient:
-    def __init__(self, base_url: str, credential: str, timeout: float) -> None:
+    def __init__(
+        self, base_url: str, credential: str, timeout: float, ca_file: Path | None = None
+    ) -> None:
         self._http = httpx.Client(
             base_url=base_url,
             timeout=timeout,
             headers={"authorization": f"Bearer {credential}"},
+            verify=client_context(ca_file),
+            event_hooks={"request": [pass_request_id]},
         )
 
     def close(self) -> None:

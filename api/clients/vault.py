@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import httpx
 from pydantic import BaseModel
 
 from strongroom.web import NotFound, ServiceError, UpstreamError
+from strongroom.web.logs import pass_request_id
+from strongroom.web.tls import client_context
 
 
 class VaultCard(BaseModel):
@@ -81,11 +84,16 @@ class VaultClient:
     (docs/internal-api.md). So a call that failed on its connection is sent once more, on
     a fresh one: after a vault restart the pooled connections are all dead."""
 
-    def __init__(self, base_url: str, credential: str, timeout: float) -> None:
+    def __init__(
+        self, base_url: str, credential: str, timeout: float, ca_file: Path | None = None
+    ) -> None:
         self._options: dict[str, Any] = {
             "base_url": base_url,
             "timeout": timeout,
             "headers": {"authorization": f"Bearer {credential}"},
+            "verify": client_context(ca_file),
+            # The vault's log lines of this call carry the edge's request id.
+            "event_hooks": {"request": [pass_request_id]},
         }
         self._http = httpx.Client(**self._options)
 

@@ -63,6 +63,8 @@ class WebhookWorker:
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
+        # Told what each attempt ended as (succeeded, pending, dead): api.metrics counts.
+        self.on_outcome: Callable[[str], None] = lambda outcome: None
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="webhook-worker", daemon=True)
@@ -123,6 +125,7 @@ class WebhookWorker:
         outcome = deliveries.settle(
             self._sessions, delivery_id, ok, status, error, utcnow(), self._policy
         )
+        self.on_outcome(outcome)
         log.info(
             "webhook %s event %s to %s: %s (%s)",
             delivery_id,

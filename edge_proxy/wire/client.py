@@ -12,6 +12,7 @@ import asyncio
 import ssl
 import time
 from collections import deque
+from pathlib import Path
 from typing import Literal, cast
 from urllib.parse import urlsplit
 
@@ -129,6 +130,7 @@ class UpstreamPool:
         max_response_bytes: int,
         max_idle: int = 64,
         idle_seconds: float = 4.0,  # under uvicorn's 5 s keep-alive: the upstream closes later
+        ca_file: Path | None = None,
     ) -> None:
         parts = urlsplit(base_url)
         assert parts.hostname is not None
@@ -142,7 +144,12 @@ class UpstreamPool:
         self.max_idle = max_idle
         self.idle_seconds = idle_seconds
         self.idle: deque[_Connection] = deque()
-        self._ssl = ssl.create_default_context() if self.tls else None
+        # An https:// upstream's certificate is verified: against `ca_file` alone when given
+        # (the deployment's own CA), else the system's CAs; TLS 1.2 at least.
+        self._ssl: ssl.SSLContext | None = None
+        if self.tls:
+            self._ssl = ssl.create_default_context(cafile=None if ca_file is None else str(ca_file))
+            self._ssl.minimum_version = ssl.TLSVersion.TLSv1_2
 
     def message(self, method: str, target: bytes, headers: Headers, body: bytes) -> bytes:
         """The request as the upstream receives it: our framing, our Host."""

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 from dataclasses import dataclass
 from typing import Protocol, cast
 
@@ -104,6 +105,7 @@ class HttpProtocol(asyncio.Protocol):
         self.loop = asyncio.get_running_loop()
         self.transport: asyncio.Transport | None = None
         self.client: str | None = None
+        self.tls = False
         self.buffer = bytearray()
         self.reader: RequestReader | None = None  # the request being read
         self.busy = False  # a request is being handled; later bytes wait
@@ -121,6 +123,7 @@ class HttpProtocol(asyncio.Protocol):
         self.transport = cast(asyncio.Transport, transport)
         peer = transport.get_extra_info("peername")
         self.client = peer[0] if isinstance(peer, tuple) else None
+        self.tls = transport.get_extra_info("sslcontext") is not None
         self.admitted = self.capacity.admit()
         if not self.admitted:
             # A refusal lingers (LINGER_SECONDS) so its answer is read; lingering ones
@@ -205,6 +208,8 @@ class HttpProtocol(asyncio.Protocol):
         assert reader.head is not None
         self.buffer += rest  # pipelined: read once this one is answered
         request = request_from_head(reader.head, reader.body, self.client)
+        if self.tls:
+            request.scheme = "https"  # what X-Forwarded-Proto tells the upstream
         keep_alive = reader.head.keep_alive
         self.reader, self.busy, self.reading = None, True, False
         self._disarm()
@@ -354,10 +359,16 @@ class Listener:
 
 
 async def serve(
-    handler: Handler, host: str, port: int, limits: Limits, *, reuse_port: bool = False
+    handler: Handler,
+    host: str,
+    port: int,
+    limits: Limits,
+    *,
+    reuse_port: bool = False,
+    tls: ssl.SSLContext | None = None,
 ) -> Listener:
-    """Listen on host:port (shared with other processes when `reuse_port`); the caller
-    closes the returned listener."""
+    """Listen on host:port (shared with other processes when `reuse_port`; HTTPS with
+    `tls`); the caller closes the returned listener."""
     loop = asyncio.get_running_loop()
     clock = Clock(limits)
     capacity = Capacity(limits)
@@ -368,6 +379,7 @@ async def serve(
         reuse_address=True,
         reuse_port=reuse_port or None,
         backlog=1024,
+        ssl=tls,
     )
     clock.start()
     return Listener(server, clock)

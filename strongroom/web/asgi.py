@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from strongroom.web.body import read_json
 from strongroom.web.errors import ServiceError, error_body, stripe_param
+from strongroom.web.logs import REQUEST_ID
 
 _REQUEST_ID = re.compile(r"req_[A-Za-z0-9]{8,64}")
 
@@ -87,7 +88,14 @@ class StripeHeaders:
             await self.app(scope, receive, send)
             return
         given = Headers(scope=scope).get("x-request-id", "")
-        request_id = given if _REQUEST_ID.fullmatch(given) else "req_" + secrets.token_hex(12)
+        # The id the logs of this request carry (strongroom.web.metrics.Observe), if Stripe's shape.
+        logged = REQUEST_ID.get() or ""
+        if _REQUEST_ID.fullmatch(given):
+            request_id = given
+        elif _REQUEST_ID.fullmatch(logged):
+            request_id = logged
+        else:
+            request_id = "req_" + secrets.token_hex(12)
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":

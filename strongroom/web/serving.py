@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-import logging
-import sys
+from pathlib import Path
 from typing import Any
 
 import uvicorn
 
+from strongroom.web.logs import configure_logging as configure_json
 
-def configure_logging(level: str = "INFO") -> None:
-    """One line per record on stderr; `strongroom up` sends it to the data dir's logs."""
-    logging.basicConfig(
-        level=level.upper(),
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-        force=True,
-    )
+
+def configure_logging(level: str = "INFO", service: str = "strongroom") -> None:
+    """JSON lines on stderr (strongroom.web.logs); `strongroom up` sends them to the data dir."""
+    configure_json(service, level)
 
 
 # How every app-zone service is served (the vault and the API's workers too).
@@ -33,6 +29,24 @@ SERVER_OPTIONS: dict[str, Any] = {
 }
 
 
-def serve(app: Any, host: str, port: int, *, access_log: bool = True) -> None:
-    """Run an ASGI app with uvicorn, as SERVER_OPTIONS say."""
-    uvicorn.run(app, host=host, port=port, access_log=access_log, **SERVER_OPTIONS)
+def serve(
+    app: Any,
+    host: str,
+    port: int,
+    *,
+    access_log: bool = False,
+    tls_cert_file: Path | None = None,
+    tls_key_file: Path | None = None,
+) -> None:
+    """Run an ASGI app with uvicorn, as SERVER_OPTIONS say; HTTPS when given a certificate
+    and key. Requests are logged by strongroom.web.metrics.Observe, in the shared JSON
+    schema, not by uvicorn's access log."""
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        access_log=access_log,
+        ssl_certfile=tls_cert_file,
+        ssl_keyfile=tls_key_file,
+        **SERVER_OPTIONS,
+    )

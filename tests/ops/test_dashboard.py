@@ -12,7 +12,7 @@ from tests.ops.promtool import OPS, check_rules
 
 DASHBOARD = OPS / "grafana" / "strongroom.json"
 BUSINESS = {
-    "api_charges_total",
+    "api_charges",
     "fraud_decisions_total",
     "api_reviews_open",
     "api_webhook_backlog",

@@ -10,6 +10,8 @@ module "alarms" {
     for stack in local.stacks : "api-${stack}-5xx-rate" => {
       description = "More than 1% of the ${stack} API stack's answers are 5xx for 10 minutes."
       namespace   = "Strongroom"
+      # Both counted by strongroom.metrics: every answer, and the 5xx ones apart (CloudWatch
+      # cannot sum http_requests_total over its status label).
       numerator   = "http_server_errors_total"
       denominator = "http_requests_total"
       dimensions  = { job = "api-${stack}" }
@@ -20,10 +22,13 @@ module "alarms" {
   alarms = merge(
     {
       for stack in local.stacks : "api-${stack}-p99-latency" => {
-        description        = "The ${stack} API stack's 99th percentile answer time is over 1 s for 10 minutes."
-        namespace          = "Strongroom"
-        metric_name        = "http_request_duration_p99_seconds"
+        description = "The ${stack} API stack's 99th percentile answer time is over 1 s for 10 minutes."
+        namespace   = "Strongroom"
+        # The histogram itself: CloudWatch keeps a Prometheus histogram as a distribution
+        # and computes its percentiles; no service publishes a precomputed p99.
+        metric_name        = "http_request_duration_seconds"
         dimensions         = { job = "api-${stack}" }
+        extended_statistic = "p99"
         threshold          = 1
         period             = 300
         evaluation_periods = 2

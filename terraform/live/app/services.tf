@@ -86,10 +86,14 @@ module "router" {
     ROUTER_LIVE_URL      = "https://api-live.app.strongroom.internal:${local.ports.api}"
     ROUTER_TLS_CERT_FILE = "/tmp/secrets/tls.crt"
     ROUTER_TLS_KEY_FILE  = "/tmp/secrets/tls.key"
+    ROUTER_TEST_CA_FILE  = "/tmp/secrets/app-ca.crt"
+    ROUTER_LIVE_CA_FILE  = "/tmp/secrets/app-ca.crt"
   }
   secrets = {
     ROUTER_TLS_CERT_PEM = "${aws_secretsmanager_secret.router_tls.arn}:cert::"
     ROUTER_TLS_KEY_PEM  = "${aws_secretsmanager_secret.router_tls.arn}:key::"
+    ROUTER_TEST_CA_PEM  = aws_secretsmanager_secret.internal_ca["app"].arn
+    ROUTER_LIVE_CA_PEM  = aws_secretsmanager_secret.internal_ca["app"].arn
   }
 }
 
@@ -126,6 +130,8 @@ module "api" {
     API_FRAUD_URL     = "https://fraud.app.strongroom.internal:${local.ports.fraud}"
     API_TLS_CERT_FILE = "/tmp/secrets/tls.crt"
     API_TLS_KEY_FILE  = "/tmp/secrets/tls.key"
+    API_VAULT_CA_FILE = "/tmp/secrets/pci-ca.crt"
+    API_FRAUD_CA_FILE = "/tmp/secrets/app-ca.crt"
   }
   secrets = {
     API_DATABASE_URL     = aws_secretsmanager_secret.api["${each.value}/database-url"].arn
@@ -134,6 +140,8 @@ module "api" {
     API_FRAUD_CREDENTIAL = aws_secretsmanager_secret.api["${each.value}/fraud-credential"].arn
     API_TLS_CERT_PEM     = "${aws_secretsmanager_secret.api["${each.value}/tls"].arn}:cert::"
     API_TLS_KEY_PEM      = "${aws_secretsmanager_secret.api["${each.value}/tls"].arn}:key::"
+    API_VAULT_CA_PEM     = aws_secretsmanager_secret.internal_ca["pci"].arn
+    API_FRAUD_CA_PEM     = aws_secretsmanager_secret.internal_ca["app"].arn
   }
 }
 
@@ -170,6 +178,20 @@ module "fraud" {
     FRAUD_SIGNING_KEY     = aws_secretsmanager_secret.fraud["signing-key"].arn
     FRAUD_TLS_CERT_PEM    = "${aws_secretsmanager_secret.fraud["tls"].arn}:cert::"
     FRAUD_TLS_KEY_PEM     = "${aws_secretsmanager_secret.fraud["tls"].arn}:key::"
+  }
+}
+
+# The CA certificates the app's clients verify their upstreams against (*_CA_FILE): the
+# app account's internal CA (router -> API, API -> fraud) and the PCI account's (API -> vault).
+resource "aws_secretsmanager_secret" "internal_ca" {
+  #checkov:skip=CKV2_AWS_57:CA certificates are public; they are replaced by the procedure in docs/operations.md
+  for_each   = toset(["app", "pci"])
+  provider   = aws.app
+  name       = "strongroom/internal-ca/${each.value}"
+  kms_key_id = module.data_key.arn
+
+  tags = {
+    "pci-dss" = "4.2.1"
   }
 }
 

@@ -35,6 +35,19 @@ module "router_link" {
   service_name       = var.router_service_name
 }
 
+# The CA that signs the internal certificates (vault, router): what the edge's clients
+# verify them against (EDGE_*_CA_FILE), not the system's CAs.
+resource "aws_secretsmanager_secret" "internal_ca" {
+  #checkov:skip=CKV2_AWS_57:a CA certificate is public; it is replaced by the procedure in docs/operations.md
+  provider   = aws.pci
+  name       = "strongroom/internal-ca"
+  kms_key_id = module.data_key.arn
+
+  tags = {
+    "pci-dss" = "4.2.1"
+  }
+}
+
 resource "aws_secretsmanager_secret" "edge_tls" {
   #checkov:skip=CKV2_AWS_57:certificates are renewed by the procedure in docs/operations.md, not by a rotation Lambda
   provider   = aws.pci
@@ -66,20 +79,26 @@ module "edge" {
   pci_dss            = "1.4.1 4.2.1 6.4.2"
 
   environment = {
-    EDGE_HOST          = "0.0.0.0"
-    EDGE_PORT          = tostring(local.ports.edge)
-    EDGE_METRICS_PORT  = tostring(local.ports.metrics)
-    EDGE_API_HOSTS     = var.api_host
-    EDGE_JS_HOSTS      = var.js_host
-    EDGE_VAULT_URL     = "https://vault.pci.strongroom.internal:${local.ports.vault}"
-    EDGE_ROUTER_URL    = "https://${try(module.router_link[0].dns_name, "router.unlinked.invalid")}"
-    EDGE_TLS_CERT_FILE = "/tmp/secrets/tls.crt"
-    EDGE_TLS_KEY_FILE  = "/tmp/secrets/tls.key"
+    EDGE_HOST           = "0.0.0.0"
+    EDGE_PORT           = tostring(local.ports.edge)
+    EDGE_METRICS_PORT   = tostring(local.ports.metrics)
+    EDGE_API_HOSTS      = var.api_host
+    EDGE_JS_HOSTS       = var.js_host
+    EDGE_VAULT_URL      = "https://vault.pci.strongroom.internal:${local.ports.vault}"
+    EDGE_ROUTER_URL     = "https://${try(module.router_link[0].dns_name, "router.unlinked.invalid")}"
+    EDGE_TLS_CERT_FILE  = "/tmp/secrets/tls.crt"
+    EDGE_TLS_KEY_FILE   = "/tmp/secrets/tls.key"
+    EDGE_VAULT_CA_FILE  = "/tmp/secrets/vault-ca.crt"
+    EDGE_ROUTER_CA_FILE = "/tmp/secrets/router-ca.crt"
   }
   # ECS hands secrets over as variables; the image's entrypoint writes each *_PEM to the
   # path its *_FILE names, on the task's tmpfs, and unsets it.
   secrets = {
     EDGE_TLS_CERT_PEM = "${aws_secretsmanager_secret.edge_tls.arn}:cert::"
     EDGE_TLS_KEY_PEM  = "${aws_secretsmanager_secret.edge_tls.arn}:key::"
+    # The app account's internal CA signs the router's certificate: the security team puts
+    # its certificate here too (docs/operations.md, "TLS").
+    EDGE_VAULT_CA_PEM  = aws_secretsmanager_secret.internal_ca.arn
+    EDGE_ROUTER_CA_PEM = aws_secretsmanager_secret.internal_ca.arn
   }
 }

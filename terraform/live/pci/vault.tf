@@ -154,6 +154,9 @@ module "vault" {
     VAULT_TRANSIT_URL   = "https://transit.pci.strongroom.internal:${local.ports.transit}"
     VAULT_TLS_CERT_FILE = "/tmp/secrets/tls.crt"
     VAULT_TLS_KEY_FILE  = "/tmp/secrets/tls.key"
+    # The edge's tasks take any address of its subnets: X-Forwarded-For is believed from
+    # there only, for the pacing of tokenisation (docs/vault.md, "Pacing").
+    VAULT_TRUSTED_PROXIES = join(",", module.network.private_subnet_cidrs)
   }
   secrets = {
     VAULT_DATABASE_URL       = aws_secretsmanager_secret.vault["database-url"].arn

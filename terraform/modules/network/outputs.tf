@@ -13,6 +13,11 @@ output "private_subnet_ids" {
   value       = aws_subnet.private[*].id
 }
 
+output "private_subnet_cidrs" {
+  description = "Ranges of the private subnets, one per zone."
+  value       = aws_subnet.private[*].cidr_block
+}
+
 output "public_subnet_ids" {
   description = "Public subnets, one per zone (empty without public_subnets)."
   value       = aws_subnet.public[*].id
