@@ -35,7 +35,13 @@ from vault.routes.admin import command
 from vault.routes.cards import card_metadata, create_card
 from vault.routes.charges import create_charge
 from vault.routes.health import healthz
-from vault.routes.settlement import capture_charge, charge_state, create_refund, void_charge
+from vault.routes.settlement import (
+    capture_charge,
+    charge_state,
+    create_refund,
+    refund_state,
+    void_charge,
+)
 from vault.routes.tokens import create_token
 from vault.services import Services
 from vault.services.cards import CardService, GuessingLimit
@@ -96,7 +102,9 @@ def build_services(settings: Settings, engine: Engine, network: CardNetwork) -> 
     charges = ChargeService(
         sessions, cards, audit, fraud_key, network, caps, settings.clearance_max_lifetime, claims
     )
-    settlement = SettlementService(sessions, audit, network, claims)
+    settlement = SettlementService(
+        sessions, audit, network, claims, fraud_key, settings.clearance_max_lifetime
+    )
     refusals = Refusals(audit)
     return Services(
         identity=this,
@@ -268,6 +276,7 @@ def create_app(settings: Settings) -> Starlette:
         Route("/internal/v1/charges/{id}/capture", capture_charge, methods=["POST"]),
         Route("/internal/v1/charges/{id}/void", void_charge, methods=["POST"]),
         Route("/internal/v1/refunds", create_refund, methods=["POST"]),
+        Route("/internal/v1/refunds/{id}", refund_state, methods=["GET"]),
         Route("/admin/v1/commands", command, methods=["POST"]),
     ]
     app = Starlette(
