@@ -29,7 +29,8 @@ class ReadAudit:
         self._audit = audit
         self._window = window
         self._clock = clock
-        self._last: dict[tuple[str, str, str], float] = {}
+        # (actor, action, subject) -> (time of its last entry, reads covered by it since)
+        self._last: dict[tuple[str, str, str], tuple[float, int]] = {}
         self._lock = threading.Lock()
 
     def append(self, actor: str, action: str, token: str, subject: str) -> None:
@@ -39,11 +40,13 @@ class ReadAudit:
         key = (actor, action, subject)
         now = self._clock()
         with self._lock:
-            last = self._last.get(key)
-        if last is not None and now - last < self._window:
-            return
-        self._audit.append(actor, action, token, "ok")
+            last, repeats = self._last.get(key, (None, 0))
+            if last is not None and now - last < self._window:
+                self._last[key] = (last, repeats + 1)
+                return
+        outcome = f"ok:and_{repeats}_repeats" if repeats else "ok"
+        self._audit.append(actor, action, token, outcome)
         with self._lock:
-            self._last[key] = now
+            self._last[key] = (now, 0)
             if len(self._last) > _MOST:
-                self._last = {k: t for k, t in self._last.items() if now - t < self._window}
+                self._last = {k: v for k, v in self._last.items() if now - v[0] < self._window}

@@ -322,7 +322,8 @@ def test_a_replay_of_an_executed_charge_is_answered_though_its_clearance_expired
     token = vault.token(VISA)
     first = vault.charge(token, "ch_replayed")
     assert first.status_code == 200
-    expired = vault.charge_body(token, "ch_replayed", clearance={"expires_at": int(time.time()) - 5})
+    gone = {"expires_at": int(time.time()) - 5}
+    expired = vault.charge_body(token, "ch_replayed", clearance=gone)
     replay = vault.post_charge(expired)
     assert replay.status_code == 200, replay.json()
     assert replay.json() == first.json()
