@@ -44,6 +44,7 @@ from vault.routes.settlement import (
 )
 from vault.routes.tokens import create_token
 from vault.services import Services
+from vault.services.approvals import Approvals
 from vault.services.cards import CardService, GuessingLimit
 from vault.services.charges import ChargeService
 from vault.services.limits import Caps
@@ -102,9 +103,8 @@ def build_services(settings: Settings, engine: Engine, network: CardNetwork) -> 
     charges = ChargeService(
         sessions, cards, audit, fraud_key, network, caps, settings.clearance_max_lifetime, claims
     )
-    settlement = SettlementService(
-        sessions, audit, network, claims, fraud_key, settings.clearance_max_lifetime
-    )
+    approvals = Approvals(sessions, fraud_key, settings.clearance_max_lifetime)
+    settlement = SettlementService(sessions, audit, network, claims, approvals)
     refusals = Refusals(audit)
     return Services(
         identity=this,

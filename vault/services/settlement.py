@@ -17,9 +17,8 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import astuple
+from typing import Protocol
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -36,15 +35,22 @@ from vault.contracts import (
     SettlementResult,
 )
 from vault.crashpoints import crash_at
-from vault.domain.clearance import ExpectedCharge, open_clearance, verify_approval
 from vault.domain.test_network import Outcome
 from vault.errors import ClearanceRefused, Conflict, NotFound, VaultError
 from vault.services.reads import ReadAudit
 from vault.store import repository, settlements
 from vault.store.claims import Claims
-from vault.store.models import CardRecord, ChargeRecord, RefundRecord, SettlementRecord
+from vault.store.models import ChargeRecord, RefundRecord, SettlementRecord
 
 log = logging.getLogger("vault.settlement")
+
+
+class ApprovalCheck(Protocol):
+    """Fraud's approval of a capture (vault.services.approvals.Approvals)."""
+
+    def check(
+        self, charge: ChargeRecord, clearance: Clearance, now: float, fresh: bool
+    ) -> None: ...
 
 
 def _retryable(settled: SettlementRecord) -> bool:
@@ -103,15 +109,13 @@ class SettlementService:
         audit: AuditLog,
         network: CardNetwork,
         claims: Claims,
-        fraud_key: Ed25519PublicKey,
-        clearance_lifetime: int,
+        approvals: ApprovalCheck,
     ) -> None:
         self._sessions = sessions
         self._audit = audit
         self._network = network
         self._claims = claims
-        self._fraud_key = fraud_key
-        self._clearance_lifetime = clearance_lifetime
+        self._approvals = approvals
         self._reads = ReadAudit(audit)
 
     def _charge(
@@ -212,31 +216,10 @@ class SettlementService:
                     ),
                 )
             return
-        expected = ExpectedCharge(
-            charge.charge_id,
-            charge.token,
-            charge.marketplace_id,
-            charge.amount,
-            charge.currency,
-            charge.livemode,
-        )
-        now = time.time()
-        args = (self._fraud_key, clearance.payload, clearance.signature, expected, now)
         try:
-            if fresh:
-                facts = verify_approval(*args, self._clearance_lifetime)
-            else:
-                facts = open_clearance(*args, self._clearance_lifetime).facts
+            self._approvals.check(charge, clearance, time.time(), fresh)
         except ClearanceRefused as exc:
             raise self._refuse(charge.livemode, "capture", charge.token, exc) from None
-        with self._sessions() as session:
-            card = session.get(CardRecord, charge.token)
-        if card is None or (card.bin, card.last4, card.fingerprint) != astuple(facts):
-            # Fraud approved another card than this charge's: refused (fail closed).
-            self._audit.append(
-                _actor(charge.livemode), "capture", charge.token, "refused:clearance_card_mismatch"
-            )
-            raise ClearanceRefused("the card is not the one fraud assessed")
 
     def settle(
         self,
