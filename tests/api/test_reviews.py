@@ -289,3 +289,40 @@ def test_approve_hands_fraud_s_approval_to_the_vault_which_verifies_it(
     assert network_kinds(stacks, charge["id"]) == ["authorization", "capture"]
     with stacks.client(shop.sk_live) as client:
         assert client.get(f"/v1/charges/{charge['id']}").json()["captured"] is True
+
+
+def test_a_charge_the_vault_holds_is_captured_by_approval_and_by_nothing_else(
+    sqlite_stacks: Stacks,
+) -> None:
+    from sqlalchemy import create_engine, text
+
+    shop = sqlite_stacks.marketplace()
+    charge = held_charge(sqlite_stacks, shop)
+    # What the vault records when fraud's clearance says `review` (vault.md, "Clearances").
+    vault_db = create_engine(f"sqlite:///{sqlite_stacks.opts.data_dir / 'vault' / 'vault.db'}")
+    with vault_db.begin() as conn:
+        conn.execute(
+            text("UPDATE charges SET held_for_review = true WHERE charge_id = :c"),
+            {"c": charge["id"]},
+        )
+    vault_db.dispose()
+    settings = sqlite_stacks.settings["live"]
+    engine = make_engine(settings.resolved_database_url())
+    vault = VaultClient(settings.vault_url, settings.vault_credential.get_secret_value(), 10)
+    fraud = FraudClient(settings.fraud_url, settings.fraud_credential.get_secret_value(), 10)
+    try:
+        # The app zone capturing a held charge without fraud's approval: refused.
+        with pytest.raises(ServiceError) as refused:
+            vault.capture(charge["id"], shop.id, charge["amount"])
+        assert (refused.value.status_code, refused.value.code) == (402, "approval_required")
+        assert network_kinds(sqlite_stacks, charge["id"]) == ["authorization"]
+        ReviewService(session_factory(engine), vault, fraud, livemode=True).approve(
+            shop.id, charge["review"]
+        )
+    finally:
+        vault.close()
+        fraud.close()
+        engine.dispose()
+    assert network_kinds(sqlite_stacks, charge["id"]) == ["authorization", "capture"]
+    with sqlite_stacks.client(shop.sk_live) as client:
+        assert client.get(f"/v1/charges/{charge['id']}").json()["captured"] is True
