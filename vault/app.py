@@ -38,9 +38,16 @@ from vault.routes.admin import command
 from vault.routes.cards import card_metadata, create_card
 from vault.routes.charges import create_charge
 from vault.routes.health import healthz
-from vault.routes.settlement import capture_charge, charge_state, create_refund, void_charge
+from vault.routes.settlement import (
+    capture_charge,
+    charge_state,
+    create_refund,
+    refund_state,
+    void_charge,
+)
 from vault.routes.tokens import create_token
 from vault.services import Services
+from vault.services.approvals import Approvals
 from vault.services.cards import CardService, GuessingLimit
 from vault.services.charges import ChargeService
 from vault.services.limits import Caps
@@ -110,7 +117,8 @@ def build_services(settings: Settings, engine: Engine, network: CardNetwork) -> 
         settings.clearance_max_lifetime,
         claims,
     )
-    settlement = SettlementService(sessions, audit, network, claims)
+    approvals = Approvals(sessions, fraud_key, settings.clearance_max_lifetime)
+    settlement = SettlementService(sessions, audit, network, claims, approvals)
     refusals = Refusals(audit)
     return Services(
         identity=this,
@@ -297,6 +305,7 @@ def create_app(settings: Settings) -> Starlette:
         Route("/internal/v1/charges/{id}/capture", capture_charge, methods=["POST"]),
         Route("/internal/v1/charges/{id}/void", void_charge, methods=["POST"]),
         Route("/internal/v1/refunds", create_refund, methods=["POST"]),
+        Route("/internal/v1/refunds/{id}", refund_state, methods=["GET"]),
         Route("/admin/v1/commands", command, methods=["POST"]),
     ]
     app = Starlette(

@@ -91,16 +91,18 @@ class CardQuery(_Contract):
 
 
 class MarketplaceQuery(_Contract):
-    """Query of GET /internal/v1/charges/{id}."""
+    """Query of GET /internal/v1/charges/{id} and GET /internal/v1/refunds/{id}."""
 
     marketplace: Identifier
 
 
 class CaptureCreate(_Contract):
-    """POST /internal/v1/charges/{id}/capture body: at most the authorised amount."""
+    """POST /internal/v1/charges/{id}/capture body: at most the authorised amount; the
+    clearance is fraud's approval, required for a charge fraud held for review."""
 
     marketplace: Identifier
     amount: int = Field(gt=0, le=99_999_999)
+    clearance: Clearance | None = None
 
 
 class VoidCreate(_Contract):
@@ -135,6 +137,17 @@ class RefundResult(_Contract):
     refund_id: str
     charge_id: str
     status: Literal["succeeded", "failed"]
+    amount: int
+    failure_code: str | None = None
+    livemode: bool
+
+
+class RefundStatus(_Contract):
+    """200 answer to GET /internal/v1/refunds/{id}: a refund as the vault recorded it."""
+
+    refund_id: str
+    charge_id: str
+    status: Literal["processing", "succeeded", "failed"]
     amount: int
     failure_code: str | None = None
     livemode: bool

@@ -54,6 +54,15 @@ class VaultRefund(BaseModel):
     livemode: bool
 
 
+class VaultRefundState(BaseModel):
+    refund_id: str
+    charge_id: str
+    status: str  # processing | succeeded | failed
+    amount: int
+    failure_code: str | None = None
+    livemode: bool
+
+
 class VaultChargeState(BaseModel):
     charge_id: str
     status: str
@@ -130,8 +139,17 @@ class VaultClient:
         self._raise_for_status(response)
         return VaultChargeState.model_validate_json(response.content)
 
-    def capture(self, charge_id: str, marketplace: str, amount: int) -> VaultSettlement:
-        body = {"marketplace": marketplace, "amount": amount}
+    def capture(
+        self,
+        charge_id: str,
+        marketplace: str,
+        amount: int,
+        clearance: dict[str, str] | None = None,
+    ) -> VaultSettlement:
+        """Capture; `clearance` is fraud's approval, which a charge held for review needs."""
+        body: dict[str, Any] = {"marketplace": marketplace, "amount": amount}
+        if clearance is not None:
+            body["clearance"] = clearance
         return self._settle(f"/internal/v1/charges/{charge_id}/capture", body)
 
     def void(self, charge_id: str, marketplace: str) -> VaultSettlement:
@@ -156,6 +174,16 @@ class VaultClient:
             raise NotFound("No such charge.", param="charge")
         self._raise_for_status(response)
         return VaultRefund.model_validate_json(response.content)
+
+    def refund_state(self, refund_id: str, marketplace: str) -> VaultRefundState | None:
+        """What the vault knows of a refund; None if it never received it."""
+        response = self._call(
+            "GET", f"/internal/v1/refunds/{refund_id}", {"marketplace": marketplace}
+        )
+        if response.status_code == 404:
+            return None
+        self._raise_for_status(response)
+        return VaultRefundState.model_validate_json(response.content)
 
     def _call(
         self,

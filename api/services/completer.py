@@ -6,8 +6,9 @@ API process runs a completer thread that, every `completer_interval_seconds`, ta
 has stayed unfinished longer than `completer_stuck_after_seconds` and drives it on as the
 merchant's retry would, from the vault's own record: a charge the vault executed is
 recorded as it executed; one it never received is sent again under the same id (until
-`completer_give_up_after_seconds`, after which it is failed, nothing charged); captures,
-voids and refunds are asked again, which the vault replays and never redoes.
+`completer_give_up_after_seconds`, after which it is failed, nothing charged); captures
+and voids are asked again, which the vault replays and never redoes; a refund is read
+from the vault's record and sent again only if the vault never received it.
 
 Safe to run in every process at once, and beside the merchant's retries: every move is a
 compare-and-set on the charge's revision, and the vault executes an id once.
@@ -89,8 +90,8 @@ def _postpone(charges: ChargeService, charge: Charge, now: dt.datetime) -> None:
 def complete_refunds(
     refunds: RefundService, stuck_after: dt.timedelta, now: dt.datetime | None = None
 ) -> int:
-    """Ask the vault again about refunds pending longer than `stuck_after` (it replays,
-    never redoes); how many were finished."""
+    """Finish refunds pending longer than `stuck_after` from the vault's record of them
+    (one it never received is sent again: it executes an id once); how many finished."""
     cutoff = (now or utcnow()) - stuck_after
     with refunds.sessions() as session:
         pending = list(
@@ -104,7 +105,7 @@ def complete_refunds(
     finished = 0
     for refund in pending:
         try:
-            refunds.execute(refund)
+            refunds.resume(refund)
             finished += 1
         except ServiceError as exc:
             log.info("refund %s not finished: %s", refund.id, exc.code)

@@ -2,8 +2,9 @@
 
 A pending refund is its own recovery point: reserved, maybe sent. Until the vault answers
 it with an outcome, it stays pending (a timeout, a 5xx, a refund the vault is still
-executing), and the merchant's retry or the completer (api.services.completer) sends it
-again under its id, which the vault executes once and replays after.
+executing), and the merchant's retry sends it again under its id, which the vault executes
+once and replays after; the completer (api.services.completer) reads the vault's record of
+it first and sends it again only if the vault never received it.
 
 The reservation is one conditional UPDATE (`amount_refunded + refund_reserved + amount
 <= amount_captured`), so concurrent refunds can never together pass the capture; a
@@ -168,6 +169,23 @@ class RefundService:
         if result.status == "succeeded":
             return self._finish(refund, "succeeded", None, None)
         return self._finish(refund, "failed", result.failure_code, "The refund was declined.")
+
+    def resume(self, refund: Refund) -> dict[str, Any]:
+        """Finish a pending refund from the vault's record (GET /internal/v1/refunds/{id}),
+        sending it again only when the vault never received it: the completer's way, which
+        asks without posting anything while the vault is still executing it."""
+        try:
+            known = self._vault.refund_state(refund.id, refund.marketplace_id)
+        except (VaultUnreachable, VaultTimeout, ServiceError):
+            raise self._pending(refund) from None  # unknown yet: asked again next pass
+        if known is None or (known.charge_id, known.amount) != (refund.charge_id, refund.amount):
+            # Never received (or not this refund: its post is answered 409 and failed).
+            return self.execute(refund)
+        if known.status == "processing":
+            raise self._pending(refund)  # the vault's completer is finishing it
+        if known.status == "succeeded":
+            return self._finish(refund, "succeeded", None, None)
+        return self._finish(refund, "failed", known.failure_code, "The refund was declined.")
 
     @staticmethod
     def _pending(refund: Refund) -> ServiceError:

@@ -138,7 +138,7 @@ class ReviewService:
         """Capture the held authorisation (the vault executes a capture once per charge),
         only with a fresh clearance from fraud: unreachable or refusing, nothing moves."""
         review, charge = self._open(marketplace_id, review_id)
-        self._fraud.approve(
+        approval = self._fraud.approve(
             {
                 "charge_id": charge.id,
                 "marketplace": marketplace_id,
@@ -153,7 +153,10 @@ class ReviewService:
             charge,
             "capture",
             charge.amount,
-            lambda: self._vault.capture(charge.id, marketplace_id, charge.amount),
+            # The vault captures a held charge only with fraud's approval (it checks it).
+            lambda: self._vault.capture(
+                charge.id, marketplace_id, charge.amount, approval.model_dump()
+            ),
             why=why,
             unconfirmed="The capture could not be confirmed; retry the approval.",
             refused="The capture was declined.",

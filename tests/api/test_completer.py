@@ -283,3 +283,30 @@ def test_a_refund_the_vault_answered_5xx_stays_pending_and_is_finished_later(
         assert session.get_one(Refund, refund_id).status == "succeeded"
         charge = session.get_one(Charge, charge_id)
     assert (charge.amount_refunded, charge.refund_reserved) == (300, 0)
+
+
+def test_a_refund_the_vault_executed_is_read_from_its_record_not_posted_again(
+    sqlite_stacks: Stacks, services
+) -> None:
+    import json
+
+    _, refunds, sessions = services
+    shop = sqlite_stacks.marketplace()
+    charge_id = charged(sqlite_stacks, shop)
+    refund_id = new_id("re")
+    reserve_refund(sessions, shop.id, charge_id, refund_id)
+    settings = sqlite_stacks.settings["test"]
+    vault = VaultClient(settings.vault_url, settings.vault_credential.get_secret_value(), 10)
+    try:  # the vault executed it; the API died before it recorded the answer
+        assert vault.refund(refund_id, charge_id, shop.id, 300).status == "succeeded"
+    finally:
+        vault.close()
+    audit = sqlite_stacks.opts.data_dir / "vault" / "audit.log"
+    before = len(audit.read_text().splitlines())
+    complete_refunds(refunds, STUCK, now=LATER)
+    with sessions() as session:
+        assert session.get_one(Refund, refund_id).status == "succeeded"
+        charge = session.get_one(Charge, charge_id)
+    assert (charge.amount_refunded, charge.refund_reserved) == (300, 0)
+    after = [json.loads(line) for line in audit.read_text().splitlines()[before:]]
+    assert [e["action"] for e in after] == ["read_refund"]  # read, not posted again

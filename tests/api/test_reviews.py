@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import json
 from typing import Any
 
 import pytest
 
 from api.clients.fraud import FraudClient
-from api.clients.vault import VaultClient
+from api.clients.vault import VaultClient, VaultSettlement
 from api.services.reviews import ReviewService
 from api.store.db import make_engine, session_factory
 from strongroom.marketplaces import MarketplaceKeys
 from strongroom.supervisor import free_ports
-from strongroom.web import UpstreamError
+from strongroom.web import ServiceError, UpstreamError
 from tests.api.conftest import Stacks
 
 
@@ -210,3 +212,117 @@ def test_each_marketplace_sets_its_own_review_timeout_and_action(
         engine.dispose()
     assert network_kinds(stacks, mine["id"]) == ["authorization", "capture"]
     assert network_kinds(stacks, theirs["id"]) == ["authorization", "void"]
+
+
+class RecordingVault(VaultClient):
+    """The real vault client, noting the approval each capture carries."""
+
+    approvals: list[dict[str, str] | None]
+
+    def capture(
+        self,
+        charge_id: str,
+        marketplace: str,
+        amount: int,
+        clearance: dict[str, str] | None = None,
+    ) -> VaultSettlement:
+        self.approvals.append(clearance)
+        return super().capture(charge_id, marketplace, amount, clearance)
+
+
+def payload_of(clearance: dict[str, str]) -> dict[str, Any]:
+    raw = clearance["payload"]
+    body: dict[str, Any] = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
+    return body
+
+
+def test_approve_hands_fraud_s_approval_to_the_vault_which_verifies_it(
+    stacks: Stacks, shop: MarketplaceKeys
+) -> None:
+    charge = held_charge(stacks, shop)
+    settings = stacks.settings["live"]
+    engine = make_engine(settings.resolved_database_url())
+    vault = RecordingVault(settings.vault_url, settings.vault_credential.get_secret_value(), 10)
+    vault.approvals = []
+    fraud = FraudClient(settings.fraud_url, settings.fraud_credential.get_secret_value(), 10)
+    service = ReviewService(session_factory(engine), vault, fraud, livemode=True)
+    try:
+        # A forged approval (another amount, signature of the real one) is refused by the
+        # vault: what the API passes is checked, and nothing is captured.
+        real = fraud.approve(
+            {
+                "charge_id": charge["id"],
+                "marketplace": shop.id,
+                "card": charge["source"],
+                "amount": charge["amount"],
+                "currency": "usd",
+            },
+            actor="test",
+        ).model_dump()
+        forged_body = {**payload_of(real), "amount": 1}
+        forged = {
+            "payload": base64.urlsafe_b64encode(
+                json.dumps(forged_body, sort_keys=True, separators=(",", ":")).encode()
+            )
+            .rstrip(b"=")
+            .decode(),
+            "signature": real["signature"],
+        }
+        with pytest.raises(ServiceError) as refused:
+            vault.capture(charge["id"], shop.id, charge["amount"], forged)
+        assert (refused.value.status_code, refused.value.code) == (403, "clearance_invalid")
+        assert network_kinds(stacks, charge["id"]) == ["authorization"]
+        vault.approvals.clear()
+        service.approve(shop.id, charge["review"])
+    finally:
+        vault.close()
+        fraud.close()
+        engine.dispose()
+    [approval] = vault.approvals
+    assert approval is not None
+    body = payload_of(approval)
+    assert (body["charge_id"], body["amount"], body["decision"]) == (
+        charge["id"],
+        charge["amount"],
+        "allow",
+    )
+    assert network_kinds(stacks, charge["id"]) == ["authorization", "capture"]
+    with stacks.client(shop.sk_live) as client:
+        assert client.get(f"/v1/charges/{charge['id']}").json()["captured"] is True
+
+
+def test_a_charge_the_vault_holds_is_captured_by_approval_and_by_nothing_else(
+    sqlite_stacks: Stacks,
+) -> None:
+    from sqlalchemy import create_engine, text
+
+    shop = sqlite_stacks.marketplace()
+    charge = held_charge(sqlite_stacks, shop)
+    # What the vault records when fraud's clearance says `review` (vault.md, "Clearances").
+    vault_db = create_engine(f"sqlite:///{sqlite_stacks.opts.data_dir / 'vault' / 'vault.db'}")
+    with vault_db.begin() as conn:
+        conn.execute(
+            text("UPDATE charges SET held_for_review = true WHERE charge_id = :c"),
+            {"c": charge["id"]},
+        )
+    vault_db.dispose()
+    settings = sqlite_stacks.settings["live"]
+    engine = make_engine(settings.resolved_database_url())
+    vault = VaultClient(settings.vault_url, settings.vault_credential.get_secret_value(), 10)
+    fraud = FraudClient(settings.fraud_url, settings.fraud_credential.get_secret_value(), 10)
+    try:
+        # The app zone capturing a held charge without fraud's approval: refused.
+        with pytest.raises(ServiceError) as refused:
+            vault.capture(charge["id"], shop.id, charge["amount"])
+        assert (refused.value.status_code, refused.value.code) == (402, "approval_required")
+        assert network_kinds(sqlite_stacks, charge["id"]) == ["authorization"]
+        ReviewService(session_factory(engine), vault, fraud, livemode=True).approve(
+            shop.id, charge["review"]
+        )
+    finally:
+        vault.close()
+        fraud.close()
+        engine.dispose()
+    assert network_kinds(sqlite_stacks, charge["id"]) == ["authorization", "capture"]
+    with sqlite_stacks.client(shop.sk_live) as client:
+        assert client.get(f"/v1/charges/{charge['id']}").json()["captured"] is True

@@ -1,4 +1,4 @@
-"""Capture, void, refund and charge state (service credential; it decides the mode)."""
+"""Capture, void, refund; the state of a charge or a refund (service credential: the mode)."""
 
 from __future__ import annotations
 
@@ -12,12 +12,12 @@ from vault.contracts import CaptureCreate, MarketplaceQuery, RefundCreate, VoidC
 from vault.errors import NotFound
 from vault.routes.common import json_object, services, single_query
 
-_CHARGE_ID = re.compile(r"[A-Za-z0-9_]{1,64}")
+_ID = re.compile(r"[A-Za-z0-9_]{1,64}")
 
 
 def _charge_id(request: Request) -> str:
     charge_id: str = request.path_params["id"]
-    if not _CHARGE_ID.fullmatch(charge_id):
+    if not _ID.fullmatch(charge_id):
         raise NotFound("No such charge.", "charge_id")
     return charge_id
 
@@ -28,7 +28,13 @@ async def capture_charge(request: Request) -> Response:
     charge_id = _charge_id(request)
     body = CaptureCreate.model_validate(await json_object(request))
     result = await run_in_threadpool(
-        vault.settlement.settle, livemode, charge_id, body.marketplace, "capture", body.amount
+        vault.settlement.settle,
+        livemode,
+        charge_id,
+        body.marketplace,
+        "capture",
+        body.amount,
+        body.clearance,
     )
     return JSONResponse(result.model_dump(exclude_none=True))
 
@@ -58,4 +64,17 @@ async def charge_state(request: Request) -> Response:
     charge_id = _charge_id(request)
     query = MarketplaceQuery.model_validate(single_query(request))
     state = await run_in_threadpool(vault.settlement.state, livemode, charge_id, query.marketplace)
+    return JSONResponse(state.model_dump(exclude_none=True))
+
+
+async def refund_state(request: Request) -> Response:
+    vault = services(request)
+    livemode = vault.credentials.livemode(request.headers.get("authorization"))
+    refund_id: str = request.path_params["id"]
+    if not _ID.fullmatch(refund_id):
+        raise NotFound("No such refund.", "refund_id")
+    query = MarketplaceQuery.model_validate(single_query(request))
+    state = await run_in_threadpool(
+        vault.settlement.refund_state, livemode, refund_id, query.marketplace
+    )
     return JSONResponse(state.model_dump(exclude_none=True))

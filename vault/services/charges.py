@@ -22,7 +22,7 @@ from vault.audit import AuditLog
 from vault.cardnet import Authorization, CardNetwork, ask, first_answer
 from vault.contracts import ChargeCreate, ChargeResult
 from vault.crashpoints import crash_at
-from vault.domain.clearance import ExpectedCharge, verify_clearance
+from vault.domain.clearance import ExpectedCharge, open_clearance
 from vault.domain.secret import Cvc, Pan
 from vault.domain.test_network import FAILURE_MESSAGES, Outcome, authorize_test
 from vault.errors import ClearanceRefused, Conflict, NotFound, VaultError
@@ -80,25 +80,34 @@ class ChargeService:
             livemode,
         )
         crash_at("vault", "clearance_checked", "before")
+        now = time.time()
         try:
-            facts = verify_clearance(
+            cleared = open_clearance(
                 self._fraud_key,
                 request.clearance.payload,
                 request.clearance.signature,
                 expected,
-                time.time(),
+                now,
                 self._clearance_lifetime,
             )
         except ClearanceRefused:
             self._audit.append(actor, "charge", None, "refused:clearance_invalid")
             raise
-        crash_at("vault", "clearance_checked", "after")
         with self._sessions() as session:
             existing = repository.find_charge(session, request.charge_id)
         if existing is not None:
+            # Signed for exactly this charge, so the retry of a request whose answer was
+            # lost gets the recorded outcome even after its clearance expired: a replay
+            # moves no money. Only a new execution needs an unexpired clearance.
             return self._repeat(actor, existing, expected)
+        try:
+            cleared.unexpired(now)
+        except ClearanceRefused:
+            self._audit.append(actor, "charge", None, "refused:clearance_invalid")
+            raise
+        crash_at("vault", "clearance_checked", "after")
         record = self._cards.find(actor, request.card, request.marketplace, livemode)
-        if (record.bin, record.last4, record.fingerprint) != astuple(facts):
+        if (record.bin, record.last4, record.fingerprint) != astuple(cleared.facts):
             # Fraud scored another card than this one (the caller described it falsely).
             self._audit.append(actor, "charge", record.token, "refused:clearance_card_mismatch")
             raise ClearanceRefused("the card is not the one fraud assessed")
@@ -122,7 +131,7 @@ class ChargeService:
                         session, self._caps, expected.marketplace, expected.amount, now
                     )
                 if refusal is None:
-                    session.add(self._claim(expected, record))
+                    session.add(self._claim(expected, record, cleared.held))
         except IntegrityError:
             # Another request claimed this charge id first: it executes, this one does not.
             with self._sessions() as session:
@@ -188,7 +197,7 @@ class ChargeService:
         self._audit.catch_up()
         return recorded
 
-    def _claim(self, expected: ExpectedCharge, record: CardRecord) -> ChargeRecord:
+    def _claim(self, expected: ExpectedCharge, record: CardRecord, held: bool) -> ChargeRecord:
         return ChargeRecord(
             charge_id=expected.charge_id,
             token=record.token,
@@ -200,6 +209,7 @@ class ChargeService:
             created_at=int(time.time()),
             claimed_by=self._claims.owner,
             lease_until=self._claims.until(),
+            held_for_review=held,
         )
 
     def _authorize(

@@ -1,7 +1,9 @@
 """Settling an authorised charge: one capture or void, then refunds within the capture.
 
-No clearance is asked for: each step moves at most what the charge's clearance allowed
-(a capture ≤ the authorisation, refunds ≤ the capture, back to the same card). The card
+No clearance is asked for, but one: each step moves at most what the charge's clearance
+allowed (a capture ≤ the authorisation, refunds ≤ the capture, back to the same card),
+except the capture of a charge fraud held for review, which needs fraud's approval (a
+fresh `allow` clearance for that charge, vault.domain.clearance.verify_approval). The card
 is never decrypted: the network knows the authorisation by its reference, the charge id.
 
 Each step is claimed `processing` under this process's lease (vault.store.claims), sent
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import Protocol
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -23,20 +26,31 @@ from vault.audit import AuditLog
 from vault.cardnet import CardNetwork, ask, first_answer
 from vault.contracts import (
     ChargeState,
+    Clearance,
     RefundCreate,
     RefundResult,
     RefundState,
+    RefundStatus,
     Settlement,
     SettlementResult,
 )
 from vault.crashpoints import crash_at
 from vault.domain.test_network import Outcome
-from vault.errors import Conflict, NotFound, VaultError
+from vault.errors import ClearanceRefused, Conflict, NotFound, VaultError
+from vault.services.reads import ReadAudit
 from vault.store import repository, settlements
 from vault.store.claims import Claims
 from vault.store.models import ChargeRecord, RefundRecord, SettlementRecord
 
 log = logging.getLogger("vault.settlement")
+
+
+class ApprovalCheck(Protocol):
+    """Fraud's approval of a capture (vault.services.approvals.Approvals)."""
+
+    def check(
+        self, charge: ChargeRecord, clearance: Clearance, now: float, fresh: bool
+    ) -> None: ...
 
 
 def _retryable(settled: SettlementRecord) -> bool:
@@ -95,11 +109,14 @@ class SettlementService:
         audit: AuditLog,
         network: CardNetwork,
         claims: Claims,
+        approvals: ApprovalCheck,
     ) -> None:
         self._sessions = sessions
         self._audit = audit
         self._network = network
         self._claims = claims
+        self._approvals = approvals
+        self._reads = ReadAudit(audit)
 
     def _charge(
         self, action: str, livemode: bool, charge_id: str, marketplace: str
@@ -122,7 +139,8 @@ class SettlementService:
         with self._sessions() as session:
             settled = settlements.find_settlement(session, charge_id)
             refunds = settlements.refunds_of(session, charge_id)
-        self._audit.append(_actor(livemode), "read_charge", charge.token, "ok")
+        # A completer polls this: one entry per reader and charge per minute (ReadAudit).
+        self._reads.append(_actor(livemode), "read_charge", charge.token, charge_id)
         return ChargeState(
             charge_id=charge.charge_id,
             status=charge.status,  # type: ignore[arg-type]
@@ -151,10 +169,69 @@ class SettlementService:
             livemode=charge.livemode,
         )
 
+    def refund_state(self, livemode: bool, refund_id: str, marketplace: str) -> RefundStatus:
+        """A refund as the vault recorded it; 404 (audited) for another marketplace's or
+        mode's, as for charges."""
+        with self._sessions() as session:
+            refund = settlements.find_refund(session, refund_id)
+            charge = None if refund is None else repository.find_charge(session, refund.charge_id)
+        if (
+            refund is None
+            or charge is None
+            or charge.marketplace_id != marketplace
+            or charge.livemode != livemode
+        ):
+            self._audit.append(_actor(livemode), "read_refund", None, "refused:not_found")
+            raise NotFound("No such refund.", "refund_id")
+        self._reads.append(_actor(livemode), "read_refund", charge.token, refund_id)
+        return RefundStatus(
+            refund_id=refund.refund_id,
+            charge_id=refund.charge_id,
+            status=refund.status,  # type: ignore[arg-type]
+            amount=refund.amount,
+            failure_code=refund.failure_code,
+            livemode=livemode,
+        )
+
+    def _approval(self, charge: ChargeRecord, clearance: Clearance | None, fresh: bool) -> None:
+        """Refuse a capture that needs fraud's approval and lacks a valid one.
+
+        A charge fraud held for review is captured only with an approval clearance; one
+        given for any charge must verify (signature, charge, amount, card, lifetime). A
+        replay of an executed capture (`fresh` False) moves no money: its approval, if
+        given, must still be signed for this charge, but neither its expiry nor its
+        absence is held against it."""
+        if clearance is None:
+            if fresh and charge.held_for_review:
+                raise self._refuse(
+                    charge.livemode,
+                    "capture",
+                    charge.token,
+                    VaultError(
+                        402,
+                        "invalid_request_error",
+                        "approval_required",
+                        "This charge was held for review: its capture needs fraud's approval.",
+                        "clearance",
+                    ),
+                )
+            return
+        try:
+            self._approvals.check(charge, clearance, time.time(), fresh)
+        except ClearanceRefused as exc:
+            raise self._refuse(charge.livemode, "capture", charge.token, exc) from None
+
     def settle(
-        self, livemode: bool, charge_id: str, marketplace: str, action: str, amount: int
+        self,
+        livemode: bool,
+        charge_id: str,
+        marketplace: str,
+        action: str,
+        amount: int,
+        clearance: Clearance | None = None,
     ) -> SettlementResult:
-        """Capture `amount` of the authorisation, or void it (amount 0); once per charge."""
+        """Capture `amount` of the authorisation, or void it (amount 0); once per charge. A
+        capture of a charge held for review needs fraud's approval `clearance`."""
         charge = self._charge(action, livemode, charge_id, marketplace)
         if charge.status != "succeeded":
             raise self._refuse(
@@ -178,7 +255,10 @@ class SettlementService:
             )
         with self._sessions() as session:
             existing = settlements.find_settlement(session, charge_id)
-        if existing is not None and not _retryable(existing):
+        replay = existing is not None and not _retryable(existing)
+        if action == "capture":
+            self._approval(charge, clearance, fresh=not replay)
+        if existing is not None and replay:
             return self._repeat_settlement(charge, existing, action, amount)
         # Audited before anything can move money: no audit entry, no settlement (fail closed).
         self._audit.append(_actor(livemode), action, charge.token, "attempt")

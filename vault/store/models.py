@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, LargeBinary, SmallInteger, String
+from sqlalchemy import (
+    BigInteger,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    SmallInteger,
+    String,
+    false,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 Id = Annotated[str, mapped_column(String(64))]
@@ -76,6 +85,8 @@ class ChargeRecord(Base):
     # when: past its lease a crash or lost answer left it, and the completer takes it over.
     claimed_by: Mapped[str | None] = mapped_column(String(32))
     lease_until: Mapped[int | None] = mapped_column(BigInteger)
+    # Its clearance said `review`: a capture needs fraud's approval clearance too.
+    held_for_review: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
 class SettlementRecord(Base):

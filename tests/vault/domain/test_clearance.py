@@ -9,7 +9,13 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from vault.domain.clearance import CardFacts, ExpectedCharge, verify_clearance
+from vault.domain.clearance import (
+    CardFacts,
+    ExpectedCharge,
+    open_clearance,
+    verify_approval,
+    verify_clearance,
+)
 from vault.errors import ClearanceRefused
 
 NOW = 1_800_000_000
@@ -97,9 +103,45 @@ def test_a_clearance_for_the_other_mode_is_refused() -> None:
     assert "livemode" in refusal(*signed(canonical(livemode=0)))
 
 
-@pytest.mark.parametrize("decision", ["review", "block", "ALLOW", None])
-def test_a_decision_other_than_allow_is_refused(decision: Any) -> None:
+@pytest.mark.parametrize("decision", ["block", "ALLOW", "Review", None])
+def test_a_decision_other_than_allow_or_review_is_refused(decision: Any) -> None:
     assert "decision" in refusal(*signed(canonical(decision=decision)))
+
+
+def test_a_review_clearance_authorises_and_says_the_charge_is_held() -> None:
+    key = KEY.public_key()
+    held = open_clearance(key, *signed(canonical(decision="review")), EXPECTED, NOW, LIFETIME)
+    assert held.held and held.facts == CardFacts("424242", "4242", "fp_abc")
+    allowed = open_clearance(key, *signed(canonical()), EXPECTED, NOW, LIFETIME)
+    assert not allowed.held
+
+
+def test_an_expired_clearance_still_opens_for_a_replay_but_is_not_unexpired() -> None:
+    key = KEY.public_key()
+    expired = open_clearance(key, *signed(canonical(expires_at=NOW - 600)), EXPECTED, NOW, LIFETIME)
+    assert expired.facts == CardFacts("424242", "4242", "fp_abc")
+    with pytest.raises(ClearanceRefused, match="expired"):
+        expired.unexpired(NOW)
+    # Binding and signature are still checked when the expiry is not.
+    with pytest.raises(ClearanceRefused, match="amount"):
+        open_clearance(key, *signed(canonical(amount=5, expires_at=NOW - 600)), EXPECTED, NOW, 1)
+
+
+def test_an_approval_is_an_unexpired_allow_for_exactly_the_held_charge() -> None:
+    key = KEY.public_key()
+    assert verify_approval(key, *signed(canonical()), EXPECTED, NOW, LIFETIME) == CardFacts(
+        "424242", "4242", "fp_abc"
+    )
+    cases: list[tuple[dict[str, Any], str]] = [
+        ({"decision": "review"}, "approves nothing"),
+        ({"expires_at": NOW}, "expired"),
+        ({"expires_at": NOW + LIFETIME + 1}, "longer"),
+        ({"amount": 999}, "amount"),
+        ({"charge_id": "ch_2"}, "charge_id"),
+    ]
+    for changes, reason in cases:
+        with pytest.raises(ClearanceRefused, match=reason):
+            verify_approval(key, *signed(canonical(**changes)), EXPECTED, NOW, LIFETIME)
 
 
 def test_a_tampered_payload_or_signature_is_refused() -> None:

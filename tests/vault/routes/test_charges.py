@@ -125,7 +125,7 @@ def test_a_clearance_for_the_other_mode_is_403(vault) -> None:
         {"currency": "eur"},
         {"charge_id": "ch_other"},
         {"expires_at": 1},
-        {"decision": "review"},
+        {"decision": "block"},
     ],
 )
 def test_a_clearance_that_does_not_match_the_charge_is_403(sqlite_vault, change) -> None:
@@ -316,3 +316,49 @@ def test_a_ten_year_clearance_is_refused(sqlite_vault) -> None:
     body = sqlite_vault.charge_body(token, "ch_long", clearance={"expires_at": ten_years})
     response = sqlite_vault.post_charge(body)
     assert response.status_code == 403 and "longer" in response.json()["error"]["message"]
+
+
+def test_a_replay_of_an_executed_charge_is_answered_though_its_clearance_expired(vault) -> None:
+    token = vault.token(VISA)
+    first = vault.charge(token, "ch_replayed")
+    assert first.status_code == 200
+    gone = {"expires_at": int(time.time()) - 5}
+    expired = vault.charge_body(token, "ch_replayed", clearance=gone)
+    replay = vault.post_charge(expired)
+    assert replay.status_code == 200, replay.json()
+    assert replay.json() == first.json()
+    assert vault.audit_entries()[-1]["outcome"] == "replayed"
+
+
+def test_an_expired_clearance_for_a_new_charge_is_still_refused(vault) -> None:
+    token = vault.token(VISA)
+    expired = vault.charge_body(token, "ch_new", clearance={"expires_at": int(time.time()) - 5})
+    response = vault.post_charge(expired)
+    assert response.status_code == 403
+    assert "expired" in response.json()["error"]["message"]
+    assert vault.audit_entries()[-1]["outcome"] == "refused:clearance_invalid"
+    state = vault.client.get(
+        "/internal/v1/charges/ch_new",
+        params={"marketplace": vault.marketplace},
+        headers={"Authorization": f"Bearer {vault.test_credential}"},
+    )
+    assert state.status_code == 404  # nothing executed
+
+
+@pytest.mark.parametrize(
+    "change", [{"amount": 999}, {"charge_id": "ch_else"}, {"card": "card_else"}, "signature"]
+)
+def test_a_replay_with_an_expired_clearance_must_still_be_signed_for_that_charge(
+    sqlite_vault, change
+) -> None:
+    token = sqlite_vault.token(VISA)
+    assert sqlite_vault.charge(token, "ch_bound").status_code == 200
+    gone = int(time.time()) - 5
+    if change == "signature":
+        body = sqlite_vault.charge_body(token, "ch_bound", clearance={"expires_at": gone})
+        body["clearance"]["signature"] = body["clearance"]["signature"][::-1]
+    else:
+        body = sqlite_vault.charge_body(token, "ch_bound", clearance={"expires_at": gone, **change})
+    response = sqlite_vault.post_charge(body)
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "clearance_invalid"

@@ -306,3 +306,31 @@ def test_a_refund_whose_answer_was_lost_is_finished_and_shown_in_the_charge_stat
     assert shown["amount_refunded"] == 300
     again = refund(sqlite_vault, "re_lost", "ch_r", 300, live=True).json()
     assert again["status"] == "succeeded"
+
+
+def test_a_refused_capture_shows_its_failure_code_in_the_charge_state(vault, network) -> None:
+    authorised(vault, "ch_refused", live=True)
+    network.settle_reply = {"approved": False, "code": "invalid_capture"}
+    assert capture(vault, "ch_refused", 1000, live=True).json()["status"] == "failed"
+    assert state(vault, "ch_refused", live=True)["settlement"] == {
+        "action": "capture",
+        "status": "failed",
+        "amount": 1000,
+        "failure_code": "invalid_capture",
+    }
+
+
+def test_polling_a_charge_state_is_audited_once_per_reader_and_charge(sqlite_vault) -> None:
+    token = authorised(sqlite_vault, "ch_polled")
+    authorised(sqlite_vault, "ch_other")
+    before = len(sqlite_vault.audit_entries())
+    for _ in range(10):
+        state(sqlite_vault, "ch_polled")
+    state(sqlite_vault, "ch_other")
+    reads = [
+        (e["actor"], e["token"], e["outcome"])
+        for e in sqlite_vault.audit_entries()[before:]
+        if e["action"] == "read_charge"
+    ]
+    assert reads[0] == ("service:test", token, "ok")
+    assert len(reads) == 2  # one for ch_polled's ten reads, one for ch_other

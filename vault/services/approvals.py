@@ -1,0 +1,47 @@
+"""Fraud's approval to capture a charge it held for review (vault.domain.clearance).
+
+Kept apart from settlement, which holds no key and no card type (tests/test_boundaries.py):
+settlement asks this checker, which the app builds with fraud's public key.
+"""
+
+from __future__ import annotations
+
+from dataclasses import astuple
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from sqlalchemy.orm import Session, sessionmaker
+
+from vault.contracts import Clearance
+from vault.domain.clearance import ExpectedCharge, open_clearance, verify_approval
+from vault.errors import ClearanceRefused
+from vault.store.models import CardRecord, ChargeRecord
+
+
+class Approvals:
+    def __init__(
+        self, sessions: sessionmaker[Session], fraud_key: Ed25519PublicKey, lifetime: int
+    ) -> None:
+        self._sessions = sessions
+        self._key = fraud_key
+        self._lifetime = lifetime
+
+    def check(self, charge: ChargeRecord, clearance: Clearance, now: float, fresh: bool) -> None:
+        """Raise ClearanceRefused unless `clearance` is fraud's approval of exactly `charge`
+        (its id, card, marketplace, authorised amount, currency and mode, the card facts of
+        its record) and, for a `fresh` capture, an unexpired `allow`. A replay's (not
+        fresh) must be signed for this charge; its expiry is not held against it."""
+        expected = ExpectedCharge(
+            charge.charge_id,
+            charge.token,
+            charge.marketplace_id,
+            charge.amount,
+            charge.currency,
+            charge.livemode,
+        )
+        args = (self._key, clearance.payload, clearance.signature, expected, now, self._lifetime)
+        facts = verify_approval(*args) if fresh else open_clearance(*args).facts
+        with self._sessions() as session:
+            card = session.get(CardRecord, charge.token)
+        if card is None or (card.bin, card.last4, card.fingerprint) != astuple(facts):
+            # Fraud approved another card than this charge's (fail closed).
+            raise ClearanceRefused("the card is not the one fraud assessed")
