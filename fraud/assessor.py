@@ -150,8 +150,9 @@ class Assessor:
         self, body: AssessmentRequest, livemode: bool, outcome: Outcome, version: int
     ) -> Assessment:
         clearance = None
-        # A review holds the money: the vault may authorise, and the API captures only
-        # once a person approves (it voids on a reject).
+        # A review holds the money: its clearance says `review`, so the vault authorises
+        # and holds the charge, and captures it only with the approval fraud signs once a
+        # person approves (fraud/approvals.py); a reject voids it.
         if outcome.decision in ("allow", "review"):
             clearance = self._signer.sign(
                 {
@@ -165,7 +166,8 @@ class Assessor:
                     "amount": body.amount,
                     "currency": body.currency,
                     "livemode": livemode,
-                }
+                },
+                decision=outcome.decision,
             )
         rule = outcome.rule
         reasons = [outcome.reason] if rule or outcome.decision != "allow" else []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import time
-from typing import Any
+from typing import Any, Literal
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -28,10 +28,17 @@ class ClearanceSigner:
         self._key = key
         self._ttl = ttl_seconds
 
-    def sign(self, fields: dict[str, Any], now: float | None = None) -> Clearance:
-        """Sign exactly these fields, an `allow` decision and an expiry, nothing else."""
+    def sign(
+        self,
+        fields: dict[str, Any],
+        now: float | None = None,
+        decision: Literal["allow", "review"] = "allow",
+    ) -> Clearance:
+        """Sign exactly these fields, the decision and an expiry, nothing else. `review`
+        lets the vault authorise and hold the charge: its capture then needs an approval
+        (an `allow` for that charge, signed when a person approves; fraud/approvals.py)."""
         issued = int(time.time() if now is None else now)
-        body = {**fields, "decision": "allow", "expires_at": issued + self._ttl}
+        body = {**fields, "decision": decision, "expires_at": issued + self._ttl}
         # Canonical JSON, so the vault verifies the very bytes that were signed.
         payload = json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
         return Clearance(payload=b64url(payload), signature=b64url(self._key.sign(payload)))
