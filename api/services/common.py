@@ -9,7 +9,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.clients.vault import VaultSettlement, VaultTimeout, VaultUnreachable
-from api.domain.states import charge_event, refund_event
+from api.domain.states import RefundStatus, charge_event, refund_event
 from api.events import record_event
 from api.ids import well_formed
 from api.presenters import charge_json, refund_json
@@ -92,7 +92,9 @@ def _compare_and_set(session: Session, charge: Charge, values: dict[str, Any]) -
     return True
 
 
-def move_refund(session: Session, refund: Refund, new: str, livemode: bool, **changes: Any) -> bool:
+def move_refund(
+    session: Session, refund: Refund, new: RefundStatus, livemode: bool, **changes: Any
+) -> bool:
     event = refund_event(refund.status, new)
     moved = session.execute(
         update(Refund)

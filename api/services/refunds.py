@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api.clients.vault import VaultClient, VaultTimeout, VaultUnreachable
 from api.contracts import RefundCreate
+from api.domain.states import RefundStatus
 from api.events import record_event
 from api.ids import derived_id, new_id
 from api.presenters import charge_json, refund_json
@@ -197,7 +198,7 @@ class RefundService:
         )
 
     def _finish(
-        self, refund: Refund, status: str, code: str | None, message: str | None
+        self, refund: Refund, status: RefundStatus, code: str | None, message: str | None
     ) -> dict[str, Any]:
         with self.sessions.begin() as session:
             if not move_refund(

@@ -18,6 +18,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from api.domain.states import ChargeStatus, RefundStatus
+
 Id = Annotated[str, mapped_column(String(64), primary_key=True)]
 Ref = Annotated[str, mapped_column(String(64), index=True)]
 Timestamp = Annotated[dt.datetime, mapped_column(DateTime(timezone=True))]
@@ -98,7 +100,7 @@ class Charge(Base):
     currency: Mapped[str] = mapped_column(String(3))
     description: Mapped[str | None] = mapped_column(String(1000))
     metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", default=dict)
-    status: Mapped[str] = mapped_column(String(32))
+    status: Mapped[ChargeStatus] = mapped_column(String(32))
     capture: Mapped[bool] = mapped_column(Boolean, default=True)  # as asked at creation
     amount_captured: Mapped[int] = mapped_column(BigInteger, default=0)
     amount_refunded: Mapped[int] = mapped_column(BigInteger, default=0)
@@ -156,7 +158,7 @@ class Refund(Base):
     currency: Mapped[str] = mapped_column(String(3))
     reason: Mapped[str | None] = mapped_column(String(32))
     metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", default=dict)
-    status: Mapped[str] = mapped_column(String(16))  # pending | succeeded | failed
+    status: Mapped[RefundStatus] = mapped_column(String(16))
     failure_code: Mapped[str | None] = mapped_column(String(64))
     failure_message: Mapped[str | None] = mapped_column(String(500))
     created: Mapped[Timestamp] = mapped_column(default=utcnow, index=True)

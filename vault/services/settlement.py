@@ -83,7 +83,7 @@ def _refund_message(charge: ChargeRecord, refund: RefundRecord) -> dict[str, obj
 def _settlement_result(charge: ChargeRecord, settled: SettlementRecord) -> SettlementResult:
     return SettlementResult(
         charge_id=charge.charge_id,
-        action=settled.action,  # type: ignore[arg-type]
+        action=settled.action,
         status=settled.status,  # type: ignore[arg-type]
         amount=settled.amount,
         failure_code=settled.failure_code,
@@ -143,7 +143,7 @@ class SettlementService:
         self._reads.append(_actor(livemode), "read_charge", charge.token, charge_id)
         return ChargeState(
             charge_id=charge.charge_id,
-            status=charge.status,  # type: ignore[arg-type]
+            status=charge.status,
             amount=charge.amount,
             currency=charge.currency,
             failure_code=charge.failure_code,
@@ -151,8 +151,8 @@ class SettlementService:
             settlement=None
             if settled is None
             else Settlement(
-                action=settled.action,  # type: ignore[arg-type]
-                status=settled.status,  # type: ignore[arg-type]
+                action=settled.action,
+                status=settled.status,
                 amount=settled.amount,
                 failure_code=settled.failure_code,
             ),
@@ -160,7 +160,7 @@ class SettlementService:
             refunds=[
                 RefundState(
                     refund_id=r.refund_id,
-                    status=r.status,  # type: ignore[arg-type]
+                    status=r.status,
                     amount=r.amount,
                     failure_code=r.failure_code,
                 )
@@ -187,7 +187,7 @@ class SettlementService:
         return RefundStatus(
             refund_id=refund.refund_id,
             charge_id=refund.charge_id,
-            status=refund.status,  # type: ignore[arg-type]
+            status=refund.status,
             amount=refund.amount,
             failure_code=refund.failure_code,
             livemode=livemode,

@@ -16,6 +16,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from vault.domain.states import Execution, KeyKind, SettlementAction
+
 Id = Annotated[str, mapped_column(String(64))]
 Blob = Annotated[bytes, mapped_column(LargeBinary)]
 # Unix seconds as integers: the same on SQLite and PostgreSQL, no naive datetimes.
@@ -34,7 +36,7 @@ class MerchantKey(Base):
     key_hash: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
     marketplace_id: Mapped[Id] = mapped_column(index=True)
     livemode: Mapped[bool]
-    kind: Mapped[str] = mapped_column(String(16))  # publishable | secret
+    kind: Mapped[KeyKind] = mapped_column(String(16))
     created_at: Mapped[UnixTime]
     # Set when the key is rolled: refused from this moment on (NULL: never expires).
     expires_at: Mapped[int | None] = mapped_column(BigInteger)
@@ -76,7 +78,7 @@ class ChargeRecord(Base):
     livemode: Mapped[bool]
     amount: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
-    status: Mapped[str] = mapped_column(String(16))  # processing | succeeded | failed
+    status: Mapped[Execution] = mapped_column(String(16))
     failure_code: Mapped[str | None] = mapped_column(String(64))
     authorization_code: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[UnixTime]
@@ -95,11 +97,11 @@ class SettlementRecord(Base):
     __tablename__ = "settlements"
 
     charge_id: Mapped[Id] = mapped_column(ForeignKey("charges.charge_id"), primary_key=True)
-    action: Mapped[str] = mapped_column(String(16))  # capture | void
+    action: Mapped[SettlementAction] = mapped_column(String(16))
     amount: Mapped[int] = mapped_column(BigInteger)  # captured; 0 for a void
     # Refunds reserve against `amount` here, atomically, before anything is sent.
     amount_refunded: Mapped[int] = mapped_column(BigInteger)
-    status: Mapped[str] = mapped_column(String(16))  # processing | succeeded | failed
+    status: Mapped[Execution] = mapped_column(String(16))
     failure_code: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[UnixTime]
     completed_at: Mapped[int | None] = mapped_column(BigInteger)
@@ -117,7 +119,7 @@ class RefundRecord(Base):
     refund_id: Mapped[Id] = mapped_column(primary_key=True)
     charge_id: Mapped[Id] = mapped_column(ForeignKey("charges.charge_id"), index=True)
     amount: Mapped[int] = mapped_column(BigInteger)
-    status: Mapped[str] = mapped_column(String(16))  # processing | succeeded | failed
+    status: Mapped[Execution] = mapped_column(String(16))
     failure_code: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[UnixTime]
     completed_at: Mapped[int | None] = mapped_column(BigInteger)
