@@ -102,9 +102,7 @@ def api_files(root: Path) -> Iterator[Path]:
             if entry.is_dir():
                 stack.append((entry, inside or entry.name in API_FOLDERS))
             elif inside or (
-                folder.name == "logs"
-                and entry.name.startswith("api-")
-                and ".log" in entry.name
+                folder.name == "logs" and entry.name.startswith("api-") and ".log" in entry.name
             ):
                 yield entry
 
@@ -137,7 +135,7 @@ def scan_postgres(conninfo: str, label: str) -> list[Hit] | None:
                 "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1"
             )
         ]
-        if not API_TABLES <= set(tables):
+        if not set(tables) >= API_TABLES:
             return None
         for table in tables:
             data = bytearray()

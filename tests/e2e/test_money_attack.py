@@ -1,0 +1,393 @@
+"""Attacks on the money path of a real live stack (two API workers, each with a completer):
+retries, races and kills meant to lose, double or strand a charge, a capture or a refund.
+After each attack the checker (strongroom/checker.py) compares the API's and the vault's
+records with the card network's log, once nothing of the attack is left unfinished.
+
+A finding that is not fixed yet is kept here as xfail(strict=True) with what is missing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import secrets
+import signal
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+import httpx
+import pytest
+
+from strongroom.chaos.harness import ChaosStack
+from strongroom.checker import Finding, Ledgers, check
+from strongroom.faultproxy import FaultProxy, Plan
+from strongroom.web.crashpoints import VARIABLE
+
+pytestmark = pytest.mark.e2e
+T = TypeVar("T")
+YEAR = time.gmtime().tm_year + 2
+
+
+class Loop:
+    """An event loop in a thread, where the stack's fault proxies keep serving."""
+
+    def __init__(self) -> None:
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._thread.start()
+
+    def run(self, coroutine: Coroutine[Any, Any, T], timeout: float = 240) -> T:
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout)
+
+    def close(self) -> None:
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+
+
+class Attack:
+    """The stack, and a merchant of its live marketplace talking to the edge."""
+
+    def __init__(self, loop: Loop, stack: ChaosStack) -> None:
+        self.loop, self.stack = loop, stack
+
+    def tokens(self, count: int) -> list[str]:
+        run = "tok-" + secrets.token_hex(3)
+        return self.loop.run(self.stack.merchant(run, patience=0).tokenise(count))
+
+    def post(self, path: str, body: dict[str, Any], key: str | None = None) -> httpx.Response:
+        headers = {"host": "api.localhost", "authorization": f"Bearer {self.stack.keys.sk_live}"}
+        if key:
+            headers["idempotency-key"] = key
+        return httpx.post(self.stack.edge + path, json=body, headers=headers, timeout=30)
+
+    def answer(self, path: str, body: dict[str, Any], key: str, patience: float = 30) -> Any:
+        """The merchant retrying with `key` while the answer is lost (a transport error,
+        a 5xx, a 409 in flight); the last answer's JSON."""
+        deadline = time.monotonic() + patience
+        while True:
+            try:
+                response = self.post(path, body, key)
+                lost = response.status_code >= 500 or (
+                    response.status_code == 409
+                    and response.json().get("error", {}).get("code")
+                    in {"idempotency_key_in_flight", "charge_in_progress", "refund_in_progress"}
+                )
+                if not lost or time.monotonic() > deadline:
+                    return response.json()
+            except httpx.HTTPError:
+                if time.monotonic() > deadline:
+                    raise
+            time.sleep(0.2)
+
+    def charge_body(self, run: str, intent: str, token: str, amount: int, capture: bool) -> Any:
+        return {
+            "card": token,
+            "amount": amount,
+            "currency": "usd",
+            "capture": capture,
+            "metadata": {"chaos_run": run, "chaos_intent": intent},
+        }
+
+    def kill(self, name: str) -> None:
+        """SIGKILL service `name` with its workers (its own process group), as a power
+        cut would."""
+        os.killpg(self.stack.supervisor.pids()[name], signal.SIGKILL)
+
+    # The harness keeps these to itself; an attack reaches in (strongroom/chaos/harness.py).
+    @property
+    def api_database(self) -> str:
+        url: str = self.stack._api_url
+        return url
+
+    def proxy(self, hop: str) -> FaultProxy:
+        return self.stack._proxies[hop]
+
+    def restart(self, name: str) -> None:
+        self.stack.supervisor.restart(name)
+
+    def settled(self, run: str, patience: float = 90) -> tuple[Ledgers, list[Finding]]:
+        """The checker's findings once nothing of `run` is unfinished (or patience ends)."""
+        deadline = time.monotonic() + patience
+        while True:
+            for name in self.stack.supervisor.dead():
+                self.restart(name)
+            ledgers = self.stack.ledgers(run)
+            findings = check(ledgers)
+            if not any(f.kind == "stuck" for f in findings) or time.monotonic() > deadline:
+                return ledgers, findings
+            time.sleep(0.5)
+
+
+@pytest.fixture(scope="module")
+def attack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Attack]:
+    loop = Loop()
+    # Two API workers: two completers and two request handlers on one database.
+    stack = ChaosStack(
+        tmp_path_factory.mktemp("attack"), patience=30, quiet=60,
+        env={"api-live": {"API_WORKERS": "2"}},
+    )  # fmt: skip
+    loop.run(stack.__aenter__())
+    try:
+        yield Attack(loop, stack)
+    finally:
+        loop.run(stack.__aexit__(None, None, None))
+        loop.close()
+
+
+def in_parallel(*calls: Callable[[], Any]) -> list[Any]:
+    """Run each call in a thread of its own; their results (or exceptions) in order."""
+    with ThreadPoolExecutor(len(calls)) as pool:
+        futures = [pool.submit(c) for c in calls]
+        return [f.exception() or f.result() for f in futures]
+
+
+def network_of(ledgers: Ledgers, reference: str) -> list[tuple[str, int]]:
+    return sorted(
+        (m.kind, m.amount)
+        for m in ledgers.network
+        if m.reference == reference and m.approved and not m.replayed
+    )
+
+
+def test_concurrent_retries_of_one_key_through_a_vault_restart_make_one_charge(
+    attack: Attack,
+) -> None:
+    run = "retries-" + secrets.token_hex(3)
+    (token,) = attack.tokens(1)
+    body = attack.charge_body(run, f"{run}-0", token, 2500, capture=True)
+    key = f"{run}-key"
+
+    def restart_vault() -> None:
+        time.sleep(0.05)
+        attack.kill("vault")
+        attack.restart("vault")
+
+    results = in_parallel(*[lambda: attack.answer("/v1/charges", body, key)] * 8, restart_vault)
+    answers = [r for r in results[:8] if isinstance(r, dict)]
+    assert {a.get("id") for a in answers if "id" in a} <= {answers[0].get("id")}
+    ledgers, findings = attack.settled(run)
+    assert findings == []
+    (charge,) = ledgers.charges
+    assert (charge.status, charge.amount_captured) == ("succeeded", 2500)
+    assert network_of(ledgers, charge.id) == [("authorization", 2500), ("capture", 2500)]
+
+
+def test_captured_charges_survive_a_vault_killed_without_merchant_retries(
+    attack: Attack,
+) -> None:
+    """kill -9 of the vault during capture=true charges; the merchant sends each once and
+    never retries: the completers alone must make every charge final and right."""
+    run = "vaultkill-" + secrets.token_hex(3)
+    tokens = attack.tokens(10)
+
+    def once(i: int) -> Any:
+        body = attack.charge_body(run, f"{run}-{i}", tokens[i], 1000 + i, capture=True)
+        try:
+            return attack.post("/v1/charges", body, f"{run}-{i}").status_code
+        except httpx.HTTPError as exc:
+            return exc
+
+    def kill_vault() -> None:
+        time.sleep(0.15)
+        attack.kill("vault")
+        time.sleep(0.5)
+        attack.restart("vault")
+
+    in_parallel(*[lambda i=i: once(i) for i in range(10)], kill_vault)
+    ledgers, findings = attack.settled(run)
+    assert findings == []
+    # Every charge the network authorised is one the merchant sees captured, for its sum.
+    for charge in ledgers.charges:
+        if network_of(ledgers, charge.id):
+            assert charge.status == "succeeded", charge
+
+
+def test_a_refund_whose_answer_is_lost_is_made_once_while_the_completer_reposts_it(
+    attack: Attack,
+) -> None:
+    """The vault dies after the network refunded and before its record; the merchant
+    retries the refund with its key while the API's completers ask the vault again."""
+    run = "refund-" + secrets.token_hex(3)
+    (token,) = attack.tokens(1)
+    body = attack.charge_body(run, f"{run}-0", token, 3000, capture=True)
+    charge = attack.answer("/v1/charges", body, f"{run}-charge")
+    assert charge["status"] == "succeeded", charge
+    attack.stack.supervisor.restart("vault", {VARIABLE: "vault:refund_answered:after"})
+    refund = {"charge": charge["id"], "amount": 1000}
+    first = in_parallel(lambda: attack.post("/v1/refunds", refund, f"{run}-re"))[0]
+    assert isinstance(first, httpx.HTTPError) or first.status_code >= 500, first
+    assert attack.stack.supervisor.dead() == ["vault"]
+    attack.restart("vault")  # disarmed
+    again = in_parallel(*[lambda: attack.answer("/v1/refunds", refund, f"{run}-re")] * 4)
+    assert {a["id"] for a in again} == {again[0]["id"]} and again[0]["status"] == "succeeded"
+    ledgers, findings = attack.settled(run)
+    assert findings == []
+    assert network_of(ledgers, again[0]["id"]) == [("refund", 1000)]
+    (api_charge,) = ledgers.charges
+    assert api_charge.amount_refunded == 1000
+
+
+def test_partial_refunds_through_an_api_killed_mid_flight_sum_right(attack: Attack) -> None:
+    """Three partial refunds at once, the API (both workers) killed while they run; the
+    merchant retries each with its key. Never more refunded than asked, never twice."""
+    run = "apikill-" + secrets.token_hex(3)
+    (token,) = attack.tokens(1)
+    body = attack.charge_body(run, f"{run}-0", token, 9000, capture=True)
+    charge = attack.answer("/v1/charges", body, f"{run}-charge")
+    assert charge["status"] == "succeeded", charge
+
+    def refund(n: int) -> Any:
+        return attack.answer("/v1/refunds", {"charge": charge["id"], "amount": 2000}, f"{run}-{n}")
+
+    def kill_api() -> None:
+        time.sleep(0.08)
+        attack.kill("api-live")
+        attack.restart("api-live")
+
+    results = in_parallel(lambda: refund(0), lambda: refund(1), lambda: refund(2), kill_api)
+    assert all(r["status"] == "succeeded" for r in results[:3]), results
+    ledgers, findings = attack.settled(run)
+    assert findings == []
+    (api_charge,) = ledgers.charges
+    assert api_charge.amount_refunded == 6000
+    refunds = [m for m in network_of(ledgers, charge["id"])]
+    assert refunds == [("authorization", 9000), ("capture", 9000)]
+    assert sorted(r.amount for r in ledgers.refunds) == [2000, 2000, 2000]
+    assert all(network_of(ledgers, r.id) == [("refund", 2000)] for r in ledgers.refunds)
+
+
+def test_capture_and_refund_racing_the_completers_move_money_once(attack: Attack) -> None:
+    """An authorisation whose capture the API never recorded (it died after the vault
+    captured): two completers finish it while the merchant captures it again and
+    refunds it at once."""
+    run = "race-" + secrets.token_hex(3)
+    (token,) = attack.tokens(1)
+    body = attack.charge_body(run, f"{run}-0", token, 5000, capture=False)
+    charge = attack.answer("/v1/charges", body, f"{run}-charge")
+    assert charge["captured"] is False, charge
+    attack.stack.supervisor.restart("api-live", {VARIABLE: "api:captured:after"})
+    with contextlib.suppress(httpx.HTTPError):  # the API dies with its answer
+        attack.post(f"/v1/charges/{charge['id']}/capture", {}, f"{run}-cap")
+    attack.restart("api-live")  # disarmed; its completers find the capture unrecorded
+    refund = {"charge": charge["id"], "amount": 1500}
+    results = in_parallel(
+        lambda: attack.answer(f"/v1/charges/{charge['id']}/capture", {}, f"{run}-cap"),
+        lambda: attack.answer(f"/v1/charges/{charge['id']}/capture", {}, f"{run}-cap2"),
+        lambda: attack.answer("/v1/refunds", refund, f"{run}-re"),
+    )
+    # The same key's retry may meet the capture finished by a completer: see
+    # test_a_capture_retried_with_its_key_after_a_lost_answer_answers_the_charge.
+    assert results[0].get("captured") is True or _code(results[0]) == "charge_already_captured"
+    ledgers, findings = attack.settled(run)
+    assert findings == []
+    assert network_of(ledgers, charge["id"]) == [("authorization", 5000), ("capture", 5000)]
+    (api_charge,) = ledgers.charges
+    assert api_charge.amount_captured == 5000
+    assert api_charge.amount_refunded in (0, 1500)  # the refund may come before the capture
+    if api_charge.amount_refunded:
+        (refund_row,) = ledgers.refunds
+        assert network_of(ledgers, refund_row.id) == [("refund", 1500)]
+
+
+def _code(answer: Any) -> str | None:
+    return answer.get("error", {}).get("code") if isinstance(answer, dict) else None
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a capture whose answer was lost and which a completer finished answers its"
+    " own retry (same Idempotency-Key) 400 charge_already_captured, not the captured charge",
+)
+def test_a_capture_retried_with_its_key_after_a_lost_answer_answers_the_charge(
+    attack: Attack,
+) -> None:
+    """Stripe's promise for a retried request: the same key gets the outcome of the first.
+    The first capture died after the vault captured (its answer lost, nothing stored
+    under the key); a completer records the capture; the merchant's retry with the same
+    key must get the captured charge, not an error a merchant's code reads as failure."""
+    run = "recap-" + secrets.token_hex(3)
+    (token,) = attack.tokens(1)
+    body = attack.charge_body(run, f"{run}-0", token, 4200, capture=False)
+    charge = attack.answer("/v1/charges", body, f"{run}-charge")
+    assert charge["captured"] is False, charge
+    attack.stack.supervisor.restart("api-live", {VARIABLE: "api:captured:after"})
+    try:
+        lost = attack.post(f"/v1/charges/{charge['id']}/capture", {}, f"{run}-cap")
+        assert lost.status_code >= 500, lost.text
+    except httpx.HTTPError:
+        pass  # the API died with its answer
+    attack.restart("api-live")  # disarmed
+    ledgers, findings = attack.settled(run)
+    assert findings == [] and ledgers.charges[0].amount_captured == 4200  # money is right
+    retried = attack.answer(f"/v1/charges/{charge['id']}/capture", {}, f"{run}-cap")
+    assert (retried.get("captured"), _code(retried)) == (True, None), retried
+
+
+def test_two_api_workers_completing_one_charge_move_money_once(attack: Attack) -> None:
+    """A worker dies between the vault's answer and its record, the merchant never
+    retries: both workers' completers (and the restarted worker's) race to finish it."""
+    run = "twocomp-" + secrets.token_hex(3)
+    tokens = attack.tokens(4)
+    attack.stack.supervisor.restart("api-live", {VARIABLE: "api:vault_called:after"})
+
+    def once(i: int) -> Any:
+        body = attack.charge_body(run, f"{run}-{i}", tokens[i], 700 + i, capture=True)
+        try:
+            return attack.post("/v1/charges", body, f"{run}-{i}").status_code
+        except httpx.HTTPError as exc:
+            return exc
+
+    in_parallel(*[lambda i=i: once(i) for i in range(4)])
+    attack.restart("api-live")  # disarmed (a worker that died is not replaced otherwise)
+    ledgers, findings = attack.settled(run)
+    assert findings == []
+    for charge in ledgers.charges:
+        assert network_of(ledgers, charge.id) in (
+            [],
+            [("authorization", charge.amount_captured), ("capture", charge.amount_captured)],
+        )
+
+
+def _expire_leases(database_url: str, stop: threading.Event) -> None:
+    """Every 20 ms, mark every API process's lease lapsed: what another process sees of
+    a lease written by a clock running behind (or a process paused past its lease)."""
+    path = database_url.removeprefix("sqlite:///")
+    db = sqlite3.connect(path, timeout=10)
+    try:
+        while not stop.is_set():
+            db.execute("UPDATE api_leases SET expires_at = '2000-01-01 00:00:00.000000'")
+            db.commit()
+            time.sleep(0.02)
+    finally:
+        db.close()
+
+
+def test_retries_beside_a_lapsed_lease_make_one_charge(attack: Attack) -> None:
+    """A clock-skewed lease: every process's lease looks lapsed, so each retry of one key
+    takes the claim over while the first request still runs (the vault slowed by
+    latency on API→vault). Both derive the same charge; the network must see one."""
+    run = "skew-" + secrets.token_hex(3)
+    (token,) = attack.tokens(1)
+    body = attack.charge_body(run, f"{run}-0", token, 6100, capture=True)
+    stop = threading.Event()
+    skew = threading.Thread(target=_expire_leases, args=(attack.api_database, stop))
+    proxy = attack.proxy("api>vault")
+    proxy.set_plan(Plan(rate=1.0, kinds=("latency",), latency=(0.4, 0.8)), 7)
+    skew.start()
+    try:
+        answers = in_parallel(*[lambda: attack.answer("/v1/charges", body, f"{run}-k")] * 6)
+    finally:
+        stop.set()
+        skew.join()
+        proxy.set_plan(Plan(rate=0))
+    ids = {a.get("id") for a in answers}
+    assert len(ids) == 1 and None not in ids, answers
+    ledgers, findings = attack.settled(run)
+    assert findings == []
+    (charge,) = ledgers.charges
+    assert network_of(ledgers, charge.id) == [("authorization", 6100), ("capture", 6100)]
