@@ -391,3 +391,125 @@ def test_retries_beside_a_lapsed_lease_make_one_charge(attack: Attack) -> None:
     assert findings == []
     (charge,) = ledgers.charges
     assert network_of(ledgers, charge.id) == [("authorization", 6100), ("capture", 6100)]
+
+
+def test_refunds_racing_past_the_captured_sum_through_a_vault_kill_never_over_refund(
+    attack: Attack,
+) -> None:
+    """Five refunds of 2,000 on a 5,000 charge, each with its own key, at once, the
+    vault killed while they run: at most two can be made, and the API, the vault and the
+    network must agree on which."""
+    run = "overrefund-" + secrets.token_hex(3)
+    (token,) = attack.tokens(1)
+    body = attack.charge_body(run, f"{run}-0", token, 5000, capture=True)
+    charge = attack.answer("/v1/charges", body, f"{run}-charge")
+    assert charge["status"] == "succeeded", charge
+
+    def refund(n: int) -> Any:
+        return attack.answer("/v1/refunds", {"charge": charge["id"], "amount": 2000}, f"{run}-{n}")
+
+    def kill_vault() -> None:
+        time.sleep(0.1)
+        attack.kill("vault")
+        time.sleep(0.3)
+        attack.restart("vault")
+
+    results = in_parallel(*[lambda n=n: refund(n) for n in range(5)], kill_vault)
+    made = [r for r in results[:5] if isinstance(r, dict) and r.get("status") == "succeeded"]
+    assert len(made) <= 2, results
+    ledgers, findings = attack.settled(run)
+    assert findings == []
+    at_network = sum(
+        m.amount
+        for r in ledgers.refunds
+        for m in ledgers.network
+        if m.reference == r.id and m.kind == "refund" and m.approved and not m.replayed
+    )
+    (api_charge,) = ledgers.charges
+    assert at_network == api_charge.amount_refunded <= 5000
+    assert api_charge.amount_refunded == 2000 * len(made)
+
+
+def test_capture_and_cancel_racing_through_a_vault_kill_settle_one_way(attack: Attack) -> None:
+    """A capture and a cancel of one authorisation at once, each with its own key, the
+    vault killed while they run: the network captures or releases it, never both, and
+    the merchant sees what the network did."""
+    run = "capcancel-" + secrets.token_hex(3)
+    (token,) = attack.tokens(1)
+    body = attack.charge_body(run, f"{run}-0", token, 3300, capture=False)
+    charge = attack.answer("/v1/charges", body, f"{run}-charge")
+    assert charge["captured"] is False, charge
+    path = f"/v1/charges/{charge['id']}"
+
+    def kill_vault() -> None:
+        time.sleep(0.05)
+        attack.kill("vault")
+        time.sleep(0.3)
+        attack.restart("vault")
+
+    in_parallel(
+        lambda: attack.answer(path + "/capture", {}, f"{run}-cap"),
+        lambda: attack.answer(path + "/cancel", {}, f"{run}-void"),
+        kill_vault,
+    )
+    ledgers, findings = attack.settled(run)
+    assert findings == []
+    kinds = [kind for kind, _ in network_of(ledgers, charge["id"])]
+    assert kinds in (["authorization", "capture"], ["authorization", "void"]), kinds
+    (api_charge,) = ledgers.charges
+    expected = "succeeded" if "capture" in kinds else "canceled"
+    assert api_charge.status == expected, api_charge
+
+
+def test_captures_survive_a_vault_killed_with_no_merchant_retries(attack: Attack) -> None:
+    """Six authorisations captured at once, the vault killed while they run, each capture
+    sent once: the completers finish every capture the network made."""
+    run = "capkill-" + secrets.token_hex(3)
+    tokens = attack.tokens(6)
+    charges = [
+        attack.answer(
+            "/v1/charges", attack.charge_body(run, f"{run}-{i}", t, 800 + i, False), f"{run}-{i}"
+        )
+        for i, t in enumerate(tokens)
+    ]
+
+    def capture(charge: Any) -> Any:
+        try:
+            return attack.post(f"/v1/charges/{charge['id']}/capture", {}, charge["id"]).status_code
+        except httpx.HTTPError as exc:
+            return exc
+
+    def kill_vault() -> None:
+        time.sleep(0.1)
+        attack.kill("vault")
+        time.sleep(0.3)
+        attack.restart("vault")
+
+    in_parallel(*[lambda c=c: capture(c) for c in charges], kill_vault)
+    ledgers, findings = attack.settled(run)
+    assert findings == []
+    for charge in ledgers.charges:
+        captured = [a for k, a in network_of(ledgers, charge.id) if k == "capture"]
+        assert [charge.amount_captured] == (captured or [0]), charge
+
+
+def test_charges_survive_a_card_network_killed_mid_flight(attack: Attack) -> None:
+    """kill -9 of the card-network simulator during captured charges, restarted; the
+    merchant retries with its keys. Nothing authorised twice, nothing held for a charge
+    the merchant sees failed."""
+    run = "netkill-" + secrets.token_hex(3)
+    tokens = attack.tokens(8)
+
+    def charge(i: int) -> Any:
+        body = attack.charge_body(run, f"{run}-{i}", tokens[i], 1500 + i, capture=True)
+        return attack.answer("/v1/charges", body, f"{run}-{i}", patience=40)
+
+    def kill_network() -> None:
+        time.sleep(0.1)
+        attack.kill("card_network")
+        time.sleep(0.5)
+        attack.restart("card_network")
+
+    in_parallel(*[lambda i=i: charge(i) for i in range(8)], kill_network)
+    ledgers, findings = attack.settled(run)
+    assert findings == []
