@@ -104,6 +104,11 @@ class Attack:
         url: str = self.stack._api_url
         return url
 
+    @property
+    def vault_database(self) -> str:
+        url: str = self.stack._vault_url
+        return url
+
     def proxy(self, hop: str) -> FaultProxy:
         return self.stack._proxies[hop]
 
@@ -513,7 +518,7 @@ def test_charges_survive_a_card_network_killed_mid_flight(attack: Attack) -> Non
         attack.restart("card_network")
 
     in_parallel(*[lambda i=i: charge(i) for i in range(8)], kill_network)
-    ledgers, findings = attack.settled(run)
+    _ledgers, findings = attack.settled(run)
     assert findings == []
 
 
@@ -576,3 +581,49 @@ def test_a_partial_capture_finished_by_the_completer_keeps_its_amount(attack: At
     assert (api_charge.status, api_charge.amount_captured) == ("succeeded", 2000)
     shown = attack.answer(f"/v1/charges/{charge['id']}/capture", {"amount": 2000}, f"{run}-cap")
     assert shown.get("amount_captured") == 2000 or _code(shown) == "charge_already_captured"
+
+
+def _lapse_vault_leases(database_url: str, stop: threading.Event) -> None:
+    """Every 20 ms, mark every vault row in progress as past its lease: what a vault
+    sees after its wall clock steps forward (vault.store.claims keeps leases in
+    time.time() seconds), or what a second vault with a clock ahead sees."""
+    db = sqlite3.connect(database_url.removeprefix("sqlite:///"), timeout=10)
+    try:
+        while not stop.is_set():
+            for table in ("charges", "settlements", "refunds"):
+                db.execute(f"UPDATE {table} SET lease_until = 0 WHERE status = 'processing'")  # noqa: S608
+            db.commit()
+            time.sleep(0.02)
+    finally:
+        db.close()
+
+
+def test_vault_leases_lapsing_under_a_slow_network_move_money_once(attack: Attack) -> None:
+    """The vault's leases look lapsed while its requests still wait for a slow network:
+    its completer takes every row over and sends the same message again beside the
+    holder. The network must execute each once and every record agree."""
+    run = "vskew-" + secrets.token_hex(3)
+    tokens = attack.tokens(6)
+    stop = threading.Event()
+    skew = threading.Thread(target=_lapse_vault_leases, args=(attack.vault_database, stop))
+    proxy = attack.proxy("vault>network")
+    proxy.set_plan(Plan(rate=1.0, kinds=("latency",), latency=(1.2, 2.0)), 5)
+    skew.start()
+
+    def intent(i: int) -> Any:
+        body = attack.charge_body(run, f"{run}-{i}", tokens[i], 900 + i, capture=i % 2 == 0)
+        charge = attack.answer("/v1/charges", body, f"{run}-{i}", patience=60)
+        if charge.get("captured") is True:
+            part = {"charge": charge["id"], "amount": 300}
+            attack.answer("/v1/refunds", part, f"{run}-{i}-re", patience=60)
+        return charge
+
+    try:
+        answers = in_parallel(*[lambda i=i: intent(i) for i in range(6)])
+    finally:
+        stop.set()
+        skew.join()
+        proxy.set_plan(Plan(rate=0))
+    assert all(isinstance(a, dict) and "id" in a for a in answers), answers
+    _ledgers, findings = attack.settled(run)
+    assert findings == []
