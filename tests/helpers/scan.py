@@ -4,7 +4,9 @@ keeps may hold one).
 What counts as a card number: every documented test card (strongroom.testcards and
 tests/edge_proxy/cards.py) in ASCII and in UTF-16 (either byte order), and any bare run
 of 13 to 19 digits, ASCII or UTF-16, that the edge's detector refuses on the brand rule
-alone (a brand's prefix and length, and Luhn; not a timestamp, not an EAN-13).
+(a brand's prefix and length, and Luhn; not a timestamp, not an EAN-13) read with what
+surrounds it (bytes that are no text read as spaces): a digit run inside a hex id or a
+token passes, as at the edge. A documented card counts anywhere, glued or not.
 
 What is scanned: every folder named `api-test` or `api-live` (the API stacks' SQLite
 files, their -wal and -journal) and every `api-*.log` under a `logs` folder, below the
@@ -15,7 +17,6 @@ that writes a card number into API data on purpose must write it there.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,13 +40,22 @@ def _documented() -> list[str]:
 
 
 DOCUMENTED = _documented()
-# UTF-16 as digits with one NUL between them: either byte order holds these bytes.
-_NEEDLES = [(card, "ascii", card.encode()) for card in DOCUMENTED] + [
-    (card, "utf-16", card.encode("utf-16-le")[:-1]) for card in DOCUMENTED
-]
-# Digit runs, ASCII and UTF-16; longer runs are matched whole, as the edge reads them.
-_ASCII_RUN = re.compile(rb"(?<![0-9])[0-9]{13,}(?![0-9])")
-_UTF16_RUN = re.compile(rb"(?<![0-9]\x00)[0-9](?:\x00[0-9]){12,}(?!\x00[0-9])")
+# Every digit read as "0", so that a digit run is found by bytes.find (tens of times
+# faster than a regular expression over megabytes): ASCII runs, and UTF-16 runs (digits
+# with one NUL between them, which either byte order holds).
+_DIGITS = bytes.maketrans(b"0123456789", b"0" * 10)
+_FORMS = (("ascii", b"0", b"0" * 13), ("utf-16", b"\x000", b"0\x00" * 12 + b"0"))
+
+
+def _runs(masked: bytes, step: bytes, needle: bytes) -> Iterator[tuple[int, int]]:
+    """(start, end) of each maximal digit run of 13 digits or more."""
+    found = masked.find(needle)
+    while found != -1:
+        end = found + len(needle)  # the leftmost match starts its run
+        while masked.startswith(step, end):
+            end += len(step)
+        yield found, end
+        found = masked.find(needle, end)
 
 
 @dataclass(frozen=True)
@@ -64,23 +74,33 @@ def _masked(digits: str) -> str:
     return f"{len(digits)}-digit card ending {digits[-4:]}"
 
 
+# Bytes that are no text (binary storage around a value) read as a space, a separator.
+_NOT_TEXT = bytes(range(0x20)) + bytes(range(0x7F, 0xA0))
+_AS_TEXT = bytes.maketrans(_NOT_TEXT, b" " * len(_NOT_TEXT))
+
+
+def _around(data: bytes, start: int, end: int) -> str:
+    """The run with what is glued to it and a little context, as the edge would read it."""
+    return data[max(0, start - 48) : end + 48].translate(_AS_TEXT).decode("latin-1")
+
+
 def scan_bytes(data: bytes, where: str) -> list[Hit]:
-    """Every card number in `data` (one hit per place)."""
-    hits: dict[int, Hit] = {}
-    for card, form, needle in _NEEDLES:
-        start = data.find(needle)
-        while start != -1:
-            hits.setdefault(start, Hit(where, start, f"test card {_masked(card)} ({form})"))
-            start = data.find(needle, start + 1)
-    for pattern, step in ((_ASCII_RUN, 1), (_UTF16_RUN, 2)):
-        for match in pattern.finditer(data):
-            digits = match.group()[::step].decode("ascii")
-            if len(digits) <= 19 and find_pan(digits) is not None:
-                form = "ascii" if step == 1 else "utf-16"
-                hits.setdefault(
-                    match.start(), Hit(where, match.start(), f"{_masked(digits)} ({form})")
-                )
-    return [hits[k] for k in sorted(hits)]
+    """Every card number in `data` (one hit per digit run)."""
+    hits = []
+    masked = data.translate(_DIGITS)
+    for form, step, needle in _FORMS:
+        width = len(step)
+        for start, end in _runs(masked, step, needle):
+            digits = data[start:end:width].decode("ascii")
+            card = next((c for c in DOCUMENTED if c in digits), None)
+            if card is not None:  # anywhere, glued or not
+                offset = start + digits.index(card) * width
+                hits.append(Hit(where, offset, f"test card {_masked(card)} ({form})"))
+            elif len(digits) <= 19 and find_pan(digits) is not None:
+                if width == 1 and find_pan(_around(data, start, end)) is None:
+                    continue  # the edge reads it as part of something else (a hex id)
+                hits.append(Hit(where, start, f"{_masked(digits)} ({form})"))
+    return sorted(hits, key=lambda h: h.offset)
 
 
 def api_files(root: Path) -> Iterator[Path]:

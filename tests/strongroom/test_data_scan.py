@@ -73,8 +73,19 @@ def test_identifiers_that_are_not_cards_pass() -> None:
         b"45320151128336671234",  # 20 digits: longer than any card
         b"4242424242424241",  # fails Luhn
         b"9999999999999995",  # Luhn-valid, no brand
+        # A hex Idempotency-Key holding a brand-valid Luhn run, as one of the suite's
+        # precision tests stores it: the edge passes it (a run inside a hex id).
+        b"hex id 32 1976f3136e20753255a3016457815198443e5f8c19da37f4ca57973430d8d4d3e2",
     ]
     assert scan.scan_bytes(b"\n".join(benign), "benign") == []
+
+
+def test_a_generated_card_between_binary_bytes_is_found() -> None:
+    live = testcards.generated_card()
+    hits = scan.scan_bytes(b"\x88=\x81_\x0c\x00" + live.encode() + b"\x00\xc9", "record")
+    assert [(h.offset, h.what.startswith(f"{len(live)}-digit card ending")) for h in hits] == [
+        (6, True)
+    ]
 
 
 def test_a_sqlite_wal_holding_a_card_is_found(planted: Path) -> None:
