@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
-from vault.secret_files import SecretFiles
+from vault.secret_files import FileSettings
 
 
 def decode_key32(encoded: str) -> bytes:
@@ -24,8 +24,9 @@ def decode_key32(encoded: str) -> bytes:
     return raw
 
 
-class Settings(BaseSettings):
-    """Every secret is required and has no default: a vault missing one does not start."""
+class Settings(FileSettings):
+    """Every secret is required and has no default: a vault missing one does not start.
+    VAULT_X_FILE sets VAULT_X from a mounted secret file (vault.secret_files)."""
 
     model_config = SettingsConfigDict(env_prefix="VAULT_", env_nested_delimiter="__")
 
@@ -99,19 +100,6 @@ class Settings(BaseSettings):
     marketplace_total_cap: int = Field(default=1_000_000_000, ge=0)
     global_minute_cap: int = Field(default=50_000_000, ge=0)
     global_total_cap: int = Field(default=10_000_000_000, ge=0)
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        # VAULT_X_FILE sets VAULT_X from a mounted secret file (vault.secret_files).
-        files = SecretFiles(settings_cls)
-        return (init_settings, env_settings, files, dotenv_settings, file_secret_settings)
 
     @field_validator("fraud_public_key")
     @classmethod
