@@ -17,7 +17,16 @@ from typing import Any
 
 Entry = dict[str, Any]
 
-CARD_ACCESS = {"tokenize", "read", "charge", "capture", "void", "refund", "read_charge"}
+CARD_ACCESS = {
+    "tokenize",
+    "read",
+    "charge",
+    "capture",
+    "void",
+    "refund",
+    "read_charge",
+    "read_refund",
+}
 KEY_OPERATIONS = {"rotate_key", "rewrap", "retire_keys", "register_key", "expire_key"}
 LIMIT_CHANGES = {"set_limit", "breaker"}
 _RELATIVE = re.compile(r"([0-9]{1,6})([smhd])")
