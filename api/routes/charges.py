@@ -157,8 +157,8 @@ async def capture_charge(request: Request) -> JSONResponse:
     wanted = expansions(request, raw, EXPANDABLE)
     charge_id = path_id(request)
 
-    def run(_: str | None) -> dict[str, Any]:
-        charge = ctx.charges.capture(who.marketplace_id, charge_id, body)
+    def run(seed: str | None) -> dict[str, Any]:
+        charge = ctx.charges.capture(who.marketplace_id, charge_id, body, seed)
         return expand_charge(ctx, who.marketplace_id, charge, wanted)
 
     return await respond(request, who, raw, run)
@@ -170,7 +170,7 @@ async def cancel_charge(request: Request) -> JSONResponse:
     _, raw = await read_body(request, NoParameters)
     charge_id = path_id(request)
     return await respond(
-        request, who, raw, lambda _: ctx.charges.cancel(who.marketplace_id, charge_id)
+        request, who, raw, lambda seed: ctx.charges.cancel(who.marketplace_id, charge_id, seed)
     )
 
 

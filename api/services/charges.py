@@ -39,7 +39,10 @@ from api.services.common import (
     advance_charge,
     move_charge,
     owned,
+    request_mark,
     settled_at_vault,
+    settled_by,
+    settled_under,
     updated_metadata,
 )
 from api.services.reviews import ReviewService
@@ -380,8 +383,16 @@ class ChargeService:
             raise self._pending(charge)
         return self.settle(charge, "authorized", **authorised)
 
-    def capture(self, marketplace_id: str, charge_id: str, body: ChargeCapture) -> dict[str, Any]:
+    def capture(
+        self, marketplace_id: str, charge_id: str, body: ChargeCapture, seed: str | None = None
+    ) -> dict[str, Any]:
+        """Capture an authorised charge; `seed`, the Idempotency-Key's claim, is kept with
+        the request, so that its retry finds the capture it asked for (recorded, maybe by
+        the completer, after its answer was lost) and gets the charge, as Stripe answers."""
         charge = self._load(marketplace_id, charge_id)
+        mark = request_mark(seed)
+        if settled_under(charge, "capture", mark, body.amount or charge.amount):
+            return self._json(charge)
         if charge.status == "succeeded":
             raise ServiceError(
                 f"Charge {charge.id} has already been captured.",
@@ -399,23 +410,35 @@ class ChargeService:
                 code="amount_too_large",
                 param="amount",
             )
-        return self._capture(charge, amount)
+        return self._capture(charge, amount, mark)
 
-    def _capture(self, charge: Charge, amount: int) -> dict[str, Any]:
+    def _capture(self, charge: Charge, amount: int, key: str | None = None) -> dict[str, Any]:
         settled = settled_at_vault(
             self.sessions,
             charge,
             "capture",
             amount,
             lambda: self.vault.capture(charge.id, charge.marketplace_id, amount),
+            key=key,
             unconfirmed="The capture could not be confirmed; retry it (it is executed once).",
             refused="The capture was declined.",
             code="capture_declined",
         )
-        return self.settle(charge, "succeeded", amount_captured=settled.amount)
+        return self.settle(
+            charge,
+            "succeeded",
+            amount_captured=settled.amount,
+            recovery=settled_by(charge, "capture"),
+        )
 
-    def cancel(self, marketplace_id: str, charge_id: str) -> dict[str, Any]:
+    def cancel(
+        self, marketplace_id: str, charge_id: str, seed: str | None = None
+    ) -> dict[str, Any]:
+        """Release an authorisation (or give up a held charge); with `seed`, as `capture`."""
         charge = self._load(marketplace_id, charge_id)
+        mark = request_mark(seed)
+        if settled_under(charge, "void", mark, 0):
+            return self._json(charge)
         if charge.status == "pending_review":
             if charge.review_id is None:  # held before reviews authorised: nothing to void
                 return self.settle(charge, "canceled")
@@ -427,20 +450,21 @@ class ChargeService:
                 + ("; refund it instead." if charge.status == "succeeded" else "."),
                 code="charge_not_cancelable",
             )
-        return self._void(charge)
+        return self._void(charge, mark)
 
-    def _void(self, charge: Charge) -> dict[str, Any]:
+    def _void(self, charge: Charge, key: str | None = None) -> dict[str, Any]:
         settled_at_vault(
             self.sessions,
             charge,
             "void",
             0,
             lambda: self.vault.void(charge.id, charge.marketplace_id),
+            key=key,
             unconfirmed="The cancelation could not be confirmed; retry it (it is executed once).",
             refused="The card network refused to release the authorisation.",
             code="void_declined",
         )
-        return self.settle(charge, "canceled")
+        return self.settle(charge, "canceled", recovery=settled_by(charge, "void"))
 
     def finish_settling(self, charge: Charge) -> None:
         """Ask the vault again for the capture or void a request asked for and did not see

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from typing import Any, Protocol, TypeVar
 
@@ -123,6 +124,34 @@ def updated_metadata(
     return {key: value for key, value in merged.items() if value != ""}
 
 
+def request_mark(seed: str | None) -> str | None:
+    """A digest of an Idempotency-Key's claim (its seed names the marketplace, the key and
+    this use of it): kept on a charge to know a retry of the request that settled it."""
+    return hashlib.sha256(seed.encode()).hexdigest()[:32] if seed else None
+
+
+def settled_by(charge: Charge, action: str) -> dict[str, Any] | None:
+    """What a recorded charge keeps of the request whose capture or void it records (from
+    the intent at `capture_requested`/`void_requested`): its key's mark and amount."""
+    intent = charge.recovery or {}
+    if charge.recovery_point != f"{action}_requested" or not intent.get("key"):
+        return None
+    return {"settled": action, "key": intent["key"], "amount": intent.get("amount")}
+
+
+def settled_under(charge: Charge, action: str, mark: str | None, amount: int) -> bool:
+    """Whether the charge's capture or void was recorded for a request under this key's
+    `mark` (and `amount`): a retry of it, whose answer was lost, is answered the charge."""
+    kept = charge.recovery or {}
+    return (
+        mark is not None
+        and charge.recovery_point == RECORDED
+        and kept.get("settled") == action
+        and kept.get("key") == mark
+        and kept.get("amount") == amount
+    )
+
+
 def settled_at_vault(
     sessions: sessionmaker[Session],
     charge: Charge,
@@ -131,6 +160,7 @@ def settled_at_vault(
     settle: Callable[[], VaultSettlement],
     *,
     why: str | None = None,
+    key: str | None = None,
     unconfirmed: str,
     refused: str,
     code: str,
@@ -138,16 +168,22 @@ def settled_at_vault(
     """A capture or void the vault confirms.
 
     The request is kept first, as the charge's recovery point (`capture_requested` or
-    `void_requested`, with `amount` and `why`), so that a crash or an unanswered call
-    leaves it for the completer. An unanswered call, or a network that did not answer the
-    vault (`processing_error`), is a retryable 502: the vault executes each once per
-    charge. A network's refusal is a 402 card error, and the request is dropped.
+    `void_requested`, with `amount`, `why` and `key`, the mark of its Idempotency-Key), so
+    that a crash or an unanswered call leaves it for the completer, which records it with
+    that key (see `settled_by`). Another request for the same capture or void, while one
+    is requested, asks it again under the first one's intent (its key kept). An
+    unanswered call, or a network that did not answer the vault (`processing_error`), is
+    a retryable 502: the vault executes each once per charge. A network's refusal is a
+    402 card error, and the request is dropped.
     """
     point = f"{action}_requested"
-    intent = {"amount": amount, "why": why}
-    if charge.recovery_point not in (RECORDED, point) or (
-        charge.recovery_point == point and charge.recovery != intent
-    ):
+    intent: dict[str, Any] = {"amount": amount, "why": why, "key": key}
+    if charge.recovery_point == point:
+        kept = charge.recovery or {}
+        if (kept.get("amount"), kept.get("why")) != (amount, why):
+            raise _settling(charge)
+        intent = {**intent, "key": kept.get("key")}  # the request that asked first
+    elif charge.recovery_point != RECORDED:
         raise _settling(charge)
     with sessions.begin() as session:
         if not advance_charge(session, charge, point, intent):

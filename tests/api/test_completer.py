@@ -17,7 +17,7 @@ from api.services.charges import ChargeService
 from api.services.completer import complete_charges, complete_refunds
 from api.services.refunds import RefundService
 from api.store.db import make_engine, session_factory
-from api.store.models import Charge, Event, Refund, utcnow
+from api.store.models import Charge, Event, IdempotencyRecord, Refund, utcnow
 from tests.api.conftest import Stacks
 
 LATER = utcnow() + dt.timedelta(hours=1)
@@ -310,3 +310,73 @@ def test_a_refund_the_vault_executed_is_read_from_its_record_not_posted_again(
     assert (charge.amount_refunded, charge.refund_reserved) == (300, 0)
     after = [json.loads(line) for line in audit.read_text().splitlines()[before:]]
     assert [e["action"] for e in after] == ["read_refund"]  # read, not posted again
+
+
+def lost_answer(sessions: Any, charge_id: str, marketplace_id: str, key: str, action: str) -> None:
+    """As a capture or cancel under `key` leaves it when the vault executed it and its
+    answer was lost (a 502 kept nothing under the key): the charge still authorized, at
+    `{action}_requested` with the request's intent, the key's claim released."""
+    with sessions.begin() as session:
+        charge = session.get_one(Charge, charge_id)
+        kept = charge.recovery  # what the recording kept of the request: its key's mark
+        assert kept is not None and kept["settled"] == action and kept["key"]
+        charge.status = "authorized"
+        charge.amount_captured = 0
+        charge.recovery_point = f"{action}_requested"
+        charge.recovery = {"amount": kept["amount"], "why": None, "key": kept["key"]}
+        charge.recovery_at = utcnow()
+        session.execute(
+            update(IdempotencyRecord)
+            .where(IdempotencyRecord.marketplace_id == marketplace_id, IdempotencyRecord.key == key)
+            .values(response_status=None, response_body=None, locked_at=None)
+        )
+
+
+def test_a_capture_whose_answer_was_lost_answers_its_retry_with_the_charge(
+    sqlite_stacks: Stacks, services
+) -> None:
+    """Stripe's promise: a retry under the same Idempotency-Key gets what the first request
+    would have had, even once the completer recorded that capture; another key is refused."""
+    charges, _, sessions = services
+    shop = sqlite_stacks.marketplace()
+    key = "cap-" + new_id("k")
+    with sqlite_stacks.client(shop.sk_test) as client:
+        body = {"card": sqlite_stacks.token(shop), "amount": 700, "currency": "usd"}
+        charge_id = client.post("/v1/charges", json={**body, "capture": False}).json()["id"]
+    with sqlite_stacks.client(shop.sk_test, **{"idempotency-key": key}) as client:
+        first = client.post(f"/v1/charges/{charge_id}/capture", json={"amount": 500})
+    assert first.status_code == 200
+    lost_answer(sessions, charge_id, shop.id, key, "capture")
+    complete_charges(charges, STUCK, GIVE_UP, now=LATER)
+    with sqlite_stacks.client(shop.sk_test, **{"idempotency-key": key}) as client:
+        retried = client.post(f"/v1/charges/{charge_id}/capture", json={"amount": 500})
+    assert retried.status_code == 200, retried.json()
+    answer = retried.json()
+    assert (answer["id"], answer["captured"], answer["amount_captured"]) == (charge_id, True, 500)
+    with sqlite_stacks.client(shop.sk_test, **{"idempotency-key": "other-" + key}) as client:
+        other = client.post(f"/v1/charges/{charge_id}/capture", json={"amount": 500})
+    assert (other.status_code, other.json()["error"]["code"]) == (400, "charge_already_captured")
+
+
+def test_a_cancel_whose_answer_was_lost_answers_its_retry_with_the_charge(
+    sqlite_stacks: Stacks, services
+) -> None:
+    charges, _, sessions = services
+    shop = sqlite_stacks.marketplace()
+    key = "void-" + new_id("k")
+    with sqlite_stacks.client(shop.sk_test) as client:
+        body = {"card": sqlite_stacks.token(shop), "amount": 700, "currency": "usd"}
+        charge_id = client.post("/v1/charges", json={**body, "capture": False}).json()["id"]
+    with sqlite_stacks.client(shop.sk_test, **{"idempotency-key": key}) as client:
+        assert client.post(f"/v1/charges/{charge_id}/cancel").status_code == 200
+    lost_answer(sessions, charge_id, shop.id, key, "void")
+    complete_charges(charges, STUCK, GIVE_UP, now=LATER)
+    with sqlite_stacks.client(shop.sk_test, **{"idempotency-key": key}) as client:
+        retried = client.post(f"/v1/charges/{charge_id}/cancel")
+    assert retried.status_code == 200, retried.json()
+    assert (retried.json()["id"], retried.json()["refunded"]) == (charge_id, True)
+    with sqlite_stacks.client(shop.sk_test, **{"idempotency-key": "other-" + key}) as client:
+        other = client.post(f"/v1/charges/{charge_id}/cancel")
+    assert (other.status_code, other.json()["error"]["code"]) == (400, "charge_not_cancelable")
+    with sqlite_stacks.client(shop.sk_test) as client:  # and without a key, as before
+        assert client.post(f"/v1/charges/{charge_id}/cancel").status_code == 400
