@@ -391,7 +391,8 @@ class ChargeService:
         the completer, after its answer was lost) and gets the charge, as Stripe answers."""
         charge = self._load(marketplace_id, charge_id)
         mark = request_mark(seed)
-        if settled_under(charge, "capture", mark, body.amount or charge.amount):
+        amount = body.amount or charge.amount
+        if settled_under(charge, "capture", mark, amount):
             return self._json(charge)
         if charge.status == "succeeded":
             raise ServiceError(
@@ -403,7 +404,6 @@ class ChargeService:
                 f"A {charge.status} charge cannot be captured.",
                 code="charge_not_capturable",
             )
-        amount = body.amount or charge.amount
         if amount > charge.amount:
             raise ServiceError(
                 f"The capture ({amount}) exceeds the authorised amount ({charge.amount}).",

@@ -239,15 +239,13 @@ class ChargeService:
         """Finish the charges whose lease lapsed (a crash, an unanswered network): each is
         asked of the network again under its charge id, and its answer recorded. One the
         network still does not answer stays for the next round. How many were finished."""
-        with self._sessions() as session:
-            lapsed = self._claims.lapsed(session, ChargeRecord)
-        done = 0
-        for charge_id in lapsed:
-            try:
-                done += self._redrive("vault", charge_id) is not None
-            except VaultError as exc:
-                log.error("charge %s not finished: %s", charge_id, exc.code)
-        return done
+        return self._claims.finish_lapsed(
+            self._sessions,
+            ChargeRecord,
+            lambda charge_id: self._redrive("vault", charge_id),
+            "charge",
+            log,
+        )
 
     def renew_claims(self) -> None:
         """Extend the leases of this process's running charges, settlements and refunds."""

@@ -445,21 +445,21 @@ class SettlementService:
         """Finish the captures, voids and refunds whose lease lapsed (a crash, an unanswered
         network): each message is sent again under its idempotency key and the network's
         answer recorded; one still unanswered stays for the next round. How many finished."""
-        with self._sessions() as session:
-            lapsed_settlements = self._claims.lapsed(session, SettlementRecord)
-            lapsed_refunds = self._claims.lapsed(session, RefundRecord)
-        done = 0
-        for charge_id in lapsed_settlements:
-            try:
-                done += self._redrive_settlement("vault", charge_id) is not None
-            except VaultError as exc:
-                log.error("settlement of %s not finished: %s", charge_id, exc.code)
-        for refund_id in lapsed_refunds:
-            try:
-                done += self._redrive_refund("vault", refund_id) is not None
-            except VaultError as exc:
-                log.error("refund %s not finished: %s", refund_id, exc.code)
-        return done
+        settled = self._claims.finish_lapsed(
+            self._sessions,
+            SettlementRecord,
+            lambda charge_id: self._redrive_settlement("vault", charge_id),
+            "settlement of",
+            log,
+        )
+        refunded = self._claims.finish_lapsed(
+            self._sessions,
+            RefundRecord,
+            lambda refund_id: self._redrive_refund("vault", refund_id),
+            "refund",
+            log,
+        )
+        return settled + refunded
 
     def _redrive_settlement(self, actor: str, charge_id: str) -> SettlementResult | None:
         """Take over a lapsed capture or void and finish it from its record; None if another

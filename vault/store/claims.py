@@ -10,6 +10,7 @@ current holder, so a slow original and its successor can never both record one.
 
 from __future__ import annotations
 
+import logging
 import secrets
 import string
 import threading
@@ -19,8 +20,9 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from sqlalchemy import or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
+from vault.errors import VaultError
 from vault.store.models import ChargeRecord, RefundRecord, SettlementRecord
 
 Claimable = type[ChargeRecord] | type[SettlementRecord] | type[RefundRecord]
@@ -92,6 +94,27 @@ class Claims:
             .limit(limit)
         )
         return [key for key in session.scalars(query) if not self.held(model, key)]
+
+    def finish_lapsed(
+        self,
+        sessions: sessionmaker[Session],
+        model: Claimable,
+        redrive: Callable[[str], object | None],
+        what: str,
+        log: logging.Logger,
+    ) -> int:
+        """Finish each lapsed row of `model` with `redrive`, which answers None when another
+        holder took it or the network did not answer; a row it fails on is logged on `log`
+        (as `what` and its key) and left for the next round. How many were finished."""
+        with sessions() as session:
+            lapsed = self.lapsed(session, model)
+        done = 0
+        for key in lapsed:
+            try:
+                done += redrive(key) is not None
+            except VaultError as exc:
+                log.error("%s %s not finished: %s", what, key, exc.code)
+        return done
 
     def take(self, session: Session, model: Claimable, key: str) -> bool:
         """Take over a lapsed row; False if it is finished or another holder renewed it."""
