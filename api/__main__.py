@@ -22,13 +22,7 @@ engine = make_engine(settings.resolved_database_url())
 migrate(engine)
 engine.dispose()
 if settings.workers == 1:
-    serve(
-        create_app(settings),
-        settings.host,
-        settings.port,
-        tls_cert_file=settings.tls_cert_file,
-        tls_key_file=settings.tls_key_file,
-    )
+    serve(create_app(settings), settings)
 else:
     # Each worker counts into files of a directory this process collects from, and serves
     # no metrics port of its own: one port answers for the stack's processes.

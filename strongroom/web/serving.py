@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import uvicorn
 
@@ -29,24 +29,25 @@ SERVER_OPTIONS: dict[str, Any] = {
 }
 
 
-def serve(
-    app: Any,
-    host: str,
-    port: int,
-    *,
-    access_log: bool = False,
-    tls_cert_file: Path | None = None,
-    tls_key_file: Path | None = None,
-) -> None:
-    """Run an ASGI app with uvicorn, as SERVER_OPTIONS say; HTTPS when given a certificate
-    and key. Requests are logged by strongroom.web.metrics.Observe, in the shared JSON
-    schema, not by uvicorn's access log."""
+class Served(Protocol):
+    """What `serve` reads of a service's settings."""
+
+    host: str
+    port: int
+    tls_cert_file: Path | None
+    tls_key_file: Path | None
+
+
+def serve(app: Any, settings: Served) -> None:
+    """Run an ASGI app with uvicorn on the settings' address, as SERVER_OPTIONS say; HTTPS
+    when they name a certificate and key. Requests are logged by
+    strongroom.web.metrics.Observe, in the shared JSON schema, not by uvicorn's access log."""
     uvicorn.run(
         app,
-        host=host,
-        port=port,
-        access_log=access_log,
-        ssl_certfile=tls_cert_file,
-        ssl_keyfile=tls_key_file,
+        host=settings.host,
+        port=settings.port,
+        access_log=False,
+        ssl_certfile=settings.tls_cert_file,
+        ssl_keyfile=settings.tls_key_file,
         **SERVER_OPTIONS,
     )
