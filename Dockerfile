@@ -28,6 +28,7 @@ WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY strongroom ./strongroom
 COPY vault ./vault
+COPY settlement ./settlement
 COPY edge_proxy ./edge_proxy
 COPY router ./router
 COPY api ./api

@@ -17,13 +17,15 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass
 from typing import Protocol
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from settlement import store
+from settlement.reads import ReadAudit
 from vault.audit import AuditLog
-from vault.cardnet import CardNetwork, ask, first_answer
 from vault.contracts import (
     ChargeState,
     Clearance,
@@ -35,14 +37,43 @@ from vault.contracts import (
     SettlementResult,
 )
 from vault.crashpoints import crash_at
-from vault.domain.test_network import Outcome
 from vault.errors import ClearanceRefused, Conflict, NotFound, VaultError
-from vault.services.reads import ReadAudit
-from vault.store import repository, settlements
 from vault.store.claims import Claims
 from vault.store.models import ChargeRecord, RefundRecord, SettlementRecord
 
 log = logging.getLogger("vault.settlement")
+
+
+class Answer(Protocol):
+    """The network's answer to a capture, void or refund."""
+
+    @property
+    def approved(self) -> bool: ...
+
+    @property
+    def failure_code(self) -> str | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class _Settled:
+    """Test mode's answer: a settled test charge always settles."""
+
+    approved: bool = True
+    failure_code: str | None = None
+
+
+class Network(Protocol):
+    """The card network's captures, voids and refunds (vault.app.SettlementNetwork): each
+    message names the authorisation by its id and goes under its idempotency key."""
+
+    def first_answer(self, kind: str, body: dict[str, object]) -> Answer:
+        """The answer to a message sent for the first time (vault.cardnet.first_answer)."""
+        ...
+
+    def ask_again(self, kind: str, body: dict[str, object]) -> Answer | None:
+        """The answer to a message sent again after its answer was lost; None while still
+        unanswered."""
+        ...
 
 
 class ApprovalCheck(Protocol):
@@ -107,7 +138,7 @@ class SettlementService:
         self,
         sessions: sessionmaker[Session],
         audit: AuditLog,
-        network: CardNetwork,
+        network: Network,
         claims: Claims,
         approvals: ApprovalCheck,
     ) -> None:
@@ -123,7 +154,7 @@ class SettlementService:
     ) -> ChargeRecord:
         """The charge of this marketplace and mode, or 404 (audited): others' do not exist."""
         with self._sessions() as session:
-            charge = repository.find_charge(session, charge_id)
+            charge = store.find_charge(session, charge_id)
         if charge is None or charge.marketplace_id != marketplace or charge.livemode != livemode:
             self._audit.append(_actor(livemode), action, None, "refused:not_found")
             raise NotFound("No such charge.", "charge_id")
@@ -137,8 +168,8 @@ class SettlementService:
         """The charge, its capture or void and its refunds, each as the vault recorded it."""
         charge = self._charge("read_charge", livemode, charge_id, marketplace)
         with self._sessions() as session:
-            settled = settlements.find_settlement(session, charge_id)
-            refunds = settlements.refunds_of(session, charge_id)
+            settled = store.find_settlement(session, charge_id)
+            refunds = store.refunds_of(session, charge_id)
         # A completer polls this: one entry per reader and charge per minute (ReadAudit).
         self._reads.append(_actor(livemode), "read_charge", charge.token, charge_id)
         return ChargeState(
@@ -173,8 +204,8 @@ class SettlementService:
         """A refund as the vault recorded it; 404 (audited) for another marketplace's or
         mode's, as for charges."""
         with self._sessions() as session:
-            refund = settlements.find_refund(session, refund_id)
-            charge = None if refund is None else repository.find_charge(session, refund.charge_id)
+            refund = store.find_refund(session, refund_id)
+            charge = None if refund is None else store.find_charge(session, refund.charge_id)
         if (
             refund is None
             or charge is None
@@ -254,7 +285,7 @@ class SettlementService:
                 ),
             )
         with self._sessions() as session:
-            existing = settlements.find_settlement(session, charge_id)
+            existing = store.find_settlement(session, charge_id)
         replay = existing is not None and not _retryable(existing)
         if action == "capture":
             self._approval(charge, clearance, fresh=not replay)
@@ -276,11 +307,11 @@ class SettlementService:
             with self._sessions.begin() as session:
                 if existing is None:
                     session.add(claim)
-                elif not settlements.reclaim_settlement(session, claim):
+                elif not store.reclaim_settlement(session, claim):
                     raise IntegrityError("reclaim", None, Exception("claimed meanwhile"))
         except IntegrityError:
             with self._sessions() as session:
-                claimed = settlements.find_settlement(session, charge_id)
+                claimed = store.find_settlement(session, charge_id)
             if claimed is None:
                 raise
             return self._repeat_settlement(charge, claimed, action, amount)
@@ -291,13 +322,13 @@ class SettlementService:
             return self._finish_settlement(_actor(livemode), charge, outcome)
 
     def _finish_settlement(
-        self, actor: str, charge: ChargeRecord, outcome: Outcome
+        self, actor: str, charge: ChargeRecord, outcome: Answer
     ) -> SettlementResult:
         """Record the network's answer with its audit entry owed, in one transaction, and
         answer what is recorded (another holder's, if it took the settlement over)."""
         status = "succeeded" if outcome.approved else "failed"
         with self._sessions.begin() as session:
-            recorded = settlements.complete_settlement(
+            recorded = store.complete_settlement(
                 session,
                 charge.charge_id,
                 status,
@@ -305,7 +336,7 @@ class SettlementService:
                 int(time.time()),
                 self._claims.owner,
             )
-            settled = settlements.find_settlement(session, charge.charge_id)
+            settled = store.find_settlement(session, charge.charge_id)
             assert settled is not None  # claimed before the network was asked
             if recorded:
                 entry = (actor, settled.action, charge.token, outcome.failure_code or status)
@@ -345,7 +376,7 @@ class SettlementService:
         """Refund part or all of a captured charge; refunds never exceed the capture."""
         charge = self._charge("refund", livemode, request.charge_id, request.marketplace)
         with self._sessions() as session:
-            existing = settlements.find_refund(session, request.refund_id)
+            existing = store.find_refund(session, request.refund_id)
         if existing is not None:
             return self._repeat_refund(charge, existing, request)
         self._audit.append(_actor(livemode), "refund", charge.token, "attempt")
@@ -360,18 +391,18 @@ class SettlementService:
         )
         try:
             with self._sessions.begin() as session:
-                settled = settlements.find_settlement(session, request.charge_id)
+                settled = store.find_settlement(session, request.charge_id)
                 if settled is None or settled.action != "capture" or settled.status != "succeeded":
                     raise Conflict("charge_not_captured", "Only a captured charge is refunded.")
                 session.add(claim)
                 session.flush()  # the refund id is claimed (or IntegrityError) before reserving
-                if not settlements.reserve_refund(session, request.charge_id, request.amount):
+                if not store.reserve_refund(session, request.charge_id, request.amount):
                     raise Conflict("amount_too_large", "Refunds cannot exceed the captured amount.")
         except VaultError as exc:
             raise self._refuse(livemode, "refund", charge.token, exc) from None
         except IntegrityError:
             with self._sessions() as session:
-                claimed = settlements.find_refund(session, request.refund_id)
+                claimed = store.find_refund(session, request.refund_id)
             if claimed is None:
                 raise
             return self._repeat_refund(charge, claimed, request)
@@ -381,15 +412,15 @@ class SettlementService:
             return self._finish_refund(_actor(livemode), charge, claim, outcome)
 
     def _finish_refund(
-        self, actor: str, charge: ChargeRecord, refund: RefundRecord, outcome: Outcome
+        self, actor: str, charge: ChargeRecord, refund: RefundRecord, outcome: Answer
     ) -> RefundResult:
         """As _finish_settlement, for a refund."""
         status = "succeeded" if outcome.approved else "failed"
         with self._sessions.begin() as session:
-            recorded = settlements.complete_refund(
+            recorded = store.complete_refund(
                 session, refund, status, outcome.failure_code, int(time.time()), self._claims.owner
             )
-            stored = settlements.find_refund(session, refund.refund_id)
+            stored = store.find_refund(session, refund.refund_id)
             assert stored is not None  # claimed before the network was asked
             if recorded:
                 entry = (actor, "refund", charge.token, outcome.failure_code or status)
@@ -426,7 +457,7 @@ class SettlementService:
     def _settled(self, charge: ChargeRecord) -> SettlementResult | None:
         """The capture's or void's result if it is finished, or once finished here."""
         with self._sessions() as session:
-            settled = settlements.find_settlement(session, charge.charge_id)
+            settled = store.find_settlement(session, charge.charge_id)
         if settled is not None and settled.status != "processing":
             self._audit.append(_actor(charge.livemode), settled.action, charge.token, "replayed")
             return _settlement_result(charge, settled)
@@ -435,7 +466,7 @@ class SettlementService:
     def _refunded(self, charge: ChargeRecord, refund_id: str) -> RefundResult | None:
         """The refund's result if it is finished, or once finished here."""
         with self._sessions() as session:
-            refund = settlements.find_refund(session, refund_id)
+            refund = store.find_refund(session, refund_id)
         if refund is not None and refund.status != "processing":
             self._audit.append(_actor(charge.livemode), "refund", charge.token, "replayed")
             return _refund_result(refund, charge.livemode)
@@ -467,8 +498,8 @@ class SettlementService:
         with self._sessions.begin() as session:
             if not self._claims.take(session, SettlementRecord, charge_id):
                 return None
-            settled = settlements.find_settlement(session, charge_id)
-            charge = repository.find_charge(session, charge_id)
+            settled = store.find_settlement(session, charge_id)
+            charge = store.find_charge(session, charge_id)
         assert settled is not None and charge is not None  # a settlement row names its charge
         with self._claims.holding(SettlementRecord, charge_id):
             self._audit.append(actor, settled.action, charge.token, "redrive")
@@ -483,8 +514,8 @@ class SettlementService:
         with self._sessions.begin() as session:
             if not self._claims.take(session, RefundRecord, refund_id):
                 return None
-            refund = settlements.find_refund(session, refund_id)
-            charge = None if refund is None else repository.find_charge(session, refund.charge_id)
+            refund = store.find_refund(session, refund_id)
+            charge = None if refund is None else store.find_charge(session, refund.charge_id)
         assert refund is not None and charge is not None  # a refund row names its charge
         with self._claims.holding(RefundRecord, refund_id):
             self._audit.append(actor, "refund", charge.token, "redrive")
@@ -493,15 +524,15 @@ class SettlementService:
                 return None
             return self._finish_refund(actor, charge, refund, outcome)
 
-    def _execute(self, livemode: bool, kind: str, body: dict[str, object]) -> Outcome:
+    def _execute(self, livemode: bool, kind: str, body: dict[str, object]) -> Answer:
         """The first sending of a message (cardnet.first_answer)."""
         if not livemode:
             # Test mode answers from the simulator: a settled test charge always settles.
-            return Outcome(approved=True)
-        return first_answer(lambda: self._network.settle(kind, body), self._network.retry_budget)
+            return _Settled()
+        return self._network.first_answer(kind, body)
 
-    def _again(self, livemode: bool, kind: str, body: dict[str, object]) -> Outcome | None:
+    def _again(self, livemode: bool, kind: str, body: dict[str, object]) -> Answer | None:
         """A message sent again after its answer was lost; None while still unanswered."""
         if not livemode:
-            return Outcome(approved=True)
-        return ask(lambda: self._network.settle(kind, body), 0)
+            return _Settled()
+        return self._network.ask_again(kind, body)

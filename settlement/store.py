@@ -1,11 +1,16 @@
-"""Queries and writes for captures, voids and refunds (repository functions, as in repository)."""
+"""Queries and writes for captures, voids and refunds (functions, as vault.store.repository)."""
 
 from __future__ import annotations
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from vault.store.models import RefundRecord, SettlementRecord
+from vault.store.models import ChargeRecord, RefundRecord, SettlementRecord
+
+
+def find_charge(session: Session, charge_id: str) -> ChargeRecord | None:
+    """The charge a settlement or refund names (its metadata: a charge row holds no card)."""
+    return session.get(ChargeRecord, charge_id)
 
 
 def find_settlement(session: Session, charge_id: str) -> SettlementRecord | None:

@@ -20,17 +20,21 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from settlement.routes import ROUTES as SETTLEMENT_ROUTES
+from settlement.routes import Settling
+from settlement.service import SettlementService
 from vault import identity
 from vault.audit import AuditLog, Refusals
 from vault.audit_archive import AuditArchive
 from vault.audit_checkpoint import load_or_create_key
 from vault.auth import MerchantKeys, ServiceCredentials
-from vault.cardnet import CardNetwork
+from vault.cardnet import CardNetwork, ask, first_answer
 from vault.config import Settings, decode_key32
 from vault.crypto.envelope import Envelope
 from vault.crypto.keyring import KeyProvider, LocalKeyring
 from vault.crypto.transit import TransitKeys
 from vault.domain.pacing import TokenisingPace
+from vault.domain.test_network import Outcome
 from vault.errors import VaultError, error_body
 from vault.metrics import State, VaultMetrics
 from vault.observe import HttpMetrics, Observe, metrics_listener
@@ -38,13 +42,6 @@ from vault.routes.admin import command
 from vault.routes.cards import card_metadata, create_card
 from vault.routes.charges import create_charge
 from vault.routes.health import healthz
-from vault.routes.settlement import (
-    capture_charge,
-    charge_state,
-    create_refund,
-    refund_state,
-    void_charge,
-)
 from vault.routes.tokens import create_token
 from vault.services import Services
 from vault.services.approvals import Approvals
@@ -53,7 +50,6 @@ from vault.services.charges import ChargeService
 from vault.services.limits import Caps
 from vault.services.operator import OperatorService
 from vault.services.registration import KeyRegistry
-from vault.services.settlement import SettlementService
 from vault.store import repository
 from vault.store.claims import Claims
 from vault.store.db import make_engine, session_factory
@@ -87,8 +83,26 @@ def caps(settings: Settings) -> Caps:
     )
 
 
-def build_services(settings: Settings, engine: Engine, network: CardNetwork) -> Services:
-    """Wire the services; any unusable key, keyring or audit log stops the start here."""
+class SettlementNetwork:
+    """The card network as settlement uses it: captures, voids and refunds by the
+    authorisation's id, asked again as vault.cardnet asks (settlement imports no card type,
+    so not cardnet)."""
+
+    def __init__(self, network: CardNetwork) -> None:
+        self._network = network
+
+    def first_answer(self, kind: str, body: dict[str, object]) -> Outcome:
+        return first_answer(lambda: self._network.settle(kind, body), self._network.retry_budget)
+
+    def ask_again(self, kind: str, body: dict[str, object]) -> Outcome | None:
+        return ask(lambda: self._network.settle(kind, body), 0)
+
+
+def build_services(
+    settings: Settings, engine: Engine, network: CardNetwork
+) -> tuple[Services, Settling]:
+    """Wire the services, and settlement on them; any unusable key, keyring or audit log
+    stops the start here."""
     sessions = session_factory(engine)
     audit = AuditLog(settings.audit_path, engine)
     with sessions() as session:
@@ -118,9 +132,9 @@ def build_services(settings: Settings, engine: Engine, network: CardNetwork) -> 
         claims,
     )
     approvals = Approvals(sessions, fraud_key, settings.clearance_max_lifetime)
-    settlement = SettlementService(sessions, audit, network, claims, approvals)
+    settlement = SettlementService(sessions, audit, SettlementNetwork(network), claims, approvals)
     refusals = Refusals(audit)
-    return Services(
+    services = Services(
         identity=this,
         audit=audit,
         merchants=MerchantKeys(
@@ -133,7 +147,6 @@ def build_services(settings: Settings, engine: Engine, network: CardNetwork) -> 
         ),
         cards=cards,
         charges=charges,
-        settlement=settlement,
         keys=keys,
         operator=OperatorService(
             sessions,
@@ -145,6 +158,7 @@ def build_services(settings: Settings, engine: Engine, network: CardNetwork) -> 
         ),
         pace=TokenisingPace(settings.tokenise_per_client_minute, settings.tokenise_per_key_minute),
     )
+    return services, Settling(settlement, services.credentials)
 
 
 async def housekeeping(services: Services, settings: Settings) -> None:
@@ -264,7 +278,7 @@ def create_app(settings: Settings) -> Starlette:
         archive = None
         try:
             upgrade_to_head(engine)
-            services = build_services(settings, engine, network)
+            services, settling = build_services(settings, engine, network)
             # After the log itself verified: a log that lost checkpointed entries stops here.
             key = load_or_create_key(settings.checkpoint_key_file)
             archive = AuditArchive(settings.audit_path, settings.archive_dir, key)
@@ -274,7 +288,12 @@ def create_app(settings: Settings) -> Starlette:
                 asyncio.create_task(repeat(services.renew_claims, settings.claim_lease / 3))
             )
             interval = settings.completer_interval
-            tasks.append(asyncio.create_task(repeat(services.complete_abandoned, interval)))
+
+            def complete_abandoned() -> None:
+                services.complete_abandoned()
+                settling.service.complete_abandoned()
+
+            tasks.append(asyncio.create_task(repeat(complete_abandoned, interval)))
             every = settings.audit_checkpoint_interval
             tasks.append(asyncio.create_task(checkpoint_every(archive, every)))
             services.audit.on_fsync = counted.fsync.observe
@@ -283,7 +302,7 @@ def create_app(settings: Settings) -> Starlette:
             http.registry.register(state)
             listener = metrics_listener(http.registry, settings.metrics_host, settings.metrics_port)
             with listener:
-                yield {"services": services}
+                yield {"services": services, "settlement": settling}
             http.registry.unregister(state)
         finally:
             for task in tasks:
@@ -301,11 +320,7 @@ def create_app(settings: Settings) -> Starlette:
         Route("/v1/tokens", create_token, methods=["POST"]),
         Route("/internal/v1/cards/{id}", card_metadata, methods=["GET"]),
         Route("/internal/v1/charges", create_charge, methods=["POST"]),
-        Route("/internal/v1/charges/{id}", charge_state, methods=["GET"]),
-        Route("/internal/v1/charges/{id}/capture", capture_charge, methods=["POST"]),
-        Route("/internal/v1/charges/{id}/void", void_charge, methods=["POST"]),
-        Route("/internal/v1/refunds", create_refund, methods=["POST"]),
-        Route("/internal/v1/refunds/{id}", refund_state, methods=["GET"]),
+        *SETTLEMENT_ROUTES,  # settlement's, on the state `settlement`
         Route("/admin/v1/commands", command, methods=["POST"]),
     ]
     app = Starlette(

@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
+from settlement.reads import ReadAudit
 from vault.audit import AuditLog
 from vault.errors import AuditUnavailable
-from vault.services.reads import ReadAudit
 
 
 @contextmanager

@@ -10,7 +10,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from vault.contracts import OperatorCommandBody
-from vault.routes.common import json_object, services
+from vault.routes.common import json_object
+from vault.routes.state import services
 
 
 async def command(request: Request) -> Response:

@@ -7,7 +7,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from vault.contracts import CardQuery
-from vault.routes.common import services, single_query
+from vault.routes.common import single_query
+from vault.routes.state import services
 from vault.routes.tokens import card_fields, client_address, tokenise
 
 

@@ -7,7 +7,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from vault.contracts import ChargeCreate
-from vault.routes.common import json_object, services
+from vault.routes.common import json_object
+from vault.routes.state import services
 
 
 async def create_charge(request: Request) -> Response:

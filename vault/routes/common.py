@@ -1,4 +1,5 @@
-"""What every route needs: the services, a strict JSON body, and a worker thread."""
+"""What every route needs: a strict JSON body and single query parameters (no card type, no
+service: settlement's routes use it too)."""
 
 from __future__ import annotations
 
@@ -8,13 +9,6 @@ from typing import Any
 from starlette.requests import Request
 
 from vault.errors import VaultError
-from vault.services import Services
-
-
-def services(request: Request) -> Services:
-    """The services the lifespan built."""
-    built: Services = request.state.services
-    return built
 
 
 def _invalid(message: str) -> VaultError:

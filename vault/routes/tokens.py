@@ -16,7 +16,8 @@ from starlette.responses import JSONResponse, Response
 from vault.contracts import Card, CardCreate, Token
 from vault.errors import VaultError
 from vault.forms import is_form, read_form, typed_card
-from vault.routes.common import parse_object, services
+from vault.routes.common import parse_object
+from vault.routes.state import services
 from vault.services import Services
 
 

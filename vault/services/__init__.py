@@ -12,7 +12,6 @@ from vault.identity import Identity
 from vault.services.cards import CardService
 from vault.services.charges import ChargeService
 from vault.services.operator import OperatorService
-from vault.services.settlement import SettlementService
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,15 +24,14 @@ class Services:
     credentials: ServiceCredentials
     cards: CardService
     charges: ChargeService
-    settlement: SettlementService
     keys: KeyProvider
     operator: OperatorService
     pace: TokenisingPace
 
     def complete_abandoned(self) -> None:
-        """Finish what a crash or an unanswered network left processing (the completer)."""
+        """Finish the charges a crash or an unanswered network left processing (the completer;
+        vault.app runs settlement's after them)."""
         self.charges.complete_abandoned()
-        self.settlement.complete_abandoned()
 
     def renew_claims(self) -> None:
         """Keep the leases of the work this process is doing (vault.store.claims)."""

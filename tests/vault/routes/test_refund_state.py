@@ -56,7 +56,7 @@ def test_a_refund_reads_as_recorded_through_processing_to_final(vault, network) 
     }
     network.settle_status = 200
     vault.lapse("refunds")
-    vault.client.app_state["services"].settlement.complete_abandoned()
+    vault.client.app_state["settlement"].service.complete_abandoned()
     assert read(vault, "re_1", live=True).json()["status"] == "succeeded"
 
 

@@ -270,8 +270,7 @@ def test_a_settlement_left_processing_by_a_crash_is_finished_by_the_completer(
             )
         )
     engine.dispose()
-    services = sqlite_vault.client.app_state["services"]
-    services.settlement.complete_abandoned()
+    sqlite_vault.client.app_state["settlement"].service.complete_abandoned()
     settled = state(sqlite_vault, "ch_c", live=True)["settlement"]
     assert settled == {"action": "capture", "status": "succeeded", "amount": 400}
     assert network.settled[-1] == (
@@ -300,7 +299,7 @@ def test_a_refund_whose_answer_was_lost_is_finished_and_shown_in_the_charge_stat
     assert shown["amount_refunded"] == 0
     network.settle_status = 200
     sqlite_vault.lapse("refunds")
-    sqlite_vault.client.app_state["services"].settlement.complete_abandoned()
+    sqlite_vault.client.app_state["settlement"].service.complete_abandoned()
     shown = state(sqlite_vault, "ch_r", live=True)
     assert shown["refunds"] == [{"refund_id": "re_lost", "status": "succeeded", "amount": 300}]
     assert shown["amount_refunded"] == 300
