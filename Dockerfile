@@ -29,6 +29,7 @@ COPY pyproject.toml README.md ./
 COPY strongroom ./strongroom
 COPY vault ./vault
 COPY settlement ./settlement
+COPY vault_audit ./vault_audit
 COPY edge_proxy ./edge_proxy
 COPY router ./router
 COPY api ./api

@@ -21,8 +21,8 @@ import click
 
 from strongroom import audit_query
 from strongroom.datadir import data_dir_option, require_data_dir
-from vault.audit_checkpoint import load_public_key
-from vault.audit_verify import ArchiveInvalid, Verified, verify_archive
+from vault_audit.checkpoint import load_public_key
+from vault_audit.verify import ArchiveInvalid, Verified, verify_archive
 
 
 @dataclass(frozen=True)

@@ -1,16 +1,17 @@
 """Every import rule of the repository, in one file, checked on the source (AST, no import).
 
-- The PCI zone (vault, settlement, edge_proxy) imports no other package of this repo, so none
-  of the app zone (api, router, fraud, merchant_demo), and only the few libraries it was
-  allowed; but a package the vault hosts in its process (settlement) imports the vault's
-  card-free modules, and only the vault's composition root (vault.app, vault.__main__)
-  imports it, so the card core never runs its code but through the app that mounts it.
+- The PCI zone (vault, settlement, vault_audit, edge_proxy) imports no other package of this
+  repo, so none of the app zone (api, router, fraud, merchant_demo), and only the few
+  libraries it was allowed; but a package the vault hosts in its process (settlement, the
+  audit archive) imports the vault's card-free modules, and only the vault's composition
+  root (vault.app, vault.__main__) imports it, so the card core never runs its code but
+  through the app that mounts it.
 - Services never import each other; what they share is strongroom.web, which imports no
   service and nothing else of `strongroom`, so the CLI and the services import it with no
   cycle between any two packages.
 - Domain modules (`*/domain/*`) import no web framework, not even through what they import.
-- Settlement code never imports the vault's crypto or its card types, not even through what
-  it imports.
+- Settlement code never imports the vault's crypto or its card types; neither it nor the
+  audit archive reaches them through what it imports.
 
 The checker reads `import` statements (at any depth, TYPE_CHECKING blocks included) with
 `ast`; a rule is a function of the graph, so the last tests plant bad imports in a throwaway
@@ -29,12 +30,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 # Packages that run in a service's process without being a service: each to its host.
-HOSTED = {"settlement": "vault"}
+HOSTED = {"settlement": "vault", "vault_audit": "vault"}
 # The modules of a host that compose its process: the only ones that import what it hosts.
 # They count apart from the package in the cycle check (the card core must not import
 # settlement, which imports the card core).
 ROOTS = {"vault": ("vault.app", "vault.__main__")}
-PCI = ("vault", "settlement", "edge_proxy")
+PCI = ("vault", *HOSTED, "edge_proxy")
 APP_ZONE = ("api", "router", "fraud", "merchant_demo")
 SERVICES = ("vault", "edge_proxy", *APP_ZONE, "card_network")
 PACKAGES = (*SERVICES, *HOSTED, "strongroom")
@@ -64,6 +65,8 @@ PCI_LIBRARIES = {
     # but httptools, the binding of llhttp that frames its messages; uvloop runs its loop.
     # Capture, void, refund: its routes, its queries; the card network through the vault.
     "settlement": frozenset({"starlette", "pydantic", "sqlalchemy"}),
+    # The archive's checkpoints are signed (Ed25519) and read as pydantic models.
+    "vault_audit": frozenset({"cryptography", "pydantic"}),
     "edge_proxy": frozenset(
         {"pydantic", "pydantic_settings", "prometheus_client", "brotli", "uvloop", "httptools"}
     ),
@@ -280,9 +283,10 @@ def settlement_imports_no_crypto(graph: Graph) -> list[str]:
     return found
 
 
-def settlement_reaches_no_crypto(graph: Graph) -> list[str]:
+def hosted_packages_reach_no_card_code(graph: Graph) -> list[str]:
+    """What the vault hosts (settlement, the audit archive) runs no module that holds a card."""
     found = []
-    for module in graph.in_package(SETTLEMENT):
+    for module in [m for package in HOSTED for m in graph.in_package(package)]:
         came_from = graph.reach(module)
         found += [graph.path(came_from, r) for r in sorted(came_from) if _holds_cards(r)]
     return found
@@ -296,7 +300,7 @@ RULES = (
     package_cycles,
     domain_imports_no_web_framework,
     settlement_imports_no_crypto,
-    settlement_reaches_no_crypto,
+    hosted_packages_reach_no_card_code,
 )
 
 
@@ -343,11 +347,12 @@ def test_settlement_imports_neither_the_crypto_nor_the_card_types() -> None:
     assert settlement_imports_no_crypto(repo()) == []
 
 
-def test_settlement_reaches_no_crypto_through_what_it_imports() -> None:
+def test_hosted_packages_reach_no_card_code_through_what_it_imports() -> None:
     graph = repo()
     assert "settlement.service" in graph.modules
     assert "vault.store.claims" in graph.reach("settlement.service")  # it uses the core's
-    assert settlement_reaches_no_crypto(graph) == []
+    assert "vault.audit_chain" in graph.reach("vault_audit.verify")
+    assert hosted_packages_reach_no_card_code(graph) == []
 
 
 # The checker itself: a throwaway tree with one bad import per rule.
@@ -421,7 +426,7 @@ def test_each_rule_fails_on_a_planted_bad_import(tmp_path: Path) -> None:
         "settlement.service imports vault.crypto.envelope",
     ]
     assert "settlement.routes -> vault.app -> settlement.service -> vault.crypto" in (
-        settlement_reaches_no_crypto(graph)
+        hosted_packages_reach_no_card_code(graph)
     )
 
 

@@ -25,8 +25,6 @@ from settlement.routes import Settling
 from settlement.service import SettlementService
 from vault import identity
 from vault.audit import AuditLog, Refusals
-from vault.audit_archive import AuditArchive
-from vault.audit_checkpoint import load_or_create_key
 from vault.auth import MerchantKeys, ServiceCredentials
 from vault.cardnet import CardNetwork, ask, first_answer
 from vault.config import Settings, decode_key32
@@ -55,6 +53,8 @@ from vault.store.claims import Claims
 from vault.store.db import make_engine, session_factory
 from vault.store.migrate import upgrade_to_head
 from vault.trusted import TrustedProxies
+from vault_audit.archive import AuditArchive
+from vault_audit.checkpoint import load_or_create_key
 
 MAX_BODY_BYTES = 16 * 1024  # a card or a charge is a few hundred bytes
 log = logging.getLogger("vault")

@@ -8,7 +8,7 @@ copied into a new segment file, and a checkpoint of the chain's head is signed o
 
 Files are created once and never rewritten (the Object Lock bucket of production enforces
 it; locally it is this writer's discipline). The archive is what the security team
-verifies (vault.audit_verify), with the checkpoint public key and nothing else.
+verifies (vault_audit.verify), with the checkpoint public key and nothing else.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from vault.audit_chain import GENESIS, AuditChainBroken, check_line
-from vault.audit_checkpoint import (
+from vault_audit.checkpoint import (
     Checkpoint,
     CheckpointInvalid,
     checkpoint_name,

@@ -19,7 +19,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from vault.audit_chain import GENESIS, AuditChainBroken, check_line
-from vault.audit_checkpoint import Checkpoint, CheckpointInvalid, checkpoint_name, open_checkpoint
+from vault_audit.checkpoint import Checkpoint, CheckpointInvalid, checkpoint_name, open_checkpoint
 
 _SEGMENT = re.compile(r"([0-9]{12})-([0-9]{12})\.log")
 _CHECKPOINT = re.compile(r"[0-9]{12}\.json")

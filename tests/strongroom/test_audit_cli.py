@@ -14,8 +14,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from vault.audit import AuditLog, Entry
-from vault.audit_archive import AuditArchive
-from vault.audit_checkpoint import public_key_text
+from vault_audit.archive import AuditArchive
+from vault_audit.checkpoint import public_key_text
 
 ROUNDS: list[list[Entry]] = [
     [

@@ -13,15 +13,15 @@ from starlette.testclient import TestClient
 
 from vault.app import create_app
 from vault.audit import AuditLog
-from vault.audit_archive import AuditArchive
 from vault.audit_chain import AuditChainBroken
-from vault.audit_checkpoint import (
+from vault_audit.archive import AuditArchive
+from vault_audit.checkpoint import (
     CheckpointInvalid,
     load_or_create_key,
     load_public_key,
     open_checkpoint,
 )
-from vault.audit_verify import ArchiveInvalid, verify_archive
+from vault_audit.verify import ArchiveInvalid, verify_archive
 
 
 def write(log: AuditLog, n: int) -> None:
