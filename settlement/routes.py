@@ -4,25 +4,19 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Protocol
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from settlement.ports import Credentials
 from settlement.service import SettlementService
 from vault.contracts import CaptureCreate, MarketplaceQuery, RefundCreate, VoidCreate
 from vault.errors import NotFound
 from vault.routes.common import json_object, single_query
 
 _ID = re.compile(r"[A-Za-z0-9_]{1,64}")
-
-
-class Credentials(Protocol):
-    """The mode of the calling API stack, from its service credential (vault.auth)."""
-
-    def livemode(self, header: str | None) -> bool: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,12 +18,12 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from typing import Protocol
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from settlement import store
+from settlement.ports import Answer, ApprovalCheck, Network
 from settlement.reads import ReadAudit
 from vault.audit import AuditLog
 from vault.contracts import (
@@ -44,44 +44,12 @@ from vault.store.models import ChargeRecord, RefundRecord, SettlementRecord
 log = logging.getLogger("vault.settlement")
 
 
-class Answer(Protocol):
-    """The network's answer to a capture, void or refund."""
-
-    @property
-    def approved(self) -> bool: ...
-
-    @property
-    def failure_code(self) -> str | None: ...
-
-
 @dataclass(frozen=True, slots=True)
 class _Settled:
     """Test mode's answer: a settled test charge always settles."""
 
     approved: bool = True
     failure_code: str | None = None
-
-
-class Network(Protocol):
-    """The card network's captures, voids and refunds (vault.app.SettlementNetwork): each
-    message names the authorisation by its id and goes under its idempotency key."""
-
-    def first_answer(self, kind: str, body: dict[str, object]) -> Answer:
-        """The answer to a message sent for the first time (vault.cardnet.first_answer)."""
-        ...
-
-    def ask_again(self, kind: str, body: dict[str, object]) -> Answer | None:
-        """The answer to a message sent again after its answer was lost; None while still
-        unanswered."""
-        ...
-
-
-class ApprovalCheck(Protocol):
-    """Fraud's approval of a capture (vault.services.approvals.Approvals)."""
-
-    def check(
-        self, charge: ChargeRecord, clearance: Clearance, now: float, fresh: bool
-    ) -> None: ...
 
 
 def _retryable(settled: SettlementRecord) -> bool:
