@@ -7,6 +7,9 @@
   cycle between any two packages.
 - Domain modules (`*/domain/*`) import no web framework, not even through what they import.
 - Settlement code never imports the vault's crypto or its card types.
+- The `strongroom` command changes the vault only through its signed operator commands:
+  it imports none of the vault's write paths (its store, crypto, services, the writer of
+  its audit log), but for the read-only checker's queries.
 
 The checker reads `import` statements (at any depth, TYPE_CHECKING blocks included) with
 `ast`; a rule is a function of the graph, so the last tests plant bad imports in a throwaway
@@ -63,6 +66,19 @@ PCI_LIBRARIES = {
 # settlement is a package of its own (see the xfail below).
 SETTLEMENT = ("vault.services.settlement", "vault.routes.settlement", "vault.store.settlements")
 CARD_HOLDING = ("vault.crypto", "vault.domain.secret", "cryptography")
+# What writes the vault's database, keyring or audit log. Only the vault itself, running,
+# does: `strongroom` reaches it by signed commands (/admin/v1/commands) and /healthz.
+VAULT_WRITERS = (
+    "vault.store",
+    "vault.crypto",
+    "vault.services",
+    "vault.admin",
+    "vault.audit.AuditLog",
+)
+# The one exception: the chaos checker compares ledgers after a run, with the stack quiet,
+# by SELECTs alone; it needs the vault's engine (hidden parameters, the SQLite pragmas) and
+# its table definitions to query, and nothing that writes.
+VAULT_READERS = {"strongroom.checker": ("vault.store.db", "vault.store.models")}
 
 
 @dataclass
@@ -270,6 +286,23 @@ def settlement_reaches_no_crypto(graph: Graph) -> list[str]:
     return found
 
 
+def _is_under(name: str, prefixes: Iterable[str]) -> bool:
+    return any(name == p or name.startswith(p + ".") for p in prefixes)
+
+
+def cli_writes_no_vault_behind_its_back(graph: Graph) -> list[str]:
+    """What the `strongroom` package imports of the vault's write paths, the read-only
+    checker's readers aside. Its own imports, not what they run: vault.audit's verifier,
+    say, runs the store's models to read anchors, and writes nothing."""
+    found = []
+    for module in graph.in_package("strongroom"):
+        allowed = VAULT_READERS.get(module, ())
+        for name in sorted(graph.modules[module]):
+            if _is_under(name, VAULT_WRITERS) and not _is_under(name, allowed):
+                found.append(f"{module} imports {name}")
+    return found
+
+
 RULES = (
     pci_imports_no_other_package,
     pci_imports_only_allowed_libraries,
@@ -278,6 +311,7 @@ RULES = (
     package_cycles,
     domain_imports_no_web_framework,
     settlement_imports_no_crypto,
+    cli_writes_no_vault_behind_its_back,
 )
 
 
@@ -324,6 +358,12 @@ def test_settlement_imports_neither_the_crypto_nor_the_card_types() -> None:
     assert settlement_imports_no_crypto(repo()) == []
 
 
+def test_the_cli_imports_none_of_the_vaults_writers_but_the_checkers_readers() -> None:
+    graph = repo()
+    assert {"vault.store.db", "vault.store.models"} <= graph.modules["strongroom.checker"]
+    assert cli_writes_no_vault_behind_its_back(graph) == []
+
+
 @pytest.mark.xfail(
     strict=True, reason="settlement still lives in vault/ and reaches the card core through it"
 )
@@ -362,6 +402,9 @@ PLANTED = {
     "card_network/__init__.py": "",
     "strongroom/__init__.py": "",
     "strongroom/cli.py": "import api.app\n",
+    "strongroom/marketplaces.py": "import vault.admin\nfrom vault.store import repository\n",
+    "strongroom/backup.py": "from vault.audit import AuditLog, read_anchors\n",
+    "strongroom/checker.py": "import vault.store.db\nfrom vault.crypto import keyring\n",
     "strongroom/web/__init__.py": "from strongroom import cli\n",
 }
 
@@ -393,6 +436,15 @@ def test_each_rule_fails_on_a_planted_bad_import(tmp_path: Path) -> None:
     assert settlement_imports_no_crypto(graph) == [
         "vault.services.settlement imports vault.crypto",
         "vault.services.settlement imports vault.crypto.envelope",
+    ]
+    # The checker's reader is allowed; its keyring is not, nor anything of the others.
+    assert cli_writes_no_vault_behind_its_back(graph) == [
+        "strongroom.backup imports vault.audit.AuditLog",
+        "strongroom.checker imports vault.crypto",
+        "strongroom.checker imports vault.crypto.keyring",
+        "strongroom.marketplaces imports vault.admin",
+        "strongroom.marketplaces imports vault.store",
+        "strongroom.marketplaces imports vault.store.repository",
     ]
 
 
