@@ -219,7 +219,6 @@ async def with_stack(
     secrets_ = load_or_create(data_dir)
     # One marketplace per five test charges (warm-up charges included), one for live.
     needed = -(-len(CONCURRENCIES) * n // CHARGES_PER_TEST_MARKETPLACE)
-    keys = [create_marketplace(opts, secrets_, f"bench {i}") for i in range(needed)]
     stack = services(opts, secrets_)
     if prefix is not None:
         next(s for s in stack if s.name == "fraud").env["FRAUD_COUNTERS_PREFIX"] = prefix
@@ -230,6 +229,7 @@ async def with_stack(
     edge = f"http://127.0.0.1:{opts.ports.edge}"
     with Supervisor(stack, opts.host, data_dir / "logs") as supervisor:
         supervisor.start()
+        keys = [create_marketplace(opts, secrets_, f"bench {i}") for i in range(needed)]
         pids = supervisor.pids()
         await _warm(edge, secrets_, keys[-1])
         await body(edge, keys, pids)

@@ -33,7 +33,7 @@ import httpx
 
 from strongroom import testcards
 from strongroom.devkeys import load_or_create
-from strongroom.marketplaces import MarketplaceKeys, dev_marketplace
+from strongroom.marketplaces import MarketplaceKeys, dev_marketplace_keys, register_dev_marketplace
 from strongroom.stack import Options, Ports, services
 from strongroom.supervisor import Supervisor, free_ports
 
@@ -82,7 +82,7 @@ def running_stack(data_dir: Path, counters: str) -> Iterator[tuple[str, Marketpl
         router_test_rate=0,
     )
     secrets = load_or_create(data_dir)
-    keys = dev_marketplace(opts, secrets)
+    keys = dev_marketplace_keys(data_dir)
     processes = services(opts, secrets)
     for process in processes:
         if process.name == "vault":
@@ -95,6 +95,7 @@ def running_stack(data_dir: Path, counters: str) -> Iterator[tuple[str, Marketpl
                 process.env[f"VAULT_{name}_TOTAL_CAP"] = str(10**13)
     with Supervisor(processes, opts.host, data_dir / "logs") as supervisor:
         supervisor.start()
+        register_dev_marketplace(opts, secrets, keys)
         yield f"http://127.0.0.1:{opts.ports.edge}", keys
 
 

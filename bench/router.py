@@ -36,7 +36,12 @@ from pathlib import Path
 import httpx
 
 from strongroom.devkeys import load_or_create
-from strongroom.marketplaces import MarketplaceKeys, create_marketplace, dev_marketplace
+from strongroom.marketplaces import (
+    MarketplaceKeys,
+    create_marketplace,
+    dev_marketplace_keys,
+    register_dev_marketplace,
+)
 from strongroom.stack import Options, Ports, services
 from strongroom.supervisor import Supervisor, free_ports
 from strongroom.testcards import generated_card
@@ -176,20 +181,21 @@ def main() -> None:
             api_test_priority=args.test_priority,
         )
         secrets = load_or_create(data_dir)
-        keys = dev_marketplace(opts, secrets)
+        keys = dev_marketplace_keys(data_dir)
         edge = f"http://{HOST}:{ports.edge}"
         base = edge if args.via == "edge" else f"http://{HOST}:{ports.router}"
         extra = {"host": "api.localhost"} if args.via == "edge" else {}
         live = {"authorization": f"Bearer {keys.sk_live}", **extra}
-        testers = [keys] + [
-            create_marketplace(opts, secrets, f"tester {n}") for n in range(1, args.flood_keys)
-        ]
-        test = [{"authorization": f"Bearer {t.sk_test}", **extra} for t in testers]
         probe_base = f"http://{HOST}:{ports.api_live}" if args.via == "stack" else base
         probe_url = f"{probe_base}/v1/charges?limit=10"
         pause = args.pause_ms / 1000
         with Supervisor(services(opts, secrets), HOST, data_dir / "logs") as supervisor:
             supervisor.start()
+            register_dev_marketplace(opts, secrets, keys)
+            testers = [keys] + [
+                create_marketplace(opts, secrets, f"tester {n}") for n in range(1, args.flood_keys)
+            ]
+            test = [{"authorization": f"Bearer {t.sk_test}", **extra} for t in testers]
             seed(base, edge, keys, live)
             # Alternate quiet and flooded phases, so that a change in the machine's own
             # load (other work on it) falls on both conditions alike.

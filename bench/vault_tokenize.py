@@ -37,7 +37,7 @@ from pathlib import Path
 import httpx
 
 from strongroom.devkeys import load_or_create
-from strongroom.marketplaces import dev_marketplace
+from strongroom.marketplaces import dev_marketplace_keys, register_dev_marketplace
 from strongroom.stack import Options, Ports, services
 from strongroom.supervisor import Supervisor, free_ports
 from strongroom.testcards import generated_card
@@ -163,7 +163,7 @@ async def run(n: int, c: int, rounds: int, work: Path) -> None:
     data_dir = work / "stack"
     opts = Options(data_dir=data_dir, ports=Ports(*free_ports(8)))
     secrets_ = load_or_create(data_dir)
-    keys = dev_marketplace(opts, secrets_)
+    keys = dev_marketplace_keys(data_dir)
     # Live mode: test mode takes only the documented test cards, not generated numbers.
     pk = {"authorization": f"Bearer {keys.pk_live}", "host": "api.localhost"}
     # One client address and one key tokenise everything here: no pacing (docs/vault.md).
@@ -200,6 +200,7 @@ async def run(n: int, c: int, rounds: int, work: Path) -> None:
         openbao_raft(work / "bao-audit", audit=True) as audited,
     ):
         supervisor.start()
+        register_dev_marketplace(opts, secrets_, keys)
         calls = {
             "strongroom edge": tokenise(f"http://127.0.0.1:{opts.ports.edge}", "edge"),
             "strongroom direct": tokenise(f"http://127.0.0.1:{opts.ports.vault}", "vault"),

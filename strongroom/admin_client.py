@@ -1,11 +1,89 @@
-"""The API stacks' admin interface (/admin/v1), as the `strongroom` command uses it."""
+"""The admin interfaces the `strongroom` command is a client of: the vault's signed operator
+commands (/admin/v1/commands) and the API stacks' /admin/v1.
+
+Nothing here opens a database or a keyring: a change is made by the running service that
+owns it, so it is checked, audited and seen at once (a key cache, a rotated key) there.
+"""
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
+import secrets
+import time
 from typing import Any
 
 import click
 import httpx
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+COMMAND_LIFETIME = 60  # seconds a signed command stays good (the vault allows at most 300)
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def signing_key(encoded: str, source: str) -> Ed25519PrivateKey:
+    """The operator's private key from its base64 text (`source` names where it came from)."""
+    try:
+        return Ed25519PrivateKey.from_private_bytes(base64.b64decode(encoded, validate=True))
+    except (binascii.Error, ValueError):
+        raise click.ClickException(
+            f"{source} is not an operator key: base64 of a raw 32-byte Ed25519 private key"
+        ) from None
+
+
+def sign_command(
+    key: Ed25519PrivateKey, audience: dict[str, str], command: dict[str, Any]
+) -> dict[str, str]:
+    """`command` signed for the one vault and environment `audience` names, to run once
+    (its nonce) and soon (its expiry): the body of POST /admin/v1/commands."""
+    body = {"nonce": secrets.token_urlsafe(24), "expires_at": int(time.time()) + COMMAND_LIFETIME}
+    payload = json.dumps(
+        {**body, **audience, "command": command}, sort_keys=True, separators=(",", ":")
+    ).encode()
+    return {"payload": _b64url(payload), "signature": _b64url(key.sign(payload))}
+
+
+class VaultAdmin:
+    """A running vault's operator commands; every failure is a one-line ClickException."""
+
+    def __init__(self, url: str, key: Ed25519PrivateKey) -> None:
+        self.url, self._key = url.rstrip("/"), key
+
+    def audience(self) -> dict[str, str]:
+        """The vault and environment a command is signed for: the running vault's own."""
+        url = self.url + "/healthz"
+        try:
+            response = httpx.get(url, timeout=10)
+            health = response.json()
+            return {"vault": str(health["vault_id"]), "environment": str(health["environment"])}
+        except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
+            raise click.ClickException(f"the vault at {url} is unreachable: {exc}") from None
+
+    def run(self, command: dict[str, Any]) -> dict[str, Any]:
+        """Sign `command` for this vault and have it execute the command; its result."""
+        url = self.url + "/admin/v1/commands"
+        signed = sign_command(self._key, self.audience(), command)
+        try:
+            response = httpx.post(url, json=signed, timeout=120)
+        except httpx.HTTPError as exc:
+            raise click.ClickException(f"the vault at {url} is unreachable: {exc}") from None
+        try:
+            answer: dict[str, Any] = response.json()
+        except ValueError:
+            raise click.ClickException(
+                f"{url} answered {response.status_code} without JSON: is it a Strongroom vault?"
+            ) from None
+        if response.status_code != 200:
+            error = answer.get("error", {})
+            message = f"the vault refused: {error.get('code')}: {error.get('message')}"
+            if "signature does not verify" in str(error.get("message")):
+                message += f" (is {self.url} the vault you meant, and the operator key its own?)"
+            raise click.ClickException(message)
+        return answer
 
 
 class AppAdmin:

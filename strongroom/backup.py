@@ -2,12 +2,15 @@
 
 A backup is a directory: each SQLite database copied by SQLite's online backup API (a
 consistent snapshot while the stack runs), the vault's audit log, and the key material —
-the secrets, the dev marketplace's keys, the vault's keyring — sealed under a passphrase
-(scrypt, AES-256-GCM), so that the backup of the card data never travels with the keys
-that open it in the clear. A manifest lists every file with its SHA-256 and the audit
-log's head. Restore checks all of it before it writes anything, and checks the restored
-audit log against the restored vault database's anchor. PostgreSQL deployments back up
-with pg_dump and point-in-time restore instead: docs/operations.md.
+the secrets, the dev marketplace's keys, the vault's keyring, the stack's recorded
+settings (database URLs may hold passwords) — sealed under a passphrase (scrypt,
+AES-256-GCM), so that the backup of the card data never travels with the keys that open
+it in the clear. A manifest lists every file with its SHA-256 and the audit log's head.
+Restore checks all of it before it writes anything, and checks the restored audit log
+against the restored vault database's anchor. Restore writes the vault's database and
+keyring, so the `restore` command refuses while the vault backed up serves
+(strongroom/backup_cli.py). PostgreSQL deployments back up with pg_dump and
+point-in-time restore instead: docs/operations.md.
 """
 
 from __future__ import annotations
@@ -29,9 +32,12 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 from sqlalchemy import create_engine
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import sessionmaker
 
 from vault.audit import read_anchors
 from vault.audit_chain import AuditChainBroken, Head, verify_chain
+from vault.identity import recorded
 
 FORMAT = 1
 MANIFEST = "manifest.json"
@@ -41,6 +47,7 @@ SEALED = (
     "dev-marketplace.json",
     "vault/keyring.json",
     "vault/audit-checkpoint.key",  # signs the audit checkpoints
+    "stack.json",  # the settings `up` recorded: ports, database URLs (with their passwords)
 )
 AUDIT_LOG = "vault/audit.log"
 # Public as they are: the checkpoint key's public half and the archive of signed
@@ -112,7 +119,7 @@ def _private_file(path: Path, data: bytes) -> None:
         os.fsync(f.fileno())
 
 
-def _empty_or_absent(path: Path, what: str) -> None:
+def empty_or_absent(path: Path, what: str) -> None:
     if path.exists() and (not path.is_dir() or any(path.iterdir())):
         raise BackupError(f"{what} {path} is not empty; nothing is overwritten")
 
@@ -158,7 +165,7 @@ def backup(data_dir: Path, dest: Path, passphrase: str) -> Summary:
     the log is written before the data it records, so it is never behind their anchor."""
     if not (data_dir / VAULT_DB).exists():
         raise BackupError(f"{data_dir} holds no vault database ({VAULT_DB})")
-    _empty_or_absent(dest, "backup directory")
+    empty_or_absent(dest, "backup directory")
     _key(passphrase, b"\0" * 16)  # refuse a short passphrase before copying anything
     dest.mkdir(mode=0o700, parents=True, exist_ok=True)
     files: dict[str, str] = {}
@@ -217,15 +224,58 @@ def _read_manifest(src: Path) -> dict[str, Any]:
     return manifest
 
 
-def restore(src: Path, data_dir: Path, passphrase: str) -> Summary:
-    """Rebuild `data_dir` (absent or empty) from the backup `src`, or change nothing."""
-    _empty_or_absent(data_dir, "data directory")
+@dataclass(frozen=True)
+class Opened:
+    """A backup checked against its manifest, its sealed files opened (in memory only)."""
+
+    src: Path
+    manifest: dict[str, Any]
+    sealed: dict[str, bytes]  # name -> the file as it was backed up
+
+    def vault_id(self) -> str | None:
+        """The id of the vault backed up, as its database records it (None: none yet)."""
+        if VAULT_DB not in self.manifest["files"]:
+            return None
+        # Immutable: a backup is never written, and nothing (no -wal, no -shm) is made beside it.
+        engine = create_engine(f"sqlite:///file:{self.src / VAULT_DB}?immutable=1&uri=true")
+        try:
+            found = recorded(sessionmaker(engine))
+        except SQLAlchemyError:
+            return None
+        finally:
+            engine.dispose()
+        return None if found is None else found.vault_id
+
+    def vault_url(self) -> str | None:
+        """Where the vault served when it was backed up, as `up` recorded it, if it did."""
+        try:
+            body = json.loads(self.sealed["stack.json"])
+            return f"http://{body['host']}:{int(body['ports']['vault'])}"
+        except (KeyError, ValueError, TypeError):
+            return None
+
+
+def open_backup(src: Path, passphrase: str) -> Opened:
+    """The backup `src`, every file checked and the sealed ones opened; nothing written."""
     manifest = _read_manifest(src)
     opened = {
         name: unseal((src / _stored(name, "sealed")).read_bytes(), name, passphrase)
         for name, entry in manifest["files"].items()
         if entry["kind"] == "sealed"
     }
+    return Opened(src, manifest, opened)
+
+
+def restore(src: Path, data_dir: Path, passphrase: str) -> Summary:
+    """Rebuild `data_dir` (absent or empty) from the backup `src`, or change nothing."""
+    empty_or_absent(data_dir, "data directory")
+    return restore_opened(open_backup(src, passphrase), data_dir)
+
+
+def restore_opened(backup: Opened, data_dir: Path) -> Summary:
+    """Rebuild `data_dir` (absent or empty) from the opened backup, or change nothing."""
+    empty_or_absent(data_dir, "data directory")
+    src, manifest, opened = backup.src, backup.manifest, backup.sealed
     staging = data_dir.with_name(f".{data_dir.name}.restoring-{secrets.token_hex(4)}")
     staging.mkdir(mode=0o700, parents=True)
     try:

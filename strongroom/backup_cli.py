@@ -1,5 +1,10 @@
 """`strongroom backup` and `strongroom restore`: the data directory to a backup directory
-and back (strongroom/backup.py says what is in one)."""
+and back (strongroom/backup.py says what is in one).
+
+Restore writes the vault's database, keyring and audit log, which only the running vault
+may change: it refuses while the vault backed up serves (a second copy of it would also
+take the commands signed for the first).
+"""
 
 from __future__ import annotations
 
@@ -7,8 +12,10 @@ import os
 from pathlib import Path
 
 import click
+import httpx
 
 from strongroom import backup as backups
+from strongroom.stack import Options
 
 PASSPHRASE_ENV = "STRONGROOM_BACKUP_PASSPHRASE"  # noqa: S105 - a variable name, not a secret
 
@@ -71,10 +78,25 @@ def backup_command(dest: Path, data_dir: Path, passphrase_file: Path | None) -> 
 )
 @DATA_DIR
 @PASSPHRASE_FILE
-def restore_command(src: Path, data_dir: Path, passphrase_file: Path | None) -> None:
-    """Rebuild an absent or empty data directory from a backup; start the stack after."""
+@click.option(
+    "--vault-url",
+    envvar="STRONGROOM_VAULT_URL",
+    show_envvar=True,
+    help="Where the vault backed up serves, if it still does. Default: as `up` recorded it "
+    "in the backup, else http://127.0.0.1:8084.",
+)
+def restore_command(
+    src: Path, data_dir: Path, passphrase_file: Path | None, vault_url: str | None
+) -> None:
+    """Rebuild an absent or empty data directory from a backup; start the stack after.
+    Refused while the vault backed up is running: stop it first (`strongroom down`)."""
     try:
-        summary = backups.restore(src, data_dir, _passphrase(passphrase_file, confirm=False))
+        backups.empty_or_absent(data_dir, "data directory")
+        opened = backups.open_backup(src, _passphrase(passphrase_file, confirm=False))
+        default = Options(data_dir=data_dir)
+        url = vault_url or opened.vault_url() or f"http://{default.host}:{default.ports.vault}"
+        _refuse_if_serving(url.rstrip("/"), opened.vault_id())
+        summary = backups.restore_opened(opened, data_dir)
     except (backups.BackupError, OSError) as exc:
         raise click.ClickException(str(exc)) from None
     audit = (
@@ -83,3 +105,23 @@ def restore_command(src: Path, data_dir: Path, passphrase_file: Path | None) -> 
         else f"audit log verified to entry {summary.audit.seq}"
     )
     click.echo(f"restored {len(summary.files)} files into {data_dir} ({audit})")
+
+
+def _refuse_if_serving(url: str, backed_up: str | None) -> None:
+    """A one-line refusal if the vault at `url` answers and is the vault backed up (or
+    either id is unknown: fail closed)."""
+    try:
+        response = httpx.get(f"{url}/healthz", timeout=5)
+        health = response.json()
+    except (httpx.HTTPError, ValueError):
+        return  # nothing serves there, or nothing that is a vault
+    if not isinstance(health, dict) or health.get("service") != "vault":
+        return
+    serving = health.get("vault_id")
+    if backed_up is not None and serving is not None and serving != backed_up:
+        return  # another vault: restoring writes nothing of its own
+    raise click.ClickException(
+        f"the vault at {url} is running{'' if serving is None else f' ({serving})'}: "
+        "restoring would write its database and keyring behind its back. Stop its stack "
+        "first (`strongroom down`)"
+    )

@@ -33,7 +33,7 @@ from strongroom.devkeys import DevSecrets
 from strongroom.fraud_cli import fraud_group
 from strongroom.lifecycle import running, stack_status, stop_up
 from strongroom.marketplace_cli import marketplace_group, print_keys
-from strongroom.marketplaces import MarketplaceKeys, dev_marketplace
+from strongroom.marketplaces import MarketplaceKeys, dev_marketplace_keys, register_dev_marketplace
 from strongroom.stack import Options, Ports, default_metrics_ports, services
 from strongroom.supervisor import StartupError, Supervisor
 from strongroom.vault_cli import vault_group
@@ -186,7 +186,8 @@ def main() -> None:
 def running_stack(
     opts: Options, secrets_: DevSecrets, shop: MarketplaceKeys
 ) -> Iterator[Supervisor]:
-    """Every process, the demo shop with `shop`'s keys included, until the block ends."""
+    """Every process, the demo shop with `shop`'s keys included, until the block ends;
+    `shop` is registered (through the admin interfaces) once all are healthy."""
     processes = services(opts, secrets_, shop)
     supervisor = Supervisor(processes, opts.host, opts.data_dir / "logs", click.echo)
     with supervisor:
@@ -194,6 +195,7 @@ def running_stack(
             supervisor.start()
         except StartupError as exc:
             raise click.ClickException(str(exc)) from None
+        register_dev_marketplace(opts, secrets_, shop)
         yield supervisor
 
 
@@ -217,7 +219,7 @@ def up(**kw: Any) -> None:
     uses them."""
     opts = options_from(kw)
     secrets_ = init_data_dir(kw["data_dir"])
-    keys = dev_marketplace(opts, secrets_)
+    keys = dev_marketplace_keys(opts.data_dir)
     stop = {"signal": 0}
 
     def on_signal(signum: int, _frame: object) -> None:
@@ -281,7 +283,7 @@ def demo(**kw: Any) -> None:
     """Run a scripted checkout against the data dir's running stack, or start one for it."""
     secrets_ = secrets_of(kw["data_dir"])
     opts = options_from(kw)
-    keys = dev_marketplace(opts, secrets_)
+    keys = dev_marketplace_keys(opts.data_dir)
     edge = f"http://{opts.host}:{opts.ports.edge}"
 
     def checkout() -> list[demo_script.Step]:
@@ -293,6 +295,7 @@ def demo(**kw: Any) -> None:
 
     if edge_healthy(opts):
         click.echo(f"Using the stack already running at {edge}.")
+        register_dev_marketplace(opts, secrets_, keys)
         steps = checkout()
     else:
         click.echo("No stack running; starting one:")

@@ -18,8 +18,8 @@ import click
 
 from strongroom.admin_client import AppAdmin
 from strongroom.datadir import data_dir_option, recorded, require_data_dir, secrets_of
-from strongroom.marketplaces import MarketplaceKeys, new_keys, random_key
-from strongroom.vault_cli import operator_option, run_command
+from strongroom.marketplaces import MarketplaceKeys, new_keys, random_key, register
+from strongroom.vault_cli import operator_option, run_command, vault_admin
 
 CREDENTIAL_ENV = "STRONGROOM_API_ADMIN_CREDENTIAL"
 
@@ -97,11 +97,7 @@ def create(name: str, as_json: bool, **kw: Any) -> None:
     for admin in admins.values():
         admin.list()  # both stacks reachable and the credential good, before any change
     keys = new_keys(name)
-    # The vault first: a key the API knows but the vault refuses tokenises nothing.
-    all_keys = [keys.pk_test, keys.sk_test, keys.pk_live, keys.sk_live]
-    run_command(kw, {"action": "register_keys", "marketplace": keys.id, "keys": all_keys})
-    admins["test"].create(keys.id, name, [keys.pk_test, keys.sk_test])
-    admins["live"].create(keys.id, name, [keys.pk_live, keys.sk_live])
+    register(keys, vault_admin(kw), admins)
     if as_json:
         click.echo(keys.model_dump_json())
     else:

@@ -1,4 +1,10 @@
-"""Creating a marketplace: its id and four keys, registered where each is checked."""
+"""Creating a marketplace: its id and four keys, registered by the running services that
+check them — the vault by a signed `register_keys` command, each API stack through its
+/admin/v1 — never by writing their databases.
+
+The dev marketplace's keys are made before the stack starts (the demo shop is given them)
+and registered once the stack is healthy.
+"""
 
 from __future__ import annotations
 
@@ -7,16 +13,18 @@ import secrets
 import string
 from pathlib import Path
 
+import click
 from pydantic import BaseModel
 
-import api.admin
-import api.config
-import vault.admin
-import vault.config
+from strongroom.admin_client import AppAdmin, VaultAdmin, signing_key
 from strongroom.devkeys import DevSecrets, read_private, write_private
-from strongroom.stack import Options, services, settings_kwargs
+from strongroom.stack import Options
 
 ALNUM = string.ascii_letters + string.digits
+DEV_KEYS = "dev-marketplace.json"
+# The id of the vault the dev keys were registered with: registered again (idempotent) if
+# the stack's vault is another one, a new vault database say.
+DEV_REGISTERED = "dev-marketplace.registered"
 
 
 class MarketplaceKeys(BaseModel):
@@ -48,36 +56,70 @@ def new_keys(name: str) -> MarketplaceKeys:
     )
 
 
+def register(keys: MarketplaceKeys, vault: VaultAdmin, stacks: dict[str, AppAdmin]) -> None:
+    """Register `keys` with the vault, then each with its mode's API stack. Run again after
+    a failure, it finishes the job: the vault takes a key already its marketplace's, and a
+    stack that has the marketplace is left as it is."""
+    # The vault first: a key the API knows but the vault refuses tokenises nothing.
+    every = [keys.pk_test, keys.sk_test, keys.pk_live, keys.sk_live]
+    vault.run({"action": "register_keys", "marketplace": keys.id, "keys": every})
+    for mode, admin in stacks.items():
+        if all(row["id"] != keys.id for row in admin.list()):
+            admin.create(
+                keys.id, keys.name, [getattr(keys, f"pk_{mode}"), getattr(keys, f"sk_{mode}")]
+            )
+
+
+def local_admins(opts: Options, secrets_: DevSecrets) -> tuple[VaultAdmin, dict[str, AppAdmin]]:
+    """The admin interfaces of the local stack `opts` describes, reached with its dev secrets."""
+    if not secrets_.operator_signing_key or not secrets_.api_admin_credential:
+        raise click.ClickException(
+            f"the secrets of {opts.data_dir} predate the admin interfaces; "
+            f"`strongroom init --data-dir {opts.data_dir}` adds what they lack"
+        )
+
+    def url(port: int) -> str:
+        return f"http://{opts.host}:{port}"
+
+    key = signing_key(secrets_.operator_signing_key, "the dev secrets")
+    stacks = {
+        mode: AppAdmin(mode, url(getattr(opts.ports, f"api_{mode}")), secrets_.api_admin_credential)
+        for mode in ("test", "live")
+    }
+    return VaultAdmin(url(opts.ports.vault), key), stacks
+
+
 def create_marketplace(opts: Options, secrets_: DevSecrets, name: str) -> MarketplaceKeys:
-    """Register the keys with the vault and with the API stack of each mode."""
+    """A new marketplace, registered with the running stack `opts` describes."""
     keys = new_keys(name)
-    env = {s.name: s.env for s in services(opts, secrets_)}
-    vault.admin.register_marketplace(
-        vault.config.Settings.model_validate(settings_kwargs(env["vault"], "VAULT_")),
-        keys.id,
-        [keys.pk_test, keys.sk_test, keys.pk_live, keys.sk_live],
-    )
-    for mode, stack_keys in (
-        ("test", [keys.pk_test, keys.sk_test]),
-        ("live", [keys.pk_live, keys.sk_live]),
-    ):
-        settings = api.config.Settings.model_validate(settings_kwargs(env[f"api-{mode}"], "API_"))
-        api.admin.register_marketplace(settings, keys.id, name, stack_keys)
+    register(keys, *local_admins(opts, secrets_))
     return keys
 
 
-def dev_marketplace(opts: Options, secrets_: DevSecrets) -> MarketplaceKeys:
-    """The marketplace `strongroom up` prints keys for; made at first run, kept 0600."""
-    path = opts.data_dir / "dev-marketplace.json"
-    if path.exists():
-        return MarketplaceKeys.model_validate(json.loads(read_private(path)))
-    keys = create_marketplace(opts, secrets_, "dev")
-    write_private(path, keys.model_dump_json(indent=2))
+def dev_marketplace_keys(data_dir: Path) -> MarketplaceKeys:
+    """The keys of the marketplace `strongroom up` prints: made at the first run, kept 0600.
+    Registered only by register_dev_marketplace, once the stack serves."""
+    found = load_dev_marketplace(data_dir)
+    if found is not None:
+        return found
+    keys = new_keys("dev")
+    write_private(data_dir / DEV_KEYS, keys.model_dump_json(indent=2))
     return keys
+
+
+def register_dev_marketplace(opts: Options, secrets_: DevSecrets, keys: MarketplaceKeys) -> None:
+    """Register the dev keys with the running stack, unless its vault has them already."""
+    vault, stacks = local_admins(opts, secrets_)
+    marker = opts.data_dir / DEV_REGISTERED
+    vault_id = vault.audience()["vault"]
+    if marker.exists() and marker.read_text(encoding="utf-8").strip() == vault_id:
+        return
+    register(keys, vault, stacks)
+    marker.write_text(vault_id + "\n", encoding="utf-8")
 
 
 def load_dev_marketplace(data_dir: Path) -> MarketplaceKeys | None:
-    path = data_dir / "dev-marketplace.json"
+    path = data_dir / DEV_KEYS
     if not path.exists():
         return None
     return MarketplaceKeys.model_validate(json.loads(read_private(path)))

@@ -3,27 +3,21 @@
 Operator commands (rotate-key, rewrap, breaker, raise-limit) are signed with the
 operator's Ed25519 key for one vault and environment (as its /healthz names them) and
 sent to the running vault, which checks the signature against the public key it was
-given: the dev key of DATA_DIR/secrets.json, or --operator-key.
+given: the dev key of DATA_DIR/secrets.json, or --operator-key. The running vault is the
+one writer of its database and keyring: no command here opens either.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
-import secrets
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
-import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-import vault.config
+from strongroom.admin_client import VaultAdmin, signing_key
 from strongroom.datadir import data_dir_option, recorded, require_data_dir, secrets_of
-from strongroom.stack import services, settings_kwargs
 
 
 def vault_options(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -46,13 +40,6 @@ def operator_option(f: Callable[..., Any]) -> Callable[..., Any]:
     )(f)
 
 
-def vault_settings(kw: dict[str, Any]) -> vault.config.Settings:
-    """The vault's Settings exactly as `strongroom up` builds them for the data dir's stack."""
-    secrets_ = secrets_of(kw["data_dir"])
-    env = {s.name: s.env for s in services(recorded(kw["data_dir"]), secrets_)}
-    return vault.config.Settings.model_validate(settings_kwargs(env["vault"], "VAULT_"))
-
-
 def vault_url(kw: dict[str, Any]) -> str:
     """--vault-url, else the vault `up` recorded in the data dir."""
     url: str | None = kw.get("vault_url")
@@ -64,11 +51,7 @@ def vault_url(kw: dict[str, Any]) -> str:
     return url.rstrip("/")
 
 
-def _b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def _operator_key(kw: dict[str, Any]) -> Ed25519PrivateKey:
+def operator_key(kw: dict[str, Any]) -> Ed25519PrivateKey:
     path: Path | None = kw.get("operator_key")
     if path is not None:
         if path.stat().st_mode & 0o077:
@@ -83,57 +66,18 @@ def _operator_key(kw: dict[str, Any]) -> Ed25519PrivateKey:
         source = "the dev secrets"
         if not encoded:
             raise click.ClickException("no operator key in the dev secrets; pass --operator-key")
-    try:
-        raw = base64.b64decode(encoded, validate=True)
-        return Ed25519PrivateKey.from_private_bytes(raw)
-    except (binascii.Error, ValueError):
-        raise click.ClickException(
-            f"{source} is not an operator key: base64 of a raw 32-byte Ed25519 private key"
-        ) from None
+    return signing_key(encoded, source)
 
 
-def _post(kw: dict[str, Any], path: str, body: dict[str, Any]) -> dict[str, Any]:
-    url = vault_url(kw) + path
-    try:
-        response = httpx.post(url, json=body, timeout=120)
-    except httpx.HTTPError as exc:
-        raise click.ClickException(f"the vault at {url} is unreachable: {exc}") from None
-    try:
-        answer: dict[str, Any] = response.json()
-    except ValueError:
-        raise click.ClickException(
-            f"{url} answered {response.status_code} without JSON: is it a Strongroom vault?"
-        ) from None
-    if response.status_code != 200:
-        error = answer.get("error", {})
-        message = f"the vault refused: {error.get('code')}: {error.get('message')}"
-        if "signature does not verify" in str(error.get("message")):
-            message += (
-                f" (is {url} the vault of this data dir, and --operator-key the key it was given?)"
-            )
-        raise click.ClickException(message)
-    return answer
-
-
-def _audience(kw: dict[str, Any]) -> dict[str, str]:
-    """The vault and environment a command is signed for: the running vault's own."""
-    url = vault_url(kw) + "/healthz"
-    try:
-        health = httpx.get(url, timeout=10).json()
-    except (httpx.HTTPError, ValueError) as exc:
-        raise click.ClickException(f"the vault at {url} is unreachable: {exc}") from None
-    return {"vault": str(health["vault_id"]), "environment": str(health["environment"])}
+def vault_admin(kw: dict[str, Any]) -> VaultAdmin:
+    """The vault's operator commands, signed with --operator-key or the dev key."""
+    key = operator_key(kw)  # a bad key file is refused before the vault is asked anything
+    return VaultAdmin(vault_url(kw), key)
 
 
 def run_command(kw: dict[str, Any], command: dict[str, Any]) -> dict[str, Any]:
     """Sign `command` with the operator key for this vault and have it execute the command."""
-    key = _operator_key(kw)  # a bad key file is refused before the vault is asked anything
-    body = {"nonce": secrets.token_urlsafe(24), "expires_at": int(time.time()) + 60}
-    body |= _audience(kw)
-    payload = json.dumps({**body, "command": command}, sort_keys=True, separators=(",", ":"))
-    signature = key.sign(payload.encode())
-    signed = {"payload": _b64url(payload.encode()), "signature": _b64url(signature)}
-    return _post(kw, "/admin/v1/commands", signed)
+    return vault_admin(kw).run(command)
 
 
 @click.group("vault")

@@ -12,6 +12,9 @@
 - Domain modules (`*/domain/*`) import no web framework, not even through what they import.
 - Settlement code never imports the vault's crypto or its card types; neither it nor the
   audit archive reaches them through what it imports.
+- The `strongroom` command changes the vault only through its signed operator commands:
+  it imports none of the vault's write paths (its store, crypto, services, the writer of
+  its audit log), but for the read-only checker's queries.
 
 The checker reads `import` statements (at any depth, TYPE_CHECKING blocks included) with
 `ast`; a rule is a function of the graph, so the last tests plant bad imports in a throwaway
@@ -74,6 +77,19 @@ PCI_LIBRARIES = {
 # Settlement (capture, void, refund) never sees a card: no module it runs holds one.
 SETTLEMENT = "settlement"
 CARD_HOLDING = ("vault.crypto", "vault.domain.secret", "cryptography")
+# What writes the vault's database, keyring or audit log. Only the vault itself, running,
+# does: `strongroom` reaches it by signed commands (/admin/v1/commands) and /healthz.
+VAULT_WRITERS = (
+    "vault.store",
+    "vault.crypto",
+    "vault.services",
+    "vault.admin",
+    "vault.audit.AuditLog",
+)
+# The one exception: the chaos checker compares ledgers after a run, with the stack quiet,
+# by SELECTs alone; it needs the vault's engine (hidden parameters, the SQLite pragmas) and
+# its table definitions to query, and nothing that writes.
+VAULT_READERS = {"strongroom.checker": ("vault.store.db", "vault.store.models")}
 
 
 @dataclass
@@ -292,6 +308,23 @@ def hosted_packages_reach_no_card_code(graph: Graph) -> list[str]:
     return found
 
 
+def _is_under(name: str, prefixes: Iterable[str]) -> bool:
+    return any(name == p or name.startswith(p + ".") for p in prefixes)
+
+
+def cli_writes_no_vault_behind_its_back(graph: Graph) -> list[str]:
+    """What the `strongroom` package imports of the vault's write paths, the read-only
+    checker's readers aside. Its own imports, not what they run: vault.audit's verifier,
+    say, runs the store's models to read anchors, and writes nothing."""
+    found = []
+    for module in graph.in_package("strongroom"):
+        allowed = VAULT_READERS.get(module, ())
+        for name in sorted(graph.modules[module]):
+            if _is_under(name, VAULT_WRITERS) and not _is_under(name, allowed):
+                found.append(f"{module} imports {name}")
+    return found
+
+
 RULES = (
     pci_imports_no_other_package,
     pci_imports_only_allowed_libraries,
@@ -301,6 +334,7 @@ RULES = (
     domain_imports_no_web_framework,
     settlement_imports_no_crypto,
     hosted_packages_reach_no_card_code,
+    cli_writes_no_vault_behind_its_back,
 )
 
 
@@ -355,6 +389,12 @@ def test_hosted_packages_reach_no_card_code_through_what_it_imports() -> None:
     assert hosted_packages_reach_no_card_code(graph) == []
 
 
+def test_the_cli_imports_none_of_the_vaults_writers_but_the_checkers_readers() -> None:
+    graph = repo()
+    assert {"vault.store.db", "vault.store.models"} <= graph.modules["strongroom.checker"]
+    assert cli_writes_no_vault_behind_its_back(graph) == []
+
+
 # The checker itself: a throwaway tree with one bad import per rule.
 
 PLANTED = {
@@ -388,6 +428,9 @@ PLANTED = {
     "card_network/__init__.py": "",
     "strongroom/__init__.py": "",
     "strongroom/cli.py": "import api.app\n",
+    "strongroom/marketplaces.py": "import vault.admin\nfrom vault.store import repository\n",
+    "strongroom/backup.py": "from vault.audit import AuditLog, read_anchors\n",
+    "strongroom/checker.py": "import vault.store.db\nfrom vault.crypto import keyring\n",
     "strongroom/web/__init__.py": "from strongroom import cli\n",
 }
 
@@ -428,6 +471,15 @@ def test_each_rule_fails_on_a_planted_bad_import(tmp_path: Path) -> None:
     assert "settlement.routes -> vault.app -> settlement.service -> vault.crypto" in (
         hosted_packages_reach_no_card_code(graph)
     )
+    # The checker's reader is allowed; its keyring is not, nor anything of the others.
+    assert cli_writes_no_vault_behind_its_back(graph) == [
+        "strongroom.backup imports vault.audit.AuditLog",
+        "strongroom.checker imports vault.crypto",
+        "strongroom.checker imports vault.crypto.keyring",
+        "strongroom.marketplaces imports vault.admin",
+        "strongroom.marketplaces imports vault.store",
+        "strongroom.marketplaces imports vault.store.repository",
+    ]
 
 
 def test_the_repository_passes_every_rule_that_the_planted_tree_breaks(tmp_path: Path) -> None:

@@ -27,7 +27,11 @@ from strongroom.chaos.workload import Merchant, Tally, intents
 from strongroom.checker import Finding, Ledgers, check, counts, load
 from strongroom.devkeys import load_or_create
 from strongroom.faultproxy import FaultProxy, Plan
-from strongroom.marketplaces import MarketplaceKeys, dev_marketplace
+from strongroom.marketplaces import (
+    MarketplaceKeys,
+    dev_marketplace_keys,
+    register_dev_marketplace,
+)
 from strongroom.stack import Options, Ports, services, settings_kwargs
 from strongroom.supervisor import StartupError, Supervisor, free_ports
 from strongroom.web.crashpoints import VARIABLE
@@ -103,7 +107,7 @@ class ChaosStack:
             router_test_rate=0,
         )
         keys = load_or_create(self._dir)
-        self._keys = dev_marketplace(opts, keys)
+        self._keys = dev_marketplace_keys(self._dir)
         stack = {s.name: s for s in services(opts, keys)}
         for name, extra in FAST_RECOVERY.items():
             stack[name].env.update(extra)
@@ -128,6 +132,11 @@ class ChaosStack:
         self._record = self._dir / "card_network" / "messages.jsonl"
         self._supervisor = Supervisor(list(stack.values()), opts.host, self._dir / "logs")
         await asyncio.to_thread(self._supervisor.start)
+        try:
+            await asyncio.to_thread(register_dev_marketplace, opts, keys, self._keys)
+        except BaseException:
+            await self.__aexit__(None, None, None)  # not called when __aenter__ fails
+            raise
         return self
 
     async def __aexit__(

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from strongroom.devkeys import DevSecrets, load_or_create
-from strongroom.marketplaces import MarketplaceKeys, dev_marketplace
+from strongroom.marketplaces import MarketplaceKeys, dev_marketplace_keys, register_dev_marketplace
 from strongroom.stack import Options, Ports, services
 from strongroom.supervisor import Supervisor, free_ports
 
@@ -61,9 +61,10 @@ def start_stack(data_dir: Path, **databases: Any) -> Iterator[Stack]:
     options = {"api_test_priority": "normal", **databases}
     opts = Options(data_dir=data_dir, ports=ports, **options)
     secrets = load_or_create(data_dir)
-    keys = dev_marketplace(opts, secrets)
+    keys = dev_marketplace_keys(data_dir)
     with Supervisor(services(opts, secrets), opts.host, data_dir / "logs") as supervisor:
         supervisor.start()
+        register_dev_marketplace(opts, secrets, keys)
         yield Stack(opts, secrets, keys, supervisor)
 
 

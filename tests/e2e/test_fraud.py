@@ -21,7 +21,12 @@ from starlette.routing import Route
 
 from strongroom import testcards
 from strongroom.devkeys import load_or_create
-from strongroom.marketplaces import MarketplaceKeys, create_marketplace, dev_marketplace
+from strongroom.marketplaces import (
+    MarketplaceKeys,
+    create_marketplace,
+    dev_marketplace_keys,
+    register_dev_marketplace,
+)
 from strongroom.stack import Options, Ports, services
 from strongroom.supervisor import Supervisor, free_ports
 from tests.e2e.conftest import Stack
@@ -212,7 +217,7 @@ def fragile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fragile]:
             router_test_rate=0,
         )
         secrets = load_or_create(data_dir)
-        keys = dev_marketplace(opts, secrets)
+        keys = dev_marketplace_keys(data_dir)
         everything = services(opts, secrets)
         fraud = [s for s in everything if s.name == "fraud"]
         rest = [s for s in everything if s.name != "fraud"]
@@ -222,6 +227,7 @@ def fragile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fragile]:
         ):
             fraud_process.start()
             others.start()
+            register_dev_marketplace(opts, secrets, keys)
             yield Fragile(
                 f"http://127.0.0.1:{opts.ports.edge}",
                 keys,

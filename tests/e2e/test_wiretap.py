@@ -24,7 +24,7 @@ import pytest
 from edge_proxy.detect import PanDetector
 from strongroom import demo, testcards
 from strongroom.devkeys import load_or_create
-from strongroom.marketplaces import MarketplaceKeys, dev_marketplace
+from strongroom.marketplaces import MarketplaceKeys, dev_marketplace_keys, register_dev_marketplace
 from strongroom.stack import Options, Ports, Service, services
 from strongroom.supervisor import Supervisor, free_ports, stop_processes, wait_listening
 from tests.e2e.conftest import Stack
@@ -67,7 +67,7 @@ def tapped(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tapped]:
     tap_router, tap_test, tap_live = free_ports(3)
     opts = Options(data_dir=data_dir, ports=ports)
     secrets = load_or_create(data_dir)
-    keys = dev_marketplace(opts, secrets)
+    keys = dev_marketplace_keys(data_dir)
     taps = [data_dir / f"wiretap-{name}.bin" for name in ("router", "api-test", "api-live")]
     dumps: list[subprocess.Popen[bytes]] = []
     try:
@@ -100,6 +100,7 @@ def tapped(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tapped]:
             rewired.append(service)
         with Supervisor(rewired, opts.host, data_dir / "logs") as supervisor:
             supervisor.start()
+            register_dev_marketplace(opts, secrets, keys)
             stack = Stack(opts, secrets, keys, supervisor)
             yield Tapped(
                 stack.edge_url,

@@ -18,7 +18,7 @@ from playwright.sync_api import Browser, ConsoleMessage, Page, Request, sync_pla
 
 from strongroom import testcards
 from strongroom.devkeys import load_or_create
-from strongroom.marketplaces import MarketplaceKeys, dev_marketplace
+from strongroom.marketplaces import MarketplaceKeys, dev_marketplace_keys, register_dev_marketplace
 from strongroom.stack import JS_DIR, Options, Ports, services
 from strongroom.supervisor import Supervisor, free_ports
 
@@ -83,9 +83,10 @@ def stack(
     data_dir = tmp_path_factory.mktemp("shop-stack")
     opts = Options(data_dir=data_dir, ports=Ports(*free_ports(8)))
     secrets_ = load_or_create(data_dir)
-    keys = dev_marketplace(opts, secrets_)
+    keys = dev_marketplace_keys(data_dir)
     with Supervisor(services(opts, secrets_, keys), opts.host, data_dir / "logs") as supervisor:
         supervisor.start()
+        register_dev_marketplace(opts, secrets_, keys)
         yield ShopStack(opts, keys)
 
 

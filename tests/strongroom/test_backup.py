@@ -10,12 +10,20 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from starlette.applications import Starlette
+from starlette.responses import JSONResponse
+from starlette.routing import Route
 
 from strongroom import backup
 from strongroom.cli import main
+from strongroom.datadir import init, record, recorded, secrets_of
 from strongroom.devkeys import load_or_create
+from strongroom.stack import Options, Ports, services, settings_kwargs
+from tests.helpers.servers import free_port, serving
+from vault.app import create_app
 from vault.audit import AuditLog
 from vault.audit_chain import AuditChainBroken, verify_chain
+from vault.config import Settings
 from vault.store.db import make_engine
 from vault.store.migrate import upgrade_to_head
 
@@ -155,7 +163,11 @@ def test_a_manifest_cannot_write_outside_the_data_dir(data: Path, tmp_path: Path
     assert not (tmp_path / "escaped").exists()
 
 
-def test_the_commands_back_up_and_restore(data: Path, tmp_path: Path):
+def test_the_commands_back_up_and_restore(
+    data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    # Where the vault backed up would serve: nothing there (this machine's 8084 may be busy).
+    monkeypatch.setenv("STRONGROOM_VAULT_URL", f"http://127.0.0.1:{free_port()}")
     phrase = tmp_path / "phrase"
     phrase.write_text(PASSPHRASE + "\n")
     runner = CliRunner()
@@ -178,7 +190,7 @@ def test_the_commands_back_up_and_restore(data: Path, tmp_path: Path):
         ["restore", "--from", str(tmp_path / "b"), "--data-dir", str(tmp_path / "r")],
         env={"STRONGROOM_BACKUP_PASSPHRASE": "not the passphrase"},
     )
-    assert wrong.exit_code == 1 and "wrong passphrase" in wrong.output
+    assert wrong.exit_code == 1 and "wrong passphrase" in wrong.output, wrong.output
     assert not (tmp_path / "r").exists()
     done = runner.invoke(
         main,
@@ -194,3 +206,56 @@ def test_the_commands_back_up_and_restore(data: Path, tmp_path: Path):
     )
     assert done.exit_code == 0, done.output
     assert "audit log verified to entry 3" in done.output
+
+
+def _cli(*args: str | Path) -> tuple[int, str]:
+    result = CliRunner().invoke(main, [str(a) for a in args])
+    return result.exit_code, result.output
+
+
+def test_restore_is_refused_while_the_vault_backed_up_serves(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """Restore writes the vault's database and keyring: not under the running vault."""
+    monkeypatch.delenv("STRONGROOM_VAULT_URL", raising=False)
+    data, port, phrase = tmp_path / "var", free_port(), tmp_path / "phrase"
+    phrase.write_text(PASSPHRASE)
+    init(data)
+    record(Options(data_dir=data, ports=Ports(vault=port)))  # `up` records where it serves
+    env = {s.name: s.env for s in services(recorded(data), secrets_of(data))}
+    settings = Settings.model_validate(settings_kwargs(env["vault"], "VAULT_"))
+    restore = ("restore", "--from", tmp_path / "b", "--passphrase-file", phrase, "--data-dir")
+    with serving(create_app(settings), port):
+        code, out = _cli(
+            "backup", "--to", tmp_path / "b", "--data-dir", data, "--passphrase-file", phrase
+        )
+        assert code == 0, out
+        code, out = _cli(*restore, tmp_path / "r")  # the port comes from the backup
+        assert code == 1 and f"the vault at http://127.0.0.1:{port} is running" in out, out
+        assert not (tmp_path / "r").exists()
+    # Another vault on that port now: restoring writes nothing of its own.
+    with serving(fake_vault("vlt_another"), port):
+        code, out = _cli(*restore, tmp_path / "r")
+    assert code == 0, out
+    assert recorded(tmp_path / "r").ports.vault == port  # the settings come back too
+
+
+def fake_vault(vault_id: str) -> Starlette:
+    async def health(request: object) -> JSONResponse:
+        return JSONResponse({"status": "ok", "service": "vault", "vault_id": vault_id})
+
+    return Starlette(routes=[Route("/healthz", health)])
+
+
+def test_a_backup_of_a_vault_never_started_refuses_beside_any_vault(data: Path, tmp_path: Path):
+    phrase = tmp_path / "phrase"
+    phrase.write_text(PASSPHRASE)
+    code, out = _cli(
+        "backup", "--to", tmp_path / "b", "--data-dir", data, "--passphrase-file", phrase
+    )
+    assert code == 0, out
+    with serving(fake_vault("vlt_another")) as url:
+        restore = ("restore", "--from", tmp_path / "b", "--passphrase-file", phrase)
+        # Its id is unknown (the vault never started on it): any vault there refuses it.
+        code, out = _cli(*restore, "--data-dir", tmp_path / "r", "--vault-url", url)
+        assert code == 1 and "is running (vlt_another)" in out, out

@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from strongroom.devkeys import DevSecrets, generate
+from strongroom.marketplaces import dev_marketplace_keys, register_dev_marketplace
 from strongroom.stack import Options, Ports, Service, services
 from strongroom.supervisor import Supervisor, free_ports
 
@@ -131,3 +132,38 @@ def test_a_command_signed_by_another_operator_registers_nothing(
     assert result.returncode == 1 and "command_refused" in result.stderr
     listed = split.strongroom(tmp_path, "marketplace", "list", "--json")
     assert "Intruder" not in listed.stdout
+
+
+def test_the_dev_marketplace_is_made_first_and_registered_once_the_stack_serves(
+    split: Split,
+) -> None:
+    opts = Options(data_dir=split.app_dir, ports=split.ports)
+    keys = dev_marketplace_keys(split.app_dir)  # as `up` makes them, before it starts
+    assert dev_marketplace_keys(split.app_dir) == keys  # kept in the data dir
+    assert split.tokenise(keys.pk_test).status_code == 401  # made, not yet registered
+    register_dev_marketplace(opts, split.secrets, keys)
+    assert split.tokenise(keys.pk_test).status_code == 201
+    audit = split.vault_dir / "vault" / "audit.log"
+
+    def registered() -> int:
+        return sum(
+            json.loads(line)["outcome"].startswith(f"{keys.id}:")
+            for line in audit.read_text().splitlines()
+            if json.loads(line)["action"] == "register_key"
+        )
+
+    assert registered() == 4
+    register_dev_marketplace(opts, split.secrets, keys)  # the next `up`: this vault has them
+    assert registered() == 4
+    # Cut short (the vault has the keys, the stacks may not): run again, it finishes.
+    (split.app_dir / "dev-marketplace.registered").unlink()
+    register_dev_marketplace(opts, split.secrets, keys)
+    stacks = {
+        mode: f"http://127.0.0.1:{getattr(split.ports, f'api_{mode}')}" for mode in ("test", "live")
+    }
+    for url in stacks.values():
+        listed = httpx.get(
+            f"{url}/admin/v1/marketplaces",
+            headers={"authorization": f"Bearer {split.secrets.api_admin_credential}"},
+        ).json()["data"]
+        assert [m["name"] for m in listed].count("dev") == 1

@@ -16,12 +16,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import create_engine, text
 
 from strongroom.cli import main
-from strongroom.datadir import init, record
-from strongroom.stack import Options, Ports
+from strongroom.datadir import init, record, recorded, secrets_of
+from strongroom.stack import Options, Ports, services, settings_kwargs
 from strongroom.testcards import SUCCEEDS
-from strongroom.vault_cli import vault_settings
+from strongroom.vault_cli import run_command
 from tests.helpers.servers import free_port, serving
-from vault.admin import register_marketplace
 from vault.app import create_app
 from vault.audit_chain import main as verify_elsewhere
 from vault.config import Settings
@@ -53,6 +52,12 @@ class RunningVault:
         return [json.loads(line)["outcome"] for line in lines]
 
 
+def vault_settings(data_dir: Path) -> Settings:
+    """The vault's Settings exactly as `strongroom up` builds them for the data dir's stack."""
+    env = {s.name: s.env for s in services(recorded(data_dir), secrets_of(data_dir))}
+    return Settings.model_validate(settings_kwargs(env["vault"], "VAULT_"))
+
+
 @pytest.fixture
 def running(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[RunningVault]:
     """The vault as `strongroom up` configures it for this data dir, serving on a free port."""
@@ -60,9 +65,11 @@ def running(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Running
     port = free_port()
     init(tmp_path)
     record(Options(data_dir=tmp_path, ports=Ports(vault=port)))
-    settings = vault_settings({"data_dir": tmp_path})
-    register_marketplace(settings, "mkt_cli", [PK_TEST])
+    settings = vault_settings(tmp_path)
     with serving(create_app(settings), port):
+        # As `strongroom marketplace create` registers keys: a command the vault runs.
+        command = {"action": "register_keys", "marketplace": "mkt_cli", "keys": [PK_TEST]}
+        run_command({"data_dir": tmp_path}, command)
         yield RunningVault(tmp_path, port, settings)
 
 

@@ -30,7 +30,6 @@ from starlette.testclient import TestClient
 
 from tests.helpers.servers import free_port, serving
 from tests.vault.leaks import LeakScan
-from vault.admin import register_marketplace
 from vault.app import create_app
 from vault.config import Settings
 from vault.domain.luhn import check_digit
@@ -45,6 +44,7 @@ KEYS = {
     "other_pk_test": "pk_test_betaPublishableTestKey0",
     "gamma_pk_live": "pk_live_gammaPublishableLiveKey0",  # registered by the tests needing it
 }
+MARKETPLACE_KEYS = ("pk_test", "sk_test", "pk_live", "sk_live")
 TEST_CREDENTIAL = "test-stack-credential-0123456789"
 LIVE_CREDENTIAL = "live-stack-credential-0123456789"
 NETWORK_CREDENTIAL = "network-credential-0123456789"
@@ -111,6 +111,16 @@ def signed_command(
     body = {**envelope, **audience, **fields}
     payload = json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
     return {"payload": b64url(payload), "signature": b64url(key.sign(payload))}
+
+
+def register_keys(client: TestClient, marketplace: str, keys: list[str]) -> None:
+    """Let `keys` tokenise for `marketplace`, as `strongroom marketplace create` does: a
+    signed register_keys command to the running vault (the one way keys reach it)."""
+    health = client.get("/healthz").json()
+    audience = {"vault": health["vault_id"], "environment": health["environment"]}
+    command = {"action": "register_keys", "marketplace": marketplace, "keys": keys}
+    done = client.post("/admin/v1/commands", json=signed_command(audience, command=command))
+    assert done.status_code == 200, done.text
 
 
 def make_settings(data_dir: Path, fraud_key: Ed25519PrivateKey, **overrides: Any) -> Settings:
@@ -321,6 +331,11 @@ class Harness:
         response: httpx.Response = self.client.post("/admin/v1/commands", json=body)
         return response
 
+    def register(self, marketplace: str, keys: list[str]) -> None:
+        """Let `keys` tokenise for `marketplace`, as `strongroom marketplace create` does:
+        a signed register_keys command to the running vault."""
+        register_keys(self.client, marketplace, keys)
+
     def audience(self) -> dict[str, str]:
         """What a command for this vault names: its id and environment (from /healthz)."""
         health = self.client.get("/healthz").json()
@@ -338,13 +353,12 @@ def _start(
     network: FakeNetwork,
 ) -> Iterator[Harness]:
     settings = settings_factory(database_url=url, network_url=network.url)
-    register_marketplace(
-        settings, MARKETPLACE, [KEYS[k] for k in ("pk_test", "sk_test", "pk_live", "sk_live")]
-    )
-    register_marketplace(settings, OTHER_MARKETPLACE, [KEYS["other_pk_test"]])
     LEAKS.roots.add(settings.data_dir.parent)  # the data dir and a SQLite database beside it
     with TestClient(create_app(settings)) as client:
-        yield Harness(client, settings, sign)
+        harness = Harness(client, settings, sign)
+        harness.register(MARKETPLACE, [KEYS[k] for k in MARKETPLACE_KEYS])
+        harness.register(OTHER_MARKETPLACE, [KEYS["other_pk_test"]])
+        yield harness
     LEAKS.scan_database(url)
 
 

@@ -30,10 +30,10 @@ from tests.vault.conftest import (
     LEAKS,
     LIVE_CREDENTIAL,
     MARKETPLACE,
+    MARKETPLACE_KEYS,
     NETWORK_CREDENTIAL,
     Harness,
 )
-from vault.admin import register_marketplace
 from vault.app import create_app
 from vault.config import Settings
 
@@ -131,12 +131,10 @@ def prepared(
         claim_lease=2,
         completer_interval=0.2,
     )
-    register_marketplace(
-        settings, MARKETPLACE, [KEYS[k] for k in ("pk_test", "sk_test", "pk_live", "sk_live")]
-    )
     LEAKS.roots.add(tmp_path)
     with TestClient(create_app(settings)) as client:
         harness = Harness(client, settings, sign)
+        harness.register(MARKETPLACE, [KEYS[k] for k in MARKETPLACE_KEYS])
         token = harness.token(harness.number("4"), key="pk_live")
         body = harness.charge_body(token, "ch_crash", live=True)
     return settings, body

@@ -1,24 +1,35 @@
-"""Registering merchant keys by operator command: how the CLI adds a marketplace from afar.
+"""Registering merchant keys by operator command: the one way a marketplace's keys reach
+the vault (`strongroom marketplace create`, the dev marketplace of `strongroom up`).
 
-The same rules as vault.admin (keys stored only as their keyed hash, a key never moves to
-another marketplace, an expiry never extended), run by the serving vault with its own
-sessions and audit log, so the command needs no access to the vault's database or secrets.
+Keys are stored only as their keyed hash, a key never moves to another marketplace, an
+expiry is never extended. The serving vault does it with its own sessions and audit log,
+so no client needs the vault's database or secrets, and nothing writes beside it.
 """
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
-from vault.admin import key_kind
 from vault.audit import AuditLog
 from vault.crypto.keyed_hash import api_key_hash
 from vault.errors import Conflict, NotFound
 from vault.store.models import MerchantKey
 
 ACTOR = "operator"
+_KEY = re.compile(r"(pk|sk)_(test|live)_[A-Za-z0-9_-]{16,200}")
+
+
+def key_kind(api_key: str) -> tuple[str, bool]:
+    """(publishable | secret, livemode) from a key's prefix; ValueError if it has none."""
+    match = _KEY.fullmatch(api_key)
+    if match is None:
+        # The key itself stays out of the message: it is a credential.
+        raise ValueError("an API key must be pk_/sk_ test_/live_ plus at least 16 characters")
+    return ("publishable" if match[1] == "pk" else "secret"), match[2] == "live"
 
 
 class KeyRegistry:

@@ -11,7 +11,6 @@ from pydantic import SecretStr
 from sqlalchemy import create_engine, text
 from starlette.testclient import TestClient
 
-from vault.admin import register_marketplace
 from vault.app import create_app
 
 VISA = "4242424242424242"
@@ -90,9 +89,9 @@ def test_rotate_and_rewrap_on_transit(sqlite_vault, openbao) -> None:
             "database_url": f"sqlite:///{sqlite_vault.settings.data_dir.parent}/transit.db",
         }
     )
-    register_marketplace(settings, sqlite_vault.marketplace, [sqlite_vault.keys["pk_test"]])
     with TestClient(create_app(settings)) as client:
         sqlite_vault.client, sqlite_vault.settings = client, settings
+        sqlite_vault.register(sqlite_vault.marketplace, [sqlite_vault.keys["pk_test"]])
         before = sqlite_vault.token(VISA)
         assert sqlite_vault.command("rotate_key").json()["current"] == 2
         after = sqlite_vault.token(VISA)
@@ -203,7 +202,7 @@ def test_concurrent_live_charges_never_pass_a_cap_together(vault, network) -> No
 
 
 def test_one_merchant_cannot_trip_the_global_cap_for_every_other(sqlite_vault, network) -> None:
-    register_marketplace(sqlite_vault.settings, "mkt_gamma", [sqlite_vault.keys["gamma_pk_live"]])
+    sqlite_vault.register("mkt_gamma", [sqlite_vault.keys["gamma_pk_live"]])
     own = sqlite_vault.token(sqlite_vault.number("4"), key="pk_live")
     huge = sqlite_vault.charge_body(own, "ch_huge", live=True, amount=60_000_000)
     refused = sqlite_vault.post_charge(huge, live=True)  # above the global minute cap itself

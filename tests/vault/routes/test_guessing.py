@@ -12,8 +12,14 @@ import pytest
 from sqlalchemy import create_engine, text
 from starlette.testclient import TestClient
 
-from tests.vault.conftest import KEYS, LEAKS, MARKETPLACE, luhn_number
-from vault.admin import register_marketplace
+from tests.vault.conftest import (
+    KEYS,
+    LEAKS,
+    MARKETPLACE,
+    MARKETPLACE_KEYS,
+    luhn_number,
+    register_keys,
+)
 from vault.app import create_app
 from vault.config import Settings
 from vault.domain.luhn import check_digit
@@ -47,12 +53,10 @@ def paced(
             "trusted_proxies": "testclient",  # the test client stands for the edge
         }
         settings = settings_factory(database_url=sqlite_url, **{**defaults, **overrides})
-        register_marketplace(
-            settings, MARKETPLACE, [KEYS[k] for k in ("pk_test", "sk_test", "pk_live", "sk_live")]
-        )
         LEAKS.roots.add(settings.data_dir.parent)
         client = TestClient(create_app(settings))
         clients.append(client.__enter__())
+        register_keys(client, MARKETPLACE, [KEYS[k] for k in MARKETPLACE_KEYS])
         return client
 
     yield start
