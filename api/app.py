@@ -11,7 +11,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from api.clients.fraud import FraudClient
@@ -54,11 +54,11 @@ async def openapi(request: Request) -> JSONResponse:
     return JSONResponse(document())
 
 
-async def not_served(request: Request, exc: Exception) -> JSONResponse:
+async def not_served(request: Request, exc: Exception) -> Response:
     """A 404 that says which Stripe resources Strongroom serves, for a path it does not."""
     assert isinstance(exc, HTTPException)
     if exc.status_code != 404:
-        return await EXCEPTION_HANDLERS[HTTPException](request, exc)  # type: ignore[return-value]
+        return await EXCEPTION_HANDLERS[HTTPException](request, exc)
     message = (
         f"Strongroom does not serve {request.url.path[:100]}. It serves Stripe's charges, "
         "refunds, customers (and their sources), tokens, events and webhook endpoints; "

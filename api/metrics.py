@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.config import Settings
+from api.domain.states import DELIVERY_STATUSES
 from api.store.db import make_engine, session_factory
 from api.store.models import Charge, Review, WebhookDelivery
 from strongroom.web.metrics import metrics_listener
@@ -69,8 +70,8 @@ class BusinessMetrics(Collector):
             for status, count in by_status:
                 charges.add_metric([self.mode, status], count)
             reviews.add_metric([self.mode], open_reviews or 0)
-            for status in ("pending", "succeeded", "dead"):
-                deliveries.add_metric([self.mode, status], by_delivery.get(status, 0))
+            for state in DELIVERY_STATUSES:
+                deliveries.add_metric([self.mode, state], by_delivery.get(state, 0))
             backlog.add_metric([self.mode], by_delivery.get("pending", 0))
             yield from (charges, reviews, deliveries, backlog)
 

@@ -37,6 +37,7 @@ from vault.contracts import (
     SettlementResult,
 )
 from vault.crashpoints import crash_at
+from vault.domain.states import finished
 from vault.errors import ClearanceRefused, Conflict, NotFound, VaultError
 from vault.store.claims import Claims
 from vault.store.models import ChargeRecord, RefundRecord, SettlementRecord
@@ -83,7 +84,7 @@ def _settlement_result(charge: ChargeRecord, settled: SettlementRecord) -> Settl
     return SettlementResult(
         charge_id=charge.charge_id,
         action=settled.action,
-        status=settled.status,  # type: ignore[arg-type]
+        status=finished(settled.status),
         amount=settled.amount,
         failure_code=settled.failure_code,
         livemode=charge.livemode,
@@ -94,7 +95,7 @@ def _refund_result(refund: RefundRecord, livemode: bool) -> RefundResult:
     return RefundResult(
         refund_id=refund.refund_id,
         charge_id=refund.charge_id,
-        status=refund.status,  # type: ignore[arg-type]
+        status=finished(refund.status),
         amount=refund.amount,
         failure_code=refund.failure_code,
         livemode=livemode,

@@ -32,9 +32,13 @@ ChargeStatus = Literal[
     "canceled",
 ]
 RefundStatus = Literal["pending", "succeeded", "failed"]
+# A webhook endpoint, and one event owed to it: `dead` once its attempts ran out.
+EndpointStatus = Literal["enabled", "disabled"]
+DeliveryStatus = Literal["pending", "succeeded", "dead"]
 
 CHARGE_STATUSES: tuple[ChargeStatus, ...] = get_args(ChargeStatus)
 REFUND_STATUSES: tuple[RefundStatus, ...] = get_args(RefundStatus)
+DELIVERY_STATUSES: tuple[DeliveryStatus, ...] = get_args(DeliveryStatus)
 
 CHARGE_TRANSITIONS: dict[tuple[str, str], str] = {
     ("pending", "succeeded"): "charge.succeeded",

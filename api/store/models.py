@@ -18,7 +18,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from api.domain.states import ChargeStatus, RefundStatus
+from api.domain.states import ChargeStatus, DeliveryStatus, EndpointStatus, RefundStatus
 
 Id = Annotated[str, mapped_column(String(64), primary_key=True)]
 Ref = Annotated[str, mapped_column(String(64), index=True)]
@@ -182,7 +182,7 @@ class WebhookEndpoint(Base):
     url: Mapped[str] = mapped_column(String(2048))
     description: Mapped[str | None] = mapped_column(String(1000))
     enabled_events: Mapped[list[str]]
-    status: Mapped[str] = mapped_column(String(16))  # enabled | disabled
+    status: Mapped[EndpointStatus] = mapped_column(String(16))
     # The signing secret is derived from the stack's secret and this version, never stored.
     secret_version: Mapped[int] = mapped_column(Integer, default=1)
     deleted: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -199,7 +199,7 @@ class WebhookDelivery(Base):
     marketplace_id: Mapped[Ref]
     endpoint_id: Mapped[str] = mapped_column(ForeignKey("webhook_endpoints.id"), index=True)
     event_id: Mapped[str] = mapped_column(ForeignKey("events.id"), index=True)
-    status: Mapped[str] = mapped_column(String(16))  # pending | succeeded | dead
+    status: Mapped[DeliveryStatus] = mapped_column(String(16))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[dt.datetime | None]
     # A worker holds a delivery until this moment; past it, another may take it over.

@@ -13,6 +13,9 @@ from typing import Annotated, Any, ClassVar
 from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from fraud import contracts
+from fraud.rules.nodes import Action
+
 Id = Annotated[str, mapped_column(String(64), primary_key=True)]
 Scope = Annotated[str, mapped_column(String(80), index=True)]
 
@@ -52,7 +55,7 @@ class Rule(Base):
 
     id: Mapped[Id]
     scope: Mapped[Scope]
-    action: Mapped[str] = mapped_column(String(16))
+    action: Mapped[Action] = mapped_column(String(16))
     predicate: Mapped[str] = mapped_column(String(2000))
     description: Mapped[str | None] = mapped_column(String(500))
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -132,7 +135,7 @@ class Decision(Base):
     # "live" for the decision that counted; a draft ruleset's id for a shadow decision.
     ruleset: Mapped[str] = mapped_column(String(64), default="live")
     ruleset_version: Mapped[int]
-    decision: Mapped[str] = mapped_column(String(16))
+    decision: Mapped[contracts.Decision] = mapped_column(String(16))
     score: Mapped[int]
     rule_id: Mapped[str | None] = mapped_column(String(64))
     reason: Mapped[str] = mapped_column(String(2200))

@@ -11,6 +11,7 @@ from fraud.ids import new_id
 from fraud.rules.attributes import ListKind
 from fraud.rules.check import check_rule
 from fraud.rules.lint import Saved, lint_rule, lint_thresholds
+from fraud.rules.nodes import Action
 from fraud.rules.parser import parse_rule
 from fraud.store.models import Decision, Rule, RuleChange, ValueList, utcnow
 from fraud.store.scopes import scope_state
@@ -24,7 +25,7 @@ def list_kinds(session: Session, scope: str) -> dict[str, ListKind]:
     return {alias: item_type for alias, item_type in rows}
 
 
-def checked_action(session: Session, scope: str, predicate: str) -> str:
+def checked_action(session: Session, scope: str, predicate: str) -> Action:
     """The rule's action, once it parses and type-checks (RuleInvalid, a 400, if not)."""
     rule = parse_rule(predicate)
     check_rule(rule, list_kinds(session, scope), predicate)

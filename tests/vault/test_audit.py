@@ -6,13 +6,17 @@ import errno
 import json
 import os
 import subprocess
+import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import Engine, insert, select, text
 
+from tests.vault.domain.test_card_numbers import grouped
 from vault.audit import AuditLog, read_anchors
 from vault.audit_chain import GENESIS, AuditChainBroken, entry_hash, main, verify_chain
 from vault.domain.card_numbers import holds_card_number
@@ -312,6 +316,20 @@ def test_the_name_check_and_the_audit_writer_give_one_answer(tmp_path: Path, fie
     except VaultError:
         accepted = False
     assert written == accepted == (not holds_card_number(field))
+
+
+@given(st.text(), grouped(), st.text())
+def test_a_luhn_number_spaced_dashed_or_bare_is_never_written_nor_taken_as_a_name(
+    before: str, number: str, after: str
+) -> None:
+    field = before + number + after
+    with tempfile.TemporaryDirectory() as directory:
+        path = Path(directory) / "audit.log"
+        with pytest.raises(ValueError):
+            AuditLog(path).append("a", "read", None, field)
+        assert path.read_text() == ""
+    with pytest.raises(VaultError):
+        check_name(field)
 
 
 def test_the_standalone_verifier_checks_an_export_against_its_head(

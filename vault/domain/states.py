@@ -6,7 +6,16 @@ from typing import Literal
 
 # A charge, settlement or refund: claimed before the network is called, then its answer.
 Execution = Literal["processing", "succeeded", "failed"]
+# The same once the network answered: what a result reports.
+Finished = Literal["succeeded", "failed"]
 # What a settlement does with an authorisation.
 SettlementAction = Literal["capture", "void"]
 # The two kinds of merchant key.
 KeyKind = Literal["publishable", "secret"]
+
+
+def finished(status: Execution) -> Finished:
+    """The status of work the network answered; work still processing has no result yet."""
+    if status == "processing":
+        raise ValueError("the work is still processing: it has no result yet")
+    return status

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from strongroom.web.errors import NotFound, ServiceError, UpstreamError
 
 
@@ -38,4 +40,31 @@ def test_a_card_error_carries_stripe_s_further_fields() -> None:
         "code": "card_declined",
         "message": "Declined.",
         "charge": "ch_1",
+    }
+
+
+def test_the_edge_the_vault_and_the_app_zone_answer_one_envelope() -> None:
+    # Three families (the PCI zone imports nothing of the app zone), one shape: the same
+    # class attributes and the same body for the same error.
+    from edge_proxy.errors import EdgeError
+    from vault.errors import VaultError
+
+    class Edge(EdgeError):
+        status_code, type, code = 409, "invalid_request_error", "conflict"
+
+    errors: list[EdgeError | VaultError | ServiceError] = [
+        Edge("Taken.", param="id"),
+        VaultError(409, "invalid_request_error", "conflict", "Taken.", "id"),
+        ServiceError("Taken.", code="conflict", status_code=409, param="id"),
+    ]
+    shapes = {(e.status_code, e.type, e.code, e.message, json.dumps(e.body())) for e in errors}
+    assert shapes == {
+        (
+            409,
+            "invalid_request_error",
+            "conflict",
+            "Taken.",
+            '{"error": {"type": "invalid_request_error", "code": "conflict", '
+            '"message": "Taken.", "param": "id"}}',
+        )
     }

@@ -48,6 +48,35 @@ def test_a_card_number_with_any_separators_in_any_script_is_found(text: str) -> 
     assert not any(c.isdigit() for c in redact_card_numbers(text).replace(REDACTED, ""))
 
 
+@st.composite
+def luhn_numbers(draw: st.DrawFn) -> str:
+    """Any Luhn-valid number of 12 to 19 digits (generated: no real card is written here)."""
+    body = draw(st.text(alphabet="0123456789", min_size=11, max_size=18))
+    return body + check_digit(body)
+
+
+@st.composite
+def grouped(draw: st.DrawFn) -> str:
+    """A number split in groups of 1 to 6 digits, joined by spaces, by dashes or by nothing."""
+    number = draw(luhn_numbers())
+    joiner = draw(st.sampled_from(["", " ", "-", " - "]))
+    groups = []
+    while number:
+        size = draw(st.integers(1, 6))
+        groups.append(number[:size])
+        number = number[size:]
+    return joiner.join(groups)
+
+
+@given(st.text(), grouped(), st.text())
+def test_a_luhn_number_spaced_dashed_or_bare_inside_any_text_is_found(
+    before: str, number: str, after: str
+) -> None:
+    # What surrounds it may add digits but never takes its own away: no letter parts them.
+    assert holds_card_number(before + number + after)
+    assert number.replace(" ", "").replace("-", "") not in redact_card_numbers(number)
+
+
 @pytest.mark.parametrize(
     "text",
     [
