@@ -190,19 +190,23 @@ class Edge:
         return destination.value, forwarded_response(flow.response, head=request.method == "HEAD")
 
     async def _scan(self, filters: list[Filter], hook: Hook, flow: Flow) -> None:
-        """Run a body hook: on the event loop with the room it may spend there, and, if a
-        filter's check needs more (the fast path could not clear a larger body, or the
-        exact path ran out of the loop's share), again in a scanning process."""
+        """Run a body hook's filters on the event loop, with the room they may spend there.
+        One that needs more (a decoding past the loop's size, a body the fast path could
+        not clear that is too large for the loop, or an exact path past the loop's share)
+        answers NEEDS_EXACT: it and the filters after it, which read what it settles,
+        run in a scanning process."""
         inline = Room(INLINE_SCAN_BYTES, time.thread_time() + INLINE_SCAN_SECONDS)
-        if run_hook(filters, hook, flow, inline) is CLEAN:
+        for at, item in enumerate(filters):
+            if run_hook([item], hook, flow, inline) is CLEAN:
+                continue
+            if self.scans >= self.max_scans:
+                raise InspectionBusy(param=hook)
+            self.scans += 1
+            try:
+                await self.scanners.run(filters[at:], hook, flow)
+            finally:
+                self.scans -= 1
             return
-        if self.scans >= self.max_scans:
-            raise InspectionBusy(param=hook)
-        self.scans += 1
-        try:
-            await self.scanners.run(filters, hook, flow)
-        finally:
-            self.scans -= 1
 
     async def _send(
         self, upstream: Upstream, destination: Destination, flow: Flow, target: bytes

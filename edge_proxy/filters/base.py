@@ -78,8 +78,8 @@ def hooked(filters: Sequence[Filter], hook: Hook) -> list[Filter]:
 def run_hook(filters: Sequence[Filter], hook: Hook, flow: Flow, room: Room = ANYWHERE) -> Verdict:
     """Call `hook` on each filter in order; the first EdgeError stops the flow. The first
     NEEDS_EXACT stops the chain too and is answered: the filters after it read what it
-    settles (the decoded body), so the caller runs the hook again, from the first filter,
-    with more room (every hook may run twice on a flow: each is idempotent)."""
+    settles (the decoded body), so the caller runs it and them again with more room (a
+    hook may run twice on a flow: each is idempotent)."""
     for item in filters:
         try:
             if hook == "requestheaders":
