@@ -87,6 +87,98 @@ def charge(chooser: random.Random, i: int) -> dict[str, object]:
     }
 
 
+@dataclass(frozen=True)
+class Body:
+    """One body of the benchmark: its name in the table, Content-Type and bytes."""
+
+    name: str
+    content_type: bytes
+    data: bytes
+
+
+JSON = b"application/json"
+FORM = b"application/x-www-form-urlencoded"
+
+
+def charge_request(size: int) -> dict[str, object]:
+    """A charge as a merchant's server POSTs one (Stripe's Charges API), padded to `size`
+    bytes of JSON: amount, currency, a card token, a description and metadata."""
+    chooser = random.Random(size)  # noqa: S311 - test data, not secrets
+    doc: dict[str, object] = {
+        "amount": 2599,
+        "currency": "usd",
+        "source": _id(chooser, "card_"),
+        "customer": _id(chooser, "cus_"),
+        "capture": True,
+        "description": "Order #10452: two tickets, row 12, seats 14 and 15",
+        "statement_descriptor": "STRONGROOM TIX",
+        "receipt_email": "jane.doe@example.com",
+        "metadata": {
+            "order_id": "A-10452",
+            "cart_id": _id(chooser, "cart_"),
+            "channel": "web",
+            "shipping_zip": "94107",
+            "phone": "+1 415 555 0134",
+            "note": "",
+        },
+    }
+    pad = size - len(json.dumps(doc))
+    doc["metadata"]["note"] = "x" * pad  # type: ignore[index]
+    return doc
+
+
+def charge_json(size: int) -> bytes:
+    """`charge_request` as JSON, exactly `size` bytes."""
+    body = json.dumps(charge_request(size)).encode()
+    assert len(body) == size, len(body)
+    return body
+
+
+def _flatten(prefix: str, value: object) -> list[tuple[str, str]]:
+    if isinstance(value, dict):
+        return [p for k, v in value.items() for p in _flatten(f"{prefix}[{k}]" if prefix else k, v)]
+    return [(prefix, str(value).lower() if isinstance(value, bool) else str(value))]
+
+
+def charge_form(size: int) -> bytes:
+    """`charge_request` form-encoded (Stripe's bracket syntax), exactly `size` bytes."""
+    from urllib.parse import urlencode
+
+    doc = charge_request(size)
+    body = urlencode(_flatten("", doc)).encode()
+    doc["metadata"]["note"] = "x" * (len(doc["metadata"]["note"]) + size - len(body))  # type: ignore[index]
+    body = urlencode(_flatten("", doc)).encode()
+    assert len(body) == size, len(body)
+    return body
+
+
+def digits_json(size: int) -> bytes:
+    """A PAN-free JSON document of exactly `size` bytes, about a third of it digits: a
+    report of line items (amounts, fees, quantities, epoch timestamps, zip codes, phone
+    numbers, order and SKU numbers), every number shorter than a card number."""
+    chooser = random.Random(size)  # noqa: S311 - test data, not secrets
+    items: list[object] = []
+    doc: dict[str, object] = {"object": "report", "items": items, "note": ""}
+    while len(json.dumps(doc)) < size - 300:
+        i = len(items)
+        items.append(
+            {
+                "order": 100_000 + i,
+                "amount": chooser.randint(100, 99_999),
+                "fee": chooser.randint(30, 3_000),
+                "qty": chooser.randint(1, 12),
+                "created": 1_700_000_000 + i * 37,
+                "zip": f"{chooser.randint(10_000, 99_999)}",
+                "phone": f"+1 {chooser.randint(200, 999)} 555 {chooser.randint(0, 9999):04d}",
+                "sku": f"BK-{chooser.randint(0, 99_999):05d}",
+            }
+        )
+    doc["note"] = "x" * (size - len(json.dumps(doc)))
+    body = json.dumps(doc).encode()
+    assert len(body) == size, len(body)
+    return body
+
+
 def json_body(size: int) -> bytes:
     """A PAN-free JSON document of exactly `size` bytes: a list of charges, padded."""
     chooser = random.Random(size)  # noqa: S311 - test data, not secrets
@@ -124,11 +216,17 @@ class Echo(asyncio.Protocol):
             length = int(head[at + 15 : head.find(b"\r\n", at) % (len(head) + 1)]) if at >= 0 else 0
             if len(self.buffer) < end + 4 + length:
                 return
+            at = head.find(b"content-type:")
+            ctype = (
+                head[at + 13 : head.find(b"\r\n", at) % (len(head) + 1)].strip()
+                if at >= 0
+                else JSON
+            )
             body = self.buffer[end + 4 : end + 4 + length]
             self.buffer = self.buffer[end + 4 + length :]
             self.transport.write(
-                b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: %d\r\n\r\n"
-                % len(body)
+                b"HTTP/1.1 200 OK\r\ncontent-type: %s\r\ncontent-length: %d\r\n\r\n"
+                % (ctype, len(body))
                 + body
             )
 
@@ -153,8 +251,9 @@ def serve_upstream(port: int, kind: str) -> None:
             body += message.get("body", b"")
             if not message.get("more_body"):
                 break
+        ctype = dict(scope["headers"]).get(b"content-type", JSON)  # type: ignore[call-overload]
         headers = [
-            (b"content-type", b"application/json"),
+            (b"content-type", ctype),
             (b"content-length", str(len(body)).encode()),
         ]
         await send({"type": "http.response.start", "status": 200, "headers": headers})  # type: ignore[operator]
@@ -190,7 +289,7 @@ def serve_edge_without_filters(port: int, upstream: int) -> None:
 @dataclass
 class Result:
     name: str
-    size: int
+    body: str
     rps: float
     p50: float
     p99: float
@@ -202,7 +301,7 @@ def median(runs: list[Result]) -> Result:
     """Each figure's median over the rounds (a busy machine's noise, damped)."""
     return Result(
         runs[0].name,
-        runs[0].size,
+        runs[0].body,
         statistics.median(r.rps for r in runs),
         statistics.median(r.p50 for r in runs),
         statistics.median(r.p99 for r in runs),
@@ -238,12 +337,12 @@ async def _worker(port: int, request: bytes, until: float, latencies: list[float
 
 
 async def _python_load(
-    port: int, body: bytes, seconds: float, concurrency: int
+    port: int, body: Body, seconds: float, concurrency: int
 ) -> tuple[float, list[float]]:
     request = (
-        b"POST /v1/echo HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\n"
-        b"Content-Length: %d\r\n\r\n" % (HOST.encode(), len(body))
-    ) + body
+        b"POST /v1/echo HTTP/1.1\r\nHost: %s\r\nContent-Type: %s\r\n"
+        b"Content-Length: %d\r\n\r\n" % (HOST.encode(), body.content_type, len(body.data))
+    ) + body.data
     latencies: list[float] = []
     started = time.perf_counter()
     await asyncio.gather(
@@ -263,7 +362,7 @@ class Load:
     cpu: float  # seconds of CPU the load generator spent
 
 
-def python_load(port: int, body: bytes, seconds: float, concurrency: int) -> Load:
+def python_load(port: int, body: Body, seconds: float, concurrency: int) -> Load:
     cpu = time.process_time()
     elapsed, latencies = asyncio.run(_python_load(port, body, seconds, concurrency))
     cpu = time.process_time() - cpu
@@ -284,7 +383,7 @@ local file = assert(io.open(os.getenv("BENCH_BODY"), "rb"))
 wrk.method = "POST"
 wrk.body = file:read("*a")
 file:close()
-wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Content-Type"] = os.getenv("BENCH_TYPE")
 wrk.headers["Host"] = os.getenv("BENCH_HOST")
 
 done = function(summary, latency, requests)
@@ -298,17 +397,22 @@ end
 """
 
 
-def wrk_load(port: int, body: bytes, seconds: float, concurrency: int) -> Load:
+def wrk_load(port: int, body: Body, seconds: float, concurrency: int) -> Load:
     """One wrk run (one thread: the generator takes at most one core, as the Python one)."""
     with tempfile.TemporaryDirectory(prefix="bench-edge-") as tmp:
         script, payload = Path(tmp) / "post.lua", Path(tmp) / "body.json"
         script.write_text(WRK_SCRIPT)
-        payload.write_bytes(body)
+        payload.write_bytes(body.data)
         argv = ["wrk", "-t1", f"-c{concurrency}", f"-d{seconds:g}s", "-s", str(script)]
         waited = _children_cpu()
         ran = subprocess.run(
             [*argv, f"http://127.0.0.1:{port}/v1/echo"],
-            env={**os.environ, "BENCH_BODY": str(payload), "BENCH_HOST": HOST},
+            env={
+                **os.environ,
+                "BENCH_BODY": str(payload),
+                "BENCH_HOST": HOST,
+                "BENCH_TYPE": body.content_type.decode(),
+            },
             capture_output=True,
             text=True,
             check=False,
@@ -341,8 +445,8 @@ def measure(
     name: str,
     port: int,
     pid: int,
-    body: bytes,
-    load: Callable[[int, bytes, float, int], Load],
+    body: Body,
+    load: Callable[[int, Body, float, int], Load],
     seconds: float,
     concurrency: int,
 ) -> Result:
@@ -351,7 +455,7 @@ def measure(
     seen = load(port, body, seconds, concurrency)
     cpu = (cpu_seconds(pid) - before) / seen.requests * 1e6
     rps = seen.requests / seen.seconds
-    return Result(name, len(body), rps, seen.p50, seen.p99, cpu, seen.cpu / seen.requests * 1e6)
+    return Result(name, body.name, rps, seen.p50, seen.p99, cpu, seen.cpu / seen.requests * 1e6)
 
 
 # -- processes ------------------------------------------------------------------------------
@@ -380,17 +484,20 @@ def started(commands: list[tuple[list[str], dict[str, str], int]]) -> Iterator[d
 # -- the detector -----------------------------------------------------------------------------
 
 
-def detector_speed(body: bytes, fast: bool) -> float:
-    """MB/s of CPU time for PanDetector.body on `body` (which must be PAN-free)."""
+def detector_speed(body: Body, fast: bool) -> float:
+    """MB/s of CPU time for the edge's two readings of `body` (which must be PAN-free): as
+    the API reads a request (`app_body`) and as a response (`body`)."""
     from edge_proxy.detect import PanDetector
 
     detector = PanDetector(fast=fast)
-    assert detector.body(body, "application/json") is None
-    rounds = max(3, (8 << 20 if fast else 1 << 20) // len(body))
+    data, ctype = body.data, body.content_type.decode()
+    assert detector.app_body(data, ctype) is None and detector.body(data, ctype) is None
+    rounds = max(3, (4 << 20 if fast else 1 << 19) // len(data))
     started = time.process_time()
     for _ in range(rounds):
-        detector.body(body, "application/json")
-    return len(body) * rounds / (time.process_time() - started) / 1e6
+        detector.app_body(data, ctype)
+        detector.body(data, ctype)
+    return 2 * len(data) * rounds / (time.process_time() - started) / 1e6
 
 
 def precision(count: int) -> None:
@@ -494,6 +601,19 @@ def under_attack(seconds: float) -> None:
 # -- main ---------------------------------------------------------------------------------
 
 
+def hide_scan_extension() -> dict[str, str]:
+    """Environment under which no process imports the C scanner: a sitecustomize module,
+    first on PYTHONPATH, marks it missing (an edge's workers and scanning processes
+    inherit the environment). This process hides it from itself too."""
+    sys.modules["edge_proxy.detect._scan"] = None  # type: ignore[assignment]
+    where = Path(tempfile.mkdtemp(prefix="bench-edge-python-scan-"))
+    (where / "sitecustomize.py").write_text(
+        "import sys\nsys.modules['edge_proxy.detect._scan'] = None\n"
+    )
+    path = os.pathsep.join(p for p in (str(where), os.environ.get("PYTHONPATH")) if p)
+    return {"PYTHONPATH": path}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -531,6 +651,14 @@ def main() -> None:
         help="print health-probe latency (p50/p90/p99) idle and while costly bodies arrive "
         "(SECONDS of attack, 20 by default) and exit",
     )
+    parser.add_argument(
+        "--scanner",
+        choices=["c", "python"],
+        default="c",
+        help="the fast path's byte loops: the C extension (as built by `make install`) or "
+        "their pure-Python reference (the extension hidden from every edge process)",
+    )
+    parser.add_argument("--no-mitmproxy", action="store_true", help="leave mitmproxy out")
     parser.add_argument("--serve-upstream", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--serve-edge", type=int, nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -561,6 +689,7 @@ def main() -> None:
 
     upstream, edge, single, bare, mitm = free_ports(5)
     python = sys.executable
+    scanner_env = {} if args.scanner == "c" else hide_scan_extension()
 
     def edge_env(port: int, workers: int) -> dict[str, str]:
         return {
@@ -568,6 +697,7 @@ def main() -> None:
             "EDGE_WORKERS": str(workers),
             "EDGE_ROUTER_URL": f"http://127.0.0.1:{upstream}",
             "EDGE_LOG_LEVEL": "INFO",  # the access log is written, as in production
+            **scanner_env,
         }
 
     commands: list[tuple[list[str], dict[str, str], int]] = [
@@ -584,20 +714,28 @@ def main() -> None:
         commands.append(([python, "-m", "edge_proxy"], edge_env(single, 1), single))
         scenarios.append(("edge-1worker", single))
     scenarios.append(("edge-nofilter", bare))
-    if MITMDUMP.exists():
+    if args.no_mitmproxy:
+        pass
+    elif MITMDUMP.exists():
         mode = f"reverse:http://127.0.0.1:{upstream}@127.0.0.1:{mitm}"
         commands.append(([str(MITMDUMP), "--mode", mode, "-q"], {}, mitm))
         scenarios.append(("mitmproxy", mitm))
     else:
         print(f"(no {MITMDUMP.relative_to(ROOT)}: run `make install`; mitmproxy skipped)")
 
-    rounds: dict[tuple[str, int], list[Result]] = {}
-    bodies = [json_body(1024), json_body(64 * 1024)]
+    rounds: dict[tuple[str, str], list[Result]] = {}
+    bodies = [
+        Body("charge-json-1K", JSON, charge_json(1024)),
+        Body("charge-form-1K", FORM, charge_form(1024)),
+        Body("list-json-1K", JSON, json_body(1024)),
+        Body("list-json-64K", JSON, json_body(64 * 1024)),
+        Body("digits-json-64K", JSON, digits_json(64 * 1024)),
+    ]
     with started(commands) as pids:
         for _ in range(args.rounds):
             for body in bodies:
                 for name, port in scenarios:
-                    rounds.setdefault((name, len(body)), []).append(
+                    rounds.setdefault((name, body.name), []).append(
                         measure(name, port, pids[port], body, load, args.seconds, args.concurrency)
                     )
     results = {key: median(runs) for key, runs in rounds.items()}
@@ -606,34 +744,34 @@ def main() -> None:
         f"\nedge benchmark: load generator {client}, {args.concurrency} connections, "
         f"{args.seconds:g} s per run, upstream {args.upstream}, "
         f"loopback, {os.cpu_count()} cores, 'edge' with {args.edge_workers} worker(s), "
-        f"medians of {args.rounds} interleaved rounds"
+        f"fast path's loops in {'C' if args.scanner == 'c' else 'Python'}, "
+        f"medians of {args.rounds} interleaved rounds, load average {os.getloadavg()[0]:.1f}"
     )
     print(
-        f"{'scenario':<14}{'body':>7}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'vs direct':>11}"
+        f"{'scenario':<14}{'body':>16}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'vs direct':>11}"
         f"{'server CPU/req':>16}{'client CPU/req':>16}"
     )
-    for (name, size), result in results.items():
-        ratio = result.rps / results[("direct", size)].rps
+    for (name, body_name), result in results.items():
+        ratio = result.rps / results[("direct", body_name)].rps
         print(
-            f"{name:<14}{size // 1024:>5}KB{result.rps:>10.0f}{result.p50:>9.2f}"
+            f"{name:<14}{body_name:>16}{result.rps:>10.0f}{result.p50:>9.2f}"
             f"{result.p99:>9.2f}{ratio:>10.2f}x{result.cpu_us:>13.0f} us"
             f"{result.client_us:>13.0f} us"
         )
     for body in bodies:
         for name in ("edge", "edge-1worker"):
-            if ("mitmproxy", len(body)) not in results or (name, len(body)) not in results:
+            if ("mitmproxy", body.name) not in results or (name, body.name) not in results:
                 continue
-            ours, theirs = results[(name, len(body))], results[("mitmproxy", len(body))]
+            ours, theirs = results[(name, body.name)], results[("mitmproxy", body.name)]
             print(
-                f"{name} (filter on) vs mitmproxy, {len(body) // 1024} KB: "
+                f"{name} (filter on) vs mitmproxy, {body.name}: "
                 f"{ours.rps / theirs.rps:.1f}x the requests/s, "
                 f"{theirs.cpu_us / ours.cpu_us:.1f}x less CPU per request"
             )
-    print("\ndetector on PAN-free JSON (CPU time):")
+    print("\ndetector on PAN-free bodies (CPU time), request and response readings:")
     for body in bodies:
         fast, exact = detector_speed(body, True), detector_speed(body, False)
-        size = len(body) // 1024
-        print(f"  {size:>3} KB: fast path {fast:7.1f} MB/s   exact path {exact:6.1f} MB/s")
+        print(f"  {body.name:>16}: fast path {fast:7.1f} MB/s   exact path {exact:6.1f} MB/s")
 
 
 if __name__ == "__main__":

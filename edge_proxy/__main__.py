@@ -42,7 +42,8 @@ async def run(
         if not fast.BUILT:
             log.warning(
                 "the detector's C scanner (edge_proxy.detect._scan) is not built: its fast "
-                "path runs in Python, about five times slower; run `make install`"
+                "path runs in Python (twice the CPU per 1 KB request, five times per 64 KB); "
+                "run `make install`"
             )
         while not stop.is_set():
             with contextlib.suppress(TimeoutError):

@@ -11,7 +11,7 @@ from typing import Protocol
 from edge_proxy.config import Settings
 from edge_proxy.cors import CardsCors
 from edge_proxy.detect import PanDetector
-from edge_proxy.detect.budget import Deferred, fast_only
+from edge_proxy.detect.verdict import CLEAN
 from edge_proxy.errors import (
     EdgeError,
     InspectionBusy,
@@ -27,7 +27,7 @@ from edge_proxy.errors import (
     reason,
 )
 from edge_proxy.filters import Filter, router_chain, run_hook, vault_chain
-from edge_proxy.filters.base import HOOKS, Hook, hooked
+from edge_proxy.filters.base import HOOKS, Hook, Room, hooked
 from edge_proxy.flow import EdgeRequest, EdgeResponse, Flow, Headers
 from edge_proxy.headers import downstream_headers, upstream_headers
 from edge_proxy.metrics import Metrics
@@ -48,7 +48,7 @@ log = logging.getLogger("edge_proxy")
 FORWARDED_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 # Bodies up to this size, once decoded, are scanned on the event loop, whichever path
 # they take. Larger ones get the fast path there (C-level passes: milliseconds for a
-# megabyte) and, if it cannot clear them, the exact path in a worker thread: an
+# megabyte) and, if it cannot clear them, the exact path in a scanning process: an
 # adversarial 1 MiB body costs up to the inspection budget, and one request must not
 # stall every other. A compressed body is decoded on the loop only up to this size too:
 # a 108-byte gzip of gzip inflates to megabytes.
@@ -190,20 +190,23 @@ class Edge:
         return destination.value, forwarded_response(flow.response, head=request.method == "HEAD")
 
     async def _scan(self, filters: list[Filter], hook: Hook, flow: Flow) -> None:
-        try:
-            # Decided on the size once decoded: the filters defer what would be larger.
-            with fast_only(INLINE_SCAN_BYTES, INLINE_SCAN_SECONDS):
-                run_hook(filters, hook, flow)
+        """Run a body hook's filters on the event loop, with the room they may spend there.
+        One that needs more (a decoding past the loop's size, a body the fast path could
+        not clear that is too large for the loop, or an exact path past the loop's share)
+        answers NEEDS_EXACT: it and the filters after it, which read what it settles,
+        run in a scanning process."""
+        inline = Room(INLINE_SCAN_BYTES, time.thread_time() + INLINE_SCAN_SECONDS)
+        for at, item in enumerate(filters):
+            if run_hook([item], hook, flow, inline) is CLEAN:
+                continue
+            if self.scans >= self.max_scans:
+                raise InspectionBusy(param=hook)
+            self.scans += 1
+            try:
+                await self.scanners.run(filters[at:], hook, flow)
+            finally:
+                self.scans -= 1
             return
-        except Deferred:
-            pass  # the hooks run again from the start in the thread: each is idempotent
-        if self.scans >= self.max_scans:
-            raise InspectionBusy(param=hook)
-        self.scans += 1
-        try:
-            await self.scanners.run(filters, hook, flow)
-        finally:
-            self.scans -= 1
 
     async def _send(
         self, upstream: Upstream, destination: Destination, flow: Flow, target: bytes

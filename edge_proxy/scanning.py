@@ -7,9 +7,10 @@ the interpreter lock for tens of milliseconds at a time (one ``re.split`` over t
 so the event loop, which needs the lock for every step of every request, waited up to
 seconds behind it. A process has its own lock.
 
-The hook runs in the worker on a copy of the flow; what it changes (the decoded bodies)
-is copied back, and an `EdgeError` it raises is raised here (errors pickle with their
-status, code and param). The workers are started from a fork server, not forked from the
+The hook runs in the worker on a copy of the flow, with no room limit but the detector's
+budget (`filters.base.ANYWHERE`); what it changes (the decoded bodies) is copied back,
+and an `EdgeError` it raises is raised here (errors pickle with their status, code and
+param). The workers are started from a fork server, not forked from the
 serving process (which runs an event loop and threads), and run at a lower CPU priority
 than it (`SCAN_NICENESS`): a costly body waits, the event loop does not.
 """
@@ -22,8 +23,9 @@ import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
 
+from edge_proxy.errors import InternalError
 from edge_proxy.filters import Filter, run_hook
-from edge_proxy.filters.base import Hook
+from edge_proxy.filters.base import ANYWHERE, Hook
 from edge_proxy.flow import Flow
 
 # Scans are background work: on a busy machine the serving process (every other
@@ -40,7 +42,9 @@ def _configure(level: str) -> None:
 
 
 def _run(filters: list[Filter], hook: Hook, flow: Flow) -> tuple[bytes | None, bytes | None]:
-    run_hook(filters, hook, flow)
+    if run_hook(filters, hook, flow, ANYWHERE).needs_exact:
+        # Fail closed: with no room limit no filter should ask for more; none passes unread.
+        raise InternalError()
     return flow.request.decoded, flow.response.decoded if flow.response else None
 
 

@@ -1,9 +1,18 @@
 """The detector the filters use: the fast path first, the exact path when it must.
 
-Each method answers the first card number found, or None; `body` raises Uninspectable
-for what it cannot read, `app_body` BodyRefused for what the API would not read. `fast`
-off runs the exact path alone (tests and benchmarks compare the two). `rules` are the
-deployment's context rules (`context`), installed for each call.
+For bodies, the two paths are separate calls, so that the caller decides where the slow
+one runs: `scan_body` and `scan_app_body` (the fast path, C-level passes over the bytes)
+answer a `Verdict`, CLEAN or NEEDS_EXACT; `exact_body` and `exact_app_body` (the exact
+path, Python) answer CLEAN or found, or NEEDS_EXACT when the CPU share the caller gave
+them (`until`) ran out first; they raise Uninspectable for what they cannot read in the
+detector's budget, and `exact_app_body` BodyRefused for what the API would not read.
+`scan_headers` and `exact_headers` do the same for a response's headers.
+
+The other methods run both paths themselves and answer the first card number found, or
+None: `body` and `app_body` (the two calls in a row, for tests and benchmarks), and the
+head's (`path`, `query`, `headers`), which always run on the event loop within their own
+budget. `fast` off runs the exact path alone (tests and benchmarks compare the two).
+`rules` are the deployment's context rules (`context`), installed for each call.
 """
 
 from __future__ import annotations
@@ -14,18 +23,19 @@ import codecs
 import functools
 import itertools
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 
 from edge_proxy.detect.app_body import media_of
 from edge_proxy.detect.body import find_in_app_body, find_in_body
-from edge_proxy.detect.budget import Deferred, deadline, exact_allowed
+from edge_proxy.detect.budget import ShareSpent, limits
 from edge_proxy.detect.candidates import Finding
 from edge_proxy.detect.content_type import parse_content_type
 from edge_proxy.detect.context import DEFAULT_RULES, Rules, using
 from edge_proxy.detect.errors import Uninspectable
 from edge_proxy.detect.fast import plain_json, quick_clean, quick_clean_form
 from edge_proxy.detect.reading import find_in_bytes, find_in_text
+from edge_proxy.detect.verdict import CLEAN, NEEDS_EXACT, Verdict, found
 
 _BASIC = re.compile(rb"[ \t]*basic[ \t]+([A-Za-z0-9+/_-]+=*)[ \t]*", re.IGNORECASE)
 
@@ -94,12 +104,20 @@ class PanDetector:
         self.rules = DEFAULT_RULES if rules == DEFAULT_RULES else rules  # `is` then skips
 
     @contextmanager
-    def _inspecting(self, seconds: float | None) -> Iterator[None]:
+    def _inspecting(self, seconds: float | None, until: float | None = None) -> Iterator[None]:
         with (
-            deadline(seconds),
+            limits(seconds, until),
             using(self.rules) if self.rules is not DEFAULT_RULES else (nullcontext()),
         ):
             yield
+
+    def _exact(self, scan: Callable[[], Finding | None], until: float | None) -> Verdict:
+        """`scan` (an exact path) within the body budget, stopped at `until`."""
+        try:
+            with self._inspecting(self.budget, until):
+                return found(scan())
+        except ShareSpent:
+            return NEEDS_EXACT  # unfinished: to be run again where it may take its budget
 
     def _head_budget(self) -> float:
         return min(self.budget or HEAD_BUDGET_SECONDS, HEAD_BUDGET_SECONDS)
@@ -154,23 +172,47 @@ class PanDetector:
                     break
         return found
 
-    def headers(self, headers: list[tuple[bytes, bytes]]) -> tuple[bytes | None, Finding] | None:
-        """In every header's name and value: the first finding, with the name of the
-        header whose value held it (None when a name itself did). One fast-path check
-        covers them all: their readings joined by blank lines hold every reading of each.
-        One head budget covers them all too: a head of many headers is not many budgets."""
+    def scan_headers(self, headers: list[tuple[bytes, bytes]]) -> Verdict:
+        """The fast path over every header's name and value: CLEAN or NEEDS_EXACT. One
+        check covers them all: their readings joined by blank lines hold every reading of
+        each (Basic credentials are decoded by the exact path only)."""
         joined = b"\n\n".join(itertools.chain.from_iterable(headers))
         if self.fast and quick_clean(joined) and b"asic" not in joined.lower():
+            return CLEAN
+        return NEEDS_EXACT
+
+    def _headers_exact(
+        self, headers: list[tuple[bytes, bytes]]
+    ) -> tuple[bytes | None, Finding] | None:
+        for name, value in headers:
+            finding = self._header(name, None)
+            if finding is not None:
+                return None, finding
+            finding = self._header(value, name)
+            if finding is not None:
+                return name, finding
+        return None
+
+    def headers(self, headers: list[tuple[bytes, bytes]]) -> tuple[bytes | None, Finding] | None:
+        """In every header's name and value: the first finding, with the name of the
+        header whose value held it (None when a name itself did). One head budget covers
+        them all: a head of many headers is not many budgets."""
+        if self.scan_headers(headers) is CLEAN:
             return None
         with self._inspecting(self._head_budget()):
-            for name, value in headers:
-                finding = self._header(name, None)
-                if finding is not None:
-                    return None, finding
-                finding = self._header(value, name)
-                if finding is not None:
-                    return name, finding
-        return None
+            return self._headers_exact(headers)
+
+    def exact_headers(
+        self, headers: list[tuple[bytes, bytes]], *, until: float | None = None
+    ) -> Verdict:
+        """The exact path over every header (a response's: the name is not needed), within
+        the head budget, stopped at `until`."""
+        try:
+            with self._inspecting(self._head_budget(), until):
+                answer = self._headers_exact(headers)
+        except ShareSpent:
+            return NEEDS_EXACT
+        return found(None if answer is None else answer[1])
 
     def values(self, *values: str | None) -> bool:
         """True when none of these texts (a log line's fields) holds a card number."""
@@ -182,10 +224,10 @@ class PanDetector:
         except Uninspectable:
             return False  # fail closed: what could not be read in time is redacted
 
-    def body(self, body: bytes, content_type: str | None) -> Finding | None:
-        """In a body, by its Content-Type; raises Uninspectable for what it cannot read."""
+    def scan_body(self, body: bytes, content_type: str | None) -> Verdict:
+        """The fast path over a body, by its Content-Type: CLEAN or NEEDS_EXACT."""
         if not body:
-            return None
+            return CLEAN
         ctype = parse_content_type(content_type)
         if (
             self.fast
@@ -193,21 +235,42 @@ class PanDetector:
             and quick_clean(body)
             and (not ctype.is_json or plain_json(body))
         ):
-            return None
-        if not exact_allowed(len(body)):
-            raise Deferred
-        with self._inspecting(self.budget):
-            return find_in_body(body, content_type)
+            return CLEAN
+        return NEEDS_EXACT
 
-    def app_body(self, body: bytes, content_type: str | None) -> Finding | None:
-        """In a body bound for the app zone, read as the API reads it (`app_body`); raise
-        BodyRefused for a body the API would not read, Uninspectable past the budget."""
-        if not body:
+    def exact_body(
+        self, body: bytes, content_type: str | None, *, until: float | None = None
+    ) -> Verdict:
+        """The exact path over a body, by its Content-Type, stopped at `until`; raises
+        Uninspectable for what it cannot read."""
+        return self._exact(lambda: find_in_body(body, content_type), until)
+
+    def body(self, body: bytes, content_type: str | None) -> Finding | None:
+        """In a body, by its Content-Type: both paths; raises Uninspectable."""
+        if self.scan_body(body, content_type) is CLEAN:
             return None
+        return self.exact_body(body, content_type).finding
+
+    def scan_app_body(self, body: bytes, content_type: str | None) -> Verdict:
+        """The fast path over a body bound for the app zone: CLEAN or NEEDS_EXACT; raises
+        BodyRefused for a media type the API would not read."""
+        if not body:
+            return CLEAN
         media = media_of(content_type)
         if self.fast and _app_body_clean(body, media):
+            return CLEAN
+        return NEEDS_EXACT
+
+    def exact_app_body(
+        self, body: bytes, content_type: str | None, *, until: float | None = None
+    ) -> Verdict:
+        """The exact path over a body bound for the app zone, read as the API reads it
+        (`app_body`), stopped at `until`; raises BodyRefused for a body the API would not
+        read, Uninspectable past the budget."""
+        return self._exact(lambda: find_in_app_body(body, content_type), until)
+
+    def app_body(self, body: bytes, content_type: str | None) -> Finding | None:
+        """In a body bound for the app zone: both paths; raises BodyRefused, Uninspectable."""
+        if self.scan_app_body(body, content_type) is CLEAN:
             return None
-        if not exact_allowed(len(body)):
-            raise Deferred
-        with self._inspecting(self.budget):
-            return find_in_app_body(body, content_type)
+        return self.exact_app_body(body, content_type).finding

@@ -11,6 +11,7 @@ import logging
 
 from edge_proxy.detect import Finding, PanDetector, Uninspectable
 from edge_proxy.detect.app_body import BodyRefused
+from edge_proxy.detect.verdict import Verdict
 from edge_proxy.errors import (
     BodyMalformed,
     BodyTooComplex,
@@ -24,7 +25,7 @@ from edge_proxy.errors import (
     UnsupportedEncoding,
     UnsupportedMediaType,
 )
-from edge_proxy.filters.base import Filter
+from edge_proxy.filters.base import ANYWHERE, Filter, Room
 from edge_proxy.flow import Flow
 
 log = logging.getLogger("edge_proxy.filters.pan")
@@ -122,23 +123,28 @@ class PanInHeaders(Filter):
 class PanInBody(Filter):
     """The body (decoded, if it was encoded), read exactly as the API behind the router
     reads it (JSON or form, UTF-8: `detect.app_body`); a body the API would read
-    differently, or the edge cannot read in time, is refused."""
+    differently, or the edge cannot read in time, is refused. The exact path runs only
+    when the fast path cannot clear the body, and only if `room` holds it."""
 
     name = "pan_in_body"
 
     def __init__(self, detector: PanDetector) -> None:
         self.detector = detector
 
-    def request(self, flow: Flow) -> None:
+    def request(self, flow: Flow, room: Room = ANYWHERE) -> Verdict:
         body = flow.request.inspected
         types = flow.request.header_values("content-type")
         if body and len(types) > 1:
             raise UnsupportedMediaType(param="content-type")  # which one would it read?
+        content_type = types[0] if types else None
         try:
-            finding = self.detector.app_body(body, types[0] if types else None)
+            verdict = self.detector.scan_app_body(body, content_type)
+            if verdict.needs_exact and room.holds(len(body)):
+                verdict = self.detector.exact_app_body(body, content_type, until=room.until)
         except BodyRefused as error:
             raise refused(error) from None
         except Uninspectable as error:
             raise uninspectable(error, "body") from None
-        if finding is not None:
-            raise refuse(flow, "body", finding)
+        if verdict.finding is not None:
+            raise refuse(flow, "body", verdict.finding)
+        return verdict

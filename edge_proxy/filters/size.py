@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 
+from edge_proxy.detect.verdict import CLEAN, Verdict
 from edge_proxy.errors import BodyTooLarge
-from edge_proxy.filters.base import Filter
+from edge_proxy.filters.base import ANYWHERE, Filter, Room
 from edge_proxy.flow import Flow
 
 _DIGITS = re.compile(r"[0-9]{1,30}")
@@ -29,6 +30,7 @@ class BodySizeLimit(Filter):
             if _DIGITS.fullmatch(value.strip()) and int(value) > self.max_bytes:
                 raise BodyTooLarge()
 
-    def request(self, flow: Flow) -> None:
+    def request(self, flow: Flow, room: Room = ANYWHERE) -> Verdict:
         if len(flow.request.body) > self.max_bytes:
             raise BodyTooLarge()
+        return CLEAN

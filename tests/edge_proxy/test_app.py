@@ -20,7 +20,7 @@ def test_a_filter_that_raises_blocks_the_request(monkeypatch, caplog):
     def broken(self, body, content_type):
         raise RuntimeError("4242424242424242")
 
-    monkeypatch.setattr(PanDetector, "app_body", broken)
+    monkeypatch.setattr(PanDetector, "scan_app_body", broken)
     upstreams = Upstreams()
     with caplog.at_level(logging.ERROR), running_edge(upstreams) as edge:
         response = edge.post("/v1/charges", json={"amount": 1})
