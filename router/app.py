@@ -156,6 +156,10 @@ async def _relay(stack: Stack, scope: Scope, receive: Receive, send: Send) -> No
         while more:
             body, more = await answer.chunk(upstream.timeout)
             await send({"type": "http.response.body", "body": body, "more_body": more})
+    except UpstreamError as error:
+        upstream.discard(answer)
+        log.warning("%s stack's answer cut short (%s): closing", stack.mode, error.kind)
+        raise  # the server closes the client's connection: the answer is incomplete
     except BaseException:
         upstream.discard(answer)
         raise
@@ -184,6 +188,8 @@ class Router:
         scope["route"] = FORWARDED
         try:
             await self.forward(scope, receive, send)
+        except UpstreamError:
+            raise  # an answer cut short, logged where it was
         except Exception:
             log.exception("unhandled error on %s", path)
             if scope.get(ANSWERING):

@@ -263,3 +263,21 @@ def test_interim_answers_are_passed_over() -> None:
         response = httpx.get(url + "/v1/x", headers=KEY)
     assert (response.status_code, response.content) == (200, b"ok")
     assert "link" not in response.headers
+
+
+def test_an_answer_cut_short_closes_the_clients_connection_and_frees_the_permit() -> None:
+    upstream = RawUpstream(
+        answer=lambda _: Closing(b"HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nabc")
+    )
+    with routed(upstream) as url:
+        with httpx.Client(headers=KEY) as client:
+            try:
+                client.get(url + "/v1/x").read()
+            except httpx.RemoteProtocolError:
+                pass  # the client sees the answer end early, never a complete one
+            else:
+                raise AssertionError("a truncated answer was passed on as complete")
+        status = httpx.get(url + "/healthz").json()["stacks"]["test"]
+        assert status["in_flight"] == 0
+        upstream.answer = lambda _: OK
+        assert httpx.get(url + "/v1/x", headers=KEY).status_code == 200
