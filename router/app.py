@@ -4,6 +4,9 @@ The mode is read from the key's prefix (sk_/pk_ + test_/live_), so the router ne
 database. Each stack has its own connection pool, admission gate, timeouts and health
 (router.stacks): whatever the test stack suffers, live requests never wait for it.
 Bodies stream through in both directions; nothing is buffered whole.
+
+A proxy needs no routing table: the app is plain ASGI (two paths of its own, the rest
+forwarded), under the shared metrics and request-log middleware.
 """
 
 from __future__ import annotations
@@ -11,221 +14,258 @@ from __future__ import annotations
 import asyncio
 import gc
 import hashlib
-import importlib.util
 import logging
-import sys
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
 
-import httpx
-from starlette.applications import Starlette
-from starlette.middleware import Middleware
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
-from starlette.routing import Route
-from starlette.types import Receive, Scope, Send
+from starlette.responses import JSONResponse, Response
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from router.config import Mode, Settings
 from router.gate import Overloaded, RateLimited
 from router.keys import KeyMalformed, KeyMissing, api_key, mode_of
 from router.metrics import QueueDepth
 from router.stacks import Stack
-from strongroom.web.asgi import EXCEPTION_HANDLERS, error_response
+from router.upstream import ClientGone, UpstreamError
+from strongroom.web.asgi import error_response
 from strongroom.web.metrics import HttpMetrics, Observe, metrics_listener
 
 log = logging.getLogger("router")
 
-# httpcore asks `import sniffio` on every request to learn the async library; without the
-# package, each failed import searches sys.path again (a fifth of the router's CPU). None
-# in sys.modules makes that import fail at once; asyncio is then assumed, as it is.
-if importlib.util.find_spec("sniffio") is None:
-    sys.modules.setdefault("sniffio", None)  # type: ignore[arg-type]
-
+# Not forwarded either way: they describe one connection, not the message. The stack is
+# sent its own Host; a body's framing is the router's (router.upstream); and the router
+# has taken the body already, so the stack is never asked to say 100 Continue.
 HOP_BY_HOP = frozenset(
     {
-        "connection",
-        "keep-alive",
-        "proxy-authenticate",
-        "proxy-authorization",
-        "te",
-        "trailer",
-        "transfer-encoding",
-        "upgrade",
-        "host",
+        b"connection",
+        b"keep-alive",
+        b"proxy-authenticate",
+        b"proxy-authorization",
+        b"te",
+        b"trailer",
+        b"transfer-encoding",
+        b"upgrade",
+        b"host",
+        b"expect",
     }
 )
+# Every method reaches the stack, which knows its routes (and answers 405 with Allow).
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 # Readable without a key: the API's description of itself (served by the test stack).
 PUBLIC = frozenset({("GET", "/v1/openapi.json")})
 
 
-def _caller(request: Request) -> tuple[Mode, str] | Response:
+@dataclass(frozen=True)
+class _Route:
+    """What the metrics read as the route template (strongroom.web.metrics)."""
+
+    path: str
+
+
+HEALTH = _Route("/healthz")
+FORWARDED = _Route("/{path:path}")
+# Set in the scope once the stack's answer has begun to go out.
+ANSWERING = "router.answering"
+
+
+def _error(status: int, type_: str, code: str, message: str, retry: bool = False) -> Response:
+    response = error_response(status, type_, code, message)
+    if retry:
+        response.headers["retry-after"] = "1"
+    return response
+
+
+def _caller(method: str, path: str, authorization: str | None) -> tuple[Mode, str] | Response:
     """The mode and an identity for the key's pace (a digest: the router keeps no key)."""
-    header = request.headers.get("authorization")
     try:
-        mode = mode_of(header)
+        mode = mode_of(authorization)
     except KeyMissing:
-        if (request.method, request.url.path) in PUBLIC:
+        if (method, path) in PUBLIC:
             return "test", ""
-        return error_response(
+        return _error(
             401,
             "authentication_error",
             "missing_api_key",
             "No API key provided. Send it as 'Authorization: Bearer sk_test_…'.",
         )
     except KeyMalformed:
-        return error_response(
+        return _error(
             401, "authentication_error", "invalid_api_key", "The API key is not recognised."
         )
-    return mode, hashlib.blake2b(api_key(header).encode(), digest_size=16).hexdigest()
+    return mode, hashlib.blake2b(api_key(authorization).encode(), digest_size=16).hexdigest()
 
 
-def _has_body(request: Request) -> bool:
-    length = request.headers.get("content-length")
-    return "transfer-encoding" in request.headers or (length is not None and length != "0")
-
-
-async def _forward(stack: Stack, request: Request) -> Response:
+async def _relay(stack: Stack, scope: Scope, receive: Receive, send: Send) -> None:
+    """Forward the request to the stack as received and its answer back as it comes."""
+    method: str = scope["method"]
     # As received, byte for byte: the path still percent-encoded, headers undecoded.
-    raw_path: bytes = request.scope.get("raw_path") or request.url.path.encode()
-    query: bytes = request.scope.get("query_string", b"")
-    headers = [
-        (k, v) for k, v in request.scope["headers"] if k.decode("latin-1").lower() not in HOP_BY_HOP
-    ]
+    target: bytes = scope.get("raw_path") or scope["path"].encode()
+    if scope["query_string"]:
+        target += b"?" + scope["query_string"]
+    headers = []
+    length = chunked = False
+    for name, value in scope["headers"]:
+        if name in HOP_BY_HOP:
+            if name == b"transfer-encoding":
+                chunked = True
+            continue
+        if name == b"content-length":
+            length = value != b"0"
+        headers.append((name, value))
+    if chunked:
+        headers.append((b"transfer-encoding", b"chunked"))
+    upstream = stack.upstream
     try:
-        upstream = stack.client.build_request(
-            request.method,
-            httpx.URL(raw_path=raw_path + (b"?" + query if query else b"")),
-            headers=headers,
-            content=request.stream() if _has_body(request) else None,
+        answer = await upstream.send(
+            method,
+            upstream.head(method, target, headers),
+            receive if chunked or length else None,
+            chunked,
         )
-    except (httpx.InvalidURL, UnicodeError):
-        return error_response(400, "invalid_request_error", "url_invalid", "Malformed URL.")
+    except UpstreamError as error:
+        if error.kind == "timeout":
+            log.warning("%s stack timed out on %s %s", stack.mode, method, scope["path"])
+            response = _error(
+                504,
+                "api_error",
+                "upstream_timeout",
+                f"The {stack.mode} stack did not answer in time.",
+            )
+        else:
+            log.warning("%s stack unavailable on %s %s", stack.mode, method, scope["path"])
+            response = _error(
+                502, "api_error", "upstream_unavailable", f"The {stack.mode} stack is unavailable."
+            )
+        await response(scope, receive, send)
+        return
+    except ClientGone:
+        return
+    # Sent directly, chunk by chunk as the stack sends them: no task watching for a
+    # disconnect beside it (the server drops what is sent to a client that has gone).
+    scope[ANSWERING] = True
     try:
-        response = await stack.client.send(upstream, stream=True)
-    except httpx.TimeoutException:
-        log.warning("%s stack timed out on %s %s", stack.mode, request.method, request.url.path)
-        return error_response(
-            504, "api_error", "upstream_timeout", f"The {stack.mode} stack did not answer in time."
+        await send(
+            {
+                "type": "http.response.start",
+                "status": answer.status,
+                "headers": [(k, v) for k, v in answer.headers if k.lower() not in HOP_BY_HOP],
+            }
         )
-    except httpx.TransportError as exc:
-        log.warning("%s stack unreachable: %s", stack.mode, type(exc).__name__)
-        return error_response(
-            502, "api_error", "upstream_unavailable", f"The {stack.mode} stack is unavailable."
-        )
+        more = True
+        while more:
+            body, more = await answer.chunk(upstream.timeout)
+            await send({"type": "http.response.body", "body": body, "more_body": more})
+    except UpstreamError as error:
+        upstream.discard(answer)
+        log.warning("%s stack's answer cut short (%s): closing", stack.mode, error.kind)
+        raise  # the server closes the client's connection: the answer is incomplete
+    except BaseException:
+        upstream.discard(answer)
+        raise
+    upstream.release(answer)
 
-    return Relay(stack, response)
 
+class Router:
+    """The ASGI app: /healthz, and every other request forwarded to its key's stack."""
 
-class Relay(StreamingResponse):
-    """The upstream response, streamed; its permit and connection are given back exactly
-    once when sending ends, however it ends (done, failed, or the client gone)."""
-
-    def __init__(self, stack: Stack, upstream: httpx.Response) -> None:
-        super().__init__((), status_code=upstream.status_code)
-        self.raw_headers = [
-            (k, v) for k, v in upstream.headers.raw if k.decode("latin-1").lower() not in HOP_BY_HOP
-        ]
-        self._stack = stack
-        self._upstream = upstream
-        self._done = False
-
-    async def release(self) -> None:
-        if not self._done:
-            self._done = True
-            try:
-                await self._upstream.aclose()
-            finally:
-                self._stack.gate.leave()
+    def __init__(self, settings: Settings, metrics: HttpMetrics) -> None:
+        self.settings = settings
+        self.metrics = metrics
+        self.stacks: dict[Mode, Stack] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        # Sent directly, chunk by chunk as the stack sends them: no task watching for a
-        # disconnect beside it (the server drops what is sent to a client that has gone).
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return  # no websockets: the server refuses the upgrade
+        method, path = scope["method"], scope["path"]
+        if path == "/healthz" and method in ("GET", "HEAD"):
+            scope["route"] = HEALTH
+            await self.health()(scope, receive, send)
+            return
+        scope["route"] = FORWARDED
         try:
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": self.status_code,
-                    "headers": self.raw_headers,
-                }
+            await self.forward(scope, receive, send)
+        except UpstreamError:
+            raise  # an answer cut short, logged where it was
+        except Exception:
+            log.exception("unhandled error on %s", path)
+            if scope.get(ANSWERING):
+                raise  # an answer already begun: the server closes the connection
+            await _error(500, "api_error", "internal_error", "An internal error occurred.")(
+                scope, receive, send
             )
-            async for chunk in self._upstream.aiter_raw():
-                await send({"type": "http.response.body", "body": chunk, "more_body": True})
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+    async def forward(self, scope: Scope, receive: Receive, send: Send) -> None:
+        method, path = scope["method"], scope["path"]
+        if method not in METHODS:
+            refused = _error(
+                405, "invalid_request_error", "method_not_allowed", "Method Not Allowed"
+            )
+            refused.headers["allow"] = ", ".join(sorted(METHODS))
+            await refused(scope, receive, send)
+            return
+        authorization = None
+        for name, value in scope["headers"]:
+            if name == b"authorization":
+                authorization = value.decode("latin-1")
+                break
+        caller = _caller(method, path, authorization)
+        if isinstance(caller, Response):
+            await caller(scope, receive, send)
+            return
+        mode, key = caller
+        stack = self.stacks[mode]
+        if not await stack.available():
+            await _error(
+                503, "api_error", "stack_unavailable", f"The {mode} stack is unavailable."
+            )(scope, receive, send)
+            return
+        try:
+            await stack.gate.enter(key)
+        except RateLimited:
+            limited = _error(
+                429,
+                "invalid_request_error",
+                "rate_limit",
+                f"Too many {mode}-mode requests with this key; slow down and retry.",
+                retry=True,
+            )
+            await limited(scope, receive, send)
+            return
+        except Overloaded:
+            busy = _error(
+                503,
+                "api_error",
+                "stack_overloaded",
+                f"The {mode} stack is busy; retry shortly.",
+                retry=True,
+            )
+            await busy(scope, receive, send)
+            return
+        try:
+            await _relay(stack, scope, receive, send)
         finally:
-            await self.release()
+            stack.gate.leave()
 
-
-@dataclass
-class Context:
-    """The two stacks, at `app.state.ctx`; the lifespan opens and closes them."""
-
-    stacks: dict[Mode, Stack] = field(default_factory=dict)
-
-
-def context(request: Request) -> Context:
-    ctx: Context = request.app.state.ctx
-    return ctx
-
-
-async def forward(request: Request) -> Response:
-    caller = _caller(request)
-    if isinstance(caller, Response):
-        return caller
-    mode, key = caller
-    stack = context(request).stacks[mode]
-    if not await stack.available():
-        return error_response(
-            503, "api_error", "stack_unavailable", f"The {mode} stack is unavailable."
+    def health(self) -> Response:
+        return JSONResponse(
+            {
+                "status": "ok",
+                "service": "router",
+                "stacks": {mode: stack.status() for mode, stack in self.stacks.items()},
+            }
         )
-    try:
-        await stack.gate.enter(key)
-    except RateLimited:
-        limited = error_response(
-            429,
-            "invalid_request_error",
-            "rate_limit",
-            f"Too many {mode}-mode requests with this key; slow down and retry.",
-        )
-        limited.headers["retry-after"] = "1"
-        return limited
-    except Overloaded:
-        busy = error_response(
-            503, "api_error", "stack_overloaded", f"The {mode} stack is busy; retry shortly."
-        )
-        busy.headers["retry-after"] = "1"
-        return busy
-    try:
-        response = await _forward(stack, request)
-    except BaseException:
-        stack.gate.leave()
-        raise
-    if not isinstance(response, Relay):
-        stack.gate.leave()  # answered here (an upstream failure): nothing to stream
-    return response
-
-
-async def health(request: Request) -> Response:
-    return JSONResponse(
-        {
-            "status": "ok",
-            "service": "router",
-            "stacks": {mode: stack.status() for mode, stack in context(request).stacks.items()},
-        }
-    )
-
-
-def create_app(settings: Settings) -> Starlette:
-    ctx = Context()
-    metrics = HttpMetrics()
-    metrics.registry.register(QueueDepth(ctx.stacks))
 
     @asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        stacks = ctx.stacks
+    async def running(self) -> AsyncIterator[None]:
+        """The stacks open, their health watched, the metrics served."""
+        settings, metrics = self.settings, self.metrics
         modes: tuple[Mode, ...] = ("test", "live")
         for mode in modes:
-            stacks[mode] = Stack(mode, settings.stack(mode))
+            self.stacks[mode] = Stack(mode, settings.stack(mode))
         # Everything built so far lives as long as the router: out of the collector's
         # sight, so that its full collections stay short (they pause every request).
         gc.freeze()
@@ -233,27 +273,32 @@ def create_app(settings: Settings) -> Starlette:
             asyncio.create_task(
                 stack.watch(settings.health_interval_seconds, settings.unhealthy_after)
             )
-            for stack in stacks.values()
+            for stack in self.stacks.values()
         ]
-        with metrics_listener(metrics.registry, settings.metrics_host, settings.metrics_port):
-            yield
-        for watcher in watchers:
-            watcher.cancel()
-        for stack in stacks.values():
-            await stack.close()
+        try:
+            with metrics_listener(metrics.registry, settings.metrics_host, settings.metrics_port):
+                yield
+        finally:
+            for watcher in watchers:
+                watcher.cancel()
+            for stack in self.stacks.values():
+                await stack.close()
 
-    # Every method reaches the stack, which knows its routes (and answers 405 with Allow).
-    methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
-    app = Starlette(
-        routes=[
-            Route("/healthz", health, methods=["GET"]),
-            Route("/{path:path}", forward, methods=methods),
-        ],
-        middleware=[Middleware(Observe, metrics)],
-        exception_handlers=EXCEPTION_HANDLERS,
-        lifespan=lifespan,
-    )
-    app.state.service_name = "router"
-    app.state.ctx = ctx
-    app.state.metrics = metrics
-    return app
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        async with AsyncExitStack() as running:
+            await receive()  # lifespan.startup
+            try:
+                await running.enter_async_context(self.running())
+            except BaseException as exc:
+                await send({"type": "lifespan.startup.failed", "message": repr(exc)})
+                raise
+            await send({"type": "lifespan.startup.complete"})
+            await receive()  # lifespan.shutdown
+        await send({"type": "lifespan.shutdown.complete"})
+
+
+def create_app(settings: Settings) -> ASGIApp:
+    metrics = HttpMetrics()
+    router = Router(settings, metrics)
+    metrics.registry.register(QueueDepth(router.stacks))
+    return Observe(router, metrics)

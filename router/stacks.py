@@ -6,10 +6,9 @@ import asyncio
 import logging
 import time
 
-import httpx
-
 from router.config import Mode, StackSettings
 from router.gate import Gate
+from router.upstream import Upstream, UpstreamError
 from strongroom.web.tls import client_context
 
 log = logging.getLogger("router.stacks")
@@ -17,6 +16,7 @@ log = logging.getLogger("router.stacks")
 # A stack marked unhealthy is checked again by the next request that finds it so, at most
 # this often: it is back as soon as it answers, not at the next tick of the watcher.
 RECHECK_AFTER_SECONDS = 0.25
+PROBE_TIMEOUT_SECONDS = 2.0
 
 
 class Stack:
@@ -31,30 +31,23 @@ class Stack:
             settings.refuse_after_seconds,
             settings.max_rate_per_key,
         )
-        verify = client_context(settings.ca_file)
-        self.client = httpx.AsyncClient(
-            base_url=settings.url,
-            verify=verify,
-            timeout=httpx.Timeout(
-                settings.timeout_seconds,
-                connect=settings.connect_timeout_seconds,
-                pool=settings.queue_timeout_seconds,
-            ),
-            limits=httpx.Limits(
-                max_connections=settings.max_connections,
-                max_keepalive_connections=settings.max_connections,
-                keepalive_expiry=30.0,
-            ),
-            trust_env=False,
-            follow_redirects=False,
+        verify = client_context(settings.ca_file) if settings.url.startswith("https:") else None
+        self.upstream = Upstream(
+            settings.url,
+            timeout=settings.timeout_seconds,
+            connect_timeout=settings.connect_timeout_seconds,
+            max_connections=settings.max_connections,
+            wait_timeout=settings.queue_timeout_seconds,
+            ssl_context=verify,
         )
         # Probes have a connection of their own: the pool may be full by design.
-        self._probe = httpx.AsyncClient(
-            base_url=settings.url,
-            verify=verify,
-            timeout=2.0,
-            limits=httpx.Limits(max_connections=1),
-            trust_env=False,
+        self._probe = Upstream(
+            settings.url,
+            timeout=PROBE_TIMEOUT_SECONDS,
+            connect_timeout=PROBE_TIMEOUT_SECONDS,
+            max_connections=1,
+            wait_timeout=PROBE_TIMEOUT_SECONDS,
+            ssl_context=verify,
         )
         self.healthy = True  # until a probe says otherwise: the supervisor started it healthy
         self.failures = 0
@@ -64,9 +57,18 @@ class Stack:
 
     async def probe(self, unhealthy_after: int) -> None:
         """One health check."""
+        probe = self._probe
         try:
-            ok = (await self._probe.get("/healthz")).status_code == 200
-        except httpx.HTTPError:
+            answer = await probe.send("GET", probe.head("GET", b"/healthz", []), None, False)
+            try:
+                while (await answer.chunk(PROBE_TIMEOUT_SECONDS))[1]:
+                    pass
+            except BaseException:
+                probe.discard(answer)
+                raise
+            probe.release(answer)
+            ok = answer.status == 200
+        except UpstreamError:
             ok = False
         self.checked_at = time.time()
         self._probed_at = time.monotonic()
@@ -105,5 +107,5 @@ class Stack:
         return {"healthy": self.healthy, **self.gate.status()}
 
     async def close(self) -> None:
-        await self.client.aclose()
-        await self._probe.aclose()
+        self.upstream.close()
+        self._probe.close()
