@@ -84,10 +84,13 @@ class Gate:
                     raise await self._refuse(RateLimited if own > deadline else Overloaded)
                 self._take(key, slot, now)
                 await asyncio.sleep(slot - now)
-            try:
-                await asyncio.wait_for(self._permits.acquire(), deadline - time.monotonic())
-            except TimeoutError:
-                raise await self._refuse() from None
+            if not self._permits.locked():
+                await self._permits.acquire()  # a permit free: taken at once, no timer
+            else:
+                try:
+                    await asyncio.wait_for(self._permits.acquire(), deadline - time.monotonic())
+                except TimeoutError:
+                    raise await self._refuse() from None
         finally:
             self.waiting -= 1
         self.in_flight += 1

@@ -278,3 +278,11 @@ def test_odd_bytes_in_the_path_and_headers_pass_through_untouched(upstreams) -> 
         )
     assert response.status_code == 200
     assert response.json()["path"].startswith("/v1/x\x1b\x01")
+
+
+def test_a_method_no_stack_serves_is_405_at_the_router(upstreams) -> None:
+    with start(upstreams) as url:
+        response = httpx.request("TRACE", url + "/v1/charges", headers=TEST)
+    assert (response.status_code, response.json()["error"]["code"]) == (405, "method_not_allowed")
+    assert "POST" in response.headers["allow"]
+    assert upstreams["test"].clients == set()

@@ -281,3 +281,27 @@ def test_an_answer_cut_short_closes_the_clients_connection_and_frees_the_permit(
         assert status["in_flight"] == 0
         upstream.answer = lambda _: OK
         assert httpx.get(url + "/v1/x", headers=KEY).status_code == 200
+
+
+def test_a_stack_that_never_accepts_the_connection_is_504() -> None:
+    with socket.socket() as full:
+        full.bind(("127.0.0.1", 0))
+        full.listen(0)
+        port = full.getsockname()[1]
+        queued = []
+        for _ in range(3):  # fill the backlog: further connections wait unanswered
+            waiting = socket.socket()
+            waiting.setblocking(False)
+            waiting.connect_ex(("127.0.0.1", port))
+            queued.append(waiting)
+        url = f"http://127.0.0.1:{port}"
+        settings = Settings(
+            test_url=url, live_url=url, test_connect_timeout_seconds=0.3, test_timeout_seconds=30
+        )
+        try:
+            with serving(create_app(settings)) as router:
+                response = httpx.get(router + "/v1/x", headers=KEY, timeout=10)
+        finally:
+            for waiting in queued:
+                waiting.close()
+    assert (response.status_code, response.json()["error"]["code"]) == (504, "upstream_timeout")
