@@ -138,8 +138,11 @@ class AuditLog:
         audit entries are written from that record as soon as the log takes them.
         """
         _refuse_card_numbers(entries)
+        if not entries:
+            return
         rows = [{"actor": a, "action": b, "token": t, "outcome": o} for a, b, t, o in entries]
-        conn.execute(insert(OwedAuditEntry), rows)
+        # One INSERT of all the rows (an executemany would be a PostgreSQL pipeline each time).
+        conn.execute(insert(OwedAuditEntry).values(rows))
         self._owing = True
 
     def catch_up(self) -> bool:
