@@ -134,12 +134,12 @@ def build_services(
     approvals = Approvals(sessions, fraud_key, settings.clearance_max_lifetime)
     settlement = SettlementService(sessions, audit, SettlementNetwork(network), claims, approvals)
     refusals = Refusals(audit)
+    key_hash_secret = settings.key_hash_secret.get_secret_value().encode()
+    merchants = MerchantKeys(engine, key_hash_secret, refusals)
     services = Services(
         identity=this,
         audit=audit,
-        merchants=MerchantKeys(
-            engine, settings.key_hash_secret.get_secret_value().encode(), refusals
-        ),
+        merchants=merchants,
         credentials=ServiceCredentials(
             settings.test_credential.get_secret_value(),
             settings.live_credential.get_secret_value(),
@@ -153,7 +153,7 @@ def build_services(
             keys,
             audit,
             operator_key,
-            KeyRegistry(audit, settings.key_hash_secret.get_secret_value().encode()),
+            KeyRegistry(audit, key_hash_secret, merchants.forget),
             this,
         ),
         pace=TokenisingPace(settings.tokenise_per_client_minute, settings.tokenise_per_key_minute),

@@ -1,10 +1,11 @@
 """The audit log's writer: group commit of entries, then of the operations they record.
 
-Callers queue their entries (and any database work they audit) and wait. One writer
-thread appends everything queued in one write and one fsync, then runs the queued
-database work and moves the log's anchor (its newest seq and hash, in the database) in
-one transaction. So an operation's entries are on disk before its data is: if they cannot
-be written, nothing is done (fail closed), and one fsync serves every waiting request.
+Callers queue their entries (and any database work they audit) and wait. The first caller
+to find no round under way appends everything queued in one write and one fsync, then runs
+the queued database work and moves the log's anchor (its newest seq and hash, in the
+database) in one transaction. So an operation's entries are on disk before its data is: if
+they cannot be written, nothing is done (fail closed), and one fsync serves every waiting
+request.
 Writers take an exclusive flock: the server and the `strongroom` command share one log.
 """
 
@@ -28,14 +29,13 @@ from vault.audit_chain import (
     GENESIS,
     AuditChainBroken,
     Head,
-    canonical,
     check_line,
-    entry_hash,
+    entry_line,
     verify_chain,
 )
 from vault.domain.card_numbers import holds_card_number
 from vault.errors import AuditUnavailable
-from vault.store.db import upsert
+from vault.store.db import autocommit, upsert
 from vault.store.models import AuditAnchor, OwedAuditEntry
 
 log = logging.getLogger("vault.audit")
@@ -44,7 +44,6 @@ Entry = tuple[str, str, str | None, str]  # actor, action, token, outcome
 Work = Callable[[Connection], None]
 
 _TAIL_BYTES = 65536  # an entry is a few hundred bytes; the last one is within this
-_IDLE_SECONDS = 5.0  # the writer thread ends when idle this long, and restarts on demand
 
 
 @dataclass
@@ -61,33 +60,36 @@ def read_anchors(engine: Engine) -> dict[str, tuple[int, str]]:
         return {chain: (seq, hash_) for chain, seq, hash_ in rows}
 
 
-class _Writer:
-    """A thread that hands every job queued since its last round to `handle` at once."""
+class _GroupCommit:
+    """Group commit without a writer thread: the caller that finds no round under way
+    writes everything queued so far, its own job among them; callers arriving meanwhile
+    queue theirs and wait, and the next of them to wake writes them all in one round."""
 
-    def __init__(self, name: str, handle: Callable[[list[_Job]], None]) -> None:
-        self._name, self._handle = name, handle
+    def __init__(self, handle: Callable[[list[_Job]], None]) -> None:
+        self._handle = handle
         self._queue: list[_Job] = []
-        self._wake = threading.Condition()
-        self._thread: threading.Thread | None = None
+        self._turn = threading.Condition()
+        self._busy = False
 
-    def put(self, item: _Job) -> None:
-        with self._wake:
-            self._queue.append(item)
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
-                self._thread.start()
-            self._wake.notify()
-
-    def _run(self) -> None:
-        while True:
-            with self._wake:
-                if not self._queue:
-                    self._wake.wait(_IDLE_SECONDS)
-                if not self._queue:
-                    self._thread = None
-                    return
-                batch, self._queue = self._queue, []
+    def run(self, job: _Job) -> None:
+        """Return once `job` is done: written with its work, or refused."""
+        with self._turn:
+            self._queue.append(job)
+            while self._busy and not job.future.done():
+                self._turn.wait()
+            if job.future.done():  # a round another caller wrote
+                return
+            self._busy = True
+            batch, self._queue = self._queue, []
+        try:
             self._handle(batch)
+        finally:
+            for queued in batch:
+                if not queued.future.done():  # never left waiting, even by a bug in _handle
+                    queued.future.set_exception(AuditUnavailable())
+            with self._turn:
+                self._busy = False
+                self._turn.notify_all()
 
 
 class AuditLog:
@@ -100,10 +102,11 @@ class AuditLog:
         anchors = None if engine is None else read_anchors(engine)
         self._chain = verify_chain(path, anchors).chain
         self._path, self._engine, self._size = path, engine, path.stat().st_size
+        self._autocommit = None if engine is None else autocommit(engine)
         self._tail: tuple[int, str] | None = None  # (seq, hash) of the entry this one wrote last
-        # One thread for both steps: on a busy machine, handing a batch on to another thread
-        # costs more CPU than overlapping one batch's fsync with the last one's commit saves.
-        self._writer = _Writer("audit", self._commit)
+        # Written by the callers' own threads: handing each entry to a writer thread and back
+        # cost two thread switches per entry, more CPU than the write itself.
+        self._rounds = _GroupCommit(self._commit)
         self._owing = engine is not None and _has_owed(engine)
         # Metrics hooks (vault.metrics): seconds each batch's write and fsync took; a failure.
         self.on_fsync: Callable[[float], None] = lambda seconds: None
@@ -124,7 +127,7 @@ class AuditLog:
         if work is not None and self._engine is None:
             raise ValueError("database work needs an audit log with an engine")
         job = _Job(entries, work)
-        self._writer.put(job)
+        self._rounds.run(job)
         return job.future
 
     def owe(self, conn: Connection, entries: Sequence[Entry]) -> None:
@@ -135,8 +138,11 @@ class AuditLog:
         audit entries are written from that record as soon as the log takes them.
         """
         _refuse_card_numbers(entries)
+        if not entries:
+            return
         rows = [{"actor": a, "action": b, "token": t, "outcome": o} for a, b, t, o in entries]
-        conn.execute(insert(OwedAuditEntry), rows)
+        # One INSERT of all the rows (an executemany would be a PostgreSQL pipeline each time).
+        conn.execute(insert(OwedAuditEntry).values(rows))
         self._owing = True
 
     def catch_up(self) -> bool:
@@ -159,7 +165,8 @@ class AuditLog:
         if self._engine is None or not self._owing:
             return [], None
         self._owing = False  # an owe() from now on sets it again, for the next round
-        with self._engine.connect() as conn:
+        assert self._autocommit is not None  # made with the engine
+        with self._autocommit.connect() as conn:
             owed = conn.execute(_OWED).all()
         if len(owed) >= _OWED_BATCH:
             self._owing = True  # more than one round owes
@@ -196,11 +203,18 @@ class AuditLog:
                 job.future.set_result(None)
             return
         try:
-            with self._engine.begin() as conn:
-                for job in batch:
-                    if job.work is not None:
-                        job.work(conn)
-                _advance(conn, head)
+            if any(job.work is not None for job in batch):
+                with self._engine.begin() as conn:
+                    for job in batch:
+                        if job.work is not None:
+                            job.work(conn)
+                    _advance(conn, head)
+            else:
+                # Entries only: the anchor's move is one statement, sent without a
+                # transaction around it (no BEGIN and COMMIT round trips).
+                assert self._autocommit is not None  # made with the engine
+                with self._autocommit.connect() as conn:
+                    _advance(conn, head)
         except Exception:
             # One failing operation must not fail the others: each again, alone.
             self._one_by_one(batch, head)
@@ -237,17 +251,8 @@ class AuditLog:
             lines = []
             for actor, action, token, outcome in entries:
                 seq += 1
-                body = {
-                    "seq": seq,
-                    "time": now,
-                    "actor": actor,
-                    "action": action,
-                    "token": token,
-                    "outcome": outcome,
-                    "prev_hash": prev_hash,
-                }
-                prev_hash = entry_hash(prev_hash, body)
-                lines.append(canonical({**body, "hash": prev_hash}) + "\n")
+                prev_hash, line = entry_line(seq, now, actor, action, token, outcome, prev_hash)
+                lines.append(line)
                 self._chain = self._chain or (prev_hash if seq == 1 else None)
             data = "".join(lines).encode()
             try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
+import threading
 import time
 from dataclasses import dataclass
 
@@ -14,8 +15,11 @@ from vault.audit import Refusals
 from vault.crypto.keyed_hash import api_key_hash
 from vault.errors import AuthenticationFailed
 from vault.store import repository
+from vault.store.db import autocommit
 
 _MAX_KEY_LENGTH = 256
+CACHE_SECONDS = 1.0  # how long another vault process's expiry of a key may go unseen here
+CACHE_KEYS = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,12 +56,22 @@ def merchant_key_from(header: str | None) -> str | None:
 
 
 class MerchantKeys:
-    """Authenticates merchant keys against their stored HMACs; refusals are audited."""
+    """Authenticates merchant keys against their stored HMACs; refusals are audited.
+
+    A registered key's row is kept in memory for CACHE_SECONDS (its expiry still checked on
+    every request): an expiry this process records forgets it at once (`forget`), one
+    recorded by another vault process takes effect within CACHE_SECONDS. Unknown keys are
+    never kept: each one is looked up, and refused, again.
+    """
 
     def __init__(self, engine: Engine, secret: bytes, refusals: Refusals) -> None:
-        self._engine = engine
+        self._reads = autocommit(engine)  # one SELECT: no transaction around it
         self._secret = secret
         self._refusals = refusals
+        # key hash -> (its merchant, its expiry, kept until (monotonic))
+        self._known: dict[bytes, tuple[Merchant, int | None, float]] = {}
+        self._lock = threading.Lock()
+        self._generation = 0
 
     def authenticate(self, header: str | None) -> Merchant:
         key = merchant_key_from(header)
@@ -65,14 +79,41 @@ class MerchantKeys:
             self._refusals.refused("merchant:unknown", "authenticate", "invalid_api_key")
             raise AuthenticationFailed("invalid_api_key", "No valid API key provided.")
         # Looked up by keyed hash: the DB index sees an HMAC, never the key.
-        with self._engine.connect() as conn:
-            row = repository.find_usable_merchant_key(
-                conn, api_key_hash(self._secret, key), int(time.time())
-            )
-        if row is None:
+        key_hash = api_key_hash(self._secret, key)
+        now = time.time()
+        found = self._known.get(key_hash)
+        if found is None or found[2] < time.monotonic():
+            found = self._look_up(key_hash)
+        if found is None or (found[1] is not None and found[1] <= now):
             self._refusals.refused("merchant:unknown", "authenticate", "invalid_api_key")
             raise AuthenticationFailed("invalid_api_key", "Invalid API key provided.")
-        return Merchant(*row)
+        return found[0]
+
+    def _look_up(self, key_hash: bytes) -> tuple[Merchant, int | None, float] | None:
+        with self._lock:
+            generation = self._generation
+        with self._reads.connect() as conn:
+            row = repository.find_merchant_key_row(conn, key_hash)
+        if row is None:
+            return None
+        marketplace, livemode, kind, expires_at = row
+        found = (
+            Merchant(marketplace, livemode, kind),
+            expires_at,
+            time.monotonic() + CACHE_SECONDS,
+        )
+        with self._lock:
+            if generation == self._generation:  # not read before an expiry recorded since
+                if len(self._known) >= CACHE_KEYS:
+                    self._known.clear()  # bounded: many keys cost a look-up each, never memory
+                self._known[key_hash] = found
+        return found
+
+    def forget(self) -> None:
+        """Drop every kept key: this process changed a key's expiry."""
+        with self._lock:
+            self._generation += 1
+            self._known = {}
 
 
 class ServiceCredentials:

@@ -18,7 +18,16 @@ from sqlalchemy import Engine, insert, select, text
 
 from tests.vault.domain.test_card_numbers import grouped
 from vault.audit import AuditLog, read_anchors
-from vault.audit_chain import GENESIS, AuditChainBroken, entry_hash, main, verify_chain
+from vault.audit_chain import (
+    GENESIS,
+    AuditChainBroken,
+    canonical,
+    check_line,
+    entry_hash,
+    entry_line,
+    main,
+    verify_chain,
+)
 from vault.domain.card_numbers import holds_card_number
 from vault.domain.cards import check_name
 from vault.errors import AuditUnavailable, VaultError
@@ -345,3 +354,55 @@ def test_the_standalone_verifier_checks_an_export_against_its_head(
     path.write_text("".join(path.read_text().splitlines(keepends=True)[:2]))
     assert main(["audit_chain.py", str(path)]) == 0
     assert main(["audit_chain.py", str(path), "3", head.hash]) == 1
+
+
+@pytest.mark.parametrize(
+    ("actor", "token", "outcome"),
+    [
+        ("merchant:mkt_a:secret:live", None, "created"),
+        ('quo"te\\back', "card_x", "refused:x"),
+        ("ünïcödé \u2028 \x00 \t", "card_é", "ok"),
+    ],
+)
+def test_an_entry_line_is_the_canonical_json_of_its_entry(
+    actor: str, token: str | None, outcome: str
+) -> None:
+    prev = "ab" * 32
+    body = {
+        "seq": 7,
+        "time": "2026-01-01T00:00:00.000+00:00",
+        "actor": actor,
+        "action": "read",
+        "token": token,
+        "outcome": outcome,
+        "prev_hash": prev,
+    }
+    hash_ = entry_hash(prev, body)
+    line = canonical({**body, "hash": hash_}) + "\n"
+    assert entry_line(7, str(body["time"]), actor, "read", token, outcome, prev) == (hash_, line)
+    assert check_line(line.encode(), 7, prev) == hash_
+
+
+def test_concurrent_operations_each_run_once_after_their_entries(
+    tmp_path: Path, engine: Engine
+) -> None:
+    path = tmp_path / "audit.log"
+    log = AuditLog(path, engine)
+
+    def operate(n: int) -> None:
+        def work(conn) -> None:
+            values = {"nonce": f"nonce{n:011d}x", "action": "x", "created_at": 1}
+            conn.execute(insert(OperatorCommand), values)
+
+        log.submit([("a", "x", None, f"op{n}")], work).result()
+        log.append("a", "read", None, f"read{n}")
+
+    threads = [threading.Thread(target=operate, args=(n,)) for n in range(24)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    head = verify_chain(path, read_anchors(engine))
+    assert head.seq == 48 and read_anchors(engine) == {head.chain: (48, head.hash)}
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM operator_commands")).scalar() == 24

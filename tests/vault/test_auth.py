@@ -4,13 +4,21 @@ from __future__ import annotations
 
 import base64
 import json
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine, delete, insert
 
+from vault import auth
 from vault.audit import AuditLog, Refusals
-from vault.auth import ServiceCredentials, merchant_key_from
+from vault.auth import MerchantKeys, ServiceCredentials, merchant_key_from
+from vault.crypto.keyed_hash import api_key_hash
 from vault.errors import AuthenticationFailed
+from vault.store.db import make_engine
+from vault.store.migrate import upgrade_to_head
+from vault.store.models import MerchantKey
 
 
 def basic(user: str, password: str = "") -> str:
@@ -80,3 +88,64 @@ def test_a_refused_merchant_key_is_audited_without_the_key(sqlite_vault) -> None
         "refused:invalid_api_key",
     )
     assert "someoneElses" not in sqlite_vault.settings.audit_path.read_text()
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = make_engine(database_url)
+    upgrade_to_head(engine)
+    yield engine
+    engine.dispose()
+
+
+SECRET = b"key-hash-secret-0123456789"
+KEY = "pk_live_cachedKeyForAuthTests00"
+
+
+def set_key(engine: Engine, expires_at: int | None) -> None:
+    """The key's row as another vault process or the `strongroom` command would write it."""
+    row = {
+        "key_hash": api_key_hash(SECRET, KEY),
+        "marketplace_id": "mkt_cache",
+        "livemode": True,
+        "kind": "publishable",
+        "created_at": 1,
+        "expires_at": expires_at,
+    }
+    with engine.begin() as conn:
+        conn.execute(delete(MerchantKey))
+        conn.execute(insert(MerchantKey), row)
+
+
+def test_a_kept_key_is_refused_once_expired_here_or_elsewhere(
+    tmp_path: Path, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    keys = MerchantKeys(engine, SECRET, Refusals(AuditLog(tmp_path / "audit.log")))
+    with pytest.raises(AuthenticationFailed):
+        keys.authenticate(f"Bearer {KEY}")
+    set_key(engine, None)
+    # An unknown key is never kept: registered now, it is accepted at once.
+    assert keys.authenticate(f"Bearer {KEY}").actor == "merchant:mkt_cache:publishable:live"
+    set_key(engine, int(time.time()) - 1)
+    keys.forget()  # this process recorded the expiry
+    with pytest.raises(AuthenticationFailed):
+        keys.authenticate(f"Bearer {KEY}")
+    set_key(engine, None)  # (never done: an expiry is not lifted; it stands for a new key)
+    keys.forget()
+    monkeypatch.setattr(auth, "CACHE_SECONDS", 0.0)  # kept rows lapse at once
+    keys.authenticate(f"Bearer {KEY}")
+    set_key(engine, int(time.time()) - 1)  # by another process: no forget() here
+    with pytest.raises(AuthenticationFailed):
+        keys.authenticate(f"Bearer {KEY}")
+
+
+def test_a_kept_key_with_a_later_expiry_stops_at_that_expiry(
+    tmp_path: Path, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    keys = MerchantKeys(engine, SECRET, Refusals(AuditLog(tmp_path / "audit.log")))
+    now = time.time()
+    set_key(engine, int(now) + 60)
+    keys.authenticate(f"Bearer {KEY}")
+    monkeypatch.setattr(time, "time", lambda: now + 61)
+    with pytest.raises(AuthenticationFailed):
+        keys.authenticate(f"Bearer {KEY}")

@@ -89,6 +89,7 @@ class LocalKeyring:
         self._path = path
         self._lock = threading.RLock()
         self._keys: dict[int, bytes] = {}
+        self._aeads: dict[int, AESGCM] = {}  # one cipher per master key, made once per load
         self._current = self._min = 0
         self._checked = 0.0
         self._expected: str | None = None
@@ -141,33 +142,38 @@ class LocalKeyring:
         if self._expected and keyring_identity(keys[min(keys)]) != self._expected:
             # Another keyring put in this one's place (whoever can write the data dir): its
             # keys would wrap new cards for whoever made it. Refused, never loaded.
-            self._keys = {}
+            self._keys, self._aeads = {}, {}
             raise KeyringError(f"{self._path} is not this vault's keyring; restore it")
+        self._aeads = {version: AESGCM(key) for version, key in keys.items()}
         self._keys, self._current, self._min = keys, current, minimum
 
     def _usable(self) -> tuple[int, dict[int, bytes]]:
+        current, keys, _ = self._ciphers()
+        return current, keys
+
+    def _ciphers(self) -> tuple[int, dict[int, bytes], dict[int, AESGCM]]:
         with self._lock:
             self._refresh()
             if not self._keys:
                 raise KeyringError("the keyring is not this vault's")
-            return self._current, self._keys
+            return self._current, self._keys, self._aeads
 
     # -- the KeyProvider protocol ----------------------------------------------------------
 
     def wrap(self, dek: bytes) -> tuple[int, bytes]:
-        current, keys = self._usable()
+        current, _, aeads = self._ciphers()
         # A fresh random nonce per wrap: a repeated (key, nonce) pair breaks GCM entirely.
         nonce = os.urandom(NONCE_BYTES)
-        return current, nonce + AESGCM(keys[current]).encrypt(nonce, dek, _wrap_aad(current))
+        return current, nonce + aeads[current].encrypt(nonce, dek, _wrap_aad(current))
 
     def unwrap(self, version: int, wrapped: bytes) -> bytes:
-        _, keys = self._usable()
+        _, _, aeads = self._ciphers()
         if version < self._min:
             raise KeyringError(f"master key version {version} is retired")
-        if version not in keys:
+        if version not in aeads:
             raise KeyringError(f"master key version {version} is not in the keyring")
         try:
-            return AESGCM(keys[version]).decrypt(
+            return aeads[version].decrypt(
                 wrapped[:NONCE_BYTES], wrapped[NONCE_BYTES:], _wrap_aad(version)
             )
         except InvalidTag:

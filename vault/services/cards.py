@@ -7,7 +7,7 @@ import logging
 import time
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from vault.audit import AuditLog
@@ -22,7 +22,7 @@ from vault.domain.secret import Cvc, Pan
 from vault.domain.test_network import is_test_card
 from vault.errors import CardError, NotFound, VaultError
 from vault.store import repository
-from vault.store.db import erase_freed
+from vault.store.db import autocommit, erase_freed
 from vault.store.models import CardRecord
 
 log = logging.getLogger("vault.cards")
@@ -55,6 +55,9 @@ class CardService:
         guessing: GuessingLimit,
     ) -> None:
         self._sessions = sessions
+        self._engine: Engine = sessions.kw["bind"]
+        # Single-statement reads: outside a transaction (no BEGIN and ROLLBACK round trips).
+        self._reads = autocommit(self._engine)
         self._envelope = envelope
         self._audit = audit
         self._fingerprint_key = fingerprint_key
@@ -153,9 +156,9 @@ class CardService:
         known (they are shown to merchants), the six digits between are tried.
         """
         since = int(time.time()) - self._guessing.window
-        with self._sessions() as session:
+        with self._reads.connect() as conn:
             others = repository.count_similar_cards(
-                session, merchant.marketplace, merchant.livemode, pan, fingerprint, since
+                conn, merchant.marketplace, merchant.livemode, pan, fingerprint, since
             )
         if others >= self._guessing.limit:
             log.error(
@@ -175,8 +178,8 @@ class CardService:
 
     def find(self, actor: str, token: str, marketplace: str, livemode: bool) -> CardRecord:
         """The card of this marketplace and mode, or 404; each look-up is audited."""
-        with self._sessions() as session:
-            record = repository.find_card(session, token, marketplace, livemode)
+        with self._reads.connect() as conn:
+            record = repository.find_card(conn, token, marketplace, livemode)
         if record is None:
             self._audit.append(actor, "read", None, "not_found")
             raise NotFound("No such card.", "card")
@@ -246,5 +249,4 @@ class CardService:
 
     def erase_destroyed(self) -> None:
         """Leave no copy of destroyed CVCs in the database's files (its WAL included)."""
-        engine = self._sessions.kw["bind"]
-        erase_freed(engine)
+        erase_freed(self._engine)

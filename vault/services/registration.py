@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
@@ -33,8 +34,12 @@ def key_kind(api_key: str) -> tuple[str, bool]:
 
 
 class KeyRegistry:
-    def __init__(self, audit: AuditLog, key_hash_secret: bytes) -> None:
+    def __init__(
+        self, audit: AuditLog, key_hash_secret: bytes, changed: Callable[[], None] = lambda: None
+    ) -> None:
         self._audit, self._secret = audit, key_hash_secret
+        # Called once an expiry is committed: the authenticator forgets the keys it kept.
+        self._changed = changed
 
     def register(self, marketplace: str, keys: list[str]) -> dict[str, Any]:
         """Allow `keys` to tokenise for `marketplace`; idempotent for keys already its own."""
@@ -84,6 +89,7 @@ class KeyRegistry:
                 )
 
         self._audit.submit([(ACTOR, "expire_key", None, f"{kind}:at:{expires_at}")], work).result()
+        self._changed()
         return {
             "action": "expire_key",
             "marketplace": found["marketplace"],

@@ -13,34 +13,41 @@ def find_merchant_key(session: Session, key_hash: bytes) -> MerchantKey | None:
     return session.get(MerchantKey, key_hash)
 
 
-# Built once: this runs on every tokenisation, and a reused statement is compiled once.
+# Built once: a reused statement is compiled once.
 _USABLE_KEY = select(
     MerchantKey.marketplace_id, MerchantKey.livemode, MerchantKey.kind, MerchantKey.expires_at
 ).where(MerchantKey.key_hash == bindparam("key_hash"))
 
 
-def find_usable_merchant_key(
-    conn: Connection, key_hash: bytes, now: int
-) -> tuple[str, bool, str] | None:
-    """(marketplace, livemode, kind) of a registered key, unless it expired (rolled)."""
+def find_merchant_key_row(
+    conn: Connection, key_hash: bytes
+) -> tuple[str, bool, str, int | None] | None:
+    """(marketplace, livemode, kind, expires_at) of a registered key, expired or not."""
     row = conn.execute(_USABLE_KEY, {"key_hash": key_hash}).first()
-    if row is None or (row.expires_at is not None and row.expires_at <= now):
+    if row is None:
         return None
-    return row.marketplace_id, row.livemode, row.kind
+    return row.marketplace_id, row.livemode, row.kind, row.expires_at
 
 
 def has_cards(session: Session) -> bool:
     return session.scalars(select(CardRecord.token).limit(1)).first() is not None
 
 
-def find_card(session: Session, token: str, marketplace: str, livemode: bool) -> CardRecord | None:
-    """The card only if it belongs to this marketplace and mode: others' cards do not exist."""
-    query = select(CardRecord).where(
-        CardRecord.token == token,
-        CardRecord.marketplace_id == marketplace,
-        CardRecord.livemode == livemode,
-    )
-    return session.scalars(query).one_or_none()
+_CARD = select(CardRecord.__table__).where(
+    CardRecord.token == bindparam("token"),
+    CardRecord.marketplace_id == bindparam("marketplace"),
+    CardRecord.livemode == bindparam("livemode"),
+)
+
+
+def find_card(conn: Connection, token: str, marketplace: str, livemode: bool) -> CardRecord | None:
+    """The card only if it belongs to this marketplace and mode: others' cards do not exist.
+
+    Read as a row (no session, no identity map: half the CPU of an ORM query) and handed
+    on as a CardRecord that belongs to no session."""
+    values = {"token": token, "marketplace": marketplace, "livemode": livemode}
+    row = conn.execute(_CARD, values).first()
+    return None if row is None else CardRecord(**row._mapping)
 
 
 def find_charge(session: Session, charge_id: str) -> ChargeRecord | None:
@@ -85,17 +92,28 @@ def destroy_cvc(session: Session, token: str) -> bool:
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
+# Built once, as every statement of the tokenising path: a reused statement is compiled once.
+_SIMILAR_CARDS = select(func.count(func.distinct(CardRecord.fingerprint))).where(
+    CardRecord.marketplace_id == bindparam("marketplace"),
+    CardRecord.livemode == bindparam("livemode"),
+    CardRecord.bin == bindparam("bin"),
+    CardRecord.last4 == bindparam("last4"),
+    CardRecord.created_at > bindparam("since"),
+    CardRecord.fingerprint != bindparam("fingerprint"),
+)
+
+
 def count_similar_cards(
-    session: Session, marketplace: str, livemode: bool, pan: Pan, fingerprint: str, since: int
+    conn: Connection, marketplace: str, livemode: bool, pan: Pan, fingerprint: str, since: int
 ) -> int:
     """Other cards (by fingerprint) of this marketplace and mode sharing the PAN's BIN and
     last four, tokenised since `since`."""
-    query = select(func.count(func.distinct(CardRecord.fingerprint))).where(
-        CardRecord.marketplace_id == marketplace,
-        CardRecord.livemode == livemode,
-        CardRecord.bin == pan.bin,
-        CardRecord.last4 == pan.last4,
-        CardRecord.created_at > since,
-        CardRecord.fingerprint != fingerprint,
-    )
-    return session.scalar(query) or 0
+    values = {
+        "marketplace": marketplace,
+        "livemode": livemode,
+        "bin": pan.bin,
+        "last4": pan.last4,
+        "since": since,
+        "fingerprint": fingerprint,
+    }
+    return conn.execute(_SIMILAR_CARDS, values).scalar() or 0
