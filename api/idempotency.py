@@ -27,7 +27,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, delete, select, update
+from sqlalchemy import Connection, bindparam, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -91,32 +91,92 @@ def _statement(sessions: sessionmaker[Session]) -> Iterator[Connection]:
         yield connection
 
 
-def _claim_new(
-    connection: Connection,
-    marketplace_id: str,
-    key: str,
-    digest: str,
-    now: dt.datetime,
-    owner: str | None,
-) -> int | None:
-    """Insert the key's row held by this request; its id, or None if the key has a row."""
-    dialect = connection.dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = (
+# Every statement is built once, with bound parameters: building one per call (its cache
+# key above all) cost SQLAlchemy more CPU than sending and running it.
+_ROW = (IdempotencyRecord.marketplace_id == bindparam("m"), IdempotencyRecord.key == bindparam("k"))
+
+
+def _claim_statement(insert: Any) -> Any:
+    return (
         insert(IdempotencyRecord)
         .values(
-            marketplace_id=marketplace_id,
-            key=key,
-            request_hash=digest,
-            created=now,
-            locked_at=now,
-            owner=owner,
+            marketplace_id=bindparam("m"),
+            key=bindparam("k"),
+            request_hash=bindparam("digest"),
+            created=bindparam("now"),
+            locked_at=bindparam("now"),
+            owner=bindparam("held_by"),
         )
         .on_conflict_do_nothing(index_elements=["marketplace_id", "key"])
         .returning(IdempotencyRecord.id)
     )
-    record_id: int | None = connection.execute(statement).scalar()
-    return record_id
+
+
+# The key's row, held by this request: nothing if the key has a row already.
+_CLAIM = {
+    "postgresql": _claim_statement(postgresql.insert),
+    "sqlite": _claim_statement(sqlite.insert),
+}
+# The key's row as a retry reads it, with the lease of the process that holds it.
+_READ = (
+    select(
+        IdempotencyRecord.id,
+        IdempotencyRecord.created,
+        IdempotencyRecord.request_hash,
+        IdempotencyRecord.response_status,
+        IdempotencyRecord.response_body,
+        IdempotencyRecord.locked_at,
+        IdempotencyRecord.owner,
+        Lease.expires_at,
+    )
+    .outerjoin(Lease, Lease.owner == IdempotencyRecord.owner)
+    .where(*_ROW)
+)
+# A row older than 24 hours, forgotten (unless another retry just did).
+_FORGET = delete(IdempotencyRecord).where(
+    IdempotencyRecord.id == bindparam("record_id"),
+    IdempotencyRecord.created == bindparam("was_created"),
+)
+
+
+def _take_over(released: bool) -> Any:
+    """Compare-and-set: of several retries after a crash or a release, one takes the claim
+    over (a released claim's lock time is NULL, which `=` never matches)."""
+    locked_at = IdempotencyRecord.locked_at
+    was = locked_at.is_(None) if released else locked_at == bindparam("was_locked_at")
+    return (
+        update(IdempotencyRecord)
+        .where(
+            IdempotencyRecord.id == bindparam("record_id"),
+            IdempotencyRecord.response_status.is_(None),
+            was,
+        )
+        .values(locked_at=bindparam("now"), owner=bindparam("held_by"))
+    )
+
+
+# By whether the claim was released.
+_TAKE_OVER = {released: _take_over(released) for released in (True, False)}
+
+
+def _settle(held_since: bool, keep: bool) -> Any:
+    """Keep the response (or SQL NULLs) while the claim is still this request's."""
+    held = IdempotencyRecord.id == bindparam("record_id")
+    if held_since:
+        held = held & (IdempotencyRecord.locked_at == bindparam("held_since"))
+    kept: dict[str, Any]
+    if keep:
+        kept = {
+            "response_status": bindparam("stored_status"),
+            "response_body": bindparam("stored_body"),
+        }
+    else:  # a None bound to the JSON column would be stored as JSON's null, not as NULL
+        kept = {"response_status": None, "response_body": None}
+    return update(IdempotencyRecord).where(held).values(**kept, locked_at=None)
+
+
+# By (whether the claim has its lock time, whether a response is kept).
+_SETTLE = {(since, keep): _settle(since, keep) for since in (True, False) for keep in (True, False)}
 
 
 def _as_utc(moment: dt.datetime) -> dt.datetime:
@@ -138,19 +198,6 @@ def _in_flight() -> ServiceError:
     )
 
 
-# The key's row as a retry reads it, with the lease of the process that holds it.
-_HELD_BY = (
-    IdempotencyRecord.id,
-    IdempotencyRecord.created,
-    IdempotencyRecord.request_hash,
-    IdempotencyRecord.response_status,
-    IdempotencyRecord.response_body,
-    IdempotencyRecord.locked_at,
-    IdempotencyRecord.owner,
-    Lease.expires_at,
-)
-
-
 def begin(
     sessions: sessionmaker[Session],
     marketplace_id: str,
@@ -167,27 +214,20 @@ def begin(
     now = now or utcnow()
     for _ in range(2):
         with _statement(sessions) as connection:
-            record_id = _claim_new(connection, marketplace_id, key, digest, now, owner)
+            claim = _CLAIM.get(connection.dialect.name, _CLAIM["sqlite"])
+            record_id: int | None = connection.execute(
+                claim,
+                {"m": marketplace_id, "k": key, "digest": digest, "now": now, "held_by": owner},
+            ).scalar()
             if record_id is not None:
                 return Claim(record_id, _seed(marketplace_id, key, record_id, now), now)
-            row = connection.execute(
-                select(*_HELD_BY)
-                .outerjoin(Lease, Lease.owner == IdempotencyRecord.owner)
-                .where(
-                    IdempotencyRecord.marketplace_id == marketplace_id,
-                    IdempotencyRecord.key == key,
-                )
-            ).one_or_none()
+            row = connection.execute(_READ, {"m": marketplace_id, "k": key}).one_or_none()
             if row is None:  # finished and purged between our two statements: claim again
                 continue
             if _as_utc(row.created) >= now - RETENTION:
                 break
-            # Older than 24 hours: forgotten (unless another retry just did), then claimed.
-            connection.execute(
-                delete(IdempotencyRecord).where(
-                    IdempotencyRecord.id == row.id, IdempotencyRecord.created == row.created
-                )
-            )
+            # Older than 24 hours: forgotten, then claimed.
+            connection.execute(_FORGET, {"record_id": row.id, "was_created": row.created})
     else:
         raise _in_flight()
     if row.request_hash != digest:
@@ -200,16 +240,9 @@ def begin(
         return Stored(row.response_status, row.response_body)
     if _free(row.locked_at, row.owner, row.expires_at, now):
         with _statement(sessions) as connection:
-            # Compare-and-set: of several retries after a crash or a release, one takes
-            # the claim over.
             taken = connection.execute(
-                update(IdempotencyRecord)
-                .where(
-                    IdempotencyRecord.id == row.id,
-                    IdempotencyRecord.response_status.is_(None),
-                    IdempotencyRecord.locked_at == row.locked_at,
-                )
-                .values(locked_at=now, owner=owner)
+                _TAKE_OVER[row.locked_at is None],
+                {"record_id": row.id, "was_locked_at": row.locked_at, "now": now, "held_by": owner},
             )
         if taken.rowcount:
             return Claim(row.id, _seed(marketplace_id, key, row.id, row.created), now)
@@ -231,32 +264,30 @@ def _free(
     return lease_expires is None or _as_utc(lease_expires) < now
 
 
-def _held(claim: Claim) -> Any:
-    """The claim's row, while this request still holds it (no retry took it over)."""
-    held = IdempotencyRecord.id == claim.record_id
-    if claim.locked_at is not None:
-        held = held & (IdempotencyRecord.locked_at == claim.locked_at)
-    return held
+def _keep(sessions: sessionmaker[Session], claim: Claim, stored: Stored | None) -> None:
+    """Store `stored` (or nothing) under the key, while this request still holds it (no
+    retry took it over), and unlock it."""
+    held_since = claim.locked_at is not None
+    with _statement(sessions) as connection:
+        connection.execute(
+            _SETTLE[held_since, stored is not None],
+            {
+                "record_id": claim.record_id,
+                "held_since": claim.locked_at,
+                "stored_status": None if stored is None else stored.status,
+                "stored_body": None if stored is None else stored.body,
+            },
+        )
 
 
 def finish(sessions: sessionmaker[Session], claim: Claim, stored: Stored) -> None:
     """Keep the response; a retry that took the claim over keeps its own instead."""
-    with _statement(sessions) as connection:
-        connection.execute(
-            update(IdempotencyRecord)
-            .where(_held(claim))
-            .values(response_status=stored.status, response_body=stored.body, locked_at=None)
-        )
+    _keep(sessions, claim, stored)
 
 
 def release(sessions: sessionmaker[Session], claim: Claim) -> None:
     """Keep nothing: the next retry with this key takes the claim over, with its seed."""
-    with _statement(sessions) as connection:
-        connection.execute(
-            update(IdempotencyRecord)
-            .where(_held(claim))
-            .values(response_status=None, response_body=None, locked_at=None)
-        )
+    _keep(sessions, claim, None)
 
 
 def purge_expired(sessions: sessionmaker[Session], now: dt.datetime | None = None) -> int:
