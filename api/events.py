@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from api.ids import new_id
 from api.store.models import Event, WebhookDelivery, WebhookEndpoint, utcnow
+from api.webhooks.deliveries import QUEUED
 
 
 def subscribed(endpoint: WebhookEndpoint, event_type: str) -> bool:
@@ -52,4 +53,5 @@ def record_event(session: Session, marketplace_id: str, type: str, data: dict[st
                     created=now,
                 )
             )
+            QUEUED.add()  # the request wakes the worker once this is committed
     return event

@@ -22,15 +22,16 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Connection, bindparam, delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.store import leases
-from api.store.models import IdempotencyRecord, utcnow
+from api.store.models import IdempotencyRecord, Lease, utcnow
 from strongroom.web import ServiceError
 
 RETENTION = dt.timedelta(hours=24)
@@ -81,23 +82,120 @@ def check_key(key: str) -> None:
         )
 
 
-def _find(session: Session, marketplace_id: str, key: str) -> IdempotencyRecord | None:
-    return session.scalars(
-        select(IdempotencyRecord).where(
-            IdempotencyRecord.marketplace_id == marketplace_id, IdempotencyRecord.key == key
+@contextmanager
+def _statement(sessions: sessionmaker[Session]) -> Iterator[Connection]:
+    """A connection for one statement, in autocommit: a single statement is atomic by
+    itself, so it needs no BEGIN and no COMMIT (two round trips fewer on PostgreSQL)."""
+    engine = sessions.kw["bind"]
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        yield connection
+
+
+# Every statement is built once, with bound parameters: building one per call (its cache
+# key above all) cost SQLAlchemy more CPU than sending and running it.
+_ROW = (IdempotencyRecord.marketplace_id == bindparam("m"), IdempotencyRecord.key == bindparam("k"))
+
+
+def _claim_statement(insert: Any) -> Any:
+    return (
+        insert(IdempotencyRecord)
+        .values(
+            marketplace_id=bindparam("m"),
+            key=bindparam("k"),
+            request_hash=bindparam("digest"),
+            created=bindparam("now"),
+            locked_at=bindparam("now"),
+            owner=bindparam("held_by"),
         )
-    ).one_or_none()
+        .on_conflict_do_nothing(index_elements=["marketplace_id", "key"])
+        .returning(IdempotencyRecord.id)
+    )
+
+
+# The key's row, held by this request: nothing if the key has a row already.
+_CLAIM = {
+    "postgresql": _claim_statement(postgresql.insert),
+    "sqlite": _claim_statement(sqlite.insert),
+}
+# The key's row as a retry reads it, with the lease of the process that holds it.
+_READ = (
+    select(
+        IdempotencyRecord.id,
+        IdempotencyRecord.created,
+        IdempotencyRecord.request_hash,
+        IdempotencyRecord.response_status,
+        IdempotencyRecord.response_body,
+        IdempotencyRecord.locked_at,
+        IdempotencyRecord.owner,
+        Lease.expires_at,
+    )
+    .outerjoin(Lease, Lease.owner == IdempotencyRecord.owner)
+    .where(*_ROW)
+)
+# A row older than 24 hours, forgotten (unless another retry just did).
+_FORGET = delete(IdempotencyRecord).where(
+    IdempotencyRecord.id == bindparam("record_id"),
+    IdempotencyRecord.created == bindparam("was_created"),
+)
+
+
+def _take_over(released: bool) -> Any:
+    """Compare-and-set: of several retries after a crash or a release, one takes the claim
+    over (a released claim's lock time is NULL, which `=` never matches)."""
+    locked_at = IdempotencyRecord.locked_at
+    was = locked_at.is_(None) if released else locked_at == bindparam("was_locked_at")
+    return (
+        update(IdempotencyRecord)
+        .where(
+            IdempotencyRecord.id == bindparam("record_id"),
+            IdempotencyRecord.response_status.is_(None),
+            was,
+        )
+        .values(locked_at=bindparam("now"), owner=bindparam("held_by"))
+    )
+
+
+# By whether the claim was released.
+_TAKE_OVER = {released: _take_over(released) for released in (True, False)}
+
+
+def _settle(held_since: bool, keep: bool) -> Any:
+    """Keep the response (or SQL NULLs) while the claim is still this request's."""
+    held = IdempotencyRecord.id == bindparam("record_id")
+    if held_since:
+        held = held & (IdempotencyRecord.locked_at == bindparam("held_since"))
+    kept: dict[str, Any]
+    if keep:
+        kept = {
+            "response_status": bindparam("stored_status"),
+            "response_body": bindparam("stored_body"),
+        }
+    else:  # a None bound to the JSON column would be stored as JSON's null, not as NULL
+        kept = {"response_status": None, "response_body": None}
+    return update(IdempotencyRecord).where(held).values(**kept, locked_at=None)
+
+
+# By (whether the claim has its lock time, whether a response is kept).
+_SETTLE = {(since, keep): _settle(since, keep) for since in (True, False) for keep in (True, False)}
 
 
 def _as_utc(moment: dt.datetime) -> dt.datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
-def _seed(record: IdempotencyRecord) -> str:
+def _seed(marketplace_id: str, key: str, record_id: int, created: dt.datetime) -> str:
     """Unique to this use of the key: the row id, and its creation time, since SQLite
     reuses the id of a deleted row (a key recycled after 24 h must name new objects)."""
-    created = int(_as_utc(record.created).timestamp() * 1_000_000)
-    return f"{record.marketplace_id}:{record.key}:{record.id}:{created}"
+    micros = int(_as_utc(created).timestamp() * 1_000_000)
+    return f"{marketplace_id}:{key}:{record_id}:{micros}"
+
+
+def _in_flight() -> ServiceError:
+    return ServiceError(
+        "A request with this Idempotency-Key is still being processed; retry later.",
+        code="idempotency_key_in_flight",
+        status_code=409,
+    )
 
 
 def begin(
@@ -109,39 +207,29 @@ def begin(
     owner: str | None = None,
 ) -> Stored | Claim:
     """Claim the key for this request (held by the process `owner`, if it keeps a lease),
-    or return the response stored under it."""
+    or return the response stored under it.
+
+    A first use is one statement (an insert that the unique constraint turns into nothing
+    when the key has a row); a retry reads the row and its holder's lease in one more."""
     now = now or utcnow()
-    with sessions.begin() as session:
-        session.execute(
-            delete(IdempotencyRecord).where(
-                IdempotencyRecord.marketplace_id == marketplace_id,
-                IdempotencyRecord.key == key,
-                IdempotencyRecord.created < now - RETENTION,
-            )
-        )
-    try:
-        with sessions.begin() as session:
-            record = IdempotencyRecord(
-                marketplace_id=marketplace_id,
-                key=key,
-                request_hash=digest,
-                created=now,
-                locked_at=now,
-                owner=owner,
-            )
-            session.add(record)
-            session.flush()
-            return Claim(record.id, _seed(record), record.locked_at)
-    except IntegrityError:
-        pass  # the unique constraint decided: another request holds this key
-    with sessions() as session:
-        row = _find(session, marketplace_id, key)
-    if row is None:  # expired and deleted between our two statements: a rare retry
-        raise ServiceError(
-            "A request with this Idempotency-Key is still being processed; retry later.",
-            code="idempotency_key_in_flight",
-            status_code=409,
-        )
+    for _ in range(2):
+        with _statement(sessions) as connection:
+            claim = _CLAIM.get(connection.dialect.name, _CLAIM["sqlite"])
+            record_id: int | None = connection.execute(
+                claim,
+                {"m": marketplace_id, "k": key, "digest": digest, "now": now, "held_by": owner},
+            ).scalar()
+            if record_id is not None:
+                return Claim(record_id, _seed(marketplace_id, key, record_id, now), now)
+            row = connection.execute(_READ, {"m": marketplace_id, "k": key}).one_or_none()
+            if row is None:  # finished and purged between our two statements: claim again
+                continue
+            if _as_utc(row.created) >= now - RETENTION:
+                break
+            # Older than 24 hours: forgotten, then claimed.
+            connection.execute(_FORGET, {"record_id": row.id, "was_created": row.created})
+    else:
+        raise _in_flight()
     if row.request_hash != digest:
         raise ServiceError(
             "This Idempotency-Key was used with different parameters.",
@@ -150,65 +238,56 @@ def begin(
         )
     if row.response_status is not None and row.response_body is not None:
         return Stored(row.response_status, row.response_body)
-    if _free(sessions, row, now):
-        with sessions.begin() as session:
-            # Compare-and-set: of several retries after a crash or a release, one takes
-            # the claim over.
-            taken = session.execute(
-                update(IdempotencyRecord)
-                .where(
-                    IdempotencyRecord.id == row.id,
-                    IdempotencyRecord.response_status.is_(None),
-                    IdempotencyRecord.locked_at == row.locked_at,
-                )
-                .values(locked_at=now, owner=owner)
+    if _free(row.locked_at, row.owner, row.expires_at, now):
+        with _statement(sessions) as connection:
+            taken = connection.execute(
+                _TAKE_OVER[row.locked_at is None],
+                {"record_id": row.id, "was_locked_at": row.locked_at, "now": now, "held_by": owner},
             )
-        if taken.rowcount:  # type: ignore[attr-defined]
-            return Claim(row.id, _seed(row), now)
-    raise ServiceError(
-        "A request with this Idempotency-Key is still being processed; retry later.",
-        code="idempotency_key_in_flight",
-        status_code=409,
-    )
+        if taken.rowcount:
+            return Claim(row.id, _seed(marketplace_id, key, row.id, row.created), now)
+    raise _in_flight()
 
 
-def _free(sessions: sessionmaker[Session], row: IdempotencyRecord, now: dt.datetime) -> bool:
+def _free(
+    locked_at: dt.datetime | None,
+    owner: str | None,
+    lease_expires: dt.datetime | None,
+    now: dt.datetime,
+) -> bool:
     """Whether no live request holds the claim: released, its process's lease lapsed, or
     (a claim without an owner) locked longer than any request takes."""
-    if row.locked_at is None or _as_utc(row.locked_at) < now - LOCK_TIMEOUT:
+    if locked_at is None or _as_utc(locked_at) < now - LOCK_TIMEOUT:
         return True
-    if row.owner is None:
+    if owner is None:
         return False
-    with sessions() as session:
-        return not leases.alive(session, row.owner, now)
+    return lease_expires is None or _as_utc(lease_expires) < now
 
 
-def _held(claim: Claim) -> Any:
-    """The claim's row, while this request still holds it (no retry took it over)."""
-    held = IdempotencyRecord.id == claim.record_id
-    if claim.locked_at is not None:
-        held = held & (IdempotencyRecord.locked_at == claim.locked_at)
-    return held
+def _keep(sessions: sessionmaker[Session], claim: Claim, stored: Stored | None) -> None:
+    """Store `stored` (or nothing) under the key, while this request still holds it (no
+    retry took it over), and unlock it."""
+    held_since = claim.locked_at is not None
+    with _statement(sessions) as connection:
+        connection.execute(
+            _SETTLE[held_since, stored is not None],
+            {
+                "record_id": claim.record_id,
+                "held_since": claim.locked_at,
+                "stored_status": None if stored is None else stored.status,
+                "stored_body": None if stored is None else stored.body,
+            },
+        )
 
 
 def finish(sessions: sessionmaker[Session], claim: Claim, stored: Stored) -> None:
     """Keep the response; a retry that took the claim over keeps its own instead."""
-    with sessions.begin() as session:
-        session.execute(
-            update(IdempotencyRecord)
-            .where(_held(claim))
-            .values(response_status=stored.status, response_body=stored.body, locked_at=None)
-        )
+    _keep(sessions, claim, stored)
 
 
 def release(sessions: sessionmaker[Session], claim: Claim) -> None:
     """Keep nothing: the next retry with this key takes the claim over, with its seed."""
-    with sessions.begin() as session:
-        session.execute(
-            update(IdempotencyRecord)
-            .where(_held(claim))
-            .values(response_status=None, response_body=None, locked_at=None)
-        )
+    _keep(sessions, claim, None)
 
 
 def purge_expired(sessions: sessionmaker[Session], now: dt.datetime | None = None) -> int:

@@ -13,6 +13,7 @@ from starlette.responses import JSONResponse
 from api import idempotency
 from api.keys import Caller
 from api.routes.common import context
+from api.webhooks.deliveries import QUEUED
 from strongroom.web import ServiceError, error_body
 
 log = logging.getLogger("api.idempotency")
@@ -42,39 +43,43 @@ async def respond(
     """
     ctx = context(request)
     key = request.headers.get("idempotency-key")
+    queued = QUEUED.count
     if key is None:
         try:
             body = await run_in_threadpool(run, None)
         finally:
-            _wake(request)  # a declined charge has its events too
+            _wake(request, queued)  # a declined charge has its events too
         return JSONResponse(body, status_code=status)
     idempotency.check_key(key)
     digest = idempotency.request_hash(request.method, request.url.path, request.url.query, raw_body)
     # The process's lease (api.store.leases), if it keeps one: a retry after this process
     # dies takes the key over as soon as the lease lapses.
     owner = getattr(request.app.state, "lease_owner", None)
-    begun = await run_in_threadpool(
-        idempotency.begin, ctx.sessions, who.marketplace_id, key, digest, None, owner
-    )
-    if isinstance(begun, idempotency.Stored):
-        return JSONResponse(
-            begun.body, status_code=begun.status, headers={"idempotent-replayed": "true"}
-        )
-    stored = await run_in_threadpool(_outcome, run, begun.seed, status)
-    headers = {}
-    if not idempotency.kept(stored):
-        # No outcome yet: the merchant's retry with this key runs again (Stripe's SDKs
-        # retry a POST on this header).
-        await run_in_threadpool(idempotency.release, ctx.sessions, begun)
-        headers["stripe-should-retry"] = "true"
-    else:
-        await run_in_threadpool(idempotency.finish, ctx.sessions, begun, stored)
-    _wake(request)
+    sessions = ctx.sessions
+
+    def keyed() -> tuple[idempotency.Stored, dict[str, str], bool]:
+        """The claim, the request and the key's finish: one trip to a worker thread."""
+        begun = idempotency.begin(sessions, who.marketplace_id, key, digest, None, owner)
+        if isinstance(begun, idempotency.Stored):
+            return begun, {"idempotent-replayed": "true"}, False
+        stored = _outcome(run, begun.seed, status)
+        if not idempotency.kept(stored):
+            # No outcome yet: the merchant's retry with this key runs again (Stripe's SDKs
+            # retry a POST on this header).
+            idempotency.release(sessions, begun)
+            return stored, {"stripe-should-retry": "true"}, True
+        idempotency.finish(sessions, begun, stored)
+        return stored, {}, True
+
+    stored, headers, ran = await run_in_threadpool(keyed)
+    if ran:
+        _wake(request, queued)
     return JSONResponse(stored.body, status_code=stored.status, headers=headers)
 
 
-def _wake(request: Request) -> None:
-    """A POST may have queued webhooks: deliver them now rather than at the next poll."""
+def _wake(request: Request, queued: int) -> None:
+    """A POST that queued webhooks (as its events were recorded, now committed): deliver
+    them now rather than at the next poll. `queued` is the count before the POST ran."""
     worker = context(request).worker
-    if worker is not None:
+    if worker is not None and QUEUED.count != queued:
         worker.wake()

@@ -16,7 +16,7 @@ import secrets
 import socket
 import threading
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.store.models import Lease, utcnow
@@ -50,14 +50,6 @@ def release(sessions: sessionmaker[Session], owner: str) -> None:
     """End `owner`'s lease (a clean stop): its claims are free at once."""
     with sessions.begin() as session:
         session.execute(delete(Lease).where(Lease.owner == owner))
-
-
-def alive(session: Session, owner: str, now: dt.datetime) -> bool:
-    """Whether `owner` holds a lease that has not lapsed."""
-    expires = session.scalar(select(Lease.expires_at).where(Lease.owner == owner))
-    if expires is None:
-        return False
-    return (expires if expires.tzinfo else expires.replace(tzinfo=dt.UTC)) >= now
 
 
 class LeaseKeeper:

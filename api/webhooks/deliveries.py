@@ -9,12 +9,30 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import threading
 from dataclasses import dataclass
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.store.models import Event, WebhookDelivery, WebhookEndpoint
+
+
+class Queued:
+    """How many deliveries this process has made due: a request wakes the worker only
+    when the count moved while it ran, not after every POST (a pass of the worker is a
+    query, and most requests queue no webhook)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.count = 0
+
+    def add(self) -> None:
+        with self._lock:
+            self.count += 1
+
+
+QUEUED = Queued()
 
 
 @dataclass(frozen=True)
@@ -125,3 +143,4 @@ def redeliver(session: Session, delivery: WebhookDelivery, now: dt.datetime) -> 
     delivery.attempts = 0
     delivery.next_attempt_at = now
     delivery.lease_until = None
+    QUEUED.add()

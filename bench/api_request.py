@@ -1,0 +1,180 @@
+"""What the API stack itself spends on a request: a few request kinds straight to it.
+
+Starts a fresh stack as bench/checkout.py does (PostgreSQL and Redis by default, one
+process per service), then sends each request kind straight to the live API stack (no
+edge, no router) from `--concurrency` workers and prints requests/s, p50 and p99, and the
+CPU time the API process spent per request, read from /proc (less sensitive than
+throughput to other load on the machine; say the load average with the figures):
+
+  GET charge        GET /v1/charges/{id}: the key lookup, one read, the presenter
+  POST customer     POST /v1/customers under a new Idempotency-Key: the key's claim,
+                    the customer's transaction, the key's finish
+  replay customer   the same POST under a key already answered: the stored answer
+  POST charge       POST /v1/charges (live, a generated card) under a new Idempotency-Key:
+                    the whole charge route, the vault, fraud and the card network beside it
+
+Usage: .venv/bin/python bench/api_request.py [--requests N] [--concurrency C]
+    [--store postgresql|sqlite] [--kinds get,customer,replay,charge]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import os
+import secrets
+import sys
+import tempfile
+from collections.abc import Awaitable, Callable
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+import checkout  # type: ignore[import-not-found]  # the sibling script: stores, CPU, measures
+
+from strongroom.devkeys import load_or_create
+from strongroom.marketplaces import create_marketplace
+from strongroom.stack import Options, Ports, services
+from strongroom.supervisor import Supervisor, free_ports
+from strongroom.testcards import generated_card
+
+KINDS = ("get", "customer", "replay", "charge")
+LABELS = {
+    "get": "GET charge",
+    "customer": "POST customer",
+    "replay": "replay customer",
+    "charge": "POST charge",
+}
+
+
+class Requests:
+    """The request of each kind, on the live stack of one marketplace."""
+
+    def __init__(self, vault: str, pk: str, sk: str) -> None:
+        self.vault = vault
+        self.pk = pk
+        self.auth = {"authorization": f"Bearer {sk}"}
+        self.charge_id = ""
+        self.replay_key = "bench-" + secrets.token_hex(8)
+        self.tokens: list[str] = []
+
+    async def prepare(self, client: httpx.AsyncClient, charges: int) -> None:
+        """A charge to read, a key answered once, and `charges` cards tokenised."""
+        async with httpx.AsyncClient(base_url=self.vault, timeout=60) as vault:
+            for _ in range(charges + 1):
+                card = {
+                    "number": generated_card(),
+                    "exp_month": 12,
+                    "exp_year": dt.date.today().year + 2,
+                    "cvc": "123",
+                }
+                response = await vault.post(
+                    "/v1/cards", json=card, headers={"authorization": f"Bearer {self.pk}"}
+                )
+                _check(response, 201)
+                self.tokens.append(response.json()["id"])
+        await self.charge(client)
+        self.charge_id = self._last_charge
+        await self.customer(client, self.replay_key)
+
+    async def get(self, client: httpx.AsyncClient) -> None:
+        _check(await client.get(f"/v1/charges/{self.charge_id}", headers=self.auth), 200)
+
+    async def customer(self, client: httpx.AsyncClient, key: str | None = None) -> None:
+        headers = {**self.auth, "idempotency-key": key or secrets.token_hex(12)}
+        body = {"email": "bench@example.com", "metadata": {"order": "1"}}
+        _check(await client.post("/v1/customers", json=body, headers=headers), 201)
+
+    async def replay(self, client: httpx.AsyncClient) -> None:
+        await self.customer(client, self.replay_key)
+
+    async def charge(self, client: httpx.AsyncClient) -> None:
+        headers = {**self.auth, "idempotency-key": secrets.token_hex(12)}
+        body = {"card": self.tokens.pop(), "amount": 100, "currency": "usd"}
+        response = await client.post("/v1/charges", json=body, headers=headers)
+        _check(response, 201)
+        if response.json().get("status") != "succeeded":
+            raise SystemExit(f"charge: {response.text}")
+        self._last_charge = response.json()["id"]
+
+    _last_charge = ""
+
+
+def _check(response: httpx.Response, status: int) -> None:
+    if response.status_code != status:
+        raise SystemExit(f"{response.request.url.path}: {response.status_code} {response.text}")
+
+
+async def run(
+    store: dict[str, str], data_dir: Path, kinds: list[str], n: int, c: int
+) -> list[tuple[str, Any, float]]:
+    store = dict(store)
+    prefix = store.pop("redis_prefix", None)
+    opts = Options(data_dir=data_dir, ports=Ports(*free_ports(7)), **store)  # type: ignore[arg-type]
+    secrets_ = load_or_create(data_dir)
+    keys = create_marketplace(opts, secrets_, "bench")
+    stack = services(opts, secrets_)
+    if prefix is not None:
+        next(s for s in stack if s.name == "fraud").env["FRAUD_COUNTERS_PREFIX"] = prefix
+    vault = next(s for s in stack if s.name == "vault")
+    vault.env["VAULT_TOKENISE_PER_CLIENT_MINUTE"] = str(checkout.UNPACED)
+    vault.env["VAULT_TOKENISE_PER_KEY_MINUTE"] = str(checkout.UNPACED)
+    api = f"http://{opts.host}:{opts.ports.api_live}"
+    rows = []
+    with Supervisor(stack, opts.host, data_dir / "logs") as supervisor:
+        supervisor.start()
+        pid = supervisor.pids()["api-live"]
+        requests = Requests(f"http://{opts.host}:{opts.ports.vault}", keys.pk_live, keys.sk_live)
+        async with httpx.AsyncClient(base_url=api, timeout=60) as client:
+            charges = 2 * n + 1 if "charge" in kinds else 0  # warm-up, then measured
+            await requests.prepare(client, charges)
+        calls: dict[str, Callable[[httpx.AsyncClient], Awaitable[None]]] = {
+            "get": requests.get,
+            "customer": requests.customer,
+            "replay": requests.replay,
+            "charge": requests.charge,
+        }
+        for kind in kinds:
+            await checkout.measure(calls[kind], min(n, 50), c, api)  # warm-up
+            before = checkout.cpu_seconds(pid)
+            timing = await checkout.measure(calls[kind], n, c, api)
+            rows.append((kind, timing, (checkout.cpu_seconds(pid) - before) * 1000 / n))
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=300, help="per kind")
+    parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--store", default="postgresql", choices=("postgresql", "sqlite"))
+    parser.add_argument("--kinds", default=",".join(KINDS))
+    args = parser.parse_args()
+    kinds = args.kinds.split(",")
+    unknown = set(kinds) - set(KINDS)
+    if unknown:
+        raise SystemExit(f"unknown kinds {sorted(unknown)}: of {', '.join(KINDS)}")
+    with ExitStack() as stack, tempfile.TemporaryDirectory(prefix="strongroom-bench-") as tmp:
+        store: dict[str, str] = {}
+        if args.store == "postgresql":
+            store = stack.enter_context(checkout.postgres_and_redis())
+        rows = asyncio.run(run(store, Path(tmp), kinds, args.requests, args.concurrency))
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(
+        f"\nlive API stack on {args.store}, {args.requests} requests per kind, "
+        f"concurrency {args.concurrency}, load average {load}"
+    )
+    print(f"{'request':<16} | {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} | {'API CPU ms/req':>14}")
+    for kind, timing, cpu in rows:
+        print(
+            f"{LABELS[kind]:<16} | {timing.rps:>7.1f} {timing.p50:>7.1f} {timing.p99:>7.1f} | "
+            f"{cpu:>14.2f}"
+        )
+
+
+if __name__ == "__main__":
+    main()
