@@ -47,7 +47,11 @@ def test_parse_refuses_what_is_not_service_point_when(value: str) -> None:
 
 
 def test_every_listed_point_stands_in_the_code_once_and_every_call_is_listed() -> None:
-    sources = [*Path(REPO_ROOT, "api").rglob("*.py"), *Path(REPO_ROOT, "vault").rglob("*.py")]
+    sources = [
+        path
+        for package in ("api", "vault", "settlement")
+        for path in Path(REPO_ROOT, package).rglob("*.py")
+    ]
     calls = [m.groups() for path in sources for m in CALL.finditer(path.read_text())]
     assert sorted(calls) == sorted(POINTS)
     assert len(set(POINTS)) == len(POINTS)
