@@ -117,7 +117,6 @@ async def run(
     prefix = store.pop("redis_prefix", None)
     opts = Options(data_dir=data_dir, ports=Ports(*free_ports(7)), **store)  # type: ignore[arg-type]
     secrets_ = load_or_create(data_dir)
-    keys = create_marketplace(opts, secrets_, "bench")
     stack = services(opts, secrets_)
     if prefix is not None:
         next(s for s in stack if s.name == "fraud").env["FRAUD_COUNTERS_PREFIX"] = prefix
@@ -128,6 +127,7 @@ async def run(
     rows = []
     with Supervisor(stack, opts.host, data_dir / "logs") as supervisor:
         supervisor.start()
+        keys = create_marketplace(opts, secrets_, "bench")  # registered with the running vault
         pid = supervisor.pids()["api-live"]
         requests = Requests(f"http://{opts.host}:{opts.ports.vault}", keys.pk_live, keys.sk_live)
         async with httpx.AsyncClient(base_url=api, timeout=60) as client:

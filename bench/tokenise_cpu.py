@@ -7,7 +7,7 @@ p99, and the CPU time the vault and the edge spent per card, read from /proc (th
 to trust on a loaded machine; throughput and latency move with the machine's load).
 bench/vault_tokenize.py compares the same request with OpenBao on SQLite.
 
-Usage: .venv/bin/python bench/vault_tokenise.py [--requests N] [--store postgresql|sqlite]
+Usage: .venv/bin/python bench/tokenise_cpu.py [--requests N] [--store postgresql|sqlite]
     [--concurrency 1,16]
 """
 
