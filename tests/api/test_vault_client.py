@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from api.clients.vault import VaultClient, VaultUnreachable
+from api.clients.vault import KnownCards, VaultCard, VaultClient, VaultUnreachable
 from strongroom.web import UpstreamError
 from tests.helpers.servers import free_port
 
@@ -95,3 +95,26 @@ def test_a_vault_that_refuses_connections_is_unreachable() -> None:
         assert info.value.status_code == 502
     finally:
         client.close()
+
+
+def test_a_card_read_once_is_answered_from_memory_when_asked_cached(restarting_vault) -> None:
+    url, served = restarting_vault
+    client = VaultClient(url, "credential", timeout=5.0)
+    try:
+        first = client.card(TOKEN, "mkt_1", cached=True)
+        assert client.card(TOKEN, "mkt_1", cached=True) == first
+    finally:
+        client.close()
+    assert served == [1]  # one read reached the vault
+
+
+def test_known_cards_drop_the_least_recently_used_and_key_by_marketplace() -> None:
+    known = KnownCards(size=2)
+    cards = [VaultCard.model_validate({**CARD, "id": f"card_{n}" + "c" * 23}) for n in "abc"]
+    known.put(cards[0])
+    known.put(cards[1])
+    assert known.get(cards[0].id, "mkt_1") == cards[0]  # now the most recently used
+    known.put(cards[2])
+    assert known.get(cards[1].id, "mkt_1") is None
+    assert known.get(cards[0].id, "mkt_1") == cards[0]
+    assert known.get(cards[0].id, "mkt_2") is None  # another marketplace's answer is its own
