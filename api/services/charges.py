@@ -94,10 +94,13 @@ class ChargeService:
     def create(self, marketplace_id: str, body: ChargeCreate, seed: str | None) -> dict[str, Any]:
         """The charge as it ends up; with a seed (an idempotency key) its id is derived,
         so a retry after a crash resumes this very charge instead of making a second."""
-        charge_id = derived_id("ch", self._id_secret, seed) if seed else new_id("ch")
-        existing = self._get(charge_id)
-        if existing is not None:
-            return self._shown_or_resumed(existing)
+        if seed:
+            charge_id = derived_id("ch", self._id_secret, seed)
+            existing = self._get(charge_id)
+            if existing is not None:
+                return self._shown_or_resumed(existing)
+        else:  # a new random id: nothing can be stored under it yet
+            charge_id = new_id("ch")
         card_id, customer_id = self._card_of(marketplace_id, body)
         # A card's facts never change, and the vault checks the card again as it charges
         # (the clearance names its facts): a known card is not read from the vault again.
