@@ -7,11 +7,10 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
-import httpx
 from pydantic import BaseModel
 
+from api.clients.http import ConnectFailed, JsonClient, NoAnswer, Response, TransportError
 from strongroom.web import NotFound, ServiceError, UpstreamError
-from strongroom.web.logs import pass_request_id
 from strongroom.web.tls import client_context
 
 
@@ -87,7 +86,7 @@ class VaultTimeout(Exception):
 
 # The request failed on its connection with no answer: refused, reset, or a pooled
 # connection the vault closed (a restart). Not a timeout: a slow vault may be executing it.
-_NO_ANSWER = (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)
+_NO_ANSWER = (ConnectFailed, NoAnswer)
 # Cards whose metadata one API process remembers (a few hundred bytes each).
 KNOWN_CARDS = 10_000
 
@@ -126,15 +125,13 @@ class VaultClient:
     def __init__(
         self, base_url: str, credential: str, timeout: float, ca_file: Path | None = None
     ) -> None:
-        self._options: dict[str, Any] = {
-            "base_url": base_url,
-            "timeout": timeout,
-            "headers": {"authorization": f"Bearer {credential}"},
-            "verify": client_context(ca_file),
-            # The vault's log lines of this call carry the edge's request id.
-            "event_hooks": {"request": [pass_request_id]},
-        }
-        self._http = httpx.Client(**self._options)
+        # The vault's log lines of each call carry the edge's request id (JsonClient).
+        self._http = JsonClient(
+            base_url,
+            timeout,
+            {"authorization": f"Bearer {credential}"},
+            client_context(ca_file),
+        )
         # One client per stack, so per mode: the mode is part of the key by construction.
         self._known = KnownCards()
 
@@ -229,25 +226,24 @@ class VaultClient:
         path: str,
         params: dict[str, str] | None,
         body: dict[str, Any] | None = None,
-    ) -> httpx.Response:
+    ) -> Response:
         try:
-            return self._http.request(method, path, params=params, json=body)
+            return self._http.request(method, path, params, body)
         except _NO_ANSWER as exc:
             first = exc
-        except httpx.TransportError as exc:  # a timeout: the vault may be executing it
+        except TransportError as exc:  # a timeout: the vault may be executing it
             raise VaultTimeout from exc
         try:
-            with httpx.Client(**self._options) as fresh:
-                return fresh.request(method, path, params=params, json=body)
-        except httpx.ConnectError as exc:
-            if isinstance(first, httpx.ConnectError):  # sent neither time: never executed
+            return self._http.request(method, path, params, body, fresh=True)
+        except ConnectFailed as exc:
+            if isinstance(first, ConnectFailed):  # sent neither time: never executed
                 raise VaultUnreachable from exc
             raise VaultTimeout from exc  # the first attempt may have reached the vault
-        except httpx.TransportError as exc:
+        except TransportError as exc:
             raise VaultTimeout from exc
 
     @staticmethod
-    def _raise_for_status(response: httpx.Response) -> None:
+    def _raise_for_status(response: Response) -> None:
         if response.status_code < 400:
             return
         try:

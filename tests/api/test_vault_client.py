@@ -98,14 +98,19 @@ def test_a_vault_that_refuses_connections_is_unreachable() -> None:
 
 
 def test_a_card_read_once_is_answered_from_memory_when_asked_cached(restarting_vault) -> None:
-    url, served = restarting_vault
-    client = VaultClient(url, "credential", timeout=5.0)
+    url, _ = restarting_vault
+    reading = VaultClient(url, "credential", timeout=5.0)
+    gone = VaultClient(f"http://127.0.0.1:{free_port()}", "credential", timeout=5.0)
     try:
-        first = client.card(TOKEN, "mkt_1", cached=True)
-        assert client.card(TOKEN, "mkt_1", cached=True) == first
+        first = reading.card(TOKEN, "mkt_1", cached=True)
+        assert reading.card(TOKEN, "mkt_1", cached=True) == first
+        gone._known.put(first)  # as if read before the vault went away
+        assert gone.card(TOKEN, "mkt_1", cached=True) == first  # no call made
+        with pytest.raises(UpstreamError):  # uncached, it is asked, and is unavailable
+            gone.card(TOKEN, "mkt_1")
     finally:
-        client.close()
-    assert served == [1]  # one read reached the vault
+        reading.close()
+        gone.close()
 
 
 def test_known_cards_drop_the_least_recently_used_and_key_by_marketplace() -> None:
