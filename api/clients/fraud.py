@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from api.clients.http import JsonClient, TransportError
+from api.clients.http import JsonClient, NoAnswer, TransportError
 from strongroom.web import ServiceError, UpstreamError
 from strongroom.web.tls import client_context
 
@@ -54,6 +54,13 @@ class FraudClient:
     def assess(self, body: dict[str, Any]) -> FraudAssessment:
         try:
             response = self._http.request("POST", "/v1/assessments", body=body)
+        except NoAnswer:
+            # Fraud counts a charge id once and answers a repeat as the first: sent once
+            # more, on a new connection (a pooled one may have been closed under it).
+            try:
+                response = self._http.request("POST", "/v1/assessments", body=body, fresh=True)
+            except TransportError as exc:
+                raise FraudUnavailable(type(exc).__name__) from exc
         except TransportError as exc:
             raise FraudUnavailable(type(exc).__name__) from exc
         if response.status_code != 200:

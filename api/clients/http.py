@@ -16,6 +16,7 @@ import json
 import select
 import ssl
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -24,6 +25,9 @@ from strongroom.web.logs import REQUEST_ID
 
 # Idle connections kept per origin; more may be open at once, the rest are closed.
 POOL = 32
+# How long an idle connection is used again: less than the services' own idle timeout
+# (uvicorn's 5 s), so that a request is never sent on one the service is closing.
+KEEP_IDLE = 4.0
 
 
 class TransportError(Exception):
@@ -78,7 +82,7 @@ class JsonClient:
         }
         # Only the caller's context: its CAs, its minimum version; host names checked.
         self._context = context if context is not None else ssl.create_default_context()
-        self._idle: list[http.client.HTTPConnection] = []
+        self._idle: list[tuple[http.client.HTTPConnection, float]] = []
         self._lock = threading.Lock()
         self._closed = False
 
@@ -96,8 +100,8 @@ class JsonClient:
             with self._lock:
                 if not self._idle:
                     break
-                conn = self._idle.pop()
-            if _idle_and_open(conn):
+                conn, since = self._idle.pop()
+            if time.monotonic() - since < KEEP_IDLE and _idle_and_open(conn):
                 return conn, True
             conn.close()
         return self._connection(), False
@@ -105,7 +109,7 @@ class JsonClient:
     def _give_back(self, conn: http.client.HTTPConnection) -> None:
         with self._lock:
             if not self._closed and len(self._idle) < POOL:
-                self._idle.append(conn)
+                self._idle.append((conn, time.monotonic()))
                 return
         conn.close()
 
@@ -162,7 +166,7 @@ class JsonClient:
         with self._lock:
             self._closed = True
             idle, self._idle = self._idle, []
-        for conn in idle:
+        for conn, _ in idle:
             conn.close()
 
 
