@@ -127,3 +127,16 @@ def test_a_connection_that_failed_is_not_pooled_again(server) -> None:
         assert client.request("GET", "/three").json()["connections"] == 2  # a new one
     finally:
         client.close()
+
+
+def test_a_connection_idle_past_the_keep_idle_limit_is_not_used_again(
+    server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url, _, _ = server
+    client = JsonClient(url, 5.0, {})
+    try:
+        assert client.request("GET", "/one").json()["connections"] == 1
+        monkeypatch.setattr("api.clients.http.KEEP_IDLE", 0.0)  # every idle one too old
+        assert client.request("GET", "/two").json()["connections"] == 2
+    finally:
+        client.close()
