@@ -1,5 +1,5 @@
-"""The simulator's HTTP surface: authorise and settle, once per idempotency key, and show
-what was received."""
+"""The simulator's HTTP surface: authorise (or sell: authorise and capture in one message)
+and settle, once per idempotency key, and show what was received."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ from card_network.contracts import (
     VoidRequest,
 )
 from card_network.idempotency import KeyReused, Replays
-from card_network.settlement import Ledger
+from card_network.settlement import APPROVED, Ledger
 from strongroom.web.asgi import EXCEPTION_HANDLERS, health_route, parse_json_object
 from strongroom.web.errors import AuthenticationError
 from strongroom.web.metrics import HttpMetrics, Observe, metrics_listener
@@ -64,11 +64,12 @@ class Record:
             except ValidationError:
                 continue  # a line torn by a crash: that message was never answered
 
-    def add(self, message: RecordedMessage) -> None:
+    def add(self, *messages: RecordedMessage) -> None:
+        """Append `messages` in one write: a sale's authorisation and its capture together."""
         with self._lock:
-            self._messages.append(message)
+            self._messages.extend(messages)
             with self._path.open("a", encoding="utf-8") as f:
-                f.write(message.model_dump_json() + "\n")
+                f.write("".join(m.model_dump_json() + "\n" for m in messages))
 
     def all(self) -> list[RecordedMessage]:
         with self._lock:
@@ -135,9 +136,11 @@ def once(
     content: Hashable,
     execute: Callable[[], AuthorizationResponse],
     fields: dict[str, object],
+    follows: Callable[[AuthorizationResponse], list[RecordedMessage]] | None = None,
 ) -> JSONResponse:
     """Answer a message once per key (a repeat is answered the first answer), and
-    record it, repeats and refusals included, with its idempotency key."""
+    record it, repeats and refusals included, with its idempotency key; `follows` names
+    what its first execution did besides (a sale's capture), recorded with it."""
     entry = {
         "received_at": dt.datetime.now(dt.UTC).isoformat(),
         "kind": kind,
@@ -156,7 +159,8 @@ def once(
         "content_digest": ctx.digest(content),
         **answer.model_dump(),
     }
-    ctx.record.add(RecordedMessage.model_validate(recorded))
+    also = [] if replayed or follows is None else follows(answer)
+    ctx.record.add(RecordedMessage.model_validate(recorded), *also)
     return JSONResponse(answer.model_dump(exclude_none=True))
 
 
@@ -164,26 +168,55 @@ async def authorizations(request: Request) -> JSONResponse:
     ctx = context(request)
     msg = AuthorizationRequest.model_validate(await parse_json_object(request))
 
+    # A sale's capture is the capture of the same reference and amount, as if sent apart.
+    capture = CaptureRequest(
+        reference=msg.reference, merchant=msg.merchant, amount=msg.amount, currency=msg.currency
+    )
+    capture_fields = capture.model_dump()
+    capture_content = tuple(sorted(capture_fields.items()))
+
     def execute() -> AuthorizationResponse:
         answer = decide(msg, dt.datetime.now(dt.UTC).date())
         if answer.approved:
             ctx.ledger.authorized(msg.reference, msg.merchant, msg.amount, msg.currency)
+            if msg.capture:
+                ctx.ledger.capture(capture)
         return answer
+
+    def captured(answer: AuthorizationResponse) -> list[RecordedMessage]:
+        """The capture an approved sale made, recorded as its own message."""
+        if not (msg.capture and answer.approved):
+            return []
+        digest = ctx.digest(capture_content)
+        # A capture sent after the sale repeats it: answered the same, nothing moves again.
+        ctx.replays.restore("capture", msg.reference, digest, APPROVED)
+        entry = {
+            "received_at": dt.datetime.now(dt.UTC).isoformat(),
+            "kind": "capture",
+            "idempotency_key": msg.reference,
+            **capture_fields,
+            "content_digest": digest,
+            **APPROVED.model_dump(),
+        }
+        return [RecordedMessage.model_validate(entry)]
 
     # The CVC is left out of what a repeat must match: it is sent to the first
     # attempt only, and a retry after a lost answer comes without it.
     card = (msg.pan, msg.exp_month, msg.exp_year)
-    content = (msg.merchant, card, msg.amount, msg.currency)
+    content: tuple[object, ...] = (msg.merchant, card, msg.amount, msg.currency)
+    if msg.capture:  # a sale and a plain authorisation are different messages
+        content += ("capture",)
     fields = {
         "reference": msg.reference,
         "merchant": msg.merchant,
         "bin": msg.pan[:6],
         "last4": msg.pan[-4:],
         "cvc_present": msg.cvc is not None,
+        "capture": msg.capture,
         "amount": msg.amount,
         "currency": msg.currency,
     }
-    return once(ctx, "authorization", msg.reference, content, execute, fields)
+    return once(ctx, "authorization", msg.reference, content, execute, fields, captured)
 
 
 async def captures(request: Request) -> JSONResponse:

@@ -18,6 +18,8 @@ class AuthorizationRequest(BaseModel):
     cvc: str | None = Field(default=None, pattern=r"^[0-9]{3,4}$", repr=False)
     amount: int = Field(gt=0)
     currency: str = Field(pattern=r"^[a-z]{3}$")
+    # A sale (single-message authorisation and capture): approved, it is captured too.
+    capture: bool = False
 
 
 class CaptureRequest(BaseModel):
@@ -68,6 +70,7 @@ class RecordedMessage(BaseModel):
     bin: str | None = None
     last4: str | None = None
     cvc_present: bool = False
+    capture: bool = False  # an authorisation that was a sale (its capture follows it)
     authorization: str | None = None
     amount: int = 0
     currency: str | None = None

@@ -46,6 +46,8 @@ class ApiCharge:
     amount_captured: int = 0
     amount_refunded: int = 0
     intent: str | None = None
+    # Left at a recovery point (a charge, capture or release the API has not recorded).
+    unfinished: bool = False
 
 
 @dataclass(frozen=True)
@@ -131,6 +133,9 @@ def check(ledgers: Ledgers) -> list[Finding]:
         if len(ids) > 1:
             found.append(Finding("doubled", intent, f"one intent, charges {', '.join(ids)}"))
     found += [Finding("stuck", row, "unfinished in the vault") for row in ledgers.vault_unfinished]
+    found += [
+        Finding("stuck", c.id, "unfinished in the API") for c in ledgers.charges if c.unfinished
+    ]
     seen = {c.intent for c in ledgers.charges}
     for intent in ledgers.indeterminate:
         if intent not in seen:
@@ -213,6 +218,7 @@ def load(
             amount_captured=row["amount_captured"],
             amount_refunded=row["amount_refunded"],
             intent=(row["metadata"] or {}).get("chaos_intent"),
+            unfinished=row["recovery_point"] != "recorded",
         )
         for row in rows
         if run is None or (row["metadata"] or {}).get("chaos_run") == run

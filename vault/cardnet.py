@@ -1,4 +1,5 @@
-"""The client for the card network's POST /v1/authorizations (live mode only)."""
+"""The client for the card network's POST /v1/authorizations (a sale with `capture`) and
+its settlements (live mode only)."""
 
 from __future__ import annotations
 
@@ -84,6 +85,7 @@ class Authorization:
     cvc: Cvc | None
     amount: int
     currency: str
+    capture: bool = False  # a sale: approved, the network captures the amount too
 
 
 class _Reply(BaseModel):
@@ -149,6 +151,8 @@ class CardNetwork:
         }
         if request.cvc is not None:
             body["cvc"] = request.cvc.reveal()
+        if request.capture:
+            body["capture"] = True
         try:
             response = self._client.post("/v1/authorizations", json=body)
         except httpx.HTTPError as exc:

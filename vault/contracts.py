@@ -71,6 +71,9 @@ class ChargeCreate(_Contract):
     amount: int = Field(gt=0, le=99_999_999)
     currency: str = Field(pattern=r"^[a-z]{3}$")
     clearance: Clearance
+    # Capture the whole amount with the authorisation, in one network message; false: only
+    # authorise (POST .../capture later). Not for a charge fraud held for review.
+    capture: bool = False
 
 
 class ChargeResult(_Contract):
@@ -81,6 +84,8 @@ class ChargeResult(_Contract):
     failure_code: str | None = None
     failure_message: str | None = None
     authorization_code: str | None = None
+    # Present when the charge was captured with its authorisation (a replay included).
+    amount_captured: int | None = None
     livemode: bool
 
 

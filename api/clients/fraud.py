@@ -5,11 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-import httpx
 from pydantic import BaseModel
 
+from api.clients.http import JsonClient, NoAnswer, TransportError
 from strongroom.web import ServiceError, UpstreamError
-from strongroom.web.logs import pass_request_id
 from strongroom.web.tls import client_context
 
 
@@ -44,12 +43,9 @@ class FraudClient:
     def __init__(
         self, base_url: str, credential: str, timeout: float, ca_file: Path | None = None
     ) -> None:
-        self._http = httpx.Client(
-            base_url=base_url,
-            timeout=timeout,
-            headers={"authorization": f"Bearer {credential}"},
-            verify=client_context(ca_file),
-            event_hooks={"request": [pass_request_id]},
+        # Fraud's log lines of each call carry the edge's request id (JsonClient).
+        self._http = JsonClient(
+            base_url, timeout, {"authorization": f"Bearer {credential}"}, client_context(ca_file)
         )
 
     def close(self) -> None:
@@ -57,8 +53,15 @@ class FraudClient:
 
     def assess(self, body: dict[str, Any]) -> FraudAssessment:
         try:
-            response = self._http.post("/v1/assessments", json=body)
-        except httpx.TransportError as exc:
+            response = self._http.request("POST", "/v1/assessments", body=body)
+        except NoAnswer:
+            # Fraud counts a charge id once and answers a repeat as the first: sent once
+            # more, on a new connection (a pooled one may have been closed under it).
+            try:
+                response = self._http.request("POST", "/v1/assessments", body=body, fresh=True)
+            except TransportError as exc:
+                raise FraudUnavailable(type(exc).__name__) from exc
+        except TransportError as exc:
             raise FraudUnavailable(type(exc).__name__) from exc
         if response.status_code != 200:
             raise FraudUnavailable(f"status {response.status_code}")
@@ -80,8 +83,8 @@ class FraudClient:
         """A rules or value-lists call for this marketplace; its errors become ours."""
         headers = {"strongroom-marketplace": marketplace, "strongroom-actor": actor}
         try:
-            response = self._http.request(method, path, json=body, headers=headers)
-        except httpx.TransportError:
+            response = self._http.request(method, path, body=body, headers=headers)
+        except TransportError:
             raise UpstreamError("The fraud service is unreachable; retry later.") from None
         answer: dict[str, Any] = response.json()
         if response.status_code >= 500:

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
-import httpx
 from pydantic import BaseModel
 
+from api.clients.http import ConnectFailed, JsonClient, NoAnswer, Response, TransportError
 from strongroom.web import NotFound, ServiceError, UpstreamError
-from strongroom.web.logs import pass_request_id
 from strongroom.web.tls import client_context
 
 
@@ -33,6 +34,7 @@ class VaultCharge(BaseModel):
     failure_code: str | None = None
     failure_message: str | None = None
     authorization_code: str | None = None
+    amount_captured: int | None = None  # captured with its authorisation (capture=true)
     livemode: bool
 
 
@@ -84,7 +86,34 @@ class VaultTimeout(Exception):
 
 # The request failed on its connection with no answer: refused, reset, or a pooled
 # connection the vault closed (a restart). Not a timeout: a slow vault may be executing it.
-_NO_ANSWER = (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)
+_NO_ANSWER = (ConnectFailed, NoAnswer)
+# Cards whose metadata one API process remembers (a few hundred bytes each).
+KNOWN_CARDS = 10_000
+
+
+class KnownCards:
+    """The vault's answers about cards, least recently used dropped first. A card's brand,
+    BIN, last four, expiry and fingerprint never change once tokenised, so an answer stays
+    true; only answers are kept (a 404 is asked again)."""
+
+    def __init__(self, size: int = KNOWN_CARDS) -> None:
+        self._size = size
+        self._cards: OrderedDict[tuple[str, str], VaultCard] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, token: str, marketplace: str) -> VaultCard | None:
+        with self._lock:
+            card = self._cards.get((token, marketplace))
+            if card is not None:
+                self._cards.move_to_end((token, marketplace))
+            return card
+
+    def put(self, card: VaultCard) -> None:
+        with self._lock:
+            self._cards[(card.id, card.marketplace)] = card
+            self._cards.move_to_end((card.id, card.marketplace))
+            while len(self._cards) > self._size:
+                self._cards.popitem(last=False)
 
 
 class VaultClient:
@@ -96,22 +125,25 @@ class VaultClient:
     def __init__(
         self, base_url: str, credential: str, timeout: float, ca_file: Path | None = None
     ) -> None:
-        self._options: dict[str, Any] = {
-            "base_url": base_url,
-            "timeout": timeout,
-            "headers": {"authorization": f"Bearer {credential}"},
-            "verify": client_context(ca_file),
-            # The vault's log lines of this call carry the edge's request id.
-            "event_hooks": {"request": [pass_request_id]},
-        }
-        self._http = httpx.Client(**self._options)
+        # The vault's log lines of each call carry the edge's request id (JsonClient).
+        self._http = JsonClient(
+            base_url,
+            timeout,
+            {"authorization": f"Bearer {credential}"},
+            client_context(ca_file),
+        )
+        # One client per stack, so per mode: the mode is part of the key by construction.
+        self._known = KnownCards()
 
     def close(self) -> None:
         self._http.close()
 
-    def card(self, token: str, marketplace: str) -> VaultCard:
+    def card(self, token: str, marketplace: str, cached: bool = False) -> VaultCard:
         """The card's metadata. A read changes nothing, so a vault that does not answer it
-        is a plain retryable 502 to every caller (a lookup comes before anything it moves)."""
+        is a plain retryable 502 to every caller (a lookup comes before anything it moves).
+        `cached`: a card this process has read before is answered from memory."""
+        if cached and (known := self._known.get(token, marketplace)) is not None:
+            return known
         try:
             response = self._call(
                 "GET", f"/internal/v1/cards/{token}", {"marketplace": marketplace}
@@ -121,7 +153,10 @@ class VaultClient:
         if response.status_code == 404:
             raise NotFound(f"No such card: '{token}'.", param="card")
         self._raise_for_status(response)
-        return VaultCard.model_validate_json(response.content)
+        card = VaultCard.model_validate_json(response.content)
+        if card.id == token and card.marketplace == marketplace:
+            self._known.put(card)
+        return card
 
     def charge(self, body: dict[str, Any]) -> VaultCharge:
         response = self._call("POST", "/internal/v1/charges", None, body)
@@ -191,25 +226,24 @@ class VaultClient:
         path: str,
         params: dict[str, str] | None,
         body: dict[str, Any] | None = None,
-    ) -> httpx.Response:
+    ) -> Response:
         try:
-            return self._http.request(method, path, params=params, json=body)
+            return self._http.request(method, path, params, body)
         except _NO_ANSWER as exc:
             first = exc
-        except httpx.TransportError as exc:  # a timeout: the vault may be executing it
+        except TransportError as exc:  # a timeout: the vault may be executing it
             raise VaultTimeout from exc
         try:
-            with httpx.Client(**self._options) as fresh:
-                return fresh.request(method, path, params=params, json=body)
-        except httpx.ConnectError as exc:
-            if isinstance(first, httpx.ConnectError):  # sent neither time: never executed
+            return self._http.request(method, path, params, body, fresh=True)
+        except ConnectFailed as exc:
+            if isinstance(first, ConnectFailed):  # sent neither time: never executed
                 raise VaultUnreachable from exc
             raise VaultTimeout from exc  # the first attempt may have reached the vault
-        except httpx.TransportError as exc:
+        except TransportError as exc:
             raise VaultTimeout from exc
 
     @staticmethod
-    def _raise_for_status(response: httpx.Response) -> None:
+    def _raise_for_status(response: Response) -> None:
         if response.status_code < 400:
             return
         try:

@@ -1,13 +1,21 @@
 """Charges: create (fraud, then the vault), capture, cancel, update.
 
-A charge passes named recovery points, each reached in one transaction:
+A charge is stored once fraud has answered: nothing before that is kept, and nothing
+before it can move money (the vault is called only after). A request that dies first
+leaves no charge; the merchant's retry under the same Idempotency-Key derives the same
+charge id and asks fraud again, which counts a charge id once and answers it as before.
+From there it passes named recovery points, each reached in one transaction:
 
-  started            stored pending; fraud not asked yet
-  assessed           fraud's answer kept, with its clearance: the vault may have it
-  vault_called       the vault authorised it; its capture follows (capture=true only)
+  assessed           stored pending with fraud's answer and its clearance: the vault may
+                     have it (a captured charge is sent as one authorise-and-capture)
+  vault_called       the vault authorised it and its capture was asked apart (a charge
+                     the vault authorised without capturing, capture=true only)
   recorded           its outcome stored: nothing left to do
   capture_requested  an authorised charge whose capture was asked of the vault
   void_requested     an authorised charge whose release was asked of the vault
+
+(`started`, stored before fraud was asked, is no longer reached; a charge an earlier
+version left there is finished as one at `assessed` without a clearance.)
 
 A request that dies leaves the charge at its last point. The merchant's retry with the
 same Idempotency-Key (resume) or the completer (api.services.completer) finishes it from
@@ -24,7 +32,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.clients.fraud import FraudClearance, FraudClient, FraudUnavailable
+from api.clients.fraud import FraudAssessment, FraudClearance, FraudClient, FraudUnavailable
 from api.clients.vault import (
     VaultCard,
     VaultChargeState,
@@ -86,12 +94,17 @@ class ChargeService:
     def create(self, marketplace_id: str, body: ChargeCreate, seed: str | None) -> dict[str, Any]:
         """The charge as it ends up; with a seed (an idempotency key) its id is derived,
         so a retry after a crash resumes this very charge instead of making a second."""
-        charge_id = derived_id("ch", self._id_secret, seed) if seed else new_id("ch")
-        existing = self._get(charge_id)
-        if existing is not None:
-            return self._shown_or_resumed(existing)
+        if seed:
+            charge_id = derived_id("ch", self._id_secret, seed)
+            existing = self._get(charge_id)
+            if existing is not None:
+                return self._shown_or_resumed(existing)
+        else:  # a new random id: nothing can be stored under it yet
+            charge_id = new_id("ch")
         card_id, customer_id = self._card_of(marketplace_id, body)
-        card = self.vault.card(card_id, marketplace_id)
+        # A card's facts never change, and the vault checks the card again as it charges
+        # (the clearance names its facts): a known card is not read from the vault again.
+        card = self.vault.card(card_id, marketplace_id, cached=True)
         now = utcnow()
         charge = Charge(
             id=charge_id,
@@ -109,11 +122,16 @@ class ChargeService:
             refund_reserved=0,
             fraud_reasons=[],
             created=now,
-            recovery_point=STARTED,
+            recovery_point=ASSESSED,
             recovery_at=now,
             revision=0,
         )
-        crash_at("api", "started", "before")
+        assessment = self._assess(charge, card)
+        if assessment is not None:
+            for name, value in _fraud_fields(assessment).items():
+                setattr(charge, name, value)
+            charge.recovery = _kept(assessment)
+        crash_at("api", "assessed", "before")  # fraud answered, nothing stored
         try:
             with self.sessions.begin() as session:
                 session.add(charge)
@@ -123,8 +141,7 @@ class ChargeService:
             if existing is None:
                 raise
             return self._shown_or_resumed(existing)
-        crash_at("api", "started", "after")
-        return self._drive(charge, card)
+        return self._decided(charge, assessment, resumed=False)
 
     def _shown_or_resumed(self, charge: Charge) -> dict[str, Any]:
         if charge.status != "pending":
@@ -142,7 +159,7 @@ class ChargeService:
             raise self._pending(charge) from None
         if state is not None:
             return self._adopt(charge, state)
-        card = self.vault.card(charge.card, charge.marketplace_id)
+        card = self.vault.card(charge.card, charge.marketplace_id, cached=True)
         return self._drive(charge, card, resumed=True, give_up=give_up)
 
     def _card_of(self, marketplace_id: str, body: ChargeCreate) -> tuple[str, str | None]:
@@ -191,8 +208,8 @@ class ChargeService:
     def _drive(
         self, charge: Charge, card: VaultCard, resumed: bool = False, give_up: bool = False
     ) -> dict[str, Any]:
-        """From `started` or `assessed` on: assess (unless a kept clearance still serves),
-        have the vault execute, record."""
+        """Resume a stored pending charge: send it under its kept clearance if that still
+        serves, else assess it again, then have the vault execute it and record."""
         recovery = charge.recovery or {}
         kept = recovery.get("clearance") if charge.recovery_point == ASSESSED else None
         if kept is not None:
@@ -210,8 +227,15 @@ class ChargeService:
                 failure_code="processing_error",
                 failure_message="The charge was not executed in time; nothing was charged.",
             )
+        assessment = self._assess(charge, card)
+        if assessment is not None:
+            self._advance(charge, ASSESSED, _kept(assessment), **_fraud_fields(assessment))
+        return self._decided(charge, assessment, resumed)
+
+    def _assess(self, charge: Charge, card: VaultCard) -> FraudAssessment | None:
+        """Fraud's answer for the charge; None if fraud could not be asked."""
         try:
-            assessment = self._fraud.assess(
+            return self._fraud.assess(
                 {
                     "charge_id": charge.id,
                     "marketplace": charge.marketplace_id,
@@ -228,38 +252,32 @@ class ChargeService:
                 }
             )
         except FraudUnavailable as exc:
+            log.warning("fraud unavailable for %s: %s", charge.id, exc)
+            return None
+
+    def _decided(
+        self, charge: Charge, assessment: FraudAssessment | None, resumed: bool
+    ) -> dict[str, Any]:
+        """A stored charge at `assessed` with fraud's answer: fail, block or hold it, or
+        have the vault execute it under the answer's clearance."""
+        if assessment is None:
             # Fail closed: without an assessment there is no clearance, so nothing is charged
             # (and no earlier clearance of this charge can execute: none was, or it was refused).
-            log.warning("fraud unavailable for %s: %s", charge.id, exc)
             return self.settle(
                 charge,
                 "failed",
                 failure_code="fraud_unavailable",
                 failure_message="The charge could not be screened; nothing was charged.",
             )
-        fraud_rule = assessment.rule.model_dump() if assessment.rule else None
-        fraud = {
-            "fraud_score": assessment.score,
-            "fraud_decision": assessment.decision,
-            "fraud_reasons": assessment.reasons,
-            "fraud_risk_level": assessment.risk_level,
-            "fraud_rule": fraud_rule,
-        }
         if assessment.decision == "block":
             return self.settle(
                 charge,
                 "blocked",
                 failure_code="fraud_blocked",
                 failure_message="The charge was blocked by fraud screening.",
-                **fraud,
             )
         if assessment.clearance is None:  # nothing may be authorised: hold it as it is
-            return self.settle(charge, "pending_review", **fraud)
-        recovery = {
-            "clearance": assessment.clearance.model_dump(),
-            "decided_by": assessment.decided_by,
-        }
-        self._advance(charge, ASSESSED, recovery, **fraud)
+            return self.settle(charge, "pending_review")
         crash_at("api", "vault_called", "before")
         sent = self._send(charge, assessment.clearance, resumed, fresh=True)
         assert sent is not None  # a fresh clearance refused is the charge's failure
@@ -270,17 +288,20 @@ class ChargeService:
     ) -> dict[str, Any] | None:
         """Have the vault execute the charge (or replay it); None if it refused a kept
         (not `fresh`) clearance, which can then never execute."""
+        body = {
+            "charge_id": charge.id,
+            "card": charge.card,
+            "marketplace": charge.marketplace_id,
+            "amount": charge.amount,
+            "currency": charge.currency,
+            "clearance": clearance.model_dump(),
+        }
+        if charge.capture and charge.fraud_decision != "review":
+            # Authorised and captured in one vault call and one network message; a charge
+            # held for review is only authorised (its capture waits for a person).
+            body["capture"] = True
         try:
-            result = self.vault.charge(
-                {
-                    "charge_id": charge.id,
-                    "card": charge.card,
-                    "marketplace": charge.marketplace_id,
-                    "amount": charge.amount,
-                    "currency": charge.currency,
-                    "clearance": clearance.model_dump(),
-                }
-            )
+            result = self.vault.charge(body)
         except VaultUnreachable:
             if resumed:  # an earlier attempt may have been executed: never fail it blind
                 raise self._pending(charge) from None
@@ -315,7 +336,11 @@ class ChargeService:
                 failure_code=result.failure_code,
                 failure_message=result.failure_message,
             )
-        return self._authorised(charge, {"authorization_code": result.authorization_code}, None)
+        authorised = {"authorization_code": result.authorization_code}
+        if result.amount_captured is not None:  # captured with its authorisation
+            settled = {"action": "capture", "status": "succeeded", "amount": result.amount_captured}
+            return self._authorised(charge, authorised, settled)
+        return self._authorised(charge, authorised, None)
 
     def _adopt(self, charge: Charge, state: VaultChargeState) -> dict[str, Any]:
         """Finish the charge as the vault's record has it."""
@@ -376,7 +401,6 @@ class ChargeService:
         except (VaultUnreachable, VaultTimeout, ServiceError) as exc:
             log.error("capture of %s unanswered (%s); left pending", charge.id, type(exc).__name__)
             raise self._pending(charge) from None
-        crash_at("api", "captured", "after")
         if settled.status == "succeeded":
             return self.settle(charge, "succeeded", amount_captured=settled.amount, **authorised)
         if settled.failure_code == "processing_error":  # the network was silent: not refused
@@ -424,6 +448,7 @@ class ChargeService:
             refused="The capture was declined.",
             code="capture_declined",
         )
+        crash_at("api", "captured", "after")  # the vault captured; the API recorded nothing
         return self.settle(
             charge,
             "succeeded",
@@ -491,3 +516,21 @@ class ChargeService:
                 charge.description = body.description
             charge.metadata_ = updated_metadata(dict(charge.metadata_), body.metadata, given)
             return self._json(charge)
+
+
+def _fraud_fields(assessment: FraudAssessment) -> dict[str, Any]:
+    """What the charge keeps of fraud's answer."""
+    return {
+        "fraud_score": assessment.score,
+        "fraud_decision": assessment.decision,
+        "fraud_reasons": assessment.reasons,
+        "fraud_risk_level": assessment.risk_level,
+        "fraud_rule": assessment.rule.model_dump() if assessment.rule else None,
+    }
+
+
+def _kept(assessment: FraudAssessment) -> dict[str, Any] | None:
+    """What resuming the charge needs of fraud's answer: its clearance, if it gave one."""
+    if assessment.clearance is None:
+        return None
+    return {"clearance": assessment.clearance.model_dump(), "decided_by": assessment.decided_by}

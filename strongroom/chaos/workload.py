@@ -109,7 +109,8 @@ class Merchant:
             self.tally.indeterminate.append(intent.key)
             return
         charge_id, status = charge.get("id"), charge.get("status")
-        if intent.shape == "auth_capture" and status == "authorized":
+        # Stripe's shape: an authorisation is `succeeded`, not yet `captured`.
+        if intent.shape == "auth_capture" and status == "succeeded" and not charge.get("captured"):
             await self._post(client, f"/v1/charges/{charge_id}/capture", {}, f"{intent.key}-cap")
         if intent.shape == "charge_refund" and status == "succeeded":
             for n, part in enumerate((intent.amount // 3, intent.amount // 4)):

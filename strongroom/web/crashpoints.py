@@ -16,22 +16,23 @@ VARIABLE = "STRONGROOM_CRASH_AT"
 WHEN = ("before", "after")
 
 # Where a process can be told to die, in the order a live charge passes them. Points
-# that would stand on the same line as another (the API's `captured:before` is
-# `vault_called:after`) are not repeated; an answer lost after its record is committed
+# that would stand on the same line as another (the API's `assessed:after` is
+# `vault_called:before`) are not repeated; an answer lost after its record is committed
 # is a dropped answer, which the fault proxy makes on any hop.
 POINTS: tuple[tuple[str, str, str], ...] = (
-    ("api", "started", "before"),  # nothing stored yet
-    ("api", "started", "after"),  # the charge stored pending, fraud not asked
-    ("api", "vault_called", "before"),  # assessed and cleared, the vault not called
+    ("api", "assessed", "before"),  # fraud answered; nothing stored yet
+    ("api", "vault_called", "before"),  # stored assessed and cleared, the vault not called
     ("vault", "clearance_checked", "before"),
     ("vault", "clearance_checked", "after"),
     ("vault", "audit_requested", "before"),
     ("vault", "audit_requested", "after"),  # audited, not claimed
     ("vault", "claimed", "before"),
     ("vault", "claimed", "after"),  # claimed (processing), the network not asked
-    ("vault", "network_answered", "after"),  # the network authorised; nothing recorded
+    # the network authorised (a sale: and captured); nothing recorded
+    ("vault", "network_answered", "after"),
     ("vault", "recorded", "after"),  # recorded, the API not answered
     ("api", "vault_called", "after"),  # the vault answered; the API recorded nothing
+    # an authorisation's capture asked apart (POST /v1/charges/{id}/capture):
     ("vault", "settlement_answered", "after"),  # captured at the network, not recorded
     ("api", "captured", "after"),  # the vault captured; the API recorded nothing
     ("api", "recorded", "before"),  # in the outcome's transaction, before it commits

@@ -172,3 +172,24 @@ def test_a_publishable_key_reads_nothing(sqlite_stacks: Stacks) -> None:
     with sqlite_stacks.client(shop.pk_test) as client:
         assert client.get("/v1/charges").status_code == 403
         assert client.post("/v1/customers", json={}).status_code == 403
+
+
+def test_a_live_captured_charge_is_one_sale_at_the_network(stacks: Stacks, shop) -> None:
+    card = stacks.token(shop, live=True)
+    with stacks.client(shop.sk_live) as client:
+        done = client.post("/v1/charges", json={"card": card, "amount": 2500, "currency": "eur"})
+        assert done.status_code == 201, done.text
+        result = done.json()
+        assert (result["status"], result["captured"], result["amount_captured"]) == (
+            "succeeded",
+            True,
+            2500,
+        )
+        assert client.post(f"/v1/charges/{result['id']}/capture").status_code == 400  # done
+    seen = [
+        (m["kind"], m["amount"], m.get("capture", False))
+        for m in stacks.network_messages()
+        if m["reference"] == result["id"]
+    ]
+    # One authorisation that captured (a sale), recorded by the network as both.
+    assert seen == [("authorization", 2500, True), ("capture", 2500, False)]

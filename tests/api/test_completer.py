@@ -70,7 +70,8 @@ def reserve_refund(sessions: Any, marketplace_id: str, charge_id: str, refund_id
 
 
 def pending_charge(stacks: Stacks, shop: Any, sessions: Any, created: dt.datetime) -> str:
-    """A 100 usd charge as a request that died right after storing it leaves it: `started`."""
+    """A 100 usd charge stored pending before fraud was asked (`started`, as an earlier
+    version of the API left a request that died there)."""
     charge_id = new_id("ch")
     with sessions.begin() as session:
         session.add(

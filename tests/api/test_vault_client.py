@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from api.clients.vault import VaultClient, VaultUnreachable
+from api.clients.vault import KnownCards, VaultCard, VaultClient, VaultUnreachable
 from strongroom.web import UpstreamError
 from tests.helpers.servers import free_port
 
@@ -95,3 +95,31 @@ def test_a_vault_that_refuses_connections_is_unreachable() -> None:
         assert info.value.status_code == 502
     finally:
         client.close()
+
+
+def test_a_card_read_once_is_answered_from_memory_when_asked_cached(restarting_vault) -> None:
+    url, _ = restarting_vault
+    reading = VaultClient(url, "credential", timeout=5.0)
+    gone = VaultClient(f"http://127.0.0.1:{free_port()}", "credential", timeout=5.0)
+    try:
+        first = reading.card(TOKEN, "mkt_1", cached=True)
+        assert reading.card(TOKEN, "mkt_1", cached=True) == first
+        gone._known.put(first)  # as if read before the vault went away
+        assert gone.card(TOKEN, "mkt_1", cached=True) == first  # no call made
+        with pytest.raises(UpstreamError):  # uncached, it is asked, and is unavailable
+            gone.card(TOKEN, "mkt_1")
+    finally:
+        reading.close()
+        gone.close()
+
+
+def test_known_cards_drop_the_least_recently_used_and_key_by_marketplace() -> None:
+    known = KnownCards(size=2)
+    cards = [VaultCard.model_validate({**CARD, "id": f"card_{n}" + "c" * 23}) for n in "abc"]
+    known.put(cards[0])
+    known.put(cards[1])
+    assert known.get(cards[0].id, "mkt_1") == cards[0]  # now the most recently used
+    known.put(cards[2])
+    assert known.get(cards[1].id, "mkt_1") is None
+    assert known.get(cards[0].id, "mkt_1") == cards[0]
+    assert known.get(cards[0].id, "mkt_2") is None  # another marketplace's answer is its own

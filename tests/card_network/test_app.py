@@ -212,3 +212,55 @@ def test_a_restarted_network_keeps_its_keys_and_its_ledger(tmp_path: Path) -> No
         ("authorization", False, False),  # the key reused for another amount: refused
         ("capture", False, True),
     ]
+
+
+def test_a_sale_authorises_and_captures_in_one_message_recorded_as_both(tmp_path: Path) -> None:
+    client = TestClient(create_app(Settings(credential="net-cred", data_dir=tmp_path)))
+    answer = client.post(
+        "/v1/authorizations", json=message(generated_card(), capture=True), headers=AUTH
+    ).json()
+    assert answer["approved"] is True
+    record = client.get("/v1/messages", headers=AUTH).json()["data"]
+    assert [(m["kind"], m["amount"], m["approved"], m["replayed"]) for m in record] == [
+        ("authorization", 100, True, False),
+        ("capture", 100, True, False),
+    ]
+    assert record[0]["capture"] is True
+    # Already captured: a capture sent apart repeats the sale's, a void finds it settled.
+    assert settle(client, "captures", amount=100, currency="usd")["approved"] is True
+    assert settle(client, "voids")["code"] == "invalid_void"
+    refund = {"reference": "re_1", "authorization": "ch_1", "amount": 100, "currency": "usd"}
+    assert settle(client, "refunds", **refund)["approved"] is True
+    kinds = [
+        (m["kind"], m["replayed"]) for m in client.get("/v1/messages", headers=AUTH).json()["data"]
+    ]
+    assert kinds[2] == ("capture", True)  # moved nothing
+
+
+def test_a_repeated_sale_captures_once_and_a_declined_sale_captures_nothing(
+    tmp_path: Path,
+) -> None:
+    settings = Settings(credential="net-cred", data_dir=tmp_path)
+    client = TestClient(create_app(settings))
+    pan = generated_card()
+    first = client.post("/v1/authorizations", json=message(pan, capture=True), headers=AUTH)
+    again = client.post(
+        "/v1/authorizations", json=message(pan, cvc=None, capture=True), headers=AUTH
+    )
+    assert again.json() == first.json()
+    plain = client.post("/v1/authorizations", json=message(pan, cvc=None), headers=AUTH)
+    assert plain.json()["error"]["code"] == "idempotency_key_reused"  # a sale is not an auth
+    declined = client.post(
+        "/v1/authorizations",
+        json=message(generated_card(), reference="ch_2", amount=5_000_001, capture=True),
+        headers=AUTH,
+    ).json()
+    assert declined["approved"] is False
+    record = client.get("/v1/messages", headers=AUTH).json()["data"]
+    moved = [(m["kind"], m["reference"]) for m in record if m["approved"] and not m["replayed"]]
+    assert moved == [("authorization", "ch_1"), ("capture", "ch_1")]
+    # Restarted, the network knows the sale captured: a capture apart moves nothing.
+    after = TestClient(create_app(settings))
+    assert settle(after, "captures", amount=100, currency="usd")["approved"] is True
+    last = after.get("/v1/messages", headers=AUTH).json()["data"][-1]
+    assert (last["kind"], last["replayed"]) == ("capture", True)

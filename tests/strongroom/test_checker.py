@@ -163,3 +163,9 @@ def test_agreeing_ledgers_pass_and_losing_any_executed_message_is_caught(
     if executed:
         ledgers.network.remove(data.draw(st.sampled_from(executed)))
         assert check(ledgers) != []
+
+
+def test_a_charge_left_at_a_recovery_point_in_the_api_is_stuck() -> None:
+    ledgers = clean()
+    ledgers.charges.append(ApiCharge("ch_6", "mkt_1", "failed", unfinished=True))
+    assert [(f.kind, f.subject) for f in check(ledgers)] == [("stuck", "ch_6")]

@@ -172,6 +172,35 @@ def test_a_charge_the_network_authorised_before_the_vault_died_is_recorded_once(
         vault.stop()
 
 
+def test_a_sale_the_network_made_before_the_vault_died_is_recorded_captured_once(
+    prepared: tuple[Settings, dict[str, Any]], simulator: tuple[str, Path], tmp_path: Path
+) -> None:
+    settings, body = prepared
+    sale = {**body, "capture": True}
+    vault = crashed(settings, "network_answered", tmp_path, [("/internal/v1/charges", sale)])
+    try:
+        state = eventually(lambda: (s := vault.state("ch_crash"))["status"] != "processing" and s)
+        [authorised] = executed(simulator[1], "authorization", "ch_crash")  # once
+        [captured] = executed(simulator[1], "capture", "ch_crash")  # once, by the sale
+        assert (authorised["approved"], authorised["capture"]) == (True, True)
+        assert (captured["approved"], captured["amount"]) == (True, body["amount"])
+        assert state["status"] == "succeeded"
+        assert state["settlement"] == {
+            "action": "capture",
+            "status": "succeeded",
+            "amount": body["amount"],
+        }
+        replay = vault.post("/internal/v1/charges", sale).json()  # the API's retry
+        assert (replay["status"], replay["amount_captured"]) == ("succeeded", body["amount"])
+        capture = {"marketplace": MARKETPLACE, "amount": body["amount"]}
+        assert vault.post("/internal/v1/charges/ch_crash/capture", capture).json()["status"] == (
+            "succeeded"
+        )
+        assert len(executed(simulator[1], "capture", "ch_crash")) == 1  # nothing sent again
+    finally:
+        vault.stop()
+
+
 def state_of(state: dict[str, Any]) -> tuple[str, str]:
     return state["status"], state["authorization_code"]
 

@@ -6,6 +6,10 @@ clearance_checked → audit_requested (the attempt entry) → claimed (the charg
 recorded (outcome, CVC destruction and owed audit entries in one transaction). A charge
 left between claimed and recorded is finished by the completer from its row, asking the
 network again under the charge id (vault.store.claims).
+
+A charge asked with `capture` is a sale: one network message authorises and captures the
+whole amount, and the record transaction keeps the capture (its settlement row and audit
+entry) with the outcome; its row says so, so a re-drive sends the same sale.
 """
 
 from __future__ import annotations
@@ -28,14 +32,17 @@ from vault.domain.test_network import FAILURE_MESSAGES, Outcome, authorize_test
 from vault.errors import ClearanceRefused, Conflict, NotFound, VaultError
 from vault.services import limits
 from vault.services.cards import CardService
-from vault.store import repository
+from vault.store import repository, settlements
 from vault.store.claims import Claims
 from vault.store.models import CardRecord, ChargeRecord
 
 log = logging.getLogger("vault.charges")
 
 
-def _result(charge_id: str, livemode: bool, outcome: Outcome) -> ChargeResult:
+def _result(
+    charge_id: str, livemode: bool, outcome: Outcome, captured: int | None = None
+) -> ChargeResult:
+    """The answer; `captured`, the amount a sale captured (kept only if it was approved)."""
     code = outcome.failure_code
     return ChargeResult(
         charge_id=charge_id,
@@ -43,6 +50,7 @@ def _result(charge_id: str, livemode: bool, outcome: Outcome) -> ChargeResult:
         failure_code=code,
         failure_message=None if code is None else FAILURE_MESSAGES.get(code, "Card declined."),
         authorization_code=outcome.authorization_code,
+        amount_captured=captured if outcome.approved else None,
         livemode=livemode,
     )
 
@@ -93,6 +101,17 @@ class ChargeService:
         except ClearanceRefused:
             self._audit.append(actor, "charge", None, "refused:clearance_invalid")
             raise
+        if request.capture and cleared.held:
+            # Held for review: only fraud's approval captures it (vault.services.settlement).
+            self._audit.append(actor, "charge", None, "refused:approval_required")
+            raise VaultError(
+                402,
+                "invalid_request_error",
+                "approval_required",
+                "This charge is held for review: authorise it only; its capture needs "
+                "fraud's approval.",
+                "capture",
+            )
         with self._sessions() as session:
             existing = repository.find_charge(session, request.charge_id)
         if existing is not None:
@@ -131,7 +150,7 @@ class ChargeService:
                         session, self._caps, expected.marketplace, expected.amount, now
                     )
                 if refusal is None:
-                    session.add(self._claim(expected, record, cleared.held))
+                    session.add(self._claim(expected, record, cleared.held, request.capture))
         except IntegrityError:
             # Another request claimed this charge id first: it executes, this one does not.
             with self._sessions() as session:
@@ -146,27 +165,39 @@ class ChargeService:
         with self._claims.holding(ChargeRecord, request.charge_id):
             outcome = self._authorize(livemode, request, record, pan, cvc)
             crash_at("vault", "network_answered", "after")
-            result = self._finish(actor, request.charge_id, record.token, livemode, outcome)
+            captured = request.amount if request.capture else None
+            result = self._finish(
+                actor, request.charge_id, record.token, livemode, outcome, captured
+            )
         crash_at("vault", "recorded", "after")
         return result
 
     def _finish(
-        self, actor: str, charge_id: str, token: str, livemode: bool, outcome: Outcome
+        self,
+        actor: str,
+        charge_id: str,
+        token: str,
+        livemode: bool,
+        outcome: Outcome,
+        captured: int | None,
     ) -> ChargeResult:
-        """Record the network's answer and answer it; if another holder took the charge
-        over meanwhile, answer what it recorded (it asked the network the same question)."""
-        if self._record(actor, charge_id, token, outcome):
-            return _result(charge_id, livemode, outcome)
+        """Record the network's answer (and a sale's `captured` amount) and answer it; if
+        another holder took the charge over meanwhile, answer what it recorded (it asked
+        the network the same question)."""
+        if self._record(actor, charge_id, token, outcome, captured):
+            return _result(charge_id, livemode, outcome, captured)
         with self._sessions() as session:
             charge = repository.find_charge(session, charge_id)
         if charge is None or charge.status == "processing":
             raise Conflict("charge_in_progress", "This charge is being executed; retry shortly.")
         return _stored(charge)
 
-    def _record(self, actor: str, charge_id: str, token: str, outcome: Outcome) -> bool:
-        """Keep the network's answer, destroy the CVC, and owe both audit entries, in one
-        transaction; then write the entries if the log takes them. False if this process
-        no longer holds the charge (nothing is written then).
+    def _record(
+        self, actor: str, charge_id: str, token: str, outcome: Outcome, captured: int | None
+    ) -> bool:
+        """Keep the network's answer (and an approved sale's capture), destroy the CVC, and
+        owe their audit entries, in one transaction; then write the entries if the log
+        takes them. False if this process no longer holds the charge (nothing is written).
 
         Failing closed is right before the network is called; after it, the money has moved:
         the answer is kept and answered whatever the log can do. Entries the log cannot take
@@ -188,6 +219,10 @@ class ChargeService:
             if recorded:
                 # The CVC serves the first authorisation attempt only, whatever its outcome.
                 entries = [(actor, "charge", token, outcome.failure_code or status)]
+                if captured is not None and outcome.approved:
+                    now = int(time.time())
+                    settlements.record_sale_capture(session, charge_id, captured, now)
+                    entries.append((actor, "capture", token, "succeeded"))
                 cvc_destroyed = repository.destroy_cvc(session, token)
                 if cvc_destroyed:
                     entries.append((actor, "destroy_cvc", token, "destroyed"))
@@ -197,7 +232,9 @@ class ChargeService:
         self._audit.catch_up()
         return recorded
 
-    def _claim(self, expected: ExpectedCharge, record: CardRecord, held: bool) -> ChargeRecord:
+    def _claim(
+        self, expected: ExpectedCharge, record: CardRecord, held: bool, capture: bool
+    ) -> ChargeRecord:
         return ChargeRecord(
             charge_id=expected.charge_id,
             token=record.token,
@@ -210,6 +247,7 @@ class ChargeService:
             claimed_by=self._claims.owner,
             lease_until=self._claims.until(),
             held_for_review=held,
+            capture=capture,
         )
 
     def _authorize(
@@ -232,6 +270,7 @@ class ChargeService:
             cvc=cvc,
             amount=request.amount,
             currency=request.currency,
+            capture=request.capture,
         )
         return first_answer(lambda: self._network.authorize(message), self._network.retry_budget)
 
@@ -287,11 +326,13 @@ class ChargeService:
                     cvc=None,
                     amount=charge.amount,
                     currency=charge.currency,
+                    capture=charge.capture,
                 )
                 outcome = ask(lambda: self._network.authorize(message), 0)
             if outcome is None:
                 return None
-            return self._finish(actor, charge_id, charge.token, charge.livemode, outcome)
+            captured = charge.amount if charge.capture else None
+            return self._finish(actor, charge_id, charge.token, charge.livemode, outcome, captured)
 
     def _repeat(self, actor: str, charge: ChargeRecord, expected: ExpectedCharge) -> ChargeResult:
         """The stored result of an executed charge id, if the request is the same charge."""
@@ -318,6 +359,7 @@ class ChargeService:
 
 
 def _stored(charge: ChargeRecord) -> ChargeResult:
-    """The result of a charge as recorded."""
+    """The result of a charge as recorded (a sale's capture is recorded with it)."""
     outcome = Outcome(charge.status == "succeeded", charge.failure_code, charge.authorization_code)
-    return _result(charge.charge_id, charge.livemode, outcome)
+    captured = charge.amount if charge.capture else None
+    return _result(charge.charge_id, charge.livemode, outcome, captured)

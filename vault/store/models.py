@@ -89,6 +89,9 @@ class ChargeRecord(Base):
     lease_until: Mapped[int | None] = mapped_column(BigInteger)
     # Its clearance said `review`: a capture needs fraud's approval clearance too.
     held_for_review: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # Captured with its authorisation, in one network message (a sale): a re-drive sends
+    # the same message, and the capture is recorded with the charge's outcome.
+    capture: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
 class SettlementRecord(Base):

@@ -19,7 +19,7 @@ def test_seeds_go_round_the_cycle() -> None:
 
 
 def test_a_crash_names_the_process_it_kills() -> None:
-    assert Scenario("crash", "api:started:before").process == "api-live"
+    assert Scenario("crash", "api:assessed:before").process == "api-live"
     assert Scenario("crash", "vault:claimed:after").process == "vault"
 
 
