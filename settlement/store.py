@@ -21,21 +21,6 @@ def find_refund(session: Session, refund_id: str) -> RefundRecord | None:
     return session.get(RefundRecord, refund_id)
 
 
-def record_sale_capture(session: Session, charge_id: str, amount: int, now: int) -> None:
-    """The capture a sale made with its authorisation, recorded with the charge's outcome."""
-    session.add(
-        SettlementRecord(
-            charge_id=charge_id,
-            action="capture",
-            amount=amount,
-            amount_refunded=0,
-            status="succeeded",
-            created_at=now,
-            completed_at=now,
-        )
-    )
-
-
 def complete_settlement(
     session: Session, charge_id: str, status: str, failure_code: str | None, now: int, owner: str
 ) -> bool:

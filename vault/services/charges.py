@@ -32,7 +32,7 @@ from vault.domain.test_network import FAILURE_MESSAGES, Outcome, authorize_test
 from vault.errors import ClearanceRefused, Conflict, NotFound, VaultError
 from vault.services import limits
 from vault.services.cards import CardService
-from vault.store import repository, settlements
+from vault.store import repository
 from vault.store.claims import Claims
 from vault.store.models import CardRecord, ChargeRecord
 
@@ -221,7 +221,7 @@ class ChargeService:
                 entries = [(actor, "charge", token, outcome.failure_code or status)]
                 if captured is not None and outcome.approved:
                     now = int(time.time())
-                    settlements.record_sale_capture(session, charge_id, captured, now)
+                    repository.record_sale_capture(session, charge_id, captured, now)
                     entries.append((actor, "capture", token, "succeeded"))
                 cvc_destroyed = repository.destroy_cvc(session, token)
                 if cvc_destroyed:

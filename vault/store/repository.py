@@ -6,7 +6,7 @@ from sqlalchemy import Connection, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from vault.domain.secret import Pan
-from vault.store.models import CardRecord, ChargeRecord, MerchantKey
+from vault.store.models import CardRecord, ChargeRecord, MerchantKey, SettlementRecord
 
 
 def find_merchant_key(session: Session, key_hash: bytes) -> MerchantKey | None:
@@ -117,3 +117,18 @@ def count_similar_cards(
         "fingerprint": fingerprint,
     }
     return conn.execute(_SIMILAR_CARDS, values).scalar() or 0
+
+
+def record_sale_capture(session: Session, charge_id: str, amount: int, now: int) -> None:
+    """The capture a sale made with its authorisation, recorded with the charge's outcome."""
+    session.add(
+        SettlementRecord(
+            charge_id=charge_id,
+            action="capture",
+            amount=amount,
+            amount_refunded=0,
+            status="succeeded",
+            created_at=now,
+            completed_at=now,
+        )
+    )
