@@ -75,16 +75,23 @@ class Merchant:
                 tokens.append(response.json()["id"])
         return tokens
 
-    async def settle_in(self, token: str, rounds: int = 8) -> None:
-        """Read a card through the API a few times, so that connections the API pooled to
-        a vault since restarted are found dead here rather than by the workload (the API
-        answers 500 to a request that meets one, and stores it under its key)."""
+    async def settle_in(self, token: str, rounds: int = 8, width: int = 8) -> None:
+        """Read a card through the API a few times, `width` reads at once, so that
+        connections pooled to a process since restarted (the API's to a vault, the
+        router's to an API) are found dead here rather than by the workload. At once,
+        because a pool hands out its most recently used connection first: reads one after
+        another would all take the one live connection and never meet the dead ones behind
+        it (a POST that meets one is not sent again, so its answer is lost)."""
+        auth = {"authorization": f"Bearer {self._sk}"}
+
+        async def read(client: httpx.AsyncClient) -> None:
+            # What this is for: a connection found dead, here.
+            with contextlib.suppress(httpx.HTTPError):
+                await client.get(f"/v1/cards/{token}", headers=auth)
+
         async with self._client() as client:
             for _ in range(rounds):
-                auth = {"authorization": f"Bearer {self._sk}"}
-                # What this is for: a connection found dead, here.
-                with contextlib.suppress(httpx.HTTPError):
-                    await client.get(f"/v1/cards/{token}", headers=auth)
+                await asyncio.gather(*(read(client) for _ in range(width)))
 
     async def run(self, todo: list[Intent], tokens: list[str], concurrency: int = 4) -> None:
         gate = asyncio.Semaphore(concurrency)
