@@ -72,7 +72,7 @@ def test_identifiers_that_are_not_cards_pass() -> None:
         str(uuid.uuid4()).encode(),
         b"45320151128336671234",  # 20 digits: longer than any card
         b"4242424242424241",  # fails Luhn
-        b"9999999999999995",  # Luhn-valid, no brand
+        testcards.generated_card("99").encode(),  # Luhn-valid, no brand (IIN 99)
         # A hex Idempotency-Key holding a brand-valid Luhn run, as one of the suite's
         # precision tests stores it: the edge passes it (a run inside a hex id).
         f"hex id 32 1976f3136e20753255a{testcards.generated_card()}e5f8c19da37f4ca5".encode(),
