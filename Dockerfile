@@ -27,6 +27,7 @@ RUN apt-get update \
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY strongroom ./strongroom
+COPY servicekit ./servicekit
 COPY vault ./vault
 COPY settlement ./settlement
 COPY vault_audit ./vault_audit

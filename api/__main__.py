@@ -8,7 +8,7 @@ from api.app import create_app
 from api.config import Settings
 from api.metrics import worker_metrics
 from api.store.db import make_engine, migrate
-from strongroom.web.serving import SERVER_OPTIONS, configure_logging, serve
+from servicekit.serving import SERVER_OPTIONS, configure_logging, serve
 
 settings = Settings()
 configure_logging(settings.log_level, f"api-{settings.mode}")

@@ -42,10 +42,10 @@ from api.store.db import make_engine, migrate, session_factory
 from api.store.leases import LeaseKeeper
 from api.webhooks.deliveries import RetryPolicy
 from api.webhooks.worker import WebhookWorker
-from strongroom.web.asgi import EXCEPTION_HANDLERS, StripeHeaders, health_route
-from strongroom.web.errors import error_body
-from strongroom.web.metrics import HttpMetrics, Observe, metrics_listener
-from strongroom.web.serving import configure_logging
+from servicekit.asgi import EXCEPTION_HANDLERS, StripeHeaders, health_route
+from servicekit.errors import error_body
+from servicekit.metrics import HttpMetrics, Observe, metrics_listener
+from servicekit.serving import configure_logging
 
 log = logging.getLogger("api")
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from strongroom.web import ServiceError
+from servicekit import ServiceError
 
 # Codes that are Stripe error codes of their own; any other decline is `card_declined`.
 OWN_CODES = frozenset({"expired_card", "incorrect_cvc", "incorrect_number", "processing_error"})

@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
-from strongroom.web.tls import ServiceSettings
+from servicekit.tls import ServiceSettings
 
 
 class Settings(ServiceSettings):

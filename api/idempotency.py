@@ -32,7 +32,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.store.models import IdempotencyRecord, Lease, utcnow
-from strongroom.web import ServiceError
+from servicekit import ServiceError
 
 RETENTION = dt.timedelta(hours=24)
 # Longer than any request may take (the API's upstream timeouts are 20 s each).

@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 
 from api.key_cache import KeyCache
 from api.store.models import ApiKey, utcnow
-from strongroom.web.credentials import MalformedAuthorization, presented_api_key
-from strongroom.web.errors import AuthenticationError, ServiceError
+from servicekit.credentials import MalformedAuthorization, presented_api_key
+from servicekit.errors import AuthenticationError, ServiceError
 
 KeyKind = Literal["secret", "publishable"]
 

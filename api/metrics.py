@@ -23,7 +23,7 @@ from api.config import Settings
 from api.domain.states import DELIVERY_STATUSES
 from api.store.db import make_engine, session_factory
 from api.store.models import Charge, Review, WebhookDelivery
-from strongroom.web.metrics import metrics_listener
+from servicekit.metrics import metrics_listener
 
 log = logging.getLogger("api.metrics")
 

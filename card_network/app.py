@@ -30,9 +30,9 @@ from card_network.contracts import (
 )
 from card_network.idempotency import KeyReused, Replays
 from card_network.settlement import APPROVED, Ledger
-from strongroom.web.asgi import EXCEPTION_HANDLERS, health_route, parse_json_object
-from strongroom.web.errors import AuthenticationError
-from strongroom.web.metrics import HttpMetrics, Observe, metrics_listener
+from servicekit.asgi import EXCEPTION_HANDLERS, health_route, parse_json_object
+from servicekit.errors import AuthenticationError
+from servicekit.metrics import HttpMetrics, Observe, metrics_listener
 
 # Above this many minor units the simulated issuer declines for want of funds.
 ISSUER_LIMIT = 5_000_000

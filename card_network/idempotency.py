@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable, Hashable
 
 from card_network.contracts import AuthorizationResponse
-from strongroom.web import ServiceError
+from servicekit import ServiceError
 
 
 class KeyReused(ServiceError):

@@ -1,5 +1,5 @@
 """The edge's log lines as JSON, in the schema every Strongroom service writes
-(strongroom/web/logs.py; docs/operations.md, "Logs"): timestamp, level, service, logger,
+(servicekit/logs.py; docs/operations.md, "Logs"): timestamp, level, service, logger,
 message, and the fields a line adds (request_id, route, status, duration_ms…). The edge
 imports nothing of this repository, so it has its own formatter; a test holds both to it.
 """

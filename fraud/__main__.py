@@ -1,6 +1,6 @@
 from fraud.app import create_app
 from fraud.config import Settings
-from strongroom.web.serving import configure_logging, serve
+from servicekit.serving import configure_logging, serve
 
 settings = Settings()
 configure_logging(settings.log_level, "fraud")

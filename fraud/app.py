@@ -26,9 +26,9 @@ from fraud.strict import StrictRequests
 from fraud.velocity import VelocityStore
 from fraud.velocity.memory import MemoryVelocity
 from fraud.velocity.redis_store import RedisVelocity
-from strongroom.web.asgi import EXCEPTION_HANDLERS, health_route
-from strongroom.web.errors import error_body
-from strongroom.web.metrics import HttpMetrics, Observe, metrics_listener
+from servicekit.asgi import EXCEPTION_HANDLERS, health_route
+from servicekit.errors import error_body
+from servicekit.metrics import HttpMetrics, Observe, metrics_listener
 
 
 def open_velocity(settings: Settings) -> VelocityStore:

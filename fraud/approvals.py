@@ -25,7 +25,7 @@ from fraud.contracts import ApprovalRequest, Clearance
 from fraud.rules.ruleset import Outcome, decide
 from fraud.store.decisions import decision_row
 from fraud.store.models import Decision
-from strongroom.web import ServiceError
+from servicekit import ServiceError
 
 log = logging.getLogger("fraud.approvals")
 

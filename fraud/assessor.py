@@ -22,7 +22,7 @@ from fraud.signing import ClearanceSigner
 from fraud.store.decisions import DecisionLog, decision_row, memberships
 from fraud.testcards import FIXED_OUTCOMES
 from fraud.velocity import Observation, VelocityStore
-from strongroom.web import ServiceError
+from servicekit import ServiceError
 
 log = logging.getLogger("fraud")
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from pydantic import SecretStr
 from pydantic_settings import SettingsConfigDict
 
-from strongroom.web.tls import ServiceSettings
+from servicekit.tls import ServiceSettings
 
 
 class Settings(ServiceSettings):

@@ -1,5 +1,5 @@
 """Prometheus metrics of the fraud service, in a registry of its own (one per app), served
-with its HTTP metrics on FRAUD_METRICS_PORT (strongroom.web.metrics), not on its port."""
+with its HTTP metrics on FRAUD_METRICS_PORT (servicekit.metrics), not on its port."""
 
 from __future__ import annotations
 

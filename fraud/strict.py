@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from strongroom.web.asgi import error_response
-from strongroom.web.body import BodyRefused, read_query
+from servicekit.asgi import error_response
+from servicekit.body import BodyRefused, read_query
 
 
 class StrictRequests:

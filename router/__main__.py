@@ -1,6 +1,6 @@
 from router.app import create_app
 from router.config import Settings
-from strongroom.web.serving import configure_logging, serve
+from servicekit.serving import configure_logging, serve
 
 settings = Settings()
 configure_logging(settings.log_level, "router")

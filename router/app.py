@@ -28,8 +28,8 @@ from router.keys import KeyMalformed, KeyMissing, api_key, mode_of
 from router.metrics import QueueDepth
 from router.stacks import Stack
 from router.upstream import ClientGone, UpstreamError
-from strongroom.web.asgi import error_response
-from strongroom.web.metrics import HttpMetrics, Observe, metrics_listener
+from servicekit.asgi import error_response
+from servicekit.metrics import HttpMetrics, Observe, metrics_listener
 
 log = logging.getLogger("router")
 
@@ -58,7 +58,7 @@ PUBLIC = frozenset({("GET", "/v1/openapi.json")})
 
 @dataclass(frozen=True)
 class _Route:
-    """What the metrics read as the route template (strongroom.web.metrics)."""
+    """What the metrics read as the route template (servicekit.metrics)."""
 
     path: str
 

@@ -9,7 +9,7 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from strongroom.web.tls import ServiceSettings
+from servicekit.tls import ServiceSettings
 
 Mode = Literal["test", "live"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from strongroom.web.credentials import MalformedAuthorization, presented_api_key
+from servicekit.credentials import MalformedAuthorization, presented_api_key
 
 Mode = Literal["test", "live"]
 

@@ -9,7 +9,7 @@ import time
 from router.config import Mode, StackSettings
 from router.gate import Gate
 from router.upstream import Upstream, UpstreamError
-from strongroom.web.tls import client_context
+from servicekit.tls import client_context
 
 log = logging.getLogger("router.stacks")
 

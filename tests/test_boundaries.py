@@ -6,9 +6,9 @@
   audit archive) imports the vault's card-free modules, and only the vault's composition
   root (vault.app, vault.__main__) imports it, so the card core never runs its code but
   through the app that mounts it.
-- Services never import each other; what they share is strongroom.web, which imports no
-  service and nothing else of `strongroom`, so the CLI and the services import it with no
-  cycle between any two packages.
+- Services never import each other; what they share is servicekit, a package of its own
+  that imports no other package of this repo, so the CLI and the services import it with
+  no cycle between any two packages.
 - Domain modules (`*/domain/*`) import no web framework, not even through what they import.
 - Settlement code never imports the vault's crypto or its card types; neither it nor the
   audit archive reaches them through what it imports.
@@ -41,8 +41,8 @@ ROOTS = {"vault": ("vault.app", "vault.__main__")}
 PCI = ("vault", *HOSTED, "edge_proxy")
 APP_ZONE = ("api", "router", "fraud", "merchant_demo")
 SERVICES = ("vault", "edge_proxy", *APP_ZONE, "card_network")
-PACKAGES = (*SERVICES, *HOSTED, "strongroom")
-SHARED = "strongroom.web"
+PACKAGES = (*SERVICES, *HOSTED, "strongroom", "servicekit")
+SHARED = "servicekit"
 
 WEB_FRAMEWORKS = frozenset(
     {"starlette", "fastapi", "uvicorn", "httpx", "h11", "httptools", "aiohttp", "flask"}
@@ -192,10 +192,8 @@ def _top(name: str) -> str:
 
 
 def _unit(module: str) -> str:
-    """The package a module counts in for the cycle check: strongroom.web stands alone, and
-    so does a host's composition root (as `vault.app`)."""
-    if module == SHARED or module.startswith(SHARED + "."):
-        return SHARED
+    """The package a module counts in for the cycle check: a host's composition root (as
+    `vault.app`) counts apart from its package."""
     if module in ROOTS.get(_top(module), ()):
         return ROOTS[_top(module)][0]
     return _top(module)
@@ -238,7 +236,7 @@ def services_import_no_other_service(graph: Graph) -> list[str]:
         for module in graph.in_package(service):
             for owner in sorted(graph.internal(module)):
                 other = _top(owner)
-                shared = _unit(owner) == SHARED or owner == "strongroom"
+                shared = _top(owner) == SHARED
                 if other != service and not shared and not _hosting(module, owner):
                     found.append(f"{module} imports {owner}")
     return found
@@ -246,21 +244,19 @@ def services_import_no_other_service(graph: Graph) -> list[str]:
 
 def shared_layer_imports_no_service(graph: Graph) -> list[str]:
     found = []
-    # `strongroom/__init__.py` runs with every import of strongroom.web: it is held too.
-    around = [m for m in ("strongroom",) if m in graph.modules]
-    for module in [*graph.in_package(SHARED), *around]:
+    for module in graph.in_package(SHARED):
         for owner in sorted(graph.internal(module)):
-            if _unit(owner) != SHARED and owner != "strongroom":
+            if _top(owner) != SHARED:
                 found.append(f"{module} imports {owner}")
     return found
 
 
 def package_cycles(graph: Graph) -> list[str]:
-    """Every cycle between packages (strongroom.web counted apart from the CLI)."""
+    """Every cycle between packages (a host's composition root counted apart)."""
     edges: dict[str, set[str]] = {}
     for module in graph.modules:
         for owner in graph.internal(module):
-            if _unit(owner) != _unit(module) and owner != "strongroom":
+            if _unit(owner) != _unit(module):
                 edges.setdefault(_unit(module), set()).add(_unit(owner))
     cycles = set()
     for start in edges:
@@ -347,7 +343,7 @@ def test_the_scan_sees_every_package_and_its_imports() -> None:
     graph = repo()
     assert {_top(m) for m in graph.modules} == set(PACKAGES)
     assert "vault.errors" in graph.internal("vault.domain.cards")
-    assert "strongroom.web.errors" in graph.internal("api.domain.states")
+    assert "servicekit.errors" in graph.internal("api.domain.states")
     assert "starlette" in graph.external("vault.app")
 
 
@@ -363,7 +359,7 @@ def test_services_never_import_each_other() -> None:
     assert services_import_no_other_service(repo()) == []
 
 
-def test_strongroom_web_imports_no_service_and_nothing_else_of_strongroom() -> None:
+def test_servicekit_imports_no_other_package_of_this_repo() -> None:
     assert shared_layer_imports_no_service(repo()) == []
 
 
@@ -418,7 +414,7 @@ PLANTED = {
     "api/domain/states.py": "from ..helpers import thing\n",
     "api/helpers.py": "from starlette.responses import Response\n",
     "api/client.py": "import fraud.contracts\n",
-    "api/errors.py": "from strongroom.web import errors\n",
+    "api/errors.py": "from servicekit import errors\n",
     "router/__init__.py": "",
     "fraud/__init__.py": "",
     "fraud/contracts.py": "",
@@ -431,7 +427,7 @@ PLANTED = {
     "strongroom/marketplaces.py": "import vault.admin\nfrom vault.store import repository\n",
     "strongroom/backup.py": "from vault.audit import AuditLog, read_anchors\n",
     "strongroom/checker.py": "import vault.store.db\nfrom vault.crypto import keyring\n",
-    "strongroom/web/__init__.py": "from strongroom import cli\n",
+    "servicekit/__init__.py": "from strongroom import cli\n",
 }
 
 
@@ -455,8 +451,11 @@ def test_each_rule_fails_on_a_planted_bad_import(tmp_path: Path) -> None:
     ]
     assert pci_imports_only_allowed_libraries(graph) == ["vault.lib imports requests"]
     assert "api.client imports fraud.contracts" in services_import_no_other_service(graph)
-    assert shared_layer_imports_no_service(graph) == ["strongroom.web imports strongroom.cli"]
-    assert "api -> strongroom.web -> strongroom -> api" in package_cycles(graph)
+    assert shared_layer_imports_no_service(graph) == [
+        "servicekit imports strongroom",
+        "servicekit imports strongroom.cli",
+    ]
+    assert "api -> servicekit -> strongroom -> api" in package_cycles(graph)
     assert "vault -> settlement -> vault" in package_cycles(graph)
     assert "vault.app -> settlement -> vault.app" in package_cycles(graph)
     assert domain_imports_no_web_framework(graph) == [

@@ -1,5 +1,5 @@
 """STRONGROOM_CRASH_AT=vault:<point>:<before|after> SIGKILLs the vault at that point, for
-crash tests (strongroom/web/crashpoints.py, which the vault may not import, explains)."""
+crash tests (servicekit/crashpoints.py, which the vault may not import, explains)."""
 
 import os
 import signal

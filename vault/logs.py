@@ -37,7 +37,7 @@ class RedactingFormatter(logging.Formatter):
 
 class JsonFormatter(RedactingFormatter):
     """A record as one JSON line in the schema every Strongroom service writes
-    (strongroom.web.logs, docs/operations.md "Logs"), every text in it masked as above."""
+    (servicekit.logs, docs/operations.md "Logs"), every text in it masked as above."""
 
     def format(self, record: logging.LogRecord) -> str:
         line: dict[str, Any] = {

@@ -1,5 +1,5 @@
 """The vault's request log and RED metrics, and its internal /metrics listener: a copy of
-strongroom/web/metrics.py (the vault imports nothing of this repository), so every service
+servicekit/metrics.py (the vault imports nothing of this repository), so every service
 publishes the same http_* series and writes the same request line. The vault's business
 metrics: vault.metrics. docs/operations.md, "Metrics" and "Logs".
 """

@@ -1,5 +1,5 @@
 """`NAME_FILE=/run/secrets/x` sets the setting NAME from that file (mounted container
-secrets). A copy of strongroom/web/secret_files.py, whose docstring says the rules: the vault
+secrets). A copy of servicekit/secret_files.py, whose docstring says the rules: the vault
 imports nothing of this repository. tests/strongroom/test_secret_files.py keeps the two
 the same, line for line below this docstring.
 """

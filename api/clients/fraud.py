@@ -8,8 +8,8 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from api.clients.http import JsonClient, NoAnswer, TransportError
-from strongroom.web import ServiceError, UpstreamError
-from strongroom.web.tls import client_context
+from servicekit import ServiceError, UpstreamError
+from servicekit.tls import client_context
 
 
 class FraudClearance(BaseModel):

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-from strongroom.web.logs import REQUEST_ID
+from servicekit.logs import REQUEST_ID
 
 # Idle connections kept per origin; more may be open at once, the rest are closed.
 POOL = 32

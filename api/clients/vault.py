@@ -10,8 +10,8 @@ from typing import Any
 from pydantic import BaseModel
 
 from api.clients.http import ConnectFailed, JsonClient, NoAnswer, Response, TransportError
-from strongroom.web import NotFound, ServiceError, UpstreamError
-from strongroom.web.tls import client_context
+from servicekit import NotFound, ServiceError, UpstreamError
+from servicekit.tls import client_context
 
 
 class VaultCard(BaseModel):

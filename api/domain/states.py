@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import Literal, get_args
 
-from strongroom.web.errors import ServiceError
+from servicekit.errors import ServiceError
 
 # The types of the status columns (api.store.models) and of every status in code.
 ChargeStatus = Literal[

@@ -22,7 +22,7 @@ from starlette.routing import Route
 import api.admin
 from api.routes.common import context
 from api.store.models import Marketplace
-from strongroom.web import AuthenticationError, ServiceError
+from servicekit import AuthenticationError, ServiceError
 
 ApiKey = Field(pattern=r"^(pk|sk)_(test|live)_[A-Za-z0-9_-]{16,200}$")
 

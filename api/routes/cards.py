@@ -15,7 +15,7 @@ from api.ids import well_formed
 from api.routes.common import caller, context, path_id
 from api.routes.listing import query
 from api.store.models import CustomerCard
-from strongroom.web import NotFound
+from servicekit import NotFound
 
 
 async def retrieve_card(request: Request) -> JSONResponse:

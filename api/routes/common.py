@@ -25,9 +25,9 @@ from api.services.customers import CustomerService
 from api.services.refunds import RefundService
 from api.services.webhooks import WebhookService
 from api.webhooks.worker import WebhookWorker
-from strongroom.web import ServiceError
-from strongroom.web.body import FORM, media_type
-from strongroom.web.body import read_body as body_object
+from servicekit import ServiceError
+from servicekit.body import FORM, media_type
+from servicekit.body import read_body as body_object
 
 
 @dataclass

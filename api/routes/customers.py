@@ -23,7 +23,7 @@ from api.routes.listing import (
 )
 from api.services.common import owned
 from api.store.models import Customer, CustomerCard
-from strongroom.web import NotFound, ServiceError
+from servicekit import NotFound, ServiceError
 
 
 async def create_customer(request: Request) -> JSONResponse:

@@ -30,7 +30,7 @@ from api.ids import well_formed
 from api.keys import Caller
 from api.routes.common import caller, context, path_id, read_body
 from api.routes.idempotent import respond
-from strongroom.web import NotFound
+from servicekit import NotFound
 
 # What a merchant may add to say which person made a change: printable ASCII, short.
 ACTOR = re.compile(r"[\x20-\x7e]{1,100}")

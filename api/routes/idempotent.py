@@ -14,7 +14,7 @@ from api import idempotency
 from api.keys import Caller
 from api.routes.common import context
 from api.webhooks.deliveries import QUEUED
-from strongroom.web import ServiceError, error_body
+from servicekit import ServiceError, error_body
 
 log = logging.getLogger("api.idempotency")
 

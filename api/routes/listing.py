@@ -11,8 +11,8 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 from starlette.requests import Request
 
 from api.ids import well_formed
-from strongroom.web import NotFound, ServiceError
-from strongroom.web.body import read_query
+from servicekit import NotFound, ServiceError
+from servicekit.body import read_query
 
 
 class Listable(Protocol):

@@ -24,7 +24,7 @@ from api.routes.listing import (
 )
 from api.services.common import owned
 from api.store.models import Charge, Refund
-from strongroom.web import ServiceError
+from servicekit import ServiceError
 
 EXPANDABLE = {"charge"}
 

@@ -13,7 +13,7 @@ from api.contracts.reviews import ReviewApprove, ReviewReject
 from api.routes.common import caller, context, path_id, read_body
 from api.routes.idempotent import respond
 from api.routes.listing import listing, query, query_filter
-from strongroom.web import ServiceError
+from servicekit import ServiceError
 
 REASONS = ("rule", "score", "test_card")
 

@@ -55,8 +55,8 @@ from api.services.common import (
 )
 from api.services.reviews import ReviewService
 from api.store.models import Charge, Customer, CustomerCard, utcnow
-from strongroom.web import NotFound, ServiceError, UpstreamError
-from strongroom.web.crashpoints import crash_at
+from servicekit import NotFound, ServiceError, UpstreamError
+from servicekit.crashpoints import crash_at
 
 log = logging.getLogger("api.charges")
 

@@ -15,7 +15,7 @@ from api.events import record_event
 from api.ids import well_formed
 from api.presenters import charge_json, refund_json
 from api.store.models import Charge, Refund, utcnow
-from strongroom.web import NotFound, ServiceError, UpstreamError
+from servicekit import NotFound, ServiceError, UpstreamError
 
 # The recovery point of a charge with nothing left to do (api.services.charges lists all).
 RECORDED = "recorded"

@@ -32,7 +32,7 @@ from api.services.charges import (
 )
 from api.services.refunds import RefundService
 from api.store.models import Charge, Refund, utcnow
-from strongroom.web import ServiceError
+from servicekit import ServiceError
 
 log = logging.getLogger("api.completer")
 

@@ -14,7 +14,7 @@ from api.ids import derived_id, new_id
 from api.presenters import customer_card_json, customer_json
 from api.services.common import owned, updated_metadata
 from api.store.models import Customer, CustomerCard, utcnow
-from strongroom.web import NotFound, ServiceError
+from servicekit import NotFound, ServiceError
 
 
 class CustomerService:

@@ -28,7 +28,7 @@ from api.ids import derived_id, new_id
 from api.presenters import charge_json, refund_json
 from api.services.common import move_refund, owned
 from api.store.models import Charge, Refund, utcnow
-from strongroom.web import ServiceError, UpstreamError
+from servicekit import ServiceError, UpstreamError
 
 log = logging.getLogger("api.refunds")
 

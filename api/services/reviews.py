@@ -21,7 +21,7 @@ from api.ids import new_id
 from api.presenters import charge_json, maybe_unix, unix
 from api.services.common import move_charge, owned, settled_at_vault
 from api.store.models import Charge, Review, utcnow
-from strongroom.web import ServiceError
+from servicekit import ServiceError
 
 log = logging.getLogger("api.reviews")
 

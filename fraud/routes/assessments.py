@@ -11,7 +11,7 @@ from starlette.routing import Route
 from fraud.approvals import approve
 from fraud.contracts import ApprovalRequest, AssessmentRequest
 from fraud.routes.common import caller_livemode, context
-from strongroom.web.asgi import parse_json_object
+from servicekit.asgi import parse_json_object
 
 
 async def assessments(request: Request) -> JSONResponse:

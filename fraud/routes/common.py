@@ -11,7 +11,7 @@ from starlette.requests import Request
 
 from fraud.assessor import Assessor
 from fraud.config import Settings
-from strongroom.web import AuthenticationError, ServiceError
+from servicekit import AuthenticationError, ServiceError
 
 MARKETPLACE = re.compile(r"mkt_[A-Za-z0-9]{8,64}")
 

@@ -16,8 +16,8 @@ from fraud.rules.lint import lint_thresholds
 from fraud.store import rules as store
 from fraud.store.models import RuleChange
 from fraud.store.scopes import scope_state
-from strongroom.web.asgi import parse_json_object
-from strongroom.web.errors import ServiceError
+from servicekit.asgi import parse_json_object
+from servicekit.errors import ServiceError
 
 
 async def list_rules(request: Request) -> JSONResponse:

@@ -14,7 +14,7 @@ from fraud.contracts import DraftCreate, DraftUpdate
 from fraud.presenters import draft_json
 from fraud.routes.common import context, scope_of
 from fraud.store import drafts as store
-from strongroom.web.asgi import parse_json_object
+from servicekit.asgi import parse_json_object
 
 
 async def list_drafts(request: Request) -> JSONResponse:

@@ -13,7 +13,7 @@ from fraud.contracts import ValueListCreate, ValueListItemCreate
 from fraud.presenters import item_json, list_json
 from fraud.routes.common import context, scope_of
 from fraud.store import lists as store
-from strongroom.web.asgi import parse_json_object
+from servicekit.asgi import parse_json_object
 
 
 async def list_lists(request: Request) -> JSONResponse:

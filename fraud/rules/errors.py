@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from strongroom.web import ServiceError
+from servicekit import ServiceError
 
 
 class RuleInvalid(ServiceError):

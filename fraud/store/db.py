@@ -1,4 +1,4 @@
-"""Engine, sessions and migrations of the fraud service's database (by strongroom.web.sqldb)."""
+"""Engine, sessions and migrations of the fraud service's database (by servicekit.sqldb)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from strongroom.web.sqldb import make_engine, migrate_to_head, session_factory
+from servicekit.sqldb import make_engine, migrate_to_head, session_factory
 
 __all__ = ["MIGRATIONS", "make_engine", "migrate", "session_factory"]
 

@@ -12,7 +12,7 @@ from fraud.ids import new_id
 from fraud.store.models import Decision, DraftRuleset
 from fraud.store.rules import checked_action
 from fraud.store.scopes import scope_state
-from strongroom.web import NotFound, ServiceError
+from servicekit import NotFound, ServiceError
 
 
 def create_draft(

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from fraud.ids import new_id
 from fraud.store.models import Rule, ValueList, ValueListItem
 from fraud.store.scopes import scope_state
-from strongroom.web import NotFound, ServiceError
+from servicekit import NotFound, ServiceError
 
 ALIAS = re.compile(r"[a-z][a-z0-9_]{0,62}")
 ITEM_TYPES = (

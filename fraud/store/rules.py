@@ -15,7 +15,7 @@ from fraud.rules.nodes import Action
 from fraud.rules.parser import parse_rule
 from fraud.store.models import Decision, Rule, RuleChange, ValueList, utcnow
 from fraud.store.scopes import scope_state
-from strongroom.web import NotFound
+from servicekit import NotFound
 
 
 def list_kinds(session: Session, scope: str) -> dict[str, ListKind]:

@@ -22,6 +22,7 @@ from typing import TextIO
 
 import api.config
 import vault.config
+from servicekit.crashpoints import VARIABLE
 from strongroom.chaos.scenarios import HOPS, Scenario
 from strongroom.chaos.workload import Merchant, Tally, intents
 from strongroom.checker import Finding, Ledgers, check, counts, load
@@ -34,7 +35,6 @@ from strongroom.marketplaces import (
 )
 from strongroom.stack import Options, Ports, services, settings_kwargs
 from strongroom.supervisor import StartupError, Supervisor, free_ports
-from strongroom.web.crashpoints import VARIABLE
 
 MAX_CRASHES = 2
 FAULT_RATE = 0.2

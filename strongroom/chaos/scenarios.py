@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from servicekit.crashpoints import POINTS
 from strongroom.faultproxy import KINDS
-from strongroom.web.crashpoints import POINTS
 
 # The hops a fault proxy sits on, by the service whose setting names the upstream: the
 # setting, and the service (of strongroom.stack.services) the hop leads to.

@@ -252,7 +252,7 @@ def test_a_refund_the_vault_answered_5xx_stays_pending_and_is_finished_later(
     from starlette.responses import JSONResponse
     from starlette.routing import Route
 
-    from strongroom.web import ServiceError
+    from servicekit import ServiceError
     from tests.helpers.servers import serving
 
     _, refunds, sessions = services

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 
 from api.clients.http import ConnectFailed, JsonClient, NoAnswer, Timeout
-from strongroom.web.logs import REQUEST_ID
+from servicekit.logs import REQUEST_ID
 from tests.helpers.servers import free_port
 
 

@@ -10,7 +10,7 @@ from api import idempotency
 from api.idempotency import Claim, Stored
 from api.store.db import make_engine, migrate, session_factory
 from api.store.models import IdempotencyRecord
-from strongroom.web import ServiceError
+from servicekit import ServiceError
 
 
 @pytest.fixture

@@ -13,9 +13,9 @@ from api.clients.fraud import FraudClient
 from api.clients.vault import VaultClient, VaultSettlement
 from api.services.reviews import ReviewService
 from api.store.db import make_engine, session_factory
+from servicekit import ServiceError, UpstreamError
 from strongroom.marketplaces import MarketplaceKeys
 from strongroom.supervisor import free_ports
-from strongroom.web import ServiceError, UpstreamError
 from tests.api.conftest import Stacks
 
 

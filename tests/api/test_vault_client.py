@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 
 from api.clients.vault import KnownCards, VaultCard, VaultClient, VaultUnreachable
-from strongroom.web import UpstreamError
+from servicekit import UpstreamError
 from tests.helpers.servers import free_port
 
 TOKEN = "card_" + "c" * 24

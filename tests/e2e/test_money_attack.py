@@ -22,10 +22,10 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 
+from servicekit.crashpoints import VARIABLE
 from strongroom.chaos.harness import ChaosStack
 from strongroom.checker import Finding, Ledgers, check
 from strongroom.faultproxy import FaultProxy, Plan
-from strongroom.web.crashpoints import VARIABLE
 
 pytestmark = pytest.mark.e2e
 T = TypeVar("T")

@@ -1,4 +1,4 @@
-"""One JSON log schema across the services (strongroom.web.logs, vault.logs, edge_proxy.logs),
+"""One JSON log schema across the services (servicekit.logs, vault.logs, edge_proxy.logs),
 the request id of the request being served in every line, and the request line itself."""
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from edge_proxy.logs import JsonFormatter as EdgeFormatter
-from strongroom.web.logs import REQUEST_ID, JsonFormatter, pass_request_id
-from strongroom.web.metrics import HttpMetrics, Observe
+from servicekit.logs import REQUEST_ID, JsonFormatter, pass_request_id
+from servicekit.metrics import HttpMetrics, Observe
 from vault.logs import REQUEST_ID as VAULT_REQUEST_ID
 from vault.logs import JsonFormatter as VaultFormatter
 
@@ -141,7 +141,7 @@ def test_the_request_id_is_the_edges_or_a_fresh_one(caplog) -> None:
 def test_the_fast_request_line_is_what_the_formatter_would_write() -> None:
     import io
 
-    from strongroom.web.logs import RequestLines
+    from servicekit.logs import RequestLines
 
     stream = io.StringIO()
     fields = {"event": "request", "method": "POST", "route": '/v1/"x"', "status": 201}

@@ -1,10 +1,10 @@
-"""The internal /metrics listener of the app-zone services (strongroom.web.metrics)."""
+"""The internal /metrics listener of the app-zone services (servicekit.metrics)."""
 
 from __future__ import annotations
 
 import httpx
 
-from strongroom.web.metrics import HttpMetrics, metrics_listener
+from servicekit.metrics import HttpMetrics, metrics_listener
 
 
 def test_the_listener_serves_the_registry_and_stops_with_its_block():

@@ -1,4 +1,4 @@
-"""NAME_FILE settings (strongroom.web.secret_files, and the vault's copy of it): a mounted
+"""NAME_FILE settings (servicekit.secret_files, and the vault's copy of it): a mounted
 secret file sets its setting in every service; ambiguity or an unreadable file stops it."""
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ import pytest
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-import strongroom.web.secret_files as shared
+import servicekit.secret_files as shared
 import vault.secret_files as vault_copy
-from strongroom.web.secret_files import FileSettings, SecretFileError
+from servicekit.secret_files import FileSettings, SecretFileError
 
 
 def test_the_vaults_copy_is_the_shared_module_below_its_docstring():

@@ -10,7 +10,7 @@ from hypothesis import given
 
 from edge_proxy.headers import upstream_headers
 from edge_proxy.wire.client import UpstreamPool
-from strongroom.web.serving import SERVER_OPTIONS
+from servicekit.serving import SERVER_OPTIONS
 from tests.edge_proxy.wire.test_backend_agreement import client_requests, edge_reads
 
 

@@ -31,9 +31,9 @@ from edge_proxy.config import Settings as EdgeSettings
 from edge_proxy.wire.client import UpstreamError, UpstreamPool
 from router.config import Settings as RouterSettings
 from router.stacks import Stack
+from servicekit import ServiceError
+from servicekit.tls import client_context
 from strongroom.supervisor import free_ports
-from strongroom.web import ServiceError
-from strongroom.web.tls import client_context
 
 NOW = dt.datetime.now(dt.UTC)
 
@@ -136,7 +136,7 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
 
 @pytest.fixture(scope="module")
 def https_service(pki: Pki, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """`python -m card_network` serving HTTPS (strongroom.web.serve, as every app-zone
+    """`python -m card_network` serving HTTPS (servicekit.serve, as every app-zone
     service serves it) with the CA-signed certificate."""
     (port,) = free_ports(1)
     env = {k: v for k, v in os.environ.items() if not k.startswith("NETWORK_")}

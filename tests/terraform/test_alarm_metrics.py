@@ -12,7 +12,7 @@ from prometheus_client import CollectorRegistry
 from api.metrics import dead_letter_counter
 from edge_proxy.metrics import Metrics as EdgeMetrics
 from fraud.metrics import Metrics as FraudMetrics
-from strongroom.web.metrics import HttpMetrics
+from servicekit.metrics import HttpMetrics
 from tests.terraform.hcl import Account
 from vault.metrics import VaultMetrics
 

@@ -2,7 +2,7 @@
 
 A differential property over bodies, Content-Types (parameters, case, whitespace),
 charsets and BOMs, and Content-Encodings: the edge's router chain (`DecodeContent`, then
-`PanInBody`: `detect/app_body.py`) and the API's reading (`strongroom/web/body.py`
+`PanInBody`: `detect/app_body.py`) and the API's reading (`servicekit/body.py`
 `read_body`, given the headers and bytes the edge forwards) either both refuse, or both
 accept and read the same keys and values. The one latitude, on the safe side: the API
 may refuse a body the edge read the same way (a form's bracket structure, a number out of
@@ -32,7 +32,7 @@ from edge_proxy.filters import run_hook
 from edge_proxy.filters.encoding import DecodeContent
 from edge_proxy.filters.pan import PanInBody
 from edge_proxy.headers import upstream_headers
-from strongroom.web.body import BodyRefused, read_body
+from servicekit.body import BodyRefused, read_body
 from tests.edge_proxy.cards import tflow
 
 MAX_INSPECT = 1 << 20

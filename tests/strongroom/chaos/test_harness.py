@@ -15,11 +15,11 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 
+from servicekit.crashpoints import VARIABLE
 from strongroom.chaos.harness import ChaosStack, RunResult
 from strongroom.chaos.scenarios import SCENARIOS, Scenario
 from strongroom.chaos.workload import Intent
 from strongroom.checker import check
-from strongroom.web.crashpoints import VARIABLE
 
 pytestmark = pytest.mark.e2e
 T = TypeVar("T")

@@ -1,7 +1,7 @@
+from servicekit.crashpoints import POINTS
 from strongroom.chaos.scenarios import HOPS, SCENARIOS, Scenario, scenario_for
 from strongroom.chaos.workload import SHAPES, intents
 from strongroom.faultproxy import KINDS
-from strongroom.web.crashpoints import POINTS
 
 
 def test_the_cycle_holds_every_crash_point_and_every_fault_on_every_hop_once() -> None:

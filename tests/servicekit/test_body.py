@@ -1,4 +1,4 @@
-"""strongroom.web.body: one reading of a body, as BODY_CONTRACT.md fixes it."""
+"""servicekit.body: one reading of a body, as BODY_CONTRACT.md fixes it."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from strongroom.web.body import BodyRefused, read_body, read_form, read_json, read_query
+from servicekit.body import BodyRefused, read_body, read_form, read_json, read_query
 
 FORM = "application/x-www-form-urlencoded"
 

@@ -1,7 +1,7 @@
 """The error family every app-zone service raises, and its `{"error": {...}}` envelope.
 
 Plain exceptions, no web framework: a domain module raises them and knows nothing of HTTP;
-each app maps them to a response in one handler (strongroom.web.asgi.EXCEPTION_HANDLERS,
+each app maps them to a response in one handler (servicekit.asgi.EXCEPTION_HANDLERS,
 installed by its app.py). The shape is the edge's and the vault's: class attributes
 `status_code`, `type`, `code`, an instance `message`, and `body()`.
 """

@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import Field, model_validator
 
-from strongroom.web.secret_files import FileSettings
+from servicekit.secret_files import FileSettings
 
 
 def client_context(ca_file: Path | None) -> ssl.SSLContext:
@@ -35,7 +35,7 @@ def server_context(cert_file: Path, key_file: Path) -> ssl.SSLContext:
 
 class ServiceSettings(FileSettings):
     """What every app-zone service's settings share: TLS on its port, its metrics port,
-    and NAME_FILE for every setting (strongroom.web.secret_files)."""
+    and NAME_FILE for every setting (servicekit.secret_files)."""
 
     tls_cert_file: Path | None = Field(
         default=None, description="PEM certificate chain: serve HTTPS (with tls_key_file)"

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from servicekit.crashpoints import POINTS, parse
 from strongroom.stack import REPO_ROOT
-from strongroom.web.crashpoints import POINTS, parse
 
 CALL = re.compile(r'crash_at\("(\w+)", "(\w+)", "(before|after)"\)')
 
@@ -23,7 +23,7 @@ def run(module: str, point: str, value: str | None) -> subprocess.CompletedProce
     )
 
 
-@pytest.mark.parametrize("module", ["strongroom.web.crashpoints", "vault.crashpoints"])
+@pytest.mark.parametrize("module", ["servicekit.crashpoints", "vault.crashpoints"])
 def test_the_named_point_kills_the_process_and_no_other_does(module: str) -> None:
     here = "'vault', 'claimed', 'after'"
     killed = run(module, here, "vault:claimed:after")
@@ -35,7 +35,7 @@ def test_the_named_point_kills_the_process_and_no_other_does(module: str) -> Non
 
 
 def test_a_malformed_value_stops_the_process_at_start() -> None:
-    result = run("strongroom.web.crashpoints", "'api', 'started', 'before'", "api:started:during")
+    result = run("servicekit.crashpoints", "'api', 'started', 'before'", "api:started:during")
     assert result.returncode == 1
     assert "STRONGROOM_CRASH_AT must be" in result.stderr
 

@@ -7,11 +7,11 @@ from typing import Any, Protocol
 
 import uvicorn
 
-from strongroom.web.logs import configure_logging as configure_json
+from servicekit.logs import configure_logging as configure_json
 
 
 def configure_logging(level: str = "INFO", service: str = "strongroom") -> None:
-    """JSON lines on stderr (strongroom.web.logs); `strongroom up` sends them to the data dir."""
+    """JSON lines on stderr (servicekit.logs); `strongroom up` sends them to the data dir."""
     configure_json(service, level)
 
 
@@ -41,7 +41,7 @@ class Served(Protocol):
 def serve(app: Any, settings: Served) -> None:
     """Run an ASGI app with uvicorn on the settings' address, as SERVER_OPTIONS say; HTTPS
     when they name a certificate and key. Requests are logged by
-    strongroom.web.metrics.Observe, in the shared JSON schema, not by uvicorn's access log."""
+    servicekit.metrics.Observe, in the shared JSON schema, not by uvicorn's access log."""
     uvicorn.run(
         app,
         host=settings.host,

@@ -19,7 +19,7 @@ import math
 import re
 from typing import Any
 
-from strongroom.web.errors import ServiceError
+from servicekit.errors import ServiceError
 
 JSON = "application/json"
 FORM = "application/x-www-form-urlencoded"

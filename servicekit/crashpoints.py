@@ -4,7 +4,7 @@ SIGKILL itself when it reaches that point of its work, as a power cut would.
 Each point is a one-line `crash_at(service, point, when)` call where it stands; unset,
 a call is one comparison with None. The vault, which imports nothing of this repo,
 keeps its own ten-line copy (vault/crashpoints.py). POINTS lists every call there is
-(tests/strongroom/web/test_crashpoints.py keeps the list and the code in step).
+(tests/servicekit/test_crashpoints.py keeps the list and the code in step).
 """
 
 from __future__ import annotations

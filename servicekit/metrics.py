@@ -20,8 +20,8 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from strongroom.web import logs
-from strongroom.web.logs import REQUEST_ID
+from servicekit import logs
+from servicekit.logs import REQUEST_ID
 
 # Seconds: a fast internal call is a millisecond; a charge through the network, seconds.
 BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)

@@ -6,7 +6,7 @@ import psycopg
 import pytest
 from sqlalchemy import text
 
-from strongroom.web import sqldb
+from servicekit import sqldb
 from tests.conftest import PG_ADMIN
 
 

@@ -16,9 +16,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from strongroom.web.body import read_json
-from strongroom.web.errors import ServiceError, error_body, stripe_param
-from strongroom.web.logs import REQUEST_ID
+from servicekit.body import read_json
+from servicekit.errors import ServiceError, error_body, stripe_param
+from servicekit.logs import REQUEST_ID
 
 _REQUEST_ID = re.compile(r"req_[A-Za-z0-9]{8,64}")
 
@@ -88,7 +88,7 @@ class StripeHeaders:
             await self.app(scope, receive, send)
             return
         given = Headers(scope=scope).get("x-request-id", "")
-        # The id the logs of this request carry (strongroom.web.metrics.Observe), if Stripe's shape.
+        # The id the logs of this request carry (servicekit.metrics.Observe), if Stripe's shape.
         logged = REQUEST_ID.get() or ""
         if _REQUEST_ID.fullmatch(given):
             request_id = given

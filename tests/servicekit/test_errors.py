@@ -1,10 +1,10 @@
-"""strongroom.web.errors: the app zone's error family, in the edge's and the vault's shape."""
+"""servicekit.errors: the app zone's error family, in the edge's and the vault's shape."""
 
 from __future__ import annotations
 
 import json
 
-from strongroom.web.errors import NotFound, ServiceError, UpstreamError
+from servicekit.errors import NotFound, ServiceError, UpstreamError
 
 
 def test_a_subclass_places_itself_in_the_envelope_by_its_class_attributes() -> None:
