@@ -6,6 +6,7 @@ import datetime as dt
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -32,7 +33,6 @@ from api.routes import (
     reviews,
     webhooks,
 )
-from api.routes.common import Context, grouped
 from api.services.charges import ChargeService
 from api.services.completer import Completer
 from api.services.customers import CustomerService
@@ -40,6 +40,8 @@ from api.services.refunds import RefundService
 from api.services.webhooks import WebhookService
 from api.store.db import make_engine, migrate, session_factory
 from api.store.leases import LeaseKeeper
+from api.web.callers import Callers
+from api.web.state import Services
 from api.webhooks.deliveries import RetryPolicy
 from api.webhooks.worker import WebhookWorker
 from servicekit.asgi import EXCEPTION_HANDLERS, StripeHeaders, health_route
@@ -67,6 +69,24 @@ async def not_served(request: Request, exc: Exception) -> Response:
     return JSONResponse(error_body("invalid_request_error", "resource_missing", message), 404)
 
 
+def grouped(routes: list[Route]) -> list[Route]:
+    """One route per path, dispatching by method: a 405 then names every allowed method."""
+    handlers: dict[str, dict[str, Any]] = {}
+    for route in routes:
+        for method in route.methods or ():
+            if method != "HEAD":
+                handlers.setdefault(route.path, {})[method] = route.endpoint
+
+    def dispatcher(table: dict[str, Any]) -> Any:
+        async def dispatch(request: Request) -> Response:
+            response: Response = await table[request.method](request)
+            return response
+
+        return dispatch
+
+    return [Route(path, dispatcher(table), methods=list(table)) for path, table in handlers.items()]
+
+
 def create_app(settings: Settings) -> Starlette:
     metrics = HttpMetrics()
     dead_letters = dead_letter_counter(metrics.registry).labels(settings.mode)
@@ -76,7 +96,9 @@ def create_app(settings: Settings) -> Starlette:
             dead_letters.inc()
 
     @asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+    async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
+        """Builds the services, yields them as the lifespan state routes read
+        (api.web.state), and closes what they hold."""
         engine = make_engine(settings.resolved_database_url())
         migrate(engine)
         timeout = settings.upstream_timeout_seconds
@@ -100,7 +122,6 @@ def create_app(settings: Settings) -> Starlette:
 
         lease = LeaseKeeper(sessions, dt.timedelta(seconds=settings.lease_seconds))
         lease.start()
-        app.state.lease_owner = lease.owner  # claims of Idempotency-Keys name it
         completer = None
         if settings.completer:
             completer = Completer(
@@ -138,17 +159,18 @@ def create_app(settings: Settings) -> Starlette:
             )
         keys = KeyCache()
         keys.listen(engine)
-        app.state.ctx = Context(
+        services = Services(
             settings=settings,
-            sessions=sessions,
-            vault=vault,
+            callers=Callers(settings, sessions, keys),
             charges=charge_service,
             refunds=refund_service,
             customers=CustomerService(sessions, vault, live, secret),
             webhooks=WebhookService(sessions, live, secret),
-            worker=worker,
             fraud=fraud,
-            keys=keys,
+            sessions=sessions,
+            vault=vault,
+            worker=worker,
+            lease_owner=lease.owner,
         )
         if worker is not None:
             worker.on_outcome = metrics_outcome
@@ -156,7 +178,7 @@ def create_app(settings: Settings) -> Starlette:
         business = BusinessMetrics(sessions, settings.mode)
         metrics.registry.register(business)
         with metrics_listener(metrics.registry, settings.metrics_host, settings.metrics_port):
-            yield
+            yield {"services": services}
         metrics.registry.unregister(business)
         if worker is not None:
             worker.stop()

@@ -20,8 +20,8 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 import api.admin
-from api.routes.common import context
 from api.store.models import Marketplace
+from api.web.state import services
 from servicekit import AuthenticationError, ServiceError
 
 ApiKey = Field(pattern=r"^(pk|sk)_(test|live)_[A-Za-z0-9_-]{16,200}$")
@@ -44,7 +44,7 @@ class KeyRoll(_Body):
 
 
 def _admin(request: Request) -> None:
-    expected = context(request).settings.admin_credential
+    expected = services(request).settings.admin_credential
     scheme, _, given = request.headers.get("authorization", "").partition(" ")
     # No credential configured: no admin request can be trusted, so none is served.
     if expected is None or scheme.lower() != "bearer":
@@ -65,7 +65,7 @@ async def _body(request: Request, model: type[_Body]) -> Any:
 async def create_marketplace(request: Request) -> JSONResponse:
     _admin(request)
     body = await _body(request, MarketplaceCreate)
-    settings = context(request).settings
+    settings = services(request).settings
     try:
         await run_in_threadpool(
             api.admin.register_marketplace, settings, body.id, body.name, body.keys
@@ -83,7 +83,7 @@ async def create_marketplace(request: Request) -> JSONResponse:
 
 async def list_marketplaces(request: Request) -> JSONResponse:
     _admin(request)
-    ctx = context(request)
+    ctx = services(request)
 
     def load() -> list[dict[str, Any]]:
         with ctx.sessions() as session:
@@ -102,7 +102,7 @@ async def roll_key(request: Request) -> JSONResponse:
     overlap = dt.timedelta(seconds=body.overlap_seconds)
     try:
         marketplace = await run_in_threadpool(
-            api.admin.roll_key, context(request).settings, body.old_key, body.new_key, overlap
+            api.admin.roll_key, services(request).settings, body.old_key, body.new_key, overlap
         )
     except ValueError as exc:
         raise ServiceError(str(exc), param="old_key") from None

@@ -12,14 +12,15 @@ from starlette.routing import Route
 
 from api.contracts import Card
 from api.ids import well_formed
-from api.routes.common import caller, context, path_id
-from api.routes.listing import query
 from api.store.models import CustomerCard
+from api.web.listing import query
+from api.web.request import caller, path_id
+from api.web.state import services
 from servicekit import NotFound
 
 
 async def retrieve_card(request: Request) -> JSONResponse:
-    ctx = context(request)
+    ctx = services(request)
     who = await caller(request)
     query(request)
     card_id = path_id(request)

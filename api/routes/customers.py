@@ -11,23 +11,23 @@ from starlette.routing import Route
 
 from api.contracts import CardAttach, CustomerCreate, CustomerUpdate
 from api.presenters import customer_card_json, customer_json
-from api.routes.common import caller, context, path_id, read_body
 from api.routes.idempotent import respond
-from api.routes.listing import (
+from api.store.models import Customer, CustomerCard
+from api.store.queries import fetch_page, owned
+from api.web.listing import (
     LIST_PARAMETERS,
-    fetch_page,
     listing,
     page_params,
     query,
     text_filter,
 )
-from api.services.common import owned
-from api.store.models import Customer, CustomerCard
+from api.web.request import caller, path_id, read_body
+from api.web.state import services
 from servicekit import NotFound, ServiceError
 
 
 async def create_customer(request: Request) -> JSONResponse:
-    ctx = context(request)
+    ctx = services(request)
     who = await caller(request)
     body, raw = await read_body(request, CustomerCreate)
     return await respond(
@@ -40,7 +40,7 @@ async def create_customer(request: Request) -> JSONResponse:
 
 
 async def retrieve_customer(request: Request) -> JSONResponse:
-    ctx = context(request)
+    ctx = services(request)
     who = await caller(request)
     query(request, "expand")
     customer_id = path_id(request)
@@ -54,7 +54,7 @@ async def retrieve_customer(request: Request) -> JSONResponse:
 
 
 async def list_customers(request: Request) -> JSONResponse:
-    ctx = context(request)
+    ctx = services(request)
     who = await caller(request)
     params = query(request, *LIST_PARAMETERS, "email")
     page = page_params(params)
@@ -70,7 +70,7 @@ async def list_customers(request: Request) -> JSONResponse:
 
 
 async def update_customer(request: Request) -> JSONResponse:
-    ctx = context(request)
+    ctx = services(request)
     who = await caller(request)
     body, raw = await read_body(request, CustomerUpdate)
     customer_id = path_id(request)
@@ -80,7 +80,7 @@ async def update_customer(request: Request) -> JSONResponse:
 
 
 async def delete_customer(request: Request) -> JSONResponse:
-    ctx = context(request)
+    ctx = services(request)
     who = await caller(request)
     customer_id = path_id(request)
     body = await run_in_threadpool(ctx.customers.delete, who.marketplace_id, customer_id)
@@ -88,7 +88,7 @@ async def delete_customer(request: Request) -> JSONResponse:
 
 
 async def attach_card(request: Request) -> JSONResponse:
-    ctx = context(request)
+    ctx = services(request)
     who = await caller(request)
     body, raw = await read_body(request, CardAttach)
     customer_id = path_id(request)
@@ -102,7 +102,7 @@ async def attach_card(request: Request) -> JSONResponse:
 
 
 async def list_cards(request: Request) -> JSONResponse:
-    ctx = context(request)
+    ctx = services(request)
     who = await caller(request)
     params = query(request, *LIST_PARAMETERS, "object")
     if params.get("object", "card") != "card":
@@ -126,7 +126,7 @@ async def list_cards(request: Request) -> JSONResponse:
 
 
 async def retrieve_card(request: Request) -> JSONResponse:
-    ctx = context(request)
+    ctx = services(request)
     who = await caller(request)
     query(request, "expand")
     customer_id, card_id = path_id(request), path_id(request, "card")
@@ -143,7 +143,7 @@ async def retrieve_card(request: Request) -> JSONResponse:
 
 
 async def detach_card(request: Request) -> JSONResponse:
-    ctx = context(request)
+    ctx = services(request)
     who = await caller(request)
     customer_id, card_id = path_id(request), path_id(request, "card")
     body = await run_in_threadpool(ctx.customers.detach, who.marketplace_id, customer_id, card_id)

@@ -11,21 +11,21 @@ from starlette.routing import Route
 
 from api.domain.states import EVENT_TYPES
 from api.presenters import event_json
-from api.routes.common import caller, context, path_id
-from api.routes.listing import (
+from api.store.models import Event
+from api.store.queries import fetch_page, owned
+from api.web.listing import (
     LIST_PARAMETERS,
-    fetch_page,
     listing,
     page_params,
     query,
     query_filter,
 )
-from api.services.common import owned
-from api.store.models import Event
+from api.web.request import caller, path_id
+from api.web.state import services
 
 
 async def list_events(request: Request) -> JSONResponse:
-    ctx = context(request)
+    ctx = services(request)
     who = await caller(request)
     params = query(request, *LIST_PARAMETERS, "type")
     page = page_params(params)
@@ -41,7 +41,7 @@ async def list_events(request: Request) -> JSONResponse:
 
 
 async def retrieve_event(request: Request) -> JSONResponse:
-    ctx = context(request)
+    ctx = services(request)
     who = await caller(request)
     query(request)
     event_id = path_id(request)

@@ -28,8 +28,9 @@ from api.contracts.fraud import (
 )
 from api.ids import well_formed
 from api.keys import Caller
-from api.routes.common import caller, context, path_id, read_body
 from api.routes.idempotent import respond
+from api.web.request import caller, path_id, read_body
+from api.web.state import services
 from servicekit import NotFound
 
 # What a merchant may add to say which person made a change: printable ASCII, short.
@@ -37,7 +38,7 @@ ACTOR = re.compile(r"[\x20-\x7e]{1,100}")
 
 
 def _client(request: Request) -> FraudClient:
-    client = context(request).fraud
+    client = services(request).fraud
     assert client is not None  # set by the app's lifespan
     return client
 

@@ -10,12 +10,13 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from api.presenters import marketplace_json
-from api.routes.common import caller, context
 from api.store.models import Marketplace
+from api.web.request import caller
+from api.web.state import services
 
 
 async def retrieve_marketplace(request: Request) -> JSONResponse:
-    ctx = context(request)
+    ctx = services(request)
     who = await caller(request)
 
     def load() -> dict[str, Any]:

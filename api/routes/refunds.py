@@ -11,25 +11,25 @@ from starlette.routing import Route
 
 from api.contracts import RefundCreate
 from api.presenters import charge_json, refund_json
-from api.routes.common import Context, caller, context, expansions, path_id, read_body
 from api.routes.idempotent import respond
-from api.routes.listing import (
+from api.store.models import Charge, Refund
+from api.store.queries import fetch_page, owned
+from api.web.listing import (
     LIST_PARAMETERS,
     expand_params,
-    fetch_page,
     listing,
     page_params,
     query,
     query_filter,
 )
-from api.services.common import owned
-from api.store.models import Charge, Refund
+from api.web.request import caller, expansions, path_id, read_body
+from api.web.state import Services, services
 from servicekit import ServiceError
 
 EXPANDABLE = {"charge"}
 
 
-def expand_refund(ctx: Context, refund: dict[str, Any], wanted: set[str]) -> dict[str, Any]:
+def expand_refund(ctx: Services, refund: dict[str, Any], wanted: set[str]) -> dict[str, Any]:
     if "charge" in wanted:
         with ctx.sessions() as session:
             charge = session.get_one(Charge, refund["charge"])
@@ -38,7 +38,7 @@ def expand_refund(ctx: Context, refund: dict[str, Any], wanted: set[str]) -> dic
 
 
 def release(
-    ctx: Context, marketplace_id: str, body: RefundCreate, seed: str | None, charge: Charge
+    ctx: Services, marketplace_id: str, body: RefundCreate, seed: str | None, charge: Charge
 ) -> dict[str, Any]:
     """A refund of an uncaptured charge releases the whole authorisation, as in Stripe."""
     if body.amount is not None and body.amount != charge.amount:
@@ -53,7 +53,7 @@ def release(
 
 
 async def create_refund(request: Request) -> JSONResponse:
-    ctx = context(request)
+    ctx = services(request)
     who = await caller(request)
     body, raw = await read_body(request, RefundCreate, EXPANDABLE)
     wanted = expansions(request, raw, EXPANDABLE)
@@ -71,7 +71,7 @@ async def create_refund(request: Request) -> JSONResponse:
 
 
 async def retrieve_refund(request: Request) -> JSONResponse:
-    ctx = context(request)
+    ctx = services(request)
     who = await caller(request)
     wanted = expand_params(query(request, "expand"), EXPANDABLE)
     refund_id = path_id(request)
@@ -85,7 +85,7 @@ async def retrieve_refund(request: Request) -> JSONResponse:
 
 
 async def list_refunds(request: Request) -> JSONResponse:
-    ctx = context(request)
+    ctx = services(request)
     who = await caller(request)
     params = query(request, *LIST_PARAMETERS, "charge")
     page = page_params(params)

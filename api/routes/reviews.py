@@ -10,16 +10,17 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from api.contracts.reviews import ReviewApprove, ReviewReject
-from api.routes.common import caller, context, path_id, read_body
 from api.routes.idempotent import respond
-from api.routes.listing import listing, query, query_filter
+from api.web.listing import listing, query, query_filter
+from api.web.request import caller, path_id, read_body
+from api.web.state import services
 from servicekit import ServiceError
 
 REASONS = ("rule", "score", "test_card")
 
 
 async def list_reviews(request: Request) -> JSONResponse:
-    ctx = context(request)
+    ctx = services(request)
     who = await caller(request)
     params = query(request, "reason", "open", "limit")
     reason = query_filter(params, "reason", REASONS)
@@ -36,7 +37,7 @@ async def list_reviews(request: Request) -> JSONResponse:
 
 
 async def retrieve_review(request: Request) -> JSONResponse:
-    ctx = context(request)
+    ctx = services(request)
     who = await caller(request)
     review_id = path_id(request)
     body = await run_in_threadpool(ctx.charges.reviews.retrieve, who.marketplace_id, review_id)
@@ -44,7 +45,7 @@ async def retrieve_review(request: Request) -> JSONResponse:
 
 
 async def approve_review(request: Request) -> JSONResponse:
-    ctx = context(request)
+    ctx = services(request)
     who = await caller(request)
     _, raw = await read_body(request, ReviewApprove)
     review_id = path_id(request)
@@ -54,7 +55,7 @@ async def approve_review(request: Request) -> JSONResponse:
 
 
 async def reject_review(request: Request) -> JSONResponse:
-    ctx = context(request)
+    ctx = services(request)
     who = await caller(request)
     body, raw = await read_body(request, ReviewReject)
     review_id = path_id(request)

@@ -13,24 +13,24 @@ from starlette.routing import Route
 from api.contracts import WebhookEndpointCreate, WebhookEndpointUpdate
 from api.contracts.common import NoParameters
 from api.presenters import delivery_json, endpoint_json
-from api.routes.common import caller, context, path_id, read_body
 from api.routes.idempotent import respond
-from api.routes.listing import (
+from api.store.models import Event, WebhookDelivery, WebhookEndpoint
+from api.store.queries import fetch_page, owned
+from api.web.listing import (
     LIST_PARAMETERS,
-    fetch_page,
     listing,
     page_params,
     query,
     query_filter,
 )
-from api.services.common import owned
-from api.store.models import Event, WebhookDelivery, WebhookEndpoint
+from api.web.request import caller, path_id, read_body
+from api.web.state import services
 
 DELIVERY_STATUSES = ("pending", "succeeded", "dead")
 
 
 async def create_endpoint(request: Request) -> JSONResponse:
-    ctx = context(request)
+    ctx = services(request)
     who = await caller(request)
     body, raw = await read_body(request, WebhookEndpointCreate)
     return await respond(
@@ -43,7 +43,7 @@ async def create_endpoint(request: Request) -> JSONResponse:
 
 
 async def retrieve_endpoint(request: Request) -> JSONResponse:
-    ctx = context(request)
+    ctx = services(request)
     who = await caller(request)
     query(request)
     endpoint_id = path_id(request)
@@ -59,7 +59,7 @@ async def retrieve_endpoint(request: Request) -> JSONResponse:
 
 
 async def list_endpoints(request: Request) -> JSONResponse:
-    ctx = context(request)
+    ctx = services(request)
     who = await caller(request)
     page = page_params(query(request, *LIST_PARAMETERS))
 
@@ -72,7 +72,7 @@ async def list_endpoints(request: Request) -> JSONResponse:
 
 
 async def update_endpoint(request: Request) -> JSONResponse:
-    ctx = context(request)
+    ctx = services(request)
     who = await caller(request)
     body, raw = await read_body(request, WebhookEndpointUpdate)
     endpoint_id = path_id(request)
@@ -82,7 +82,7 @@ async def update_endpoint(request: Request) -> JSONResponse:
 
 
 async def roll_secret(request: Request) -> JSONResponse:
-    ctx = context(request)
+    ctx = services(request)
     who = await caller(request)
     _, raw = await read_body(request, NoParameters)
     endpoint_id = path_id(request)
@@ -92,7 +92,7 @@ async def roll_secret(request: Request) -> JSONResponse:
 
 
 async def delete_endpoint(request: Request) -> JSONResponse:
-    ctx = context(request)
+    ctx = services(request)
     who = await caller(request)
     endpoint_id = path_id(request)
     body = await run_in_threadpool(ctx.webhooks.delete, who.marketplace_id, endpoint_id)
@@ -101,7 +101,7 @@ async def delete_endpoint(request: Request) -> JSONResponse:
 
 async def list_deliveries(request: Request) -> JSONResponse:
     """Filter by `endpoint`, `event` and `status`; `status=dead` is the dead-letter list."""
-    ctx = context(request)
+    ctx = services(request)
     who = await caller(request)
     params = query(request, *LIST_PARAMETERS, "endpoint", "event", "status")
     page = page_params(params)
@@ -130,7 +130,7 @@ async def list_deliveries(request: Request) -> JSONResponse:
 
 
 async def retrieve_delivery(request: Request) -> JSONResponse:
-    ctx = context(request)
+    ctx = services(request)
     who = await caller(request)
     query(request)
     delivery_id = path_id(request)
@@ -147,7 +147,7 @@ async def retrieve_delivery(request: Request) -> JSONResponse:
 
 
 async def retry_delivery(request: Request) -> JSONResponse:
-    ctx = context(request)
+    ctx = services(request)
     who = await caller(request)
     _, raw = await read_body(request, NoParameters)
     delivery_id = path_id(request)

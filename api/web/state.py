@@ -1,0 +1,48 @@
+"""The services the API's lifespan built, as every route reaches them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.requests import Request
+
+from api.clients.fraud import FraudClient
+from api.clients.vault import VaultClient
+from api.config import Settings
+from api.services.charges import ChargeService
+from api.services.customers import CustomerService
+from api.services.refunds import RefundService
+from api.services.webhooks import WebhookService
+from api.web.callers import Callers
+from api.webhooks.worker import WebhookWorker
+
+
+@dataclass(frozen=True)
+class Services:
+    """Everything a route may call, built once by the app's lifespan (api.app)."""
+
+    settings: Settings
+    callers: Callers
+    charges: ChargeService
+    refunds: RefundService
+    customers: CustomerService
+    webhooks: WebhookService
+    fraud: FraudClient
+    # The charge routes' reads and the records of Idempotency-Keys (api.routes.idempotent);
+    # a feature's routes reach the database through its service alone.
+    sessions: sessionmaker[Session]
+    vault: VaultClient
+    worker: WebhookWorker | None
+    # This process's lease (api.store.leases): the claims of Idempotency-Keys name it.
+    lease_owner: str
+
+    @property
+    def livemode(self) -> bool:
+        return self.settings.livemode
+
+
+def services(request: Request) -> Services:
+    """The services the lifespan built."""
+    built: Services = request.state.services
+    return built
