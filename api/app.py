@@ -18,14 +18,14 @@ from starlette.routing import Route
 from api.clients.fraud import FraudClient
 from api.clients.vault import VaultClient
 from api.config import Settings
+from api.customers import routes as customers
+from api.customers.service import CustomerService
 from api.key_cache import KeyCache
 from api.metrics import BusinessMetrics, dead_letter_counter
 from api.openapi import document
 from api.routes import (
     admin,
-    cards,
     charges,
-    customers,
     events,
     fraud_rules,
     marketplace,
@@ -35,7 +35,6 @@ from api.routes import (
 )
 from api.services.charges import ChargeService
 from api.services.completer import Completer
-from api.services.customers import CustomerService
 from api.services.refunds import RefundService
 from api.services.webhooks import WebhookService
 from api.store.db import make_engine, migrate, session_factory
@@ -199,7 +198,6 @@ def create_app(settings: Settings) -> Starlette:
                 [
                     *marketplace.routes,
                     *customers.routes,
-                    *cards.routes,
                     *charges.routes,
                     *refunds.routes,
                     *events.routes,

@@ -10,8 +10,8 @@ from starlette.requests import Request
 from api.clients.fraud import FraudClient
 from api.clients.vault import VaultClient
 from api.config import Settings
+from api.customers.service import CustomerService
 from api.services.charges import ChargeService
-from api.services.customers import CustomerService
 from api.services.refunds import RefundService
 from api.services.webhooks import WebhookService
 from api.web.callers import Callers
