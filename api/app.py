@@ -23,19 +23,19 @@ from api.customers.service import CustomerService
 from api.key_cache import KeyCache
 from api.metrics import BusinessMetrics, dead_letter_counter
 from api.openapi import document
+from api.refunds import routes as refunds
+from api.refunds.service import RefundService
 from api.routes import (
     admin,
     charges,
     events,
     fraud_rules,
     marketplace,
-    refunds,
     reviews,
     webhooks,
 )
 from api.services.charges import ChargeService
 from api.services.completer import Completer
-from api.services.refunds import RefundService
 from api.services.webhooks import WebhookService
 from api.store.db import make_engine, migrate, session_factory
 from api.store.leases import LeaseKeeper
@@ -117,7 +117,7 @@ def create_app(settings: Settings) -> Starlette:
         secret = settings.key_hash_secret.get_secret_value().encode()
         live = settings.livemode
         charge_service = ChargeService(sessions, vault, fraud, live, secret)
-        refund_service = RefundService(sessions, vault, live, secret)
+        refund_service = RefundService(sessions, vault, charge_service, live, secret)
 
         lease = LeaseKeeper(sessions, dt.timedelta(seconds=settings.lease_seconds))
         lease.start()

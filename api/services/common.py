@@ -1,5 +1,5 @@
 """The charge's state machine as its services move it: compare-and-set on its revision,
-the recovery points, the capture or void the vault confirms (and a refund's status).
+the recovery points, the capture or void the vault confirms.
 
 `owned` and `updated_metadata` are shared by every feature (api.store.queries,
 api.domain.metadata); the charge service imports them from here.
@@ -16,11 +16,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api.clients.vault import VaultSettlement, VaultTimeout, VaultUnreachable
 from api.domain.metadata import updated_metadata
-from api.domain.states import RefundStatus, charge_event, refund_event
+from api.domain.states import charge_event
 from api.events import record_event
-from api.presenters import charge_json, refund_json
-from api.store.models import Charge, Refund, utcnow
-from api.store.queries import owned
+from api.presenters import charge_json
+from api.store.models import Charge, utcnow
+from api.store.queries import changed, owned
 from servicekit import ServiceError, UpstreamError
 
 # The recovery point of a charge with nothing left to do (api.services.charges lists all).
@@ -29,7 +29,6 @@ RECORDED = "recorded"
 __all__ = [
     "advance_charge",
     "move_charge",
-    "move_refund",
     "owned",
     "request_mark",
     "settled_at_vault",
@@ -87,28 +86,10 @@ def _compare_and_set(session: Session, charge: Charge, values: dict[str, Any]) -
         )
         .values(**values)
     )
-    if not moved.rowcount:  # type: ignore[attr-defined]
+    if not changed(moved):
         return False
     for name, value in values.items():
         setattr(charge, name, value)
-    return True
-
-
-def move_refund(
-    session: Session, refund: Refund, new: RefundStatus, livemode: bool, **changes: Any
-) -> bool:
-    event = refund_event(refund.status, new)
-    moved = session.execute(
-        update(Refund)
-        .where(Refund.id == refund.id, Refund.status == refund.status)
-        .values(status=new, **changes)
-    )
-    if not moved.rowcount:  # type: ignore[attr-defined]
-        return False
-    refund.status = new
-    for name, value in changes.items():
-        setattr(refund, name, value)
-    record_event(session, refund.marketplace_id, event, refund_json(refund, livemode))
     return True
 
 

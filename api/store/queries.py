@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, cast
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, CursorResult, Result, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from api.ids import well_formed
@@ -29,6 +29,11 @@ def owned(
     if row is None or row.marketplace_id != marketplace_id or getattr(row, "deleted", False):
         raise NotFound(f"No such {noun}: '{object_id}'.", param=param)
     return row
+
+
+def changed(result: Result[Any]) -> int:
+    """How many rows an UPDATE changed: 0 tells a compare-and-set that another got there."""
+    return cast(CursorResult[Any], result).rowcount
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,8 @@ from api.clients.fraud import FraudClient
 from api.clients.vault import VaultClient
 from api.config import Settings
 from api.customers.service import CustomerService
+from api.refunds.service import RefundService
 from api.services.charges import ChargeService
-from api.services.refunds import RefundService
 from api.services.webhooks import WebhookService
 from api.web.callers import Callers
 from api.webhooks.worker import WebhookWorker
