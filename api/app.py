@@ -25,13 +25,13 @@ from api.metrics import BusinessMetrics, dead_letter_counter
 from api.openapi import document
 from api.refunds import routes as refunds
 from api.refunds.service import RefundService
+from api.reviews import routes as reviews
 from api.routes import (
     admin,
     charges,
     events,
     fraud_rules,
     marketplace,
-    reviews,
     webhooks,
 )
 from api.services.charges import ChargeService
@@ -164,6 +164,7 @@ def create_app(settings: Settings) -> Starlette:
             charges=charge_service,
             refunds=refund_service,
             customers=CustomerService(sessions, vault, live, secret),
+            reviews=charge_service.reviews,
             webhooks=WebhookService(sessions, live, secret),
             fraud=fraud,
             sessions=sessions,

@@ -12,6 +12,7 @@ from api.clients.vault import VaultClient
 from api.config import Settings
 from api.customers.service import CustomerService
 from api.refunds.service import RefundService
+from api.reviews.service import ReviewService
 from api.services.charges import ChargeService
 from api.services.webhooks import WebhookService
 from api.web.callers import Callers
@@ -27,6 +28,8 @@ class Services:
     charges: ChargeService
     refunds: RefundService
     customers: CustomerService
+    # The charge service's own: holding a charge opens its review, canceling it closes one.
+    reviews: ReviewService
     webhooks: WebhookService
     fraud: FraudClient
     # The charge routes' reads and the records of Idempotency-Keys (api.routes.idempotent);
