@@ -29,19 +29,18 @@ from api.reviews import routes as reviews
 from api.routes import (
     admin,
     charges,
-    events,
     fraud_rules,
     marketplace,
-    webhooks,
 )
 from api.services.charges import ChargeService
 from api.services.completer import Completer
-from api.services.webhooks import WebhookService
 from api.store.db import make_engine, migrate, session_factory
 from api.store.leases import LeaseKeeper
 from api.web.callers import Callers
 from api.web.state import Services
+from api.webhooks import routes as webhooks
 from api.webhooks.deliveries import RetryPolicy
+from api.webhooks.service import WebhookService
 from api.webhooks.worker import WebhookWorker
 from servicekit.asgi import EXCEPTION_HANDLERS, StripeHeaders, health_route
 from servicekit.errors import error_body
@@ -201,7 +200,6 @@ def create_app(settings: Settings) -> Starlette:
                     *customers.routes,
                     *charges.routes,
                     *refunds.routes,
-                    *events.routes,
                     *webhooks.routes,
                     *fraud_rules.routes,
                     *reviews.routes,

@@ -273,17 +273,5 @@ def _omitted(value: Any) -> Any:
     return value
 
 
-def endpoint_json(
-    endpoint: models.WebhookEndpoint, livemode: bool, secret: str | None = None
-) -> dict[str, Any]:
-    return body(as_endpoint(endpoint, livemode, secret))
-
-
-def delivery_json(
-    delivery: models.WebhookDelivery, event_type: str, livemode: bool
-) -> dict[str, Any]:
-    return body(as_delivery(delivery, event_type, livemode))
-
-
 def marketplace_json(marketplace: models.Marketplace, livemode: bool) -> dict[str, Any]:
     return body(as_marketplace(marketplace, livemode))

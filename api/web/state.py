@@ -14,8 +14,8 @@ from api.customers.service import CustomerService
 from api.refunds.service import RefundService
 from api.reviews.service import ReviewService
 from api.services.charges import ChargeService
-from api.services.webhooks import WebhookService
 from api.web.callers import Callers
+from api.webhooks.service import WebhookService
 from api.webhooks.worker import WebhookWorker
 
 
