@@ -20,6 +20,8 @@ from api.clients.vault import VaultClient
 from api.config import Settings
 from api.customers import routes as customers
 from api.customers.service import CustomerService
+from api.fraud_rules import routes as fraud_rules
+from api.fraud_rules.service import FraudRuleService
 from api.key_cache import KeyCache
 from api.metrics import BusinessMetrics, dead_letter_counter
 from api.openapi import document
@@ -29,7 +31,6 @@ from api.reviews import routes as reviews
 from api.routes import (
     admin,
     charges,
-    fraud_rules,
     marketplace,
 )
 from api.services.charges import ChargeService
@@ -165,7 +166,7 @@ def create_app(settings: Settings) -> Starlette:
             customers=CustomerService(sessions, vault, live, secret),
             reviews=charge_service.reviews,
             webhooks=WebhookService(sessions, live, secret),
-            fraud=fraud,
+            fraud_rules=FraudRuleService(fraud),
             sessions=sessions,
             vault=vault,
             worker=worker,

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.requests import Request
 
-from api.clients.fraud import FraudClient
 from api.clients.vault import VaultClient
 from api.config import Settings
 from api.customers.service import CustomerService
+from api.fraud_rules.service import FraudRuleService
 from api.refunds.service import RefundService
 from api.reviews.service import ReviewService
 from api.services.charges import ChargeService
@@ -31,7 +31,7 @@ class Services:
     # The charge service's own: holding a charge opens its review, canceling it closes one.
     reviews: ReviewService
     webhooks: WebhookService
-    fraud: FraudClient
+    fraud_rules: FraudRuleService
     # The charge routes' reads and the records of Idempotency-Keys (api.routes.idempotent);
     # a feature's routes reach the database through its service alone.
     sessions: sessionmaker[Session]
