@@ -23,16 +23,14 @@ from api.customers.service import CustomerService
 from api.fraud_rules import routes as fraud_rules
 from api.fraud_rules.service import FraudRuleService
 from api.key_cache import KeyCache
+from api.marketplaces import routes as marketplaces
+from api.marketplaces.service import MarketplaceService
 from api.metrics import BusinessMetrics, dead_letter_counter
 from api.openapi import document
 from api.refunds import routes as refunds
 from api.refunds.service import RefundService
 from api.reviews import routes as reviews
-from api.routes import (
-    admin,
-    charges,
-    marketplace,
-)
+from api.routes import charges
 from api.services.charges import ChargeService
 from api.services.completer import Completer
 from api.store.db import make_engine, migrate, session_factory
@@ -167,6 +165,7 @@ def create_app(settings: Settings) -> Starlette:
             reviews=charge_service.reviews,
             webhooks=WebhookService(sessions, live, secret),
             fraud_rules=FraudRuleService(fraud),
+            marketplaces=MarketplaceService(settings, sessions),
             sessions=sessions,
             vault=vault,
             worker=worker,
@@ -194,10 +193,10 @@ def create_app(settings: Settings) -> Starlette:
         routes=[
             health_route(),
             Route("/v1/openapi.json", openapi, methods=["GET"]),
-            *admin.routes,
+            *marketplaces.admin_routes,
             *grouped(
                 [
-                    *marketplace.routes,
+                    *marketplaces.routes,
                     *customers.routes,
                     *charges.routes,
                     *refunds.routes,

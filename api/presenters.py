@@ -271,7 +271,3 @@ def _omitted(value: Any) -> Any:
     if isinstance(value, list):
         return [_omitted(item) for item in value]
     return value
-
-
-def marketplace_json(marketplace: models.Marketplace, livemode: bool) -> dict[str, Any]:
-    return body(as_marketplace(marketplace, livemode))

@@ -15,10 +15,10 @@ from api.presenters import body
 from api.routes.idempotent import respond
 
 
-async def answer(call: Callable[..., BaseModel], *args: Any) -> JSONResponse:
+async def answer(call: Callable[..., BaseModel], *args: Any, status: int = 200) -> JSONResponse:
     """A read (or a DELETE): the service's call, in a worker thread (it blocks on the
     database and the vault), and the resource it returns."""
-    return JSONResponse(body(await run_in_threadpool(call, *args)))
+    return JSONResponse(body(await run_in_threadpool(call, *args)), status_code=status)
 
 
 async def answer_keyed(

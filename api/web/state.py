@@ -11,6 +11,7 @@ from api.clients.vault import VaultClient
 from api.config import Settings
 from api.customers.service import CustomerService
 from api.fraud_rules.service import FraudRuleService
+from api.marketplaces.service import MarketplaceService
 from api.refunds.service import RefundService
 from api.reviews.service import ReviewService
 from api.services.charges import ChargeService
@@ -32,6 +33,7 @@ class Services:
     reviews: ReviewService
     webhooks: WebhookService
     fraud_rules: FraudRuleService
+    marketplaces: MarketplaceService
     # The charge routes' reads and the records of Idempotency-Keys (api.routes.idempotent);
     # a feature's routes reach the database through its service alone.
     sessions: sessionmaker[Session]
