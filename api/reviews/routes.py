@@ -7,19 +7,18 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from api.contracts import ReviewApprove, ReviewReject
+from api.domain.states import REVIEW_REASONS
 from api.web.listing import query, query_filter
 from api.web.request import caller, path_id, read_body
 from api.web.respond import answer, answer_keyed
 from api.web.state import services
 from servicekit import ServiceError
 
-REASONS = ("rule", "score", "test_card")
-
 
 async def list_reviews(request: Request) -> JSONResponse:
     reviews, who = services(request).reviews, await caller(request)
     params = query(request, "reason", "open", "limit")
-    reason = query_filter(params, "reason", REASONS)
+    reason = query_filter(params, "reason", REVIEW_REASONS)
     state = query_filter(params, "open", ("true", "false"))
     raw = params.get("limit", "100")
     if not (isinstance(raw, str) and raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= 100:

@@ -17,6 +17,7 @@ from api.clients.fraud import FraudClient
 from api.clients.vault import VaultClient
 from api.contracts import ListOf
 from api.contracts import Review as ReviewOut
+from api.domain.states import ReviewClosedReason, ReviewReason
 from api.events import record_event
 from api.ids import new_id
 from api.presenters import as_review, body, charge_json
@@ -42,7 +43,7 @@ class ReviewService:
         self._livemode = livemode
 
     def hold(
-        self, charge: Charge, reason: str, rule: dict[str, Any] | None, **changes: Any
+        self, charge: Charge, reason: ReviewReason, rule: dict[str, Any] | None, **changes: Any
     ) -> dict[str, Any]:
         """Move the just-authorised charge to pending_review and open its review; the
         charge's JSON, as the charge service (api.services.charges) answers with it."""
@@ -85,7 +86,7 @@ class ReviewService:
         return ListOf[ReviewOut](data=data, has_more=False, url=url)
 
     def _close(
-        self, review: Review, charge: Charge, new: str, why: str, **changes: Any
+        self, review: Review, charge: Charge, new: str, why: ReviewClosedReason, **changes: Any
     ) -> ReviewOut:
         with self._sessions.begin() as session:
             if not move_charge(session, charge, new, self._livemode, **changes):
@@ -109,7 +110,9 @@ class ReviewService:
             )
         return review, charge
 
-    def approve(self, marketplace_id: str, review_id: str, why: str = "approved") -> ReviewOut:
+    def approve(
+        self, marketplace_id: str, review_id: str, why: ReviewClosedReason = "approved"
+    ) -> ReviewOut:
         """Capture the held authorisation (the vault executes a capture once per charge),
         only with a fresh clearance from fraud: unreachable or refusing, nothing moves."""
         review, charge = self._open(marketplace_id, review_id)
@@ -140,7 +143,11 @@ class ReviewService:
         return self._close(review, charge, "succeeded", why, amount_captured=charge.amount)
 
     def reject(
-        self, marketplace_id: str, review_id: str, block_card: bool = False, why: str = "rejected"
+        self,
+        marketplace_id: str,
+        review_id: str,
+        block_card: bool = False,
+        why: ReviewClosedReason = "rejected",
     ) -> ReviewOut:
         """Void the held authorisation; with block_card, the card joins @blocked_cards."""
         review, charge = self._open(marketplace_id, review_id)
