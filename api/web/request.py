@@ -8,8 +8,8 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 from starlette.requests import Request
 
-from api.forms import typed
 from api.keys import Caller
+from api.web.forms import typed
 from api.web.listing import expand_params, query
 from api.web.state import services
 from servicekit import ServiceError
