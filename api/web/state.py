@@ -34,10 +34,12 @@ class Services:
     webhooks: WebhookService
     fraud_rules: FraudRuleService
     marketplaces: MarketplaceService
-    # The charge routes' reads and the records of Idempotency-Keys (api.routes.idempotent);
-    # a feature's routes reach the database through its service alone.
+    # The charge routes read the database and the vault themselves (to expand a charge),
+    # and a POST under an Idempotency-Key keeps its record (api.routes.idempotent); a
+    # feature's routes reach both through its service alone (tests/test_boundaries.py).
     sessions: sessionmaker[Session]
     vault: VaultClient
+    # Woken by a POST that queued webhooks, to deliver them now; None when it is off.
     worker: WebhookWorker | None
     # This process's lease (api.store.leases): the claims of Idempotency-Keys name it.
     lease_owner: str
