@@ -6,6 +6,7 @@ import datetime as dt
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -17,30 +18,28 @@ from starlette.routing import Route
 from api.clients.fraud import FraudClient
 from api.clients.vault import VaultClient
 from api.config import Settings
+from api.customers import routes as customers
+from api.customers.service import CustomerService
+from api.fraud_rules import routes as fraud_rules
+from api.fraud_rules.service import FraudRuleService
 from api.key_cache import KeyCache
+from api.marketplaces import routes as marketplaces
+from api.marketplaces.service import MarketplaceService
 from api.metrics import BusinessMetrics, dead_letter_counter
 from api.openapi import document
-from api.routes import (
-    admin,
-    cards,
-    charges,
-    customers,
-    events,
-    fraud_rules,
-    marketplace,
-    refunds,
-    reviews,
-    webhooks,
-)
-from api.routes.common import Context, grouped
+from api.refunds import routes as refunds
+from api.refunds.service import RefundService
+from api.reviews import routes as reviews
+from api.routes import charges
 from api.services.charges import ChargeService
 from api.services.completer import Completer
-from api.services.customers import CustomerService
-from api.services.refunds import RefundService
-from api.services.webhooks import WebhookService
 from api.store.db import make_engine, migrate, session_factory
 from api.store.leases import LeaseKeeper
+from api.web.callers import Callers
+from api.web.state import Services
+from api.webhooks import routes as webhooks
 from api.webhooks.deliveries import RetryPolicy
+from api.webhooks.service import WebhookService
 from api.webhooks.worker import WebhookWorker
 from servicekit.asgi import EXCEPTION_HANDLERS, StripeHeaders, health_route
 from servicekit.errors import error_body
@@ -67,6 +66,24 @@ async def not_served(request: Request, exc: Exception) -> Response:
     return JSONResponse(error_body("invalid_request_error", "resource_missing", message), 404)
 
 
+def grouped(routes: list[Route]) -> list[Route]:
+    """One route per path, dispatching by method: a 405 then names every allowed method."""
+    handlers: dict[str, dict[str, Any]] = {}
+    for route in routes:
+        for method in route.methods or ():
+            if method != "HEAD":
+                handlers.setdefault(route.path, {})[method] = route.endpoint
+
+    def dispatcher(table: dict[str, Any]) -> Any:
+        async def dispatch(request: Request) -> Response:
+            response: Response = await table[request.method](request)
+            return response
+
+        return dispatch
+
+    return [Route(path, dispatcher(table), methods=list(table)) for path, table in handlers.items()]
+
+
 def create_app(settings: Settings) -> Starlette:
     metrics = HttpMetrics()
     dead_letters = dead_letter_counter(metrics.registry).labels(settings.mode)
@@ -76,7 +93,9 @@ def create_app(settings: Settings) -> Starlette:
             dead_letters.inc()
 
     @asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+    async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
+        """Builds the services, yields them as the lifespan state routes read
+        (api.web.state), and closes what they hold."""
         engine = make_engine(settings.resolved_database_url())
         migrate(engine)
         timeout = settings.upstream_timeout_seconds
@@ -96,11 +115,10 @@ def create_app(settings: Settings) -> Starlette:
         secret = settings.key_hash_secret.get_secret_value().encode()
         live = settings.livemode
         charge_service = ChargeService(sessions, vault, fraud, live, secret)
-        refund_service = RefundService(sessions, vault, live, secret)
+        refund_service = RefundService(sessions, vault, charge_service, live, secret)
 
         lease = LeaseKeeper(sessions, dt.timedelta(seconds=settings.lease_seconds))
         lease.start()
-        app.state.lease_owner = lease.owner  # claims of Idempotency-Keys name it
         completer = None
         if settings.completer:
             completer = Completer(
@@ -138,17 +156,20 @@ def create_app(settings: Settings) -> Starlette:
             )
         keys = KeyCache()
         keys.listen(engine)
-        app.state.ctx = Context(
+        services = Services(
             settings=settings,
-            sessions=sessions,
-            vault=vault,
+            callers=Callers(settings, sessions, keys),
             charges=charge_service,
             refunds=refund_service,
             customers=CustomerService(sessions, vault, live, secret),
+            reviews=charge_service.reviews,
             webhooks=WebhookService(sessions, live, secret),
+            fraud_rules=FraudRuleService(fraud),
+            marketplaces=MarketplaceService(settings, sessions),
+            sessions=sessions,
+            vault=vault,
             worker=worker,
-            fraud=fraud,
-            keys=keys,
+            lease_owner=lease.owner,
         )
         if worker is not None:
             worker.on_outcome = metrics_outcome
@@ -156,7 +177,7 @@ def create_app(settings: Settings) -> Starlette:
         business = BusinessMetrics(sessions, settings.mode)
         metrics.registry.register(business)
         with metrics_listener(metrics.registry, settings.metrics_host, settings.metrics_port):
-            yield
+            yield {"services": services}
         metrics.registry.unregister(business)
         if worker is not None:
             worker.stop()
@@ -172,15 +193,13 @@ def create_app(settings: Settings) -> Starlette:
         routes=[
             health_route(),
             Route("/v1/openapi.json", openapi, methods=["GET"]),
-            *admin.routes,
+            *marketplaces.admin_routes,
             *grouped(
                 [
-                    *marketplace.routes,
+                    *marketplaces.routes,
                     *customers.routes,
-                    *cards.routes,
                     *charges.routes,
                     *refunds.routes,
-                    *events.routes,
                     *webhooks.routes,
                     *fraud_rules.routes,
                     *reviews.routes,

@@ -1,9 +1,12 @@
-"""Rows to the public JSON shapes of api.contracts."""
+"""Rows to the resources of api.contracts (`as_charge`, `as_customer`, …), and a resource to
+its JSON body (`body`): what every feature's service returns and every route sends."""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any
+
+from pydantic import BaseModel
 
 from api import contracts as out
 from api.store import models
@@ -79,7 +82,7 @@ def stripe_status(charge: models.Charge) -> str:
     return "failed"  # failed, blocked
 
 
-def charge_json(charge: models.Charge, livemode: bool) -> dict[str, Any]:
+def as_charge(charge: models.Charge, livemode: bool) -> out.Charge:
     fraud = None
     if charge.fraud_decision is not None and charge.fraud_score is not None:
         fraud = out.FraudOutcome(
@@ -118,10 +121,15 @@ def charge_json(charge: models.Charge, livemode: bool) -> dict[str, Any]:
         fraud=fraud,
         livemode=livemode,
         created=unix(charge.created),
-    ).model_dump(mode="json", exclude={"refunds"})
+    )
 
 
-def refund_json(refund: models.Refund, livemode: bool) -> dict[str, Any]:
+def charge_json(charge: models.Charge, livemode: bool) -> dict[str, Any]:
+    """The charge's JSON (its refunds only when expanded, by the charge routes)."""
+    return as_charge(charge, livemode).model_dump(mode="json", exclude={"refunds"})
+
+
+def as_refund(refund: models.Refund, livemode: bool) -> out.Refund:
     return out.Refund(
         id=refund.id,
         amount=refund.amount,
@@ -134,10 +142,10 @@ def refund_json(refund: models.Refund, livemode: bool) -> dict[str, Any]:
         failure_message=refund.failure_message,
         livemode=livemode,
         created=unix(refund.created),
-    ).model_dump(mode="json")
+    )
 
 
-def customer_json(customer: models.Customer, livemode: bool) -> dict[str, Any]:
+def as_customer(customer: models.Customer, livemode: bool) -> out.Customer:
     return out.Customer(
         id=customer.id,
         email=customer.email,
@@ -147,10 +155,10 @@ def customer_json(customer: models.Customer, livemode: bool) -> dict[str, Any]:
         default_source=customer.default_card,
         livemode=livemode,
         created=unix(customer.created),
-    ).model_dump(mode="json")
+    )
 
 
-def customer_card_json(card: models.CustomerCard, livemode: bool) -> dict[str, Any]:
+def as_card(card: models.CustomerCard, livemode: bool) -> out.Card:
     return out.Card(
         id=card.id,
         brand=card.brand,
@@ -160,23 +168,24 @@ def customer_card_json(card: models.CustomerCard, livemode: bool) -> dict[str, A
         fingerprint=card.fingerprint,
         customer=card.customer_id,
         livemode=livemode,
-    ).model_dump(mode="json")
+    )
 
 
-def event_json(event: models.Event, livemode: bool) -> dict[str, Any]:
+def as_event(event: models.Event, livemode: bool) -> out.Event:
     return out.Event(
         id=event.id,
         type=event.type,
         data=event.data,
         livemode=livemode,
         created=unix(event.created),
-    ).model_dump(mode="json")
+    )
 
 
-def endpoint_json(
+def as_endpoint(
     endpoint: models.WebhookEndpoint, livemode: bool, secret: str | None = None
-) -> dict[str, Any]:
-    body = out.WebhookEndpoint(
+) -> out.WebhookEndpoint:
+    """The endpoint; its `secret` only as it is made or rolled (left out of its body else)."""
+    return out.WebhookEndpoint(
         id=endpoint.id,
         url=endpoint.url,
         description=endpoint.description,
@@ -185,15 +194,12 @@ def endpoint_json(
         secret=secret,
         livemode=livemode,
         created=unix(endpoint.created),
-    ).model_dump(mode="json")
-    if secret is None:
-        del body["secret"]  # shown once, at creation
-    return body
+    )
 
 
-def delivery_json(
+def as_delivery(
     delivery: models.WebhookDelivery, event_type: str, livemode: bool
-) -> dict[str, Any]:
+) -> out.WebhookDelivery:
     return out.WebhookDelivery(
         id=delivery.id,
         endpoint=delivery.endpoint_id,
@@ -207,13 +213,61 @@ def delivery_json(
         last_error=delivery.last_error,
         livemode=livemode,
         created=unix(delivery.created),
-    ).model_dump(mode="json")
+    )
 
 
-def marketplace_json(marketplace: models.Marketplace, livemode: bool) -> dict[str, Any]:
+def as_marketplace(marketplace: models.Marketplace, livemode: bool) -> out.Marketplace:
     return out.Marketplace(
         id=marketplace.id,
         name=marketplace.name,
         livemode=livemode,
         created=unix(marketplace.created),
-    ).model_dump(mode="json")
+    )
+
+
+def as_review(review: models.Review, charge: models.Charge, livemode: bool) -> out.Review:
+    return out.Review(
+        id=review.id,
+        charge=review.charge_id,
+        open=review.open,
+        reason=review.reason,
+        rule=review.rule_id,
+        closed_reason=review.closed_reason,
+        amount=charge.amount,
+        currency=charge.currency,
+        livemode=livemode,
+        created=unix(review.created),
+        closed=maybe_unix(review.closed_at),
+    )
+
+
+def refund_json(refund: models.Refund, livemode: bool) -> dict[str, Any]:
+    return body(as_refund(refund, livemode))
+
+
+def customer_json(customer: models.Customer, livemode: bool) -> dict[str, Any]:
+    return body(as_customer(customer, livemode))
+
+
+def event_json(event: models.Event, livemode: bool) -> dict[str, Any]:
+    return body(as_event(event, livemode))
+
+
+# What Stripe leaves out of an object while it holds nothing: a charge's `refunds` (there
+# with expand[]=refunds), an endpoint's `secret` (shown as it is made or rolled, never after).
+OMITTED_WHEN_NULL = {"charge": frozenset({"refunds"}), "webhook_endpoint": frozenset({"secret"})}
+
+
+def body(resource: BaseModel) -> dict[str, Any]:
+    """A resource as its JSON body, expanded objects and lists included."""
+    shown: dict[str, Any] = _omitted(resource.model_dump(mode="json"))
+    return shown
+
+
+def _omitted(value: Any) -> Any:
+    if isinstance(value, dict):
+        hidden = OMITTED_WHEN_NULL.get(str(value.get("object")), frozenset())
+        return {k: _omitted(v) for k, v in value.items() if not (k in hidden and v is None)}
+    if isinstance(value, list):
+        return [_omitted(item) for item in value]
+    return value

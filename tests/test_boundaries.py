@@ -12,6 +12,8 @@
 - Domain modules (`*/domain/*`) import no web framework, not even through what they import.
 - Settlement code never imports the vault's crypto or its card types; neither it nor the
   audit archive reaches them through what it imports.
+- A route module of the API's features (`api/<feature>/routes.py`) reaches the database
+  only through its feature's service: it imports no SQL and no store, its own or shared.
 - The `strongroom` command changes the vault only through its signed operator commands:
   it imports none of the vault's write paths (its store, crypto, services, the writer of
   its audit log), but for the read-only checker's queries.
@@ -321,6 +323,26 @@ def cli_writes_no_vault_behind_its_back(graph: Graph) -> list[str]:
     return found
 
 
+def _reads_the_database(name: str) -> bool:
+    parts = name.split(".")
+    return (
+        parts[0] == "sqlalchemy"
+        or _is_under(name, ("api.store",))
+        or (parts[0] == "api" and parts[2:3] == ["store"])
+    )
+
+
+def api_routes_read_no_database(graph: Graph) -> list[str]:
+    """What a feature's routes of the API import of SQL or a store (api.store, a feature's
+    store): they parse, call the service, present. Their own imports, not what those run."""
+    found = []
+    for module in graph.in_package("api"):
+        if module.rpartition(".")[2] == "routes" and module.count(".") == 2:
+            imported = graph.modules[module]
+            found += [f"{module} imports {n}" for n in sorted(imported) if _reads_the_database(n)]
+    return found
+
+
 RULES = (
     pci_imports_no_other_package,
     pci_imports_only_allowed_libraries,
@@ -331,6 +353,7 @@ RULES = (
     settlement_imports_no_crypto,
     hosted_packages_reach_no_card_code,
     cli_writes_no_vault_behind_its_back,
+    api_routes_read_no_database,
 )
 
 
@@ -391,6 +414,14 @@ def test_the_cli_imports_none_of_the_vaults_writers_but_the_checkers_readers() -
     assert cli_writes_no_vault_behind_its_back(graph) == []
 
 
+def test_the_api_routes_read_the_database_only_through_their_service() -> None:
+    graph = repo()
+    routes = {m for m in graph.modules if m.startswith("api.") and m.endswith(".routes")}
+    assert {"api.customers.routes", "api.refunds.routes", "api.webhooks.routes"} <= routes
+    assert "api.customers.store" in graph.modules["api.customers.service"]
+    assert api_routes_read_no_database(graph) == []
+
+
 # The checker itself: a throwaway tree with one bad import per rule.
 
 PLANTED = {
@@ -415,6 +446,11 @@ PLANTED = {
     "api/helpers.py": "from starlette.responses import Response\n",
     "api/client.py": "import fraud.contracts\n",
     "api/errors.py": "from servicekit import errors\n",
+    "api/customers/__init__.py": "",
+    "api/customers/store.py": "",
+    "api/customers/routes.py": "from sqlalchemy import select\nfrom api.customers import store\n",
+    "api/refunds/__init__.py": "",
+    "api/refunds/routes.py": "from api.store.models import Refund\n",
     "router/__init__.py": "",
     "fraud/__init__.py": "",
     "fraud/contracts.py": "",
@@ -478,6 +514,13 @@ def test_each_rule_fails_on_a_planted_bad_import(tmp_path: Path) -> None:
         "strongroom.marketplaces imports vault.admin",
         "strongroom.marketplaces imports vault.store",
         "strongroom.marketplaces imports vault.store.repository",
+    ]
+    assert api_routes_read_no_database(graph) == [
+        "api.customers.routes imports api.customers.store",
+        "api.customers.routes imports sqlalchemy",
+        "api.customers.routes imports sqlalchemy.select",
+        "api.refunds.routes imports api.store.models",
+        "api.refunds.routes imports api.store.models.Refund",
     ]
 
 

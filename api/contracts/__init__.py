@@ -20,6 +20,7 @@ from api.contracts.events import (
     WebhookEndpointUpdate,
 )
 from api.contracts.refunds import Refund, RefundCreate
+from api.contracts.reviews import Review, ReviewApprove, ReviewReject
 
 __all__ = [
     "Card",
@@ -42,6 +43,9 @@ __all__ = [
     "Outcome",
     "Refund",
     "RefundCreate",
+    "Review",
+    "ReviewApprove",
+    "ReviewReject",
     "WebhookDelivery",
     "WebhookEndpoint",
     "WebhookEndpointCreate",

@@ -36,9 +36,33 @@ RefundStatus = Literal["pending", "succeeded", "failed"]
 EndpointStatus = Literal["enabled", "disabled"]
 DeliveryStatus = Literal["pending", "succeeded", "dead"]
 
+# Where a request that dies leaves a charge (api.services.charges), and the completer finds
+# it; `recorded`: nothing left unfinished. (`started` is no longer reached.)
+RecoveryPoint = Literal[
+    "started",
+    "assessed",
+    "vault_called",
+    "capture_requested",
+    "void_requested",
+    "recorded",
+]
+# A merchant key: a secret key may do everything, a publishable one only tokenise.
+KeyKind = Literal["secret", "publishable"]
+# What opened a review: a review rule, the score's threshold, or a test card that asks
+# for one; and how it closed.
+ReviewReason = Literal["rule", "score", "test_card"]
+ReviewClosedReason = Literal[
+    "approved",
+    "rejected",
+    "timed_out_approved",
+    "timed_out_rejected",
+    "canceled",
+]
+
 CHARGE_STATUSES: tuple[ChargeStatus, ...] = get_args(ChargeStatus)
 REFUND_STATUSES: tuple[RefundStatus, ...] = get_args(RefundStatus)
 DELIVERY_STATUSES: tuple[DeliveryStatus, ...] = get_args(DeliveryStatus)
+REVIEW_REASONS: tuple[ReviewReason, ...] = get_args(ReviewReason)
 
 CHARGE_TRANSITIONS: dict[tuple[str, str], str] = {
     ("pending", "succeeded"): "charge.succeeded",

@@ -14,19 +14,20 @@ from api.card_errors import refused
 from api.contracts import Card, ChargeCapture, ChargeCreate, ChargeUpdate
 from api.contracts.common import NoParameters
 from api.presenters import charge_json, customer_json, refund_json
-from api.routes.common import Context, caller, context, expansions, path_id, read_body
 from api.routes.idempotent import respond
-from api.routes.listing import (
+from api.services.common import owned
+from api.store.models import Charge, Customer, Refund
+from api.store.queries import fetch_page
+from api.web.listing import (
     LIST_PARAMETERS,
     expand_params,
-    fetch_page,
     listing,
     page_params,
     query,
     query_filter,
 )
-from api.services.common import owned
-from api.store.models import Charge, Customer, Refund
+from api.web.request import caller, expansions, path_id, read_body
+from api.web.state import Services, services
 
 # `card` is Strongroom's older name of `source`.
 EXPANDABLE = {"source", "card", "customer", "refunds"}
@@ -35,7 +36,7 @@ STATUSES = ("succeeded", "pending", "failed")
 
 
 def expand_charge(
-    ctx: Context, marketplace_id: str, charge: dict[str, Any], wanted: set[str]
+    ctx: Services, marketplace_id: str, charge: dict[str, Any], wanted: set[str]
 ) -> dict[str, Any]:
     """Replace ids by the objects they name (runs in a worker thread)."""
     customer_id = charge["customer"]
@@ -73,7 +74,7 @@ def expand_charge(
 
 
 async def create_charge(request: Request) -> JSONResponse:
-    ctx = context(request)
+    ctx = services(request)
     who = await caller(request)
     body, raw = await read_body(request, ChargeCreate, EXPANDABLE)
     wanted = expansions(request, raw, EXPANDABLE)
@@ -89,7 +90,7 @@ async def create_charge(request: Request) -> JSONResponse:
 
 
 async def retrieve_charge(request: Request) -> JSONResponse:
-    ctx = context(request)
+    ctx = services(request)
     who = await caller(request)
     wanted = expand_params(query(request, "expand"), EXPANDABLE)
     charge_id = path_id(request)
@@ -103,7 +104,7 @@ async def retrieve_charge(request: Request) -> JSONResponse:
 
 
 async def list_charges(request: Request) -> JSONResponse:
-    ctx = context(request)
+    ctx = services(request)
     who = await caller(request)
     params = query(request, *LIST_PARAMETERS, *FILTERS)
     page = page_params(params)
@@ -141,7 +142,7 @@ def status_is(status: str) -> ColumnElement[bool]:
 
 
 async def update_charge(request: Request) -> JSONResponse:
-    ctx = context(request)
+    ctx = services(request)
     who = await caller(request)
     body, raw = await read_body(request, ChargeUpdate)
     charge_id = path_id(request)
@@ -151,7 +152,7 @@ async def update_charge(request: Request) -> JSONResponse:
 
 
 async def capture_charge(request: Request) -> JSONResponse:
-    ctx = context(request)
+    ctx = services(request)
     who = await caller(request)
     body, raw = await read_body(request, ChargeCapture, EXPANDABLE)
     wanted = expansions(request, raw, EXPANDABLE)
@@ -165,7 +166,7 @@ async def capture_charge(request: Request) -> JSONResponse:
 
 
 async def cancel_charge(request: Request) -> JSONResponse:
-    ctx = context(request)
+    ctx = services(request)
     who = await caller(request)
     _, raw = await read_body(request, NoParameters)
     charge_id = path_id(request)

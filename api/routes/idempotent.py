@@ -12,7 +12,7 @@ from starlette.responses import JSONResponse
 
 from api import idempotency
 from api.keys import Caller
-from api.routes.common import context
+from api.web.state import services
 from api.webhooks.deliveries import QUEUED
 from servicekit import ServiceError, error_body
 
@@ -41,7 +41,7 @@ async def respond(
 
     `run` gets the claim's seed (None without a key) to derive the ids of what it creates.
     """
-    ctx = context(request)
+    ctx = services(request)
     key = request.headers.get("idempotency-key")
     queued = QUEUED.count
     if key is None:
@@ -54,7 +54,7 @@ async def respond(
     digest = idempotency.request_hash(request.method, request.url.path, request.url.query, raw_body)
     # The process's lease (api.store.leases), if it keeps one: a retry after this process
     # dies takes the key over as soon as the lease lapses.
-    owner = getattr(request.app.state, "lease_owner", None)
+    owner = ctx.lease_owner
     sessions = ctx.sessions
 
     def keyed() -> tuple[idempotency.Stored, dict[str, str], bool]:
@@ -80,6 +80,6 @@ async def respond(
 def _wake(request: Request, queued: int) -> None:
     """A POST that queued webhooks (as its events were recorded, now committed): deliver
     them now rather than at the next poll. `queued` is the count before the POST ran."""
-    worker = context(request).worker
+    worker = services(request).worker
     if worker is not None and QUEUED.count != queued:
         worker.wake()

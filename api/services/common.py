@@ -1,41 +1,41 @@
-"""What the services share: finding a marketplace's own object, moving a state machine."""
+"""The charge's state machine as its services move it: compare-and-set on its revision,
+the recovery points, the capture or void the vault confirms.
+
+`owned` and `updated_metadata` are shared by every feature (api.store.queries,
+api.domain.metadata); the charge service imports them from here.
+"""
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from typing import Any, Protocol, TypeVar
+from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.clients.vault import VaultSettlement, VaultTimeout, VaultUnreachable
-from api.domain.states import RefundStatus, charge_event, refund_event
+from api.domain.metadata import updated_metadata
+from api.domain.states import charge_event
 from api.events import record_event
-from api.ids import well_formed
-from api.presenters import charge_json, refund_json
-from api.store.models import Charge, Refund, utcnow
-from servicekit import NotFound, ServiceError, UpstreamError
+from api.presenters import charge_json
+from api.store.models import Charge, utcnow
+from api.store.queries import changed, owned
+from servicekit import ServiceError, UpstreamError
 
 # The recovery point of a charge with nothing left to do (api.services.charges lists all).
 RECORDED = "recorded"
 
-
-class Owned(Protocol):
-    marketplace_id: str
-
-
-Row = TypeVar("Row", bound=Owned)
-
-
-def owned(
-    session: Session, model: type[Row], object_id: str, marketplace_id: str, param: str, noun: str
-) -> Row:
-    """The marketplace's own object, or 404: another marketplace's (or mode's) does not exist."""
-    row = session.get(model, object_id) if well_formed(object_id) else None
-    if row is None or row.marketplace_id != marketplace_id or getattr(row, "deleted", False):
-        raise NotFound(f"No such {noun}: '{object_id}'.", param=param)
-    return row
+__all__ = [
+    "advance_charge",
+    "move_charge",
+    "owned",
+    "request_mark",
+    "settled_at_vault",
+    "settled_by",
+    "settled_under",
+    "updated_metadata",
+]
 
 
 def move_charge(session: Session, charge: Charge, new: str, livemode: bool, **changes: Any) -> bool:
@@ -86,42 +86,11 @@ def _compare_and_set(session: Session, charge: Charge, values: dict[str, Any]) -
         )
         .values(**values)
     )
-    if not moved.rowcount:  # type: ignore[attr-defined]
+    if not changed(moved):
         return False
     for name, value in values.items():
         setattr(charge, name, value)
     return True
-
-
-def move_refund(
-    session: Session, refund: Refund, new: RefundStatus, livemode: bool, **changes: Any
-) -> bool:
-    event = refund_event(refund.status, new)
-    moved = session.execute(
-        update(Refund)
-        .where(Refund.id == refund.id, Refund.status == refund.status)
-        .values(status=new, **changes)
-    )
-    if not moved.rowcount:  # type: ignore[attr-defined]
-        return False
-    refund.status = new
-    for name, value in changes.items():
-        setattr(refund, name, value)
-    record_event(session, refund.marketplace_id, event, refund_json(refund, livemode))
-    return True
-
-
-def updated_metadata(
-    current: dict[str, Any], given: dict[str, str] | None, fields_set: set[str]
-) -> dict[str, Any]:
-    """Stripe's update of metadata: keys merge, a key given "" is removed, and metadata
-    given empty (`metadata=` in a form, null in JSON) clears it all."""
-    if "metadata" not in fields_set:
-        return current
-    if given is None:
-        return {}
-    merged = {**current, **given}
-    return {key: value for key, value in merged.items() if value != ""}
 
 
 def request_mark(seed: str | None) -> str | None:

@@ -18,7 +18,16 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from api.domain.states import ChargeStatus, DeliveryStatus, EndpointStatus, RefundStatus
+from api.domain.states import (
+    ChargeStatus,
+    DeliveryStatus,
+    EndpointStatus,
+    KeyKind,
+    RecoveryPoint,
+    RefundStatus,
+    ReviewClosedReason,
+    ReviewReason,
+)
 
 Id = Annotated[str, mapped_column(String(64), primary_key=True)]
 Ref = Annotated[str, mapped_column(String(64), index=True)]
@@ -52,7 +61,7 @@ class ApiKey(Base):
     # HMAC-SHA256 of the key under the stack's key-hash secret; the key itself is not kept.
     key_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     marketplace_id: Mapped[str] = mapped_column(ForeignKey("marketplaces.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(16))  # "secret" or "publishable"
+    kind: Mapped[KeyKind] = mapped_column(String(16))
     created: Mapped[Timestamp] = mapped_column(default=utcnow)
     # Set when the key is rolled: it works until then (the overlap), never after.
     expires_at: Mapped[dt.datetime | None]
@@ -117,9 +126,8 @@ class Charge(Base):
     fraud_rule: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     review_id: Mapped[str | None] = mapped_column(String(64))
     created: Mapped[Timestamp] = mapped_column(default=utcnow, index=True)
-    # Where a crash would leave the charge (api.services.recovery): started, assessed,
-    # vault_called, capture_requested, void_requested, or recorded (nothing unfinished).
-    recovery_point: Mapped[str] = mapped_column(String(20), default="recorded")
+    # Where a crash would leave the charge (api.services.charges lists the points).
+    recovery_point: Mapped[RecoveryPoint] = mapped_column(String(20), default="recorded")
     # When it reached that point: the completer takes what has stayed there too long.
     recovery_at: Mapped[Timestamp] = mapped_column(default=utcnow)
     # What finishing it needs: the clearance to resend, or the capture or void asked for.
@@ -139,11 +147,9 @@ class Review(Base):
     marketplace_id: Mapped[str] = mapped_column(String(64))
     charge_id: Mapped[str] = mapped_column(ForeignKey("charges.id"), index=True)
     open: Mapped[bool] = mapped_column(Boolean, default=True)
-    # Why it opened: "rule" (a review rule), "score" (the threshold), "test_card".
-    reason: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[ReviewReason] = mapped_column(String(16))
     rule_id: Mapped[str | None] = mapped_column(String(64))
-    # approved | rejected | timed_out_approved | timed_out_rejected | canceled
-    closed_reason: Mapped[str | None] = mapped_column(String(32))
+    closed_reason: Mapped[ReviewClosedReason | None] = mapped_column(String(32))
     closed_at: Mapped[dt.datetime | None]
     created: Mapped[Timestamp] = mapped_column(default=utcnow)
 

@@ -13,9 +13,9 @@ from sqlalchemy import update
 from api.clients.fraud import FraudClient
 from api.clients.vault import VaultClient
 from api.ids import new_id
+from api.refunds.service import RefundService
 from api.services.charges import ChargeService
 from api.services.completer import complete_charges, complete_refunds
-from api.services.refunds import RefundService
 from api.store.db import make_engine, session_factory
 from api.store.models import Charge, Event, IdempotencyRecord, Refund, utcnow
 from tests.api.conftest import Stacks
@@ -33,11 +33,8 @@ def services(sqlite_stacks: Stacks) -> Iterator[tuple[ChargeService, RefundServi
     fraud = FraudClient(settings.fraud_url, settings.fraud_credential.get_secret_value(), 10)
     sessions = session_factory(engine)
     secret = settings.key_hash_secret.get_secret_value().encode()
-    yield (
-        ChargeService(sessions, vault, fraud, False, secret),
-        RefundService(sessions, vault, False, secret),
-        sessions,
-    )
+    charges = ChargeService(sessions, vault, fraud, False, secret)
+    yield charges, RefundService(sessions, vault, charges, False, secret), sessions
     vault.close()
     fraud.close()
     engine.dispose()
@@ -255,7 +252,7 @@ def test_a_refund_the_vault_answered_5xx_stays_pending_and_is_finished_later(
     from servicekit import ServiceError
     from tests.helpers.servers import serving
 
-    _, refunds, sessions = services
+    charges, refunds, sessions = services
     shop = sqlite_stacks.marketplace()
     charge_id = charged(sqlite_stacks, shop)
     refund_id = new_id("re")
@@ -273,7 +270,7 @@ def test_a_refund_the_vault_answered_5xx_stays_pending_and_is_finished_later(
         with sessions() as session:
             refund = session.get_one(Refund, refund_id)
         with pytest.raises(ServiceError) as pending:
-            RefundService(sessions, vault, False, secret).execute(refund)
+            RefundService(sessions, vault, charges, False, secret).execute(refund)
         vault.close()
     assert (pending.value.status_code, pending.value.code) == (502, "refund_pending")
     with sessions() as session:  # no outcome: not failed, the reservation kept

@@ -15,9 +15,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-import api.admin
 import api.app
 import api.config
+import api.marketplaces.admin
 from api import idempotency
 from api.ids import derived_id
 from api.store.db import make_engine, session_factory
@@ -172,7 +172,7 @@ def slow_vault_api(sqlite_stacks: Stacks, tmp_path) -> Iterator[tuple[str, list[
     )
     with serving(vault) as vault_url:
         settings = settings.model_copy(update={"vault_url": vault_url})
-        api.admin.register_marketplace(
+        api.marketplaces.admin.register_marketplace(
             settings, "mkt_slowvault0001", "slow", ["sk_test_" + "s" * 32]
         )
         with serving(api.app.create_app(settings)) as url:

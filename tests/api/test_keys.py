@@ -7,7 +7,7 @@ import datetime as dt
 import httpx
 import pytest
 
-from api.admin import roll_key
+from api.marketplaces.admin import roll_key
 from tests.api.conftest import Stacks
 
 

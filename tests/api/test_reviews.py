@@ -11,7 +11,7 @@ import pytest
 
 from api.clients.fraud import FraudClient
 from api.clients.vault import VaultClient, VaultSettlement
-from api.services.reviews import ReviewService
+from api.reviews.service import ReviewService
 from api.store.db import make_engine, session_factory
 from servicekit import ServiceError, UpstreamError
 from strongroom.marketplaces import MarketplaceKeys

@@ -7,13 +7,14 @@ import datetime as dt
 from sqlalchemy import text
 
 from api.config import Settings
+from api.domain.states import KeyKind
 from api.key_cache import CHANNEL
 from api.keys import hash_key
 from api.store.db import make_engine, migrate, session_factory
 from api.store.models import ApiKey, Marketplace, utcnow
 
 
-def _kind(settings: Settings, key: str) -> str:
+def _kind(settings: Settings, key: str) -> KeyKind:
     if not key.startswith((f"sk_{settings.mode}_", f"pk_{settings.mode}_")):
         raise ValueError(f"a {settings.mode} stack takes only {settings.mode} keys")
     return "secret" if key.startswith("sk_") else "publishable"

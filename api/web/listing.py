@@ -1,28 +1,18 @@
-"""Cursor pagination and `expand`, as Stripe's lists have them."""
+"""The query of a list, as Stripe's lists take it: cursors, `created`, filters, `expand`.
+
+Read here, the page is fetched by the feature's store (api.store.queries.fetch_page).
+"""
 
 from __future__ import annotations
 
-import datetime as dt
-from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar
+from typing import Any
 
-from sqlalchemy import ColumnElement, select
-from sqlalchemy.orm import InstrumentedAttribute, Session
 from starlette.requests import Request
 
 from api.ids import well_formed
-from servicekit import NotFound, ServiceError
+from api.store.queries import Page
+from servicekit import ServiceError
 from servicekit.body import read_query
-
-
-class Listable(Protocol):
-    id: Any
-    marketplace_id: Any
-    created: Any
-
-
-Row = TypeVar("Row")
-
 
 LIST_PARAMETERS = ("limit", "starting_after", "ending_before", "created", "expand")
 RANGES = ("gt", "gte", "lt", "lte")
@@ -51,14 +41,6 @@ def _integer(value: Any, name: str) -> int | None:
     if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 12:
         return int(value)
     return None
-
-
-@dataclass(frozen=True)
-class Page:
-    limit: int
-    starting_after: str | None
-    ending_before: str | None
-    created: tuple[tuple[str, int], ...] = ()
 
 
 def page_params(params: dict[str, Any]) -> Page:
@@ -123,60 +105,6 @@ def text_filter(params: dict[str, Any], name: str, max_length: int) -> str | Non
     return value
 
 
-def _created_where(m: Any, bounds: tuple[tuple[str, int], ...]) -> list[ColumnElement[bool]]:
-    where = []
-    for op, seconds in bounds:
-        moment = dt.datetime.fromtimestamp(seconds, dt.UTC)
-        # Stored to the microsecond: "created[lte]=T" includes all of second T.
-        if op == "eq":
-            where += [m.created >= moment, m.created < moment + dt.timedelta(seconds=1)]
-        elif op == "gt":
-            where.append(m.created >= moment + dt.timedelta(seconds=1))
-        elif op == "gte":
-            where.append(m.created >= moment)
-        elif op == "lt":
-            where.append(m.created < moment)
-        else:
-            where.append(m.created < moment + dt.timedelta(seconds=1))
-    return where
-
-
-def fetch_page(
-    session: Session,
-    model: type[Row],
-    marketplace_id: str,
-    page: Page,
-    *where: ColumnElement[bool],
-) -> tuple[list[Row], bool]:
-    """Newest first. `starting_after`: older than that object; `ending_before`: newer."""
-    m: Any = model
-    created: InstrumentedAttribute[Any] = m.created
-    query = select(model).where(
-        m.marketplace_id == marketplace_id, *where, *_created_where(m, page.created)
-    )
-    if hasattr(m, "deleted"):
-        query = query.where(m.deleted.is_(False))
-    cursor = page.starting_after or page.ending_before
-    if cursor is not None:
-        anchor = session.get(model, cursor) if well_formed(cursor) else None
-        if anchor is None or getattr(anchor, "marketplace_id", None) != marketplace_id:
-            param = "starting_after" if page.starting_after else "ending_before"
-            raise NotFound(f"No such object: '{cursor}'.", param=param)
-        a: Any = anchor
-        older = (created < a.created) | ((created == a.created) & (m.id < a.id))
-        newer = (created > a.created) | ((created == a.created) & (m.id > a.id))
-        if page.ending_before is not None:
-            rows = list(
-                session.scalars(
-                    query.where(newer).order_by(created.asc(), m.id.asc()).limit(page.limit + 1)
-                )
-            )
-            return list(reversed(rows[: page.limit])), len(rows) > page.limit
-        query = query.where(older)
-    rows = list(session.scalars(query.order_by(created.desc(), m.id.desc()).limit(page.limit + 1)))
-    return rows[: page.limit], len(rows) > page.limit
-
-
 def expand_params(params: dict[str, Any], allowed: set[str], listing: bool = False) -> set[str]:
     """`expand[]=customer`, `expand[0]=customer` or `expand=customer`; in lists,
     `expand[]=data.customer`. `params` is the query, or a POST's body."""
@@ -199,4 +127,5 @@ def expand_params(params: dict[str, Any], allowed: set[str], listing: bool = Fal
 
 
 def listing(request: Request, data: list[dict[str, Any]], has_more: bool) -> dict[str, Any]:
+    """A list's body from the JSON of its objects (the charge routes build theirs so)."""
     return {"object": "list", "data": data, "has_more": has_more, "url": request.url.path}

@@ -1,13 +1,9 @@
-"""/v1/fraud/*: the marketplace's fraud rules, settings and value lists, per mode.
-
-The fraud service keeps and checks them; this stack forwards each call with the
-caller's marketplace (its mode goes with this stack's own credential) and who made it.
-"""
+"""/v1/fraud/*: the marketplace's fraud rules, settings and value lists, per mode, which
+the fraud service keeps (api.fraud_rules.service forwards each call)."""
 
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
@@ -15,7 +11,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from api.clients.fraud import FraudClient
 from api.contracts.common import NoParameters
 from api.contracts.fraud import (
     FraudRuleCreate,
@@ -28,18 +23,13 @@ from api.contracts.fraud import (
 )
 from api.ids import well_formed
 from api.keys import Caller
-from api.routes.common import caller, context, path_id, read_body
 from api.routes.idempotent import respond
+from api.web.request import caller, path_id, read_body
+from api.web.state import services
 from servicekit import NotFound
 
 # What a merchant may add to say which person made a change: printable ASCII, short.
 ACTOR = re.compile(r"[\x20-\x7e]{1,100}")
-
-
-def _client(request: Request) -> FraudClient:
-    client = context(request).fraud
-    assert client is not None  # set by the app's lifespan
-    return client
 
 
 def actor(request: Request, who: Caller) -> str:
@@ -56,10 +46,6 @@ def _id(request: Request) -> str:
     return value
 
 
-def _listing(request: Request, answer: dict[str, Any]) -> dict[str, Any]:
-    return {**answer, "has_more": False, "url": request.url.path}
-
-
 async def _forward(
     request: Request,
     method: str,
@@ -67,20 +53,17 @@ async def _forward(
     model: type[BaseModel] | None = None,
     status: int = 200,
 ) -> JSONResponse:
-    who = await caller(request)
-    client, by = _client(request), actor(request, who)
+    rules, who = services(request).fraud_rules, await caller(request)
+    by = actor(request, who)
     if method == "GET":
-        answer = await run_in_threadpool(client.manage, "GET", path, who.marketplace_id, by)
-        if answer.get("object") == "list":
-            answer = _listing(request, answer)
-        return JSONResponse(answer)
+        return JSONResponse(await run_in_threadpool(rules.read, who.marketplace_id, by, path))
     body, raw = await read_body(request, model or NoParameters)
     payload = body.model_dump(exclude_unset=True) if model else None
     return await respond(
         request,
         who,
         raw,
-        lambda _: client.manage(method, path, who.marketplace_id, by, payload),
+        lambda _: rules.change(who.marketplace_id, by, method, path, payload),
         status=status,
     )
 

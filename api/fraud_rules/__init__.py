@@ -1,0 +1,1 @@
+"""The marketplace's fraud rules, settings and value lists (/v1/fraud/*), kept by fraud."""

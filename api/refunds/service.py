@@ -1,0 +1,270 @@
+"""Refunds: reserve the amount on the charge, have the vault execute it, settle both.
+
+A pending refund is its own recovery point: reserved, maybe sent. Until the vault answers
+it with an outcome, it stays pending (a timeout, a 5xx, a refund the vault is still
+executing), and the merchant's retry sends it again under its id, which the vault executes
+once and replays after; the completer (api.services.completer) reads the vault's record of
+it first and sends it again only if the vault never received it.
+
+The reservation is one conditional UPDATE (`amount_refunded + refund_reserved + amount
+<= amount_captured`), so concurrent refunds can never together pass the capture; a
+failed refund gives its reservation back. The vault enforces the same bound again.
+
+A refund of a charge only authorised releases the whole authorisation (the charge is
+canceled, api.services.charges), and a succeeded refund stands for it, as in Stripe.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Set
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from api.clients.vault import VaultClient, VaultTimeout, VaultUnreachable
+from api.contracts import ListOf, RefundCreate
+from api.contracts import Refund as RefundOut
+from api.domain.states import RefundStatus
+from api.events import record_event
+from api.ids import derived_id, new_id
+from api.presenters import as_charge, as_refund, charge_json, refund_json
+from api.refunds import store
+from api.services.charges import ChargeService
+from api.store.models import Charge, Refund, utcnow
+from api.store.queries import Page
+from servicekit import ServiceError, UpstreamError
+
+log = logging.getLogger("api.refunds")
+
+EXPANDABLE = {"charge"}
+
+
+class RefundService:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        vault: VaultClient,
+        charges: ChargeService,
+        livemode: bool,
+        id_secret: bytes,
+    ) -> None:
+        self.sessions = sessions
+        self._vault = vault
+        self._charges = charges
+        self._livemode = livemode
+        self._id_secret = id_secret
+
+    def create(
+        self,
+        marketplace_id: str,
+        body: RefundCreate,
+        seed: str | None,
+        expand: Set[str] = frozenset(),
+    ) -> RefundOut:
+        """Refund a captured charge, or release an authorised one; with `seed`, the
+        Idempotency-Key's claim, its id is derived, so a retry finds this very refund."""
+        with self.sessions() as session:
+            charge = store.refunded_charge(session, marketplace_id, body.charge)
+        if charge.status == "authorized":
+            return self._expanded(self._release(marketplace_id, body, seed, charge), expand)
+        return self._expanded(self._refund(marketplace_id, body, seed), expand)
+
+    def retrieve(
+        self, marketplace_id: str, refund_id: str, expand: Set[str] = frozenset()
+    ) -> RefundOut:
+        with self.sessions() as session:
+            row = store.refund(session, marketplace_id, refund_id)
+        return self._expanded(self._model(row), expand)
+
+    def list(
+        self,
+        marketplace_id: str,
+        page: Page,
+        charge_id: str | None,
+        expand: Set[str],
+        url: str,
+    ) -> ListOf[RefundOut]:
+        with self.sessions() as session:
+            rows, more = store.refunds_page(session, marketplace_id, page, charge_id)
+        data = [self._expanded(self._model(row), expand) for row in rows]
+        return ListOf[RefundOut](data=data, has_more=more, url=url)
+
+    def _expanded(self, refund: RefundOut, expand: Set[str]) -> RefundOut:
+        if "charge" not in expand or not isinstance(refund.charge, str):
+            return refund
+        with self.sessions() as session:
+            charge = session.get_one(Charge, refund.charge)
+        return refund.model_copy(update={"charge": as_charge(charge, self._livemode)})
+
+    def _refund(self, marketplace_id: str, body: RefundCreate, seed: str | None) -> RefundOut:
+        refund_id = derived_id("re", self._id_secret, seed) if seed else new_id("re")
+        with self.sessions() as session:
+            existing = session.get(Refund, refund_id)
+        if existing is not None:
+            if existing.status == "pending":  # a retry of a request that died: ask again
+                return self.execute(existing)
+            return self._model(existing)
+        try:
+            refund = self._reserve(marketplace_id, refund_id, body)
+        except IntegrityError:
+            # A retry that took the key over from this request reserved it first.
+            with self.sessions() as session:
+                existing = session.get(Refund, refund_id)
+            if existing is None:
+                raise
+            if existing.status == "pending":
+                return self.execute(existing)
+            return self._model(existing)
+        return self.execute(refund)
+
+    def _release(
+        self, marketplace_id: str, body: RefundCreate, seed: str | None, charge: Charge
+    ) -> RefundOut:
+        """Cancel the authorised charge, and record the refund that stands for it."""
+        if body.amount is not None and body.amount != charge.amount:
+            raise ServiceError(
+                "An uncaptured charge is refunded in full (its authorisation released); "
+                "capture part of it to keep the rest.",
+                code="amount_invalid",
+                param="amount",
+            )
+        self._charges.cancel(marketplace_id, charge.id)
+        refund_id = derived_id("re", self._id_secret, seed) if seed else new_id("re")
+        with self.sessions.begin() as session:
+            existing = session.get(Refund, refund_id)
+            if existing is not None:
+                return self._model(existing)
+            refund = Refund(
+                id=refund_id,
+                marketplace_id=marketplace_id,
+                charge_id=charge.id,
+                amount=charge.amount,
+                currency=charge.currency,
+                reason=body.reason,
+                metadata_=body.metadata,
+                status="succeeded",
+                created=utcnow(),
+            )
+            session.add(refund)
+            session.flush()
+            record_event(
+                session, marketplace_id, "refund.created", refund_json(refund, self._livemode)
+            )
+            return self._model(refund)
+
+    def _model(self, refund: Refund) -> RefundOut:
+        return as_refund(refund, self._livemode)
+
+    def _reserve(self, marketplace_id: str, refund_id: str, body: RefundCreate) -> Refund:
+        with self.sessions.begin() as session:
+            charge = store.refunded_charge(session, marketplace_id, body.charge)
+            if charge.status != "succeeded":
+                raise ServiceError(
+                    f"Charge {charge.id} cannot be refunded: it was not captured.",
+                    code="charge_not_refundable",
+                    param="charge",
+                )
+            left = charge.amount_captured - charge.amount_refunded - charge.refund_reserved
+            if left <= 0:
+                raise ServiceError(
+                    f"Charge {charge.id} has already been refunded.",
+                    code="charge_already_refunded",
+                    param="charge",
+                )
+            amount = body.amount or left
+            if not store.reserve(session, charge, amount):
+                raise ServiceError(
+                    f"The refund ({amount}) is greater than what is left to refund ({left}).",
+                    code="amount_too_large",
+                    param="amount",
+                )
+            refund = Refund(
+                id=refund_id,
+                marketplace_id=marketplace_id,
+                charge_id=charge.id,
+                amount=amount,
+                currency=charge.currency,
+                reason=body.reason,
+                metadata_=body.metadata,
+                status="pending",
+                created=utcnow(),
+            )
+            session.add(refund)
+            session.flush()
+            record_event(
+                session, marketplace_id, "refund.created", refund_json(refund, self._livemode)
+            )
+        return refund
+
+    def execute(self, refund: Refund) -> RefundOut:
+        """Have the vault execute the refund (or replay it: the refund id is the key)."""
+        try:
+            result = self._vault.refund(
+                refund.id, refund.charge_id, refund.marketplace_id, refund.amount
+            )
+        except VaultTimeout:
+            # It may have been executed; the refund id makes the retry (the completer) safe.
+            log.error("vault timed out on refund %s; left pending", refund.id)
+            raise self._pending(refund) from None
+        except UpstreamError as exc:
+            # A 5xx of the vault is no outcome (the network may have refunded): pending,
+            # finished from the vault's record by the merchant's retry or the completer.
+            log.error("vault could not finish refund %s: %s; left pending", refund.id, exc.code)
+            raise self._pending(refund) from None
+        except VaultUnreachable:
+            # Not sent this time; but an earlier attempt, or the completer's at this very
+            # moment, may have been executed: never fail it blind. It is sent again.
+            raise self._pending(refund) from None
+        except ServiceError as exc:
+            if exc.code == "refund_in_progress":
+                raise self._pending(refund) from None  # being executed: not failed, not yet
+            return self._finish(refund, "failed", exc.code, exc.message)
+        if result.status == "succeeded":
+            return self._finish(refund, "succeeded", None, None)
+        return self._finish(refund, "failed", result.failure_code, "The refund was declined.")
+
+    def resume(self, refund: Refund) -> RefundOut:
+        """Finish a pending refund from the vault's record (GET /internal/v1/refunds/{id}),
+        sending it again only when the vault never received it: the completer's way, which
+        asks without posting anything while the vault is still executing it."""
+        try:
+            known = self._vault.refund_state(refund.id, refund.marketplace_id)
+        except (VaultUnreachable, VaultTimeout, ServiceError):
+            raise self._pending(refund) from None  # unknown yet: asked again next pass
+        if known is None or (known.charge_id, known.amount) != (refund.charge_id, refund.amount):
+            # Never received (or not this refund: its post is answered 409 and failed).
+            return self.execute(refund)
+        if known.status == "processing":
+            raise self._pending(refund)  # the vault's completer is finishing it
+        if known.status == "succeeded":
+            return self._finish(refund, "succeeded", None, None)
+        return self._finish(refund, "failed", known.failure_code, "The refund was declined.")
+
+    @staticmethod
+    def _pending(refund: Refund) -> ServiceError:
+        return ServiceError(
+            f"The refund {refund.id} is pending: its outcome is not known yet; retry.",
+            code="refund_pending",
+            type="api_error",
+            status_code=502,
+        )
+
+    def _finish(
+        self, refund: Refund, status: RefundStatus, code: str | None, message: str | None
+    ) -> RefundOut:
+        with self.sessions.begin() as session:
+            if not store.move(
+                session, refund, status, self._livemode, failure_code=code, failure_message=message
+            ):
+                return self._model(session.get_one(Refund, refund.id))
+            store.release_reservation(session, refund, refunded=status == "succeeded")
+            if status == "succeeded":
+                charge = session.get_one(Charge, refund.charge_id, populate_existing=True)
+                record_event(
+                    session,
+                    refund.marketplace_id,
+                    "charge.refunded",
+                    charge_json(charge, self._livemode),
+                )
+        return self._model(refund)

@@ -1,0 +1,1 @@
+"""Reviews: charges held for a person to approve (capture) or reject (void): /v1/reviews."""

@@ -1,0 +1,1 @@
+"""What every feature's routes share: the services, the caller, the body, the query, lists."""

@@ -1,0 +1,55 @@
+"""The services the API's lifespan built, as every route reaches them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.requests import Request
+
+from api.clients.vault import VaultClient
+from api.config import Settings
+from api.customers.service import CustomerService
+from api.fraud_rules.service import FraudRuleService
+from api.marketplaces.service import MarketplaceService
+from api.refunds.service import RefundService
+from api.reviews.service import ReviewService
+from api.services.charges import ChargeService
+from api.web.callers import Callers
+from api.webhooks.service import WebhookService
+from api.webhooks.worker import WebhookWorker
+
+
+@dataclass(frozen=True)
+class Services:
+    """Everything a route may call, built once by the app's lifespan (api.app)."""
+
+    settings: Settings
+    callers: Callers
+    charges: ChargeService
+    refunds: RefundService
+    customers: CustomerService
+    # The charge service's own: holding a charge opens its review, canceling it closes one.
+    reviews: ReviewService
+    webhooks: WebhookService
+    fraud_rules: FraudRuleService
+    marketplaces: MarketplaceService
+    # The charge routes read the database and the vault themselves (to expand a charge),
+    # and a POST under an Idempotency-Key keeps its record (api.routes.idempotent); a
+    # feature's routes reach both through its service alone (tests/test_boundaries.py).
+    sessions: sessionmaker[Session]
+    vault: VaultClient
+    # Woken by a POST that queued webhooks, to deliver them now; None when it is off.
+    worker: WebhookWorker | None
+    # This process's lease (api.store.leases): the claims of Idempotency-Keys name it.
+    lease_owner: str
+
+    @property
+    def livemode(self) -> bool:
+        return self.settings.livemode
+
+
+def services(request: Request) -> Services:
+    """The services the lifespan built."""
+    built: Services = request.state.services
+    return built
