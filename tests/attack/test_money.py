@@ -7,6 +7,7 @@ import secrets
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import Any
 
 import httpx
@@ -73,7 +74,7 @@ def test_a_capture_never_answers_200_with_the_charge_uncaptured(
     for _ in range(5):  # the race is lost most times; five tries make it all but certain
         charge = held(target, shop, card)
         path = f"/v1/charges/{charge['id']}/capture"
-        answers = at_once([lambda path=path: post(target, shop.sk_test, path, {})] * 8)
+        answers = at_once([partial(post, target, shop.sk_test, path, {})] * 8)
         for answer in answers:
             if answer.status_code == 200:
                 assert answer.json()["captured"] is True, answer.json()
@@ -86,9 +87,7 @@ def test_concurrent_partial_captures_capture_one_amount(
     charge = held(target, shop, card)
     path = f"/v1/charges/{charge['id']}/capture"
     amounts = [300, 400, 500, 600, 700, 800]
-    answers = at_once(
-        [lambda a=a: post(target, shop.sk_test, path, {"amount": a}) for a in amounts]
-    )
+    answers = at_once([partial(post, target, shop.sk_test, path, {"amount": a}) for a in amounts])
     final = current(target, shop.sk_test, charge["id"])
     assert final["captured"] is True and final["amount_captured"] in amounts
     winners = [a for a in answers if a.status_code == 200 and a.json()["captured"]]
