@@ -208,14 +208,22 @@ class Router:
             await refused(scope, receive, send)
             return
         given = [value for name, value in scope["headers"] if name == b"authorization"]
+        # Which one counts? This router and the API read the first; a proxy or a log in
+        # between may read the last. One request, one key and one idempotency key.
         if len(given) > 1:
-            # Which one names the caller? This router and the API read the first; a proxy
-            # or log in between may read the last. One request, one key: fail closed.
             await _error(
                 401,
                 "authentication_error",
                 "invalid_api_key",
                 "Send one Authorization header, not several.",
+            )(scope, receive, send)
+            return
+        if sum(name == b"idempotency-key" for name, _ in scope["headers"]) > 1:
+            await _error(
+                400,
+                "invalid_request_error",
+                "idempotency_key_invalid",
+                "Send one Idempotency-Key header, not several.",
             )(scope, receive, send)
             return
         authorization = given[0].decode("latin-1") if given else None

@@ -3,6 +3,7 @@ a capture, a refund: each made once, for its amount, and answered as it is."""
 
 from __future__ import annotations
 
+import json
 import secrets
 import time
 from collections.abc import Callable
@@ -16,7 +17,7 @@ import pytest
 from servicekit.crashpoints import VARIABLE
 from strongroom import testcards
 from strongroom.marketplaces import MarketplaceKeys
-from tests.attack.conftest import tokenise
+from tests.attack.conftest import exchange, request, tokenise
 from tests.e2e.conftest import Stack
 
 pytestmark = pytest.mark.e2e
@@ -260,6 +261,23 @@ def test_concurrent_requests_with_one_idempotency_key_make_one_charge(
     with target.client(shop.sk_test) as client:
         listed = client.get("/v1/charges", params={"limit": 100}).json()["data"]
     assert [c["id"] for c in listed if c["metadata"].get("k") == key] == list(ids)
+
+
+def test_two_idempotency_keys_on_one_request_are_refused_and_charge_nothing(
+    target: Stack, shop: MarketplaceKeys, card: str
+) -> None:
+    first, second = ("attack-" + secrets.token_hex(6) for _ in range(2))
+    body = f'{{"card": "{card}", "amount": 100, "currency": "usd"}}'.encode()
+    keys = (f"Idempotency-Key: {first}", f"Idempotency-Key: {second}")
+    sent = request(shop.sk_test, body, "Content-Type: application/json", *keys, "Connection: close")
+    (answer,) = exchange(target, sent)
+    assert (answer.status, answer.code) == (400, "idempotency_key_invalid")
+    # Neither key was claimed: each runs as new, alone.
+    for key in (first, second):
+        charged = post(
+            target, shop.sk_test, "/v1/charges", json.loads(body), **{"idempotency-key": key}
+        )
+        assert charged.status_code == 201 and not charged.headers.get("idempotent-replayed")
 
 
 def test_one_idempotency_key_in_two_marketplaces_makes_two_charges(

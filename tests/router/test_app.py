@@ -296,3 +296,18 @@ def test_two_authorization_headers_are_401_and_reach_no_stack(upstreams) -> None
             assert response.status_code == 401, response.text
             assert response.json()["error"]["code"] == "invalid_api_key"
     assert upstreams["test"].clients == set() and upstreams["live"].clients == set()
+
+
+def test_two_idempotency_keys_are_400_and_reach_no_stack(upstreams) -> None:
+    with start(upstreams) as url:
+        headers = [*TEST.items(), ("idempotency-key", "a"), ("idempotency-key", "b")]
+        response = httpx.post(url + "/v1/charges", headers=headers)
+        assert response.status_code == 400, response.text
+        assert response.json()["error"]["code"] == "idempotency_key_invalid"
+        assert (
+            httpx.post(
+                url + "/v1/charges", headers=[*TEST.items(), ("idempotency-key", "a")]
+            ).status_code
+            == 200
+        )
+    assert len(upstreams["test"].clients) == 1
