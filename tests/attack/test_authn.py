@@ -7,8 +7,9 @@ import base64
 import httpx
 import pytest
 
+from strongroom import testcards
 from strongroom.marketplaces import MarketplaceKeys, create_marketplace
-from tests.attack.conftest import exchange, request
+from tests.attack.conftest import exchange, request, tokenise
 from tests.e2e.conftest import Stack
 
 pytestmark = pytest.mark.e2e
@@ -115,3 +116,16 @@ def test_the_router_port_refuses_what_the_edge_would(target: Stack, shop: Market
     two = [("authorization", f"Bearer {shop.sk_test}"), ("authorization", f"Bearer {shop.sk_live}")]
     assert httpx.get(router, headers=two).status_code == 401
     assert httpx.get(router).status_code == 401
+
+
+def test_a_token_is_charged_only_in_its_own_mode(target: Stack, shop: MarketplaceKeys) -> None:
+    test_token = tokenise(target, shop.pk_test)
+    live_token = tokenise(target, shop.pk_live, testcards.generated_card())
+    for key, token in ((shop.sk_live, test_token), (shop.sk_test, live_token)):
+        with target.client(key) as client:
+            charged = client.post(
+                "/v1/charges", json={"card": token, "amount": 100, "currency": "usd"}
+            )
+            attached = client.post("/v1/customers", json={"source": token})
+            read = client.get(f"/v1/cards/{token}")
+        assert [charged.status_code, attached.status_code, read.status_code] == [404] * 3

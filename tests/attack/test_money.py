@@ -154,6 +154,23 @@ def test_an_uncaptured_charge_is_refunded_whole_or_not_at_all(
     assert (final["captured"], final["amount_captured"]) == (False, 0)
 
 
+def test_a_charge_held_for_review_moves_only_by_a_review(
+    target: Stack, shop: MarketplaceKeys
+) -> None:
+    token = tokenise(target, shop.pk_test, testcards.PENDING_REVIEW)
+    made = post(
+        target, shop.sk_test, "/v1/charges", {"card": token, "amount": 700, "currency": "usd"}
+    )
+    assert made.status_code == 201 and made.json()["review"], made.text
+    cid = made.json()["id"]
+    capture = post(target, shop.sk_test, f"/v1/charges/{cid}/capture", {})
+    refund = post(target, shop.sk_test, "/v1/refunds", {"charge": cid})
+    assert capture.status_code == 400, capture.text
+    assert refund.status_code == 400, refund.text
+    final = current(target, shop.sk_test, cid)
+    assert (final["captured"], final["amount_captured"], final["amount_refunded"]) == (False, 0, 0)
+
+
 # --- amounts and currencies ------------------------------------------------------------------
 
 BAD_AMOUNTS = [

@@ -1,10 +1,15 @@
 """What stripe-python (the official SDK, unpatched, only its base URL changed) sends passes
 the edge and works end to end: its form encoding of odd metadata, nested params, empty
 values and its own headers (X-Stripe-Client-User-Agent carries the machine's uname); and
-what a merchant's code might slip into those same calls is refused as a Stripe error."""
+what a merchant's code might slip into those same calls is refused as a Stripe error.
+stripe-node sends the same calls (stripe_node/awkward.mjs)."""
 
 from __future__ import annotations
 
+import json
+import shutil
+import subprocess
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,6 +20,8 @@ from tests.attack.conftest import VISA, app_zone_holding
 from tests.e2e.conftest import Stack
 
 pytestmark = pytest.mark.e2e
+
+NODE_DIR = Path(__file__).parent / "stripe_node"
 
 # Every character Stripe's form encoding escapes or leaves bare, and a few scripts.
 AWKWARD = {
@@ -109,4 +116,36 @@ def test_tokens_made_by_the_sdk_go_to_the_vault_and_charge(
         params={"source": token.id, "amount": 999, "currency": "usd"}
     )
     assert charge.paid and charge.amount_captured == 999
+    assert app_zone_holding(target) == []
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="Node.js is not installed")
+def test_stripe_node_sends_the_same_awkward_calls_through_the_edge(
+    target: Stack, shop: MarketplaceKeys, card: str
+) -> None:
+    if not (NODE_DIR / "node_modules" / "stripe").is_dir():
+        subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=NODE_DIR, check=True)
+    config = {
+        "key": shop.sk_test,
+        "port": target.opts.ports.edge,
+        "card": card,
+        "metadata": AWKWARD,
+        "refused": {"metadata": {"note": VISA}},
+    }
+    run = subprocess.run(
+        ["node", "awkward.mjs", json.dumps(config)],
+        cwd=NODE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stderr
+    seen = json.loads(run.stdout)
+    assert (seen["held"]["captured"], seen["held"]["last4"]) == (False, "4242")
+    kept = seen["held"]["metadata"]
+    assert {k: kept[k] for k, v in AWKWARD.items() if v} == {k: v for k, v in AWKWARD.items() if v}
+    assert seen["captured"] == {"captured": True, "amount": 4000}
+    assert seen["refund"] == {"status": "succeeded", "amount": 1500}
+    assert "plus" not in seen["unset"]
+    assert seen["refused"] == {"statusCode": 400, "code": "pan_detected"}
     assert app_zone_holding(target) == []
