@@ -330,7 +330,8 @@ def test_a_charge_whose_api_was_killed_mid_request_is_made_once_on_retry(
     target: Stack, shop: MarketplaceKeys
 ) -> None:
     """SIGKILL of the live API after the vault executed the charge and before the API
-    recorded it; the merchant retries with its key until answered."""
+    recorded it; the merchant retries with its key (once with another amount) until
+    answered."""
     token = tokenise(target, shop.pk_live, testcards.generated_card())
     key = "attack-kill-" + secrets.token_hex(6)
     body = {"card": token, "amount": 2468, "currency": "usd"}
@@ -343,7 +344,22 @@ def test_a_charge_whose_api_was_killed_mid_request_is_made_once_on_retry(
     assert lost, "the armed API answered: the crash point was not reached"
     assert "api-live" in target.supervisor.dead()
     target.supervisor.restart("api-live")  # disarmed
+    # The dead request's key, taken over with other parameters: refused, never executed.
     deadline = time.monotonic() + 60
+    while True:
+        changed = post(
+            target,
+            shop.sk_live,
+            "/v1/charges",
+            {**body, "amount": 9999},
+            **{"idempotency-key": key},
+        )
+        if changed.status_code < 500:
+            break
+        assert time.monotonic() < deadline, changed.text
+        time.sleep(0.3)
+    assert changed.status_code == 400, changed.text
+    assert changed.json()["error"]["type"] == "idempotency_error"
     while True:
         answer = post(target, shop.sk_live, "/v1/charges", body, **{"idempotency-key": key})
         if answer.status_code < 500 and answer.status_code != 409:
