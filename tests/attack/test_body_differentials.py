@@ -12,6 +12,7 @@ from __future__ import annotations
 import gzip
 import json
 import zlib
+from urllib.parse import quote
 
 import brotli  # type: ignore[import-untyped]
 import pytest
@@ -283,3 +284,27 @@ def test_a_json_body_sent_as_a_form_and_a_form_sent_as_json_are_refused(
     assert as_form == (400, "pan_detected"), as_form
     assert as_json == (400, "invalid_json"), as_json
     assert app_zone_holding(target) == []
+
+
+# --- digits of a later Unicode ----------------------------------------------------------------
+
+LATER = {"kawi": 0x11F50, "nag-mundari": 0x1E4F0, "outlined": 0x1CCF0, "kirat-rai": 0x16D70}
+
+
+@pytest.mark.parametrize("script", list(LATER))
+@pytest.mark.parametrize("place", ["description", "metadata-key", "form"])
+def test_a_card_number_in_digits_the_edge_does_not_know_is_never_stored(
+    target: Stack, shop: MarketplaceKeys, card: str, script: str, place: str
+) -> None:
+    """Digits assigned after this Python's Unicode are no digits to the edge, which passes
+    them; a later Python's int() reads them as the card number. The API refuses them."""
+    digits = "".join(chr(LATER[script] + int(d)) for d in VISA)
+    if place == "form":
+        sent = post(target, shop, form_bytes(card, "&description=" + quote(digits)), FORM)
+    else:
+        extra: dict[str, object] = (
+            {"description": digits} if place == "description" else {"metadata": {digits: "x"}}
+        )
+        sent = post(target, shop, json_bytes(card, **extra), JSON)
+    assert sent[0] == 400, sent
+    assert sent[1] in ("pan_detected", "unassigned_characters"), sent
