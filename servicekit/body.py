@@ -10,8 +10,9 @@ So the rules are narrow, and anything outside them is refused rather than guesse
   nested at most 64 deep;
 - forms (Stripe's encoding): `&` between pairs, `+` a space, strict UTF-8 escapes, and
   bracket keys: `a[b]=1` an object, `a[]=x` or `a[0]=x` an array; a key given twice is refused;
-- no key or value holds more than 12 characters that this Python's Unicode database leaves
-  unassigned (below): the API refuses what the edge could read otherwise, never the reverse.
+- no key or value holds characters this Python's Unicode database leaves unassigned that,
+  with its digits, are more than 12 (below): the API refuses what the edge could read
+  otherwise, never the reverse.
 """
 
 from __future__ import annotations
@@ -38,8 +39,9 @@ _SURROGATE = re.compile(r"[\ud800-\udfff]")
 # The edge finds card numbers in the digits its Unicode database knows, and reads a
 # character it leaves unassigned as a separator; a later Unicode may make it a digit.
 # Kawi and Nag Mundari digits (Unicode 15) are unassigned to Python 3.11, whose edge passes
-# a card number written in them; Python 3.12's int() reads it as the number. The shortest
-# card number has 13 digits: a text holding more unassigned characters than this is refused.
+# a card number written in them; Python 3.12's int() reads it as the number, mixed with
+# ASCII digits too. The shortest card number has 13 digits: a text holding unassigned
+# characters is refused when they and its digits are more than this.
 MAX_UNASSIGNED = 12
 
 
@@ -130,16 +132,18 @@ def _storable(text: str) -> None:
 
 
 def _unassigned(text: str) -> bool:
-    """Whether `text` holds more than MAX_UNASSIGNED characters of no Unicode category."""
+    """Whether `text` holds unassigned characters that, with its digits, could be a card
+    number: more than MAX_UNASSIGNED of them together."""
     if text.isascii() or len(text) <= MAX_UNASSIGNED:
         return False
-    return sum(unicodedata.category(c) == "Cn" for c in text) > MAX_UNASSIGNED
+    unassigned = sum(unicodedata.category(c) == "Cn" for c in text)
+    return unassigned > 0 and unassigned + sum(map(str.isdecimal, text)) > MAX_UNASSIGNED
 
 
 def _unreadable() -> BodyRefused:
     return BodyRefused(
-        f"A text holds more than {MAX_UNASSIGNED} characters that are not assigned in "
-        "Unicode as this service knows it, and so cannot be read for card numbers.",
+        "A text holds characters that are not assigned in Unicode as this service knows "
+        "it, which with its digits could be a card number that cannot be read as one.",
         code="unassigned_characters",
     )
 
