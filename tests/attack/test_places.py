@@ -144,23 +144,28 @@ def test_a_card_number_split_over_two_metadata_values_is_refused(
     assert response.status_code == 400, response.text
 
 
+KAWI = "".join(chr(0x11F50 + int(d)) for d in VISA)
+
+
 @pytest.mark.xfail(
     strict=True,
     reason="the vault refuses a cardholder name holding digits of a card number "
     "(vault/domain/card_numbers.holds_card_number) but not the number in base64, which the "
-    "edge would refuse anywhere else, and serves the name to the app zone "
+    "edge would refuse anywhere else, nor in digits of a Unicode later than its Python's "
+    "(Kawi: int() of Python 3.12 reads them), and serves the name to the app zone "
     "(GET /internal/v1/cards/{id}, CardMetadata.name), though the API never reads it",
 )
+@pytest.mark.parametrize("name", [B64, KAWI], ids=["base64", "kawi"])
 def test_a_cardholder_name_encoding_a_card_number_never_reaches_the_app_zone(
-    target: Stack, shop: MarketplaceKeys
+    target: Stack, shop: MarketplaceKeys, name: str
 ) -> None:
     with target.client(shop.pk_test) as browser:
-        made = browser.post("/v1/cards", json={**CARD, "name": B64})
+        made = browser.post("/v1/cards", json={**CARD, "name": name})
     if made.status_code == 201:
         served = httpx.get(
             f"http://127.0.0.1:{target.opts.ports.vault}/internal/v1/cards/{made.json()['id']}",
             params={"marketplace": shop.id},
             headers={"authorization": f"Bearer {target.secrets.vault_test_credential}"},
         )
-        assert B64 not in served.text, "the app zone's credential is served the name"
+        assert name not in served.json()["name"], "the app zone's credential is served the name"
     assert made.status_code == 400, made.text
