@@ -182,3 +182,17 @@ def test_odd_request_targets_are_refused(
     answers = statuses(target, request(shop.sk_test, carrying, JSON, target=target_line))
     assert answers[0][0] in (400, 404), answers
     assert app_zone_holding(target) == []
+
+
+@pytest.mark.parametrize(
+    "refusing", ["Content-Encoding: compress", "Content-Type: text/plain", "X-Note: " + VISA]
+)
+def test_a_body_refused_before_it_is_read_is_never_read_as_a_request(
+    target: Stack, shop: MarketplaceKeys, card: str, refusing: str
+) -> None:
+    _, carrying = bodies(card)
+    inner = request(shop.sk_test, carrying, JSON)
+    types = [] if refusing.startswith("Content-Type") else [JSON]
+    answers = statuses(target, request(shop.sk_test, inner, *types, refusing))
+    assert len(answers) == 1 and answers[0][0] in (400, 415), answers
+    assert app_zone_holding(target) == []
