@@ -136,7 +136,7 @@ def _unassigned(text: str) -> bool:
     number: more than MAX_UNASSIGNED of them together."""
     if text.isascii() or len(text) <= MAX_UNASSIGNED:
         return False
-    unassigned = sum(unicodedata.category(c) == "Cn" for c in text)
+    unassigned = list(map(unicodedata.category, text)).count("Cn")  # a loop in C
     return unassigned > 0 and unassigned + sum(map(str.isdecimal, text)) > MAX_UNASSIGNED
 
 
