@@ -250,6 +250,7 @@ GROUPS = [VISA[i : i + 4] for i in range(0, 16, 4)]
     "extra",
     [
         f"&metadata[n]={VISA}&metadata[n]=ok",  # repeated: the API refuses a key given twice
+        f"&source[number]={VISA[:8]}&source[number]={VISA[8:]}",  # Stripe's card hash, split
         f"&description={'+'.join(GROUPS)}",
         "&description=" + "".join(f"%{ord(c):02X}" for c in VISA),
         "&description=" + "".join(f"%{ord(c):02x}" for c in VISA),
@@ -264,9 +265,9 @@ GROUPS = [VISA[i : i + 4] for i in range(0, 16, 4)]
         f"&description=%C0%B4{VISA[1:]}",  # overlong '4': not UTF-8
         "&description=" + "%EF%BC%94" * 1 + VISA[1:],  # fullwidth 4
     ],
-    ids=["repeated", "plus", "pct-upper", "pct-lower", "pct-twice", "nul-first", "nul-inside",
-         "pct-brackets", "in-key", "array", "trailing-amp", "double-amp", "overlong",
-         "fullwidth"],
+    ids=["repeated", "card-number-twice", "plus", "pct-upper", "pct-lower", "pct-twice",
+         "nul-first", "nul-inside", "pct-brackets", "in-key", "array", "trailing-amp",
+         "double-amp", "overlong", "fullwidth"],
 )  # fmt: skip
 def test_form_oddities_never_carry_a_card_number_past_the_edge(
     target: Stack, shop: MarketplaceKeys, card: str, extra: str
