@@ -4,6 +4,7 @@ split over fields, or in what the vault hands the app zone about a card."""
 from __future__ import annotations
 
 import base64
+import time
 from urllib.parse import quote
 
 import httpx
@@ -127,6 +128,29 @@ def test_a_card_number_glued_to_letters_in_an_idempotency_key_is_never_stored(
     with quarantine.client(keys.sk_test) as server:
         server.post("/v1/charges", json=body, headers={"idempotency-key": "ord" + VISA})
     assert app_zone_holding(quarantine) == []
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="the edge's access log (edge_proxy/record.py) writes the path of every request it "
+    "passes, and a card number glued to letters in a path passes (the price of precision): "
+    "the PCI zone's log holds it in the clear. A log line needs no precision: it could mask "
+    "every run of 13 or more digits, whatever surrounds it",
+)
+def test_a_card_number_glued_to_letters_in_a_path_is_not_logged_by_the_edge(
+    quarantine: Stack,
+) -> None:
+    with quarantine.client(quarantine.keys.sk_test) as server:
+        missing = server.get(f"/v1/charges/ch{VISA}")
+    assert missing.status_code == 404
+    request_id = missing.headers["x-request-id"].encode()
+    log = quarantine.opts.data_dir / "logs" / "edge.log"
+    deadline = time.monotonic() + 10
+    while request_id not in log.read_bytes():  # the access line is written after the answer
+        assert time.monotonic() < deadline, "no access line for the request"
+        time.sleep(0.05)
+    line = next(n for n in log.read_bytes().splitlines() if request_id in n)
+    assert VISA.encode() not in line
 
 
 @pytest.mark.xfail(
