@@ -207,11 +207,26 @@ class Router:
             refused.headers["allow"] = ", ".join(sorted(METHODS))
             await refused(scope, receive, send)
             return
-        authorization = None
-        for name, value in scope["headers"]:
-            if name == b"authorization":
-                authorization = value.decode("latin-1")
-                break
+        given = [value for name, value in scope["headers"] if name == b"authorization"]
+        # Which one counts? This router and the API read the first; a proxy or a log in
+        # between may read the last. One request, one key and one idempotency key.
+        if len(given) > 1:
+            await _error(
+                401,
+                "authentication_error",
+                "invalid_api_key",
+                "Send one Authorization header, not several.",
+            )(scope, receive, send)
+            return
+        if sum(name == b"idempotency-key" for name, _ in scope["headers"]) > 1:
+            await _error(
+                400,
+                "invalid_request_error",
+                "idempotency_key_invalid",
+                "Send one Idempotency-Key header, not several.",
+            )(scope, receive, send)
+            return
+        authorization = given[0].decode("latin-1") if given else None
         caller = _caller(method, path, authorization)
         if isinstance(caller, Response):
             await caller(scope, receive, send)

@@ -9,7 +9,10 @@ So the rules are narrow, and anything outside them is refused rather than guesse
 - JSON: strict UTF-8, one object, no duplicate key at any depth, no NaN or Infinity,
   nested at most 64 deep;
 - forms (Stripe's encoding): `&` between pairs, `+` a space, strict UTF-8 escapes, and
-  bracket keys: `a[b]=1` an object, `a[]=x` or `a[0]=x` an array; a key given twice is refused.
+  bracket keys: `a[b]=1` an object, `a[]=x` or `a[0]=x` an array; a key given twice is refused;
+- no key or value holds characters this Python's Unicode database leaves unassigned that,
+  with its digits, are more than 12 (below): the API refuses what the edge could read
+  otherwise, never the reverse.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import unicodedata
 from typing import Any
 
 from servicekit.errors import ServiceError
@@ -32,6 +36,13 @@ _SEGMENT = re.compile(r"\[([^\[\]]*)\]")
 _INDEX = re.compile(r"0|[1-9][0-9]{0,2}")
 _ESCAPE = re.compile(rb"%([0-9A-Fa-f]{2})")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
+# The edge finds card numbers in the digits its Unicode database knows, and reads a
+# character it leaves unassigned as a separator; a later Unicode may make it a digit.
+# Kawi and Nag Mundari digits (Unicode 15) are unassigned to Python 3.11, whose edge passes
+# a card number written in them; Python 3.12's int() reads it as the number, mixed with
+# ASCII digits too. The shortest card number has 13 digits: a text holding unassigned
+# characters is refused when they and its digits are more than this.
+MAX_UNASSIGNED = 12
 
 
 class BodyRefused(ServiceError):
@@ -106,15 +117,35 @@ def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         if key in found:
             # json.loads would keep the last one; the edge might have looked at the first.
             raise _invalid_json("a key appears twice in one object")
-        _no_surrogate(key)
+        _storable(key)
         found[key] = value
     return found
 
 
-def _no_surrogate(text: str) -> None:
+def _storable(text: str) -> None:
+    """Refuse a text the API cannot store or the edge may not have read as the API will."""
     # "\ud800" escapes decode to a lone surrogate: not Unicode, and not storable.
     if _SURROGATE.search(text):
         raise _invalid_json("a string holds a lone surrogate")
+    if _unassigned(text):
+        raise _unreadable()
+
+
+def _unassigned(text: str) -> bool:
+    """Whether `text` holds unassigned characters that, with its digits, could be a card
+    number: more than MAX_UNASSIGNED of them together."""
+    if text.isascii() or len(text) <= MAX_UNASSIGNED:
+        return False
+    unassigned = list(map(unicodedata.category, text)).count("Cn")  # a loop in C
+    return unassigned > 0 and unassigned + sum(map(str.isdecimal, text)) > MAX_UNASSIGNED
+
+
+def _unreadable() -> BodyRefused:
+    return BodyRefused(
+        "A text holds characters that are not assigned in Unicode as this service knows "
+        "it, which with its digits could be a card number that cannot be read as one.",
+        code="unassigned_characters",
+    )
 
 
 def _constant(name: str) -> Any:
@@ -140,7 +171,7 @@ def _strings(value: Any, depth: int = 0) -> None:
     if depth > MAX_JSON_DEPTH:
         raise _invalid_json("it is nested too deeply")
     if isinstance(value, str):
-        _no_surrogate(value)
+        _storable(value)
     elif isinstance(value, dict):
         for item in value.values():
             _strings(item, depth + 1)
@@ -185,9 +216,12 @@ def _unescape(raw: bytes) -> str:
         raise _invalid_form("a % is not followed by two hex digits")
     decoded = _ESCAPE.sub(lambda m: bytes([int(m.group(1), 16)]), raw)
     try:
-        return decoded.decode("utf-8", errors="strict")
+        text = decoded.decode("utf-8", errors="strict")
     except UnicodeDecodeError:
         raise _invalid_form("an escape is not UTF-8") from None
+    if _unassigned(text):
+        raise _unreadable()
+    return text
 
 
 def _path(key: str) -> list[str]:

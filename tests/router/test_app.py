@@ -286,3 +286,28 @@ def test_a_method_no_stack_serves_is_405_at_the_router(upstreams) -> None:
     assert (response.status_code, response.json()["error"]["code"]) == (405, "method_not_allowed")
     assert "POST" in response.headers["allow"]
     assert upstreams["test"].clients == set()
+
+
+def test_two_authorization_headers_are_401_and_reach_no_stack(upstreams) -> None:
+    with start(upstreams) as url:
+        for pair in (("sk_test_1", "sk_live_1"), ("sk_live_1", "sk_test_1"), ("sk_test_1",) * 2):
+            headers = [("authorization", f"Bearer {key}") for key in pair]
+            response = httpx.get(url + "/v1/charges", headers=headers)
+            assert response.status_code == 401, response.text
+            assert response.json()["error"]["code"] == "invalid_api_key"
+    assert upstreams["test"].clients == set() and upstreams["live"].clients == set()
+
+
+def test_two_idempotency_keys_are_400_and_reach_no_stack(upstreams) -> None:
+    with start(upstreams) as url:
+        headers = [*TEST.items(), ("idempotency-key", "a"), ("idempotency-key", "b")]
+        response = httpx.post(url + "/v1/charges", headers=headers)
+        assert response.status_code == 400, response.text
+        assert response.json()["error"]["code"] == "idempotency_key_invalid"
+        assert (
+            httpx.post(
+                url + "/v1/charges", headers=[*TEST.items(), ("idempotency-key", "a")]
+            ).status_code
+            == 200
+        )
+    assert len(upstreams["test"].clients) == 1
