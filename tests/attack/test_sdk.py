@@ -2,7 +2,8 @@
 the edge and works end to end: its form encoding of odd metadata, nested params, empty
 values and its own headers (X-Stripe-Client-User-Agent carries the machine's uname); and
 what a merchant's code might slip into those same calls is refused as a Stripe error.
-stripe-node sends the same calls (stripe_node/awkward.mjs)."""
+stripe-node sends the same calls (tests/e2e/stripe_node/awkward.mjs, on that package's
+pinned SDK)."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from tests.e2e.conftest import Stack
 
 pytestmark = pytest.mark.e2e
 
-NODE_DIR = Path(__file__).parent / "stripe_node"
+NODE_DIR = Path(__file__).parent.parent / "e2e" / "stripe_node"
 
 # Every character Stripe's form encoding escapes or leaves bare, and a few scripts.
 AWKWARD = {
