@@ -137,17 +137,21 @@ class WebhookWorker:
 
     def _post(self, attempt: deliveries.Attempt) -> tuple[bool, int | None, str | None]:
         try:
-            destinations.check(attempt.url, self._allow_private)
+            destination = destinations.check(attempt.url, self._allow_private)
         except destinations.DestinationRefused as exc:
             return False, None, f"destination refused: {exc}"
         payload = json.dumps(event_json(attempt.event, self._livemode)).encode()
         secret = signing.endpoint_secret(self._secret, attempt.endpoint_id, attempt.secret_version)
         header = signing.sign(secret, int(time.time()), payload)
         try:
+            headers = {signing.HEADER: header, signing.OLD_HEADER: header}
+            if destination.host is not None:
+                headers["host"] = destination.host
             response = self._http.post(
-                attempt.url,
+                destination.url,
                 content=payload,
-                headers={signing.HEADER: header, signing.OLD_HEADER: header},
+                headers=headers,
+                extensions={"sni_hostname": destination.sni} if destination.sni else None,
             )
         except (httpx.HTTPError, httpx.InvalidURL, ValueError, UnicodeError) as exc:
             # A bad URL or an unreachable host is this attempt's failure, nothing more.

@@ -1,0 +1,127 @@
+"""A webhook goes to the address its check saw: the name is resolved once (no DNS
+rebinding between the check and the connection), and the request still names its host."""
+
+from __future__ import annotations
+
+import datetime as dt
+import http.server
+import socket
+import threading
+from collections.abc import Iterator
+from typing import Any, ClassVar
+
+import pytest
+
+from api.store.models import Event
+from api.webhooks.deliveries import Attempt, RetryPolicy
+from api.webhooks.destinations import Destination, DestinationRefused, check
+from api.webhooks.worker import WebhookWorker
+
+PUBLIC = "192.88.99.77"  # a global address nothing on this machine answers
+real_getaddrinfo = socket.getaddrinfo
+
+
+def answers(*addresses: str) -> Any:
+    """A resolver that answers the next address of `addresses` each time it is asked for
+    hooks.example (the last one for ever after), and the real answer for anything else."""
+    given = list(addresses)
+
+    def resolve(host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
+        if host != "hooks.example":
+            return real_getaddrinfo(host, port, *args, **kwargs)
+        address = given.pop(0) if len(given) > 1 else given[0]
+        family = socket.AF_INET6 if ":" in address else socket.AF_INET
+        return [(family, socket.SOCK_STREAM, 6, "", (address, port))]
+
+    return resolve
+
+
+def test_the_url_names_the_checked_address_and_keeps_the_host_and_tls_name(monkeypatch):
+    monkeypatch.setattr(socket, "getaddrinfo", answers(PUBLIC, "127.0.0.1"))
+    assert check("https://u:p@hooks.example:8443/in?x=1", allow_private=False) == Destination(
+        f"https://u:p@{PUBLIC}:8443/in?x=1", host="hooks.example:8443", sni="hooks.example"
+    )
+    monkeypatch.setattr(socket, "getaddrinfo", answers("2001:4860::1"))
+    assert check("http://hooks.example/in", allow_private=False) == Destination(
+        "http://[2001:4860::1]/in", host="hooks.example", sni=None
+    )
+
+
+def test_one_private_address_among_the_answers_refuses_it(monkeypatch):
+    def both(host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
+        return [
+            (socket.AF_INET, socket.SOCK_STREAM, 6, "", (a, port)) for a in (PUBLIC, "10.1.2.3")
+        ]
+
+    monkeypatch.setattr(socket, "getaddrinfo", both)
+    with pytest.raises(DestinationRefused, match="private"):
+        check("https://hooks.example/in", allow_private=False)
+
+
+def test_allowed_private_destinations_are_sent_as_given():
+    assert check("http://localhost:9/x", allow_private=True) == Destination("http://localhost:9/x")
+
+
+class Recorder(http.server.BaseHTTPRequestHandler):
+    received: ClassVar[list[str]] = []
+
+    def do_POST(self) -> None:
+        Recorder.received.append(self.headers.get("host", ""))
+        self.send_response(200)
+        self.send_header("content-length", "0")
+        self.end_headers()
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def internal_service() -> Iterator[int]:
+    """A service on 127.0.0.1 that a rebinding name would reach."""
+    Recorder.received = []
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server.server_address[1]
+    server.shutdown()
+    server.server_close()
+
+
+def attempt_to(url: str) -> Attempt:
+    event = Event(
+        id="evt_rebind",
+        marketplace_id="mkt_rebind",
+        type="charge.succeeded",
+        data={"object": {"id": "ch_rebind", "object": "charge"}},
+        created=dt.datetime(2030, 1, 1, tzinfo=dt.UTC),
+    )
+    return Attempt("wd_rebind", "we_rebind", url, 1, event, True)
+
+
+def worker(allow_private: bool) -> WebhookWorker:
+    never_used: Any = None  # _post reads no database
+    return WebhookWorker(
+        never_used, b"s" * 32, False, RetryPolicy(), timeout=0.5, allow_private=allow_private
+    )
+
+
+def test_a_name_that_rebinds_to_loopback_after_the_check_never_reaches_it(
+    monkeypatch, internal_service
+):
+    # The check is answered a public address; any later lookup, 127.0.0.1.
+    monkeypatch.setattr(socket, "getaddrinfo", answers(PUBLIC, "127.0.0.1"))
+    ok, status, error = worker(allow_private=False)._post(
+        attempt_to(f"http://hooks.example:{internal_service}/in")
+    )
+    assert not ok and status is None and error is not None
+    assert Recorder.received == []
+
+
+def test_the_request_names_the_merchants_host(monkeypatch, internal_service):
+    # Allowed private (a local stack): sent as given, Host as the URL says.
+    monkeypatch.setattr(socket, "getaddrinfo", answers("127.0.0.1"))
+    ok, status, _ = worker(allow_private=True)._post(
+        attempt_to(f"http://hooks.example:{internal_service}/in")
+    )
+    assert ok and status == 200
+    assert Recorder.received == [f"hooks.example:{internal_service}"]
