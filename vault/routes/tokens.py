@@ -17,8 +17,7 @@ from vault.contracts import Card, CardCreate, Token
 from vault.errors import VaultError
 from vault.forms import is_form, read_form, typed_card
 from vault.routes.common import parse_object
-from vault.routes.state import services
-from vault.services import Services
+from vault.routes.state import Services, services
 
 
 async def card_fields(request: Request) -> dict[str, Any]:
