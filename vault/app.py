@@ -41,11 +41,10 @@ from vault.domain.pacing import TokenisingPace
 from vault.domain.test_network import Outcome
 from vault.errors import VaultError, error_body
 from vault.observe import HttpMetrics, Observe, metrics_listener
-from vault.routes.cards import card_metadata, create_card
+from vault.routes.cards import card_metadata, create_card, create_token
 from vault.routes.charges import create_charge
 from vault.routes.health import healthz
 from vault.routes.state import Services
-from vault.routes.tokens import create_token
 from vault.services.cards import CardService, GuessingLimit
 from vault.services.charges import ChargeService
 from vault.services.keys import KeyCommands
