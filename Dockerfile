@@ -31,6 +31,7 @@ COPY servicekit ./servicekit
 COPY vault ./vault
 COPY settlement ./settlement
 COPY vault_audit ./vault_audit
+COPY vault_operator ./vault_operator
 COPY edge_proxy ./edge_proxy
 COPY router ./router
 COPY api ./api

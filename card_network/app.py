@@ -1,5 +1,10 @@
 """The simulator's HTTP surface: authorise (or sell: authorise and capture in one message)
-and settle, once per idempotency key, and show what was received."""
+and settle, once per idempotency key, and show what was received.
+
+Wired as every service is: the lifespan builds the `Context` (the record read back, the
+keys and the ledger restored from it) and yields it as lifespan state; routes reach it
+through one typed accessor (`context`).
+"""
 
 from __future__ import annotations
 
@@ -108,7 +113,7 @@ def _ids(m: RecordedMessage) -> dict[str, str]:
 
 @dataclass
 class Context:
-    """What the simulator's routes need, at `app.state.ctx`."""
+    """What the simulator's routes need (lifespan state `network`)."""
 
     record: Record
     credential: bytes
@@ -122,7 +127,7 @@ class Context:
 
 def context(request: Request) -> Context:
     """The caller's context, once its network credential is checked."""
-    ctx: Context = request.app.state.ctx
+    ctx: Context = request.state.network
     token = request.headers.get("authorization", "").removeprefix("Bearer ").encode()
     if not hmac.compare_digest(token, ctx.credential):
         raise AuthenticationError("Unknown network credential.", code="invalid_credential")
@@ -251,9 +256,12 @@ def create_app(settings: Settings) -> Starlette:
     metrics = HttpMetrics()
 
     @asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+    async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Context]]:
+        credential = settings.credential.get_secret_value().encode()
+        ctx = Context(record=Record(settings), credential=credential)
+        restore(ctx.record, ctx.replays, ctx.ledger)
         with metrics_listener(metrics.registry, settings.metrics_host, settings.metrics_port):
-            yield
+            yield {"network": ctx}
 
     app = Starlette(
         routes=[
@@ -270,8 +278,4 @@ def create_app(settings: Settings) -> Starlette:
     )
     app.state.service_name = "card_network"
     app.state.metrics = metrics
-    credential = settings.credential.get_secret_value().encode()
-    ctx = Context(record=Record(settings), credential=credential)
-    restore(ctx.record, ctx.replays, ctx.ledger)
-    app.state.ctx = ctx
     return app

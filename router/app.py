@@ -6,7 +6,9 @@ database. Each stack has its own connection pool, admission gate, timeouts and h
 Bodies stream through in both directions; nothing is buffered whole.
 
 A proxy needs no routing table: the app is plain ASGI (two paths of its own, the rest
-forwarded), under the shared metrics and request-log middleware.
+forwarded), under the shared metrics and request-log middleware. Its wiring is every
+service's: the lifespan opens the stacks and yields them as lifespan state, and a request
+reaches them through one typed accessor (`opened`).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -166,24 +169,36 @@ async def _relay(stack: Stack, scope: Scope, receive: Receive, send: Send) -> No
     upstream.release(answer)
 
 
+@dataclass(frozen=True, slots=True)
+class Stacks:
+    """The stacks the lifespan opened, one per mode (lifespan state `router`)."""
+
+    by_mode: dict[Mode, Stack]
+
+
+def opened(scope: Scope) -> Stacks:
+    """The stacks the lifespan opened, as a request reaches them."""
+    built: Stacks = scope["state"]["router"]
+    return built
+
+
 class Router:
     """The ASGI app: /healthz, and every other request forwarded to its key's stack."""
 
     def __init__(self, settings: Settings, metrics: HttpMetrics) -> None:
         self.settings = settings
         self.metrics = metrics
-        self.stacks: dict[Mode, Stack] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
-            await self._lifespan(receive, send)
+            await self._lifespan(scope, receive, send)
             return
         if scope["type"] != "http":
             return  # no websockets: the server refuses the upgrade
         method, path = scope["method"], scope["path"]
         if path == "/healthz" and method in ("GET", "HEAD"):
             scope["route"] = HEALTH
-            await self.health()(scope, receive, send)
+            await self.health(opened(scope))(scope, receive, send)
             return
         scope["route"] = FORWARDED
         try:
@@ -232,7 +247,7 @@ class Router:
             await caller(scope, receive, send)
             return
         mode, key = caller
-        stack = self.stacks[mode]
+        stack = opened(scope).by_mode[mode]
         if not await stack.available():
             await _error(
                 503, "api_error", "stack_unavailable", f"The {mode} stack is unavailable."
@@ -265,22 +280,21 @@ class Router:
         finally:
             stack.gate.leave()
 
-    def health(self) -> Response:
+    def health(self, stacks: Stacks) -> Response:
         return JSONResponse(
             {
                 "status": "ok",
                 "service": "router",
-                "stacks": {mode: stack.status() for mode, stack in self.stacks.items()},
+                "stacks": {mode: stack.status() for mode, stack in stacks.by_mode.items()},
             }
         )
 
     @asynccontextmanager
-    async def running(self) -> AsyncIterator[None]:
-        """The stacks open, their health watched, the metrics served."""
+    async def running(self) -> AsyncIterator[dict[str, Any]]:
+        """The stacks open, their health watched, the metrics served: the lifespan state."""
         settings, metrics = self.settings, self.metrics
         modes: tuple[Mode, ...] = ("test", "live")
-        for mode in modes:
-            self.stacks[mode] = Stack(mode, settings.stack(mode))
+        stacks = Stacks({mode: Stack(mode, settings.stack(mode)) for mode in modes})
         # Everything built so far lives as long as the router: out of the collector's
         # sight, so that its full collections stay short (they pause every request).
         gc.freeze()
@@ -288,22 +302,28 @@ class Router:
             asyncio.create_task(
                 stack.watch(settings.health_interval_seconds, settings.unhealthy_after)
             )
-            for stack in self.stacks.values()
+            for stack in stacks.by_mode.values()
         ]
+        depth = QueueDepth(stacks.by_mode)
+        metrics.registry.register(depth)
         try:
             with metrics_listener(metrics.registry, settings.metrics_host, settings.metrics_port):
-                yield
+                yield {"router": stacks}
         finally:
+            metrics.registry.unregister(depth)
             for watcher in watchers:
                 watcher.cancel()
-            for stack in self.stacks.values():
+            for stack in stacks.by_mode.values():
                 await stack.close()
 
-    async def _lifespan(self, receive: Receive, send: Send) -> None:
+    async def _lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
         async with AsyncExitStack() as running:
             await receive()  # lifespan.startup
             try:
-                await running.enter_async_context(self.running())
+                if "state" not in scope:
+                    raise RuntimeError("the server keeps no lifespan state")
+                # The server copies it into every request's scope.
+                scope["state"].update(await running.enter_async_context(self.running()))
             except BaseException as exc:
                 await send({"type": "lifespan.startup.failed", "message": repr(exc)})
                 raise
@@ -314,6 +334,4 @@ class Router:
 
 def create_app(settings: Settings) -> ASGIApp:
     metrics = HttpMetrics()
-    router = Router(settings, metrics)
-    metrics.registry.register(QueueDepth(router.stacks))
-    return Observe(router, metrics)
+    return Observe(Router(settings, metrics), metrics)

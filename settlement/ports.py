@@ -1,4 +1,4 @@
-"""What settlement asks of the vault that hosts it: the network, fraud's approval, the mode.
+"""What settlement asks of the vault that hosts it: the network and the mode.
 
 Each is a protocol that the vault's app fills (vault.app.build_services), so settlement
 names none of the vault's card-holding modules, not even as a type.
@@ -7,9 +7,6 @@ names none of the vault's card-holding modules, not even as a type.
 from __future__ import annotations
 
 from typing import Protocol
-
-from vault.contracts import Clearance
-from vault.store.models import ChargeRecord
 
 
 class Answer(Protocol):
@@ -34,14 +31,6 @@ class Network(Protocol):
         """The answer to a message sent again after its answer was lost; None while still
         unanswered."""
         ...
-
-
-class ApprovalCheck(Protocol):
-    """Fraud's approval of a capture (vault.services.approvals.Approvals)."""
-
-    def check(
-        self, charge: ChargeRecord, clearance: Clearance, now: float, fresh: bool
-    ) -> None: ...
 
 
 class Credentials(Protocol):

@@ -10,9 +10,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from settlement.contracts import CaptureCreate, MarketplaceQuery, RefundCreate, VoidCreate
 from settlement.ports import Credentials
 from settlement.service import SettlementService
-from vault.contracts import CaptureCreate, MarketplaceQuery, RefundCreate, VoidCreate
 from vault.errors import NotFound
 from vault.routes.common import json_object, single_query
 

@@ -23,12 +23,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from settlement import store
-from settlement.ports import Answer, ApprovalCheck, Network
-from settlement.reads import ReadAudit
-from vault.audit import AuditLog
-from vault.contracts import (
+from settlement.approvals import Approvals
+from settlement.contracts import (
     ChargeState,
-    Clearance,
     RefundCreate,
     RefundResult,
     RefundState,
@@ -36,6 +33,10 @@ from vault.contracts import (
     Settlement,
     SettlementResult,
 )
+from settlement.ports import Answer, Network
+from settlement.reads import ReadAudit
+from vault.audit import AuditLog
+from vault.contracts import Clearance
 from vault.crashpoints import crash_at
 from vault.domain.states import finished
 from vault.errors import ClearanceRefused, Conflict, NotFound, VaultError
@@ -109,7 +110,7 @@ class SettlementService:
         audit: AuditLog,
         network: Network,
         claims: Claims,
-        approvals: ApprovalCheck,
+        approvals: Approvals,
     ) -> None:
         self._sessions = sessions
         self._audit = audit

@@ -1,17 +1,18 @@
 """Every import rule of the repository, in one file, checked on the source (AST, no import).
 
-- The PCI zone (vault, settlement, vault_audit, edge_proxy) imports no other package of this
-  repo, so none of the app zone (api, router, fraud, merchant_demo), and only the few
-  libraries it was allowed; but a package the vault hosts in its process (settlement, the
-  audit archive) imports the vault's card-free modules, and only the vault's composition
-  root (vault.app, vault.__main__) imports it, so the card core never runs its code but
-  through the app that mounts it.
+- The PCI zone (vault, settlement, vault_audit, vault_operator, edge_proxy) imports no other
+  package of this repo, so none of the app zone (api, router, fraud, merchant_demo), and only
+  the few libraries it was allowed; but a package the vault hosts in its process
+  (settlement, the audit archive, the operator channel) imports the vault's card-free
+  modules, and only the vault's composition root (vault.app, vault.__main__) imports it, so
+  the card core never runs its code but through the app that mounts it.
 - Services never import each other; what they share is servicekit, a package of its own
   that imports no other package of this repo, so the CLI and the services import it with
   no cycle between any two packages.
 - Domain modules (`*/domain/*`) import no web framework, not even through what they import.
-- Settlement code never imports the vault's crypto or its card types; neither it nor the
-  audit archive reaches them through what it imports.
+- Settlement and the operator channel never import the vault's crypto or its card types
+  (nor `cryptography`: they verify signatures through vault.domain.signed); nothing the
+  vault hosts reaches them through what it imports.
 - A route module of the API's features (`api/<feature>/routes.py`) reaches the database
   only through its feature's service: it imports no SQL and no store, its own or shared.
 - The `strongroom` command changes the vault only through its signed operator commands:
@@ -35,7 +36,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 # Packages that run in a service's process without being a service: each to its host.
-HOSTED = {"settlement": "vault", "vault_audit": "vault"}
+HOSTED = {"settlement": "vault", "vault_audit": "vault", "vault_operator": "vault"}
 # The modules of a host that compose its process: the only ones that import what it hosts.
 # They count apart from the package in the cycle check (the card core must not import
 # settlement, which imports the card core).
@@ -72,12 +73,15 @@ PCI_LIBRARIES = {
     "settlement": frozenset({"starlette", "pydantic", "sqlalchemy"}),
     # The archive's checkpoints are signed (Ed25519) and read as pydantic models.
     "vault_audit": frozenset({"cryptography", "pydantic"}),
+    # Signed operator commands: its route, its queries; the business metrics it reads.
+    "vault_operator": frozenset({"starlette", "pydantic", "sqlalchemy", "prometheus_client"}),
     "edge_proxy": frozenset(
         {"pydantic", "pydantic_settings", "prometheus_client", "brotli", "uvloop", "httptools"}
     ),
 }
-# Settlement (capture, void, refund) never sees a card: no module it runs holds one.
-SETTLEMENT = "settlement"
+# Settlement (capture, void, refund) and the operator channel never see a card: no module
+# they run holds one, and they import no crypto (the audit archive signs its checkpoints).
+CRYPTO_FREE = ("settlement", "vault_operator")
 CARD_HOLDING = ("vault.crypto", "vault.domain.secret", "cryptography")
 # What writes the vault's database, keyring or audit log. Only the vault itself, running,
 # does: `strongroom` reaches it by signed commands (/admin/v1/commands) and /healthz.
@@ -85,8 +89,9 @@ VAULT_WRITERS = (
     "vault.store",
     "vault.crypto",
     "vault.services",
-    "vault.admin",
     "vault.audit.AuditLog",
+    "vault_operator.service",
+    "vault_operator.registration",
 )
 # The one exception: the chaos checker compares ledgers after a run, with the stack quiet,
 # by SELECTs alone; it needs the vault's engine (hidden parameters, the SQLite pragmas) and
@@ -289,16 +294,17 @@ def _holds_cards(name: str) -> bool:
     return any(name == c or name.startswith(c + ".") for c in CARD_HOLDING)
 
 
-def settlement_imports_no_crypto(graph: Graph) -> list[str]:
+def crypto_free_packages_import_no_crypto(graph: Graph) -> list[str]:
     found = []
-    for module in graph.in_package(SETTLEMENT):
+    for module in [m for package in CRYPTO_FREE for m in graph.in_package(package)]:
         imported = graph.modules[module]
         found += [f"{module} imports {name}" for name in sorted(imported) if _holds_cards(name)]
     return found
 
 
 def hosted_packages_reach_no_card_code(graph: Graph) -> list[str]:
-    """What the vault hosts (settlement, the audit archive) runs no module that holds a card."""
+    """What the vault hosts (settlement, the audit archive, the operator channel) runs no
+    module that holds a card."""
     found = []
     for module in [m for package in HOSTED for m in graph.in_package(package)]:
         came_from = graph.reach(module)
@@ -350,7 +356,7 @@ RULES = (
     shared_layer_imports_no_service,
     package_cycles,
     domain_imports_no_web_framework,
-    settlement_imports_no_crypto,
+    crypto_free_packages_import_no_crypto,
     hosted_packages_reach_no_card_code,
     cli_writes_no_vault_behind_its_back,
     api_routes_read_no_database,
@@ -396,8 +402,8 @@ def test_domain_modules_import_no_web_framework_even_through_what_they_import() 
     assert domain_imports_no_web_framework(graph) == []
 
 
-def test_settlement_imports_neither_the_crypto_nor_the_card_types() -> None:
-    assert settlement_imports_no_crypto(repo()) == []
+def test_settlement_and_the_operator_import_neither_the_crypto_nor_the_card_types() -> None:
+    assert crypto_free_packages_import_no_crypto(repo()) == []
 
 
 def test_hosted_packages_reach_no_card_code_through_what_it_imports() -> None:
@@ -405,6 +411,8 @@ def test_hosted_packages_reach_no_card_code_through_what_it_imports() -> None:
     assert "settlement.service" in graph.modules
     assert "vault.store.claims" in graph.reach("settlement.service")  # it uses the core's
     assert "vault.audit_chain" in graph.reach("vault_audit.verify")
+    assert "vault.services.limits" in graph.reach("vault_operator.metrics")
+    assert "vault.store.models" in graph.reach("vault_operator.service")
     assert hosted_packages_reach_no_card_code(graph) == []
 
 
@@ -429,11 +437,15 @@ PLANTED = {
     "vault/crypto/__init__.py": "",
     "vault/crypto/envelope.py": "",
     "vault/services/__init__.py": "",
+    "vault/services/keys.py": "from vault.crypto import envelope\n",
     "vault/app.py": "import settlement.service\n",  # the composition root: allowed
     "vault/store.py": "from settlement import routes\n",  # the card core: refused
     "settlement/__init__.py": "",
     "settlement/routes.py": "from vault import app\n",  # its host's root: refused
     "settlement/service.py": "from vault.crypto import envelope\n",
+    "vault_operator/__init__.py": "",
+    "vault_operator/service.py": "from cryptography.hazmat.primitives import hashes\n",
+    "vault_operator/metrics.py": "from vault.services.keys import KeyCommands\n",
     "vault/leak.py": "def f():\n    from api.store import models\n",
     "vault/lib.py": "import requests\n",
     "edge_proxy/__init__.py": "",
@@ -460,7 +472,7 @@ PLANTED = {
     "card_network/__init__.py": "",
     "strongroom/__init__.py": "",
     "strongroom/cli.py": "import api.app\n",
-    "strongroom/marketplaces.py": "import vault.admin\nfrom vault.store import repository\n",
+    "strongroom/marketplaces.py": "import vault_operator.service\nimport vault.store.repository\n",
     "strongroom/backup.py": "from vault.audit import AuditLog, read_anchors\n",
     "strongroom/checker.py": "import vault.store.db\nfrom vault.crypto import keyring\n",
     "servicekit/__init__.py": "from strongroom import cli\n",
@@ -485,7 +497,10 @@ def test_each_rule_fails_on_a_planted_bad_import(tmp_path: Path) -> None:
         "vault.store imports settlement.routes",
         "settlement.routes imports vault.app",
     ]
-    assert pci_imports_only_allowed_libraries(graph) == ["vault.lib imports requests"]
+    assert pci_imports_only_allowed_libraries(graph) == [
+        "vault.lib imports requests",
+        "vault_operator.service imports cryptography",  # not among its libraries either
+    ]
     assert "api.client imports fraud.contracts" in services_import_no_other_service(graph)
     assert shared_layer_imports_no_service(graph) == [
         "servicekit imports strongroom",
@@ -499,21 +514,23 @@ def test_each_rule_fails_on_a_planted_bad_import(tmp_path: Path) -> None:
         "fraud.domain imports httpx",
         "fraud.domain.rules -> fraud.domain imports httpx",  # its package runs first
     ]
-    assert settlement_imports_no_crypto(graph) == [
+    assert crypto_free_packages_import_no_crypto(graph) == [
         "settlement.service imports vault.crypto",
         "settlement.service imports vault.crypto.envelope",
+        "vault_operator.service imports cryptography.hazmat.primitives",
+        "vault_operator.service imports cryptography.hazmat.primitives.hashes",
     ]
-    assert "settlement.routes -> vault.app -> settlement.service -> vault.crypto" in (
-        hosted_packages_reach_no_card_code(graph)
-    )
+    reached = hosted_packages_reach_no_card_code(graph)
+    assert "settlement.routes -> vault.app -> settlement.service -> vault.crypto" in reached
+    # The card core's key commands are the operator's only through a port, never an import.
+    assert "vault_operator.metrics -> vault.services.keys -> vault.crypto" in reached
     # The checker's reader is allowed; its keyring is not, nor anything of the others.
     assert cli_writes_no_vault_behind_its_back(graph) == [
         "strongroom.backup imports vault.audit.AuditLog",
         "strongroom.checker imports vault.crypto",
         "strongroom.checker imports vault.crypto.keyring",
-        "strongroom.marketplaces imports vault.admin",
-        "strongroom.marketplaces imports vault.store",
         "strongroom.marketplaces imports vault.store.repository",
+        "strongroom.marketplaces imports vault_operator.service",
     ]
     assert api_routes_read_no_database(graph) == [
         "api.customers.routes imports api.customers.store",

@@ -1,12 +1,16 @@
-"""create_app(settings): the vault's ASGI app — routes, error handlers, lifespan."""
+"""create_app(settings): the vault's ASGI app — routes, error handlers, lifespan.
+
+The composition root: the one module of the card core that builds and mounts what the vault
+hosts (settlement, the operator channel, the audit archive).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, suppress
+from functools import partial
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -20,6 +24,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from settlement.approvals import Approvals
 from settlement.routes import ROUTES as SETTLEMENT_ROUTES
 from settlement.routes import Settling
 from settlement.service import SettlementService
@@ -29,25 +34,21 @@ from vault.auth import MerchantKeys, ServiceCredentials
 from vault.cardnet import CardNetwork, ask, first_answer
 from vault.config import Settings, decode_key32
 from vault.crypto.envelope import Envelope
+from vault.crypto.keyed_hash import api_key_hash
 from vault.crypto.keyring import KeyProvider, LocalKeyring
 from vault.crypto.transit import TransitKeys
 from vault.domain.pacing import TokenisingPace
 from vault.domain.test_network import Outcome
 from vault.errors import VaultError, error_body
-from vault.metrics import State, VaultMetrics
 from vault.observe import HttpMetrics, Observe, metrics_listener
-from vault.routes.admin import command
-from vault.routes.cards import card_metadata, create_card
+from vault.routes.cards import card_metadata, create_card, create_token
 from vault.routes.charges import create_charge
 from vault.routes.health import healthz
-from vault.routes.tokens import create_token
-from vault.services import Services
-from vault.services.approvals import Approvals
+from vault.routes.state import Services
 from vault.services.cards import CardService, GuessingLimit
 from vault.services.charges import ChargeService
+from vault.services.keys import KeyCommands
 from vault.services.limits import Caps
-from vault.services.operator import OperatorService
-from vault.services.registration import KeyRegistry
 from vault.store import repository
 from vault.store.claims import Claims
 from vault.store.db import make_engine, session_factory
@@ -55,6 +56,10 @@ from vault.store.migrate import upgrade_to_head
 from vault.trusted import TrustedProxies
 from vault_audit.archive import AuditArchive
 from vault_audit.checkpoint import load_or_create_key
+from vault_operator.metrics import State, VaultMetrics
+from vault_operator.registration import KeyRegistry
+from vault_operator.routes import ROUTES as OPERATOR_ROUTES
+from vault_operator.service import OperatorService
 
 MAX_BODY_BYTES = 16 * 1024  # a card or a charge is a few hundred bytes
 log = logging.getLogger("vault")
@@ -83,6 +88,10 @@ def caps(settings: Settings) -> Caps:
     )
 
 
+def public_key(encoded: str) -> Ed25519PublicKey:
+    return Ed25519PublicKey.from_public_bytes(decode_key32(encoded))
+
+
 class SettlementNetwork:
     """The card network as settlement uses it: captures, voids and refunds by the
     authorisation's id, asked again as vault.cardnet asks (settlement imports no card type,
@@ -98,88 +107,52 @@ class SettlementNetwork:
         return ask(lambda: self._network.settle(kind, body), 0)
 
 
-def build_services(
-    settings: Settings, engine: Engine, network: CardNetwork
-) -> tuple[Services, Settling]:
-    """Wire the services, and settlement on them; any unusable key, keyring or audit log
-    stops the start here."""
+def build(settings: Settings, engine: Engine, network: CardNetwork) -> dict[str, Any]:
+    """The lifespan state: the card core's services, settlement's and the operator's, and
+    the key provider; any unusable key, keyring or audit log stops the start here."""
     sessions = session_factory(engine)
     audit = AuditLog(settings.audit_path, engine)
     with sessions() as session:
         first_start = not repository.has_cards(session)
     keys = key_provider(settings, first_start)
     this = identity.establish(sessions, audit, keys, settings.environment)
-    fraud_key = Ed25519PublicKey.from_public_bytes(decode_key32(settings.fraud_public_key))
+    fraud_key = public_key(settings.fraud_public_key)
     fingerprint_key = decode_key32(settings.fingerprint_key.get_secret_value())
-    operator_key = None
-    if settings.operator_public_key is not None:
-        operator_key = Ed25519PublicKey.from_public_bytes(
-            decode_key32(settings.operator_public_key)
-        )
     guessing = GuessingLimit(settings.guessing_limit, settings.guessing_window)
     cards = CardService(
         sessions, Envelope(keys), audit, fingerprint_key, settings.cvc_ttl, guessing
     )
     claims = Claims(settings.claim_lease)
+    lifetime = settings.clearance_max_lifetime
     charges = ChargeService(
-        sessions,
-        cards,
-        audit,
-        fraud_key,
-        network,
-        caps(settings),
-        settings.clearance_max_lifetime,
-        claims,
+        sessions, cards, audit, fraud_key, network, caps(settings), lifetime, claims
     )
-    approvals = Approvals(sessions, fraud_key, settings.clearance_max_lifetime)
+    approvals = Approvals(sessions, fraud_key, lifetime)
     settlement = SettlementService(sessions, audit, SettlementNetwork(network), claims, approvals)
     refusals = Refusals(audit)
     key_hash_secret = settings.key_hash_secret.get_secret_value().encode()
     merchants = MerchantKeys(engine, key_hash_secret, refusals)
-    services = Services(
-        identity=this,
-        audit=audit,
-        merchants=merchants,
-        credentials=ServiceCredentials(
-            settings.test_credential.get_secret_value(),
-            settings.live_credential.get_secret_value(),
-            refusals,
-        ),
-        cards=cards,
-        charges=charges,
-        keys=keys,
-        operator=OperatorService(
-            sessions,
-            keys,
-            audit,
-            operator_key,
-            KeyRegistry(audit, key_hash_secret, merchants.forget),
-            this,
-        ),
-        pace=TokenisingPace(settings.tokenise_per_client_minute, settings.tokenise_per_key_minute),
+    credentials = ServiceCredentials(
+        settings.test_credential.get_secret_value(),
+        settings.live_credential.get_secret_value(),
+        refusals,
     )
-    return services, Settling(settlement, services.credentials)
-
-
-async def housekeeping(services: Services, settings: Settings) -> None:
-    """For as long as the vault runs: owed audit entries each second; expired CVCs less
-    often."""
-    every = {
-        services.audit.catch_up: 1.0,
-        services.cards.destroy_expired_cvcs: min(60.0, settings.cvc_ttl / 2),
+    pace = TokenisingPace(settings.tokenise_per_client_minute, settings.tokenise_per_key_minute)
+    registry = KeyRegistry(audit, partial(api_key_hash, key_hash_secret), merchants.forget)
+    operator_key = settings.operator_public_key
+    operator = OperatorService(
+        audit,
+        None if operator_key is None else public_key(operator_key),
+        (this.vault_id, this.environment),
+        KeyCommands(sessions, keys, audit),
+        registry,
+    )
+    return {
+        "services": Services(this, audit, merchants, credentials, cards, charges, pace),
+        "settlement": Settling(settlement, credentials),
+        "operator": operator,
+        "keys": keys,
     }
-    due = {job: time.monotonic() + interval for job, interval in every.items()}
-    while True:
-        await asyncio.sleep(1.0)
-        for job, interval in every.items():
-            if time.monotonic() < due[job]:
-                continue
-            due[job] = time.monotonic() + interval
-            try:
-                await run_in_threadpool(job)
-            except Exception as exc:
-                # Retried next round; the charge path never uses an expired CVC anyway.
-                log.error("%s failed: %s", job.__name__, type(exc).__name__)
 
 
 async def repeat(job: Callable[[], object], interval: float) -> None:
@@ -192,18 +165,13 @@ async def repeat(job: Callable[[], object], interval: float) -> None:
             await run_in_threadpool(job)
         except Exception as exc:
             # Retried next round: a missed renewal costs at most a takeover, and a takeover
-            # is safe (vault.store.claims); work the completer missed stays processing.
+            # is safe (vault.store.claims); work the completer missed stays processing; the
+            # charge path never uses an expired CVC anyway.
             log.error("%s failed: %s", getattr(job, "__name__", job), type(exc).__name__)
 
 
-async def checkpoint_every(archive: AuditArchive, interval: float) -> None:
-    """Archive new audit entries under a signed checkpoint every `interval` seconds."""
-    while True:
-        await asyncio.sleep(interval)
-        await run_in_threadpool(checkpoint_now, archive)
-
-
-def checkpoint_now(archive: AuditArchive) -> None:
+def checkpoint(archive: AuditArchive) -> None:
+    """Archive new audit entries under a signed checkpoint."""
     try:
         archive.checkpoint()
     except Exception as exc:
@@ -220,9 +188,8 @@ async def _vault_error(request: Request, exc: Exception) -> Response:
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     codes = {404: "resource_missing", 405: "method_not_allowed", 413: "body_too_large"}
-    code = codes.get(exc.status_code, "http_error")
-    error = VaultError(exc.status_code, code=code, message=str(exc.detail))
-    response = await _vault_error(request, error)
+    error = VaultError(exc.status_code, code=codes.get(exc.status_code, "http_error"))
+    response = JSONResponse(error_body(error.type, error.code, str(exc.detail)), exc.status_code)
     response.headers.update(exc.headers or {})  # a 405 names the methods allowed (RFC 9110)
     return response
 
@@ -233,9 +200,8 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
     first = exc.errors(include_input=False, include_url=False, include_context=False)[0]
     param = ".".join(str(part) for part in first["loc"]) or None
     code = "parameter_missing" if first["type"] == "missing" else "parameter_invalid"
-    return JSONResponse(
-        error_body("invalid_request_error", code, first["msg"], param), status_code=400
-    )
+    body = error_body("invalid_request_error", code, first["msg"], param)
+    return JSONResponse(body, status_code=400)
 
 
 async def _unexpected_error(request: Request, exc: Exception) -> Response:
@@ -245,13 +211,7 @@ async def _unexpected_error(request: Request, exc: Exception) -> Response:
     return JSONResponse(body, status_code=500)
 
 
-# The one place the vault's errors become HTTP responses.
-EXCEPTION_HANDLERS: dict[Any, Callable[[Request, Exception], Awaitable[Response]]] = {
-    VaultError: _vault_error,
-    HTTPException: _http_error,
-    ValidationError: _validation_error,
-    Exception: _unexpected_error,
-}
+Handler = Callable[[Request, Exception], Awaitable[Response]]
 
 
 def create_app(settings: Settings) -> Starlette:
@@ -262,7 +222,7 @@ def create_app(settings: Settings) -> Starlette:
     async def vault_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, VaultError)
         counted.refused(exc.code)
-        return await EXCEPTION_HANDLERS[VaultError](request, exc)
+        return await _vault_error(request, exc)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
@@ -278,39 +238,39 @@ def create_app(settings: Settings) -> Starlette:
         archive = None
         try:
             upgrade_to_head(engine)
-            services, settling = build_services(settings, engine, network)
+            state = build(settings, engine, network)
+            services: Services = state["services"]
             # After the log itself verified: a log that lost checkpointed entries stops here.
             key = load_or_create_key(settings.checkpoint_key_file)
             archive = AuditArchive(settings.audit_path, settings.archive_dir, key)
-            tasks.append(asyncio.create_task(housekeeping(services, settings)))
-            # Recovery (docs/vault.md): leases renewed, and the completer.
-            tasks.append(
-                asyncio.create_task(repeat(services.renew_claims, settings.claim_lease / 3))
-            )
-            interval = settings.completer_interval
 
             def complete_abandoned() -> None:
-                services.complete_abandoned()
-                settling.service.complete_abandoned()
+                # Recovery (docs/vault.md): the card core's charges, then settlement's work.
+                services.charges.complete_abandoned()
+                state["settlement"].service.complete_abandoned()
 
-            tasks.append(asyncio.create_task(repeat(complete_abandoned, interval)))
-            every = settings.audit_checkpoint_interval
-            tasks.append(asyncio.create_task(checkpoint_every(archive, every)))
+            every: dict[Callable[[], object], float] = {
+                services.audit.catch_up: 1.0,  # owed audit entries
+                services.cards.destroy_expired_cvcs: min(60.0, settings.cvc_ttl / 2),
+                services.charges.renew_claims: settings.claim_lease / 3,
+                complete_abandoned: settings.completer_interval,
+                partial(checkpoint, archive): settings.audit_checkpoint_interval,
+            }
+            tasks = [asyncio.create_task(repeat(job, s)) for job, s in every.items()]
             services.audit.on_fsync = counted.fsync.observe
             services.audit.on_failure = counted.audit_failures.inc
-            state = State(services, session_factory(engine), caps(settings))
-            http.registry.register(state)
-            listener = metrics_listener(http.registry, settings.metrics_host, settings.metrics_port)
-            with listener:
-                yield {"services": services, "settlement": settling}
-            http.registry.unregister(state)
+            read = State(lambda: state["keys"].current, session_factory(engine), caps(settings))
+            http.registry.register(read)
+            with metrics_listener(http.registry, settings.metrics_host, settings.metrics_port):
+                yield state
+            http.registry.unregister(read)
         finally:
             for task in tasks:
                 task.cancel()
                 with suppress(asyncio.CancelledError):
                     await task
             if archive is not None:
-                await run_in_threadpool(checkpoint_now, archive)  # the entries of the last minutes
+                await run_in_threadpool(checkpoint, archive)  # the entries of the last minutes
             network.close()
             engine.dispose()
 
@@ -320,13 +280,19 @@ def create_app(settings: Settings) -> Starlette:
         Route("/v1/tokens", create_token, methods=["POST"]),
         Route("/internal/v1/cards/{id}", card_metadata, methods=["GET"]),
         Route("/internal/v1/charges", create_charge, methods=["POST"]),
-        *SETTLEMENT_ROUTES,  # settlement's, on the state `settlement`
-        Route("/admin/v1/commands", command, methods=["POST"]),
+        *SETTLEMENT_ROUTES,  # on the state `settlement`
+        *OPERATOR_ROUTES,  # on the state `operator`
     ]
+    handlers: dict[Any, Handler] = {
+        VaultError: vault_error,  # the one place the vault's errors become responses
+        HTTPException: _http_error,
+        ValidationError: _validation_error,
+        Exception: _unexpected_error,
+    }
     app = Starlette(
         routes=routes,
         middleware=[Middleware(Observe, http)],
-        exception_handlers={**EXCEPTION_HANDLERS, VaultError: vault_error},
+        exception_handlers=handlers,
         lifespan=lifespan,
         max_body_size=MAX_BODY_BYTES,
     )

@@ -101,23 +101,11 @@ class Settings(FileSettings):
     global_minute_cap: int = Field(default=50_000_000, ge=0)
     global_total_cap: int = Field(default=10_000_000_000, ge=0)
 
-    @field_validator("fraud_public_key")
+    @field_validator("fraud_public_key", "operator_public_key", "fingerprint_key")
     @classmethod
-    def _public_key_is_32_bytes(cls, value: str) -> str:
-        decode_key32(value)
-        return value
-
-    @field_validator("operator_public_key")
-    @classmethod
-    def _operator_key_is_32_bytes(cls, value: str | None) -> str | None:
+    def _keys_are_32_bytes(cls, value: str | SecretStr | None) -> str | SecretStr | None:
         if value is not None:
-            decode_key32(value)
-        return value
-
-    @field_validator("fingerprint_key")
-    @classmethod
-    def _fingerprint_key_is_32_bytes(cls, value: SecretStr) -> SecretStr:
-        decode_key32(value.get_secret_value())
+            decode_key32(value.get_secret_value() if isinstance(value, SecretStr) else value)
         return value
 
     @model_validator(mode="after")

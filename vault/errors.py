@@ -27,14 +27,10 @@ class VaultError(Exception):
         param: str | None = None,
     ) -> None:
         super().__init__(message or self.message)
-        if status_code is not None:
-            self.status_code = status_code
-        if type is not None:
-            self.type = type
-        if code is not None:
-            self.code = code
-        if message is not None:
-            self.message = message
+        given = {"status_code": status_code, "type": type, "code": code, "message": message}
+        for name, value in given.items():
+            if value is not None:
+                setattr(self, name, value)
         self.param = param
 
     def __repr__(self) -> str:

@@ -1,7 +1,7 @@
 """The vault's request log and RED metrics, and its internal /metrics listener: a copy of
 servicekit/metrics.py (the vault imports nothing of this repository), so every service
 publishes the same http_* series and writes the same request line. The vault's business
-metrics: vault.metrics. docs/operations.md, "Metrics" and "Logs".
+metrics: vault_operator.metrics. docs/operations.md, "Metrics" and "Logs".
 """
 
 from __future__ import annotations

@@ -1,6 +1,9 @@
 import datetime as dt
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
+import pytest
 from starlette.testclient import TestClient
 
 from card_network.app import create_app
@@ -8,6 +11,16 @@ from card_network.config import Settings
 from strongroom.testcards import generated_card
 
 AUTH = {"authorization": "Bearer net-cred"}
+
+
+Start = Callable[[Settings], TestClient]
+
+
+@pytest.fixture
+def start() -> Iterator[Start]:
+    """Start a simulator as a server does (its lifespan runs); each stops after the test."""
+    with ExitStack() as running:
+        yield lambda settings: running.enter_context(TestClient(create_app(settings)))
 
 
 def message(pan: str, **changes: object) -> dict[str, object]:
@@ -25,8 +38,8 @@ def message(pan: str, **changes: object) -> dict[str, object]:
     return {**base, **changes}
 
 
-def test_authorises_and_records_without_the_number(tmp_path: Path) -> None:
-    client = TestClient(create_app(Settings(credential="net-cred", data_dir=tmp_path)))
+def test_authorises_and_records_without_the_number(tmp_path: Path, start: Start) -> None:
+    client = start(Settings(credential="net-cred", data_dir=tmp_path))
     pan = generated_card()
     answer = client.post("/v1/authorizations", json=message(pan), headers=AUTH)
     assert answer.status_code == 200
@@ -39,8 +52,10 @@ def test_authorises_and_records_without_the_number(tmp_path: Path) -> None:
     assert pan.encode() not in (tmp_path / "card_network" / "messages.jsonl").read_bytes()
 
 
-def test_declines_expired_cards_and_amounts_over_the_issuer_limit(tmp_path: Path) -> None:
-    client = TestClient(create_app(Settings(credential="net-cred", data_dir=tmp_path)))
+def test_declines_expired_cards_and_amounts_over_the_issuer_limit(
+    tmp_path: Path, start: Start
+) -> None:
+    client = start(Settings(credential="net-cred", data_dir=tmp_path))
     expired = client.post(
         "/v1/authorizations", json=message(generated_card(), exp_year=2001), headers=AUTH
     )
@@ -52,8 +67,8 @@ def test_declines_expired_cards_and_amounts_over_the_issuer_limit(tmp_path: Path
     assert (expired.json()["code"], large.json()["code"]) == ("expired_card", "insufficient_funds")
 
 
-def test_wrong_credential_is_refused_and_not_recorded(tmp_path: Path) -> None:
-    client = TestClient(create_app(Settings(credential="net-cred", data_dir=tmp_path)))
+def test_wrong_credential_is_refused_and_not_recorded(tmp_path: Path, start: Start) -> None:
+    client = start(Settings(credential="net-cred", data_dir=tmp_path))
     response = client.post(
         "/v1/authorizations", json=message(generated_card()), headers={"authorization": "Bearer x"}
     )
@@ -78,8 +93,8 @@ def settle(client: TestClient, kind: str, **body: object) -> dict[str, object]:
     return answer
 
 
-def test_a_capture_settles_at_most_the_authorised_amount_once(tmp_path: Path) -> None:
-    client = TestClient(create_app(Settings(credential="net-cred", data_dir=tmp_path)))
+def test_a_capture_settles_at_most_the_authorised_amount_once(tmp_path: Path, start: Start) -> None:
+    client = start(Settings(credential="net-cred", data_dir=tmp_path))
     authorised(client, reference="ch_1")
     authorised(client, reference="ch_2")
     too_much = settle(client, "captures", reference="ch_2", amount=1001, currency="usd")
@@ -92,8 +107,9 @@ def test_a_capture_settles_at_most_the_authorised_amount_once(tmp_path: Path) ->
 
 def test_a_repeated_authorisation_answers_the_first_and_authorises_nothing_more(
     tmp_path: Path,
+    start: Start,
 ) -> None:
-    client = TestClient(create_app(Settings(credential="net-cred", data_dir=tmp_path)))
+    client = start(Settings(credential="net-cred", data_dir=tmp_path))
     pan = generated_card()
     first = client.post("/v1/authorizations", json=message(pan), headers=AUTH).json()
     # The retry after a lost answer: the CVC was destroyed after the first attempt.
@@ -108,15 +124,17 @@ def test_a_repeated_authorisation_answers_the_first_and_authorises_nothing_more(
     assert settle(client, "captures", amount=100, currency="usd")["approved"] is True
 
 
-def test_a_repeated_declined_authorisation_stays_declined(tmp_path: Path) -> None:
-    client = TestClient(create_app(Settings(credential="net-cred", data_dir=tmp_path)))
+def test_a_repeated_declined_authorisation_stays_declined(tmp_path: Path, start: Start) -> None:
+    client = start(Settings(credential="net-cred", data_dir=tmp_path))
     body = message(generated_card(), amount=5_000_001)
     answers = [client.post("/v1/authorizations", json=body, headers=AUTH).json() for _ in "ab"]
     assert [a["code"] for a in answers] == ["insufficient_funds", "insufficient_funds"]
 
 
-def test_a_key_reused_for_another_authorisation_is_refused_and_recorded(tmp_path: Path) -> None:
-    client = TestClient(create_app(Settings(credential="net-cred", data_dir=tmp_path)))
+def test_a_key_reused_for_another_authorisation_is_refused_and_recorded(
+    tmp_path: Path, start: Start
+) -> None:
+    client = start(Settings(credential="net-cred", data_dir=tmp_path))
     pan = generated_card()
     client.post("/v1/authorizations", json=message(pan), headers=AUTH)
     other = client.post("/v1/authorizations", json=message(pan, amount=101), headers=AUTH)
@@ -129,8 +147,10 @@ def test_a_key_reused_for_another_authorisation_is_refused_and_recorded(tmp_path
     ]
 
 
-def test_repeated_captures_voids_and_refunds_answer_the_first_answer(tmp_path: Path) -> None:
-    client = TestClient(create_app(Settings(credential="net-cred", data_dir=tmp_path)))
+def test_repeated_captures_voids_and_refunds_answer_the_first_answer(
+    tmp_path: Path, start: Start
+) -> None:
+    client = start(Settings(credential="net-cred", data_dir=tmp_path))
     authorised(client, reference="ch_1")
     authorised(client, reference="ch_2")
     refund: dict[str, object] = {
@@ -162,8 +182,8 @@ def test_repeated_captures_voids_and_refunds_answer_the_first_answer(tmp_path: P
     ]
 
 
-def test_refunds_never_exceed_the_capture_and_need_one(tmp_path: Path) -> None:
-    client = TestClient(create_app(Settings(credential="net-cred", data_dir=tmp_path)))
+def test_refunds_never_exceed_the_capture_and_need_one(tmp_path: Path, start: Start) -> None:
+    client = start(Settings(credential="net-cred", data_dir=tmp_path))
     authorised(client)
     refund = {"authorization": "ch_1", "currency": "usd"}
     assert settle(client, "refunds", reference="re_0", amount=1, **refund)["approved"] is False
@@ -174,18 +194,18 @@ def test_refunds_never_exceed_the_capture_and_need_one(tmp_path: Path) -> None:
     assert settle(client, "refunds", reference="re_3", amount=100, **refund)["approved"] is True
 
 
-def test_another_merchant_cannot_settle_an_authorisation(tmp_path: Path) -> None:
-    client = TestClient(create_app(Settings(credential="net-cred", data_dir=tmp_path)))
+def test_another_merchant_cannot_settle_an_authorisation(tmp_path: Path, start: Start) -> None:
+    client = start(Settings(credential="net-cred", data_dir=tmp_path))
     authorised(client)
     answer = settle(client, "captures", merchant="mkt_2", amount=1, currency="usd")
     assert answer["code"] == "invalid_capture"
     assert settle(client, "voids", merchant="mkt_2")["code"] == "invalid_void"
 
 
-def test_a_restarted_network_keeps_its_keys_and_its_ledger(tmp_path: Path) -> None:
+def test_a_restarted_network_keeps_its_keys_and_its_ledger(tmp_path: Path, start: Start) -> None:
     settings = Settings(credential="net-cred", data_dir=tmp_path)
     pan = generated_card()
-    before = TestClient(create_app(settings))
+    before = start(settings)
     first = before.post("/v1/authorizations", json=message(pan), headers=AUTH).json()
     authorised(before, reference="ch_2")
     assert settle(before, "captures", reference="ch_2", amount=400, currency="usd")["approved"]
@@ -194,7 +214,7 @@ def test_a_restarted_network_keeps_its_keys_and_its_ledger(tmp_path: Path) -> No
     with (tmp_path / "card_network" / "messages.jsonl").open("a") as f:
         f.write('{"received_at": "torn')  # a crash in the middle of a line
 
-    after = TestClient(create_app(settings))
+    after = start(settings)
     again = after.post("/v1/authorizations", json=message(pan, cvc=None), headers=AUTH).json()
     assert again == first  # answered the first answer, authorised nothing more
     other = after.post("/v1/authorizations", json=message(pan, amount=101), headers=AUTH)
@@ -214,8 +234,10 @@ def test_a_restarted_network_keeps_its_keys_and_its_ledger(tmp_path: Path) -> No
     ]
 
 
-def test_a_sale_authorises_and_captures_in_one_message_recorded_as_both(tmp_path: Path) -> None:
-    client = TestClient(create_app(Settings(credential="net-cred", data_dir=tmp_path)))
+def test_a_sale_authorises_and_captures_in_one_message_recorded_as_both(
+    tmp_path: Path, start: Start
+) -> None:
+    client = start(Settings(credential="net-cred", data_dir=tmp_path))
     answer = client.post(
         "/v1/authorizations", json=message(generated_card(), capture=True), headers=AUTH
     ).json()
@@ -239,9 +261,10 @@ def test_a_sale_authorises_and_captures_in_one_message_recorded_as_both(tmp_path
 
 def test_a_repeated_sale_captures_once_and_a_declined_sale_captures_nothing(
     tmp_path: Path,
+    start: Start,
 ) -> None:
     settings = Settings(credential="net-cred", data_dir=tmp_path)
-    client = TestClient(create_app(settings))
+    client = start(settings)
     pan = generated_card()
     first = client.post("/v1/authorizations", json=message(pan, capture=True), headers=AUTH)
     again = client.post(
@@ -260,7 +283,7 @@ def test_a_repeated_sale_captures_once_and_a_declined_sale_captures_nothing(
     moved = [(m["kind"], m["reference"]) for m in record if m["approved"] and not m["replayed"]]
     assert moved == [("authorization", "ch_1"), ("capture", "ch_1")]
     # Restarted, the network knows the sale captured: a capture apart moves nothing.
-    after = TestClient(create_app(settings))
+    after = start(settings)
     assert settle(after, "captures", amount=100, currency="usd")["approved"] is True
     last = after.get("/v1/messages", headers=AUTH).json()["data"][-1]
     assert (last["kind"], last["replayed"]) == ("capture", True)

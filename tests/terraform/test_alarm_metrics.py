@@ -14,11 +14,11 @@ from edge_proxy.metrics import Metrics as EdgeMetrics
 from fraud.metrics import Metrics as FraudMetrics
 from servicekit.metrics import HttpMetrics
 from tests.terraform.hcl import Account
-from vault.metrics import VaultMetrics
+from vault_operator.metrics import VaultMetrics
 
 REPO = Path(__file__).resolve().parents[2]
 # Collectors that read their values at scrape time declare their families in the source.
-COLLECTORS = ("api/metrics.py", "router/metrics.py", "vault/metrics.py")
+COLLECTORS = ("api/metrics.py", "router/metrics.py", "vault_operator/metrics.py")
 _FAMILY = re.compile(r"(Gauge|Counter)MetricFamily\(\s*\"([a-z_]+)\"")
 _NAMESPACE = re.compile(r"namespace['\"]?\s*[:=]\s*['\"]([^'\"]+)['\"]")
 _METRIC = re.compile(r"(?:metric_name|numerator|denominator)['\"]?\s*[:=]\s*['\"]([^'\"$]+)['\"]")

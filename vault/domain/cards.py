@@ -51,15 +51,6 @@ def brand_of(digits: str) -> Brand:
     return "unknown"
 
 
-def cvc_lengths(brand: Brand) -> frozenset[int]:
-    """American Express prints a 4-digit CID; the others a 3-digit CVC."""
-    if brand == "amex":
-        return frozenset({4})
-    if brand == "unknown":
-        return frozenset({3, 4})
-    return frozenset({3})
-
-
 def check_number(number: str) -> Pan:
     """The number as a Pan if it is 13-19 ASCII digits with a valid Luhn digit."""
     if not (is_ascii_digits(number) and 13 <= len(number) <= 19 and luhn_valid(number)):
@@ -82,8 +73,10 @@ def check_expiry(exp_month: int, exp_year: int, today: dt.date) -> None:
 
 
 def check_cvc(cvc: str, brand: Brand) -> Cvc:
-    """The CVC as a Cvc if it is ASCII digits of the brand's length."""
-    if not (is_ascii_digits(cvc) and len(cvc) in cvc_lengths(brand)):
+    """The CVC as a Cvc if it is ASCII digits of the brand's length: American Express prints
+    a 4-digit CID, the others a 3-digit CVC (either, for a brand not known)."""
+    lengths = {"amex": (4,), "unknown": (3, 4)}.get(brand, (3,))
+    if not (is_ascii_digits(cvc) and len(cvc) in lengths):
         raise CardError("invalid_cvc", "Your card's security code is invalid.", "cvc")
     return Cvc(cvc)
 

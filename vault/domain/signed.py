@@ -17,6 +17,9 @@ from typing import Any, NoReturn
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+# The public half of a signing key (fraud's, the operator's): it verifies and holds no
+# secret, so a package that holds no key may name it (settlement, vault_operator).
+VerifyKey = Ed25519PublicKey
 _B64URL = re.compile(r"[A-Za-z0-9_-]*")
 
 

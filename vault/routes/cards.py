@@ -1,23 +1,84 @@
-"""POST /v1/cards (merchant key) and GET /internal/v1/cards/{id} (service credential)."""
+"""A card's way in and its metadata: POST /v1/cards and POST /v1/tokens (merchant key),
+GET /internal/v1/cards/{id} (service credential).
+
+POST /v1/tokens is Stripe's server-side tokenisation, `card[number]=…` in, a token out; the
+token's id is the card token itself (card_…), so what a merchant gets back can be passed
+as a charge's `source` or attached to a customer as it is.
+"""
 
 from __future__ import annotations
+
+import time
+from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from vault.contracts import CardQuery
-from vault.routes.common import single_query
-from vault.routes.state import services
-from vault.routes.tokens import card_fields, client_address, tokenise
+from vault.contracts import Card, CardCreate, CardQuery, Token
+from vault.errors import VaultError
+from vault.forms import is_form, read_form, typed_card
+from vault.routes.common import parse_object, single_query
+from vault.routes.state import Services, services
+
+
+async def card_fields(request: Request) -> dict[str, Any]:
+    """The body, JSON or form as Stripe's SDKs send it, as a dict (a form's expiry already
+    integers)."""
+    raw = await request.body()
+    if is_form(request.headers.get("content-type")):
+        fields = read_form(raw)
+        card = fields.get("card")
+        if isinstance(card, dict):
+            fields["card"] = typed_card(card)
+        return typed_card(fields)
+    return parse_object(raw)
+
+
+def client_address(request: Request) -> str:
+    """Whom to pace: the edge sets X-Forwarded-For to the one address it accepted the
+    connection from (a client's own is dropped), and only the edge is believed; any other
+    caller is paced by its socket's address, whatever header it sends."""
+    peer = (request.client or ("-",))[0]
+    trusted = request.app.state.trusted_proxies
+    forwarded = request.headers.get("x-forwarded-for")
+    return forwarded.strip() if forwarded and peer in trusted else peer
+
+
+def tokenise(vault: Services, header: str | None, fields: dict[str, Any], client: str) -> Card:
+    """One worker thread for the whole request: the pace, the key (401 before any 400)."""
+    vault.pace.client(client)
+    merchant = vault.merchants.authenticate(header)
+    vault.pace.key(merchant.actor)
+    return vault.cards.tokenise(merchant, CardCreate.model_validate(fields))
 
 
 async def create_card(request: Request) -> Response:
-    vault = services(request)
     header = request.headers.get("authorization")
-    fields = await card_fields(request)  # JSON, or a form as Stripe's SDKs send it
-    card = await run_in_threadpool(tokenise, vault, header, fields, client_address(request))
+    fields = await card_fields(request)
+    card = await run_in_threadpool(
+        tokenise, services(request), header, fields, client_address(request)
+    )
     return JSONResponse(card.model_dump(exclude_none=True), status_code=201)
+
+
+async def create_token(request: Request) -> Response:
+    header = request.headers.get("authorization")
+    fields = await card_fields(request)
+    card = fields.pop("card", None)
+    if not isinstance(card, dict) or fields:
+        # Only card tokens here: no bank accounts, PII or anything else Stripe tokenises.
+        raise VaultError(
+            400, "invalid_request_error", "parameter_invalid", "Pass card[...] only.", "card"
+        )
+    made = await run_in_threadpool(
+        tokenise, services(request), header, card, client_address(request)
+    )
+    token = Token(id=made.id, card=made, livemode=made.livemode, created=int(time.time()))
+    # Stripe's token has every field (client_ip: null); only a fingerprint the caller may
+    # not see is left out, as on /v1/cards.
+    hidden = {"card": {"fingerprint"}} if made.fingerprint is None else None
+    return JSONResponse(token.model_dump(exclude=hidden), status_code=201)
 
 
 async def card_metadata(request: Request) -> Response:

@@ -5,10 +5,12 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from vault.routes.state import services
+
 
 async def healthz(request: Request) -> Response:
-    # The audience an operator's command must name (vault.domain.commands): no secret.
-    this = request.state.services.identity
+    # The audience an operator's command must name (vault_operator.commands): no secret.
+    this = services(request).identity
     return JSONResponse(
         {
             "status": "ok",

@@ -11,7 +11,7 @@ from starlette.testclient import TestClient
 
 from tests.vault.conftest import register_keys
 from vault.app import create_app
-from vault.services.registration import key_kind
+from vault_operator.registration import key_kind
 
 NEW_PK = "pk_test_registeredByCommand0000"
 NEW_SK_LIVE = "sk_live_registeredByCommand0000"

@@ -1,25 +1,28 @@
 """Fraud's approval to capture a charge it held for review (vault.domain.clearance).
 
-Kept apart from settlement, which holds no key and no card type (tests/test_boundaries.py):
-settlement asks this checker, which the app builds with fraud's public key.
+It verifies fraud's signature with fraud's public key, which seals nothing, and compares
+the card facts fraud scored (BIN, last four, fingerprint) with the card record's: no card
+number, no CVC, none of the vault's crypto (tests/test_boundaries.py).
 """
 
 from __future__ import annotations
 
 from dataclasses import astuple
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy.orm import Session, sessionmaker
 
 from vault.contracts import Clearance
 from vault.domain.clearance import ExpectedCharge, open_clearance, verify_approval
+from vault.domain.signed import VerifyKey
 from vault.errors import ClearanceRefused
 from vault.store.models import CardRecord, ChargeRecord
 
 
 class Approvals:
+    """Checks fraud's approval of a held charge's capture against the charge and its card."""
+
     def __init__(
-        self, sessions: sessionmaker[Session], fraud_key: Ed25519PublicKey, lifetime: int
+        self, sessions: sessionmaker[Session], fraud_key: VerifyKey, lifetime: int
     ) -> None:
         self._sessions = sessions
         self._key = fraud_key

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from vault.domain.signed import open_signed
+from vault.domain.signed import VerifyKey, open_signed
 from vault.errors import VaultError
 
 MAX_LIFETIME = 300  # seconds: a signed command cannot be kept to be used much later
@@ -92,7 +91,7 @@ class SignedCommand(_Command):
 
 
 def verify_command(
-    key: Ed25519PublicKey, payload: str, signature: str, now: float, vault: str, environment: str
+    key: VerifyKey, payload: str, signature: str, now: float, vault: str, environment: str
 ) -> SignedCommand:
     """The command, if the operator signed it for this vault and environment, and it is
     neither expired nor long-lived."""

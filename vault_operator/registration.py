@@ -1,9 +1,11 @@
 """Registering merchant keys by operator command: the one way a marketplace's keys reach
 the vault (`strongroom marketplace create`, the dev marketplace of `strongroom up`).
 
-Keys are stored only as their keyed hash, a key never moves to another marketplace, an
-expiry is never extended. The serving vault does it with its own sessions and audit log,
-so no client needs the vault's database or secrets, and nothing writes beside it.
+Keys are stored only as their keyed hash (vault.crypto.keyed_hash, which the app hands the
+registry as `hash_key`: this package imports none of the crypto), a key never moves to
+another marketplace, an expiry is never extended. The serving vault does it with its own
+sessions and audit log, so no client needs the vault's database or secrets, and nothing
+writes beside it.
 """
 
 from __future__ import annotations
@@ -16,7 +18,6 @@ from typing import Any
 from sqlalchemy import Connection, insert, select, update
 
 from vault.audit import AuditLog
-from vault.crypto.keyed_hash import api_key_hash
 from vault.errors import Conflict, NotFound
 from vault.store.models import MerchantKey
 
@@ -34,16 +35,21 @@ def key_kind(api_key: str) -> tuple[str, bool]:
 
 
 class KeyRegistry:
+    """Registers and expires merchant keys, each change audited before it is written."""
+
     def __init__(
-        self, audit: AuditLog, key_hash_secret: bytes, changed: Callable[[], None] = lambda: None
+        self,
+        audit: AuditLog,
+        hash_key: Callable[[str], bytes],
+        changed: Callable[[], None] = lambda: None,
     ) -> None:
-        self._audit, self._secret = audit, key_hash_secret
+        self._audit, self._hash = audit, hash_key
         # Called once an expiry is committed: the authenticator forgets the keys it kept.
         self._changed = changed
 
     def register(self, marketplace: str, keys: list[str]) -> dict[str, Any]:
         """Allow `keys` to tokenise for `marketplace`; idempotent for keys already its own."""
-        rows = [(api_key_hash(self._secret, key), *key_kind(key)) for key in keys]
+        rows = [(self._hash(key), *key_kind(key)) for key in keys]
 
         def work(conn: Connection) -> None:
             for key_hash, kind, livemode in rows:
@@ -71,7 +77,7 @@ class KeyRegistry:
 
     def expire(self, key: str, expires_at: int) -> dict[str, Any]:
         """Refuse `key` from `expires_at` on; an earlier expiry stands."""
-        key_hash = api_key_hash(self._secret, key)
+        key_hash = self._hash(key)
         kind, _ = key_kind(key)
         found: dict[str, str] = {}
 

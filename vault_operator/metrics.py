@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
@@ -17,7 +17,6 @@ from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from vault.services import Services
 from vault.services.limits import GLOBAL, Caps
 from vault.store.models import CardRecord, ChargeRecord, SpendControl
 
@@ -58,8 +57,10 @@ class VaultMetrics:
 class State(Collector):
     """vault_sealed, vault_key_versions_in_use and vault_spend_cap_used_ratio."""
 
-    def __init__(self, services: Services, sessions: sessionmaker[Session], caps: Caps) -> None:
-        self.services = services
+    def __init__(
+        self, key_version: Callable[[], int], sessions: sessionmaker[Session], caps: Caps
+    ) -> None:
+        self.key_version = key_version  # asks the key provider (Transit: a call)
         self.sessions = sessions
         self.caps = caps
 
@@ -68,7 +69,7 @@ class State(Collector):
             "vault_sealed", "1 while the key provider does not answer: nothing is served."
         )
         try:
-            _ = self.services.keys.current  # reads the provider (Transit: a call)
+            self.key_version()
             sealed.add_metric([], 0)
         except Exception as exc:
             log.warning("key provider unavailable: %s", type(exc).__name__)
