@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from vault.audit import AuditLog
 from vault.crypto.keyring import KeyProvider, KeyringError, LocalKeyring
+from vault.domain.states import Custody
 from vault.store.models import VaultIdentity
 
 
@@ -26,7 +27,7 @@ from vault.store.models import VaultIdentity
 class Identity:
     vault_id: str
     environment: str
-    custody: str
+    custody: Custody
     keyring: str | None
 
 
@@ -62,7 +63,7 @@ def establish(
     return found
 
 
-def _check(found: Identity, environment: str, custody: str, keyring: str | None) -> None:
+def _check(found: Identity, environment: str, custody: Custody, keyring: str | None) -> None:
     if found.environment != environment:
         raise KeyringError(
             f"this vault belongs to environment {found.environment!r}, not {environment!r}"

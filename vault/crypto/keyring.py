@@ -30,6 +30,8 @@ from typing import Any, Protocol
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from vault.domain.states import Custody
+
 KEY_BYTES = 32  # AES-256
 NONCE_BYTES = 12  # 96 bits, the size GCM is specified for
 REFRESH_SECONDS = 0.1
@@ -41,7 +43,7 @@ class KeyringError(Exception):
 
 class KeyProvider(Protocol):
     @property
-    def custody(self) -> str:
+    def custody(self) -> Custody:
         """Who holds the master key: "local" (a file here) or "transit" (OpenBao)."""
         ...
 
@@ -83,7 +85,7 @@ def _wrap_aad(version: int) -> bytes:
 class LocalKeyring:
     """Master keys in a file of mode 0600; reread when another process changed it."""
 
-    custody = "local"
+    custody: Custody = "local"
 
     def __init__(self, path: Path, *, create: bool = True) -> None:
         self._path = path

@@ -16,6 +16,7 @@ from typing import Any
 import hvac  # type: ignore[import-untyped]
 
 from vault.crypto.keyring import KeyringError
+from vault.domain.states import Custody
 
 _CIPHERTEXT = re.compile(r"vault:v([0-9]{1,9}):[A-Za-z0-9+/]+={0,2}")
 
@@ -31,7 +32,7 @@ class TransitKeys:
     """A KeyProvider over one Transit key, created as aes256-gcm96 if it does not exist."""
 
     # Its server keeps the master key under its own seal (Shamir, k of N): dual control.
-    custody = "transit"
+    custody: Custody = "transit"
 
     def __init__(self, url: str, token: str, key: str, mount: str, timeout: float) -> None:
         self._transit = hvac.Client(url=url, token=token, timeout=timeout).secrets.transit

@@ -12,6 +12,10 @@ Finished = Literal["succeeded", "failed"]
 SettlementAction = Literal["capture", "void"]
 # The two kinds of merchant key.
 KeyKind = Literal["publishable", "secret"]
+# The live-charge cap a scope passed, which stops it until an operator changes the cap.
+Tripped = Literal["minute", "total"]
+# Who holds the vault's master key: a local keyring file, or Vault's Transit engine.
+Custody = Literal["local", "transit"]
 
 
 def finished(status: Execution) -> Finished:

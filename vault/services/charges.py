@@ -19,6 +19,7 @@ import time
 from dataclasses import astuple
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -34,7 +35,9 @@ from vault.services import limits
 from vault.services.cards import CardService
 from vault.store import repository
 from vault.store.claims import Claims
+from vault.store.db import autocommit
 from vault.store.models import CardRecord, ChargeRecord
+from vault.store.repository import StoredCharge
 
 log = logging.getLogger("vault.charges")
 
@@ -68,6 +71,9 @@ class ChargeService:
         claims: Claims,
     ) -> None:
         self._sessions = sessions
+        self._engine: Engine = sessions.kw["bind"]
+        # Single-statement reads: outside a transaction (no BEGIN and ROLLBACK round trips).
+        self._reads = autocommit(self._engine)
         self._claims = claims
         self._cards = cards
         self._audit = audit
@@ -112,8 +118,8 @@ class ChargeService:
                 "fraud's approval.",
                 "capture",
             )
-        with self._sessions() as session:
-            existing = repository.find_charge(session, request.charge_id)
+        with self._reads.connect() as conn:
+            existing = repository.find_charge(conn, request.charge_id)
         if existing is not None:
             # Signed for exactly this charge, so the retry of a request whose answer was
             # lost gets the recorded outcome even after its clearance expired: a replay
@@ -125,7 +131,8 @@ class ChargeService:
             self._audit.append(actor, "charge", None, "refused:clearance_invalid")
             raise
         crash_at("vault", "clearance_checked", "after")
-        record = self._cards.find(actor, request.card, request.marketplace, livemode)
+        # Not audited as a read: the attempt entry below names the card, a miss is audited.
+        record = self._cards.find_unaudited(actor, request.card, request.marketplace, livemode)
         if (record.bin, record.last4, record.fingerprint) != astuple(cleared.facts):
             # Fraud scored another card than this one (the caller described it falsely).
             self._audit.append(actor, "charge", record.token, "refused:clearance_card_mismatch")
@@ -143,18 +150,19 @@ class ChargeService:
         refusal = None
         crash_at("vault", "claimed", "before")
         try:
-            with self._sessions.begin() as session:
+            with self._engine.begin() as conn:
                 if livemode:  # test charges move no money: no caps, no breaker
                     now = int(time.time())
                     refusal = limits.reserve(
-                        session, self._caps, expected.marketplace, expected.amount, now
+                        conn, self._caps, expected.marketplace, expected.amount, now
                     )
                 if refusal is None:
-                    session.add(self._claim(expected, record, cleared.held, request.capture))
+                    claim = self._claim(expected, record.token, cleared.held, request.capture)
+                    repository.claim_charge(conn, claim)
         except IntegrityError:
             # Another request claimed this charge id first: it executes, this one does not.
-            with self._sessions() as session:
-                claimed = repository.find_charge(session, request.charge_id)
+            with self._reads.connect() as conn:
+                claimed = repository.find_charge(conn, request.charge_id)
             if claimed is None:
                 raise
             return self._repeat(actor, claimed, expected)
@@ -186,8 +194,8 @@ class ChargeService:
         the network the same question)."""
         if self._record(actor, charge_id, token, outcome, captured):
             return _result(charge_id, livemode, outcome, captured)
-        with self._sessions() as session:
-            charge = repository.find_charge(session, charge_id)
+        with self._reads.connect() as conn:
+            charge = repository.find_charge(conn, charge_id)
         if charge is None or charge.status == "processing":
             raise Conflict("charge_in_progress", "This charge is being executed; retry shortly.")
         return _stored(charge)
@@ -206,9 +214,9 @@ class ChargeService:
         """
         status = "succeeded" if outcome.approved else "failed"
         cvc_destroyed = False
-        with self._sessions.begin() as session:
+        with self._engine.begin() as conn:
             recorded = repository.complete_charge(
-                session,
+                conn,
                 charge_id,
                 status,
                 outcome.failure_code,
@@ -221,34 +229,38 @@ class ChargeService:
                 entries = [(actor, "charge", token, outcome.failure_code or status)]
                 if captured is not None and outcome.approved:
                     now = int(time.time())
-                    repository.record_sale_capture(session, charge_id, captured, now)
+                    repository.record_sale_capture(conn, charge_id, captured, now)
                     entries.append((actor, "capture", token, "succeeded"))
-                cvc_destroyed = repository.destroy_cvc(session, token)
+                cvc_destroyed = repository.destroy_cvc(conn, token)
                 if cvc_destroyed:
                     entries.append((actor, "destroy_cvc", token, "destroyed"))
-                self._audit.owe(session.connection(), entries)
+                self._audit.owe(conn, entries)
         if cvc_destroyed:
             self._cards.erase_destroyed()
         self._audit.catch_up()
         return recorded
 
     def _claim(
-        self, expected: ExpectedCharge, record: CardRecord, held: bool, capture: bool
-    ) -> ChargeRecord:
-        return ChargeRecord(
-            charge_id=expected.charge_id,
-            token=record.token,
-            marketplace_id=expected.marketplace,
-            livemode=expected.livemode,
-            amount=expected.amount,
-            currency=expected.currency,
-            status="processing",
-            created_at=int(time.time()),
-            claimed_by=self._claims.owner,
-            lease_until=self._claims.until(),
-            held_for_review=held,
-            capture=capture,
-        )
+        self, expected: ExpectedCharge, token: str, held: bool, capture: bool
+    ) -> dict[str, object]:
+        """The charge's row as claimed: `processing`, under this process's lease."""
+        return {
+            "charge_id": expected.charge_id,
+            "token": token,
+            "marketplace_id": expected.marketplace,
+            "livemode": expected.livemode,
+            "amount": expected.amount,
+            "currency": expected.currency,
+            "status": "processing",
+            "created_at": int(time.time()),
+            "completed_at": None,
+            "failure_code": None,
+            "authorization_code": None,
+            "claimed_by": self._claims.owner,
+            "lease_until": self._claims.until(),
+            "held_for_review": held,
+            "capture": capture,
+        }
 
     def _authorize(
         self,
@@ -293,8 +305,8 @@ class ChargeService:
 
     def _outcome(self, actor: str, charge_id: str) -> ChargeResult | None:
         """The charge's result if it is finished, or once finished here; else None."""
-        with self._sessions() as session:
-            charge = repository.find_charge(session, charge_id)
+        with self._reads.connect() as conn:
+            charge = repository.find_charge(conn, charge_id)
         if charge is not None and charge.status != "processing":
             self._audit.append(actor, "charge", charge.token, "replayed")
             return _stored(charge)
@@ -306,7 +318,7 @@ class ChargeService:
         with self._sessions.begin() as session:
             if not self._claims.take(session, ChargeRecord, charge_id):
                 return None
-            charge = repository.find_charge(session, charge_id)
+            charge = repository.find_charge(session.connection(), charge_id)
             card = None if charge is None else session.get(CardRecord, charge.token)
         if charge is None or card is None:
             raise NotFound("No such charge.", "charge_id")
@@ -334,7 +346,7 @@ class ChargeService:
             captured = charge.amount if charge.capture else None
             return self._finish(actor, charge_id, charge.token, charge.livemode, outcome, captured)
 
-    def _repeat(self, actor: str, charge: ChargeRecord, expected: ExpectedCharge) -> ChargeResult:
+    def _repeat(self, actor: str, charge: StoredCharge, expected: ExpectedCharge) -> ChargeResult:
         """The stored result of an executed charge id, if the request is the same charge."""
         same = (
             charge.token == expected.card
@@ -358,7 +370,7 @@ class ChargeService:
         return _stored(charge)
 
 
-def _stored(charge: ChargeRecord) -> ChargeResult:
+def _stored(charge: StoredCharge) -> ChargeResult:
     """The result of a charge as recorded (a sale's capture is recorded with it)."""
     outcome = Outcome(charge.status == "succeeded", charge.failure_code, charge.authorization_code)
     captured = charge.amount if charge.capture else None

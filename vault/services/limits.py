@@ -11,10 +11,11 @@ operator can also open a scope's breaker: its live charges stop at once.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
-from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, Table, bindparam, case, func, insert, select, update
 
+from vault.domain.states import Tripped
 from vault.errors import VaultError
 from vault.store.models import ChargeRecord, SpendControl
 
@@ -51,8 +52,43 @@ def over_cap() -> VaultError:
     )
 
 
+# Built once, as every statement of the charge path: a reused statement is compiled once.
+_controls = cast(Table, SpendControl.__table__)
+_charges = cast(Table, ChargeRecord.__table__)
+_LOCK = (
+    update(_controls).where(_controls.c.scope == GLOBAL).values(total_spent=_controls.c.total_spent)
+)
+_SCOPES = select(
+    _controls.c.scope,
+    _controls.c.breaker_open,
+    _controls.c.tripped,
+    _controls.c.minute_cap,
+    _controls.c.total_cap,
+    _controls.c.total_spent,
+).where(_controls.c.scope.in_([GLOBAL, bindparam("marketplace")]))
+_NEW_SCOPE = insert(_controls).values(
+    scope=bindparam("new_scope"), breaker_open=False, total_spent=0
+)
+# The last minute's live volume, all marketplaces and this one, in one scan of the index.
+_RECENT = select(
+    func.coalesce(func.sum(_charges.c.amount), 0),
+    func.coalesce(
+        func.sum(case((_charges.c.marketplace_id == bindparam("marketplace"), _charges.c.amount))),
+        0,
+    ),
+).where(_charges.c.livemode.is_(True), _charges.c.created_at > bindparam("since"))
+_TRIP = (
+    update(_controls).where(_controls.c.scope == bindparam("s")).values(tripped=bindparam("cap"))
+)
+_COUNT = (
+    update(_controls)
+    .where(_controls.c.scope.in_([GLOBAL, bindparam("marketplace")]))
+    .values(total_spent=_controls.c.total_spent + bindparam("amount"))
+)
+
+
 def reserve(
-    session: Session, caps: Caps, marketplace: str, amount: int, now: int
+    conn: Connection, caps: Caps, marketplace: str, amount: int, now: int
 ) -> VaultError | None:
     """Count a live charge in the caller's transaction, or return why it is refused.
 
@@ -60,13 +96,12 @@ def reserve(
     in both cases. The global row is locked first (an UPDATE, on SQLite and PostgreSQL
     alike): live charges are counted one at a time, so none slips past a cap in a race.
     """
-    lock = update(SpendControl).where(SpendControl.scope == GLOBAL)
-    session.execute(lock.values(total_spent=SpendControl.total_spent))
-    query = select(SpendControl).where(SpendControl.scope.in_([GLOBAL, marketplace]))
-    rows = {row.scope: row for row in session.scalars(query)}
+    conn.execute(_LOCK)
+    rows = {row.scope: row for row in conn.execute(_SCOPES, {"marketplace": marketplace})}
     if marketplace not in rows:
-        rows[marketplace] = SpendControl(scope=marketplace, breaker_open=False, total_spent=0)
-        session.add(rows[marketplace])
+        # Made under the global lock: no other charge makes it meanwhile.
+        conn.execute(_NEW_SCOPE, {"new_scope": marketplace})
+        rows = {row.scope: row for row in conn.execute(_SCOPES, {"marketplace": marketplace})}
     if any(row.breaker_open for row in rows.values()):
         return breaker_open()
     if any(row.tripped for row in rows.values()):
@@ -81,20 +116,18 @@ def reserve(
         if amount > min(_cap(row.minute_cap, minute_cap), _cap(row.total_cap, total_cap)):
             # No window could ever pass it: refused alone, before it counts or trips a cap.
             return over_cap()
+    everyone, own = conn.execute(_RECENT, {"marketplace": marketplace, "since": now - 60}).one()
+    recent = {marketplace: own or 0, GLOBAL: everyone or 0}
     for row, minute_cap, total_cap in scoped:
-        recent = select(func.coalesce(func.sum(ChargeRecord.amount), 0)).where(
-            ChargeRecord.livemode.is_(True), ChargeRecord.created_at > now - 60
-        )
-        if row.scope != GLOBAL:
-            recent = recent.where(ChargeRecord.marketplace_id == row.scope)
-        if (session.scalar(recent) or 0) + amount > _cap(row.minute_cap, minute_cap):
-            row.tripped = "minute"
+        tripped: Tripped | None = None
+        if recent[row.scope] + amount > _cap(row.minute_cap, minute_cap):
+            tripped = "minute"
         elif row.total_spent + amount > _cap(row.total_cap, total_cap):
-            row.tripped = "total"
-        if row.tripped:
+            tripped = "total"
+        if tripped is not None:
+            conn.execute(_TRIP, {"s": row.scope, "cap": tripped})
             return limit_reached()
-    for row in rows.values():
-        row.total_spent += amount
+    conn.execute(_COUNT, {"marketplace": marketplace, "amount": amount})
     return None
 
 

@@ -16,7 +16,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from vault.domain.states import Execution, KeyKind, SettlementAction
+from vault.domain.states import Custody, Execution, KeyKind, SettlementAction, Tripped
 
 Id = Annotated[str, mapped_column(String(64))]
 Blob = Annotated[bytes, mapped_column(LargeBinary)]
@@ -139,7 +139,7 @@ class SpendControl(Base):
 
     scope: Mapped[Id] = mapped_column(primary_key=True)
     breaker_open: Mapped[bool] = mapped_column(default=False)
-    tripped: Mapped[str | None] = mapped_column(String(16))  # the cap passed: minute | total
+    tripped: Mapped[Tripped | None] = mapped_column(String(16))  # the cap passed
     minute_cap: Mapped[int | None] = mapped_column(BigInteger)  # None: the configured cap
     total_cap: Mapped[int | None] = mapped_column(BigInteger)
     total_spent: Mapped[int] = mapped_column(BigInteger, default=0)
@@ -177,7 +177,7 @@ class VaultIdentity(Base):
 
     vault_id: Mapped[Id] = mapped_column(primary_key=True)
     environment: Mapped[str] = mapped_column(String(32))
-    custody: Mapped[str] = mapped_column(String(16))  # local | transit
+    custody: Mapped[Custody] = mapped_column(String(16))
     keyring: Mapped[str | None] = mapped_column(String(64))  # the local keyring's identity
     created_at: Mapped[UnixTime]
 

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, bindparam, func, select, update
+from dataclasses import dataclass
+from typing import cast
+
+from sqlalchemy import Connection, Table, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from vault.domain.secret import Pan
+from vault.domain.states import Execution
 from vault.store.models import CardRecord, ChargeRecord, MerchantKey, SettlementRecord
 
 
@@ -50,12 +54,65 @@ def find_card(conn: Connection, token: str, marketplace: str, livemode: bool) ->
     return None if row is None else CardRecord(**row._mapping)
 
 
-def find_charge(session: Session, charge_id: str) -> ChargeRecord | None:
-    return session.get(ChargeRecord, charge_id)
+@dataclass(frozen=True, slots=True)
+class StoredCharge:
+    """A charge as recorded: a plain row, read without a session."""
+
+    charge_id: str
+    token: str
+    marketplace_id: str
+    livemode: bool
+    amount: int
+    currency: str
+    status: Execution
+    failure_code: str | None
+    authorization_code: str | None
+    capture: bool
+
+
+# Built once, as every statement of the charge path: a reused statement is compiled once.
+_charges = cast(Table, ChargeRecord.__table__)
+_CHARGE = select(*(_charges.c[name] for name in StoredCharge.__slots__)).where(
+    _charges.c.charge_id == bindparam("charge_id")
+)
+_CLAIM = insert(_charges)
+_COMPLETE = (
+    update(_charges)
+    .where(
+        _charges.c.charge_id == bindparam("b_charge_id"),
+        _charges.c.status == "processing",
+        _charges.c.claimed_by == bindparam("b_owner"),
+    )
+    .values(
+        status=bindparam("new_status"),
+        failure_code=bindparam("code"),
+        authorization_code=bindparam("authorization"),
+        completed_at=bindparam("now"),
+        lease_until=None,
+    )
+)
+_cards = cast(Table, CardRecord.__table__)
+_DESTROY_CVC = (
+    update(_cards)
+    .where(_cards.c.token == bindparam("b_token"), _cards.c.cvc_ciphertext.is_not(None))
+    .values(cvc_nonce=None, cvc_ciphertext=None)
+)
+_SALE_CAPTURE = insert(cast(Table, SettlementRecord.__table__))
+
+
+def find_charge(conn: Connection, charge_id: str) -> StoredCharge | None:
+    """The charge recorded under `charge_id`, if any: one statement, no ORM object."""
+    row = conn.execute(_CHARGE, {"charge_id": charge_id}).first()
+    return None if row is None else StoredCharge(*row)
+
+
+def claim_charge(conn: Connection, row: dict[str, object]) -> None:
+    """Insert a charge's row, `processing`; IntegrityError if its id was claimed already."""
+    conn.execute(_CLAIM, row)
 
 
 def complete_charge(
-    session: Session,
+    conn: Connection,
     charge_id: str,
     status: str,
     failure_code: str | None,
@@ -64,32 +121,20 @@ def complete_charge(
     owner: str,
 ) -> bool:
     """Record the result of a charge `owner` holds; False if it does not (any more)."""
-    result = session.execute(
-        update(ChargeRecord)
-        .where(
-            ChargeRecord.charge_id == charge_id,
-            ChargeRecord.status == "processing",
-            ChargeRecord.claimed_by == owner,
-        )
-        .values(
-            status=status,
-            failure_code=failure_code,
-            authorization_code=authorization_code,
-            completed_at=now,
-            lease_until=None,
-        )
-    )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    values = {
+        "b_charge_id": charge_id,
+        "b_owner": owner,
+        "new_status": status,
+        "code": failure_code,
+        "authorization": authorization_code,
+        "now": now,
+    }
+    return bool(conn.execute(_COMPLETE, values).rowcount)
 
 
-def destroy_cvc(session: Session, token: str) -> bool:
+def destroy_cvc(conn: Connection, token: str) -> bool:
     """Erase a card's CVC ciphertext; True if there was one to erase."""
-    result = session.execute(
-        update(CardRecord)
-        .where(CardRecord.token == token, CardRecord.cvc_ciphertext.is_not(None))
-        .values(cvc_nonce=None, cvc_ciphertext=None)
-    )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    return bool(conn.execute(_DESTROY_CVC, {"b_token": token}).rowcount)
 
 
 # Built once, as every statement of the tokenising path: a reused statement is compiled once.
@@ -119,16 +164,15 @@ def count_similar_cards(
     return conn.execute(_SIMILAR_CARDS, values).scalar() or 0
 
 
-def record_sale_capture(session: Session, charge_id: str, amount: int, now: int) -> None:
+def record_sale_capture(conn: Connection, charge_id: str, amount: int, now: int) -> None:
     """The capture a sale made with its authorisation, recorded with the charge's outcome."""
-    session.add(
-        SettlementRecord(
-            charge_id=charge_id,
-            action="capture",
-            amount=amount,
-            amount_refunded=0,
-            status="succeeded",
-            created_at=now,
-            completed_at=now,
-        )
-    )
+    row = {
+        "charge_id": charge_id,
+        "action": "capture",
+        "amount": amount,
+        "amount_refunded": 0,
+        "status": "succeeded",
+        "created_at": now,
+        "completed_at": now,
+    }
+    conn.execute(_SALE_CAPTURE, row)

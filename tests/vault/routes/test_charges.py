@@ -267,15 +267,22 @@ def test_every_charge_step_is_in_the_audit_log(sqlite_vault) -> None:
     entries = [
         json.loads(line) for line in sqlite_vault.settings.audit_path.read_text().splitlines()
     ]
-    assert [(e["action"], e["outcome"]) for e in entries[-5:]] == [
-        ("read", "ok"),
+    # The attempt entry names the card it opens: no separate read entry before it.
+    assert [(e["action"], e["outcome"]) for e in entries[-4:]] == [
         ("charge", "attempt"),
         ("charge", "succeeded"),
         ("destroy_cvc", "destroyed"),
         ("charge", "replayed"),
     ]
+    assert entries[-5]["action"] == "tokenize"
     assert {e["token"] for e in entries[-5:]} == {token}
-    assert {e["actor"] for e in entries[-5:]} == {"service:test"}
+    assert {e["actor"] for e in entries[-4:]} == {"service:test"}
+
+
+def test_a_charge_of_an_unknown_card_is_audited_as_a_refused_read(sqlite_vault) -> None:
+    response = sqlite_vault.charge("card_unknown00000000000000")
+    assert response.status_code == 404
+    assert sqlite_vault.audit_entries()[-1]["outcome"] == "not_found"
 
 
 def test_a_tampered_card_record_is_never_sent_to_the_network(vault, network) -> None:
