@@ -108,7 +108,7 @@ class AuditLog:
         # cost two thread switches per entry, more CPU than the write itself.
         self._rounds = _GroupCommit(self._commit)
         self._owing = engine is not None and _has_owed(engine)
-        # Metrics hooks (vault.metrics): seconds each batch's write and fsync took; a failure.
+        # Metrics hooks (vault_operator.metrics): seconds each write and fsync took; a failure.
         self.on_fsync: Callable[[float], None] = lambda seconds: None
         self.on_failure: Callable[[], None] = lambda: None
 

@@ -2,7 +2,7 @@
 
 Made at the first start and recorded in the database (and the audit log). At every start
 the configured environment and key provider must match it: a command signed for another
-vault or environment is refused (vault.domain.commands), and custody is never downgraded
+vault or environment is refused (vault_operator.commands), and custody is never downgraded
 — a vault whose keys Transit held does not start on a local keyring, and a local keyring
 put in place of the recorded one is refused, at start and when reloaded.
 """

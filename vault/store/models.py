@@ -168,7 +168,7 @@ class AuditAnchor(Base):
 class VaultIdentity(Base):
     """The one row naming this vault: made at its first start, checked at every start.
 
-    Commands name the vault and environment they are for (vault.domain.commands); the
+    Commands name the vault and environment they are for (vault_operator.commands); the
     custody of the master key and the keyring's identity, once recorded, are never quietly
     changed by whoever can write the data directory (docs/vault.md, "Custody").
     """
