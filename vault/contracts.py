@@ -45,7 +45,9 @@ class Card(Contract):
 
 
 class CardMetadata(Contract):
-    """200 answer to GET /internal/v1/cards/{id}: everything but the secrets."""
+    """200 answer to GET /internal/v1/cards/{id}: what the app zone may know of a card. Not
+    the secrets, and not the cardholder's name: the API has no use for it, and a name is
+    free text a shopper chose, which no check reads as surely as the edge reads a body."""
 
     id: str
     marketplace: str
@@ -56,7 +58,6 @@ class CardMetadata(Contract):
     exp_month: int
     exp_year: int
     fingerprint: str
-    name: str | None
 
 
 class Clearance(Contract):

@@ -6,6 +6,10 @@ any twelve digits that no letter parts — whatever else parts them (spaces, das
 colons, commas, slashes, any punctuation or symbol) and whatever script they are written
 in (Unicode decimal digits: Arabic-Indic, full-width, …) — count as a card number. No Luhn
 test: a number refused in error is a typo to fix, a number let through is a leak.
+
+A character this Python's Unicode does not assign (category Cn) counts as a digit too: a
+later Python may read it as one (Kawi digits, Unicode 15, are unassigned in 3.11's table and
+decimal to 3.12's `int()`), and a name or a log field has no need of one.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ def _spans(text: str) -> list[tuple[int, int]]:
     spans: list[tuple[int, int]] = []
     start = end = digits = 0
     for i, char in enumerate(text):
-        if unicodedata.decimal(char, None) is not None:
+        if unicodedata.decimal(char, None) is not None or _unassigned(char):
             if digits == 0:
                 start = i
             digits, end = digits + 1, i + 1
@@ -34,13 +38,21 @@ def _spans(text: str) -> list[tuple[int, int]]:
     return spans
 
 
+def _unassigned(char: str) -> bool:
+    return char > "\x7f" and unicodedata.category(char) == "Cn"
+
+
 def _few_digits(text: str) -> bool:
-    """Fewer than MIN_DIGITS digits in all of `text`: no stretch can hold a card number.
+    """Fewer than MIN_DIGITS digits (and unassigned characters) in all of `text`: no
+    stretch can hold a card number.
 
     str.isdecimal is true exactly where unicodedata.decimal has a value (category Nd), and
     counting in C spares most texts (ids, actors, log fields) the scan character by
-    character."""
-    return sum(map(str.isdecimal, text)) < MIN_DIGITS
+    character; only a text with non-ASCII characters is looked at for unassigned ones."""
+    digits = sum(map(str.isdecimal, text))
+    if digits < MIN_DIGITS and not text.isascii():
+        digits += sum(map(_unassigned, text))
+    return digits < MIN_DIGITS
 
 
 def holds_card_number(text: str) -> bool:

@@ -16,7 +16,6 @@ from vault.contracts import Card, CardCreate, CardMetadata
 from vault.crypto.envelope import Envelope, IntegrityError, Sealed, record_aad
 from vault.crypto.keyed_hash import card_fingerprint
 from vault.crypto.keyring import KeyringError
-from vault.domain.card_numbers import holds_card_number
 from vault.domain.cards import check_card, check_name, new_token
 from vault.domain.secret import Cvc, Pan
 from vault.domain.test_network import is_test_card
@@ -206,8 +205,6 @@ class CardService:
             exp_month=record.exp_month,
             exp_year=record.exp_year,
             fingerprint=record.fingerprint,
-            # Checked again on the way out: a name stored before today's check is withheld.
-            name=None if record.name is None or holds_card_number(record.name) else record.name,
         )
 
     def open(self, record: CardRecord, with_cvc: bool) -> tuple[Pan, Cvc | None]:

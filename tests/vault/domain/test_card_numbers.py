@@ -94,9 +94,22 @@ def test_the_separators_the_review_used_are_found(text: str) -> None:
     assert holds_card_number(text)
 
 
-@given(st.text(alphabet=st.characters(blacklist_categories=["Nd", "No"]), max_size=60))
+@given(st.text(alphabet=st.characters(blacklist_categories=["Nd", "No", "Cn"]), max_size=60))
 def test_text_without_digits_holds_none(text: str) -> None:
     assert not holds_card_number(text)
+
+
+def test_digits_of_a_later_unicode_than_this_pythons_count_as_digits() -> None:
+    # Kawi digits (Unicode 15): unassigned to Python 3.11, decimal to 3.12's int().
+    kawi = "".join(chr(0x11F50 + int(d)) for d in "4242424242424242")
+    assert holds_card_number(f"Ada {kawi}")
+    assert holds_card_number("4242" + kawi[4:])
+    assert not holds_card_number(f"Ada {kawi[:11]}")
+
+
+@given(st.text(alphabet=st.characters(whitelist_categories=["Cn"]), min_size=12, max_size=30))
+def test_twelve_unassigned_characters_together_are_refused(text: str) -> None:
+    assert holds_card_number(text)
 
 
 @pytest.mark.parametrize(
