@@ -80,6 +80,10 @@ def stripe_status(charge: models.Charge) -> str:
 
 
 def charge_json(charge: models.Charge, livemode: bool) -> dict[str, Any]:
+    return charge_object(charge, livemode).model_dump(mode="json", exclude={"refunds"})
+
+
+def charge_object(charge: models.Charge, livemode: bool) -> out.Charge:
     fraud = None
     if charge.fraud_decision is not None and charge.fraud_score is not None:
         fraud = out.FraudOutcome(
@@ -118,7 +122,7 @@ def charge_json(charge: models.Charge, livemode: bool) -> dict[str, Any]:
         fraud=fraud,
         livemode=livemode,
         created=unix(charge.created),
-    ).model_dump(mode="json", exclude={"refunds"})
+    )
 
 
 def refund_json(refund: models.Refund, livemode: bool) -> dict[str, Any]:

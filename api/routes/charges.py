@@ -25,7 +25,6 @@ from api.routes.listing import (
     query,
     query_filter,
 )
-from api.services.common import owned
 from api.store.models import Charge, Customer, Refund
 
 # `card` is Strongroom's older name of `source`.
@@ -79,7 +78,7 @@ async def create_charge(request: Request) -> JSONResponse:
     wanted = expansions(request, raw, EXPANDABLE)
 
     def run(seed: str | None) -> dict[str, Any]:
-        charge = ctx.charges.create(who.marketplace_id, body, seed)
+        charge = ctx.charges.create(who.marketplace_id, body, seed).shown()
         declined = refused(charge)
         if declined is not None:
             raise declined  # stored with the key: a retry is told the same
@@ -95,9 +94,8 @@ async def retrieve_charge(request: Request) -> JSONResponse:
     charge_id = path_id(request)
 
     def load() -> dict[str, Any]:
-        with ctx.sessions() as session:
-            row = owned(session, Charge, charge_id, who.marketplace_id, "id", "charge")
-        return expand_charge(ctx, who.marketplace_id, charge_json(row, ctx.livemode), wanted)
+        charge = ctx.charges.retrieve(who.marketplace_id, charge_id).shown()
+        return expand_charge(ctx, who.marketplace_id, charge, wanted)
 
     return JSONResponse(await run_in_threadpool(load))
 
@@ -146,7 +144,10 @@ async def update_charge(request: Request) -> JSONResponse:
     body, raw = await read_body(request, ChargeUpdate)
     charge_id = path_id(request)
     return await respond(
-        request, who, raw, lambda _: ctx.charges.update(who.marketplace_id, charge_id, body)
+        request,
+        who,
+        raw,
+        lambda _: ctx.charges.update(who.marketplace_id, charge_id, body).shown(),
     )
 
 
@@ -158,7 +159,7 @@ async def capture_charge(request: Request) -> JSONResponse:
     charge_id = path_id(request)
 
     def run(seed: str | None) -> dict[str, Any]:
-        charge = ctx.charges.capture(who.marketplace_id, charge_id, body, seed)
+        charge = ctx.charges.capture(who.marketplace_id, charge_id, body, seed).shown()
         return expand_charge(ctx, who.marketplace_id, charge, wanted)
 
     return await respond(request, who, raw, run)
@@ -170,7 +171,10 @@ async def cancel_charge(request: Request) -> JSONResponse:
     _, raw = await read_body(request, NoParameters)
     charge_id = path_id(request)
     return await respond(
-        request, who, raw, lambda seed: ctx.charges.cancel(who.marketplace_id, charge_id, seed)
+        request,
+        who,
+        raw,
+        lambda seed: ctx.charges.cancel(who.marketplace_id, charge_id, seed).shown(),
     )
 
 
