@@ -15,7 +15,7 @@ from api.contracts import Card, ChargeCapture, ChargeCreate, ChargeUpdate
 from api.contracts.common import NoParameters
 from api.presenters import charge_json, customer_json, refund_json
 from api.routes.common import Context, caller, context, expansions, path_id, read_body
-from api.routes.idempotent import respond
+from api.routes.idempotent import Seed, respond, respond_seeded
 from api.routes.listing import (
     LIST_PARAMETERS,
     expand_params,
@@ -77,14 +77,18 @@ async def create_charge(request: Request) -> JSONResponse:
     body, raw = await read_body(request, ChargeCreate, EXPANDABLE)
     wanted = expansions(request, raw, EXPANDABLE)
 
-    def run(seed: str | None) -> dict[str, Any]:
-        charge = ctx.charges.create(who.marketplace_id, body, seed).shown()
+    def run(seed: Seed | None) -> dict[str, Any]:
+        if seed is None:
+            charge = ctx.charges.create(who.marketplace_id, body, None).shown()
+        else:
+            created = ctx.charges.create(who.marketplace_id, body, seed.value, seed.first_use)
+            charge = created.shown()
         declined = refused(charge)
         if declined is not None:
             raise declined  # stored with the key: a retry is told the same
         return expand_charge(ctx, who.marketplace_id, charge, wanted)
 
-    return await respond(request, who, raw, run, status=201)
+    return await respond_seeded(request, who, raw, run, status=201)
 
 
 async def retrieve_charge(request: Request) -> JSONResponse:

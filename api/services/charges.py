@@ -110,12 +110,16 @@ class ChargeService:
         with rows.statement(self._engine) as connection:
             return rows.load(connection, charge_id)
 
-    def create(self, marketplace_id: str, body: ChargeCreate, seed: str | None) -> ChargeObject:
+    def create(
+        self, marketplace_id: str, body: ChargeCreate, seed: str | None, first_use: bool = False
+    ) -> ChargeObject:
         """The charge as it ends up; with a seed (an idempotency key) its id is derived,
-        so a retry after a crash resumes this very charge instead of making a second."""
+        so a retry after a crash resumes this very charge instead of making a second. On
+        the key's `first_use` nothing can be stored under that id yet: it is not looked
+        for (were it there, storing it again would find it, below)."""
         if seed:
             charge_id = derived_id("ch", self._id_secret, seed)
-            existing = self._get(charge_id)
+            existing = None if first_use else self._get(charge_id)
             if existing is not None:
                 return self._shown_or_resumed(existing)
         else:  # a new random id: nothing can be stored under it yet
