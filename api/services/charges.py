@@ -211,8 +211,8 @@ class ChargeService:
         """Move the charge to its outcome, with its event, in one transaction; if another
         request got there first, show that (or, if that one has not finished it either,
         answer that it is pending)."""
+        crash_at("api", "recorded", "before")  # nothing stored yet: the outcome is lost
         if self._engine.dialect.name == "postgresql":
-            crash_at("api", "recorded", "before")  # nothing sent: the outcome is lost
             with rows.statement(self._engine) as connection:  # one statement, atomic
                 recorded = rows.move_recorded(connection, charge, new, self._shown, **changes)
                 if recorded is not None:
@@ -224,7 +224,6 @@ class ChargeService:
                 if event is not None:
                     shown = self._shown(charge)
                     record(connection, charge.marketplace_id, event, shown.shown())
-                    crash_at("api", "recorded", "before")  # rolled back: the outcome is lost
                     return shown
                 current = rows.load(connection, charge.id)
         assert current is not None  # a stored charge is never deleted
