@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Connection, bindparam, insert, select
 from sqlalchemy.orm import Session
 
 from api.ids import new_id
@@ -17,41 +17,57 @@ from api.store.models import Event, WebhookDelivery, WebhookEndpoint, utcnow
 from api.webhooks.deliveries import QUEUED
 
 
-def subscribed(endpoint: WebhookEndpoint, event_type: str) -> bool:
-    return "*" in endpoint.enabled_events or event_type in endpoint.enabled_events
+def subscribed(enabled_events: list[str], event_type: str) -> bool:
+    return "*" in enabled_events or event_type in enabled_events
 
 
-def record_event(session: Session, marketplace_id: str, type: str, data: dict[str, Any]) -> Event:
+# Built once, with bound parameters: an event is written by every change of state, and
+# building the statements per call cost SQLAlchemy more CPU than running them.
+_INSERT_EVENT = insert(Event)
+_INSERT_DELIVERY = insert(WebhookDelivery)
+_SUBSCRIBERS = select(WebhookEndpoint.id, WebhookEndpoint.enabled_events).where(
+    WebhookEndpoint.marketplace_id == bindparam("m"),
+    WebhookEndpoint.status == "enabled",
+    WebhookEndpoint.deleted.is_(False),
+)
+
+
+def record(connection: Connection, marketplace_id: str, type: str, data: dict[str, Any]) -> str:
+    """Write the event and a delivery for each endpoint subscribed to it, in the
+    connection's transaction (the change's own); its id."""
     now = utcnow()
-    event = Event(
-        id=new_id("evt"),
-        marketplace_id=marketplace_id,
-        type=type,
-        data={"object": data},
-        created=now,
+    event_id = new_id("evt")
+    connection.execute(
+        _INSERT_EVENT,
+        {
+            "id": event_id,
+            "marketplace_id": marketplace_id,
+            "type": type,
+            "data": {"object": data},
+            "created": now,
+        },
     )
-    session.add(event)
-    session.flush()  # the deliveries below refer to it
-    endpoints = session.scalars(
-        select(WebhookEndpoint).where(
-            WebhookEndpoint.marketplace_id == marketplace_id,
-            WebhookEndpoint.status == "enabled",
-            WebhookEndpoint.deleted.is_(False),
-        )
-    )
-    for endpoint in endpoints:
-        if subscribed(endpoint, type):
-            session.add(
-                WebhookDelivery(
-                    id=new_id("dlv"),
-                    marketplace_id=marketplace_id,
-                    endpoint_id=endpoint.id,
-                    event_id=event.id,
-                    status="pending",
-                    attempts=0,
-                    next_attempt_at=now,
-                    created=now,
-                )
-            )
+    owed = [
+        {
+            "id": new_id("dlv"),
+            "marketplace_id": marketplace_id,
+            "endpoint_id": endpoint_id,
+            "event_id": event_id,
+            "status": "pending",
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created": now,
+        }
+        for endpoint_id, enabled_events in connection.execute(_SUBSCRIBERS, {"m": marketplace_id})
+        if subscribed(enabled_events, type)
+    ]
+    if owed:
+        connection.execute(_INSERT_DELIVERY, owed)
+        for _ in owed:
             QUEUED.add()  # the request wakes the worker once this is committed
-    return event
+    return event_id
+
+
+def record_event(session: Session, marketplace_id: str, type: str, data: dict[str, Any]) -> str:
+    """`record` in the session's transaction; the event's id."""
+    return record(session.connection(), marketplace_id, type, data)

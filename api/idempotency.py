@@ -58,6 +58,8 @@ class Claim:
     seed: str
     # As stored: finish and release touch the key only while this request still holds it.
     locked_at: dt.datetime | None = field(default=None, compare=False)
+    # The key's first use (not a takeover): nothing can have been made under its seed yet.
+    first_use: bool = field(default=False, compare=False)
 
 
 def kept(stored: Stored) -> bool:
@@ -220,7 +222,8 @@ def begin(
                 {"m": marketplace_id, "k": key, "digest": digest, "now": now, "held_by": owner},
             ).scalar()
             if record_id is not None:
-                return Claim(record_id, _seed(marketplace_id, key, record_id, now), now)
+                seed = _seed(marketplace_id, key, record_id, now)
+                return Claim(record_id, seed, now, first_use=True)
             row = connection.execute(_READ, {"m": marketplace_id, "k": key}).one_or_none()
             if row is None:  # finished and purged between our two statements: claim again
                 continue

@@ -12,6 +12,8 @@ throughput to other load on the machine; say the load average with the figures):
   replay customer   the same POST under a key already answered: the stored answer
   POST charge       POST /v1/charges (live, a generated card) under a new Idempotency-Key:
                     the whole charge route, the vault, fraud and the card network beside it
+  idle              no request for IDLE_SECONDS: what the API's background work (webhook
+                    poll, key-cache listener, completer, lease) costs, in CPU ms per second
 
 Usage: .venv/bin/python bench/api_request.py [--requests N] [--concurrency C]
     [--store postgresql|sqlite] [--kinds get,customer,replay,charge]
@@ -43,12 +45,14 @@ from strongroom.stack import Options, Ports, services
 from strongroom.supervisor import Supervisor, free_ports
 from strongroom.testcards import generated_card
 
-KINDS = ("get", "customer", "replay", "charge")
+KINDS = ("get", "customer", "replay", "charge", "idle")
+IDLE_SECONDS = 20.0
 LABELS = {
     "get": "GET charge",
     "customer": "POST customer",
     "replay": "replay customer",
     "charge": "POST charge",
+    "idle": "idle (ms/s)",
 }
 
 
@@ -140,6 +144,12 @@ async def run(
             "charge": requests.charge,
         }
         for kind in kinds:
+            if kind == "idle":
+                before = checkout.cpu_seconds(pid)
+                await asyncio.sleep(IDLE_SECONDS)
+                idle = (checkout.cpu_seconds(pid) - before) * 1000 / IDLE_SECONDS
+                rows.append((kind, None, idle))
+                continue
             await checkout.measure(calls[kind], min(n, 50), c, api)  # warm-up
             before = checkout.cpu_seconds(pid)
             timing = await checkout.measure(calls[kind], n, c, api)
@@ -170,6 +180,9 @@ def main() -> None:
     )
     print(f"{'request':<16} | {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} | {'API CPU ms/req':>14}")
     for kind, timing, cpu in rows:
+        if timing is None:  # idle: CPU ms per second, no requests
+            print(f"{LABELS[kind]:<16} | {'-':>7} {'-':>7} {'-':>7} | {cpu:>14.2f}")
+            continue
         print(
             f"{LABELS[kind]:<16} | {timing.rps:>7.1f} {timing.p50:>7.1f} {timing.p99:>7.1f} | "
             f"{cpu:>14.2f}"

@@ -26,7 +26,9 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
         return engine
-    engine = create_engine(url, pool_size=10, max_overflow=20)
+    # Last in, first out: under a light load the same few connections serve every
+    # checkout and stay warm, and the rest sit idle, not each pinged in turn.
+    engine = create_engine(url, pool_size=10, max_overflow=20, pool_use_lifo=True)
     _ping_when_idle(engine)
     return engine
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, model_validator
 
@@ -132,6 +132,10 @@ class Charge(Resource):
     fraud: FraudOutcome | None
     livemode: bool
     created: int
+
+    def shown(self) -> dict[str, Any]:
+        """The JSON a merchant reads (and an event carries): `refunds` only when expanded."""
+        return self.model_dump(mode="json", exclude={"refunds"})
 
 
 from api.contracts.customers import Customer  # noqa: E402  (Charge refers to it)

@@ -14,8 +14,7 @@ from api.card_errors import refused
 from api.contracts import Card, ChargeCapture, ChargeCreate, ChargeUpdate
 from api.contracts.common import NoParameters
 from api.presenters import charge_json, customer_json, refund_json
-from api.routes.idempotent import respond
-from api.services.common import owned
+from api.routes.idempotent import Seed, respond, respond_seeded
 from api.store.models import Charge, Customer, Refund
 from api.store.queries import fetch_page
 from api.web.listing import (
@@ -79,14 +78,18 @@ async def create_charge(request: Request) -> JSONResponse:
     body, raw = await read_body(request, ChargeCreate, EXPANDABLE)
     wanted = expansions(request, raw, EXPANDABLE)
 
-    def run(seed: str | None) -> dict[str, Any]:
-        charge = ctx.charges.create(who.marketplace_id, body, seed)
+    def run(seed: Seed | None) -> dict[str, Any]:
+        if seed is None:
+            charge = ctx.charges.create(who.marketplace_id, body, None).shown()
+        else:
+            created = ctx.charges.create(who.marketplace_id, body, seed.value, seed.first_use)
+            charge = created.shown()
         declined = refused(charge)
         if declined is not None:
             raise declined  # stored with the key: a retry is told the same
         return expand_charge(ctx, who.marketplace_id, charge, wanted)
 
-    return await respond(request, who, raw, run, status=201)
+    return await respond_seeded(request, who, raw, run, status=201)
 
 
 async def retrieve_charge(request: Request) -> JSONResponse:
@@ -96,9 +99,8 @@ async def retrieve_charge(request: Request) -> JSONResponse:
     charge_id = path_id(request)
 
     def load() -> dict[str, Any]:
-        with ctx.sessions() as session:
-            row = owned(session, Charge, charge_id, who.marketplace_id, "id", "charge")
-        return expand_charge(ctx, who.marketplace_id, charge_json(row, ctx.livemode), wanted)
+        charge = ctx.charges.retrieve(who.marketplace_id, charge_id).shown()
+        return expand_charge(ctx, who.marketplace_id, charge, wanted)
 
     return JSONResponse(await run_in_threadpool(load))
 
@@ -147,7 +149,10 @@ async def update_charge(request: Request) -> JSONResponse:
     body, raw = await read_body(request, ChargeUpdate)
     charge_id = path_id(request)
     return await respond(
-        request, who, raw, lambda _: ctx.charges.update(who.marketplace_id, charge_id, body)
+        request,
+        who,
+        raw,
+        lambda _: ctx.charges.update(who.marketplace_id, charge_id, body).shown(),
     )
 
 
@@ -159,7 +164,7 @@ async def capture_charge(request: Request) -> JSONResponse:
     charge_id = path_id(request)
 
     def run(seed: str | None) -> dict[str, Any]:
-        charge = ctx.charges.capture(who.marketplace_id, charge_id, body, seed)
+        charge = ctx.charges.capture(who.marketplace_id, charge_id, body, seed).shown()
         return expand_charge(ctx, who.marketplace_id, charge, wanted)
 
     return await respond(request, who, raw, run)
@@ -171,7 +176,10 @@ async def cancel_charge(request: Request) -> JSONResponse:
     _, raw = await read_body(request, NoParameters)
     charge_id = path_id(request)
     return await respond(
-        request, who, raw, lambda seed: ctx.charges.cancel(who.marketplace_id, charge_id, seed)
+        request,
+        who,
+        raw,
+        lambda seed: ctx.charges.cancel(who.marketplace_id, charge_id, seed).shown(),
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -21,7 +22,20 @@ log = logging.getLogger("api.idempotency")
 Operation = Callable[[str | None], dict[str, Any]]
 
 
-def _outcome(run: Operation, seed: str | None, status: int) -> idempotency.Stored:
+@dataclass(frozen=True)
+class Seed:
+    """What a request under an Idempotency-Key names its objects by (`value`), and whether
+    this is the key's first use: then nothing can exist under those names yet, and an
+    operation need not look for what an earlier attempt made."""
+
+    value: str
+    first_use: bool
+
+
+SeededOperation = Callable[[Seed | None], dict[str, Any]]
+
+
+def _outcome(run: SeededOperation, seed: Seed | None, status: int) -> idempotency.Stored:
     """The response to store and send, errors included (as a replay must repeat them)."""
     try:
         return idempotency.Stored(status, run(seed))
@@ -41,6 +55,19 @@ async def respond(
 
     `run` gets the claim's seed (None without a key) to derive the ids of what it creates.
     """
+    return await respond_seeded(
+        request, who, raw_body, lambda seed: run(None if seed is None else seed.value), status
+    )
+
+
+async def respond_seeded(
+    request: Request,
+    who: Caller,
+    raw_body: dict[str, Any],
+    run: SeededOperation,
+    status: int = 200,
+) -> JSONResponse:
+    """`respond`, with `run` told whether the key is used for the first time (`Seed`)."""
     ctx = services(request)
     key = request.headers.get("idempotency-key")
     queued = QUEUED.count
@@ -62,7 +89,7 @@ async def respond(
         begun = idempotency.begin(sessions, who.marketplace_id, key, digest, None, owner)
         if isinstance(begun, idempotency.Stored):
             return begun, {"idempotent-replayed": "true"}, False
-        stored = _outcome(run, begun.seed, status)
+        stored = _outcome(run, Seed(begun.seed, begun.first_use), status)
         if not idempotency.kept(stored):
             # No outcome yet: the merchant's retry with this key runs again (Stripe's SDKs
             # retry a POST on this header).

@@ -21,7 +21,13 @@ A request that dies leaves the charge at its last point. The merchant's retry wi
 same Idempotency-Key (resume) or the completer (api.services.completer) finishes it from
 the vault's own record, or sends it again under the same charge id, which the vault
 executes once and replays after. Every move is a compare-and-set on the charge's
-revision (api.services.common), so a retry and the completer never both act on one step.
+revision (api.services.charge_rows), so a retry and the completer never both act on one
+step.
+
+The charge path reads and moves its charge with Core statements built once
+(api.services.charge_rows): a single statement in autocommit, an outcome and its event in
+one transaction. Every method answers the charge as the contract shows it
+(api.contracts.Charge), built once per answer.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from sqlalchemy import Engine, bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -40,12 +47,13 @@ from api.clients.vault import (
     VaultTimeout,
     VaultUnreachable,
 )
+from api.contracts import Charge as ChargeObject
 from api.contracts import ChargeCapture, ChargeCreate, ChargeUpdate
-from api.ids import derived_id, new_id
-from api.presenters import charge_json
+from api.events import record
+from api.ids import derived_id, new_id, well_formed
+from api.presenters import as_charge
+from api.services import charge_rows as rows
 from api.services.common import (
-    advance_charge,
-    move_charge,
     owned,
     request_mark,
     settled_at_vault,
@@ -63,6 +71,9 @@ log = logging.getLogger("api.charges")
 STARTED, ASSESSED, VAULT_CALLED = "started", "assessed", "vault_called"
 CAPTURE_REQUESTED, VOID_REQUESTED = "capture_requested", "void_requested"
 
+# What fraud rules may read of a charge's customer.
+_CUSTOMER_EMAIL = select(Customer.email).where(Customer.id == bindparam("customer_id"))
+
 
 class ChargeService:
     def __init__(
@@ -74,29 +85,41 @@ class ChargeService:
         id_secret: bytes,
     ) -> None:
         self.sessions = sessions
+        self._engine: Engine = sessions.kw["bind"]
         self.vault = vault
         self._fraud = fraud
         self._livemode = livemode
         self._id_secret = id_secret
         self.reviews = ReviewService(sessions, vault, fraud, livemode)
 
-    def _json(self, charge: Charge) -> dict[str, Any]:
-        return charge_json(charge, self._livemode)
+    def _shown(self, charge: Charge) -> ChargeObject:
+        return as_charge(charge, self._livemode)
 
     def _load(self, marketplace_id: str, charge_id: str) -> Charge:
-        with self.sessions() as session:
-            return owned(session, Charge, charge_id, marketplace_id, "id", "charge")
+        """The marketplace's own charge, or 404: another's (or another mode's) does not exist."""
+        charge = self._get(charge_id) if well_formed(charge_id) else None
+        if charge is None or charge.marketplace_id != marketplace_id:
+            raise NotFound(f"No such charge: '{charge_id}'.", param="id")
+        return charge
+
+    def retrieve(self, marketplace_id: str, charge_id: str) -> ChargeObject:
+        """The marketplace's own charge as the contract shows it, or 404."""
+        return self._shown(self._load(marketplace_id, charge_id))
 
     def _get(self, charge_id: str) -> Charge | None:
-        with self.sessions() as session:
-            return session.get(Charge, charge_id)
+        with rows.statement(self._engine) as connection:
+            return rows.load(connection, charge_id)
 
-    def create(self, marketplace_id: str, body: ChargeCreate, seed: str | None) -> dict[str, Any]:
+    def create(
+        self, marketplace_id: str, body: ChargeCreate, seed: str | None, first_use: bool = False
+    ) -> ChargeObject:
         """The charge as it ends up; with a seed (an idempotency key) its id is derived,
-        so a retry after a crash resumes this very charge instead of making a second."""
+        so a retry after a crash resumes this very charge instead of making a second. On
+        the key's `first_use` nothing can be stored under that id yet: it is not looked
+        for (were it there, storing it again would find it, below)."""
         if seed:
             charge_id = derived_id("ch", self._id_secret, seed)
-            existing = self._get(charge_id)
+            existing = None if first_use else self._get(charge_id)
             if existing is not None:
                 return self._shown_or_resumed(existing)
         else:  # a new random id: nothing can be stored under it yet
@@ -133,8 +156,8 @@ class ChargeService:
             charge.recovery = _kept(assessment)
         crash_at("api", "assessed", "before")  # fraud answered, nothing stored
         try:
-            with self.sessions.begin() as session:
-                session.add(charge)
+            with rows.statement(self._engine) as connection:
+                rows.store(connection, charge)
         except IntegrityError:
             # A retry that took the key over from this request stored it first.
             existing = self._get(charge_id)
@@ -143,12 +166,12 @@ class ChargeService:
             return self._shown_or_resumed(existing)
         return self._decided(charge, assessment, resumed=False)
 
-    def _shown_or_resumed(self, charge: Charge) -> dict[str, Any]:
+    def _shown_or_resumed(self, charge: Charge) -> ChargeObject:
         if charge.status != "pending":
-            return self._json(charge)
+            return self._shown(charge)
         return self.resume(charge)
 
-    def resume(self, charge: Charge, give_up: bool = False) -> dict[str, Any]:
+    def resume(self, charge: Charge, give_up: bool = False) -> ChargeObject:
         """Finish a charge an earlier request left pending: from the vault's record if the
         vault has one, else by sending it again under its id (or, with `give_up`, failing
         it once no clearance of it can execute any more). While the outcome cannot be
@@ -184,30 +207,42 @@ class ChargeService:
                 raise NotFound(f"Customer {customer.id} has no source '{token}'.", param="source")
             return token, customer.id
 
-    def settle(self, charge: Charge, new: str, **changes: Any) -> dict[str, Any]:
-        """Move the charge to its outcome; if another request got there first, show that
-        (or, if that one has not finished it either, answer that it is pending)."""
-        with self.sessions.begin() as session:
-            if move_charge(session, charge, new, self._livemode, **changes):
-                crash_at("api", "recorded", "before")  # rolled back: the outcome is lost
-                return self._json(charge)
-            current = session.get_one(Charge, charge.id, populate_existing=True)
+    def settle(self, charge: Charge, new: str, **changes: Any) -> ChargeObject:
+        """Move the charge to its outcome, with its event, in one transaction; if another
+        request got there first, show that (or, if that one has not finished it either,
+        answer that it is pending)."""
+        crash_at("api", "recorded", "before")  # nothing stored yet: the outcome is lost
+        if self._engine.dialect.name == "postgresql":
+            with rows.statement(self._engine) as connection:  # one statement, atomic
+                recorded = rows.move_recorded(connection, charge, new, self._shown, **changes)
+                if recorded is not None:
+                    return recorded
+                current = rows.load(connection, charge.id)
+        else:
+            with self._engine.begin() as connection:
+                event = rows.move(connection, charge, new, **changes)
+                if event is not None:
+                    shown = self._shown(charge)
+                    record(connection, charge.marketplace_id, event, shown.shown())
+                    return shown
+                current = rows.load(connection, charge.id)
+        assert current is not None  # a stored charge is never deleted
         if current.status == "pending":
             raise self._pending(current)
-        return self._json(current)
+        return self._shown(current)
 
     def _advance(
         self, charge: Charge, point: str, recovery: dict[str, Any] | None, **changes: Any
     ) -> None:
-        """Move a pending charge to its next recovery point, or stop: another request (or
-        the completer) moved it meanwhile, and finishes it."""
-        with self.sessions.begin() as session:
-            if not advance_charge(session, charge, point, recovery, **changes):
+        """Move a pending charge to its next recovery point (one statement), or stop:
+        another request (or the completer) moved it meanwhile, and finishes it."""
+        with rows.statement(self._engine) as connection:
+            if not rows.advance(connection, charge, point, recovery, **changes):
                 raise self._pending(charge)
 
     def _drive(
         self, charge: Charge, card: VaultCard, resumed: bool = False, give_up: bool = False
-    ) -> dict[str, Any]:
+    ) -> ChargeObject:
         """Resume a stored pending charge: send it under its kept clearance if that still
         serves, else assess it again, then have the vault execute it and record."""
         recovery = charge.recovery or {}
@@ -257,7 +292,7 @@ class ChargeService:
 
     def _decided(
         self, charge: Charge, assessment: FraudAssessment | None, resumed: bool
-    ) -> dict[str, Any]:
+    ) -> ChargeObject:
         """A stored charge at `assessed` with fraud's answer: fail, block or hold it, or
         have the vault execute it under the answer's clearance."""
         if assessment is None:
@@ -285,7 +320,7 @@ class ChargeService:
 
     def _send(
         self, charge: Charge, clearance: FraudClearance, resumed: bool, fresh: bool
-    ) -> dict[str, Any] | None:
+    ) -> ChargeObject | None:
         """Have the vault execute the charge (or replay it); None if it refused a kept
         (not `fresh`) clearance, which can then never execute."""
         body = {
@@ -342,7 +377,7 @@ class ChargeService:
             return self._authorised(charge, authorised, settled)
         return self._authorised(charge, authorised, None)
 
-    def _adopt(self, charge: Charge, state: VaultChargeState) -> dict[str, Any]:
+    def _adopt(self, charge: Charge, state: VaultChargeState) -> ChargeObject:
         """Finish the charge as the vault's record has it."""
         if state.status == "processing":  # the vault is executing it, or will finish it
             raise self._pending(charge)
@@ -353,11 +388,12 @@ class ChargeService:
 
     def _authorised(
         self, charge: Charge, authorised: dict[str, Any], settlement: dict[str, Any] | None
-    ) -> dict[str, Any]:
+    ) -> ChargeObject:
         """The vault authorised it: hold it for review, keep it authorised, or capture it."""
         if charge.fraud_decision == "review":  # authorised, held until a person decides
             decided_by = (charge.recovery or {}).get("decided_by", "score")
-            return self.reviews.hold(charge, decided_by, charge.fraud_rule, **authorised)
+            held = self.reviews.hold(charge, decided_by, charge.fraud_rule, **authorised)
+            return ChargeObject.model_validate(held)
         if not charge.capture:
             return self.settle(charge, "authorized", **authorised)
         return self.capture_authorised(charge, authorised, settlement)
@@ -367,10 +403,12 @@ class ChargeService:
         attributes: dict[str, Any] = {"metadata": dict(charge.metadata_)}
         if charge.customer_id is not None:
             attributes["customer"] = charge.customer_id
-            with self.sessions() as session:
-                customer = session.get(Customer, charge.customer_id)
-            if customer is not None and customer.email:
-                attributes["email"] = customer.email
+            with rows.statement(self._engine) as connection:
+                email = connection.execute(
+                    _CUSTOMER_EMAIL, {"customer_id": charge.customer_id}
+                ).scalar()
+            if email:
+                attributes["email"] = email
         return attributes
 
     @staticmethod
@@ -384,7 +422,7 @@ class ChargeService:
 
     def capture_authorised(
         self, charge: Charge, authorised: dict[str, Any], settlement: dict[str, Any] | None
-    ) -> dict[str, Any]:
+    ) -> ChargeObject:
         """Capture what was just authorised (`settlement`: what the vault has done so far, if
         known). Only the network's refusal leaves it authorized; while the capture's fate is
         unknown the charge stays pending, at `vault_called`."""
@@ -409,7 +447,7 @@ class ChargeService:
 
     def capture(
         self, marketplace_id: str, charge_id: str, body: ChargeCapture, seed: str | None = None
-    ) -> dict[str, Any]:
+    ) -> ChargeObject:
         """Capture an authorised charge; `seed`, the Idempotency-Key's claim, is kept with
         the request, so that its retry finds the capture it asked for (recorded, maybe by
         the completer, after its answer was lost) and gets the charge, as Stripe answers."""
@@ -417,7 +455,7 @@ class ChargeService:
         mark = request_mark(seed)
         amount = body.amount or charge.amount
         if settled_under(charge, "capture", mark, amount):
-            return self._json(charge)
+            return self._shown(charge)
         if charge.status == "succeeded":
             raise ServiceError(
                 f"Charge {charge.id} has already been captured.",
@@ -436,7 +474,7 @@ class ChargeService:
             )
         return self._capture(charge, amount, mark)
 
-    def _capture(self, charge: Charge, amount: int, key: str | None = None) -> dict[str, Any]:
+    def _capture(self, charge: Charge, amount: int, key: str | None = None) -> ChargeObject:
         settled = settled_at_vault(
             self.sessions,
             charge,
@@ -456,19 +494,17 @@ class ChargeService:
             recovery=settled_by(charge, "capture"),
         )
 
-    def cancel(
-        self, marketplace_id: str, charge_id: str, seed: str | None = None
-    ) -> dict[str, Any]:
+    def cancel(self, marketplace_id: str, charge_id: str, seed: str | None = None) -> ChargeObject:
         """Release an authorisation (or give up a held charge); with `seed`, as `capture`."""
         charge = self._load(marketplace_id, charge_id)
         mark = request_mark(seed)
         if settled_under(charge, "void", mark, 0):
-            return self._json(charge)
+            return self._shown(charge)
         if charge.status == "pending_review":
             if charge.review_id is None:  # held before reviews authorised: nothing to void
                 return self.settle(charge, "canceled")
             self.reviews.reject(marketplace_id, charge.review_id, why="canceled")
-            return self._json(self._load(marketplace_id, charge_id))
+            return self._shown(self._load(marketplace_id, charge_id))
         if charge.status != "authorized":
             raise ServiceError(
                 f"A {charge.status} charge cannot be canceled"
@@ -477,7 +513,7 @@ class ChargeService:
             )
         return self._void(charge, mark)
 
-    def _void(self, charge: Charge, key: str | None = None) -> dict[str, Any]:
+    def _void(self, charge: Charge, key: str | None = None) -> ChargeObject:
         settled_at_vault(
             self.sessions,
             charge,
@@ -508,14 +544,14 @@ class ChargeService:
         else:
             self._void(charge)
 
-    def update(self, marketplace_id: str, charge_id: str, body: ChargeUpdate) -> dict[str, Any]:
+    def update(self, marketplace_id: str, charge_id: str, body: ChargeUpdate) -> ChargeObject:
         with self.sessions.begin() as session:
             charge = owned(session, Charge, charge_id, marketplace_id, "id", "charge")
             given = body.model_fields_set
             if "description" in given:  # given empty (or null): unset, as in Stripe
                 charge.description = body.description
             charge.metadata_ = updated_metadata(dict(charge.metadata_), body.metadata, given)
-            return self._json(charge)
+            return self._shown(charge)
 
 
 def _fraud_fields(assessment: FraudAssessment) -> dict[str, Any]:

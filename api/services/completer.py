@@ -20,8 +20,9 @@ import datetime as dt
 import logging
 import threading
 
-from sqlalchemy import select, update
+from sqlalchemy import Engine, select
 
+from api.services import charge_rows as rows
 from api.services.charges import (
     ASSESSED,
     CAPTURE_REQUESTED,
@@ -49,18 +50,9 @@ def complete_charges(
     """Drive on charges left at a recovery point longer than `stuck_after`; how many
     were finished (the others are tried again at the next pass)."""
     now = now or utcnow()
-    with charges.sessions() as session:
-        stuck = list(
-            session.scalars(
-                select(Charge)
-                .where(
-                    Charge.recovery_point.in_(UNFINISHED),
-                    Charge.recovery_at < now - stuck_after,
-                )
-                .order_by(Charge.recovery_at)
-                .limit(BATCH)
-            )
-        )
+    engine: Engine = charges.sessions.kw["bind"]
+    with rows.statement(engine) as connection:  # a pass's one query, however idle
+        stuck = rows.unfinished(connection, UNFINISHED, now - stuck_after, BATCH)
     finished = 0
     for charge in stuck:
         try:
@@ -79,12 +71,8 @@ def _postpone(charges: ChargeService, charge: Charge, now: dt.datetime) -> None:
     """Try it again `stuck_after` from now, not at every pass: a charge the vault is still
     executing is asked about at that pace. Only the completer's clock moves (the revision
     does not), and only if nobody moved the charge meanwhile."""
-    with charges.sessions.begin() as session:
-        session.execute(
-            update(Charge)
-            .where(Charge.id == charge.id, Charge.revision == charge.revision)
-            .values(recovery_at=now)
-        )
+    with rows.statement(charges.sessions.kw["bind"]) as connection:
+        rows.postpone(connection, charge, now)
 
 
 def complete_refunds(

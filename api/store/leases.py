@@ -16,7 +16,7 @@ import secrets
 import socket
 import threading
 
-from sqlalchemy import delete, update
+from sqlalchemy import Engine, bindparam, delete, insert, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.store.models import Lease, utcnow
@@ -32,24 +32,31 @@ def new_owner() -> str:
     return f"{socket.gethostname()[:30]}:{os.getpid()}:{secrets.token_hex(6)}"
 
 
+# Built once: a lease is renewed every few seconds by every process, however idle.
+_RENEW = update(Lease).where(Lease.owner == bindparam("who")).values(expires_at=bindparam("until"))
+_TAKE = insert(Lease).values(owner=bindparam("who"), expires_at=bindparam("until"))
+_FORGET = delete(Lease).where(Lease.expires_at < bindparam("lapsed_before"))
+_RELEASE = delete(Lease).where(Lease.owner == bindparam("who"))
+
+
 def renew(
     sessions: sessionmaker[Session], owner: str, ttl: dt.timedelta, now: dt.datetime | None = None
 ) -> None:
     """Extend `owner`'s lease to now + ttl (creating it), and forget long-lapsed ones."""
     now = now or utcnow()
-    with sessions.begin() as session:
-        moved = session.execute(
-            update(Lease).where(Lease.owner == owner).values(expires_at=now + ttl)
-        )
-        if not moved.rowcount:  # type: ignore[attr-defined]
-            session.add(Lease(owner=owner, expires_at=now + ttl))
-            session.execute(delete(Lease).where(Lease.expires_at < now - FORGET_AFTER))
+    engine: Engine = sessions.kw["bind"]
+    with engine.begin() as connection:
+        moved = connection.execute(_RENEW, {"who": owner, "until": now + ttl})
+        if not moved.rowcount:
+            connection.execute(_TAKE, {"who": owner, "until": now + ttl})
+            connection.execute(_FORGET, {"lapsed_before": now - FORGET_AFTER})
 
 
 def release(sessions: sessionmaker[Session], owner: str) -> None:
     """End `owner`'s lease (a clean stop): its claims are free at once."""
-    with sessions.begin() as session:
-        session.execute(delete(Lease).where(Lease.owner == owner))
+    engine: Engine = sessions.kw["bind"]
+    with engine.begin() as connection:
+        connection.execute(_RELEASE, {"who": owner})
 
 
 class LeaseKeeper:

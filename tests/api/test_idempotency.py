@@ -78,6 +78,18 @@ def test_a_key_older_than_24_hours_is_forgotten_and_a_new_use_gets_a_new_seed(se
         )
     second = claim(sessions, digest="different")
     assert second.seed != first.seed  # so a recycled key never names the old charge
+    assert second.first_use  # nothing was made under the new seed
+
+
+def test_only_a_first_use_is_told_that_nothing_was_made_under_its_seed(sessions) -> None:
+    first = claim(sessions)
+    assert first.first_use
+    idempotency.release(sessions, first)
+    again = idempotency.begin(sessions, "mkt_1", "k1", "h")
+    assert isinstance(again, Claim) and not again.first_use  # the first may have made some
+    later = dt.datetime.now(dt.UTC) + idempotency.LOCK_TIMEOUT + dt.timedelta(seconds=1)
+    taken = idempotency.begin(sessions, "mkt_1", "k1", "h", now=later)
+    assert isinstance(taken, Claim) and not taken.first_use
 
 
 def test_purge_forgets_every_expired_key(sessions) -> None:
