@@ -15,6 +15,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from api.charges import routes as charges
+from api.charges.completer import Completer
+from api.charges.service import ChargeService
 from api.clients.fraud import FraudClient
 from api.clients.vault import VaultClient
 from api.config import Settings
@@ -30,9 +33,6 @@ from api.openapi import document
 from api.refunds import routes as refunds
 from api.refunds.service import RefundService
 from api.reviews import routes as reviews
-from api.routes import charges
-from api.services.charges import ChargeService
-from api.services.completer import Completer
 from api.store.db import make_engine, migrate, session_factory
 from api.store.leases import LeaseKeeper
 from api.web.callers import Callers
@@ -167,7 +167,6 @@ def create_app(settings: Settings) -> Starlette:
             fraud_rules=FraudRuleService(fraud),
             marketplaces=MarketplaceService(settings, sessions),
             sessions=sessions,
-            vault=vault,
             worker=worker,
             lease_owner=lease.owner,
         )

@@ -53,7 +53,7 @@ class Settings(ServiceSettings):
     # A review left open this long closes by this action (approve captures, reject voids).
     review_timeout_seconds: float = Field(default=7 * 86400.0, gt=0)
     review_timeout_action: Literal["approve", "reject"] = "reject"
-    # The completer (api.services.completer, docs/api.md "Recovery points"): every
+    # The completer (api.charges.completer, docs/api.md "Recovery points"): every
     # interval, it finishes what a request left at a recovery point longer than
     # stuck_after; a charge the vault never received is sent again until give_up_after,
     # then failed (nothing charged). The lease: how long after this process's last

@@ -36,7 +36,7 @@ RefundStatus = Literal["pending", "succeeded", "failed"]
 EndpointStatus = Literal["enabled", "disabled"]
 DeliveryStatus = Literal["pending", "succeeded", "dead"]
 
-# Where a request that dies leaves a charge (api.services.charges), and the completer finds
+# Where a request that dies leaves a charge (api.charges.service), and the completer finds
 # it; `recorded`: nothing left unfinished. (`started` is no longer reached.)
 RecoveryPoint = Literal[
     "started",

@@ -23,7 +23,7 @@ from api.contracts.fraud import (
 )
 from api.ids import well_formed
 from api.keys import Caller
-from api.routes.idempotent import respond
+from api.web.idempotent import respond
 from api.web.request import caller, path_id, read_body
 from api.web.state import services
 from servicekit import NotFound

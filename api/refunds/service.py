@@ -3,7 +3,7 @@
 A pending refund is its own recovery point: reserved, maybe sent. Until the vault answers
 it with an outcome, it stays pending (a timeout, a 5xx, a refund the vault is still
 executing), and the merchant's retry sends it again under its id, which the vault executes
-once and replays after; the completer (api.services.completer) reads the vault's record of
+once and replays after; the completer (api.charges.completer) reads the vault's record of
 it first and sends it again only if the vault never received it.
 
 The reservation is one conditional UPDATE (`amount_refunded + refund_reserved + amount
@@ -11,7 +11,7 @@ The reservation is one conditional UPDATE (`amount_refunded + refund_reserved + 
 failed refund gives its reservation back. The vault enforces the same bound again.
 
 A refund of a charge only authorised releases the whole authorisation (the charge is
-canceled, api.services.charges), and a succeeded refund stands for it, as in Stripe.
+canceled, api.charges.service), and a succeeded refund stands for it, as in Stripe.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from collections.abc import Set
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from api.charges.service import ChargeService
 from api.clients.vault import VaultClient, VaultTimeout, VaultUnreachable
 from api.contracts import ListOf, RefundCreate
 from api.contracts import Refund as RefundOut
@@ -30,7 +31,6 @@ from api.events import record_event
 from api.ids import derived_id, new_id
 from api.presenters import as_charge, as_refund, charge_json, refund_json
 from api.refunds import store
-from api.services.charges import ChargeService
 from api.store.models import Charge, Refund, utcnow
 from api.store.queries import Page
 from servicekit import ServiceError, UpstreamError

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from api.charges.moves import move_charge, settled_at_vault
 from api.clients.fraud import FraudClient
 from api.clients.vault import VaultClient
 from api.contracts import ListOf
@@ -22,7 +23,6 @@ from api.events import record_event
 from api.ids import new_id
 from api.presenters import as_review, body, charge_json
 from api.reviews import store
-from api.services.common import move_charge, settled_at_vault
 from api.store.models import Charge, Review, utcnow
 from servicekit import ServiceError
 
@@ -46,7 +46,7 @@ class ReviewService:
         self, charge: Charge, reason: ReviewReason, rule: dict[str, Any] | None, **changes: Any
     ) -> dict[str, Any]:
         """Move the just-authorised charge to pending_review and open its review; the
-        charge's JSON, as the charge service (api.services.charges) answers with it."""
+        charge's JSON, as the charge service (api.charges.service) answers with it."""
         with self._sessions.begin() as session:
             review = Review(
                 id=new_id("prv"),

@@ -126,7 +126,7 @@ class Charge(Base):
     fraud_rule: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     review_id: Mapped[str | None] = mapped_column(String(64))
     created: Mapped[Timestamp] = mapped_column(default=utcnow, index=True)
-    # Where a crash would leave the charge (api.services.charges lists the points).
+    # Where a crash would leave the charge (api.charges.service lists the points).
     recovery_point: Mapped[RecoveryPoint] = mapped_column(String(20), default="recorded")
     # When it reached that point: the completer takes what has stayed there too long.
     recovery_at: Mapped[Timestamp] = mapped_column(default=utcnow)

@@ -12,7 +12,7 @@ from starlette.responses import JSONResponse
 
 from api.keys import Caller
 from api.presenters import body
-from api.routes.idempotent import respond
+from api.web.idempotent import respond
 
 
 async def answer(call: Callable[..., BaseModel], *args: Any, status: int = 200) -> JSONResponse:
@@ -28,6 +28,6 @@ async def answer_keyed(
     run: Callable[[str | None], BaseModel],
     status: int = 200,
 ) -> JSONResponse:
-    """A POST, under its Idempotency-Key if it has one (api.routes.idempotent): `run` gets
+    """A POST, under its Idempotency-Key if it has one (api.web.idempotent): `run` gets
     the key's seed, to derive the ids of what it creates, and returns the resource."""
     return await respond(request, who, raw_body, lambda seed: body(run(seed)), status=status)

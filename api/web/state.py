@@ -7,14 +7,13 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.requests import Request
 
-from api.clients.vault import VaultClient
+from api.charges.service import ChargeService
 from api.config import Settings
 from api.customers.service import CustomerService
 from api.fraud_rules.service import FraudRuleService
 from api.marketplaces.service import MarketplaceService
 from api.refunds.service import RefundService
 from api.reviews.service import ReviewService
-from api.services.charges import ChargeService
 from api.web.callers import Callers
 from api.webhooks.service import WebhookService
 from api.webhooks.worker import WebhookWorker
@@ -34,11 +33,9 @@ class Services:
     webhooks: WebhookService
     fraud_rules: FraudRuleService
     marketplaces: MarketplaceService
-    # The charge routes read the database and the vault themselves (to expand a charge),
-    # and a POST under an Idempotency-Key keeps its record (api.routes.idempotent); a
-    # feature's routes reach both through its service alone (tests/test_boundaries.py).
+    # A POST under an Idempotency-Key keeps its record on these (api.web.idempotent); a
+    # feature's routes reach the database through its service alone (test_boundaries.py).
     sessions: sessionmaker[Session]
-    vault: VaultClient
     # Woken by a POST that queued webhooks, to deliver them now; None when it is off.
     worker: WebhookWorker | None
     # This process's lease (api.store.leases): the claims of Idempotency-Keys name it.

@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 from sqlalchemy import update
 
+from api.charges.completer import complete_charges, complete_refunds
+from api.charges.service import ChargeService
 from api.clients.fraud import FraudClient
 from api.clients.vault import VaultClient
 from api.ids import new_id
 from api.refunds.service import RefundService
-from api.services.charges import ChargeService
-from api.services.completer import complete_charges, complete_refunds
 from api.store.db import make_engine, session_factory
 from api.store.models import Charge, Event, IdempotencyRecord, Refund, utcnow
 from tests.api.conftest import Stacks

@@ -64,7 +64,7 @@ def test_concurrent_captures_capture_once(target: Stack, shop: MarketplaceKeys, 
     strict=True,
     reason="a capture that loses the race to another answers 200 with the charge still "
     "uncaptured (captured: false, amount_captured: 0) while the winner is at the vault: "
-    "ChargeService.settle (api/services/charges.py) answers the charge as read when its "
+    "ChargeService.settle (api/charges/service.py) answers the charge as read when its "
     "move fails, and only a 'pending' status makes it 409; an authorised charge at "
     "capture_requested is not 'pending'. It should answer 409 charge_in_progress (or the "
     "captured charge once recorded): a merchant reading captured: false may void the order",

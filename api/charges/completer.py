@@ -1,7 +1,7 @@
 """The completer: finishes every charge, capture, void and refund a request left unfinished.
 
 A request that dies (a crash, a kill, an answer lost that the merchant never retries)
-leaves its charge at a recovery point (api.services.charges) or its refund pending. Each
+leaves its charge at a recovery point (api.charges.service) or its refund pending. Each
 API process runs a completer thread that, every `completer_interval_seconds`, takes what
 has stayed unfinished longer than `completer_stuck_after_seconds` and drives it on as the
 merchant's retry would, from the vault's own record: a charge the vault executed is
@@ -22,8 +22,8 @@ import threading
 
 from sqlalchemy import Engine, select
 
-from api.services import charge_rows as rows
-from api.services.charges import (
+from api.charges import store as rows
+from api.charges.service import (
     ASSESSED,
     CAPTURE_REQUESTED,
     STARTED,
@@ -31,7 +31,7 @@ from api.services.charges import (
     VOID_REQUESTED,
     ChargeService,
 )
-from api.services.refunds import RefundService
+from api.refunds.service import RefundService
 from api.store.models import Charge, Refund, utcnow
 from servicekit import ServiceError
 

@@ -4,19 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, select
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from api.card_errors import refused
-from api.contracts import Card, ChargeCapture, ChargeCreate, ChargeUpdate
+from api.charges.reads import STATUSES
+from api.contracts import ChargeCapture, ChargeCreate, ChargeUpdate
 from api.contracts.common import NoParameters
-from api.presenters import charge_json, customer_json, refund_json
-from api.routes.idempotent import Seed, respond, respond_seeded
-from api.store.models import Charge, Customer, Refund
-from api.store.queries import fetch_page
+from api.web.idempotent import Seed, respond, respond_seeded
 from api.web.listing import (
     LIST_PARAMETERS,
     expand_params,
@@ -26,50 +23,11 @@ from api.web.listing import (
     query_filter,
 )
 from api.web.request import caller, expansions, path_id, read_body
-from api.web.state import Services, services
+from api.web.state import services
 
 # `card` is Strongroom's older name of `source`.
 EXPANDABLE = {"source", "card", "customer", "refunds"}
 FILTERS = ("customer", "status")
-STATUSES = ("succeeded", "pending", "failed")
-
-
-def expand_charge(
-    ctx: Services, marketplace_id: str, charge: dict[str, Any], wanted: set[str]
-) -> dict[str, Any]:
-    """Replace ids by the objects they name (runs in a worker thread)."""
-    customer_id = charge["customer"]
-    if "customer" in wanted and customer_id is not None:
-        with ctx.sessions() as session:
-            row = session.get(Customer, customer_id)
-        if row is not None:
-            charge["customer"] = customer_json(row, ctx.livemode)
-    if "refunds" in wanted:
-        with ctx.sessions() as session:
-            refunds = session.scalars(
-                select(Refund)
-                .where(Refund.charge_id == charge["id"])
-                .order_by(Refund.created.desc(), Refund.id.desc())
-            ).all()
-        charge["refunds"] = {
-            "object": "list",
-            "data": [refund_json(r, ctx.livemode) for r in refunds],
-            "has_more": False,
-            "url": f"/v1/refunds?charge={charge['id']}",
-        }
-    if wanted & {"source", "card"}:
-        card = ctx.vault.card(charge["source"], marketplace_id)
-        charge["source"] = Card(
-            id=card.id,
-            brand=card.brand,
-            last4=card.last4,
-            exp_month=card.exp_month,
-            exp_year=card.exp_year,
-            fingerprint=card.fingerprint,
-            customer=customer_id,
-            livemode=card.livemode,
-        ).model_dump(mode="json")
-    return charge
 
 
 async def create_charge(request: Request) -> JSONResponse:
@@ -87,7 +45,7 @@ async def create_charge(request: Request) -> JSONResponse:
         declined = refused(charge)
         if declined is not None:
             raise declined  # stored with the key: a retry is told the same
-        return expand_charge(ctx, who.marketplace_id, charge, wanted)
+        return ctx.charges.reads.expand(who.marketplace_id, charge, wanted)
 
     return await respond_seeded(request, who, raw, run, status=201)
 
@@ -100,7 +58,7 @@ async def retrieve_charge(request: Request) -> JSONResponse:
 
     def load() -> dict[str, Any]:
         charge = ctx.charges.retrieve(who.marketplace_id, charge_id).shown()
-        return expand_charge(ctx, who.marketplace_id, charge, wanted)
+        return ctx.charges.reads.expand(who.marketplace_id, charge, wanted)
 
     return JSONResponse(await run_in_threadpool(load))
 
@@ -115,32 +73,10 @@ async def list_charges(request: Request) -> JSONResponse:
     status = query_filter(params, "status", STATUSES)
 
     def load() -> dict[str, Any]:
-        where = []
-        if customer is not None:
-            where.append(Charge.customer_id == customer)
-        if status is not None:
-            where.append(status_is(status))
-        with ctx.sessions() as session:
-            rows, more = fetch_page(session, Charge, who.marketplace_id, page, *where)
-        data = [
-            expand_charge(ctx, who.marketplace_id, charge_json(r, ctx.livemode), wanted)
-            for r in rows
-        ]
+        data, more = ctx.charges.reads.page(who.marketplace_id, page, customer, status, wanted)
         return listing(request, data, more)
 
     return JSONResponse(await run_in_threadpool(load))
-
-
-def status_is(status: str) -> ColumnElement[bool]:
-    """Stripe's status, in terms of the stored one (see api.presenters.stripe_status)."""
-    authorised = Charge.authorization_code.is_not(None)
-    if status == "succeeded":
-        return Charge.status.in_(("succeeded", "authorized")) | (
-            (Charge.status == "canceled") & authorised
-        )
-    if status == "pending":
-        return Charge.status.in_(("pending", "pending_review"))
-    return Charge.status.in_(("failed", "blocked")) | ((Charge.status == "canceled") & ~authorised)
 
 
 async def update_charge(request: Request) -> JSONResponse:
@@ -165,7 +101,7 @@ async def capture_charge(request: Request) -> JSONResponse:
 
     def run(seed: str | None) -> dict[str, Any]:
         charge = ctx.charges.capture(who.marketplace_id, charge_id, body, seed).shown()
-        return expand_charge(ctx, who.marketplace_id, charge, wanted)
+        return ctx.charges.reads.expand(who.marketplace_id, charge, wanted)
 
     return await respond(request, who, raw, run)
 

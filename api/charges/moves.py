@@ -1,8 +1,6 @@
 """The charge's state machine as its services move it: compare-and-set on its revision,
-the recovery points, the capture or void the vault confirms.
-
-`owned` and `updated_metadata` are shared by every feature (api.store.queries,
-api.domain.metadata); the charge service imports them from here.
+the recovery points, the capture or void the vault confirms. Refunds and reviews move a
+charge through it too.
 """
 
 from __future__ import annotations
@@ -15,26 +13,23 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.clients.vault import VaultSettlement, VaultTimeout, VaultUnreachable
-from api.domain.metadata import updated_metadata
 from api.domain.states import charge_event
 from api.events import record_event
 from api.presenters import charge_json
 from api.store.models import Charge, utcnow
-from api.store.queries import changed, owned
+from api.store.queries import changed
 from servicekit import ServiceError, UpstreamError
 
-# The recovery point of a charge with nothing left to do (api.services.charges lists all).
+# The recovery point of a charge with nothing left to do (api.charges.service lists all).
 RECORDED = "recorded"
 
 __all__ = [
     "advance_charge",
     "move_charge",
-    "owned",
     "request_mark",
     "settled_at_vault",
     "settled_by",
     "settled_under",
-    "updated_metadata",
 ]
 
 

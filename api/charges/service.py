@@ -18,14 +18,14 @@ From there it passes named recovery points, each reached in one transaction:
 version left there is finished as one at `assessed` without a clearance.)
 
 A request that dies leaves the charge at its last point. The merchant's retry with the
-same Idempotency-Key (resume) or the completer (api.services.completer) finishes it from
+same Idempotency-Key (resume) or the completer (api.charges.completer) finishes it from
 the vault's own record, or sends it again under the same charge id, which the vault
 executes once and replays after. Every move is a compare-and-set on the charge's
-revision (api.services.charge_rows), so a retry and the completer never both act on one
+revision (api.charges.store), so a retry and the completer never both act on one
 step.
 
 The charge path reads and moves its charge with Core statements built once
-(api.services.charge_rows): a single statement in autocommit, an outcome and its event in
+(api.charges.store): a single statement in autocommit, an outcome and its event in
 one transaction. Every method answers the charge as the contract shows it
 (api.contracts.Charge), built once per answer.
 """
@@ -39,6 +39,9 @@ from sqlalchemy import Engine, bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from api.charges import store as rows
+from api.charges.moves import request_mark, settled_at_vault, settled_by, settled_under
+from api.charges.reads import ChargeReads
 from api.clients.fraud import FraudAssessment, FraudClearance, FraudClient, FraudUnavailable
 from api.clients.vault import (
     VaultCard,
@@ -49,20 +52,13 @@ from api.clients.vault import (
 )
 from api.contracts import Charge as ChargeObject
 from api.contracts import ChargeCapture, ChargeCreate, ChargeUpdate
+from api.domain.metadata import updated_metadata
 from api.events import record
 from api.ids import derived_id, new_id, well_formed
 from api.presenters import as_charge
-from api.services import charge_rows as rows
-from api.services.common import (
-    owned,
-    request_mark,
-    settled_at_vault,
-    settled_by,
-    settled_under,
-    updated_metadata,
-)
-from api.services.reviews import ReviewService
+from api.reviews.service import ReviewService
 from api.store.models import Charge, Customer, CustomerCard, utcnow
+from api.store.queries import owned
 from servicekit import NotFound, ServiceError, UpstreamError
 from servicekit.crashpoints import crash_at
 
@@ -91,6 +87,7 @@ class ChargeService:
         self._livemode = livemode
         self._id_secret = id_secret
         self.reviews = ReviewService(sessions, vault, fraud, livemode)
+        self.reads = ChargeReads(sessions, vault, livemode)
 
     def _shown(self, charge: Charge) -> ChargeObject:
         return as_charge(charge, self._livemode)

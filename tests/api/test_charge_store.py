@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, func, select
 
+from api.charges import store as rows
 from api.events import record
 from api.presenters import as_charge
-from api.services import charge_rows as rows
 from api.store.db import make_engine, migrate
 from api.store.models import Charge, Event, WebhookDelivery, WebhookEndpoint, utcnow
 from api.webhooks.deliveries import QUEUED

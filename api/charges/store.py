@@ -42,7 +42,7 @@ from api.ids import new_id
 from api.store.models import Charge, Event, WebhookDelivery, WebhookEndpoint, utcnow
 from api.webhooks.deliveries import QUEUED
 
-# The recovery point of a charge with nothing left to do (api.services.charges lists all).
+# The recovery point of a charge with nothing left to do (api.charges.service lists all).
 RECORDED = "recorded"
 
 _TABLE = typing.cast(Table, Charge.__table__)
