@@ -25,6 +25,7 @@ RECORDED = "recorded"
 
 __all__ = [
     "advance_charge",
+    "in_progress",
     "move_charge",
     "request_mark",
     "settled_at_vault",
@@ -145,13 +146,13 @@ def settled_at_vault(
     if charge.recovery_point == point:
         kept = charge.recovery or {}
         if (kept.get("amount"), kept.get("why")) != (amount, why):
-            raise _settling(charge)
+            raise in_progress(charge)
         intent = {**intent, "key": kept.get("key")}  # the request that asked first
     elif charge.recovery_point != RECORDED:
-        raise _settling(charge)
+        raise in_progress(charge)
     with sessions.begin() as session:
         if not advance_charge(session, charge, point, intent):
-            raise _settling(charge)
+            raise in_progress(charge)
     try:
         settled = settle()
     except (VaultUnreachable, VaultTimeout):
@@ -171,7 +172,8 @@ def settled_at_vault(
     return settled
 
 
-def _settling(charge: Charge) -> ServiceError:
+def in_progress(charge: Charge) -> ServiceError:
+    """409: another request is capturing or canceling the charge; a retry finds its end."""
     return ServiceError(
         f"Charge {charge.id} is being captured or canceled by another request; retry.",
         code="charge_in_progress",

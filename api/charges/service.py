@@ -40,7 +40,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.charges import store as rows
-from api.charges.moves import request_mark, settled_at_vault, settled_by, settled_under
+from api.charges.moves import (
+    RECORDED,
+    in_progress,
+    request_mark,
+    settled_at_vault,
+    settled_by,
+    settled_under,
+)
 from api.charges.reads import ChargeReads
 from api.clients.fraud import FraudAssessment, FraudClearance, FraudClient, FraudUnavailable
 from api.clients.vault import (
@@ -206,8 +213,9 @@ class ChargeService:
 
     def settle(self, charge: Charge, new: str, **changes: Any) -> ChargeObject:
         """Move the charge to its outcome, with its event, in one transaction; if another
-        request got there first, show that (or, if that one has not finished it either,
-        answer that it is pending)."""
+        request got there first, show what it recorded (or, while that one has not
+        finished, answer that it is pending, or in progress: never the charge half-way,
+        which would read as a capture that did not happen)."""
         crash_at("api", "recorded", "before")  # nothing stored yet: the outcome is lost
         if self._engine.dialect.name == "postgresql":
             with rows.statement(self._engine) as connection:  # one statement, atomic
@@ -226,6 +234,8 @@ class ChargeService:
         assert current is not None  # a stored charge is never deleted
         if current.status == "pending":
             raise self._pending(current)
+        if current.recovery_point != RECORDED:  # another request's capture or void, unrecorded
+            raise in_progress(current)
         return self._shown(current)
 
     def _advance(

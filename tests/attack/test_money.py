@@ -60,19 +60,10 @@ def test_concurrent_captures_capture_once(target: Stack, shop: MarketplaceKeys, 
     assert (final["captured"], final["amount_captured"]) == (True, 1000)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a capture that loses the race to another answers 200 with the charge still "
-    "uncaptured (captured: false, amount_captured: 0) while the winner is at the vault: "
-    "ChargeService.settle (api/charges/service.py) answers the charge as read when its "
-    "move fails, and only a 'pending' status makes it 409; an authorised charge at "
-    "capture_requested is not 'pending'. It should answer 409 charge_in_progress (or the "
-    "captured charge once recorded): a merchant reading captured: false may void the order",
-)
 def test_a_capture_never_answers_200_with_the_charge_uncaptured(
     target: Stack, shop: MarketplaceKeys, card: str
 ) -> None:
-    for _ in range(10):  # lost in most tries: the first bad answer ends the test
+    for _ in range(10):  # eight requests race for one capture, ten times over
         charge = held(target, shop, card)
         path = f"/v1/charges/{charge['id']}/capture"
         answers = at_once([partial(post, target, shop.sk_test, path, {})] * 8)
@@ -354,7 +345,8 @@ def test_a_charge_whose_api_was_killed_mid_request_is_made_once_on_retry(
             {**body, "amount": 9999},
             **{"idempotency-key": key},
         )
-        if changed.status_code < 500:
+        # 409 while the dead process's claim of the key is still leased to it.
+        if changed.status_code < 500 and changed.status_code != 409:
             break
         assert time.monotonic() < deadline, changed.text
         time.sleep(0.3)
