@@ -15,6 +15,8 @@
   id again and executes it at most once. A claim names its process (`owner`); once that
   process's lease has lapsed (api.store.leases) the claim is free, without an owner after
   LOCK_TIMEOUT.
+- A key is stored as its SHA-256 digest (`stored_key`): a merchant may put anything in
+  one, and the API needs it only to find it again.
 """
 
 from __future__ import annotations
@@ -73,6 +75,12 @@ def kept(stored: Stored) -> bool:
 def request_hash(method: str, path: str, query: str, body: dict[str, Any]) -> str:
     canonical = json.dumps([method, path, query, body], sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def stored_key(key: str) -> str:
+    """What the database keeps of a key: its digest. A merchant may put anything in a key
+    (a card number, by mistake); finding it again needs no more than this."""
+    return hashlib.sha256(key.encode()).hexdigest()
 
 
 def check_key(key: str) -> None:
@@ -214,17 +222,18 @@ def begin(
     A first use is one statement (an insert that the unique constraint turns into nothing
     when the key has a row); a retry reads the row and its holder's lease in one more."""
     now = now or utcnow()
+    stored = stored_key(key)
     for _ in range(2):
         with _statement(sessions) as connection:
             claim = _CLAIM.get(connection.dialect.name, _CLAIM["sqlite"])
             record_id: int | None = connection.execute(
                 claim,
-                {"m": marketplace_id, "k": key, "digest": digest, "now": now, "held_by": owner},
+                {"m": marketplace_id, "k": stored, "digest": digest, "now": now, "held_by": owner},
             ).scalar()
             if record_id is not None:
                 seed = _seed(marketplace_id, key, record_id, now)
                 return Claim(record_id, seed, now, first_use=True)
-            row = connection.execute(_READ, {"m": marketplace_id, "k": key}).one_or_none()
+            row = connection.execute(_READ, {"m": marketplace_id, "k": stored}).one_or_none()
             if row is None:  # finished and purged between our two statements: claim again
                 continue
             if _as_utc(row.created) >= now - RETENTION:

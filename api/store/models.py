@@ -222,7 +222,7 @@ class IdempotencyRecord(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     marketplace_id: Mapped[str] = mapped_column(String(64))
-    key: Mapped[str] = mapped_column(String(255))
+    key: Mapped[str] = mapped_column(String(255))  # its digest (api.idempotency.stored_key)
     request_hash: Mapped[str] = mapped_column(String(64))
     # NULL while the first request with this key is still being processed.
     response_status: Mapped[int | None]

@@ -14,6 +14,7 @@ from api.charges.completer import complete_charges, complete_refunds
 from api.charges.service import ChargeService
 from api.clients.fraud import FraudClient
 from api.clients.vault import VaultClient
+from api.idempotency import stored_key
 from api.ids import new_id
 from api.refunds.service import RefundService
 from api.store.db import make_engine, session_factory
@@ -325,7 +326,10 @@ def lost_answer(sessions: Any, charge_id: str, marketplace_id: str, key: str, ac
         charge.recovery_at = utcnow()
         session.execute(
             update(IdempotencyRecord)
-            .where(IdempotencyRecord.marketplace_id == marketplace_id, IdempotencyRecord.key == key)
+            .where(
+                IdempotencyRecord.marketplace_id == marketplace_id,
+                IdempotencyRecord.key == stored_key(key),
+            )
             .values(response_status=None, response_body=None, locked_at=None)
         )
 

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import update
 
 from api import idempotency
-from api.idempotency import Claim, Stored
+from api.idempotency import Claim, Stored, stored_key
 from api.store.db import make_engine, migrate, session_factory
 from api.store.models import IdempotencyRecord
 from servicekit import ServiceError
@@ -98,7 +98,7 @@ def test_purge_forgets_every_expired_key(sessions) -> None:
     with sessions.begin() as session:
         session.execute(
             update(IdempotencyRecord)
-            .where(IdempotencyRecord.key == "old")
+            .where(IdempotencyRecord.key == stored_key("old"))
             .values(created=dt.datetime.now(dt.UTC) - dt.timedelta(hours=25))
         )
     assert idempotency.purge_expired(sessions) == 1

@@ -113,13 +113,6 @@ def test_a_card_number_in_metadata_is_refused(
     assert (response.status_code, code_of(response)) == (400, "pan_detected"), response.text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a card number glued to letters ('ord4242424242424242') is no card to the edge "
-    "without context (docs/edge.md, the price of precision), and the API stores the "
-    "Idempotency-Key verbatim (api/idempotency.py): the number lands in the app zone's "
-    "database. The API needs the key only for equality: it could store its digest",
-)
 def test_a_card_number_glued_to_letters_in_an_idempotency_key_is_never_stored(
     quarantine: Stack,
 ) -> None:

@@ -7,7 +7,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import text
 
 from api.store.db import make_engine, migrate
-from api.store.models import Base
+from api.store.models import Base, utcnow
 
 
 def test_migrations_match_the_models(database_url: str) -> None:
@@ -19,7 +19,7 @@ def test_migrations_match_the_models(database_url: str) -> None:
             diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
             version = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
         assert diff == []
-        assert version == "0004"
+        assert version == "0005"
     finally:
         engine.dispose()
 
@@ -84,5 +84,39 @@ def test_charges_left_pending_before_0004_are_resumed_from_their_start(sqlite_ur
             ("ch_open", "started", 0),
         ]
         assert all(r[2] is not None for r in rows)
+    finally:
+        engine.dispose()
+
+
+def test_keys_stored_before_0005_are_digested_and_still_find_their_response(
+    database_url: str,
+) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    from api import idempotency
+    from api.store.db import MIGRATIONS, session_factory
+
+    engine = make_engine(database_url)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    try:
+        with engine.begin() as conn:
+            config.attributes["connection"] = conn
+            command.upgrade(config, "0004")
+            conn.execute(
+                text(
+                    "INSERT INTO idempotency_keys (marketplace_id, key, request_hash,"
+                    " response_status, response_body, created) VALUES ('mkt_1', 'order-17',"
+                    " 'h', 201, '{\"id\": \"ch_1\"}', :now)"
+                ),
+                {"now": utcnow()},
+            )
+        migrate(engine)
+        with engine.connect() as conn:
+            stored = conn.execute(text("SELECT key FROM idempotency_keys")).scalar_one()
+        assert stored == idempotency.stored_key("order-17") and "order" not in stored
+        replay = idempotency.begin(session_factory(engine), "mkt_1", "order-17", "h")
+        assert replay == idempotency.Stored(201, {"id": "ch_1"})
     finally:
         engine.dispose()
