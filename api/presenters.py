@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from api import contracts as out
+from api.clients.vault import VaultCard
 from api.store import models
 
 
@@ -168,6 +169,20 @@ def as_card(card: models.CustomerCard, livemode: bool) -> out.Card:
         fingerprint=card.fingerprint,
         customer=card.customer_id,
         livemode=livemode,
+    )
+
+
+def as_vault_card(card: VaultCard, customer: str | None) -> out.Card:
+    """A card token as the vault describes it, with the customer holding it (if any)."""
+    return out.Card(
+        id=card.id,
+        brand=card.brand,
+        last4=card.last4,
+        exp_month=card.exp_month,
+        exp_year=card.exp_year,
+        fingerprint=card.fingerprint,
+        customer=customer,
+        livemode=card.livemode,
     )
 
 

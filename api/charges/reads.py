@@ -10,8 +10,7 @@ from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.clients.vault import VaultClient
-from api.contracts import Card
-from api.presenters import charge_json, customer_json, refund_json
+from api.presenters import as_vault_card, charge_json, customer_json, refund_json
 from api.store.models import Charge, Customer, Refund
 from api.store.queries import Page, fetch_page
 
@@ -61,16 +60,7 @@ class ChargeReads:
             }
         if wanted & {"source", "card"}:
             card = self._vault.card(charge["source"], marketplace_id)
-            charge["source"] = Card(
-                id=card.id,
-                brand=card.brand,
-                last4=card.last4,
-                exp_month=card.exp_month,
-                exp_year=card.exp_year,
-                fingerprint=card.fingerprint,
-                customer=customer_id,
-                livemode=card.livemode,
-            ).model_dump(mode="json")
+            charge["source"] = as_vault_card(card, customer_id).model_dump(mode="json")
         return charge
 
     def page(

@@ -11,7 +11,7 @@ from api.customers import store
 from api.domain.metadata import updated_metadata
 from api.events import record_event
 from api.ids import derived_id, new_id
-from api.presenters import as_card, as_customer, customer_json
+from api.presenters import as_card, as_customer, as_vault_card, customer_json
 from api.store.models import Customer, CustomerCard, utcnow
 from api.store.queries import Page
 from servicekit import NotFound, ServiceError
@@ -117,16 +117,7 @@ class CustomerService:
         card = self._vault.card(card_id, marketplace_id)  # 404 unless ours, of this mode
         with self._sessions() as session:
             customer = store.holder(session, marketplace_id, card.id)
-        return Card(
-            id=card.id,
-            brand=card.brand,
-            last4=card.last4,
-            exp_month=card.exp_month,
-            exp_year=card.exp_year,
-            fingerprint=card.fingerprint,
-            customer=customer,
-            livemode=card.livemode,
-        )
+        return as_vault_card(card, customer)
 
     def detach(self, marketplace_id: str, customer_id: str, card_id: str) -> Deleted:
         with self._sessions.begin() as session:
