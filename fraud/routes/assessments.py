@@ -15,7 +15,7 @@ from fraud.routes.state import services
 from servicekit.asgi import parse_json_object
 
 
-async def assessments(request: Request) -> JSONResponse:
+async def assessments(request: Request) -> Response:
     svc = services(request)
     livemode = caller_livemode(request, svc.settings)
     body = AssessmentRequest.model_validate(await parse_json_object(request))
