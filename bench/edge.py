@@ -152,6 +152,41 @@ def charge_form(size: int) -> bytes:
     return body
 
 
+def stripe_form(size: int) -> bytes:
+    """A PaymentIntent as Stripe's SDKs POST one, exactly `size` bytes: nested objects and
+    lists in bracket keys (``shipping[address][line1]``, ``expand[0]``), escaped as
+    ``%5B``/``%5D`` by urlencode, spaces as ``+``, ``@``, ``#`` and ``,`` escaped too."""
+    from urllib.parse import urlencode
+
+    chooser = random.Random(size)  # noqa: S311 - test data, not secrets
+    pairs = [
+        ("amount", "2599"),
+        ("currency", "usd"),
+        ("customer", _id(chooser, "cus_")),
+        ("payment_method", _id(chooser, "pm_")),
+        ("payment_method_types[0]", "card"),
+        ("confirm", "true"),
+        ("capture_method", "automatic"),
+        ("description", "Order #10452: two tickets, row 12, seats 14 and 15"),
+        ("receipt_email", "jane.doe@example.com"),
+        ("shipping[name]", "Jane Doe"),
+        ("shipping[address][line1]", "510 Townsend St"),
+        ("shipping[address][city]", "San Francisco"),
+        ("shipping[address][postal_code]", "94103"),
+        ("shipping[address][country]", "US"),
+        ("metadata[order_id]", "A-10452"),
+        ("metadata[cart_id]", _id(chooser, "cart_")),
+        ("expand[0]", "latest_charge"),
+        ("expand[1]", "customer"),
+        ("metadata[note]", ""),
+    ]
+    body = urlencode(pairs).encode()
+    pairs[-1] = ("metadata[note]", "x" * (size - len(body)))
+    body = urlencode(pairs).encode()
+    assert len(body) == size, len(body)
+    return body
+
+
 def digits_json(size: int) -> bytes:
     """A PAN-free JSON document of exactly `size` bytes, about a third of it digits: a
     report of line items (amounts, fees, quantities, epoch timestamps, zip codes, phone
@@ -727,6 +762,7 @@ def main() -> None:
     bodies = [
         Body("charge-json-1K", JSON, charge_json(1024)),
         Body("charge-form-1K", FORM, charge_form(1024)),
+        Body("stripe-form-1K", FORM, stripe_form(1024)),
         Body("list-json-1K", JSON, json_body(1024)),
         Body("list-json-64K", JSON, json_body(64 * 1024)),
         Body("digits-json-64K", JSON, digits_json(64 * 1024)),

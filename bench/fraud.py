@@ -122,9 +122,10 @@ def report(
 def engine_in_process(
     work: Path, redis_url: str, prefix: str, n: int, name: str, label: str = "engine"
 ) -> None:
-    from fraud.app import create_app
+    from fraud.app import build_services
     from fraud.config import Settings
     from fraud.contracts import AssessmentRequest
+    from fraud.metrics import Metrics
     from fraud.store import lists, rules
 
     key = base64.b64encode(Ed25519PrivateKey.generate().private_bytes_raw()).decode()
@@ -136,8 +137,7 @@ def engine_in_process(
         counters_url=redis_url,
         counters_prefix=prefix + "engine:",
     )
-    app = create_app(settings)
-    ctx = app.state.ctx
+    ctx, engine = build_services(settings, Metrics())
     scope = f"live:{MARKETPLACE}"
     with ctx.sessions.begin() as session:
         lists.create_list(session, scope, "bad_domains", "Bad domains", "email_domain", "bench")
@@ -155,6 +155,8 @@ def engine_in_process(
     elapsed = time.perf_counter() - began
     ctx.assessor.decisions.flush()  # the writer's CPU is the assessments' too
     used = time.process_time() - cpu
+    ctx.assessor.decisions.close()
+    engine.dispose()
     where = "redis" if redis_url != "memory" else "memory"
     report(f"{label}  in-process/{where}", n / elapsed, latencies, used / n)
 

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import redis
+from sqlalchemy import Engine
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -16,9 +17,9 @@ from fraud.assessor import Assessor
 from fraud.config import Settings
 from fraud.metrics import Metrics
 from fraud.routes import assessments, rules, rulesets, value_lists
-from fraud.routes.common import Context
 from fraud.rulebook import Rulebook
 from fraud.rules.errors import RuleInvalid
+from fraud.services import Services
 from fraud.signing import ClearanceSigner, load_signing_key
 from fraud.store.db import make_engine, migrate, session_factory
 from fraud.store.decisions import DecisionLog
@@ -50,31 +51,43 @@ async def _rule_invalid(request: Request, exc: Exception) -> Response:
     return JSONResponse({"error": error}, status_code=400)
 
 
-def create_app(settings: Settings, velocity: VelocityStore | None = None) -> Starlette:
+def build_services(
+    settings: Settings, metrics: Metrics, velocity: VelocityStore | None = None
+) -> tuple[Services, Engine]:
+    """The store (migrated), the decision writer and the assessor; with the engine, which
+    the caller disposes of once `services.assessor.decisions` is closed."""
     signer = ClearanceSigner(
         load_signing_key(settings.signing_key.get_secret_value()), settings.clearance_ttl_seconds
     )
     engine = make_engine(settings.resolved_database_url())
     migrate(engine)
     sessions = session_factory(engine)
-    metrics = Metrics()
-    decisions = DecisionLog(sessions)
     assessor = Assessor(
-        decisions,
+        DecisionLog(sessions),
         Rulebook(sessions, settings.rules_refresh_seconds),
         velocity or open_velocity(settings),
         signer,
         metrics,
     )
+    return Services(settings=settings, sessions=sessions, assessor=assessor), engine
 
+
+def create_app(settings: Settings, velocity: VelocityStore | None = None) -> Starlette:
+    """The fraud app; it migrates its store and starts its decision writer when it starts."""
+    # A bad signing key stops the app being made, before any server binds its port.
+    load_signing_key(settings.signing_key.get_secret_value())
+    metrics = Metrics()
     http = HttpMetrics(metrics.registry)
 
     @asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        with metrics_listener(metrics.registry, settings.metrics_host, settings.metrics_port):
-            yield
-        decisions.close()  # what was decided is committed before the process ends
-        engine.dispose()
+    async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Services]]:
+        services, engine = build_services(settings, metrics, velocity)
+        try:
+            with metrics_listener(metrics.registry, settings.metrics_host, settings.metrics_port):
+                yield {"services": services}
+        finally:
+            services.assessor.decisions.close()  # what was decided is committed first
+            engine.dispose()
 
     app = Starlette(
         routes=[
@@ -90,6 +103,5 @@ def create_app(settings: Settings, velocity: VelocityStore | None = None) -> Sta
         lifespan=lifespan,
     )
     app.state.service_name = "fraud"
-    app.state.ctx = Context(settings=settings, sessions=sessions, assessor=assessor)
     app.state.metrics = metrics
     return app

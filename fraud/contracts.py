@@ -9,6 +9,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 Decision = Literal["allow", "review", "block"]
 RiskLevel = Literal["normal", "elevated", "highest"]
+# How a review left open past its timeout closes.
+ReviewTimeoutAction = Literal["approve", "reject"]
+# What a change to a scope's rules did (a rule's, or "settings": thresholds and timeouts).
+RuleChangeKind = Literal["created", "updated", "enabled", "disabled", "deleted", "settings"]
 
 
 class CardSummary(BaseModel):
@@ -102,7 +106,7 @@ class ThresholdsUpdate(ManagementRequest):
     review_at: int | None = Field(default=None, ge=1, le=100)
     block_at: int | None = Field(default=None, ge=1, le=101)  # 101: the score never blocks
     review_timeout_seconds: int | None = Field(default=None, ge=60, le=90 * 86400)
-    review_timeout_action: Literal["approve", "reject"] | None = None
+    review_timeout_action: ReviewTimeoutAction | None = None
 
 
 class ValueListCreate(ManagementRequest):

@@ -21,9 +21,10 @@ brand's IIN prefix and one of that brand's lengths and pass Luhn, and, without c
   last one to four digits long), 4-6-5 or 4-6-4 (American Express, Diners Club), the
   brand's own grouping, 8-4-4 (a UUID's first groups), or groups of one, two or three
   digits all parted by the same separator (``4,2,4,2…``, thousands separators) and not
-  part of a longer such list; mixed separators between printed groups count, and groups
-  of four are not a stretch of a longer number printed in fours (no four-digit group
-  joined the same way right before or after them: a USPS tracking number);
+  part of a longer such list; mixed separators between printed groups count, wherever
+  they start in the run (``Order 1042 4000 0000 0000 0002`` holds a card number), unless
+  the whole run is a tracking number printed in fours (`tracking_printed`: a USPS
+  tracking number, ``9400 1111 2222 3333 4444 55``);
 - not glued to an ASCII letter: a run's first group when a letter comes right before it
   and its last group when one comes right after it belong to an identifier (hex ids,
   ``ch_3Mtw…``); magnetic-stripe track 1 (``%B<number>^``) is not an identifier;
@@ -90,17 +91,29 @@ def gtin_valid(digits: str) -> bool:
     return total % 10 == 0
 
 
-def _printed(
-    sizes: tuple[int, ...], significant: str, groups: list[str], seps: list[str], i: int, j: int
-) -> bool:
+# The lengths of a USPS tracking number (Intelligent Mail package barcode), with and
+# without its routing code.
+_TRACKING_LENGTHS = frozenset({20, 22, 26, 30, 34})
+
+
+def tracking_printed(groups: list[str], seps: list[str]) -> bool:
+    """The groups of a whole run are one tracking number printed in fours: four digits a
+    group but the last (one to four), one separator throughout, a USPS tracking number's
+    length and its GS1 check digit (one such run in ten passes by chance: a card number
+    printed in fours inside one counts with context only)."""
+    if len(set(seps[1:])) != 1 or any(len(g) != 4 for g in groups[:-1]):
+        return False
+    digits = "".join(groups)
+    return len(digits) in _TRACKING_LENGTHS and gtin_valid(digits)
+
+
+def _printed(sizes: tuple[int, ...], significant: str, tracking: bool) -> bool:
     if sizes == _UUID_HEAD:
         return True
     if sizes in _FOURS or sizes in _FOUR_SIX:
-        # Not a stretch of a longer number printed in fours (a USPS tracking number, an
-        # account number): no four-digit group joined the same way before or after it.
-        before = i > 0 and len(groups[i - 1]) == 4 and seps[i] == seps[i + 1]
-        after = j + 1 < len(groups) and len(groups[j + 1]) == 4 and seps[j + 1] == seps[j]
-        return not before and not after
+        # Anywhere in a run (after an order number, before a CVC), but not as a stretch of
+        # a tracking number printed in fours.
+        return not tracking
     return any(brand.grouping(len(significant)) == sizes for brand in brands_of(significant))
 
 
@@ -197,6 +210,7 @@ def _in_run(
         offsets.append(offsets[-1] + len(group) + len(sep))
     ibans = [(a, b) for a, b in ibans if a < end and start < b]
     context: bool | None = True if field_says_card else None
+    tracking: bool | None = None  # worked out once, when a printed window needs it
     for i in range(len(groups)):
         if not i & 0xFF:
             check()  # a group costs up to 20 µs: its windows, each checked
@@ -222,10 +236,12 @@ def _in_run(
             if any(a <= offsets[i] and offsets[j] + len(groups[j]) <= b for a, b in ibans):
                 continue  # inside a valid IBAN
             sizes = tuple(len(g) for g in groups[i : j + 1])
+            if tracking is None:
+                tracking = tracking_printed(groups, seps)
             if (
                 i == j
                 or active.grouping == "any"
-                or _printed(sizes, significant, groups, seps, i, j)
+                or _printed(sizes, significant, tracking)
                 or _uniform(groups, seps, i, j)
             ):
                 return Finding(len(significant))

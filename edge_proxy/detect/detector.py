@@ -137,8 +137,8 @@ class PanDetector:
     def query(self, query_string: bytes) -> Finding | None:
         """In a query string as sent, in each percent-decoded layer, ``+`` read as space;
         then each value with its name as context."""
-        if self.fast and quick_clean(query_string):
-            return None
+        if self.fast and quick_clean_form(query_string):
+            return None  # read as a form is: expand%5B%5D=customer takes the fast path
         with self._inspecting(self._head_budget()):
             return find_in_bytes(query_string, plus_is_space=True) or next(
                 (
@@ -229,12 +229,13 @@ class PanDetector:
         if not body:
             return CLEAN
         ctype = parse_content_type(content_type)
-        if (
-            self.fast
-            and _fast_eligible(ctype.mime, ctype.charset)
-            and quick_clean(body)
-            and (not ctype.is_json or plain_json(body))
-        ):
+        if not self.fast or not _fast_eligible(ctype.mime, ctype.charset):
+            return NEEDS_EXACT
+        if ctype.mime == "application/x-www-form-urlencoded":
+            clean = quick_clean_form(body)  # read as a query string: every percent layer
+        else:
+            clean = quick_clean(body) and (not ctype.is_json or plain_json(body))
+        if clean:
             return CLEAN
         return NEEDS_EXACT
 

@@ -46,6 +46,7 @@ import json
 import re
 import string
 from collections.abc import Callable
+from urllib.parse import unquote_to_bytes
 
 from edge_proxy.detect.candidates import MIN_DIGITS
 from edge_proxy.detect.tokens import MIN_BASE32, MIN_HEX, MIN_TOKEN
@@ -57,10 +58,13 @@ _RUN = b"0" * MIN_DIGITS
 _ESCAPES = (
     b"\\u", b"\\U", b"\\x", b"\\X", b"\\b", b"\\f", b"\\n", b"\\r", b"\\t", b"\\/"
 )  # fmt: skip
-_QUOTED_PRINTABLE = re.compile(rb"(?:=[0-9A-F]{2}){3}")
+# Written out, not as a repeated group: a pattern that starts with a literal is searched
+# for that byte first, 50 times faster on a form full of "=".
+_QUOTED_PRINTABLE = re.compile(rb"=[0-9A-F]{2}=[0-9A-F]{2}=[0-9A-F]{2}")
 _BASE32 = re.compile(rb"[A-Z2-7]{%d}" % MIN_BASE32)
 _TOKEN = re.compile(rb"[A-Za-z0-9+/_-]{%d}" % MIN_TOKEN)
 _GZIP = b"\x1f\x8b\x08"
+_PERCENT = re.compile(rb"%[0-9A-Fa-f]{2}")
 
 
 def _table(capable: bytes) -> bytes:
@@ -155,19 +159,57 @@ else:
 
 def quick_clean(data: bytes) -> bool:
     """True when the exact path is sure to find no card number in `data` (see above)."""
-    if not data.isascii() or b"\x00" in data or b"%" in data:
+    if b"%" in data:
+        return False
+    # ASCII reads as itself: under 13 bytes, too short to hold a card number or a token.
+    return _quick_clean_escaped(data)
+
+
+def _quick_clean_escaped(data: bytes) -> bool:
+    """`quick_clean`'s tests but the one for ``%``: for text whose percent escapes are
+    read (decoded) by the caller."""
+    if not data.isascii() or b"\x00" in data:
         return False
     if b"\\" in data and any(escape in data for escape in _ESCAPES):
         return False
     if b"&#" in data or (b"=" in data and _QUOTED_PRINTABLE.search(data)):
         return False
-    if len(data) < MIN_DIGITS:
-        return True  # ASCII reads as itself: too short to hold a card number or a token
-    return runs_clean(data)
+    return len(data) < MIN_DIGITS or runs_clean(data)
+
+
+def percent_decoded(data: bytes) -> bytes | None:
+    """`data` with its percent escapes decoded, when every ``%`` starts one (``%`` and two
+    hex digits) and each decodes to an ASCII byte other than ``%``: one layer, after which
+    the text holds no escape; else None."""
+    if data.count(b"%") != len(_PERCENT.findall(data)):
+        return None  # a stray "%": the API refuses the form; the exact path says so
+    decoded = unquote_to_bytes(data)
+    if not decoded.isascii() or b"%" in decoded:
+        return None  # UTF-8 text or a second layer: for the exact path
+    return decoded
 
 
 def quick_clean_form(data: bytes) -> bool:
-    """`quick_clean` for a form body, whose values the API reads with "+" as a space:
-    base64 broken by those spaces is read joined, so the stream is checked without them
-    too."""
-    return quick_clean(data) and (b"+" not in data or runs_clean(data.replace(b"+", b" ")))
+    """`quick_clean` for a form body, query string or path, percent-encoded (Stripe's
+    bracket keys: ``card%5Bnumber%5D``, ``expand%5B%5D``): True when no reading of it
+    can hold a card number.
+
+    Without ``%``, the text is read as sent and with "+" as a space (the API reads form
+    values so: base64 broken by those spaces is read joined). With escapes that decode
+    to ASCII (`percent_decoded`), the readings are four texts, each checked whole as
+    `quick_clean` checks one: the bytes as sent (their escapes' digits and letters
+    counted, as the exact path reads that layer too); decoded with "+" kept (a path, a
+    token); decoded with the "+" sent read as a space, which is what the API reads, key
+    and value alike, since no escape decodes across an ``&`` or ``=``; and decoded with
+    every "+" a space (a decoded ``%2B`` read as a space again by a reader that decodes
+    twice). Each key and value the API reads is a stretch of the third, bounded by
+    separators; no layer is left after them."""
+    if b"%" not in data:
+        return quick_clean(data) and (b"+" not in data or runs_clean(data.replace(b"+", b" ")))
+    decoded = percent_decoded(data)
+    if decoded is None or not _quick_clean_escaped(data) or not quick_clean(decoded):
+        return False
+    if b"+" not in decoded:
+        return True  # the other two readings are this one
+    read = percent_decoded(data.replace(b"+", b" "))
+    return read is not None and quick_clean(read) and quick_clean(decoded.replace(b"+", b" "))

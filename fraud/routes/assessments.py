@@ -5,30 +5,32 @@ from __future__ import annotations
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from fraud.approvals import approve
 from fraud.contracts import ApprovalRequest, AssessmentRequest
-from fraud.routes.common import caller_livemode, context
+from fraud.routes.common import caller_livemode
+from fraud.routes.state import services
 from servicekit.asgi import parse_json_object
 
 
-async def assessments(request: Request) -> JSONResponse:
-    ctx = context(request)
-    livemode = caller_livemode(request, ctx.settings)
+async def assessments(request: Request) -> Response:
+    svc = services(request)
+    livemode = caller_livemode(request, svc.settings)
     body = AssessmentRequest.model_validate(await parse_json_object(request))
     # In a thread: the Redis client and the store are synchronous.
-    result = await run_in_threadpool(ctx.assessor.assess, body, livemode)
-    return JSONResponse(result.model_dump(exclude_none=True))
+    result = await run_in_threadpool(svc.assessor.assess, body, livemode)
+    # Serialised by pydantic in one pass (model_dump then json.dumps walked it twice).
+    return Response(result.model_dump_json(exclude_none=True), media_type="application/json")
 
 
 async def approvals(request: Request) -> JSONResponse:
-    ctx = context(request)
-    livemode = caller_livemode(request, ctx.settings)
+    svc = services(request)
+    livemode = caller_livemode(request, svc.settings)
     body = ApprovalRequest.model_validate(await parse_json_object(request))
     actor = request.headers.get("strongroom-actor", "api")[:200]
-    clearance = await run_in_threadpool(approve, ctx.sessions, ctx.assessor, body, livemode, actor)
+    clearance = await run_in_threadpool(approve, svc.sessions, svc.assessor, body, livemode, actor)
     return JSONResponse({"object": "fraud.approval", "clearance": clearance.model_dump()})
 
 

@@ -6,26 +6,13 @@ import hmac
 import re
 from dataclasses import dataclass
 
-from sqlalchemy.orm import Session, sessionmaker
 from starlette.requests import Request
 
-from fraud.assessor import Assessor
 from fraud.config import Settings
+from fraud.routes.state import services
 from servicekit import AuthenticationError, ServiceError
 
 MARKETPLACE = re.compile(r"mkt_[A-Za-z0-9]{8,64}")
-
-
-@dataclass
-class Context:
-    settings: Settings
-    sessions: sessionmaker[Session]
-    assessor: Assessor
-
-
-def context(request: Request) -> Context:
-    ctx: Context = request.app.state.ctx
-    return ctx
 
 
 def caller_livemode(request: Request, settings: Settings) -> bool:
@@ -53,7 +40,7 @@ class Scope:
 
 
 def scope_of(request: Request) -> Scope:
-    livemode = caller_livemode(request, context(request).settings)
+    livemode = caller_livemode(request, services(request).settings)
     marketplace = request.headers.get("strongroom-marketplace", "")
     if not MARKETPLACE.fullmatch(marketplace):
         raise ServiceError("The Strongroom-Marketplace header is missing or malformed.")

@@ -11,7 +11,8 @@ from starlette.routing import Route
 
 from fraud.contracts import RuleCreate, RuleUpdate, ThresholdsUpdate
 from fraud.presenters import change_json, rule_json, thresholds_json
-from fraud.routes.common import context, scope_of
+from fraud.routes.common import scope_of
+from fraud.routes.state import services
 from fraud.rules.lint import lint_thresholds
 from fraud.store import rules as store
 from fraud.store.models import RuleChange
@@ -21,10 +22,10 @@ from servicekit.errors import ServiceError
 
 
 async def list_rules(request: Request) -> JSONResponse:
-    ctx, scope = context(request), scope_of(request)
+    svc, scope = services(request), scope_of(request)
 
     def load() -> dict[str, Any]:
-        with ctx.sessions() as session:
+        with svc.sessions() as session:
             rows = store.live_rules(session, scope.key)
             version = scope_state(session, scope.key).version if rows else 0
             data = [rule_json(r, scope.mode == "live") for r in rows]
@@ -34,11 +35,11 @@ async def list_rules(request: Request) -> JSONResponse:
 
 
 async def create_rule(request: Request) -> JSONResponse:
-    ctx, scope = context(request), scope_of(request)
+    svc, scope = services(request), scope_of(request)
     body = RuleCreate.model_validate(await parse_json_object(request))
 
     def run() -> dict[str, Any]:
-        with ctx.sessions.begin() as session:
+        with svc.sessions.begin() as session:
             rule = store.create_rule(
                 session, scope.key, body.predicate, body.description, scope.actor
             )
@@ -51,23 +52,23 @@ async def create_rule(request: Request) -> JSONResponse:
 
 
 async def retrieve_rule(request: Request) -> JSONResponse:
-    ctx, scope = context(request), scope_of(request)
+    svc, scope = services(request), scope_of(request)
     rule_id = request.path_params["id"]
 
     def load() -> dict[str, Any]:
-        with ctx.sessions() as session:
+        with svc.sessions() as session:
             return rule_json(store.get_rule(session, scope.key, rule_id), scope.mode == "live")
 
     return JSONResponse(await run_in_threadpool(load))
 
 
 async def update_rule(request: Request) -> JSONResponse:
-    ctx, scope = context(request), scope_of(request)
+    svc, scope = services(request), scope_of(request)
     body = RuleUpdate.model_validate(await parse_json_object(request))
     rule_id = request.path_params["id"]
 
     def run() -> dict[str, Any]:
-        with ctx.sessions.begin() as session:
+        with svc.sessions.begin() as session:
             rule = store.update_rule(
                 session,
                 scope.key,
@@ -86,11 +87,11 @@ async def update_rule(request: Request) -> JSONResponse:
 
 
 async def delete_rule(request: Request) -> JSONResponse:
-    ctx, scope = context(request), scope_of(request)
+    svc, scope = services(request), scope_of(request)
     rule_id = request.path_params["id"]
 
     def run() -> dict[str, Any]:
-        with ctx.sessions.begin() as session:
+        with svc.sessions.begin() as session:
             rule = store.delete_rule(session, scope.key, rule_id, scope.actor)
             return rule_json(rule, scope.mode == "live")
 
@@ -98,10 +99,10 @@ async def delete_rule(request: Request) -> JSONResponse:
 
 
 async def rule_history(request: Request) -> JSONResponse:
-    ctx, scope = context(request), scope_of(request)
+    svc, scope = services(request), scope_of(request)
 
     def load() -> dict[str, Any]:
-        with ctx.sessions() as session:
+        with svc.sessions() as session:
             data = [change_json(c) for c in store.history(session, scope.key)]
         return {"object": "list", "data": data, "has_more": False}
 
@@ -109,13 +110,13 @@ async def rule_history(request: Request) -> JSONResponse:
 
 
 async def thresholds(request: Request) -> JSONResponse:
-    ctx, scope = context(request), scope_of(request)
+    svc, scope = services(request), scope_of(request)
     body = None
     if request.method == "POST":
         body = ThresholdsUpdate.model_validate(await parse_json_object(request))
 
     def run() -> dict[str, Any]:
-        with ctx.sessions.begin() as session:
+        with svc.sessions.begin() as session:
             state = scope_state(session, scope.key)
             if body is not None:
                 given = body.model_dump(include=body.model_fields_set)

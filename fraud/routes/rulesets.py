@@ -12,16 +12,17 @@ from starlette.routing import Route
 
 from fraud.contracts import DraftCreate, DraftUpdate
 from fraud.presenters import draft_json
-from fraud.routes.common import context, scope_of
+from fraud.routes.common import scope_of
+from fraud.routes.state import services
 from fraud.store import drafts as store
 from servicekit.asgi import parse_json_object
 
 
 async def list_drafts(request: Request) -> JSONResponse:
-    ctx, scope = context(request), scope_of(request)
+    svc, scope = services(request), scope_of(request)
 
     def load() -> dict[str, Any]:
-        with ctx.sessions() as session:
+        with svc.sessions() as session:
             data = [
                 draft_json(d, scope.mode == "live") for d in store.all_drafts(session, scope.key)
             ]
@@ -31,11 +32,11 @@ async def list_drafts(request: Request) -> JSONResponse:
 
 
 async def create_draft(request: Request) -> JSONResponse:
-    ctx, scope = context(request), scope_of(request)
+    svc, scope = services(request), scope_of(request)
     body = DraftCreate.model_validate(await parse_json_object(request))
 
     def run() -> dict[str, Any]:
-        with ctx.sessions.begin() as session:
+        with svc.sessions.begin() as session:
             draft = store.create_draft(
                 session, scope.key, body.name, body.rules, body.review_at, body.block_at,
                 body.shadow, scope.actor,
@@ -46,23 +47,23 @@ async def create_draft(request: Request) -> JSONResponse:
 
 
 async def retrieve_draft(request: Request) -> JSONResponse:
-    ctx, scope = context(request), scope_of(request)
+    svc, scope = services(request), scope_of(request)
     draft_id = request.path_params["id"]
 
     def load() -> dict[str, Any]:
-        with ctx.sessions() as session:
+        with svc.sessions() as session:
             return draft_json(store.get_draft(session, scope.key, draft_id), scope.mode == "live")
 
     return JSONResponse(await run_in_threadpool(load))
 
 
 async def update_draft(request: Request) -> JSONResponse:
-    ctx, scope = context(request), scope_of(request)
+    svc, scope = services(request), scope_of(request)
     body = DraftUpdate.model_validate(await parse_json_object(request))
     draft_id = request.path_params["id"]
 
     def run() -> dict[str, Any]:
-        with ctx.sessions.begin() as session:
+        with svc.sessions.begin() as session:
             draft = store.set_shadow(session, scope.key, draft_id, body.shadow)
             return draft_json(draft, scope.mode == "live")
 
@@ -70,11 +71,11 @@ async def update_draft(request: Request) -> JSONResponse:
 
 
 async def shadow_summary(request: Request) -> JSONResponse:
-    ctx, scope = context(request), scope_of(request)
+    svc, scope = services(request), scope_of(request)
     draft_id = request.path_params["id"]
 
     def load() -> dict[str, Any]:
-        with ctx.sessions() as session:
+        with svc.sessions() as session:
             return store.shadow_summary(session, scope.key, draft_id)
 
     return JSONResponse(await run_in_threadpool(load))

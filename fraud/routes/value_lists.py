@@ -11,16 +11,17 @@ from starlette.routing import Route
 
 from fraud.contracts import ValueListCreate, ValueListItemCreate
 from fraud.presenters import item_json, list_json
-from fraud.routes.common import context, scope_of
+from fraud.routes.common import scope_of
+from fraud.routes.state import services
 from fraud.store import lists as store
 from servicekit.asgi import parse_json_object
 
 
 async def list_lists(request: Request) -> JSONResponse:
-    ctx, scope = context(request), scope_of(request)
+    svc, scope = services(request), scope_of(request)
 
     def run() -> dict[str, Any]:
-        with ctx.sessions.begin() as session:
+        with svc.sessions.begin() as session:
             rows = store.all_lists(session, scope.key)
             data = [list_json(r, scope.mode == "live") for r in rows]
         return {"object": "list", "data": data, "has_more": False}
@@ -29,11 +30,11 @@ async def list_lists(request: Request) -> JSONResponse:
 
 
 async def create_list(request: Request) -> JSONResponse:
-    ctx, scope = context(request), scope_of(request)
+    svc, scope = services(request), scope_of(request)
     body = ValueListCreate.model_validate(await parse_json_object(request))
 
     def run() -> dict[str, Any]:
-        with ctx.sessions.begin() as session:
+        with svc.sessions.begin() as session:
             row = store.create_list(
                 session, scope.key, body.alias, body.name, body.item_type, scope.actor
             )
@@ -43,11 +44,11 @@ async def create_list(request: Request) -> JSONResponse:
 
 
 async def retrieve_list(request: Request) -> JSONResponse:
-    ctx, scope = context(request), scope_of(request)
+    svc, scope = services(request), scope_of(request)
     list_id = request.path_params["id"]
 
     def load() -> dict[str, Any]:
-        with ctx.sessions() as session:
+        with svc.sessions() as session:
             row = store.get_list(session, scope.key, list_id)
             return list_json(row, scope.mode == "live", store.items(session, row))
 
@@ -55,11 +56,11 @@ async def retrieve_list(request: Request) -> JSONResponse:
 
 
 async def delete_list(request: Request) -> JSONResponse:
-    ctx, scope = context(request), scope_of(request)
+    svc, scope = services(request), scope_of(request)
     list_id = request.path_params["id"]
 
     def run() -> dict[str, Any]:
-        with ctx.sessions.begin() as session:
+        with svc.sessions.begin() as session:
             store.delete_list(session, scope.key, list_id)
         return {"id": list_id, "object": "fraud.value_list", "deleted": True}
 
@@ -67,11 +68,11 @@ async def delete_list(request: Request) -> JSONResponse:
 
 
 async def add_item(request: Request) -> JSONResponse:
-    ctx, scope = context(request), scope_of(request)
+    svc, scope = services(request), scope_of(request)
     body = ValueListItemCreate.model_validate(await parse_json_object(request))
 
     def run() -> dict[str, Any]:
-        with ctx.sessions.begin() as session:
+        with svc.sessions.begin() as session:
             item = store.add_item(session, scope.key, body.value_list, body.value, scope.actor)
             return item_json(item, scope.mode == "live")
 
@@ -79,11 +80,11 @@ async def add_item(request: Request) -> JSONResponse:
 
 
 async def remove_item(request: Request) -> JSONResponse:
-    ctx, scope = context(request), scope_of(request)
+    svc, scope = services(request), scope_of(request)
     item_id = request.path_params["id"]
 
     def run() -> dict[str, Any]:
-        with ctx.sessions.begin() as session:
+        with svc.sessions.begin() as session:
             store.remove_item(session, scope.key, item_id)
         return {"id": item_id, "object": "fraud.value_list_item", "deleted": True}
 

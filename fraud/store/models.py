@@ -47,7 +47,9 @@ class RulesetState(Base):
     drafts_version: Mapped[int] = mapped_column(default=0)
     # How long a review may stay open, and how it then closes; None: the API stack's default.
     review_timeout_seconds: Mapped[int | None] = mapped_column(default=None)
-    review_timeout_action: Mapped[str | None] = mapped_column(String(8), default=None)
+    review_timeout_action: Mapped[contracts.ReviewTimeoutAction | None] = mapped_column(
+        String(8), default=None
+    )
 
 
 class Rule(Base):
@@ -74,7 +76,7 @@ class RuleChange(Base):
     scope: Mapped[str] = mapped_column(String(80))
     version: Mapped[int]
     rule_id: Mapped[str | None] = mapped_column(String(64))
-    change: Mapped[str] = mapped_column(String(16))
+    change: Mapped[contracts.RuleChangeKind] = mapped_column(String(16))
     predicate: Mapped[str | None] = mapped_column(String(2000))
     enabled: Mapped[bool | None]
     actor: Mapped[str] = mapped_column(String(200))

@@ -7,6 +7,7 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from fraud.contracts import RuleChangeKind
 from fraud.ids import new_id
 from fraud.rules.attributes import ListKind
 from fraud.rules.check import check_rule
@@ -50,7 +51,7 @@ def get_rule(session: Session, scope: str, rule_id: str) -> Rule:
     return rule
 
 
-def _record(session: Session, scope: str, rule: Rule, change: str, actor: str) -> None:
+def _record(session: Session, scope: str, rule: Rule, change: RuleChangeKind, actor: str) -> None:
     state = scope_state(session, scope)
     state.version += 1
     session.add(
@@ -102,7 +103,7 @@ def update_rule(
         rule.predicate = predicate
     if description is not None:
         rule.description = description
-    change = "updated"
+    change: RuleChangeKind = "updated"
     if enabled is not None and enabled != rule.enabled:
         rule.enabled = enabled
         change = "enabled" if enabled else "disabled"

@@ -6,22 +6,27 @@
 -- KEYS[n+2..m]    distinct-card sets of the subjects other than the card: member = card
 --                 fingerprint, score = last time seen
 -- KEYS[#KEYS]     the card's blocks: member = charge id, score = time
--- ARGV            charge_id, at_ms, amount, n_subjects, card_fingerprint, max_age_ms, cap,
---                 window_ms...
+-- ARGV[1]         charge_id, at_ms, amount, n_subjects, card_fingerprint, max_age_ms, cap,
+--                 window_ms..., joined by commas: one argument, not ten (the client packs
+--                 each argument in Python, and that cost more than the script ran)
 --
 -- A charge counts the others seen strictly before it (ties broken by member), so a retried
 -- assessment of the same charge id answers exactly as the first one did and counts nothing
 -- twice. Members older than max_age are trimmed, each set keeps at most `cap` members,
 -- and every key expires after max_age of quiet.
-local charge_id, amount = ARGV[1], ARGV[3]
-local at = tonumber(ARGV[2])
-local n = tonumber(ARGV[4])
-local card = ARGV[5]
-local max_age = tonumber(ARGV[6])
-local cap = tonumber(ARGV[7])
+local args = {}
+for part in string.gmatch(ARGV[1], '[^,]+') do
+    args[#args + 1] = part
+end
+local charge_id, amount = args[1], args[3]
+local at = tonumber(args[2])
+local n = tonumber(args[4])
+local card = args[5]
+local max_age = tonumber(args[6])
+local cap = tonumber(args[7])
 local windows = {}
-for i = 8, #ARGV do
-    windows[#windows + 1] = tonumber(ARGV[i])
+for i = 8, #args do
+    windows[#windows + 1] = tonumber(args[i])
 end
 local ttl = math.floor(max_age / 1000) + 60
 

@@ -8,9 +8,11 @@ import unicodedata
 from pathlib import Path
 from urllib.parse import quote
 
+from hypothesis import assume
 from hypothesis import strategies as st
 
 from edge_proxy.flow import EdgeRequest, EdgeResponse, Flow
+from strongroom import testcards
 
 TEST_CARDS = [
     "4242424242424242",
@@ -188,6 +190,67 @@ def grouped(draw: st.DrawFn, number: str) -> str:
         return number
     sep: str = draw(st.sampled_from([s for s in WIDE_SEPARATORS if s.isascii()]))
     return sep.join(split(number, printed_sizes(number, draw(st.booleans()))))
+
+
+def usps_shaped(groups: list[str], seps: list[str]) -> bool:
+    """The exemption of a run printed in fours: the whole run is a USPS tracking number
+    (fours but the last group, one separator, 20, 22, 26, 30 or 34 digits, GS1 check
+    digit). Written apart from the detector's code, as `luhn_complete` is."""
+    digits = "".join(groups)
+    return (
+        len(set(seps)) <= 1
+        and all(len(g) == 4 for g in groups[:-1])
+        and len(digits) in (20, 22, 26, 30, 34)
+        and _gtin_valid(digits)
+    )
+
+
+def generated_numbers() -> st.SearchStrategy[str]:
+    """Luhn-valid numbers the brand rule covers and no exemption lets through: the
+    documented test cards of strongroom.testcards, numbers of every brand's range
+    (`pans`), and Visa and Mastercard numbers completed by strongroom.testcards' own
+    check digit."""
+    documented = sorted(c for c in testcards.TEST_CARDS if not visibly_other(c))
+    completed = st.tuples(
+        st.sampled_from(["4", "51", "52", "53", "54", "55", "2221", "2720"]),
+        st.text("0123456789", min_size=15, max_size=15),
+    ).map(lambda pair: (pair[0] + pair[1])[:15])
+    return st.one_of(
+        st.sampled_from(documented),
+        pans(),
+        completed.map(lambda body: body + testcards.luhn_check_digit(body)).filter(
+            lambda n: not visibly_other(n)
+        ),
+    )
+
+
+# Text before a run: anything that ends in a separator (a letter would glue the run's
+# first group to an identifier), without a card word (`with_context` tests those) or a
+# shipment word; and text after it, which starts with one.
+PREFIXES = ["", "Order ", "Order #", "ref: ", "note: ", "paid ", "\n", "(", "Invoice no. "]
+SUFFIXES = ["", " thanks", ".", "\t", ")", ", row 12"]
+
+
+@st.composite
+def embedded(draw: st.DrawFn, number: str) -> str:
+    """`number`, bare or printed (fours, 4-6-rest), inside a longer run of separated digit
+    groups: after prefix text and any digit groups joined by any separators (the same or
+    mixed), and maybe before more. Never a run that is wholly a USPS tracking number
+    (`usps_shaped`), the one place a card number printed in fours passes."""
+    if (len(number) in (14, 15) and _gtin_valid(number)) or draw(st.booleans()):
+        sizes = printed_sizes(number, draw(st.booleans()))
+    else:
+        sizes = [len(number)]  # bare (a GS1-valid 14 or 15 is printed: FedEx-shaped)
+    card = split(number, sizes)
+    before = draw(st.lists(st.text("0123456789", min_size=1, max_size=24), max_size=4))
+    after = draw(st.lists(st.text("0123456789", min_size=1, max_size=6), max_size=2))
+    groups = [*before, *card, *after]
+    one = draw(st.sampled_from(WIDE_SEPARATORS))
+    mixed = draw(st.booleans())
+    seps = [draw(st.sampled_from(WIDE_SEPARATORS)) if mixed else one for _ in groups[1:]]
+    assume(not usps_shaped(groups, seps))
+    run = groups[0] + "".join(sep + group for sep, group in zip(seps, groups[1:], strict=True))
+    return draw(st.sampled_from(PREFIXES)) + run + draw(st.sampled_from(SUFFIXES))
 
 
 def percent_encoded(text: str, times: int) -> str:

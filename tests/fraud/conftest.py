@@ -1,4 +1,5 @@
 import base64
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -7,6 +8,7 @@ from starlette.testclient import TestClient
 
 from fraud.app import create_app
 from fraud.config import Settings
+from fraud.services import Services
 from fraud.velocity.memory import MemoryVelocity
 
 KEY = Ed25519PrivateKey.generate()
@@ -25,8 +27,15 @@ def fraud_settings(tmp_path: Path, **changes: object) -> Settings:
 
 
 @pytest.fixture
-def client(tmp_path: Path) -> TestClient:
-    return TestClient(create_app(fraud_settings(tmp_path), MemoryVelocity()))
+def client(tmp_path: Path) -> Iterator[TestClient]:
+    with TestClient(create_app(fraud_settings(tmp_path), MemoryVelocity())) as started:
+        yield started
+
+
+def services_of(client: TestClient) -> Services:
+    """The services the app's lifespan built: the client must have started it (`with`)."""
+    built: Services = client.app_state["services"]
+    return built
 
 
 def assessment(

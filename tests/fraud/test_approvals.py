@@ -10,7 +10,7 @@ from starlette.testclient import TestClient
 from fraud.app import create_app
 from fraud.store.models import Decision
 from fraud.velocity.memory import MemoryVelocity
-from tests.fraud.conftest import KEY, TEST, assessment, fraud_settings
+from tests.fraud.conftest import KEY, TEST, assessment, fraud_settings, services_of
 
 
 def approval(charge: str = "ch_held000001", amount: int = 500) -> dict[str, object]:
@@ -41,30 +41,35 @@ def test_a_held_charge_gets_a_signed_clearance_for_exactly_it_and_the_approval_i
     tmp_path: Path,
 ) -> None:
     app = create_app(fraud_settings(tmp_path), MemoryVelocity())
-    client = TestClient(app)
-    held(client)
-    answer = client.post(
-        "/v1/approvals", json=approval(), headers={**TEST, "strongroom-actor": "review:approved"}
-    )
-    assert answer.status_code == 200, answer.text
-    body = payload(answer.json()["clearance"])
-    assert {k: v for k, v in body.items() if k != "expires_at"} == {
-        "charge_id": "ch_held000001",
-        "card": "card_abcdefgh",
-        "bin": "424242",
-        "last4": "4242",
-        "fingerprint": "fp1",
-        "marketplace": "mkt_abcdefgh",
-        "amount": 500,
-        "currency": "usd",
-        "livemode": False,
-        "decision": "allow",
-    }
-    app.state.ctx.assessor.decisions.flush()
-    with app.state.ctx.sessions() as session:
-        rows = session.scalars(select(Decision).order_by(Decision.id)).all()
-    assert [(r.ruleset, r.decision) for r in rows] == [("live", "review"), ("approval", "allow")]
-    assert rows[1].reason == "Approved by review:approved"
+    with TestClient(app) as client:
+        held(client)
+        answer = client.post(
+            "/v1/approvals",
+            json=approval(),
+            headers={**TEST, "strongroom-actor": "review:approved"},
+        )
+        assert answer.status_code == 200, answer.text
+        body = payload(answer.json()["clearance"])
+        assert {k: v for k, v in body.items() if k != "expires_at"} == {
+            "charge_id": "ch_held000001",
+            "card": "card_abcdefgh",
+            "bin": "424242",
+            "last4": "4242",
+            "fingerprint": "fp1",
+            "marketplace": "mkt_abcdefgh",
+            "amount": 500,
+            "currency": "usd",
+            "livemode": False,
+            "decision": "allow",
+        }
+        services_of(client).assessor.decisions.flush()
+        with services_of(client).sessions() as session:
+            rows = session.scalars(select(Decision).order_by(Decision.id)).all()
+        assert [(r.ruleset, r.decision) for r in rows] == [
+            ("live", "review"),
+            ("approval", "allow"),
+        ]
+        assert rows[1].reason == "Approved by review:approved"
 
 
 def test_no_clearance_for_a_charge_not_held_or_not_as_held(client: TestClient) -> None:

@@ -12,8 +12,9 @@ from api.store.db import make_engine as api_engine
 from api.store.db import migrate as api_migrate
 from api.store.db import session_factory as api_sessions
 from api.store.models import Charge, Refund
-from fraud.app import create_app
+from fraud.app import build_services
 from fraud.contracts import AssessmentRequest
+from fraud.metrics import Metrics
 from fraud.store import lists, rules
 from fraud.velocity.memory import MemoryVelocity
 from strongroom.cli import main
@@ -26,8 +27,7 @@ SCOPE = f"live:{MARKETPLACE}"
 def scripted_run(data_dir: Path, n: int = 1200) -> set[str]:
     """`n` live charges assessed under one rule; a ring of ten cards runs fast and is fraud.
     Returns the fraudulent charges, refunded as such in the live API database."""
-    app = create_app(fraud_settings(data_dir), MemoryVelocity())
-    ctx = app.state.ctx
+    ctx, engine = build_services(fraud_settings(data_dir), Metrics(), MemoryVelocity())
     with ctx.sessions.begin() as session:
         rules.create_rule(session, SCOPE, "review if :amount: >= 90000", None, "test")
         blocked = next(v for v in lists.all_lists(session, SCOPE) if v.alias == "blocked_cards")
@@ -57,7 +57,8 @@ def scripted_run(data_dir: Path, n: int = 1200) -> set[str]:
         charges.append((charge_id, amount))
         if ring and rng.random() < 0.9:
             fraud.add(charge_id)
-    ctx.assessor.decisions.flush()
+    ctx.assessor.decisions.close()
+    engine.dispose()
     engine = api_engine(f"sqlite:///{data_dir / 'api-live' / 'api.db'}")
     (data_dir / "api-live").mkdir(exist_ok=True)
     api_migrate(engine)

@@ -11,10 +11,13 @@ from tests.edge_proxy.cards import (
     DOCUMENTED_CARDS,
     TEST_CARDS,
     WIDE_SEPARATORS,
+    embedded,
+    generated_numbers,
     luhn_breaks,
     luhn_complete,
     pans,
     printed,
+    usps_shaped,
     with_context,
 )
 
@@ -66,6 +69,37 @@ def test_a_card_followed_by_expiry_and_cvc_is_found():
 
 def test_a_card_after_other_numbers_is_found():
     assert find_pan("order 12 item 7 4000000000000002") == Finding(16)
+
+
+def test_a_card_printed_in_fours_is_found_anywhere_in_a_run_of_groups():
+    assert find_pan("Order 1042 4000 0000 0000 0002") == Finding(16)
+    assert find_pan("4000 0000 0000 0002 1042") == Finding(16)
+    assert find_pan("1042 2210 4000 0000 0000 0002 7") == Finding(16)
+    assert find_pan("ref 1042 3782 822463 10005") == Finding(15)  # 4-6-5 after a group
+
+
+def _usps_around(card: str) -> str:
+    """A USPS tracking number printed in fours (22 digits, GS1 check digit) whose second to
+    fifth groups are `card`: made here, so that no such number is in the repository."""
+    body = "9400" + card + "7"
+    number = body + next(d for d in "0123456789" if gtin_valid(body + d))
+    return " ".join(number[i : i + 4] for i in range(0, len(number), 4))
+
+
+def test_a_card_inside_a_usps_tracking_number_printed_in_fours_needs_context():
+    tracking = _usps_around("4000000000000002")
+    assert usps_shaped(tracking.split(" "), [" "] * 5)
+    assert find_pan(tracking) is None
+    assert find_pan(f"Order {tracking} shipped") is None
+    assert find_pan(f"card {tracking}") == Finding(16)
+    assert find_pan(tracking.replace(" ", "-", 1)) == Finding(16)  # two separators: not one
+    assert find_pan(f"{tracking} 1") == Finding(16)  # one more group: not one number
+
+
+@given(data=st.data(), number=generated_numbers())
+def test_a_card_anywhere_in_a_run_of_digit_groups_is_found(data, number):
+    text = data.draw(embedded(number))
+    assert find_pan(text) is not None, text
 
 
 def test_a_card_glued_to_other_digits_is_one_long_number_and_passes():
@@ -178,9 +212,7 @@ def test_ean_13_and_timestamps_pass_without_context():
 
 def test_leading_zeros_are_not_significant():
     assert find_pan("0000" + "4242424242424242") == Finding(16)
-    # Five groups of four are a longer number printed in fours (a USPS tracking number).
-    assert find_pan("0000 4242 4242 4242 4242") is None
-    assert find_pan("card 0000 4242 4242 4242 4242") == Finding(16)
+    assert find_pan("0000 4242 4242 4242 4242") == Finding(16)
     assert find_pan("00000000-0000-0000-0000-000000000000") is None
     assert find_pan("0" * 40) is None
 

@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Callable
+from urllib.parse import quote, quote_plus
 
+import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
 from edge_proxy.detect import PanDetector, Uninspectable
 from edge_proxy.detect.app_body import BodyRefused
-from edge_proxy.detect.fast import quick_clean
+from edge_proxy.detect.fast import percent_decoded, quick_clean, quick_clean_form
 from edge_proxy.detect.reading import find_in_bytes
 from tests.edge_proxy.cards import disguised, grouped, luhn_breaks, pans, percent_encoded
 
@@ -117,6 +120,7 @@ def test_a_body_the_fast_path_clears_the_exact_path_clears_too(values, content_t
         json.dumps({f"k{i}": v for i, v in enumerate(values)}).encode(),
         json.dumps(values, ensure_ascii=False).encode(),
         "&".join(f"k{i}={v}" for i, v in enumerate(values)).encode(),
+        "&".join(f"k%5B{i}%5D={quote_plus(v)}" for i, v in enumerate(values)).encode(),
         "".join(values).encode(),
     ):
         try:
@@ -155,6 +159,8 @@ def test_an_app_body_the_fast_path_clears_the_exact_path_clears_too(values, cont
         json.dumps({f"card{i}": v for i, v in enumerate(values)}, ensure_ascii=False).encode(),
         "&".join(f"k{i}={v}" for i, v in enumerate(values)).encode(),
         "&".join(f"pan{i}={v}" for i, v in enumerate(values)).encode(),
+        "&".join(f"metadata%5Bk{i}%5D={quote_plus(v)}" for i, v in enumerate(values)).encode(),
+        "&".join(f"card%5B{i}%5D={quote(v, safe='')}" for i, v in enumerate(values)).encode(),
     ):
         try:
             cleared = FAST.app_body(body, content_type) is None
@@ -162,3 +168,78 @@ def test_an_app_body_the_fast_path_clears_the_exact_path_clears_too(values, cont
             cleared = False  # refused: nothing passes
         if cleared:
             assert EXACT.app_body(body, content_type) is None, body
+
+
+# -- forms with percent escapes (Stripe's SDKs: card%5Bnumber%5D, expand%5B%5D) ----------------
+
+FORM = "application/x-www-form-urlencoded"
+# Key as the SDKs write them, and encodings of a value: each escape set a client may use.
+FORM_KEYS = ["amount", "card[number]", "metadata[order_id]", "expand[]", "items[0][price]", "q"]
+QUOTERS: list[Callable[[str], str]] = [
+    quote_plus,
+    lambda v: quote(v, safe=""),
+    lambda v: quote(v, safe="+&=%"),  # a client that leaves these alone
+    lambda v: "".join(f"%{b:02X}" for b in v.encode()),  # every byte escaped
+    lambda v: "".join(f"%{b:02x}" for b in v.encode()),  # lower-case hex
+    str,
+]
+
+
+@st.composite
+def escaped_forms(draw: st.DrawFn) -> bytes:
+    """A form body of bracket keys and values from `pieces`, each pair escaped its own way."""
+    pairs = draw(st.lists(st.tuples(st.sampled_from(FORM_KEYS), texts), max_size=4))
+    parts = []
+    for key, value in pairs:
+        quoter = draw(st.sampled_from(QUOTERS))
+        parts.append(f"{quoter(key)}={quoter(value)}")
+    return draw(st.sampled_from(["&", "&&"])).join(parts).encode("utf-8")
+
+
+def test_a_stripe_sdk_form_takes_the_fast_path():
+    body = (
+        b"amount=2599&currency=usd&source=tok_visa&description=Order+%2310452%3A+two+tickets"
+        b"&receipt_email=jane.doe%40example.com&metadata%5Border_id%5D=A-10452"
+        b"&metadata%5Bphone%5D=%2B1+415+555+0134&expand%5B%5D=customer&expand%5B%5D=balance"
+    )
+    assert FAST.scan_app_body(body, FORM).kind == "clean"
+    assert FAST.scan_body(body, FORM).kind == "clean"
+    assert EXACT.app_body(body, FORM) is None
+    assert FAST.query(body) is None and EXACT.query(body) is None
+
+
+@given(pans())
+def test_a_card_in_an_escaped_form_is_never_cleared(pan):
+    for body in (
+        b"card%5Bnumber%5D=" + pan.encode() + b"&expand%5B%5D=customer",
+        b"memo=" + "".join(f"%{ord(c):02X}" for c in pan).encode(),
+        b"memo=" + quote(" ".join(pan[i : i + 4] for i in range(0, len(pan), 4))).encode(),
+        b"memo=" + quote(base64.b64encode(pan.encode()).decode(), safe="").encode(),
+        b"memo=" + quote(quote(pan, safe=""), safe="").encode(),  # a second layer
+    ):
+        assert not quick_clean_form(body), body
+        assert FAST.scan_app_body(body, FORM).kind == "needs_exact"
+        assert FAST.app_body(body, FORM) is not None
+
+
+def test_escapes_the_fast_path_leaves_to_the_exact_path():
+    assert percent_decoded(b"a%5Bb%5d=1") == b"a[b]=1"
+    assert percent_decoded(b"note=100%") is None  # a stray %: the API refuses the form
+    assert percent_decoded(b"note=%zz") is None
+    assert percent_decoded(b"note=%2541") is None  # decodes to a second layer
+    assert percent_decoded(b"name=Ren%C3%A9e") is None  # UTF-8 text: read exactly
+    assert FAST.scan_app_body(b"note=100%", FORM).kind == "needs_exact"
+    with pytest.raises(BodyRefused):
+        FAST.app_body(b"note=100%", FORM)
+
+
+@given(escaped_forms())
+@example(b"k=%34%32%34%32+%34%32%34%32+%34%32%34%32+%34%32%34%32")
+@example(b"k=NDI0MjQyNDI0%2BMjQyNDI0MjQy")
+@example(b"k=%5C%75%30%30%33%34")
+def test_an_escaped_form_the_fast_path_clears_holds_nothing_in_any_reading(body):
+    if quick_clean_form(body):
+        assert not exact_finds(body)
+        assert EXACT.app_body(body, FORM) is None  # read by the API's rules: nothing
+        assert EXACT.body(body, FORM) is None
+        assert EXACT.query(body) is None

@@ -30,7 +30,7 @@ from edge_proxy.filters import router_chain, run_hook
 from edge_proxy.filters.base import Room
 from edge_proxy.flow import EdgeResponse
 from edge_proxy.proxy import INLINE_SCAN_BYTES, INLINE_SCAN_SECONDS
-from tests.edge_proxy.cards import grouped, pans, printed, tflow, with_context
+from tests.edge_proxy.cards import embedded, grouped, pans, printed, tflow, with_context
 
 DETECTOR = PanDetector()
 CHAIN = router_chain(1 << 20, 4 << 20, DETECTOR)
@@ -58,9 +58,12 @@ KEYS = ["note", "description", "metadata[memo]", "card", "number", "cc"]
 
 @st.composite
 def card_texts(draw: st.DrawFn) -> str:
-    """A card number as a sender writes one: bare, printed, or any grouping with context."""
+    """A card number as a sender writes one: bare, printed, any grouping with context, or
+    inside a longer run of digit groups."""
     pan = draw(pans())
-    kind = draw(st.integers(0, 2))
+    kind = draw(st.integers(0, 3))
+    if kind == 3:
+        return draw(embedded(pan))
     text = pan if kind == 0 else draw(printed(pan) if kind == 1 else with_context(pan))
     before = draw(st.sampled_from(["", "Order 1042 ", "ref: ", "\n"]))
     return before + text + draw(st.sampled_from(["", " thanks", ".", "\t"]))

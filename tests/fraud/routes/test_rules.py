@@ -1,6 +1,6 @@
 from starlette.testclient import TestClient
 
-from tests.fraud.conftest import LIVE, TEST, assessment
+from tests.fraud.conftest import LIVE, TEST, assessment, services_of
 
 OTHER = {**TEST, "strongroom-marketplace": "mkt_otherother"}
 
@@ -125,7 +125,7 @@ def test_saving_a_rule_answers_with_the_linters_warnings(client: TestClient) -> 
     ).json()
     assert settings["warnings"] == ["block_at 60 is above the highest reachable score (30)"]
     client.post("/v1/assessments", json=assessment(), headers=TEST)
-    client.app.state.ctx.assessor.decisions.flush()  # type: ignore[attr-defined]
+    services_of(client).assessor.decisions.flush()
     third = create(client, "review if :ip_country: = 'FR'")
     assert any(":ip_country: was missing" in w for w in third["warnings"])
 

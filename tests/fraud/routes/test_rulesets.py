@@ -1,6 +1,6 @@
 from starlette.testclient import TestClient
 
-from tests.fraud.conftest import TEST, assessment
+from tests.fraud.conftest import TEST, assessment, services_of
 
 
 def test_a_draft_in_shadow_decides_nothing_and_its_differences_are_summarised(
@@ -22,7 +22,7 @@ def test_a_draft_in_shadow_decides_nothing_and_its_differences_are_summarised(
         for i, amount in enumerate([500, 1500, 2500])
     ]
     assert answers == ["allow", "allow", "allow"]  # the draft decided nothing
-    client.app.state.ctx.assessor.decisions.flush()  # type: ignore[attr-defined]
+    services_of(client).assessor.decisions.flush()
     summary = client.get(f"/v1/fraud/rulesets/{draft_id}/shadow", headers=TEST).json()
     assert (summary["charges"], summary["differing"]) == (3, 2)
     assert summary["by_decision"] == [
@@ -33,7 +33,7 @@ def test_a_draft_in_shadow_decides_nothing_and_its_differences_are_summarised(
     stopped = client.post(f"/v1/fraud/rulesets/{draft_id}", json={"shadow": False}, headers=TEST)
     assert stopped.json()["shadow"] is False
     client.post("/v1/assessments", json=assessment(charge="ch_shadowtest09"), headers=TEST)
-    client.app.state.ctx.assessor.decisions.flush()  # type: ignore[attr-defined]
+    services_of(client).assessor.decisions.flush()
     after = client.get(f"/v1/fraud/rulesets/{draft_id}/shadow", headers=TEST).json()
     assert after["charges"] == 3
 
