@@ -45,7 +45,7 @@ STATUS_MESSAGES = {
 
 @dataclass
 class Context:
-    """What the shop's routes need: built when the app starts, at `app.state.ctx`."""
+    """What the shop's routes need: built by the lifespan, yielded as its state `shop`."""
 
     settings: Settings
     csp: str
@@ -56,7 +56,8 @@ class Context:
 
 
 def context(request: Request) -> Context:
-    ctx: Context = request.app.state.ctx
+    """The shop the lifespan built."""
+    ctx: Context = request.state.shop
     return ctx
 
 
@@ -153,18 +154,19 @@ def create_app(
     log = RequestLog(settings.record_limit)
 
     @asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+    async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Context]]:
         async with httpx.AsyncClient(
             base_url=settings.edge_url, transport=transport, timeout=30.0
         ) as client:
-            app.state.ctx = Context(
-                settings=settings,
-                csp=content_security_policy(settings),
-                requests=log,
-                bundle=Bundle(client, settings.js_url),
-                payments=Payments(client, settings.api_url, settings.sk_test),
-            )
-            yield
+            yield {
+                "shop": Context(
+                    settings=settings,
+                    csp=content_security_policy(settings),
+                    requests=log,
+                    bundle=Bundle(client, settings.js_url),
+                    payments=Payments(client, settings.api_url, settings.sk_test),
+                )
+            }
 
     app = Starlette(
         routes=[
