@@ -123,13 +123,6 @@ def test_a_card_number_glued_to_letters_in_an_idempotency_key_is_never_stored(
     assert app_zone_holding(quarantine) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the edge's access log (edge_proxy/record.py) writes the path of every request it "
-    "passes, and a card number glued to letters in a path passes (the price of precision): "
-    "the PCI zone's log holds it in the clear. A log line needs no precision: it could mask "
-    "every run of 13 or more digits, whatever surrounds it",
-)
 def test_a_card_number_glued_to_letters_in_a_path_is_not_logged_by_the_edge(
     quarantine: Stack,
 ) -> None:

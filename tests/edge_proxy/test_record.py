@@ -112,3 +112,19 @@ def test_the_sinks_line_is_valid_json_whatever_the_values_hold(logs):
     fields = json.loads(lines[0])
     assert (fields["path"], fields["host"], fields["reason"]) == (path, 'a"b', None)
     assert (fields["status"], fields["duration_ms"], fields["route"]) == (502, 1000.0, "-")
+
+
+def test_a_card_number_glued_to_letters_in_the_path_is_masked_though_it_passes(
+    edge, upstreams, logs
+):
+    # The detector passes `ch4242…` (no card without separators or context around it);
+    # the log masks any run of 13 digits, escaped or not.
+    pan = "4242424242424242"
+    edge.get(f"/v1/charges/ch{pan}")
+    edge.get("/v1/charges/ch" + "".join(f"%3{d}" for d in pan) + "x")
+    edge.get("/v1/charges/ch_123456789012")  # twelve digits: an id, kept
+    first, second, third = access_lines(logs, 3)
+    assert first["path"] == "/v1/charges/ch[redacted]" and first["status"] == 200
+    assert second["path"] == "/v1/charges/ch[redacted]x"
+    assert third["path"] == "/v1/charges/ch_123456789012"
+    assert pan not in logs.text
