@@ -405,15 +405,16 @@ def openbao(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(url + "/v1/sys/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline or process.poll() is not None:
-                raise RuntimeError("the OpenBao dev server did not start")
-            time.sleep(0.1)
+        with httpx.Client(timeout=1) as client:  # one client: a client per ask costs 20 ms
+            while True:
+                try:
+                    if client.get(url + "/v1/sys/health").status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise RuntimeError("the OpenBao dev server did not start")
+                time.sleep(0.02)
         hvac.Client(url=url, token=token).sys.enable_secrets_engine("transit")
         yield url, token
     finally:
