@@ -510,7 +510,7 @@ class ChargeService:
         if charge.status == "pending_review":
             if charge.review_id is None:  # held before reviews authorised: nothing to void
                 return self.settle(charge, "canceled")
-            self.reviews.reject(marketplace_id, charge.review_id, why="canceled")
+            self.reviews.reject(marketplace_id, charge.review_id, why="canceled", key=mark)
             return self._shown(self._load(marketplace_id, charge_id))
         if charge.status != "authorized":
             raise ServiceError(

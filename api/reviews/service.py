@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.charges.moves import move_charge, settled_at_vault
+from api.charges.moves import move_charge, settled_at_vault, settled_by
 from api.clients.fraud import FraudClient
 from api.clients.vault import VaultClient
 from api.contracts import ListOf
@@ -148,9 +148,13 @@ class ReviewService:
         review_id: str,
         block_card: bool = False,
         why: ReviewClosedReason = "rejected",
+        key: str | None = None,
     ) -> ReviewOut:
-        """Void the held authorisation; with block_card, the card joins @blocked_cards."""
+        """Void the held authorisation; with block_card, the card joins @blocked_cards.
+        `key`: the mark of the Idempotency-Key a charge's cancel came under, kept with the
+        charge so that a retry of that cancel whose answer was lost gets the charge."""
         review, charge = self._open(marketplace_id, review_id)
+        recovery = None
         if charge.authorization_code is not None:
             settled_at_vault(
                 self._sessions,
@@ -159,13 +163,15 @@ class ReviewService:
                 0,
                 lambda: self._vault.void(charge.id, marketplace_id),
                 why=why,
+                key=key,
                 unconfirmed="The void could not be confirmed; retry the rejection.",
                 refused="The card network refused to release the authorisation.",
                 code="void_declined",
             )
+            recovery = settled_by(charge, "void")
         if block_card:
             self._block_card(charge)
-        return self._close(review, charge, "canceled", why)
+        return self._close(review, charge, "canceled", why, recovery=recovery)
 
     def _block_card(self, charge: Charge) -> None:
         fingerprint = self._vault.card(charge.card, charge.marketplace_id).fingerprint

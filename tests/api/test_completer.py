@@ -18,7 +18,8 @@ from api.idempotency import stored_key
 from api.ids import new_id
 from api.refunds.service import RefundService
 from api.store.db import make_engine, session_factory
-from api.store.models import Charge, Event, IdempotencyRecord, Refund, utcnow
+from api.store.models import Charge, Event, IdempotencyRecord, Refund, Review, utcnow
+from strongroom import testcards
 from tests.api.conftest import Stacks
 
 LATER = utcnow() + dt.timedelta(hours=1)
@@ -382,3 +383,55 @@ def test_a_cancel_whose_answer_was_lost_answers_its_retry_with_the_charge(
     assert (other.status_code, other.json()["error"]["code"]) == (400, "charge_not_cancelable")
     with sqlite_stacks.client(shop.sk_test) as client:  # and without a key, as before
         assert client.post(f"/v1/charges/{charge_id}/cancel").status_code == 400
+
+
+def test_a_held_charge_cancel_whose_answer_was_lost_answers_its_retry_with_the_charge(
+    sqlite_stacks: Stacks, services
+) -> None:
+    """A held charge's cancel closes its review and voids the hold: the void keeps the
+    request's key as a plain cancel's does, so its retry after a lost answer gets the
+    charge, once the completer recorded it."""
+    charges, _, sessions = services
+    shop = sqlite_stacks.marketplace()
+    key = "held-void-" + new_id("k")
+    token = sqlite_stacks.token(shop, testcards.PENDING_REVIEW)
+    with sqlite_stacks.client(shop.sk_test) as client:
+        body = {"card": token, "amount": 700, "currency": "usd"}
+        charge_id = client.post("/v1/charges", json=body).json()["id"]
+    with sessions() as session:
+        held = session.get_one(Charge, charge_id)
+        assert (held.status, held.review_id is not None) == ("pending_review", True)
+        assert held.authorization_code is not None
+    with sqlite_stacks.client(shop.sk_test, **{"idempotency-key": key}) as client:
+        assert client.post(f"/v1/charges/{charge_id}/cancel").status_code == 200
+    # As the cancel leaves it when the vault voided and the answer was lost: the charge
+    # held at void_requested with the request's intent, its review open, the key released.
+    with sessions.begin() as session:
+        charge = session.get_one(Charge, charge_id)
+        kept = charge.recovery
+        assert kept is not None and kept["settled"] == "void" and kept["key"]
+        charge.status = "pending_review"
+        charge.recovery_point = "void_requested"
+        charge.recovery = {"amount": 0, "why": "canceled", "key": kept["key"]}
+        charge.recovery_at = utcnow()
+        session.execute(
+            update(Review)
+            .where(Review.charge_id == charge_id)
+            .values(open=True, closed_reason=None, closed_at=None)
+        )
+        session.execute(
+            update(IdempotencyRecord)
+            .where(
+                IdempotencyRecord.marketplace_id == shop.id,
+                IdempotencyRecord.key == stored_key(key),
+            )
+            .values(response_status=None, response_body=None, locked_at=None)
+        )
+    complete_charges(charges, STUCK, GIVE_UP, now=LATER)
+    with sqlite_stacks.client(shop.sk_test, **{"idempotency-key": key}) as client:
+        retried = client.post(f"/v1/charges/{charge_id}/cancel")
+    assert retried.status_code == 200, retried.json()
+    assert (retried.json()["id"], retried.json()["refunded"]) == (charge_id, True)
+    with sqlite_stacks.client(shop.sk_test, **{"idempotency-key": "other-" + key}) as client:
+        other = client.post(f"/v1/charges/{charge_id}/cancel")
+    assert (other.status_code, other.json()["error"]["code"]) == (400, "charge_not_cancelable")
