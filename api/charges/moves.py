@@ -9,21 +9,18 @@ import hashlib
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
+from api.charges import store as rows
+from api.charges.store import RECORDED
 from api.clients.vault import VaultSettlement, VaultTimeout, VaultUnreachable
-from api.domain.states import charge_event
 from api.events import record_event
 from api.presenters import charge_json
-from api.store.models import Charge, utcnow
-from api.store.queries import changed
+from api.store.models import Charge
 from servicekit import ServiceError, UpstreamError
 
-# The recovery point of a charge with nothing left to do (api.charges.service lists all).
-RECORDED = "recorded"
-
 __all__ = [
+    "RECORDED",
     "advance_charge",
     "in_progress",
     "move_charge",
@@ -35,23 +32,13 @@ __all__ = [
 
 
 def move_charge(session: Session, charge: Charge, new: str, livemode: bool, **changes: Any) -> bool:
-    """Compare-and-set the charge from its current status to `new`, with its event; it is
-    then at the recovery point `recorded`, nothing left unfinished.
-
-    The UPDATE names the status and revision it expects, so of two requests (or a request
-    and the completer) racing to move one charge exactly one succeeds, on SQLite and
-    PostgreSQL alike; False tells the loser.
-    """
-    event = charge_event(charge.status, new)  # IllegalTransition before touching anything
-    values = {
-        "status": new,
-        "recovery_point": RECORDED,
-        "recovery_at": utcnow(),
-        "recovery": None,
-        "revision": charge.revision + 1,
-        **changes,
-    }
-    if not _compare_and_set(session, charge, values):
+    """Compare-and-set the charge from its current status to `new`, with its event, in the
+    session's transaction; it is then at the recovery point `recorded`, nothing left
+    unfinished. The charge path's own statement (api.charges.store.move): of two requests
+    (or a request and the completer) racing to move one charge exactly one succeeds;
+    False tells the loser."""
+    event = rows.move(session.connection(), charge, new, **changes)
+    if event is None:
         return False
     record_event(session, charge.marketplace_id, event, charge_json(charge, livemode))
     return True
@@ -62,31 +49,7 @@ def advance_charge(
 ) -> bool:
     """Compare-and-set the charge to the recovery `point` (its status unchanged), keeping
     `recovery`, what finishing it from there needs; False if another got there first."""
-    values = {
-        "recovery_point": point,
-        "recovery_at": utcnow(),
-        "recovery": recovery,
-        "revision": charge.revision + 1,
-        **changes,
-    }
-    return _compare_and_set(session, charge, values)
-
-
-def _compare_and_set(session: Session, charge: Charge, values: dict[str, Any]) -> bool:
-    moved = session.execute(
-        update(Charge)
-        .where(
-            Charge.id == charge.id,
-            Charge.status == charge.status,
-            Charge.revision == charge.revision,
-        )
-        .values(**values)
-    )
-    if not changed(moved):
-        return False
-    for name, value in values.items():
-        setattr(charge, name, value)
-    return True
+    return rows.advance(session.connection(), charge, point, recovery, **changes)
 
 
 def request_mark(seed: str | None) -> str | None:
