@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
 from functools import partial
 from typing import Any
@@ -45,7 +45,7 @@ from vault.routes.cards import card_metadata, create_card, create_token
 from vault.routes.charges import create_charge
 from vault.routes.health import healthz
 from vault.routes.state import Services
-from vault.services.cards import CardService, GuessingLimit
+from vault.services.cards import CardService
 from vault.services.charges import ChargeService
 from vault.services.keys import KeyCommands
 from vault.services.limits import Caps
@@ -54,7 +54,7 @@ from vault.store.claims import Claims
 from vault.store.db import make_engine, session_factory
 from vault.store.migrate import upgrade_to_head
 from vault.trusted import TrustedProxies
-from vault_audit.archive import AuditArchive
+from vault_audit.archive import AuditArchive, checkpoint_or_log
 from vault_audit.checkpoint import load_or_create_key
 from vault_operator.metrics import State, VaultMetrics
 from vault_operator.registration import KeyRegistry
@@ -117,11 +117,7 @@ def build(settings: Settings, engine: Engine, network: CardNetwork) -> dict[str,
     keys = key_provider(settings, first_start)
     this = identity.establish(sessions, audit, keys, settings.environment)
     fraud_key = public_key(settings.fraud_public_key)
-    fingerprint_key = decode_key32(settings.fingerprint_key.get_secret_value())
-    guessing = GuessingLimit(settings.guessing_limit, settings.guessing_window)
-    cards = CardService(
-        sessions, Envelope(keys), audit, fingerprint_key, settings.cvc_ttl, guessing
-    )
+    cards = CardService(sessions, Envelope(keys), audit, settings)
     claims = Claims(settings.claim_lease)
     lifetime = settings.clearance_max_lifetime
     charges = ChargeService(
@@ -170,21 +166,6 @@ async def repeat(job: Callable[[], object], interval: float) -> None:
             log.error("%s failed: %s", getattr(job, "__name__", job), type(exc).__name__)
 
 
-def checkpoint(archive: AuditArchive) -> None:
-    """Archive new audit entries under a signed checkpoint."""
-    try:
-        archive.checkpoint()
-    except Exception as exc:
-        # The entries stay in the fsynced log and the next round archives them; the
-        # verifier reports whatever no checkpoint covers yet as unprovable.
-        log.error("audit checkpoint failed: %s: %s", type(exc).__name__, exc)
-
-
-async def _vault_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, VaultError)
-    return JSONResponse(exc.body(), status_code=exc.status_code)
-
-
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     codes = {404: "resource_missing", 405: "method_not_allowed", 413: "body_too_large"}
@@ -211,9 +192,6 @@ async def _unexpected_error(request: Request, exc: Exception) -> Response:
     return JSONResponse(body, status_code=500)
 
 
-Handler = Callable[[Request, Exception], Awaitable[Response]]
-
-
 def create_app(settings: Settings) -> Starlette:
     """The vault app; it migrates its database and opens its keys when it starts."""
     http = HttpMetrics()
@@ -222,7 +200,7 @@ def create_app(settings: Settings) -> Starlette:
     async def vault_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, VaultError)
         counted.refused(exc.code)
-        return await _vault_error(request, exc)
+        return JSONResponse(exc.body(), status_code=exc.status_code)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
@@ -254,7 +232,7 @@ def create_app(settings: Settings) -> Starlette:
                 services.cards.destroy_expired_cvcs: min(60.0, settings.cvc_ttl / 2),
                 services.charges.renew_claims: settings.claim_lease / 3,
                 complete_abandoned: settings.completer_interval,
-                partial(checkpoint, archive): settings.audit_checkpoint_interval,
+                partial(checkpoint_or_log, archive): settings.audit_checkpoint_interval,
             }
             tasks = [asyncio.create_task(repeat(job, s)) for job, s in every.items()]
             services.audit.on_fsync = counted.fsync.observe
@@ -270,7 +248,9 @@ def create_app(settings: Settings) -> Starlette:
                 with suppress(asyncio.CancelledError):
                     await task
             if archive is not None:
-                await run_in_threadpool(checkpoint, archive)  # the entries of the last minutes
+                await run_in_threadpool(
+                    checkpoint_or_log, archive
+                )  # the entries of the last minutes
             network.close()
             engine.dispose()
 
@@ -283,16 +263,15 @@ def create_app(settings: Settings) -> Starlette:
         *SETTLEMENT_ROUTES,  # on the state `settlement`
         *OPERATOR_ROUTES,  # on the state `operator`
     ]
-    handlers: dict[Any, Handler] = {
-        VaultError: vault_error,  # the one place the vault's errors become responses
-        HTTPException: _http_error,
-        ValidationError: _validation_error,
-        Exception: _unexpected_error,
-    }
     app = Starlette(
         routes=routes,
         middleware=[Middleware(Observe, http)],
-        exception_handlers=handlers,
+        exception_handlers={
+            VaultError: vault_error,  # the one place the vault's errors become responses
+            HTTPException: _http_error,
+            ValidationError: _validation_error,
+            Exception: _unexpected_error,
+        },
         lifespan=lifespan,
         max_body_size=MAX_BODY_BYTES,
     )

@@ -33,15 +33,6 @@ class NetworkUnavailable(Exception):
         self.sent = sent
 
 
-def unanswered() -> VaultError:
-    return VaultError(
-        503,
-        "api_error",
-        "network_unavailable",
-        "The card network did not answer; the vault asks it again until it does. Retry.",
-    )
-
-
 def ask(send: Callable[[], Outcome], budget: float) -> Outcome | None:
     """The network's answer to a message sent under its one idempotency key (a repeat is
     answered the first answer), sent again, backing off, until answered or `budget`
@@ -69,7 +60,12 @@ def first_answer(send: Callable[[], Outcome], budget: float) -> Outcome:
             return Outcome(approved=False, failure_code="processing_error")
     outcome = ask(send, budget)
     if outcome is None:
-        raise unanswered()
+        raise VaultError(
+            503,
+            "api_error",
+            "network_unavailable",
+            "The card network did not answer; the vault asks it again until it does. Retry.",
+        )
     return outcome
 
 
@@ -153,21 +149,7 @@ class CardNetwork:
             body["cvc"] = request.cvc.reveal()
         if request.capture:
             body["capture"] = True
-        try:
-            response = self._client.post("/v1/authorizations", json=body)
-        except httpx.HTTPError as exc:
-            log.warning("card network unreachable: %s", type(exc).__name__)
-            # No connection, no request: only then is the network known not to have acted.
-            sent = not isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
-            raise NetworkUnavailable(sent) from None
-        if response.status_code != 200:
-            log.warning("card network answered %d", response.status_code)
-            raise NetworkUnavailable()
-        try:
-            reply = _Reply.model_validate_json(response.content)
-        except ValidationError:
-            log.warning("card network answer is not a valid authorization reply")
-            raise NetworkUnavailable() from None
+        reply = self._post("/v1/authorizations", body)
         # The network's codes are passed on only if they look like codes, never free text.
         if reply.approved:
             auth = reply.authorization_code or ""
@@ -179,22 +161,28 @@ class CardNetwork:
 
     def settle(self, kind: str, body: dict[str, object]) -> Outcome:
         """A capture, void or refund (no card data: the reference names the authorisation)."""
+        reply = self._post(f"/v1/{kind}", body)
+        if reply.approved:
+            return Outcome(True)
+        return Outcome(False, reply.code if _CODE.fullmatch(reply.code) else "declined")
+
+    def _post(self, path: str, body: dict[str, object]) -> _Reply:
+        """The network's reply to one message, or NetworkUnavailable."""
         try:
-            response = self._client.post(f"/v1/{kind}", json=body)
+            response = self._client.post(path, json=body)
         except httpx.HTTPError as exc:
             log.warning("card network unreachable: %s", type(exc).__name__)
+            # No connection, no request: only then is the network known not to have acted.
             sent = not isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
             raise NetworkUnavailable(sent) from None
         if response.status_code != 200:
             log.warning("card network answered %d", response.status_code)
             raise NetworkUnavailable()
         try:
-            reply = _Reply.model_validate_json(response.content)
+            return _Reply.model_validate_json(response.content)
         except ValidationError:
+            log.warning("card network answer is not a valid reply")
             raise NetworkUnavailable() from None
-        if reply.approved:
-            return Outcome(True)
-        return Outcome(False, reply.code if _CODE.fullmatch(reply.code) else "declined")
 
     def close(self) -> None:
         self._client.close()

@@ -22,20 +22,7 @@ REQUEST_ID: ContextVar[str | None] = ContextVar("vault_request_id", default=None
 _OWN = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
 
 
-class RedactingFormatter(logging.Formatter):
-    def formatMessage(self, record: logging.LogRecord) -> str:
-        clean = logging.makeLogRecord(record.__dict__)
-        clean.message = redact_card_numbers(record.message)
-        return super().formatMessage(clean)
-
-    def formatException(self, ei: logging._SysExcInfoType) -> str:
-        return redact_card_numbers(super().formatException(ei))
-
-    def formatStack(self, stack_info: str) -> str:
-        return redact_card_numbers(super().formatStack(stack_info))
-
-
-class JsonFormatter(RedactingFormatter):
+class JsonFormatter(logging.Formatter):
     """A record as one JSON line in the schema every Strongroom service writes
     (servicekit.logs, docs/operations.md "Logs"), every text in it masked as above."""
 
@@ -56,7 +43,7 @@ class JsonFormatter(RedactingFormatter):
             if key not in _OWN and not key.startswith("_"):
                 line[key] = redact_card_numbers(value) if isinstance(value, str) else value
         if record.exc_info:
-            line["exception"] = self.formatException(record.exc_info)
+            line["exception"] = redact_card_numbers(self.formatException(record.exc_info))
         return json.dumps(line, default=str, separators=(",", ":"))
 
 

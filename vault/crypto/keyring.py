@@ -105,8 +105,6 @@ class LocalKeyring:
                 _install(path, _canonical(body), replace=False)
         self._load()
 
-    # -- reading -------------------------------------------------------------------------
-
     @property
     def identity(self) -> str:
         """Names this keyring without revealing it: an HMAC under its first master key."""
@@ -121,7 +119,7 @@ class LocalKeyring:
 
     @property
     def current(self) -> int:
-        return self._usable()[0]
+        return self._ciphers()[0]
 
     def _refresh(self) -> None:
         # Another process's change (a rotation) is seen within REFRESH_SECONDS; a
@@ -149,18 +147,12 @@ class LocalKeyring:
         self._aeads = {version: AESGCM(key) for version, key in keys.items()}
         self._keys, self._current, self._min = keys, current, minimum
 
-    def _usable(self) -> tuple[int, dict[int, bytes]]:
-        current, keys, _ = self._ciphers()
-        return current, keys
-
     def _ciphers(self) -> tuple[int, dict[int, bytes], dict[int, AESGCM]]:
         with self._lock:
             self._refresh()
             if not self._keys:
                 raise KeyringError("the keyring is not this vault's")
             return self._current, self._keys, self._aeads
-
-    # -- the KeyProvider protocol ----------------------------------------------------------
 
     def wrap(self, dek: bytes) -> tuple[int, bytes]:
         current, _, aeads = self._ciphers()
@@ -207,7 +199,7 @@ class LocalKeyring:
             fcntl.flock(lock, fcntl.LOCK_EX)  # no two processes add the same version
             with self._lock:
                 self._load()
-                current, keys = self._usable()
+                current, keys, _ = self._ciphers()
                 body = {
                     "current": current,
                     "min_version": self._min,

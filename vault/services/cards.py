@@ -5,13 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
-from dataclasses import dataclass
 
 from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from vault.audit import AuditLog
 from vault.auth import Merchant
+from vault.config import Settings, decode_key32
 from vault.contracts import Card, CardCreate, CardMetadata
 from vault.crypto.envelope import Envelope, IntegrityError, Sealed, record_aad
 from vault.crypto.keyed_hash import card_fingerprint
@@ -31,15 +31,6 @@ def _cvc_field(created_at: int) -> str:
     return f"cvc@{created_at}"
 
 
-@dataclass(frozen=True, slots=True)
-class GuessingLimit:
-    """At most `limit` cards with one BIN and last four per marketplace and mode in `window`
-    seconds; tokenising another is refused and alerted."""
-
-    limit: int
-    window: int
-
-
 _INSERT = insert(CardRecord)  # built once: a statement reused is compiled once
 
 
@@ -49,9 +40,7 @@ class CardService:
         sessions: sessionmaker[Session],
         envelope: Envelope,
         audit: AuditLog,
-        fingerprint_key: bytes,
-        cvc_ttl: int,
-        guessing: GuessingLimit,
+        settings: Settings,
     ) -> None:
         self._sessions = sessions
         self._engine: Engine = sessions.kw["bind"]
@@ -59,9 +48,10 @@ class CardService:
         self._reads = autocommit(self._engine)
         self._envelope = envelope
         self._audit = audit
-        self._fingerprint_key = fingerprint_key
-        self._cvc_ttl = cvc_ttl
-        self._guessing = guessing
+        self._fingerprint_key = decode_key32(settings.fingerprint_key.get_secret_value())
+        self._cvc_ttl = settings.cvc_ttl
+        self._guessing_limit = settings.guessing_limit  # per BIN and last four, in the window
+        self._guessing_window = settings.guessing_window
 
     def tokenise(self, merchant: Merchant, request: CardCreate) -> Card:
         """Check the card, seal it under a fresh data key, store it, audit it."""
@@ -154,12 +144,12 @@ class CardService:
         That is what guessing a card's hidden digits looks like: its BIN and last four are
         known (they are shown to merchants), the six digits between are tried.
         """
-        since = int(time.time()) - self._guessing.window
+        since = int(time.time()) - self._guessing_window
         with self._reads.connect() as conn:
             others = repository.count_similar_cards(
                 conn, merchant.marketplace, merchant.livemode, pan, fingerprint, since
             )
-        if others >= self._guessing.limit:
+        if others >= self._guessing_limit:
             log.error(
                 "ALERT card guessing: %s tokenised %d other cards with BIN %s and last four "
                 "%s within %d s; refused",
@@ -167,7 +157,7 @@ class CardService:
                 others,
                 pan.bin,
                 pan.last4,
-                self._guessing.window,
+                self._guessing_window,
             )
             raise CardError(
                 "card_velocity_exceeded",
