@@ -12,10 +12,27 @@ from dataclasses import astuple
 from sqlalchemy.orm import Session, sessionmaker
 
 from vault.contracts import Clearance
-from vault.domain.clearance import ExpectedCharge, open_clearance, verify_approval
+from vault.domain.clearance import CardFacts, ExpectedCharge, open_clearance
 from vault.domain.signed import VerifyKey
 from vault.errors import ClearanceRefused
 from vault.store.models import CardRecord, ChargeRecord
+
+
+def verify_approval(
+    key: VerifyKey,
+    payload: str,
+    signature: str,
+    expected: ExpectedCharge,
+    now: float,
+    max_lifetime: int,
+) -> CardFacts:
+    """The card facts of fraud's approval to capture `expected`, a charge it held for
+    review: an `allow` for exactly that charge and amount, unexpired and not too long-lived.
+    A `review` clearance is no approval (it is what held the charge)."""
+    cleared = open_clearance(key, payload, signature, expected, now, max_lifetime).unexpired(now)
+    if cleared.held:
+        raise ClearanceRefused("the clearance holds the charge for review; it approves nothing")
+    return cleared.facts
 
 
 class Approvals:

@@ -3,7 +3,7 @@
 No clearance is asked for, but one: each step moves at most what the charge's clearance
 allowed (a capture ≤ the authorisation, refunds ≤ the capture, back to the same card),
 except the capture of a charge fraud held for review, which needs fraud's approval (a
-fresh `allow` clearance for that charge, vault.domain.clearance.verify_approval). The card
+fresh `allow` clearance for that charge, settlement.approvals.verify_approval). The card
 is never decrypted: the network knows the authorisation by its reference, the charge id.
 
 Each step is claimed `processing` under this process's lease (vault.store.claims), sent

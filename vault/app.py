@@ -169,8 +169,8 @@ async def repeat(job: Callable[[], object], interval: float) -> None:
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     codes = {404: "resource_missing", 405: "method_not_allowed", 413: "body_too_large"}
-    error = VaultError(exc.status_code, code=codes.get(exc.status_code, "http_error"))
-    response = JSONResponse(error_body(error.type, error.code, str(exc.detail)), exc.status_code)
+    code = codes.get(exc.status_code, "http_error")
+    response = JSONResponse(error_body("invalid_request_error", code, exc.detail), exc.status_code)
     response.headers.update(exc.headers or {})  # a 405 names the methods allowed (RFC 9110)
     return response
 

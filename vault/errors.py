@@ -92,9 +92,6 @@ class AuditUnavailable(VaultError):
     code = "audit_unavailable"
     message = "The audit log is unavailable; nothing was done."
 
-    def __init__(self) -> None:
-        super().__init__()
-
 
 def error_body(
     type: str, code: str, message: str, param: str | None = None

@@ -21,9 +21,7 @@ _DIGITS = re.compile(r"[0-9]{1,4}")
 
 def _invalid(why: str) -> VaultError:
     # A fixed message: nothing of the body (it may hold a card number) is quoted.
-    return VaultError(
-        400, "invalid_request_error", "invalid_form", f"The form is not valid: {why}."
-    )
+    return VaultError(code="invalid_form", message=f"The form is not valid: {why}.")
 
 
 def is_form(content_type: str | None) -> bool:
@@ -36,9 +34,7 @@ def is_form(content_type: str | None) -> bool:
     for param in params:
         name, _, value = param.partition("=")
         if name.strip().lower() != "charset" or value.strip().strip('"').lower() != "utf-8":
-            raise VaultError(
-                415, "invalid_request_error", "unsupported_media_type", "Only charset=utf-8."
-            )
+            raise VaultError(415, code="unsupported_media_type", message="Only charset=utf-8.")
     return True
 
 

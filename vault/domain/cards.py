@@ -88,13 +88,8 @@ def check_name(name: str | None) -> str | None:
     number typed into the name field would carry a PAN out of the PCI zone.
     """
     if name is not None and holds_card_number(name):
-        raise VaultError(
-            400,
-            "invalid_request_error",
-            "parameter_invalid",
-            "The name must not contain a card number.",
-            "name",
-        )
+        message = "The name must not contain a card number."
+        raise VaultError(code="parameter_invalid", message=message, param="name")
     return name
 
 

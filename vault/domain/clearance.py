@@ -3,7 +3,7 @@
 docs/internal-api.md: `payload` is base64url (no padding) of canonical JSON of
 {charge_id, card, bin, last4, fingerprint, marketplace, amount, currency, livemode,
 decision, expires_at}, the decision `allow` or `review` (authorise and hold: the capture
-needs an approval clearance, verify_approval); the card facts are what fraud scored,
+needs an approval clearance, settlement.approvals); the card facts are what fraud scored,
 which the vault checks against the card's record;
 `signature` is base64url of fraud's Ed25519 signature over those payload bytes.
 Every check failure raises ClearanceRefused naming the check, never a value.
@@ -106,33 +106,3 @@ def open_clearance(
     if not all(isinstance(fact, str) for fact in facts):
         raise ClearanceRefused("the card facts are not strings")
     return Cleared(CardFacts(*facts), body["decision"] == "review", body["expires_at"])
-
-
-def verify_clearance(
-    key: Ed25519PublicKey,
-    payload: str,
-    signature: str,
-    expected: ExpectedCharge,
-    now: float,
-    max_lifetime: int,
-) -> CardFacts:
-    """The card facts fraud scored, if fraud allowed (or held) exactly `expected` and the
-    permission has not expired and was not given for longer than `max_lifetime` seconds."""
-    return open_clearance(key, payload, signature, expected, now, max_lifetime).unexpired(now).facts
-
-
-def verify_approval(
-    key: Ed25519PublicKey,
-    payload: str,
-    signature: str,
-    expected: ExpectedCharge,
-    now: float,
-    max_lifetime: int,
-) -> CardFacts:
-    """The card facts of fraud's approval to capture `expected`, a charge it held for
-    review: an `allow` for exactly that charge and amount, unexpired and not too long-lived.
-    A `review` clearance is no approval (it is what held the charge)."""
-    cleared = open_clearance(key, payload, signature, expected, now, max_lifetime).unexpired(now)
-    if cleared.held:
-        raise ClearanceRefused("the clearance holds the charge for review; it approves nothing")
-    return cleared.facts

@@ -13,6 +13,7 @@ import time
 from vault.errors import VaultError
 
 _MAX_KEYS = 100_000  # past this many keys, windows that have ended are forgotten
+_TOO_MANY = "Too many cards were tokenised; slow down."
 
 
 class Pace:
@@ -21,41 +22,22 @@ class Pace:
         self._counts: dict[str, tuple[float, int]] = {}  # key -> (window start, count)
         self._lock = threading.Lock()
 
-    def allow(self, key: str, now: float) -> bool:
-        """Count one event of `key`; False once the key has spent its window's limit."""
+    def take(self, key: str) -> None:
+        """Count one event of `key`; a 429 once the key has spent its window's limit."""
+        now = time.monotonic()
         with self._lock:
             start, count = self._counts.get(key, (now, 0))
             if now - start >= self._window:
                 start, count = now, 0
             if count >= self._limit:
-                return False
+                raise VaultError(429, "rate_limit_error", "rate_limit", _TOO_MANY)
             if len(self._counts) >= _MAX_KEYS:
-                self._forget_ended(now)
+                self._counts = {k: v for k, v in self._counts.items() if now - v[0] < self._window}
             self._counts[key] = (start, count + 1)
-            return True
-
-    def _forget_ended(self, now: float) -> None:
-        ended = [k for k, (start, _) in self._counts.items() if now - start >= self._window]
-        for key in ended:
-            del self._counts[key]
-
-
-def too_many() -> VaultError:
-    return VaultError(
-        429, "rate_limit_error", "rate_limit", "Too many cards were tokenised; slow down."
-    )
 
 
 class TokenisingPace:
     """Tokenisations per client address (before the key is checked) and per merchant key."""
 
     def __init__(self, per_client: int, per_key: int) -> None:
-        self._clients, self._keys = Pace(per_client), Pace(per_key)
-
-    def client(self, address: str) -> None:
-        if not self._clients.allow(address, time.monotonic()):
-            raise too_many()
-
-    def key(self, key: str) -> None:
-        if not self._keys.allow(key, time.monotonic()):
-            raise too_many()
+        self.client, self.key = Pace(per_client), Pace(per_key)

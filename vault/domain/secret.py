@@ -9,17 +9,26 @@ from __future__ import annotations
 from typing import NoReturn
 
 
-class Pan:
-    """A primary account number; str() and repr() show only the last four digits."""
-
+class _Secret:
     __slots__ = ("_digits",)
 
     def __init__(self, digits: str) -> None:
         self._digits = digits
 
     def reveal(self) -> str:
-        """The full number, for encryption, Luhn, the fingerprint and the card network."""
+        """The digits: for encryption, Luhn, the fingerprint and the card network (a CVC's
+        for encryption and its first authorisation only)."""
         return self._digits
+
+    def __reduce__(self) -> NoReturn:
+        # Pickling would write the digits to wherever the pickle goes (caches, queues, disk).
+        raise TypeError(f"a {type(self).__name__} cannot be pickled")
+
+
+class Pan(_Secret):
+    """A primary account number; str() and repr() show only the last four digits."""
+
+    __slots__ = ()
 
     @property
     def bin(self) -> str:
@@ -34,27 +43,13 @@ class Pan:
 
     __str__ = __repr__
 
-    def __reduce__(self) -> NoReturn:
-        # Pickling would write the digits to wherever the pickle goes (caches, queues, disk).
-        raise TypeError("a Pan cannot be pickled")
 
-
-class Cvc:
+class Cvc(_Secret):
     """A card verification code; str() and repr() show nothing of it."""
 
-    __slots__ = ("_digits",)
-
-    def __init__(self, digits: str) -> None:
-        self._digits = digits
-
-    def reveal(self) -> str:
-        """The digits, for encryption and the first authorisation only."""
-        return self._digits
+    __slots__ = ()
 
     def __repr__(self) -> str:
         return "Cvc(***)"
 
     __str__ = __repr__
-
-    def __reduce__(self) -> NoReturn:
-        raise TypeError("a Cvc cannot be pickled")

@@ -47,9 +47,9 @@ def client_address(request: Request) -> str:
 
 def tokenise(vault: Services, header: str | None, fields: dict[str, Any], client: str) -> Card:
     """One worker thread for the whole request: the pace, the key (401 before any 400)."""
-    vault.pace.client(client)
+    vault.pace.client.take(client)
     merchant = vault.merchants.authenticate(header)
-    vault.pace.key(merchant.actor)
+    vault.pace.key.take(merchant.actor)
     return vault.cards.tokenise(merchant, CardCreate.model_validate(fields))
 
 
@@ -68,9 +68,7 @@ async def create_token(request: Request) -> Response:
     card = fields.pop("card", None)
     if not isinstance(card, dict) or fields:
         # Only card tokens here: no bank accounts, PII or anything else Stripe tokenises.
-        raise VaultError(
-            400, "invalid_request_error", "parameter_invalid", "Pass card[...] only.", "card"
-        )
+        raise VaultError(code="parameter_invalid", message="Pass card[...] only.", param="card")
     made = await run_in_threadpool(
         tokenise, services(request), header, card, client_address(request)
     )

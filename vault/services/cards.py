@@ -165,17 +165,11 @@ class CardService:
                 "number",
             )
 
-    def find(self, actor: str, token: str, marketplace: str, livemode: bool) -> CardRecord:
-        """The card of this marketplace and mode, or 404; each look-up is audited."""
-        record = self.find_unaudited(actor, token, marketplace, livemode)
-        self._audit.append(actor, "read", token, "ok")
-        return record
-
     def find_unaudited(
         self, actor: str, token: str, marketplace: str, livemode: bool
     ) -> CardRecord:
-        """As `find`, for a caller whose own audit entry names the card it found (a
-        charge's attempt): only a miss is audited here."""
+        """The card of this marketplace and mode, or 404, for a caller whose own audit entry
+        names the card it found (a charge's attempt, `metadata`): only a miss is audited here."""
         with self._reads.connect() as conn:
             record = repository.find_card(conn, token, marketplace, livemode)
         if record is None:
@@ -184,7 +178,9 @@ class CardService:
         return record
 
     def metadata(self, actor: str, token: str, marketplace: str, livemode: bool) -> CardMetadata:
-        record = self.find(actor, token, marketplace, livemode)
+        """What the app zone may know of a card; each look-up is audited."""
+        record = self.find_unaudited(actor, token, marketplace, livemode)
+        self._audit.append(actor, "read", token, "ok")
         return CardMetadata(
             id=record.token,
             marketplace=record.marketplace_id,

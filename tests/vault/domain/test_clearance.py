@@ -13,8 +13,6 @@ from vault.domain.clearance import (
     CardFacts,
     ExpectedCharge,
     open_clearance,
-    verify_approval,
-    verify_clearance,
 )
 from vault.errors import ClearanceRefused
 
@@ -52,23 +50,23 @@ def canonical(**changes: Any) -> bytes:
 
 def refusal(payload: str, signature: str, expected: ExpectedCharge = EXPECTED) -> str:
     with pytest.raises(ClearanceRefused) as caught:
-        verify_clearance(KEY.public_key(), payload, signature, expected, NOW, LIFETIME)
+        open_clearance(KEY.public_key(), payload, signature, expected, NOW, LIFETIME).unexpired(NOW)
     assert caught.value.status_code == 403 and caught.value.code == "clearance_invalid"
     return caught.value.message
 
 
 def test_a_clearance_for_exactly_this_charge_verifies_and_names_the_card_scored() -> None:
-    facts = verify_clearance(KEY.public_key(), *signed(canonical()), EXPECTED, NOW, LIFETIME)
-    assert facts == CardFacts("424242", "4242", "fp_abc")
+    cleared = open_clearance(KEY.public_key(), *signed(canonical()), EXPECTED, NOW, LIFETIME)
+    assert cleared.unexpired(NOW).facts == CardFacts("424242", "4242", "fp_abc")
 
 
 def test_a_clearance_living_longer_than_fraud_grants_is_refused() -> None:
     ten_years = NOW + 10 * 365 * 86400
     assert "longer" in refusal(*signed(canonical(expires_at=ten_years)))
     assert "longer" in refusal(*signed(canonical(expires_at=NOW + LIFETIME + 1)))
-    verify_clearance(
+    open_clearance(
         KEY.public_key(), *signed(canonical(expires_at=NOW + LIFETIME)), EXPECTED, NOW, LIFETIME
-    )
+    ).unexpired(NOW)
 
 
 def test_card_facts_must_be_strings() -> None:
@@ -125,23 +123,6 @@ def test_an_expired_clearance_still_opens_for_a_replay_but_is_not_unexpired() ->
     # Binding and signature are still checked when the expiry is not.
     with pytest.raises(ClearanceRefused, match="amount"):
         open_clearance(key, *signed(canonical(amount=5, expires_at=NOW - 600)), EXPECTED, NOW, 1)
-
-
-def test_an_approval_is_an_unexpired_allow_for_exactly_the_held_charge() -> None:
-    key = KEY.public_key()
-    assert verify_approval(key, *signed(canonical()), EXPECTED, NOW, LIFETIME) == CardFacts(
-        "424242", "4242", "fp_abc"
-    )
-    cases: list[tuple[dict[str, Any], str]] = [
-        ({"decision": "review"}, "approves nothing"),
-        ({"expires_at": NOW}, "expired"),
-        ({"expires_at": NOW + LIFETIME + 1}, "longer"),
-        ({"amount": 999}, "amount"),
-        ({"charge_id": "ch_2"}, "charge_id"),
-    ]
-    for changes, reason in cases:
-        with pytest.raises(ClearanceRefused, match=reason):
-            verify_approval(key, *signed(canonical(**changes)), EXPECTED, NOW, LIFETIME)
 
 
 def test_a_tampered_payload_or_signature_is_refused() -> None:
