@@ -28,11 +28,11 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
+from strongroom.testcards import luhn_check_digit
 from tests.helpers.servers import free_port, serving
 from tests.vault.leaks import LeakScan
 from vault.app import create_app
 from vault.config import Settings
-from vault.domain.luhn import check_digit
 
 MARKETPLACE = "mkt_alpha"
 OTHER_MARKETPLACE = "mkt_beta"
@@ -73,7 +73,7 @@ def b64url(data: bytes) -> str:
 def luhn_number(prefix: str, length: int = 16) -> str:
     """A Luhn-valid number made up at test time (never a real card)."""
     body = prefix + "".join(str(b % 10) for b in os.urandom(length - len(prefix) - 1))
-    return body + check_digit(body)
+    return body + luhn_check_digit(body)
 
 
 @pytest.fixture

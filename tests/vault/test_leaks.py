@@ -7,10 +7,10 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, text
 
+from strongroom.testcards import luhn_check_digit
 from tests.vault.leaks import LeakScan
-from vault.domain.luhn import check_digit
 
-PAN = "400005000000000" + check_digit("400005000000000")  # built, not a known number
+PAN = "400005000000000" + luhn_check_digit("400005000000000")  # built, not a known number
 
 
 def test_the_scan_finds_a_pan_in_a_file_a_table_or_a_log_and_a_cvc_in_text(

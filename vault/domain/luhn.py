@@ -21,11 +21,3 @@ def luhn_valid(digits: str) -> bool:
                 value -= 9
         total += value
     return total % 10 == 0
-
-
-def check_digit(partial: str) -> str:
-    """The digit that makes `partial + digit` Luhn-valid (used to build test numbers)."""
-    for candidate in "0123456789":
-        if luhn_valid(partial + candidate):
-            return candidate
-    raise ValueError("not a string of ASCII digits")

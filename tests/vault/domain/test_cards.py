@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from strongroom.testcards import luhn_check_digit
 from vault.domain.cards import (
     brand_of,
     check_card,
@@ -17,7 +18,6 @@ from vault.domain.cards import (
     check_number,
     new_token,
 )
-from vault.domain.luhn import check_digit
 from vault.errors import CardError, VaultError
 
 TODAY = dt.date(2030, 6, 15)
@@ -27,7 +27,7 @@ def _number(prefix: str, length: int) -> st.SearchStrategy[str]:
     body = st.text(
         alphabet="0123456789", min_size=length - len(prefix) - 1, max_size=length - len(prefix) - 1
     )
-    return body.map(lambda b: prefix + b + check_digit(prefix + b))
+    return body.map(lambda b: prefix + b + luhn_check_digit(prefix + b))
 
 
 @pytest.mark.parametrize(
@@ -38,8 +38,8 @@ def _number(prefix: str, length: int) -> st.SearchStrategy[str]:
         ("378282246310005", "amex"),
         ("6011111111111117", "discover"),
         # Built here, not written out: numbers outside the documented test cards.
-        ("222300000000000" + check_digit("222300000000000"), "mastercard"),
-        ("999999999999999" + check_digit("999999999999999"), "unknown"),
+        ("222300000000000" + luhn_check_digit("222300000000000"), "mastercard"),
+        ("999999999999999" + luhn_check_digit("999999999999999"), "unknown"),
     ],
 )
 def test_brand_from_bin(number: str, brand: str) -> None:

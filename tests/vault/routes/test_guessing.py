@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from starlette.testclient import TestClient
 
+from strongroom.testcards import luhn_check_digit
 from tests.vault.conftest import (
     KEYS,
     LEAKS,
@@ -22,7 +23,6 @@ from tests.vault.conftest import (
 )
 from vault.app import create_app
 from vault.config import Settings
-from vault.domain.luhn import check_digit
 from vault.domain.test_network import TEST_CARDS
 
 NEXT_YEAR = dt.datetime.now(dt.UTC).year + 1
@@ -69,7 +69,7 @@ def same_bin_and_last4(bin_: str, last4: str, count: int) -> Iterator[str]:
     """Luhn-valid numbers BIN + six digits + last four, as a guesser would try them."""
     for middle in range(count * 10):
         partial = f"{bin_}{middle:06d}{last4[:3]}"
-        if check_digit(partial) == last4[3]:
+        if luhn_check_digit(partial) == last4[3]:
             yield partial + last4[3]
 
 
