@@ -1,6 +1,6 @@
 """What settlement asks of the vault that hosts it: the network and the mode.
 
-Each is a protocol that the vault's app fills (vault.app.build_services), so settlement
+Each is a protocol that the vault's app fills (vault.app.build), so settlement
 names none of the vault's card-holding modules, not even as a type.
 """
 
