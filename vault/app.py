@@ -247,10 +247,8 @@ def create_app(settings: Settings) -> Starlette:
                 task.cancel()
                 with suppress(asyncio.CancelledError):
                     await task
-            if archive is not None:
-                await run_in_threadpool(
-                    checkpoint_or_log, archive
-                )  # the entries of the last minutes
+            if archive is not None:  # archive the entries of the last minutes
+                await run_in_threadpool(checkpoint_or_log, archive)
             network.close()
             engine.dispose()
 
