@@ -117,13 +117,12 @@ class DecisionLog:
             rows = [self._queue.get(timeout=self._interval)]
         except queue.Empty:
             return []
-        deadline = time.monotonic() + self._interval
+        # Asleep while the group gathers, not waiting on the queue: a writer waiting there
+        # is woken by every row put, a thread switch per assessment on its request's path.
+        self._stopping.wait(self._interval)
         while len(rows) < self._batch:
-            left = deadline - time.monotonic()
-            if left <= 0 or self._stopping.is_set():
-                break
             try:
-                rows.append(self._queue.get(timeout=left))
+                rows.append(self._queue.get_nowait())
             except queue.Empty:
                 break
         return rows
