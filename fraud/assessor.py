@@ -187,7 +187,7 @@ class Assessor:
         body = sighting.body
         if outcome.decided_by != "test_card":
             self._shadow(sighting.scope, body.charge_id, loaded, sighting.values)
-        self._metrics.decisions.labels(sighting.mode, outcome.decision).inc()
+        self._metrics.decided(sighting.mode, outcome.decision)
         self._metrics.latency.observe(time.perf_counter() - sighting.started)
         log.info(
             "assessed charge=%s mode=%s version=%d score=%d decision=%s rule=%s",
