@@ -124,6 +124,8 @@ def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 def _storable(text: str) -> None:
     """Refuse a text the API cannot store or the edge may not have read as the API will."""
+    if text.isascii():  # no surrogate, nothing unassigned: most keys and values
+        return
     # "\ud800" escapes decode to a lone surrogate: not Unicode, and not storable.
     if _SURROGATE.search(text):
         raise _invalid_json("a string holds a lone surrogate")
