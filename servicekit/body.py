@@ -214,9 +214,12 @@ def read_json(body: bytes) -> dict[str, Any]:
 def _unescape(raw: bytes) -> str:
     """`+` a space, `%XX` a byte, then strict UTF-8; a stray `%` is refused."""
     raw = raw.replace(b"+", b" ")
-    if raw.count(b"%") != len(_ESCAPE.findall(raw)):
+    if b"%" not in raw:  # nothing escaped: most keys and values
+        decoded = raw
+    elif raw.count(b"%") != len(_ESCAPE.findall(raw)):
         raise _invalid_form("a % is not followed by two hex digits")
-    decoded = _ESCAPE.sub(lambda m: bytes([int(m.group(1), 16)]), raw)
+    else:
+        decoded = _ESCAPE.sub(lambda m: bytes([int(m.group(1), 16)]), raw)
     try:
         text = decoded.decode("utf-8", errors="strict")
     except UnicodeDecodeError:
