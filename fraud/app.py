@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import redis
+import redis.asyncio
 from sqlalchemy import Engine
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -35,12 +36,15 @@ from servicekit.metrics import HttpMetrics, Observe, metrics_listener
 def open_velocity(settings: Settings) -> VelocityStore:
     if settings.counters_url == "memory":
         return MemoryVelocity()
-    client = redis.Redis.from_url(
-        settings.counters_url,
-        socket_timeout=settings.counters_timeout_seconds,
-        socket_connect_timeout=settings.counters_timeout_seconds,
+    url, timeout = settings.counters_url, settings.counters_timeout_seconds
+    return RedisVelocity(
+        redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout),
+        settings.counters_prefix,
+        # The assessments served over HTTP await their velocity on the event loop.
+        async_client=redis.asyncio.Redis.from_url(
+            url, socket_timeout=timeout, socket_connect_timeout=timeout
+        ),
     )
-    return RedisVelocity(client, settings.counters_prefix)
 
 
 async def _rule_invalid(request: Request, exc: Exception) -> Response:
@@ -88,6 +92,8 @@ def create_app(settings: Settings, velocity: VelocityStore | None = None) -> Sta
         finally:
             services.assessor.decisions.close()  # what was decided is committed first
             engine.dispose()
+            if isinstance(services.assessor.velocity, RedisVelocity):
+                await services.assessor.velocity.aclose()
 
     app = Starlette(
         routes=[

@@ -8,9 +8,11 @@ want of an answer. Each such refusal is counted and logged.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from fraud.contracts import Assessment, AssessmentRequest, RuleRef
@@ -25,6 +27,19 @@ from fraud.velocity import Observation, VelocityStore
 from servicekit import ServiceError
 
 log = logging.getLogger("fraud")
+
+
+@dataclass(slots=True)
+class _Sighting:
+    """One assessment before its velocity is known."""
+
+    body: AssessmentRequest
+    livemode: bool
+    mode: str
+    scope: str
+    values: dict[str, Any]
+    observation: Observation
+    started: float
 
 
 class FraudUnavailable(ServiceError):
@@ -55,6 +70,10 @@ class Assessor:
         return self._rulebook
 
     @property
+    def velocity(self) -> VelocityStore:
+        return self._velocity
+
+    @property
     def signer(self) -> ClearanceSigner:
         return self._signer
 
@@ -66,6 +85,40 @@ class Assessor:
         return FraudUnavailable(f"The charge could not be screened ({cause} failed).")
 
     def assess(self, body: AssessmentRequest, livemode: bool) -> Assessment:
+        """Assess one charge (in a thread: the velocity store and the rulebook block)."""
+        sighting = self._sight(body, livemode)
+        try:
+            counts = self._velocity.observe(sighting.observation)
+        except Exception as exc:  # Redis down, timed out, script refused: fail closed
+            raise self._refuse("velocity", body.charge_id, exc) from None
+        outcome, loaded = self._decide(sighting, counts, self._loaded(sighting))
+        if outcome.decision == "block":
+            try:
+                self._velocity.record_block(*self._block_of(sighting))
+            except Exception as exc:
+                raise self._refuse("store", body.charge_id, exc) from None
+        return self._finish(sighting, outcome, loaded)
+
+    async def assess_async(self, body: AssessmentRequest, livemode: bool) -> Assessment:
+        """`assess` on the event loop: velocity awaited; the rulebook read in a thread only
+        when its copy is due for a check (at most once a `refresh_seconds` per scope)."""
+        sighting = self._sight(body, livemode)
+        try:
+            counts = await self._velocity.observe_async(sighting.observation)
+        except Exception as exc:  # Redis down, timed out, script refused: fail closed
+            raise self._refuse("velocity", body.charge_id, exc) from None
+        loaded = self._rulebook.cached(sighting.scope)
+        if loaded is None:
+            loaded = await asyncio.to_thread(self._loaded, sighting)
+        outcome, loaded = self._decide(sighting, counts, loaded)
+        if outcome.decision == "block":
+            try:
+                await self._velocity.record_block_async(*self._block_of(sighting))
+            except Exception as exc:
+                raise self._refuse("store", body.charge_id, exc) from None
+        return self._finish(sighting, outcome, loaded)
+
+    def _sight(self, body: AssessmentRequest, livemode: bool) -> _Sighting:
         started = time.perf_counter()
         mode = "live" if livemode else "test"
         scope = f"{mode}:{body.marketplace}"
@@ -84,16 +137,27 @@ class Assessor:
             int(values["amount_usd"] or 0),
             subjects,  # type: ignore[arg-type]
         )
+        return _Sighting(body, livemode, mode, scope, values, observation, started)
+
+    def _loaded(self, sighting: _Sighting) -> Loaded:
         try:
-            values.update(self._velocity.observe(observation))
-        except Exception as exc:  # Redis down, timed out, script refused: fail closed
-            raise self._refuse("velocity", body.charge_id, exc) from None
+            return self._rulebook.current(sighting.scope)
+        except Exception as exc:
+            raise self._refuse("store", sighting.body.charge_id, exc) from None
+
+    @staticmethod
+    def _block_of(sighting: _Sighting) -> tuple[str, str, str, int]:
+        body = sighting.body
+        return sighting.scope, body.card.fingerprint, body.charge_id, sighting.observation.at_ms
+
+    def _decide(
+        self, sighting: _Sighting, counts: dict[str, int], loaded: Loaded
+    ) -> tuple[Outcome, Loaded]:
+        """The decision on the charge's values and velocity, recorded."""
+        body, livemode, values = sighting.body, sighting.livemode, sighting.values
+        values.update(counts)
         if body.customer is not None:
             values["is_new_customer"] = values.get("customer_velocity_7d") == 0
-        try:
-            loaded = self._rulebook.current(scope)
-        except Exception as exc:
-            raise self._refuse("store", body.charge_id, exc) from None
         fixed = None if livemode else FIXED_OUTCOMES.get((body.card.bin, body.card.last4))
         try:
             if fixed is not None:
@@ -107,7 +171,7 @@ class Assessor:
         try:
             self.decisions.record(
                 decision_row(
-                    scope,
+                    sighting.scope,
                     body.charge_id,
                     loaded.ruleset.version,
                     outcome,
@@ -115,24 +179,26 @@ class Assessor:
                     memberships(values, loaded.lists),
                 )
             )
-            if outcome.decision == "block":
-                self._velocity.record_block(scope, body.card.fingerprint, body.charge_id, at_ms)
         except Exception as exc:
             raise self._refuse("store", body.charge_id, exc) from None
-        if fixed is None:
-            self._shadow(scope, body.charge_id, loaded, values)
-        self._metrics.decisions.labels(mode, outcome.decision).inc()
-        self._metrics.latency.observe(time.perf_counter() - started)
+        return outcome, loaded
+
+    def _finish(self, sighting: _Sighting, outcome: Outcome, loaded: Loaded) -> Assessment:
+        body = sighting.body
+        if outcome.decided_by != "test_card":
+            self._shadow(sighting.scope, body.charge_id, loaded, sighting.values)
+        self._metrics.decided(sighting.mode, outcome.decision)
+        self._metrics.latency.observe(time.perf_counter() - sighting.started)
         log.info(
             "assessed charge=%s mode=%s version=%d score=%d decision=%s rule=%s",
             body.charge_id,
-            mode,
+            sighting.mode,
             loaded.ruleset.version,
             outcome.score,
             outcome.decision,
             outcome.rule.id if outcome.rule else "-",
         )
-        return self._answer(body, livemode, outcome, loaded.ruleset.version)
+        return self._answer(body, sighting.livemode, outcome, loaded.ruleset.version)
 
     def _shadow(self, scope: str, charge_id: str, loaded: Loaded, values: dict[str, Any]) -> None:
         """Drafts in shadow decide too, for the record only: nothing they do reaches the

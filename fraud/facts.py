@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 
 from fraud import bins
@@ -10,6 +11,8 @@ from fraud.money import amount_usd
 from fraud.rules.evaluate import Value
 
 
+# A shopper's address recurs: parsing it was three quarters of reading the charge (9 µs).
+@functools.lru_cache(maxsize=4096)
 def _ip(text: str | None) -> tuple[str | None, str | None]:
     """The canonical address and its /24 (IPv4) or /48 (IPv6); both None if not an IP."""
     if not text:

@@ -3,6 +3,8 @@ with its HTTP metrics on FRAUD_METRICS_PORT (servicekit.metrics), not on its por
 
 from __future__ import annotations
 
+from typing import Any
+
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
 
@@ -27,3 +29,12 @@ class Metrics:
             buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1),
             registry=self.registry,
         )
+        # labels() takes a lock and builds a key on every call: the children are kept here.
+        self._decided: dict[tuple[str, str], Any] = {}
+
+    def decided(self, mode: str, decision: str) -> None:
+        """Count one assessment answered."""
+        child = self._decided.get((mode, decision))
+        if child is None:
+            child = self._decided[(mode, decision)] = self.decisions.labels(mode, decision)
+        child.inc()

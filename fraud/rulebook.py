@@ -61,6 +61,14 @@ class Rulebook:
             self._checked.pop(scope, None)
             self._forgotten += 1
 
+    def cached(self, scope: str) -> Loaded | None:
+        """What `current` answers when that needs no read of the store; else None."""
+        cached = self._cache.get(scope)
+        checked = self._checked.get(scope)
+        if cached is not None and checked is not None and self._clock() - checked < self._refresh:
+            return cached
+        return None
+
     def current(self, scope: str) -> Loaded:
         """The scope's enabled rules and lists as of now; a scope never changed has none."""
         now, forgotten = self._clock(), self._forgotten

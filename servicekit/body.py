@@ -124,6 +124,8 @@ def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 def _storable(text: str) -> None:
     """Refuse a text the API cannot store or the edge may not have read as the API will."""
+    if text.isascii():  # no surrogate, nothing unassigned: most keys and values
+        return
     # "\ud800" escapes decode to a lone surrogate: not Unicode, and not storable.
     if _SURROGATE.search(text):
         raise _invalid_json("a string holds a lone surrogate")
@@ -212,9 +214,12 @@ def read_json(body: bytes) -> dict[str, Any]:
 def _unescape(raw: bytes) -> str:
     """`+` a space, `%XX` a byte, then strict UTF-8; a stray `%` is refused."""
     raw = raw.replace(b"+", b" ")
-    if raw.count(b"%") != len(_ESCAPE.findall(raw)):
+    if b"%" not in raw:  # nothing escaped: most keys and values
+        decoded = raw
+    elif raw.count(b"%") != len(_ESCAPE.findall(raw)):
         raise _invalid_form("a % is not followed by two hex digits")
-    decoded = _ESCAPE.sub(lambda m: bytes([int(m.group(1), 16)]), raw)
+    else:
+        decoded = _ESCAPE.sub(lambda m: bytes([int(m.group(1), 16)]), raw)
     try:
         text = decoded.decode("utf-8", errors="strict")
     except UnicodeDecodeError:

@@ -78,25 +78,36 @@ class RequestLines:
     def __init__(self, service: str, handler: logging.StreamHandler[Any]) -> None:
         self.prefix = f',"service":{_quote(service)},"logger":"strongroom.access"'
         self.handler = handler
+        self._second = -1  # the whole second `_stamp` spells, the same for a second's lines
+        self._stamp = ""
+        self._levels: dict[int, str] = {}
+
+    def _timestamp(self, now: float) -> str:
+        """timestamp(now), the date and time spelt once a second, not once a line."""
+        second, millis = divmod(int(now * 1000), 1000)
+        if second != self._second:
+            self._stamp = dt.datetime.fromtimestamp(second, dt.UTC).isoformat(timespec="seconds")
+            self._second = second
+        return f"{self._stamp[:-6]}.{millis:03d}+00:00"
 
     def write(self, level: int, request_id: str, fields: dict[str, Any]) -> None:
-        now = time.time()
+        name = self._levels.get(level)
+        if name is None:
+            name = self._levels[level] = logging.getLevelName(level).lower()
         line = (
-            f'{{"timestamp":"{timestamp(now)}","level":"{logging.getLevelName(level).lower()}"'
+            f'{{"timestamp":"{self._timestamp(time.time())}","level":"{name}"'
             f'{self.prefix},"message":"request","request_id":{_quote(request_id)},'
             f'"event":"request","method":{_quote(fields["method"])},'
             f'"route":{_quote(fields["route"])},"status":{int(fields["status"])},'
             f'"duration_ms":{float(fields["duration_ms"])}}}\n'
         )
         handler = self.handler
-        handler.acquire()
-        try:
-            # stderr gone or closed: the line is lost, the request is not.
-            with contextlib.suppress(OSError, ValueError):
-                handler.stream.write(line)
-                handler.flush()
-        finally:
-            handler.release()
+        # The handler's own lock, as its emit takes it: lines of other threads never mix.
+        # stderr gone or closed: the line is lost, the request is not.
+        with handler.lock or contextlib.nullcontext(), contextlib.suppress(OSError, ValueError):
+            stream = handler.stream
+            stream.write(line)
+            stream.flush()
 
 
 def _quote(value: str | None) -> str:

@@ -24,6 +24,9 @@ SERVER_OPTIONS: dict[str, Any] = {
     # libuv's event loop (a dependency already: the edge's): less CPU per request.
     "loop": "uvloop",
     "log_config": None,
+    # No service reads a client's address or scheme: X-Forwarded-* is not rewritten into
+    # every request's scope (a middleware per request), nor believed from a local caller.
+    "proxy_headers": False,
     "server_header": False,
     "timeout_graceful_shutdown": 5,
 }

@@ -5,6 +5,8 @@ assessment would cost more than the assessment itself. The queue is bounded, and
 queue (the store down or too slow) refuses assessments: a decision that cannot be
 recorded is not made. A crash of the process can lose the group not yet committed
 (at most twice `interval` of decisions); the API's charge keeps score, decision and rule.
+A commit costs as much CPU as ten rows (PostgreSQL: half a millisecond): at a hundred
+assessments a second, groups of a fifth of a second hold twenty rows, not five.
 """
 
 from __future__ import annotations
@@ -16,13 +18,14 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import Engine, Table
 from sqlalchemy.orm import Session, sessionmaker
 
 from fraud.rules.ruleset import Outcome
 from fraud.store.models import Decision, utcnow
 
 log = logging.getLogger("fraud.decisions")
+_DECISIONS: Table = Decision.__table__  # type: ignore[assignment]
 
 
 class DecisionsBacklogged(Exception):
@@ -71,9 +74,14 @@ class DecisionLog:
         sessions: sessionmaker[Session],
         capacity: int = 20_000,
         batch: int = 500,
-        interval: float = 0.05,
+        interval: float = 0.2,
     ) -> None:
-        self._sessions = sessions
+        # Inserted by Core on the engine: the ORM's bulk insert and its session cost a
+        # third more CPU per group, and these rows are never read back here.
+        with sessions() as session:
+            engine = session.get_bind()
+        assert isinstance(engine, Engine), "fraud's sessions are bound to its engine"
+        self._engine = engine
         self._queue: queue.Queue[dict[str, Any]] = queue.Queue(capacity)
         self._capacity = capacity
         self._batch = batch
@@ -117,13 +125,12 @@ class DecisionLog:
             rows = [self._queue.get(timeout=self._interval)]
         except queue.Empty:
             return []
-        deadline = time.monotonic() + self._interval
+        # Asleep while the group gathers, not waiting on the queue: a writer waiting there
+        # is woken by every row put, a thread switch per assessment on its request's path.
+        self._stopping.wait(self._interval)
         while len(rows) < self._batch:
-            left = deadline - time.monotonic()
-            if left <= 0 or self._stopping.is_set():
-                break
             try:
-                rows.append(self._queue.get(timeout=left))
+                rows.append(self._queue.get_nowait())
             except queue.Empty:
                 break
         return rows
@@ -135,8 +142,8 @@ class DecisionLog:
                 continue
             while True:
                 try:
-                    with self._sessions.begin() as session:
-                        session.execute(insert(Decision), rows)
+                    with self._engine.begin() as connection:
+                        connection.execute(_DECISIONS.insert(), rows)
                     break
                 except Exception:  # the store is down: keep the rows, retry, let the queue fill
                     log.exception("recording %d decisions failed; retrying", len(rows))

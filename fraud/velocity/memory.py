@@ -83,3 +83,11 @@ class MemoryVelocity:
     def record_block(self, scope: str, card: str, charge_id: str, at_ms: int) -> None:
         with self._lock:
             self._sets.setdefault(f"{scope}:blocks:{card}", {}).setdefault(charge_id, at_ms)
+
+    # No I/O here: the loop runs them as they are (the lock is only ever held briefly).
+
+    async def observe_async(self, observation: Observation) -> dict[str, int]:
+        return self.observe(observation)
+
+    async def record_block_async(self, scope: str, card: str, charge_id: str, at_ms: int) -> None:
+        self.record_block(scope, card, charge_id, at_ms)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import redis
+import redis.asyncio
 
 from fraud.velocity import (
     CAP,
@@ -19,18 +21,30 @@ SCRIPT = (Path(__file__).parent / "observe.lua").read_text()
 
 
 class RedisVelocity:
-    def __init__(self, client: redis.Redis, prefix: str, cap: int = CAP) -> None:
+    """`client` for the calls made in a thread; `async_client`, when given, for those made
+    on the event loop (without one they go to a thread with `client`)."""
+
+    def __init__(
+        self,
+        client: redis.Redis,
+        prefix: str,
+        cap: int = CAP,
+        async_client: redis.asyncio.Redis | None = None,
+    ) -> None:
         self._client = client
+        self._async_client = async_client
         self._prefix = prefix
         self._cap = cap
         # EVALSHA, falling back to EVAL once if Redis has not seen the script.
         self._script = client.register_script(SCRIPT)
+        self._async_script = async_client.register_script(SCRIPT) if async_client else None
         self._constants = ",".join(map(str, [MAX_AGE_MS, cap, *WINDOWS_MS.values()]))
 
     def _key(self, scope: str, *parts: str) -> str:
         return self._prefix + scope + ":" + ":".join(parts)
 
-    def observe(self, observation: Observation) -> dict[str, int]:
+    def _call(self, observation: Observation) -> tuple[list[str], list[str]]:
+        """The script's keys and its one argument for this observation."""
         scope, present = observation.scope, observation.present()
         subjects = observation.subjects
         hashed = {s: digest(subjects[s] or "") for s in present}
@@ -45,9 +59,23 @@ class RedisVelocity:
             raise ValueError("a charge id holds a comma")
         args = [f"{observation.charge_id},{observation.at_ms},{observation.amount},"]
         args[0] += f"{len(present)},{card},{self._constants}"
-        raw = self._script(keys=keys, args=args)
+        return keys, args
+
+    @staticmethod
+    def _values(observation: Observation, raw: object) -> dict[str, int]:
         text = raw.decode("ascii") if isinstance(raw, bytes) else str(raw)
-        return dict(zip(attribute_names(present), map(int, text.split(",")), strict=True))
+        names = attribute_names(observation.present())
+        return dict(zip(names, map(int, text.split(",")), strict=True))
+
+    def observe(self, observation: Observation) -> dict[str, int]:
+        keys, args = self._call(observation)
+        return self._values(observation, self._script(keys=keys, args=args))
+
+    async def observe_async(self, observation: Observation) -> dict[str, int]:
+        if self._async_script is None:
+            return await asyncio.to_thread(self.observe, observation)
+        keys, args = self._call(observation)
+        return self._values(observation, await self._async_script(keys=keys, args=args))
 
     def record_block(self, scope: str, card: str, charge_id: str, at_ms: int) -> None:
         key = self._key(scope, "blocks", digest(card))
@@ -56,3 +84,19 @@ class RedisVelocity:
         pipe.zremrangebyscore(key, "-inf", f"({at_ms - MAX_AGE_MS}")
         pipe.pexpire(key, MAX_AGE_MS)
         pipe.execute()
+
+    async def record_block_async(self, scope: str, card: str, charge_id: str, at_ms: int) -> None:
+        if self._async_client is None:
+            await asyncio.to_thread(self.record_block, scope, card, charge_id, at_ms)
+            return
+        key = self._key(scope, "blocks", digest(card))
+        async with self._async_client.pipeline(transaction=True) as pipe:
+            pipe.zadd(key, {charge_id: at_ms}, nx=True)
+            pipe.zremrangebyscore(key, "-inf", f"({at_ms - MAX_AGE_MS}")
+            pipe.pexpire(key, MAX_AGE_MS)
+            await pipe.execute()
+
+    async def aclose(self) -> None:
+        """Close the event loop's connections (the lifespan's end)."""
+        if self._async_client is not None:
+            await self._async_client.aclose()

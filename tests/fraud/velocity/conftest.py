@@ -2,6 +2,7 @@ from collections.abc import Callable
 
 import pytest
 import redis
+import redis.asyncio
 
 from fraud.velocity import VelocityStore
 from fraud.velocity.memory import MemoryVelocity
@@ -16,4 +17,7 @@ def make_store(request: pytest.FixtureRequest) -> MakeStore:
     if request.param == "memory":
         return lambda **kw: MemoryVelocity(**kw)
     url, prefix = request.getfixturevalue("redis_target")
-    return lambda **kw: RedisVelocity(redis.Redis.from_url(url), prefix, **kw)
+    # With the event loop's client too, as fraud.app opens it (connected on first use).
+    return lambda **kw: RedisVelocity(
+        redis.Redis.from_url(url), prefix, async_client=redis.asyncio.Redis.from_url(url), **kw
+    )

@@ -1,5 +1,7 @@
 """One contract, two stores: in-process and Redis velocity answer alike."""
 
+import asyncio
+
 import redis
 
 from fraud.velocity import Observation
@@ -89,6 +91,30 @@ def test_a_set_keeps_at_most_cap_members(make_store: MakeStore) -> None:
     for i in range(6):
         store.observe(seen(f"ch_{i}", T0 + i))
     assert store.observe(seen("ch_last", T0 + 10))["card_velocity_1h"] == 2
+
+
+def test_the_event_loop_calls_count_as_the_thread_calls(make_store: MakeStore) -> None:
+    """An assessment served over HTTP awaits observe_async and record_block_async; a
+    backtest or an approval calls observe: one set of counters, whichever is called."""
+    store = make_store()
+
+    async def run() -> tuple[dict[str, int], dict[str, int]]:
+        store.observe(seen("ch_1", T0 - 2, ip="ip1"))
+        first = await store.observe_async(seen("ch_2", T0 - 1, ip="ip1"))
+        again = await store.observe_async(seen("ch_2", T0 + 5, 999, ip="ip1"))
+        assert again == first  # a retry on the loop answers as the first, as observe does
+        await store.record_block_async("test:mkt_1", "fp1", "ch_b1", T0 - 1)
+        store.record_block("test:mkt_1", "fp1", "ch_b2", T0 - 1)
+        last = await store.observe_async(seen("ch_3", T0, ip="ip1"))
+        if isinstance(store, RedisVelocity):
+            await store.aclose()
+        return first, last
+
+    first, last = asyncio.run(run())
+    assert (first["card_velocity_1h"], first["ip_velocity_1h"]) == (1, 1)
+    assert (last["card_velocity_1h"], last["card_amount_1h"]) == (2, 200)
+    assert (last["card_blocks_1h"], last["card_blocks_24h"]) == (2, 2)
+    assert store.observe(seen("ch_4", T0 + 1))["card_velocity_1h"] == 3
 
 
 class CountingRedis(redis.Redis):
