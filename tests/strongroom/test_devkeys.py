@@ -49,7 +49,7 @@ def test_the_edge_and_the_vault_share_a_credential_no_api_stack_has(tmp_path: Pa
     assert env["vault"]["VAULT_TRUSTED_PROXIES"] == "127.0.0.1"
     for name in ("api-test", "api-live", "router", "fraud", "card_network"):
         assert credential not in env[name].values(), name
-    vault = VaultSettings(**settings_kwargs(env["vault"], "VAULT_"))
-    edge = EdgeSettings(**settings_kwargs(env["edge"], "EDGE_"))
+    vault = VaultSettings.model_validate(settings_kwargs(env["vault"], "VAULT_"))
+    edge = EdgeSettings.model_validate(settings_kwargs(env["edge"], "EDGE_"))
     assert vault.edge_credential is not None and edge.vault_credential is not None
     assert vault.edge_credential.get_secret_value() == edge.vault_credential.get_secret_value()
