@@ -13,6 +13,7 @@ import sys
 from collections.abc import Callable
 
 import uvloop
+from pydantic import ValidationError
 
 from edge_proxy.app import EdgeServer
 from edge_proxy.config import Settings
@@ -134,7 +135,15 @@ def configure_logging(level: str) -> BufferedStderr:
 
 def main() -> None:
     """Build the settings, set up logging and run the edge until stopped."""
-    settings = Settings()
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        # Fail closed with the names of the bad settings, never their values: one is a
+        # credential (EDGE_VAULT_CREDENTIAL).
+        for error in exc.errors(include_input=False, include_url=False):
+            loc = "_".join(str(part) for part in error["loc"]).upper()
+            print(f"edge: {f'EDGE_{loc}' if loc else 'settings'}: {error['msg']}", file=sys.stderr)
+        sys.exit(2)
     handler = configure_logging(settings.log_level)
     if settings.workers > 1:
         try:

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Self
 from urllib.parse import urlsplit
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from edge_proxy.detect.context import CONTEXT_WORDS, FIELD_NAMES, FIELD_WORDS, OTHER_WORDS, Rules
@@ -46,6 +46,13 @@ class Settings(BaseSettings):
     router_url: str = Field(
         "http://127.0.0.1:8081",
         description="Base URL of the router: every other API request, once filtered.",
+    )
+    vault_credential: SecretStr | None = Field(
+        None,
+        description="Sent to the vault in Strongroom-Edge-Credential on every request the "
+        "edge forwards there (a client's own is dropped): the vault believes the edge's "
+        "X-Forwarded-For only with it (its VAULT_EDGE_CREDENTIAL). 16 or more visible ASCII "
+        "characters. Unset: the vault paces every shopper as the edge's address.",
     )
     router_ca_file: Path | None = Field(
         None,
@@ -241,6 +248,17 @@ class Settings(BaseSettings):
         if parts.query or parts.fragment:
             raise ValueError("must not have a query or fragment")
         return value.rstrip("/")
+
+    @field_validator("vault_credential")
+    @classmethod
+    def _check_credential(cls, value: SecretStr | None) -> SecretStr | None:
+        text = value.get_secret_value() if value is not None else ""
+        if value is not None and not (
+            len(text) >= 16 and text.isascii() and text.isprintable() and not set(" ,") & set(text)
+        ):
+            # Never the value in the message: it is a secret.
+            raise ValueError("must be 16 or more visible ASCII characters, no comma")
+        return value
 
     @model_validator(mode="after")
     def _hosts_are_distinct(self) -> Self:

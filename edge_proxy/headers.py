@@ -19,6 +19,10 @@ HOP_BY_HOP = frozenset(
     }
 )
 
+# What the edge proves itself to the vault with (EDGE_VAULT_CREDENTIAL): sent to the vault
+# alone, never to the router, and a client's own never passes.
+EDGE_CREDENTIAL = b"strongroom-edge-credential"
+
 # Set by the edge alone; a client's own are dropped, not trusted. The edge is the first
 # hop it trusts, so it does not extend a client's X-Forwarded-For.
 _SET_BY_EDGE = frozenset(
@@ -36,6 +40,7 @@ _SET_BY_EDGE = frozenset(
         b"x-forwarded-proto",
         b"x-forwarded-port",
         b"x-real-ip",
+        EDGE_CREDENTIAL,
     }
 )
 
@@ -62,9 +67,14 @@ def _without(headers: Headers, dropped: frozenset[bytes]) -> Headers:
     ]
 
 
-def upstream_headers(request: EdgeRequest, request_id: str) -> Headers:
-    """The request's headers for the upstream, with the edge's own added."""
+def upstream_headers(
+    request: EdgeRequest, request_id: str, credential: bytes | None = None
+) -> Headers:
+    """The request's headers for the upstream, with the edge's own added; `credential` is
+    the edge's for the vault (None for the router)."""
     headers = _without(request.headers, HOP_BY_HOP | _SET_BY_EDGE)
+    if credential:
+        headers.append((EDGE_CREDENTIAL, credential))
     headers.append((b"x-request-id", request_id.encode("ascii")))
     if request.client:
         headers.append((b"x-forwarded-for", request.client.encode("latin-1")))

@@ -107,6 +107,12 @@ class Edge:
         self.max_scans = SCAN_WORKERS + settings.max_inspect_queue
         self.scans = 0
         self.upstreams = {d: upstreams[d] for d in (Destination.VAULT, Destination.ROUTER)}
+        # Sent to the vault alone (edge_proxy/headers.py).
+        credential = settings.vault_credential
+        self.credentials = {
+            Destination.VAULT: credential.get_secret_value().encode() if credential else None,
+            Destination.ROUTER: None,
+        }
         self.chains: dict[Destination, dict[Hook, list[Filter]]] = {}
         self.replace_chain(Destination.VAULT, vault_chain(settings.max_body_bytes, detector))
         self.replace_chain(
@@ -219,7 +225,7 @@ class Edge:
             response = await upstream.send(
                 request.method,
                 target,
-                upstream_headers(request, flow.request_id),
+                upstream_headers(request, flow.request_id, self.credentials[destination]),
                 request.inspected,
             )
         except UpstreamError as error:

@@ -32,6 +32,9 @@ class DevSecrets(BaseModel):
     operator_public_key: str = ""
     # The `strongroom` command's credential for the API stacks' /admin/v1 (empty: off).
     api_admin_credential: str = ""
+    # What the edge proves itself to the vault with (EDGE_VAULT_CREDENTIAL, VAULT_EDGE_
+    # CREDENTIAL); added by load_or_create to secrets made before it was.
+    edge_vault_credential: str = ""
 
 
 def generate() -> DevSecrets:
@@ -58,6 +61,7 @@ def generate() -> DevSecrets:
         operator_signing_key=base64.b64encode(operator.private_bytes_raw()).decode(),
         operator_public_key=base64.b64encode(operator_public).decode(),
         api_admin_credential=token(),
+        edge_vault_credential=token(),
     )
 
 
@@ -80,4 +84,17 @@ def load_or_create(data_dir: Path) -> DevSecrets:
     path = data_dir / "secrets.json"
     if not path.exists():
         write_private(path, generate().model_dump_json(indent=2))
-    return DevSecrets.model_validate(json.loads(read_private(path)))
+    found = DevSecrets.model_validate(json.loads(read_private(path)))
+    if not found.edge_vault_credential:
+        # Made before the edge had a credential: add one, the others kept as they are.
+        found = found.model_copy(update={"edge_vault_credential": secrets.token_urlsafe(32)})
+        replace_private(path, found.model_dump_json(indent=2))
+    return found
+
+
+def replace_private(path: Path, text: str) -> None:
+    """Replace a private file whole (written beside it, mode 0600, then renamed over it)."""
+    new = path.with_name(f".{path.name}.{os.getpid()}.new")
+    new.unlink(missing_ok=True)
+    write_private(new, text)
+    os.replace(new, path)

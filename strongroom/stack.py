@@ -134,9 +134,10 @@ def services(opts: Options, keys: DevSecrets, shop: MarketplaceKeys | None = Non
         "VAULT_KEY_HASH_SECRET": keys.vault_key_hash_secret,
         "VAULT_NETWORK_URL": url(p.network),
         "VAULT_NETWORK_CREDENTIAL": keys.network_credential,
-        # The edge reaches the vault from this host: its X-Forwarded-For is believed. On one
-        # machine any local process shares that address (docs/vault.md, "Pacing").
+        # The edge reaches the vault from this host, which any local process shares: its
+        # X-Forwarded-For is believed only with its credential too (docs/vault.md, "Pacing").
         "VAULT_TRUSTED_PROXIES": h,
+        "VAULT_EDGE_CREDENTIAL": keys.edge_vault_credential,
     }
     if opts.vault_database_url:
         vault_env["VAULT_DATABASE_URL"] = opts.vault_database_url
@@ -204,6 +205,7 @@ def services(opts: Options, keys: DevSecrets, shop: MarketplaceKeys | None = Non
                 "EDGE_HOST": h,
                 "EDGE_PORT": str(p.edge),
                 "EDGE_VAULT_URL": url(p.vault),
+                "EDGE_VAULT_CREDENTIAL": keys.edge_vault_credential,
                 "EDGE_ROUTER_URL": url(p.router),
                 "EDGE_JS_DIR": str(JS_DIR),
                 "EDGE_WORKERS": str(opts.edge_workers),

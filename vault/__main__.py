@@ -36,6 +36,9 @@ def main() -> None:
         access_log=False,  # paths and queries are logged by nothing
         log_config=None,
         server_header=False,
+        # The peer is the socket's address: uvicorn would otherwise take X-Forwarded-For
+        # from any loopback caller. vault/trusted.py alone decides whom to believe.
+        proxy_headers=False,
         ssl_certfile=settings.tls_cert_file,
         ssl_keyfile=settings.tls_key_file,
     )

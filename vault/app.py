@@ -53,7 +53,7 @@ from vault.store import repository
 from vault.store.claims import Claims
 from vault.store.db import make_engine, session_factory
 from vault.store.migrate import upgrade_to_head
-from vault.trusted import TrustedProxies
+from vault.trusted import TrustedEdge
 from vault_audit.archive import AuditArchive, checkpoint_or_log
 from vault_audit.checkpoint import load_or_create_key
 from vault_operator.metrics import State, VaultMetrics
@@ -274,5 +274,8 @@ def create_app(settings: Settings) -> Starlette:
         max_body_size=MAX_BODY_BYTES,
     )
     app.state.metrics = http
-    app.state.trusted_proxies = TrustedProxies(settings.trusted_proxies)
+    edge = settings.edge_credential
+    app.state.trusted_edge = TrustedEdge(
+        settings.trusted_proxies, edge.get_secret_value() if edge else None
+    )
     return app

@@ -24,6 +24,16 @@ def decode_key32(encoded: str) -> bytes:
     return raw
 
 
+def _check_edge_credential(edge: str, stacks: set[str]) -> None:
+    """Each value of edge_credential: 16 or more visible ASCII characters (a header's), and
+    none an API stack's credential (a stack would otherwise name whom the vault paces)."""
+    values = [v.strip() for v in edge.split(",")]
+    if not all(len(v) >= 16 and v.isascii() and v.isprintable() and " " not in v for v in values):
+        raise ValueError("edge_credential: each value 16 or more visible ASCII characters")
+    if stacks & set(values):
+        raise ValueError("edge_credential must differ from test_credential and live_credential")
+
+
 class Settings(FileSettings):
     """Every secret is required and has no default: a vault missing one does not start.
     VAULT_X_FILE sets VAULT_X from a mounted secret file (vault.secret_files)."""
@@ -91,6 +101,13 @@ class Settings(FileSettings):
     trusted_proxies: str = Field(
         default="", description="addresses or networks (CIDR) of the edge, comma-separated"
     )
+    # And only when the request carries the edge's credential (Strongroom-Edge-Credential):
+    # an address is no proof, as every process on the edge's host or subnets shares it.
+    edge_credential: SecretStr | None = Field(
+        default=None,
+        description="what the edge sends (EDGE_VAULT_CREDENTIAL); comma-separated while it is "
+        "rotated; unset: no X-Forwarded-For is believed",
+    )
     guessing_limit: int = Field(
         default=10, ge=1, description="cards with one BIN and last four in guessing_window"
     )
@@ -113,6 +130,12 @@ class Settings(FileSettings):
         # The mode of a charge is read from which credential called: they must not coincide.
         if self.test_credential.get_secret_value() == self.live_credential.get_secret_value():
             raise ValueError("test_credential and live_credential must differ")
+        if self.edge_credential is not None:
+            stacks = {
+                self.test_credential.get_secret_value(),
+                self.live_credential.get_secret_value(),
+            }
+            _check_edge_credential(self.edge_credential.get_secret_value(), stacks)
         if self.key_provider == "transit" and self.transit_token is None:
             raise ValueError("key_provider transit needs transit_token")
         if (self.tls_cert_file is None) != (self.tls_key_file is None):

@@ -1,7 +1,9 @@
-"""Which peers' X-Forwarded-For the vault believes: the edge's addresses or networks."""
+"""Whose X-Forwarded-For the vault believes: the edge's, from its addresses or networks and
+with its credential."""
 
 from __future__ import annotations
 
+import hmac
 import ipaddress
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -31,3 +33,37 @@ class TrustedProxies:
         except ValueError:
             return False  # "-" (no socket address): never believed
         return any(address in network for network in self.networks)
+
+
+# The edge sends VAULT_EDGE_CREDENTIAL in this header on every request it forwards here
+# (and drops a client's own); the vault never logs it.
+EDGE_CREDENTIAL_HEADER = "strongroom-edge-credential"
+
+
+class TrustedEdge:
+    """Who names the client: X-Forwarded-For is believed only from the edge, a peer in
+    VAULT_TRUSTED_PROXIES that also sends one of the values of VAULT_EDGE_CREDENTIAL
+    (comma-separated: a new and an old one while it is rotated) in EDGE_CREDENTIAL_HEADER.
+    Any other caller, the edge's neighbours on its host or subnets included, is paced by
+    its own socket address: a missing or wrong credential is not refused, only not
+    believed. Without a credential configured nothing is believed."""
+
+    def __init__(self, proxies: str, credentials: str | None) -> None:
+        self.proxies = TrustedProxies(proxies)
+        self.credentials = [
+            value.strip().encode() for value in (credentials or "").split(",") if value.strip()
+        ]
+
+    def proves(self, given: str | None) -> bool:
+        if given is None:
+            return False
+        sent = given.strip().encode("latin-1")  # as the server decoded the header's bytes
+        # Constant time, and every value compared: the time says nothing of which matched.
+        matched = [hmac.compare_digest(sent, value) for value in self.credentials]
+        return any(matched)
+
+    def client(self, peer: str, forwarded: str | None, credential: str | None) -> str:
+        """The address to pace: X-Forwarded-For from the edge, else the peer's own."""
+        if forwarded and forwarded.strip() and peer in self.proxies and self.proves(credential):
+            return forwarded.strip()
+        return peer

@@ -411,12 +411,6 @@ def test_post_cards_is_paced_like_tokens(hostile: Stack) -> None:
     assert 429 in codes, codes
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the dev stack's vault believes X-Forwarded-For from 127.0.0.1, the edge's address, "
-    "which every local process shares: one on this machine can name a new address per request "
-    "(VAULT_TRUSTED_PROXIES; tests/vault/routes/test_guessing.py shows an untrusted caller paced)",
-)
 def test_the_vault_port_ignores_a_spoofed_forwarded_for(hostile: Stack) -> None:
     shop = create_marketplace(hostile.opts, hostile.secrets, "hostile vault port")
     vault = f"http://127.0.0.1:{hostile.opts.ports.vault}"

@@ -12,7 +12,7 @@ SKIP = re.compile(r"#\s*checkov:skip=([A-Z0-9_]+)(?::(.*))?")
 ALLOWED = {
     "CKV2_AWS_5": 2,  # security groups attached in modules through for_each
     "CKV2_AWS_20": 1,  # no port-80 listener to redirect
-    "CKV2_AWS_57": 9,  # secrets (and the internal CAs) replaced by documented procedures
+    "CKV2_AWS_57": 10,  # secrets (and the internal CAs) replaced by documented procedures
     "CKV2_AWS_62": 2,  # no event notifications on log buckets
     "CKV2_AWS_76": 1,  # Log4j rules live in the waf module
     "CKV_AWS_18": 1,  # the access-log bucket does not log into itself

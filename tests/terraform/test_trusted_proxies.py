@@ -11,3 +11,25 @@ def test_the_vault_trusts_the_subnets_the_edge_runs_in(pci: Account):
     trusted = calls["vault"]["environment"]["VAULT_TRUSTED_PROXIES"]
     assert "module.network.private_subnet_cidrs" in trusted
     assert calls["edge"]["subnet_ids"] == "${module.network.private_subnet_ids}"
+
+
+def test_the_edge_and_the_vault_get_the_edges_credential_as_secrets(pci: Account):
+    # An address is no proof (any task in those subnets has one): the edge's X-Forwarded-
+    # For is believed only with its credential, a secret of each and never a plain variable.
+    calls = {call.name: call.body for call, _ in pci.calls_of("service")}
+    vault, edge = calls["vault"], calls["edge"]
+    assert vault["secrets"]["VAULT_EDGE_CREDENTIAL"] == (
+        '${aws_secretsmanager_secret.vault["edge-credential"].arn}'
+    )
+    assert edge["secrets"]["EDGE_VAULT_CREDENTIAL"] == (
+        "${aws_secretsmanager_secret.edge_vault_credential.arn}"
+    )
+    assert any("edge-credential" in str(d.locals.get("vault_secrets")) for d in pci.dirs())
+    (secret,) = [
+        b
+        for b in pci.all("resource", "aws_secretsmanager_secret")
+        if b.name == ("edge_vault_credential")
+    ]
+    assert secret.body["name"] == "strongroom/edge/vault-credential"
+    # Terraform never holds its value: the security team puts it (docs/operations.md).
+    assert pci.all("resource", "aws_secretsmanager_secret_version") == []

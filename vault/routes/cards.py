@@ -20,6 +20,7 @@ from vault.errors import VaultError
 from vault.forms import is_form, read_form, typed_card
 from vault.routes.common import parse_object, single_query
 from vault.routes.state import Services, services
+from vault.trusted import EDGE_CREDENTIAL_HEADER, TrustedEdge
 
 
 async def card_fields(request: Request) -> dict[str, Any]:
@@ -37,12 +38,13 @@ async def card_fields(request: Request) -> dict[str, Any]:
 
 def client_address(request: Request) -> str:
     """Whom to pace: the edge sets X-Forwarded-For to the one address it accepted the
-    connection from (a client's own is dropped), and only the edge is believed; any other
-    caller is paced by its socket's address, whatever header it sends."""
+    connection from (a client's own is dropped), and only the edge is believed, by its
+    address and its credential (vault/trusted.py); any other caller is paced by its
+    socket's address, whatever headers it sends."""
     peer = (request.client or ("-",))[0]
-    trusted = request.app.state.trusted_proxies
-    forwarded = request.headers.get("x-forwarded-for")
-    return forwarded.strip() if forwarded and peer in trusted else peer
+    edge: TrustedEdge = request.app.state.trusted_edge
+    headers = request.headers
+    return edge.client(peer, headers.get("x-forwarded-for"), headers.get(EDGE_CREDENTIAL_HEADER))
 
 
 def tokenise(vault: Services, header: str | None, fields: dict[str, Any], client: str) -> Card:

@@ -59,6 +59,20 @@ resource "aws_secretsmanager_secret" "edge_tls" {
   }
 }
 
+# The edge's credential to the vault: its X-Forwarded-For is believed only with it. Its
+# own secret, apart from the vault's edge-credential, so that the vault can take a new and
+# an old value while it is rotated (docs/operations.md, "Rotation").
+resource "aws_secretsmanager_secret" "edge_vault_credential" {
+  #checkov:skip=CKV2_AWS_57:rotated with the vault's edge-credential by the procedure in docs/operations.md, which a Lambda cannot run
+  provider   = aws.pci
+  name       = "strongroom/edge/vault-credential"
+  kms_key_id = module.data_key.arn
+
+  tags = {
+    "pci-dss" = "8.3.2"
+  }
+}
+
 module "edge" {
   source             = "../../modules/service"
   providers          = { aws = aws.pci }
@@ -100,5 +114,8 @@ module "edge" {
     # its certificate here too (docs/operations.md, "TLS").
     EDGE_VAULT_CA_PEM  = aws_secretsmanager_secret.internal_ca.arn
     EDGE_ROUTER_CA_PEM = aws_secretsmanager_secret.internal_ca.arn
+    # What the edge proves itself to the vault with (docs/operations.md, "Who the vault
+    # believes"): the vault's edge-credential holds the same value.
+    EDGE_VAULT_CREDENTIAL = aws_secretsmanager_secret.edge_vault_credential.arn
   }
 }

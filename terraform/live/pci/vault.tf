@@ -5,7 +5,7 @@
 locals {
   vault_secrets = toset([
     "database-url", "test-credential", "live-credential", "fingerprint-key", "key-hash-secret",
-    "network-credential", "transit-token", "tls",
+    "network-credential", "transit-token", "tls", "edge-credential",
   ])
 }
 
@@ -155,7 +155,8 @@ module "vault" {
     VAULT_TLS_CERT_FILE = "/tmp/secrets/tls.crt"
     VAULT_TLS_KEY_FILE  = "/tmp/secrets/tls.key"
     # The edge's tasks take any address of its subnets: X-Forwarded-For is believed from
-    # there only, for the pacing of tokenisation (docs/vault.md, "Pacing").
+    # there only, and only with the edge's credential (VAULT_EDGE_CREDENTIAL), for the
+    # pacing of tokenisation (docs/vault.md, "Pacing").
     VAULT_TRUSTED_PROXIES = join(",", module.network.private_subnet_cidrs)
   }
   secrets = {
@@ -166,6 +167,7 @@ module "vault" {
     VAULT_KEY_HASH_SECRET    = aws_secretsmanager_secret.vault["key-hash-secret"].arn
     VAULT_NETWORK_CREDENTIAL = aws_secretsmanager_secret.vault["network-credential"].arn
     VAULT_TRANSIT_TOKEN      = aws_secretsmanager_secret.vault["transit-token"].arn
+    VAULT_EDGE_CREDENTIAL    = aws_secretsmanager_secret.vault["edge-credential"].arn
     VAULT_TLS_CERT_PEM       = "${aws_secretsmanager_secret.vault["tls"].arn}:cert::"
     VAULT_TLS_KEY_PEM        = "${aws_secretsmanager_secret.vault["tls"].arn}:key::"
   }

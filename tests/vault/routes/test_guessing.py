@@ -4,7 +4,9 @@ tokenising guesses is paced and refused (docs/vault.md, "Fingerprints")."""
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -33,8 +35,21 @@ def body(number: str, cvc: str = "123") -> dict[str, Any]:
     return {"number": number, "exp_month": 12, "exp_year": NEXT_YEAR, "cvc": cvc}
 
 
-def post(client: TestClient, key: str, number: str, ip: str = "198.51.100.7") -> httpx.Response:
+# What the edge proves itself with (VAULT_EDGE_CREDENTIAL); made up for these tests.
+EDGE_CREDENTIAL = "edge-credential-for-the-guessing-tests"
+
+
+def post(
+    client: TestClient,
+    key: str,
+    number: str,
+    ip: str = "198.51.100.7",
+    credential: str | None = EDGE_CREDENTIAL,
+) -> httpx.Response:
+    """A tokenisation as the edge forwards it: the client's address and the edge's credential."""
     headers = {"Authorization": f"Bearer {KEYS[key]}", "X-Forwarded-For": ip}
+    if credential is not None:
+        headers["Strongroom-Edge-Credential"] = credential
     response: httpx.Response = client.post("/v1/cards", json=body(number), headers=headers)
     return response
 
@@ -51,6 +66,7 @@ def paced(
             "tokenise_per_client_minute": 30,
             "tokenise_per_key_minute": 600,
             "trusted_proxies": "testclient",  # the test client stands for the edge
+            "edge_credential": EDGE_CREDENTIAL,
         }
         settings = settings_factory(database_url=sqlite_url, **{**defaults, **overrides})
         LEAKS.roots.add(settings.data_dir.parent)
@@ -164,10 +180,14 @@ def test_each_client_address_and_each_key_is_paced(paced) -> None:
     assert post(client, "sk_test", "4242424242424242", ip="198.51.100.10").status_code == 201
 
 
-def shoppers_tokenise(client: TestClient) -> list[int]:
-    """Five Visa test cards, each from a shopper address of its own, as the edge names them."""
+def shoppers_tokenise(client: TestClient, credential: str | None = EDGE_CREDENTIAL) -> list[int]:
+    """Five Visa test cards, each from a shopper address of its own, as the edge names them
+    (with `credential` as the edge's)."""
     visas = [n for n in TEST_CARDS if n.startswith("4")][:5]
-    return [post(client, "sk_test", n, ip=f"10.9.{i}.1").status_code for i, n in enumerate(visas)]
+    return [
+        post(client, "sk_test", n, ip=f"10.9.{i}.1", credential=credential).status_code
+        for i, n in enumerate(visas)
+    ]
 
 
 def test_a_caller_the_vault_does_not_trust_is_paced_by_its_own_address(paced) -> None:
@@ -178,3 +198,50 @@ def test_a_caller_the_vault_does_not_trust_is_paced_by_its_own_address(paced) ->
 def test_the_edge_naming_the_client_gives_each_shopper_a_pace_of_their_own(paced) -> None:
     client = paced(tokenise_per_client_minute=3)
     assert shoppers_tokenise(client) == [201] * 5
+
+
+@pytest.mark.parametrize(
+    "credential",
+    [None, "", "not-the-edge-credential-at-all", EDGE_CREDENTIAL[:-1], EDGE_CREDENTIAL + "x"],
+    ids=["none", "empty", "wrong", "a-prefix", "longer"],
+)
+def test_a_trusted_peer_without_the_edges_credential_is_paced_by_its_own_address(
+    paced, credential: str | None
+) -> None:
+    # Any process on the edge's host or subnets has its address: only the credential tells
+    # the edge from them. Not refused: paced as the peer it is.
+    client = paced(tokenise_per_client_minute=3)
+    assert shoppers_tokenise(client, credential) == [201, 201, 201, 429, 429]
+
+
+def test_the_edges_credential_from_an_untrusted_peer_is_not_believed(paced) -> None:
+    client = paced(tokenise_per_client_minute=3, trusted_proxies="192.0.2.1")
+    assert shoppers_tokenise(client, EDGE_CREDENTIAL) == [201, 201, 201, 429, 429]
+
+
+def test_without_an_edge_credential_configured_no_forwarded_address_is_believed(paced) -> None:
+    client = paced(tokenise_per_client_minute=3, edge_credential=None)
+    assert shoppers_tokenise(client, EDGE_CREDENTIAL) == [201, 201, 201, 429, 429]
+
+
+def test_either_credential_is_believed_while_the_edges_is_rotated(paced) -> None:
+    new = "the-new-edge-credential-after-rotation"
+    client = paced(tokenise_per_client_minute=3, edge_credential=f"{new},{EDGE_CREDENTIAL}")
+    assert shoppers_tokenise(client, new) == [201] * 5
+    assert shoppers_tokenise(client, EDGE_CREDENTIAL) == [201] * 5
+
+
+def test_the_edges_credential_is_in_no_log_line_nor_file(paced, caplog, tmp_path: Path) -> None:
+    caplog.set_level(logging.DEBUG)
+    wrong = "a-wrong-credential-someone-tried"
+    client = paced(tokenise_per_client_minute=3)
+    assert shoppers_tokenise(client) == [201] * 5
+    assert shoppers_tokenise(client, wrong) == [201, 201, 201, 429, 429]
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert "request" in logged  # the vault's request lines were captured
+    assert EDGE_CREDENTIAL not in logged and wrong not in logged
+    files = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert any(p.name == "test.db" for p in files)  # the database; the audit log beside it
+    for path in files:
+        data = path.read_bytes()
+        assert EDGE_CREDENTIAL.encode() not in data and wrong.encode() not in data, path
