@@ -11,11 +11,9 @@ operator can also open a scope's breaker: its live charges stop at once.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import cast
 
-from sqlalchemy import Connection, Executable, Table, bindparam, case, func, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import Connection, Table, bindparam, func, insert, select, text, update
 
 from vault.domain.states import Tripped
 from vault.errors import VaultError
@@ -88,25 +86,15 @@ _COUNT = (
 )
 
 
-def _counting(dialect_insert: Any) -> Executable:
-    """Add a charge to this second's slot of both scopes' rings (a slot a minute old anew)."""
-    slot: dict[str, Any] = {
-        "slot": bindparam("slot"),
-        "second": bindparam("now"),
-        "amount": bindparam("amount"),
-    }
-    ring = dialect_insert(_ring).values(
-        [{"scope": GLOBAL, **slot}, {"scope": bindparam("marketplace"), **slot}]
-    )
-    this_second = _ring.c.second == ring.excluded.second
-    added = case((this_second, _ring.c.amount + ring.excluded.amount), else_=ring.excluded.amount)
-    return ring.on_conflict_do_update(  # type: ignore[no-any-return]
-        index_elements=[_ring.c.scope, _ring.c.slot],
-        set_={"second": ring.excluded.second, "amount": added},
-    )
-
-
-_RING = {"sqlite": _counting(sqlite_insert), "postgresql": _counting(postgresql_insert)}
+# This second's slot of both scopes' rings: added to, or begun anew if it is a minute old.
+# The same SQL on SQLite and PostgreSQL.
+_RING = text(
+    "INSERT INTO spend_buckets (scope, slot, second, amount)"
+    " VALUES ('*', :slot, :now, :amount), (:marketplace, :slot, :now, :amount)"
+    " ON CONFLICT (scope, slot) DO UPDATE SET second = excluded.second, amount = CASE"
+    " WHEN spend_buckets.second = excluded.second THEN spend_buckets.amount + excluded.amount"
+    " ELSE excluded.amount END"
+)
 
 
 def reserve(
@@ -150,7 +138,7 @@ def reserve(
             conn.execute(_TRIP, {"s": row.scope, "cap": tripped})
             return limit_reached()
     counted = {"marketplace": marketplace, "amount": amount, "now": now, "slot": now % 60}
-    conn.execute(_RING[conn.dialect.name], counted)
+    conn.execute(_RING, counted)
     conn.execute(_COUNT, counted)
     return None
 
