@@ -176,7 +176,7 @@ class AuditLog:
         ids = [row.id for row in owed]
 
         def settle(conn: Connection) -> None:
-            conn.execute(delete(OwedAuditEntry).where(OwedAuditEntry.id.in_(ids)))
+            conn.execute(_SETTLE, {"ids": ids})
 
         return [(r.actor, r.action, r.token, r.outcome) for r in owed], settle
 
@@ -305,6 +305,7 @@ def _owing(n: int) -> TextClause:
 
 _OWED_BATCH = 500
 _OWED = select(OwedAuditEntry).order_by(OwedAuditEntry.id).limit(_OWED_BATCH)
+_SETTLE = delete(OwedAuditEntry).where(OwedAuditEntry.id.in_(bindparam("ids", expanding=True)))
 
 
 def _has_owed(engine: Engine) -> bool:
