@@ -297,8 +297,7 @@ _AS = ("actor", "action", "token", "outcome")
 
 @functools.cache
 def _owing(n: int) -> TextClause:
-    """The INSERT of `n` owed entries, compiled once: SQLAlchemy caches no multi-row VALUES
-    built of a table, so that one was compiled anew for every charge recorded."""
+    """The INSERT of `n` owed entries, compiled once (a multi-row VALUES of a table never is)."""
     rows = ", ".join(f"(:actor{i}, :action{i}, :token{i}, :outcome{i})" for i in range(n))
     return text(f"INSERT INTO audit_owed (actor, action, token, outcome) VALUES {rows}")  # noqa: S608
 

@@ -86,8 +86,7 @@ _COUNT = (
 )
 
 
-# This second's slot of both scopes' rings: added to, or begun anew if it is a minute old.
-# The same SQL on SQLite and PostgreSQL.
+# This second's slot of both scopes' rings, added to or begun anew; SQLite's SQL and PostgreSQL's.
 _RING = text(
     "INSERT INTO spend_buckets (scope, slot, second, amount)"
     " VALUES ('*', :slot, :now, :amount), (:marketplace, :slot, :now, :amount)"
