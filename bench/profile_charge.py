@@ -45,7 +45,19 @@ def _spied_popen(out: Path) -> Any:
             started[name] += 1  # the API twice: test first, then live
             target = out / f"{name}.{started[name]}.txt"
             # --gil: only the thread holding the GIL, so time blocked on I/O is not counted.
-            args = [PY_SPY, "record", "--gil", "-r", "250", "-f", "raw", "-o", str(target), "--", *args]
+            args = [
+                PY_SPY,
+                "record",
+                "--gil",
+                "-r",
+                "250",
+                "-f",
+                "raw",
+                "-o",
+                str(target),
+                "--",
+                *args,
+            ]
         return real(args, **kwargs)
 
     return popen
