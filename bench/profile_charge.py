@@ -44,8 +44,10 @@ def _spied_popen(out: Path) -> Any:
             name = args[2]
             started[name] += 1  # the API twice: test first, then live
             target = out / f"{name}.{started[name]}.txt"
-            # --gil: only the thread holding the GIL, so time blocked on I/O is not counted.
-            args = [PY_SPY, "record", "--gil", "-f", "raw", "-o", str(target), "--", *args]
+            # --gil: only the thread holding the GIL, so time blocked on I/O is not counted;
+            # 250 samples a second (at py-spy's 100 a run gave the vault a few hundred).
+            spy = ["record", "--gil", "-r", "250", "-f", "raw", "-o", str(target), "--"]
+            args = [PY_SPY, *spy, *args]
         return real(args, **kwargs)
 
     return popen

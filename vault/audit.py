@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import fcntl
+import functools
 import json
 import logging
 import os
@@ -23,7 +24,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, Engine, TextClause, bindparam, delete, select, text, update
 
 from vault.audit_chain import (
     GENESIS,
@@ -140,9 +141,9 @@ class AuditLog:
         _refuse_card_numbers(entries)
         if not entries:
             return
-        rows = [{"actor": a, "action": b, "token": t, "outcome": o} for a, b, t, o in entries]
         # One INSERT of all the rows (an executemany would be a PostgreSQL pipeline each time).
-        conn.execute(insert(OwedAuditEntry).values(rows))
+        values = {f"{k}{i}": v for i, e in enumerate(entries) for k, v in zip(_AS, e, strict=True)}
+        conn.execute(_owing(len(entries)), values)
         self._owing = True
 
     def catch_up(self) -> bool:
@@ -175,7 +176,7 @@ class AuditLog:
         ids = [row.id for row in owed]
 
         def settle(conn: Connection) -> None:
-            conn.execute(delete(OwedAuditEntry).where(OwedAuditEntry.id.in_(ids)))
+            conn.execute(_SETTLE, {"ids": ids})
 
         return [(r.actor, r.action, r.token, r.outcome) for r in owed], settle
 
@@ -291,8 +292,19 @@ def _refuse_card_numbers(entries: Sequence[Entry]) -> None:
             raise ValueError("refusing to write a card number into the audit log")
 
 
+_AS = ("actor", "action", "token", "outcome")
+
+
+@functools.cache
+def _owing(n: int) -> TextClause:
+    """The INSERT of `n` owed entries, compiled once (a multi-row VALUES of a table never is)."""
+    rows = ", ".join(f"(:actor{i}, :action{i}, :token{i}, :outcome{i})" for i in range(n))
+    return text(f"INSERT INTO audit_owed (actor, action, token, outcome) VALUES {rows}")  # noqa: S608
+
+
 _OWED_BATCH = 500
 _OWED = select(OwedAuditEntry).order_by(OwedAuditEntry.id).limit(_OWED_BATCH)
+_SETTLE = delete(OwedAuditEntry).where(OwedAuditEntry.id.in_(bindparam("ids", expanding=True)))
 
 
 def _has_owed(engine: Engine) -> bool:

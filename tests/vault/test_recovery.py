@@ -35,7 +35,10 @@ from tests.vault.conftest import (
     Harness,
 )
 from vault.app import create_app
+from vault.audit import read_anchors
+from vault.audit_chain import verify_chain
 from vault.config import Settings
+from vault.store.db import make_engine
 
 
 @pytest.fixture
@@ -170,6 +173,31 @@ def test_a_charge_the_network_authorised_before_the_vault_died_is_recorded_once(
         assert (replay["status"], replay["authorization_code"]) == state_of(state)
     finally:
         vault.stop()
+
+
+def test_a_vault_killed_between_the_attempt_entry_and_its_claim_charges_once_on_retry(
+    prepared: tuple[Settings, dict[str, Any]], simulator: tuple[str, Path], tmp_path: Path
+) -> None:
+    """The claim is the attempt entry's own work, committed after the entry's fsync: killed
+    in between, the log keeps the attempt, nothing is claimed, and the retry charges once."""
+    settings, body = prepared
+    vault = crashed(settings, "audit_requested", tmp_path, [("/internal/v1/charges", body)])
+    try:
+        assert not simulator[1].exists()  # the network was never asked
+        assert charge_entries(settings) == ["attempt"]
+        assert vault.post("/internal/v1/charges", body).json()["status"] == "succeeded"
+        assert len(executed(simulator[1], "authorization", "ch_crash")) == 1
+        assert eventually(lambda: charge_entries(settings)[2:]) == ["succeeded"]
+        engine = make_engine(settings.db_url)
+        verify_chain(settings.audit_path, read_anchors(engine))
+        engine.dispose()
+    finally:
+        vault.stop()
+
+
+def charge_entries(settings: Settings) -> list[str]:
+    entries = [json.loads(line) for line in settings.audit_path.read_text().splitlines()]
+    return [e["outcome"] for e in entries if e["action"] == "charge"]
 
 
 def test_a_sale_the_network_made_before_the_vault_died_is_recorded_captured_once(

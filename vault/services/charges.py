@@ -1,8 +1,9 @@
 """Executing a charge: clearance, once-only claim, authorisation, CVC destruction, audit.
 
 Recovery points (vault.crashpoints), each phase one transaction or one message:
-clearance_checked → audit_requested (the attempt entry) → claimed (the charge row,
-`processing`, under this process's lease: the network not asked yet) → network_answered →
+clearance_checked → audit_requested (the attempt entry, on disk; its group commit's
+transaction then claims the charge) → claimed (the charge row, `processing`, under this
+process's lease: the network not asked yet) → network_answered →
 recorded (outcome, CVC destruction and owed audit entries in one transaction). A charge
 left between claimed and recorded is finished by the completer from its row, asking the
 network again under the charge id (vault.store.claims).
@@ -19,7 +20,7 @@ import time
 from dataclasses import astuple
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -143,29 +144,32 @@ class ChargeService:
         except VaultError:
             self._audit.append(actor, "charge", record.token, "refused:record_integrity")
             raise
-        # Audited before anything can move money: no audit entry, no charge (fail closed).
         crash_at("vault", "audit_requested", "before")
-        self._audit.append(actor, "charge", record.token, "attempt")
-        crash_at("vault", "audit_requested", "after")
-        refusal = None
-        crash_at("vault", "claimed", "before")
+        refusal: VaultError | None = None
+
+        def claim(conn: Connection) -> None:
+            nonlocal refusal  # run again, alone, if another job of its round failed
+            crash_at("vault", "audit_requested", "after")  # audited, not claimed
+            crash_at("vault", "claimed", "before")
+            refusal = None
+            if livemode:  # test charges move no money: no caps, no breaker
+                now = int(time.time())
+                refusal = limits.reserve(conn, self._caps, request.marketplace, request.amount, now)
+            if refusal is None:
+                claimed = self._claim(expected, record.token, cleared.held, request.capture)
+                repository.claim_charge(conn, claimed)
+
         try:
-            with self._engine.begin() as conn:
-                if livemode:  # test charges move no money: no caps, no breaker
-                    now = int(time.time())
-                    refusal = limits.reserve(
-                        conn, self._caps, expected.marketplace, expected.amount, now
-                    )
-                if refusal is None:
-                    claim = self._claim(expected, record.token, cleared.held, request.capture)
-                    repository.claim_charge(conn, claim)
+            # Audited before anything can move money: no audit entry, no charge (fail closed).
+            # The claim is the entry's own work, in the transaction that moves the log's anchor.
+            self._audit.submit([(actor, "charge", record.token, "attempt")], claim).result()
         except IntegrityError:
             # Another request claimed this charge id first: it executes, this one does not.
             with self._reads.connect() as conn:
-                claimed = repository.find_charge(conn, request.charge_id)
-            if claimed is None:
+                existing = repository.find_charge(conn, request.charge_id)
+            if existing is None:
                 raise
-            return self._repeat(actor, claimed, expected)
+            return self._repeat(actor, existing, expected)
         if refusal is not None:
             self._audit.append(actor, "charge", record.token, f"refused:{refusal.code}")
             raise refusal
@@ -253,9 +257,6 @@ class ChargeService:
             "currency": expected.currency,
             "status": "processing",
             "created_at": int(time.time()),
-            "completed_at": None,
-            "failure_code": None,
-            "authorization_code": None,
             "claimed_by": self._claims.owner,
             "lease_until": self._claims.until(),
             "held_for_review": held,

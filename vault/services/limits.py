@@ -13,11 +13,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import cast
 
-from sqlalchemy import Connection, Table, bindparam, case, func, insert, select, update
+from sqlalchemy import Connection, Table, bindparam, func, insert, select, text, update
 
 from vault.domain.states import Tripped
 from vault.errors import VaultError
-from vault.store.models import ChargeRecord, SpendControl
+from vault.store.models import SpendBucket, SpendControl
 
 GLOBAL = "*"
 
@@ -54,9 +54,15 @@ def over_cap() -> VaultError:
 
 # Built once, as every statement of the charge path: a reused statement is compiled once.
 _controls = cast(Table, SpendControl.__table__)
-_charges = cast(Table, ChargeRecord.__table__)
+_ring = cast(Table, SpendBucket.__table__)
 _LOCK = (
     update(_controls).where(_controls.c.scope == GLOBAL).values(total_spent=_controls.c.total_spent)
+)
+# A scope's live volume in the last minute: the sum of at most 60 slots of its ring.
+_minute = (
+    select(func.coalesce(func.sum(_ring.c.amount), 0))
+    .where(_ring.c.scope == _controls.c.scope, _ring.c.second > bindparam("since"))
+    .scalar_subquery()
 )
 _SCOPES = select(
     _controls.c.scope,
@@ -65,18 +71,11 @@ _SCOPES = select(
     _controls.c.minute_cap,
     _controls.c.total_cap,
     _controls.c.total_spent,
+    _minute.label("minute_spent"),
 ).where(_controls.c.scope.in_([GLOBAL, bindparam("marketplace")]))
 _NEW_SCOPE = insert(_controls).values(
     scope=bindparam("new_scope"), breaker_open=False, total_spent=0
 )
-# The last minute's live volume, all marketplaces and this one, in one scan of the index.
-_RECENT = select(
-    func.coalesce(func.sum(_charges.c.amount), 0),
-    func.coalesce(
-        func.sum(case((_charges.c.marketplace_id == bindparam("marketplace"), _charges.c.amount))),
-        0,
-    ),
-).where(_charges.c.livemode.is_(True), _charges.c.created_at > bindparam("since"))
 _TRIP = (
     update(_controls).where(_controls.c.scope == bindparam("s")).values(tripped=bindparam("cap"))
 )
@@ -84,6 +83,16 @@ _COUNT = (
     update(_controls)
     .where(_controls.c.scope.in_([GLOBAL, bindparam("marketplace")]))
     .values(total_spent=_controls.c.total_spent + bindparam("amount"))
+)
+
+
+# This second's slot of both scopes' rings, added to or begun anew; SQLite's SQL and PostgreSQL's.
+_RING = text(
+    "INSERT INTO spend_buckets (scope, slot, second, amount)"
+    " VALUES ('*', :slot, :now, :amount), (:marketplace, :slot, :now, :amount)"
+    " ON CONFLICT (scope, slot) DO UPDATE SET second = excluded.second, amount = CASE"
+    " WHEN spend_buckets.second = excluded.second THEN spend_buckets.amount + excluded.amount"
+    " ELSE excluded.amount END"
 )
 
 
@@ -95,13 +104,15 @@ def reserve(
     A refusal that trips a cap is written by the same transaction, so the caller commits
     in both cases. The global row is locked first (an UPDATE, on SQLite and PostgreSQL
     alike): live charges are counted one at a time, so none slips past a cap in a race.
+    A count is never taken back: a charge the network declines still counts.
     """
     conn.execute(_LOCK)
-    rows = {row.scope: row for row in conn.execute(_SCOPES, {"marketplace": marketplace})}
+    scopes = {"marketplace": marketplace, "since": now - 60}
+    rows = {row.scope: row for row in conn.execute(_SCOPES, scopes)}
     if marketplace not in rows:
         # Made under the global lock: no other charge makes it meanwhile.
         conn.execute(_NEW_SCOPE, {"new_scope": marketplace})
-        rows = {row.scope: row for row in conn.execute(_SCOPES, {"marketplace": marketplace})}
+        rows = {row.scope: row for row in conn.execute(_SCOPES, scopes)}
     if any(row.breaker_open for row in rows.values()):
         return breaker_open()
     if any(row.tripped for row in rows.values()):
@@ -116,18 +127,18 @@ def reserve(
         if amount > min(_cap(row.minute_cap, minute_cap), _cap(row.total_cap, total_cap)):
             # No window could ever pass it: refused alone, before it counts or trips a cap.
             return over_cap()
-    everyone, own = conn.execute(_RECENT, {"marketplace": marketplace, "since": now - 60}).one()
-    recent = {marketplace: own or 0, GLOBAL: everyone or 0}
     for row, minute_cap, total_cap in scoped:
         tripped: Tripped | None = None
-        if recent[row.scope] + amount > _cap(row.minute_cap, minute_cap):
+        if row.minute_spent + amount > _cap(row.minute_cap, minute_cap):
             tripped = "minute"
         elif row.total_spent + amount > _cap(row.total_cap, total_cap):
             tripped = "total"
         if tripped is not None:
             conn.execute(_TRIP, {"s": row.scope, "cap": tripped})
             return limit_reached()
-    conn.execute(_COUNT, {"marketplace": marketplace, "amount": amount})
+    counted = {"marketplace": marketplace, "amount": amount, "now": now, "slot": now % 60}
+    conn.execute(_RING, counted)
+    conn.execute(_COUNT, counted)
     return None
 
 

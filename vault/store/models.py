@@ -145,6 +145,17 @@ class SpendControl(Base):
     total_spent: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
+class SpendBucket(Base):
+    """A scope's live volume in one second, in the slot `second % 60` (a ring of a minute)."""
+
+    __tablename__ = "spend_buckets"
+
+    scope: Mapped[Id] = mapped_column(primary_key=True)
+    slot: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    second: Mapped[UnixTime]
+    amount: Mapped[int] = mapped_column(BigInteger)
+
+
 class OperatorCommand(Base):
     """A signed operator command that was executed; its nonce as key: none runs twice."""
 
@@ -199,7 +210,7 @@ class OwedAuditEntry(Base):
 
 
 # Rewrap finds records under old key versions; the CVC sweep, CVCs past their time; the
-# spend limits, the last minute's live charges.
+# spend cap metrics (vault_operator), the last minute's live charges.
 Index("ix_cards_key_version", CardRecord.key_version)
 Index(
     "ix_cards_cvc_kept",

@@ -185,6 +185,17 @@ def test_a_cap_once_passed_refuses_until_the_operator_raises_it(vault, network) 
     assert "refused:spend_limit_reached" in outcomes and "total:2500:*" in outcomes
 
 
+def test_a_declined_live_charge_still_counts_against_the_caps(vault, network) -> None:
+    tokens = [vault.token(vault.number("4"), key="pk_live") for _ in range(2)]
+    vault.command("set_limit", scope=vault.marketplace, window="minute", amount=1500)
+    network.reply = {"approved": False, "code": "card_declined"}
+    assert vault.charge(tokens[0], "ch_1", live=True).json()["status"] == "failed"
+    network.reset()
+    refused = vault.charge(tokens[1], "ch_2", live=True)  # 1,000 declined + 1,000 > 1,500
+    assert refused.json()["error"]["code"] == "spend_limit_reached"
+    assert len(network.received) == 0
+
+
 def test_concurrent_live_charges_never_pass_a_cap_together(vault, network) -> None:
     tokens = [vault.token(vault.number("4"), key="pk_live") for _ in range(8)]
     vault.command("set_limit", scope="*", window="minute", amount=3000)

@@ -140,3 +140,20 @@ def test_a_tripped_cap_refuses_even_a_charge_that_would_fit(engine) -> None:
         refusal = limits.reserve(conn, caps, "mkt_a", 10, int(time.time()))
     assert isinstance(refusal, VaultError) and refusal.code == "spend_limit_reached"
     assert _spent(engine)["mkt_a"] == (1_000, "minute")
+
+
+def test_a_charge_leaves_the_minute_window_a_minute_on_and_its_slot_is_reused(engine) -> None:
+    caps = limits.Caps(
+        marketplace_minute=1_500, marketplace_total=WIDE, global_minute=WIDE, global_total=WIDE
+    )
+    start = 1_800_000_000
+
+    def admitted(seconds_on: int, amount: int) -> bool:
+        with engine.begin() as conn:
+            return limits.reserve(conn, caps, "mkt_a", amount, start + seconds_on) is None
+
+    assert admitted(0, 1_000)
+    assert admitted(60, 1_000)  # the first is a minute old: out of the window
+    assert admitted(61, 500)  # the slot of both holds the second alone: 1_500 fits
+    assert not admitted(62, 1)
+    assert _spent(engine)["mkt_a"] == (2_500, "minute")

@@ -30,7 +30,7 @@ def test_upgrading_twice_is_harmless(database_url: str) -> None:
         upgrade_to_head(engine)
         upgrade_to_head(engine)
         with engine.connect() as conn:
-            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0007"
+            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0008"
         assert {"cards", "charges", "merchant_keys"} <= set(inspect(engine).get_table_names())
     finally:
         engine.dispose()
