@@ -185,7 +185,7 @@ async def run(
     vault.env["VAULT_TOKENISE_PER_CLIENT_MINUTE"] = str(checkout.UNPACED)
     vault.env["VAULT_TOKENISE_PER_KEY_MINUTE"] = str(checkout.UNPACED)
     api = f"http://{opts.host}:{opts.ports.api_live}"
-    rows = []
+    rows: list[tuple[str, Any, float, float | None]] = []
     with Supervisor(stack, opts.host, data_dir / "logs") as supervisor:
         supervisor.start()
         keys = create_marketplace(opts, secrets_, "bench")  # registered with the running vault
