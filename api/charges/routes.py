@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
@@ -24,6 +23,7 @@ from api.web.listing import (
 )
 from api.web.request import caller, expansions, path_id, read_body
 from api.web.state import services
+from api.web.threads import in_thread
 
 # `card` is Strongroom's older name of `source`.
 EXPANDABLE = {"source", "card", "customer", "refunds"}
@@ -60,7 +60,7 @@ async def retrieve_charge(request: Request) -> JSONResponse:
         charge = ctx.charges.retrieve(who.marketplace_id, charge_id).shown()
         return ctx.charges.reads.expand(who.marketplace_id, charge, wanted)
 
-    return JSONResponse(await run_in_threadpool(load))
+    return JSONResponse(await in_thread(load))
 
 
 async def list_charges(request: Request) -> JSONResponse:
@@ -76,7 +76,7 @@ async def list_charges(request: Request) -> JSONResponse:
         data, more = ctx.charges.reads.page(who.marketplace_id, page, customer, status, wanted)
         return listing(request, data, more)
 
-    return JSONResponse(await run_in_threadpool(load))
+    return JSONResponse(await in_thread(load))
 
 
 async def update_charge(request: Request) -> JSONResponse:

@@ -7,13 +7,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from api import idempotency
 from api.keys import Caller
 from api.web.state import services
+from api.web.threads import in_thread
 from api.webhooks.deliveries import QUEUED
 from servicekit import ServiceError, error_body
 
@@ -73,7 +73,7 @@ async def respond_seeded(
     queued = QUEUED.count
     if key is None:
         try:
-            body = await run_in_threadpool(run, None)
+            body = await in_thread(run, None)
         finally:
             _wake(request, queued)  # a declined charge has its events too
         return JSONResponse(body, status_code=status)
@@ -98,7 +98,7 @@ async def respond_seeded(
         idempotency.finish(sessions, begun, stored)
         return stored, {}, True
 
-    stored, headers, ran = await run_in_threadpool(keyed)
+    stored, headers, ran = await in_thread(keyed)
     if ran:
         _wake(request, queued)
     return JSONResponse(stored.body, status_code=stored.status, headers=headers)
