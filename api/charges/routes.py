@@ -8,6 +8,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from api import idempotency
 from api.card_errors import refused
 from api.charges.reads import STATUSES
 from api.contracts import ChargeCapture, ChargeCreate, ChargeUpdate
@@ -40,7 +41,11 @@ async def create_charge(request: Request) -> JSONResponse:
         if seed is None:
             charge = ctx.charges.create(who.marketplace_id, body, None).shown()
         else:
-            created = ctx.charges.create(who.marketplace_id, body, seed.value, seed.first_use)
+            carried = None if wanted else seed.carried  # expanded: read after it is recorded
+            if carried is not None:
+                carried.answer = answer
+            with idempotency.carrying(carried):  # the key is finished with the outcome
+                created = ctx.charges.create(who.marketplace_id, body, seed.value, seed.first_use)
             charge = created.shown()
         declined = refused(charge)
         if declined is not None:
@@ -48,6 +53,15 @@ async def create_charge(request: Request) -> JSONResponse:
         return ctx.charges.reads.expand(who.marketplace_id, charge, wanted)
 
     return await respond_seeded(request, who, raw, run, status=201)
+
+
+def answer(charge: dict[str, Any]) -> idempotency.Stored:
+    """What create_charge answers for a charge recorded as `charge` (its JSON), nothing
+    expanded: kept under the request's key with the outcome itself."""
+    declined = refused(charge)
+    if declined is not None:
+        return idempotency.Stored(declined.status_code, declined.body())
+    return idempotency.Stored(201, charge)
 
 
 async def retrieve_charge(request: Request) -> JSONResponse:

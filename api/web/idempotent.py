@@ -30,6 +30,9 @@ class Seed:
 
     value: str
     first_use: bool
+    # The key's finish, which the operation may let its outcome's write carry
+    # (api.idempotency.Carried): the response is then kept with the outcome.
+    carried: idempotency.Carried | None = None
 
 
 SeededOperation = Callable[[Seed | None], dict[str, Any]]
@@ -89,7 +92,10 @@ async def respond_seeded(
         begun = idempotency.begin(sessions, who.marketplace_id, key, digest, None, owner)
         if isinstance(begun, idempotency.Stored):
             return begun, {"idempotent-replayed": "true"}, False
-        stored = _outcome(run, Seed(begun.seed, begun.first_use), status)
+        carried = idempotency.Carried(begun)
+        stored = _outcome(run, Seed(begun.seed, begun.first_use, carried), status)
+        if carried.kept is not None:  # kept with the outcome: the response is the stored one
+            return carried.kept, {}, True
         if not idempotency.kept(stored):
             # No outcome yet: the merchant's retry with this key runs again (Stripe's SDKs
             # retry a POST on this header).
