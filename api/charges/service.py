@@ -27,8 +27,8 @@ step.
 The charge path reads and moves its charge with Core statements built once
 (api.charges.store): a single statement in autocommit, an outcome and its event in
 one transaction (on PostgreSQL one statement) that also keeps the answer of the request's
-Idempotency-Key when its route lets it (api.idempotency.Carried). Every method answers the charge as the contract shows it
-(api.contracts.Charge), built once per answer.
+Idempotency-Key when its route lets it (api.idempotency.Carried). Every method answers
+the charge as the contract shows it (api.contracts.Charge), built once per answer.
 """
 
 from __future__ import annotations
