@@ -24,8 +24,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -290,6 +291,68 @@ def _keep(sessions: sessionmaker[Session], claim: Claim, stored: Stored | None) 
                 "stored_body": None if stored is None else stored.body,
             },
         )
+
+
+@dataclass
+class Carried:
+    """A claim's finish carried by the write that records the outcome of what its request
+    made (api.charges.service.settle: the same statement on PostgreSQL, the same
+    transaction on SQLite): one round trip fewer, and the outcome and the key's answer
+    stored together, or neither. `answer` is the response the request sends for that
+    outcome (None: one the outcome alone does not decide, then finished as usual); `kept`,
+    what was stored under the key with it."""
+
+    claim: Claim
+    answer: Callable[[dict[str, Any]], Stored | None] | None = None
+    kept: Stored | None = None
+
+    def take(self, outcome: dict[str, Any]) -> Stored | None:
+        """The response to keep with `outcome` (the JSON of what the request made), once:
+        a later write carries nothing."""
+        answer, self.answer = self.answer, None
+        if answer is None or self.claim.locked_at is None:
+            return None
+        stored = answer(outcome)
+        return stored if stored is not None and kept(stored) else None
+
+
+# The finish the current request's outcome may carry (set by api.web.idempotent's caller
+# around the operation, in its worker thread's own context).
+CARRIED: ContextVar[Carried | None] = ContextVar("strongroom_carried_finish", default=None)
+
+
+@contextmanager
+def carrying(carried: Carried | None) -> Iterator[None]:
+    """Let the outcome recorded in the block carry `carried` (nothing if None)."""
+    token = CARRIED.set(carried)
+    try:
+        yield
+    finally:
+        CARRIED.reset(token)
+
+
+def finish_params(claim: Claim, stored: Stored) -> dict[str, Any]:
+    """The bound values of a finish carried in another statement (api.charges.store)."""
+    return {
+        "key_record_id": claim.record_id,
+        "key_held_since": claim.locked_at,
+        "key_status": stored.status,
+        "key_body": stored.body,
+    }
+
+
+def keep_on(connection: Connection, claim: Claim, stored: Stored) -> bool:
+    """`finish`, on the connection's transaction; whether the claim was still ours."""
+    result = connection.execute(
+        _SETTLE[claim.locked_at is not None, True],
+        {
+            "record_id": claim.record_id,
+            "held_since": claim.locked_at,
+            "stored_status": stored.status,
+            "stored_body": stored.body,
+        },
+    )
+    return bool(result.rowcount)
 
 
 def finish(sessions: sessionmaker[Session], claim: Claim, stored: Stored) -> None:

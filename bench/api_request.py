@@ -15,8 +15,20 @@ throughput to other load on the machine; say the load average with the figures):
   idle              no request for IDLE_SECONDS: what the API's background work (webhook
                     poll, key-cache listener, completer, lease) costs, in CPU ms per second
 
+With `--profile DIR`, py-spy (not a dependency: `.venv/bin/pip install py-spy`) samples
+the API process, only the thread holding the GIL, through each measured kind and writes
+DIR/KIND.txt (collapsed stacks); bench/profile_charge.py's report reads them. Its sampling
+costs the API CPU too: take the CPU column from a run without it.
+
+With `--transactions` (PostgreSQL), the API database's committed and rolled-back
+transactions per request are counted too (pg_stat_database; a statement sent in autocommit
+is one): the SQL round trips a request makes, give or take its BEGIN and COMMIT and the
+background's few (key-cache listener, lease, webhook poll). PostgreSQL publishes a
+backend's counts once it has been idle a while: each kind waits STATS_SECONDS after.
+
 Usage: .venv/bin/python bench/api_request.py [--requests N] [--concurrency C]
     [--store postgresql|sqlite] [--kinds get,customer,replay,charge]
+    [--profile DIR] [--transactions]
 """
 
 from __future__ import annotations
@@ -26,14 +38,18 @@ import asyncio
 import datetime as dt
 import os
 import secrets
+import shutil
+import signal
+import subprocess
 import sys
 import tempfile
-from collections.abc import Awaitable, Callable
-from contextlib import ExitStack
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
+import psycopg
 
 sys.path.insert(0, str(Path(__file__).parent))
 
@@ -47,6 +63,8 @@ from strongroom.testcards import generated_card
 
 KINDS = ("get", "customer", "replay", "charge", "idle")
 IDLE_SECONDS = 20.0
+# PostgreSQL (15 and later) flushes an idle backend's statistics within 10 s.
+STATS_SECONDS = 11.0
 LABELS = {
     "get": "GET charge",
     "customer": "POST customer",
@@ -54,6 +72,38 @@ LABELS = {
     "charge": "POST charge",
     "idle": "idle (ms/s)",
 }
+
+
+PY_SPY = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+
+
+@contextmanager
+def sampled(pid: int, out: Path | None, kind: str) -> Iterator[None]:
+    """py-spy on the API process while the block runs (nothing without `out`)."""
+    if out is None:
+        yield
+        return
+    out.mkdir(parents=True, exist_ok=True)
+    args = [PY_SPY, "record", "--gil", "--rate", "500", "-f", "raw", "-o", str(out / f"{kind}.txt")]
+    spy = subprocess.Popen([*args, "--pid", str(pid)], stdout=subprocess.DEVNULL)
+    try:
+        yield
+    finally:
+        spy.send_signal(signal.SIGINT)
+        spy.wait(30)
+
+
+def transactions(database_url: str | None) -> int:
+    """Transactions committed or rolled back so far in the database (0 without one)."""
+    if database_url is None:
+        return 0
+    name = database_url.rsplit("/", 1)[1]
+    with psycopg.connect(checkout.PG_ADMIN, autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = %s",
+            (name,),
+        ).fetchone()
+    return int(row[0]) if row else 0
 
 
 class Requests:
@@ -115,9 +165,16 @@ def _check(response: httpx.Response, status: int) -> None:
 
 
 async def run(
-    store: dict[str, str], data_dir: Path, kinds: list[str], n: int, c: int
-) -> list[tuple[str, Any, float]]:
+    store: dict[str, str],
+    data_dir: Path,
+    kinds: list[str],
+    n: int,
+    c: int,
+    profile: Path | None = None,
+    count: bool = False,
+) -> list[tuple[str, Any, float, float | None]]:
     store = dict(store)
+    database = store.get("api_live_database_url") if count else None
     prefix = store.pop("redis_prefix", None)
     opts = Options(data_dir=data_dir, ports=Ports(*free_ports(7)), **store)  # type: ignore[arg-type]
     secrets_ = load_or_create(data_dir)
@@ -128,7 +185,7 @@ async def run(
     vault.env["VAULT_TOKENISE_PER_CLIENT_MINUTE"] = str(checkout.UNPACED)
     vault.env["VAULT_TOKENISE_PER_KEY_MINUTE"] = str(checkout.UNPACED)
     api = f"http://{opts.host}:{opts.ports.api_live}"
-    rows = []
+    rows: list[tuple[str, Any, float, float | None]] = []
     with Supervisor(stack, opts.host, data_dir / "logs") as supervisor:
         supervisor.start()
         keys = create_marketplace(opts, secrets_, "bench")  # registered with the running vault
@@ -148,12 +205,20 @@ async def run(
                 before = checkout.cpu_seconds(pid)
                 await asyncio.sleep(IDLE_SECONDS)
                 idle = (checkout.cpu_seconds(pid) - before) * 1000 / IDLE_SECONDS
-                rows.append((kind, None, idle))
+                rows.append((kind, None, idle, None))
                 continue
             await checkout.measure(calls[kind], min(n, 50), c, api)  # warm-up
-            before = checkout.cpu_seconds(pid)
-            timing = await checkout.measure(calls[kind], n, c, api)
-            rows.append((kind, timing, (checkout.cpu_seconds(pid) - before) * 1000 / n))
+            if database is not None:
+                await asyncio.sleep(STATS_SECONDS)
+            began = transactions(database)
+            with sampled(pid, profile, kind):
+                before = checkout.cpu_seconds(pid)
+                timing = await checkout.measure(calls[kind], n, c, api)
+                cpu = (checkout.cpu_seconds(pid) - before) * 1000 / n
+            if database is not None:
+                await asyncio.sleep(STATS_SECONDS)
+            trips = (transactions(database) - began) / n if database is not None else None
+            rows.append((kind, timing, cpu, trips))
     return rows
 
 
@@ -163,6 +228,10 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--store", default="postgresql", choices=("postgresql", "sqlite"))
     parser.add_argument("--kinds", default=",".join(KINDS))
+    parser.add_argument("--profile", type=Path, help="py-spy's stacks of each kind, here")
+    parser.add_argument(
+        "--transactions", action="store_true", help="count the database's, per request"
+    )
     args = parser.parse_args()
     kinds = args.kinds.split(",")
     unknown = set(kinds) - set(KINDS)
@@ -172,20 +241,34 @@ def main() -> None:
         store: dict[str, str] = {}
         if args.store == "postgresql":
             store = stack.enter_context(checkout.postgres_and_redis())
-        rows = asyncio.run(run(store, Path(tmp), kinds, args.requests, args.concurrency))
+        rows = asyncio.run(
+            run(
+                store,
+                Path(tmp),
+                kinds,
+                args.requests,
+                args.concurrency,
+                args.profile,
+                args.transactions,
+            )
+        )
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     print(
         f"\nlive API stack on {args.store}, {args.requests} requests per kind, "
         f"concurrency {args.concurrency}, load average {load}"
     )
-    print(f"{'request':<16} | {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} | {'API CPU ms/req':>14}")
-    for kind, timing, cpu in rows:
+    print(
+        f"{'request':<16} | {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} | {'API CPU ms/req':>14}"
+        + (f" | {'DB xacts/req':>12}" if args.transactions else "")
+    )
+    for kind, timing, cpu, trips in rows:
+        counted = f" | {trips:>12.2f}" if trips is not None else ""
         if timing is None:  # idle: CPU ms per second, no requests
-            print(f"{LABELS[kind]:<16} | {'-':>7} {'-':>7} {'-':>7} | {cpu:>14.2f}")
+            print(f"{LABELS[kind]:<16} | {'-':>7} {'-':>7} {'-':>7} | {cpu:>14.2f}{counted}")
             continue
         print(
             f"{LABELS[kind]:<16} | {timing.rps:>7.1f} {timing.p50:>7.1f} {timing.p99:>7.1f} | "
-            f"{cpu:>14.2f}"
+            f"{cpu:>14.2f}{counted}"
         )
 
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from api import idempotency
 from api.card_errors import refused
 from api.charges.reads import STATUSES
 from api.contracts import ChargeCapture, ChargeCreate, ChargeUpdate
@@ -24,6 +24,7 @@ from api.web.listing import (
 )
 from api.web.request import caller, expansions, path_id, read_body
 from api.web.state import services
+from api.web.threads import in_thread
 
 # `card` is Strongroom's older name of `source`.
 EXPANDABLE = {"source", "card", "customer", "refunds"}
@@ -40,7 +41,11 @@ async def create_charge(request: Request) -> JSONResponse:
         if seed is None:
             charge = ctx.charges.create(who.marketplace_id, body, None).shown()
         else:
-            created = ctx.charges.create(who.marketplace_id, body, seed.value, seed.first_use)
+            carried = None if wanted else seed.carried  # expanded: read after it is recorded
+            if carried is not None:
+                carried.answer = answer
+            with idempotency.carrying(carried):  # the key is finished with the outcome
+                created = ctx.charges.create(who.marketplace_id, body, seed.value, seed.first_use)
             charge = created.shown()
         declined = refused(charge)
         if declined is not None:
@@ -48,6 +53,15 @@ async def create_charge(request: Request) -> JSONResponse:
         return ctx.charges.reads.expand(who.marketplace_id, charge, wanted)
 
     return await respond_seeded(request, who, raw, run, status=201)
+
+
+def answer(charge: dict[str, Any]) -> idempotency.Stored:
+    """What create_charge answers for a charge recorded as `charge` (its JSON), nothing
+    expanded: kept under the request's key with the outcome itself."""
+    declined = refused(charge)
+    if declined is not None:
+        return idempotency.Stored(declined.status_code, declined.body())
+    return idempotency.Stored(201, charge)
 
 
 async def retrieve_charge(request: Request) -> JSONResponse:
@@ -60,7 +74,7 @@ async def retrieve_charge(request: Request) -> JSONResponse:
         charge = ctx.charges.retrieve(who.marketplace_id, charge_id).shown()
         return ctx.charges.reads.expand(who.marketplace_id, charge, wanted)
 
-    return JSONResponse(await run_in_threadpool(load))
+    return JSONResponse(await in_thread(load))
 
 
 async def list_charges(request: Request) -> JSONResponse:
@@ -76,7 +90,7 @@ async def list_charges(request: Request) -> JSONResponse:
         data, more = ctx.charges.reads.page(who.marketplace_id, page, customer, status, wanted)
         return listing(request, data, more)
 
-    return JSONResponse(await run_in_threadpool(load))
+    return JSONResponse(await in_thread(load))
 
 
 async def update_charge(request: Request) -> JSONResponse:

@@ -26,8 +26,9 @@ step.
 
 The charge path reads and moves its charge with Core statements built once
 (api.charges.store): a single statement in autocommit, an outcome and its event in
-one transaction. Every method answers the charge as the contract shows it
-(api.contracts.Charge), built once per answer.
+one transaction (on PostgreSQL one statement) that also keeps the answer of the request's
+Idempotency-Key when its route lets it (api.idempotency.Carried). Every method answers
+the charge as the contract shows it (api.contracts.Charge), built once per answer.
 """
 
 from __future__ import annotations
@@ -61,6 +62,7 @@ from api.contracts import Charge as ChargeObject
 from api.contracts import ChargeCapture, ChargeCreate, ChargeUpdate
 from api.domain.metadata import updated_metadata
 from api.events import record
+from api.idempotency import CARRIED, Carried, keep_on
 from api.ids import derived_id, new_id, well_formed
 from api.presenters import as_charge
 from api.reviews.service import ReviewService
@@ -217,26 +219,46 @@ class ChargeService:
         finished, answer that it is pending, or in progress: never the charge half-way,
         which would read as a capture that did not happen)."""
         crash_at("api", "recorded", "before")  # nothing stored yet: the outcome is lost
+        # The request's Idempotency-Key, if its route lets the outcome carry the key's finish.
+        carried = CARRIED.get()
         if self._engine.dialect.name == "postgresql":
             with rows.statement(self._engine) as connection:  # one statement, atomic
-                recorded = rows.move_recorded(connection, charge, new, self._shown, **changes)
+                recorded = rows.move_recorded(
+                    connection, charge, new, self._shown, carried, **changes
+                )
                 if recorded is not None:
                     return recorded
                 current = rows.load(connection, charge.id)
         else:
-            with self._engine.begin() as connection:
-                event = rows.move(connection, charge, new, **changes)
-                if event is not None:
-                    shown = self._shown(charge)
-                    record(connection, charge.marketplace_id, event, shown.shown())
-                    return shown
-                current = rows.load(connection, charge.id)
+            recorded, current = self._recorded(charge, new, carried, changes)
+            if recorded is not None:
+                return recorded
         assert current is not None  # a stored charge is never deleted
         if current.status == "pending":
             raise self._pending(current)
         if current.recovery_point != RECORDED:  # another request's capture or void, unrecorded
             raise in_progress(current)
         return self._shown(current)
+
+    def _recorded(
+        self, charge: Charge, new: str, carried: Carried | None, changes: dict[str, Any]
+    ) -> tuple[ChargeObject | None, Charge | None]:
+        """SQLite: the move, its event and the key's finish `carried` in one transaction;
+        the charge shown, or (None, the charge as another request or the completer left it)."""
+        kept = None
+        with self._engine.begin() as connection:
+            event = rows.move(connection, charge, new, **changes)
+            if event is None:
+                return None, rows.load(connection, charge.id)
+            shown = self._shown(charge)
+            body = shown.shown()
+            record(connection, charge.marketplace_id, event, body)
+            answer = None if carried is None else carried.take(body)
+            if carried is not None and answer is not None:
+                kept = answer if keep_on(connection, carried.claim, answer) else None
+        if carried is not None:  # committed: the key keeps its answer
+            carried.kept = kept
+        return shown, None
 
     def _advance(
         self, charge: Charge, point: str, recovery: dict[str, Any] | None, **changes: Any

@@ -27,6 +27,7 @@ from sqlalchemy import (
     Table,
     bindparam,
     cast,
+    exists,
     func,
     insert,
     literal,
@@ -38,8 +39,16 @@ from sqlalchemy.dialects.postgresql import JSONB, array
 
 from api.contracts import Charge as ChargeObject
 from api.domain.states import charge_event
+from api.idempotency import Carried, finish_params
 from api.ids import new_id
-from api.store.models import Charge, Event, WebhookDelivery, WebhookEndpoint, utcnow
+from api.store.models import (
+    Charge,
+    Event,
+    IdempotencyRecord,
+    WebhookDelivery,
+    WebhookEndpoint,
+    utcnow,
+)
 from api.webhooks.deliveries import QUEUED
 
 # The recovery point of a charge with nothing left to do (api.charges.service lists all).
@@ -169,16 +178,19 @@ def postpone(connection: Connection, charge: Charge, now: Any) -> None:
 _EVENTS = typing.cast(Table, Event.__table__)
 _ENDPOINTS = typing.cast(Table, WebhookEndpoint.__table__)
 _DELIVERIES = typing.cast(Table, WebhookDelivery.__table__)
+_KEYS = typing.cast(Table, IdempotencyRecord.__table__)
 
 
 @functools.cache
-def _recorded_statement(columns: frozenset[str]) -> Select[tuple[int, int]]:
+def _recorded_statement(columns: frozenset[str], keyed: bool) -> Select[tuple[int, int, int]]:
     """PostgreSQL: the compare-and-set of `columns`, the event and its deliveries, as one
     statement (data-modifying CTEs): atomic by itself, so sent in autocommit, one round
     trip where a transaction takes five. The event is written only if the charge moved,
     and a delivery for each endpoint subscribed to its type, named after the event and the
-    endpoint (one delivery per pair). Answers (moved, deliveries owed). Built once per
-    set of columns."""
+    endpoint (one delivery per pair); `keyed`, the request's Idempotency-Key keeps its
+    answer too, if the charge moved and the request still holds the key (as
+    api.idempotency.finish). Answers (moved, deliveries owed, keys finished). Built once
+    per set of columns and keyed or not."""
     moved = (
         update(_TABLE)
         .where(
@@ -245,7 +257,26 @@ def _recorded_statement(columns: frozenset[str]) -> Select[tuple[int, int]]:
     )
     count_moved = select(func.count()).select_from(moved).scalar_subquery()
     count_owed = select(func.count()).select_from(owed).scalar_subquery()
-    return select(count_moved, count_owed)
+    if not keyed:
+        return select(count_moved, count_owed, literal(0))
+    key = _KEYS.c
+    finished = (
+        update(_KEYS)
+        .where(
+            key.id == bindparam("key_record_id"),
+            key.locked_at == bindparam("key_held_since", type_=key.locked_at.type),
+            exists(select(moved.c.id)),
+        )
+        .values(
+            response_status=bindparam("key_status", type_=key.response_status.type),
+            response_body=bindparam("key_body", type_=key.response_body.type),
+            locked_at=None,
+        )
+        .returning(key.id)
+        .cte("finished")
+    )
+    count_finished = select(func.count()).select_from(finished).scalar_subquery()
+    return select(count_moved, count_owed, count_finished)
 
 
 def move_recorded(
@@ -253,10 +284,12 @@ def move_recorded(
     charge: Charge,
     new: str,
     present: Callable[[Charge], ChargeObject],
+    carried: Carried | None = None,
     **changes: Any,
 ) -> ChargeObject | None:
     """PostgreSQL: `move` and its event (with the charge as `present` shows it once
-    moved) in one statement; the charge shown, or None if another request or the
+    moved) in one statement, with the finish of the request's key it `carried` (if the
+    answer is known from the charge); the charge shown, or None if another request or the
     completer moved it first (the charge then as it was)."""
     event = charge_event(charge.status, new)  # IllegalTransition before touching anything
     now = utcnow()
@@ -270,10 +303,15 @@ def move_recorded(
     }
     was = {name: getattr(charge, name) for name in values}
     params = {_COLUMN[name]: value for name, value in values.items()}
-    statement_ = _recorded_statement(frozenset(params))
     for name, value in values.items():
         setattr(charge, name, value)
     shown = present(charge)
+    body = shown.shown()
+    answer = None if carried is None else carried.take(body)
+    statement_ = _recorded_statement(frozenset(params), answer is not None)
+    if answer is not None:
+        assert carried is not None
+        params.update(finish_params(carried.claim, answer))
     params.update(
         was_id=charge.id,
         was_status=was["status"],
@@ -281,14 +319,17 @@ def move_recorded(
         event_id=new_id("evt"),
         event_marketplace=charge.marketplace_id,
         event_type=event,
-        event_data={"object": shown.shown()},
+        event_data={"object": body},
         event_created=now,
     )
-    moved, owed = connection.execute(statement_, params).one()
+    moved, owed, finished = connection.execute(statement_, params).one()
     if not moved:
         for name, value in was.items():
             setattr(charge, name, value)
         return None
+    if finished:
+        assert carried is not None
+        carried.kept = answer
     for _ in range(owed):
         QUEUED.add()  # the request wakes the worker: the statement has committed
     return shown

@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 
 from pydantic import BaseModel
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
@@ -26,6 +25,7 @@ from api.keys import Caller
 from api.web.idempotent import respond
 from api.web.request import caller, path_id, read_body
 from api.web.state import services
+from api.web.threads import in_thread
 from servicekit import NotFound
 
 # What a merchant may add to say which person made a change: printable ASCII, short.
@@ -56,7 +56,7 @@ async def _forward(
     rules, who = services(request).fraud_rules, await caller(request)
     by = actor(request, who)
     if method == "GET":
-        return JSONResponse(await run_in_threadpool(rules.read, who.marketplace_id, by, path))
+        return JSONResponse(await in_thread(rules.read, who.marketplace_id, by, path))
     body, raw = await read_body(request, model or NoParameters)
     payload = body.model_dump(exclude_unset=True) if model else None
     return await respond(

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from sqlalchemy.orm import Session, sessionmaker
-from starlette.concurrency import run_in_threadpool
 
 from api.config import Settings
 from api.key_cache import KeyCache
 from api.keys import Caller, key_digest, require_secret, resolve
+from api.web.threads import in_thread
 
 
 class Callers:
@@ -24,7 +24,7 @@ class Callers:
         """The caller; with `secret`, only a secret key is accepted (403 for another)."""
         digest = key_digest(self._secret, self._mode, authorization)
         known = self.keys.get(digest)
-        who = known.valid() if known is not None else await run_in_threadpool(self._lookup, digest)
+        who = known.valid() if known is not None else await in_thread(self._lookup, digest)
         if secret:
             require_secret(who)
         return who

@@ -7,13 +7,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from api import idempotency
 from api.keys import Caller
 from api.web.state import services
+from api.web.threads import in_thread
 from api.webhooks.deliveries import QUEUED
 from servicekit import ServiceError, error_body
 
@@ -30,6 +30,9 @@ class Seed:
 
     value: str
     first_use: bool
+    # The key's finish, which the operation may let its outcome's write carry
+    # (api.idempotency.Carried): the response is then kept with the outcome.
+    carried: idempotency.Carried | None = None
 
 
 SeededOperation = Callable[[Seed | None], dict[str, Any]]
@@ -73,7 +76,7 @@ async def respond_seeded(
     queued = QUEUED.count
     if key is None:
         try:
-            body = await run_in_threadpool(run, None)
+            body = await in_thread(run, None)
         finally:
             _wake(request, queued)  # a declined charge has its events too
         return JSONResponse(body, status_code=status)
@@ -89,7 +92,10 @@ async def respond_seeded(
         begun = idempotency.begin(sessions, who.marketplace_id, key, digest, None, owner)
         if isinstance(begun, idempotency.Stored):
             return begun, {"idempotent-replayed": "true"}, False
-        stored = _outcome(run, Seed(begun.seed, begun.first_use), status)
+        carried = idempotency.Carried(begun)
+        stored = _outcome(run, Seed(begun.seed, begun.first_use, carried), status)
+        if carried.kept is not None:  # kept with the outcome: the response is the stored one
+            return carried.kept, {}, True
         if not idempotency.kept(stored):
             # No outcome yet: the merchant's retry with this key runs again (Stripe's SDKs
             # retry a POST on this header).
@@ -98,7 +104,7 @@ async def respond_seeded(
         idempotency.finish(sessions, begun, stored)
         return stored, {}, True
 
-    stored, headers, ran = await run_in_threadpool(keyed)
+    stored, headers, ran = await in_thread(keyed)
     if ran:
         _wake(request, queued)
     return JSONResponse(stored.body, status_code=stored.status, headers=headers)

@@ -6,19 +6,19 @@ from collections.abc import Callable
 from typing import Any
 
 from pydantic import BaseModel
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from api.keys import Caller
 from api.presenters import body
 from api.web.idempotent import respond
+from api.web.threads import in_thread
 
 
 async def answer(call: Callable[..., BaseModel], *args: Any, status: int = 200) -> JSONResponse:
     """A read (or a DELETE): the service's call, in a worker thread (it blocks on the
     database and the vault), and the resource it returns."""
-    return JSONResponse(body(await run_in_threadpool(call, *args)), status_code=status)
+    return JSONResponse(body(await in_thread(call, *args)), status_code=status)
 
 
 async def answer_keyed(

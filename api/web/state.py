@@ -47,6 +47,7 @@ class Services:
 
 
 def services(request: Request) -> Services:
-    """The services the lifespan built."""
-    built: Services = request.state.services
+    """The services the lifespan built: the lifespan state's own dict, as `request.state`
+    wraps it (read here directly: a request reads its services several times)."""
+    built: Services = request.scope["state"]["services"]
     return built

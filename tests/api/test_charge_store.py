@@ -1,20 +1,27 @@
 """The charge path's statements on both stores: a move records its event and the
-deliveries it owes at once, or nothing when another driver moved the charge first."""
+deliveries it owes at once, or nothing when another driver moved the charge first; under
+an Idempotency-Key, the key's answer with them, while the request still holds the key."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine, func, select
 
+from api import idempotency
 from api.charges import store as rows
+from api.charges.service import ChargeService
+from api.clients.fraud import FraudClient
+from api.clients.vault import VaultClient
 from api.events import record
 from api.presenters import as_charge
-from api.store.db import make_engine, migrate
+from api.store.db import make_engine, migrate, session_factory
 from api.store.models import Charge, Event, WebhookDelivery, WebhookEndpoint, utcnow
 from api.webhooks.deliveries import QUEUED
+from servicekit import ServiceError
 
 
 @pytest.fixture
@@ -140,3 +147,74 @@ def test_a_move_that_lost_the_race_writes_nothing_and_leaves_the_charge_as_it_wa
     assert not settle(engine, stale, amount_captured=1500)  # the same revision, moved since
     assert (stale.status, stale.revision) == ("pending", 0)
     assert counts(engine) == (1, ["we_" + "1" * 24])
+
+
+# --- a key's finish carried by the outcome (api.idempotency.Carried) ----------------------
+
+
+def a_service(engine: Engine) -> ChargeService:
+    """The charge service over `engine`; its clients are never called by `settle`."""
+    vault = VaultClient("http://127.0.0.1:9", "unused", 1.0)
+    fraud = FraudClient("http://127.0.0.1:9", "unused", 1.0)
+    return ChargeService(session_factory(engine), vault, fraud, False, b"secret")
+
+
+def carried_settle(engine: Engine, charge: Charge, carried: idempotency.Carried) -> dict[str, Any]:
+    """ChargeService.settle as create_charge runs it under a key: the key's finish carried."""
+    carried.answer = lambda body: idempotency.Stored(201, body)
+    with idempotency.carrying(carried):
+        return a_service(engine).settle(charge, "succeeded", amount_captured=1500).shown()
+
+
+def test_an_outcome_keeps_its_keys_answer_in_the_same_write(engine: Engine) -> None:
+    sessions = session_factory(engine)
+    claim = idempotency.begin(sessions, "mkt_1", "key-1", "digest")
+    assert isinstance(claim, idempotency.Claim)
+    charge = a_charge()
+    with rows.statement(engine) as connection:
+        rows.store(connection, charge)
+    carried = idempotency.Carried(claim)
+    shown = carried_settle(engine, charge, carried)
+    assert shown["status"] == "succeeded"
+    assert carried.kept == idempotency.Stored(201, shown)
+    # A retry with the key is answered what was kept, with no finish of its own.
+    assert idempotency.begin(sessions, "mkt_1", "key-1", "digest") == carried.kept
+    assert counts(engine)[0] == 1
+
+
+def test_an_outcome_another_recorded_first_keeps_nothing_under_the_key(engine: Engine) -> None:
+    sessions = session_factory(engine)
+    claim = idempotency.begin(sessions, "mkt_1", "key-1", "digest")
+    assert isinstance(claim, idempotency.Claim)
+    charge = a_charge()
+    with rows.statement(engine) as connection:
+        rows.store(connection, charge)
+        stale = rows.load(connection, charge.id)
+    assert stale is not None
+    assert settle(engine, charge, amount_captured=1500)  # the completer, say
+    carried = idempotency.Carried(claim)
+    assert carried_settle(engine, stale, carried)["status"] == "succeeded"  # as it is now
+    assert carried.kept is None
+    with pytest.raises(ServiceError) as refused:  # still held: the request finishes it
+        idempotency.begin(sessions, "mkt_1", "key-1", "digest")
+    assert refused.value.code == "idempotency_key_in_flight"
+    assert counts(engine)[0] == 1
+
+
+def test_an_outcome_keeps_nothing_under_a_key_another_request_took_over(engine: Engine) -> None:
+    sessions = session_factory(engine)
+    now = utcnow()
+    claim = idempotency.begin(sessions, "mkt_1", "key-1", "digest", now=now)
+    later = now + idempotency.LOCK_TIMEOUT + dt.timedelta(seconds=1)
+    taken = idempotency.begin(sessions, "mkt_1", "key-1", "digest", now=later)
+    assert isinstance(claim, idempotency.Claim) and isinstance(taken, idempotency.Claim)
+    charge = a_charge()
+    with rows.statement(engine) as connection:
+        rows.store(connection, charge)
+    carried = idempotency.Carried(claim)
+    assert carried_settle(engine, charge, carried)["status"] == "succeeded"
+    assert carried.kept is None  # the charge is recorded; the key is the retry's to finish
+    idempotency.finish(sessions, taken, idempotency.Stored(201, {"id": charge.id}))
+    assert idempotency.begin(sessions, "mkt_1", "key-1", "digest") == idempotency.Stored(
+        201, {"id": charge.id}
+    )
