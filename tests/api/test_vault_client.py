@@ -52,8 +52,8 @@ def restarting_vault() -> Iterator[tuple[str, list[int]]]:
     def handle(conn: socket.socket) -> None:
         with conn:
             if _read_request(conn):
+                served.append(1)  # before the answer: the client may assert once it has it
                 conn.sendall(answer)
-                served.append(1)
             if _read_request(conn):
                 served[-1] += 1  # read, never answered: the connection just closes
 
