@@ -236,6 +236,29 @@ def test_chunked_trailers_add_no_header_upstream(edge: RecordedEdge) -> None:
         assert named(got, "trailer") == []
 
 
+def test_pipelined_requests_each_carry_the_edges_credential_alone(edge: RecordedEdge) -> None:
+    first = raw().replace(b"Connection: close\r\n", b"")
+    second = raw(f"{HEADER}: {SMUGGLED}", "X-Forwarded-For: 10.6.6.6")
+    seen = edge.send(first + second)
+    assert [a.status for a in edge.answers] == [200, 200]
+    assert [named(got, HEADER) for _, got in seen] == [[CREDENTIAL], [CREDENTIAL]]
+    assert [named(got, "x-forwarded-for") for _, got in seen] == [["127.0.0.1"]] * 2
+
+
+def test_a_request_hidden_in_a_body_by_ambiguous_framing_is_refused(edge: RecordedEdge) -> None:
+    """Content-Length and Transfer-Encoding both: the request in the chunked body, carrying
+    the client's credential and address, must not reach the vault as a request."""
+    hidden = raw(f"{HEADER}: {SMUGGLED}", "X-Forwarded-For: 10.6.6.6")
+    chunked = b"0\r\n\r\n" + hidden
+    head = (
+        "POST /v1/cards HTTP/1.1\r\nHost: api.localhost\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(chunked)}\r\nTransfer-Encoding: chunked\r\n\r\n"
+    ).encode()
+    seen = edge.send(head + chunked)
+    assert seen == []
+    assert [a.status for a in edge.answers] == [400]
+
+
 def test_the_credential_is_in_no_access_log_line_nor_answer(edge: RecordedEdge) -> None:
     edge.send(raw(f"{HEADER}: {SMUGGLED}"))
     edge.send(raw(f"{HEADER} : {SMUGGLED}"))  # refused: 400
@@ -364,3 +387,23 @@ def test_no_log_of_the_stack_holds_the_edges_credential(
         if path.is_file() and credential in path.read_bytes()
     ]
     assert holding == ["secrets.json"]  # the dev stack's secrets, and nothing else
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="vault/routes/cards.py paces the edge's X-Forwarded-For as the exact address: "
+    "a client on IPv6 holds a /64 (2^64 addresses) and gets a fresh tokenising pace from "
+    "each, so VAULT_TOKENISE_PER_CLIENT_MINUTE does not hold it (pace an IPv6 client by "
+    "its /64)",
+)
+def test_an_ipv6_client_cannot_reset_its_pace_within_its_own_64(
+    paced: Stack, paced_shop: MarketplaceKeys
+) -> None:
+    credential = (HEADER, paced.secrets.edge_vault_credential)
+    first = [
+        vault_post(paced, paced_shop.pk_test, credential, ("x-forwarded-for", "2001:db8:7::1"))
+        for _ in range(PACED + 1)
+    ]
+    assert first == [201] * PACED + [429]  # the edge's address for this client is paced
+    neighbour = ("x-forwarded-for", "2001:db8:7::2")
+    assert vault_post(paced, paced_shop.pk_test, credential, neighbour) == 429
