@@ -63,7 +63,19 @@ class TrustedEdge:
         return any(matched)
 
     def client(self, peer: str, forwarded: str | None, credential: str | None) -> str:
-        """The address to pace: X-Forwarded-For from the edge, else the peer's own."""
+        """Whom to pace: X-Forwarded-For from the edge, else the peer's own address."""
         if forwarded and forwarded.strip() and peer in self.proxies and self.proves(credential):
-            return forwarded.strip()
-        return peer
+            return paced_as(forwarded.strip())
+        return paced_as(peer)
+
+
+def paced_as(address: str) -> str:
+    """An IPv6 client is paced by its /64: one subscriber holds all of it, and would get a
+    fresh pace from each of its 2^64 addresses. Anything else is paced as written."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if ip.version == 6 and ip.ipv4_mapped is None:
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return address

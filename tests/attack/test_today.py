@@ -389,13 +389,6 @@ def test_no_log_of_the_stack_holds_the_edges_credential(
     assert holding == ["secrets.json"]  # the dev stack's secrets, and nothing else
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="vault/routes/cards.py paces the edge's X-Forwarded-For as the exact address: "
-    "a client on IPv6 holds a /64 (2^64 addresses) and gets a fresh tokenising pace from "
-    "each, so VAULT_TOKENISE_PER_CLIENT_MINUTE does not hold it (pace an IPv6 client by "
-    "its /64)",
-)
 def test_an_ipv6_client_cannot_reset_its_pace_within_its_own_64(
     paced: Stack, paced_shop: MarketplaceKeys
 ) -> None:

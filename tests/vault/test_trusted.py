@@ -4,7 +4,7 @@ is what the edge proves itself with, and X-Forwarded-For is believed only with b
 import pytest
 from pydantic import ValidationError
 
-from vault.trusted import TrustedEdge, TrustedProxies
+from vault.trusted import TrustedEdge, TrustedProxies, paced_as
 
 
 def test_an_address_in_a_trusted_subnet_is_believed_and_one_outside_is_not():
@@ -77,3 +77,11 @@ def test_the_edge_credential_cannot_be_an_api_stacks(settings_factory):
         settings_factory(edge_credential=f"{EDGE},{test_credential}")
     settings = settings_factory(edge_credential=EDGE)
     assert EDGE not in repr(settings) and EDGE not in str(settings.model_dump())
+
+
+def test_an_ipv6_client_is_paced_by_its_64_and_ipv4_as_written() -> None:
+    assert paced_as("2001:db8:7::1") == paced_as("2001:db8:7::ffff:2") == "2001:db8:7::/64"
+    assert paced_as("2001:db8:8::1") == "2001:db8:8::/64"
+    assert paced_as("203.0.113.9") == "203.0.113.9"
+    assert paced_as("::ffff:203.0.113.9") == "::ffff:203.0.113.9"  # an IPv4 client, mapped
+    assert paced_as("testclient") == "testclient"
