@@ -280,17 +280,8 @@ def _free(
 def _keep(sessions: sessionmaker[Session], claim: Claim, stored: Stored | None) -> None:
     """Store `stored` (or nothing) under the key, while this request still holds it (no
     retry took it over), and unlock it."""
-    held_since = claim.locked_at is not None
     with _statement(sessions) as connection:
-        connection.execute(
-            _SETTLE[held_since, stored is not None],
-            {
-                "record_id": claim.record_id,
-                "held_since": claim.locked_at,
-                "stored_status": None if stored is None else stored.status,
-                "stored_body": None if stored is None else stored.body,
-            },
-        )
+        keep_on(connection, claim, stored)
 
 
 @dataclass
@@ -341,15 +332,16 @@ def finish_params(claim: Claim, stored: Stored) -> dict[str, Any]:
     }
 
 
-def keep_on(connection: Connection, claim: Claim, stored: Stored) -> bool:
-    """`finish`, on the connection's transaction; whether the claim was still ours."""
+def keep_on(connection: Connection, claim: Claim, stored: Stored | None) -> bool:
+    """`_keep` on the connection (its transaction, or a statement of its own); whether the
+    claim was still ours."""
     result = connection.execute(
-        _SETTLE[claim.locked_at is not None, True],
+        _SETTLE[claim.locked_at is not None, stored is not None],
         {
             "record_id": claim.record_id,
             "held_since": claim.locked_at,
-            "stored_status": stored.status,
-            "stored_body": stored.body,
+            "stored_status": None if stored is None else stored.status,
+            "stored_body": None if stored is None else stored.body,
         },
     )
     return bool(result.rowcount)
