@@ -77,23 +77,31 @@ class RedisVelocity:
         keys, args = self._call(observation)
         return self._values(observation, await self._async_script(keys=keys, args=args))
 
-    def record_block(self, scope: str, card: str, charge_id: str, at_ms: int) -> None:
+    def _block(
+        self,
+        pipe: redis.client.Pipeline | redis.asyncio.client.Pipeline,
+        scope: str,
+        card: str,
+        charge_id: str,
+        at_ms: int,
+    ) -> None:
+        """Queue on `pipe` the commands that remember a block, for either client."""
         key = self._key(scope, "blocks", digest(card))
-        pipe = self._client.pipeline(transaction=True)
         pipe.zadd(key, {charge_id: at_ms}, nx=True)  # a retried block counts once
         pipe.zremrangebyscore(key, "-inf", f"({at_ms - MAX_AGE_MS}")
         pipe.pexpire(key, MAX_AGE_MS)
+
+    def record_block(self, scope: str, card: str, charge_id: str, at_ms: int) -> None:
+        pipe = self._client.pipeline(transaction=True)
+        self._block(pipe, scope, card, charge_id, at_ms)
         pipe.execute()
 
     async def record_block_async(self, scope: str, card: str, charge_id: str, at_ms: int) -> None:
         if self._async_client is None:
             await asyncio.to_thread(self.record_block, scope, card, charge_id, at_ms)
             return
-        key = self._key(scope, "blocks", digest(card))
         async with self._async_client.pipeline(transaction=True) as pipe:
-            pipe.zadd(key, {charge_id: at_ms}, nx=True)
-            pipe.zremrangebyscore(key, "-inf", f"({at_ms - MAX_AGE_MS}")
-            pipe.pexpire(key, MAX_AGE_MS)
+            self._block(pipe, scope, card, charge_id, at_ms)
             await pipe.execute()
 
     async def aclose(self) -> None:
