@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
@@ -14,7 +13,7 @@ from pydantic import ValidationError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from strongroom.devkeys import DevSecrets, generate, load_or_create, read_private, write_private
+from strongroom.devkeys import DevSecrets, load_or_create, read_private, replace_private
 from strongroom.stack import Options, Ports
 
 SECRETS = "secrets.json"
@@ -87,16 +86,7 @@ def init(path: Path) -> DevSecrets:
     admin credential); no secret it has is ever changed.
     """
     try:
-        secrets_ = load_or_create(path)
-        missing = {k for k, v in secrets_.model_dump().items() if not v}
-        if missing:
-            fresh = generate().model_dump()
-            secrets_ = secrets_.model_copy(update={k: fresh[k] for k in missing})
-            tmp = path / f".{SECRETS}.tmp"
-            tmp.unlink(missing_ok=True)
-            write_private(tmp, secrets_.model_dump_json(indent=2))
-            tmp.replace(path / SECRETS)
-        return secrets_
+        return load_or_create(path)  # a secret the dir lacks is added (devkeys)
     except OSError as exc:
         raise click.ClickException(f"cannot make a data dir at {path}: {exc.strerror}") from None
 
@@ -135,9 +125,4 @@ def recorded(path: Path) -> Options:
 def record(opts: Options) -> None:
     """Write the stack's settings (database URLs may hold passwords: 0600), replacing any."""
     body = {k: v for k, v in asdict(opts).items() if k != "data_dir"}
-    file = opts.data_dir / STACK
-    tmp = file.with_name(f".{STACK}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(json.dumps(body, indent=2, sort_keys=True) + "\n")
-    tmp.replace(file)
+    replace_private(opts.data_dir / STACK, json.dumps(body, indent=2, sort_keys=True) + "\n")

@@ -33,8 +33,13 @@ class DevSecrets(BaseModel):
     # The `strongroom` command's credential for the API stacks' /admin/v1 (empty: off).
     api_admin_credential: str = ""
     # What the edge proves itself to the vault with (EDGE_VAULT_CREDENTIAL, VAULT_EDGE_
-    # CREDENTIAL); added by load_or_create to secrets made before it was.
+    # CREDENTIAL).
     edge_vault_credential: str = ""
+
+
+def token() -> str:
+    """A generated credential or secret."""
+    return secrets.token_urlsafe(32)
 
 
 def generate() -> DevSecrets:
@@ -42,9 +47,6 @@ def generate() -> DevSecrets:
     public = signing.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
     operator = Ed25519PrivateKey.generate()
     operator_public = operator.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
-
-    def token() -> str:
-        return secrets.token_urlsafe(32)
 
     return DevSecrets(
         vault_test_credential=token(),
@@ -85,9 +87,12 @@ def load_or_create(data_dir: Path) -> DevSecrets:
     if not path.exists():
         write_private(path, generate().model_dump_json(indent=2))
     found = DevSecrets.model_validate(json.loads(read_private(path)))
-    if not found.edge_vault_credential:
-        # Made before the edge had a credential: add one, the others kept as they are.
-        found = found.model_copy(update={"edge_vault_credential": secrets.token_urlsafe(32)})
+    missing = {k for k, v in found.model_dump().items() if not v}
+    if missing:
+        # Made before a secret existed (the operator key, the admin credential, the edge's
+        # credential): that secret is added; no secret it has is ever changed.
+        fresh = generate().model_dump()
+        found = found.model_copy(update={k: fresh[k] for k in missing})
         replace_private(path, found.model_dump_json(indent=2))
     return found
 
