@@ -108,6 +108,14 @@ def test_a_stored_charge_reads_back_as_it_was_stored(engine: Engine) -> None:
     assert loaded.recovery is None and loaded.fraud_rule is None
 
 
+def a_stored_charge(engine: Engine) -> Charge:
+    """A new charge, stored as the charge path stores it."""
+    charge = a_charge()
+    with rows.statement(engine) as connection:
+        rows.store(connection, charge)
+    return charge
+
+
 def test_a_move_records_its_event_and_a_delivery_per_subscribed_endpoint(engine: Engine) -> None:
     endpoints(
         engine,
@@ -117,9 +125,7 @@ def test_a_move_records_its_event_and_a_delivery_per_subscribed_endpoint(engine:
         ("we_" + "4" * 24, ["*"], "disabled", False),
         ("we_" + "5" * 24, ["*"], "enabled", True),
     )
-    charge = a_charge()
-    with rows.statement(engine) as connection:
-        rows.store(connection, charge)
+    charge = a_stored_charge(engine)
     queued = QUEUED.count
     assert settle(engine, charge, amount_captured=1500, authorization_code="123456")
     assert QUEUED.count == queued + 2
@@ -170,9 +176,7 @@ def test_an_outcome_keeps_its_keys_answer_in_the_same_write(engine: Engine) -> N
     sessions = session_factory(engine)
     claim = idempotency.begin(sessions, "mkt_1", "key-1", "digest")
     assert isinstance(claim, idempotency.Claim)
-    charge = a_charge()
-    with rows.statement(engine) as connection:
-        rows.store(connection, charge)
+    charge = a_stored_charge(engine)
     carried = idempotency.Carried(claim)
     shown = carried_settle(engine, charge, carried)
     assert shown["status"] == "succeeded"
@@ -208,9 +212,7 @@ def test_an_outcome_keeps_nothing_under_a_key_another_request_took_over(engine: 
     later = now + idempotency.LOCK_TIMEOUT + dt.timedelta(seconds=1)
     taken = idempotency.begin(sessions, "mkt_1", "key-1", "digest", now=later)
     assert isinstance(claim, idempotency.Claim) and isinstance(taken, idempotency.Claim)
-    charge = a_charge()
-    with rows.statement(engine) as connection:
-        rows.store(connection, charge)
+    charge = a_stored_charge(engine)
     carried = idempotency.Carried(claim)
     assert carried_settle(engine, charge, carried)["status"] == "succeeded"
     assert carried.kept is None  # the charge is recorded; the key is the retry's to finish

@@ -21,7 +21,7 @@ from edge_proxy.detect.app_body import read_app_body
 from servicekit.body import BodyRefused as ApiRefused
 from servicekit.body import read_body
 from strongroom.marketplaces import MarketplaceKeys
-from tests.attack.conftest import VISA, app_zone_holding, exchange, request
+from tests.attack.conftest import VISA, Answer, app_zone_holding, exchange, request
 from tests.e2e.conftest import Stack
 
 FORM = "application/x-www-form-urlencoded"
@@ -174,16 +174,22 @@ CARRYING_FORMS = [
 ]
 
 
-@pytest.mark.e2e
-@pytest.mark.parametrize("extra", CARRYING_FORMS)
-def test_a_form_carrying_a_card_number_never_charges(
-    target: Stack, shop: MarketplaceKeys, card: str, extra: str
-) -> None:
+def charge_by_form(target: Stack, shop: MarketplaceKeys, card: str, extra: str) -> Answer:
+    """The edge's answer to a form-encoded charge of `card` with `extra` appended."""
     body = f"card={card}&amount=100&currency=usd&{extra}".encode("latin-1")
     data = request(
         shop.sk_test, body, "Content-Type: application/x-www-form-urlencoded", "Connection: close"
     )
     (answer,) = exchange(target, data)
+    return answer
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("extra", CARRYING_FORMS)
+def test_a_form_carrying_a_card_number_never_charges(
+    target: Stack, shop: MarketplaceKeys, card: str, extra: str
+) -> None:
+    answer = charge_by_form(target, shop, card, extra)
     assert answer.status == 400, answer
     assert answer.code in {"pan_detected", "invalid_form"}, answer
     assert app_zone_holding(target) == []
@@ -225,11 +231,7 @@ def test_a_clean_form_off_the_fast_path_still_charges(
     target: Stack, shop: MarketplaceKeys, card: str, extra: str
 ) -> None:
     """The control: the probes above are refused for the card number, not for their form."""
-    body = f"card={card}&amount=100&currency=usd&{extra}".encode("latin-1")
-    data = request(
-        shop.sk_test, body, "Content-Type: application/x-www-form-urlencoded", "Connection: close"
-    )
-    (answer,) = exchange(target, data)
+    answer = charge_by_form(target, shop, card, extra)
     assert answer.status == 201, answer
 
 
@@ -240,9 +242,5 @@ def test_a_nul_the_edge_passes_is_refused_by_the_api(
 ) -> None:
     """Both readings read a NUL (above); the API then refuses to keep it: stricter than the
     edge, which is the safe side."""
-    body = f"card={card}&amount=100&currency=usd&{extra}".encode("latin-1")
-    data = request(
-        shop.sk_test, body, "Content-Type: application/x-www-form-urlencoded", "Connection: close"
-    )
-    (answer,) = exchange(target, data)
+    answer = charge_by_form(target, shop, card, extra)
     assert (answer.status, answer.code) == (400, "body_invalid"), answer
