@@ -61,11 +61,12 @@ def guarded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Guarded]:
             router_test_rate=0,
             fraud_counters_url=f"redis://127.0.0.1:{port}/0",
         )
-        stack = next(stacks)
+        guarded = Guarded(next(stacks), server, port)
         try:
-            yield Guarded(stack, server, port)
+            yield guarded
         finally:
             next(stacks, None)
+            server = guarded.redis  # a test may have started another in its place
     finally:
         if server.poll() is None:
             server.send_signal(signal.SIGCONT)
@@ -220,3 +221,29 @@ def test_a_dead_redis_mid_traffic_lets_no_charge_through_unscreened(guarded: Gua
         refused = charge(guarded)
         assert refused.get("status") != "succeeded", refused
     assert len(guarded.stack.network_messages()) == executed
+
+
+def test_a_restarted_redis_without_the_script_cached_screens_again(guarded: Guarded) -> None:
+    """After the kill above: a new, empty Redis on the same port (no script cached, so the
+    first EVALSHA is refused with NOSCRIPT): assessments are screened again, each counted."""
+    if guarded.redis.poll() is None:
+        guarded.redis.kill()
+        guarded.redis.wait(10)
+    guarded.redis = subprocess.Popen(
+        ["redis-server", "--port", str(guarded.redis_port), "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+    )
+    for _ in range(200):
+        try:
+            redis.Redis(port=guarded.redis_port).ping()
+            break
+        except redis.ConnectionError:
+            time.sleep(0.05)
+    fingerprint = secrets.token_hex(16)
+    bodies = [assessment(fingerprint) for _ in range(4)]
+    # The pool's connections to the dead server fail once each; then every one is screened.
+    answers = [assess(guarded, b).status_code for b in bodies]
+    assert set(answers) <= {200, 503}, answers
+    again = [assessment(fingerprint) for _ in range(3)]
+    assert [assess(guarded, b).status_code for b in again] == [200] * 3
+    assert counted(guarded, fingerprint) == answers.count(200) + 3
