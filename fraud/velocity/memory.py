@@ -44,14 +44,21 @@ class MemoryVelocity:
             self._observed += 1
             if self._observed % 4096 == 0:
                 self._expire(observation.at_ms)
-            first = self._seen.setdefault(
-                (observation.scope, observation.charge_id), (observation.at_ms, observation.amount)
-            )
+            keys = [f"{observation.scope}:{subject}:{subjects[subject]}" for subject in present]
+            charge = (observation.scope, observation.charge_id)
+            first = self._seen.get(charge)
+            if first is None:
+                # After the latest charge of its subjects, as observe.lua: the order of
+                # the calls under the lock is the order charges are counted in.
+                at = observation.at_ms
+                for key in keys:
+                    if members := self._sets.get(key):
+                        at = max(at, max(members.values()) + 1)
+                first = self._seen[charge] = (at, observation.amount)
             at, amount = first
             me = f"{observation.charge_id}|{amount}"
             values: list[int] = []
-            for subject in present:
-                key = f"{observation.scope}:{subject}:{subjects[subject]}"
+            for key in keys:
                 members = self._sets.setdefault(key, {})
                 members.setdefault(me, at)
                 members = self._trim(key, at)

@@ -1,6 +1,6 @@
 -- One assessment's velocity, in one round trip and atomically (a Lua script runs alone).
 --
--- KEYS[1]         seen: the charge's first sighting "at_ms|amount" (SET NX: retries reuse it)
+-- KEYS[1]         seen: the charge's first sighting "at|amount" (retries reuse it)
 -- KEYS[2..n+1]    one sorted set per subject (card, customer, email, ip): member
 --                 "charge_id|amount", score = first-seen time in ms
 -- KEYS[n+2..m]    distinct-card sets of the subjects other than the card: member = card
@@ -10,10 +10,13 @@
 --                 window_ms..., joined by commas: one argument, not ten (the client packs
 --                 each argument in Python, and that cost more than the script ran)
 --
--- A charge counts the others seen strictly before it (ties broken by member), so a retried
--- assessment of the same charge id answers exactly as the first one did and counts nothing
--- twice. Members older than max_age are trimmed, each set keeps at most `cap` members,
--- and every key expires after max_age of quiet.
+-- Scripts run one at a time, and that order is the order charges are counted in: on its
+-- first sighting a charge's time is raised past the latest in its subjects' sets (at =
+-- max(at_ms, latest + 1)), so it counts every charge of those subjects already recorded,
+-- whatever the clocks of the assessments in flight said, and none recorded after it. A
+-- retried assessment of the same charge id reuses that first time, so it answers exactly
+-- as the first one did and counts nothing twice. Members older than max_age are trimmed,
+-- each set keeps at most `cap` members, and every key expires after max_age of quiet.
 local args = {}
 for part in string.gmatch(ARGV[1], '[^,]+') do
     args[#args + 1] = part
@@ -31,11 +34,21 @@ end
 local ttl = math.floor(max_age / 1000) + 60
 
 -- The first sighting expires max_age after it was made; a retry neither moves nor renews it.
-local first = redis.call('SET', KEYS[1], at .. '|' .. amount, 'NX', 'GET', 'PX', max_age)
+local first = redis.call('GET', KEYS[1])
 if first then
     local sep = string.find(first, '|', 1, true)
     at = tonumber(string.sub(first, 1, sep - 1))
     amount = string.sub(first, sep + 1)
+else
+    -- After the latest charge of its subjects: an assessment whose clock was taken earlier
+    -- (or runs behind another fraud process's) still counts those that got here first.
+    for k = 2, n + 1 do
+        local latest = redis.call('ZRANGE', KEYS[k], -1, -1, 'WITHSCORES')[2]
+        if latest and tonumber(latest) >= at then
+            at = tonumber(latest) + 1
+        end
+    end
+    redis.call('SET', KEYS[1], string.format('%.0f', at) .. '|' .. amount, 'PX', max_age)
 end
 local me = charge_id .. '|' .. amount
 

@@ -133,15 +133,6 @@ def test_concurrent_assessments_of_one_card_are_all_stored(guarded: Guarded) -> 
     assert burst(guarded)[0] == 48
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="fraud/velocity/observe.lua counts the charges whose at_ms (the fraud process's "
-    "clock, taken before the script is sent) is earlier than this one's, among those "
-    "already in Redis: two assessments in flight at once whose scripts reach Redis in the "
-    "other order than their clocks count neither the other, so a burst of charges on one "
-    "card sees velocities with repeats (e.g. two at 9, none at 10) instead of 0..n-1, and "
-    "a velocity rule fires later than on the same charges sent one by one",
-)
 def test_concurrent_assessments_of_one_card_each_see_a_distinct_velocity(
     guarded: Guarded,
 ) -> None:

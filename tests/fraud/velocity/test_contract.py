@@ -50,6 +50,43 @@ def test_a_retried_assessment_counts_once_and_answers_as_the_first(make_store: M
     assert store.observe(seen("ch_next", T0 + 40))["card_velocity_1h"] == 5
 
 
+def test_a_charge_counts_those_recorded_before_it_whatever_its_clock(
+    make_store: MakeStore,
+) -> None:
+    """Two assessments in flight at once reach the store in either order, and two fraud
+    processes' clocks disagree: the store's order decides what each counts, not the clocks."""
+    store = make_store()
+    store.observe(seen("ch_later_clock", T0 + 10, 10, ip="ip1"))
+    behind = store.observe(seen("ch_earlier_clock", T0, 1, ip="ip1"))
+    assert (behind["card_velocity_1h"], behind["card_amount_1h"]) == (1, 10)
+    assert behind["ip_velocity_1h"] == 1
+    assert store.observe(seen("ch_earlier_clock", T0 + 20, 1, ip="ip1")) == behind  # a retry
+    # Behind by more than a window: still after the latest, so both are within the hour.
+    far = store.observe(seen("ch_far_behind", T0 - 2 * HOUR, 100, ip="ip2"))
+    assert (far["card_velocity_1h"], far["card_amount_1h"], far["ip_velocity_1h"]) == (2, 11, 0)
+    # Only the first sighting is moved: one on time counts the three before it.
+    assert store.observe(seen("ch_on_time", T0 + 30, ip="ip1"))["card_velocity_1h"] == 3
+
+
+def test_assessments_in_flight_at_once_each_count_a_distinct_number(make_store: MakeStore) -> None:
+    """Many charges of one card at once on the event loop (Redis: over a pool of connections,
+    arriving in any order), with clocks in the reverse order: 0, 1, ... n-1, each once."""
+    store = make_store()
+    n = 40
+
+    async def run() -> list[dict[str, int]]:
+        sightings = [seen(f"ch_{i:02}", T0 + n - i) for i in range(n)]
+        answers = await asyncio.gather(*(store.observe_async(s) for s in sightings))
+        if isinstance(store, RedisVelocity):
+            await store.aclose()
+        return answers
+
+    answers = asyncio.run(run())
+    assert sorted(a["card_velocity_1h"] for a in answers) == list(range(n))
+    assert sorted(a["card_amount_1h"] for a in answers) == [100 * i for i in range(n)]
+    assert store.observe(seen("ch_last", T0))["card_velocity_1h"] == n
+
+
 def test_subjects_are_counted_apart_and_missing_ones_yield_nothing(make_store: MakeStore) -> None:
     store = make_store()
     store.observe(seen("ch_1", T0, ip="10.0.0.1", email="a@x.test"))

@@ -1,4 +1,9 @@
-"""Both stores against a brute-force oracle: the history of sightings, recounted each time."""
+"""Both stores against a brute-force oracle: the history of sightings, recounted each time.
+
+The oracle counts by the order charges were first seen in, not by their clocks: each
+sighting's clock may run behind or ahead of the others' (assessments in flight at once,
+fraud processes whose clocks disagree), and a charge still counts exactly the charges of
+its subjects seen before it."""
 
 from __future__ import annotations
 
@@ -43,6 +48,9 @@ steps = st.lists(
     st.tuples(
         st.integers(0, 5),  # which charge (a charge seen again is a retry)
         st.sampled_from([0, 1, 60_000, 1_800_000, 3_600_000, 3_600_001, 23 * 3_600_000]),
+        # this sighting's clock against the others': in step, behind (its script reached
+        # Redis after a later clock's), or ahead (another fraud process's clock)
+        st.sampled_from([0, 0, 0, -1, -2, -60_000, -3_600_000, 1, 5_000]),
         st.booleans(),  # blocked after its assessment
     ),
     min_size=1,
@@ -52,20 +60,29 @@ steps = st.lists(
 
 class Oracle:
     def __init__(self) -> None:
+        # In the order first seen: a dict keeps it.
         self.first: dict[str, tuple[int, int, Charge]] = {}
         self.blocks: dict[str, tuple[str, int]] = {}
 
-    def observe(self, charge: Charge, now: int) -> dict[str, int]:
-        at, amount, _ = self.first.setdefault(charge.id, (now, charge.amount, charge))
-        me = f"{charge.id}|{amount}"
+    def observe(self, charge: Charge, clock: int) -> dict[str, int]:
         present = [s for s in ("card", "customer", "email", "ip") if s in charge.subjects]
+        if charge.id not in self.first:
+            # Its time: its clock, or just after the latest charge sharing a subject.
+            shared = [
+                t
+                for t, _, c in self.first.values()
+                if any(c.subjects.get(s) == charge.subjects[s] for s in present)
+            ]
+            self.first[charge.id] = (max([clock, *(t + 1 for t in shared)]), charge.amount, charge)
+        at, _, _ = self.first[charge.id]
+        order = list(self.first)
+        before = order[: order.index(charge.id)]
         values: list[int] = []
         for subject in present:
             earlier = [
                 (t, a)
-                for other, (t, a, c) in self.first.items()
+                for t, a, c in (self.first[other] for other in before)
                 if c.subjects.get(subject) == charge.subjects[subject]
-                and (t < at or (t == at and f"{other}|{a}" < me))
             ]
             for window in WINDOWS_MS.values():
                 values.append(sum(1 for t, _ in earlier if t > at - window))
@@ -90,17 +107,20 @@ class Oracle:
         self.blocks.setdefault(charge, (card, at))  # a charge blocked again counts once
 
 
-def replay(store: VelocityStore, pool: list[Charge], plan: list[tuple[int, int, bool]]) -> None:
+def replay(
+    store: VelocityStore, pool: list[Charge], plan: list[tuple[int, int, int, bool]]
+) -> None:
     oracle, now = Oracle(), T0
-    for index, advance, blocked in plan:
+    for index, advance, skew, blocked in plan:
         charge = pool[index % len(pool)]
         now = min(now + advance, T0 + SPAN)
-        expected = oracle.observe(charge, now)
-        got = store.observe(Observation(SCOPE, charge.id, now, charge.amount, charge.subjects))
-        assert got == expected, (charge.id, now - T0)
-        if blocked:
-            oracle.record_block(charge.id, charge.subjects["card"], now)
-            store.record_block(SCOPE, charge.subjects["card"], charge.id, now)
+        clock = now + skew
+        expected = oracle.observe(charge, clock)
+        got = store.observe(Observation(SCOPE, charge.id, clock, charge.amount, charge.subjects))
+        assert got == expected, (charge.id, clock - T0)
+        if blocked:  # at the assessment's own clock, as the assessor records it
+            oracle.record_block(charge.id, charge.subjects["card"], clock)
+            store.record_block(SCOPE, charge.subjects["card"], charge.id, clock)
 
 
 @given(charges, steps)
