@@ -1,6 +1,7 @@
 """One contract, two stores: in-process and Redis velocity answer alike."""
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 
 import redis
 
@@ -85,6 +86,19 @@ def test_assessments_in_flight_at_once_each_count_a_distinct_number(make_store: 
     assert sorted(a["card_velocity_1h"] for a in answers) == list(range(n))
     assert sorted(a["card_amount_1h"] for a in answers) == [100 * i for i in range(n)]
     assert store.observe(seen("ch_last", T0))["card_velocity_1h"] == n
+
+
+def test_threads_observing_one_card_at_once_each_count_a_distinct_number(
+    make_store: MakeStore,
+) -> None:
+    """The same through `observe` from threads (a backtest, an approval): the memory store's
+    lock and Redis's script order serialise them alike."""
+    store = make_store()
+    sightings = [seen(f"ch_{i:02}", T0 - i, ip="ip1") for i in range(40)]
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(store.observe, sightings))
+    assert sorted(a["card_velocity_1h"] for a in answers) == list(range(40))
+    assert sorted(a["ip_velocity_1h"] for a in answers) == list(range(40))
 
 
 def test_subjects_are_counted_apart_and_missing_ones_yield_nothing(make_store: MakeStore) -> None:
