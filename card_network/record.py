@@ -29,7 +29,8 @@ class Record:
                 self._messages.append(RecordedMessage.model_validate_json(line))
             except ValidationError:
                 continue  # a line torn by a crash: that message was never answered
-        self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+        self._path = path
+        self._fd: int | None = None  # opened by the first write: no file until a message
         if text and not text.endswith("\n"):
             # Ended, so that the next message starts a line of its own, not the torn one's.
             self._write(b"\n")
@@ -42,6 +43,8 @@ class Record:
             self._write(lines)
 
     def _write(self, data: bytes) -> None:
+        if self._fd is None:
+            self._fd = os.open(self._path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
         view = memoryview(data)
         while view:
             view = view[os.write(self._fd, view) :]
@@ -51,4 +54,6 @@ class Record:
             return list(self._messages)
 
     def close(self) -> None:
-        os.close(self._fd)
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None

@@ -326,3 +326,11 @@ def test_an_authorisation_answers_as_every_endpoint_does(tmp_path: Path, start: 
     wrong = client.post("/v1/authorizations", json=message("42"), headers=AUTH)
     assert (wrong.status_code, wrong.json()["error"]["param"]) == (400, "pan")
     assert client.get("/v1/authorizations", headers=AUTH).headers["allow"] == "POST"
+
+
+def test_no_record_file_until_a_message_arrives(tmp_path: Path, start: Start) -> None:
+    client = start(Settings(credential="net-cred", data_dir=tmp_path))
+    path = tmp_path / "card_network" / "messages.jsonl"
+    assert not path.exists()  # tests read its absence as "the network was never asked"
+    authorised(client)
+    assert path.exists()
