@@ -9,20 +9,19 @@ through one typed accessor (`context`).
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import hmac
+import json
 import secrets
-import threading
 from collections.abc import AsyncIterator, Callable, Hashable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
-from pydantic import ValidationError
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from card_network.config import Settings
 from card_network.contracts import (
@@ -34,8 +33,10 @@ from card_network.contracts import (
     VoidRequest,
 )
 from card_network.idempotency import KeyReused, Replays
+from card_network.record import Record
 from card_network.settlement import APPROVED, Ledger
 from servicekit.asgi import EXCEPTION_HANDLERS, health_route, parse_json_object
+from servicekit.body import read_json
 from servicekit.errors import AuthenticationError
 from servicekit.metrics import HttpMetrics, Observe, metrics_listener
 
@@ -51,34 +52,6 @@ def decide(msg: AuthorizationRequest, today: dt.date) -> AuthorizationResponse:
     return AuthorizationResponse(
         approved=True, code="approved", authorization_code=secrets.token_hex(3).upper()
     )
-
-
-class Record:
-    """Messages in arrival order, in memory and appended to a JSON-lines file (whose
-    earlier messages, from before a restart, it starts with)."""
-
-    def __init__(self, settings: Settings) -> None:
-        self._path = settings.record_path
-        self._path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
-        self._messages: list[RecordedMessage] = []
-        lines = self._path.read_text(encoding="utf-8").splitlines() if self._path.exists() else []
-        for line in lines:
-            try:
-                self._messages.append(RecordedMessage.model_validate_json(line))
-            except ValidationError:
-                continue  # a line torn by a crash: that message was never answered
-
-    def add(self, *messages: RecordedMessage) -> None:
-        """Append `messages` in one write: a sale's authorisation and its capture together."""
-        with self._lock:
-            self._messages.extend(messages)
-            with self._path.open("a", encoding="utf-8") as f:
-                f.write("".join(m.model_dump_json() + "\n" for m in messages))
-
-    def all(self) -> list[RecordedMessage]:
-        with self._lock:
-            return list(self._messages)
 
 
 def restore(record: Record, replays: Replays, ledger: Ledger) -> None:
@@ -122,13 +95,17 @@ class Context:
 
     def digest(self, content: Hashable) -> str:
         """What a repeat must match, keyed: the record never holds a card number's hash."""
-        return hmac.new(self.credential, repr(content).encode(), hashlib.sha256).hexdigest()
+        return hmac.digest(self.credential, repr(content).encode(), "sha256").hex()
 
 
 def context(request: Request) -> Context:
     """The caller's context, once its network credential is checked."""
-    ctx: Context = request.state.network
-    token = request.headers.get("authorization", "").removeprefix("Bearer ").encode()
+    return checked(request.state.network, request.headers.get("authorization", ""))
+
+
+def checked(ctx: Context, authorization: str) -> Context:
+    """`ctx`, if `authorization` carries the network credential."""
+    token = authorization.removeprefix("Bearer ").encode()
     if not hmac.compare_digest(token, ctx.credential):
         raise AuthenticationError("Unknown network credential.", code="invalid_credential")
     return ctx
@@ -142,7 +119,7 @@ def once(
     execute: Callable[[], AuthorizationResponse],
     fields: dict[str, object],
     follows: Callable[[AuthorizationResponse], list[RecordedMessage]] | None = None,
-) -> JSONResponse:
+) -> AuthorizationResponse:
     """Answer a message once per key (a repeat is answered the first answer), and
     record it, repeats and refusals included, with its idempotency key; `follows` names
     what its first execution did besides (a sale's capture), recorded with it."""
@@ -152,8 +129,9 @@ def once(
         "idempotency_key": key,
         **fields,
     }
+    digest = ctx.digest(content)
     try:
-        answer, replayed = ctx.replays.once(kind, key, ctx.digest(content), execute)
+        answer, replayed = ctx.replays.once(kind, key, digest, execute)
     except KeyReused:
         refused = {"approved": False, "code": KeyReused.code}
         ctx.record.add(RecordedMessage.model_validate({**entry, **refused}))
@@ -161,18 +139,54 @@ def once(
     recorded = {
         **entry,
         "replayed": replayed,
-        "content_digest": ctx.digest(content),
+        "content_digest": digest,
         **answer.model_dump(),
     }
     also = [] if replayed or follows is None else follows(answer)
     ctx.record.add(RecordedMessage.model_validate(recorded), *also)
-    return JSONResponse(answer.model_dump(exclude_none=True))
+    return answer
 
 
-async def authorizations(request: Request) -> JSONResponse:
-    ctx = context(request)
-    msg = AuthorizationRequest.model_validate(await parse_json_object(request))
+class Authorizations:
+    """POST /v1/authorizations, every live charge's message: a plain ASGI endpoint,
+    without the Request and Response objects a Starlette function endpoint is wrapped in.
+    What it raises reaches the app's exception handlers as any endpoint's does."""
 
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        authorization = next((v for k, v in scope["headers"] if k == b"authorization"), b"")
+        ctx = checked(scope["state"]["network"], authorization.decode("latin-1"))
+        raw = await _body(receive)
+        msg = AuthorizationRequest.model_validate(read_json(raw) if raw else {})
+        content = _json(authorize(ctx, msg).model_dump(exclude_none=True))
+        headers = [
+            (b"content-length", b"%d" % len(content)),
+            (b"content-type", b"application/json"),
+        ]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": content})
+
+
+async def _body(receive: Receive) -> bytes:
+    """The whole request body, as Starlette's Request.body() reads it."""
+    chunks = []
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def _json(content: object) -> bytes:
+    """As Starlette's JSONResponse renders it."""
+    return json.dumps(
+        content, ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":")
+    ).encode()
+
+
+def authorize(ctx: Context, msg: AuthorizationRequest) -> AuthorizationResponse:
+    """An authorisation (a sale: and its capture), once per reference."""
     # A sale's capture is the capture of the same reference and amount, as if sent apart.
     capture = CaptureRequest(
         reference=msg.reference, merchant=msg.merchant, amount=msg.amount, currency=msg.currency
@@ -229,7 +243,8 @@ async def captures(request: Request) -> JSONResponse:
     msg = CaptureRequest.model_validate(await parse_json_object(request))
     fields = msg.model_dump()
     content = tuple(sorted(fields.items()))
-    return once(ctx, "capture", msg.reference, content, lambda: ctx.ledger.capture(msg), fields)
+    answer = once(ctx, "capture", msg.reference, content, lambda: ctx.ledger.capture(msg), fields)
+    return JSONResponse(answer.model_dump(exclude_none=True))
 
 
 async def voids(request: Request) -> JSONResponse:
@@ -237,7 +252,8 @@ async def voids(request: Request) -> JSONResponse:
     msg = VoidRequest.model_validate(await parse_json_object(request))
     fields = msg.model_dump()
     content = tuple(sorted(fields.items()))
-    return once(ctx, "void", msg.reference, content, lambda: ctx.ledger.void(msg), fields)
+    answer = once(ctx, "void", msg.reference, content, lambda: ctx.ledger.void(msg), fields)
+    return JSONResponse(answer.model_dump(exclude_none=True))
 
 
 async def refunds(request: Request) -> JSONResponse:
@@ -245,7 +261,8 @@ async def refunds(request: Request) -> JSONResponse:
     msg = RefundRequest.model_validate(await parse_json_object(request))
     fields = msg.model_dump()
     content = tuple(sorted(fields.items()))
-    return once(ctx, "refund", msg.reference, content, lambda: ctx.ledger.refund(msg), fields)
+    answer = once(ctx, "refund", msg.reference, content, lambda: ctx.ledger.refund(msg), fields)
+    return JSONResponse(answer.model_dump(exclude_none=True))
 
 
 async def messages(request: Request) -> JSONResponse:
@@ -260,13 +277,16 @@ def create_app(settings: Settings) -> Starlette:
         credential = settings.credential.get_secret_value().encode()
         ctx = Context(record=Record(settings), credential=credential)
         restore(ctx.record, ctx.replays, ctx.ledger)
-        with metrics_listener(metrics.registry, settings.metrics_host, settings.metrics_port):
-            yield {"network": ctx}
+        try:
+            with metrics_listener(metrics.registry, settings.metrics_host, settings.metrics_port):
+                yield {"network": ctx}
+        finally:
+            ctx.record.close()
 
     app = Starlette(
         routes=[
             health_route(),
-            Route("/v1/authorizations", authorizations, methods=["POST"]),
+            Route("/v1/authorizations", Authorizations(), methods=["POST"]),
             Route("/v1/captures", captures, methods=["POST"]),
             Route("/v1/voids", voids, methods=["POST"]),
             Route("/v1/refunds", refunds, methods=["POST"]),

@@ -4,25 +4,56 @@ whether a charge held for review may now be captured (fraud/approvals.py)."""
 from __future__ import annotations
 
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import JSONResponse
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from fraud.approvals import approve
 from fraud.contracts import ApprovalRequest, AssessmentRequest
-from fraud.routes.common import caller_livemode
+from fraud.routes.common import caller_livemode, livemode_of
 from fraud.routes.state import services
+from fraud.services import Services
 from servicekit.asgi import parse_json_object
+from servicekit.body import read_json
 
 
-async def assessments(request: Request) -> Response:
-    svc = services(request)
-    livemode = caller_livemode(request, svc.settings)
-    body = AssessmentRequest.model_validate(await parse_json_object(request))
-    # On the loop, velocity awaited: a worker thread's hand-off cost a sixth of the CPU.
-    result = await svc.assessor.assess_async(body, livemode)
-    # Serialised by pydantic in one pass (model_dump then json.dumps walked it twice).
-    return Response(result.model_dump_json(exclude_none=True), media_type="application/json")
+class Assessments:
+    """POST /v1/assessments, on every charge's path: a plain ASGI endpoint, without the
+    Request and Response objects a Starlette function endpoint is wrapped in. What it
+    raises reaches the app's exception handlers as any endpoint's does."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        svc: Services = scope["state"]["services"]
+        authorization = next((v for k, v in scope["headers"] if k == b"authorization"), b"")
+        livemode = livemode_of(authorization.decode("latin-1"), svc.settings)
+        raw = await _body(receive)
+        body = AssessmentRequest.model_validate(read_json(raw) if raw else {})
+        # On the loop, velocity awaited: a worker thread's hand-off cost a sixth of the CPU.
+        result = await svc.assessor.assess_async(body, livemode)
+        # Serialised by pydantic in one pass (model_dump then json.dumps walked it twice).
+        content = result.model_dump_json(exclude_none=True).encode()
+        await send(
+            {"type": "http.response.start", "status": 200, "headers": _json_headers(content)}
+        )
+        await send({"type": "http.response.body", "body": content})
+
+
+async def _body(receive: Receive) -> bytes:
+    """The whole request body, as Starlette's Request.body() reads it."""
+    chunks = []
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def _json_headers(content: bytes) -> list[tuple[bytes, bytes]]:
+    """As Starlette's Response(content, media_type="application/json") sends them."""
+    return [(b"content-length", b"%d" % len(content)), (b"content-type", b"application/json")]
 
 
 async def approvals(request: Request) -> JSONResponse:
@@ -35,6 +66,6 @@ async def approvals(request: Request) -> JSONResponse:
 
 
 routes = [
-    Route("/v1/assessments", assessments, methods=["POST"]),
+    Route("/v1/assessments", Assessments(), methods=["POST"]),
     Route("/v1/approvals", approvals, methods=["POST"]),
 ]

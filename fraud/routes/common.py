@@ -17,8 +17,12 @@ MARKETPLACE = re.compile(r"mkt_[A-Za-z0-9]{8,64}")
 
 def caller_livemode(request: Request, settings: Settings) -> bool:
     """The mode of the calling API stack, from its credential alone."""
-    header = request.headers.get("authorization", "")
-    token = header.removeprefix("Bearer ").encode()
+    return livemode_of(request.headers.get("authorization", ""), settings)
+
+
+def livemode_of(authorization: str, settings: Settings) -> bool:
+    """The mode a stack's `Authorization` header names; AuthenticationError if none."""
+    token = authorization.removeprefix("Bearer ").encode()
     if hmac.compare_digest(token, settings.live_credential.get_secret_value().encode()):
         return True
     if hmac.compare_digest(token, settings.test_credential.get_secret_value().encode()):

@@ -11,6 +11,7 @@ assessments a second, groups of a fifth of a second hold twenty rows, not five.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import threading
@@ -26,6 +27,8 @@ from fraud.store.models import Decision, utcnow
 
 log = logging.getLogger("fraud.decisions")
 _DECISIONS: Table = Decision.__table__  # type: ignore[assignment]
+# Put by `close` to wake the writer waiting on an empty queue: not a row.
+_WAKE: dict[str, Any] = {}
 
 
 class DecisionsBacklogged(Exception):
@@ -116,23 +119,32 @@ class DecisionLog:
         if not self.flush(timeout):
             log.error("%d decisions not recorded at shutdown", self._queue.unfinished_tasks)
         self._stopping.set()
+        with contextlib.suppress(queue.Full):  # full: the writer is busy, not waiting
+            self._queue.put_nowait(_WAKE)
         self._thread.join(timeout=5)
 
     def _take(self) -> list[dict[str, Any]]:
         """The rows of one commit: whatever arrives within `interval` of the first one, so
         commits stay a few per second at any rate (one per row cost more than the rows)."""
-        try:
-            rows = [self._queue.get(timeout=self._interval)]
-        except queue.Empty:
+        # Waiting without a timeout: an idle writer is never woken (five times a second, it
+        # was); `close` wakes it with _WAKE.
+        first = self._queue.get()
+        if first is _WAKE:
+            self._queue.task_done()
             return []
+        rows = [first]
         # Asleep while the group gathers, not waiting on the queue: a writer waiting there
         # is woken by every row put, a thread switch per assessment on its request's path.
         self._stopping.wait(self._interval)
         while len(rows) < self._batch:
             try:
-                rows.append(self._queue.get_nowait())
+                row = self._queue.get_nowait()
             except queue.Empty:
                 break
+            if row is _WAKE:
+                self._queue.task_done()
+                break
+            rows.append(row)
         return rows
 
     def _run(self) -> None:

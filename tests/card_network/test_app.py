@@ -1,4 +1,5 @@
 import datetime as dt
+import json
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -287,3 +288,49 @@ def test_a_repeated_sale_captures_once_and_a_declined_sale_captures_nothing(
     assert settle(after, "captures", amount=100, currency="usd")["approved"] is True
     last = after.get("/v1/messages", headers=AUTH).json()["data"][-1]
     assert (last["kind"], last["replayed"]) == ("capture", True)
+
+
+def test_a_torn_last_line_does_not_swallow_the_next_message(tmp_path: Path, start: Start) -> None:
+    settings = Settings(credential="net-cred", data_dir=tmp_path)
+    authorised(start(settings))
+    path = tmp_path / "card_network" / "messages.jsonl"
+    with path.open("a") as f:
+        f.write('{"received_at": "torn')  # a crash in the middle of a line
+    authorised(start(settings), reference="ch_2")
+    lines = path.read_text().splitlines()
+    assert lines[1] == '{"received_at": "torn'  # still torn, and alone on its line
+    # A third start reads the message sent after the crash back from the file.
+    record = start(settings).get("/v1/messages", headers=AUTH).json()["data"]
+    assert [m["reference"] for m in record] == ["ch_1", "ch_2"]
+
+
+def test_each_message_is_one_json_line_as_recorded(tmp_path: Path, start: Start) -> None:
+    client = start(Settings(credential="net-cred", data_dir=tmp_path))
+    authorised(client)
+    path = tmp_path / "card_network" / "messages.jsonl"
+    record = client.get("/v1/messages", headers=AUTH).json()["data"]
+    assert [json.loads(line) for line in path.read_text().splitlines()] == record
+
+
+def test_an_authorisation_answers_as_every_endpoint_does(tmp_path: Path, start: Start) -> None:
+    client = start(Settings(credential="net-cred", data_dir=tmp_path))
+    answer = client.post("/v1/authorizations", json=message(generated_card()), headers=AUTH)
+    assert answer.headers["content-type"] == "application/json"
+    assert int(answer.headers["content-length"]) == len(answer.content)
+    assert set(answer.json()) == {"approved", "code", "authorization_code"}
+    stranger = {"authorization": "Bearer nope"}
+    refused = client.post("/v1/authorizations", json=message(generated_card()), headers=stranger)
+    assert (refused.status_code, refused.json()["error"]["code"]) == (401, "invalid_credential")
+    broken = client.post("/v1/authorizations", content=b"{", headers=AUTH)
+    assert (broken.status_code, broken.json()["error"]["type"]) == (400, "invalid_request_error")
+    wrong = client.post("/v1/authorizations", json=message("42"), headers=AUTH)
+    assert (wrong.status_code, wrong.json()["error"]["param"]) == (400, "pan")
+    assert client.get("/v1/authorizations", headers=AUTH).headers["allow"] == "POST"
+
+
+def test_no_record_file_until_a_message_arrives(tmp_path: Path, start: Start) -> None:
+    client = start(Settings(credential="net-cred", data_dir=tmp_path))
+    path = tmp_path / "card_network" / "messages.jsonl"
+    assert not path.exists()  # tests read its absence as "the network was never asked"
+    authorised(client)
+    assert path.exists()
