@@ -119,8 +119,10 @@ class ChargeService:
                 "fraud's approval.",
                 "capture",
             )
+        token, market = request.card, request.marketplace
         with self._reads.connect() as conn:
-            existing = repository.find_charge(conn, request.charge_id)
+            card = repository.find_card_and_charge(conn, token, market, livemode, request.charge_id)
+            existing = card[1] if card else repository.find_charge(conn, request.charge_id)
         if existing is not None:
             # Signed for exactly this charge, so the retry of a request whose answer was
             # lost gets the recorded outcome even after its clearance expired: a replay
@@ -133,7 +135,7 @@ class ChargeService:
             raise
         crash_at("vault", "clearance_checked", "after")
         # Not audited as a read: the attempt entry below names the card, a miss is audited.
-        record = self._cards.find_unaudited(actor, request.card, request.marketplace, livemode)
+        record = card[0] if card else self._cards.find_unaudited(actor, token, market, livemode)
         if (record.bin, record.last4, record.fingerprint) != astuple(cleared.facts):
             # Fraud scored another card than this one (the caller described it falsely).
             self._audit.append(actor, "charge", record.token, "refused:clearance_card_mismatch")

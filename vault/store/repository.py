@@ -100,6 +100,32 @@ _DESTROY_CVC = (
 _SALE_CAPTURE = insert(cast(Table, SettlementRecord.__table__))
 
 
+# The card, and beside it the charge already recorded under an id if any: one statement.
+_CARD_AND_CHARGE = (
+    select(_cards, *(c.label(f"charge_{c.name}") for c in _CHARGE.selected_columns))
+    .outerjoin(_charges, _charges.c.charge_id == bindparam("charge_id"))
+    .where(
+        _cards.c.token == bindparam("token"),
+        _cards.c.marketplace_id == bindparam("marketplace"),
+        _cards.c.livemode == bindparam("livemode"),
+    )
+)
+
+
+def find_card_and_charge(
+    conn: Connection, token: str, marketplace: str, livemode: bool, charge_id: str
+) -> tuple[CardRecord, StoredCharge | None] | None:
+    """find_card's card and find_charge's charge in one round trip; None if no such card
+    (find_charge then tells whether the charge exists)."""
+    values = {"token": token, "marketplace": marketplace, "livemode": livemode}
+    row = conn.execute(_CARD_AND_CHARGE, {**values, "charge_id": charge_id}).first()
+    if row is None:
+        return None
+    card = len(_cards.c)
+    charge = None if row[card] is None else StoredCharge(*row[card:])
+    return CardRecord(**dict(zip(_cards.c.keys(), row[:card], strict=True))), charge
+
+
 def find_charge(conn: Connection, charge_id: str) -> StoredCharge | None:
     """The charge recorded under `charge_id`, if any: one statement, no ORM object."""
     row = conn.execute(_CHARGE, {"charge_id": charge_id}).first()
