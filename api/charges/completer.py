@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
+from collections.abc import Callable
 
 from sqlalchemy import Engine, bindparam, select
 
@@ -33,6 +34,7 @@ from api.charges.service import (
 )
 from api.refunds.service import RefundService
 from api.store.models import Charge, Refund, utcnow
+from api.webhooks.deliveries import QUEUED
 from servicekit import ServiceError
 
 log = logging.getLogger("api.completer")
@@ -126,7 +128,10 @@ class Completer:
         interval: float,
         stuck_after: dt.timedelta,
         give_up_after: dt.timedelta,
+        queued: Callable[[], None] | None = None,
     ) -> None:
+        # Told after a pass that queued webhooks (committed by then): the worker's wake.
+        self.queued = queued
         self._charges = charges
         self._refunds = refunds
         self._interval = interval
@@ -151,9 +156,12 @@ class Completer:
 
     def _run(self) -> None:
         while not self._stop.wait(self._interval):
+            count = QUEUED.count
             try:
                 self.run_once()
             except Exception:
                 # The completer outlives any one failure (a database restart): the next
                 # pass finds what this one left.
                 log.exception("completion pass failed")
+            if self.queued is not None and QUEUED.count != count:
+                self.queued()
