@@ -267,11 +267,16 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--store", default="postgresql", choices=("postgresql", "sqlite"))
     parser.add_argument("--kinds", default=",".join(KINDS))
+    parser.add_argument(
+        "--idle-seconds", type=float, default=IDLE_SECONDS, help="how long idle is measured"
+    )
     parser.add_argument("--profile", type=Path, help="py-spy's stacks of each kind, here")
     parser.add_argument(
         "--transactions", action="store_true", help="count the database's, per request"
     )
     args = parser.parse_args()
+    global IDLE_SECONDS
+    IDLE_SECONDS = args.idle_seconds
     kinds = args.kinds.split(",")
     unknown = set(kinds) - set(KINDS)
     if unknown:
