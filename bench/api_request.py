@@ -262,6 +262,7 @@ async def run(
 
 
 def main() -> None:
+    global IDLE_SECONDS
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=300, help="per kind")
     parser.add_argument("--concurrency", type=int, default=4)
@@ -275,7 +276,6 @@ def main() -> None:
         "--transactions", action="store_true", help="count the database's, per request"
     )
     args = parser.parse_args()
-    global IDLE_SECONDS
     IDLE_SECONDS = args.idle_seconds
     kinds = args.kinds.split(",")
     unknown = set(kinds) - set(KINDS)
