@@ -10,6 +10,7 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -40,9 +41,9 @@ from api.webhooks import routes as webhooks
 from api.webhooks.deliveries import RetryPolicy
 from api.webhooks.service import WebhookService
 from api.webhooks.worker import WebhookWorker
-from servicekit.asgi import EXCEPTION_HANDLERS, FrontedApp, health_route
+from servicekit.asgi import EXCEPTION_HANDLERS, StripeHeaders, health_route
 from servicekit.errors import error_body
-from servicekit.metrics import HttpMetrics, metrics_listener
+from servicekit.metrics import HttpMetrics, Observe, metrics_listener
 from servicekit.serving import configure_logging
 
 log = logging.getLogger("api")
@@ -81,11 +82,6 @@ def grouped(routes: list[Route]) -> list[Route]:
         return dispatch
 
     return [Route(path, dispatcher(table), methods=list(table)) for path, table in handlers.items()]
-
-
-# Served straight by servicekit's Front, without the router: the charge, the request the
-# API exists for. Its answers are the same as through the router (tests/api).
-HOT_ROUTES = [Route("/v1/charges", charges.create_charge, methods=["POST"])]
 
 
 def create_app(settings: Settings) -> Starlette:
@@ -194,11 +190,7 @@ def create_app(settings: Settings) -> Starlette:
         fraud.close()
         engine.dispose()
 
-    app = FrontedApp(
-        # Metrics, the request log and Stripe's headers (Request-Id, Stripe-Should-Retry):
-        # servicekit.asgi.Front, outermost.
-        metrics=metrics,
-        hot=HOT_ROUTES,
+    app = Starlette(
         routes=[
             health_route(),
             Route("/v1/openapi.json", openapi, methods=["GET"]),
@@ -215,6 +207,7 @@ def create_app(settings: Settings) -> Starlette:
                 ]
             ),
         ],
+        middleware=[Middleware(Observe, metrics), Middleware(StripeHeaders)],
         exception_handlers={**EXCEPTION_HANDLERS, 404: not_served},
         lifespan=lifespan,
     )

@@ -5,12 +5,10 @@ from __future__ import annotations
 import logging
 import re
 import secrets
-import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from pydantic import ValidationError
-from starlette.applications import Starlette
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -18,11 +16,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from servicekit import logs
 from servicekit.body import read_json
 from servicekit.errors import ServiceError, error_body, stripe_param
 from servicekit.logs import REQUEST_ID
-from servicekit.metrics import QUIET_ROUTES, HttpMetrics, access_log, request_id_of, route_template
 
 _REQUEST_ID = re.compile(r"req_[A-Za-z0-9]{8,64}")
 
@@ -110,140 +106,6 @@ class StripeHeaders:
             await send(message)
 
         await self.app(scope, receive, with_headers)
-
-
-Handler = Callable[[Request, Exception], Awaitable[Response]]
-
-
-class Front:
-    """servicekit.metrics.Observe and StripeHeaders as one layer, outermost (outside
-    Starlette's own error layer), and the app's hot routes served without its router.
-
-    Per request, as the two did: the request id for every log line (the edge's
-    X-Request-Id when well-formed), `Request-Id` on the response (that id when it has
-    Stripe's shape, else a fresh one), `Stripe-Should-Retry: false` on a final error, the
-    RED metrics and the one `request` log line. One send wrapper instead of two, and one
-    reading of the headers.
-
-    A hot route (an exact method and path, no path parameters) is called straight: its
-    endpoint gets a Request and returns a Response; an exception it raises is answered by
-    the app's handler for it, as Starlette's layers would (HTTPException by status, then
-    by class; anything else by the app's 500 handler, then raised on to the server so it
-    is logged). The router, its matching and its per-request wrappers are skipped.
-    """
-
-    def __init__(
-        self,
-        app: ASGIApp,
-        metrics: HttpMetrics,
-        hot: Iterable[Route] = (),
-        handlers: dict[Any, Handler] | None = None,
-    ) -> None:
-        self.app = app
-        self.metrics = metrics
-        self.hot: dict[tuple[str, str], Route] = {
-            (method, route.path): route for route in hot for method in route.methods or ()
-        }
-        handlers = dict(handlers or {})
-        self._error_handler = handlers.pop(Exception, None) or handlers.pop(500, None)
-        self._status_handlers = {k: v for k, v in handlers.items() if isinstance(k, int)}
-        self._class_handlers = {k: v for k, v in handlers.items() if isinstance(k, type)}
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        logged = request_id_of(scope)
-        token = REQUEST_ID.set(logged)
-        shown = logged if _REQUEST_ID.fullmatch(logged) else "req_" + secrets.token_hex(12)
-        request_id = shown.encode("latin-1")
-        started = time.perf_counter()
-        status = 500  # an app that raised before answering: its server answers 500
-
-        async def sent(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                final = status in _FINAL
-                headers = [
-                    (name, value)
-                    for name, value in message.get("headers", ())
-                    if name != b"request-id" and not (final and name == b"stripe-should-retry")
-                ]
-                headers.append((b"request-id", request_id))
-                if final:
-                    headers.append((b"stripe-should-retry", b"false"))
-                message["headers"] = headers
-            await send(message)
-
-        try:
-            route = self.hot.get((scope["method"], scope["path"]))
-            if route is None:
-                await self.app(scope, receive, sent)
-            else:
-                await self._hot(route, scope, receive, sent)
-        finally:
-            seconds = time.perf_counter() - started
-            route_name, method = route_template(scope), scope["method"]
-            self.metrics.observe(route_name, method, status, seconds)
-            level = logging.DEBUG if route_name in QUIET_ROUTES else logging.INFO
-            if access_log.isEnabledFor(level):
-                fields = {
-                    "event": "request",
-                    "method": method,
-                    "route": route_name,
-                    "status": status,
-                    "duration_ms": round(seconds * 1000, 1),
-                }
-                lines = logs.request_lines
-                if lines is None:
-                    access_log.log(level, "request", extra=fields)
-                else:
-                    lines.write(level, logged, fields)
-            REQUEST_ID.reset(token)
-
-    async def _hot(self, route: Route, scope: Scope, receive: Receive, send: Send) -> None:
-        scope["route"] = route
-        scope["endpoint"] = route.endpoint
-        scope["path_params"] = {}
-        request = Request(scope, receive, send)
-        try:
-            response: Response = await route.endpoint(request)
-        except Exception as exc:
-            handler = self._handler(exc)
-            if handler is not None:
-                response = await handler(request, exc)
-            else:
-                if self._error_handler is not None:
-                    await (await self._error_handler(request, exc))(scope, receive, send)
-                raise
-        await response(scope, receive, send)
-
-    def _handler(self, exc: Exception) -> Handler | None:
-        if isinstance(exc, HTTPException) and exc.status_code in self._status_handlers:
-            return self._status_handlers[exc.status_code]
-        for cls in type(exc).__mro__:
-            if cls is not Exception and cls in self._class_handlers:
-                return self._class_handlers[cls]
-        return None
-
-
-class FrontedApp(Starlette):
-    """A Starlette app under servicekit's Front: its metrics, logs and Stripe's headers,
-    and `hot` routes served straight (see Front). Its own `middleware` sit inside."""
-
-    def __init__(self, *, metrics: HttpMetrics, hot: Iterable[Route] = (), **kwargs: Any):
-        super().__init__(**kwargs)
-        self._front_metrics = metrics
-        self._hot_routes = list(hot)
-
-    def build_middleware_stack(self) -> ASGIApp:
-        return Front(
-            super().build_middleware_stack(),
-            self._front_metrics,
-            self._hot_routes,
-            self.exception_handlers,
-        )
 
 
 async def _health(request: Request) -> Response:
