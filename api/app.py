@@ -173,6 +173,8 @@ def create_app(settings: Settings) -> Starlette:
         if worker is not None:
             worker.on_outcome = metrics_outcome
             worker.start()
+            if completer is not None:
+                completer.queued = worker.wake  # deliver what a pass recorded now
         business = BusinessMetrics(sessions, settings.mode)
         metrics.registry.register(business)
         with metrics_listener(metrics.registry, settings.metrics_host, settings.metrics_port):

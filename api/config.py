@@ -46,7 +46,10 @@ class Settings(ServiceSettings):
     webhook_backoff_seconds: float = Field(default=60.0, gt=0)
     webhook_backoff_max_seconds: float = Field(default=6 * 3600.0, gt=0)
     webhook_timeout_seconds: float = Field(default=10.0, gt=0)
-    webhook_poll_seconds: float = Field(default=1.0, gt=0)
+    # Between looks for due deliveries when nothing woke the worker: a POST that queued
+    # webhooks, a completer pass or housekeeping that did wake it at once; what waits for
+    # the poll is a retry come due (backoff 60 s and more) or a lease lapsed.
+    webhook_poll_seconds: float = Field(default=5.0, gt=0)
     webhook_concurrency: int = Field(default=4, ge=1, le=64)
     # Off in production: a merchant could otherwise make the API post into our network.
     webhook_allow_private_networks: bool = False

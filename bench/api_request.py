@@ -61,6 +61,8 @@ from strongroom.stack import Options, Ports, services
 from strongroom.supervisor import Supervisor, free_ports
 from strongroom.testcards import generated_card
 
+# Per kind, the CPU by thread (thread_split): printed under the table.
+splits: dict[str, str] = {}
 KINDS = ("get", "customer", "replay", "charge", "idle")
 IDLE_SECONDS = 20.0
 # PostgreSQL (15 and later) flushes an idle backend's statistics within 10 s.
@@ -84,13 +86,44 @@ def sampled(pid: int, out: Path | None, kind: str) -> Iterator[None]:
         yield
         return
     out.mkdir(parents=True, exist_ok=True)
-    args = [PY_SPY, "record", "--gil", "--rate", "500", "-f", "raw", "-o", str(out / f"{kind}.txt")]
+    args = [PY_SPY, "record", "--rate", "500", "-f", "raw", "-o", str(out / f"{kind}.txt")]
     spy = subprocess.Popen([*args, "--pid", str(pid)], stdout=subprocess.DEVNULL)
     try:
         yield
     finally:
         spy.send_signal(signal.SIGINT)
         spy.wait(30)
+
+
+def thread_cpu(pid: int) -> dict[int, tuple[float, float]]:
+    """User and system CPU seconds so far of each thread of a process, by thread id."""
+    tick = os.sysconf("SC_CLK_TCK")
+    times = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue  # ended meanwhile
+        times[int(task.name)] = (int(fields[11]) / tick, int(fields[12]) / tick)
+    return times
+
+
+def thread_split(pid: int, before: dict[int, tuple[float, float]], n: int) -> str:
+    """CPU ms per request since `before`: the event loop's thread (user+system), and the
+    other threads' (the request threads, the background's), user+system."""
+    after = thread_cpu(pid)
+    spent = {
+        tid: (u - before.get(tid, (0, 0))[0], s - before.get(tid, (0, 0))[1])
+        for tid, (u, s) in after.items()
+    }
+    loop = spent.get(pid, (0.0, 0.0))
+    others = [v for tid, v in spent.items() if tid != pid]
+    ou, os_ = sum(u for u, _ in others), sum(s for _, s in others)
+    k = 1000 / n
+    return (
+        f"loop {loop[0] * k:.2f}+{loop[1] * k:.2f}  threads {ou * k:.2f}+{os_ * k:.2f}"
+        " (user+system ms)"
+    )
 
 
 def transactions(database_url: str | None) -> int:
@@ -186,6 +219,7 @@ async def run(
     vault.env["VAULT_TOKENISE_PER_KEY_MINUTE"] = str(checkout.UNPACED)
     api = f"http://{opts.host}:{opts.ports.api_live}"
     rows: list[tuple[str, Any, float, float | None]] = []
+    splits.clear()
     with Supervisor(stack, opts.host, data_dir / "logs") as supervisor:
         supervisor.start()
         keys = create_marketplace(opts, secrets_, "bench")  # registered with the running vault
@@ -202,9 +236,12 @@ async def run(
         }
         for kind in kinds:
             if kind == "idle":
-                before = checkout.cpu_seconds(pid)
-                await asyncio.sleep(IDLE_SECONDS)
-                idle = (checkout.cpu_seconds(pid) - before) * 1000 / IDLE_SECONDS
+                with sampled(pid, profile, kind):
+                    before = checkout.cpu_seconds(pid)
+                    threads = thread_cpu(pid)
+                    await asyncio.sleep(IDLE_SECONDS)
+                    splits[kind] = thread_split(pid, threads, int(IDLE_SECONDS))
+                    idle = (checkout.cpu_seconds(pid) - before) * 1000 / IDLE_SECONDS
                 rows.append((kind, None, idle, None))
                 continue
             await checkout.measure(calls[kind], min(n, 50), c, api)  # warm-up
@@ -213,8 +250,10 @@ async def run(
             began = transactions(database)
             with sampled(pid, profile, kind):
                 before = checkout.cpu_seconds(pid)
+                threads = thread_cpu(pid)
                 timing = await checkout.measure(calls[kind], n, c, api)
                 cpu = (checkout.cpu_seconds(pid) - before) * 1000 / n
+                splits[kind] = thread_split(pid, threads, n)
             if database is not None:
                 await asyncio.sleep(STATS_SECONDS)
             trips = (transactions(database) - began) / n if database is not None else None
@@ -223,16 +262,21 @@ async def run(
 
 
 def main() -> None:
+    global IDLE_SECONDS
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=300, help="per kind")
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--store", default="postgresql", choices=("postgresql", "sqlite"))
     parser.add_argument("--kinds", default=",".join(KINDS))
+    parser.add_argument(
+        "--idle-seconds", type=float, default=IDLE_SECONDS, help="how long idle is measured"
+    )
     parser.add_argument("--profile", type=Path, help="py-spy's stacks of each kind, here")
     parser.add_argument(
         "--transactions", action="store_true", help="count the database's, per request"
     )
     args = parser.parse_args()
+    IDLE_SECONDS = args.idle_seconds
     kinds = args.kinds.split(",")
     unknown = set(kinds) - set(KINDS)
     if unknown:
@@ -270,6 +314,8 @@ def main() -> None:
             f"{LABELS[kind]:<16} | {timing.rps:>7.1f} {timing.p50:>7.1f} {timing.p99:>7.1f} | "
             f"{cpu:>14.2f}{counted}"
         )
+    for kind, split in splits.items():
+        print(f"  {LABELS[kind]:<16} {split}")
 
 
 if __name__ == "__main__":

@@ -45,6 +45,12 @@ def renew(
     """Extend `owner`'s lease to now + ttl (creating it), and forget long-lapsed ones."""
     now = now or utcnow()
     engine: Engine = sessions.kw["bind"]
+    # The renewal, every few seconds, is one statement in autocommit (one round trip,
+    # not three); the first (no row yet) takes the lease in a transaction.
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        moved = connection.execute(_RENEW, {"who": owner, "until": now + ttl})
+    if moved.rowcount:
+        return
     with engine.begin() as connection:
         moved = connection.execute(_RENEW, {"who": owner, "until": now + ttl})
         if not moved.rowcount:

@@ -12,7 +12,7 @@ import random
 import threading
 from dataclasses import dataclass
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import Engine, bindparam, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.store.models import Event, WebhookDelivery, WebhookEndpoint
@@ -61,38 +61,40 @@ class Attempt:
     deliverable: bool  # false: the endpoint was deleted or disabled meanwhile
 
 
+# Built once: every worker polls with these every second, however idle.
+_FREE = or_(WebhookDelivery.lease_until.is_(None), WebhookDelivery.lease_until < bindparam("now"))
+_DUE = (
+    select(WebhookDelivery.id)
+    .where(WebhookDelivery.status == "pending", WebhookDelivery.next_attempt_at <= bindparam("now"))
+    .where(_FREE)
+    .order_by(WebhookDelivery.next_attempt_at)
+    .limit(bindparam("limit"))
+)
+_LEASE = (
+    update(WebhookDelivery)
+    .where(WebhookDelivery.id == bindparam("delivery_id"), WebhookDelivery.status == "pending")
+    .where(_FREE)
+    .values(lease_until=bindparam("until"))
+)
+
+
 def claim_due(
     sessions: sessionmaker[Session], now: dt.datetime, lease: dt.timedelta, limit: int
 ) -> list[str]:
-    """Lease up to `limit` due deliveries; returns the ids this caller now holds."""
-    free = or_(WebhookDelivery.lease_until.is_(None), WebhookDelivery.lease_until < now)
-    with sessions() as session:
-        candidates = list(
-            session.scalars(
-                select(WebhookDelivery.id)
-                .where(
-                    WebhookDelivery.status == "pending",
-                    WebhookDelivery.next_attempt_at <= now,
-                    free,
-                )
-                .order_by(WebhookDelivery.next_attempt_at)
-                .limit(limit)
+    """Lease up to `limit` due deliveries; returns the ids this caller now holds.
+
+    Each statement in autocommit (each is atomic by itself): an idle poll is one round
+    trip, not a BEGIN, the query and a ROLLBACK."""
+    engine: Engine = sessions.kw["bind"]
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        candidates = list(connection.execute(_DUE, {"now": now, "limit": limit}).scalars())
+        claimed = []
+        for delivery_id in candidates:
+            taken = connection.execute(
+                _LEASE, {"delivery_id": delivery_id, "now": now, "until": now + lease}
             )
-        )
-    claimed = []
-    for delivery_id in candidates:
-        with sessions.begin() as session:
-            taken = session.execute(
-                update(WebhookDelivery)
-                .where(
-                    WebhookDelivery.id == delivery_id,
-                    WebhookDelivery.status == "pending",
-                    free,
-                )
-                .values(lease_until=now + lease)
-            )
-        if taken.rowcount:  # type: ignore[attr-defined]
-            claimed.append(delivery_id)
+            if taken.rowcount:
+                claimed.append(delivery_id)
     return claimed
 
 

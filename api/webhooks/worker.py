@@ -41,7 +41,7 @@ class WebhookWorker:
         *,
         timeout: float = 10.0,
         concurrency: int = 4,
-        poll_seconds: float = 1.0,
+        poll_seconds: float = 5.0,
         allow_private: bool = False,
         housekeeping: Callable[[], None] | None = None,
     ) -> None:
@@ -85,6 +85,7 @@ class WebhookWorker:
     def _run(self) -> None:
         last_housekeeping = 0.0
         while not self._stop.is_set():
+            queued = deliveries.QUEUED.count
             try:
                 delivered = self.run_once()
                 if time.monotonic() - last_housekeeping > HOUSEKEEPING_EVERY:
@@ -96,7 +97,7 @@ class WebhookWorker:
                 # The worker outlives any one failure (a database restart, say): log, go on.
                 log.exception("webhook worker pass failed")
                 delivered = 0
-            if not delivered:
+            if not delivered and deliveries.QUEUED.count == queued:  # housekeeping queued none
                 self._wake.wait(self._poll)
                 self._wake.clear()
 

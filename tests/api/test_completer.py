@@ -435,3 +435,28 @@ def test_a_held_charge_cancel_whose_answer_was_lost_answers_its_retry_with_the_c
     with sqlite_stacks.client(shop.sk_test, **{"idempotency-key": "other-" + key}) as client:
         other = client.post(f"/v1/charges/{charge_id}/cancel")
     assert (other.status_code, other.json()["error"]["code"]) == (400, "charge_not_cancelable")
+
+
+def test_a_pass_that_queued_webhooks_wakes_the_worker(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The worker polls every few seconds; what a pass recorded is delivered at once."""
+    import threading
+
+    from api.charges.completer import Completer
+    from api.webhooks.deliveries import QUEUED
+
+    woken = threading.Event()
+    nothing: Any = None
+    completer = Completer(nothing, nothing, 0.01, STUCK, GIVE_UP, queued=woken.set)
+    monkeypatch.setattr(completer, "run_once", lambda: 0)  # a pass that queued none
+    completer.start()
+    try:
+        assert not woken.wait(0.1)
+
+        def queuing() -> int:
+            QUEUED.add()
+            return 1
+
+        monkeypatch.setattr(completer, "run_once", queuing)
+        assert woken.wait(2)
+    finally:
+        completer.stop()

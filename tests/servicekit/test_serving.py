@@ -40,3 +40,28 @@ def test_a_callers_forwarded_headers_do_not_change_the_client_or_scheme() -> Non
         server.should_exit = True
         thread.join(10)
     assert answer.json() == {"client": "127.0.0.1", "scheme": "http"}
+
+
+def test_the_server_ticks_once_a_second_and_stops_at_once_on_a_signal() -> None:
+    import signal
+    import time
+
+    from servicekit.serving import Server
+
+    port = free_ports(1)[0]
+    options = {k: v for k, v in SERVER_OPTIONS.items() if k != "timeout_graceful_shutdown"}
+    server = Server(uvicorn.Config(_echo_client, host="127.0.0.1", port=port, **options))
+    thread = threading.Thread(target=asyncio.run, args=(server.serve(),), daemon=True)
+    thread.start()
+    while not server.started:
+        thread.join(0.05)
+        assert thread.is_alive()
+    date = httpx.get(f"http://127.0.0.1:{port}/").headers["date"]
+    assert date.endswith(" GMT")
+    time.sleep(0.3)  # past the first tick: the loop now waits up to a second
+    stopping = time.monotonic()
+    server.handle_exit(signal.SIGTERM, None)
+    thread.join(5)
+    assert not thread.is_alive()
+    # uvicorn's own shutdown sleeps 0.1 s; the tick adds nothing to it.
+    assert time.monotonic() - stopping < 0.8
