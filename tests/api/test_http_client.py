@@ -140,3 +140,54 @@ def test_a_connection_idle_past_the_keep_idle_limit_is_not_used_again(
         assert client.request("GET", "/two").json()["connections"] == 2
     finally:
         client.close()
+
+
+def _answered(raw: bytes) -> str:
+    """A server that answers one request with `raw` and closes; its URL."""
+    listener = socket.create_server(("127.0.0.1", free_port()))
+
+    def serve() -> None:
+        with listener:
+            conn, _ = listener.accept()
+            with conn:
+                _read_request(conn)
+                conn.sendall(raw)
+
+    threading.Thread(target=serve, daemon=True).start()
+    host, port = listener.getsockname()
+    return f"http://{host}:{port}"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        # Framed by the close: no Strongroom service sends it, so its end is no answer.
+        b'HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\r\n{"ok":true}',
+        # Both framings at once: the smuggling shape llhttp refuses.
+        b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\ntransfer-encoding: chunked\r\n\r\n0\r\n\r\n",
+        # Two lengths that disagree.
+        b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\ncontent-length: 3\r\n\r\n{}",
+        # A chunk size as Python's int() would read it, not HTTP.
+        b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n0x2\r\n{}\r\n0\r\n\r\n",
+        # A second answer to one request.
+        b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}"
+        b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}",
+        # Cut short.
+        b"HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\n{}",
+        b"not http at all\r\n\r\n",
+    ],
+    ids=["close-framed", "length-and-chunked", "two-lengths", "hex-prefix", "two", "short", "junk"],
+)
+def test_an_answer_llhttp_refuses_is_no_answer(raw: bytes) -> None:
+    with pytest.raises(NoAnswer):
+        JsonClient(_answered(raw), 5.0, {}).request("POST", "/v1/charges", body={})
+
+
+def test_a_chunked_answer_after_an_informational_one_is_read_whole() -> None:
+    raw = (
+        b"HTTP/1.1 100 Continue\r\n\r\n"
+        b"HTTP/1.1 201 Created\r\ntransfer-encoding: chunked\r\n\r\n"
+        b'4\r\n{"a"\r\n4\r\n:1}\n\r\n0\r\n\r\n'
+    )
+    answer = JsonClient(_answered(raw), 5.0, {}).request("POST", "/v1/charges", body={})
+    assert (answer.status_code, answer.json()) == (201, {"a": 1})
