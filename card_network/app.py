@@ -60,10 +60,7 @@ def restore(record: Record, replays: Replays, ledger: Ledger) -> None:
     for m in record.all():
         if m.replayed or m.content_digest is None:
             continue
-        answer = AuthorizationResponse(
-            approved=m.approved, code=m.code, authorization_code=m.authorization_code
-        )
-        replays.restore(m.kind, m.idempotency_key, m.content_digest, answer)
+        replays.restore(m.kind, m.idempotency_key, m.content_digest, _answer(m))
         if not m.approved:
             continue
         currency = m.currency or ""
@@ -78,6 +75,12 @@ def restore(record: Record, replays: Replays, ledger: Ledger) -> None:
                 **_ids(m), authorization=m.authorization or "", amount=m.amount, currency=currency
             )
             ledger.refund(refund)
+
+
+def _answer(m: RecordedMessage) -> AuthorizationResponse:
+    return AuthorizationResponse(
+        approved=m.approved, code=m.code, authorization_code=m.authorization_code
+    )
 
 
 def _ids(m: RecordedMessage) -> dict[str, str]:
@@ -122,7 +125,9 @@ def once(
 ) -> AuthorizationResponse:
     """Answer a message once per key (a repeat is answered the first answer), and
     record it, repeats and refusals included, with its idempotency key; `follows` names
-    what its first execution did besides (a sale's capture), recorded with it."""
+    what its first execution did besides (a sale's capture), recorded with it. The first
+    execution is recorded before its answer is kept: if the record cannot be written, what
+    it moved is undone, the key stays unanswered and the error goes to the caller (500)."""
     entry = {
         "received_at": dt.datetime.now(dt.UTC).isoformat(),
         "kind": kind,
@@ -130,20 +135,28 @@ def once(
         **fields,
     }
     digest = ctx.digest(content)
+
+    def recorded(answer: AuthorizationResponse, replayed: bool) -> RecordedMessage:
+        message = {**entry, "replayed": replayed, "content_digest": digest}
+        return RecordedMessage.model_validate({**message, **answer.model_dump()})
+
+    def first() -> AuthorizationResponse:
+        with ctx.ledger.undone_on_error():
+            answer = execute()
+            also = [] if follows is None else follows(answer)
+            ctx.record.add(recorded(answer, False), *also)
+        for m in also:  # answered as what they were: a capture sent after its sale repeats it
+            ctx.replays.restore(m.kind, m.idempotency_key, m.content_digest, _answer(m))
+        return answer
+
     try:
-        answer, replayed = ctx.replays.once(kind, key, digest, execute)
+        answer, replayed = ctx.replays.once(kind, key, digest, first)
     except KeyReused:
         refused = {"approved": False, "code": KeyReused.code}
         ctx.record.add(RecordedMessage.model_validate({**entry, **refused}))
         raise
-    recorded = {
-        **entry,
-        "replayed": replayed,
-        "content_digest": digest,
-        **answer.model_dump(),
-    }
-    also = [] if replayed or follows is None else follows(answer)
-    ctx.record.add(RecordedMessage.model_validate(recorded), *also)
+    if replayed:
+        ctx.record.add(recorded(answer, True))
     return answer
 
 
@@ -206,15 +219,12 @@ def authorize(ctx: Context, msg: AuthorizationRequest) -> AuthorizationResponse:
         """The capture an approved sale made, recorded as its own message."""
         if not (msg.capture and answer.approved):
             return []
-        digest = ctx.digest(capture_content)
-        # A capture sent after the sale repeats it: answered the same, nothing moves again.
-        ctx.replays.restore("capture", msg.reference, digest, APPROVED)
         entry = {
             "received_at": dt.datetime.now(dt.UTC).isoformat(),
             "kind": "capture",
             "idempotency_key": msg.reference,
             **capture_fields,
-            "content_digest": digest,
+            "content_digest": ctx.digest(capture_content),
             **APPROVED.model_dump(),
         }
         return [RecordedMessage.model_validate(entry)]

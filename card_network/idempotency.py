@@ -25,7 +25,7 @@ class KeyReused(ServiceError):
 class Replays:
     def __init__(self) -> None:
         self._answers: dict[tuple[str, str], tuple[Hashable, AuthorizationResponse]] = {}
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # `execute` may remember other keys (a sale's capture)
 
     def restore(
         self, kind: str, key: str, content: Hashable, answer: AuthorizationResponse
@@ -45,7 +45,8 @@ class Replays:
 
         `content` is what must match for a repeat to be the same message; `execute`
         runs only for the first message of a key, under the lock, so two copies of
-        one message arriving together cannot both execute.
+        one message arriving together cannot both execute; if it raises, the key stays
+        unanswered.
         """
         with self._lock:
             seen = self._answers.get((kind, key))

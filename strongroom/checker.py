@@ -29,6 +29,8 @@ from sqlalchemy import select
 import api.store.db
 import vault.store.db
 from api.store.models import Charge, Refund
+from card_network.record import corrupt as record_corrupt
+from card_network.record import lines as record_lines
 from vault.audit import read_anchors
 from vault.audit_chain import AuditChainBroken, verify_chain
 from vault.store.models import ChargeRecord, RefundRecord, SettlementRecord
@@ -242,15 +244,13 @@ def load(
 
 
 def read_network(path: Path) -> list[NetworkMessage]:
-    """The simulator's record (messages.jsonl); a torn last line is not a message."""
+    """The simulator's record (messages.jsonl); a torn line is not a message, and any other
+    line that is not one stops the check (RecordCorrupt, naming the line)."""
     messages = []
-    for line in path.read_text(encoding="utf-8").splitlines() if path.exists() else []:
+    for number, line in record_lines(path):
         try:
             m = json.loads(line)
-        except ValueError:
-            continue
-        messages.append(
-            NetworkMessage(
+            message = NetworkMessage(
                 kind=m["kind"],
                 reference=m["reference"],
                 merchant=m["merchant"],
@@ -259,7 +259,9 @@ def read_network(path: Path) -> list[NetworkMessage]:
                 authorization=m.get("authorization"),
                 replayed=m.get("replayed", False),
             )
-        )
+        except (ValueError, LookupError, TypeError, AttributeError) as exc:
+            raise record_corrupt(path, number) from exc
+        messages.append(message)
     return messages
 
 

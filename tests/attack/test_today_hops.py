@@ -652,13 +652,6 @@ def test_authorizations_answer_odd_requests_as_before_and_record_only_answers(
     assert in_checker(g, reference) == (1 if status == 200 else 0)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="card_network/record.py and strongroom/checker.read_network split the record "
-    "with str.splitlines, which also splits at U+2028 and U+0085, and pydantic writes them "
-    "raw: an answered authorisation whose reference holds one is lost at the next start, "
-    "and its retry executes again (a second authorisation code)",
-)
 def test_an_answered_message_survives_a_restart_whatever_its_reference(g: Guarded) -> None:
     reference = "ch_" + secrets.token_hex(4) + "\u2028" + secrets.token_hex(4)
     code = authorize(g, reference)["authorization_code"]
@@ -670,13 +663,6 @@ def test_an_answered_message_survives_a_restart_whatever_its_reference(g: Guarde
     assert (checker, restored, again) == (1, 1, code)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="card_network/record.py (Record.__init__) and strongroom/checker.read_network "
-    "decode the whole record as strict UTF-8: a last line torn inside a multi-byte "
-    "character (a reference 'ch_é…') stops the simulator from starting and the checker "
-    "from reading anything",
-)
 def test_a_line_torn_inside_a_character_is_skipped_by_simulator_and_checker(
     g: Guarded,
 ) -> None:
@@ -705,13 +691,6 @@ def test_a_line_torn_inside_a_character_is_skipped_by_simulator_and_checker(
     assert (started, readable) == (True, True)  # seen: (False, False)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="card_network.app.once executes a message (ledger, Replays) before Record.add "
-    "writes it: when the write fails (ENOSPC, EIO) the key stays answered in memory, its "
-    "retry is answered approved and recorded only as a replay, and after a restart the "
-    "reference executes again (a second authorisation code)",
-)
 def test_a_message_whose_record_write_failed_is_not_answered_later(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -1,5 +1,6 @@
 import datetime as dt
 import json
+import os
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -9,6 +10,8 @@ from starlette.testclient import TestClient
 
 from card_network.app import create_app
 from card_network.config import Settings
+from card_network.record import RecordCorrupt
+from strongroom.checker import read_network
 from strongroom.testcards import generated_card
 
 AUTH = {"authorization": "Bearer net-cred"}
@@ -298,7 +301,7 @@ def test_a_torn_last_line_does_not_swallow_the_next_message(tmp_path: Path, star
         f.write('{"received_at": "torn')  # a crash in the middle of a line
     authorised(start(settings), reference="ch_2")
     lines = path.read_text().splitlines()
-    assert lines[1] == '{"received_at": "torn'  # still torn, and alone on its line
+    assert lines[1] == '{"received_at": "torn\x00'  # still torn, marked, alone on its line
     # A third start reads the message sent after the crash back from the file.
     record = start(settings).get("/v1/messages", headers=AUTH).json()["data"]
     assert [m["reference"] for m in record] == ["ch_1", "ch_2"]
@@ -334,3 +337,75 @@ def test_no_record_file_until_a_message_arrives(tmp_path: Path, start: Start) ->
     assert not path.exists()  # tests read its absence as "the network was never asked"
     authorised(client)
     assert path.exists()
+
+
+def test_a_corrupt_line_before_the_last_stops_the_simulator_and_the_checker(
+    tmp_path: Path, start: Start
+) -> None:
+    # A torn line is ended by the simulator (TORN) and skipped; any other line that is not
+    # a message, before the last, is corruption: neither reader guesses past it.
+    settings = Settings(credential="net-cred", data_dir=tmp_path)
+    authorised(start(settings))
+    path = tmp_path / "card_network" / "messages.jsonl"
+    good = path.read_bytes()
+    for bad in (b"\xff\xfe\n", b'{"received_at": "x"}\n', b"garbage\n"):
+        path.write_bytes(bad + good)
+        with pytest.raises(RecordCorrupt, match="line 1 "):
+            start(settings)
+        with pytest.raises(RecordCorrupt, match="line 1 "):
+            read_network(path)
+
+
+def test_a_record_split_only_at_newlines(tmp_path: Path, start: Start) -> None:
+    settings = Settings(credential="net-cred", data_dir=tmp_path)
+    separators = "\u2028\u2029\u0085\x1c\x0b\x0c\r"
+    authorised(start(settings), reference="ch_" + separators)
+    record = start(settings).get("/v1/messages", headers=AUTH).json()["data"]
+    assert [m["reference"] for m in record] == ["ch_" + separators]
+    assert [m.reference for m in read_network(settings.record_path)] == ["ch_" + separators]
+
+
+@pytest.mark.parametrize("kind", ["sale", "captures", "voids", "refunds"])
+def test_a_message_not_recorded_moves_nothing_and_executes_on_its_retry(
+    tmp_path: Path, start: Start, monkeypatch: pytest.MonkeyPatch, kind: str
+) -> None:
+    # The record's write fails half written (ENOSPC): answered 500, nothing moved, the
+    # torn half ended before the next message, and the retry executes and is recorded once.
+    real = os.write
+    calls: list[int] = []
+
+    def torn_once(fd: int, data: bytes) -> int:
+        if not bytes(data).startswith(b'{"received_at"') and not calls:
+            return real(fd, data)
+        calls.append(fd)
+        if len(calls) == 1:
+            return real(fd, data[: len(data) // 2])
+        monkeypatch.setattr(os, "write", real)
+        raise OSError(28, "No space left on device")
+
+    bodies: dict[str, tuple[str, dict[str, object]]] = {
+        "sale": ("authorizations", message(generated_card(), capture=True)),
+        "captures": ("captures", {"reference": "ch_1", "amount": 100, "currency": "usd"}),
+        "voids": ("voids", {"reference": "ch_1"}),
+        "refunds": (
+            "refunds",
+            {"reference": "re_1", "authorization": "ch_2", "amount": 400, "currency": "usd"},
+        ),
+    }
+    path, body = bodies[kind]
+    body = {"merchant": "mkt_1", **body}
+    settings = Settings(credential="net-cred", data_dir=tmp_path)
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        authorised(client, reference="ch_2")
+        assert settle(client, "captures", reference="ch_2", amount=400, currency="usd")["approved"]
+        if kind != "sale":
+            authorised(client)
+        monkeypatch.setattr(os, "write", torn_once)
+        assert client.post(f"/v1/{path}", json=body, headers=AUTH).status_code == 500
+        retried = client.post(f"/v1/{path}", json=body, headers=AUTH).json()
+        assert retried["approved"] is True  # executed now: the failed attempt moved nothing
+    assert len(calls) == 2 and settings.record_path.read_bytes().count(b"\x00\n") == 1
+    after = start(settings).get("/v1/messages", headers=AUTH).json()["data"]
+    kinds = {"sale": "authorization", "captures": "capture", "voids": "void", "refunds": "refund"}
+    mine = [m for m in after if m["kind"] == kinds[kind] and m["reference"] == body["reference"]]
+    assert [m["replayed"] for m in mine] == [False]  # recorded once, and read back
