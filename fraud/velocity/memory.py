@@ -13,7 +13,8 @@ class MemoryVelocity:
     def __init__(self, cap: int = CAP) -> None:
         self._cap = cap
         self._lock = threading.Lock()
-        self._seen: dict[tuple[str, str], tuple[int, int]] = {}
+        # charge -> its first sighting's time and answer
+        self._seen: dict[tuple[str, str], tuple[int, dict[str, int]]] = {}
         self._sets: dict[str, dict[str, int]] = {}
         self._observed = 0
 
@@ -44,28 +45,22 @@ class MemoryVelocity:
             self._observed += 1
             if self._observed % 4096 == 0:
                 self._expire(observation.at_ms)
-            keys = [f"{observation.scope}:{subject}:{subjects[subject]}" for subject in present]
             charge = (observation.scope, observation.charge_id)
-            first = self._seen.get(charge)
-            if first is None:
-                # After the latest charge of its subjects, as observe.lua: the order of
-                # the calls under the lock is the order charges are counted in.
-                at = observation.at_ms
-                for key in keys:
-                    if members := self._sets.get(key):
-                        at = max(at, max(members.values()) + 1)
-                first = self._seen[charge] = (at, observation.amount)
-            at, amount = first
+            if (first := self._seen.get(charge)) is not None:
+                return dict(first[1])  # a retry: the first sighting's answer, as it was
+            # As observe.lua: the order of the calls under the lock decides what a charge
+            # counts (those present, their clocks ahead of its own included), and it is
+            # recorded at its own clock.
+            at, amount = observation.at_ms, observation.amount
             me = f"{observation.charge_id}|{amount}"
             values: list[int] = []
-            for key in keys:
-                members = self._sets.setdefault(key, {})
-                members.setdefault(me, at)
-                members = self._trim(key, at)
+            for subject in present:
+                key = f"{observation.scope}:{subject}:{subjects[subject]}"
+                self._sets.setdefault(key, {}).setdefault(me, at)
                 counts = dict.fromkeys(WINDOWS_MS.values(), 0)
                 sums = dict.fromkeys(WINDOWS_MS.values(), 0)
-                for member, score in members.items():
-                    if score < at or (score == at and member < me):
+                for member, score in self._trim(key, at).items():
+                    if member != me:
                         value = int(member.rpartition("|")[2])
                         for window in WINDOWS_MS.values():
                             if at - window < score:
@@ -73,19 +68,20 @@ class MemoryVelocity:
                                 sums[window] += value
                 values += counts.values()
                 values += sums.values()
-            card = subjects["card"] or ""
+            card = subjects.get("card") or ""
             for subject in present:
                 if subject == "card":
                     continue
                 key = f"{observation.scope}:cards:{subject}:{subjects[subject]}"
                 members = self._sets.setdefault(key, {})
                 members[card] = max(members.get(card, at), at)
-                members = self._trim(key, at)
-                values.append(sum(1 for s in members.values() if s > at - MAX_AGE_MS))
+                values.append(len(self._trim(key, at)))
             blocks = self._sets.get(f"{observation.scope}:blocks:{card}", {})
             for window in (WINDOWS_MS["1h"], WINDOWS_MS["24h"]):
-                values.append(sum(1 for s in blocks.values() if at - window < s < at))
-        return dict(zip(attribute_names(present), values, strict=True))
+                values.append(sum(1 for s in blocks.values() if at - window < s))
+            answer = dict(zip(attribute_names(present), values, strict=True))
+            self._seen[charge] = (at, answer)
+        return dict(answer)
 
     def record_block(self, scope: str, card: str, charge_id: str, at_ms: int) -> None:
         with self._lock:

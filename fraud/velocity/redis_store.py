@@ -11,6 +11,7 @@ import redis.asyncio
 from fraud.velocity import (
     CAP,
     MAX_AGE_MS,
+    SUBJECTS,
     WINDOWS_MS,
     Observation,
     attribute_names,
@@ -57,25 +58,29 @@ class RedisVelocity:
         # charge id that did would be misread, so it is refused (the assessment fails closed).
         if "," in observation.charge_id:
             raise ValueError("a charge id holds a comma")
+        mask = sum(1 << i for i, s in enumerate(SUBJECTS) if s in hashed)
         args = [f"{observation.charge_id},{observation.at_ms},{observation.amount},"]
-        args[0] += f"{len(present)},{card},{self._constants}"
+        args[0] += f"{len(present)},{card},{mask},{self._constants}"
         return keys, args
 
     @staticmethod
-    def _values(observation: Observation, raw: object) -> dict[str, int]:
+    def _values(raw: object) -> dict[str, int]:
+        """The first sighting's answer, "at|amount|subjects|values": named by the subjects
+        it was counted under (a retry may carry others), not by the retry's."""
         text = raw.decode("ascii") if isinstance(raw, bytes) else str(raw)
-        names = attribute_names(observation.present())
-        return dict(zip(names, map(int, text.split(",")), strict=True))
+        _, _, mask, values = text.split("|", 3)
+        present = [s for i, s in enumerate(SUBJECTS) if int(mask) >> i & 1]
+        return dict(zip(attribute_names(present), map(int, values.split(",")), strict=True))
 
     def observe(self, observation: Observation) -> dict[str, int]:
         keys, args = self._call(observation)
-        return self._values(observation, self._script(keys=keys, args=args))
+        return self._values(self._script(keys=keys, args=args))
 
     async def observe_async(self, observation: Observation) -> dict[str, int]:
         if self._async_script is None:
             return await asyncio.to_thread(self.observe, observation)
         keys, args = self._call(observation)
-        return self._values(observation, await self._async_script(keys=keys, args=args))
+        return self._values(await self._async_script(keys=keys, args=args))
 
     def _block(
         self,

@@ -55,18 +55,51 @@ def test_a_charge_counts_those_recorded_before_it_whatever_its_clock(
     make_store: MakeStore,
 ) -> None:
     """Two assessments in flight at once reach the store in either order, and two fraud
-    processes' clocks disagree: the store's order decides what each counts, not the clocks."""
+    processes' clocks disagree: a charge counts those recorded before it, their clocks
+    behind or ahead of its own, and is recorded at its own clock."""
     store = make_store()
     store.observe(seen("ch_later_clock", T0 + 10, 10, ip="ip1"))
     behind = store.observe(seen("ch_earlier_clock", T0, 1, ip="ip1"))
     assert (behind["card_velocity_1h"], behind["card_amount_1h"]) == (1, 10)
     assert behind["ip_velocity_1h"] == 1
     assert store.observe(seen("ch_earlier_clock", T0 + 20, 1, ip="ip1")) == behind  # a retry
-    # Behind by more than a window: still after the latest, so both are within the hour.
+    # Behind by more than a window: the two ahead of it still count.
     far = store.observe(seen("ch_far_behind", T0 - 2 * HOUR, 100, ip="ip2"))
     assert (far["card_velocity_1h"], far["card_amount_1h"], far["ip_velocity_1h"]) == (2, 11, 0)
-    # Only the first sighting is moved: one on time counts the three before it.
-    assert store.observe(seen("ch_on_time", T0 + 30, ip="ip1"))["card_velocity_1h"] == 3
+    # Kept at its own clock: one on time leaves it out of its hour, not out of its day.
+    on_time = store.observe(seen("ch_on_time", T0 + 30, ip="ip1"))
+    assert (on_time["card_velocity_1h"], on_time["card_velocity_24h"]) == (2, 3)
+
+
+def test_a_clock_ahead_moves_no_other_charge(make_store: MakeStore) -> None:
+    """A process 3 h ahead sights a charge from an IP; a card seen once from that IP, then
+    charged every 65 minutes at the true clock, counts none of its own in the hour."""
+    store = make_store()
+    ahead = store.observe(Observation("test:mkt_1", "ch_lead", T0 + 3 * HOUR, 7, {"ip": "ip1"}))
+    assert ahead["ip_velocity_1h"] == 0
+    answers = [store.observe(seen("ch_0", T0, ip="ip1"))]
+    answers += [store.observe(seen(f"ch_{i}", T0 + i * 65 * 60_000)) for i in (1, 2)]
+    assert [a["card_velocity_1h"] for a in answers] == [0, 0, 0]
+    # The one ahead counts in the IP's windows until it is trimmed (its clock is its time).
+    assert (answers[0]["ip_velocity_1h"], answers[0]["ip_amount_1h"]) == (1, 7)
+    assert store.observe(seen("ch_3", T0 + 3 * HOUR + 1, ip="ip1"))["ip_velocity_1h"] == 1
+
+
+def test_a_retry_answers_as_the_first_whatever_came_after(make_store: MakeStore) -> None:
+    """Blocks, cards and charges recorded after a charge's first sighting, at any clock,
+    change nothing in a retry's answer, nor does a retry carrying other subjects."""
+    store = make_store()
+    store.observe(seen("ch_a", T0, email="e1"))
+    first = store.observe(seen("ch_x", T0 + 2, email="e1"))
+    assert (first["card_blocks_1h"], first["distinct_cards_per_email_7d"]) == (0, 1)
+    store.observe(seen("ch_w", T0 - 5))  # sighted after X, its clock behind X's
+    store.record_block("test:mkt_1", "fp1", "ch_w", T0 - 5)
+    store.observe(Observation("test:mkt_1", "ch_y", T0 + 10, 100, {"card": "fp2", "email": "e1"}))
+    assert store.observe(seen("ch_x", T0 + 50, email="e1")) == first
+    assert store.observe(seen("ch_x", T0 + 60, 5, ip="ip9")) == first  # other subjects
+    after = store.observe(seen("ch_z", T0 + 70, email="e1"))
+    assert (after["card_velocity_1h"], after["card_blocks_1h"]) == (3, 1)
+    assert after["distinct_cards_per_email_7d"] == 2
 
 
 def test_assessments_in_flight_at_once_each_count_a_distinct_number(make_store: MakeStore) -> None:

@@ -1,9 +1,10 @@
 """Both stores against a brute-force oracle: the history of sightings, recounted each time.
 
-The oracle counts by the order charges were first seen in, not by their clocks: each
-sighting's clock may run behind or ahead of the others' (assessments in flight at once,
-fraud processes whose clocks disagree), and a charge still counts exactly the charges of
-its subjects seen before it."""
+The oracle counts by the order charges were first seen in: each sighting's clock may run
+behind or ahead of the others' (assessments in flight at once, fraud processes whose
+clocks disagree). A first sighting counts the charges of its subjects seen before it whose
+clock is within the window ending at its own clock or later, and the blocks recorded
+before it likewise; each charge keeps its own clock; a retry answers as the first did."""
 
 from __future__ import annotations
 
@@ -60,28 +61,19 @@ steps = st.lists(
 
 class Oracle:
     def __init__(self) -> None:
-        # In the order first seen: a dict keeps it.
-        self.first: dict[str, tuple[int, int, Charge]] = {}
+        # In the order first seen (a dict keeps it): clock, amount, charge, answer.
+        self.first: dict[str, tuple[int, int, Charge, dict[str, int]]] = {}
         self.blocks: dict[str, tuple[str, int]] = {}
 
     def observe(self, charge: Charge, clock: int) -> dict[str, int]:
+        if charge.id in self.first:
+            return self.first[charge.id][3]
         present = [s for s in ("card", "customer", "email", "ip") if s in charge.subjects]
-        if charge.id not in self.first:
-            # Its time: its clock, or just after the latest charge sharing a subject.
-            shared = [
-                t
-                for t, _, c in self.first.values()
-                if any(c.subjects.get(s) == charge.subjects[s] for s in present)
-            ]
-            self.first[charge.id] = (max([clock, *(t + 1 for t in shared)]), charge.amount, charge)
-        at, _, _ = self.first[charge.id]
-        order = list(self.first)
-        before = order[: order.index(charge.id)]
-        values: list[int] = []
+        at, values = clock, list[int]()
         for subject in present:
             earlier = [
                 (t, a)
-                for t, a, c in (self.first[other] for other in before)
+                for t, a, c, _ in self.first.values()
                 if c.subjects.get(subject) == charge.subjects[subject]
             ]
             for window in WINDOWS_MS.values():
@@ -92,16 +84,16 @@ class Oracle:
             if subject != "card":
                 cards = {
                     c.subjects["card"]
-                    for _, _, c in self.first.values()
+                    for _, _, c, _ in self.first.values()
                     if c.subjects.get(subject) == charge.subjects[subject]
                 }
-                values.append(len(cards))
+                values.append(len(cards | {charge.subjects["card"]}))
         card = charge.subjects["card"]
         for window in (WINDOWS_MS["1h"], WINDOWS_MS["24h"]):
-            values.append(
-                sum(1 for c, t in self.blocks.values() if c == card and at - window < t < at)
-            )
-        return dict(zip(attribute_names(present), values, strict=True))
+            values.append(sum(1 for c, t in self.blocks.values() if c == card and t > at - window))
+        answer = dict(zip(attribute_names(present), values, strict=True))
+        self.first[charge.id] = (at, charge.amount, charge, answer)
+        return answer
 
     def record_block(self, charge: str, card: str, at: int) -> None:
         self.blocks.setdefault(charge, (card, at))  # a charge blocked again counts once
