@@ -1,8 +1,9 @@
 """Today's guards on the charge path, attacked through a running stack (fraud on a Redis of
 its own, the card-network simulator as a real process):
 
-- velocity: a charge's first sighting takes max(its clock, latest score of its subjects
-  + 1) (observe.lua, MemoryVelocity). Clocks ahead and behind (another fraud process,
+- velocity: a charge keeps its own clock; its first sighting counts what the store holds
+  (its windows end at its clock or later) and stores its answer, which a retry returns
+  (observe.lua, MemoryVelocity). Clocks ahead and behind (another fraud process,
   played here by a RedisVelocity on the stack's Redis, as a second process would call
   it), bursts, retries; the two stores must agree;
 - POST /v1/assessments as a plain ASGI endpoint: odd headers and bodies answer as the
@@ -154,13 +155,6 @@ def test_charges_a_leading_process_recorded_are_counted_by_the_stack(g: Guarded)
     assert attributes(g, mine["charge_id"])["card_velocity_1h"] == 3
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="observe.lua/MemoryVelocity: a leading process's clock spreads through a shared "
-    "subject (an IP) to a card it never touched: card B's charges move 2 h ahead, and B's "
-    "1 h window then leaves out B's own charges of the last seconds (velocity 1, not 4); "
-    "docs/fraud.md says only the subjects the leading process touches move",
-)
 def test_a_leading_clock_does_not_spread_to_cards_it_never_saw(g: Guarded) -> None:
     mkt, card_a, card_b = marketplace(), secrets.token_hex(16), secrets.token_hex(16)
     ahead = other_process(g)  # 2 h ahead (an unsynced host): touches card A and the IP
@@ -176,13 +170,6 @@ def test_a_leading_clock_does_not_spread_to_cards_it_never_saw(g: Guarded) -> No
     assert attributes(g, last["charge_id"])["card_velocity_1h"] == 4
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="fraud/assessor._block_of records a block at the assessment's raw clock while "
-    "its sighting was raised (observe.lua): a block of a charge sighted after X lands "
-    "before X's time, so a retry of X counts it (card_blocks_1h 0 then 1) and a rule on "
-    "card_blocks_1h blocks the retry of a charge first allowed",
-)
 def test_a_retried_assessment_answers_as_the_first_despite_later_blocks(g: Guarded) -> None:
     mkt, card = marketplace(), secrets.token_hex(16)
     add_rule(g, mkt, "block if :card_blocks_1h: > 0")
@@ -262,12 +249,6 @@ def burst_then_retry(store: MemoryVelocity | RedisVelocity) -> tuple[int, int]:
     return first["card_blocks_1h"], retry["card_blocks_1h"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a burst raises sightings past the clock, blocks stay at the clock "
-    "(fraud/assessor._block_of passes observation.at_ms): on both stores a retry of X "
-    "counts the block of W, a charge first sighted after X (card_blocks_1h 0, then 1)",
-)
 @pytest.mark.parametrize("which", ["memory", "redis"])
 def test_a_retry_after_a_burst_counts_no_block_of_a_later_charge(
     stores: tuple[MemoryVelocity, RedisVelocity], which: str
@@ -276,12 +257,6 @@ def test_a_retry_after_a_burst_counts_no_block_of_a_later_charge(
     assert retry == first == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="observe.lua and MemoryVelocity count distinct_cards_per_* over the whole set, "
-    "cards seen after the charge included: a retry of X after another card used X's "
-    "email answers distinct_cards_per_email_7d 2 where the first answer said 1",
-)
 @pytest.mark.parametrize("which", ["memory", "redis"])
 def test_a_retry_answers_distinct_cards_as_the_first(
     stores: tuple[MemoryVelocity, RedisVelocity], which: str
@@ -308,13 +283,6 @@ def leading_ip_then_card(store: MemoryVelocity | RedisVelocity) -> list[int]:
     return [s["card_velocity_1h"] for s in seen]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="observe.lua/MemoryVelocity: a card that meets a subject moved 3 h ahead is held "
-    "at that time + 1 ms per charge: its charges 65 minutes apart count each other in the "
-    "1 h window (0, 1, 2 where 0, 0, 0) until the true clock passes the leading one, so "
-    "a rule on :card_velocity_1h: blocks a card charged hourly for up to the skew",
-)
 @pytest.mark.parametrize("which", ["memory", "redis"])
 def test_a_card_window_closes_after_an_hour_whatever_another_clock_said(
     stores: tuple[MemoryVelocity, RedisVelocity], which: str
@@ -337,13 +305,6 @@ def history_after_a_far_ahead_ip(store: MemoryVelocity | RedisVelocity) -> int:
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="observe.lua/MemoryVelocity: one sighting with a clock 8 days ahead, from an "
-    "IP, moves the next charge of any card from that IP 8 days ahead, and its trim then "
-    "deletes that card's whole week (card_velocity_7d 1 where 4): the raise is unbounded "
-    "and spreads through shared subjects",
-)
 @pytest.mark.parametrize("which", ["memory", "redis"])
 def test_a_far_ahead_clock_does_not_erase_another_card_s_week(
     stores: tuple[MemoryVelocity, RedisVelocity], which: str
