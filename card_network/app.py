@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
@@ -35,8 +35,13 @@ from card_network.contracts import (
 from card_network.idempotency import KeyReused, Replays
 from card_network.record import Record
 from card_network.settlement import APPROVED, Ledger
-from servicekit.asgi import EXCEPTION_HANDLERS, health_route, parse_json_object
-from servicekit.body import read_json
+from servicekit.asgi import (
+    EXCEPTION_HANDLERS,
+    first_header,
+    health_route,
+    json_object_of,
+    parse_json_object,
+)
 from servicekit.errors import AuthenticationError
 from servicekit.metrics import HttpMetrics, Observe, metrics_listener
 
@@ -108,7 +113,8 @@ def context(request: Request) -> Context:
 
 def checked(ctx: Context, authorization: str) -> Context:
     """`ctx`, if `authorization` carries the network credential."""
-    token = authorization.removeprefix("Bearer ").encode()
+    scheme, _, credential = authorization.partition(" ")
+    token = credential.encode() if scheme == "Bearer" else b""  # the scheme is required
     if not hmac.compare_digest(token, ctx.credential):
         raise AuthenticationError("Unknown network credential.", code="invalid_credential")
     return ctx
@@ -166,10 +172,8 @@ class Authorizations:
     What it raises reaches the app's exception handlers as any endpoint's does."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        authorization = next((v for k, v in scope["headers"] if k == b"authorization"), b"")
-        ctx = checked(scope["state"]["network"], authorization.decode("latin-1"))
-        raw = await _body(receive)
-        msg = AuthorizationRequest.model_validate(read_json(raw) if raw else {})
+        ctx = checked(scope["state"]["network"], first_header(scope, b"authorization") or "")
+        msg = AuthorizationRequest.model_validate(await json_object_of(scope, receive))
         content = _json(authorize(ctx, msg).model_dump(exclude_none=True))
         headers = [
             (b"content-length", b"%d" % len(content)),
@@ -177,18 +181,6 @@ class Authorizations:
         ]
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": content})
-
-
-async def _body(receive: Receive) -> bytes:
-    """The whole request body, as Starlette's Request.body() reads it."""
-    chunks = []
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            raise ClientDisconnect
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            return b"".join(chunks)
 
 
 def _json(content: object) -> bytes:

@@ -11,12 +11,12 @@ from typing import Any
 from pydantic import ValidationError
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from servicekit.body import read_json
+from servicekit.body import read_json_body
 from servicekit.errors import ServiceError, error_body, stripe_param
 from servicekit.logs import REQUEST_ID
 
@@ -63,10 +63,31 @@ EXCEPTION_HANDLERS: dict[Any, Callable[[Request, Exception], Awaitable[Response]
 }
 
 
+def first_header(scope: Scope, name: bytes) -> str | None:
+    """The first `name` header (lower case) of a request, as Starlette's Headers.get reads it."""
+    value = next((v for k, v in scope["headers"] if k == name), None)
+    return None if value is None else value.decode("latin-1")
+
+
+async def json_object_of(scope: Scope, receive: Receive) -> dict[str, Any]:
+    """A plain ASGI endpoint's body, read as parse_json_object reads a Request's."""
+    chunks = []
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    content = (first_header(scope, b"content-type"), first_header(scope, b"content-encoding"))
+    return read_json_body(*content, b"".join(chunks))
+
+
 async def parse_json_object(request: Request) -> dict[str, Any]:
     """The body as a strict JSON object (an internal service's body: JSON only)."""
+    headers = request.headers
     raw = await request.body()
-    return read_json(raw) if raw else {}
+    return read_json_body(headers.get("content-type"), headers.get("content-encoding"), raw)
 
 
 # Error statuses that the same request can never turn into a success.

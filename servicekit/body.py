@@ -61,14 +61,15 @@ def _invalid_form(why: str) -> BodyRefused:
     return BodyRefused(f"The form is not valid: {why}.", code="invalid_form")
 
 
-def media_type(content_type: str | None) -> str:
-    """JSON or FORM from a Content-Type header; 415 for anything else."""
+def media_type(content_type: str | None, allowed: tuple[str, ...] = (JSON, FORM)) -> str:
+    """One of `allowed` (JSON or FORM) from a Content-Type header; 415 for anything else."""
+    kinds = " or ".join(allowed)
     if content_type is None:
-        raise _unsupported_media_type(f"A body needs a Content-Type: {JSON} or {FORM}.")
+        raise _unsupported_media_type(f"A body needs a Content-Type: {kinds}.")
     kind, *params = content_type.split(";")
     kind = kind.strip().lower()
-    if kind not in (JSON, FORM):
-        raise _unsupported_media_type(f"The Content-Type must be {JSON} or {FORM}.")
+    if kind not in allowed:
+        raise _unsupported_media_type(f"The Content-Type must be {kinds}.")
     for param in params:
         name, equals, value = param.partition("=")
         value = value.strip()
@@ -81,21 +82,38 @@ def media_type(content_type: str | None) -> str:
     return kind
 
 
+def _identity(content_encoding: str | None) -> None:
+    """415 unless the body comes as it is (no Content-Encoding, or identity)."""
+    if content_encoding is not None and content_encoding.strip().lower() != "identity":
+        raise BodyRefused(
+            "Bodies are read without Content-Encoding.",
+            code="unsupported_content_encoding",
+            status_code=415,
+        )
+
+
 def read_body(
     content_type: str | None, content_encoding: str | None, body: bytes
 ) -> dict[str, Any]:
     """The body as an object: `{}` when empty; 415 or 400 when outside the contract."""
-    if content_encoding is not None and content_encoding.strip().lower() != "identity":
-        raise BodyRefused(
-            "The API reads bodies without Content-Encoding.",
-            code="unsupported_content_encoding",
-            status_code=415,
-        )
+    _identity(content_encoding)
     if not body:
         return {}
     if media_type(content_type) == JSON:
         return read_json(body)
     return read_form(body)
+
+
+def read_json_body(
+    content_type: str | None, content_encoding: str | None, body: bytes
+) -> dict[str, Any]:
+    """An internal service's body: a strict JSON object sent as JSON, without coding;
+    `{}` when empty; 415 or 400 otherwise (what a caller labels is what is read)."""
+    _identity(content_encoding)
+    if not body:
+        return {}
+    media_type(content_type, (JSON,))
+    return read_json(body)
 
 
 def read_query(query_string: bytes | str) -> dict[str, Any]:

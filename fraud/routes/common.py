@@ -21,8 +21,10 @@ def caller_livemode(request: Request, settings: Settings) -> bool:
 
 
 def livemode_of(authorization: str, settings: Settings) -> bool:
-    """The mode a stack's `Authorization` header names; AuthenticationError if none."""
-    token = authorization.removeprefix("Bearer ").encode()
+    """The mode a stack's `Authorization: Bearer <credential>` names; AuthenticationError
+    if none (a credential sent without the scheme included)."""
+    scheme, _, credential = authorization.partition(" ")
+    token = credential.encode() if scheme == "Bearer" else b""
     if hmac.compare_digest(token, settings.live_credential.get_secret_value().encode()):
         return True
     if hmac.compare_digest(token, settings.test_credential.get_secret_value().encode()):

@@ -371,8 +371,18 @@ CASES: dict[str, tuple[list[str], bytes | None, int, tuple[str, str] | None]] = 
     "no credential, empty body": ([], b"", 401,
                                   error("authentication_error", "invalid_credential")),
     "empty body": ([AUTH, JSON_CT], b"", 400, error("invalid_request_error", "parameter_invalid")),
+    # Not what main answered (a 400 for the form, the rest read as JSON): an internal
+    # service reads only what is labelled JSON, sent without coding, under Bearer.
     "form body": ([AUTH, "Content-Type: application/x-www-form-urlencoded"], b"charge_id=ch_x",
-                  400, error("invalid_request_error", "invalid_json")),
+                  415, error("invalid_request_error", "unsupported_media_type")),
+    "no Content-Type": ([AUTH], None, 415,
+                        error("invalid_request_error", "unsupported_media_type")),
+    "text/plain": ([AUTH, "Content-Type: text/plain"], None, 415,
+                   error("invalid_request_error", "unsupported_media_type")),
+    "gzip labelled": ([AUTH, JSON_CT, "Content-Encoding: gzip"], None, 415,
+                      error("invalid_request_error", "unsupported_content_encoding")),
+    "no Bearer scheme": (["Authorization: {cred}", JSON_CT], None, 401,
+                         error("authentication_error", "invalid_credential")),
     "byte order mark": ([AUTH, JSON_CT], b"\xef\xbb\xbf{}", 400,
                         error("invalid_request_error", "invalid_json")),
     "not UTF-8": ([AUTH, JSON_CT], b'{"charge_id":"\xff"}', 400,
@@ -592,6 +602,9 @@ NETWORK_CASES: dict[str, tuple[list[str], bytes | None, int]] = {
     "byte order mark": ([AUTH, JSON_CT], b"\xef\xbb\xbf{}", 400),
     "not UTF-8": ([AUTH, JSON_CT], b'{"reference":"\xff"}', 400),
     "a key twice": ([AUTH, JSON_CT], b'{"amount":1,"amount":2}', 400),
+    "no Content-Type": ([AUTH], None, 415),
+    "gzip labelled": ([AUTH, JSON_CT, "Content-Encoding: gzip"], None, 415),
+    "no Bearer scheme": (["Authorization: {cred}", JSON_CT], None, 401),
 }
 
 

@@ -324,8 +324,14 @@ def test_an_authorisation_answers_as_every_endpoint_does(tmp_path: Path, start: 
     stranger = {"authorization": "Bearer nope"}
     refused = client.post("/v1/authorizations", json=message(generated_card()), headers=stranger)
     assert (refused.status_code, refused.json()["error"]["code"]) == (401, "invalid_credential")
-    broken = client.post("/v1/authorizations", content=b"{", headers=AUTH)
+    as_json = {**AUTH, "content-type": "application/json"}
+    broken = client.post("/v1/authorizations", content=b"{", headers=as_json)
     assert (broken.status_code, broken.json()["error"]["type"]) == (400, "invalid_request_error")
+    unlabelled = client.post("/v1/authorizations", content=b"{}", headers=AUTH)
+    assert (unlabelled.status_code, unlabelled.json()["error"]["code"]) == (
+        415,
+        "unsupported_media_type",
+    )
     wrong = client.post("/v1/authorizations", json=message("42"), headers=AUTH)
     assert (wrong.status_code, wrong.json()["error"]["param"]) == (400, "pan")
     assert client.get("/v1/authorizations", headers=AUTH).headers["allow"] == "POST"

@@ -1,6 +1,8 @@
 """POST /v1/assessments is a plain ASGI endpoint: the same answers and error shapes as
 the app's function endpoints, through the same exception handlers."""
 
+import json
+
 from starlette.testclient import TestClient
 
 from tests.fraud.conftest import LIVE, TEST, assessment
@@ -29,12 +31,27 @@ def test_an_unknown_credential_is_the_services_401(client: TestClient) -> None:
 
 
 def test_an_unreadable_or_empty_body_is_400(client: TestClient) -> None:
-    broken = client.post("/v1/assessments", content=b"{", headers=LIVE)
+    broken = client.post(
+        "/v1/assessments", content=b"{", headers={**LIVE, "content-type": "application/json"}
+    )
     assert broken.status_code == 400
     assert broken.json()["error"]["type"] == "invalid_request_error"
     empty = client.post("/v1/assessments", headers=LIVE)
     assert empty.status_code == 400
     assert empty.json()["error"]["code"] == "parameter_invalid"
+
+
+def test_only_json_sent_as_it_is_under_bearer_is_read(client: TestClient) -> None:
+    good = assessment()
+    for headers, status, code in [
+        ({**LIVE, "content-type": "text/plain"}, 415, "unsupported_media_type"),
+        ({**LIVE, "content-type": "application/json", "content-encoding": "gzip"}, 415,
+         "unsupported_content_encoding"),
+        ({"authorization": LIVE["authorization"].removeprefix("Bearer ")}, 401,
+         "invalid_credential"),
+    ]:  # fmt: skip
+        refused = client.post("/v1/assessments", content=json.dumps(good), headers=headers)
+        assert (refused.status_code, refused.json()["error"]["code"]) == (status, code)
 
 
 def test_only_post_is_served(client: TestClient) -> None:
