@@ -61,7 +61,7 @@ class Attempt:
     deliverable: bool  # false: the endpoint was deleted or disabled meanwhile
 
 
-# Built once: every worker polls with these every second, however idle.
+# Built once: every worker polls with these (every 5 s and when woken), however idle.
 _FREE = or_(WebhookDelivery.lease_until.is_(None), WebhookDelivery.lease_until < bindparam("now"))
 _DUE = (
     select(WebhookDelivery.id)
