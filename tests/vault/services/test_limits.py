@@ -76,14 +76,20 @@ def _charge(engine: Engine, caps: limits.Caps, n: int, marketplace: str, amount:
 
 
 def _race(engine: Engine, caps: limits.Caps, charges: list[tuple[str, int]]) -> list[int]:
-    """Run every (marketplace, amount) at once; the indexes of those admitted."""
+    """Run every (marketplace, amount) at once; the indexes of those admitted. A charge
+    that failed otherwise (e.g. the database refused a connection) fails the race with its
+    own error, not as a count that looks like a wrong cap."""
     admitted: list[int] = []
+    failed: list[BaseException] = []
     start = threading.Barrier(len(charges))
 
     def one(n: int, marketplace: str, amount: int) -> None:
         start.wait()
-        if _charge(engine, caps, n, marketplace, amount):
-            admitted.append(n)
+        try:
+            if _charge(engine, caps, n, marketplace, amount):
+                admitted.append(n)
+        except BaseException as exc:  # raised again below, in the test
+            failed.append(exc)
 
     threads = [
         threading.Thread(target=one, args=(n, marketplace, amount))
@@ -93,6 +99,8 @@ def _race(engine: Engine, caps: limits.Caps, charges: list[tuple[str, int]]) -> 
         thread.start()
     for thread in threads:
         thread.join()
+    if failed:
+        raise failed[0]
     return admitted
 
 
