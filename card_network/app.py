@@ -41,6 +41,7 @@ from servicekit.asgi import (
     health_route,
     json_object_of,
     parse_json_object,
+    send_json,
 )
 from servicekit.errors import AuthenticationError
 from servicekit.metrics import HttpMetrics, Observe, metrics_listener
@@ -174,13 +175,7 @@ class Authorizations:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         ctx = checked(scope["state"]["network"], first_header(scope, b"authorization") or "")
         msg = AuthorizationRequest.model_validate(await json_object_of(scope, receive))
-        content = _json(authorize(ctx, msg).model_dump(exclude_none=True))
-        headers = [
-            (b"content-length", b"%d" % len(content)),
-            (b"content-type", b"application/json"),
-        ]
-        await send({"type": "http.response.start", "status": 200, "headers": headers})
-        await send({"type": "http.response.body", "body": content})
+        await send_json(send, _json(authorize(ctx, msg).model_dump(exclude_none=True)))
 
 
 def _json(content: object) -> bytes:

@@ -83,6 +83,14 @@ async def json_object_of(scope: Scope, receive: Receive) -> dict[str, Any]:
     return read_json_body(*content, b"".join(chunks))
 
 
+async def send_json(send: Send, content: bytes) -> None:
+    """A plain ASGI endpoint's 200 answer of JSON `content`, with the headers Starlette's
+    Response(content, media_type="application/json") sends."""
+    headers = [(b"content-length", b"%d" % len(content)), (b"content-type", b"application/json")]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": content})
+
+
 async def parse_json_object(request: Request) -> dict[str, Any]:
     """The body as a strict JSON object (an internal service's body: JSON only)."""
     headers = request.headers

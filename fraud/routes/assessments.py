@@ -14,7 +14,7 @@ from fraud.contracts import ApprovalRequest, AssessmentRequest
 from fraud.routes.common import caller_livemode, livemode_of
 from fraud.routes.state import services
 from fraud.services import Services
-from servicekit.asgi import first_header, json_object_of, parse_json_object
+from servicekit.asgi import first_header, json_object_of, parse_json_object, send_json
 
 
 class Assessments:
@@ -29,16 +29,7 @@ class Assessments:
         # On the loop, velocity awaited: a worker thread's hand-off cost a sixth of the CPU.
         result = await svc.assessor.assess_async(body, livemode)
         # Serialised by pydantic in one pass (model_dump then json.dumps walked it twice).
-        content = result.model_dump_json(exclude_none=True).encode()
-        await send(
-            {"type": "http.response.start", "status": 200, "headers": _json_headers(content)}
-        )
-        await send({"type": "http.response.body", "body": content})
-
-
-def _json_headers(content: bytes) -> list[tuple[bytes, bytes]]:
-    """As Starlette's Response(content, media_type="application/json") sends them."""
-    return [(b"content-length", b"%d" % len(content)), (b"content-type", b"application/json")]
+        await send_json(send, result.model_dump_json(exclude_none=True).encode())
 
 
 async def approvals(request: Request) -> JSONResponse:

@@ -39,7 +39,11 @@ from fraud.velocity.redis_store import RedisVelocity
 from strongroom.checker import read_network
 from strongroom.supervisor import StartupError
 from tests.attack.conftest import parse_answers
-from tests.attack.test_today_fraud import Guarded, guarded  # noqa: F401 (the fixture)
+from tests.attack.test_today_fraud import (  # noqa: F401 (guarded: the fixture)
+    Guarded,
+    assessment,
+    guarded,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -68,20 +72,9 @@ def body(
     blocked_card: bool = False,
 ) -> dict[str, Any]:
     """An assessment as the API sends it (4100…0019 is the test card fraud always blocks)."""
-    bin_, last4 = ("410000", "0019") if blocked_card else ("424242", "4242")
-    made: dict[str, Any] = {
-        "charge_id": charge_id or "ch_" + secrets.token_hex(8),
-        "marketplace": mkt,
-        "amount": 1000,
-        "currency": "usd",
-        "card": {
-            "id": "card_" + fingerprint[:16],
-            "brand": "visa",
-            "bin": bin_,
-            "last4": last4,
-            "fingerprint": fingerprint,
-        },
-    }
+    made = {**assessment(fingerprint, charge_id), "marketplace": mkt}
+    if blocked_card:
+        made["card"] |= {"bin": "410000", "last4": "0019"}
     if ip:
         made["metadata"] = {"ip": ip}
     return made
