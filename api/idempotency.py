@@ -25,7 +25,7 @@ import datetime as dt
 import hashlib
 import json
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,6 +33,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, delete, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from api.store.db import statement
 from api.store.models import IdempotencyRecord, Lease, utcnow
 from servicekit import ServiceError
 
@@ -92,13 +93,9 @@ def check_key(key: str) -> None:
         )
 
 
-@contextmanager
-def _statement(sessions: sessionmaker[Session]) -> Iterator[Connection]:
-    """A connection for one statement, in autocommit: a single statement is atomic by
-    itself, so it needs no BEGIN and no COMMIT (two round trips fewer on PostgreSQL)."""
-    engine = sessions.kw["bind"]
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        yield connection
+def _statement(sessions: sessionmaker[Session]) -> AbstractContextManager[Connection]:
+    """A connection of `sessions`' engine for one statement, in autocommit."""
+    return statement(sessions.kw["bind"])
 
 
 # Every statement is built once, with bound parameters: building one per call (its cache

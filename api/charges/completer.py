@@ -33,6 +33,7 @@ from api.charges.service import (
     ChargeService,
 )
 from api.refunds.service import RefundService
+from api.store.db import statement
 from api.store.models import Charge, Refund, utcnow
 from api.webhooks.deliveries import QUEUED
 from servicekit import ServiceError
@@ -59,7 +60,7 @@ def complete_charges(
     were finished (the others are tried again at the next pass)."""
     now = now or utcnow()
     engine: Engine = charges.sessions.kw["bind"]
-    with rows.statement(engine) as connection:  # a pass's one query, however idle
+    with statement(engine) as connection:  # a pass's one query, however idle
         stuck = rows.unfinished(connection, UNFINISHED, now - stuck_after, BATCH)
     finished = 0
     for charge in stuck:
@@ -79,7 +80,7 @@ def _postpone(charges: ChargeService, charge: Charge, now: dt.datetime) -> None:
     """Try it again `stuck_after` from now, not at every pass: a charge the vault is still
     executing is asked about at that pace. Only the completer's clock moves (the revision
     does not), and only if nobody moved the charge meanwhile."""
-    with rows.statement(charges.sessions.kw["bind"]) as connection:
+    with statement(charges.sessions.kw["bind"]) as connection:
         rows.postpone(connection, charge, now)
 
 
@@ -89,8 +90,7 @@ def complete_refunds(
     """Finish refunds pending longer than `stuck_after` from the vault's record of them
     (one it never received is sent again: it executes an id once); how many finished."""
     cutoff = (now or utcnow()) - stuck_after
-    engine: Engine = refunds.sessions.kw["bind"]
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+    with statement(refunds.sessions.kw["bind"]) as connection:
         # Most passes find none: one statement built once, and no ORM session, says so.
         if connection.execute(_ANY_STUCK_REFUND, {"cutoff": cutoff}).first() is None:
             return 0

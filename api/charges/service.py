@@ -66,6 +66,7 @@ from api.idempotency import CARRIED, Carried, keep_on
 from api.ids import derived_id, new_id, well_formed
 from api.presenters import as_charge
 from api.reviews.service import ReviewService
+from api.store.db import statement
 from api.store.models import Charge, Customer, CustomerCard, utcnow
 from api.store.queries import owned
 from servicekit import NotFound, ServiceError, UpstreamError
@@ -113,7 +114,7 @@ class ChargeService:
         return self._shown(self._load(marketplace_id, charge_id))
 
     def _get(self, charge_id: str) -> Charge | None:
-        with rows.statement(self._engine) as connection:
+        with statement(self._engine) as connection:
             return rows.load(connection, charge_id)
 
     def create(
@@ -162,7 +163,7 @@ class ChargeService:
             charge.recovery = _kept(assessment)
         crash_at("api", "assessed", "before")  # fraud answered, nothing stored
         try:
-            with rows.statement(self._engine) as connection:
+            with statement(self._engine) as connection:
                 rows.store(connection, charge)
         except IntegrityError:
             # A retry that took the key over from this request stored it first.
@@ -222,7 +223,7 @@ class ChargeService:
         # The request's Idempotency-Key, if its route lets the outcome carry the key's finish.
         carried = CARRIED.get()
         if self._engine.dialect.name == "postgresql":
-            with rows.statement(self._engine) as connection:  # one statement, atomic
+            with statement(self._engine) as connection:  # one statement, atomic
                 recorded = rows.move_recorded(
                     connection, charge, new, self._shown, carried, **changes
                 )
@@ -265,7 +266,7 @@ class ChargeService:
     ) -> None:
         """Move a pending charge to its next recovery point (one statement), or stop:
         another request (or the completer) moved it meanwhile, and finishes it."""
-        with rows.statement(self._engine) as connection:
+        with statement(self._engine) as connection:
             if not rows.advance(connection, charge, point, recovery, **changes):
                 raise self._pending(charge)
 
@@ -432,7 +433,7 @@ class ChargeService:
         attributes: dict[str, Any] = {"metadata": dict(charge.metadata_)}
         if charge.customer_id is not None:
             attributes["customer"] = charge.customer_id
-            with rows.statement(self._engine) as connection:
+            with statement(self._engine) as connection:
                 email = connection.execute(
                     _CUSTOMER_EMAIL, {"customer_id": charge.customer_id}
                 ).scalar()

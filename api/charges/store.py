@@ -12,15 +12,13 @@ from __future__ import annotations
 
 import functools
 import typing
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     Connection,
     DateTime,
-    Engine,
     Row,
     Select,
     String,
@@ -82,14 +80,6 @@ _POSTPONE = (
     .where(_TABLE.c.id == bindparam("was_id"), _TABLE.c.revision == bindparam("was_revision"))
     .values(recovery_at=bindparam("now"))
 )
-
-
-@contextmanager
-def statement(engine: Engine) -> Iterator[Connection]:
-    """A connection for one statement, in autocommit: a single statement is atomic by
-    itself, so it needs no BEGIN and no COMMIT (two round trips fewer on PostgreSQL)."""
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        yield connection
 
 
 def charge_of(row: Row[Any]) -> Charge:

@@ -19,6 +19,7 @@ import threading
 from sqlalchemy import Engine, bindparam, delete, insert, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from api.store.db import statement
 from api.store.models import Lease, utcnow
 
 log = logging.getLogger("api.leases")
@@ -47,7 +48,7 @@ def renew(
     engine: Engine = sessions.kw["bind"]
     # The renewal, every few seconds, is one statement in autocommit (one round trip,
     # not three); the first (no row yet) takes the lease in a transaction.
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+    with statement(engine) as connection:
         moved = connection.execute(_RENEW, {"who": owner, "until": now + ttl})
     if moved.rowcount:
         return

@@ -12,9 +12,10 @@ import random
 import threading
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, bindparam, or_, select, update
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from api.store.db import statement
 from api.store.models import Event, WebhookDelivery, WebhookEndpoint
 
 
@@ -85,8 +86,7 @@ def claim_due(
 
     Each statement in autocommit (each is atomic by itself): an idle poll is one round
     trip, not a BEGIN, the query and a ROLLBACK."""
-    engine: Engine = sessions.kw["bind"]
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+    with statement(sessions.kw["bind"]) as connection:
         candidates = list(connection.execute(_DUE, {"now": now, "limit": limit}).scalars())
         claimed = []
         for delivery_id in candidates:

@@ -18,7 +18,7 @@ from api.clients.fraud import FraudClient
 from api.clients.vault import VaultClient
 from api.events import record
 from api.presenters import as_charge
-from api.store.db import make_engine, migrate, session_factory
+from api.store.db import make_engine, migrate, session_factory, statement
 from api.store.models import Charge, Event, WebhookDelivery, WebhookEndpoint, utcnow
 from api.webhooks.deliveries import QUEUED
 from servicekit import ServiceError
@@ -77,7 +77,7 @@ def endpoints(engine: Engine, *subscribed: tuple[str, list[str], str, bool]) -> 
 def settle(engine: Engine, charge: Charge, **changes: Any) -> bool:
     """The outcome as ChargeService.settle records it on this store."""
     if engine.dialect.name == "postgresql":
-        with rows.statement(engine) as connection:
+        with statement(engine) as connection:
             shown = rows.move_recorded(
                 connection, charge, "succeeded", lambda c: as_charge(c, False), **changes
             )
@@ -100,7 +100,7 @@ def counts(engine: Engine) -> tuple[int, list[str]]:
 
 def test_a_stored_charge_reads_back_as_it_was_stored(engine: Engine) -> None:
     charge = a_charge()
-    with rows.statement(engine) as connection:
+    with statement(engine) as connection:
         rows.store(connection, charge)
         loaded = rows.load(connection, charge.id)
     assert loaded is not None
@@ -111,7 +111,7 @@ def test_a_stored_charge_reads_back_as_it_was_stored(engine: Engine) -> None:
 def a_stored_charge(engine: Engine) -> Charge:
     """A new charge, stored as the charge path stores it."""
     charge = a_charge()
-    with rows.statement(engine) as connection:
+    with statement(engine) as connection:
         rows.store(connection, charge)
     return charge
 
@@ -130,7 +130,7 @@ def test_a_move_records_its_event_and_a_delivery_per_subscribed_endpoint(engine:
     assert settle(engine, charge, amount_captured=1500, authorization_code="123456")
     assert QUEUED.count == queued + 2
     assert counts(engine) == (1, ["we_" + "1" * 24, "we_" + "2" * 24])
-    with rows.statement(engine) as connection:
+    with statement(engine) as connection:
         stored = rows.load(connection, charge.id)
     assert stored is not None
     assert (stored.status, stored.revision, stored.recovery_point) == ("succeeded", 1, "recorded")
@@ -145,7 +145,7 @@ def test_a_move_that_lost_the_race_writes_nothing_and_leaves_the_charge_as_it_wa
 ) -> None:
     endpoints(engine, ("we_" + "1" * 24, ["*"], "enabled", False))
     charge = a_charge()
-    with rows.statement(engine) as connection:
+    with statement(engine) as connection:
         rows.store(connection, charge)
         stale = rows.load(connection, charge.id)
     assert stale is not None
@@ -191,7 +191,7 @@ def test_an_outcome_another_recorded_first_keeps_nothing_under_the_key(engine: E
     claim = idempotency.begin(sessions, "mkt_1", "key-1", "digest")
     assert isinstance(claim, idempotency.Claim)
     charge = a_charge()
-    with rows.statement(engine) as connection:
+    with statement(engine) as connection:
         rows.store(connection, charge)
         stale = rows.load(connection, charge.id)
     assert stale is not None
