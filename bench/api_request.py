@@ -97,14 +97,12 @@ def sampled(pid: int, out: Path | None, kind: str) -> Iterator[None]:
 
 def thread_cpu(pid: int) -> dict[int, tuple[float, float]]:
     """User and system CPU seconds so far of each thread of a process, by thread id."""
-    tick = os.sysconf("SC_CLK_TCK")
     times = {}
     for task in Path(f"/proc/{pid}/task").iterdir():
         try:
-            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+            times[int(task.name)] = checkout.user_system(int(task.name))
         except FileNotFoundError:
             continue  # ended meanwhile
-        times[int(task.name)] = (int(fields[11]) / tick, int(fields[12]) / tick)
     return times
 
 

@@ -71,10 +71,8 @@ SERVICES = ("api-test", "api-live", "vault", "router", "fraud", "edge", "card_ne
 def cpu_seconds(pid: int) -> float:
     """User and system CPU time so far of a process, its threads and its live children
     (Linux /proc; the same reading as bench/edge.py's, which a script cannot import)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
     children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    return own + sum(cpu_seconds(int(child)) for child in children)
+    return own_cpu_seconds(pid) + sum(cpu_seconds(int(child)) for child in children)
 
 
 SHARED_PG = "pg-shared"
@@ -83,10 +81,16 @@ PARTS = ("postgresql", SHARED_PG, "redis", "client")
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
+def user_system(pid: int) -> tuple[float, float]:
+    """User and system CPU seconds so far of one process and its threads (or of one thread,
+    by its id), not its children."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[11]) / CLK_TCK, int(fields[12]) / CLK_TCK
+
+
 def own_cpu_seconds(pid: int) -> float:
     """User and system CPU time so far of one process and its threads, not its children."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+    return sum(user_system(pid))
 
 
 def machine_busy() -> tuple[float, int]:

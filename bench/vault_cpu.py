@@ -39,13 +39,6 @@ def _spy(py_spy: str, pid: int, out: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-def _user_system(pid: int) -> tuple[float, float]:
-    """User and system CPU seconds of one process (its threads included)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    tick = os.sysconf("SC_CLK_TCK")
-    return int(fields[11]) / tick, int(fields[12]) / tick
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=300)
@@ -83,14 +76,14 @@ def main() -> None:
                     spy = _spy(args.py_spy, vault, args.spy / f"vault.{mode}.c{c}.txt")
                     time.sleep(1)
                 before = {name: checkout.cpu_seconds(pid) for name, pid in pids.items()}
-                user, system = _user_system(vault)
+                user, system = checkout.user_system(vault)
                 timing = await checkout.measure(load.charge, n, c, edge)
                 cpu = {k: (checkout.cpu_seconds(p) - before[k]) * 1000 / n for k, p in pids.items()}
                 if spy is not None:
                     spy.send_signal(signal.SIGINT)
                     spy.wait()
                 load1 = os.getloadavg()[0]
-                user2, system2 = _user_system(vault)
+                user2, system2 = checkout.user_system(vault)
                 split = (
                     f"user {(user2 - user) * 1000 / n:.2f} sys {(system2 - system) * 1000 / n:.2f}"
                 )
