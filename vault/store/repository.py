@@ -100,16 +100,10 @@ _DESTROY_CVC = (
 _SALE_CAPTURE = insert(cast(Table, SettlementRecord.__table__))
 
 
-# The card, and beside it the charge already recorded under an id if any: one statement.
-_CARD_AND_CHARGE = (
-    select(_cards, *(c.label(f"charge_{c.name}") for c in _CHARGE.selected_columns))
-    .outerjoin(_charges, _charges.c.charge_id == bindparam("charge_id"))
-    .where(
-        _cards.c.token == bindparam("token"),
-        _cards.c.marketplace_id == bindparam("marketplace"),
-        _cards.c.livemode == bindparam("livemode"),
-    )
-)
+# _CARD, and beside it the charge already recorded under an id if any: one statement.
+_CARD_AND_CHARGE = _CARD.add_columns(
+    *(c.label(f"charge_{c.name}") for c in _CHARGE.selected_columns)
+).outerjoin(_charges, _charges.c.charge_id == bindparam("charge_id"))
 
 
 def find_card_and_charge(
