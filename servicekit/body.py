@@ -21,6 +21,7 @@ import json
 import math
 import re
 import unicodedata
+from collections.abc import Sequence
 from typing import Any
 
 from servicekit.errors import ServiceError
@@ -80,6 +81,15 @@ def media_type(content_type: str | None, allowed: tuple[str, ...] = (JSON, FORM)
                 "The only Content-Type parameter allowed is charset=utf-8."
             )
     return kind
+
+
+def sole(values: Sequence[str], name: str) -> str | None:
+    """The one value of a header that decides how a body is read (Content-Type,
+    Content-Encoding); None when absent, 415 when sent more than once: a reader that takes
+    the first and one that takes the last would read two different bodies."""
+    if len(values) > 1:
+        raise _unsupported_media_type(f"{name} is sent more than once.")
+    return values[0] if values else None
 
 
 def _identity(content_encoding: str | None) -> None:

@@ -22,6 +22,7 @@ from api.web.request import caller
 from api.web.respond import answer
 from api.web.state import services
 from servicekit import AuthenticationError, ServiceError
+from servicekit.asgi import parse_json_object
 
 Body = TypeVar("Body", bound=BaseModel)
 
@@ -42,9 +43,10 @@ def _admin(request: Request) -> None:
 
 
 async def _body(request: Request, model: type[Body]) -> Body:
-    """The JSON body (the `strongroom` command sends JSON only), its first error a 400."""
+    """The JSON body (the `strongroom` command sends JSON only), read by the contract every
+    body is (labelled JSON, strict, no duplicate key), its first error a 400."""
     try:
-        return model.model_validate_json(await request.body())
+        return model.model_validate(await parse_json_object(request))
     except ValidationError as exc:
         first = exc.errors(include_input=False)[0]
         param = ".".join(str(p) for p in first["loc"]) or None

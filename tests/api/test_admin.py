@@ -46,3 +46,24 @@ def test_a_malformed_request_is_400_naming_the_field(sqlite_stacks: Stacks) -> N
     with admin(sqlite_stacks) as client:
         bad = client.post("/admin/v1/marketplaces", json={"id": "nope", "name": "x", "keys": []})
     assert bad.status_code == 400 and bad.json()["error"]["param"] in ("id", "keys")
+
+
+def test_a_body_is_read_only_as_the_json_it_is_labelled(sqlite_stacks: Stacks) -> None:
+    """The admin body is read by the contract every body is: labelled JSON, no coding, no
+    key given twice (pydantic's own JSON reader would keep the last of two)."""
+    key = b"sk_test_twiceNamedKey0123456789abc"
+    body = b'{"id": "mkt_twicenamed", "name": "A", "name": "B", "keys": ["%s"]}' % key
+    as_json = {"content-type": "application/json"}
+    with admin(sqlite_stacks) as client:
+        twice = client.post("/admin/v1/marketplaces", content=body, headers=as_json)
+        assert (twice.status_code, twice.json()["error"]["code"]) == (400, "invalid_json")
+        good = b'{"id": "mkt_unlabelled", "name": "A", "keys": ["sk_test_unlabelledKey012345678"]}'
+        unlabelled = client.post(
+            "/admin/v1/marketplaces", content=good, headers={"content-type": "text/plain"}
+        )
+        assert (unlabelled.status_code, unlabelled.json()["error"]["code"]) == (
+            415,
+            "unsupported_media_type",
+        )
+        listed = client.get("/admin/v1/marketplaces").json()["data"]
+    assert {"mkt_twicenamed", "mkt_unlabelled"}.isdisjoint(m["id"] for m in listed)

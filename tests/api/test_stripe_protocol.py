@@ -82,6 +82,15 @@ def test_bodies_outside_the_contract_are_415_or_400(sqlite_stacks: Stacks) -> No
             headers={"content-type": "application/json"},
         )
         assert (duplicate.status_code, duplicate.json()["error"]["code"]) == (400, "invalid_json")
+        labelled_twice = client.post(
+            "/v1/customers",
+            content="name=a",
+            headers=[("content-type", FORM["content-type"]), ("content-type", "application/json")],
+        )
+        assert (labelled_twice.status_code, labelled_twice.json()["error"]["code"]) == (
+            415,
+            "unsupported_media_type",
+        )
         repeated = client.post("/v1/customers", content="name=a&name=b", headers=FORM)
         assert (repeated.status_code, repeated.json()["error"]["code"]) == (400, "invalid_form")
         assert client.get("/v1/customers").headers["request-id"].startswith("req_")

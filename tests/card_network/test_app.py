@@ -332,6 +332,12 @@ def test_an_authorisation_answers_as_every_endpoint_does(tmp_path: Path, start: 
         415,
         "unsupported_media_type",
     )
+    twice = [*as_json.items(), ("content-type", "application/json")]
+    labelled_twice = client.post("/v1/authorizations", content=b"{}", headers=twice)
+    assert (labelled_twice.status_code, labelled_twice.json()["error"]["code"]) == (
+        415,
+        "unsupported_media_type",
+    )
     wrong = client.post("/v1/authorizations", json=message("42"), headers=AUTH)
     assert (wrong.status_code, wrong.json()["error"]["param"]) == (400, "pan")
     assert client.get("/v1/authorizations", headers=AUTH).headers["allow"] == "POST"

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from servicekit.body import BodyRefused, read_body, read_form, read_json, read_query
+from servicekit.body import BodyRefused, read_body, read_form, read_json, read_query, sole
 
 FORM = "application/x-www-form-urlencoded"
 
@@ -282,3 +282,16 @@ def test_a_text_is_refused_when_its_unassigned_characters_and_digits_pass_twelve
             read_json(body)
     else:
         assert read_json(body) == {"v": text}
+
+
+@given(st.lists(st.sampled_from(["application/json", FORM, "identity", "gzip"]), max_size=3))
+def test_a_header_that_decides_the_reading_is_read_only_when_sent_at_most_once(
+    values: list[str],
+):
+    if len(values) > 1:
+        with pytest.raises(BodyRefused) as refused:
+            sole(values, "Content-Type")
+        assert (refused.value.status_code, refused.value.code) == (415, "unsupported_media_type")
+        assert "more than once" in str(refused.value)
+    else:
+        assert sole(values, "Content-Type") == (values[0] if values else None)

@@ -52,6 +52,17 @@ def test_only_json_sent_as_it_is_under_bearer_is_read(client: TestClient) -> Non
     ]:  # fmt: skip
         refused = client.post("/v1/assessments", content=json.dumps(good), headers=headers)
         assert (refused.status_code, refused.json()["error"]["code"]) == (status, code)
+    # Sent twice: a reader of the first and one of the last would read two bodies.
+    labelled = [*LIVE.items(), ("content-type", "application/json")]
+    for twice in (
+        [*labelled, ("content-type", "application/json")],
+        [*labelled, ("content-encoding", "identity"), ("content-encoding", "identity")],
+    ):
+        refused = client.post("/v1/assessments", content=json.dumps(good), headers=twice)
+        assert (refused.status_code, refused.json()["error"]["code"]) == (
+            415,
+            "unsupported_media_type",
+        )
 
 
 def test_only_post_is_served(client: TestClient) -> None:
