@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 from pathlib import Path
 
@@ -31,6 +32,13 @@ def _packed(*parts: str) -> bytes:
         data = part.encode()
         out.append(b"$%d\r\n%s\r\n" % (len(data), data))
     return b"".join(out)
+
+
+@functools.lru_cache(maxsize=16)  # a mask of the four subjects
+def _names(mask: int) -> tuple[str, ...]:
+    """The attributes of an answer counted under the subjects of this bit mask (made once
+    a mask: making them was half of reading an answer)."""
+    return tuple(attribute_names([s for i, s in enumerate(SUBJECTS) if mask >> i & 1]))
 
 
 class RedisVelocity:
@@ -80,8 +88,7 @@ class RedisVelocity:
         it was counted under (a retry may carry others), not by the retry's."""
         text = raw.decode("ascii") if isinstance(raw, bytes) else str(raw)
         _, _, mask, values = text.split("|", 3)
-        present = [s for i, s in enumerate(SUBJECTS) if int(mask) >> i & 1]
-        return dict(zip(attribute_names(present), map(int, values.split(",")), strict=True))
+        return dict(zip(_names(int(mask)), map(int, values.split(",")), strict=True))
 
     def observe(self, observation: Observation) -> dict[str, int]:
         keys, args = self._call(observation)
