@@ -12,7 +12,10 @@ Latency is measured one request at a time on a kept-alive connection (p50, p99);
 throughput with --concurrency requests in flight. CPU per assessment is the process's
 CPU time from /proc (the server's, for HTTP; the decision writer's thread included) over
 the assessments it made: 1 / that is assessments per core-second, the figure that does
-not depend on how busy the machine is. Cards, customers, emails and IPs are drawn from
+not depend on how busy the machine is. The Redis server's CPU per assessment (its script
+runs there) is read the same way when it runs on this machine (by INFO's process_id), and
+shown after it: other clients of that server count in it too, so a private one
+(`redis-server --port N`) gives the clean figure. Cards, customers, emails and IPs are drawn from
 pools so velocity sets grow as in real traffic. Needs Redis (--redis, default the local
 one) and git (the old scorer is taken from LEGACY_REF).
 Usage: .venv/bin/python -m bench.fraud [--requests N] [--concurrency C] [--redis URL]
@@ -109,14 +112,33 @@ def percentiles(latencies: list[float]) -> tuple[float, float]:
 
 
 def report(
-    name: str, per_second: float, latencies: list[float], cpu: float, extra: str = ""
+    name: str,
+    per_second: float,
+    latencies: list[float],
+    cpu: float,
+    extra: str = "",
+    redis_cpu: float | None = None,
 ) -> None:
-    """One line: rate, latency, CPU ms per assessment (and so assessments per core-second)."""
+    """One line: rate, latency, CPU ms per assessment (and so assessments per core-second),
+    and the Redis server's CPU ms per assessment when it was read."""
     p50, p99 = percentiles(latencies)
+    server = "" if redis_cpu is None else f"  redis-server {redis_cpu * 1000:5.3f} ms"
     print(
         f"  {name:<28} {per_second:>7,.0f}/s  p50 {p50:6.3f} ms  p99 {p99:7.3f} ms"
-        f"  CPU {cpu * 1000:5.3f} ms/assessment = {1 / cpu:>6,.0f}/core-s  {extra}"
+        f"  CPU {cpu * 1000:5.3f} ms/assessment = {1 / cpu:>6,.0f}/core-s{server}  {extra}"
     )
+
+
+def redis_server_cpu(url: str) -> Callable[[], float] | None:
+    """The Redis server's CPU seconds so far, from /proc by INFO's process_id; None when it
+    runs elsewhere (or the URL is `memory`)."""
+    if url == "memory":
+        return None
+    pid = int(redis.Redis.from_url(url).info("server")["process_id"])
+    comm = Path(f"/proc/{pid}/comm")
+    if not comm.exists() or not comm.read_text().startswith("redis"):
+        return None
+    return lambda: cpu_of(pid)
 
 
 def engine_in_process(
@@ -147,6 +169,8 @@ def engine_in_process(
     rng = random.Random(1)  # noqa: S311 (reproducible traffic, not secrets)
     bodies = [AssessmentRequest.model_validate(charge(i, rng)) for i in range(n)]
     latencies = []
+    server = redis_server_cpu(redis_url)
+    server_before = server() if server else 0.0
     cpu, began = time.process_time(), time.perf_counter()
     for body in bodies:
         start = time.perf_counter()
@@ -155,10 +179,11 @@ def engine_in_process(
     elapsed = time.perf_counter() - began
     ctx.assessor.decisions.flush()  # the writer's CPU is the assessments' too
     used = time.process_time() - cpu
+    server_used = (server() - server_before) / n if server else None
     ctx.assessor.decisions.close()
     engine.dispose()
     where = "redis" if redis_url != "memory" else "memory"
-    report(f"{label}  in-process/{where}", n / elapsed, latencies, used / n)
+    report(f"{label}  in-process/{where}", n / elapsed, latencies, used / n, "", server_used)
 
 
 LEGACY_LOOP = textwrap.dedent(
@@ -241,7 +266,13 @@ def serve(pythonpath: str, env: dict[str, str], port: int) -> subprocess.Popen[b
 
 
 async def over_http(
-    name: str, port: int, pid: int, n: int, c: int, make: Callable[..., Any]
+    name: str,
+    port: int,
+    pid: int,
+    n: int,
+    c: int,
+    make: Callable[..., Any],
+    server: Callable[[], float] | None = None,
 ) -> None:
     url = f"http://127.0.0.1:{port}/v1/assessments"
     headers = {"authorization": "Bearer l"}
@@ -259,6 +290,7 @@ async def over_http(
     bodies = [make(n + i, rng) for i in range(n)]
     limits = httpx.Limits(max_connections=c, max_keepalive_connections=c)
     async with httpx.AsyncClient(headers=headers, limits=limits) as pool:
+        server_before = server() if server else 0.0
         cpu, began = cpu_of(pid), time.perf_counter()
 
         async def worker(share: list[dict[str, Any]]) -> None:
@@ -267,13 +299,15 @@ async def over_http(
 
         await asyncio.gather(*(worker(bodies[k::c]) for k in range(c)))
         elapsed, used = time.perf_counter() - began, cpu_of(pid) - cpu
+        server_used = (server() - server_before) / n if server else None
     per_core = n / used if used else float("nan")
     report(
         name,
         n / elapsed,
         latencies,
         one_at_a_time,
-        f"({c} in flight: {per_core:,.0f}/core-s)",
+        f"({c} in flight: {per_core:,.0f}/core-s = {1000 / per_core:5.3f} ms)",
+        server_used,
     )
 
 
@@ -344,7 +378,9 @@ def main() -> None:
                 server_env = {**env, **extra, "FRAUD_COUNTERS_PREFIX": f"{prefix}{label}-http:"}
                 server = serve(f"{tree}:{REPO}", server_env, port)
                 servers.append(server)
-                asyncio.run(over_http(name, port, server.pid, n, c, make))
+                asyncio.run(
+                    over_http(name, port, server.pid, n, c, make, redis_server_cpu(args.redis))
+                )
         finally:
             for proc in servers:
                 proc.terminate()

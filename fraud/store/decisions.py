@@ -40,7 +40,12 @@ def memberships(
 ) -> dict[str, list[str]]:
     """For each list, the string attributes whose value it held at this moment."""
     strings = [(name, value) for name, value in values.items() if isinstance(value, str)]
-    found = {alias: [n for n, v in strings if v in members] for alias, members in lists.items()}
+    # An empty list holds nothing: most of a scope's lists are, and are not walked.
+    found = {
+        alias: [n for n, v in strings if v in members]
+        for alias, members in lists.items()
+        if members
+    }
     return {alias: names for alias, names in found.items() if names}
 
 
@@ -63,7 +68,8 @@ def decision_row(
         "rule_id": outcome.rule.id if outcome.rule else None,
         "reason": outcome.reason,
         "results": [
-            {"rule": r.rule, "action": r.action, "matched": r.matched} for r in outcome.results
+            {"rule": rule, "action": action, "matched": matched}
+            for rule, action, matched in outcome.results
         ],
         "attributes": {k: v for k, v in values.items() if v is not None},
         "memberships": memberships,

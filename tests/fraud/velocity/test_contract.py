@@ -3,7 +3,9 @@
 import asyncio
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
 import redis
+import redis.asyncio
 
 from fraud.velocity import Observation
 from fraud.velocity.redis_store import RedisVelocity
@@ -225,3 +227,42 @@ def test_redis_keys_expire_and_one_assessment_is_one_command(redis_target) -> No
     for key in keys:
         assert 0 < client.ttl(key) <= 7 * 86_400 + 60
     assert not any(b"e@x.test" in key or b"10.0.0.1" in key for key in keys)
+
+
+def test_the_event_loop_call_loads_the_script_when_redis_has_lost_it(redis_target) -> None:
+    """After a Redis restart (or SCRIPT FLUSH) EVALSHA is refused: the call sends the
+    script itself, and counts as before."""
+    url, prefix = redis_target
+    client = redis.asyncio.Redis.from_url(url)
+    store = RedisVelocity(redis.Redis.from_url(url), prefix, async_client=client)
+
+    async def run() -> tuple[dict[str, int], dict[str, int]]:
+        first = await store.observe_async(seen("ch_1", T0, ip="10.0.0.1"))
+        await client.script_flush()
+        second = await store.observe_async(seen("ch_2", T0 + 1, ip="10.0.0.1"))
+        await store.aclose()
+        return first, second
+
+    first, second = asyncio.run(run())
+    assert (first["card_velocity_1h"], second["card_velocity_1h"]) == (0, 1)
+    assert second["ip_velocity_1h"] == 1
+
+
+def test_a_dropped_connection_fails_one_call_and_the_next_reconnects(redis_target) -> None:
+    """A pooled connection that Redis closed (a restart, an idle timeout) fails the call on
+    it (the assessment fails closed) and is not handed out again as it is."""
+    url, prefix = redis_target
+    client = redis.asyncio.Redis.from_url(url)
+    store = RedisVelocity(redis.Redis.from_url(url), prefix, async_client=client)
+
+    async def run() -> dict[str, int]:
+        await store.observe_async(seen("ch_1", T0))
+        pooled = await client.client_id()  # the pool's one connection, which the store used
+        redis.Redis.from_url(url).client_kill_filter(_id=str(pooled))
+        with pytest.raises(redis.ConnectionError):
+            await store.observe_async(seen("ch_2", T0 + 1))
+        answer = await store.observe_async(seen("ch_3", T0 + 2))
+        await store.aclose()
+        return answer
+
+    assert asyncio.run(run())["card_velocity_1h"] == 1
