@@ -40,11 +40,11 @@ from starlette.testclient import TestClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import vault.audit  # noqa: E402
-import vault.services.charges  # noqa: E402
-from tests.helpers.servers import serving  # noqa: E402
-from tests.vault import conftest as fixtures  # noqa: E402
-from vault.app import create_app  # noqa: E402
+import vault.audit
+import vault.services.charges
+from tests.helpers.servers import serving
+from tests.vault import conftest as fixtures
+from vault.app import create_app
 
 PG_ADMIN = os.environ.get("STRONGROOM_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 PHASES = {  # the last marker passed -> the phase it starts
@@ -119,7 +119,7 @@ def install(counts: Counts) -> None:
         counts.add("fsync")
         fsync(fd)
 
-    os.fsync = counted_fsync
+    os.fsync = counted_fsync  # type: ignore[assignment]
 
     def marker(service: str, point: str, when: str) -> None:
         counts.phase = f"{point}:{when}"
@@ -186,7 +186,9 @@ def run(store: str, modes: list[str], n: int, show_sql: bool, counts: Counts) ->
 
         with TestClient(create_app(settings)) as client:
             vault = fixtures.Harness(client, settings, sign)
-            vault.register(fixtures.MARKETPLACE, [fixtures.KEYS[k] for k in fixtures.MARKETPLACE_KEYS])
+            vault.register(
+                fixtures.MARKETPLACE, [fixtures.KEYS[k] for k in fixtures.MARKETPLACE_KEYS]
+            )
             for mode in modes:
                 live = mode == "live"
                 tokens = []

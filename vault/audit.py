@@ -161,30 +161,23 @@ class AuditLog:
             return False
         return True
 
-    def _take_owed(self) -> tuple[list[Entry], Work | None]:
-        """What is owed (up to _OWED's limit), and the work that settles it once written."""
+    def _take_owed(self) -> tuple[list[Entry], list[int]]:
+        """What is owed (up to _OWED's limit), and the ids the anchor's move settles."""
         if self._engine is None or not self._owing:
-            return [], None
+            return [], []
         self._owing = False  # an owe() from now on sets it again, for the next round
         assert self._autocommit is not None  # made with the engine
         with self._autocommit.connect() as conn:
             owed = conn.execute(_OWED).all()
         if len(owed) >= _OWED_BATCH:
             self._owing = True  # more than one round owes
-        if not owed:
-            return [], None
-        ids = [row.id for row in owed]
-
-        def settle(conn: Connection) -> None:
-            conn.execute(_SETTLE, {"ids": ids})
-
-        return [(r.actor, r.action, r.token, r.outcome) for r in owed], settle
+        return [(r.actor, r.action, r.token, r.outcome) for r in owed], [r.id for r in owed]
 
     def _commit(self, batch: list[_Job]) -> None:
         try:
-            owed, settle = self._take_owed()
-            if settle is not None:  # owed entries go first, and are settled in the batch
-                batch = [_Job(owed, settle), *batch]
+            owed, settled = self._take_owed()
+            if owed:  # owed entries go first, and are settled with the anchor's move
+                batch = [_Job(owed, None), *batch]
             entries = [entry for job in batch for entry in job.entries]
             if not entries and all(job.work is None for job in batch):
                 for job in batch:  # a catch-up with nothing owed: nothing to write
@@ -203,34 +196,35 @@ class AuditLog:
             for job in batch:
                 job.future.set_result(None)
             return
+        assert self._autocommit is not None  # made with the engine
         try:
-            if any(job.work is not None for job in batch):
+            postgresql = self._engine.dialect.name == "postgresql"
+            if any(job.work for job in batch) or (settled and not postgresql):
                 with self._engine.begin() as conn:
                     for job in batch:
                         if job.work is not None:
                             job.work(conn)
-                    _advance(conn, head)
+                    _advance(conn, head, settled)
             else:
-                # Entries only: the anchor's move is one statement, sent without a
-                # transaction around it (no BEGIN and COMMIT round trips).
-                assert self._autocommit is not None  # made with the engine
+                # The anchor's move (and the settling of owed entries, on PostgreSQL) is one
+                # statement, sent without a transaction around it (no BEGIN and COMMIT).
                 with self._autocommit.connect() as conn:
-                    _advance(conn, head)
+                    _advance(conn, head, settled)
         except Exception:
             # One failing operation must not fail the others: each again, alone.
-            self._one_by_one(batch, head)
+            self._one_by_one(batch, head, settled)
             return
         for job in batch:
             job.future.set_result(None)
 
-    def _one_by_one(self, batch: list[_Job], head: Head) -> None:
+    def _one_by_one(self, batch: list[_Job], head: Head, settled: list[int]) -> None:
         assert self._engine is not None
         for job in batch:
             try:
                 with self._engine.begin() as conn:
                     if job.work is not None:
                         job.work(conn)
-                    _advance(conn, head)
+                    _advance(conn, head, settled)
             except Exception as exc:
                 # Its entries stay: the log over-reports an attempt, never hides one.
                 job.future.set_exception(exc)
@@ -318,13 +312,23 @@ _ADVANCE = (
     .where(AuditAnchor.chain == bindparam("c"), AuditAnchor.seq < bindparam("s"))
     .values(seq=bindparam("s"), hash=bindparam("h"))
 )
+# PostgreSQL: the owed entries' deletion and the anchor's move in one statement (atomic).
+_ADVANCE_SETTLING = text(
+    "WITH settled AS (DELETE FROM audit_owed WHERE id = ANY(:ids)) "
+    "UPDATE audit_anchors SET seq = :s, hash = :h WHERE chain = :c AND seq < :s"
+)
 
 
-def _advance(conn: Connection, head: Head) -> None:
-    """Move the anchor forward to `head`; never back (another writer may be further on)."""
+def _advance(conn: Connection, head: Head, settled: Sequence[int] = ()) -> None:
+    """Move the anchor forward to `head`, never back (another writer may be further on),
+    and delete the owed entries `settled` (written up to it) in the same statement."""
+    values = {"c": head.chain, "s": head.seq, "h": head.hash, "ids": list(settled)}
+    in_one = bool(settled) and conn.dialect.name == "postgresql"
+    if settled and (head.chain is None or not in_one):
+        conn.execute(_SETTLE, values)  # SQLite: a statement of its own, in the transaction
     if head.chain is None:
         return
-    moved = conn.execute(_ADVANCE, {"c": head.chain, "s": head.seq, "h": head.hash})
+    moved = conn.execute(_ADVANCE_SETTLING if in_one else _ADVANCE, values)
     if moved.rowcount == 0:  # a new log, or another writer is further on already
         row = {"chain": head.chain, "seq": head.seq, "hash": head.hash}
         upsert(conn, AuditAnchor.__table__, row, key="chain", only_if_greater="seq")
