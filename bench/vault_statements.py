@@ -127,12 +127,12 @@ def install(counts: Counts) -> None:
     vault.services.charges.crash_at = marker  # type: ignore[attr-defined]
     catch_up = vault.audit.AuditLog.catch_up
 
-    def marked_catch_up(self: vault.audit.AuditLog) -> bool:
+    def marked_catch_up(self: vault.audit.AuditLog, *args: Any) -> bool:
         if counts.phase == "network_answered:after":
             counts.phase = "catch_up"
-        return catch_up(self)
+        return catch_up(self, *args)
 
-    vault.audit.AuditLog.catch_up = marked_catch_up  # type: ignore[method-assign]
+    vault.audit.AuditLog.catch_up = marked_catch_up  # type: ignore[method-assign,assignment]
 
 
 @contextmanager

@@ -19,6 +19,7 @@ import logging
 import os
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -43,6 +44,7 @@ log = logging.getLogger("vault.audit")
 
 Entry = tuple[str, str, str | None, str]  # actor, action, token, outcome
 Work = Callable[[Connection], None]
+Owed = tuple[tuple[int, Entry], ...]  # owed entries, each with its row's id
 
 _TAIL_BYTES = 65536  # an entry is a few hundred bytes; the last one is within this
 
@@ -108,7 +110,8 @@ class AuditLog:
         # Written by the callers' own threads: handing each entry to a writer thread and back
         # cost two thread switches per entry, more CPU than the write itself.
         self._rounds = _GroupCommit(self._commit)
-        self._owing = engine is not None and _has_owed(engine)
+        self._owing = engine is not None and _has_owed(engine)  # rows to read back
+        self._handed: deque[tuple[int, Entry]] = deque()  # committed, owed, not read back
         # Metrics hooks (vault_operator.metrics): seconds each write and fsync took; a failure.
         self.on_fsync: Callable[[float], None] = lambda seconds: None
         self.on_failure: Callable[[], None] = lambda: None
@@ -131,31 +134,38 @@ class AuditLog:
         self._rounds.run(job)
         return job.future
 
-    def owe(self, conn: Connection, entries: Sequence[Entry]) -> None:
+    def owe(self, conn: Connection, entries: Sequence[Entry], *, handed: bool = False) -> Owed:
         """Record `entries` in the caller's transaction, for `catch_up` to write.
 
         For a change that must stand even while the log cannot be written — a card
         network's answer: the money has moved, so its record is kept and answered, and its
         audit entries are written from that record as soon as the log takes them.
+        `handed`: the caller hands what this returns to `catch_up` once its transaction
+        has committed, and the round writes it without reading the database back.
         """
         _refuse_card_numbers(entries)
         if not entries:
-            return
+            return ()
         # One INSERT of all the rows (an executemany would be a PostgreSQL pipeline each time).
         values = {f"{k}{i}": v for i, e in enumerate(entries) for k, v in zip(_AS, e, strict=True)}
-        conn.execute(_owing(len(entries)), values)
-        self._owing = True
+        ids = sorted(conn.execute(_owing(len(entries)), values).scalars())  # in VALUES order
+        if not handed:  # (a handed caller's rollback leaves nothing owed)
+            self._owing = True
+        return tuple(zip(ids, entries, strict=True))
 
-    def catch_up(self) -> bool:
-        """Write every owed entry to the log; False while the log cannot be written.
+    def catch_up(self, owed: Owed = ()) -> bool:
+        """Write every owed entry to the log (`owed`, committed, among them); False while
+        the log cannot be written.
 
-        Callers at once share one round of the writer: one read of what is owed, one
-        write and fsync, one transaction (not a round trip each, one after the other)."""
+        Callers at once share one round of the writer: one read of what is owed (none if
+        every owed entry was handed over), one write and fsync, one statement or
+        transaction (not a round trip each, one after the other)."""
         if self._engine is None:
             return True
+        self._handed.extend(owed)
         try:
             self._queue((), None).result()
-            while self._owing:  # more was owed than one round takes, or owed since
+            while self._owing or self._handed:  # more than one round takes, or owed since
                 self._queue((), None).result()
         except AuditUnavailable:
             return False
@@ -163,15 +173,21 @@ class AuditLog:
 
     def _take_owed(self) -> tuple[list[Entry], list[int]]:
         """What is owed (up to _OWED's limit), and the ids the anchor's move settles."""
-        if self._engine is None or not self._owing:
-            return [], []
-        self._owing = False  # an owe() from now on sets it again, for the next round
-        assert self._autocommit is not None  # made with the engine
-        with self._autocommit.connect() as conn:
-            owed = conn.execute(_OWED).all()
-        if len(owed) >= _OWED_BATCH:
-            self._owing = True  # more than one round owes
-        return [(r.actor, r.action, r.token, r.outcome) for r in owed], [r.id for r in owed]
+        handed: list[tuple[int, Entry]] = []  # all of them if read back: those read are dropped
+        while self._handed and (self._owing or len(handed) < _OWED_BATCH):
+            handed.append(self._handed.popleft())
+        if self._owing:
+            self._owing = False  # an owe() from now on sets it again, for the next round
+            assert self._autocommit is not None  # made with the engine
+            with self._autocommit.connect() as conn:
+                read = conn.execute(_OWED).all()
+            if len(read) >= _OWED_BATCH:
+                self._owing = True  # more than one round owes
+            ids = {row.id for row in read}  # a handed entry read back is written once
+            handed = [(r.id, (r.actor, r.action, r.token, r.outcome)) for r in read] + [
+                h for h in handed if h[0] not in ids
+            ]
+        return [entry for _, entry in handed], [id_ for id_, _ in handed]
 
     def _commit(self, batch: list[_Job]) -> None:
         try:
@@ -293,7 +309,8 @@ _AS = ("actor", "action", "token", "outcome")
 def _owing(n: int) -> TextClause:
     """The INSERT of `n` owed entries, compiled once (a multi-row VALUES of a table never is)."""
     rows = ", ".join(f"(:actor{i}, :action{i}, :token{i}, :outcome{i})" for i in range(n))
-    return text(f"INSERT INTO audit_owed (actor, action, token, outcome) VALUES {rows}")  # noqa: S608
+    into = "INSERT INTO audit_owed (actor, action, token, outcome)"  # placeholders only, below
+    return text(f"{into} VALUES {rows} RETURNING id")
 
 
 _OWED_BATCH = 500
