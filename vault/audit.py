@@ -19,6 +19,7 @@ import logging
 import os
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -43,6 +44,7 @@ log = logging.getLogger("vault.audit")
 
 Entry = tuple[str, str, str | None, str]  # actor, action, token, outcome
 Work = Callable[[Connection], None]
+Owed = tuple[tuple[int, Entry], ...]  # owed entries, each with its row's id
 
 _TAIL_BYTES = 65536  # an entry is a few hundred bytes; the last one is within this
 
@@ -108,7 +110,8 @@ class AuditLog:
         # Written by the callers' own threads: handing each entry to a writer thread and back
         # cost two thread switches per entry, more CPU than the write itself.
         self._rounds = _GroupCommit(self._commit)
-        self._owing = engine is not None and _has_owed(engine)
+        self._owing = engine is not None and _has_owed(engine)  # rows to read back
+        self._handed: deque[tuple[int, Entry]] = deque()  # committed, owed, not read back
         # Metrics hooks (vault_operator.metrics): seconds each write and fsync took; a failure.
         self.on_fsync: Callable[[float], None] = lambda seconds: None
         self.on_failure: Callable[[], None] = lambda: None
@@ -131,60 +134,66 @@ class AuditLog:
         self._rounds.run(job)
         return job.future
 
-    def owe(self, conn: Connection, entries: Sequence[Entry]) -> None:
+    def owe(self, conn: Connection, entries: Sequence[Entry], *, handed: bool = False) -> Owed:
         """Record `entries` in the caller's transaction, for `catch_up` to write.
 
         For a change that must stand even while the log cannot be written — a card
         network's answer: the money has moved, so its record is kept and answered, and its
         audit entries are written from that record as soon as the log takes them.
+        `handed`: the caller hands what this returns to `catch_up` once its transaction
+        has committed, and the round writes it without reading the database back.
         """
         _refuse_card_numbers(entries)
         if not entries:
-            return
+            return ()
         # One INSERT of all the rows (an executemany would be a PostgreSQL pipeline each time).
         values = {f"{k}{i}": v for i, e in enumerate(entries) for k, v in zip(_AS, e, strict=True)}
-        conn.execute(_owing(len(entries)), values)
-        self._owing = True
+        ids = sorted(conn.execute(_owing(len(entries)), values).scalars())  # in VALUES order
+        if not handed:  # (a handed caller's rollback leaves nothing owed)
+            self._owing = True
+        return tuple(zip(ids, entries, strict=True))
 
-    def catch_up(self) -> bool:
-        """Write every owed entry to the log; False while the log cannot be written.
+    def catch_up(self, owed: Owed = ()) -> bool:
+        """Write every owed entry to the log (`owed`, committed, among them); False while
+        the log cannot be written.
 
-        Callers at once share one round of the writer: one read of what is owed, one
-        write and fsync, one transaction (not a round trip each, one after the other)."""
+        Callers at once share one round of the writer: one read of what is owed (none if
+        every owed entry was handed over), one write and fsync, one statement or
+        transaction (not a round trip each, one after the other)."""
         if self._engine is None:
             return True
+        self._handed.extend(owed)
         try:
             self._queue((), None).result()
-            while self._owing:  # more was owed than one round takes, or owed since
+            while self._owing or self._handed:  # more than one round takes, or owed since
                 self._queue((), None).result()
         except AuditUnavailable:
             return False
         return True
 
-    def _take_owed(self) -> tuple[list[Entry], Work | None]:
-        """What is owed (up to _OWED's limit), and the work that settles it once written."""
-        if self._engine is None or not self._owing:
-            return [], None
-        self._owing = False  # an owe() from now on sets it again, for the next round
-        assert self._autocommit is not None  # made with the engine
-        with self._autocommit.connect() as conn:
-            owed = conn.execute(_OWED).all()
-        if len(owed) >= _OWED_BATCH:
-            self._owing = True  # more than one round owes
-        if not owed:
-            return [], None
-        ids = [row.id for row in owed]
-
-        def settle(conn: Connection) -> None:
-            conn.execute(_SETTLE, {"ids": ids})
-
-        return [(r.actor, r.action, r.token, r.outcome) for r in owed], settle
+    def _take_owed(self) -> tuple[list[Entry], list[int]]:
+        """What is owed (up to _OWED's limit), and the ids the anchor's move settles."""
+        handed: list[tuple[int, Entry]] = []  # all of them if read back: those read are dropped
+        while self._handed and (self._owing or len(handed) < _OWED_BATCH):
+            handed.append(self._handed.popleft())
+        if self._owing:
+            self._owing = False  # an owe() from now on sets it again, for the next round
+            assert self._autocommit is not None  # made with the engine
+            with self._autocommit.connect() as conn:
+                read = conn.execute(_OWED).all()
+            if len(read) >= _OWED_BATCH:
+                self._owing = True  # more than one round owes
+            ids = {row.id for row in read}  # a handed entry read back is written once
+            handed = [(r.id, (r.actor, r.action, r.token, r.outcome)) for r in read] + [
+                h for h in handed if h[0] not in ids
+            ]
+        return [entry for _, entry in handed], [id_ for id_, _ in handed]
 
     def _commit(self, batch: list[_Job]) -> None:
         try:
-            owed, settle = self._take_owed()
-            if settle is not None:  # owed entries go first, and are settled in the batch
-                batch = [_Job(owed, settle), *batch]
+            owed, settled = self._take_owed()
+            if owed:  # owed entries go first, and are settled with the anchor's move
+                batch = [_Job(owed, None), *batch]
             entries = [entry for job in batch for entry in job.entries]
             if not entries and all(job.work is None for job in batch):
                 for job in batch:  # a catch-up with nothing owed: nothing to write
@@ -203,34 +212,35 @@ class AuditLog:
             for job in batch:
                 job.future.set_result(None)
             return
+        assert self._autocommit is not None  # made with the engine
         try:
-            if any(job.work is not None for job in batch):
+            postgresql = self._engine.dialect.name == "postgresql"
+            if any(job.work for job in batch) or (settled and not postgresql):
                 with self._engine.begin() as conn:
                     for job in batch:
                         if job.work is not None:
                             job.work(conn)
-                    _advance(conn, head)
+                    _advance(conn, head, settled)
             else:
-                # Entries only: the anchor's move is one statement, sent without a
-                # transaction around it (no BEGIN and COMMIT round trips).
-                assert self._autocommit is not None  # made with the engine
+                # The anchor's move (and the settling of owed entries, on PostgreSQL) is one
+                # statement, sent without a transaction around it (no BEGIN and COMMIT).
                 with self._autocommit.connect() as conn:
-                    _advance(conn, head)
+                    _advance(conn, head, settled)
         except Exception:
             # One failing operation must not fail the others: each again, alone.
-            self._one_by_one(batch, head)
+            self._one_by_one(batch, head, settled)
             return
         for job in batch:
             job.future.set_result(None)
 
-    def _one_by_one(self, batch: list[_Job], head: Head) -> None:
+    def _one_by_one(self, batch: list[_Job], head: Head, settled: list[int]) -> None:
         assert self._engine is not None
         for job in batch:
             try:
                 with self._engine.begin() as conn:
                     if job.work is not None:
                         job.work(conn)
-                    _advance(conn, head)
+                    _advance(conn, head, settled)
             except Exception as exc:
                 # Its entries stay: the log over-reports an attempt, never hides one.
                 job.future.set_exception(exc)
@@ -299,7 +309,8 @@ _AS = ("actor", "action", "token", "outcome")
 def _owing(n: int) -> TextClause:
     """The INSERT of `n` owed entries, compiled once (a multi-row VALUES of a table never is)."""
     rows = ", ".join(f"(:actor{i}, :action{i}, :token{i}, :outcome{i})" for i in range(n))
-    return text(f"INSERT INTO audit_owed (actor, action, token, outcome) VALUES {rows}")  # noqa: S608
+    into = "INSERT INTO audit_owed (actor, action, token, outcome)"  # placeholders only, below
+    return text(f"{into} VALUES {rows} RETURNING id")
 
 
 _OWED_BATCH = 500
@@ -318,13 +329,23 @@ _ADVANCE = (
     .where(AuditAnchor.chain == bindparam("c"), AuditAnchor.seq < bindparam("s"))
     .values(seq=bindparam("s"), hash=bindparam("h"))
 )
+# PostgreSQL: the owed entries' deletion and the anchor's move in one statement (atomic).
+_ADVANCE_SETTLING = text(
+    "WITH settled AS (DELETE FROM audit_owed WHERE id = ANY(:ids)) "
+    "UPDATE audit_anchors SET seq = :s, hash = :h WHERE chain = :c AND seq < :s"
+)
 
 
-def _advance(conn: Connection, head: Head) -> None:
-    """Move the anchor forward to `head`; never back (another writer may be further on)."""
+def _advance(conn: Connection, head: Head, settled: Sequence[int] = ()) -> None:
+    """Move the anchor forward to `head`, never back (another writer may be further on),
+    and delete the owed entries `settled` (written up to it) in the same statement."""
+    values = {"c": head.chain, "s": head.seq, "h": head.hash, "ids": list(settled)}
+    in_one = bool(settled) and conn.dialect.name == "postgresql"
+    if settled and (head.chain is None or not in_one):
+        conn.execute(_SETTLE, values)  # SQLite: a statement of its own, in the transaction
     if head.chain is None:
         return
-    moved = conn.execute(_ADVANCE, {"c": head.chain, "s": head.seq, "h": head.hash})
+    moved = conn.execute(_ADVANCE_SETTLING if in_one else _ADVANCE, values)
     if moved.rowcount == 0:  # a new log, or another writer is further on already
         row = {"chain": head.chain, "seq": head.seq, "hash": head.hash}
         upsert(conn, AuditAnchor.__table__, row, key="chain", only_if_greater="seq")

@@ -239,6 +239,29 @@ def test_one_failing_work_fails_only_its_own_operation(tmp_path: Path, engine: E
         assert conn.execute(text("SELECT count(*) FROM operator_commands")).scalar() == 3
 
 
+def test_owed_entries_handed_over_are_written_once_and_only_if_committed(
+    tmp_path: Path, engine: Engine
+) -> None:
+    path = tmp_path / "audit.log"
+    log = AuditLog(path, engine)
+    with pytest.raises(RuntimeError), engine.begin() as conn:
+        log.owe(conn, [("a", "charge", None, "rolled_back")], handed=True)
+        raise RuntimeError("the transaction rolls back")
+    assert log.catch_up()  # nothing handed over, nothing to read back
+    assert path.read_text() == ""
+    with engine.begin() as conn:
+        first = log.owe(
+            conn, [("a", "charge", None, "one"), ("a", "capture", None, "two")], handed=True
+        )
+    with engine.begin() as conn:
+        log.owe(conn, [("a", "charge", None, "three")])  # not handed over: read back
+    assert log.catch_up(first)
+    assert [e["outcome"] for e in entries(path)] == ["one", "two", "three"]  # each once
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM audit_owed")).scalar() == 0
+    assert read_anchors(engine) == {entries(path)[0]["hash"]: (3, entries(path)[-1]["hash"])}
+
+
 def test_a_full_disk_leaves_no_partial_entry(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -24,7 +24,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from vault.audit import AuditLog
+from vault.audit import AuditLog, Owed
 from vault.cardnet import Authorization, CardNetwork, ask, first_answer
 from vault.contracts import ChargeCreate, ChargeResult
 from vault.crashpoints import crash_at
@@ -219,7 +219,7 @@ class ChargeService:
         until it has (vault.audit).
         """
         status = "succeeded" if outcome.approved else "failed"
-        cvc_destroyed = False
+        cvc_destroyed, owed = False, Owed()
         with self._engine.begin() as conn:
             recorded = repository.complete_charge(
                 conn,
@@ -240,10 +240,10 @@ class ChargeService:
                 cvc_destroyed = repository.destroy_cvc(conn, token)
                 if cvc_destroyed:
                     entries.append((actor, "destroy_cvc", token, "destroyed"))
-                self._audit.owe(conn, entries)
+                owed = self._audit.owe(conn, entries, handed=True)
         if cvc_destroyed:
             self._cards.erase_destroyed()
-        self._audit.catch_up()
+        self._audit.catch_up(owed)  # committed: written without reading them back
         return recorded
 
     def _claim(

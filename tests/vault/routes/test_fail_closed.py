@@ -147,6 +147,23 @@ def test_owed_entries_are_written_by_the_catch_up_without_any_new_request(vault,
     ]
 
 
+def test_a_charge_answered_leaves_nothing_owed_and_the_anchor_at_its_last_entry(
+    vault, network
+) -> None:
+    # The owed outcome entries are settled in the statement (PostgreSQL) or transaction
+    # (SQLite) that moves the anchor to them.
+    token = vault.token(vault.number("4"), key="pk_live")
+    assert vault.charge(token, "ch_s", live=True).json()["status"] == "succeeded"
+    assert rows(vault, "audit_owed") == 0
+    last = vault.audit_entries()[-1]
+    assert (last["action"], last["outcome"]) == ("destroy_cvc", "destroyed")
+    engine = create_engine(vault.settings.db_url)
+    with engine.connect() as conn:
+        anchored = conn.execute(text("SELECT seq, hash FROM audit_anchors")).all()
+    engine.dispose()
+    assert [tuple(row) for row in anchored] == [(last["seq"], last["hash"])]
+
+
 def test_a_lost_authorisation_answer_is_asked_again_under_the_same_charge_id(
     vault, network
 ) -> None:
