@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import secrets
 import threading
-import time
 from collections.abc import Iterator
 
 import httpx
@@ -122,6 +122,10 @@ def test_a_claim_left_by_a_dead_request_is_resumed_under_the_same_charge_id(
     assert resumed.json()["id"] == derived_id("ch", secret, claim.seed)
 
 
+UPSTREAM_TIMEOUT = 2.0
+UNANSWERED = UPSTREAM_TIMEOUT + 1.0
+
+
 @pytest.fixture
 def slow_vault_api(sqlite_stacks: Stacks, tmp_path) -> Iterator[tuple[str, list[str]]]:
     """A test stack whose vault answers card look-ups but never a charge in time (a charge
@@ -149,7 +153,7 @@ def slow_vault_api(sqlite_stacks: Stacks, tmp_path) -> Iterator[tuple[str, list[
         if sent["amount"] == 503:
             error = {"type": "api_error", "code": "network_unavailable", "message": "lost"}
             return JSONResponse({"error": error}, status_code=503)
-        time.sleep(1.0)
+        await asyncio.sleep(UNANSWERED)  # past the API's timeout, holding nothing else
         return JSONResponse({}, status_code=500)
 
     vault = Starlette(
@@ -164,7 +168,9 @@ def slow_vault_api(sqlite_stacks: Stacks, tmp_path) -> Iterator[tuple[str, list[
             **base,
             "data_dir": tmp_path,
             "database_url": None,
-            "upstream_timeout_seconds": 0.3,
+            # One timeout serves the vault and the real fraud process: long enough for
+            # fraud's first answer on a loaded machine, short of the fake vault's silence.
+            "upstream_timeout_seconds": UPSTREAM_TIMEOUT,
             "key_hash_secret": "slow-vault-secret",
             "vault_credential": "x",
             "fraud_credential": sqlite_stacks.settings["test"].fraud_credential,
@@ -189,7 +195,6 @@ def test_an_unanswered_upstream_is_not_stored_the_retry_resumes_the_charge(
     assert first.status_code == 502
     assert first.json()["error"]["code"] == "charge_pending"
     assert first.headers["stripe-should-retry"] == "true"
-    time.sleep(1.0)  # the fake vault's sleep holds its event loop: let it end
     again = httpx.post(url + "/v1/charges", json=body, headers=headers, timeout=10)
     # Not a replay: the retry ran again, and sent the vault the same charge id.
     assert again.status_code == 502 and "idempotent-replayed" not in again.headers
