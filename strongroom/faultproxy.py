@@ -91,6 +91,35 @@ async def _chunked(reader: asyncio.StreamReader) -> bytes:
         body += await reader.readexactly(size + 2)
 
 
+async def _next_request(
+    client: asyncio.StreamReader,
+    upstream: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None,
+) -> bytes | None:
+    """The client's next request; None if, while the connection waits for one, its upstream
+    closes (or speaks unasked). A TCP proxy passes the close on, and so does this one: a
+    client that pools the connection then sees it end, as it would without the proxy,
+    instead of sending its next request into a connection already dead behind the proxy
+    (after the upstream process restarted, say) and losing its answer."""
+    reading = asyncio.ensure_future(read_message(client))
+    if upstream is None:
+        return await reading
+    watching = asyncio.ensure_future(upstream[0].read(1))  # b"" at the upstream's close
+    try:
+        await asyncio.wait({reading, watching}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        waiting = [task for task in (reading, watching) if not task.done()]
+        for task in waiting:
+            task.cancel()  # a read cancelled while it waits consumes nothing
+        # Its reader is free again only once the cancelled read has ended.
+        await asyncio.gather(*waiting, return_exceptions=True)
+    if watching.done() and not watching.cancelled():
+        watching.exception()  # a reset is a close too; retrieved, so never reported
+        if reading.done() and not reading.cancelled():
+            reading.exception()
+        return None
+    return reading.result()
+
+
 def _reset(writer: asyncio.StreamWriter) -> None:
     """Close with a TCP reset (SO_LINGER 0), not an orderly FIN."""
     sock = writer.get_extra_info("socket")
@@ -165,7 +194,9 @@ class FaultProxy:
         upstream: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
         try:
             while True:
-                request = await read_message(client)
+                request = await _next_request(client, upstream)
+                if request is None:
+                    return  # the upstream closed its side: so does the client's
                 if upstream is None:
                     upstream = await asyncio.open_connection(*self._upstream)
                 if not await self._exchange(request, upstream, to_client):

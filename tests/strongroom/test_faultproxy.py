@@ -1,6 +1,7 @@
 import asyncio
 import io
 import json
+import socket
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -151,3 +152,34 @@ def test_the_seed_decides_which_exchanges_get_which_fault(upstream: str) -> None
 def test_a_plan_out_of_bounds_is_refused(plan: dict[str, object]) -> None:
     with pytest.raises(ValueError):
         Plan(**plan)  # type: ignore[arg-type]
+
+
+def test_an_upstream_that_closes_an_idle_connection_closes_the_client_s_too() -> None:
+    """As a TCP proxy passes a FIN on: a client pooling the connection sees it end when the
+    upstream does (a process restarted behind the proxy), instead of sending its next
+    request into a connection dead behind the proxy and losing that request's answer."""
+    server = socket.create_server(("127.0.0.1", 0))
+    served = threading.Event()
+
+    def answer_once_then_close() -> None:
+        connection, _ = server.accept()
+        with connection:
+            received = b""
+            while b"\r\n\r\n" not in received:
+                received += connection.recv(4096)
+            connection.sendall(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+            served.wait(5)  # idle, kept alive, until the client has its answer
+
+    threading.Thread(target=answer_once_then_close, daemon=True).start()
+    upstream = f"http://127.0.0.1:{server.getsockname()[1]}"
+    with proxying(upstream, Plan(rate=0)) as (url, _):
+        host, port = url.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port)), timeout=5) as client:
+            client.sendall(b"GET / HTTP/1.1\r\nhost: x\r\n\r\n")
+            answer = b""
+            while not answer.endswith(b"ok"):
+                answer += client.recv(4096)
+            assert answer.startswith(b"HTTP/1.1 200 OK")
+            served.set()  # the upstream now closes its side of the idle connection
+            assert client.recv(4096) == b""  # and so the proxy closes the client's
+    server.close()

@@ -136,7 +136,7 @@ def test_an_api_killed_between_the_vaults_answer_and_its_record_is_finished_once
     deadline = time.monotonic() + 10
     while stack.supervisor.dead() != ["api-live"] and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert stack.supervisor.dead() == ["api-live"]
+    assert stack.supervisor.dead() == ["api-live"], f"not killed at {point}: {merchant.tally}"
     stack.supervisor.restart("api-live")  # disarmed
     # The completer's pace is the harness's (FAST_RECOVERY); the minute is patience only.
     deadline = time.monotonic() + 60
