@@ -112,10 +112,10 @@ async def _next_request(
             task.cancel()  # a read cancelled while it waits consumes nothing
         # Its reader is free again only once the cancelled read has ended.
         await asyncio.gather(*waiting, return_exceptions=True)
-    if watching.done() and not watching.cancelled():
-        watching.exception()  # a reset is a close too; retrieved, so never reported
-        if reading.done() and not reading.cancelled():
-            reading.exception()
+        for task in (reading, watching):
+            if not task.cancelled():
+                task.exception()  # seen here, whichever is used: never reported as lost
+    if not watching.cancelled():  # the upstream closed, reset or spoke unasked
         return None
     return reading.result()
 
@@ -151,6 +151,7 @@ class FaultProxy:
         self._exchanges = 0
         self.faults: dict[str, int] = dict.fromkeys(KINDS, 0)
         self._server: asyncio.Server | None = None
+        self._connections: set[asyncio.Task[None]] = set()  # each client connection's relay
 
     async def start(self) -> None:
         self._server = await asyncio.start_server(self._serve, self.host, self.port)
@@ -158,6 +159,10 @@ class FaultProxy:
     async def close(self) -> None:
         if self._server is not None:
             self._server.close()
+            # Its relays end with it, their connections closed, not left to the loop's end.
+            for relay in self._connections:
+                relay.cancel()
+            await asyncio.gather(*self._connections, return_exceptions=True)
             await self._server.wait_closed()
 
     def set_plan(self, plan: Plan, seed: int | None = None) -> None:
@@ -192,6 +197,9 @@ class FaultProxy:
 
     async def _serve(self, client: asyncio.StreamReader, to_client: asyncio.StreamWriter) -> None:
         upstream: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
+        relay = asyncio.current_task()
+        assert relay is not None  # asyncio.start_server runs each connection in a task
+        self._connections.add(relay)
         try:
             while True:
                 request = await _next_request(client, upstream)
@@ -204,6 +212,7 @@ class FaultProxy:
         except (Closed, ConnectionError, OSError, ValueError):
             pass  # a peer gone or a message this proxy cannot frame: the connection ends
         finally:
+            self._connections.discard(relay)
             if upstream is not None:
                 upstream[1].close()
             if not to_client.is_closing():
