@@ -16,7 +16,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from servicekit.body import read_json_body, sole
+from servicekit.body import body_labels, read_json_body
 from servicekit.errors import ServiceError, error_body, stripe_param
 from servicekit.logs import REQUEST_ID
 
@@ -63,11 +63,6 @@ EXCEPTION_HANDLERS: dict[Any, Callable[[Request, Exception], Awaitable[Response]
 }
 
 
-def header_values(scope: Scope, name: bytes) -> list[str]:
-    """Every `name` header (lower case) of a request, in order."""
-    return [v.decode("latin-1") for k, v in scope["headers"] if k == name]
-
-
 def first_header(scope: Scope, name: bytes) -> str | None:
     """The first `name` header (lower case) of a request, as Starlette's Headers.get reads it."""
     value = next((v for k, v in scope["headers"] if k == name), None)
@@ -84,9 +79,8 @@ async def json_object_of(scope: Scope, receive: Receive) -> dict[str, Any]:
         chunks.append(message.get("body", b""))
         if not message.get("more_body", False):
             break
-    content_type = sole(header_values(scope, b"content-type"), "Content-Type")
-    encoding = sole(header_values(scope, b"content-encoding"), "Content-Encoding")
-    return read_json_body(content_type, encoding, b"".join(chunks))
+    labels = body_labels(Headers(scope=scope).getlist)
+    return read_json_body(*labels, b"".join(chunks))
 
 
 async def send_json(send: Send, content: bytes) -> None:
@@ -99,10 +93,7 @@ async def send_json(send: Send, content: bytes) -> None:
 
 async def parse_json_object(request: Request) -> dict[str, Any]:
     """The body as a strict JSON object (an internal service's body: JSON only)."""
-    headers = request.headers
-    content_type = sole(headers.getlist("content-type"), "Content-Type")
-    encoding = sole(headers.getlist("content-encoding"), "Content-Encoding")
-    return read_json_body(content_type, encoding, await request.body())
+    return read_json_body(*body_labels(request.headers.getlist), await request.body())
 
 
 # Error statuses that the same request can never turn into a success.

@@ -21,7 +21,7 @@ import json
 import math
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from servicekit.errors import ServiceError
@@ -90,6 +90,13 @@ def sole(values: Sequence[str], name: str) -> str | None:
     if len(values) > 1:
         raise _unsupported_media_type(f"{name} is sent more than once.")
     return values[0] if values else None
+
+
+def body_labels(values_of: Callable[[str], Sequence[str]]) -> tuple[str | None, str | None]:
+    """A body's Content-Type and Content-Encoding, each sent at most once (`sole`), from
+    what gives every value of a header by its name (Starlette's `Headers.getlist`)."""
+    content_type = sole(values_of("content-type"), "Content-Type")
+    return content_type, sole(values_of("content-encoding"), "Content-Encoding")
 
 
 def _identity(content_encoding: str | None) -> None:

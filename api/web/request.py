@@ -13,7 +13,7 @@ from api.web.forms import typed
 from api.web.listing import expand_params, query
 from api.web.state import services
 from servicekit import ServiceError
-from servicekit.body import FORM, media_type, sole
+from servicekit.body import FORM, body_labels, media_type
 from servicekit.body import read_body as body_object
 
 
@@ -50,8 +50,7 @@ async def read_body(
 ) -> tuple[Model, dict[str, Any]]:
     """The validated body, JSON or form, and the raw object (what an idempotency key is
     compared on). `expand` is every POST's parameter: checked here, read by expand_params."""
-    content_type = sole(request.headers.getlist("content-type"), "Content-Type")
-    encoding = sole(request.headers.getlist("content-encoding"), "Content-Encoding")
+    content_type, encoding = body_labels(request.headers.getlist)
     raw_bytes = await request.body()
     raw = body_object(content_type, encoding, raw_bytes)
     _refuse_unstorable(raw)
