@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 import fcntl
-import functools
 import json
 import logging
 import os
@@ -25,7 +24,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, TextClause, bindparam, delete, select, text, update
+from sqlalchemy import Connection, Engine, bindparam, delete, select, text, update
 
 from vault.audit_chain import (
     GENESIS,
@@ -39,10 +38,10 @@ from vault.domain.card_numbers import holds_card_number
 from vault.errors import AuditUnavailable
 from vault.store.db import autocommit, upsert
 from vault.store.models import AuditAnchor, OwedAuditEntry
+from vault.store.owed import Entry, owe
 
 log = logging.getLogger("vault.audit")
 
-Entry = tuple[str, str, str | None, str]  # actor, action, token, outcome
 Work = Callable[[Connection], None]
 Owed = tuple[tuple[int, Entry], ...]  # owed entries, each with its row's id
 
@@ -134,24 +133,24 @@ class AuditLog:
         self._rounds.run(job)
         return job.future
 
-    def owe(self, conn: Connection, entries: Sequence[Entry], *, handed: bool = False) -> Owed:
+    def vet(self, entries: Sequence[Entry]) -> None:
+        """Refuse (ValueError) entries the log must never hold, before a caller owes them
+        by a statement of its own."""
+        _refuse_card_numbers(entries)
+
+    def owe(self, conn: Connection, entries: Sequence[Entry]) -> None:
         """Record `entries` in the caller's transaction, for `catch_up` to write.
 
         For a change that must stand even while the log cannot be written — a card
         network's answer: the money has moved, so its record is kept and answered, and its
-        audit entries are written from that record as soon as the log takes them.
-        `handed`: the caller hands what this returns to `catch_up` once its transaction
-        has committed, and the round writes it without reading the database back.
+        audit entries are written from that record as soon as the log takes them. (A
+        charge's outcome owes its entries by a statement of its own, vetted here first, and
+        hands them to `catch_up` once committed: repository.record_outcome.)
         """
         _refuse_card_numbers(entries)
-        if not entries:
-            return ()
-        # One INSERT of all the rows (an executemany would be a PostgreSQL pipeline each time).
-        values = {f"{k}{i}": v for i, e in enumerate(entries) for k, v in zip(_AS, e, strict=True)}
-        ids = sorted(conn.execute(_owing(len(entries)), values).scalars())  # in VALUES order
-        if not handed:  # (a handed caller's rollback leaves nothing owed)
+        if entries:
+            owe(conn, entries)
             self._owing = True
-        return tuple(zip(ids, entries, strict=True))
 
     def catch_up(self, owed: Owed = ()) -> bool:
         """Write every owed entry to the log (`owed`, committed, among them); False while
@@ -300,17 +299,6 @@ def _refuse_card_numbers(entries: Sequence[Entry]) -> None:
         if any(holds_card_number(f) for f in (actor, action, token or "", outcome)):
             # Twelve digits could be part of a card number: refuse to write them.
             raise ValueError("refusing to write a card number into the audit log")
-
-
-_AS = ("actor", "action", "token", "outcome")
-
-
-@functools.cache
-def _owing(n: int) -> TextClause:
-    """The INSERT of `n` owed entries, compiled once (a multi-row VALUES of a table never is)."""
-    rows = ", ".join(f"(:actor{i}, :action{i}, :token{i}, :outcome{i})" for i in range(n))
-    into = "INSERT INTO audit_owed (actor, action, token, outcome)"  # placeholders only, below
-    return text(f"{into} VALUES {rows} RETURNING id")
 
 
 _OWED_BATCH = 500

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from vault.audit import AuditLog, Entry
+from vault.audit import AuditLog
+from vault.store.owed import Entry
 from vault_audit.archive import AuditArchive
 from vault_audit.checkpoint import public_key_text
 

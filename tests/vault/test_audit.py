@@ -34,6 +34,7 @@ from vault.errors import AuditUnavailable, VaultError
 from vault.store.db import make_engine
 from vault.store.migrate import upgrade_to_head
 from vault.store.models import OperatorCommand
+from vault.store.owed import owe
 
 
 def entries(path: Path) -> list[dict[str, object]]:
@@ -244,15 +245,15 @@ def test_owed_entries_handed_over_are_written_once_and_only_if_committed(
 ) -> None:
     path = tmp_path / "audit.log"
     log = AuditLog(path, engine)
+    # As a charge's outcome owes its entries: by a statement of its own, handed over after.
     with pytest.raises(RuntimeError), engine.begin() as conn:
-        log.owe(conn, [("a", "charge", None, "rolled_back")], handed=True)
+        owe(conn, [("a", "charge", None, "rolled_back")])
         raise RuntimeError("the transaction rolls back")
     assert log.catch_up()  # nothing handed over, nothing to read back
     assert path.read_text() == ""
+    handed = [("a", "charge", None, "one"), ("a", "capture", None, "two")]
     with engine.begin() as conn:
-        first = log.owe(
-            conn, [("a", "charge", None, "one"), ("a", "capture", None, "two")], handed=True
-        )
+        first = tuple(zip(owe(conn, handed), handed, strict=True))
     with engine.begin() as conn:
         log.owe(conn, [("a", "charge", None, "three")])  # not handed over: read back
     assert log.catch_up(first)

@@ -4,9 +4,10 @@ Recovery points (vault.crashpoints), each phase one transaction or one message:
 clearance_checked → audit_requested (the attempt entry, on disk; its group commit's
 transaction then claims the charge) → claimed (the charge row, `processing`, under this
 process's lease: the network not asked yet) → network_answered →
-recorded (outcome, CVC destruction and owed audit entries in one transaction). A charge
-left between claimed and recorded is finished by the completer from its row, asking the
-network again under the charge id (vault.store.claims).
+recorded (outcome, CVC destruction and owed audit entries in one transaction; on
+PostgreSQL in one statement). A charge left between claimed and recorded is finished by
+the completer from its row, asking the network again under the charge id
+(vault.store.claims).
 
 A charge asked with `capture` is a sale: one network message authorises and captures the
 whole amount, and the record transaction keeps the capture (its settlement row and audit
@@ -24,7 +25,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from vault.audit import AuditLog, Owed
+from vault.audit import AuditLog
 from vault.cardnet import Authorization, CardNetwork, ask, first_answer
 from vault.contracts import ChargeCreate, ChargeResult
 from vault.crashpoints import crash_at
@@ -38,6 +39,8 @@ from vault.store import repository
 from vault.store.claims import Claims
 from vault.store.db import autocommit
 from vault.store.models import CardRecord, ChargeRecord
+from vault.store.outcomes import record_outcome
+from vault.store.owed import Entry
 from vault.store.repository import StoredCharge
 
 log = logging.getLogger("vault.charges")
@@ -210,8 +213,9 @@ class ChargeService:
         self, actor: str, charge_id: str, token: str, outcome: Outcome, captured: int | None
     ) -> bool:
         """Keep the network's answer (and an approved sale's capture), destroy the CVC, and
-        owe their audit entries, in one transaction; then write the entries if the log
-        takes them. False if this process no longer holds the charge (nothing is written).
+        owe their audit entries, all or nothing (one statement on PostgreSQL, one
+        transaction on SQLite); then write the entries if the log takes them. False if this
+        process no longer holds the charge (nothing is written).
 
         Failing closed is right before the network is called; after it, the money has moved:
         the answer is kept and answered whatever the log can do. Entries the log cannot take
@@ -219,32 +223,21 @@ class ChargeService:
         until it has (vault.audit).
         """
         status = "succeeded" if outcome.approved else "failed"
-        cvc_destroyed, owed = False, Owed()
-        with self._engine.begin() as conn:
-            recorded = repository.complete_charge(
-                conn,
-                charge_id,
-                status,
-                outcome.failure_code,
-                outcome.authorization_code,
-                int(time.time()),
-                self._claims.owner,
-            )
-            if recorded:
-                # The CVC serves the first authorisation attempt only, whatever its outcome.
-                entries = [(actor, "charge", token, outcome.failure_code or status)]
-                if captured is not None and outcome.approved:
-                    now = int(time.time())
-                    repository.record_sale_capture(conn, charge_id, captured, now)
-                    entries.append((actor, "capture", token, "succeeded"))
-                cvc_destroyed = repository.destroy_cvc(conn, token)
-                if cvc_destroyed:
-                    entries.append((actor, "destroy_cvc", token, "destroyed"))
-                owed = self._audit.owe(conn, entries, handed=True)
-        if cvc_destroyed:
+        if not outcome.approved:
+            captured = None
+        # The CVC serves the first authorisation attempt only, whatever its outcome.
+        entries: list[Entry] = [(actor, "charge", token, outcome.failure_code or status)]
+        if captured is not None:
+            entries.append((actor, "capture", token, "succeeded"))
+        self._audit.vet([*entries, (actor, "destroy_cvc", token, "destroyed")])
+        owner, row = self._claims.owner, (status, outcome.failure_code, outcome.authorization_code)
+        done = record_outcome(
+            self._engine, charge_id, owner, row, captured, entries, (actor, token)
+        )
+        if done.cvc_destroyed:
             self._cards.erase_destroyed()
-        self._audit.catch_up(owed)  # committed: written without reading them back
-        return recorded
+        self._audit.catch_up(done.owed)  # committed: written without reading them back
+        return done.held
 
     def _claim(
         self, expected: ExpectedCharge, token: str, held: bool, capture: bool

@@ -5,12 +5,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import cast
 
-from sqlalchemy import Connection, Table, bindparam, func, insert, select, update
+from sqlalchemy import (
+    Connection,
+    Table,
+    bindparam,
+    func,
+    insert,
+    select,
+)
 from sqlalchemy.orm import Session
 
 from vault.domain.secret import Pan
 from vault.domain.states import Execution
-from vault.store.models import CardRecord, ChargeRecord, MerchantKey, SettlementRecord
+from vault.store.models import CardRecord, ChargeRecord, MerchantKey
 
 
 def find_merchant_key(session: Session, key_hash: bytes) -> MerchantKey | None:
@@ -76,29 +83,7 @@ _CHARGE = select(*(_charges.c[name] for name in StoredCharge.__slots__)).where(
     _charges.c.charge_id == bindparam("charge_id")
 )
 _CLAIM = insert(_charges)
-_COMPLETE = (
-    update(_charges)
-    .where(
-        _charges.c.charge_id == bindparam("b_charge_id"),
-        _charges.c.status == "processing",
-        _charges.c.claimed_by == bindparam("b_owner"),
-    )
-    .values(
-        status=bindparam("new_status"),
-        failure_code=bindparam("code"),
-        authorization_code=bindparam("authorization"),
-        completed_at=bindparam("now"),
-        lease_until=None,
-    )
-)
 _cards = cast(Table, CardRecord.__table__)
-_DESTROY_CVC = (
-    update(_cards)
-    .where(_cards.c.token == bindparam("b_token"), _cards.c.cvc_ciphertext.is_not(None))
-    .values(cvc_nonce=None, cvc_ciphertext=None)
-)
-_SALE_CAPTURE = insert(cast(Table, SettlementRecord.__table__))
-
 
 # _CARD, and beside it the charge already recorded under an id if any: one statement.
 _CARD_AND_CHARGE = _CARD.add_columns(
@@ -131,32 +116,6 @@ def claim_charge(conn: Connection, row: dict[str, object]) -> None:
     conn.execute(_CLAIM, row)
 
 
-def complete_charge(
-    conn: Connection,
-    charge_id: str,
-    status: str,
-    failure_code: str | None,
-    authorization_code: str | None,
-    now: int,
-    owner: str,
-) -> bool:
-    """Record the result of a charge `owner` holds; False if it does not (any more)."""
-    values = {
-        "b_charge_id": charge_id,
-        "b_owner": owner,
-        "new_status": status,
-        "code": failure_code,
-        "authorization": authorization_code,
-        "now": now,
-    }
-    return bool(conn.execute(_COMPLETE, values).rowcount)
-
-
-def destroy_cvc(conn: Connection, token: str) -> bool:
-    """Erase a card's CVC ciphertext; True if there was one to erase."""
-    return bool(conn.execute(_DESTROY_CVC, {"b_token": token}).rowcount)
-
-
 # Built once, as every statement of the tokenising path: a reused statement is compiled once.
 _SIMILAR_CARDS = select(func.count(func.distinct(CardRecord.fingerprint))).where(
     CardRecord.marketplace_id == bindparam("marketplace"),
@@ -182,17 +141,3 @@ def count_similar_cards(
         "fingerprint": fingerprint,
     }
     return conn.execute(_SIMILAR_CARDS, values).scalar() or 0
-
-
-def record_sale_capture(conn: Connection, charge_id: str, amount: int, now: int) -> None:
-    """The capture a sale made with its authorisation, recorded with the charge's outcome."""
-    row = {
-        "charge_id": charge_id,
-        "action": "capture",
-        "amount": amount,
-        "amount_refunded": 0,
-        "status": "succeeded",
-        "created_at": now,
-        "completed_at": now,
-    }
-    conn.execute(_SALE_CAPTURE, row)
