@@ -9,25 +9,54 @@ table per fault kind (runs, charges, faults injected, lost, doubled, mismatched,
 and the seed of every failed run; `--seed S` replays one. Exits 1 if any run failed.
 
 Usage: .venv/bin/python bench/chaos.py [--seeds N] [--charges M] [--seed S]
+    [--store postgresql]   (the vault's and the API stacks' databases; SQLite by default)
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
+import secrets
 import tempfile
 from collections import defaultdict
+from contextlib import ExitStack
 from pathlib import Path
+
+import psycopg
 
 from strongroom.chaos.harness import ChaosStack, RunResult
 from strongroom.chaos.scenarios import SCENARIOS, scenario_for
 
 COLUMNS = ("lost", "doubled", "mismatched", "stuck", "audit")
+PG_ADMIN = os.environ.get("STRONGROOM_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
-async def run(seeds: list[int], charges: int, data_dir: Path, patience: float) -> list[RunResult]:
+def new_database() -> str:
+    """A new, empty PostgreSQL database for one run; its SQLAlchemy URL."""
+    name = "strongroom_chaos_" + secrets.token_hex(6)
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return (
+        PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1) + "/" + name
+    )
+
+
+def drop_database(url: str) -> None:
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
+
+
+async def run(
+    seeds: list[int],
+    charges: int,
+    data_dir: Path,
+    patience: float,
+    databases: tuple[str, str, str] | None,
+) -> list[RunResult]:
     results = []
-    async with ChaosStack(data_dir, patience=patience, quiet=patience) as stack:
+    stack_of = ChaosStack(data_dir, patience=patience, quiet=patience, databases=databases)
+    async with stack_of as stack:
         for seed in seeds:
             result = await stack.run(seed, scenario_for(seed), charges)
             results.append(result)
@@ -78,15 +107,28 @@ def main() -> None:
         "waits for unfinished work",
     )
     parser.add_argument("--data-dir", type=Path, help="keep the stack's files here")
+    parser.add_argument(
+        "--store",
+        choices=("sqlite", "postgresql"),
+        default="sqlite",
+        help="the vault's and the API stacks' databases: SQLite files (the embedded default) "
+        f"or new PostgreSQL databases on {PG_ADMIN} (STRONGROOM_TEST_PG), dropped afterwards",
+    )
     args = parser.parse_args()
     seeds = args.seed or list(range(args.seeds))
     print(f"{len(seeds)} runs of {args.charges} intents; {len(SCENARIOS)} scenarios in the cycle")
-    if args.data_dir:
-        args.data_dir.mkdir(parents=True, exist_ok=True)
-        results = asyncio.run(run(seeds, args.charges, args.data_dir, args.patience))
-    else:
-        with tempfile.TemporaryDirectory(prefix="strongroom-chaos-") as tmp:
-            results = asyncio.run(run(seeds, args.charges, Path(tmp), args.patience))
+    with ExitStack() as cleanup:
+        data_dir = args.data_dir or Path(
+            cleanup.enter_context(tempfile.TemporaryDirectory(prefix="strongroom-chaos-"))
+        )
+        data_dir.mkdir(parents=True, exist_ok=True)
+        databases = None
+        if args.store == "postgresql":
+            made = (new_database(), new_database(), new_database())
+            for url in made:
+                cleanup.callback(drop_database, url)
+            databases = made
+        results = asyncio.run(run(seeds, args.charges, data_dir, args.patience, databases))
     table(results)
     raise SystemExit(0 if all(r.ok for r in results) else 1)
 

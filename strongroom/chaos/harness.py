@@ -86,8 +86,10 @@ class ChaosStack:
         max_crashes: int = MAX_CRASHES,
         env: dict[str, dict[str, str]] | None = None,
         fault_rate: float = FAULT_RATE,
+        databases: tuple[str, str, str] | None = None,
     ) -> None:
         self._dir = data_dir
+        self._databases = databases  # (vault, api-test, api-live) URLs; None: SQLite files
         self._fault_rate = fault_rate
         self._env = env or {}  # settings added to a service's own, by service name
         self._max_crashes = max_crashes
@@ -99,12 +101,16 @@ class ChaosStack:
 
     async def __aenter__(self) -> ChaosStack:
         ports = Ports(*free_ports(7))
+        vault_db, api_test_db, api_live_db = self._databases or (None, None, None)
         opts = Options(
             data_dir=self._dir,
             ports=ports,
             api_test_priority="normal",
             router_test_rate_per_key=0,
             router_test_rate=0,
+            vault_database_url=vault_db,
+            api_test_database_url=api_test_db,
+            api_live_database_url=api_live_db,
         )
         keys = load_or_create(self._dir)
         self._keys = dev_marketplace_keys(self._dir)
