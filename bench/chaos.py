@@ -18,6 +18,7 @@ import argparse
 import asyncio
 import os
 import secrets
+import signal
 import tempfile
 from collections import defaultdict
 from contextlib import ExitStack
@@ -115,6 +116,8 @@ def main() -> None:
         f"or new PostgreSQL databases on {PG_ADMIN} (STRONGROOM_TEST_PG), dropped afterwards",
     )
     args = parser.parse_args()
+    # Stopped by a signal as by Ctrl-C: the stack it started is stopped, never left behind.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     seeds = args.seed or list(range(args.seeds))
     print(f"{len(seeds)} runs of {args.charges} intents; {len(SCENARIOS)} scenarios in the cycle")
     with ExitStack() as cleanup:
@@ -128,7 +131,11 @@ def main() -> None:
             for url in made:
                 cleanup.callback(drop_database, url)
             databases = made
-        results = asyncio.run(run(seeds, args.charges, data_dir, args.patience, databases))
+        try:
+            results = asyncio.run(run(seeds, args.charges, data_dir, args.patience, databases))
+        except KeyboardInterrupt:
+            print("interrupted: the stack is stopped, no table", flush=True)
+            raise SystemExit(130) from None
     table(results)
     raise SystemExit(0 if all(r.ok for r in results) else 1)
 

@@ -19,11 +19,6 @@ from vault.domain.secret import Pan
 from vault.domain.states import Execution
 from vault.store.models import CardRecord, ChargeRecord, MerchantKey
 
-
-def find_merchant_key(session: Session, key_hash: bytes) -> MerchantKey | None:
-    return session.get(MerchantKey, key_hash)
-
-
 # Built once: a reused statement is compiled once.
 _USABLE_KEY = select(
     MerchantKey.marketplace_id, MerchantKey.livemode, MerchantKey.kind, MerchantKey.expires_at
