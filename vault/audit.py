@@ -145,7 +145,7 @@ class AuditLog:
         network's answer: the money has moved, so its record is kept and answered, and its
         audit entries are written from that record as soon as the log takes them. (A
         charge's outcome owes its entries by a statement of its own, vetted here first, and
-        hands them to `catch_up` once committed: repository.record_outcome.)
+        hands them to `catch_up` once committed: vault.store.outcomes.)
         """
         _refuse_card_numbers(entries)
         if entries:
