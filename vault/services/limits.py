@@ -79,21 +79,24 @@ _NEW_SCOPE = insert(_controls).values(
 _TRIP = (
     update(_controls).where(_controls.c.scope == bindparam("s")).values(tripped=bindparam("cap"))
 )
-_COUNT = (
-    update(_controls)
-    .where(_controls.c.scope.in_([GLOBAL, bindparam("marketplace")]))
-    .values(total_spent=_controls.c.total_spent + bindparam("amount"))
-)
-
-
 # This second's slot of both scopes' rings, added to or begun anew; SQLite's SQL and PostgreSQL's.
-_RING = text(
+_RING = (
     "INSERT INTO spend_buckets (scope, slot, second, amount)"
     " VALUES ('*', :slot, :now, :amount), (:marketplace, :slot, :now, :amount)"
     " ON CONFLICT (scope, slot) DO UPDATE SET second = excluded.second, amount = CASE"
     " WHEN spend_buckets.second = excluded.second THEN spend_buckets.amount + excluded.amount"
     " ELSE excluded.amount END"
 )
+# Both scopes' totals.
+_TOTAL = (
+    "UPDATE spend_controls SET total_spent = total_spent + :amount"
+    " WHERE scope IN ('*', :marketplace)"
+)
+# The count: on SQLite a statement each; on PostgreSQL one (a data-modifying WITH).
+_COUNT = {
+    "sqlite": (text(_RING), text(_TOTAL)),
+    "postgresql": (text(f"WITH ring AS ({_RING}) {_TOTAL}"),),
+}
 
 
 def reserve(
@@ -137,8 +140,8 @@ def reserve(
             conn.execute(_TRIP, {"s": row.scope, "cap": tripped})
             return limit_reached()
     counted = {"marketplace": marketplace, "amount": amount, "now": now, "slot": now % 60}
-    conn.execute(_RING, counted)
-    conn.execute(_COUNT, counted)
+    for statement in _COUNT[conn.dialect.name]:
+        conn.execute(statement, counted)
     return None
 
 
