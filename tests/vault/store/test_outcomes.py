@@ -5,6 +5,7 @@ PostgreSQL statement, a SQLite transaction of four)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -141,3 +142,15 @@ def test_a_decline_on_a_card_without_cvc_owes_only_its_own_entry(engine: Engine)
     assert after["settlements"] == []
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM audit_owed")).scalar() == 1
+
+
+def test_racing_recorders_of_one_charge_record_it_once(engine: Engine) -> None:
+    # The holder's request and its own retry of the record (or a completer of the same
+    # process) at once: one of them records it; the others find it recorded and write nothing.
+    claim(engine, "ch_5")
+    with ThreadPoolExecutor(8) as pool:
+        done = list(pool.map(lambda _: sale(engine, "ch_5"), range(8)))
+    assert sorted(d.held for d in done) == [False] * 7 + [True]
+    after = state(engine)
+    assert after["settlements"] == [("ch_5", 500)]
+    assert [action for _, action, _ in after["owed"]] == ["charge", "capture", "destroy_cvc"]
