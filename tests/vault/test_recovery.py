@@ -125,11 +125,13 @@ def prepared(
     sign: Callable[..., dict[str, str]],
     simulator: tuple[str, Path],
     tmp_path: Path,
+    database_url: str,
 ) -> tuple[Settings, dict[str, Any]]:
-    """A vault database with a live card, and a signed charge request for it."""
+    """A vault database (SQLite, then PostgreSQL: they record an outcome by different
+    statements) with a live card, and a signed charge request for it."""
     url, _ = simulator
     settings = settings_factory(
-        database_url=f"sqlite:///{tmp_path / 'vault.db'}",
+        database_url=database_url,
         network_url=url,
         claim_lease=2,
         completer_interval=0.2,
