@@ -23,7 +23,9 @@ ObjectId = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
 CardToken = Annotated[str, StringConstraints(pattern=r"^card_[A-Za-z0-9]{8,64}$")]
 CustomerId = Annotated[str, StringConstraints(pattern=r"^cus_[A-Za-z0-9]{8,64}$")]
 ChargeId = Annotated[str, StringConstraints(pattern=r"^ch_[A-Za-z0-9]{8,64}$")]
-MetadataKey = Annotated[str, StringConstraints(min_length=1, max_length=40, pattern=NO_NUL)]
+# No square brackets in a key (as in Stripe): `metadata[a[b]]` would read as nesting.
+METADATA_KEY = r"^[^\x00\[\]]*$"
+MetadataKey = Annotated[str, StringConstraints(min_length=1, max_length=40, pattern=METADATA_KEY)]
 MetadataValue = Annotated[str, StringConstraints(max_length=500, pattern=NO_NUL)]
 Metadata = Annotated[
     dict[MetadataKey, MetadataValue],
@@ -33,9 +35,10 @@ Metadata = Annotated[
         {
             "type": "object",
             "maxProperties": 50,
-            "propertyNames": {"minLength": 1, "maxLength": 40, "pattern": NO_NUL},
+            "propertyNames": {"minLength": 1, "maxLength": 40, "pattern": METADATA_KEY},
             "additionalProperties": {"type": "string", "maxLength": 500, "pattern": NO_NUL},
-            "description": "Up to 50 keys of 1-40 characters, values of at most 500.",
+            "description": "Up to 50 keys of 1-40 characters without square brackets, "
+            "values of at most 500.",
         }
     ),
 ]

@@ -4,15 +4,28 @@ from __future__ import annotations
 
 from typing import Any
 
+from servicekit.errors import ServiceError
+
+MAX_KEYS = 50  # Stripe's limit: on the object, not only in one request
+
 
 def updated_metadata(
     current: dict[str, Any], given: dict[str, str] | None, fields_set: set[str]
 ) -> dict[str, Any]:
     """Keys merge, a key given "" is removed, and metadata given empty (`metadata=` in a
-    form, null in JSON) clears it all."""
+    form, null in JSON) clears it all. An update that would leave more than 50 keys is
+    refused: otherwise updates of 50 new keys each would grow it without end."""
     if "metadata" not in fields_set:
         return current
     if given is None:
         return {}
     merged = {**current, **given}
-    return {key: value for key, value in merged.items() if value != ""}
+    kept = {key: value for key, value in merged.items() if value != ""}
+    if len(kept) > MAX_KEYS:
+        raise ServiceError(
+            f"Metadata can have at most {MAX_KEYS} keys; this update would leave {len(kept)}. "
+            'Unset keys you no longer need by giving them an empty value (metadata[key]="").',
+            code="parameter_invalid",
+            param="metadata",
+        )
+    return kept

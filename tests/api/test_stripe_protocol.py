@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from strongroom import testcards
 from tests.api.conftest import Stacks
 
@@ -170,3 +172,34 @@ def test_updates_merge_metadata_and_an_empty_value_unsets(sqlite_stacks: Stacks)
         assert (unset["metadata"], unset["description"]) == ({}, None)
         untouched = client.post(url, json={"name": "Ada"}).json()
         assert (untouched["name"], untouched["metadata"]) == ("Ada", {})
+
+
+def test_metadata_stays_within_fifty_keys_across_updates(sqlite_stacks: Stacks) -> None:
+    shop = sqlite_stacks.marketplace()
+    fifty = "&".join(f"metadata[k{i}]=v" for i in range(50))
+    with sqlite_stacks.client(shop.sk_test) as client:
+        made = client.post("/v1/customers", content=fifty, headers=FORM).json()
+        url = f"/v1/customers/{made['id']}"
+        grown = client.post(url, content="metadata[k50]=v", headers=FORM)
+        assert grown.status_code == 400, grown.text
+        error = grown.json()["error"]
+        assert (error["type"], error["code"], error["param"]) == (
+            "invalid_request_error",
+            "parameter_invalid",
+            "metadata",
+        )
+        assert "would leave 51" in error["message"]
+        assert client.get(url).json()["metadata"] == made["metadata"]  # nothing changed
+        # Unsetting one in the same update makes room: the limit is on what is left.
+        swapped = client.post(url, content="metadata[k0]=&metadata[k50]=v", headers=FORM)
+        assert swapped.status_code == 200, swapped.text
+        assert len(swapped.json()["metadata"]) == 50 and "k50" in swapped.json()["metadata"]
+
+
+@pytest.mark.parametrize("key", ["a[b]", "a]", "[a"])
+def test_a_metadata_key_with_square_brackets_is_refused(sqlite_stacks: Stacks, key: str) -> None:
+    shop = sqlite_stacks.marketplace()
+    with sqlite_stacks.client(shop.sk_test) as client:
+        refused = client.post("/v1/customers", json={"metadata": {key: "x"}})
+    assert refused.status_code == 400, refused.text
+    assert refused.json()["error"]["param"].startswith("metadata")
