@@ -47,7 +47,12 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
     first = exc.errors(include_input=False, include_url=False)[0]
     param = stripe_param([str(p) for p in first["loc"]])
     # The message names the field and the rule, never the value: a value may be card data.
-    return error_response(400, "invalid_request_error", "parameter_invalid", first["msg"], param)
+    # Stripe's codes and words for a parameter missing or unknown; the rule broken otherwise.
+    code, message = {
+        "missing": ("parameter_missing", f"Missing required param: {param}."),
+        "extra_forbidden": ("parameter_unknown", f"Received unknown parameter: {param}."),
+    }.get(first["type"], ("parameter_invalid", first["msg"]))
+    return error_response(400, "invalid_request_error", code, message, param)
 
 
 async def _unexpected_error(request: Request, exc: Exception) -> Response:

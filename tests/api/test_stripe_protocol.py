@@ -203,3 +203,33 @@ def test_a_metadata_key_with_square_brackets_is_refused(sqlite_stacks: Stacks, k
         refused = client.post("/v1/customers", json={"metadata": {key: "x"}})
     assert refused.status_code == 400, refused.text
     assert refused.json()["error"]["param"].startswith("metadata")
+
+
+def test_a_missing_or_unknown_parameter_is_named_with_stripe_s_code(sqlite_stacks: Stacks) -> None:
+    shop = sqlite_stacks.marketplace()
+    card = sqlite_stacks.token(shop)
+    with sqlite_stacks.client(shop.sk_test) as client:
+        missing = client.post("/v1/charges", content=f"source={card}&currency=usd", headers=FORM)
+        unknown = client.post(
+            "/v1/charges",
+            content=f"source={card}&amount=100&currency=usd&colour=red",
+            headers=FORM,
+        )
+        wrong = client.post(
+            "/v1/charges", content=f"source={card}&amount=x&currency=usd", headers=FORM
+        )
+    assert missing.status_code == unknown.status_code == wrong.status_code == 400
+    assert {k: missing.json()["error"][k] for k in ("code", "param", "message")} == {
+        "code": "parameter_missing",
+        "param": "amount",
+        "message": "Missing required param: amount.",
+    }
+    assert {k: unknown.json()["error"][k] for k in ("code", "param", "message")} == {
+        "code": "parameter_unknown",
+        "param": "colour",
+        "message": "Received unknown parameter: colour.",
+    }
+    assert (wrong.json()["error"]["code"], wrong.json()["error"]["param"]) == (
+        "parameter_invalid",
+        "amount",
+    )

@@ -363,7 +363,7 @@ CASES: dict[str, tuple[list[str], bytes | None, int, tuple[str, str] | None]] = 
                       error("authentication_error", "invalid_credential")),
     "no credential, empty body": ([], b"", 401,
                                   error("authentication_error", "invalid_credential")),
-    "empty body": ([AUTH, JSON_CT], b"", 400, error("invalid_request_error", "parameter_invalid")),
+    "empty body": ([AUTH, JSON_CT], b"", 400, error("invalid_request_error", "parameter_missing")),
     # Not what main answered (a 400 for the form, the rest read as JSON): an internal
     # service reads only what is labelled JSON, sent without coding, under Bearer.
     "form body": ([AUTH, "Content-Type: application/x-www-form-urlencoded"], b"charge_id=ch_x",
@@ -384,7 +384,7 @@ CASES: dict[str, tuple[list[str], bytes | None, int, tuple[str, str] | None]] = 
     "a key twice": ([AUTH, JSON_CT], b'{"a":1,"a":2}', 400,
                     error("invalid_request_error", "invalid_json")),
     "a 30 MB body": ([AUTH, JSON_CT], b'{"pad":"' + b"x" * 30_000_000 + b'"}', 400,
-                     error("invalid_request_error", "parameter_invalid")),
+                     error("invalid_request_error", "parameter_missing")),
 }  # fmt: skip
 
 

@@ -38,7 +38,7 @@ def test_an_unreadable_or_empty_body_is_400(client: TestClient) -> None:
     assert broken.json()["error"]["type"] == "invalid_request_error"
     empty = client.post("/v1/assessments", headers=LIVE)
     assert empty.status_code == 400
-    assert empty.json()["error"]["code"] == "parameter_invalid"
+    assert empty.json()["error"]["code"] == "parameter_missing"
 
 
 def test_only_json_sent_as_it_is_under_bearer_is_read(client: TestClient) -> None:
