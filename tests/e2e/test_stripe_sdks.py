@@ -138,6 +138,25 @@ def test_a_checkout_with_stripe_python(
         stripe.Webhook.construct_event(payload.decode(), header, "whsec_" + "x" * 32)
 
 
+def test_stripe_python_reads_a_missing_unknown_or_too_many_parameter_as_stripe_says_it(
+    merchant: str,
+) -> None:
+    customer: Any = stripe.Customer.create(metadata={f"k{i}": "v" for i in range(50)})
+    with pytest.raises(stripe.InvalidRequestError) as missing:
+        stripe.Charge.create(customer=customer.id, currency="usd")  # no amount
+    assert (missing.value.code, missing.value.param) == ("parameter_missing", "amount")
+    with pytest.raises(stripe.InvalidRequestError) as unknown:
+        extra: dict[str, Any] = {"colour": "red"}  # not one of the SDK's parameters
+        stripe.Charge.create(customer=customer.id, amount=100, currency="usd", **extra)
+    assert (unknown.value.code, unknown.value.param) == ("parameter_unknown", "colour")
+    with pytest.raises(stripe.InvalidRequestError) as full:
+        stripe.Customer.modify(customer.id, metadata={"k50": "v"})
+    assert (full.value.code, full.value.param) == ("parameter_invalid", "metadata")
+    room: Any = stripe.Customer.modify(customer.id, metadata={"k0": "", "k50": "v"})
+    kept = room.metadata.to_dict()
+    assert len(kept) == 50 and "k0" not in kept and kept["k50"] == "v"
+
+
 def test_unserved_stripe_resources_answer_404_with_a_clear_message(merchant: str) -> None:
     with pytest.raises(stripe.InvalidRequestError) as missing:
         stripe.PaymentIntent.create(amount=100, currency="usd")
