@@ -39,7 +39,7 @@ from vault.store import repository
 from vault.store.claims import Claims
 from vault.store.db import autocommit
 from vault.store.models import CardRecord, ChargeRecord
-from vault.store.outcomes import record_outcome
+from vault.store.outcomes import Outcomes
 from vault.store.owed import Entry
 from vault.store.repository import StoredCharge
 
@@ -78,6 +78,7 @@ class ChargeService:
         self._engine: Engine = sessions.kw["bind"]
         # Single-statement reads: outside a transaction (no BEGIN and ROLLBACK round trips).
         self._reads = autocommit(self._engine)
+        self._outcomes = Outcomes(self._engine)
         self._claims = claims
         self._cards = cards
         self._audit = audit
@@ -231,9 +232,7 @@ class ChargeService:
             entries.append((actor, "capture", token, "succeeded"))
         self._audit.vet([*entries, (actor, "destroy_cvc", token, "destroyed")])
         owner, row = self._claims.owner, (status, outcome.failure_code, outcome.authorization_code)
-        done = record_outcome(
-            self._engine, charge_id, owner, row, captured, entries, (actor, token)
-        )
+        done = self._outcomes.record(charge_id, owner, row, captured, entries, (actor, token))
         if done.cvc_destroyed:
             self._cards.erase_destroyed()
         self._audit.catch_up(done.owed)  # committed: written without reading them back

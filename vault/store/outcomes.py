@@ -69,50 +69,58 @@ class Recorded:
     owed: tuple[tuple[int, Entry], ...]
 
 
-def record_outcome(
-    engine: Engine,
-    charge_id: str,
-    owner: str,
-    outcome: tuple[str, str | None, str | None],
-    captured: int | None,
-    entries: Sequence[Entry],
-    cvc: tuple[str, str],
-) -> Recorded:
-    """Record `outcome` (status, failure code, authorisation code) of the charge `owner`
-    holds, a sale's `captured` amount, and owe `entries`; erase the CVC of the card `cvc`
-    names (actor, token) and owe its `destroy_cvc` entry if there was one to erase."""
-    status, code, authorization = outcome
-    actor, token = cvc
-    values: dict[str, object] = {
-        "charge_id": charge_id,
-        "owner": owner,
-        "status": status,
-        "code": code,
-        "authorization": authorization,
-        "now": int(time.time()),
-        "captured": captured,
-        "token": token,
-        "cvc_actor": actor,
-    }
-    erased_entry = (actor, "destroy_cvc", token, "destroyed")
-    if engine.dialect.name == "postgresql":
-        for i, entry in enumerate(entries):
-            values.update(zip(owed_names(i), entry, strict=True))
-        with autocommit(engine).connect() as conn:
-            rows = conn.execute(_in_one(len(entries)), values).all()
-        if not rows:
-            return Recorded(False, False, ())
-        ids = {action: id_ for id_, action in rows}  # each entry's action is its own
-        erased = "destroy_cvc" in ids
-        owed = [*entries, *([erased_entry] if erased else [])]
-        assert len(rows) == len(ids) == len(owed), "an owed entry without its row"
-        return Recorded(True, erased, tuple((ids[entry[1]], entry) for entry in owed))
-    complete, sale, erase = _IN_STEPS
-    with engine.begin() as conn:
-        if not conn.execute(complete, values).rowcount:
-            return Recorded(False, False, ())
-        if captured is not None:
-            conn.execute(sale, values)
-        erased = bool(conn.execute(erase, values).rowcount)
-        owed = [*entries, *([erased_entry] if erased else [])]
-        return Recorded(True, erased, tuple(zip(owe(conn, owed), owed, strict=True)))
+class Outcomes:
+    """Records the outcomes of charges in one store; made once, with its engines."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        # PostgreSQL's one statement goes without a transaction around it.
+        self._in_one = autocommit(engine) if engine.dialect.name == "postgresql" else None
+
+    def record(
+        self,
+        charge_id: str,
+        owner: str,
+        outcome: tuple[str, str | None, str | None],
+        captured: int | None,
+        entries: Sequence[Entry],
+        cvc: tuple[str, str],
+    ) -> Recorded:
+        """Record `outcome` (status, failure code, authorisation code) of the charge `owner`
+        holds, a sale's `captured` amount, and owe `entries`; erase the CVC of the card
+        `cvc` names (actor, token) and owe its `destroy_cvc` entry if there was one."""
+        status, code, authorization = outcome
+        actor, token = cvc
+        values: dict[str, object] = {
+            "charge_id": charge_id,
+            "owner": owner,
+            "status": status,
+            "code": code,
+            "authorization": authorization,
+            "now": int(time.time()),
+            "captured": captured,
+            "token": token,
+            "cvc_actor": actor,
+        }
+        erased_entry = (actor, "destroy_cvc", token, "destroyed")
+        if self._in_one is not None:
+            for i, entry in enumerate(entries):
+                values.update(zip(owed_names(i), entry, strict=True))
+            with self._in_one.connect() as conn:
+                rows = conn.execute(_in_one(len(entries)), values).all()
+            if not rows:
+                return Recorded(False, False, ())
+            ids = {action: id_ for id_, action in rows}  # each entry's action is its own
+            erased = "destroy_cvc" in ids
+            owed = [*entries, *([erased_entry] if erased else [])]
+            assert len(rows) == len(ids) == len(owed), "an owed entry without its row"
+            return Recorded(True, erased, tuple((ids[entry[1]], entry) for entry in owed))
+        complete, sale, erase = _IN_STEPS
+        with self._engine.begin() as conn:
+            if not conn.execute(complete, values).rowcount:
+                return Recorded(False, False, ())
+            if captured is not None:
+                conn.execute(sale, values)
+            erased = bool(conn.execute(erase, values).rowcount)
+            owed = [*entries, *([erased_entry] if erased else [])]
+            return Recorded(True, erased, tuple(zip(owe(conn, owed), owed, strict=True)))

@@ -1,4 +1,4 @@
-"""vault.store.outcomes.record_outcome: a charge's outcome, a sale's capture, the CVC's destruction
+"""vault.store.outcomes.Outcomes.record: a charge's outcome, a sale's capture, the CVC's destruction
 and the audit entries owed for them, all or nothing, and the same on both stores (one
 PostgreSQL statement, a SQLite transaction of four)."""
 
@@ -14,7 +14,7 @@ from sqlalchemy import Engine, insert, select, text, update
 from vault.store.db import make_engine
 from vault.store.migrate import upgrade_to_head
 from vault.store.models import CardRecord, ChargeRecord, OwedAuditEntry, SettlementRecord
-from vault.store.outcomes import Recorded, record_outcome
+from vault.store.outcomes import Outcomes, Recorded
 from vault.store.owed import Entry
 
 TOKEN = "card_record_outcome"
@@ -93,7 +93,7 @@ def sale(engine: Engine, charge_id: str, owner: str = "me", captured: int | None
     if captured is not None:
         entries.append(("vault", "capture", TOKEN, "succeeded"))
     outcome = ("succeeded", None, "A1B2C3")
-    return record_outcome(engine, charge_id, owner, outcome, captured, entries, ("vault", TOKEN))
+    return Outcomes(engine).record(charge_id, owner, outcome, captured, entries, ("vault", TOKEN))
 
 
 def test_a_held_sale_is_recorded_captured_its_cvc_destroyed_and_its_entries_owed(
@@ -134,7 +134,7 @@ def test_a_decline_on_a_card_without_cvc_owes_only_its_own_entry(engine: Engine)
     claim(engine, "ch_4")
     entries: list[Entry] = [("vault", "charge", TOKEN, "card_declined")]
     outcome = ("failed", "card_declined", None)
-    done = record_outcome(engine, "ch_4", "me", outcome, None, entries, ("vault", TOKEN))
+    done = Outcomes(engine).record("ch_4", "me", outcome, None, entries, ("vault", TOKEN))
     assert done.held and not done.cvc_destroyed
     assert [entry for _, entry in done.owed] == entries
     after = state(engine)
