@@ -60,7 +60,7 @@ from api.clients.vault import (
 )
 from api.contracts import Charge as ChargeObject
 from api.contracts import ChargeCapture, ChargeCreate, ChargeUpdate
-from api.domain.metadata import updated_metadata
+from api.domain.metadata import new_metadata, updated_metadata
 from api.events import record
 from api.idempotency import CARRIED, Carried, keep_on
 from api.ids import derived_id, new_id, well_formed
@@ -144,7 +144,7 @@ class ChargeService:
             amount=body.amount,
             currency=body.currency,
             description=body.description,
-            metadata_=body.metadata,
+            metadata_=new_metadata(body.metadata),
             status="pending",
             capture=body.capture,
             amount_captured=0,

@@ -8,7 +8,7 @@ from api.clients.vault import VaultCard, VaultClient
 from api.contracts import Card, CustomerCreate, CustomerUpdate, Deleted, ListOf
 from api.contracts import Customer as CustomerOut
 from api.customers import store
-from api.domain.metadata import updated_metadata
+from api.domain.metadata import new_metadata, updated_metadata
 from api.events import record_event
 from api.ids import derived_id, new_id
 from api.presenters import as_card, as_customer, as_vault_card, customer_json
@@ -40,7 +40,7 @@ class CustomerService:
                 email=body.email,
                 name=body.name,
                 description=body.description,
-                metadata_=body.metadata,
+                metadata_=new_metadata(body.metadata),
                 deleted=False,
                 created=utcnow(),
             )

@@ -9,6 +9,12 @@ from servicekit.errors import ServiceError
 MAX_KEYS = 50  # Stripe's limit: on the object, not only in one request
 
 
+def new_metadata(given: dict[str, str]) -> dict[str, str]:
+    """An object's first metadata: a key given "" is not stored (as in Stripe, where an
+    empty value unsets a key on create as on update)."""
+    return {key: value for key, value in given.items() if value != ""}
+
+
 def updated_metadata(
     current: dict[str, Any], given: dict[str, str] | None, fields_set: set[str]
 ) -> dict[str, Any]:

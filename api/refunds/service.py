@@ -26,6 +26,7 @@ from api.charges.service import ChargeService
 from api.clients.vault import VaultClient, VaultTimeout, VaultUnreachable
 from api.contracts import ListOf, RefundCreate
 from api.contracts import Refund as RefundOut
+from api.domain.metadata import new_metadata
 from api.domain.states import RefundStatus
 from api.events import record_event
 from api.ids import derived_id, new_id
@@ -142,7 +143,7 @@ class RefundService:
                 amount=charge.amount,
                 currency=charge.currency,
                 reason=body.reason,
-                metadata_=body.metadata,
+                metadata_=new_metadata(body.metadata),
                 status="succeeded",
                 created=utcnow(),
             )
@@ -186,7 +187,7 @@ class RefundService:
                 amount=amount,
                 currency=charge.currency,
                 reason=body.reason,
-                metadata_=body.metadata,
+                metadata_=new_metadata(body.metadata),
                 status="pending",
                 created=utcnow(),
             )

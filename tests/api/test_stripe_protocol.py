@@ -174,6 +174,30 @@ def test_updates_merge_metadata_and_an_empty_value_unsets(sqlite_stacks: Stacks)
         assert (untouched["name"], untouched["metadata"]) == ("Ada", {})
 
 
+def test_an_empty_value_on_create_stores_no_key(sqlite_stacks: Stacks) -> None:
+    """As in Stripe, "" unsets a key on create as on update: it is not stored."""
+    shop = sqlite_stacks.marketplace()
+    card = sqlite_stacks.token(shop)
+    with sqlite_stacks.client(shop.sk_test) as client:
+        customer = client.post(
+            "/v1/customers", content="metadata[a]=1&metadata[b]=", headers=FORM
+        ).json()
+        charge = client.post(
+            "/v1/charges",
+            json={"source": card, "amount": 500, "currency": "usd", "metadata": {"c": ""}},
+        ).json()
+        refund = client.post(
+            "/v1/refunds",
+            content=f"charge={charge['id']}&amount=100&metadata[d]=&metadata[e]=5",
+            headers=FORM,
+        ).json()
+        assert customer["metadata"] == {"a": "1"}
+        assert client.get(f"/v1/customers/{customer['id']}").json()["metadata"] == {"a": "1"}
+        assert charge["metadata"] == {}
+        assert client.get(f"/v1/charges/{charge['id']}").json()["metadata"] == {}
+        assert refund["metadata"] == {"e": "5"}
+
+
 def test_metadata_stays_within_fifty_keys_across_updates(sqlite_stacks: Stacks) -> None:
     shop = sqlite_stacks.marketplace()
     fifty = "&".join(f"metadata[k{i}]=v" for i in range(50))
