@@ -111,6 +111,9 @@ class AuditLog:
         self._rounds = _GroupCommit(self._commit)
         self._owing = engine is not None and _has_owed(engine)  # rows to read back
         self._handed: deque[tuple[int, Entry]] = deque()  # committed, owed, not read back
+        # Ids a round read back, and when: a hand-off of one of them that comes after (its
+        # committer was slower than the round) is dropped, not written a second time.
+        self._read_back: dict[int, float] = {}
         # Metrics hooks (vault_operator.metrics): seconds each write and fsync took; a failure.
         self.on_fsync: Callable[[float], None] = lambda seconds: None
         self.on_failure: Callable[[], None] = lambda: None
@@ -174,7 +177,9 @@ class AuditLog:
         """What is owed (up to _OWED's limit), and the ids the anchor's move settles."""
         handed: list[tuple[int, Entry]] = []  # all of them if read back: those read are dropped
         while self._handed and (self._owing or len(handed) < _OWED_BATCH):
-            handed.append(self._handed.popleft())
+            id_, entry = self._handed.popleft()
+            if id_ not in self._read_back:
+                handed.append((id_, entry))
         if self._owing:
             self._owing = False  # an owe() from now on sets it again, for the next round
             assert self._autocommit is not None  # made with the engine
@@ -183,10 +188,22 @@ class AuditLog:
             if len(read) >= _OWED_BATCH:
                 self._owing = True  # more than one round owes
             ids = {row.id for row in read}  # a handed entry read back is written once
+            self._remember_read_back(ids)
             handed = [(r.id, (r.actor, r.action, r.token, r.outcome)) for r in read] + [
                 h for h in handed if h[0] not in ids
             ]
         return [entry for _, entry in handed], [id_ for id_, _ in handed]
+
+    def _remember_read_back(self, ids: set[int]) -> None:
+        now = time.monotonic()
+        while self._read_back:  # in the order remembered: the oldest first
+            oldest = next(iter(self._read_back))
+            if now - self._read_back[oldest] <= _READ_BACK_KEPT:
+                break
+            del self._read_back[oldest]
+        for id_ in ids:
+            self._read_back.pop(id_, None)  # remembered again: moves to the end
+            self._read_back[id_] = now
 
     def _commit(self, batch: list[_Job]) -> None:
         try:
@@ -302,6 +319,9 @@ def _refuse_card_numbers(entries: Sequence[Entry]) -> None:
 
 
 _OWED_BATCH = 500
+# How long an id read back is remembered: a hand-off comes within the committer's own
+# request, so long before this (the vault answers or times out in seconds).
+_READ_BACK_KEPT = 300.0
 _OWED = select(OwedAuditEntry).order_by(OwedAuditEntry.id).limit(_OWED_BATCH)
 _SETTLE = delete(OwedAuditEntry).where(OwedAuditEntry.id.in_(bindparam("ids", expanding=True)))
 

@@ -263,6 +263,26 @@ def test_owed_entries_handed_over_are_written_once_and_only_if_committed(
     assert read_anchors(engine) == {entries(path)[0]["hash"]: (3, entries(path)[-1]["hash"])}
 
 
+def test_an_entry_read_back_before_its_hand_off_is_written_once(
+    tmp_path: Path, engine: Engine
+) -> None:
+    """A charge's record commits its owed entries; before its committer hands them over, a
+    round owing for another reason (settlement's owe) reads them back and writes them.
+    The hand-off that comes after must not write them a second time."""
+    path = tmp_path / "audit.log"
+    log = AuditLog(path, engine)
+    handed = [("a", "charge", None, "succeeded")]
+    with engine.begin() as conn:
+        late = tuple(zip(owe(conn, handed), handed, strict=True))  # committed, not handed yet
+    with engine.begin() as conn:
+        log.owe(conn, [("a", "capture", None, "captured")])  # the round reads all back
+    assert log.catch_up()
+    assert log.catch_up(late)  # the committer's hand-off, late
+    assert [e["outcome"] for e in entries(path)] == ["succeeded", "captured"]  # each once
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM audit_owed")).scalar() == 0
+
+
 def test_a_full_disk_leaves_no_partial_entry(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
