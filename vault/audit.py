@@ -112,7 +112,8 @@ class AuditLog:
         self._owing = engine is not None and _has_owed(engine)  # rows to read back
         self._handed: deque[tuple[int, Entry]] = deque()  # committed, owed, not read back
         # Ids a round read back, and when: a hand-off of one of them that comes after (its
-        # committer was slower than the round) is dropped, not written a second time.
+        # committer was slower than the round) is not written from the hand-off, but from
+        # the table if still there (a reused id), so nothing is written twice or left.
         self._read_back: dict[int, float] = {}
         # Metrics hooks (vault_operator.metrics): seconds each write and fsync took; a failure.
         self.on_fsync: Callable[[float], None] = lambda seconds: None
@@ -178,8 +179,12 @@ class AuditLog:
         handed: list[tuple[int, Entry]] = []  # all of them if read back: those read are dropped
         while self._handed and (self._owing or len(handed) < _OWED_BATCH):
             id_, entry = self._handed.popleft()
-            if id_ not in self._read_back:
+            if self._read_back.pop(id_, None) is None:
                 handed.append((id_, entry))
+            else:
+                # Read back by an earlier round, or a new row under a reused id (SQLite
+                # reuses a deleted row's id): the table decides, in this round's read.
+                self._owing = True
         if self._owing:
             self._owing = False  # an owe() from now on sets it again, for the next round
             assert self._autocommit is not None  # made with the engine
@@ -319,9 +324,9 @@ def _refuse_card_numbers(entries: Sequence[Entry]) -> None:
 
 
 _OWED_BATCH = 500
-# How long an id read back is remembered: a hand-off comes within the committer's own
-# request, so long before this (the vault answers or times out in seconds).
-_READ_BACK_KEPT = 300.0
+# How long an id read back is remembered: a hand-off comes right after its record commits,
+# in the same request. One later than this is written again (the log over-reports).
+_READ_BACK_KEPT = 60.0
 _OWED = select(OwedAuditEntry).order_by(OwedAuditEntry.id).limit(_OWED_BATCH)
 _SETTLE = delete(OwedAuditEntry).where(OwedAuditEntry.id.in_(bindparam("ids", expanding=True)))
 

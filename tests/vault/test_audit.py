@@ -283,6 +283,25 @@ def test_an_entry_read_back_before_its_hand_off_is_written_once(
         assert conn.execute(text("SELECT count(*) FROM audit_owed")).scalar() == 0
 
 
+def test_a_new_entry_under_an_id_read_back_before_is_written(
+    tmp_path: Path, engine: Engine
+) -> None:
+    """SQLite gives a deleted row's id to the next row: a hand-off under an id a round read
+    back before is a new entry, and is written (from the table), not dropped."""
+    path = tmp_path / "audit.log"
+    log = AuditLog(path, engine)
+    with engine.begin() as conn:
+        log.owe(conn, [("a", "capture", None, "first")])
+    assert log.catch_up()  # read back and settled: the table is empty again
+    handed = [("a", "charge", None, "second")]
+    with engine.begin() as conn:
+        fresh = tuple(zip(owe(conn, handed), handed, strict=True))
+    assert log.catch_up(fresh)
+    assert [e["outcome"] for e in entries(path)] == ["first", "second"]
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM audit_owed")).scalar() == 0
+
+
 def test_a_full_disk_leaves_no_partial_entry(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
