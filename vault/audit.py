@@ -177,8 +177,10 @@ class AuditLog:
     def _take_owed(self) -> tuple[list[Entry], list[int]]:
         """What is owed (up to _OWED's limit), and the ids the anchor's move settles."""
         handed: list[tuple[int, Entry]] = []  # all of them if read back: those read are dropped
-        while self._handed and (self._owing or len(handed) < _OWED_BATCH):
+        taken: set[int] = set()  # handed over to this round: no later hand-off of these comes
+        while self._handed and (self._owing or len(taken) < _OWED_BATCH):
             id_, entry = self._handed.popleft()
+            taken.add(id_)
             if self._read_back.pop(id_, None) is None:
                 handed.append((id_, entry))
             else:
@@ -193,7 +195,7 @@ class AuditLog:
             if len(read) >= _OWED_BATCH:
                 self._owing = True  # more than one round owes
             ids = {row.id for row in read}  # a handed entry read back is written once
-            self._remember_read_back(ids)
+            self._remember_read_back(ids - taken)
             handed = [(r.id, (r.actor, r.action, r.token, r.outcome)) for r in read] + [
                 h for h in handed if h[0] not in ids
             ]

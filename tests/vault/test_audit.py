@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from sqlalchemy import Engine, insert, select, text
+from sqlalchemy import Engine, event, insert, select, text
 
 from tests.vault.domain.test_card_numbers import grouped
 from vault.audit import AuditLog, read_anchors
@@ -300,6 +300,38 @@ def test_a_new_entry_under_an_id_read_back_before_is_written(
     assert [e["outcome"] for e in entries(path)] == ["first", "second"]
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM audit_owed")).scalar() == 0
+
+
+def test_hand_offs_read_the_table_back_only_after_a_round_that_read_it(
+    tmp_path: Path, engine: Engine
+) -> None:
+    """A hand-off is written without reading the table back; one under an id an earlier
+    round read back reads it once, and the hand-offs after it no longer do."""
+    path = tmp_path / "audit.log"
+    log = AuditLog(path, engine)
+    reads: list[str] = []
+
+    def count(conn, cursor, statement: str, *args: object) -> None:
+        if statement.lstrip().upper().startswith("SELECT") and "audit_owed" in statement:
+            reads.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        with engine.begin() as conn:
+            log.owe(conn, [("a", "capture", None, "settled")])
+        assert log.catch_up()
+        after_owe = len(reads)
+        for outcome in ("one", "two", "three"):
+            handed = [("a", "charge", None, outcome)]
+            with engine.begin() as conn:
+                owed = tuple(zip(owe(conn, handed), handed, strict=True))
+            assert log.catch_up(owed)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert after_owe == 1
+    # SQLite reuses the settled row's id: the first hand-off reads the table, once.
+    assert len(reads) - after_owe == (1 if engine.dialect.name == "sqlite" else 0)
+    assert [e["outcome"] for e in entries(path)] == ["settled", "one", "two", "three"]
 
 
 def test_a_full_disk_leaves_no_partial_entry(
