@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    StringConstraints,
+    WithJsonSchema,
+)
+from pydantic_core import PydanticCustomError
 
 from api.ids import ID_PATTERN
 
@@ -25,18 +32,54 @@ CustomerId = Annotated[str, StringConstraints(pattern=r"^cus_[A-Za-z0-9]{8,64}$"
 ChargeId = Annotated[str, StringConstraints(pattern=r"^ch_[A-Za-z0-9]{8,64}$")]
 # No square brackets in a key (as in Stripe): `metadata[a[b]]` would read as nesting.
 METADATA_KEY = r"^[^\x00\[\]]*$"
-MetadataKey = Annotated[str, StringConstraints(min_length=1, max_length=40, pattern=METADATA_KEY)]
-MetadataValue = Annotated[str, StringConstraints(max_length=500, pattern=NO_NUL)]
+MAX_METADATA_KEYS, MAX_KEY_LENGTH, MAX_VALUE_LENGTH = 50, 40, 500
+
+
+def _invalid_metadata(message: str) -> PydanticCustomError:
+    return PydanticCustomError("metadata_invalid", message)
+
+
+def within_limits(metadata: dict[str, str]) -> dict[str, str]:
+    """Stripe's limits on metadata, each refused with `param` `metadata`, as Stripe does.
+    Messages give lengths and rules, never a key or value: either may be anything."""
+    if len(metadata) > MAX_METADATA_KEYS:
+        raise _invalid_metadata(
+            f"Metadata can have up to {MAX_METADATA_KEYS} keys, but {len(metadata)} were given."
+        )
+    for key, value in metadata.items():
+        if not 1 <= len(key) <= MAX_KEY_LENGTH:
+            raise _invalid_metadata(
+                f"Invalid metadata key: a key of {len(key)} characters; keys have 1 to "
+                f"{MAX_KEY_LENGTH}."
+            )
+        if any(c in key for c in "[]\x00"):
+            raise _invalid_metadata(
+                "Invalid metadata key: keys hold no square brackets and no NUL character."
+            )
+        if len(value) > MAX_VALUE_LENGTH:
+            raise _invalid_metadata(
+                f"Invalid metadata value: a value of {len(value)} characters; values have at "
+                f"most {MAX_VALUE_LENGTH}."
+            )
+        if "\x00" in value:
+            raise _invalid_metadata("Invalid metadata value: values hold no NUL character.")
+    return metadata
+
+
 Metadata = Annotated[
-    dict[MetadataKey, MetadataValue],
-    Field(max_length=50),
-    # Spelled out: pydantic's own schema leaves values under an odd key unconstrained.
+    dict[str, str],
+    AfterValidator(within_limits),
+    # Spelled out: the limits are checked by within_limits, not by pydantic's own schema.
     WithJsonSchema(
         {
             "type": "object",
-            "maxProperties": 50,
-            "propertyNames": {"minLength": 1, "maxLength": 40, "pattern": METADATA_KEY},
-            "additionalProperties": {"type": "string", "maxLength": 500, "pattern": NO_NUL},
+            "maxProperties": MAX_METADATA_KEYS,
+            "propertyNames": {"minLength": 1, "maxLength": MAX_KEY_LENGTH, "pattern": METADATA_KEY},
+            "additionalProperties": {
+                "type": "string",
+                "maxLength": MAX_VALUE_LENGTH,
+                "pattern": NO_NUL,
+            },
             "description": "Up to 50 keys of 1-40 characters without square brackets, "
             "values of at most 500.",
         }

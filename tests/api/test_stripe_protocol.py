@@ -226,7 +226,37 @@ def test_a_metadata_key_with_square_brackets_is_refused(sqlite_stacks: Stacks, k
     with sqlite_stacks.client(shop.sk_test) as client:
         refused = client.post("/v1/customers", json={"metadata": {key: "x"}})
     assert refused.status_code == 400, refused.text
-    assert refused.json()["error"]["param"].startswith("metadata")
+    assert refused.json()["error"]["param"] == "metadata"
+
+
+@pytest.mark.parametrize(
+    ("metadata", "words"),
+    [
+        ({"k" * 41: "v"}, "a key of 41 characters"),
+        ({"": "v"}, "a key of 0 characters"),
+        ({"note": "v" * 501}, "a value of 501 characters"),
+        ({f"k{i}": "v" for i in range(51)}, "up to 50 keys, but 51"),
+    ],
+)
+def test_every_metadata_limit_is_refused_as_stripe_names_it(
+    sqlite_stacks: Stacks, metadata: dict[str, str], words: str
+) -> None:
+    """Stripe answers each broken limit with `param` `metadata`; the message gives the
+    length and the rule, never the key or value (either may be anything)."""
+    shop = sqlite_stacks.marketplace()
+    with sqlite_stacks.client(shop.sk_test) as client:
+        refused = client.post("/v1/customers", json={"metadata": metadata})
+        listed = client.get("/v1/customers").json()["data"]
+    assert refused.status_code == 400, refused.text
+    error = refused.json()["error"]
+    assert (error["type"], error["code"], error["param"]) == (
+        "invalid_request_error",
+        "parameter_invalid",
+        "metadata",
+    )
+    assert words in error["message"]
+    assert "v" * 40 not in error["message"] and "k" * 41 not in error["message"]
+    assert listed == []  # nothing was made
 
 
 def test_a_missing_or_unknown_parameter_is_named_with_stripe_s_code(sqlite_stacks: Stacks) -> None:
