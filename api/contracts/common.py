@@ -13,6 +13,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from api.domain.metadata import MAX_KEY_LENGTH, MAX_KEYS, MAX_VALUE_LENGTH
 from api.ids import ID_PATTERN
 
 # No NUL: PostgreSQL text cannot hold it, and no merchant means to send one.
@@ -32,7 +33,6 @@ CustomerId = Annotated[str, StringConstraints(pattern=r"^cus_[A-Za-z0-9]{8,64}$"
 ChargeId = Annotated[str, StringConstraints(pattern=r"^ch_[A-Za-z0-9]{8,64}$")]
 # No square brackets in a key (as in Stripe): `metadata[a[b]]` would read as nesting.
 METADATA_KEY = r"^[^\x00\[\]]*$"
-MAX_METADATA_KEYS, MAX_KEY_LENGTH, MAX_VALUE_LENGTH = 50, 40, 500
 
 
 def _invalid_metadata(message: str) -> PydanticCustomError:
@@ -42,9 +42,9 @@ def _invalid_metadata(message: str) -> PydanticCustomError:
 def within_limits(metadata: dict[str, str]) -> dict[str, str]:
     """Stripe's limits on metadata, each refused with `param` `metadata`, as Stripe does.
     Messages give lengths and rules, never a key or value: either may be anything."""
-    if len(metadata) > MAX_METADATA_KEYS:
+    if len(metadata) > MAX_KEYS:
         raise _invalid_metadata(
-            f"Metadata can have up to {MAX_METADATA_KEYS} keys, but {len(metadata)} were given."
+            f"Metadata can have up to {MAX_KEYS} keys, but {len(metadata)} were given."
         )
     for key, value in metadata.items():
         if not 1 <= len(key) <= MAX_KEY_LENGTH:
@@ -73,15 +73,15 @@ Metadata = Annotated[
     WithJsonSchema(
         {
             "type": "object",
-            "maxProperties": MAX_METADATA_KEYS,
+            "maxProperties": MAX_KEYS,
             "propertyNames": {"minLength": 1, "maxLength": MAX_KEY_LENGTH, "pattern": METADATA_KEY},
             "additionalProperties": {
                 "type": "string",
                 "maxLength": MAX_VALUE_LENGTH,
                 "pattern": NO_NUL,
             },
-            "description": "Up to 50 keys of 1-40 characters without square brackets, "
-            "values of at most 500.",
+            "description": f"Up to {MAX_KEYS} keys of 1-{MAX_KEY_LENGTH} characters without "
+            f"square brackets, values of at most {MAX_VALUE_LENGTH}.",
         }
     ),
 ]

@@ -1,4 +1,4 @@
-"""Stripe's update of an object's metadata."""
+"""Stripe's rules for an object's metadata: its limits, and how a create or an update sets it."""
 
 from __future__ import annotations
 
@@ -6,10 +6,11 @@ from typing import Any
 
 from servicekit.errors import ServiceError
 
-MAX_KEYS = 50  # Stripe's limit: on the object, not only in one request
+# Stripe's limits. The keys' count holds on the object, not only in one request.
+MAX_KEYS, MAX_KEY_LENGTH, MAX_VALUE_LENGTH = 50, 40, 500
 
 
-def new_metadata(given: dict[str, str]) -> dict[str, str]:
+def new_metadata(given: dict[str, Any]) -> dict[str, Any]:
     """An object's first metadata: a key given "" is not stored (as in Stripe, where an
     empty value unsets a key on create as on update)."""
     return {key: value for key, value in given.items() if value != ""}
@@ -25,8 +26,7 @@ def updated_metadata(
         return current
     if given is None:
         return {}
-    merged = {**current, **given}
-    kept = {key: value for key, value in merged.items() if value != ""}
+    kept = new_metadata({**current, **given})
     if len(kept) > MAX_KEYS:
         raise ServiceError(
             f"Metadata can have at most {MAX_KEYS} keys; this update would leave {len(kept)}. "

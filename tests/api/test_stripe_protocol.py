@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+import httpx
 import pytest
 
 from strongroom import testcards
@@ -198,6 +199,18 @@ def test_an_empty_value_on_create_stores_no_key(sqlite_stacks: Stacks) -> None:
         assert refund["metadata"] == {"e": "5"}
 
 
+def metadata_refusal(response: httpx.Response) -> str:
+    """The message of a refusal of metadata, which is named as Stripe names it."""
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    assert (error["type"], error["code"], error["param"]) == (
+        "invalid_request_error",
+        "parameter_invalid",
+        "metadata",
+    )
+    return str(error["message"])
+
+
 def test_metadata_stays_within_fifty_keys_across_updates(sqlite_stacks: Stacks) -> None:
     shop = sqlite_stacks.marketplace()
     fifty = "&".join(f"metadata[k{i}]=v" for i in range(50))
@@ -205,28 +218,12 @@ def test_metadata_stays_within_fifty_keys_across_updates(sqlite_stacks: Stacks) 
         made = client.post("/v1/customers", content=fifty, headers=FORM).json()
         url = f"/v1/customers/{made['id']}"
         grown = client.post(url, content="metadata[k50]=v", headers=FORM)
-        assert grown.status_code == 400, grown.text
-        error = grown.json()["error"]
-        assert (error["type"], error["code"], error["param"]) == (
-            "invalid_request_error",
-            "parameter_invalid",
-            "metadata",
-        )
-        assert "would leave 51" in error["message"]
+        assert "would leave 51" in metadata_refusal(grown)
         assert client.get(url).json()["metadata"] == made["metadata"]  # nothing changed
         # Unsetting one in the same update makes room: the limit is on what is left.
         swapped = client.post(url, content="metadata[k0]=&metadata[k50]=v", headers=FORM)
         assert swapped.status_code == 200, swapped.text
         assert len(swapped.json()["metadata"]) == 50 and "k50" in swapped.json()["metadata"]
-
-
-@pytest.mark.parametrize("key", ["a[b]", "a]", "[a"])
-def test_a_metadata_key_with_square_brackets_is_refused(sqlite_stacks: Stacks, key: str) -> None:
-    shop = sqlite_stacks.marketplace()
-    with sqlite_stacks.client(shop.sk_test) as client:
-        refused = client.post("/v1/customers", json={"metadata": {key: "x"}})
-    assert refused.status_code == 400, refused.text
-    assert refused.json()["error"]["param"] == "metadata"
 
 
 @pytest.mark.parametrize(
@@ -236,6 +233,10 @@ def test_a_metadata_key_with_square_brackets_is_refused(sqlite_stacks: Stacks, k
         ({"": "v"}, "a key of 0 characters"),
         ({"note": "v" * 501}, "a value of 501 characters"),
         ({f"k{i}": "v" for i in range(51)}, "up to 50 keys, but 51"),
+        # No square brackets (as in Stripe): `metadata[a[b]]` would read as nesting.
+        ({"a[b]": "x"}, "no square brackets"),
+        ({"a]": "x"}, "no square brackets"),
+        ({"[a": "x"}, "no square brackets"),
     ],
 )
 def test_every_metadata_limit_is_refused_as_stripe_names_it(
@@ -247,15 +248,9 @@ def test_every_metadata_limit_is_refused_as_stripe_names_it(
     with sqlite_stacks.client(shop.sk_test) as client:
         refused = client.post("/v1/customers", json={"metadata": metadata})
         listed = client.get("/v1/customers").json()["data"]
-    assert refused.status_code == 400, refused.text
-    error = refused.json()["error"]
-    assert (error["type"], error["code"], error["param"]) == (
-        "invalid_request_error",
-        "parameter_invalid",
-        "metadata",
-    )
-    assert words in error["message"]
-    assert "v" * 40 not in error["message"] and "k" * 41 not in error["message"]
+    message = metadata_refusal(refused)
+    assert words in message
+    assert "v" * 40 not in message and "k" * 41 not in message
     assert listed == []  # nothing was made
 
 
