@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -37,17 +38,35 @@ def port_free(host: str, port: int) -> bool:
     return True
 
 
-def free_ports(n: int, host: str = "127.0.0.1") -> list[int]:
-    """n distinct ports the OS has free now (held open together, so none is handed out
-    twice): for stacks started by tests and benchmarks."""
-    socks = [socket.socket() for _ in range(n)]
+def _outside_ephemeral() -> range:
+    """Ports the OS never hands out on its own: below its ephemeral range (Linux's
+    ip_local_port_range), where an outgoing connection cannot take one between the moment
+    it is picked and the moment a service binds it."""
     try:
-        for s in socks:
-            s.bind((host, 0))
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
+        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 32768
+    return range(16384, max(low, 16384 + 4096))
+
+
+_PORTS = _outside_ephemeral()
+_cursor = random.randrange(len(_PORTS))  # each process starts elsewhere in the range
+
+
+def free_ports(n: int, host: str = "127.0.0.1") -> list[int]:
+    """n distinct ports free now, for stacks started by tests and benchmarks: from below
+    the ephemeral range, and in turn, so one process never hands the same port out twice
+    until it has gone round the whole range."""
+    global _cursor
+    found: list[int] = []
+    for _ in range(len(_PORTS)):
+        port = _PORTS[_cursor]
+        _cursor = (_cursor + 1) % len(_PORTS)
+        if port_free(host, port):
+            found.append(port)
+            if len(found) == n:
+                return found
+    raise StartupError(f"fewer than {n} free ports in {_PORTS.start}-{_PORTS.stop - 1}")
 
 
 def wait_listening(port: int, proc: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
