@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-import random
+import secrets
 import signal
 import socket
 import subprocess
@@ -50,7 +50,7 @@ def _outside_ephemeral() -> range:
 
 
 _PORTS = _outside_ephemeral()
-_cursor = random.randrange(len(_PORTS))  # each process starts elsewhere in the range
+_cursor = secrets.randbelow(len(_PORTS))  # each process starts elsewhere in the range
 
 
 def free_ports(n: int, host: str = "127.0.0.1") -> list[int]:

@@ -422,8 +422,7 @@ class ChargeService:
         """The vault authorised it: hold it for review, keep it authorised, or capture it."""
         if charge.fraud_decision == "review":  # authorised, held until a person decides
             decided_by = (charge.recovery or {}).get("decided_by", "score")
-            held = self.reviews.hold(charge, decided_by, charge.fraud_rule, **authorised)
-            return ChargeObject.model_validate(held)
+            return self.reviews.hold(charge, decided_by, charge.fraud_rule, **authorised)
         if not charge.capture:
             return self.settle(charge, "authorized", **authorised)
         return self.capture_authorised(charge, authorised, settlement)

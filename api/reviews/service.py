@@ -16,12 +16,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from api.charges.moves import move_charge, settled_at_vault, settled_by
 from api.clients.fraud import FraudClient
 from api.clients.vault import VaultClient
+from api.contracts import Charge as ChargeOut
 from api.contracts import ListOf
 from api.contracts import Review as ReviewOut
 from api.domain.states import ReviewClosedReason, ReviewReason
 from api.events import record_event
 from api.ids import new_id
-from api.presenters import as_review, body, charge_json
+from api.presenters import as_charge, as_review, body
 from api.reviews import store
 from api.store.models import Charge, Review, utcnow
 from servicekit import ServiceError
@@ -44,9 +45,9 @@ class ReviewService:
 
     def hold(
         self, charge: Charge, reason: ReviewReason, rule: dict[str, Any] | None, **changes: Any
-    ) -> dict[str, Any]:
+    ) -> ChargeOut:
         """Move the just-authorised charge to pending_review and open its review; the
-        charge's JSON, as the charge service (api.charges.service) answers with it."""
+        charge as the charge service (api.charges.service) answers with it."""
         with self._sessions.begin() as session:
             review = Review(
                 id=new_id("prv"),
@@ -60,7 +61,7 @@ class ReviewService:
             if not move_charge(
                 session, charge, "pending_review", self._livemode, review_id=review.id, **changes
             ):
-                return charge_json(session.get_one(Charge, charge.id), self._livemode)
+                return as_charge(session.get_one(Charge, charge.id), self._livemode)
             session.add(review)
             session.flush()
             record_event(
@@ -69,7 +70,7 @@ class ReviewService:
                 "review.opened",
                 body(as_review(review, charge, self._livemode)),
             )
-            return charge_json(charge, self._livemode)
+            return as_charge(charge, self._livemode)
 
     def retrieve(self, marketplace_id: str, review_id: str) -> ReviewOut:
         with self._sessions() as session:
