@@ -143,8 +143,13 @@ def build(settings: Settings, engine: Engine, network: CardNetwork) -> dict[str,
         KeyCommands(sessions, keys, audit),
         registry,
     )
+    edge_credential = settings.edge_credential
+    edge = TrustedEdge(
+        settings.trusted_proxies,
+        edge_credential.get_secret_value() if edge_credential else None,
+    )
     return {
-        "services": Services(this, audit, merchants, credentials, cards, charges, pace),
+        "services": Services(this, audit, merchants, credentials, cards, charges, pace, edge),
         "settlement": Settling(settlement, credentials),
         "operator": operator,
         "keys": keys,
@@ -274,8 +279,4 @@ def create_app(settings: Settings) -> Starlette:
         max_body_size=MAX_BODY_BYTES,
     )
     app.state.metrics = http
-    edge = settings.edge_credential
-    app.state.trusted_edge = TrustedEdge(
-        settings.trusted_proxies, edge.get_secret_value() if edge else None
-    )
     return app

@@ -20,7 +20,7 @@ from vault.errors import VaultError
 from vault.forms import is_form, read_form, typed_card
 from vault.routes.common import parse_object, single_query
 from vault.routes.state import Services, services
-from vault.trusted import EDGE_CREDENTIAL_HEADER, TrustedEdge
+from vault.trusted import EDGE_CREDENTIAL_HEADER
 
 
 async def card_fields(request: Request) -> dict[str, Any]:
@@ -42,7 +42,7 @@ def client_address(request: Request) -> str:
     address and its credential (vault/trusted.py); any other caller is paced by its
     socket's address, whatever headers it sends."""
     peer = (request.client or ("-",))[0]
-    edge: TrustedEdge = request.app.state.trusted_edge
+    edge = services(request).edge
     headers = request.headers
     return edge.client(peer, headers.get("x-forwarded-for"), headers.get(EDGE_CREDENTIAL_HEADER))
 

@@ -12,6 +12,7 @@ from vault.domain.pacing import TokenisingPace
 from vault.identity import Identity
 from vault.services.cards import CardService
 from vault.services.charges import ChargeService
+from vault.trusted import TrustedEdge
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +26,7 @@ class Services:
     cards: CardService
     charges: ChargeService
     pace: TokenisingPace
+    edge: TrustedEdge
 
 
 def services(request: Request) -> Services:
