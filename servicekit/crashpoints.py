@@ -37,6 +37,7 @@ POINTS: tuple[tuple[str, str, str], ...] = (
     ("api", "captured", "after"),  # the vault captured; the API recorded nothing
     ("api", "recorded", "before"),  # in the outcome's transaction, before it commits
     ("vault", "refund_answered", "after"),  # refunded at the network, not recorded
+    ("api", "refunded", "after"),  # the vault refunded; the API recorded nothing
 )
 
 

@@ -35,6 +35,7 @@ from api.refunds import store
 from api.store.models import Charge, Refund, utcnow
 from api.store.queries import Page
 from servicekit import ServiceError, UpstreamError
+from servicekit.crashpoints import crash_at
 
 log = logging.getLogger("api.refunds")
 
@@ -221,6 +222,7 @@ class RefundService:
             if exc.code == "refund_in_progress":
                 raise self._pending(refund) from None  # being executed: not failed, not yet
             return self._finish(refund, "failed", exc.code, exc.message)
+        crash_at("api", "refunded", "after")  # the vault answered; the API recorded nothing
         if result.status == "succeeded":
             return self._finish(refund, "succeeded", None, None)
         return self._finish(refund, "failed", result.failure_code, "The refund was declined.")

@@ -160,3 +160,43 @@ def test_an_api_killed_between_the_vaults_answer_and_its_record_is_finished_once
         True,
         4321,
     )
+
+
+def test_an_api_killed_between_the_vaults_refund_and_its_record_finishes_it_once(
+    chaos: tuple[Loop, ChaosStack],
+) -> None:
+    """The vault refunded, the API died before recording it, and the merchant never
+    retries: the API's completer reads the vault's record and finishes the refund, once,
+    as the card network's log has it."""
+    loop, stack = chaos
+    run = f"refund-killed-{secrets.token_hex(3)}"
+    merchant = stack.merchant(run, patience=0)
+    tokens = loop.run(merchant.tokenise(1))
+    stack.supervisor.restart("api-live", {VARIABLE: "api:refunded:after"})
+    loop.run(merchant.settle_in(tokens[0]))
+    loop.run(merchant.run([Intent(f"{run}-0", "charge_refund", 4800)], tokens))
+    assert merchant.tally.indeterminate == []  # the charge was answered; a refund's was not
+    deadline = time.monotonic() + 10
+    while stack.supervisor.dead() != ["api-live"] and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert stack.supervisor.dead() == ["api-live"], f"not killed: {merchant.tally}"
+    stack.supervisor.restart("api-live")  # disarmed
+    deadline = time.monotonic() + 60
+    while True:
+        ledgers = stack.ledgers(run)
+        pending = [r for r in ledgers.refunds if r.status == "pending"]
+        if (ledgers.refunds and not pending) or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    (charge,) = ledgers.charges
+    made = sorted((r.amount, r.status) for r in ledgers.refunds)
+    # The first refund (a third) reached the vault and the network before the API died; the
+    # second found the API dead, so it was never made.
+    assert made == [(1600, "succeeded")]
+    refunded = [
+        m.amount
+        for m in ledgers.network
+        if m.kind == "refund" and m.authorization == charge.id and not m.replayed
+    ]
+    assert refunded == [1600]
+    assert check(ledgers) == []
