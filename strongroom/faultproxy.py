@@ -1,5 +1,5 @@
-"""A fault proxy for one HTTP/1.1 hop: seeded latency, resets, lost answers, truncation
-and duplicated requests, each fault logged as a JSON line.
+"""A fault proxy for one HTTP/1.1 hop: seeded latency, resets, lost answers, truncation,
+duplicated requests and refused connections, each fault logged as a JSON line.
 
 It sits between a client and its upstream (edge→router, router→API, API→fraud,
 API→vault, vault→card network) and relays each request and its answer whole, so that a
@@ -11,6 +11,10 @@ fault lands on one exchange:
                reset: the upstream acted, the client never learns of it
   truncate     half of the answer reaches the client, then the connection closes
   duplicate    the request is delivered twice; the client gets the second answer
+  refuse       the request is not sent on (its connection reset), and the upstream looks
+               down for a while, drawn as latency is: the proxy stops listening, so a new
+               connection is refused, and resets every other client connection (one in
+               flight loses its answer), as a process that died and came back would
 
 Which exchange gets which fault comes from a random.Random(seed) drawn once per
 exchange, in arrival order. Run one with
@@ -30,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-KINDS = ("latency", "reset", "drop_answer", "truncate", "duplicate")
+KINDS = ("latency", "reset", "drop_answer", "truncate", "duplicate", "refuse")
 _NO_BODY_STATUSES = {204, 304}
 
 
@@ -40,7 +44,8 @@ class Closed(Exception):
 
 @dataclass(frozen=True)
 class Plan:
-    """How often (`rate`, per exchange) and which faults; latency drawn in `latency`."""
+    """How often (`rate`, per exchange) and which faults; a latency, and how long the
+    upstream stays down after a refusal, drawn in `latency`."""
 
     rate: float = 0.1
     kinds: tuple[str, ...] = KINDS
@@ -151,19 +156,37 @@ class FaultProxy:
         self._exchanges = 0
         self.faults: dict[str, int] = dict.fromkeys(KINDS, 0)
         self._server: asyncio.Server | None = None
+        self._closed = False
         self._connections: set[asyncio.Task[None]] = set()  # each client connection's relay
+        self._clients: set[asyncio.StreamWriter] = set()  # and its client's side
 
     async def start(self) -> None:
         self._server = await asyncio.start_server(self._serve, self.host, self.port)
 
     async def close(self) -> None:
-        if self._server is not None:
-            self._server.close()
-            # Its relays end with it, their connections closed, not left to the loop's end.
-            for relay in self._connections:
-                relay.cancel()
-            await asyncio.gather(*self._connections, return_exceptions=True)
-            await self._server.wait_closed()
+        self._closed = True  # a refusal's window ends without listening again
+        server, self._server = self._server, None
+        if server is not None:
+            server.close()
+        # Its relays end with it, their connections closed, not left to the loop's end.
+        for relay in self._connections:
+            relay.cancel()
+        await asyncio.gather(*self._connections, return_exceptions=True)
+        if server is not None:
+            await server.wait_closed()
+
+    async def _down(self, seconds: float) -> None:
+        """Refuse connections for `seconds`, every other client connection reset: the
+        upstream as its clients see a process that died and was restarted."""
+        server, self._server = self._server, None
+        if server is None:
+            return  # down already (or closed)
+        server.close()
+        for client in list(self._clients):
+            _reset(client)  # its relay ends as the client's connection does
+        await asyncio.sleep(seconds)
+        if not self._closed:
+            self._server = await asyncio.start_server(self._serve, self.host, self.port)
 
     def set_plan(self, plan: Plan, seed: int | None = None) -> None:
         """Change the faults from the next exchange on (Plan(rate=0): a clean hop); with
@@ -200,6 +223,7 @@ class FaultProxy:
         relay = asyncio.current_task()
         assert relay is not None  # asyncio.start_server runs each connection in a task
         self._connections.add(relay)
+        self._clients.add(to_client)
         try:
             while True:
                 request = await _next_request(client, upstream)
@@ -213,6 +237,7 @@ class FaultProxy:
             pass  # a peer gone or a message this proxy cannot frame: the connection ends
         finally:
             self._connections.discard(relay)
+            self._clients.discard(to_client)
             if upstream is not None:
                 upstream[1].close()
             if not to_client.is_closing():
@@ -230,6 +255,11 @@ class FaultProxy:
         if kind == "reset":
             self._record(n, kind, request)
             _reset(to_client)
+            return False
+        if kind == "refuse":
+            self._record(n, kind, request, down_ms=round(delay * 1000))
+            _reset(to_client)
+            await self._down(delay)
             return False
         if kind == "latency":
             self._record(n, kind, request, delay_ms=round(delay * 1000))

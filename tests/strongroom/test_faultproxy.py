@@ -125,6 +125,35 @@ def test_a_duplicated_request_runs_twice_and_the_client_gets_the_second_answer(
     assert [e["fault"] for e in log] == ["duplicate"]
 
 
+def test_a_refusal_takes_the_upstream_down_for_the_logged_time_then_back(
+    upstream: str,
+) -> None:
+    """The faulted request is not sent on; while the hop is down a connection is refused
+    (the path a client takes when its upstream process is dead), then it serves again."""
+    log = io.StringIO()
+    before = executed(upstream)
+    plan = Plan(rate=1, kinds=("refuse",), latency=(1.0, 1.0))
+    with proxying(upstream, plan, log=log) as (url, proxy):
+        with pytest.raises(httpx.TransportError):
+            httpx.post(url + "/count", content=b"x")
+        port = int(url.rsplit(":", 1)[1])
+        with pytest.raises(ConnectionRefusedError):
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        proxy.set_plan(Plan(rate=0))
+        deadline = time.monotonic() + 5
+        while True:  # listening again once the drawn second has passed
+            try:
+                back = httpx.post(url + "/count", content=b"y")
+                break
+            except httpx.ConnectError:
+                assert time.monotonic() < deadline, "the hop never came back"
+                time.sleep(0.05)
+        assert back.json()["body"] == "y"
+    assert executed(upstream) - before - 1 == 1  # only the request after the window ran
+    entries = [json.loads(line) for line in log.getvalue().splitlines()]
+    assert [(e["fault"], e["down_ms"]) for e in entries] == [("refuse", 1000)]
+
+
 def test_latency_delays_the_exchange_by_the_logged_time(upstream: str) -> None:
     began = time.monotonic()
     outcome, ran, log = fault(upstream, "latency")

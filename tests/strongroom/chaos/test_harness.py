@@ -42,6 +42,7 @@ FAULTS = [
         ("drop_answer", "api>vault"),
         ("truncate", "api>vault"),
         ("duplicate", "api>vault"),
+        ("refuse", "api>vault"),  # the vault down: the API's first attempt cannot connect
         ("drop_answer", "vault>network"),
         ("duplicate", "vault>network"),
         ("duplicate", "router>api"),
