@@ -163,10 +163,20 @@ class ChaosStack:
         assert self._supervisor is not None, "use ChaosStack in `async with`"
         return self._supervisor
 
-    async def run(self, seed: int, scenario: Scenario, charges: int) -> RunResult:
-        """One run: `charges` intents of the seed's workload under `scenario`."""
+    async def run(
+        self,
+        seed: int,
+        scenario: Scenario,
+        charges: int,
+        rate: float | None = None,
+        patience: float | None = None,
+    ) -> RunResult:
+        """One run: `charges` intents of the seed's workload under `scenario`; a fault
+        scenario faults `rate` of its hop's exchanges (the stack's rate if None), and the
+        merchant retries a lost answer for `patience` seconds (the stack's if None)."""
         run = f"s{seed}-{secrets.token_hex(3)}"
-        merchant = Merchant(self._edge, self._keys.pk_live, self._keys.sk_live, run, self._patience)
+        keys, waits = self._keys, self._patience if patience is None else patience
+        merchant = Merchant(self._edge, keys.pk_live, keys.sk_live, run, waits)
         todo = intents(run, seed, charges)
         # A process an earlier run left dead (an armed API can die in its housekeeping,
         # finishing an old charge) is started again first.
@@ -182,7 +192,8 @@ class ChaosStack:
         else:
             proxy = self._proxies[scenario.target]
             before = proxy.faults[scenario.kind]
-            proxy.set_plan(Plan(rate=self._fault_rate, kinds=(scenario.kind,)), seed)
+            rate = self._fault_rate if rate is None else rate
+            proxy.set_plan(Plan(rate=rate, kinds=(scenario.kind,)), seed)
             try:
                 await merchant.run(todo, tokens)
             finally:
