@@ -57,16 +57,22 @@ def free_ports(n: int, host: str = "127.0.0.1") -> list[int]:
     """n distinct ports free now, for stacks started by tests and benchmarks: from below
     the ephemeral range, and in turn, so one process never hands the same port out twice
     until it has gone round the whole range."""
+    return [free_port_block(1, host) for _ in range(n)]
+
+
+def free_port_block(count: int, host: str = "127.0.0.1") -> int:
+    """The first of `count` consecutive ports free now, all handed out (for a service that
+    serves on port + i, as the edge's workers' metrics do): the next port handed out is
+    past the block."""
     global _cursor
-    found: list[int] = []
     for _ in range(len(_PORTS)):
-        port = _PORTS[_cursor]
-        _cursor = (_cursor + 1) % len(_PORTS)
-        if port_free(host, port):
-            found.append(port)
-            if len(found) == n:
-                return found
-    raise StartupError(f"fewer than {n} free ports in {_PORTS.start}-{_PORTS.stop - 1}")
+        if _cursor + count > len(_PORTS):
+            _cursor = 0  # a block does not wrap round the range's end
+        base = _PORTS[_cursor]
+        _cursor = (_cursor + count) % len(_PORTS)
+        if all(port_free(host, base + i) for i in range(count)):
+            return base
+    raise StartupError(f"no {count} free ports in a row in {_PORTS.start}-{_PORTS.stop - 1}")
 
 
 def wait_listening(port: int, proc: subprocess.Popen[bytes], timeout: float = 30.0) -> None:

@@ -6,7 +6,6 @@ import logging
 import os
 import select
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,7 +17,7 @@ import httpx
 import pytest
 
 from edge_proxy.__main__ import BufferedStderr
-from strongroom.supervisor import wait_listening
+from strongroom.supervisor import free_port_block, wait_listening
 from tests.helpers.servers import free_port, wait_healthy
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -54,25 +53,6 @@ def edge_with_workers(workers: int, metrics_port: int, log: Path) -> Iterator[tu
         parent.wait(20)
 
 
-def metrics_port_block(count: int) -> int:
-    """A port whose next `count - 1` neighbours can be bound too."""
-    for _ in range(50):
-        base = free_port()
-        sockets = []
-        try:
-            for i in range(count):
-                sock = socket.socket()
-                sockets.append(sock)
-                sock.bind(("127.0.0.1", base + i))
-            return base
-        except OSError:
-            continue
-        finally:
-            for sock in sockets:
-                sock.close()
-    raise AssertionError("no block of free ports")
-
-
 def requests_counted(metrics_port: int) -> float:
     text = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5).text
     return sum(
@@ -83,7 +63,7 @@ def requests_counted(metrics_port: int) -> float:
 
 
 def test_two_workers_share_the_port_and_stop_with_their_parent(tmp_path):
-    metrics = metrics_port_block(2)
+    metrics = free_port_block(2)
     log = tmp_path / "edge.log"
     with edge_with_workers(2, metrics, log) as (port, parent):
         assert len(children(parent)) == 2
@@ -105,7 +85,7 @@ def test_two_workers_share_the_port_and_stop_with_their_parent(tmp_path):
 
 
 def test_a_worker_that_dies_takes_the_edge_down(tmp_path):
-    metrics = metrics_port_block(2)
+    metrics = free_port_block(2)
     log = tmp_path / "edge.log"
     with edge_with_workers(2, metrics, log) as (port, parent):
         first, second = children(parent)
@@ -118,7 +98,7 @@ def test_a_worker_that_dies_takes_the_edge_down(tmp_path):
 
 
 def test_workers_stop_when_their_parent_is_killed(tmp_path):
-    metrics = metrics_port_block(2)
+    metrics = free_port_block(2)
     log = tmp_path / "edge.log"
     with edge_with_workers(2, metrics, log) as (port, parent):
         workers = children(parent)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import socket
 from pathlib import Path
 
-from strongroom.supervisor import free_ports
+from strongroom.supervisor import free_port_block, free_ports
 
 
 def ephemeral_low() -> int:
@@ -27,3 +27,12 @@ def test_a_port_something_listens_on_is_skipped() -> None:
         # The cursor has moved on; going round the range meets the taken port and skips it.
         taken = {p for _ in range(4) for p in free_ports(5000)}
     assert port not in taken
+
+
+def test_a_block_is_free_and_no_port_of_it_is_handed_out_after() -> None:
+    """A block's neighbours (worker i's metrics on base + i) are never the next ports
+    given: the edge's workers once met their own port that way."""
+    base = free_port_block(3)
+    after = free_ports(50)
+    assert not {base, base + 1, base + 2} & set(after)
+    assert all(1024 < port < ephemeral_low() for port in (base, base + 2, *after))
