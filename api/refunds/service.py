@@ -22,6 +22,7 @@ from collections.abc import Set
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from api.charges.moves import request_mark, settled_under
 from api.charges.service import ChargeService
 from api.clients.vault import VaultClient, VaultTimeout, VaultUnreachable
 from api.contracts import ListOf, RefundCreate
@@ -68,7 +69,9 @@ class RefundService:
         Idempotency-Key's claim, its id is derived, so a retry finds this very refund."""
         with self.sessions() as session:
             charge = store.refunded_charge(session, marketplace_id, body.charge)
-        if charge.status == "authorized":
+        # A release whose void was recorded for this very request (its answer lost, a
+        # completer finished it) is released again: the retry gets the refund it asked for.
+        if charge.status == "authorized" or settled_under(charge, "void", request_mark(seed), 0):
             return self._expanded(self._release(marketplace_id, body, seed, charge), expand)
         return self._expanded(self._refund(marketplace_id, body, seed), expand)
 
@@ -131,7 +134,8 @@ class RefundService:
                 code="amount_invalid",
                 param="amount",
             )
-        self._charges.cancel(marketplace_id, charge.id)
+        # Under this request's key: its retry finds the void it asked for (charges.cancel).
+        self._charges.cancel(marketplace_id, charge.id, seed)
         refund_id = derived_id("re", self._id_secret, seed) if seed else new_id("re")
         with self.sessions.begin() as session:
             existing = session.get(Refund, refund_id)
