@@ -44,7 +44,7 @@ MAX_KEY_LENGTH = 255
 # An upstream (the vault, the fraud service) did not answer: a retry may well succeed.
 RETRYABLE = frozenset({502, 503, 504})
 # A 409 saying another request is moving the object right now: no outcome either.
-IN_FLIGHT = frozenset({"charge_in_progress"})
+IN_FLIGHT = frozenset({"charge_in_progress", "refund_in_progress"})
 
 
 @dataclass(frozen=True)

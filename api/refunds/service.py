@@ -171,20 +171,7 @@ class RefundService:
                     code="charge_not_refundable",
                     param="charge",
                 )
-            left = charge.amount_captured - charge.amount_refunded - charge.refund_reserved
-            if left <= 0:
-                raise ServiceError(
-                    f"Charge {charge.id} has already been refunded.",
-                    code="charge_already_refunded",
-                    param="charge",
-                )
-            amount = body.amount or left
-            if not store.reserve(session, charge, amount):
-                raise ServiceError(
-                    f"The refund ({amount}) is greater than what is left to refund ({left}).",
-                    code="amount_too_large",
-                    param="amount",
-                )
+            amount = _reserved(session, charge, body.amount)
             refund = Refund(
                 id=refund_id,
                 marketplace_id=marketplace_id,
@@ -275,3 +262,35 @@ class RefundService:
                     charge_json(charge, self._livemode),
                 )
         return self._model(refund)
+
+
+def _reserved(session: Session, charge: Charge, asked: int | None) -> int:
+    """Hold `asked` (no amount: all that is left) on the charge, and the amount held. The
+    charge is read again after a reservation another refund won first, so a refund that
+    lost the race is told what is truly left (or that nothing is), and one asking for the
+    rest holds what is left after the winner."""
+    for _ in range(3):
+        left = charge.amount_captured - charge.amount_refunded - charge.refund_reserved
+        if left <= 0:
+            raise ServiceError(
+                f"Charge {charge.id} has already been refunded.",
+                code="charge_already_refunded",
+                param="charge",
+            )
+        amount = asked or left
+        if amount > left:
+            break
+        if store.reserve(session, charge, amount):
+            return amount
+        session.refresh(charge)
+    else:  # lost every race: others are reserving now, and the outcome is theirs to find
+        raise ServiceError(
+            f"Other refunds of charge {charge.id} are being made; retry.",
+            code="refund_in_progress",
+            status_code=409,
+        )
+    raise ServiceError(
+        f"The refund ({amount}) is greater than what is left to refund ({left}).",
+        code="amount_too_large",
+        param="amount",
+    )

@@ -22,7 +22,7 @@ import httpx
 from strongroom.testcards import generated_card
 
 SHAPES = ("charge", "charge", "charge", "auth_capture", "charge_refund")
-_RETRIED_CONFLICTS = {"idempotency_key_in_flight", "charge_in_progress"}
+_RETRIED_CONFLICTS = {"idempotency_key_in_flight", "charge_in_progress", "refund_in_progress"}
 
 
 @dataclass(frozen=True)
