@@ -125,7 +125,7 @@ def check(ledgers: Ledgers) -> list[Finding]:
         found += _charge_findings(charge, authorised, captured[charge.id], voided)
         if ledgers.vault_charges.get(charge.id) == "succeeded" and not authorised:
             found.append(Finding("mismatched", charge.id, "the vault recorded an authorisation"))
-    found += _refund_findings(ledgers, net_refunds, charges)
+    found += _refund_findings(ledgers, net_refunds, charges, voided)
 
     by_intent: defaultdict[str, list[str]] = defaultdict(list)
     for charge in ledgers.charges:
@@ -169,7 +169,10 @@ def _charge_findings(
 
 
 def _refund_findings(
-    ledgers: Ledgers, net_refunds: dict[str, NetworkMessage], charges: dict[str, ApiCharge]
+    ledgers: Ledgers,
+    net_refunds: dict[str, NetworkMessage],
+    charges: dict[str, ApiCharge],
+    voided: set[str],
 ) -> list[Finding]:
     found = []
     refunds = {r.id: r for r in ledgers.refunds}
@@ -185,7 +188,12 @@ def _refund_findings(
         if refund.status == "pending":
             found.append(Finding("stuck", refund.id, "refund pending in the API"))
         elif refund.status == "succeeded" and refund.id not in net_refunds:
-            found.append(Finding("mismatched", refund.id, "succeeded, never refunded"))
+            # A refund of an uncaptured charge releases it (as Stripe does): the network
+            # voided the authorisation, and the charge is canceled.
+            charge = charges.get(refund.charge_id)
+            released = charge is not None and charge.status == "canceled"
+            if not (released and refund.charge_id in voided):
+                found.append(Finding("mismatched", refund.id, "succeeded, never refunded"))
     for charge in charges.values():
         if charge.amount_refunded != refunded[charge.id]:
             detail = f"refunded {charge.amount_refunded}, the network {refunded[charge.id]}"

@@ -110,6 +110,21 @@ def test_captures_and_refunds_must_add_up() -> None:
     assert kinds(check(ledgers)) == [("lost", "re_1")]
 
 
+def test_a_refund_that_released_an_authorisation_is_a_void_at_the_network() -> None:
+    """Refunding an uncaptured charge releases it, as in Stripe: a succeeded refund, a
+    canceled charge and a void at the network agree; without the void, or on a charge not
+    canceled, the refund was never made."""
+    ledgers = clean()
+    ledgers.charges[1] = replace(ledgers.charges[1], status="canceled")
+    ledgers.refunds.append(ApiRefund("re_2", "ch_2", 2600, "succeeded"))
+    # Canceled but still held at the network: the card's hold is lost, the refund unmade.
+    assert kinds(check(ledgers)) == [("lost", "ch_2"), ("mismatched", "re_2")]
+    ledgers.network.append(void("ch_2"))
+    assert check(ledgers) == []
+    ledgers.charges[1] = replace(ledgers.charges[1], status="authorized")
+    assert ("mismatched", "re_2") in kinds(check(ledgers))
+
+
 def test_unfinished_work_and_a_broken_audit_log_are_reported() -> None:
     ledgers = clean()
     ledgers.charges.append(ApiCharge("ch_5", "mkt_1", "pending"))
