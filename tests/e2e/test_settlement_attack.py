@@ -12,17 +12,21 @@ from __future__ import annotations
 import re
 import secrets
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from functools import partial
 from typing import Any
 
 import pytest
 import stripe
 
-from strongroom.chaos.harness import ChaosStack
-from strongroom.checker import Finding, Ledgers, check
+from strongroom.checker import Ledgers
 from strongroom.faultproxy import Plan
-from tests.e2e.test_money_attack import Attack, Loop, in_parallel, network_of
+
+# The same live stack as test_money_attack's (its module fixture `attack`, one per module):
+# two API workers, two request handlers and two completers on one database, a fault proxy
+# on every hop.
+from tests.e2e.test_money_attack import Attack, in_parallel, network_of
+from tests.e2e.test_money_attack import attack as attack  # the module fixture, used by name
 
 pytestmark = pytest.mark.e2e
 
@@ -31,23 +35,6 @@ IN_FLIGHT = {"idempotency_key_in_flight", "charge_in_progress", "refund_in_progr
 # The API's 502s: the vault's answer was lost; the outcome is not known yet, retry.
 PENDING = {"charge_pending", "refund_pending", "upstream_unavailable"}
 Outcome = Any  # a stripe object, or the stripe.StripeError that ended the retries
-
-
-@pytest.fixture(scope="module")
-def attack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Attack]:
-    """One live stack for the module, as test_money_attack's: two API workers (two request
-    handlers and two completers on one database), a fault proxy on every hop."""
-    loop = Loop()
-    stack = ChaosStack(
-        tmp_path_factory.mktemp("settle"), patience=30, quiet=60,
-        env={"api-live": {"API_WORKERS": "2"}},
-    )  # fmt: skip
-    loop.run(stack.__aenter__())
-    try:
-        yield Attack(loop, stack)
-    finally:
-        loop.run(stack.__aexit__(None, None, None))
-        loop.close()
 
 
 def code_of(exc: stripe.StripeError) -> str | None:
@@ -149,20 +136,6 @@ def assert_clear(errors: list[stripe.StripeError], allowed: set[str]) -> None:
         assert code_of(exc) in allowed, (code_of(exc), status, error.message)
 
 
-def settled(attack: Attack, run: str, patience: float = 45) -> tuple[Ledgers, list[Finding]]:
-    """The ledgers and the checker's findings once it finds nothing (or `patience` ends),
-    restarting whatever an attack left dead."""
-    deadline = time.monotonic() + patience
-    while True:
-        for name in attack.stack.supervisor.dead():
-            attack.restart(name)
-        ledgers = attack.stack.ledgers(run)
-        findings = check(ledgers)
-        if not findings or time.monotonic() > deadline:
-            return ledgers, findings
-        time.sleep(0.5)
-
-
 def refunded_at_network(ledgers: Ledgers, charge_id: str) -> list[int]:
     return sorted(
         m.amount
@@ -202,7 +175,7 @@ def test_partial_refunds_past_the_capture_with_lost_answers_never_over_refund(
     assert all(amount > 5000 - total for amount in refused), (amounts, answers)
     assert_clear(merchant.errors, PENDING | IN_FLIGHT | {"amount_too_large"})
 
-    ledgers, findings = settled(attack, run)
+    ledgers, findings = attack.settled(run)
     assert findings == []
     (api_charge,) = ledgers.charges
     assert api_charge.amount_refunded == total
@@ -243,7 +216,7 @@ def test_capture_refund_and_cancel_racing_on_an_authorisation_settle_one_way(
         finally:
             proxy.set_plan(Plan(rate=0))
 
-    ledgers, findings = settled(attack, run)
+    ledgers, findings = attack.settled(run)
     assert findings == []
     by_id = {c.id: c for c in ledgers.charges}
     for charge, (captured, refunded, canceled) in zip(charges, outcomes, strict=True):
@@ -332,7 +305,7 @@ def test_a_partial_capture_is_never_refunded_past_what_it_captured(attack: Attac
         | {"amount_too_large", "amount_invalid", "charge_not_capturable", "charge_not_cancelable"},
     )
 
-    ledgers, findings = settled(attack, run)
+    ledgers, findings = attack.settled(run)
     assert findings == []
     by_id = {c.id: c for c in ledgers.charges}
     for charge in charges:
@@ -391,7 +364,7 @@ def test_one_refund_key_with_two_amounts_at_once_is_refused_not_doubled(attack: 
     assert (kept[0].amount, kept[0].status) == (1000, "succeeded"), kept
     assert_clear(merchant.errors, PENDING | IN_FLIGHT | {"idempotency_key_reused"})
 
-    ledgers, findings = settled(attack, run)
+    ledgers, findings = attack.settled(run)
     assert findings == []
     assert refunded_at_network(ledgers, charge.id) == sorted([winner, 1000])
     (api_charge,) = ledgers.charges
@@ -432,7 +405,7 @@ def test_refunds_in_flight_through_a_vault_kill_are_finished_once(attack: Attack
     assert any(failed(a) is not None for a in answers[:10]), "the kill caught no refund"
     assert_clear(merchant.errors, PENDING | IN_FLIGHT)
 
-    ledgers, findings = settled(attack, run)
+    ledgers, findings = attack.settled(run)
     assert findings == []
     assert sorted(r.status for r in ledgers.refunds) == ["succeeded"] * 10, ledgers.refunds
     by_id = {c.id: c for c in ledgers.charges}
@@ -471,7 +444,7 @@ def test_a_retried_release_after_its_lost_answer_answers_the_refund(attack: Atta
         "void",
     ]
     attack.restart("api-live")  # the completers on again: they record the void
-    ledgers, findings = settled(attack, run)
+    ledgers, findings = attack.settled(run)
     assert findings == []
     (api_charge,) = ledgers.charges
     assert api_charge.status == "canceled"
@@ -505,7 +478,7 @@ def test_refunds_of_the_rest_at_once_refund_once_and_refuse_the_others_truly(
         made = [a for a in answers if failed(a) is None]
         assert [a.amount for a in made] == [3000] and made[0].status == "succeeded", answers
     assert_clear(merchant.errors, {"charge_already_refunded", "amount_too_large"})
-    ledgers, findings = settled(attack, run)
+    ledgers, findings = attack.settled(run)
     assert findings == []  # the money is right: checked before the messages
     by_id = {c.id: c for c in ledgers.charges}
     for charge in charges:
