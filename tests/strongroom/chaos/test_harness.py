@@ -9,7 +9,7 @@ import asyncio
 import secrets
 import threading
 import time
-from collections.abc import Coroutine, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from typing import Any, TypeVar
 
 import httpx
@@ -19,7 +19,7 @@ from servicekit.crashpoints import VARIABLE
 from strongroom.chaos.harness import ChaosStack, RunResult
 from strongroom.chaos.scenarios import SCENARIOS, Scenario
 from strongroom.chaos.workload import Intent
-from strongroom.checker import check
+from strongroom.checker import Ledgers, check
 
 pytestmark = pytest.mark.e2e
 T = TypeVar("T")
@@ -115,6 +115,26 @@ def test_no_charge_is_lost_doubled_or_left_unfinished(
         raise Unsafe("\n".join(map(str, result.findings)))
 
 
+def finished_after_the_kill(
+    stack: ChaosStack, run: str, why: str, done: Callable[[Ledgers], bool]
+) -> Ledgers:
+    """Wait for the armed API to die at its point (the merchant may see the connection drop
+    before the process has finished exiting), start it again disarmed, and the run's
+    ledgers once `done` (or a minute passed: the completer's pace is the harness's,
+    FAST_RECOVERY, so the minute is patience only)."""
+    deadline = time.monotonic() + 10
+    while stack.supervisor.dead() != ["api-live"] and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert stack.supervisor.dead() == ["api-live"], f"not killed: {why}"
+    stack.supervisor.restart("api-live")  # disarmed
+    deadline = time.monotonic() + 60
+    while True:
+        ledgers = stack.ledgers(run)
+        if done(ledgers) or time.monotonic() > deadline:
+            return ledgers
+        time.sleep(0.2)
+
+
 @pytest.mark.parametrize(
     ("point", "shape"),
     [
@@ -138,21 +158,12 @@ def test_an_api_killed_between_the_vaults_answer_and_its_record_is_finished_once
         assert merchant.tally.indeterminate == [f"{run}-0"]
     else:  # the authorisation was answered; its capture's answer was lost
         assert (merchant.tally.indeterminate, merchant.tally.lost_answers) == ([], 1)
-    # It died at the point; the merchant may see the connection drop before the process
-    # has finished exiting, so its end is awaited, not read at once.
-    deadline = time.monotonic() + 10
-    while stack.supervisor.dead() != ["api-live"] and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert stack.supervisor.dead() == ["api-live"], f"not killed at {point}: {merchant.tally}"
-    stack.supervisor.restart("api-live")  # disarmed
-    # The completer's pace is the harness's (FAST_RECOVERY); the minute is patience only.
-    deadline = time.monotonic() + 60
-    while True:
-        ledgers = stack.ledgers(run)
-        finished = ledgers.charges and ledgers.charges[0].status not in ("pending", "authorized")
-        if finished or time.monotonic() > deadline:
-            break
-        time.sleep(0.2)
+    ledgers = finished_after_the_kill(
+        stack,
+        run,
+        f"{point}: {merchant.tally}",
+        lambda now: bool(now.charges) and now.charges[0].status not in ("pending", "authorized"),
+    )
     (charge,) = ledgers.charges
     assert (charge.status, charge.amount_captured) == ("succeeded", 4321)
     at_network = [(m.kind, m.amount) for m in ledgers.network if m.reference == charge.id]
@@ -183,18 +194,12 @@ def test_an_api_killed_between_the_vaults_refund_and_its_record_finishes_it_once
     loop.run(merchant.settle_in(tokens[0]))
     loop.run(merchant.run([Intent(f"{run}-0", "charge_refund", 4800)], tokens))
     assert merchant.tally.indeterminate == []  # the charge was answered; a refund's was not
-    deadline = time.monotonic() + 10
-    while stack.supervisor.dead() != ["api-live"] and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert stack.supervisor.dead() == ["api-live"], f"not killed: {merchant.tally}"
-    stack.supervisor.restart("api-live")  # disarmed
-    deadline = time.monotonic() + 60
-    while True:
-        ledgers = stack.ledgers(run)
-        pending = [r for r in ledgers.refunds if r.status == "pending"]
-        if (ledgers.refunds and not pending) or time.monotonic() > deadline:
-            break
-        time.sleep(0.2)
+    ledgers = finished_after_the_kill(
+        stack,
+        run,
+        str(merchant.tally),
+        lambda now: bool(now.refunds) and all(r.status != "pending" for r in now.refunds),
+    )
     (charge,) = ledgers.charges
     made = sorted((r.amount, r.status) for r in ledgers.refunds)
     # The first refund (a third) reached the vault and the network before the API died; the
