@@ -157,8 +157,8 @@ class FaultProxy:
         self.faults: dict[str, int] = dict.fromkeys(KINDS, 0)
         self._server: asyncio.Server | None = None
         self._closed = False
-        self._connections: set[asyncio.Task[None]] = set()  # each client connection's relay
-        self._clients: set[asyncio.StreamWriter] = set()  # and its client's side
+        # Each client connection's relay, and the client's side of it.
+        self._connections: dict[asyncio.Task[None], asyncio.StreamWriter] = {}
 
     async def start(self) -> None:
         self._server = await asyncio.start_server(self._serve, self.host, self.port)
@@ -182,7 +182,7 @@ class FaultProxy:
         if server is None:
             return  # down already (or closed)
         server.close()
-        for client in list(self._clients):
+        for client in list(self._connections.values()):
             _reset(client)  # its relay ends as the client's connection does
         await asyncio.sleep(seconds)
         if not self._closed:
@@ -222,8 +222,7 @@ class FaultProxy:
         upstream: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
         relay = asyncio.current_task()
         assert relay is not None  # asyncio.start_server runs each connection in a task
-        self._connections.add(relay)
-        self._clients.add(to_client)
+        self._connections[relay] = to_client
         try:
             while True:
                 request = await _next_request(client, upstream)
@@ -236,8 +235,7 @@ class FaultProxy:
         except (Closed, ConnectionError, OSError, ValueError):
             pass  # a peer gone or a message this proxy cannot frame: the connection ends
         finally:
-            self._connections.discard(relay)
-            self._clients.discard(to_client)
+            self._connections.pop(relay, None)
             if upstream is not None:
                 upstream[1].close()
             if not to_client.is_closing():
