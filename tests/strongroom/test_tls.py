@@ -261,5 +261,6 @@ def test_the_vaults_network_client_verifies_against_its_ca_file(
             client.close()
 
     assert authorize(pki.ca, "ch_tls_trusted") is True
-    with pytest.raises(NetworkUnavailable):
+    with pytest.raises(NetworkUnavailable) as refused:
         authorize(pki.other_ca, "ch_tls_refused")
+    assert refused.value.sent is False  # the handshake refused it: no request left
