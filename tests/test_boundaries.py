@@ -61,7 +61,7 @@ PCI_LIBRARIES = {
             "sqlalchemy",
             "alembic",
             "cryptography",
-            "httpx",
+            "urllib3",  # the card network's client (vault/cardnet.py)
             "hvac",
             "prometheus_client",  # /metrics on its own port (vault/observe.py)
             "uvloop",  # the event loop every service runs on
