@@ -108,7 +108,7 @@ class RefundService:
             existing = session.get(Refund, refund_id)
         if existing is not None:
             if existing.status == "pending":  # a retry of a request that died: ask again
-                return self.execute(existing)
+                return self._again(existing, seed)
             return self._model(existing)
         try:
             refund = self._reserve(marketplace_id, refund_id, body)
@@ -119,14 +119,20 @@ class RefundService:
             if existing is None:
                 raise
             if existing.status == "pending":
-                return self.execute(existing)
+                return self._again(existing, seed)
             return self._model(existing)
         return self.execute(refund)
+
+    def _again(self, refund: Refund, seed: str | None) -> RefundOut:
+        """A pending refund asked for again by its request's retry."""
+        return self._released(refund, seed) if refund.release else self.execute(refund)
 
     def _release(
         self, marketplace_id: str, body: RefundCreate, seed: str | None, charge: Charge
     ) -> RefundOut:
-        """Cancel the authorised charge, and record the refund that stands for it."""
+        """Release the authorised charge, with the refund that stands for it. The refund is
+        kept pending before the void is asked, as any refund is before the vault is, so a
+        crash between the void and its record leaves it for the completer (`resume`)."""
         if body.amount is not None and body.amount != charge.amount:
             raise ServiceError(
                 "An uncaptured charge is refunded in full (its authorisation released); "
@@ -134,30 +140,55 @@ class RefundService:
                 code="amount_invalid",
                 param="amount",
             )
-        # Under this request's key: its retry finds the void it asked for (charges.cancel).
-        self._charges.cancel(marketplace_id, charge.id, seed)
         refund_id = derived_id("re", self._id_secret, seed) if seed else new_id("re")
-        with self.sessions.begin() as session:
-            existing = session.get(Refund, refund_id)
-            if existing is not None:
-                return self._model(existing)
-            refund = Refund(
-                id=refund_id,
-                marketplace_id=marketplace_id,
-                charge_id=charge.id,
-                amount=charge.amount,
-                currency=charge.currency,
-                reason=body.reason,
-                metadata_=new_metadata(body.metadata),
-                status="succeeded",
-                created=utcnow(),
-            )
-            session.add(refund)
-            session.flush()
-            record_event(
-                session, marketplace_id, "refund.created", refund_json(refund, self._livemode)
-            )
+        try:
+            with self.sessions.begin() as session:
+                refund = session.get(Refund, refund_id)
+                if refund is None:
+                    refund = Refund(
+                        id=refund_id,
+                        marketplace_id=marketplace_id,
+                        charge_id=charge.id,
+                        amount=charge.amount,
+                        currency=charge.currency,
+                        reason=body.reason,
+                        metadata_=new_metadata(body.metadata),
+                        status="pending",
+                        created=utcnow(),
+                        release=True,
+                    )
+                    session.add(refund)
+                    session.flush()
+                    refund_made = refund_json(refund, self._livemode)
+                    record_event(session, marketplace_id, "refund.created", refund_made)
+        except IntegrityError:
+            # A retry that took the key over from this request kept it first.
+            with self.sessions() as session:
+                refund = session.get_one(Refund, refund_id)
+        if refund.status != "pending":
             return self._model(refund)
+        return self._released(refund, seed)
+
+    def _released(self, refund: Refund, seed: str | None) -> RefundOut:
+        """Finish a release: void the authorisation (under the request's key, so that its
+        retry finds the void recorded) unless the charge is canceled already, and settle
+        the refund as the charge ends. A refusal (the charge captured first, the network
+        declining the void) fails the refund and is answered; an unconfirmed void leaves
+        it pending, for the retry or the completer."""
+        with self.sessions() as session:
+            charge = session.get_one(Charge, refund.charge_id)
+        if charge.status != "canceled":
+            try:
+                self._charges.cancel(refund.marketplace_id, refund.charge_id, seed)
+            except UpstreamError:
+                raise self._pending(refund) from None
+            except ServiceError as exc:
+                if exc.code == "charge_in_progress":  # another request is voiding it
+                    raise
+                refused = _captured_first(refund) if exc.code == "charge_not_cancelable" else exc
+                self._finish(refund, "failed", refused.code, refused.message)
+                raise refused from None
+        return self._finish(refund, "succeeded", None, None)
 
     def _model(self, refund: Refund) -> RefundOut:
         return as_refund(refund, self._livemode)
@@ -221,7 +252,10 @@ class RefundService:
     def resume(self, refund: Refund) -> RefundOut:
         """Finish a pending refund from the vault's record (GET /internal/v1/refunds/{id}),
         sending it again only when the vault never received it: the completer's way, which
-        asks without posting anything while the vault is still executing it."""
+        asks without posting anything while the vault is still executing it. A release is
+        finished as its request would have (its void the vault executes once)."""
+        if refund.release:
+            return self._released(refund, None)
         try:
             known = self._vault.refund_state(refund.id, refund.marketplace_id)
         except (VaultUnreachable, VaultTimeout, ServiceError):
@@ -252,6 +286,8 @@ class RefundService:
                 session, refund, status, self._livemode, failure_code=code, failure_message=message
             ):
                 return self._model(session.get_one(Refund, refund.id))
+            if refund.release:  # nothing was reserved; the charge shows itself released
+                return self._model(refund)
             store.release_reservation(session, refund, refunded=status == "succeeded")
             if status == "succeeded":
                 charge = session.get_one(Charge, refund.charge_id, populate_existing=True)
@@ -262,6 +298,17 @@ class RefundService:
                     charge_json(charge, self._livemode),
                 )
         return self._model(refund)
+
+
+def _captured_first(refund: Refund) -> ServiceError:
+    """A release whose charge was captured before its void: an authorised charge can only
+    have left `authorized` for `succeeded` (a capture) or `canceled` (released anyway)."""
+    return ServiceError(
+        f"Charge {refund.charge_id} was captured before this refund could release its "
+        "authorisation: nothing was released or refunded. Refund what was captured instead.",
+        code="charge_already_captured",
+        param="charge",
+    )
 
 
 def _reserved(session: Session, charge: Charge, asked: int | None) -> int:

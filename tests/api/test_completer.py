@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from api.charges.completer import complete_charges, complete_refunds
 from api.charges.service import ChargeService
@@ -288,7 +289,6 @@ def test_a_refund_the_vault_answered_5xx_stays_pending_and_is_finished_later(
 def test_a_refund_the_vault_executed_is_read_from_its_record_not_posted_again(
     sqlite_stacks: Stacks, services
 ) -> None:
-    import json
 
     _, refunds, sessions = services
     shop = sqlite_stacks.marketplace()
@@ -435,6 +435,88 @@ def test_a_held_charge_cancel_whose_answer_was_lost_answers_its_retry_with_the_c
     with sqlite_stacks.client(shop.sk_test, **{"idempotency-key": "other-" + key}) as client:
         other = client.post(f"/v1/charges/{charge_id}/cancel")
     assert (other.status_code, other.json()["error"]["code"]) == (400, "charge_not_cancelable")
+
+
+def test_a_release_the_vault_voided_but_the_api_never_recorded_is_finished_once(
+    sqlite_stacks: Stacks, services
+) -> None:
+    """A refund of an authorised charge releases it. Killed between the vault's void and its
+    record, the request left the charge at void_requested and its refund pending; with no
+    retry, the completers finish both: the charge canceled and the refund succeeded, the
+    void asked again (replayed by the vault) and nothing refunded at the network. The
+    request's retry then gets that same refund."""
+    charges, refunds, sessions = services
+    shop = sqlite_stacks.marketplace()
+    key = "release-" + new_id("k")
+    with sqlite_stacks.client(shop.sk_test) as client:
+        body = {"card": sqlite_stacks.token(shop), "amount": 900, "currency": "usd"}
+        charge_id = client.post("/v1/charges", json={**body, "capture": False}).json()["id"]
+    with sqlite_stacks.client(shop.sk_test, **{"idempotency-key": key}) as client:
+        first = client.post("/v1/refunds", json={"charge": charge_id})
+    assert first.status_code == 201, first.text
+    refund_id = first.json()["id"]
+    lost_answer(sessions, charge_id, shop.id, key, "void")
+    with sessions.begin() as session:
+        session.execute(update(Refund).where(Refund.id == refund_id).values(status="pending"))
+    audit = sqlite_stacks.opts.data_dir / "vault" / "audit.log"
+    before = len(audit.read_text().splitlines())
+    complete_charges(charges, STUCK, GIVE_UP, now=LATER)
+    complete_refunds(refunds, STUCK, now=LATER)
+    with sessions() as session:
+        refund = session.get_one(Refund, refund_id)
+        charge = session.get_one(Charge, charge_id)
+    assert (refund.status, refund.release, refund.amount) == ("succeeded", True, 900)
+    assert (charge.status, charge.amount_refunded, charge.refund_reserved) == ("canceled", 0, 0)
+    after = [json.loads(line)["action"] for line in audit.read_text().splitlines()[before:]]
+    assert "refund" not in after  # a release refunds nothing at the network
+    with sqlite_stacks.client(shop.sk_test, **{"idempotency-key": key}) as client:
+        retried = client.post("/v1/refunds", json={"charge": charge_id})
+        shown = client.get(f"/v1/charges/{charge_id}").json()
+    assert retried.status_code == 201, retried.text
+    assert (retried.json()["id"], retried.json()["status"]) == (refund_id, "succeeded")
+    # As Stripe shows a released authorisation: not captured, refunded in full.
+    assert (shown["captured"], shown["refunded"], shown["amount_refunded"]) == (False, True, 900)
+    with sessions() as session:
+        made = session.scalars(select(Event.type).where(Event.type == "refund.created")).all()
+        data = session.scalars(select(Event.data).where(Event.type == "refund.created")).all()
+    assert [d["object"]["id"] for d in data].count(refund_id) == 1 and made
+
+
+def test_a_release_whose_charge_was_captured_first_fails_and_refunds_nothing(
+    sqlite_stacks: Stacks, services
+) -> None:
+    """A release's request died before it asked the void, and the charge was captured
+    meanwhile: the completer fails the release (nothing is voided or refunded) instead of
+    refunding captured money that no reservation holds."""
+    _, refunds, sessions = services
+    shop = sqlite_stacks.marketplace()
+    with sqlite_stacks.client(shop.sk_test) as client:
+        body = {"card": sqlite_stacks.token(shop), "amount": 600, "currency": "usd"}
+        charge_id = client.post("/v1/charges", json={**body, "capture": False}).json()["id"]
+    refund_id = new_id("re")
+    with sessions.begin() as session:
+        session.add(
+            Refund(
+                id=refund_id,
+                marketplace_id=shop.id,
+                charge_id=charge_id,
+                amount=600,
+                currency="usd",
+                status="pending",
+                metadata_={},
+                created=utcnow(),
+                release=True,
+            )
+        )
+    with sqlite_stacks.client(shop.sk_test) as client:
+        assert client.post(f"/v1/charges/{charge_id}/capture", json={}).status_code == 200
+    complete_refunds(refunds, STUCK, now=LATER)
+    with sessions() as session:
+        refund = session.get_one(Refund, refund_id)
+        charge = session.get_one(Charge, charge_id)
+    assert (refund.status, refund.failure_code) == ("failed", "charge_already_captured")
+    assert (charge.status, charge.amount_captured) == ("succeeded", 600)
+    assert (charge.amount_refunded, charge.refund_reserved) == (0, 0)
 
 
 def test_a_pass_that_queued_webhooks_wakes_the_worker(monkeypatch: pytest.MonkeyPatch) -> None:
