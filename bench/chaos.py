@@ -3,7 +3,8 @@ then, with the stack quiet, the checker. Does any charge get lost, doubled or st
 
 Seeds 0 … N-1 each run one scenario (strongroom/chaos/scenarios.py: every crash point,
 then every fault kind on every hop, in a cycle) with M intents of the seed's workload
-(captured charges, authorisations then captures, charges then partial refunds), on one
+(captured charges, authorisations then captures, charges then partial refunds,
+authorisations then released by a cancel or a refund of all of it), on one
 stack on embedded defaults with a fault proxy on every hop. Prints a line per run, a
 table per fault kind (runs, charges, faults injected, lost, doubled, mismatched, stuck)
 and the seed of every failed run; `--seed S` replays one. Exits 1 if any run failed.

@@ -35,6 +35,8 @@ POINTS: tuple[tuple[str, str, str], ...] = (
     # an authorisation's capture asked apart (POST /v1/charges/{id}/capture):
     ("vault", "settlement_answered", "after"),  # captured at the network, not recorded
     ("api", "captured", "after"),  # the vault captured; the API recorded nothing
+    # an authorisation released (POST /v1/charges/{id}/cancel, or a refund of all of it):
+    ("api", "voided", "after"),  # the vault voided it; the API recorded nothing
     ("api", "recorded", "before"),  # in the outcome's transaction, before it commits
     ("vault", "refund_answered", "after"),  # refunded at the network, not recorded
     ("api", "refunded", "after"),  # the vault refunded; the API recorded nothing

@@ -554,6 +554,7 @@ class ChargeService:
             refused="The card network refused to release the authorisation.",
             code="void_declined",
         )
+        crash_at("api", "voided", "after")  # the vault voided it; the API recorded nothing
         return self.settle(charge, "canceled", recovery=settled_by(charge, "void"))
 
     def finish_settling(self, charge: Charge) -> None:

@@ -2,7 +2,8 @@
 its Idempotency-Key while the answer is lost (a transport error, a 5xx, a 409 in flight).
 
 Each intent is one of: a captured charge; an authorisation, then its capture; a captured
-charge, then two partial refunds. What each intent does and for how much is drawn from
+charge, then two partial refunds; an authorisation, then released, by its cancel or by a
+refund of all of it. What each intent does and for how much is drawn from
 the seed before anything is sent, so a replayed seed asks for the same things. Every
 charge carries metadata `chaos_run` and `chaos_intent`, by which the checker finds it.
 """
@@ -21,7 +22,16 @@ import httpx
 
 from strongroom.testcards import generated_card
 
-SHAPES = ("charge", "charge", "charge", "auth_capture", "charge_refund")
+SHAPES = (
+    "charge",
+    "charge",
+    "charge",
+    "auth_capture",
+    "charge_refund",
+    "auth_cancel",
+    "auth_release",
+)
+_AUTHORISED = ("auth_capture", "auth_cancel", "auth_release")  # made with capture false
 _RETRIED_CONFLICTS = {"idempotency_key_in_flight", "charge_in_progress", "refund_in_progress"}
 
 
@@ -43,7 +53,7 @@ class Tally:
 
 
 def intents(run: str, seed: int, count: int) -> list[Intent]:
-    """`count` intents of the seed; any three of them or more hold every shape."""
+    """`count` intents of the seed; the first len(set(SHAPES)) of them hold every shape."""
     # Replayable by design: what the workload asks for comes from the seed.
     rng = random.Random(seed)  # noqa: S311
     distinct = sorted(set(SHAPES))
@@ -108,7 +118,7 @@ class Merchant:
             "card": token,
             "amount": intent.amount,
             "currency": "usd",
-            "capture": intent.shape != "auth_capture",
+            "capture": intent.shape not in _AUTHORISED,
             "metadata": {"chaos_run": self._run, "chaos_intent": intent.key},
         }
         charge = await self._post(client, "/v1/charges", body, f"{intent.key}-charge")
@@ -117,8 +127,14 @@ class Merchant:
             return
         charge_id, status = charge.get("id"), charge.get("status")
         # Stripe's shape: an authorisation is `succeeded`, not yet `captured`.
-        if intent.shape == "auth_capture" and status == "succeeded" and not charge.get("captured"):
+        authorised = status == "succeeded" and not charge.get("captured")
+        if intent.shape == "auth_capture" and authorised:
             await self._post(client, f"/v1/charges/{charge_id}/capture", {}, f"{intent.key}-cap")
+        if intent.shape == "auth_cancel" and authorised:
+            await self._post(client, f"/v1/charges/{charge_id}/cancel", {}, f"{intent.key}-can")
+        if intent.shape == "auth_release" and authorised:  # a refund of all of it: a void
+            refund = {"charge": charge_id}
+            await self._post(client, "/v1/refunds", refund, f"{intent.key}-rel")
         if intent.shape == "charge_refund" and status == "succeeded":
             for n, part in enumerate((intent.amount // 3, intent.amount // 4)):
                 refund = {"charge": charge_id, "amount": part}

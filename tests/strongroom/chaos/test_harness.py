@@ -18,7 +18,7 @@ import pytest
 from servicekit.crashpoints import VARIABLE
 from strongroom.chaos.harness import ChaosStack, RunResult
 from strongroom.chaos.scenarios import SCENARIOS, Scenario
-from strongroom.chaos.workload import Intent
+from strongroom.chaos.workload import SHAPES, Intent
 from strongroom.checker import Ledgers, check
 
 pytestmark = pytest.mark.e2e
@@ -108,7 +108,10 @@ def test_no_charge_is_lost_doubled_or_left_unfinished(
     # was done" and give up, which the checker rightly calls stuck. So refusals come at
     # a quarter and the merchant waits as the long run's does (30 s).
     slower = {"rate": 0.25, "patience": 30.0} if scenario.kind == "refuse" else {}
-    run = stack.run(CASES.index(scenario), scenario, charges=3, **slower)
+    # A crash point lies on one shape's path (a refund's, a capture's, a release's): a
+    # crash run makes one intent of every shape; a fault, on every exchange, needs fewer.
+    charges = len(set(SHAPES)) if scenario.kind == "crash" else 3
+    run = stack.run(CASES.index(scenario), scenario, charges=charges, **slower)
     result: RunResult = loop.run(run)
     assert result.faults >= 1, f"{scenario.name} was never reached"
     if result.findings:
@@ -211,4 +214,44 @@ def test_an_api_killed_between_the_vaults_refund_and_its_record_finishes_it_once
         if m.kind == "refund" and m.authorization == charge.id and not m.replayed
     ]
     assert refunded == [1600]
+    assert check(ledgers) == []
+
+
+@pytest.mark.parametrize("shape", ["auth_cancel", "auth_release"])
+def test_an_api_killed_between_the_vaults_void_and_its_record_finishes_it_once(
+    chaos: tuple[Loop, ChaosStack], shape: str
+) -> None:
+    """An authorisation released, by its cancel or by a refund of all of it: the vault
+    voided it at the network, the API died before recording it, and the merchant never
+    retries. The API's completer finishes the release from the vault's record: the charge
+    canceled, one void at the network, nothing captured or refunded there."""
+    loop, stack = chaos
+    run = f"void-killed-{secrets.token_hex(3)}"
+    merchant = stack.merchant(run, patience=0)
+    tokens = loop.run(merchant.tokenise(1))
+    stack.supervisor.restart("api-live", {VARIABLE: "api:voided:after"})
+    loop.run(merchant.settle_in(tokens[0]))
+    loop.run(merchant.run([Intent(f"{run}-0", shape, 2750)], tokens))
+    # The authorisation was answered; its release's answer was lost.
+    assert (merchant.tally.indeterminate, merchant.tally.lost_answers) == ([], 1)
+    ledgers = finished_after_the_kill(
+        stack,
+        run,
+        f"{shape}: {merchant.tally}",
+        lambda now: (
+            bool(now.charges)
+            and now.charges[0].status == "canceled"
+            and all(r.status != "pending" for r in now.refunds)
+        ),
+    )
+    (charge,) = ledgers.charges
+    assert (charge.status, charge.amount_captured) == ("canceled", 0)
+    at_network = [(m.kind, m.amount) for m in ledgers.network if m.reference == charge.id]
+    voids = [m for m in ledgers.network if m.kind == "void" and not m.replayed]
+    assert [m.reference for m in voids] == [charge.id]
+    assert [kind for kind, _ in at_network if kind in ("capture", "refund")] == []
+    if shape == "auth_release":
+        assert [(r.amount, r.status) for r in ledgers.refunds] == [(2750, "succeeded")]
+    else:
+        assert ledgers.refunds == []
     assert check(ledgers) == []
