@@ -15,7 +15,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from pydantic import ValidationError
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -48,7 +48,6 @@ from vault.routes.state import Services
 from vault.services.cards import CardService
 from vault.services.charges import ChargeService
 from vault.services.keys import KeyCommands
-from vault.services.limits import Caps
 from vault.store import repository
 from vault.store.claims import Claims
 from vault.store.db import make_engine, session_factory
@@ -56,6 +55,7 @@ from vault.store.migrate import upgrade_to_head
 from vault.trusted import TrustedEdge
 from vault_audit.archive import AuditArchive, checkpoint_or_log
 from vault_audit.checkpoint import load_or_create_key
+from vault_operator.limits import Caps, reserve
 from vault_operator.metrics import State, VaultMetrics
 from vault_operator.registration import KeyRegistry
 from vault_operator.routes import ROUTES as OPERATOR_ROUTES
@@ -120,9 +120,12 @@ def build(settings: Settings, engine: Engine, network: CardNetwork) -> dict[str,
     cards = CardService(sessions, Envelope(keys), audit, settings)
     claims = Claims(settings.claim_lease)
     lifetime = settings.clearance_max_lifetime
-    charges = ChargeService(
-        sessions, cards, audit, fraud_key, network, caps(settings), lifetime, claims
-    )
+    spend = caps(settings)
+
+    def reserved(conn: Connection, marketplace: str, amount: int, now: int) -> VaultError | None:
+        return reserve(conn, spend, marketplace, amount, now)
+
+    charges = ChargeService(sessions, cards, audit, fraud_key, network, reserved, lifetime, claims)
     approvals = Approvals(sessions, fraud_key, lifetime)
     settlement = SettlementService(sessions, audit, SettlementNetwork(network), claims, approvals)
     refusals = Refusals(audit)

@@ -17,13 +17,13 @@ from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from vault.services.limits import GLOBAL, Caps
 from vault.store.models import CardRecord, ChargeRecord, SpendControl
+from vault_operator.limits import GLOBAL, Caps
 
 log = logging.getLogger("vault.metrics")
 
 FSYNC_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5)
-# Codes of the refusals that a spend cap or an operator's breaker makes (services/limits).
+# Codes of the refusals that a spend cap or an operator's breaker makes (vault_operator.limits).
 CAP_CODES = frozenset({"spend_limit_reached", "breaker_open"})
 
 

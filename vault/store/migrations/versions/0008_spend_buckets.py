@@ -26,7 +26,7 @@ def upgrade() -> None:
         sa.Column("second", sa.BigInteger(), nullable=False),
         sa.Column("amount", sa.BigInteger(), nullable=False),
     )
-    # The last minute's live charges, counted as vault.services.limits counts them now.
+    # The last minute's live charges, counted as vault_operator.limits counts them now.
     for scope in ("marketplace_id", "'*'"):
         recent = (
             "INSERT INTO spend_buckets (scope, slot, second, amount) SELECT %s, created_at %% 60,"

@@ -1,7 +1,8 @@
 """Spend caps under concurrent live charges: exact on SQLite and PostgreSQL alike.
 
 Many threads reserve at once, each in its own transaction with its charge's claim, as the
-charge path does (vault.services.charges); the caps must admit exactly what fits.
+charge path does (vault.services.charges, which the app hands `reserve`); the caps must
+admit exactly what fits.
 """
 
 from __future__ import annotations
@@ -14,11 +15,11 @@ import pytest
 from sqlalchemy import Engine, insert, select
 
 from vault.errors import VaultError
-from vault.services import limits
 from vault.store.db import make_engine
 from vault.store.migrate import upgrade_to_head
 from vault.store.models import CardRecord, ChargeRecord, SpendControl
 from vault.store.repository import claim_charge
+from vault_operator import limits
 
 WIDE = 10**12  # a cap nothing here reaches
 THREADS = 24
