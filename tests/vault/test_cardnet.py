@@ -143,3 +143,15 @@ def test_the_request_id_and_the_base_urls_path_reach_the_network() -> None:
     assert head[0] == b"post /network/v1/authorizations http/1.1"
     assert b"x-request-id: req_cardnet_1" in head
     assert b"content-type: application/json" in head
+
+
+def test_a_proxy_in_the_environment_is_not_used(network, monkeypatch) -> None:
+    # Card data goes straight to the configured network, never through a proxy named by
+    # the environment (here one that does not exist: used, the request would fail).
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "all_proxy"):
+        monkeypatch.setenv(name, "http://127.0.0.1:9")
+    client = CardNetwork(network.url, "cred-0123456789abcdef", 2.0)
+    try:
+        assert client.authorize(_authorization()).approved
+    finally:
+        client.close()
