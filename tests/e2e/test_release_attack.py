@@ -22,6 +22,7 @@ from typing import Any
 
 import httpx
 import pytest
+import sqlalchemy
 import stripe
 
 from servicekit.crashpoints import VARIABLE
@@ -36,7 +37,6 @@ from tests.e2e.test_settlement_attack import (
     PENDING,
     Merchant,
     assert_clear,
-    code_of,
     failed,
     refunded_at_network,
 )
@@ -69,6 +69,31 @@ def completers_off(attack: Attack) -> None:
     attack.stack.supervisor.restart("api-live", {"API_COMPLETER": "false"})
 
 
+def releases(attack: Attack) -> set[str]:
+    """The ids of the API's refunds stored as releases (its `release` column)."""
+    engine = sqlalchemy.create_engine(attack.api_database)
+    try:
+        with engine.connect() as connection:
+            query = sqlalchemy.text("SELECT id FROM refunds WHERE release")
+            return set(connection.execute(query).scalars())
+    finally:
+        engine.dispose()
+
+
+def serving(merchant: Merchant, charge_id: str, patience: float = 20) -> None:
+    """Wait until the live stack answers again (after a restart the router may answer
+    503 stack_unavailable for a moment); what it answered meanwhile is no outcome."""
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            merchant.client.v1.charges.retrieve(charge_id)
+            return
+        except stripe.StripeError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
 def settled_refunds(attack: Attack, run: str, patience: float = 30) -> Ledgers:
     """The ledgers once the checker has no finding and no refund of the run is pending."""
     deadline = time.monotonic() + patience
@@ -80,6 +105,22 @@ def settled_refunds(attack: Attack, run: str, patience: float = 30) -> Ledgers:
             assert pending == [], pending
             return ledgers
         time.sleep(0.5)
+
+
+def captured_first(ledgers: Ledgers, charge: Any, released: Any, kept: set[str]) -> int:
+    """The capture won the race; what the full refund then refunded at the network. A
+    release that met the capture refunds nothing (charge_already_captured); a refund asked
+    once the capture was recorded is an ordinary refund of it, as in Stripe, and never a
+    refund stored as a release."""
+    net = refunded_at_network(ledgers, charge.id)
+    if failed(released) == "charge_already_captured":
+        assert net == [], net
+        return 0
+    assert failed(released) is None, released
+    assert (released.status, released.amount) == ("succeeded", charge.amount), released
+    assert released.id not in kept, "a release refunded money at the network"
+    assert net == [charge.amount], net
+    return charge.amount
 
 
 @pytest.mark.xfail(
@@ -174,10 +215,12 @@ def test_releases_under_their_own_keys_at_once_release_once(attack: Attack) -> N
 def test_releases_racing_captures_with_lost_answers_settle_one_way(attack: Attack) -> None:
     """Rounds of an authorisation released (a full refund) and captured at once, each
     under its own key, half the vault's answers to the API lost (drop_answer) and the
-    merchant retrying each while lost. The network voids or captures it, once, never
-    refunds it; the release that met the capture fails `charge_already_captured`, its
-    refund `failed` (never left pending), its retry answered the same; the release that
-    won is one succeeded refund of all of it, and the capture charge_not_capturable."""
+    merchant retrying each while lost. The network voids or captures it, once, and never
+    refunds a release: the release that met the capture fails `charge_already_captured`,
+    its refund `failed` (never left pending), its retry answered the same (a full refund
+    asked once the capture was recorded is an ordinary refund of it, as in Stripe); the
+    release that won is one succeeded refund of all of it, the capture
+    charge_not_capturable, and the charge shows as Stripe shows it either way."""
     run = "relcap-" + secrets.token_hex(3)
     merchant = Merchant(attack)
     rounds = 6
@@ -198,22 +241,24 @@ def test_releases_racing_captures_with_lost_answers_settle_one_way(attack: Attac
     finally:
         proxy.set_plan(Plan(rate=0))
     ledgers = settled_refunds(attack, run)
+    kept = releases(attack)
     by_id = {c.id: c for c in ledgers.charges}
     for charge, (released, captured) in zip(charges, outcomes, strict=True):
         kinds = kinds_at_network(ledgers, charge.id)
-        assert refunded_at_network(ledgers, charge.id) == []
         api_charge = by_id[charge.id]
         mine = [r for r in ledgers.refunds if r.charge_id == charge.id]
         assert len(mine) <= 1, mine
         shown = merchant.client.v1.charges.retrieve(charge.id)
         if kinds == ["authorization", "capture"]:
             assert failed(captured) is None and captured.amount_captured == charge.amount
-            assert failed(released) == "charge_already_captured", released
-            assert [r.status for r in mine] in ([], ["failed"]), mine
-            assert (api_charge.status, api_charge.amount_refunded) == ("succeeded", 0)
-            assert (shown.captured, shown.refunded, shown.amount_refunded) == (True, False, 0)
+            refunded = captured_first(ledgers, charge, released, kept)
+            assert [r.status for r in mine] in ([], ["failed"], ["succeeded"]), mine
+            assert (api_charge.status, api_charge.amount_refunded) == ("succeeded", refunded)
+            assert (shown.captured, shown.amount_refunded) == (True, refunded)
+            assert shown.refunded is (refunded == charge.amount)
         else:
             assert kinds == ["authorization", "void"], kinds
+            assert refunded_at_network(ledgers, charge.id) == []
             assert failed(captured) == "charge_not_capturable", captured
             assert failed(released) is None, released
             assert (released.status, released.amount) == ("succeeded", charge.amount)
@@ -244,11 +289,16 @@ def test_a_release_killed_between_void_and_record_is_finished_once(attack: Attac
     charge = merchant.charge(run, 0, token, 3100, capture=False)
     attack.stack.supervisor.restart("api-live", {VARIABLE: "api:voided:after"})
     try:
+        serving(merchant, charge.id)  # armed, and answering: the release reaches it
         died = merchant.refund(charge.id, None, f"{run}-rel", retry=False)
+        voided = kinds_at_network(attack.stack.ledgers(run), charge.id)
+        assert voided == ["authorization", "void"], (voided, died)
     finally:
         attack.stack.supervisor.restart("api-live")  # disarmed, completers on
     assert isinstance(died, stripe.StripeError), died
-    assert failed(died) in PENDING or isinstance(died, stripe.APIConnectionError), died
+    lost = PENDING | {"stack_unavailable"}  # the router's 503: the API died under it
+    assert failed(died) in lost or isinstance(died, stripe.APIConnectionError), died
+    serving(merchant, charge.id)
     merchant.errors.clear()  # the kill's own answer
     ledgers = settled_refunds(attack, run)
     assert kinds_at_network(ledgers, charge.id) == ["authorization", "void"]
@@ -280,6 +330,8 @@ def test_a_release_retried_with_another_amount_or_partial_is_refused(attack: Att
     merchant = Merchant(attack)
     (token,) = attack.tokens(1)
     charge = merchant.charge(run, 0, token, 4000, capture=False)
+    serving(merchant, charge.id)
+    merchant.errors.clear()
     key = f"{run}-rel"
     proxy = attack.proxy("api>vault")
     proxy.set_plan(Plan(rate=1.0, kinds=("drop_answer",)), 704)
@@ -336,18 +388,19 @@ def test_release_cancel_and_capture_racing_with_lost_answers_void_once(attack: A
     finally:
         proxy.set_plan(Plan(rate=0))
     ledgers = settled_refunds(attack, run)
+    kept = releases(attack)
     ids = {r.id for r in ledgers.refunds}
     created = events_of(merchant, "refund.created", ids)
     moved = events_of(merchant, "refund.succeeded", ids) + events_of(merchant, "refund.failed", ids)
     for charge, (released, canceled, captured) in zip(charges, outcomes, strict=True):
         kinds = kinds_at_network(ledgers, charge.id)
         assert kinds in (["authorization", "void"], ["authorization", "capture"]), kinds
-        assert refunded_at_network(ledgers, charge.id) == []
         if kinds[-1] == "capture":
             assert failed(captured) is None, captured
-            assert failed(released) == "charge_already_captured", released
+            captured_first(ledgers, charge, released, kept)
             assert failed(canceled) == "charge_not_cancelable", canceled
         else:
+            assert refunded_at_network(ledgers, charge.id) == []
             assert failed(captured) == "charge_not_capturable", captured
             assert failed(released) is None or failed(canceled) is None, (released, canceled)
     assert all(created[i] == 1 for i in ids), created
@@ -396,15 +449,133 @@ def test_a_release_of_a_charge_held_for_review_is_clear_and_moves_nothing(attack
         headers = {"host": "api.localhost", "authorization": f"Bearer {attack.stack.keys.sk_live}"}
         url = f"{attack.stack.edge}/v1/fraud/rules/{rule.json()['id']}"
         httpx.delete(url, headers=headers, timeout=30)
+    # Refused clearly (what Stripe would release, Strongroom leaves to the review or a
+    # cancel), and nothing moved: the charge is still held, its authorisation kept.
+    assert failed(released) == "charge_not_refundable" and released.http_status == 400, released
+    shown = merchant.client.v1.charges.retrieve(held.id)
+    assert (shown.captured, shown.refunded, shown.amount_refunded) == (False, False, 0), shown
+    assert refunds_of(merchant, held.id) == []
+    # The merchant can still give the held charge up: the review rejected, the
+    # authorisation voided.
+    canceled = merchant.cancel(held.id, f"{run}-void")
+    assert failed(canceled) is None, canceled
     ledgers, findings = attack.settled(run)
     assert findings == []
     kinds = kinds_at_network(ledgers, held.id)
     assert refunded_at_network(ledgers, held.id) == []
-    assert "capture" not in kinds, kinds
-    if failed(released) is None:
-        assert (released.status, released.amount) == ("succeeded", 7357), released
-        assert kinds == ["authorization", "void"], kinds
-    else:
-        assert code_of(released) and released.http_status == 400, released
-    assert all(r.status != "pending" for r in ledgers.refunds), ledgers.refunds
-    assert_clear(merchant.errors, {"charge_not_refundable", "charge_not_cancelable"})
+    assert kinds == ["authorization", "void"], kinds
+    assert ledgers.refunds == []
+    assert_clear(merchant.errors, {"charge_not_refundable"})
+
+
+def test_releases_in_flight_through_a_vault_kill_are_finished_once(attack: Attack) -> None:
+    """Eight releases of eight authorisations, held at the vault by a slow card network,
+    the vault SIGKILLed while they wait and restarted. Half the merchants send once and
+    never retry; the other half retry under their key while the completers finish the
+    same releases. Each authorisation is voided once and never refunded; each release is
+    one refund, final and succeeded, with one refund.created and one refund.succeeded;
+    the charges show as released."""
+    run = "relvkill-" + secrets.token_hex(3)
+    merchant = Merchant(attack)
+    tokens = attack.tokens(8)
+    charges = in_parallel(
+        *[lambda i=i, t=t: merchant.charge(run, i, t, 800 + i, capture=False) for i, t in
+          enumerate(tokens)]
+    )  # fmt: skip
+    network = attack.proxy("vault>network")
+    network.set_plan(Plan(rate=1.0, kinds=("latency",), latency=(0.4, 0.8)), 706)
+
+    def kill_vault() -> None:
+        time.sleep(0.3)
+        attack.kill("vault")
+        network.set_plan(Plan(rate=0))
+        time.sleep(0.3)
+        attack.restart("vault")
+
+    try:
+        answers = in_parallel(
+            *[lambda i=i, c=c: merchant.refund(c.id, None, f"{run}-rel{i}", retry=i % 2 == 1)
+              for i, c in enumerate(charges)],
+            kill_vault,
+        )  # fmt: skip
+    finally:
+        network.set_plan(Plan(rate=0))
+    assert any(failed(a) is not None for a in answers[:8:2]), "the kill caught no release"
+    assert_clear(merchant.errors, PENDING | IN_FLIGHT)
+    ledgers = settled_refunds(attack, run)
+    assert sorted(r.status for r in ledgers.refunds) == ["succeeded"] * 8, ledgers.refunds
+    assert {r.id for r in ledgers.refunds} <= releases(attack)
+    for charge in charges:
+        assert kinds_at_network(ledgers, charge.id) == ["authorization", "void"]
+        assert refunded_at_network(ledgers, charge.id) == []
+    for i, answer in enumerate(answers[:8]):
+        if i % 2 == 1:  # retried until answered
+            assert failed(answer) is None and answer.status == "succeeded", answer
+    retried = in_parallel(
+        *[lambda i=i, c=c: merchant.refund(c.id, None, f"{run}-rel{i}") for i, c in
+          enumerate(charges)]
+    )  # fmt: skip
+    assert all(failed(a) is None and a.status == "succeeded" for a in retried), retried
+    ids = {r.id for r in ledgers.refunds}
+    assert {a.id for a in retried} == ids
+    assert events_of(merchant, "refund.created", ids) == dict.fromkeys(ids, 1)
+    assert events_of(merchant, "refund.succeeded", ids) == dict.fromkeys(ids, 1)
+    for charge in charges:
+        shown = merchant.client.v1.charges.retrieve(charge.id)
+        assert (shown.captured, shown.refunded, shown.amount_refunded) == (
+            False,
+            True,
+            charge.amount,
+        )
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="One release is answered two ways: a release whose own request meets the "
+    "capture is answered 400 charge_already_captured (and still leaves a `failed` refund "
+    "listed, with refund.created/refund.failed events, for a request answered an error), "
+    "but one the completer failed (its request answered 409 charge_in_progress, which "
+    "releases the key) is answered to its retry under the same key 201 with that failed "
+    "refund object: RefundService._refund finds the derived id's row and returns it. "
+    "docs/api.md says the request is answered charge_already_captured.",
+)
+def test_a_release_meeting_an_unrecorded_capture_fails_final_and_answers_alike(
+    attack: Attack,
+) -> None:
+    """A capture the vault made but the API has not recorded (its answers lost, the
+    completers off); the merchant releases the charge, once (409: the capture is in
+    flight). The completers record the capture and fail the release: its refund `failed`
+    charge_already_captured, never left pending, nothing voided or refunded at the
+    network. The release's retry under its key then answers as a release that met the
+    capture is answered (400 charge_already_captured), and the charge shows captured."""
+    run = "relunrec-" + secrets.token_hex(3)
+    merchant = Merchant(attack)
+    completers_off(attack)
+    (token,) = attack.tokens(1)
+    charge = merchant.charge(run, 0, token, 2900, capture=False)
+    proxy = attack.proxy("api>vault")
+    proxy.set_plan(Plan(rate=1.0, kinds=("drop_answer",)), 707)
+    options: Any = {"idempotency_key": f"{run}-cap"}
+    try:  # asked once: its answer lost, the capture made at the network
+        lost = merchant.final(
+            lambda: merchant.client.v1.charges.capture(charge.id, {}, options), retry=False
+        )
+    finally:
+        proxy.set_plan(Plan(rate=0))
+    assert failed(lost) in PENDING, lost
+    first = merchant.refund(charge.id, None, f"{run}-rel", retry=False)
+    assert failed(first) == "charge_in_progress" and first.http_status == 409, first
+    attack.restart("api-live")  # the completers on again
+    ledgers = settled_refunds(attack, run)
+    assert kinds_at_network(ledgers, charge.id) == ["authorization", "capture"]
+    assert refunded_at_network(ledgers, charge.id) == []
+    (refund,) = ledgers.refunds
+    assert refund.status == "failed", refund
+    shown = merchant.client.v1.charges.retrieve(charge.id)
+    assert (shown.captured, shown.refunded, shown.amount_refunded) == (True, False, 0), shown
+    retried = merchant.refund(charge.id, None, f"{run}-rel")
+    assert failed(retried) == "charge_already_captured", (
+        "the retry of a release the completer failed is answered "
+        f"{getattr(retried, 'status', retried)!r} (HTTP 201), not charge_already_captured: "
+        f"{retried}"
+    )
