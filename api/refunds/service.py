@@ -109,7 +109,7 @@ class RefundService:
         if existing is not None:
             if existing.status == "pending":  # a retry of a request that died: ask again
                 return self._again(existing, seed)
-            return self._model(existing)
+            return self._answered(existing)
         try:
             refund = self._reserve(marketplace_id, refund_id, body)
         except IntegrityError:
@@ -120,12 +120,19 @@ class RefundService:
                 raise
             if existing.status == "pending":
                 return self._again(existing, seed)
-            return self._model(existing)
+            return self._answered(existing)
         return self.execute(refund)
 
     def _again(self, refund: Refund, seed: str | None) -> RefundOut:
         """A pending refund asked for again by its request's retry."""
         return self._released(refund, seed) if refund.release else self.execute(refund)
+
+    def _answered(self, refund: Refund) -> RefundOut:
+        """A finished refund, as its request's retry is answered: a failed release released
+        nothing and is answered its refusal, as the request that failed it was."""
+        if refund.release and refund.status == "failed":
+            raise _release_refused(refund)
+        return self._model(refund)
 
     def _release(
         self, marketplace_id: str, body: RefundCreate, seed: str | None, charge: Charge
@@ -162,11 +169,16 @@ class RefundService:
                     refund_made = refund_json(refund, self._livemode)
                     record_event(session, marketplace_id, "refund.created", refund_made)
         except IntegrityError:
-            # A retry that took the key over from this request kept it first.
+            # A retry that took the key over from this request kept it first, or another
+            # request (another key) is releasing the charge or has released it.
             with self.sessions() as session:
-                refund = session.get_one(Refund, refund_id)
+                refund_or_none = session.get(Refund, refund_id)
+                other = store.live_release(session, charge.id)
+            if refund_or_none is None:
+                raise _released_by(charge.id, other) from None
+            refund = refund_or_none
         if refund.status != "pending":
-            return self._model(refund)
+            return self._answered(refund)
         return self._released(refund, seed)
 
     def _released(self, refund: Refund, seed: str | None) -> RefundOut:
@@ -196,6 +208,9 @@ class RefundService:
     def _reserve(self, marketplace_id: str, refund_id: str, body: RefundCreate) -> Refund:
         with self.sessions.begin() as session:
             charge = store.refunded_charge(session, marketplace_id, body.charge)
+            if charge.status == "canceled" and charge.authorization_code is not None:
+                # Its authorisation released (a cancel, or a release): refunded whole.
+                raise _released_by(charge.id, None)
             if charge.status != "succeeded":
                 raise ServiceError(
                     f"Charge {charge.id} cannot be refunded: it was not captured.",
@@ -298,6 +313,35 @@ class RefundService:
                     charge_json(charge, self._livemode),
                 )
         return self._model(refund)
+
+
+def _released_by(charge_id: str, other: Refund | None) -> ServiceError:
+    """Another request's release holds the charge: finished, the charge was refunded whole;
+    still pending, its outcome is for that request (a retry here finds it finished)."""
+    if other is not None and other.status == "pending":
+        return ServiceError(
+            f"Charge {charge_id} is being released by refund {other.id}; retry.",
+            code="refund_in_progress",
+            status_code=409,
+        )
+    return ServiceError(
+        f"Charge {charge_id} has already been refunded.",
+        code="charge_already_refunded",
+        param="charge",
+    )
+
+
+def _release_refused(refund: Refund) -> ServiceError:
+    """The refusal a failed release was answered: the charge captured first (400), or the
+    network declining the void (402)."""
+    if refund.failure_code == "charge_already_captured":
+        return _captured_first(refund)
+    return ServiceError(
+        refund.failure_message or "The card network refused to release the authorisation.",
+        code=refund.failure_code or "void_declined",
+        type="card_error",
+        status_code=402,
+    )
 
 
 def _captured_first(refund: Refund) -> ServiceError:

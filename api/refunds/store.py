@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from api.domain.states import RefundStatus, refund_event
@@ -21,6 +21,15 @@ def refund(session: Session, marketplace_id: str, refund_id: str) -> Refund:
 def refunded_charge(session: Session, marketplace_id: str, charge_id: str) -> Charge:
     """The charge a refund names (its `charge` parameter); 404 unless the marketplace's."""
     return owned(session, Charge, charge_id, marketplace_id, "charge", "charge")
+
+
+def live_release(session: Session, charge_id: str) -> Refund | None:
+    """The charge's release that has not failed, if any (at most one: a unique index)."""
+    return session.scalars(
+        select(Refund).where(
+            Refund.charge_id == charge_id, Refund.release.is_(True), Refund.status != "failed"
+        )
+    ).first()
 
 
 def refunds_page(

@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     UniqueConstraint,
     false,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -157,6 +158,16 @@ class Review(Base):
 
 class Refund(Base):
     __tablename__ = "refunds"
+    # One release of a charge at a time: a second (another key's) is refused, not made.
+    __table_args__ = (
+        Index(
+            "ix_refunds_one_release",
+            "charge_id",
+            unique=True,
+            sqlite_where=text("release AND status <> 'failed'"),
+            postgresql_where=text("release AND status <> 'failed'"),
+        ),
+    )
 
     id: Mapped[Id]
     marketplace_id: Mapped[Ref]

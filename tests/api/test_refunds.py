@@ -63,8 +63,24 @@ def test_refunding_an_uncaptured_charge_releases_it_whole(stacks: Stacks, shop) 
         )
         again = client.post(f"/v1/charges/{charge_id}/capture", json={})
         assert (again.status_code, again.json()["error"]["code"]) == (400, "charge_not_capturable")
+        # Released whole once: another release is refused, never a second refund of it all.
+        second = client.post("/v1/refunds", json={"charge": charge_id})
+        assert (second.status_code, second.json()["error"]["code"]) == (
+            400,
+            "charge_already_refunded",
+        )
+        listed = client.get("/v1/refunds", params={"charge": charge_id}).json()["data"]
+        assert [(r["amount"], r["status"]) for r in listed] == [(1000, "succeeded")]
         types = [e["type"] for e in client.get("/v1/events", params={"limit": 20}).json()["data"]]
     assert "charge.canceled" in types and "refund.created" in types
+
+
+def test_a_canceled_authorisation_is_refunded_already(stacks: Stacks, shop) -> None:
+    charge_id = captured(stacks, shop, capture=False)
+    with stacks.client(shop.sk_test) as client:
+        assert client.post(f"/v1/charges/{charge_id}/cancel").status_code == 200
+        refund = client.post("/v1/refunds", json={"charge": charge_id})
+    assert (refund.status_code, refund.json()["error"]["code"]) == (400, "charge_already_refunded")
 
 
 def test_a_partly_captured_charge_refunds_only_what_was_captured(stacks: Stacks, shop) -> None:
