@@ -120,7 +120,8 @@ def captured_first(ledgers: Ledgers, charge: Any, released: Any, kept: set[str])
     assert (released.status, released.amount) == ("succeeded", charge.amount), released
     assert released.id not in kept, "a release refunded money at the network"
     assert net == [charge.amount], net
-    return charge.amount
+    amount: int = charge.amount
+    return amount
 
 
 def test_a_lost_release_retried_under_a_new_key_is_one_refund(attack: Attack) -> None:
