@@ -301,10 +301,9 @@ class RefundService:
                 session, refund, status, self._livemode, failure_code=code, failure_message=message
             ):
                 return self._model(session.get_one(Refund, refund.id))
-            if refund.release:  # nothing was reserved; the charge shows itself released
-                return self._model(refund)
-            store.release_reservation(session, refund, refunded=status == "succeeded")
-            if status == "succeeded":
+            if not refund.release:  # a release reserved nothing: the charge shows it released
+                store.release_reservation(session, refund, refunded=status == "succeeded")
+            if status == "succeeded":  # as Stripe, for a release too
                 charge = session.get_one(Charge, refund.charge_id, populate_existing=True)
                 record_event(
                     session,

@@ -71,8 +71,16 @@ def test_refunding_an_uncaptured_charge_releases_it_whole(stacks: Stacks, shop) 
         )
         listed = client.get("/v1/refunds", params={"charge": charge_id}).json()["data"]
         assert [(r["amount"], r["status"]) for r in listed] == [(1000, "succeeded")]
-        types = [e["type"] for e in client.get("/v1/events", params={"limit": 20}).json()["data"]]
+        events = client.get("/v1/events", params={"limit": 20}).json()["data"]
+    types = [e["type"] for e in events if e["data"]["object"]["id"] in (charge_id, listed[0]["id"])]
     assert "charge.canceled" in types and "refund.created" in types
+    # Stripe's event for a released authorisation too, the charge shown refunded whole.
+    (refunded,) = [
+        e["data"]["object"]
+        for e in events
+        if e["type"] == "charge.refunded" and e["data"]["object"]["id"] == charge_id
+    ]
+    assert (refunded["refunded"], refunded["amount_refunded"]) == (True, 1000)
 
 
 def test_a_canceled_authorisation_is_refunded_already(stacks: Stacks, shop) -> None:
