@@ -85,23 +85,34 @@ class Merchant:
                 tokens.append(response.json()["id"])
         return tokens
 
-    async def settle_in(self, token: str, rounds: int = 8, width: int = 8) -> None:
+    async def settle_in(
+        self, token: str, rounds: int = 8, width: int = 8, patience: float = 15.0
+    ) -> None:
         """Read a card through the API a few times, `width` reads at once, so that
         connections pooled to a process since restarted (the API's to a vault, the
         router's to an API) are found dead here rather than by the workload. At once,
         because a pool hands out its most recently used connection first: reads one after
         another would all take the one live connection and never meet the dead ones behind
-        it (a POST that meets one is not sent again, so its answer is lost)."""
+        it (a POST that meets one is not sent again, so its answer is lost). Then, until
+        a round is answered whole (at most `patience` seconds): the router may still hold the
+        restarted stack for down (503) until its next probe, which a POST would meet too."""
         auth = {"authorization": f"Bearer {self._sk}"}
 
-        async def read(client: httpx.AsyncClient) -> None:
+        async def read(client: httpx.AsyncClient) -> bool:
             # What this is for: a connection found dead, here.
             with contextlib.suppress(httpx.HTTPError):
-                await client.get(f"/v1/cards/{token}", headers=auth)
+                answer = await client.get(f"/v1/cards/{token}", headers=auth)
+                return answer.status_code < 500
+            return False
 
         async with self._client() as client:
             for _ in range(rounds):
                 await asyncio.gather(*(read(client) for _ in range(width)))
+            deadline = time.monotonic() + patience
+            while not all(await asyncio.gather(*(read(client) for _ in range(width)))):
+                if time.monotonic() > deadline:
+                    return  # the workload meets what is still down, and counts it lost
+                await asyncio.sleep(0.1)
 
     async def run(self, todo: list[Intent], tokens: list[str], concurrency: int = 4) -> None:
         gate = asyncio.Semaphore(concurrency)
