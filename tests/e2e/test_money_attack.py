@@ -17,6 +17,7 @@ import threading
 import time
 from collections.abc import Callable, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import Any, TypeVar
 
 import httpx
@@ -114,6 +115,23 @@ class Attack:
     def restart(self, name: str) -> None:
         self.stack.supervisor.restart(name)
 
+    def killed_and_restarted(
+        self, name: str, after: float, down: float, meanwhile: Callable[[], None] | None = None
+    ) -> None:
+        """Wait `after` seconds, SIGKILL `name`, run `meanwhile` (if any), and start it again
+        `down` seconds later: an attack's crash, run beside its requests (in_parallel)."""
+        time.sleep(after)
+        self.kill(name)
+        if meanwhile is not None:
+            meanwhile()
+        time.sleep(down)
+        self.restart(name)
+
+    def completers_off(self) -> None:
+        """The live API restarted without its completers: what a request leaves unfinished
+        stays so until `restart("api-live")` turns them on again."""
+        self.stack.supervisor.restart("api-live", {"API_COMPLETER": "false"})
+
     def settled(self, run: str, patience: float = 45) -> tuple[Ledgers, list[Finding]]:
         """The checker's findings once it has none (or patience ends): a charge the API
         shows authorised while the network captured it is no finding of `stuck`, yet a
@@ -198,11 +216,7 @@ def test_captured_charges_survive_a_vault_killed_without_merchant_retries(
         except httpx.HTTPError as exc:
             return exc
 
-    def kill_vault() -> None:
-        time.sleep(0.15)
-        attack.kill("vault")
-        time.sleep(0.5)
-        attack.restart("vault")
+    kill_vault = partial(attack.killed_and_restarted, "vault", 0.15, 0.5)
 
     in_parallel(*[lambda i=i: once(i) for i in range(10)], kill_vault)
     ledgers, findings = attack.settled(run)
@@ -402,11 +416,7 @@ def test_refunds_racing_past_the_captured_sum_through_a_vault_kill_never_over_re
     def refund(n: int) -> Any:
         return attack.answer("/v1/refunds", {"charge": charge["id"], "amount": 2000}, f"{run}-{n}")
 
-    def kill_vault() -> None:
-        time.sleep(0.1)
-        attack.kill("vault")
-        time.sleep(0.3)
-        attack.restart("vault")
+    kill_vault = partial(attack.killed_and_restarted, "vault", 0.1, 0.3)
 
     results = in_parallel(*[lambda n=n: refund(n) for n in range(5)], kill_vault)
     made = [r for r in results[:5] if isinstance(r, dict) and r.get("status") == "succeeded"]
@@ -435,11 +445,7 @@ def test_capture_and_cancel_racing_through_a_vault_kill_settle_one_way(attack: A
     assert charge["captured"] is False, charge
     path = f"/v1/charges/{charge['id']}"
 
-    def kill_vault() -> None:
-        time.sleep(0.05)
-        attack.kill("vault")
-        time.sleep(0.3)
-        attack.restart("vault")
+    kill_vault = partial(attack.killed_and_restarted, "vault", 0.05, 0.3)
 
     in_parallel(
         lambda: attack.answer(path + "/capture", {}, f"{run}-cap"),
@@ -473,11 +479,7 @@ def test_captures_survive_a_vault_killed_with_no_merchant_retries(attack: Attack
         except httpx.HTTPError as exc:
             return exc
 
-    def kill_vault() -> None:
-        time.sleep(0.1)
-        attack.kill("vault")
-        time.sleep(0.3)
-        attack.restart("vault")
+    kill_vault = partial(attack.killed_and_restarted, "vault", 0.1, 0.3)
 
     in_parallel(*[lambda c=c: capture(c) for c in charges], kill_vault)
     ledgers, findings = attack.settled(run)
@@ -513,7 +515,7 @@ def _unrecorded(attack: Attack, run: str, total: int, action: str, **body: int) 
     """An authorisation whose capture or cancel (`action`) the vault executed but the API
     did not record (every answer of the vault lost on API→vault meanwhile), the API's
     completers off. The request's Idempotency-Key is `{run}-act`."""
-    attack.stack.supervisor.restart("api-live", {"API_COMPLETER": "false"})
+    attack.completers_off()
     (token,) = attack.tokens(1)
     charge_body = attack.charge_body(run, f"{run}-0", token, total, capture=False)
     charge = attack.answer("/v1/charges", charge_body, f"{run}-charge")

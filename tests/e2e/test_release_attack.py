@@ -65,10 +65,6 @@ def events_of(merchant: Merchant, kind: str, object_ids: set[str]) -> Counter[st
     return seen
 
 
-def completers_off(attack: Attack) -> None:
-    attack.stack.supervisor.restart("api-live", {"API_COMPLETER": "false"})
-
-
 def releases(attack: Attack) -> set[str]:
     """The ids of the API's refunds stored as releases (its `release` column)."""
     engine = sqlalchemy.create_engine(attack.api_database)
@@ -131,7 +127,7 @@ def test_a_lost_release_retried_under_a_new_key_is_one_refund(attack: Attack) ->
     one refund that stands for it: the other is refused, never a second release."""
     run = "relnewkey-" + secrets.token_hex(3)
     merchant = Merchant(attack)
-    completers_off(attack)
+    attack.completers_off()
     (token,) = attack.tokens(1)
     charge = merchant.charge(run, 0, token, 2400, capture=False)
     proxy = attack.proxy("api>vault")
@@ -471,12 +467,9 @@ def test_releases_in_flight_through_a_vault_kill_are_finished_once(attack: Attac
     network = attack.proxy("vault>network")
     network.set_plan(Plan(rate=1.0, kinds=("latency",), latency=(0.4, 0.8)), 706)
 
-    def kill_vault() -> None:
-        time.sleep(0.3)
-        attack.kill("vault")
-        network.set_plan(Plan(rate=0))
-        time.sleep(0.3)
-        attack.restart("vault")
+    # The network back to speed once the vault is down.
+    unslowed = partial(network.set_plan, Plan(rate=0))
+    kill_vault = partial(attack.killed_and_restarted, "vault", 0.3, 0.3, unslowed)
 
     try:
         answers = in_parallel(
@@ -526,7 +519,7 @@ def test_a_release_meeting_an_unrecorded_capture_fails_final_and_answers_alike(
     capture is answered (400 charge_already_captured), and the charge shows captured."""
     run = "relunrec-" + secrets.token_hex(3)
     merchant = Merchant(attack)
-    completers_off(attack)
+    attack.completers_off()
     (token,) = attack.tokens(1)
     charge = merchant.charge(run, 0, token, 2900, capture=False)
     proxy = attack.proxy("api>vault")

@@ -398,12 +398,9 @@ def test_refunds_in_flight_through_a_vault_kill_are_finished_once(attack: Attack
     network = attack.proxy("vault>network")
     network.set_plan(Plan(rate=1.0, kinds=("latency",), latency=(0.4, 0.8)), 505)
 
-    def kill_vault() -> None:
-        time.sleep(0.3)
-        attack.kill("vault")
-        network.set_plan(Plan(rate=0))
-        time.sleep(0.3)
-        attack.restart("vault")
+    # The network back to speed once the vault is down.
+    unslowed = partial(network.set_plan, Plan(rate=0))
+    kill_vault = partial(attack.killed_and_restarted, "vault", 0.3, 0.3, unslowed)
 
     try:
         answers = in_parallel(
@@ -440,7 +437,7 @@ def test_a_retried_release_after_its_lost_answer_answers_the_refund(attack: Atta
     retry was answered 400 charge_not_refundable and no refund was ever recorded."""
     run = "relretry-" + secrets.token_hex(3)
     merchant = Merchant(attack)
-    attack.stack.supervisor.restart("api-live", {"API_COMPLETER": "false"})
+    attack.completers_off()
     (token,) = attack.tokens(1)
     charge = merchant.charge(run, 0, token, 2600, capture=False)
     proxy = attack.proxy("api>vault")
