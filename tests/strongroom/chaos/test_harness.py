@@ -18,7 +18,7 @@ import pytest
 from servicekit.crashpoints import VARIABLE
 from strongroom.chaos.harness import ChaosStack, RunResult
 from strongroom.chaos.scenarios import SCENARIOS, Scenario
-from strongroom.chaos.workload import SHAPES, Intent
+from strongroom.chaos.workload import SHAPES, Intent, Merchant
 from strongroom.checker import Ledgers, check
 
 pytestmark = pytest.mark.e2e
@@ -118,6 +118,21 @@ def test_no_charge_is_lost_doubled_or_left_unfinished(
         raise Unsafe("\n".join(map(str, result.findings)))
 
 
+def killed_once(
+    chaos: tuple[Loop, ChaosStack], prefix: str, point: str, shape: str, amount: int
+) -> tuple[str, Merchant]:
+    """One intent of `shape` sent once (the merchant never retries: its answer is lost),
+    the live API armed to die at `point`; the run's id and its merchant."""
+    loop, stack = chaos
+    run = f"{prefix}-{secrets.token_hex(3)}"
+    merchant = stack.merchant(run, patience=0)
+    tokens = loop.run(merchant.tokenise(1))
+    stack.supervisor.restart("api-live", {VARIABLE: point})
+    loop.run(merchant.settle_in(tokens[0]))  # connections pooled to the last process go
+    loop.run(merchant.run([Intent(f"{run}-0", shape, amount)], tokens))
+    return run, merchant
+
+
 def finished_after_the_kill(
     stack: ChaosStack, run: str, why: str, done: Callable[[Ledgers], bool]
 ) -> Ledgers:
@@ -150,13 +165,8 @@ def test_an_api_killed_between_the_vaults_answer_and_its_record_is_finished_once
 ) -> None:
     """The merchant never retries: the completer alone makes the charge final, once,
     visible to the merchant, and as the card network's log has it."""
-    loop, stack = chaos
-    run = f"killed-{secrets.token_hex(3)}"
-    merchant = stack.merchant(run, patience=0)  # one attempt: its answer is lost
-    tokens = loop.run(merchant.tokenise(1))
-    stack.supervisor.restart("api-live", {VARIABLE: point})
-    loop.run(merchant.settle_in(tokens[0]))  # connections pooled to the last process go
-    loop.run(merchant.run([Intent(f"{run}-0", shape, 4321)], tokens))
+    stack = chaos[1]
+    run, merchant = killed_once(chaos, "killed", point, shape, 4321)
     if shape == "charge":
         assert merchant.tally.indeterminate == [f"{run}-0"]
     else:  # the authorisation was answered; its capture's answer was lost
@@ -189,13 +199,8 @@ def test_an_api_killed_between_the_vaults_refund_and_its_record_finishes_it_once
     """The vault refunded, the API died before recording it, and the merchant never
     retries: the API's completer reads the vault's record and finishes the refund, once,
     as the card network's log has it."""
-    loop, stack = chaos
-    run = f"refund-killed-{secrets.token_hex(3)}"
-    merchant = stack.merchant(run, patience=0)
-    tokens = loop.run(merchant.tokenise(1))
-    stack.supervisor.restart("api-live", {VARIABLE: "api:refunded:after"})
-    loop.run(merchant.settle_in(tokens[0]))
-    loop.run(merchant.run([Intent(f"{run}-0", "charge_refund", 4800)], tokens))
+    stack = chaos[1]
+    run, merchant = killed_once(chaos, "refund-killed", "api:refunded:after", "charge_refund", 4800)
     assert merchant.tally.indeterminate == []  # the charge was answered; a refund's was not
     ledgers = finished_after_the_kill(
         stack,
@@ -225,13 +230,8 @@ def test_an_api_killed_between_the_vaults_void_and_its_record_finishes_it_once(
     voided it at the network, the API died before recording it, and the merchant never
     retries. The API's completer finishes the release from the vault's record: the charge
     canceled, one void at the network, nothing captured or refunded there."""
-    loop, stack = chaos
-    run = f"void-killed-{secrets.token_hex(3)}"
-    merchant = stack.merchant(run, patience=0)
-    tokens = loop.run(merchant.tokenise(1))
-    stack.supervisor.restart("api-live", {VARIABLE: "api:voided:after"})
-    loop.run(merchant.settle_in(tokens[0]))
-    loop.run(merchant.run([Intent(f"{run}-0", shape, 2750)], tokens))
+    stack = chaos[1]
+    run, merchant = killed_once(chaos, "void-killed", "api:voided:after", shape, 2750)
     # The authorisation was answered; its release's answer was lost.
     assert (merchant.tally.indeterminate, merchant.tally.lost_answers) == ([], 1)
     ledgers = finished_after_the_kill(
