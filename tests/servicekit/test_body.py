@@ -245,7 +245,15 @@ def test_a_content_encoding_is_415(encoding: str):
 # Digits of a Unicode later than this Python's (Kawi, Unicode 15, for Python 3.11), and
 # unassigned code points at large: past 12 of them and digits in one text, the edge cannot say.
 LATER_DIGITS = "".join(chr(0x11F50 + int(d)) for d in "4242424242424242")
-UNASSIGNED = st.integers(0, 0x10FFFF).map(chr).filter(lambda c: unicodedata.category(c) == "Cn")
+# Hypothesis draws small integers most, nearly all of them assigned: half the draws come
+# from planes 4 to 13 (no character assigned there yet), so that few are filtered out (a
+# fresh clone's run failed the health check on too much filtering), the whole range still
+# drawn from.
+UNASSIGNED = (
+    st.one_of(st.integers(0x40000, 0xDFFFF), st.integers(0, 0x10FFFF))
+    .map(chr)
+    .filter(lambda c: unicodedata.category(c) == "Cn")
+)
 
 
 @pytest.mark.skipif(
