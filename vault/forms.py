@@ -24,20 +24,6 @@ def _invalid(why: str) -> VaultError:
     return VaultError(code="invalid_form", message=f"The form is not valid: {why}.")
 
 
-def is_form(content_type: str | None) -> bool:
-    """A form body by its media type (charset=utf-8 alone allowed, as at the edge)."""
-    if content_type is None:
-        return False
-    kind, *params = content_type.split(";")
-    if kind.strip().lower() != FORM:
-        return False
-    for param in params:
-        name, _, value = param.partition("=")
-        if name.strip().lower() != "charset" or value.strip().strip('"').lower() != "utf-8":
-            raise VaultError(415, code="unsupported_media_type", message="Only charset=utf-8.")
-    return True
-
-
 def _unescape(raw: bytes) -> str:
     raw = raw.replace(b"+", b" ")
     if raw.count(b"%") != len(_ESCAPE.findall(raw)):

@@ -18,7 +18,7 @@ import brotli  # type: ignore[import-untyped]
 import pytest
 
 from strongroom.marketplaces import MarketplaceKeys
-from tests.attack.conftest import VISA, app_zone_holding, exchange, request
+from tests.attack.conftest import CARD, VISA, app_zone_holding, exchange, request
 from tests.e2e.conftest import Stack
 
 pytestmark = pytest.mark.e2e
@@ -85,6 +85,32 @@ def test_a_json_body_is_refused_or_read_as_the_api_reads_its_content_type(
         assert clean == (415, "unsupported_media_type"), clean
         assert carrying == (415, "unsupported_media_type"), carrying
     assert app_zone_holding(target) == []
+
+
+@pytest.mark.parametrize(("types", "read"), MEDIA, ids=[" | ".join(t) or "none" for t, _ in MEDIA])
+def test_a_card_is_tokenised_only_under_a_label_the_api_would_read_too(
+    target: Stack, shop: MarketplaceKeys, types: list[str], read: bool
+) -> None:
+    """The edge passes a card body to the vault unread: the vault keeps the API's rules."""
+    body = json.dumps(CARD).encode()
+    raw = request(shop.pk_test, body, *types, "Connection: close", target="/v1/cards")
+    (answer,) = exchange(target, raw)
+    if read:
+        assert answer.status == 201, answer
+    else:
+        assert (answer.status, answer.code) == (415, "unsupported_media_type"), answer
+        assert VISA.encode() not in answer.body
+
+
+def test_a_card_in_utf16_is_never_tokenised_labelled_or_not(
+    target: Stack, shop: MarketplaceKeys
+) -> None:
+    body = json.dumps(CARD).encode("utf-16")
+    for label in (JSON, "Content-Type: application/json; charset=utf-16"):
+        raw = request(shop.pk_test, body, label, "Connection: close", target="/v1/cards")
+        (answer,) = exchange(target, raw)
+        assert answer.status in (400, 415), answer
+        assert VISA.encode() not in answer.body
 
 
 def test_a_form_in_any_case_of_its_media_type_is_read(

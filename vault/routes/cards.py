@@ -17,8 +17,8 @@ from starlette.responses import JSONResponse, Response
 
 from vault.contracts import Card, CardCreate, CardQuery, Token
 from vault.errors import VaultError
-from vault.forms import is_form, read_form, typed_card
-from vault.routes.common import parse_object, single_query
+from vault.forms import FORM, read_form, typed_card
+from vault.routes.common import JSON, body_type, parse_object, single_query
 from vault.routes.state import Services, services
 from vault.trusted import EDGE_CREDENTIAL_HEADER
 
@@ -26,8 +26,9 @@ from vault.trusted import EDGE_CREDENTIAL_HEADER
 async def card_fields(request: Request) -> dict[str, Any]:
     """The body, JSON or form as Stripe's SDKs send it, as a dict (a form's expiry already
     integers)."""
+    kind = body_type(request, JSON, FORM)
     raw = await request.body()
-    if is_form(request.headers.get("content-type")):
+    if kind == FORM:
         fields = read_form(raw)
         card = fields.get("card")
         if isinstance(card, dict):

@@ -1,5 +1,9 @@
 """What every route needs: a strict JSON body and single query parameters (no card type, no
-service: settlement's routes use it too)."""
+service: settlement's routes use it too).
+
+A body is read only as it is labelled: one Content-Type naming what is read (charset=utf-8
+at most) and no Content-Encoding but identity. Anything else is a 415, so a filter in front
+of the vault and the vault never read one body two ways."""
 
 from __future__ import annotations
 
@@ -9,6 +13,9 @@ from typing import Any
 from starlette.requests import Request
 
 from vault.errors import VaultError
+
+JSON = "application/json"
+_OWS = " \t"  # HTTP's whitespace; str.strip() alone would strip Unicode's too
 
 
 def _invalid(message: str) -> VaultError:
@@ -23,15 +30,43 @@ def _refuse_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return dict(pairs)
 
 
+def _unsupported(message: str, code: str = "unsupported_media_type") -> VaultError:
+    return VaultError(415, code=code, message=message)
+
+
+def body_type(request: Request, *allowed: str) -> str:
+    """The media type the body is read as, one of `allowed`; a 415 when Content-Type is
+    missing, sent twice, another type or another charset, or when the body is coded."""
+    types = request.headers.getlist("content-type")
+    if len(types) > 1:  # one reader takes the first, another the last
+        raise _unsupported("Content-Type is sent more than once.")
+    codings = [value.strip(_OWS).lower() for value in request.headers.getlist("content-encoding")]
+    if codings and codings != ["identity"]:
+        coded = "unsupported_content_encoding"
+        raise _unsupported("Send the body without Content-Encoding.", coded)
+    kind, *params = (types[0] if types else "").split(";")
+    kind = kind.strip(_OWS).lower()
+    if kind not in allowed:
+        raise _unsupported(f"Send the body as {' or '.join(allowed)}.")
+    for param in params:
+        name, _, value = param.partition("=")
+        if name.strip(_OWS).lower() != "charset" or value.strip(_OWS).strip('"').lower() != "utf-8":
+            raise _unsupported("Send the body in UTF-8: charset=utf-8 is the one parameter read.")
+    return kind
+
+
 async def json_object(request: Request) -> dict[str, Any]:
-    """The body as a JSON object; anything else is a 400 that quotes none of it."""
+    """The body, sent as JSON, as a JSON object; anything else is a 415 or a 400 that quotes
+    none of it."""
+    body_type(request, JSON)
     return parse_object(await request.body())
 
 
 def parse_object(raw: bytes) -> dict[str, Any]:
     """`raw` as a JSON object; anything else is a 400 that quotes none of it."""
     try:
-        body = json.loads(raw, object_pairs_hook=_refuse_duplicates)
+        # Decoded as UTF-8 here: json.loads would take UTF-16 and UTF-32 bytes as well.
+        body = json.loads(raw.decode("utf-8"), object_pairs_hook=_refuse_duplicates)
     except (ValueError, UnicodeDecodeError):
         raise _invalid("The body is not valid JSON.") from None
     if not isinstance(body, dict):
