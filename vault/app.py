@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
 from functools import partial
@@ -20,7 +21,7 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
@@ -43,6 +44,7 @@ from vault.errors import VaultError, error_body
 from vault.observe import HttpMetrics, Observe, metrics_listener
 from vault.routes.cards import card_metadata, create_card, create_token
 from vault.routes.charges import create_charge
+from vault.routes.common import BodyLimit
 from vault.routes.health import healthz
 from vault.routes.state import Services
 from vault.services.cards import CardService
@@ -61,6 +63,7 @@ from vault_operator.registration import KeyRegistry
 from vault_operator.routes import ROUTES as OPERATOR_ROUTES
 from vault_operator.service import OperatorService
 
+_FIELD_NAME = re.compile(r"[A-Za-z_]{1,40}")
 MAX_BODY_BYTES = 16 * 1024  # a card or a charge is a few hundred bytes
 log = logging.getLogger("vault")
 
@@ -183,13 +186,28 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return response
 
 
+async def _client_gone(request: Request, exc: Exception) -> Response:
+    # A caller that closed before its body was whole: no server error, and no answer read.
+    return JSONResponse(
+        error_body("invalid_request_error", "body_incomplete", "The body ended before its length."),
+        400,
+    )
+
+
 async def _validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ValidationError)
     # include_input=False: the rejected value may be a card number or a CVC.
     first = exc.errors(include_input=False, include_url=False, include_context=False)[0]
-    param = ".".join(str(part) for part in first["loc"]) or None
+    loc, message = first["loc"], first["msg"]
+    if first["type"] == "extra_forbidden":
+        message = "A field this endpoint does not take was sent."
+        # The last part of its place is the unknown key itself, input: named only when it
+        # is letters and underscores (a misspelt field), which hold no card number or CVC.
+        if not _FIELD_NAME.fullmatch(str(loc[-1])):
+            loc = loc[:-1]
+    param = ".".join(str(part) for part in loc) or None
     code = "parameter_missing" if first["type"] == "missing" else "parameter_invalid"
-    body = error_body("invalid_request_error", code, first["msg"], param)
+    body = error_body("invalid_request_error", code, message, param)
     return JSONResponse(body, status_code=400)
 
 
@@ -271,15 +289,15 @@ def create_app(settings: Settings) -> Starlette:
     ]
     app = Starlette(
         routes=routes,
-        middleware=[Middleware(Observe, http)],
+        middleware=[Middleware(Observe, http), Middleware(BodyLimit, MAX_BODY_BYTES)],
         exception_handlers={
             VaultError: vault_error,  # the one place the vault's errors become responses
             HTTPException: _http_error,
             ValidationError: _validation_error,
+            ClientDisconnect: _client_gone,
             Exception: _unexpected_error,
         },
         lifespan=lifespan,
-        max_body_size=MAX_BODY_BYTES,
     )
     app.state.metrics = http
     return app

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 import string
+import unicodedata
 from dataclasses import dataclass
 from typing import Literal
 
@@ -82,12 +83,18 @@ def check_cvc(cvc: str, brand: Brand) -> Cvc:
 
 
 def check_name(name: str | None) -> str | None:
-    """The cardholder name, refused if it holds a card number.
+    """The cardholder name, refused if it holds a card number or a character no name has.
 
-    The name is stored in the clear and served to the app zone (card metadata), so a
-    number typed into the name field would carry a PAN out of the PCI zone.
+    The name is stored in the clear, so a number typed into the name field would be a PAN
+    outside the ciphertext. A control character (a NUL, which PostgreSQL refuses to store)
+    or a lone surrogate (which no encoding stores) is a 400, not a failed write.
     """
-    if name is not None and holds_card_number(name):
+    if name is None:
+        return None
+    if any(unicodedata.category(c) in ("Cc", "Cs") for c in name):
+        message = "The name must not contain control characters."
+        raise VaultError(code="parameter_invalid", message=message, param="name")
+    if holds_card_number(name):
         message = "The name must not contain a card number."
         raise VaultError(code="parameter_invalid", message=message, param="name")
     return name

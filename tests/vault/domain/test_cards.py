@@ -145,3 +145,29 @@ def test_ordinary_names_pass() -> None:
     assert check_name("Ada Lovelace") == "Ada Lovelace"
     assert check_name("Flat 12, 221B") == "Flat 12, 221B"
     assert check_name(None) is None
+
+
+# A name of letters, marks, spaces and a little punctuation, as a shopper types one.
+NAMES = st.text(
+    st.characters(categories=["L", "M", "Zs"], include_characters=".,'-"), max_size=60
+).filter(lambda name: not any(c.isdigit() for c in name))
+CONTROL = st.characters(categories=["Cc", "Cs"])
+
+
+@given(NAMES)
+def test_any_name_a_shopper_types_passes(name: str) -> None:
+    from vault.domain.cards import check_name
+
+    assert check_name(name) == name
+
+
+@given(NAMES, CONTROL, NAMES)
+def test_a_name_holding_a_control_character_or_a_lone_surrogate_is_refused(
+    before: str, bad: str, after: str
+) -> None:
+    # PostgreSQL refuses a NUL and no encoding stores a lone surrogate: a 400, not a 500.
+    from vault.domain.cards import check_name
+
+    with pytest.raises(VaultError) as caught:
+        check_name(before + bad + after)
+    assert caught.value.param == "name" and caught.value.code == "parameter_invalid"
