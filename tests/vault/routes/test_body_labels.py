@@ -52,7 +52,7 @@ def test_a_card_labelled_as_json_is_tokenised(vault, headers) -> None:
     assert response.status_code == 201, response.text
 
 
-REFUSED = {
+REFUSED: dict[str, tuple[list[tuple[str, Any]], str, str]] = {
     "no type": ([], "utf-8", "unsupported_media_type"),
     "text/plain": ([("Content-Type", "text/plain")], "utf-8", "unsupported_media_type"),
     "a json suffix": (
