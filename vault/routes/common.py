@@ -2,8 +2,9 @@
 service: settlement's routes use it too).
 
 A body is read only as it is labelled: one Content-Type naming what is read (charset=utf-8
-at most) and no Content-Encoding but identity. Anything else is a 415, so a filter in front
-of the vault and the vault never read one body two ways."""
+at most), no Content-Encoding but identity, no transfer coding but chunked, 16 KiB at most.
+Anything else is refused, so a filter in front of the vault and the vault never read one
+body two ways."""
 
 from __future__ import annotations
 
@@ -37,7 +38,8 @@ def _unsupported(message: str, code: str = "unsupported_media_type") -> VaultErr
 
 def body_type(request: Request, *allowed: str) -> str:
     """The media type the body is read as, one of `allowed`; a 415 when Content-Type is
-    missing, sent twice, another type or another charset, or when the body is coded."""
+    missing, sent twice, another type or another charset, or when the body is coded; a 501
+    for a transfer coding beside chunked."""
     types = request.headers.getlist("content-type")
     if len(types) > 1:  # one reader takes the first, another the last
         raise _unsupported("Content-Type is sent more than once.")
