@@ -50,18 +50,32 @@ def sign_command(
 class VaultAdmin:
     """A running vault's operator commands; every failure is a one-line ClickException."""
 
-    def __init__(self, url: str, key: Ed25519PrivateKey) -> None:
+    def __init__(
+        self, url: str, key: Ed25519PrivateKey, expect: dict[str, str] | None = None
+    ) -> None:
         self.url, self._key = url.rstrip("/"), key
+        # The vault id and environment the operator named ("vault", "environment"): a
+        # server claiming another is refused before anything is signed.
+        self._expect = expect or {}
 
     def audience(self) -> dict[str, str]:
-        """The vault and environment a command is signed for: the running vault's own."""
+        """The vault and environment a command is signed for: the running vault's own, as
+        its /healthz says, which must be what the operator named (if they did)."""
         url = self.url + "/healthz"
         try:
             response = httpx.get(url, timeout=10)
             health = response.json()
-            return {"vault": str(health["vault_id"]), "environment": str(health["environment"])}
+            claimed = {"vault": str(health["vault_id"]), "environment": str(health["environment"])}
         except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
             raise click.ClickException(f"the vault at {url} is unreachable: {exc}") from None
+        wrong = {k: v for k, v in self._expect.items() if claimed[k] != v}
+        if wrong:
+            named = ", ".join(f"{k} {v}" for k, v in wrong.items())
+            raise click.ClickException(
+                f"the vault at {self.url} says it is vault {claimed['vault']}, environment "
+                f"{claimed['environment']}, not the {named} you named: nothing was signed"
+            )
+        return claimed
 
     def run(self, command: dict[str, Any]) -> dict[str, Any]:
         """Sign `command` for this vault and have it execute the command; its result."""

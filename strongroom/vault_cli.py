@@ -9,9 +9,11 @@ one writer of its database and keyring: no command here opens either.
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import click
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -33,6 +35,22 @@ def vault_options(f: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def operator_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    """The operator's key, and the vault it means to command."""
+    f = click.option(
+        "--environment",
+        "vault_environment",
+        envvar="STRONGROOM_VAULT_ENVIRONMENT",
+        show_envvar=True,
+        help="Sign only for a vault of this environment (as its /healthz names it); "
+        "required with a --vault-url off this machine.",
+    )(f)
+    f = click.option(
+        "--vault-id",
+        envvar="STRONGROOM_VAULT_ID",
+        show_envvar=True,
+        help="Sign only for the vault of this id (as its /healthz names it); required with "
+        "a --vault-url off this machine.",
+    )(f)
     return click.option(
         "--operator-key",
         type=click.Path(dir_okay=False, exists=True, path_type=Path),
@@ -69,10 +87,43 @@ def operator_key(kw: dict[str, Any]) -> Ed25519PrivateKey:
     return signing_key(encoded, source)
 
 
+def expected_audience(kw: dict[str, Any], url: str) -> dict[str, str]:
+    """The vault id and environment the operator named. A vault named by a URL off this
+    machine is commanded only over https and only when both are named: its /healthz is
+    anyone's to answer, and a command signed for whatever a server there claims to be (a
+    mistyped address, the live vault where a test one was meant) would run wherever it is
+    sent within its lifetime."""
+    expect = {"vault": kw.get("vault_id"), "environment": kw.get("vault_environment")}
+    named = {name: value for name, value in expect.items() if value}
+    if kw.get("vault_url") and not _on_this_machine(url):
+        if not url.startswith("https://"):
+            raise click.BadParameter(
+                "a vault off this machine is commanded over https only", param_hint="--vault-url"
+            )
+        if len(named) != len(expect):
+            raise click.UsageError(
+                "a vault off this machine is commanded only for the vault id and environment "
+                "you name: pass --vault-id and --environment (its /healthz says both)"
+            )
+    return named
+
+
+def _on_this_machine(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def vault_admin(kw: dict[str, Any]) -> VaultAdmin:
-    """The vault's operator commands, signed with --operator-key or the dev key."""
+    """The vault's operator commands, signed with --operator-key or the dev key, for the
+    vault the operator named (expected_audience)."""
     key = operator_key(kw)  # a bad key file is refused before the vault is asked anything
-    return VaultAdmin(vault_url(kw), key)
+    url = vault_url(kw)
+    return VaultAdmin(url, key, expected_audience(kw, url))
 
 
 def run_command(kw: dict[str, Any], command: dict[str, Any]) -> dict[str, Any]:

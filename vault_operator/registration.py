@@ -12,14 +12,15 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
-from vault.audit import AuditLog
-from vault.errors import Conflict, NotFound
+from vault.audit import AuditLog, Work
+from vault.errors import Conflict, NotFound, VaultError
 from vault.store.models import MerchantKey
+from vault.store.owed import Entry
 
 ACTOR = "operator"
 _KEY = re.compile(r"(pk|sk)_(test|live)_[A-Za-z0-9_-]{16,200}")
@@ -47,6 +48,16 @@ class KeyRegistry:
         # Called once an expiry is committed: the authenticator forgets the keys it kept.
         self._changed = changed
 
+    def _audited(self, action: str, entries: Sequence[Entry], work: Work) -> None:
+        """`work` once `entries` are on disk. Refused work keeps its entries (the log
+        over-reports an attempt, never hides one) and gets one more saying it was refused,
+        so no registration or expiry that never happened reads as done."""
+        try:
+            self._audit.submit(entries, work).result()
+        except VaultError as exc:
+            self._audit.append(ACTOR, action, None, f"refused:{exc.code}")
+            raise
+
     def register(self, marketplace: str, keys: list[str]) -> dict[str, Any]:
         """Allow `keys` to tokenise for `marketplace`; idempotent for keys already its own."""
         rows = [(self._hash(key), *key_kind(key)) for key in keys]
@@ -72,7 +83,7 @@ class KeyRegistry:
             for _, kind, live in rows
         ]
         # Audited before the keys are written, as every change: an unaudited key never works.
-        self._audit.submit(entries, work).result()
+        self._audited("register_keys", entries, work)
         return {"action": "register_keys", "marketplace": marketplace, "registered": len(keys)}
 
     def expire(self, key: str, expires_at: int) -> dict[str, Any]:
@@ -94,7 +105,7 @@ class KeyRegistry:
                     .values(expires_at=expires_at)
                 )
 
-        self._audit.submit([(ACTOR, "expire_key", None, f"{kind}:at:{expires_at}")], work).result()
+        self._audited("expire_key", [(ACTOR, "expire_key", None, f"{kind}:at:{expires_at}")], work)
         self._changed()
         return {
             "action": "expire_key",

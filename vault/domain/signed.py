@@ -33,9 +33,13 @@ def b64url_decode(text: str) -> bytes:
     if not _B64URL.fullmatch(text) or len(text) % 4 == 1:
         raise ValueError("not base64url")
     try:
-        return base64.b64decode(text + "=" * (-len(text) % 4), altchars=b"-_", validate=True)
+        data = base64.b64decode(text + "=" * (-len(text) % 4), altchars=b"-_", validate=True)
     except binascii.Error:
         raise ValueError("not base64url") from None
+    # The last character's unused bits are ignored by the decoder: one spelling only.
+    if base64.urlsafe_b64encode(data).rstrip(b"=").decode() != text:
+        raise ValueError("not base64url")
+    return data
 
 
 def _refuse_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -67,12 +71,14 @@ def open_signed(
     except InvalidSignature:
         raise refuse("the signature does not verify") from None
     try:
+        # As UTF-8 (no BOM): json.loads would take bytes in UTF-16 or UTF-32 as well.
+        text = payload_bytes.decode("utf-8")
         body = json.loads(
-            payload_bytes, object_pairs_hook=_refuse_duplicates, parse_constant=_refuse_constant
+            text, object_pairs_hook=_refuse_duplicates, parse_constant=_refuse_constant
         )
     except _Invalid as exc:
         raise refuse(str(exc)) from None
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise refuse("the payload is not valid JSON") from None
     if not isinstance(body, dict):
         raise refuse("the payload is not a JSON object")
