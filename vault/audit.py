@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 import fcntl
-import json
 import logging
 import os
 import threading
@@ -27,7 +26,6 @@ from pathlib import Path
 from sqlalchemy import Connection, Engine, bindparam, delete, select, text, update
 
 from vault.audit_chain import (
-    GENESIS,
     AuditChainBroken,
     Head,
     check_line,
@@ -44,8 +42,6 @@ log = logging.getLogger("vault.audit")
 
 Work = Callable[[Connection], None]
 Owed = tuple[tuple[int, Entry], ...]  # owed entries, each with its row's id
-
-_TAIL_BYTES = 65536  # an entry is a few hundred bytes; the last one is within this
 
 
 @dataclass
@@ -102,10 +98,14 @@ class AuditLog:
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, 0o600))
         # Never extend a chain that is broken, or shorter than its anchor.
         anchors = None if engine is None else read_anchors(engine)
-        self._chain = verify_chain(path, anchors).chain
-        self._path, self._engine, self._size = path, engine, path.stat().st_size
+        with path.open("rb") as held:
+            fcntl.flock(held, fcntl.LOCK_SH)  # no writer appends while the chain is read
+            head = verify_chain(path, anchors)
+            self._size = os.fstat(held.fileno()).st_size  # the bytes verified, and no more
+        self._chain, self._path, self._engine = head.chain, path, engine
         self._autocommit = None if engine is None else autocommit(engine)
-        self._tail: tuple[int, str] | None = None  # (seq, hash) of the entry this one wrote last
+        # (seq, hash) of the newest entry this writer verified or wrote, ending at _size.
+        self._tail = (head.seq, head.hash)
         # Written by the callers' own threads: handing each entry to a writer thread and back
         # cost two thread switches per entry, more CPU than the write itself.
         self._rounds = _GroupCommit(self._commit)
@@ -278,9 +278,9 @@ class AuditLog:
             size = os.fstat(fd).st_size
             if size < self._size:
                 raise AuditChainBroken("the audit log shrank: entries were removed")
-            # Our own last entry, unless another writer appended since: then read it back.
-            tail = self._tail if size == self._size else None
-            seq, prev_hash = tail or self._last(fd, size)
+            # Our own last entry, or what other writers appended after it, each entry checked
+            # to chain from ours: an entry rewritten in place is refused, never chained to.
+            seq, prev_hash = self._tail if size == self._size else self._appended(fd, size)
             now = dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
             lines = []
             for actor, action, token, outcome in entries:
@@ -303,19 +303,18 @@ class AuditLog:
         finally:
             os.close(fd)  # also releases the flock
 
-    def _last(self, fd: int, size: int) -> tuple[int, str]:
-        """(seq, hash) of the last entry, itself verified; (0, GENESIS) for an empty log."""
-        if size == 0:
-            return 0, GENESIS
-        if self._chain is None:  # another process wrote the first entry
-            first = os.pread(fd, _TAIL_BYTES, 0).split(b"\n", 1)[0] + b"\n"
-            self._chain = check_line(first, 1, GENESIS)
-        lines = os.pread(fd, min(size, _TAIL_BYTES), max(0, size - _TAIL_BYTES)).split(b"\n")
-        if lines[-1] != b"" or len(lines) < 2:
+    def _appended(self, fd: int, size: int) -> tuple[int, str]:
+        """(seq, hash) of the newest entry after those other writers appended since this
+        one's last write, each checked to chain from the entry this writer knows last."""
+        seq, prev_hash = self._tail
+        appended = os.pread(fd, size - self._size, self._size)
+        if not appended.endswith(b"\n"):
             raise AuditChainBroken("the last audit entry is incomplete")
-        entry = json.loads(lines[-2])
-        seq = int(entry["seq"])
-        return seq, check_line(lines[-2], seq, str(entry["prev_hash"]))
+        for line in appended.splitlines(keepends=True):
+            seq += 1
+            prev_hash = check_line(line, seq, prev_hash)
+            self._chain = self._chain or (prev_hash if seq == 1 else None)
+        return seq, prev_hash
 
 
 def _refuse_card_numbers(entries: Sequence[Entry]) -> None:

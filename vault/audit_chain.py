@@ -12,6 +12,7 @@ Standard library only, so that the security team can check an exported log on an
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import sys
@@ -73,14 +74,39 @@ def check_line(line: bytes, seq: int, prev_hash: str) -> str:
     try:
         entry = json.loads(line)
         body = {k: v for k, v in entry.items() if k != "hash"}
-        ok = line.removesuffix(b"\n") == canonical(entry).encode()
+        ok = line.removesuffix(b"\n") == canonical(entry).encode() and well_formed(entry)
         ok = ok and entry["seq"] == seq and entry["prev_hash"] == prev_hash
         ok = ok and entry["hash"] == entry_hash(prev_hash, body)
-    except (ValueError, KeyError, TypeError, AttributeError):
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
         ok = False
     if not ok:
         raise AuditChainBroken(f"audit entry {seq} does not verify")
     return str(entry["hash"])
+
+
+_TEXT = ("actor", "action", "outcome", "time")
+_FIELDS = {"seq", "token", "prev_hash", "hash", *_TEXT}
+
+
+def well_formed(entry: Any) -> bool:
+    """Exactly an entry's fields, each of its type: seq an integer (not true), time an ISO
+    8601 instant, actor, action and outcome text, token text or null, hashes hex SHA-256.
+    A line that chains but holds anything else is no entry this log's writer made."""
+    if not isinstance(entry, dict) or set(entry) != _FIELDS:
+        return False
+    if type(entry["seq"]) is not int or not all(isinstance(entry[k], str) for k in _TEXT):
+        return False
+    if entry["token"] is not None and not isinstance(entry["token"], str):
+        return False
+    hashes = (entry["prev_hash"], entry["hash"])
+    if not all(isinstance(h, str) and len(h) == 64 and h == h.lower() for h in hashes):
+        return False
+    try:
+        bytes.fromhex(entry["prev_hash"] + entry["hash"])
+        dt.datetime.fromisoformat(entry["time"])
+    except ValueError:
+        return False
+    return True
 
 
 def verify_chain(path: Path, anchors: dict[str, tuple[int, str]] | None = None) -> Head:

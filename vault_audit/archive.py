@@ -35,6 +35,7 @@ from vault_audit.checkpoint import (
     segment_name,
     sign,
 )
+from vault_audit.verify import holds_card_data
 
 log = logging.getLogger("vault.audit")
 
@@ -103,11 +104,15 @@ class AuditArchive:
 
     def _advance(self, data: bytes) -> None:
         """Move past `data`, whole entries that follow the archived ones, checking each."""
+        seq, hash_ = self._seq, self._hash  # moved past only once every entry checks
         for line in data.splitlines(keepends=True):
-            self._hash = check_line(line, self._seq + 1, self._hash)
-            self._seq += 1
-            if self._seq == 1:
-                self._chain = self._hash
+            seq += 1
+            hash_ = check_line(line, seq, hash_)
+            if holds_card_data(line):  # made by hand: the writer refuses one
+                raise AuditChainBroken(f"audit entry {seq} holds a card number")
+            if seq == 1:
+                self._chain = hash_
+        self._seq, self._hash = seq, hash_
         self._offset += len(data)
 
     def _close(self, data: bytes) -> Checkpoint:

@@ -86,7 +86,7 @@ def open_checkpoint(key: Ed25519PublicKey, data: bytes) -> Checkpoint:
             raise ValueError
         if not isinstance(signature, str):
             raise ValueError
-    except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError, RecursionError):
         raise CheckpointInvalid("it is not a signed checkpoint") from None
     body = open_signed(key, payload, signature, CheckpointInvalid)
     try:

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,9 +21,11 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from vault.audit_chain import GENESIS, AuditChainBroken, check_line
+from vault.domain.card_numbers import holds_card_number
 from vault_audit.checkpoint import Checkpoint, CheckpointInvalid, checkpoint_name, open_checkpoint
 
 _SEGMENT = re.compile(r"([0-9]{12})-([0-9]{12})\.log")
+_LARGEST = {"checkpoint": 64 * 1024, "segment": 1 << 30}  # bytes read of one archive file
 _CHECKPOINT = re.compile(r"[0-9]{12}\.json")
 
 
@@ -58,7 +62,7 @@ def verify_archive(archive: Path, key: Ed25519PublicKey, log: Path | None = None
                 f"missing segment {name}: entries {checkpoint.first}..{checkpoint.seq}, "
                 f"which checkpoint {checkpoint.file_name} covers, are not in the archive"
             )
-        data = (archive / "segments" / name).read_bytes()
+        data = _read(archive / "segments" / name, "segment")
         prev = _chain(data, checkpoint, prev, entries)
         if hashlib.sha256(data).hexdigest() != checkpoint.segment_sha256:
             raise ArchiveInvalid(f"segment {name} is not the one checkpointed (its bytes changed)")
@@ -86,7 +90,7 @@ def _checkpoints(directory: Path, key: Ed25519PublicKey) -> list[Checkpoint]:
     for name in names:
         if not _CHECKPOINT.fullmatch(name):
             raise ArchiveInvalid(f"{name} in {directory} is not a checkpoint")
-        data = (directory / name).read_bytes()
+        data = _read(directory / name, "checkpoint")
         try:
             checkpoint = open_checkpoint(key, data)
         except CheckpointInvalid as exc:
@@ -101,6 +105,35 @@ def _checkpoints(directory: Path, key: Ed25519PublicKey) -> list[Checkpoint]:
         checkpoints.append(checkpoint)
         previous, seq = hashlib.sha256(data).hexdigest(), checkpoint.seq
     return checkpoints
+
+
+def holds_card_data(line: bytes) -> bool:
+    """Whether an entry (a line check_line passed) holds what may be a card number: the
+    writer refuses one, so only a line made by hand can, and it is never shown."""
+    entry = json.loads(line)
+    # As the writer checks them; `time` is an ISO 8601 instant (check_line), whose digits
+    # the check would take for a card number now and then.
+    fields = ("actor", "action", "token", "outcome")
+    return any(holds_card_number(entry[name] or "") for name in fields)
+
+
+def _read(path: Path, kind: str) -> bytes:
+    """A regular file's bytes, up to its kind's size: a link, a FIFO or a device named like
+    an archive file would be followed, block the verifier or never end."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError as exc:
+        raise ArchiveInvalid(f"cannot read {path.name}: {exc.strerror}") from None
+    try:
+        status = os.fstat(fd)
+        if not stat.S_ISREG(status.st_mode):
+            raise ArchiveInvalid(f"{path.name} is not a regular file")
+        if status.st_size > _LARGEST[kind]:
+            raise ArchiveInvalid(f"{path.name} is larger than any {kind}")
+        with os.fdopen(os.dup(fd), "rb") as f:
+            return f.read(_LARGEST[kind] + 1)
+    finally:
+        os.close(fd)
 
 
 def _names(directory: Path) -> list[str]:
@@ -139,6 +172,8 @@ def _chain(data: bytes, checkpoint: Checkpoint, prev: str, out: list[dict[str, A
                 f"audit entry {seq} in {checkpoint.segment} does not verify: "
                 "an entry was edited, removed or reordered"
             ) from None
+        if holds_card_data(line):
+            raise ArchiveInvalid(f"audit entry {seq} in {checkpoint.segment} holds a card number")
         out.append(json.loads(line))
     if seq < checkpoint.seq:
         raise ArchiveInvalid(
@@ -155,7 +190,10 @@ def _live_log(log: Path, newest: Checkpoint, archived: list[dict[str, Any]]) -> 
     """Check a live log copy against the archive; the number of its entries past it."""
     seq, prev = 0, GENESIS
     try:
-        with log.open("rb") as f:
+        fd = os.open(log, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        with os.fdopen(fd, "rb") as f:
+            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+                raise ArchiveInvalid(f"{log} is not a regular file")
             for line in f:
                 seq += 1
                 if not line.endswith(b"\n"):
@@ -167,6 +205,8 @@ def _live_log(log: Path, newest: Checkpoint, archived: list[dict[str, Any]]) -> 
                         f"audit entry {seq} of {log} does not verify: "
                         "an entry was edited, removed or reordered"
                     ) from None
+                if holds_card_data(line):
+                    raise ArchiveInvalid(f"audit entry {seq} of {log} holds a card number")
                 if seq == newest.seq and prev != newest.hash:
                     raise ArchiveInvalid(f"audit entry {seq} of {log} is not the one checkpointed")
                 if seq > newest.seq:
