@@ -2,6 +2,9 @@
 
 Rates are micro-cents of USD per minor unit of the currency, integers (no floats), fixed
 with each release: a fraud threshold needs a stable yardstick, not the day's market rate.
+A currency without minor units (jpy, krw, clp, isk, vnd: exponent 0) has its whole unit as
+its minor unit: one yen is 670,000 micro-cents (tests/fraud/test_money.py checks the table
+against the API's exponents).
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ USD_MICRO_CENTS_PER_MINOR_UNIT: dict[str, int] = {
     "cny": 138_000, "sek": 95_000, "nok": 94_000, "dkk": 145_000, "pln": 250_000,
     "czk": 43_000, "huf": 2_800, "ron": 217_000, "inr": 12_000, "brl": 180_000,
     "mxn": 55_000, "zar": 54_000,
-    "jpy": 6_700, "krw": 73, "clp": 105, "isk": 720, "vnd": 4,
+    "jpy": 670_000, "krw": 73_000, "clp": 105_000, "isk": 720_000, "vnd": 4_000,
     "bhd": 265_000, "jod": 141_000, "kwd": 325_000, "omr": 260_000, "tnd": 32_000,
 }  # fmt: skip
 

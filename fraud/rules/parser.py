@@ -28,6 +28,7 @@ from fraud.rules.nodes import (
 
 GRAMMAR = Path(__file__).with_name("grammar.lark")
 MAX_LENGTH = 2000
+MAX_DEPTH = 64  # parse-tree levels; a rule of ten nested parentheses takes about thirty
 
 
 @cache
@@ -104,6 +105,17 @@ def _refuse_non_ascii(source: str) -> None:
             raise RuleInvalid(f"unexpected character {char!r}", index + 1, source)
 
 
+def _deeper_than(tree: Tree[Token], limit: int) -> bool:
+    """Whether the parse tree nests past `limit` levels (walked without recursion)."""
+    stack = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in node.children if isinstance(child, Tree))
+    return False
+
+
 def parse_rule(source: str) -> Rule:
     """The rule's nodes, or RuleInvalid with the column where the text stops making sense."""
     if len(source) > MAX_LENGTH:
@@ -122,6 +134,10 @@ def parse_rule(source: str) -> Rule:
         raise RuleInvalid(f"unexpected {exc.token.value!r}", exc.column, source) from None
     except UnexpectedInput as exc:
         raise RuleInvalid("the rule cannot be read", exc.column, source) from None
+    if _deeper_than(tree, MAX_DEPTH):
+        # The transform and the evaluator recurse: a rule nested hundreds deep would fail
+        # there, a 500 as it is saved or every charge of its marketplace refused after.
+        raise RuleInvalid(f"a rule nests at most {MAX_DEPTH} levels deep", 1, source)
     try:
         rule: Rule = _ToNodes().transform(tree)
     except VisitError as exc:  # a node refused its value (e.g. a number out of range)

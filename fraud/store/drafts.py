@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
 from fraud.ids import new_id
@@ -13,6 +13,30 @@ from fraud.store.models import Decision, DraftRuleset
 from fraud.store.rules import checked_action
 from fraud.store.scopes import scope_state
 from servicekit import NotFound, ServiceError
+
+# Each draft in shadow adds a decision row to every assessment of its scope, on a queue all
+# scopes share: a handful is enough to try rules on, and no scope can fill it for others.
+MAX_IN_SHADOW = 5
+# Drafts kept per scope (each holds up to its rules' worth of predicates).
+MAX_DRAFTS = 100
+
+
+def _limit(session: Session, scope: str, shadow_only: bool) -> None:
+    query = select(func.count()).select_from(DraftRuleset).where(DraftRuleset.scope == scope)
+    if shadow_only:
+        query = query.where(DraftRuleset.shadow.is_(True))
+    count = session.scalar(query) or 0
+    if shadow_only and count >= MAX_IN_SHADOW:
+        raise ServiceError(
+            f"At most {MAX_IN_SHADOW} draft rulesets run in shadow at once: stop one first.",
+            code="shadow_limit_reached",
+            param="shadow",
+        )
+    if not shadow_only and count >= MAX_DRAFTS:
+        raise ServiceError(
+            f"A scope keeps at most {MAX_DRAFTS} draft rulesets: delete one first.",
+            code="draft_limit_reached",
+        )
 
 
 def create_draft(
@@ -26,7 +50,10 @@ def create_draft(
     actor: str,
 ) -> DraftRuleset:
     """A draft whose every rule checks as a live one would; in shadow from now on if asked."""
-    state = scope_state(session, scope)
+    state = scope_state(session, scope)  # locked: counts below cannot race
+    _limit(session, scope, shadow_only=False)
+    if shadow:
+        _limit(session, scope, shadow_only=True)
     for predicate in predicates:
         checked_action(session, scope, predicate)
     review = state.review_at if review_at is None else review_at
@@ -60,8 +87,11 @@ def get_draft(session: Session, scope: str, draft_id: str) -> DraftRuleset:
 def set_shadow(session: Session, scope: str, draft_id: str, shadow: bool) -> DraftRuleset:
     draft = get_draft(session, scope, draft_id)
     if draft.shadow != shadow:
+        state = scope_state(session, scope)  # locked: the count below cannot race
+        if shadow:
+            _limit(session, scope, shadow_only=True)
         draft.shadow = shadow
-        scope_state(session, scope).drafts_version += 1
+        state.drafts_version += 1
     return draft
 
 

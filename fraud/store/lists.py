@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import ipaddress
 import re
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from fraud.facts import canonical_ip
 from fraud.ids import new_id
 from fraud.store.models import Rule, ValueList, ValueListItem
 from fraud.store.scopes import scope_state
@@ -37,7 +37,7 @@ def normalised(item_type: str, value: str) -> str:
         raise ServiceError("A card_bin item is six ASCII digits.", param="value")
     if item_type == "ip_address":
         try:
-            value = str(ipaddress.ip_address(value))
+            value = str(canonical_ip(value))
         except ValueError:
             raise ServiceError("Not an IP address.", param="value") from None
     return value

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from fraud.contracts import RuleChangeKind
@@ -16,7 +16,7 @@ from fraud.rules.nodes import Action
 from fraud.rules.parser import parse_rule
 from fraud.store.models import Decision, Rule, RuleChange, ValueList, utcnow
 from fraud.store.scopes import scope_state
-from servicekit import NotFound
+from servicekit import NotFound, ServiceError
 
 
 def list_kinds(session: Session, scope: str) -> dict[str, ListKind]:
@@ -67,10 +67,22 @@ def _record(session: Session, scope: str, rule: Rule, change: RuleChangeKind, ac
     )
 
 
+# Every rule of a scope is evaluated on each of its charges, in the one fraud service all
+# scopes share: a bound on them is a bound on what one merchant's rules cost the others.
+MAX_RULES = 200
+
+
 def create_rule(
     session: Session, scope: str, predicate: str, description: str | None, actor: str
 ) -> Rule:
-    scope_state(session, scope)  # the default lists exist before the rule is checked
+    scope_state(session, scope)  # the default lists exist before the rule is checked; locked
+    live = (
+        select(func.count()).select_from(Rule).where(Rule.scope == scope, Rule.deleted.is_(False))
+    )
+    if (session.scalar(live) or 0) >= MAX_RULES:
+        raise ServiceError(
+            f"A scope has at most {MAX_RULES} rules: delete one first.", code="rule_limit_reached"
+        )
     now = utcnow()
     rule = Rule(
         id=new_id("rule"),

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from fraud.ids import new_id
@@ -23,24 +25,37 @@ CHANGED = "fraud_scopes_changed"
 def scope_state(session: Session, scope: str) -> RulesetState:
     """The scope's ruleset row, locked for this transaction (so versions never repeat)."""
     session.info.setdefault(CHANGED, set()).add(scope)
-    state = session.scalars(
-        select(RulesetState).where(RulesetState.scope == scope).with_for_update()
-    ).one_or_none()
+    state = _locked(session, scope)
     if state is None:
-        state = RulesetState(
-            scope=scope, version=0, lists_version=0, drafts_version=0, review_at=65, block_at=75
+        # Made with ON CONFLICT DO NOTHING: a lock cannot be taken on a row that does not
+        # exist yet, so first requests of a new scope at once would each insert it, and all
+        # but one fail on its unique scope. The one whose row it is adds the default lists.
+        dialect = session.get_bind().dialect.name
+        insert_ = postgresql_insert if dialect == "postgresql" else sqlite_insert
+        values = {"scope": scope, "version": 0, "lists_version": 0, "drafts_version": 0}
+        made = session.execute(
+            insert_(RulesetState)
+            .values(**values, review_at=65, block_at=75)
+            .on_conflict_do_nothing(index_elements=["scope"])
         )
-        session.add(state)
-        for alias, (item_type, name) in DEFAULT_LISTS.items():
-            session.add(
-                ValueList(
-                    id=new_id("rsl"),
-                    scope=scope,
-                    alias=alias,
-                    name=name,
-                    item_type=item_type,
-                    created_by="strongroom",
+        if made.rowcount == 1:  # type: ignore[attr-defined]  # a CursorResult
+            for alias, (item_type, name) in DEFAULT_LISTS.items():
+                session.add(
+                    ValueList(
+                        id=new_id("rsl"),
+                        scope=scope,
+                        alias=alias,
+                        name=name,
+                        item_type=item_type,
+                        created_by="strongroom",
+                    )
                 )
-            )
-        session.flush()
+            session.flush()
+        state = _locked(session, scope)
+        assert state is not None  # ours, or the one another request made first
     return state
+
+
+def _locked(session: Session, scope: str) -> RulesetState | None:
+    query = select(RulesetState).where(RulesetState.scope == scope).with_for_update()
+    return session.scalars(query).one_or_none()
