@@ -114,7 +114,19 @@ def audit_group() -> None:
 
 @audit_group.command()
 @archive_options
-def verify(as_json: bool, **kw: Any) -> None:
+@click.option(
+    "--vault",
+    "expect_vault",
+    help="Refuse an archive of any other vault (vlt_…), as its first entry names it.",
+)
+@click.option(
+    "--environment",
+    "expect_environment",
+    help="Refuse an archive of a vault of any other environment (live, test, …).",
+)
+def verify(
+    as_json: bool, expect_vault: str | None, expect_environment: str | None, **kw: Any
+) -> None:
     """Prove the archive whole with the checkpoint public key alone; exit 1 if not.
 
     Fails on any edited, removed, reordered or added entry, a missing segment or
@@ -124,6 +136,7 @@ def verify(as_json: bool, **kw: Any) -> None:
     src = sources(kw)
     try:
         result = verified(src)
+        _whose(result, expect_vault, expect_environment)
     except click.ClickException as exc:
         if as_json:
             click.echo(json.dumps({"ok": False, "error": exc.message}))
@@ -137,6 +150,8 @@ def verify(as_json: bool, **kw: Any) -> None:
             "checkpoints": result.checkpoints,
             "newest_checkpoint": {"seq": newest.seq, "hash": newest.hash, "time": newest.time},
             "key": newest.key,
+            "vault": result.vault[0] if result.vault else None,
+            "environment": result.vault[1] if result.vault else None,
             "unprovable": result.unprovable,
         }
         click.echo(json.dumps(body))
@@ -146,8 +161,26 @@ def verify(as_json: bool, **kw: Any) -> None:
         f"{result.checkpoints} signed checkpoints; the newest signed at {newest.time} "
         f"(key {newest.key}), hash {newest.hash}"
     )
+    if result.vault:
+        click.echo(
+            "of vault {}, environment {}, as its first entry names them".format(*result.vault)
+        )
+    else:
+        click.echo("of an unnamed vault: the log's first entry is not the vault's init")
     if result.unprovable:
         click.echo(_unprovable_note(result, src.log))
+
+
+def _whose(result: Verified, vault: str | None, environment: str | None) -> None:
+    """The archive is the named vault's, of the named environment, when they are named: two
+    vaults sharing a checkpoint key (a restored copy) would otherwise be interchangeable."""
+    found = result.vault or ("unknown", "unknown")
+    if vault and found[0] != vault:
+        raise click.ClickException(f"this is the archive of vault {found[0]}, not of {vault}")
+    if environment and found[1] != environment:
+        raise click.ClickException(
+            f"this is the archive of a {found[1]} vault, not of a {environment} one"
+        )
 
 
 @audit_group.command()

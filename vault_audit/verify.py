@@ -43,6 +43,17 @@ class Verified:
     entries: list[dict[str, Any]] = field(default_factory=list)
     unprovable: int = 0  # entries of the live log copy past the newest checkpoint
 
+    @property
+    def vault(self) -> tuple[str, str] | None:
+        """(vault id, environment) as the log's first entry, the vault's `init`, records
+        them: signed in every checkpoint through `chain`, the hash of that entry. None
+        for a log that does not begin so."""
+        first = self.entries[0] if self.entries else {}
+        if (first.get("actor"), first.get("action")) != ("vault", "init"):
+            return None
+        vault_id, environment, *_ = [*str(first["outcome"]).split(":"), "", ""]
+        return (vault_id, environment) if vault_id.startswith("vlt_") else None
+
 
 def verify_archive(archive: Path, key: Ed25519PublicKey, log: Path | None = None) -> Verified:
     """The archive's entries once every check holds; ArchiveInvalid naming the first that fails.

@@ -8,8 +8,8 @@ changes what happened, or wants the auditor's tools to show what they must not. 
 archive here is built by the real writers (vault.audit.AuditLog, vault_audit.archive.
 AuditArchive); no stack is started. What held is asserted. Six holes this attack found are
 fixed, their tests kept (the writer chaining to an edited entry, a card number in an
-entry, entries not of the format, deep nesting, FIFOs and links in the archive); the one
-still open is a strict xfail whose reason says what is wrong and where.
+entry, entries not of the format, deep nesting, FIFOs and links in the archive, whose
+archive it is).
 """
 
 from __future__ import annotations
@@ -481,17 +481,6 @@ def test_a_fifo_in_the_archive_is_refused_not_waited_on(team: Path) -> None:
     assert result.returncode == 1 and "not a regular file" in result.stderr
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a checkpoint names no vault nor environment (vault_audit.checkpoint.Checkpoint "
-    "has only `chain`, the hash of entry 1, which the verifier neither checks nor prints), "
-    "so two vaults that share a checkpoint key (a restored backup holds "
-    "vault/audit-checkpoint.key; VAULT_AUDIT_CHECKPOINT_KEY_PATH may name one file) are "
-    "interchangeable: the test vault's archive is 'audit archive OK' to an auditor of the "
-    "live one, and the output does not say whose it is. Fix: sign vault_id and environment "
-    "into each checkpoint (vault.identity), check they and `chain` agree across checkpoints "
-    "and with entry 1, and print them (or take --vault and refuse another).",
-)
 def test_another_vaults_archive_under_a_shared_key_is_not_taken_for_this_one(
     tmp_path: Path,
 ) -> None:
@@ -501,8 +490,18 @@ def test_another_vaults_archive_under_a_shared_key_is_not_taken_for_this_one(
     test_rounds = [first, *ROUNDS[1:]]
     test_vault = make_vault(tmp_path / "test-side", test_rounds, shared)
     team = hand_over(test_vault, tmp_path / "team")  # handed over as the live vault's
+    # Whose it is, as its first entry (bound to every checkpoint by `chain`) names it ...
     result = strongroom(team, "audit", "verify", *ARCHIVE, "--json")
-    assert result.returncode == 1 or "vlt_test" in result.stdout
+    assert result.returncode == 0, result.stderr
+    said = json.loads(result.stdout)
+    assert (said["vault"], said["environment"]) == ("vlt_test", "test")
+    text = strongroom(team, "audit", "verify", *ARCHIVE)
+    assert "of vault vlt_test, environment test" in text.stdout
+    # ... and an auditor who names the vault they audit is refused another's archive.
+    for named in (["--vault", "vlt_live"], ["--environment", "live"]):
+        refused = strongroom(team, "audit", "verify", *ARCHIVE, *named)
+        assert refused.returncode == 1 and "this is the archive of" in refused.stderr
+    assert strongroom(team, "audit", "verify", *ARCHIVE, "--vault", "vlt_test").returncode == 0
 
 
 def test_the_verifier_reads_each_file_once_and_checks_those_bytes(
