@@ -54,6 +54,15 @@ class Stored:
 
 
 @dataclass(frozen=True)
+class Secrets:
+    """How an answer showing a secret is kept under its key (`kept`: without it), and shown
+    again from what was kept (`shown`: derived anew): the key's stored answers hold none."""
+
+    kept: Callable[[dict[str, Any]], dict[str, Any]]
+    shown: Callable[[dict[str, Any]], dict[str, Any]]
+
+
+@dataclass(frozen=True)
 class Claim:
     """This request holds the key; `seed` names what it creates, the same on a takeover."""
 

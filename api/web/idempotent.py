@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from api import idempotency
+from api.idempotency import Secrets
 from api.keys import Caller
 from api.web.state import services
 from api.web.threads import in_thread
@@ -52,14 +53,24 @@ def _outcome(run: SeededOperation, seed: Seed | None, status: int) -> idempotenc
 
 
 async def respond(
-    request: Request, who: Caller, raw_body: dict[str, Any], run: Operation, status: int = 200
+    request: Request,
+    who: Caller,
+    raw_body: dict[str, Any],
+    run: Operation,
+    status: int = 200,
+    secrets: Secrets | None = None,
 ) -> JSONResponse:
     """Call this only once the request is authenticated and valid: nothing before is kept.
 
     `run` gets the claim's seed (None without a key) to derive the ids of what it creates.
     """
     return await respond_seeded(
-        request, who, raw_body, lambda seed: run(None if seed is None else seed.value), status
+        request,
+        who,
+        raw_body,
+        lambda seed: run(None if seed is None else seed.value),
+        status,
+        secrets,
     )
 
 
@@ -69,8 +80,12 @@ async def respond_seeded(
     raw_body: dict[str, Any],
     run: SeededOperation,
     status: int = 200,
+    secrets: Secrets | None = None,
 ) -> JSONResponse:
-    """`respond`, with `run` told whether the key is used for the first time (`Seed`)."""
+    """`respond`, with `run` told whether the key is used for the first time (`Seed`).
+
+    With `secrets`, an answer that shows a secret is kept under the key without it, and
+    shown with it again on a replay: the key's stored answers hold no secret."""
     ctx = services(request)
     key = request.headers.get("idempotency-key")
     queued = QUEUED.count
@@ -91,7 +106,8 @@ async def respond_seeded(
         """The claim, the request and the key's finish: one trip to a worker thread."""
         begun = idempotency.begin(sessions, who.marketplace_id, key, digest, None, owner)
         if isinstance(begun, idempotency.Stored):
-            return begun, {"idempotent-replayed": "true"}, False
+            shown = begun if secrets is None else _through(secrets.shown, begun)
+            return shown, {"idempotent-replayed": "true"}, False
         carried = idempotency.Carried(begun)
         stored = _outcome(run, Seed(begun.seed, begun.first_use, carried), status)
         if carried.kept is not None:  # kept with the outcome: the response is the stored one
@@ -101,13 +117,23 @@ async def respond_seeded(
             # retry a POST on this header).
             idempotency.release(sessions, begun)
             return stored, {"stripe-should-retry": "true"}, True
-        idempotency.finish(sessions, begun, stored)
+        idempotency.finish(
+            sessions, begun, stored if secrets is None else _through(secrets.kept, stored)
+        )
         return stored, {}, True
 
     stored, headers, ran = await in_thread(keyed)
     if ran:
         _wake(request, queued)
     return JSONResponse(stored.body, status_code=stored.status, headers=headers)
+
+
+def _through(
+    change: Callable[[dict[str, Any]], dict[str, Any]], stored: idempotency.Stored
+) -> idempotency.Stored:
+    if stored.status >= 300:  # an error shows no secret
+        return stored
+    return idempotency.Stored(stored.status, change(stored.body))
 
 
 def _wake(request: Request, queued: int) -> None:

@@ -9,6 +9,7 @@ from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from api.idempotency import Secrets
 from api.keys import Caller
 from api.presenters import body
 from api.web.idempotent import respond
@@ -27,7 +28,10 @@ async def answer_keyed(
     raw_body: dict[str, Any],
     run: Callable[[str | None], BaseModel],
     status: int = 200,
+    secrets: Secrets | None = None,
 ) -> JSONResponse:
     """A POST, under its Idempotency-Key if it has one (api.web.idempotent): `run` gets
     the key's seed, to derive the ids of what it creates, and returns the resource."""
-    return await respond(request, who, raw_body, lambda seed: body(run(seed)), status=status)
+    return await respond(
+        request, who, raw_body, lambda seed: body(run(seed)), status=status, secrets=secrets
+    )

@@ -14,11 +14,17 @@ from api.web.request import caller, path_id, read_body
 from api.web.respond import answer, answer_keyed
 from api.web.state import services
 
+# An event type, or every type of a resource as Stripe's lists take it: `charge.*`.
+EVENT_TYPE_FILTERS = (
+    *EVENT_TYPES,
+    *sorted({f"{event_type.split('.')[0]}.*" for event_type in EVENT_TYPES}),
+)
+
 
 async def list_events(request: Request) -> JSONResponse:
     webhooks, who = services(request).webhooks, await caller(request)
     params = query(request, *LIST_PARAMETERS, "type")
-    page, type_ = page_params(params), query_filter(params, "type", EVENT_TYPES)
+    page, type_ = page_params(params), query_filter(params, "type", EVENT_TYPE_FILTERS)
     return await answer(webhooks.events, who.marketplace_id, page, type_, request.url.path)
 
 
@@ -32,7 +38,12 @@ async def create_endpoint(request: Request) -> JSONResponse:
     webhooks, who = services(request).webhooks, await caller(request)
     body, raw = await read_body(request, WebhookEndpointCreate)
     return await answer_keyed(
-        request, who, raw, lambda seed: webhooks.create(who.marketplace_id, body, seed), 201
+        request,
+        who,
+        raw,
+        lambda seed: webhooks.create(who.marketplace_id, body, seed),
+        201,
+        webhooks.secrets,
     )
 
 
@@ -62,7 +73,11 @@ async def roll_secret(request: Request) -> JSONResponse:
     _, raw = await read_body(request, NoParameters)
     endpoint_id = path_id(request)
     return await answer_keyed(
-        request, who, raw, lambda _: webhooks.roll(who.marketplace_id, endpoint_id)
+        request,
+        who,
+        raw,
+        lambda _: webhooks.roll(who.marketplace_id, endpoint_id),
+        secrets=webhooks.secrets,
     )
 
 

@@ -3,6 +3,8 @@ demand; the worker, api.webhooks.worker, makes the attempts)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.contracts import (
@@ -14,6 +16,7 @@ from api.contracts import (
     WebhookEndpointCreate,
     WebhookEndpointUpdate,
 )
+from api.idempotency import Secrets
 from api.ids import derived_id, new_id
 from api.presenters import as_delivery, as_endpoint, as_event
 from api.store import models
@@ -21,6 +24,15 @@ from api.store.models import utcnow
 from api.store.queries import Page
 from api.webhooks import deliveries, store
 from api.webhooks.signing import endpoint_secret
+from servicekit import ServiceError
+
+# Kept under an Idempotency-Key in place of a secret shown: the version it was derived at.
+_SECRET_VERSION = "_strongroom_secret_version"  # noqa: S105  # a field's name
+
+
+# As Stripe allows: every event is queued once per endpoint subscribed, in the transaction
+# that records it.
+MAX_ENDPOINTS = 16
 
 
 class WebhookService:
@@ -44,12 +56,46 @@ class WebhookService:
         data = [as_event(row, self._livemode) for row in rows]
         return ListOf[Event](data=data, has_more=more, url=url)
 
+    @property
+    def secrets(self) -> Secrets:
+        """How an answer showing an endpoint's secret is kept under its Idempotency-Key:
+        with the secret's version, not the secret, which a replay derives again. (The
+        secret is never stored: a copy of the database forges no webhook.)"""
+        return Secrets(kept=self._kept, shown=self._shown)
+
+    def _kept(self, answer: dict[str, Any]) -> dict[str, Any]:
+        secret = answer.get("secret")
+        if not isinstance(secret, str):
+            return answer
+        with self._sessions() as session:
+            row = session.get_one(models.WebhookEndpoint, answer["id"])
+            newest = row.secret_version
+        # The version this answer's secret was derived at: the newest, unless a roll came
+        # between the answer and now.
+        version = next(
+            v for v in range(newest, 0, -1) if endpoint_secret(self._secret, row.id, v) == secret
+        )
+        return {**{k: v for k, v in answer.items() if k != "secret"}, _SECRET_VERSION: version}
+
+    def _shown(self, kept: dict[str, Any]) -> dict[str, Any]:
+        version = kept.get(_SECRET_VERSION)
+        if not isinstance(version, int):
+            return kept
+        answer = {k: v for k, v in kept.items() if k != _SECRET_VERSION}
+        return {**answer, "secret": endpoint_secret(self._secret, answer["id"], version)}
+
     def create(
         self, marketplace_id: str, body: WebhookEndpointCreate, seed: str | None
     ) -> WebhookEndpoint:
         """The endpoint, with its signing secret: shown here, and when rolled, only."""
         endpoint_id = derived_id("we", self._secret, seed) if seed else new_id("we")
         with self._sessions.begin() as session:
+            if store.live_endpoints(session, marketplace_id) >= MAX_ENDPOINTS:
+                raise ServiceError(
+                    f"A marketplace has at most {MAX_ENDPOINTS} webhook endpoints in each "
+                    "mode: delete one first.",
+                    code="webhook_endpoint_limit_reached",
+                )
             endpoint = models.WebhookEndpoint(
                 id=endpoint_id,
                 marketplace_id=marketplace_id,

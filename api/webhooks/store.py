@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from api.store.models import Event, WebhookDelivery, WebhookEndpoint
@@ -16,13 +16,25 @@ def event(session: Session, marketplace_id: str, event_id: str) -> Event:
 def events_page(
     session: Session, marketplace_id: str, page: Page, type_: str | None
 ) -> tuple[list[Event], bool]:
-    where = [] if type_ is None else [Event.type == type_]
+    if type_ is None:
+        where = []
+    elif type_.endswith(".*"):  # every type of one resource: `charge.*`
+        where = [Event.type.startswith(type_[:-1], autoescape=True)]
+    else:
+        where = [Event.type == type_]
     return fetch_page(session, Event, marketplace_id, page, *where)
 
 
 def endpoint(session: Session, marketplace_id: str, endpoint_id: str) -> WebhookEndpoint:
     """The marketplace's endpoint, not deleted; 404 else."""
     return owned(session, WebhookEndpoint, endpoint_id, marketplace_id, "id", "webhook endpoint")
+
+
+def live_endpoints(session: Session, marketplace_id: str) -> int:
+    """How many endpoints the marketplace has, not deleted."""
+    query = select(func.count()).select_from(WebhookEndpoint)
+    query = query.where(WebhookEndpoint.marketplace_id == marketplace_id)
+    return session.scalar(query.where(WebhookEndpoint.deleted.is_(False))) or 0
 
 
 def endpoints_page(

@@ -60,6 +60,9 @@ class WebhookWorker:
             headers={"user-agent": "Strongroom-Webhooks/1", "content-type": "application/json"},
         )
         self._pool = ThreadPoolExecutor(concurrency, thread_name_prefix="webhook")
+        # One per attempt thread: the loop leases only as many deliveries as are free, and
+        # a slow endpoint holds its one thread, not every other marketplace's deliveries.
+        self._slots = threading.BoundedSemaphore(concurrency)
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
@@ -87,7 +90,7 @@ class WebhookWorker:
         while not self._stop.is_set():
             queued = deliveries.QUEUED.count
             try:
-                delivered = self.run_once()
+                delivered = self._dispatch()
                 if time.monotonic() - last_housekeeping > HOUSEKEEPING_EVERY:
                     last_housekeeping = time.monotonic()
                     idempotency.purge_expired(self._sessions)
@@ -102,10 +105,34 @@ class WebhookWorker:
                 self._wake.clear()
 
     def run_once(self) -> int:
-        """Lease a batch of due deliveries and attempt each; returns how many."""
+        """Lease a batch of due deliveries and attempt each, all done on return; how many."""
         claimed = deliveries.claim_due(self._sessions, utcnow(), LEASE, self._concurrency * 4)
         list(self._pool.map(self._attempt, claimed))
         return len(claimed)
+
+    def _dispatch(self) -> int:
+        """Lease as many due deliveries as attempt threads are free and start each, not
+        waiting for them (each wakes the loop as it ends); how many were started."""
+        free = 0
+        while free < self._concurrency and self._slots.acquire(blocking=False):
+            free += 1
+        claimed: list[str] = []
+        try:
+            if free:
+                claimed = deliveries.claim_due(self._sessions, utcnow(), LEASE, free)
+        finally:
+            for _ in range(free - len(claimed)):
+                self._slots.release()
+        for delivery_id in claimed:
+            self._pool.submit(self._attempt_freeing, delivery_id)
+        return len(claimed)
+
+    def _attempt_freeing(self, delivery_id: str) -> None:
+        try:
+            self._attempt(delivery_id)
+        finally:
+            self._slots.release()
+            self._wake.set()  # a thread is free: look for more at once
 
     def _attempt(self, delivery_id: str) -> None:
         try:
@@ -148,15 +175,18 @@ class WebhookWorker:
             headers = {signing.HEADER: header, signing.OLD_HEADER: header}
             if destination.host is not None:
                 headers["host"] = destination.host
-            response = self._http.post(
+            # Streamed, and its body never read: the status decides, and an answer that
+            # drips or never ends holds nothing up (the body is the merchant's anyway).
+            with self._http.stream(
+                "POST",
                 destination.url,
                 content=payload,
                 headers=headers,
                 extensions={"sni_hostname": destination.sni} if destination.sni else None,
-            )
+            ) as response:
+                status = response.status_code
         except (httpx.HTTPError, httpx.InvalidURL, ValueError, UnicodeError) as exc:
             # A bad URL or an unreachable host is this attempt's failure, nothing more.
             return False, None, type(exc).__name__
-        # The response body is never kept: it is the merchant's, and could hold anything.
-        ok = 200 <= response.status_code < 300
-        return ok, response.status_code, None if ok else f"status {response.status_code}"
+        ok = 200 <= status < 300
+        return ok, status, None if ok else f"status {status}"
