@@ -5,10 +5,15 @@ consistent snapshot while the stack runs), the vault's audit log, and the key ma
 the secrets, the dev marketplace's keys, the vault's keyring, the stack's recorded
 settings (database URLs may hold passwords) — sealed under a passphrase (scrypt,
 AES-256-GCM), so that the backup of the card data never travels with the keys that open
-it in the clear. A manifest lists every file with its SHA-256 and the audit log's head.
-Restore checks all of it before it writes anything, and checks the restored audit log
-against the restored vault database's anchor. Restore writes the vault's database and
-keyring, so the `restore` command refuses while the vault backed up serves
+it in the clear. A manifest lists every file with its kind, its SHA-256 and the audit
+log's head, and is itself authenticated under the passphrase (HMAC-SHA256, a key of its
+own from scrypt): whoever can write to the backup's storage but has not the passphrase
+can neither plant a file (a keyring of their own, marked plain) nor swap one in from
+another backup. Restore reads each file once (no link followed), checks it against the
+manifest, and writes those bytes; it checks all of it before it writes anything, and
+checks the restored audit log against the restored vault database's anchor. Restore
+writes the vault's database and keyring, so the `restore` command refuses while the vault
+backed up serves
 (strongroom/backup_cli.py). PostgreSQL deployments back up with pg_dump and
 point-in-time restore instead: docs/operations.md.
 """
@@ -16,14 +21,17 @@ point-in-time restore instead: docs/operations.md.
 from __future__ import annotations
 
 import base64
+import binascii
 import datetime as dt
 import fcntl
 import hashlib
+import hmac
 import json
 import os
 import secrets
 import shutil
 import sqlite3
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,7 +47,7 @@ from vault.audit import read_anchors
 from vault.audit_chain import AuditChainBroken, Head, verify_chain
 from vault.identity import recorded
 
-FORMAT = 1
+FORMAT = 2  # 1 had no authenticated manifest: refused
 MANIFEST = "manifest.json"
 # Key material: never written to a backup in the clear.
 SEALED = (
@@ -68,6 +76,37 @@ class BackupError(Exception):
 class Summary:
     files: dict[str, str]  # relative path -> kind (sqlite, sealed, file)
     audit: Head | None
+
+
+def _mac(manifest: dict[str, Any], passphrase: str, salt: bytes) -> str:
+    """The manifest's HMAC-SHA256 (every field but `mac`), keyed from the passphrase."""
+    body = {k: v for k, v in manifest.items() if k != "mac"}
+    text = json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+    return hmac.new(_key(passphrase, salt), b"manifest:" + text, hashlib.sha256).hexdigest()
+
+
+def _kind_of(name: str) -> str | None:
+    """The one kind a name a backup writes is stored as; None for any other name."""
+    if name in SEALED:
+        return "sealed"
+    parts = name.split("/")
+    if name.endswith(".db") and len(parts) == 2:
+        return "sqlite"
+    if name in (AUDIT_LOG, AUDIT_PUBLIC[0]) or (parts[0] == AUDIT_PUBLIC[1] and len(parts) > 1):
+        return "file"
+    return None
+
+
+def _read_once(path: Path) -> bytes:
+    """A regular file's bytes, read once, not through a link."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError as exc:
+        raise BackupError(f"{path.name} is missing or altered: {exc.strerror}") from None
+    with os.fdopen(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+            raise BackupError(f"{path.name} is missing or altered: not a regular file")
+        return f.read()
 
 
 def _key(passphrase: str, salt: bytes) -> bytes:
@@ -168,14 +207,14 @@ def backup(data_dir: Path, dest: Path, passphrase: str) -> Summary:
     empty_or_absent(dest, "backup directory")
     _key(passphrase, b"\0" * 16)  # refuse a short passphrase before copying anything
     dest.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.chmod(dest, 0o700)  # an empty directory made before: no one else writes in it
     files: dict[str, str] = {}
     for db in sorted(data_dir.glob("*/*.db")):
         name = db.relative_to(data_dir).as_posix()
         _copy_sqlite(db, dest / name)
         files[name] = "sqlite"
-    if (data_dir / AUDIT_LOG).exists():
-        _copy_log(data_dir / AUDIT_LOG, dest / AUDIT_LOG)
-        files[AUDIT_LOG] = "file"
+    # The archive before the log: a checkpoint signed meanwhile covers only entries the
+    # log, copied after, holds (the log only grows).
     for top in AUDIT_PUBLIC:
         found = data_dir / top
         for path in sorted(found.rglob("*")) if found.is_dir() else [found]:
@@ -184,6 +223,9 @@ def backup(data_dir: Path, dest: Path, passphrase: str) -> Summary:
                 (dest / name).parent.mkdir(mode=0o700, parents=True, exist_ok=True)
                 shutil.copyfile(path, dest / name)
                 files[name] = "file"
+    if (data_dir / AUDIT_LOG).exists():
+        _copy_log(data_dir / AUDIT_LOG, dest / AUDIT_LOG)
+        files[AUDIT_LOG] = "file"
     for name in SEALED:
         if (data_dir / name).exists():
             sealed = seal((data_dir / name).read_bytes(), name, passphrase)
@@ -197,7 +239,9 @@ def backup(data_dir: Path, dest: Path, passphrase: str) -> Summary:
             n: {"kind": k, "sha256": _sha256(dest / _stored(n, k))} for n, k in files.items()
         },
         "audit": None if head is None else {"seq": head.seq, "hash": head.hash},
+        "salt": base64.b64encode(salt := secrets.token_bytes(16)).decode(),
     }
+    manifest["mac"] = _mac(manifest, passphrase, salt)
     _private_file(dest / MANIFEST, json.dumps(manifest, indent=2).encode())
     return Summary(files, head)
 
@@ -206,22 +250,35 @@ def _stored(name: str, kind: str) -> str:
     return name + ".sealed" if kind == "sealed" else name
 
 
-def _read_manifest(src: Path) -> dict[str, Any]:
+def _read_manifest(src: Path, passphrase: str) -> tuple[dict[str, Any], dict[str, bytes]]:
+    """The manifest, once its MAC holds under the passphrase, and every file it names,
+    each read once and checked against it (their bytes, as they will be written)."""
     try:
-        manifest: dict[str, Any] = json.loads((src / MANIFEST).read_bytes())
-    except (OSError, ValueError) as exc:
+        manifest: dict[str, Any] = json.loads(_read_once(src / MANIFEST))
+        if manifest.get("format") != FORMAT:
+            raise BackupError(
+                f"{src}: backup format {manifest.get('format')!r}, not {FORMAT}: "
+                "a backup made before its manifest was authenticated is not restored"
+            )
+        salt = base64.b64decode(manifest["salt"], validate=True)
+        mac, files = manifest["mac"], manifest["files"]
+        if not isinstance(mac, str) or not isinstance(files, dict):
+            raise TypeError
+    except (OSError, ValueError, KeyError, TypeError, binascii.Error) as exc:
         raise BackupError(f"{src}: no readable {MANIFEST}") from exc
-    if manifest.get("format") != FORMAT:
-        raise BackupError(f"{src}: backup format {manifest.get('format')!r}, not {FORMAT}")
-    for name, entry in manifest["files"].items():
-        # Every name stays inside the data directory: no ../, no absolute path.
-        parts = Path(name).parts
-        if Path(name).is_absolute() or ".." in parts or entry["kind"] not in KINDS:
-            raise BackupError(f"{src}: the manifest names {name!r}")
-        stored = src / _stored(name, entry["kind"])
-        if not stored.is_file() or _sha256(stored) != entry["sha256"]:
-            raise BackupError(f"{src}: {stored.name} is missing or altered")
-    return manifest
+    if not hmac.compare_digest(mac, _mac(manifest, passphrase, salt)):
+        raise BackupError(f"{src}: wrong passphrase, or the manifest was altered")
+    read: dict[str, bytes] = {}
+    for name, entry in files.items():
+        # Only the names a backup writes, each of its one kind: inside the data directory,
+        # and no key material passed off as a plain file.
+        if _kind_of(name) is None or entry.get("kind") != _kind_of(name):
+            raise BackupError(f"{src}: the manifest names {name!r} as {entry.get('kind')!r}")
+        data = _read_once(src / _stored(name, entry["kind"]))
+        if hashlib.sha256(data).hexdigest() != entry["sha256"]:
+            raise BackupError(f"{src}: {_stored(name, entry['kind'])} is missing or altered")
+        read[name] = data
+    return manifest, read
 
 
 @dataclass(frozen=True)
@@ -231,6 +288,7 @@ class Opened:
     src: Path
     manifest: dict[str, Any]
     sealed: dict[str, bytes]  # name -> the file as it was backed up
+    files: dict[str, bytes]  # name -> the bytes read and checked (sealed ones still sealed)
 
     def vault_id(self) -> str | None:
         """The id of the vault backed up, as its database records it (None: none yet)."""
@@ -257,13 +315,13 @@ class Opened:
 
 def open_backup(src: Path, passphrase: str) -> Opened:
     """The backup `src`, every file checked and the sealed ones opened; nothing written."""
-    manifest = _read_manifest(src)
+    manifest, files = _read_manifest(src, passphrase)
     opened = {
-        name: unseal((src / _stored(name, "sealed")).read_bytes(), name, passphrase)
+        name: unseal(files[name], name, passphrase)
         for name, entry in manifest["files"].items()
         if entry["kind"] == "sealed"
     }
-    return Opened(src, manifest, opened)
+    return Opened(src, manifest, opened, files)
 
 
 def restore(src: Path, data_dir: Path, passphrase: str) -> Summary:
@@ -275,12 +333,12 @@ def restore(src: Path, data_dir: Path, passphrase: str) -> Summary:
 def restore_opened(backup: Opened, data_dir: Path) -> Summary:
     """Rebuild `data_dir` (absent or empty) from the opened backup, or change nothing."""
     empty_or_absent(data_dir, "data directory")
-    src, manifest, opened = backup.src, backup.manifest, backup.sealed
+    manifest, opened, files = backup.manifest, backup.sealed, backup.files
     staging = data_dir.with_name(f".{data_dir.name}.restoring-{secrets.token_hex(4)}")
     staging.mkdir(mode=0o700, parents=True)
     try:
         for name, entry in manifest["files"].items():
-            data = opened[name] if entry["kind"] == "sealed" else (src / name).read_bytes()
+            data = opened[name] if entry["kind"] == "sealed" else files[name]
             _private_file(staging / name, data)
         head = _audit_head(staging)
         expected = manifest["audit"]

@@ -15,6 +15,7 @@ import click
 import httpx
 
 from strongroom import backup as backups
+from strongroom.devkeys import read_private
 from strongroom.stack import Options
 
 PASSPHRASE_ENV = "STRONGROOM_BACKUP_PASSPHRASE"  # noqa: S105 - a variable name, not a secret
@@ -23,7 +24,10 @@ PASSPHRASE_ENV = "STRONGROOM_BACKUP_PASSPHRASE"  # noqa: S105 - a variable name,
 def _passphrase(passphrase_file: Path | None, confirm: bool) -> str:
     """From --passphrase-file, else the environment, else asked for (twice when sealing)."""
     if passphrase_file is not None:
-        return passphrase_file.read_text(encoding="utf-8").rstrip("\n")
+        try:  # refused if others may read it, as every secret file is
+            return read_private(passphrase_file).rstrip("\n")
+        except PermissionError as exc:
+            raise click.ClickException(str(exc)) from None
     if os.environ.get(PASSPHRASE_ENV):
         return os.environ[PASSPHRASE_ENV]
     entered: str = click.prompt(

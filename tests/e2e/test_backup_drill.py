@@ -67,6 +67,7 @@ def test_restore_drill(tmp_path: Path) -> None:
     data = tmp_path / "var"
     phrase = tmp_path / "passphrase"
     phrase.write_text(PASSPHRASE)
+    phrase.chmod(0o600)  # a secret file: read only when others may not
     runner = CliRunner()
 
     with running(data) as stack:

@@ -3,10 +3,12 @@ database migrated to head, a real hash-chained audit log anchored in it."""
 
 from __future__ import annotations
 
+import base64
 import json
 import shutil
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -124,13 +126,24 @@ def test_an_altered_backup_is_refused_and_nothing_is_written(data: Path, tmp_pat
     assert not (tmp_path / "restored").exists()
 
 
+def remac(manifest: dict[str, Any]) -> dict[str, Any]:
+    """The manifest authenticated again, as only a holder of the passphrase can."""
+    salt = base64.b64decode(manifest["salt"])
+    return {**manifest, "mac": backup._mac(manifest, PASSPHRASE, salt)}
+
+
 def test_a_truncated_audit_log_is_refused_on_restore(data: Path, tmp_path: Path):
     backup.backup(data, tmp_path / "b", PASSPHRASE)
     log = tmp_path / "b" / "vault" / "audit.log"
     log.write_bytes(b"".join(log.read_bytes().splitlines(keepends=True)[:2]))
     manifest = json.loads((tmp_path / "b" / "manifest.json").read_text())
     manifest["files"]["vault/audit.log"]["sha256"] = backup._sha256(log)  # a careful forger
+    # Without the passphrase the manifest's MAC refuses it ...
     (tmp_path / "b" / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(backup.BackupError, match="the manifest was altered"):
+        backup.restore(tmp_path / "b", tmp_path / "restored", PASSPHRASE)
+    # ... and with it, the vault database's anchor does.
+    (tmp_path / "b" / "manifest.json").write_text(json.dumps(remac(manifest)))
     with pytest.raises(backup.BackupError, match="before its anchor"):
         backup.restore(tmp_path / "b", tmp_path / "restored", PASSPHRASE)
     assert not (tmp_path / "restored").exists()
@@ -157,7 +170,8 @@ def test_a_manifest_cannot_write_outside_the_data_dir(data: Path, tmp_path: Path
     backup.backup(data, tmp_path / "b", PASSPHRASE)
     manifest = json.loads((tmp_path / "b" / "manifest.json").read_text())
     manifest["files"]["../escaped"] = manifest["files"]["vault/audit.log"]
-    (tmp_path / "b" / "manifest.json").write_text(json.dumps(manifest))
+    # A forger who holds the passphrase, past the manifest's MAC.
+    (tmp_path / "b" / "manifest.json").write_text(json.dumps(remac(manifest)))
     with pytest.raises(backup.BackupError, match=r"names '\.\./escaped'"):
         backup.restore(tmp_path / "b", tmp_path / "restored", PASSPHRASE)
     assert not (tmp_path / "escaped").exists()
@@ -170,6 +184,7 @@ def test_the_commands_back_up_and_restore(
     monkeypatch.setenv("STRONGROOM_VAULT_URL", f"http://127.0.0.1:{free_port()}")
     phrase = tmp_path / "phrase"
     phrase.write_text(PASSPHRASE + "\n")
+    phrase.chmod(0o600)  # a secret file: read only when others may not
     runner = CliRunner()
     made = runner.invoke(
         main,
@@ -220,6 +235,7 @@ def test_restore_is_refused_while_the_vault_backed_up_serves(
     monkeypatch.delenv("STRONGROOM_VAULT_URL", raising=False)
     data, port, phrase = tmp_path / "var", free_port(), tmp_path / "phrase"
     phrase.write_text(PASSPHRASE)
+    phrase.chmod(0o600)  # a secret file: read only when others may not
     init(data)
     record(Options(data_dir=data, ports=Ports(vault=port)))  # `up` records where it serves
     env = {s.name: s.env for s in services(recorded(data), secrets_of(data))}
@@ -250,6 +266,7 @@ def fake_vault(vault_id: str) -> Starlette:
 def test_a_backup_of_a_vault_never_started_refuses_beside_any_vault(data: Path, tmp_path: Path):
     phrase = tmp_path / "phrase"
     phrase.write_text(PASSPHRASE)
+    phrase.chmod(0o600)  # a secret file: read only when others may not
     code, out = _cli(
         "backup", "--to", tmp_path / "b", "--data-dir", data, "--passphrase-file", phrase
     )
