@@ -62,7 +62,6 @@ AUDIT_LOG = "vault/audit.log"
 # checkpoints and closed segments that `strongroom audit verify` checks the log against.
 AUDIT_PUBLIC = ("vault/audit-checkpoint.key.pub", "audit-archive")
 VAULT_DB = "vault/vault.db"
-KINDS = ("sqlite", "sealed", "file")
 MIN_PASSPHRASE = 12
 # scrypt at 2**15 x 8: 32 MiB and a tenth of a second per guess.
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**15, 8, 1
@@ -87,9 +86,11 @@ def _mac(manifest: dict[str, Any], passphrase: str, salt: bytes) -> str:
 
 def _kind_of(name: str) -> str | None:
     """The one kind a name a backup writes is stored as; None for any other name."""
+    parts = name.split("/")
+    if name.startswith("/") or any(part in ("", ".", "..") for part in parts):
+        return None  # every name stays inside the data directory, spelt one way
     if name in SEALED:
         return "sealed"
-    parts = name.split("/")
     if name.endswith(".db") and len(parts) == 2:
         return "sqlite"
     if name in (AUDIT_LOG, AUDIT_PUBLIC[0]) or (parts[0] == AUDIT_PUBLIC[1] and len(parts) > 1):
@@ -272,8 +273,9 @@ def _read_manifest(src: Path, passphrase: str) -> tuple[dict[str, Any], dict[str
     for name, entry in files.items():
         # Only the names a backup writes, each of its one kind: inside the data directory,
         # and no key material passed off as a plain file.
-        if _kind_of(name) is None or entry.get("kind") != _kind_of(name):
-            raise BackupError(f"{src}: the manifest names {name!r} as {entry.get('kind')!r}")
+        kind = entry.get("kind") if isinstance(entry, dict) else None
+        if _kind_of(name) is None or kind != _kind_of(name) or "sha256" not in entry:
+            raise BackupError(f"{src}: the manifest names {name!r} as {kind!r}")
         data = _read_once(src / _stored(name, entry["kind"]))
         if hashlib.sha256(data).hexdigest() != entry["sha256"]:
             raise BackupError(f"{src}: {_stored(name, entry['kind'])} is missing or altered")

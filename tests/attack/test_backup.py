@@ -265,7 +265,14 @@ def test_restored_files_are_private_whatever_the_umask(
 
 @pytest.mark.parametrize(
     "name",
-    ["<absolute>", "vault/../../escaped", "vault/../../../escaped", "../escaped"],
+    [
+        "<absolute>",
+        "vault/../../escaped",
+        "vault/../../../escaped",
+        "../escaped",
+        "../escaped.db",  # the shape of a database's name
+        "audit-archive/../../escaped",  # under the archive's folder
+    ],
 )
 def test_a_name_leaving_the_data_dir_is_refused_and_nothing_written(
     copy: Path, tmp_path: Path, name: str
