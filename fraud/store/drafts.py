@@ -22,17 +22,19 @@ MAX_DRAFTS = 100
 
 
 def _limit(session: Session, scope: str, shadow_only: bool) -> None:
+    """Counted once the change is flushed, so with the write held: on SQLite, where FOR
+    UPDATE locks nothing, two requests at once cannot both count below the limit."""
     query = select(func.count()).select_from(DraftRuleset).where(DraftRuleset.scope == scope)
     if shadow_only:
         query = query.where(DraftRuleset.shadow.is_(True))
     count = session.scalar(query) or 0
-    if shadow_only and count >= MAX_IN_SHADOW:
+    if shadow_only and count > MAX_IN_SHADOW:
         raise ServiceError(
             f"At most {MAX_IN_SHADOW} draft rulesets run in shadow at once: stop one first.",
             code="shadow_limit_reached",
             param="shadow",
         )
-    if not shadow_only and count >= MAX_DRAFTS:
+    if not shadow_only and count > MAX_DRAFTS:
         raise ServiceError(
             f"A scope keeps at most {MAX_DRAFTS} draft rulesets: delete one first.",
             code="draft_limit_reached",
@@ -50,10 +52,7 @@ def create_draft(
     actor: str,
 ) -> DraftRuleset:
     """A draft whose every rule checks as a live one would; in shadow from now on if asked."""
-    state = scope_state(session, scope)  # locked: counts below cannot race
-    _limit(session, scope, shadow_only=False)
-    if shadow:
-        _limit(session, scope, shadow_only=True)
+    state = scope_state(session, scope)
     for predicate in predicates:
         checked_action(session, scope, predicate)
     review = state.review_at if review_at is None else review_at
@@ -72,7 +71,9 @@ def create_draft(
     )
     session.add(draft)
     session.flush()
+    _limit(session, scope, shadow_only=False)
     if shadow:
+        _limit(session, scope, shadow_only=True)
         state.drafts_version += 1
     return draft
 
@@ -87,10 +88,11 @@ def get_draft(session: Session, scope: str, draft_id: str) -> DraftRuleset:
 def set_shadow(session: Session, scope: str, draft_id: str, shadow: bool) -> DraftRuleset:
     draft = get_draft(session, scope, draft_id)
     if draft.shadow != shadow:
-        state = scope_state(session, scope)  # locked: the count below cannot race
+        state = scope_state(session, scope)
+        draft.shadow = shadow
+        session.flush()
         if shadow:
             _limit(session, scope, shadow_only=True)
-        draft.shadow = shadow
         state.drafts_version += 1
     return draft
 

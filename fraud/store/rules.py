@@ -75,14 +75,7 @@ MAX_RULES = 200
 def create_rule(
     session: Session, scope: str, predicate: str, description: str | None, actor: str
 ) -> Rule:
-    scope_state(session, scope)  # the default lists exist before the rule is checked; locked
-    live = (
-        select(func.count()).select_from(Rule).where(Rule.scope == scope, Rule.deleted.is_(False))
-    )
-    if (session.scalar(live) or 0) >= MAX_RULES:
-        raise ServiceError(
-            f"A scope has at most {MAX_RULES} rules: delete one first.", code="rule_limit_reached"
-        )
+    scope_state(session, scope)  # the default lists exist before the rule is checked
     now = utcnow()
     rule = Rule(
         id=new_id("rule"),
@@ -96,6 +89,14 @@ def create_rule(
         updated=now,
     )
     session.add(rule)
+    session.flush()
+    # Counted with the write held (SQLite locks no row FOR UPDATE): two at once cannot
+    # both count below the limit.
+    live = select(func.count()).select_from(Rule)
+    if (session.scalar(live.where(Rule.scope == scope, Rule.deleted.is_(False))) or 0) > MAX_RULES:
+        raise ServiceError(
+            f"A scope has at most {MAX_RULES} rules: delete one first.", code="rule_limit_reached"
+        )
     _record(session, scope, rule, "created", actor)
     return rule
 
