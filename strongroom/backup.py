@@ -31,7 +31,6 @@ import os
 import secrets
 import shutil
 import sqlite3
-import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -46,6 +45,7 @@ from sqlalchemy.orm import sessionmaker
 from vault.audit import read_anchors
 from vault.audit_chain import AuditChainBroken, Head, verify_chain
 from vault.identity import recorded
+from vault_audit.verify import open_regular
 
 FORMAT = 2  # 1 had no authenticated manifest: refused
 MANIFEST = "manifest.json"
@@ -101,13 +101,10 @@ def _kind_of(name: str) -> str | None:
 def _read_once(path: Path) -> bytes:
     """A regular file's bytes, read once, not through a link."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        with open_regular(path) as f:
+            return f.read()
     except OSError as exc:
         raise BackupError(f"{path.name} is missing or altered: {exc.strerror}") from None
-    with os.fdopen(fd, "rb") as f:
-        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
-            raise BackupError(f"{path.name} is missing or altered: not a regular file")
-        return f.read()
 
 
 def _key(passphrase: str, salt: bytes) -> bytes:

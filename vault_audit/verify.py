@@ -9,6 +9,7 @@ checkpoint proves nothing: a truncation there could not be seen, so it is counte
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -16,7 +17,7 @@ import re
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
@@ -118,33 +119,35 @@ def _checkpoints(directory: Path, key: Ed25519PublicKey) -> list[Checkpoint]:
     return checkpoints
 
 
-def holds_card_data(line: bytes) -> bool:
-    """Whether an entry (a line check_line passed) holds what may be a card number: the
+def holds_card_data(entry: dict[str, Any]) -> bool:
+    """Whether an entry (of a line check_line passed) holds what may be a card number: the
     writer refuses one, so only a line made by hand can, and it is never shown."""
-    entry = json.loads(line)
     # As the writer checks them; `time` is an ISO 8601 instant (check_line), whose digits
     # the check would take for a card number now and then.
     fields = ("actor", "action", "token", "outcome")
     return any(holds_card_number(entry[name] or "") for name in fields)
 
 
+def open_regular(path: Path) -> BinaryIO:
+    """`path` opened to read if it is a regular file, not through a link; OSError else: a
+    link, a FIFO or a device named like a file would be followed, block its reader or
+    never end."""
+    f = os.fdopen(os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK), "rb")
+    if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+        f.close()
+        raise OSError(errno.EINVAL, "not a regular file")
+    return f
+
+
 def _read(path: Path, kind: str) -> bytes:
-    """A regular file's bytes, up to its kind's size: a link, a FIFO or a device named like
-    an archive file would be followed, block the verifier or never end."""
+    """A regular file's bytes (open_regular), up to its kind's size."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        with open_regular(path) as f:
+            if os.fstat(f.fileno()).st_size > _LARGEST[kind]:
+                raise ArchiveInvalid(f"{path.name} is larger than any {kind}")
+            return f.read(_LARGEST[kind] + 1)
     except OSError as exc:
         raise ArchiveInvalid(f"cannot read {path.name}: {exc.strerror}") from None
-    try:
-        status = os.fstat(fd)
-        if not stat.S_ISREG(status.st_mode):
-            raise ArchiveInvalid(f"{path.name} is not a regular file")
-        if status.st_size > _LARGEST[kind]:
-            raise ArchiveInvalid(f"{path.name} is larger than any {kind}")
-        with os.fdopen(os.dup(fd), "rb") as f:
-            return f.read(_LARGEST[kind] + 1)
-    finally:
-        os.close(fd)
 
 
 def _names(directory: Path) -> list[str]:
@@ -183,9 +186,10 @@ def _chain(data: bytes, checkpoint: Checkpoint, prev: str, out: list[dict[str, A
                 f"audit entry {seq} in {checkpoint.segment} does not verify: "
                 "an entry was edited, removed or reordered"
             ) from None
-        if holds_card_data(line):
+        entry = json.loads(line)
+        if holds_card_data(entry):
             raise ArchiveInvalid(f"audit entry {seq} in {checkpoint.segment} holds a card number")
-        out.append(json.loads(line))
+        out.append(entry)
     if seq < checkpoint.seq:
         raise ArchiveInvalid(
             f"truncated: segment {checkpoint.segment} ends at entry {seq}, but checkpoint "
@@ -201,10 +205,7 @@ def _live_log(log: Path, newest: Checkpoint, archived: list[dict[str, Any]]) -> 
     """Check a live log copy against the archive; the number of its entries past it."""
     seq, prev = 0, GENESIS
     try:
-        fd = os.open(log, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-        with os.fdopen(fd, "rb") as f:
-            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
-                raise ArchiveInvalid(f"{log} is not a regular file")
+        with open_regular(log) as f:
             for line in f:
                 seq += 1
                 if not line.endswith(b"\n"):
@@ -216,12 +217,13 @@ def _live_log(log: Path, newest: Checkpoint, archived: list[dict[str, Any]]) -> 
                         f"audit entry {seq} of {log} does not verify: "
                         "an entry was edited, removed or reordered"
                     ) from None
-                if holds_card_data(line):
+                entry = json.loads(line)
+                if holds_card_data(entry):
                     raise ArchiveInvalid(f"audit entry {seq} of {log} holds a card number")
                 if seq == newest.seq and prev != newest.hash:
                     raise ArchiveInvalid(f"audit entry {seq} of {log} is not the one checkpointed")
                 if seq > newest.seq:
-                    archived.append(json.loads(line))
+                    archived.append(entry)
     except OSError as exc:
         raise ArchiveInvalid(f"cannot read {log}: {exc.strerror}") from None
     if seq < newest.seq:
