@@ -45,6 +45,10 @@ class WebhookService:
         self._sessions = sessions
         self._livemode = livemode
         self._secret = stack_secret
+        # How an answer showing an endpoint's secret is kept under its Idempotency-Key:
+        # with the secret's version, not the secret, which a replay derives again. (The
+        # secret is never stored: a copy of the database forges no webhook.)
+        self.secrets = Secrets(kept=self._kept, shown=self._shown)
 
     def event(self, marketplace_id: str, event_id: str) -> Event:
         with self._sessions() as session:
@@ -55,13 +59,6 @@ class WebhookService:
             rows, more = store.events_page(session, marketplace_id, page, type_)
         data = [as_event(row, self._livemode) for row in rows]
         return ListOf[Event](data=data, has_more=more, url=url)
-
-    @property
-    def secrets(self) -> Secrets:
-        """How an answer showing an endpoint's secret is kept under its Idempotency-Key:
-        with the secret's version, not the secret, which a replay derives again. (The
-        secret is never stored: a copy of the database forges no webhook.)"""
-        return Secrets(kept=self._kept, shown=self._shown)
 
     def _kept(self, answer: dict[str, Any]) -> dict[str, Any]:
         secret = answer.get("secret")
