@@ -19,9 +19,9 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 import vault_audit.verify
+from tests.helpers import commands
 from vault.audit import AuditLog, read_anchors
 from vault.audit_chain import (
     GENESIS,
@@ -104,17 +105,8 @@ def hand_over(vault: Vault, team: Path) -> Path:
     return team
 
 
-def strongroom(cwd: Path, *args: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
-    """The installed command, in `cwd`, with no STRONGROOM_* or VAULT_* setting."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("STRONGROOM_", "VAULT_"))}
-    return subprocess.run(
-        [sys.executable, "-m", "strongroom", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
+# The command as the auditor runs it, given 30 s (a hang, as on a FIFO, fails sooner).
+strongroom = partial(commands.strongroom, timeout=30)
 
 
 ARCHIVE = ["--archive", "archive", "--public-key", "checkpoint.pub"]

@@ -52,7 +52,7 @@ from starlette.routing import Route
 from strongroom import backup, datadir, testcards
 from strongroom.cli import main
 from strongroom.devkeys import generate
-from tests.attack.conftest import forms_of
+from tests.attack.conftest import forms_of, tokenise
 from tests.e2e.conftest import Stack, start_stack
 from tests.helpers.servers import free_port, serving
 from vault.crypto.keyring import keyring_identity
@@ -80,15 +80,6 @@ class Made:
 def cli(*args: str | Path, env: dict[str, str] | None = None) -> tuple[int, str, Any]:
     result = CliRunner().invoke(main, [str(a) for a in args], env=env)
     return result.exit_code, result.output, result.exception
-
-
-def tokenise(stack: Stack, key: str, number: str) -> str:
-    with stack.client(key) as browser:
-        made = browser.post(
-            "/v1/cards", json={"number": number, "exp_month": 12, "exp_year": 2031, "cvc": "123"}
-        )
-    assert made.status_code == 201, made.text
-    return str(made.json()["id"])
 
 
 @pytest.fixture(scope="module")

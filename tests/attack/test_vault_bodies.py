@@ -23,6 +23,7 @@ from collections.abc import Iterator
 import pytest
 
 from servicekit.body import BodyRefused, media_type
+from strongroom import testcards
 from strongroom.marketplaces import MarketplaceKeys, create_marketplace
 from tests.attack.conftest import CARD, VISA, Answer, exchange, forms_of, parse_answers, request
 from tests.conftest import create_database, drop_database
@@ -32,7 +33,9 @@ pytestmark = pytest.mark.e2e
 
 JSON = "Content-Type: application/json"
 FORM = "Content-Type: application/x-www-form-urlencoded"
-ECHOED = "4000056655665556"  # a documented test card, sent only where it must not come back
+# A documented test card (Visa debit), sent only where it must not come back.
+ECHOED = testcards.VISA_DEBIT
+_ECHOED = ECHOED.encode()
 DOORS = ["edge", "vault"]
 CARD_JSON = json.dumps(CARD).encode()
 CARD_FORM = b"number=4242424242424242&exp_month=12&exp_year=2031&cvc=123"
@@ -193,8 +196,8 @@ BAD_JSON = {
     "overlong /": CARD_JSON[:-1] + b', "name": "\xc0\xaf"}',
     "encoded surrogate": CARD_JSON[:-1] + b', "name": "\xed\xa0\x80"}',
     "latin-1": CARD_JSON[:-1] + b', "name": "Zo\xeb"}',
-    "duplicate number": CARD_JSON[:-1] + b', "number": "4000056655665556"}',
-    "duplicate, escaped": CARD_JSON[:-1] + b', "\\u006eumber": "4000056655665556"}',
+    "duplicate number": CARD_JSON[:-1] + b', "number": "' + _ECHOED + b'"}',
+    "duplicate, escaped": CARD_JSON[:-1] + b', "\\u006eumber": "' + _ECHOED + b'"}',
     "array": b"[" + CARD_JSON + b"]",
     "empty": b"",
     "huge integer": CARD_JSON.replace(b'"exp_month": 12', b'"exp_month": 1' + b"0" * 5000),
@@ -214,7 +217,7 @@ def test_json_that_is_not_one_strict_utf8_object_is_a_400(
 @pytest.mark.parametrize(
     "body",
     [
-        b'{"card": {"number": "4242424242424242", "number": "4000056655665556",'
+        b'{"card": {"number": "4242424242424242", "number": "' + _ECHOED + b'",'
         b' "exp_month": 12, "exp_year": 2031, "cvc": "123"}}',
         b'{"card": {"number": "4242424242424242", "exp_month": 12, "exp_year": 2031,'
         b' "cvc": "123", "metadata": {"a": 1, "a": 2}}}',
@@ -272,11 +275,11 @@ def test_a_number_in_other_digits_is_not_a_card(
 # --- forms: one reading, ASCII numbers ------------------------------------------------------
 
 BAD_FORMS = {
-    "number twice": (CARD_FORM + b"&number=4000056655665556", "invalid_form"),
-    "card[number] and number": (CARD_FORM + b"&card[number]=4000056655665556", "parameter_invalid"),
-    "card= then card[...]": (b"card=x&card[number]=4000056655665556", "invalid_form"),
-    "deeper bracket": (CARD_FORM + b"&card[number][x]=4000056655665556", "invalid_form"),
-    "array": (CARD_FORM + b"&number[]=4000056655665556", "invalid_form"),
+    "number twice": (CARD_FORM + b"&number=" + _ECHOED, "invalid_form"),
+    "card[number] and number": (CARD_FORM + b"&card[number]=" + _ECHOED, "parameter_invalid"),
+    "card= then card[...]": (b"card=x&card[number]=" + _ECHOED, "invalid_form"),
+    "deeper bracket": (CARD_FORM + b"&card[number][x]=" + _ECHOED, "invalid_form"),
+    "array": (CARD_FORM + b"&number[]=" + _ECHOED, "invalid_form"),
     "stray %": (CARD_FORM + b"&name=100%", "invalid_form"),
     "escape not utf-8": (CARD_FORM + b"&name=%C0%AF", "invalid_form"),
     "raw byte not utf-8": (CARD_FORM + b"&name=Zo\xeb", "invalid_form"),
@@ -308,7 +311,7 @@ def test_a_form_read_one_way_only_or_refused(
 
 
 def test_tokens_take_card_fields_only(target: Stack, shop: MarketplaceKeys) -> None:
-    for extra in (b"&number=4000056655665556", b"&email=a%40b.c"):
+    for extra in (b"&number=" + _ECHOED, b"&email=a%40b.c"):
         answer = post(target, "edge", shop.sk_test, TOKEN_FORM + extra, FORM, path="/v1/tokens")
         assert (answer.status, answer.code) == (400, "parameter_invalid"), answer
         assert not quotes_card(answer, ECHOED)

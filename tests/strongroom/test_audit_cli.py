@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from tests.helpers.commands import strongroom
 from vault.audit import AuditLog
 from vault.store.owed import Entry
 from vault_audit.archive import AuditArchive
@@ -52,19 +51,6 @@ def handed_over(tmp_path: Path) -> Path:
     shutil.copytree(vault_dir / "archive", team / "archive")
     (team / "checkpoint.pub").write_text(public_key_text(key.public_key()))
     return team
-
-
-def strongroom(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """The installed command, run in `cwd` with no STRONGROOM_* or VAULT_* setting."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("STRONGROOM_", "VAULT_"))}
-    return subprocess.run(
-        [sys.executable, "-m", "strongroom", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
 
 
 def verify(team: Path, *extra: str) -> subprocess.CompletedProcess[str]:
