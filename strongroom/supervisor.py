@@ -205,6 +205,17 @@ class Supervisor:
         """Names of processes that have exited on their own."""
         return [s.name for s, p in self._procs if p.poll() is not None]
 
+    def died(self, name: str, timeout: float = 10.0) -> bool:
+        """Whether service `name` exits on its own within `timeout` seconds. A caller can see
+        a killed process's connections drop before the process has finished exiting, so a
+        crash test waits for the exit rather than reading `dead()` once."""
+        deadline = time.monotonic() + timeout
+        while name not in self.dead():
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(POLL_SECONDS)
+        return True
+
     def stop(self, grace: float = 10.0) -> None:
         """SIGTERM in reverse start order (the edge first), SIGKILL what outlives the grace."""
         stop_processes([proc for _, proc in reversed(self._procs)], grace)

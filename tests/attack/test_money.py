@@ -333,7 +333,7 @@ def test_a_charge_whose_api_was_killed_mid_request_is_made_once_on_retry(
     except httpx.HTTPError:
         lost = True
     assert lost, "the armed API answered: the crash point was not reached"
-    assert "api-live" in target.supervisor.dead()
+    assert target.supervisor.died("api-live")
     target.supervisor.restart("api-live")  # disarmed
     # The dead request's key, taken over with other parameters: refused, never executed.
     deadline = time.monotonic() + 60

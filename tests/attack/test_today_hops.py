@@ -501,11 +501,7 @@ def kill_network(g: Guarded) -> None:
     """kill -9 the simulator and wait until it is gone."""
     pid = g.stack.supervisor.pids()["card_network"]
     os.kill(pid, signal.SIGKILL)
-    for _ in range(200):
-        if "card_network" in g.stack.supervisor.dead():
-            return
-        time.sleep(0.02)
-    raise AssertionError("the simulator outlived SIGKILL")
+    assert g.stack.supervisor.died("card_network", timeout=4), "the simulator outlived SIGKILL"
 
 
 def executed(g: Guarded, reference: str) -> list[dict[str, Any]]:

@@ -241,6 +241,7 @@ def test_a_refund_whose_answer_is_lost_is_made_once_while_the_completer_reposts_
     refund = {"charge": charge["id"], "amount": 1000}
     first = in_parallel(lambda: attack.post("/v1/refunds", refund, f"{run}-re"))[0]
     assert isinstance(first, httpx.HTTPError) or first.status_code >= 500, first
+    assert attack.stack.supervisor.died("vault")
     assert attack.stack.supervisor.dead() == ["vault"]
     attack.restart("vault")  # disarmed
     again = in_parallel(*[lambda: attack.answer("/v1/refunds", refund, f"{run}-re")] * 4)
