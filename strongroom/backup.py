@@ -24,6 +24,7 @@ import base64
 import binascii
 import datetime as dt
 import fcntl
+import glob
 import hashlib
 import hmac
 import json
@@ -329,12 +330,70 @@ def restore(src: Path, data_dir: Path, passphrase: str) -> Summary:
     return restore_opened(open_backup(src, passphrase), data_dir)
 
 
+def _stagings(data_dir: Path) -> list[Path]:
+    return sorted(data_dir.parent.glob(f".{glob.escape(data_dir.name)}.restoring-*"))
+
+
+def sweep_abandoned(data_dir: Path) -> list[Path]:
+    """Remove what killed restores of `data_dir` left beside it: a staging directory holds
+    the unsealed keyring until its rename. A restore holds an exclusive lock on its staging
+    directory while it writes, so one whose lock can be taken is abandoned; the ones
+    removed."""
+    removed = []
+    for path in _stagings(data_dir):
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+        except OSError:
+            continue  # gone meanwhile, or not a directory of ours (a link is left alone)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            continue  # a restore is writing it now
+        try:
+            shutil.rmtree(path)
+            removed.append(path)
+        finally:
+            os.close(fd)
+    return removed
+
+
 def restore_opened(backup: Opened, data_dir: Path) -> Summary:
     """Rebuild `data_dir` (absent or empty) from the opened backup, or change nothing."""
     empty_or_absent(data_dir, "data directory")
     manifest, opened, files = backup.manifest, backup.sealed, backup.files
+    sweep_abandoned(data_dir)
     staging = data_dir.with_name(f".{data_dir.name}.restoring-{secrets.token_hex(4)}")
     staging.mkdir(mode=0o700, parents=True)
+    lock = _lock(staging)
+    try:
+        return _restore_into(staging, data_dir, manifest, opened, files)
+    finally:
+        os.close(lock)
+
+
+def _lock(staging: Path) -> int:
+    """An exclusive lock on the new staging directory, held until the restore ends, so
+    that `sweep_abandoned` leaves it alone (one it swept as it was made: restore again)."""
+    try:
+        fd = os.open(staging, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    except FileNotFoundError:
+        raise BackupError(f"{staging} was removed as it was made; restore again") from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise BackupError(f"{staging} was taken as it was made; restore again") from None
+    return fd
+
+
+def _restore_into(
+    staging: Path,
+    data_dir: Path,
+    manifest: dict[str, Any],
+    opened: dict[str, bytes],
+    files: dict[str, bytes],
+) -> Summary:
     try:
         for name, entry in manifest["files"].items():
             data = opened[name] if entry["kind"] == "sealed" else files[name]

@@ -100,6 +100,8 @@ def restore_command(
         default = Options(data_dir=data_dir)
         url = vault_url or opened.vault_url() or f"http://{default.host}:{default.ports.vault}"
         _refuse_if_serving(url.rstrip("/"), opened.vault_id())
+        for path in backups.sweep_abandoned(data_dir):
+            click.echo(f"removed {path}: an earlier restore was killed before it finished")
         summary = backups.restore_opened(opened, data_dir)
     except (backups.BackupError, OSError) as exc:
         raise click.ClickException(str(exc)) from None

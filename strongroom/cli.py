@@ -17,6 +17,7 @@ import httpx
 
 from strongroom import demo as demo_script
 from strongroom.audit_cli import audit_group
+from strongroom.backup import sweep_abandoned
 from strongroom.backup_cli import backup_command, restore_command
 from strongroom.datadir import (
     RECORDED,
@@ -220,6 +221,8 @@ def up(**kw: Any) -> None:
     opts = options_from(kw)
     secrets_ = init_data_dir(kw["data_dir"])
     keys = dev_marketplace_keys(opts.data_dir)
+    for path in sweep_abandoned(opts.data_dir):
+        click.echo(f"Removed {path}: a restore was killed before it finished (it held keys).")
     stop = {"signal": 0}
 
     def on_signal(signum: int, _frame: object) -> None:

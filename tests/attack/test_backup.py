@@ -27,6 +27,7 @@ signed meanwhile stranded the restored vault.
 from __future__ import annotations
 
 import base64
+import fcntl
 import hashlib
 import json
 import os
@@ -389,8 +390,46 @@ def test_a_restore_killed_before_its_rename_leaves_no_data_dir(copy: Path, tmp_p
     assert not target.exists()
     [staged] = leftovers(tmp_path)
     assert stat.S_IMODE((tmp_path / staged).stat().st_mode) == 0o700
-    backup.restore(copy, target, PASSPHRASE)  # the next restore is not stopped by it
+    assert (tmp_path / staged / "vault" / "keyring.json").exists()  # the keys, unsealed
+    # The next restore of that data dir removes it (it held the keyring in the clear),
+    # says so, and is not stopped by it.
+    code, out, _ = cli(
+        "restore", "--from", copy, "--data-dir", target, "--passphrase-file", made_phrase(tmp_path),
+        env=nobody_serving(),
+    )  # fmt: skip
+    assert code == 0, out
+    assert f"removed {tmp_path / staged}" in out
+    assert leftovers(tmp_path) == []
     assert datadir.is_data_dir(target)
+
+
+def made_phrase(where: Path) -> Path:
+    path = where / "phrase"
+    path.write_text(PASSPHRASE)
+    path.chmod(0o600)
+    return path
+
+
+def test_a_restore_in_progress_is_not_swept(tmp_path: Path) -> None:
+    """A staging directory whose restore still holds its lock stays; once the lock is let
+    go (the restore was killed), it is removed."""
+    staging = tmp_path / ".var.restoring-0000"
+    (staging / "vault").mkdir(parents=True, mode=0o700)
+    (staging / "vault" / "keyring.json").write_text("{}")
+    fd = os.open(staging, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        assert backup.sweep_abandoned(tmp_path / "var") == []
+        assert staging.exists()
+    finally:
+        os.close(fd)
+    assert backup.sweep_abandoned(tmp_path / "var") == [staging]
+    assert not staging.exists()
+    # Another data dir's staging, and a link named like one, are left alone.
+    (tmp_path / ".other.restoring-0000").mkdir()
+    (tmp_path / ".var.restoring-link").symlink_to(tmp_path / ".other.restoring-0000")
+    assert backup.sweep_abandoned(tmp_path / "var") == []
+    assert (tmp_path / ".other.restoring-0000").is_dir()
 
 
 # --- holes ----------------------------------------------------------------------------
