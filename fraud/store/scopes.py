@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -57,5 +57,21 @@ def scope_state(session: Session, scope: str) -> RulesetState:
 
 
 def _locked(session: Session, scope: str) -> RulesetState | None:
-    query = select(RulesetState).where(RulesetState.scope == scope).with_for_update()
+    if session.get_bind().dialect.name == "sqlite":
+        # SQLite ignores FOR UPDATE, and its driver begins a transaction only at the first
+        # write: this write (changing nothing) takes the database's one write lock now,
+        # held to commit, so the row read next is the newest and no other change reads it
+        # until this one is done (others wait, up to the engine's busy timeout).
+        session.execute(
+            update(RulesetState)
+            .where(RulesetState.scope == scope)
+            .values(version=RulesetState.version)
+            .execution_options(synchronize_session=False)
+        )
+    query = (
+        select(RulesetState)
+        .where(RulesetState.scope == scope)
+        .with_for_update()
+        .execution_options(populate_existing=True)  # not a copy read before the lock
+    )
     return session.scalars(query).one_or_none()
