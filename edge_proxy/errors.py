@@ -54,7 +54,7 @@ class BodyTooLarge(EdgeError):
 
 class UnsupportedEncoding(EdgeError):
     status_code = 415
-    code = "unsupported_encoding"
+    code = "unsupported_content_encoding"
     message = "Content-Encoding is not supported: send the body uncompressed."
 
 

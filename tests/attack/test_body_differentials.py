@@ -198,7 +198,7 @@ def test_an_unknown_coding_is_refused_whatever_the_body(
     refused = post(
         target, shop, json_bytes(card, description=VISA), JSON, f"Content-Encoding: {coding}"
     )
-    assert refused == (415, "unsupported_encoding"), refused
+    assert refused == (415, "unsupported_content_encoding"), refused
 
 
 def test_a_body_that_lies_about_its_coding_is_refused(

@@ -105,7 +105,7 @@ def test_a_chunked_body_over_the_limit_is_refused(edge, upstreams):
 def test_compressed_bodies_for_the_vault_are_refused(edge, upstreams):
     response = edge.post("/v1/cards", content=b"\x1f\x8b", headers={"content-encoding": "gzip"})
     assert response.status_code == 415
-    assert response.json()["error"]["code"] == "unsupported_encoding"
+    assert response.json()["error"]["code"] == "unsupported_content_encoding"
     assert upstreams.seen == []
 
 

@@ -11,7 +11,7 @@ def test_encoded_request_bodies_are_refused(coding):
     with pytest.raises(UnsupportedEncoding) as info:
         IdentityEncodingOnly().requestheaders(tflow(headers=[("content-encoding", coding)]))
     assert info.value.status_code == 415
-    assert info.value.code == "unsupported_encoding"
+    assert info.value.code == "unsupported_content_encoding"
 
 
 @pytest.mark.parametrize("headers", [[], [("content-encoding", "identity")]])
