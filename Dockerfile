@@ -1,10 +1,13 @@
-# syntax=docker/dockerfile:1
 # One image for every Strongroom service, built from one wheel:
 #   docker build -t strongroom .
 #   docker run --read-only --tmpfs /tmp strongroom vault       (python -m vault)
 # The first argument names the service package: edge_proxy, vault, router, api, fraud.
 # `--target transit` builds the OpenBao image of the PCI account's Transit server, with
 # the same entrypoint. docs/operations.md has the whole procedure, digests included.
+# No `# syntax=` line: it would fetch the Dockerfile frontend from a registry at every
+# build, unpinned; BuildKit's built-in frontend reads everything used here, and a builder
+# that reaches no registry can build it (`make image-check` does, on stand-in bases
+# given as PYTHON_IMAGE and NODE_IMAGE: docker/local-base.Dockerfile).
 
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 ARG NODE_IMAGE=node:22-bookworm-slim
