@@ -8,6 +8,12 @@ The name is resolved once, and the delivery connects to the address that was che
 second resolution by the HTTP client could answer otherwise (DNS rebinding: a public
 address for the check, 127.0.0.1 for the connection). The request still names the host
 (Host header) and TLS still verifies the certificate against the name (SNI).
+
+An IPv6 address may carry an IPv4 one to a translator or tunnel that connects to it:
+NAT64 (64:ff9b::7f00:1 is 127.0.0.1 behind the network's NAT64), 6to4, Teredo, the
+IPv4-compatible, -mapped and -translated forms. Each is judged by the IPv4 address it
+carries as well as by its own. A network's own NAT64 prefix (RFC 6052 NSP) is not known
+here: such a network must keep its prefix out of the webhook workers' reach.
 """
 
 from __future__ import annotations
@@ -22,6 +28,43 @@ class DestinationRefused(Exception):
     pass
 
 
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+NAT64 = ipaddress.IPv6Network("64:ff9b::/96")  # RFC 6052's well-known prefix
+# RFC 8215's local-use prefix: a network's own translators, never a public destination,
+# whatever prefix length (and so place of the IPv4 address) the network chose in it.
+LOCAL_NAT64 = ipaddress.IPv6Network("64:ff9b:1::/48")
+IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")  # RFC 4291, deprecated
+IPV4_TRANSLATED = ipaddress.IPv6Network("::ffff:0:0:0/96")  # RFC 2765 (SIIT)
+
+
+def embedded_ipv4(address: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses that `address` carries to a translator or tunnel."""
+    low32 = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    found = []
+    if address.ipv4_mapped is not None:
+        found.append(address.ipv4_mapped)
+    if any(address in net for net in (NAT64, IPV4_COMPATIBLE, IPV4_TRANSLATED)):
+        found.append(low32)
+    if address.sixtofour is not None:
+        found.append(address.sixtofour)
+    if address.teredo is not None:
+        found.extend(address.teredo)  # the server's and the client's (de-obfuscated)
+    return found
+
+
+def public(address: Address) -> bool:
+    """Whether a webhook may connect to `address`: global unicast, and so is every IPv4
+    address it carries (a translator would connect to that one)."""
+    if not address.is_global or address.is_multicast:
+        return False
+    if address.version == 4:
+        return True
+    if address in LOCAL_NAT64:
+        return False
+    return all(public(v4) for v4 in embedded_ipv4(address))
+
+
 @dataclass(frozen=True)
 class Destination:
     """What to connect to: `url` with the checked address in place of the name; `host`
@@ -33,6 +76,7 @@ class Destination:
 
 
 def check(url: str, allow_private: bool) -> Destination:
+    """Where to connect for `url`, or DestinationRefused."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise DestinationRefused("not an http(s) URL with a host")
@@ -45,10 +89,15 @@ def check(url: str, allow_private: bool) -> Destination:
         )
     except (OSError, UnicodeError, ValueError):
         raise DestinationRefused("host does not resolve") from None
-    addresses = [ipaddress.ip_address(info[4][0]) for info in infos]
+    try:
+        addresses = [ipaddress.ip_address(info[4][0]) for info in infos]
+    except ValueError:
+        raise DestinationRefused("host resolves to an unreadable address") from None
     if not addresses:
         raise DestinationRefused("host does not resolve")
-    if any(not address.is_global for address in addresses):
+    # Every answer, not only the one connected to: a name answering 127.0.0.1 among
+    # public addresses is somebody probing.
+    if not all(public(address) for address in addresses):
         raise DestinationRefused("host resolves to a private address")
     address = addresses[0]
     literal = f"[{address}]" if address.version == 6 else str(address)
