@@ -152,6 +152,7 @@ def create_app(settings: Settings) -> Starlette:
                 concurrency=settings.webhook_concurrency,
                 poll_seconds=settings.webhook_poll_seconds,
                 allow_private=settings.webhook_allow_private_networks,
+                ca_file=settings.webhook_ca_file,
                 housekeeping=housekeeping,
             )
         keys = KeyCache()

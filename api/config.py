@@ -53,6 +53,9 @@ class Settings(ServiceSettings):
     webhook_concurrency: int = Field(default=4, ge=1, le=64)
     # Off in production: a merchant could otherwise make the API post into our network.
     webhook_allow_private_networks: bool = False
+    # CAs a webhook destination's certificate must chain to; unset: the public roots
+    # (certifi). For receivers behind a private CA, and tests' local TLS receivers.
+    webhook_ca_file: Path | None = None
     # A review left open this long closes by this action (approve captures, reject voids).
     review_timeout_seconds: float = Field(default=7 * 86400.0, gt=0)
     review_timeout_action: Literal["approve", "reject"] = "reject"

@@ -77,6 +77,9 @@ class Options:
     router_test_rate: float = 100.0
     # Service name (PORT_OF) -> the internal port of its GET /metrics; None: no listeners.
     metrics_ports: dict[str, int] | None = None
+    # CAs the API stacks trust for webhook destinations instead of the public roots: a
+    # live endpoint must be https://, so a local live receiver has a certificate of these.
+    webhook_ca_file: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -119,6 +122,8 @@ def services(opts: Options, keys: DevSecrets, shop: MarketplaceKeys | None = Non
         }
         if db:
             env["API_DATABASE_URL"] = db
+        if opts.webhook_ca_file:
+            env["API_WEBHOOK_CA_FILE"] = str(opts.webhook_ca_file.resolve())
         if keys.api_admin_credential:
             env["API_ADMIN_CREDENTIAL"] = keys.api_admin_credential
         return Service(f"api-{mode}", "api", port, env)

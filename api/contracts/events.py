@@ -47,7 +47,7 @@ class Event(Resource):
 
 
 class WebhookEndpointCreate(Request):
-    url: WebhookUrl
+    url: WebhookUrl = Field(description="https:// in live mode; test mode takes http:// too.")
     enabled_events: list[EnabledEvent] = Field(
         min_length=1, max_length=len(EVENT_TYPES) + 1, description='Event types, or ["*"].'
     )
@@ -55,7 +55,9 @@ class WebhookEndpointCreate(Request):
 
 
 class WebhookEndpointUpdate(Request):
-    url: WebhookUrl | None = None
+    url: WebhookUrl | None = Field(
+        default=None, description="https:// in live mode; test mode takes http:// too."
+    )
     enabled_events: list[EnabledEvent] | None = Field(
         default=None, min_length=1, max_length=len(EVENT_TYPES) + 1
     )

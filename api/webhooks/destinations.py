@@ -75,11 +75,14 @@ class Destination:
     sni: str | None = None
 
 
-def check(url: str, allow_private: bool) -> Destination:
-    """Where to connect for `url`, or DestinationRefused."""
+def check(url: str, allow_private: bool, https_only: bool = False) -> Destination:
+    """Where to connect for `url`, or DestinationRefused; `https_only` for live mode (an
+    endpoint stored with http:// before live mode refused it is refused here)."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise DestinationRefused("not an http(s) URL with a host")
+    if https_only and parts.scheme != "https":
+        raise DestinationRefused("live mode sends only to https:// URLs")
     if allow_private:
         return Destination(url)
     default_port = 443 if parts.scheme == "https" else 80

@@ -37,6 +37,7 @@ async def retrieve_event(request: Request) -> JSONResponse:
 async def create_endpoint(request: Request) -> JSONResponse:
     webhooks, who = services(request).webhooks, await caller(request)
     body, raw = await read_body(request, WebhookEndpointCreate)
+    webhooks.refuse_insecure(body.url)
     return await answer_keyed(
         request,
         who,
@@ -62,6 +63,7 @@ async def list_endpoints(request: Request) -> JSONResponse:
 async def update_endpoint(request: Request) -> JSONResponse:
     webhooks, who = services(request).webhooks, await caller(request)
     body, raw = await read_body(request, WebhookEndpointUpdate)
+    webhooks.refuse_insecure(body.url)
     endpoint_id = path_id(request)
     return await answer_keyed(
         request, who, raw, lambda _: webhooks.update(who.marketplace_id, endpoint_id, body)

@@ -4,6 +4,7 @@ demand; the worker, api.webhooks.worker, makes the attempts)."""
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -81,10 +82,24 @@ class WebhookService:
         answer = {k: v for k, v in kept.items() if k != _SECRET_VERSION}
         return {**answer, "secret": endpoint_secret(self._secret, answer["id"], version)}
 
+    def refuse_insecure(self, url: str | None) -> None:
+        """Live mode sends events only over TLS, as Stripe requires of live endpoints: they
+        carry customers' and payments' data. Test mode also takes http:// (a developer's
+        local receiver). Asked before an Idempotency-Key is taken: a refused URL is a
+        malformed request, nothing ran, nothing is kept under the key."""
+        if self._livemode and url is not None and urlsplit(url).scheme != "https":
+            raise ServiceError(
+                "Invalid URL: a live mode webhook endpoint must use HTTPS (an https:// URL "
+                "with a valid certificate); test mode endpoints may also use http://.",
+                code="url_invalid",
+                param="url",
+            )
+
     def create(
         self, marketplace_id: str, body: WebhookEndpointCreate, seed: str | None
     ) -> WebhookEndpoint:
         """The endpoint, with its signing secret: shown here, and when rolled, only."""
+        self.refuse_insecure(body.url)
         endpoint_id = derived_id("we", self._secret, seed) if seed else new_id("we")
         with self._sessions.begin() as session:
             if store.live_endpoints(session, marketplace_id) >= MAX_ENDPOINTS:
@@ -122,6 +137,7 @@ class WebhookService:
     def update(
         self, marketplace_id: str, endpoint_id: str, body: WebhookEndpointUpdate
     ) -> WebhookEndpoint:
+        self.refuse_insecure(body.url)
         with self._sessions.begin() as session:
             endpoint = store.endpoint(session, marketplace_id, endpoint_id)
             if body.url is not None:

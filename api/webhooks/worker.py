@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import httpx
 from sqlalchemy.orm import Session, sessionmaker
@@ -24,6 +25,7 @@ from api import idempotency
 from api.presenters import event_json
 from api.store.models import utcnow
 from api.webhooks import deliveries, destinations, signing
+from servicekit.tls import client_context
 
 log = logging.getLogger("api.webhooks")
 
@@ -43,6 +45,7 @@ class WebhookWorker:
         concurrency: int = 4,
         poll_seconds: float = 5.0,
         allow_private: bool = False,
+        ca_file: Path | None = None,
         housekeeping: Callable[[], None] | None = None,
     ) -> None:
         self._sessions = sessions
@@ -57,6 +60,8 @@ class WebhookWorker:
             timeout=timeout,
             follow_redirects=False,  # a redirect could point anywhere: it counts as a failure
             trust_env=False,
+            # Certificates are verified (an https:// destination's name, by SNI).
+            verify=client_context(ca_file) if ca_file else True,
             headers={"user-agent": "Strongroom-Webhooks/1", "content-type": "application/json"},
         )
         self._pool = ThreadPoolExecutor(concurrency, thread_name_prefix="webhook")
@@ -165,7 +170,9 @@ class WebhookWorker:
 
     def _post(self, attempt: deliveries.Attempt) -> tuple[bool, int | None, str | None]:
         try:
-            destination = destinations.check(attempt.url, self._allow_private)
+            destination = destinations.check(
+                attempt.url, self._allow_private, https_only=self._livemode
+            )
         except destinations.DestinationRefused as exc:
             return False, None, f"destination refused: {exc}"
         payload = json.dumps(event_json(attempt.event, self._livemode)).encode()

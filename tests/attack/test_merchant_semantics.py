@@ -72,6 +72,7 @@ class Hooks:
     `stop` is set; anything else 200 at once."""
 
     url: str
+    tls_url: str  # the same server's routes over https (live endpoints must be https)
     got: dict[str, list[Arrival]] = field(default_factory=dict)
     stop: threading.Event = field(default_factory=threading.Event)
 
@@ -84,7 +85,7 @@ class Hooks:
 
 
 @pytest.fixture(scope="module")
-def hooks() -> Iterator[Hooks]:
+def hooks(target: Stack) -> Iterator[Hooks]:
     box: list[Hooks] = []
 
     async def receive(req: Request) -> Response:
@@ -105,8 +106,9 @@ def hooks() -> Iterator[Hooks]:
             return StreamingResponse(drip(), status_code=200)
         return Response(status_code=200)
 
-    with serving(Starlette(routes=[Route("/{name}", receive, methods=["POST"])])) as url:
-        box.append(Hooks(url))
+    app = Starlette(routes=[Route("/{name}", receive, methods=["POST"])])
+    with serving(app) as url, serving(app, tls=target.webhook_tls) as tls_url:
+        box.append(Hooks(url, tls_url))
         try:
             yield box[0]
         finally:
@@ -400,7 +402,7 @@ def test_events_stay_in_their_marketplace_and_mode(target: Stack, hooks: Hooks) 
     a, b = fresh(target, "A"), fresh(target, "B")
     tag = uuid.uuid4().hex[:8]
     endpoint(target, a.sk_test, f"{hooks.url}/a-test-{tag}")
-    endpoint(target, a.sk_live, f"{hooks.url}/a-live-{tag}")
+    endpoint(target, a.sk_live, f"{hooks.tls_url}/a-live-{tag}")
     b_test = endpoint(target, b.sk_test, f"{hooks.url}/b-test-{tag}")
     b_paid, a_paid = charge(target, b, 3203), charge(target, a, 3204)
     [to_a] = hooks.wait(f"a-test-{tag}")

@@ -14,6 +14,7 @@ from strongroom.devkeys import DevSecrets, load_or_create
 from strongroom.marketplaces import MarketplaceKeys, dev_marketplace_keys, register_dev_marketplace
 from strongroom.stack import Options, Ports, services
 from strongroom.supervisor import Supervisor, free_ports
+from tests.helpers.tls import LocalPki, make_pki
 
 
 @dataclass
@@ -22,6 +23,9 @@ class Stack:
     secrets: DevSecrets
     keys: MarketplaceKeys
     supervisor: Supervisor
+    # A certificate the stack's webhook worker trusts, for local https:// receivers (live
+    # endpoints must be https): serve with tests.helpers.servers.serving(app, tls=…).
+    webhook_tls: LocalPki | None = None
 
     @property
     def edge_url(self) -> str:
@@ -59,13 +63,15 @@ def start_stack(data_dir: Path, **databases: Any) -> Iterator[Stack]:
     # The test stack at normal CPU priority: on a busy CI machine the idle priority that
     # `strongroom up` gives it could starve it (bench/router.py measures that priority).
     options = {"api_test_priority": "normal", **databases}
+    tls = make_pki(data_dir / "webhook-tls")
+    options.setdefault("webhook_ca_file", tls.ca_file)
     opts = Options(data_dir=data_dir, ports=ports, **options)
     secrets = load_or_create(data_dir)
     keys = dev_marketplace_keys(data_dir)
     with Supervisor(services(opts, secrets), opts.host, data_dir / "logs") as supervisor:
         supervisor.start()
         register_dev_marketplace(opts, secrets, keys)
-        yield Stack(opts, secrets, keys, supervisor)
+        yield Stack(opts, secrets, keys, supervisor, tls)
 
 
 @pytest.fixture(scope="session")

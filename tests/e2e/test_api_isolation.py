@@ -27,7 +27,8 @@ def objects(stack: Stack, keys: MarketplaceKeys, live: bool) -> dict[str, Any]:
         cards = [browser.post("/v1/cards", json=card).json()["id"] for _ in range(3)]
         hook = api.post(
             "/v1/webhook_endpoints",
-            json={"url": f"http://127.0.0.1:{free_port()}/hook", "enabled_events": ["*"]},
+            # https: live mode refuses http:// (nothing listens there; the delivery is owed).
+            json={"url": f"https://127.0.0.1:{free_port()}/hook", "enabled_events": ["*"]},
         ).json()
         customer = api.post("/v1/customers", json={"card": cards[0]}).json()
         charge = api.post(

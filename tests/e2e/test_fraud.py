@@ -116,14 +116,18 @@ def test_a_review_rule_holds_live_charges_approve_captures_reject_voids_with_web
 
     shop = create_marketplace(stack.opts, stack.secrets, "fraud reviews")
     with (
-        serving(Starlette(routes=[Route("/hook", hook, methods=["POST"])])) as url,
+        # Live endpoints are https://: a receiver with a certificate the stack trusts.
+        serving(
+            Starlette(routes=[Route("/hook", hook, methods=["POST"])]), tls=stack.webhook_tls
+        ) as url,
         client(stack.edge_url, shop.pk_live) as browser,
         client(stack.edge_url, shop.sk_live) as server,
     ):
-        server.post(
+        hook_made = server.post(
             "/v1/webhook_endpoints",
             json={"url": url + "/hook", "enabled_events": ["review.opened", "review.closed"]},
         )
+        assert hook_made.status_code == 201, hook_made.text
         rule = server.post("/v1/fraud/rules", json={"predicate": "review if :amount: >= 100000"})
         assert rule.status_code == 201, rule.text
         held = []

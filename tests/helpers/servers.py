@@ -12,6 +12,7 @@ import httpx
 import uvicorn
 
 from strongroom.supervisor import free_ports
+from tests.helpers.tls import LocalPki
 
 
 def free_port() -> int:
@@ -19,14 +20,23 @@ def free_port() -> int:
 
 
 @contextmanager
-def serving(app: Any, port: int | None = None) -> Iterator[str]:
-    """Serve `app` over real HTTP until the block ends; yields its base URL."""
+def serving(app: Any, port: int | None = None, tls: LocalPki | None = None) -> Iterator[str]:
+    """Serve `app` over real HTTP (HTTPS with `tls`'s certificate) until the block ends;
+    yields its base URL."""
     port = port or free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False)
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_config=None,
+        access_log=False,
+        ssl_certfile=None if tls is None else str(tls.cert_file),
+        ssl_keyfile=None if tls is None else str(tls.key_file),
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    url = f"http://127.0.0.1:{port}"
+    url = f"{'http' if tls is None else 'https'}://127.0.0.1:{port}"
     deadline = time.monotonic() + 15
     while not server.started:
         if time.monotonic() > deadline or not thread.is_alive():

@@ -225,3 +225,12 @@ def test_a_nat64_address_of_a_public_one_is_connected_to(monkeypatch):
     assert check("https://hooks.example/in", allow_private=False).url == (
         "https://[64:ff9b::c058:634d]/in"
     )
+
+
+def test_live_mode_sends_only_to_https(monkeypatch):
+    monkeypatch.setattr(socket, "getaddrinfo", answers(PUBLIC))
+    with pytest.raises(DestinationRefused, match="https"):
+        check("http://hooks.example/in", allow_private=True, https_only=True)
+    assert check("https://hooks.example/in", allow_private=False, https_only=True).sni == (
+        "hooks.example"
+    )
