@@ -164,7 +164,7 @@ OPS: tuple[Op, ...] = (
        c.WebhookEndpointUpdate),
     Op("delete", "/v1/webhook_endpoints/{id}", "Delete a webhook endpoint", c.Deleted),
     Op("post", "/v1/webhook_endpoints/{id}/roll", "Roll the signing secret (shown once)",
-       c.WebhookEndpoint, c.NoParameters),
+       c.WebhookEndpoint, c.WebhookEndpointRoll),
     Op("get", "/v1/webhook_deliveries", "List deliveries; status=dead is the dead-letter list",
        c.ListOf[c.WebhookDelivery],
        query=(*PAGE, _q("endpoint", ID), _q("event", ID),

@@ -17,6 +17,7 @@ from api.contracts.events import (
     WebhookDelivery,
     WebhookEndpoint,
     WebhookEndpointCreate,
+    WebhookEndpointRoll,
     WebhookEndpointUpdate,
 )
 from api.contracts.refunds import Refund, RefundCreate
@@ -49,5 +50,6 @@ __all__ = [
     "WebhookDelivery",
     "WebhookEndpoint",
     "WebhookEndpointCreate",
+    "WebhookEndpointRoll",
     "WebhookEndpointUpdate",
 ]

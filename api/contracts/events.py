@@ -65,6 +65,22 @@ class WebhookEndpointUpdate(Request):
     disabled: bool | None = Field(default=None, description="true: deliver nothing to it.")
 
 
+# Stripe's dashboard keeps an old secret signing for at most 24 hours after a roll.
+MAX_SECRET_OVERLAP_SECONDS = 24 * 3600
+
+
+class WebhookEndpointRoll(Request):
+    expires_in: int | None = Field(
+        default=None,
+        ge=0,
+        le=MAX_SECRET_OVERLAP_SECONDS,
+        description=(
+            "Seconds the current secret keeps signing beside the new one (each delivery "
+            "then carries two v1 signatures), at most 86400; absent or 0: it stops now."
+        ),
+    )
+
+
 class WebhookEndpoint(Resource):
     id: str
     object: Literal["webhook_endpoint"] = "webhook_endpoint"

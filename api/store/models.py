@@ -205,6 +205,8 @@ class WebhookEndpoint(Base):
     status: Mapped[EndpointStatus] = mapped_column(String(16))
     # The signing secret is derived from the stack's secret and this version, never stored.
     secret_version: Mapped[int] = mapped_column(Integer, default=1)
+    # Set by a roll asked to keep the old secret (version - 1) signing too, until then.
+    previous_secret_expires_at: Mapped[dt.datetime | None]
     deleted: Mapped[bool] = mapped_column(Boolean, default=False)
     created: Mapped[Timestamp] = mapped_column(default=utcnow, index=True)
 

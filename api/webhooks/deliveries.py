@@ -58,6 +58,8 @@ class Attempt:
     endpoint_id: str
     url: str
     secret_version: int
+    # The secret a roll keeps signing too, until its expiry; None: the one secret only.
+    previous_secret_version: int | None
     event: Event
     deliverable: bool  # false: the endpoint was deleted or disabled meanwhile
 
@@ -98,16 +100,23 @@ def claim_due(
     return claimed
 
 
-def load(sessions: sessionmaker[Session], delivery_id: str) -> Attempt:
+def load(sessions: sessionmaker[Session], delivery_id: str, now: dt.datetime) -> Attempt:
+    """What an attempt made at `now` sends, and where, signed with which secrets."""
     with sessions() as session:
         delivery = session.get_one(WebhookDelivery, delivery_id)
         endpoint = session.get_one(WebhookEndpoint, delivery.endpoint_id)
         event = session.get_one(Event, delivery.event_id)
+    overlap = endpoint.previous_secret_expires_at
+    # SQLite gives the moment back without its zone; it was stored as UTC.
+    if overlap is not None and overlap.tzinfo is None:
+        overlap = overlap.replace(tzinfo=dt.UTC)
+    still = overlap is not None and now < overlap and endpoint.secret_version > 1
     return Attempt(
         delivery_id=delivery.id,
         endpoint_id=endpoint.id,
         url=endpoint.url,
         secret_version=endpoint.secret_version,
+        previous_secret_version=endpoint.secret_version - 1 if still else None,
         event=event,
         deliverable=endpoint.status == "enabled" and not endpoint.deleted,
     )

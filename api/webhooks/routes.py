@@ -7,7 +7,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from api.contracts import NoParameters, WebhookEndpointCreate, WebhookEndpointUpdate
+from api.contracts import (
+    NoParameters,
+    WebhookEndpointCreate,
+    WebhookEndpointRoll,
+    WebhookEndpointUpdate,
+)
 from api.domain.states import DELIVERY_STATUSES, EVENT_TYPES
 from api.web.listing import LIST_PARAMETERS, page_params, query, query_filter
 from api.web.request import caller, path_id, read_body
@@ -72,13 +77,13 @@ async def update_endpoint(request: Request) -> JSONResponse:
 
 async def roll_secret(request: Request) -> JSONResponse:
     webhooks, who = services(request).webhooks, await caller(request)
-    _, raw = await read_body(request, NoParameters)
+    body, raw = await read_body(request, WebhookEndpointRoll)
     endpoint_id = path_id(request)
     return await answer_keyed(
         request,
         who,
         raw,
-        lambda _: webhooks.roll(who.marketplace_id, endpoint_id),
+        lambda _: webhooks.roll(who.marketplace_id, endpoint_id, body),
         secrets=webhooks.secrets,
     )
 

@@ -3,6 +3,7 @@ demand; the worker, api.webhooks.worker, makes the attempts)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -15,6 +16,7 @@ from api.contracts import (
     WebhookDelivery,
     WebhookEndpoint,
     WebhookEndpointCreate,
+    WebhookEndpointRoll,
     WebhookEndpointUpdate,
 )
 from api.idempotency import Secrets
@@ -150,10 +152,19 @@ class WebhookService:
                 endpoint.status = "disabled" if body.disabled else "enabled"
             return as_endpoint(endpoint, self._livemode)
 
-    def roll(self, marketplace_id: str, endpoint_id: str) -> WebhookEndpoint:
-        """A new signing secret, shown once; deliveries signed from now on use it."""
+    def roll(
+        self, marketplace_id: str, endpoint_id: str, body: WebhookEndpointRoll
+    ) -> WebhookEndpoint:
+        """A new signing secret, shown once; deliveries signed from now on use it, and the
+        current one too for `expires_in` seconds (two v1 signatures, as Stripe signs
+        while an old secret expires). A roll ends any older secret's overlap: at most two
+        sign at once."""
         with self._sessions.begin() as session:
             endpoint = store.endpoint(session, marketplace_id, endpoint_id)
+            overlap = body.expires_in or 0
+            endpoint.previous_secret_expires_at = (
+                utcnow() + dt.timedelta(seconds=overlap) if overlap else None
+            )
             endpoint.secret_version += 1
             secret = endpoint_secret(self._secret, endpoint.id, endpoint.secret_version)
             return as_endpoint(endpoint, self._livemode, secret)

@@ -147,7 +147,7 @@ class WebhookWorker:
             log.exception("webhook %s: attempt failed", delivery_id)
 
     def _deliver(self, delivery_id: str) -> None:
-        attempt = deliveries.load(self._sessions, delivery_id)
+        attempt = deliveries.load(self._sessions, delivery_id, utcnow())
         ok: bool
         status: int | None
         error: str | None
@@ -176,8 +176,11 @@ class WebhookWorker:
         except destinations.DestinationRefused as exc:
             return False, None, f"destination refused: {exc}"
         payload = json.dumps(event_json(attempt.event, self._livemode)).encode()
-        secret = signing.endpoint_secret(self._secret, attempt.endpoint_id, attempt.secret_version)
-        header = signing.sign(secret, int(time.time()), payload)
+        versions = [attempt.secret_version]
+        if attempt.previous_secret_version is not None:
+            versions.append(attempt.previous_secret_version)
+        secrets = [signing.endpoint_secret(self._secret, attempt.endpoint_id, v) for v in versions]
+        header = signing.sign(secrets[0], int(time.time()), payload, *secrets[1:])
         try:
             headers = {signing.HEADER: header, signing.OLD_HEADER: header}
             if destination.host is not None:

@@ -107,7 +107,7 @@ def attempt_to(url: str) -> Attempt:
         data={"object": {"id": "ch_rebind", "object": "charge"}},
         created=dt.datetime(2030, 1, 1, tzinfo=dt.UTC),
     )
-    return Attempt("wd_rebind", "we_rebind", url, 1, event, True)
+    return Attempt("wd_rebind", "we_rebind", url, 1, None, event, True)
 
 
 def worker(allow_private: bool) -> WebhookWorker:

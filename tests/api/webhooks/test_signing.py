@@ -53,3 +53,12 @@ def test_endpoint_secrets_differ_by_endpoint_version_and_stack() -> None:
         endpoint_secret(b"stack-b", "we_1", 1),
     }
     assert len(secrets) == 4 and all(s.startswith("whsec_") for s in secrets)
+
+
+def test_a_roll_with_an_overlap_signs_with_both_secrets_the_new_one_first() -> None:
+    header = sign("whsec_new", 7, b"x", "whsec_old")
+    new, old = sign("whsec_new", 7, b"x"), sign("whsec_old", 7, b"x")
+    assert header == f"{new},v1={old.split('v1=')[1]}"
+    assert verify(b"x", header, "whsec_new", now=7) == verify(b"x", header, "whsec_old", now=7)
+    with pytest.raises(SignatureError):
+        verify(b"x", header, "whsec_other", now=7)
