@@ -6,8 +6,6 @@ CA file names another."""
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
-import ipaddress
 import os
 import subprocess
 import sys
@@ -18,10 +16,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from pydantic import ValidationError
 
 from api.clients.fraud import FraudClient, FraudUnavailable
@@ -34,88 +28,7 @@ from router.stacks import Stack
 from servicekit import ServiceError
 from servicekit.tls import client_context
 from strongroom.supervisor import free_ports
-
-NOW = dt.datetime.now(dt.UTC)
-
-
-def _pem_key(key: ec.EllipticCurvePrivateKey) -> bytes:
-    return key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
-
-
-@dataclass
-class Ca:
-    cert: x509.Certificate
-    key: ec.EllipticCurvePrivateKey
-    file: Path
-
-
-def make_ca(directory: Path, name: str) -> Ca:
-    key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(NOW - dt.timedelta(minutes=1))
-        .not_valid_after(NOW + dt.timedelta(hours=1))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=False,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=True,
-                crl_sign=True,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-        .sign(key, hashes.SHA256())
-    )
-    file = directory / f"{name}.crt"
-    file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    return Ca(cert, key, file)
-
-
-def issue(ca: Ca, directory: Path) -> tuple[Path, Path]:
-    """A server certificate for 127.0.0.1 and localhost, signed by `ca`."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")]))
-        .issuer_name(ca.cert.subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(NOW - dt.timedelta(minutes=1))
-        .not_valid_after(NOW + dt.timedelta(hours=1))
-        .add_extension(
-            x509.SubjectAlternativeName(
-                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
-            ),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(
-            x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False
-        )
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca.key.public_key()), critical=False
-        )
-        .sign(ca.key, hashes.SHA256())
-    )
-    cert_file, key_file = directory / "server.crt", directory / "server.key"
-    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(_pem_key(key))
-    key_file.chmod(0o600)
-    return cert_file, key_file
+from tests.helpers.tls import issue, make_ca
 
 
 @dataclass
@@ -130,7 +43,7 @@ class Pki:
 def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
     directory = tmp_path_factory.mktemp("pki")
     ca, other = make_ca(directory, "strongroom-ca"), make_ca(directory, "someone-else")
-    cert, key = issue(ca, directory)
+    cert, key = issue(ca, directory, names=("localhost",), addresses=("127.0.0.1",))
     return Pki(ca.file, other.file, cert, key)
 
 

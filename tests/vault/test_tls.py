@@ -3,8 +3,6 @@ only that certificate's CA reaches it; a plain-HTTP client does not."""
 
 from __future__ import annotations
 
-import datetime as dt
-import ipaddress
 import os
 import ssl
 import subprocess
@@ -14,51 +12,17 @@ from pathlib import Path
 
 import httpx
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from pydantic import ValidationError
 
 from strongroom.devkeys import generate
 from strongroom.supervisor import free_ports
+from tests.helpers.tls import issue, make_ca
 from vault.config import Settings
 
 
-def self_signed(directory: Path) -> tuple[Path, Path]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "vault.test")])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=1))
-        .not_valid_after(now + dt.timedelta(hours=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_file, key_file = directory / "tls.crt", directory / "tls.key"
-    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    key_file.chmod(0o600)
-    return cert_file, key_file
-
-
 def test_the_vault_serves_tls_to_clients_that_trust_its_ca(tmp_path: Path) -> None:
-    cert_file, key_file = self_signed(tmp_path)
+    ca = make_ca(tmp_path)
+    cert_file, key_file = issue(ca, tmp_path, names=(), addresses=("127.0.0.1",))
     keys = generate()
     (port,) = free_ports(1)
     env = {k: v for k, v in os.environ.items() if not k.startswith("VAULT_")}
@@ -77,7 +41,7 @@ def test_the_vault_serves_tls_to_clients_that_trust_its_ca(tmp_path: Path) -> No
     process = subprocess.Popen(
         [sys.executable, "-m", "vault"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
-    trust = ssl.create_default_context(cafile=str(cert_file))
+    trust = ssl.create_default_context(cafile=str(ca.file))
     try:
         deadline = time.monotonic() + 60
         while True:
