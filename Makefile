@@ -19,7 +19,7 @@ CHECKOV := checkov==3.3.30
 CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 
-.PHONY: install demo up test lint typecheck unit services browser jstest terraform-check ops-tools bench-edge clean
+.PHONY: install demo up test lint typecheck unit services browser jstest terraform-check ops-tools bench-edge image-check clean
 
 install: $(STAMP) $(JS_BUNDLE) $(MITM_STAMP) $(CHECKOV_STAMP)
 
@@ -94,6 +94,12 @@ test: install lint typecheck services browser jstest terraform-check ops-tools
 bench-edge: install
 	scripts/bench-tools
 	$(BIN)/python bench/edge.py
+
+# The Dockerfile built and run for real: every service's container, the whole stack, one
+# charge through the edge (ops/image_check.py; docs/operations.md). Needs root; starts a
+# Docker engine if none answers; no image registry. Not part of `test`: CI has no engine.
+image-check: $(STAMP)
+	$(BIN)/python ops/image_check.py
 
 clean:
 	rm -rf $(VENV) $(MITM_VENV) $(CHECKOV_VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis $(JS)/node_modules $(JS)/dist
