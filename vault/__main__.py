@@ -10,7 +10,9 @@ from pydantic_settings import SettingsError
 
 from vault.app import create_app
 from vault.config import Settings
+from vault.deadlines import with_head_deadline
 from vault.logs import configure_logging
+from vault.observe import HttpMetrics
 
 
 def main() -> None:
@@ -27,11 +29,19 @@ def main() -> None:
         print(f"vault: {exc}", file=sys.stderr)
         sys.exit(2)
     configure_logging(settings.log_level)
+    app = create_app(settings)
+    metrics: HttpMetrics = app.state.metrics
+
+    def timed_out() -> None:  # a head not whole in time: no route, no method
+        metrics.observe("unmatched", "-", 408, settings.head_timeout)
+
     uvicorn.run(
-        create_app(settings),
+        app,
         host=settings.host,
         port=settings.port,
-        http="httptools",  # llhttp, strict (as the edge): refuses ambiguous framing
+        # llhttp, strict (as the edge): refuses ambiguous framing; and each head timed
+        http=with_head_deadline(settings.head_timeout, timed_out),
+        ws="none",  # no WebSocket route: an upgrade is a plain request, under the deadlines
         loop="uvloop",  # libuv's event loop: less CPU per request than asyncio's own
         access_log=False,  # paths and queries are logged by nothing
         log_config=None,

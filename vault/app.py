@@ -289,7 +289,10 @@ def create_app(settings: Settings) -> Starlette:
     ]
     app = Starlette(
         routes=routes,
-        middleware=[Middleware(Observe, http), Middleware(BodyLimit, MAX_BODY_BYTES)],
+        middleware=[
+            Middleware(Observe, http),
+            Middleware(BodyLimit, MAX_BODY_BYTES, settings.body_timeout),
+        ],
         exception_handlers={
             VaultError: vault_error,  # the one place the vault's errors become responses
             HTTPException: _http_error,

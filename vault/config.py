@@ -112,6 +112,18 @@ class Settings(FileSettings):
         default=10, ge=1, description="cards with one BIN and last four in guessing_window"
     )
     guessing_window: int = Field(default=3600, ge=1, description="seconds guessing_limit covers")
+    # Slow callers (docs/vault.md, "Slow callers"): uvicorn times neither, so the vault does.
+    head_timeout: float = Field(
+        default=10.0,
+        gt=0,
+        description="seconds from a connection's accept, or its previous answer, to a whole "
+        "request head; then 408 (or a silent close if nothing came) and the connection closed",
+    )
+    body_timeout: float = Field(
+        default=10.0,
+        gt=0,
+        description="seconds from a head to its whole body (16 KiB at most); then 408, closed",
+    )
     # Caps on live charge volume, in minor units; operators change them by signed command.
     marketplace_minute_cap: int = Field(default=5_000_000, ge=0)
     marketplace_total_cap: int = Field(default=1_000_000_000, ge=0)

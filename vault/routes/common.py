@@ -2,12 +2,13 @@
 service: settlement's routes use it too).
 
 A body is read only as it is labelled: one Content-Type naming what is read (charset=utf-8
-at most), no Content-Encoding but identity, no transfer coding but chunked, 16 KiB at most.
-Anything else is refused, so a filter in front of the vault and the vault never read one
-body two ways."""
+at most), no Content-Encoding but identity, no transfer coding but chunked, 16 KiB at most,
+whole within a deadline of its head. Anything else is refused, so a filter in front of the
+vault and the vault never read one body two ways."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -103,10 +104,12 @@ class BodyLimit:
     """Bodies past `limit` bytes are a 413 in the error envelope (body_too_large), raised
     where a route reads the body: a declared Content-Length at the first read, unread; a
     chunked body as soon as it passes the limit. (Starlette's own limit answers a declared
-    one in plain text, outside the app's error handlers.)"""
+    one in plain text, outside the app's error handlers.) A body not whole `seconds` after
+    its head is a 408 (request_timeout) and the connection is closed: uvicorn times no
+    body, and a caller that declares more than it sends would hold the request for ever."""
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
-        self.app, self.limit = app, limit
+    def __init__(self, app: ASGIApp, limit: int, seconds: float) -> None:
+        self.app, self.limit, self.seconds = app, limit, seconds
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -115,18 +118,35 @@ class BodyLimit:
         # The server's parser has refused a malformed or repeated Content-Length already.
         declared = [int(value) for name, value in scope["headers"] if name == b"content-length"]
         seen = 0
+        deadline = asyncio.get_running_loop().time() + self.seconds
+        late = False
 
         async def limited() -> Message:
-            nonlocal seen
+            nonlocal seen, late
             if declared and declared[0] > self.limit:
                 raise self._too_large()
-            message = await receive()
+            try:
+                async with asyncio.timeout_at(deadline):
+                    message = await receive()
+            except TimeoutError:
+                late = True
+                text = f"The body was not received within {self.seconds:g} s of its head."
+                raise VaultError(408, code="request_timeout", message=text) from None
             seen += len(message.get("body", b""))
             if seen > self.limit:
                 raise self._too_large()
             return message
 
-        await self.app(scope, limited, send)
+        async def closing(message: Message) -> None:
+            if late and message["type"] == "http.response.start":
+                # Fail closed: the rest of that body would be read as the next request.
+                message = {
+                    **message,
+                    "headers": [*message.get("headers", []), (b"connection", b"close")],
+                }
+            await send(message)
+
+        await self.app(scope, limited, closing)
 
     def _too_large(self) -> VaultError:
         message = f"The body is larger than {self.limit} bytes."
