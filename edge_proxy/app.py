@@ -57,8 +57,12 @@ def limits(settings: Settings) -> Limits:
         max_head_bytes=settings.max_head_bytes,
         max_body_bytes=settings.max_body_bytes,
         read_timeout=settings.read_timeout,
+        head_timeout=settings.head_timeout,
         keepalive_timeout=settings.keepalive_timeout,
         max_connections=settings.max_connections,
+        max_client_connections=max(
+            1, int(settings.max_connections * settings.max_client_connection_share)
+        ),
         max_buffered_bytes=settings.max_buffered_bytes,
         max_client_buffered_bytes=int(
             settings.max_buffered_bytes * settings.max_client_buffered_share

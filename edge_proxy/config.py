@@ -133,6 +133,12 @@ class Settings(BaseSettings):
     read_timeout: float = Field(
         30.0, gt=0, description="Seconds a client has to send a whole request; then 408."
     )
+    head_timeout: float = Field(
+        10.0,
+        gt=0,
+        description="Seconds a client has from a request's first byte to its head's end "
+        "(within read_timeout); then 408.",
+    )
     keepalive_timeout: float = Field(
         15.0, gt=0, description="Seconds an idle client connection is kept open."
     )
@@ -142,6 +148,14 @@ class Settings(BaseSettings):
         description="Open client connections per worker; one more is answered 503 and "
         "closed at once (not left unaccepted in the kernel's queue, where it would wait "
         "unanswered).",
+    )
+    max_client_connection_share: float = Field(
+        0.25,
+        gt=0,
+        le=1,
+        description="The share of max_connections one client address may hold open at once; "
+        "one more from it is answered 503 and closed. Behind a proxy that hides client "
+        "addresses (every connection from its address), set 1.",
     )
     max_buffered_bytes: int = Field(
         64 << 20,

@@ -10,7 +10,9 @@ a framing error nothing later on the connection can be trusted to start where it
 
 Each listener caps its open connections and the request-body bytes its connections hold
 at once, in all and by client address (`Capacity`): past any, the answer is 503 (with
-Retry-After) and a close.
+Retry-After) and a close. A request's head must be whole within `head_timeout` of its first
+byte and the whole request within `read_timeout`, whatever trickles in between (408): with
+the caps by address, slow clients on one address cannot hold every connection.
 """
 
 from __future__ import annotations
@@ -49,8 +51,10 @@ class Limits:
     max_head_bytes: int = 32 * 1024
     max_body_bytes: int = 1 << 20
     read_timeout: float = 30.0  # from a request's first byte to its last
+    head_timeout: float = 10.0  # from a request's first byte to its head's end
     keepalive_timeout: float = 15.0  # idle between requests
     max_connections: int = 1024  # open client connections; one more is 503 and closed
+    max_client_connections: int = 256  # of them, from one client address
     max_buffered_bytes: int = 64 << 20  # request bodies held at once, all connections
     max_client_buffered_bytes: int = 16 << 20  # of them, by one client address
 
@@ -58,20 +62,34 @@ class Limits:
 class Capacity:
     """What a listener's connections hold between them: how many are open, and the bytes
     of the request bodies they are reading or being answered for, in all and by client
-    address (one client cannot fill the buffer and turn every other away)."""
+    address (one client cannot hold every connection or fill the buffer and turn every
+    other away)."""
 
     def __init__(self, limits: Limits) -> None:
         self.limits = limits
         self.connections = 0
+        self.connections_by_client: dict[str | None, int] = {}
         self.refused = 0  # connections past the cap, lingering after their 503
         self.body_bytes = 0
         self.by_client: dict[str | None, int] = {}
 
-    def admit(self) -> bool:
-        if self.connections >= self.limits.max_connections:
+    def admit(self, client: str | None) -> bool:
+        mine = self.connections_by_client.get(client, 0)
+        if (
+            self.connections >= self.limits.max_connections
+            or mine >= self.limits.max_client_connections
+        ):
             return False
         self.connections += 1
+        self.connections_by_client[client] = mine + 1
         return True
+
+    def leave(self, client: str | None) -> None:
+        """An admitted connection of `client` has closed."""
+        self.connections -= 1
+        mine = self.connections_by_client.pop(client) - 1
+        if mine:
+            self.connections_by_client[client] = mine
 
     def hold(self, client: str | None, held: int, wanted: int) -> bool:
         """Grow a connection's share from `held` to `wanted` bytes, if the caps allow
@@ -110,6 +128,7 @@ class HttpProtocol(asyncio.Protocol):
         self.reader: RequestReader | None = None  # the request being read
         self.busy = False  # a request is being handled; later bytes wait
         self.reading = False  # a request has begun to arrive: the read timeout runs
+        self.started = 0.0  # when the request being read sent its first byte
         self.task: asyncio.Task[None] | None = None
         self.deadline: float | None = None  # when `clock` times this connection out
         self.writable = asyncio.Event()
@@ -124,7 +143,7 @@ class HttpProtocol(asyncio.Protocol):
         peer = transport.get_extra_info("peername")
         self.client = peer[0] if isinstance(peer, tuple) else None
         self.tls = transport.get_extra_info("sslcontext") is not None
-        self.admitted = self.capacity.admit()
+        self.admitted = self.capacity.admit(self.client)
         if not self.admitted:
             # A refusal lingers (LINGER_SECONDS) so its answer is read; lingering ones
             # are capped too: past as many as may be open, closed once answered.
@@ -141,7 +160,7 @@ class HttpProtocol(asyncio.Protocol):
         self._release()
         if self.admitted:
             self.admitted = False
-            self.capacity.connections -= 1
+            self.capacity.leave(self.client)
         if self.refused:
             self.refused = False
             self.capacity.refused -= 1
@@ -186,7 +205,8 @@ class HttpProtocol(asyncio.Protocol):
             return
         if not self.reading:
             self.reading = True
-            self._arm(self.limits.read_timeout)
+            self.started = self.loop.time()
+            self._arm(min(self.limits.head_timeout, self.limits.read_timeout))
         reader = self.reader
         if reader is None:
             reader = self.reader = RequestReader(
@@ -196,6 +216,8 @@ class HttpProtocol(asyncio.Protocol):
             had_head = reader.head is not None
             rest = reader.feed(data)
             if not had_head and reader.head is not None:
+                # The head is whole: the rest of the read timeout is the body's.
+                self._arm(self.started + self.limits.read_timeout - self.loop.time())
                 self._hold(max(reader.framing.length or 0, reader.received))
                 self._expect(reader)
             elif reader.framing.chunked:
@@ -323,7 +345,9 @@ class Clock:
 
     def __init__(self, limits: Limits) -> None:
         self.connections: set[HttpProtocol] = set()
-        self.interval = min(1.0, limits.read_timeout / 4, limits.keepalive_timeout / 4)
+        self.interval = min(
+            1.0, limits.read_timeout / 4, limits.head_timeout / 4, limits.keepalive_timeout / 4
+        )
         self.handle: asyncio.TimerHandle | None = None
 
     def start(self) -> None:

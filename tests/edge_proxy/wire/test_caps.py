@@ -96,7 +96,10 @@ def busy_refusals(metrics: int) -> float:
 
 
 def test_connections_over_the_cap_are_refused_while_health_answers(tmp_path: Path) -> None:
-    with edge_process(tmp_path, EDGE_MAX_CONNECTIONS="20") as (port, _metrics, _pid):
+    # One client may hold them all: the cap alone (tests/attack/test_slow_clients.py holds
+    # the share by address, EDGE_MAX_CLIENT_CONNECTION_SHARE).
+    env = {"EDGE_MAX_CONNECTIONS": "20", "EDGE_MAX_CLIENT_CONNECTION_SHARE": "1"}
+    with edge_process(tmp_path, **env) as (port, _metrics, _pid):
         probe = connect(port)
         probe.sendall(HEALTH)
         assert status_of(probe) == b"HTTP/1.1 200 OK"
