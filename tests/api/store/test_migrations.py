@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import text
+from sqlalchemy import DateTime, bindparam, text
 
 from api.store.db import make_engine, migrate
 from api.store.models import Base, utcnow
@@ -104,12 +104,14 @@ def test_keys_stored_before_0005_are_digested_and_still_find_their_response(
         with engine.begin() as conn:
             config.attributes["connection"] = conn
             command.upgrade(config, "0004")
+            # Typed as the column is: a bare datetime would go through sqlite3's default
+            # adapter, deprecated since Python 3.12 (and stored unlike the API stores it).
             conn.execute(
                 text(
                     "INSERT INTO idempotency_keys (marketplace_id, key, request_hash,"
                     " response_status, response_body, created) VALUES ('mkt_1', 'order-17',"
                     " 'h', 201, '{\"id\": \"ch_1\"}', :now)"
-                ),
+                ).bindparams(bindparam("now", type_=DateTime(timezone=True))),
                 {"now": utcnow()},
             )
         migrate(engine)
