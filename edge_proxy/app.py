@@ -13,6 +13,7 @@ from edge_proxy.metrics import Metrics
 from edge_proxy.proxy import SERVICE_NAME, Edge, MetricsEndpoint, Upstream
 from edge_proxy.routing import Destination
 from edge_proxy.wire.client import UpstreamPool
+from edge_proxy.wire.forwarded import proxy_networks
 from edge_proxy.wire.server import Limits, Listener, serve
 
 __all__ = ["SERVICE_NAME", "EdgeServer", "create_app", "upstream_pools"]
@@ -67,6 +68,7 @@ def limits(settings: Settings) -> Limits:
         max_client_buffered_bytes=int(
             settings.max_buffered_bytes * settings.max_client_buffered_share
         ),
+        trusted_proxies=proxy_networks(settings.trusted_proxies),
     )
 
 

@@ -12,6 +12,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from edge_proxy.detect.context import CONTEXT_WORDS, FIELD_NAMES, FIELD_WORDS, OTHER_WORDS, Rules
 from edge_proxy.routing import host_name
+from edge_proxy.wire.forwarded import proxy_networks
 
 HostList = Annotated[list[str], NoDecode]
 
@@ -172,6 +173,15 @@ class Settings(BaseSettings):
         "a request past it is 503 with Retry-After. Behind a proxy that hides client "
         "addresses (every connection from its address), set 1.",
     )
+    trusted_proxies: str = Field(
+        "",
+        description="Comma-separated networks (CIDR) of the load balancer in front of the "
+        "edge. A connection from one of them names its client in the last entry of "
+        "X-Forwarded-For, which the load balancer appends: that address is the client's "
+        "(what the vault paces tokenising by, and the logs name); without a readable one "
+        "the request is refused 400. Empty: every client is its socket's address, and a "
+        "client's own X-Forwarded-For is never read.",
+    )
     js_dir: Path = Field(
         Path("js-sdk/dist"),
         description="Directory whose files the JS host serves (relative to the working "
@@ -210,6 +220,12 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         "INFO", description="Level of the edge's log on stderr."
     )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        proxy_networks(value)  # each a network, or refused at start with its value
+        return value
 
     @field_validator("api_hosts", "js_hosts", mode="before")
     @classmethod

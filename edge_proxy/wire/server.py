@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Protocol, cast
 
 from edge_proxy.flow import EdgeRequest, EdgeResponse
+from edge_proxy.wire.forwarded import Network, client_of, is_proxy
 from edge_proxy.wire.messages import request_from_head, serialize
 from edge_proxy.wire.parse import Malformed
 from edge_proxy.wire.reader import RequestReader
@@ -57,6 +58,8 @@ class Limits:
     max_client_connections: int = 256  # of them, from one client address
     max_buffered_bytes: int = 64 << 20  # request bodies held at once, all connections
     max_client_buffered_bytes: int = 16 << 20  # of them, by one client address
+    # The load balancer's networks: its connections name their client (wire.forwarded).
+    trusted_proxies: tuple[Network, ...] = ()
 
 
 class Capacity:
@@ -75,14 +78,18 @@ class Capacity:
 
     def admit(self, client: str | None) -> bool:
         mine = self.connections_by_client.get(client, 0)
-        if (
-            self.connections >= self.limits.max_connections
-            or mine >= self.limits.max_client_connections
+        if self.connections >= self.limits.max_connections or (
+            mine >= self.limits.max_client_connections and not self._proxy(client)
         ):
             return False
         self.connections += 1
         self.connections_by_client[client] = mine + 1
         return True
+
+    def _proxy(self, client: str | None) -> bool:
+        """The load balancer's connections carry every shopper's requests: no one
+        address's share caps them (the load balancer and its WAF limit each client)."""
+        return is_proxy(client, self.limits.trusted_proxies)
 
     def leave(self, client: str | None) -> None:
         """An admitted connection of `client` has closed."""
@@ -98,7 +105,7 @@ class Capacity:
         mine = self.by_client.get(client, 0) + grow
         if grow > 0 and (
             self.body_bytes + grow > self.limits.max_buffered_bytes
-            or mine > self.limits.max_client_buffered_bytes
+            or (mine > self.limits.max_client_buffered_bytes and not self._proxy(client))
         ):
             return False
         self.body_bytes += grow
@@ -229,7 +236,12 @@ class HttpProtocol(asyncio.Protocol):
             return
         assert reader.head is not None
         self.buffer += rest  # pipelined: read once this one is answered
-        request = request_from_head(reader.head, reader.body, self.client)
+        try:
+            client = client_of(self.client, reader.head, self.limits.trusted_proxies)
+        except Malformed as error:
+            self._refuse(error)
+            return
+        request = request_from_head(reader.head, reader.body, client)
         if self.tls:
             request.scheme = "https"  # what X-Forwarded-Proto tells the upstream
         keep_alive = reader.head.keep_alive

@@ -1,5 +1,6 @@
-"""The vault believes X-Forwarded-For from the edge's subnets only: set in the PCI root,
-from the network module's private subnet ranges (where the edge's tasks run)."""
+"""Whose X-Forwarded-For is believed, as the PCI root sets it: the vault believes the edge
+alone (the private subnets, where the edge's tasks run, and its credential); the edge
+believes the load balancer alone (the public subnets, where its nodes take addresses)."""
 
 from __future__ import annotations
 
@@ -33,3 +34,13 @@ def test_the_edge_and_the_vault_get_the_edges_credential_as_secrets(pci: Account
     assert secret.body["name"] == "strongroom/edge/vault-credential"
     # Terraform never holds its value: the security team puts it (docs/operations.md).
     assert pci.all("resource", "aws_secretsmanager_secret_version") == []
+
+
+def test_the_edge_reads_the_client_from_the_load_balancer_in_the_public_subnets(pci: Account):
+    # Behind the load balancer every connection is one of its nodes': without this the
+    # edge would tell the vault to pace every shopper as those few addresses.
+    calls = {call.name: call.body for call, _ in pci.calls_of("service")}
+    trusted = calls["edge"]["environment"]["EDGE_TRUSTED_PROXIES"]
+    assert "module.network.public_subnet_cidrs" in trusted
+    balancers = {call.name: call.body for call, _ in pci.calls_of("tls_load_balancer")}
+    assert balancers["load_balancer"]["subnet_ids"] == "${module.network.public_subnet_ids}"

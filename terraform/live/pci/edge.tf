@@ -104,6 +104,10 @@ module "edge" {
     EDGE_TLS_KEY_FILE   = "/tmp/secrets/tls.key"
     EDGE_VAULT_CA_FILE  = "/tmp/secrets/vault-ca.crt"
     EDGE_ROUTER_CA_FILE = "/tmp/secrets/router-ca.crt"
+    # Every connection comes from the load balancer's nodes, in the public subnets: the
+    # shopper is the last X-Forwarded-For entry it appends (what the vault paces
+    # tokenising by), and its connections are not capped as one client's.
+    EDGE_TRUSTED_PROXIES = join(",", module.network.public_subnet_cidrs)
   }
   # ECS hands secrets over as variables; the image's entrypoint writes each *_PEM to the
   # path its *_FILE names, on the task's tmpfs, and unsets it.

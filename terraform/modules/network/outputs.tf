@@ -23,6 +23,11 @@ output "public_subnet_ids" {
   value       = aws_subnet.public[*].id
 }
 
+output "public_subnet_cidrs" {
+  description = "Ranges of the public subnets, where the load balancer's nodes take their addresses."
+  value       = aws_subnet.public[*].cidr_block
+}
+
 output "endpoints_security_group_id" {
   description = "Security group of the AWS interface endpoints."
   value       = aws_security_group.endpoints.id
