@@ -44,3 +44,7 @@ def test_the_edge_reads_the_client_from_the_load_balancer_in_the_public_subnets(
     assert "module.network.public_subnet_cidrs" in trusted
     balancers = {call.name: call.body for call, _ in pci.calls_of("tls_load_balancer")}
     assert balancers["load_balancer"]["subnet_ids"] == "${module.network.public_subnet_ids}"
+    # It appends the address it accepted the connection from (its default, stated).
+    [(_, module)] = pci.calls_of("tls_load_balancer")
+    [alb] = [b for b in module.of("resource", "aws_lb") if b.name == "this"]
+    assert alb.body["xff_header_processing_mode"] == "append"
