@@ -1,9 +1,9 @@
 """Who the client is. The edge's socket peer, unless the peer is the load balancer in
 front of it (EDGE_TRUSTED_PROXIES): then the address the load balancer accepted the
 connection from, which it appends as the last entry of X-Forwarded-For. Entries before
-it are whatever the client wrote, and never read. A request from the load balancer
-without a readable last entry is refused: the edge would otherwise pace and log every
-shopper as the load balancer."""
+it are whatever the client wrote, and never read. A request from the load balancer with
+no X-Forwarded-For is its own (a health check); one whose last entry is not an address is
+refused, as nothing the load balancer sends."""
 
 from __future__ import annotations
 
@@ -45,7 +45,8 @@ def client_of(peer: str | None, head: RequestHead, proxies: tuple[Network, ...])
         return peer
     values = head.values(b"x-forwarded-for")
     if not values:
-        raise Malformed("no X-Forwarded-For from the load balancer")
+        # The load balancer's own request (its health checks carry none): it is the client.
+        return peer
     last = values[-1].rsplit(b",", 1)[-1].strip()
     try:
         # ASCII only: ipaddress reads no other digits, and a zone (%eth0) is no client.

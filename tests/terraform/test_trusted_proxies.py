@@ -48,3 +48,17 @@ def test_the_edge_reads_the_client_from_the_load_balancer_in_the_public_subnets(
     [(_, module)] = pci.calls_of("tls_load_balancer")
     [alb] = [b for b in module.of("resource", "aws_lb") if b.name == "this"]
     assert alb.body["xff_header_processing_mode"] == "append"
+
+
+def test_the_edge_keeps_an_idle_connection_longer_than_the_load_balancer(pci: Account):
+    # Otherwise the edge closes an idle connection as the load balancer sends a shopper's
+    # request on it, and the shopper gets a 502 (AWS: the target's keep-alive must be
+    # longer than the load balancer's idle timeout).
+    calls = {call.name: call.body for call, _ in pci.calls_of("service")}
+    keepalive = calls["edge"]["environment"]["EDGE_KEEPALIVE_TIMEOUT"]
+    assert keepalive == "${tostring(local.lb_idle_timeout + 15)}"
+    balancers = {call.name: call.body for call, _ in pci.calls_of("tls_load_balancer")}
+    assert balancers["load_balancer"]["idle_timeout"] == "${local.lb_idle_timeout}"
+    [(_, module)] = pci.calls_of("tls_load_balancer")
+    [alb] = [b for b in module.of("resource", "aws_lb") if b.name == "this"]
+    assert alb.body["idle_timeout"] == "${var.idle_timeout}"

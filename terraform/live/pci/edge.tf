@@ -13,6 +13,7 @@ module "load_balancer" {
   edge_port          = local.ports.edge
   access_log_bucket  = module.access_logs.bucket
   web_acl_arn        = module.waf.web_acl_arn
+  idle_timeout       = local.lb_idle_timeout
 }
 
 module "waf" {
@@ -108,6 +109,8 @@ module "edge" {
     # shopper is the last X-Forwarded-For entry it appends (what the vault paces
     # tokenising by), and its connections are not capped as one client's.
     EDGE_TRUSTED_PROXIES = join(",", module.network.public_subnet_cidrs)
+    # Longer than the load balancer's idle timeout: it closes an idle connection first.
+    EDGE_KEEPALIVE_TIMEOUT = tostring(local.lb_idle_timeout + 15)
   }
   # ECS hands secrets over as variables; the image's entrypoint writes each *_PEM to the
   # path its *_FILE names, on the task's tmpfs, and unsets it.

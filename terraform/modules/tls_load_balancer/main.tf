@@ -27,6 +27,7 @@ resource "aws_lb" "this" {
   drop_invalid_header_fields = true # no smuggling through malformed headers
   enable_deletion_protection = true
   desync_mitigation_mode     = "strictest"
+  idle_timeout               = var.idle_timeout
   # The client's address appended as the last X-Forwarded-For entry: what the edge reads
   # (EDGE_TRUSTED_PROXIES), never what the client wrote before it.
   xff_header_processing_mode = "append"

@@ -37,3 +37,9 @@ variable "web_acl_arn" {
   description = "WAF web ACL guarding the load balancer (module waf)."
   type        = string
 }
+
+variable "idle_timeout" {
+  description = "Seconds the load balancer keeps an idle connection (to a client or to an edge task) open; the edge's EDGE_KEEPALIVE_TIMEOUT must be longer."
+  type        = number
+  default     = 60
+}

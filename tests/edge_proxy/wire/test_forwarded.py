@@ -1,6 +1,7 @@
 """Who the client is behind the load balancer: the last X-Forwarded-For entry of a
-connection from EDGE_TRUSTED_PROXIES, the socket's peer otherwise; a request from the
-load balancer that names no readable client is refused, and nothing is forwarded."""
+connection from EDGE_TRUSTED_PROXIES, the socket's peer otherwise (and for the load
+balancer's own requests, which carry none); a request from the load balancer whose last
+entry is no address is refused, and nothing is forwarded."""
 
 from __future__ import annotations
 
@@ -38,6 +39,11 @@ def test_the_load_balancers_last_entry_names_the_client() -> None:
     assert client_of("::ffff:10.0.130.7", head(b"203.0.113.7"), LB) == "203.0.113.7"
 
 
+def test_the_load_balancers_own_requests_are_its_own() -> None:
+    # Its health checks carry no X-Forwarded-For: answered, as from the load balancer.
+    assert client_of("10.0.130.7", head(), LB) == "10.0.130.7"
+
+
 def test_anyone_else_is_their_own_address_whatever_they_write() -> None:
     assert client_of("198.51.100.1", head(b"203.0.113.7"), LB) == "198.51.100.1"
     assert client_of("10.0.0.5", head(b"203.0.113.7"), LB) == "10.0.0.5"  # a private subnet
@@ -48,7 +54,6 @@ def test_anyone_else_is_their_own_address_whatever_they_write() -> None:
 @pytest.mark.parametrize(
     "forwarded",
     [
-        (),
         (b"",),
         (b"203.0.113.7, ",),
         (b"203.0.113.7:443",),
@@ -57,7 +62,9 @@ def test_anyone_else_is_their_own_address_whatever_they_write() -> None:
         (b"203.0.113.7", b"nonsense"),
     ],
 )
-def test_no_readable_client_from_the_load_balancer_is_refused(forwarded: tuple[bytes, ...]) -> None:
+def test_an_unreadable_client_from_the_load_balancer_is_refused(
+    forwarded: tuple[bytes, ...],
+) -> None:
     with pytest.raises(Malformed):
         client_of("10.0.130.7", head(*forwarded), LB)
 
@@ -103,10 +110,14 @@ def test_the_vault_and_router_are_told_the_client_the_load_balancer_names() -> N
         assert answer.status_code == 200
         assert upstreams.only().headers["x-forwarded-for"] == "203.0.113.7"
         upstreams.reset()
-        refused = edge.get("/v1/charges", headers={"host": "api.localhost"})
+        refused = edge.get(
+            "/v1/charges", headers={"host": "api.localhost", "x-forwarded-for": "203.0.113.7:1"}
+        )
         assert refused.status_code == 400
         assert refused.json()["error"]["type"] == "invalid_request_error"
         assert upstreams.seen == []
+        # Its health check, from its own address with no X-Forwarded-For, is answered.
+        assert edge.get("/healthz", headers={"host": "10.0.130.7:8080"}).status_code == 200
 
 
 def test_the_load_balancers_connections_are_not_capped_as_one_client() -> None:
