@@ -10,7 +10,9 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 
 from strongroom.marketplaces import MarketplaceKeys, create_marketplace
@@ -69,6 +71,31 @@ class Answer:
     def code(self) -> str | None:
         found = re.search(rb'"code": ?"([a-z_]+)"', self.body)
         return found.group(1).decode() if found else None
+
+
+def fresh(stack: Stack, name: str) -> MarketplaceKeys:
+    """A new marketplace of the stack's, and its keys."""
+    return create_marketplace(stack.opts, stack.secrets, name)
+
+
+def post(
+    stack: Stack, key: str, path: str, body: dict[str, Any], idem: str | None = None
+) -> httpx.Response:
+    """A merchant's JSON POST through the edge, under an Idempotency-Key if given."""
+    headers = {"idempotency-key": idem} if idem is not None else {}
+    with stack.client(key) as api:
+        return api.post(path, json=body, headers=headers)
+
+
+def get(stack: Stack, key: str, path: str, **params: Any) -> httpx.Response:
+    with stack.client(key) as api:
+        return api.get(path, params=params)
+
+
+def error(response: httpx.Response) -> dict[str, Any]:
+    """The `error` object of an error answer."""
+    found: dict[str, Any] = response.json()["error"]
+    return found
 
 
 def exchange(stack: Stack, data: bytes, timeout: float = 10.0) -> list[Answer]:

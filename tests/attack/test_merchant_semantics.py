@@ -34,7 +34,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 import stripe
 from starlette.applications import Starlette
@@ -45,8 +44,8 @@ from starlette.routing import Route
 from api.config import Settings
 from api.webhooks import destinations
 from strongroom import testcards
-from strongroom.marketplaces import MarketplaceKeys, create_marketplace
-from tests.attack.conftest import exchange, request, tokenise
+from strongroom.marketplaces import MarketplaceKeys
+from tests.attack.conftest import error, exchange, fresh, get, post, request, tokenise
 from tests.e2e.conftest import Stack, files_holding
 from tests.helpers.servers import serving
 
@@ -116,28 +115,6 @@ def hooks(target: Stack) -> Iterator[Hooks]:
 
 
 # -- helpers -----------------------------------------------------------------------------
-
-
-def fresh(target: Stack, name: str) -> MarketplaceKeys:
-    return create_marketplace(target.opts, target.secrets, name)
-
-
-def post(
-    target: Stack, key: str, path: str, body: dict[str, Any], idem: str | None = None
-) -> httpx.Response:
-    headers = {"idempotency-key": idem} if idem is not None else {}
-    with target.client(key) as api:
-        return api.post(path, json=body, headers=headers)
-
-
-def get(target: Stack, key: str, path: str, **params: Any) -> httpx.Response:
-    with target.client(key) as api:
-        return api.get(path, params=params)
-
-
-def error(response: httpx.Response) -> dict[str, Any]:
-    found: dict[str, Any] = response.json()["error"]
-    return found
 
 
 def charges_of(target: Stack, key: str, amount: int) -> list[str]:

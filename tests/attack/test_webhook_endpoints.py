@@ -51,8 +51,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from strongroom import testcards
-from strongroom.marketplaces import MarketplaceKeys, create_marketplace
-from tests.attack.conftest import tokenise
+from strongroom.marketplaces import MarketplaceKeys
+from tests.attack.conftest import error, fresh, get, post, tokenise
 from tests.e2e.conftest import Stack, start_stack
 from tests.helpers.servers import serving
 
@@ -184,28 +184,6 @@ def strict(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Strict]:
 
 
 # -- helpers ---------------------------------------------------------------------------------
-
-
-def fresh(stack: Stack, name: str) -> MarketplaceKeys:
-    return create_marketplace(stack.opts, stack.secrets, name)
-
-
-def post(
-    stack: Stack, key: str, path: str, body: dict[str, Any], idem: str | None = None
-) -> httpx.Response:
-    headers = {"idempotency-key": idem} if idem is not None else {}
-    with stack.client(key) as api:
-        return api.post(path, json=body, headers=headers)
-
-
-def get(stack: Stack, key: str, path: str, **params: Any) -> httpx.Response:
-    with stack.client(key) as api:
-        return api.get(path, params=params)
-
-
-def error(response: httpx.Response) -> dict[str, Any]:
-    found: dict[str, Any] = response.json()["error"]
-    return found
 
 
 def endpoint(stack: Stack, key: str, url: str) -> dict[str, Any]:
