@@ -14,6 +14,9 @@ from tests.terraform.hcl import Account
 
 # Read by the image's entrypoint, not by the service (docker/entrypoint.sh).
 ENTRYPOINT = re.compile(r"_PEM$")
+# Read by a library the service uses, not by its Settings: hvac's CA file for Transit (the
+# vault has no setting of its own for it).
+LIBRARY = {"VAULT_CACERT"}
 # Set by Terraform ahead of the services (each waiting on work named in docs/operations.md);
 # none at present.
 PENDING: set[str] = set()
@@ -48,12 +51,63 @@ def test_every_variable_terraform_sets_is_a_setting_of_its_service(account: Acco
     unknown = []
     for name, package, variables in service_calls(account):
         known = settings_variables(package)
+        # X_FILE beside X_PEM is where the entrypoint writes X_PEM (a CA file a library
+        # reads by its own variable), not a setting.
+        written = {v.removesuffix("_PEM") + "_FILE" for v in variables if ENTRYPOINT.search(v)}
         unknown += [
             f"{name}: {v}"
             for v in sorted(variables)
-            if v not in known and v not in PENDING and not ENTRYPOINT.search(v)
+            if v not in known
+            and v not in PENDING
+            and v not in LIBRARY
+            and v not in written
+            and not ENTRYPOINT.search(v)
         ]
     assert unknown == []
+
+
+def test_every_required_setting_is_given(account: Account):
+    # A setting without a default stops its service at start when it is missing: the
+    # vault refused to start without VAULT_FRAUD_PUBLIC_KEY until Terraform gave it.
+    missing = []
+    for name, package, variables in service_calls(account):
+        settings: type[BaseSettings] = importlib.import_module(f"{package}.config").Settings
+        prefix = str(settings.model_config.get("env_prefix", "")).upper()
+        missing += [
+            f"{name}: {prefix}{field.upper()}"
+            for field, info in settings.model_fields.items()
+            if info.is_required() and f"{prefix}{field.upper()}" not in variables
+        ]
+    assert missing == []
+
+
+def test_each_pem_the_entrypoint_writes_has_its_file(account: Account):
+    # The entrypoint stops the container on X_PEM without X_FILE (docker/entrypoint.sh).
+    lonely = []
+    for call, _ in account.calls_of("service"):
+        plain, secret = call.body.get("environment", {}), call.body.get("secrets", {})
+        for variable in {**plain, **secret}:
+            if ENTRYPOINT.search(variable) and variable[:-4] + "_FILE" not in plain:
+                lonely.append(f"{call.name}: {variable}")
+    assert lonely == []
+
+
+def test_the_vault_verifies_transit_against_the_internal_ca(pci: Account):
+    # hvac verifies Transit's certificate against certifi's public roots unless
+    # VAULT_CACERT names a file; the internal CA signs it, so without this the vault
+    # cannot open its keys and does not start.
+    calls = {call.name: call.body for call, _ in pci.calls_of("service")}
+    vault = calls["vault"]
+    assert vault["environment"]["VAULT_TRANSIT_URL"].startswith("https://")
+    assert vault["environment"]["VAULT_CACERT"] == vault["environment"]["VAULT_TRANSIT_CA_FILE"]
+    assert vault["secrets"]["VAULT_TRANSIT_CA_PEM"] == "${aws_secretsmanager_secret.internal_ca.arn}"
+
+
+def test_the_vault_calls_the_card_network_it_may_reach(pci: Account):
+    # Unset, the vault sends live charges to its development default, 127.0.0.1:8086.
+    calls = {call.name: call.body for call, _ in pci.calls_of("service")}
+    assert calls["vault"]["environment"]["VAULT_NETWORK_URL"] == "${var.card_network_url}"
+    assert "https://" in str(pci.root.variable("card_network_url").body["validation"])
 
 
 def test_the_pending_list_holds_nothing_a_service_already_reads():

@@ -70,6 +70,27 @@ variable "card_network_cidrs" {
   type        = list(string)
 }
 
+variable "card_network_url" {
+  description = "Base URL of the card network's endpoint (https://, port 443: the only port the vault may reach on card_network_cidrs); the vault's VAULT_NETWORK_URL."
+  type        = string
+
+  validation {
+    condition     = can(regex("^https://[^/:]+(:443)?(/.*)?$", var.card_network_url))
+    error_message = "An https:// URL on port 443."
+  }
+}
+
+variable "environment" {
+  description = "Name of this deployment, which every signed operator command must name (VAULT_ENVIRONMENT)."
+  type        = string
+  default     = "production"
+
+  validation {
+    condition     = can(regex("^[a-z0-9-]{1,32}$", var.environment))
+    error_message = "Lower-case letters, digits and hyphens, 32 at most."
+  }
+}
+
 variable "router_service_name" {
   description = "Endpoint service name of the app account's router (output router_service_name of live/app); null until live/app is applied."
   type        = string

@@ -5,7 +5,7 @@
 locals {
   vault_secrets = toset([
     "database-url", "test-credential", "live-credential", "fingerprint-key", "key-hash-secret",
-    "network-credential", "transit-token", "tls", "edge-credential",
+    "network-credential", "transit-token", "tls", "edge-credential", "fraud-public-key",
   ])
 }
 
@@ -154,6 +154,14 @@ module "vault" {
     VAULT_TRANSIT_URL   = "https://transit.pci.strongroom.internal:${local.ports.transit}"
     VAULT_TLS_CERT_FILE = "/tmp/secrets/tls.crt"
     VAULT_TLS_KEY_FILE  = "/tmp/secrets/tls.key"
+    # The vault has no setting for Transit's CA: hvac verifies against certifi's public
+    # roots unless VAULT_CACERT names a file (read by hvac itself), and the internal CA
+    # signs Transit's certificate. The entrypoint writes the file from VAULT_TRANSIT_CA_PEM.
+    VAULT_TRANSIT_CA_FILE = "/tmp/secrets/transit-ca.crt"
+    VAULT_CACERT          = "/tmp/secrets/transit-ca.crt"
+    # Live charges go here; without it the vault calls its default, 127.0.0.1:8086.
+    VAULT_NETWORK_URL = var.card_network_url
+    VAULT_ENVIRONMENT = var.environment
     # The edge's tasks take any address of its subnets: X-Forwarded-For is believed from
     # there only, and only with the edge's credential (VAULT_EDGE_CREDENTIAL), for the
     # pacing of tokenisation (docs/vault.md, "Pacing").
@@ -168,8 +176,12 @@ module "vault" {
     VAULT_NETWORK_CREDENTIAL = aws_secretsmanager_secret.vault["network-credential"].arn
     VAULT_TRANSIT_TOKEN      = aws_secretsmanager_secret.vault["transit-token"].arn
     VAULT_EDGE_CREDENTIAL    = aws_secretsmanager_secret.vault["edge-credential"].arn
-    VAULT_TLS_CERT_PEM       = "${aws_secretsmanager_secret.vault["tls"].arn}:cert::"
-    VAULT_TLS_KEY_PEM        = "${aws_secretsmanager_secret.vault["tls"].arn}:key::"
+    # Required: without it the vault does not start. Public, but it changes with fraud's
+    # signing key by the rotation procedure (docs/operations.md), so it is a secret too.
+    VAULT_FRAUD_PUBLIC_KEY = aws_secretsmanager_secret.vault["fraud-public-key"].arn
+    VAULT_TRANSIT_CA_PEM   = aws_secretsmanager_secret.internal_ca.arn
+    VAULT_TLS_CERT_PEM     = "${aws_secretsmanager_secret.vault["tls"].arn}:cert::"
+    VAULT_TLS_KEY_PEM      = "${aws_secretsmanager_secret.vault["tls"].arn}:key::"
   }
 }
 
