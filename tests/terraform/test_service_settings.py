@@ -100,7 +100,9 @@ def test_the_vault_verifies_transit_against_the_internal_ca(pci: Account):
     vault = calls["vault"]
     assert vault["environment"]["VAULT_TRANSIT_URL"].startswith("https://")
     assert vault["environment"]["VAULT_CACERT"] == vault["environment"]["VAULT_TRANSIT_CA_FILE"]
-    assert vault["secrets"]["VAULT_TRANSIT_CA_PEM"] == "${aws_secretsmanager_secret.internal_ca.arn}"
+    assert (
+        vault["secrets"]["VAULT_TRANSIT_CA_PEM"] == "${aws_secretsmanager_secret.internal_ca.arn}"
+    )
 
 
 def test_the_vault_calls_the_card_network_it_may_reach(pci: Account):

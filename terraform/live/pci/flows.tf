@@ -10,6 +10,7 @@ locals {
     "vault-link-to-vault"   = { from = "vault_link", to = "vault", port = local.ports.vault }
     "vault-to-vault-db"     = { from = "vault", to = "vault_db", port = 5432 }
     "vault-to-transit"      = { from = "vault", to = "transit", port = local.ports.transit }
+    "transit-to-transit"    = { from = "transit", to = "transit", port = local.ports.transit_cluster }
     "transit-to-transit-db" = { from = "transit", to = "transit_db", port = 5432 }
     "vault-to-audit-volume" = { from = "vault", to = "audit_volume", port = 2049 }
     "edge-to-aws-apis"      = { from = "edge", to = "aws_apis", port = 443 }

@@ -3,7 +3,9 @@ locals {
     edge    = 8080
     vault   = 8084
     transit = 8200
-    metrics = 9100
+    # Request forwarding between Transit's tasks (HA standby to active).
+    transit_cluster = 8201
+    metrics         = 9100
   }
 
   # Prometheus-to-CloudWatch names the alarms read (ops/prometheus/alerts.yml has the same rules).

@@ -212,6 +212,27 @@ resource "aws_secretsmanager_secret" "transit" {
   }
 }
 
+locals {
+  transit_config_file = "/tmp/openbao/config.json"
+  # This task's own address, resolved by OpenBao at start (go-sockaddr): a standby forwards
+  # what it is asked to the active node over the cluster port (transit-to-transit), else it
+  # answers every request the vault sends it with an error, and the vault refuses the card.
+  transit_self = "{{ GetPrivateInterfaces | include \"type\" \"IPv4\" | limit 1 | attr \"address\" }}"
+  transit_config = {
+    storage = { postgresql = { ha_enabled = "true" } } # connection_url: BAO_PG_CONNECTION_URL
+    listener = [{ tcp = {
+      address         = "0.0.0.0:${local.ports.transit}"
+      cluster_address = "0.0.0.0:${local.ports.transit_cluster}"
+      tls_cert_file   = "/tmp/secrets/tls.crt"
+      tls_key_file    = "/tmp/secrets/tls.key"
+      tls_min_version = "tls12"
+    } }]
+    seal         = { awskms = { kms_key_id = module.master_key.key_id, region = data.aws_region.current.region } }
+    api_addr     = "https://${local.transit_self}:${local.ports.transit}"
+    cluster_addr = "https://${local.transit_self}:${local.ports.transit_cluster}"
+  }
+}
+
 data "aws_iam_policy_document" "transit_task" {
   provider = aws.pci
 
@@ -226,7 +247,7 @@ module "transit" {
   providers             = { aws = aws.pci }
   name                  = "transit"
   image                 = var.transit_image
-  command               = ["server"]
+  command               = ["server", "-config=${local.transit_config_file}"]
   port                  = local.ports.transit
   cluster_arn           = aws_ecs_cluster.this.arn
   cluster_name          = aws_ecs_cluster.this.name
@@ -239,12 +260,17 @@ module "transit" {
   max_tasks             = 3
   pci_dss               = "3.6.1 3.7.1"
 
+  # OpenBao's own entrypoint writes BAO_LOCAL_CONFIG into /openbao/config and runs setcap
+  # and chown, under `set -e`: on the read-only root, as user 10001 without capabilities,
+  # each stops the task. So they are skipped, and Strongroom's entrypoint writes the config
+  # to /tmp (X_PEM to X_FILE), which `server` reads as a second -config.
   environment = {
-    BAO_SEAL_TYPE          = "awskms"
-    BAO_AWSKMS_SEAL_KEY_ID = module.master_key.key_id
-    BAO_LOCAL_CONFIG       = jsonencode({ storage = { postgresql = { ha_enabled = "true" } }, listener = [{ tcp = { address = "0.0.0.0:${local.ports.transit}", tls_cert_file = "/tmp/secrets/tls.crt", tls_key_file = "/tmp/secrets/tls.key", tls_min_version = "tls12" } }], disable_mlock = true })
-    BAO_TLS_CERT_FILE      = "/tmp/secrets/tls.crt"
-    BAO_TLS_KEY_FILE       = "/tmp/secrets/tls.key"
+    SKIP_SETCAP                    = "true"
+    SKIP_CHOWN                     = "true"
+    STRONGROOM_TRANSIT_CONFIG_FILE = local.transit_config_file
+    STRONGROOM_TRANSIT_CONFIG_PEM  = jsonencode(local.transit_config)
+    BAO_TLS_CERT_FILE              = "/tmp/secrets/tls.crt"
+    BAO_TLS_KEY_FILE               = "/tmp/secrets/tls.key"
   }
   secrets = {
     BAO_PG_CONNECTION_URL = aws_secretsmanager_secret.transit["storage-url"].arn
