@@ -144,6 +144,23 @@ resource "aws_iam_role_policy" "task" {
   policy = var.task_policy_json
 }
 
+# The collector sidecar writes its embedded-metric logs with the task role's credentials,
+# not the execution role's (which only the awslogs driver uses): without this every
+# Strongroom-namespace metric, the alarms and the scaling on them, stay empty.
+data "aws_iam_policy_document" "collector" {
+  statement {
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"]
+    resources = ["${aws_cloudwatch_log_group.this.arn}:*"]
+  }
+}
+
+resource "aws_iam_role_policy" "collector" {
+  count  = var.metrics_port == null ? 0 : 1
+  name   = "metrics-collector"
+  role   = aws_iam_role.task.id
+  policy = data.aws_iam_policy_document.collector.json
+}
+
 resource "aws_ecs_task_definition" "this" {
   family                   = var.name
   requires_compatibilities = ["FARGATE"]
