@@ -129,3 +129,15 @@ def test_secrets_are_never_plain_environment(account: Account):
 @pytest.mark.parametrize("package", sorted(PACKAGES))
 def test_each_package_has_settings_with_a_prefix(package: str):
     assert all(v.isupper() for v in settings_variables(package))
+
+
+def test_every_service_with_a_database_is_given_its_url(account: Account):
+    # Unset, a service falls back to a SQLite file in its data directory: on the task's
+    # tmpfs, one per task, gone at the next deploy (fraud's rules and lists were).
+    local = []
+    for name, package, variables in service_calls(account):
+        settings: type[BaseSettings] = importlib.import_module(f"{package}.config").Settings
+        prefix = str(settings.model_config.get("env_prefix", "")).upper()
+        if "database_url" in settings.model_fields and f"{prefix}DATABASE_URL" not in variables:
+            local.append(name)
+    assert local == []

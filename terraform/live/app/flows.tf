@@ -12,6 +12,7 @@ locals {
     "api-live-to-vault-link"  = { from = "api_live", to = "vault_link", port = 443 }
     "api-test-to-api-test-db" = { from = "api_test", to = "api_test_db", port = 5432 }
     "api-live-to-api-live-db" = { from = "api_live", to = "api_live_db", port = 5432 }
+    "fraud-to-fraud-db"       = { from = "fraud", to = "fraud_db", port = 5432 }
     "fraud-to-redis"          = { from = "fraud", to = "redis", port = 6379 }
     "router-to-aws-apis"      = { from = "router", to = "aws_apis", port = 443 }
     "api-test-to-aws-apis"    = { from = "api_test", to = "aws_apis", port = 443 }
@@ -28,6 +29,7 @@ locals {
     vault_link  = "Endpoint to the PCI account's vault (internal port)"
     api_test_db = "The test stack's PostgreSQL"
     api_live_db = "The live stack's PostgreSQL"
+    fraud_db    = "Fraud's PostgreSQL (rules, lists, decisions)"
     redis       = "Fraud's Redis"
   }
 

@@ -3,7 +3,7 @@
 
 locals {
   api_secrets   = toset(["database-url", "key-hash-secret", "vault-credential", "fraud-credential", "tls"])
-  fraud_secrets = toset(["counters-url", "test-credential", "live-credential", "signing-key", "tls"])
+  fraud_secrets = toset(["counters-url", "database-url", "test-credential", "live-credential", "signing-key", "tls"])
 }
 
 # Values are put by operators (docs/operations.md), never by Terraform.
@@ -41,6 +41,21 @@ module "api_db" {
   database_name      = "api"
   subnet_ids         = module.network.private_subnet_ids
   security_group_ids = [aws_security_group.this["api_${each.value}_db"].id]
+  kms_key_arn        = module.data_key.arn
+  pci_dss            = "3.5.1 10.5.1"
+}
+
+# Fraud's rules, value lists and decisions. Without a database URL each fraud task kept
+# them in its own SQLite file on its tmpfs: a rule made through one task unknown to the
+# others, every one lost at the next deploy.
+module "fraud_db" {
+  source             = "../../modules/database"
+  providers          = { aws = aws.app }
+  name               = "fraud"
+  database_name      = "fraud"
+  allocated_storage  = 20
+  subnet_ids         = module.network.private_subnet_ids
+  security_group_ids = [aws_security_group.this["fraud_db"].id]
   kms_key_arn        = module.data_key.arn
   pci_dss            = "3.5.1 10.5.1"
 }
@@ -173,6 +188,7 @@ module "fraud" {
   }
   secrets = {
     FRAUD_COUNTERS_URL    = aws_secretsmanager_secret.fraud["counters-url"].arn
+    FRAUD_DATABASE_URL    = aws_secretsmanager_secret.fraud["database-url"].arn
     FRAUD_TEST_CREDENTIAL = aws_secretsmanager_secret.fraud["test-credential"].arn
     FRAUD_LIVE_CREDENTIAL = aws_secretsmanager_secret.fraud["live-credential"].arn
     FRAUD_SIGNING_KEY     = aws_secretsmanager_secret.fraud["signing-key"].arn
