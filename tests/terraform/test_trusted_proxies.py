@@ -62,3 +62,10 @@ def test_the_edge_keeps_an_idle_connection_longer_than_the_load_balancer(pci: Ac
     [(_, module)] = pci.calls_of("tls_load_balancer")
     [alb] = [b for b in module.of("resource", "aws_lb") if b.name == "this"]
     assert alb.body["idle_timeout"] == "${var.idle_timeout}"
+
+
+def test_the_js_hosts_pages_may_call_the_public_api(pci: Account):
+    # The hosted fields page's CSP connect-src is EDGE_API_ORIGINS; its default is
+    # http://<api host>:<edge port>, which no browser behind the load balancer reaches.
+    calls = {call.name: call.body for call, _ in pci.calls_of("service")}
+    assert calls["edge"]["environment"]["EDGE_API_ORIGINS"] == "https://${var.api_host}"

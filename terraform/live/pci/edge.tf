@@ -94,11 +94,14 @@ module "edge" {
   pci_dss            = "1.4.1 4.2.1 6.4.2"
 
   environment = {
-    EDGE_HOST           = "0.0.0.0"
-    EDGE_PORT           = tostring(local.ports.edge)
-    EDGE_METRICS_PORT   = tostring(local.ports.metrics)
-    EDGE_API_HOSTS      = var.api_host
-    EDGE_JS_HOSTS       = var.js_host
+    EDGE_HOST         = "0.0.0.0"
+    EDGE_PORT         = tostring(local.ports.edge)
+    EDGE_METRICS_PORT = tostring(local.ports.metrics)
+    EDGE_API_HOSTS    = var.api_host
+    EDGE_JS_HOSTS     = var.js_host
+    # The CSP connect-src of the js host's hosted fields page: unset, it is
+    # http://<api host>:<EDGE_PORT>, and the page could not call the public API at all.
+    EDGE_API_ORIGINS    = "https://${var.api_host}"
     EDGE_VAULT_URL      = "https://vault.pci.strongroom.internal:${local.ports.vault}"
     EDGE_ROUTER_URL     = "https://${try(module.router_link[0].dns_name, "router.unlinked.invalid")}"
     EDGE_TLS_CERT_FILE  = "/tmp/secrets/tls.crt"
