@@ -78,6 +78,7 @@ def key_provider(settings: Settings, first_start: bool) -> KeyProvider:
             settings.transit_key,
             settings.transit_mount,
             settings.network_timeout,
+            settings.transit_ca_file,
         )
     return LocalKeyring(settings.keyring_file, create=first_start)
 

@@ -6,6 +6,7 @@ import base64
 import binascii
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
@@ -71,6 +72,11 @@ class Settings(FileSettings):
     transit_token: SecretStr | None = None
     transit_mount: str = "transit"
     transit_key: str = "strongroom-vault"
+    transit_ca_file: Path | None = Field(
+        default=None,
+        description="CA of Transit's certificate; unset: the system's. Only this: no CA "
+        "bundle, proxy or netrc is taken from the environment.",
+    )
     operator_public_key: str | None = Field(
         default=None, description="base64 of the raw Ed25519 key that signs operator commands"
     )
@@ -148,8 +154,10 @@ class Settings(FileSettings):
                 self.live_credential.get_secret_value(),
             }
             _check_edge_credential(self.edge_credential.get_secret_value(), stacks)
-        if self.key_provider == "transit" and self.transit_token is None:
-            raise ValueError("key_provider transit needs transit_token")
+        if self.key_provider == "transit":
+            if self.transit_token is None:
+                raise ValueError("key_provider transit needs transit_token")
+            _check_transit_url(self.transit_url)
         if (self.tls_cert_file is None) != (self.tls_key_file is None):
             raise ValueError("tls_cert_file and tls_key_file go together")
         return self
@@ -179,3 +187,12 @@ class Settings(FileSettings):
     def checkpoint_key_file(self) -> Path:
         """The checkpoint signing key; the security team gets the `.pub` file beside it."""
         return self.audit_checkpoint_key_path or self.vault_dir / "audit-checkpoint.key"
+
+
+def _check_transit_url(url: str) -> None:
+    """Data keys travel to Transit and back: in the clear only to this host."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("transit_url must be an http(s) URL with a host")
+    if parts.scheme == "http" and parts.hostname not in ("127.0.0.1", "::1", "localhost"):
+        raise ValueError("transit_url must be https:// off this host: data keys travel on it")

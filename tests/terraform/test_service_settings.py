@@ -14,9 +14,8 @@ from tests.terraform.hcl import Account
 
 # Read by the image's entrypoint, not by the service (docker/entrypoint.sh).
 ENTRYPOINT = re.compile(r"_PEM$")
-# Read by a library the service uses, not by its Settings: hvac's CA file for Transit (the
-# vault has no setting of its own for it).
-LIBRARY = {"VAULT_CACERT"}
+# Read by a library the service uses, not by its Settings: none at present.
+LIBRARY: set[str] = set()
 # Set by Terraform ahead of the services (each waiting on work named in docs/operations.md);
 # none at present.
 PENDING: set[str] = set()
@@ -93,13 +92,14 @@ def test_each_pem_the_entrypoint_writes_has_its_file(account: Account):
 
 
 def test_the_vault_verifies_transit_against_the_internal_ca(pci: Account):
-    # hvac verifies Transit's certificate against certifi's public roots unless
-    # VAULT_CACERT names a file; the internal CA signs it, so without this the vault
-    # cannot open its keys and does not start.
+    # The vault verifies Transit's certificate against VAULT_TRANSIT_CA_FILE alone, else
+    # the system's roots; the internal CA signs it, so without this the vault cannot open
+    # its keys and does not start.
     calls = {call.name: call.body for call, _ in pci.calls_of("service")}
     vault = calls["vault"]
     assert vault["environment"]["VAULT_TRANSIT_URL"].startswith("https://")
-    assert vault["environment"]["VAULT_CACERT"] == vault["environment"]["VAULT_TRANSIT_CA_FILE"]
+    assert vault["environment"]["VAULT_TRANSIT_CA_FILE"].endswith("/transit-ca.crt")
+    assert "VAULT_CACERT" not in vault["environment"]  # hvac's own: the vault ignores it
     assert (
         vault["secrets"]["VAULT_TRANSIT_CA_PEM"] == "${aws_secretsmanager_secret.internal_ca.arn}"
     )

@@ -8,6 +8,7 @@ import json
 import logging
 import os
 import secrets
+import ssl
 import subprocess
 import sys
 import time
@@ -387,36 +388,61 @@ def sqlite_vault(
 @pytest.fixture(scope="session")
 def openbao(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
     """A real OpenBao dev server (the HashiCorp Vault API) with Transit enabled: (url, token)."""
+    for url, token, _ in _openbao(tmp_path_factory.mktemp("bao-home"), tls=False):
+        yield url, token
+
+
+@pytest.fixture(scope="session")
+def openbao_tls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str, Path]]:
+    """The same over TLS, its certificate signed by a CA of its own: (url, token, CA file)."""
+    yield from _openbao(tmp_path_factory.mktemp("bao-tls-home"), tls=True)
+
+
+def _openbao(home: Path, tls: bool) -> Iterator[tuple[str, str, Path]]:
     bao = Path(sys.executable).parent / "bao"
     port, token = free_port(), secrets.token_hex(16)
-    home = tmp_path_factory.mktemp("bao-home")  # the dev server writes a token file in HOME
+    command = [
+        str(bao),
+        "server",
+        "-dev",
+        f"-dev-root-token-id={token}",
+        f"-dev-listen-address=127.0.0.1:{port}",
+    ]
+    if tls:
+        command += ["-dev-tls", f"-dev-tls-cert-dir={home}"]
     process = subprocess.Popen(
-        [
-            str(bao),
-            "server",
-            "-dev",
-            f"-dev-root-token-id={token}",
-            f"-dev-listen-address=127.0.0.1:{port}",
-        ],
-        env={**os.environ, "HOME": str(home)},
+        command,
+        env={**os.environ, "HOME": str(home)},  # the dev server writes a token file in HOME
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    url = f"http://127.0.0.1:{port}"
+    url = f"{'https' if tls else 'http'}://127.0.0.1:{port}"
+    ca_file = home / "vault-ca.pem"  # what -dev-tls writes
     try:
         deadline = time.monotonic() + 30
-        with httpx.Client(timeout=1) as client:  # one client: a client per ask costs 20 ms
+
+        def waiting() -> None:
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise RuntimeError("the OpenBao dev server did not start")
+            time.sleep(0.02)
+
+        verify: ssl.SSLContext | bool = True
+        while tls and verify is True:  # its CA file is written as it starts
+            try:
+                verify = ssl.create_default_context(cafile=str(ca_file))
+            except (OSError, ssl.SSLError):
+                waiting()
+        with httpx.Client(timeout=1, verify=verify) as client:  # one client: 20 ms each
             while True:
                 try:
                     if client.get(url + "/v1/sys/health").status_code == 200:
                         break
                 except httpx.HTTPError:
                     pass
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise RuntimeError("the OpenBao dev server did not start")
-                time.sleep(0.02)
-        hvac.Client(url=url, token=token).sys.enable_secrets_engine("transit")
-        yield url, token
+                waiting()
+        admin = hvac.Client(url=url, token=token, verify=str(ca_file) if tls else True)
+        admin.sys.enable_secrets_engine("transit")
+        yield url, token, ca_file
     finally:
         process.terminate()
         process.wait(10)

@@ -74,3 +74,24 @@ def test_weak_or_malformed_secrets_stop_the_start(change: dict[str, str]) -> Non
 def test_secrets_do_not_print() -> None:
     settings = Settings(**REQUIRED)
     assert "t" * 20 not in repr(settings) and "h" * 20 not in str(settings)
+
+
+@pytest.mark.parametrize(
+    ("url", "refused"),
+    [
+        ("http://127.0.0.1:8200", False),
+        ("http://localhost:8200", False),
+        ("https://transit.pci.strongroom.internal:8200", False),
+        ("http://transit.pci.strongroom.internal:8200", True),  # data keys in the clear
+        ("http://10.0.0.5:8200", True),
+        ("ftp://127.0.0.1:8200", True),
+        ("transit:8200", True),
+    ],
+)
+def test_transit_is_reached_over_tls_off_this_host(url: str, refused: bool) -> None:
+    given = {**REQUIRED, "key_provider": "transit", "transit_token": "t", "transit_url": url}
+    if refused:
+        with pytest.raises(ValidationError, match="transit_url"):
+            Settings(**given)
+    else:
+        assert Settings(**given).transit_url == url

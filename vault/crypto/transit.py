@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import hvac  # type: ignore[import-untyped]
@@ -34,8 +35,21 @@ class TransitKeys:
     # Its server keeps the master key under its own seal (Shamir, k of N): dual control.
     custody: Custody = "transit"
 
-    def __init__(self, url: str, token: str, key: str, mount: str, timeout: float) -> None:
-        self._transit = hvac.Client(url=url, token=token, timeout=timeout).secrets.transit
+    def __init__(
+        self,
+        url: str,
+        token: str,
+        key: str,
+        mount: str,
+        timeout: float,
+        ca_file: Path | None = None,
+    ) -> None:
+        # Nothing from the environment (HTTPS_PROXY, REQUESTS_CA_BUNDLE, .netrc): data keys
+        # go to the URL configured, verified against the CA configured (else the system's).
+        verify: str | bool = str(ca_file) if ca_file is not None else True
+        client = hvac.Client(url=url, token=token, timeout=timeout, verify=verify)
+        client.adapter.session.trust_env = False
+        self._transit = client.secrets.transit
         self._key, self._mount = key, mount
         # Idempotent: an existing key is left as it is.
         self._call(self._transit.create_key, name=key, key_type="aes256-gcm96")

@@ -154,11 +154,9 @@ module "vault" {
     VAULT_TRANSIT_URL   = "https://transit.pci.strongroom.internal:${local.ports.transit}"
     VAULT_TLS_CERT_FILE = "/tmp/secrets/tls.crt"
     VAULT_TLS_KEY_FILE  = "/tmp/secrets/tls.key"
-    # The vault has no setting for Transit's CA: hvac verifies against certifi's public
-    # roots unless VAULT_CACERT names a file (read by hvac itself), and the internal CA
-    # signs Transit's certificate. The entrypoint writes the file from VAULT_TRANSIT_CA_PEM.
+    # The internal CA signs Transit's certificate: the vault verifies it against this file
+    # alone (nothing from the environment). The entrypoint writes it from VAULT_TRANSIT_CA_PEM.
     VAULT_TRANSIT_CA_FILE = "/tmp/secrets/transit-ca.crt"
-    VAULT_CACERT          = "/tmp/secrets/transit-ca.crt"
     # Live charges go here; without it the vault calls its default, 127.0.0.1:8086.
     VAULT_NETWORK_URL = var.card_network_url
     VAULT_ENVIRONMENT = var.environment

@@ -82,3 +82,25 @@ def test_an_unreachable_transit_is_a_keyring_error(openbao: tuple[str, str]) -> 
         TransitKeys(url, "not-the-token", "k", "transit", 5.0)
     with pytest.raises(KeyringError):
         TransitKeys("http://127.0.0.1:9", token, "k", "transit", 1.0)
+
+
+def test_transit_over_tls_is_verified_against_its_ca_file_alone(
+    openbao_tls: tuple[str, str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url, token, ca_file = openbao_tls
+    dek = os.urandom(32)
+    keys = TransitKeys(url, token, "tls-" + secrets.token_hex(4), "transit", 5.0, ca_file)
+    assert keys.unwrap(*keys.wrap(dek)) == dek
+    # Without its CA: the system's roots do not know it, and nothing is sent.
+    with pytest.raises(KeyringError):
+        TransitKeys(url, token, "tls-" + secrets.token_hex(4), "transit", 5.0)
+    # Nothing from the environment: not its CA bundle, not a proxy (a dead port here).
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(ca_file))
+    monkeypatch.setenv("CURL_CA_BUNDLE", str(ca_file))
+    with pytest.raises(KeyringError):
+        TransitKeys(url, token, "tls-" + secrets.token_hex(4), "transit", 5.0)
+    for proxy in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.setenv(proxy, "http://127.0.0.1:9")
+    monkeypatch.setenv("NO_PROXY", "")
+    proxied = TransitKeys(url, token, "tls-" + secrets.token_hex(4), "transit", 5.0, ca_file)
+    assert proxied.unwrap(*proxied.wrap(dek)) == dek
