@@ -129,7 +129,11 @@ class Settings(BaseSettings):
         32 * 1024, ge=1024, description="Largest request line and headers; larger is 431."
     )
     upstream_timeout: float = Field(
-        30.0, gt=0, description="Seconds to wait for an upstream (connect, read, write)."
+        45.0,
+        gt=0,
+        description="Seconds to wait for an upstream (connect, read, write): longer than "
+        "the router may take (its queue and its stack's timeout), so that its answer, even "
+        "a 504 of its own, is the one the client gets.",
     )
     read_timeout: float = Field(
         30.0, gt=0, description="Seconds a client has to send a whole request; then 408."

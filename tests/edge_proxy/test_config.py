@@ -13,7 +13,7 @@ def test_defaults():
     assert settings.vault_url == "http://127.0.0.1:8084"
     assert settings.router_url == "http://127.0.0.1:8081"
     assert settings.max_body_bytes == 1 << 20
-    assert settings.upstream_timeout == 30
+    assert settings.upstream_timeout == 45  # past the router's queue and timeout
     assert settings.max_inspect_bytes == 4 << 20 and settings.max_inspect_seconds == 2
     assert settings.max_response_bytes == 8 << 20 and settings.max_head_bytes == 32 * 1024
     assert (settings.read_timeout, settings.keepalive_timeout) == (30, 15)
