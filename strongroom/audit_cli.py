@@ -1,8 +1,9 @@
-"""`strongroom audit …`: verify, search and summarise the vault's audit archive.
+"""`strongroom audit …`: verify, search and summarise the vault's audit archive; ship it.
 
-Each reads an archive (closed segments and signed checkpoints) with the checkpoint public
-key and nothing else: no database, no vault secret, and nothing is ever written. Without
---archive they read those of a local data dir, and its live log too.
+verify, search and report read an archive (closed segments and signed checkpoints) with the
+checkpoint public key and nothing else: no database, no vault secret, and nothing is ever
+written. Without --archive they read those of a local data dir, and its live log too.
+ship uploads the vault's archive to its Object Lock bucket (strongroom.audit_ship).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import hashlib
 import json
 import os
 import shutil
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +21,7 @@ from typing import Any
 
 import click
 
-from strongroom import audit_query
+from strongroom import audit_query, audit_ship
 from strongroom.datadir import data_dir_option, require_data_dir
 from vault_audit.checkpoint import load_public_key
 from vault_audit.verify import ArchiveInvalid, Verified, verify_archive
@@ -274,3 +276,105 @@ def export(out: Path, data_dir: Path) -> None:
         "verify anywhere: strongroom audit verify --archive ARCHIVE --public-key KEY "
         f"--log {out.name}"
     )
+
+
+@audit_group.command()
+@click.option(
+    "--archive-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    envvar="STRONGROOM_AUDIT_ARCHIVE_DIR",
+    help="The vault's archive dir (segments/, checkpoints/), as VAULT_AUDIT_ARCHIVE_DIR.",
+)
+@click.option(
+    "--public-key",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    envvar="STRONGROOM_AUDIT_PUBLIC_KEY",
+    help="The checkpoint public key (base64 or PEM) each checkpoint must verify under.",
+)
+@click.option("--bucket", required=True, envvar="STRONGROOM_AUDIT_BUCKET", help="The bucket.")
+@click.option(
+    "--prefix",
+    default="services/vault/",
+    show_default=True,
+    envvar="STRONGROOM_AUDIT_PREFIX",
+    help="Key prefix: PREFIX/segments/…, PREFIX/checkpoints/….",
+)
+@click.option(
+    "--endpoint-url",
+    envvar="STRONGROOM_AUDIT_S3_ENDPOINT_URL",
+    help="An S3-compatible server instead of AWS's S3 endpoint.",
+)
+@click.option("--region", envvar="AWS_REGION", help="The bucket's region.")
+@click.option("--once", is_flag=True, help="One round, then exit (the default).")
+@click.option(
+    "--every",
+    type=click.FloatRange(min=1),
+    metavar="SECONDS",
+    envvar="STRONGROOM_AUDIT_SHIP_EVERY",
+    help="A round every SECONDS, until stopped or refused.",
+)
+def ship(
+    archive_dir: Path,
+    public_key: Path,
+    bucket: str,
+    prefix: str,
+    endpoint_url: str | None,
+    region: str | None,
+    once: bool,
+    every: float | None,
+) -> None:
+    """Upload every closed segment and checkpoint not yet in the bucket, verified, once.
+
+    Each file is checked as `audit verify` checks it and created under PREFIX only if its
+    key is new, with its SHA-256. Exit 2 on a refusal (a file that does not verify, a name
+    the archive never writes, a link, or another object under an archive key: "AUDIT
+    ARCHIVE ALARM" on stderr); 1 on an error a later round may not meet (S3 unreachable).
+    """
+    # boto3 loads in the shipper's process only, not at every `strongroom` command.
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from strongroom.audit_bucket import S3Bucket
+
+    if once and every is not None:
+        raise click.UsageError("--once or --every, not both")
+    if not prefix.endswith("/") or prefix.startswith("/") or "//" in prefix:
+        raise click.BadParameter("a key prefix like services/vault/", param_hint="--prefix")
+    target = S3Bucket(bucket, endpoint_url, region)
+    cursor = audit_ship.Cursor()
+    while True:
+        started = time.monotonic()
+        try:
+            key = load_public_key(public_key.read_text())
+            done = audit_ship.ship(archive_dir, key, target, prefix, cursor, say=click.echo)
+        except (audit_ship.ShipAlarm, ArchiveInvalid) as exc:
+            _alarm(str(exc))
+        except (OSError, ValueError, BotoCoreError, ClientError) as exc:
+            # Not the archive's fault: the key not written yet, S3 unreachable or refusing.
+            message = f"audit ship round failed: {type(exc).__name__}: {exc}"
+            if every is None:
+                raise click.ClickException(message) from None
+            click.echo(message, err=True)
+        else:
+            click.echo(
+                f"audit ship: {done.uploaded} of {done.files} files uploaded "
+                f"({done.bytes_uploaded} bytes), {done.present} already in s3://{bucket}/"
+                f"{prefix}, through entry {cursor.seq}, in {time.monotonic() - started:.1f} s"
+                + (
+                    f"; pending (no checkpoint yet): {', '.join(done.pending)}"
+                    if done.pending
+                    else ""
+                )
+            )
+            if done.refused:
+                _alarm("not shipped: " + "; ".join(done.refused))
+        if every is None:
+            return
+        time.sleep(every)
+
+
+def _alarm(message: str) -> None:
+    """Refuse loudly: the line an alarm watches, then exit 2."""
+    click.echo(f"{audit_ship.ALARM}: {message}", err=True)
+    raise SystemExit(2)

@@ -75,9 +75,7 @@ def verify_archive(archive: Path, key: Ed25519PublicKey, log: Path | None = None
                 f"which checkpoint {checkpoint.file_name} covers, are not in the archive"
             )
         data = _read(archive / "segments" / name, "segment")
-        prev = _chain(data, checkpoint, prev, entries)
-        if hashlib.sha256(data).hexdigest() != checkpoint.segment_sha256:
-            raise ArchiveInvalid(f"segment {name} is not the one checkpointed (its bytes changed)")
+        prev = closed_segment(data, checkpoint, prev, entries)
         del segments[name]
     if segments:
         names = sorted(segments)
@@ -103,20 +101,61 @@ def _checkpoints(directory: Path, key: Ed25519PublicKey) -> list[Checkpoint]:
         if not _CHECKPOINT.fullmatch(name):
             raise ArchiveInvalid(f"{name} in {directory} is not a checkpoint")
         data = _read(directory / name, "checkpoint")
-        try:
-            checkpoint = open_checkpoint(key, data)
-        except CheckpointInvalid as exc:
-            raise ArchiveInvalid(f"checkpoint {name}: {exc}") from None
-        if checkpoint_name(checkpoint.seq) != name:
-            raise ArchiveInvalid(f"checkpoint {name} is named for another entry (renamed)")
-        if checkpoint.previous != previous or checkpoint.first != seq + 1:
-            raise ArchiveInvalid(
-                f"checkpoint {name} does not follow the one before it: "
-                "a checkpoint was removed or replaced"
-            )
+        checkpoint = next_checkpoint(key, name, data, previous, seq)
         checkpoints.append(checkpoint)
         previous, seq = hashlib.sha256(data).hexdigest(), checkpoint.seq
     return checkpoints
+
+
+def next_checkpoint(
+    key: Ed25519PublicKey, name: str, data: bytes, previous: str, seq: int
+) -> Checkpoint:
+    """The checkpoint in the bytes of file `name`, once its signature holds under `key` and it
+    follows the checkpoint before it (whose file hashed to `previous`, closing entry `seq`;
+    GENESIS and 0 for the first)."""
+    try:
+        checkpoint = open_checkpoint(key, data)
+    except CheckpointInvalid as exc:
+        raise ArchiveInvalid(f"checkpoint {name}: {exc}") from None
+    if checkpoint_name(checkpoint.seq) != name:
+        raise ArchiveInvalid(f"checkpoint {name} is named for another entry (renamed)")
+    if checkpoint.previous != previous or checkpoint.first != seq + 1:
+        raise ArchiveInvalid(
+            f"checkpoint {name} does not follow the one before it: "
+            "a checkpoint was removed or replaced"
+        )
+    return checkpoint
+
+
+def closed_segment(
+    data: bytes, checkpoint: Checkpoint, prev: str, out: list[dict[str, Any]] | None = None
+) -> str:
+    """Check the bytes of the segment `checkpoint` closes, whose first entry follows the entry
+    that hashed to `prev`: chained entry by entry, no card number, the bytes checkpointed.
+    The hash of its last entry; its entries appended to `out` if given."""
+    name = checkpoint.segment
+    head = _chain(data, checkpoint, prev, [] if out is None else out)
+    if hashlib.sha256(data).hexdigest() != checkpoint.segment_sha256:
+        raise ArchiveInvalid(f"segment {name} is not the one checkpointed (its bytes changed)")
+    return head
+
+
+def is_checkpoint_name(name: str) -> bool:
+    """Whether the archive's writer names checkpoint files so."""
+    return _CHECKPOINT.fullmatch(name) is not None
+
+
+def segment_range(name: str) -> tuple[int, int] | None:
+    """(first, last) entry of a segment file named so by the archive's writer; None if it is
+    not such a name."""
+    match = _SEGMENT.fullmatch(name)
+    return None if match is None else (int(match[1]), int(match[2]))
+
+
+def read_archive_file(path: Path, kind: str) -> bytes:
+    """An archive file's bytes, read once through open_regular (no link, no FIFO), at most
+    the size of any file of its kind ("segment" or "checkpoint"); ArchiveInvalid else."""
+    return _read(path, kind)
 
 
 def holds_card_data(entry: dict[str, Any]) -> bool:
