@@ -36,6 +36,10 @@ NAT64 = ipaddress.IPv6Network("64:ff9b::/96")  # RFC 6052's well-known prefix
 LOCAL_NAT64 = ipaddress.IPv6Network("64:ff9b:1::/48")
 IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")  # RFC 4291, deprecated
 IPV4_TRANSLATED = ipaddress.IPv6Network("::ffff:0:0:0/96")  # RFC 2765 (SIIT)
+# Tunnels refused whole, whatever they carry: 6to4 (deprecated, RFC 7526) and Teredo. Python
+# releases disagree on them (3.11.10, 3.12.4 and 3.13 call 2002::/16 and 2001::/23 not
+# global, older ones global), and a webhook receiver has no need of either.
+TUNNELS = (ipaddress.IPv6Network("2002::/16"), ipaddress.IPv6Network("2001::/32"))
 
 
 def embedded_ipv4(address: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
@@ -60,7 +64,7 @@ def public(address: Address) -> bool:
         return False
     if address.version == 4:
         return True
-    if address in LOCAL_NAT64:
+    if address in LOCAL_NAT64 or any(address in tunnel for tunnel in TUNNELS):
         return False
     return all(public(v4) for v4 in embedded_ipv4(address))
 
