@@ -55,6 +55,14 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
     return error_response(400, "invalid_request_error", code, message, param)
 
 
+async def _client_gone(request: Request, exc: Exception) -> Response:
+    # The caller closed before its body was whole: no server error (nothing is logged as
+    # one, no 5xx counted), and an answer nobody reads.
+    return error_response(
+        400, "invalid_request_error", "body_incomplete", "The body ended before its length."
+    )
+
+
 async def _unexpected_error(request: Request, exc: Exception) -> Response:
     logging.getLogger("strongroom").exception("unhandled error on %s", request.url.path)
     return error_response(500, "api_error", "internal_error", "An internal error occurred.")
@@ -64,6 +72,7 @@ EXCEPTION_HANDLERS: dict[Any, Callable[[Request, Exception], Awaitable[Response]
     ServiceError: _service_error,
     HTTPException: _http_error,
     ValidationError: _validation_error,
+    ClientDisconnect: _client_gone,
     Exception: _unexpected_error,
 }
 
