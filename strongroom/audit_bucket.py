@@ -29,12 +29,13 @@ class S3Bucket:
     def checksum(self, key: str) -> str | None:
         """The object's SHA-256 as S3 stored it (base64); None if absent, "" if it has none.
 
-        HeadObject needs s3:GetObject on the key (404 rather than 403 when absent needs
-        s3:ListBucket too)."""
+        HeadObject needs s3:GetObject on the key. Without s3:ListBucket (the vault's role has
+        none) S3 answers a missing key 403, not 404: None too, and the conditional PutObject
+        that follows settles it (a 412 then means the key exists but cannot be read)."""
         try:
             head = self._s3.head_object(Bucket=self.name, Key=key, ChecksumMode="ENABLED")
         except ClientError as exc:
-            if exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") == 404:
+            if exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") in (403, 404):
                 return None
             raise
         return str(head.get("ChecksumSHA256") or "")

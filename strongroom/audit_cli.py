@@ -289,9 +289,13 @@ def export(out: Path, data_dir: Path) -> None:
 @click.option(
     "--public-key",
     type=click.Path(dir_okay=False, path_type=Path),
-    required=True,
+    help="A file of the checkpoint public key (base64 or PEM) each checkpoint must verify "
+    "under, e.g. DATA_DIR/vault/audit-checkpoint.key.pub.",
+)
+@click.option(
+    "--public-key-text",
     envvar="STRONGROOM_AUDIT_PUBLIC_KEY",
-    help="The checkpoint public key (base64 or PEM) each checkpoint must verify under.",
+    help="The key itself, as the security team holds it, instead of --public-key.",
 )
 @click.option("--bucket", required=True, envvar="STRONGROOM_AUDIT_BUCKET", help="The bucket.")
 @click.option(
@@ -317,7 +321,8 @@ def export(out: Path, data_dir: Path) -> None:
 )
 def ship(
     archive_dir: Path,
-    public_key: Path,
+    public_key: Path | None,
+    public_key_text: str | None,
     bucket: str,
     prefix: str,
     endpoint_url: str | None,
@@ -339,6 +344,8 @@ def ship(
 
     if once and every is not None:
         raise click.UsageError("--once or --every, not both")
+    if (public_key is None) == (public_key_text is None):
+        raise click.UsageError("the checkpoint public key: --public-key or --public-key-text")
     if not prefix.endswith("/") or prefix.startswith("/") or "//" in prefix:
         raise click.BadParameter("a key prefix like services/vault/", param_hint="--prefix")
     target = S3Bucket(bucket, endpoint_url, region)
@@ -346,11 +353,18 @@ def ship(
     while True:
         started = time.monotonic()
         try:
-            key = load_public_key(public_key.read_text())
+            # Read each round: the vault writes its key at its first start, maybe after this.
+            key = load_public_key(public_key_text or Path(str(public_key)).read_text())
             done = audit_ship.ship(archive_dir, key, target, prefix, cursor, say=click.echo)
         except (audit_ship.ShipAlarm, ArchiveInvalid) as exc:
             _alarm(str(exc))
-        except (OSError, ValueError, BotoCoreError, ClientError) as exc:
+        except (
+            OSError,
+            ValueError,
+            audit_ship.BucketUnreadable,
+            BotoCoreError,
+            ClientError,
+        ) as exc:
             # Not the archive's fault: the key not written yet, S3 unreachable or refusing.
             message = f"audit ship round failed: {type(exc).__name__}: {exc}"
             if every is None:

@@ -61,6 +61,10 @@ class ShipAlarm(Exception):
     """The bucket holds another object under a key the archive names: tampering or a bug."""
 
 
+class BucketUnreadable(Exception):
+    """A key exists that HeadObject cannot see (no s3:GetObject): what is there is unknown."""
+
+
 @dataclass
 class Cursor:
     """How far the chain has been verified and shipped: after checkpoint `seq`, whose file
@@ -149,6 +153,8 @@ def _put(
             say(f"[{done.files}/{total}] uploaded {key} ({len(data)} bytes)")
             return
         found = bucket.checksum(key)  # created meanwhile: another shipper, or a retry
+        if found is None:
+            raise BucketUnreadable(f"{key} is in the bucket, but this role cannot read it back")
     if found != digest:
         raise ShipAlarm(
             f"{key} in the bucket is not the archive's file (SHA-256 {found or 'none'} there, "

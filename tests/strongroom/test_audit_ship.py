@@ -26,6 +26,7 @@ import boto3
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from strongroom import audit_ship
 from tests.attack.test_audit_archive import ROUNDS, Vault, forged_line, make_vault
 from tests.helpers import commands
 from vault_audit.checkpoint import Checkpoint, key_id, public_key_text, sign
@@ -169,7 +170,11 @@ def test_an_archive_shipped_verifies_from_the_bucket_and_a_rerun_uploads_nothing
     assert verdict.returncode == 0, verdict.stderr
     assert "audit archive OK: entries 1..9 in 3 segments" in verdict.stdout
 
-    again = ship(vault, bucket, s3_endpoint)
+    # The key as the security team holds it (Terraform sets it so), not the vault's file.
+    args = ship_args(vault, bucket, s3_endpoint)
+    at = args.index("--public-key")
+    args[at : at + 2] = ["--public-key-text", public_key_text(vault.key.public_key())]
+    again = commands.strongroom(vault.root, *args)
     assert again.returncode == 0, again.stderr
     assert "0 of 6 files uploaded (0 bytes), 6 already in" in again.stdout
     assert versions(s3, bucket) == dict.fromkeys(local_files(vault), 1)  # no second version
@@ -300,3 +305,28 @@ def test_a_segment_holding_a_card_number_is_never_shipped(
     assert sorted(versions(s3, bucket)) == sorted(
         k for k in local_files(vault) if "000000000007" not in k
     )
+
+
+class HiddenBucket:
+    """A bucket as the vault's role may see it with no read-back: every key looks absent,
+    and a conditional create of an existing key fails."""
+
+    def checksum(self, key: str) -> str | None:
+        return None
+
+    def create(self, key: str, data: bytes, sha256: str) -> bool:
+        return False
+
+
+def test_a_key_that_exists_but_cannot_be_read_back_is_an_error_not_a_silent_success(
+    tmp_path: Path,
+) -> None:
+    vault = make_vault(tmp_path / "vault", ROUNDS[:1])
+    with pytest.raises(audit_ship.BucketUnreadable, match="cannot read it back"):
+        audit_ship.ship(
+            vault.root / "archive",
+            vault.key.public_key(),
+            HiddenBucket(),
+            PREFIX,
+            say=lambda line: None,
+        )
