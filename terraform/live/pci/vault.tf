@@ -59,10 +59,23 @@ data "aws_iam_policy_document" "vault_task" {
     }
   }
 
-  # The vault appends its audit records to the archive; it can neither read nor delete them.
+  # The shipper (a process of the vault's task) reads the archive directory only.
   statement {
-    actions   = ["s3:PutObject"]
-    resources = ["${module.audit_archive.arn}/services/vault/*"]
+    actions   = ["elasticfilesystem:ClientMount"]
+    resources = [aws_efs_file_system.audit.arn]
+    condition {
+      test     = "StringEquals"
+      variable = "elasticfilesystem:AccessPointArn"
+      values   = [aws_efs_access_point.audit_archive.arn]
+    }
+  }
+
+  # The shipper appends the vault's audit records to the archive, and reads back what is
+  # under its keys (HeadObject: each record is created once, and a different one under its
+  # key is an alarm); it can neither list, replace nor delete them.
+  statement {
+    actions   = ["s3:PutObject", "s3:GetObject"]
+    resources = ["${module.audit_archive.arn}/${local.audit_prefix}*"]
   }
   statement {
     actions   = ["kms:GenerateDataKey", "kms:Encrypt"]
@@ -118,6 +131,59 @@ resource "aws_efs_access_point" "audit" {
   }
 }
 
+# The archive directory alone, for the shipper: not the vault's directory beside it, where
+# its checkpoint signing key is (docs/vault.md, "The audit archive").
+resource "aws_efs_access_point" "audit_archive" {
+  provider       = aws.pci
+  file_system_id = aws_efs_file_system.audit.id
+
+  posix_user {
+    uid = 10001
+    gid = 10001
+  }
+
+  root_directory {
+    path = "/vault/audit-archive" # VAULT_DATA_DIR/audit-archive, the vault's archive_dir
+    creation_info {
+      owner_uid   = 10001
+      owner_gid   = 10001
+      permissions = "0700"
+    }
+  }
+
+  tags = {
+    "pci-dss" = "7.2.1 10.3.2"
+  }
+}
+
+variable "audit_checkpoint_public_key" {
+  description = "The vault's audit checkpoint public key (base64), the copy the security team holds (docs/operations.md): the shipper uploads only what verifies under it. Null until the vault's first start has made it; no shipper runs until it is set."
+  type        = string
+  default     = null
+}
+
+locals {
+  audit_prefix      = "services/vault/" # under the bucket policy's services/*, for writers
+  audit_archive_dir = "/var/lib/strongroom-archive"
+  # `strongroom audit ship`: each closed segment and checkpoint of the archive, verified,
+  # into the Object Lock bucket once a minute (docs/operations.md, "The audit archive").
+  audit_shipper = {
+    name    = "audit-shipper"
+    command = ["strongroom", "audit", "ship", "--every", "60"]
+    environment = {
+      STRONGROOM_AUDIT_ARCHIVE_DIR = local.audit_archive_dir
+      STRONGROOM_AUDIT_PUBLIC_KEY  = var.audit_checkpoint_public_key
+      STRONGROOM_AUDIT_BUCKET      = module.audit_archive.bucket
+      STRONGROOM_AUDIT_PREFIX      = local.audit_prefix
+      AWS_REGION                   = data.aws_region.current.region
+    }
+    volume = {
+      access_point_id = aws_efs_access_point.audit_archive.id
+      path            = local.audit_archive_dir
+    }
+  }
+}
+
 module "vault" {
   source                = "../../modules/service"
   providers             = { aws = aws.pci }
@@ -143,7 +209,8 @@ module "vault" {
     access_point_id = aws_efs_access_point.audit.id
     path            = "/var/lib/strongroom"
   }
-  pci_dss = "3.4.1 3.5.1 3.6.1 10.2.1"
+  sidecar = var.audit_checkpoint_public_key == null ? null : local.audit_shipper
+  pci_dss = "3.4.1 3.5.1 3.6.1 10.2.1 10.5.1"
 
   environment = {
     VAULT_HOST          = "0.0.0.0"

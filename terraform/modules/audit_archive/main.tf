@@ -94,11 +94,13 @@ data "aws_iam_policy_document" "this" {
     }
   }
 
-  # Reading is for the readers alone, whatever else an IAM policy grants.
+  # Reading is for the readers alone, whatever else an IAM policy grants; but a writer may
+  # read back (HeadObject) the records it appended under services/, and nothing else: its
+  # shipper creates each record once and compares what is already under its key.
   statement {
     sid       = "OnlyReadersRead"
     effect    = "Deny"
-    actions   = ["s3:GetObject", "s3:GetObjectVersion", "s3:ListBucket", "s3:ListBucketVersions"]
+    actions   = ["s3:GetObjectVersion", "s3:ListBucket", "s3:ListBucketVersions"]
     resources = [aws_s3_bucket.this.arn, "${aws_s3_bucket.this.arn}/*"]
     principals {
       type        = "*"
@@ -113,6 +115,41 @@ data "aws_iam_policy_document" "this" {
       test     = "Bool"
       variable = "aws:PrincipalIsAWSService"
       values   = ["false"]
+    }
+  }
+
+  statement {
+    sid       = "OnlyReadersAndWritersGetObjects"
+    effect    = "Deny"
+    actions   = ["s3:GetObject"]
+    resources = [aws_s3_bucket.this.arn, "${aws_s3_bucket.this.arn}/*"]
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+    condition {
+      test     = "StringNotEquals"
+      variable = "aws:PrincipalArn"
+      values   = concat(var.reader_role_arns, var.writer_role_arns)
+    }
+    condition {
+      test     = "Bool"
+      variable = "aws:PrincipalIsAWSService"
+      values   = ["false"]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = length(var.writer_role_arns) > 0 ? [1] : []
+    content {
+      sid           = "WritersReadBackOnlyTheirRecords"
+      effect        = "Deny"
+      actions       = ["s3:GetObject"]
+      not_resources = ["${aws_s3_bucket.this.arn}/services/*"]
+      principals {
+        type        = "AWS"
+        identifiers = var.writer_role_arns
+      }
     }
   }
 

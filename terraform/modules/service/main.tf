@@ -77,6 +77,35 @@ locals {
   }
 }
 
+locals {
+  # A second process beside the service (the vault's audit shipper): non-essential, so the
+  # service keeps serving if it stops, and the stop is in its log (an alarm watches it).
+  sidecar_container = var.sidecar == null ? null : {
+    name                   = var.sidecar.name
+    image                  = var.image
+    command                = var.sidecar.command
+    essential              = false
+    readonlyRootFilesystem = true
+    user                   = "10001:10001"
+    environment            = [for key, value in var.sidecar.environment : { name = key, value = value }]
+    mountPoints            = [{ sourceVolume = "sidecar", containerPath = var.sidecar.volume.path, readOnly = true }]
+    linuxParameters        = { initProcessEnabled = true, capabilities = { drop = ["ALL"] } }
+    logConfiguration = {
+      logDriver = "awslogs"
+      options = {
+        awslogs-group         = aws_cloudwatch_log_group.this.name
+        awslogs-region        = data.aws_region.current.region
+        awslogs-stream-prefix = var.sidecar.name
+      }
+    }
+  }
+  containers = concat(
+    [local.service_container],
+    var.metrics_port == null ? [] : [local.collector_container],
+    var.sidecar == null ? [] : [local.sidecar_container],
+  )
+}
+
 resource "aws_cloudwatch_log_group" "this" {
   name              = "/strongroom/${var.name}"
   retention_in_days = 365
@@ -169,7 +198,7 @@ resource "aws_ecs_task_definition" "this" {
   memory                   = var.memory
   execution_role_arn       = aws_iam_role.execution.arn
   task_role_arn            = aws_iam_role.task.arn
-  container_definitions    = jsonencode(var.metrics_port == null ? [local.service_container] : [local.service_container, local.collector_container])
+  container_definitions    = jsonencode(local.containers)
 
   # The only writable places: an ephemeral volume on /tmp, and the shared volume if any.
   volume {
@@ -182,6 +211,21 @@ resource "aws_ecs_task_definition" "this" {
       name = "shared"
       efs_volume_configuration {
         file_system_id     = volume.value.file_system_id
+        transit_encryption = "ENABLED"
+        authorization_config {
+          access_point_id = volume.value.access_point_id
+          iam             = "ENABLED"
+        }
+      }
+    }
+  }
+
+  dynamic "volume" {
+    for_each = var.sidecar == null ? [] : [var.sidecar.volume]
+    content {
+      name = "sidecar"
+      efs_volume_configuration {
+        file_system_id     = var.shared_volume.file_system_id
         transit_encryption = "ENABLED"
         authorization_config {
           access_point_id = volume.value.access_point_id

@@ -148,3 +148,22 @@ variable "shared_volume" {
   })
   default = null
 }
+
+variable "sidecar" {
+  description = "A second process of the task, from the same image, or null: its name, command and plain environment. It gets no port, no secret, no /tmp of the service's (where the service's keys are written), and only the EFS access point given, mounted read-only at path (of the shared volume's file system)."
+  type = object({
+    name        = string
+    command     = list(string)
+    environment = map(string)
+    volume = object({
+      access_point_id = string
+      path            = string
+    })
+  })
+  default = null
+
+  validation {
+    condition     = var.sidecar == null || var.shared_volume != null
+    error_message = "A sidecar reads the shared volume's file system: set shared_volume."
+  }
+}
