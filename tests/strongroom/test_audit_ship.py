@@ -180,6 +180,7 @@ def test_an_archive_shipped_verifies_from_the_bucket_and_a_rerun_uploads_nothing
     assert versions(s3, bucket) == dict.fromkeys(local_files(vault), 1)  # no second version
 
 
+@pytest.mark.timeout(60)
 def test_a_run_killed_midway_is_finished_by_the_next(
     tmp_path: Path, s3: Any, bucket: str, s3_endpoint: str
 ) -> None:
@@ -330,3 +331,35 @@ def test_a_key_that_exists_but_cannot_be_read_back_is_an_error_not_a_silent_succ
             PREFIX,
             say=lambda line: None,
         )
+
+
+@pytest.mark.timeout(30)  # a shipper that never ships the new round would run on
+def test_every_round_ships_what_the_vault_archived_since_the_last(
+    tmp_path: Path, s3: Any, bucket: str, s3_endpoint: str
+) -> None:
+    vault = make_vault(tmp_path / "vault", ROUNDS[:1])
+    args = [*ship_args(vault, bucket, s3_endpoint)[:-1], "--every", "1"]
+    run = subprocess.Popen(
+        [sys.executable, "-m", "strongroom", *args],
+        cwd=vault.root,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert run.stdout is not None
+        rounds = []
+        for line in run.stdout:
+            if line.startswith("audit ship:"):
+                rounds.append(line)
+                if len(rounds) == 1:
+                    vault.round(ROUNDS[1])  # the vault's next checkpoint, while it runs
+                if "through entry 6" in line:
+                    break
+        # Round 1 ships the first pair; a later one the second, not the first again.
+        assert "2 of 2 files uploaded" in rounds[0] and "through entry 3" in rounds[0]
+        assert "2 of 2 files uploaded" in rounds[-1] and "0 already in" in rounds[-1]
+        assert all("0 of 0 files" in r for r in rounds[1:-1])
+    finally:
+        run.kill()
+        run.wait(10)
+    assert versions(s3, bucket) == dict.fromkeys(local_files(vault), 1)
