@@ -363,3 +363,36 @@ def test_every_round_ships_what_the_vault_archived_since_the_last(
         run.kill()
         run.wait(10)
     assert versions(s3, bucket) == dict.fromkeys(local_files(vault), 1)
+
+
+class MemoryBucket:
+    """The local Bucket: a dict of key to bytes, created once."""
+
+    def __init__(self) -> None:
+        self.objects: dict[str, bytes] = {}
+
+    def checksum(self, key: str) -> str | None:
+        data = self.objects.get(key)
+        return None if data is None else base64.b64encode(hashlib.sha256(data).digest()).decode()
+
+    def create(self, key: str, data: bytes, sha256: str) -> bool:
+        assert sha256 == base64.b64encode(hashlib.sha256(data).digest()).decode()
+        return self.objects.setdefault(key, data) is data
+
+
+def test_the_segment_awaiting_its_checkpoint_waits_and_one_no_checkpoint_closes_is_refused(
+    tmp_path: Path,
+) -> None:
+    vault = make_vault(tmp_path / "vault", ROUNDS[:2])
+    segments = vault.root / "archive" / "segments"
+    (segments / "000000000007-000000000008.log").write_bytes(b"")  # the writer's next
+    (segments / "000000000002-000000000003.log").write_bytes(b"")  # overlaps what is closed
+    bucket = MemoryBucket()
+    done = audit_ship.ship(
+        vault.root / "archive", vault.key.public_key(), bucket, PREFIX, say=lambda line: None
+    )
+    assert (done.uploaded, done.present, done.files) == (4, 0, 4)
+    assert done.pending == ["000000000007-000000000008.log"]
+    assert done.refused == ["segments/000000000002-000000000003.log: closed by no checkpoint"]
+    unshipped = ("000000000007-000000000008.log", "000000000002-000000000003.log")
+    assert set(bucket.objects) == {k for k in local_files(vault) if not k.endswith(unshipped)}
